@@ -1,0 +1,118 @@
+"""``extract_features``: spec + image + mask -> tidy feature table (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Union
+
+import pandas as pd
+import SimpleITK as sitk
+
+from radiomix import io
+from radiomix.features.table import COLUMNS, tabulate
+from radiomix.preprocess.roi import image_arrays, prepare_roi
+from radiomix.spec import Spec, load_spec
+
+FAMILY_MODULES = {
+    "morphology": "radiomix.features.morphology",
+    "local_intensity": "radiomix.features.local_intensity",
+    "statistics": "radiomix.features.statistics",
+    "histogram": "radiomix.features.histogram",
+    "ivh": "radiomix.features.ivh",
+    "glcm": "radiomix.features.glcm",
+    "glrlm": "radiomix.features.glrlm",
+    "glszm": "radiomix.features.glszm",
+    "gldzm": "radiomix.features.gldzm",
+    "ngtdm": "radiomix.features.ngtdm",
+    "ngldm": "radiomix.features.ngldm",
+}
+"""Spec family name -> module exposing ``compute(roi, settings, dimensions)``."""
+
+ImageLike = Union[str, Path, sitk.Image]
+LabelLike = Union[int, Sequence[int], str]
+
+
+def extract_features(image: ImageLike, mask: ImageLike, spec: Union[str, Path, Mapping, Spec],
+                     label: LabelLike = 1, roi: str | None = None) -> pd.DataFrame:
+    """Extract the features of ``spec`` from the ROI of ``mask`` in ``image``.
+
+    Parameters
+    ----------
+    image : path or SimpleITK.Image
+        An image file (NIfTI, NRRD, MHA), a DICOM series folder, or an image.
+    mask : path or SimpleITK.Image
+        A label image on the image's grid, a DICOM RTSTRUCT (with ``roi``) or a
+        DICOM SEG (``label`` = segment number).
+    spec : path, dict or Spec
+        Extraction settings (see :mod:`radiomix.spec` and ``feature_specs/``).
+    label : int, list of int, or "all"
+        The ROI label; a list or ``"all"`` (every non-zero label of the mask)
+        extracts each in one call and adds a ``label`` column.
+    roi : str, optional
+        ROI name in an RTSTRUCT.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature value, columns ``feature, family, name, ibsi_code,
+        aggregation, image_type, value, unit, status`` (``label`` first when
+        several labels were asked for).
+
+    Raises
+    ------
+    radiomix.errors.InputError
+        Unreadable files, geometry mismatch, absent label, empty or too small
+        ROI, non-finite intensities in the ROI; the message names the file.
+    radiomix.errors.SpecError
+        Invalid settings.
+    """
+    settings = load_spec(spec)
+    source_image = _describe(image)
+    picture = io.read_image(image)
+    if isinstance(label, str) or (isinstance(label, Sequence) and not isinstance(label, str)):
+        labels = _labels(mask, picture, roi, label, settings)
+        tables = []
+        for value in labels:
+            table = _extract_one(picture, mask, settings, value, roi, source_image)
+            table.insert(0, "label", value)
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+    return _extract_one(picture, mask, settings, int(label), roi, source_image)
+
+
+def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelLike, settings: Spec) -> list[int]:
+    """The labels asked for: a list as given, or every non-zero label for ``"all"``."""
+    if isinstance(label, str):
+        if label != "all":
+            raise ValueError(f"label must be an integer, a list of integers or 'all', got {label!r}")
+        label_map = io.read_label_map(mask, reference=picture, roi=roi,
+                                      tolerance_mm=settings.mask.geometry_tolerance_mm)
+        values = sorted(int(v) for v in set(sitk.GetArrayViewFromImage(label_map).ravel().tolist()) if v != 0)
+        return values
+    return [int(v) for v in label]
+
+
+def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: int, roi: str | None,
+                 source_image: str) -> pd.DataFrame:
+    """The tidy table of one ROI label."""
+    source = f"image {source_image}, mask {_describe(mask)} (label {label})"
+    binary = io.read_mask(mask, reference=picture, roi=roi, label=label,
+                          tolerance_mm=settings.mask.geometry_tolerance_mm)
+    io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
+    intensity, region, spacing = image_arrays(picture, binary)
+    roi_image = prepare_roi(intensity, region, spacing, settings, source=source)
+    tables = []
+    for family, family_settings in settings.features.enabled().items():
+        module = importlib.import_module(FAMILY_MODULES[family])
+        values = module.compute(roi_image, family_settings, settings.texture.dimensions)
+        tables.append(tabulate(family, values, "original"))
+    if not tables:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _describe(source: ImageLike) -> str:
+    """How an input is named in messages."""
+    return "<in-memory image>" if isinstance(source, sitk.Image) else str(source)

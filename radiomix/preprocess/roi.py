@@ -1,0 +1,89 @@
+"""From an image and its ROI mask to the :class:`RoiImage` that feature families read.
+
+The chain, in IBSI-1 order: arrays (float64 intensities, boolean morphological
+mask) -> re-segmentation (intensity mask) -> discretisation -> crop to the ROI's
+bounding box plus the margin that local intensity features need.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.errors import EmptyRoiError
+from radiomix.features.base import RoiImage
+from radiomix.preprocess.discretisation import discretise
+from radiomix.preprocess.resegmentation import resegment, resegmentation_range
+from radiomix.spec import Spec
+
+
+def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """Intensities (float64), ROI (bool) as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
+    intensity = sitk.GetArrayFromImage(image).astype(np.float64, copy=False)
+    roi = sitk.GetArrayFromImage(mask) > 0
+    spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
+    return intensity, roi, spacing
+
+
+def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
+                spec: Spec, source: str = "") -> RoiImage:
+    """Re-segment, discretise and crop one ROI.
+
+    Parameters
+    ----------
+    intensity : ndarray of float64
+        Voxel intensities, ``(z, y, x)``.
+    roi : ndarray of bool
+        The morphological mask, same shape; must not be empty.
+    spacing : tuple of float
+        Voxel size ``(z, y, x)`` in mm.
+    spec : Spec
+        Re-segmentation, discretisation and local-intensity settings are read.
+    source : str
+        Names the input in error messages (file paths, patient).
+
+    Raises
+    ------
+    EmptyRoiError
+        No voxel is left after re-segmentation.
+    """
+    intensity_mask = resegment(intensity, roi, spec.resegmentation)
+    if not intensity_mask.any():
+        low, high = spec.resegmentation.range
+        raise EmptyRoiError(
+            f"no ROI voxel is left after re-segmentation (range [{low}, {high}], "
+            f"outlier_sigma {spec.resegmentation.outlier_sigma}); check the intensity units "
+            "or widen the range", source or None)
+    range_low, range_high = resegmentation_range(spec.resegmentation)
+    binned = discretise(intensity, intensity_mask, spec.discretisation, range_low)
+    crop = _crop_slices(roi, spacing, _margin_mm(spec))
+    return RoiImage(
+        intensity=np.ascontiguousarray(intensity[crop]),
+        morphological_mask=np.ascontiguousarray(roi[crop]),
+        intensity_mask=np.ascontiguousarray(intensity_mask[crop]),
+        spacing=spacing,
+        discretised=np.ascontiguousarray(binned.levels[crop]),
+        n_levels=binned.n_levels,
+        bin_width=binned.bin_width,
+        lower_bound=binned.lower_bound,
+        resegmentation_range=(range_low, range_high),
+    )
+
+
+def _margin_mm(spec: Spec) -> float:
+    """Margin (mm) kept around the ROI: the local-intensity sphere radius, if enabled."""
+    local = spec.features.local_intensity
+    return 0.0 if local is None else local.peak_radius_mm
+
+
+def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
+    """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
+    crop = []
+    for axis, size in enumerate(roi.shape):
+        other = tuple(a for a in range(roi.ndim) if a != axis)
+        present = np.flatnonzero(roi.any(axis=other))
+        pad = int(math.ceil(margin_mm / spacing[axis])) + 1
+        crop.append(slice(max(int(present[0]) - pad, 0), min(int(present[-1]) + 1 + pad, size)))
+    return tuple(crop)

@@ -1,0 +1,418 @@
+"""Typed, frozen extraction settings and their loader.
+
+A spec is a YAML file (read with ``yaml.safe_load``), a dict, or a :class:`Spec`.
+Every setting has one canonical name and one default, declared once below.
+Unknown or misspelled keys are :class:`~radiomix.errors.SpecError` with a
+"did you mean" suggestion; values are checked against their declared type.
+
+Example (``feature_specs/ibsi/digital_phantom.yaml``)::
+
+    discretisation:
+      method: none
+    texture:
+      dimensions: [2D, 2.5D, 3D]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import yaml
+
+from radiomix.errors import SpecError
+
+DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
+Dimension = Literal["2D", "2.5D", "3D"]
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """Checks applied to the ROI before extraction.
+
+    Attributes
+    ----------
+    min_roi_voxels : int
+        Smallest accepted number of ROI voxels; fewer is a ``RoiTooSmallError``.
+    geometry_tolerance_mm : float
+        Largest accepted difference (mm) between image and mask origins, and
+        between their voxel sizes, before a ``GeometryMismatchError``.
+    """
+
+    min_roi_voxels: int = 1
+    geometry_tolerance_mm: float = 1e-3
+
+
+@dataclass(frozen=True)
+class ResegmentationSettings:
+    """Re-segmentation of the intensity mask (IBSI-1 "re-segmentation").
+
+    Attributes
+    ----------
+    range : tuple of (float or None)
+        ``[low, high]`` intensity range kept in the intensity mask (inclusive);
+        ``null`` leaves that side open.
+    outlier_sigma : float or None
+        Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
+        of the ROI intensities (IBSI uses 3); ``null`` disables it. Applied
+        after the range.
+    """
+
+    range: tuple[Optional[float], Optional[float]] = (None, None)
+    outlier_sigma: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class DiscretisationSettings:
+    """Intensity discretisation for the intensity histogram and texture families.
+
+    Attributes
+    ----------
+    method : {"none", "fixed_bin_size", "fixed_bin_number"}
+        ``none`` takes the intensities themselves as grey levels (they must be
+        integers >= 1, as in the IBSI digital phantom).
+    bin_width : float or None
+        Bin width in intensity units, for ``fixed_bin_size``.
+    n_bins : int or None
+        Number of bins, for ``fixed_bin_number``.
+    lower_bound : float or None
+        Lower edge of the first bin for ``fixed_bin_size``; ``null`` takes the
+        lower bound of the re-segmentation range when set, else the ROI
+        minimum (IBSI-1).
+    """
+
+    method: DiscretisationMethod = "fixed_bin_number"
+    bin_width: Optional[float] = None
+    n_bins: Optional[int] = 32
+    lower_bound: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class TextureSettings:
+    """Which texture aggregations to compute.
+
+    Attributes
+    ----------
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+        2D: per slice (axis z); 2.5D: slices merged; 3D: the volume.
+    """
+
+    dimensions: tuple[Dimension, ...] = ("3D",)
+
+
+@dataclass(frozen=True)
+class MorphologySettings:
+    """Morphological features (no settings beyond enabling the family)."""
+
+
+@dataclass(frozen=True)
+class LocalIntensitySettings:
+    """Local intensity features.
+
+    Attributes
+    ----------
+    peak_radius_mm : float
+        Radius (mm) of the sphere around a voxel over which the peak is
+        averaged; 6.2035 mm gives the IBSI 1 cm^3 sphere.
+    """
+
+    peak_radius_mm: float = 6.2035
+
+
+@dataclass(frozen=True)
+class StatisticsSettings:
+    """Intensity-based statistical features (no settings)."""
+
+
+@dataclass(frozen=True)
+class HistogramSettings:
+    """Intensity histogram features (no settings; bins from ``discretisation``)."""
+
+
+@dataclass(frozen=True)
+class IvhFeatureSettings:
+    """Intensity-volume histogram features and their own discretisation (IBSI-1 IVH).
+
+    Attributes
+    ----------
+    method : {"none", "fixed_bin_size", "fixed_bin_number"}
+        ``none`` uses the intensities as they are (calibrated discrete
+        intensities such as CT HU: bin width 1).
+    bin_width : float or None
+        Bin width for ``fixed_bin_size`` (e.g. 2.5 HU).
+    n_bins : int or None
+        Number of bins for ``fixed_bin_number`` (e.g. 1000).
+    use_resegmentation_range : bool
+        Take the intensity range of the fractions from the re-segmentation
+        range where it is set (IBSI), rather than from the ROI.
+    """
+
+    method: DiscretisationMethod = "none"
+    bin_width: Optional[float] = None
+    n_bins: Optional[int] = None
+    use_resegmentation_range: bool = True
+
+
+@dataclass(frozen=True)
+class GlcmSettings:
+    """Grey level co-occurrence matrix.
+
+    Attributes
+    ----------
+    distance : int
+        Chebyshev distance (voxels) between the voxel pairs counted.
+    symmetric : bool
+        Count each pair in both orders (IBSI: symmetric).
+    """
+
+    distance: int = 1
+    symmetric: bool = True
+
+
+@dataclass(frozen=True)
+class GlrlmSettings:
+    """Grey level run length matrix (no settings)."""
+
+
+@dataclass(frozen=True)
+class ZoneSettings:
+    """Grey level size zone / distance zone matrices.
+
+    Attributes
+    ----------
+    linkage_distance : int
+        Chebyshev distance (voxels) within which same-level voxels form one
+        zone; 1 gives 26-connectivity in 3D and 8-connectivity in 2D.
+    """
+
+    linkage_distance: int = 1
+
+
+@dataclass(frozen=True)
+class NgtdmSettings:
+    """Neighbourhood grey tone difference matrix.
+
+    Attributes
+    ----------
+    distance : int
+        Chebyshev radius (voxels) of the neighbourhood.
+    """
+
+    distance: int = 1
+
+
+@dataclass(frozen=True)
+class NgldmSettings:
+    """Neighbouring grey level dependence matrix.
+
+    Attributes
+    ----------
+    distance : int
+        Chebyshev radius (voxels) of the neighbourhood.
+    alpha : float
+        Coarseness: a neighbour depends on the centre when
+        ``|level difference| <= alpha``.
+    """
+
+    distance: int = 1
+    alpha: float = 0.0
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Enabled feature families and their settings; ``null`` disables a family.
+
+    In a YAML spec, listing ``features:`` enables only the families named
+    there (with ``{}`` for defaults); omitting ``features:`` enables all.
+    """
+
+    morphology: Optional[MorphologySettings] = MorphologySettings()
+    local_intensity: Optional[LocalIntensitySettings] = LocalIntensitySettings()
+    statistics: Optional[StatisticsSettings] = StatisticsSettings()
+    histogram: Optional[HistogramSettings] = HistogramSettings()
+    ivh: Optional[IvhFeatureSettings] = IvhFeatureSettings()
+    glcm: Optional[GlcmSettings] = GlcmSettings()
+    glrlm: Optional[GlrlmSettings] = GlrlmSettings()
+    glszm: Optional[ZoneSettings] = ZoneSettings()
+    gldzm: Optional[ZoneSettings] = ZoneSettings()
+    ngtdm: Optional[NgtdmSettings] = NgtdmSettings()
+    ngldm: Optional[NgldmSettings] = NgldmSettings()
+
+    def enabled(self) -> dict[str, object]:
+        """The enabled families, in extraction order, with their settings."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Complete extraction settings (one object per concern).
+
+    Attributes
+    ----------
+    name, description : str
+        Free text, kept in provenance.
+    mask, resegmentation, discretisation, texture, features
+        See the corresponding settings classes.
+    """
+
+    name: str = ""
+    description: str = ""
+    mask: MaskSettings = MaskSettings()
+    resegmentation: ResegmentationSettings = ResegmentationSettings()
+    discretisation: DiscretisationSettings = DiscretisationSettings()
+    texture: TextureSettings = TextureSettings()
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+
+    def __post_init__(self):
+        _validate(self)
+
+    def to_dict(self) -> dict:
+        """Plain-data form (tuples as lists), loadable by :func:`load_spec`."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex, first 16 characters) of the canonical JSON of the settings."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _validate(spec: Spec) -> None:
+    """Cross-field checks that a single type annotation cannot express."""
+    binnings = [("discretisation", spec.discretisation)]
+    if spec.features.ivh is not None:
+        binnings.append(("features.ivh", spec.features.ivh))
+    for where, settings in binnings:
+        if settings.method == "fixed_bin_size" and not (settings.bin_width and settings.bin_width > 0):
+            raise SpecError(f"{where}.method is fixed_bin_size: set {where}.bin_width to a positive number")
+        if settings.method == "fixed_bin_number" and not (settings.n_bins and settings.n_bins >= 1):
+            raise SpecError(f"{where}.method is fixed_bin_number: set {where}.n_bins to a positive integer")
+    low, high = spec.resegmentation.range
+    if low is not None and high is not None and low > high:
+        raise SpecError(f"resegmentation.range: lower bound {low} is above upper bound {high}")
+    if spec.resegmentation.outlier_sigma is not None and spec.resegmentation.outlier_sigma <= 0:
+        raise SpecError("resegmentation.outlier_sigma must be positive (IBSI uses 3)")
+    if not spec.texture.dimensions:
+        raise SpecError("texture.dimensions is empty: give at least one of 2D, 2.5D, 3D")
+    if spec.mask.min_roi_voxels < 1:
+        raise SpecError("mask.min_roi_voxels must be at least 1")
+    for name, settings in spec.features.enabled().items():
+        for attr in ("distance", "linkage_distance"):
+            if getattr(settings, attr, 1) < 1:
+                raise SpecError(f"features.{name}.{attr} must be at least 1")
+
+
+def load_spec(spec: Union[str, Path, Mapping, Spec]) -> Spec:
+    """Load a spec from a YAML path, a dict, or return a :class:`Spec` unchanged.
+
+    Raises
+    ------
+    SpecError
+        Unknown key (with a suggestion), wrong type, invalid combination, or an
+        unreadable file (named in the message).
+    """
+    if isinstance(spec, Spec):
+        return spec
+    where = "spec"
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        where = str(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read spec file ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML ({exc})") from exc
+        data = {} if data is None else data
+    else:
+        data = spec
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{where}: a spec must be a mapping of settings, got {type(data).__name__}")
+    if {"imageType", "featureClass", "setting"} & set(data):
+        raise SpecError(
+            f"{where}: this is a pyradiomics parameter file; reading those is not supported "
+            "in this version of radiomix. Write a radiomix spec (see feature_specs/).")
+    try:
+        return _build(Spec, data, where)
+    except SpecError as exc:
+        if where != "spec" and not str(exc).startswith(where):
+            raise SpecError(f"{where}: {exc}") from None
+        raise
+
+
+def _build(cls, data: Mapping, where: str):
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{where}: expected a mapping of settings, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(fields)}"
+        raise SpecError(f"{where}: unknown setting {key!r}{hint}")
+    kwargs = {}
+    if cls is FeatureSettings:
+        kwargs = {name: None for name in fields}  # listed families only
+    for key, value in data.items():
+        kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+
+
+def _coerce(tp, value, where: str):
+    """Check ``value`` against type annotation ``tp`` and convert it."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _coerce(inner[0], value, where)
+        raise SpecError(f"{where}: unsupported annotation {tp}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, {} if value is None else value, where)
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SpecError(f"{where}: {value!r} is not one of {list(args)}{hint}")
+        return value
+    if origin is tuple:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise SpecError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise SpecError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise SpecError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise SpecError(f"{where}: expected text, got {value!r}")
+        return value
+    raise SpecError(f"{where}: unsupported annotation {tp}")

@@ -1,0 +1,77 @@
+"""Re-segmentation, discretisation and ROI preparation against hand-computed cases."""
+
+import numpy as np
+import pytest
+
+from radiomix.errors import EmptyRoiError, SpecError
+from radiomix.preprocess.discretisation import discretise
+from radiomix.preprocess.resegmentation import resegment
+from radiomix.preprocess.roi import prepare_roi
+from radiomix.spec import DiscretisationSettings, ResegmentationSettings, load_spec
+
+
+def test_fixed_bin_number_by_hand():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    result = discretise(values, np.ones(5, bool), DiscretisationSettings("fixed_bin_number", n_bins=4))
+    # floor(4 * x / 4) + 1, the maximum falls in the last bin
+    assert result.levels.tolist() == [1, 2, 3, 4, 4] and result.n_levels == 4
+
+
+def test_fixed_bin_number_constant_roi_is_one_level():
+    result = discretise(np.full(3, 7.5), np.ones(3, bool), DiscretisationSettings("fixed_bin_number", n_bins=8))
+    assert result.levels.tolist() == [1, 1, 1]
+
+
+def test_fixed_bin_size_uses_resegmentation_lower_bound():
+    values = np.array([-500.0, -476.0, -475.0, 399.0, 400.0, 900.0])
+    mask = np.array([True, True, True, True, True, False])
+    result = discretise(values, mask, DiscretisationSettings("fixed_bin_size", bin_width=25), range_low=-500)
+    # floor((x + 500) / 25) + 1; outside the mask stays 0
+    assert result.levels.tolist() == [1, 1, 2, 36, 37, 0]
+    assert result.lower_bound == -500 and result.bin_width == 25 and result.n_levels == 37
+
+
+def test_fixed_bin_size_defaults_to_roi_minimum_and_explicit_bound():
+    values = np.array([10.0, 14.9, 15.0, 31.0])
+    mask = np.ones(4, bool)
+    assert discretise(values, mask, DiscretisationSettings("fixed_bin_size", bin_width=5)).levels.tolist() == [1, 1, 2, 5]
+    explicit = DiscretisationSettings("fixed_bin_size", bin_width=5, lower_bound=0)
+    assert discretise(values, mask, explicit).levels.tolist() == [3, 3, 4, 7]
+    with pytest.raises(SpecError, match="above the ROI minimum"):
+        discretise(values, mask, DiscretisationSettings("fixed_bin_size", bin_width=5, lower_bound=11))
+
+
+def test_no_discretisation_requires_positive_integers():
+    mask = np.ones(3, bool)
+    assert discretise(np.array([1.0, 6.0, 3.0]), mask, DiscretisationSettings("none")).levels.tolist() == [1, 6, 3]
+    with pytest.raises(SpecError, match="not integers >= 1"):
+        discretise(np.array([0.5, 2.0, 3.0]), mask, DiscretisationSettings("none"))
+
+
+def test_resegmentation_range_and_outliers_by_hand():
+    values = np.array([-1000.0, -500.0, 0.0, 10.0, 20.0, 400.0, 401.0])
+    mask = np.ones(7, bool)
+    kept = resegment(values, mask, ResegmentationSettings(range=(-500, 400)))
+    assert kept.tolist() == [False, True, True, True, True, True, False]
+    # 20 values at 0 and one at 100: mean 4.76, sd 21.3 -> 100 lies beyond 3 sd
+    values = np.r_[np.zeros(20), 100.0]
+    kept = resegment(values, np.ones(21, bool), ResegmentationSettings(outlier_sigma=3))
+    assert kept.sum() == 20 and not kept[-1]
+    # one-sided range
+    kept = resegment(np.array([1.0, 5.0]), np.ones(2, bool), ResegmentationSettings(range=(None, 3)))
+    assert kept.tolist() == [True, False]
+
+
+def test_prepare_roi_crops_with_margin_and_reports_empty_resegmentation():
+    intensity = np.zeros((20, 20, 20))
+    roi = np.zeros_like(intensity, bool)
+    roi[9:11, 9:11, 9:11] = True
+    intensity[roi] = [1, 2, 3, 4, 5, 6, 7, 8]
+    spec = load_spec({"discretisation": {"method": "fixed_bin_number", "n_bins": 4}})
+    prepared = prepare_roi(intensity, roi, (2.0, 1.0, 1.0), spec)
+    # radius 6.2035 mm: ceil(6.2035/2)+1 = 5 slices, ceil(6.2035)+1 = 8 rows/columns each side
+    assert prepared.intensity.shape == (12, 18, 18)
+    assert prepared.morphological_mask.sum() == 8 and prepared.discretised.max() == 4
+    empty = load_spec({"resegmentation": {"range": [100, 200]}})
+    with pytest.raises(EmptyRoiError, match="case-7.*re-segmentation"):
+        prepare_roi(intensity, roi, (1.0, 1.0, 1.0), empty, source="case-7")
