@@ -52,6 +52,42 @@ class MaskSettings:
     geometry_tolerance_mm: float = 1e-3
 
 
+ImageInterpolation = Literal["nearest", "linear", "cubic"]
+MaskInterpolation = Literal["nearest", "linear"]
+
+
+@dataclass(frozen=True)
+class InterpolationSettings:
+    """Interpolation to a new voxel size (IBSI-1 "interpolation").
+
+    The new grid has ``ceil(n * old / new)`` voxels per axis and is centred on
+    the original grid; intensities beyond the original grid take the nearest
+    boundary value. Images and masks are interpolated as 64-bit floats.
+
+    Attributes
+    ----------
+    spacing_mm : tuple of float or None
+        New voxel size in mm, ``[x, y, z]`` (3D interpolation) or ``[x, y]``
+        (in-plane only, slice thickness kept); ``null``: no interpolation.
+    image_method : {"nearest", "linear", "cubic"}
+        Image interpolation: nearest neighbour, (tri/bi)linear, or cubic
+        B-spline.
+    mask_method : {"nearest", "linear"}
+        Mask interpolation; ``linear`` is followed by the partial-volume threshold.
+    mask_threshold : float
+        A voxel belongs to the interpolated ROI when its interpolated mask
+        value is at least this (IBSI: 0.5).
+    round_intensities : bool
+        Round interpolated intensities to the nearest integer (IBSI, for CT).
+    """
+
+    spacing_mm: Optional[tuple[float, ...]] = None
+    image_method: ImageInterpolation = "linear"
+    mask_method: MaskInterpolation = "linear"
+    mask_threshold: float = 0.5
+    round_intensities: bool = False
+
+
 @dataclass(frozen=True)
 class ResegmentationSettings:
     """Re-segmentation of the intensity mask (IBSI-1 "re-segmentation").
@@ -261,13 +297,14 @@ class Spec:
     ----------
     name, description : str
         Free text, kept in provenance.
-    mask, resegmentation, discretisation, texture, features
+    mask, interpolation, resegmentation, discretisation, texture, features
         See the corresponding settings classes.
     """
 
     name: str = ""
     description: str = ""
     mask: MaskSettings = MaskSettings()
+    interpolation: InterpolationSettings = InterpolationSettings()
     resegmentation: ResegmentationSettings = ResegmentationSettings()
     discretisation: DiscretisationSettings = DiscretisationSettings()
     texture: TextureSettings = TextureSettings()
@@ -296,6 +333,11 @@ def _validate(spec: Spec) -> None:
             raise SpecError(f"{where}.method is fixed_bin_size: set {where}.bin_width to a positive number")
         if settings.method == "fixed_bin_number" and not (settings.n_bins and settings.n_bins >= 1):
             raise SpecError(f"{where}.method is fixed_bin_number: set {where}.n_bins to a positive integer")
+    spacing = spec.interpolation.spacing_mm
+    if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) <= 0):
+        raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive")
+    if not 0 < spec.interpolation.mask_threshold <= 1:
+        raise SpecError("interpolation.mask_threshold must lie in (0, 1] (IBSI uses 0.5)")
     low, high = spec.resegmentation.range
     if low is not None and high is not None and low > high:
         raise SpecError(f"resegmentation.range: lower bound {low} is above upper bound {high}")

@@ -75,3 +75,57 @@ def test_prepare_roi_crops_with_margin_and_reports_empty_resegmentation():
     empty = load_spec({"resegmentation": {"range": [100, 200]}})
     with pytest.raises(EmptyRoiError, match="case-7.*re-segmentation"):
         prepare_roi(intensity, roi, (1.0, 1.0, 1.0), empty, source="case-7")
+
+
+def test_centred_grid_by_hand():
+    from radiomix.preprocess.interpolation import new_grid
+
+    # 5 voxels of 3 mm (15 mm) to 2 mm: ceil(7.5) = 8 voxels (16 mm), centred: first new
+    # centre at old index 2 - 3.5 * 2/3 = -1/3
+    size, scale, offset = new_grid((5,), (3.0,), (2.0,))
+    assert size == (8,) and scale[0] == pytest.approx(2 / 3) and offset[0] == pytest.approx(-1 / 3)
+
+
+def test_linear_interpolation_of_a_3x3x3_array_by_hand():
+    from radiomix.preprocess.interpolation import resample
+
+    array = np.arange(27, dtype=float).reshape(3, 3, 3)  # value = 9 z + 3 y + x
+    out = resample(array, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0), order=1)
+    # 6 voxels per axis, old index = (i - 2.5) / 2 + 1 = 0.5 i - 0.25, clipped to the grid
+    assert out.shape == (6, 6, 6)
+    index = np.clip(0.5 * np.arange(6) - 0.25, 0, 2)
+    expected = 9 * index[:, None, None] + 3 * index[None, :, None] + index[None, None, :]
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    # nearest-neighbour and cubic spline reproduce the samples at the old centres
+    same = resample(array, (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), order=3)
+    np.testing.assert_allclose(same, array, atol=1e-9)
+    nearest = resample(array, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0), order=0)
+    assert set(np.unique(nearest)) <= set(array.ravel())
+
+
+def test_partial_volume_mask_at_half_threshold():
+    from radiomix.preprocess.interpolation import interpolate
+    from radiomix.spec import InterpolationSettings
+
+    roi = np.zeros((1, 1, 4), bool)
+    roi[0, 0, :2] = True  # two 2 mm voxels in, two out, along x
+    intensity = np.zeros(roi.shape)
+    settings = InterpolationSettings(spacing_mm=(1.0, 2.0), mask_threshold=0.5)
+    _, mask, spacing = interpolate(intensity, roi, (2.0, 2.0, 2.0), settings)
+    # 8 new voxels at old x = 0.5 i - 0.25 -> linear mask 1,1,1,0.75,0.25,0,0,0
+    assert spacing == (2.0, 2.0, 1.0)
+    assert mask[0, 0].tolist() == [True, True, True, True, False, False, False, False]
+    strict = InterpolationSettings(spacing_mm=(1.0, 2.0), mask_threshold=0.8)
+    assert interpolate(intensity, roi, (2.0, 2.0, 2.0), strict)[1][0, 0].sum() == 3
+
+
+def test_interpolated_intensities_are_rounded_when_asked():
+    from radiomix.preprocess.interpolation import interpolate
+    from radiomix.spec import InterpolationSettings
+
+    intensity = np.array([[[0.0, 1.0]]])
+    roi = np.ones_like(intensity, bool)
+    settings = InterpolationSettings(spacing_mm=(0.5, 1.0, 1.0), round_intensities=True)
+    image, _, _ = interpolate(intensity, roi, (1.0, 1.0, 1.0), settings)
+    # x positions -0.25, 0.25, 0.75, 1.25 -> 0, 0.25, 0.75, 1 -> rounded 0, 0, 1, 1
+    assert image[0, 0].tolist() == [0.0, 0.0, 1.0, 1.0]

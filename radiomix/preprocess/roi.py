@@ -1,8 +1,9 @@
 """From an image and its ROI mask to the :class:`RoiImage` that feature families read.
 
 The chain, in IBSI-1 order: arrays (float64 intensities, boolean morphological
-mask) -> re-segmentation (intensity mask) -> discretisation -> crop to the ROI's
-bounding box plus the margin that local intensity features need.
+mask) -> interpolation (optional) -> re-segmentation (intensity mask) ->
+discretisation -> crop to the ROI's bounding box plus the margin that local
+intensity features need.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import SimpleITK as sitk
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
+from radiomix.preprocess.interpolation import interpolate
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
 from radiomix.spec import Spec
 
@@ -29,7 +31,7 @@ def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nd
 
 def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
                 spec: Spec, source: str = "") -> RoiImage:
-    """Re-segment, discretise and crop one ROI.
+    """Interpolate, re-segment, discretise and crop one ROI.
 
     Parameters
     ----------
@@ -40,15 +42,23 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
     spacing : tuple of float
         Voxel size ``(z, y, x)`` in mm.
     spec : Spec
-        Re-segmentation, discretisation and local-intensity settings are read.
+        Interpolation, re-segmentation, discretisation and local-intensity
+        settings are read.
     source : str
         Names the input in error messages (file paths, patient).
 
     Raises
     ------
     EmptyRoiError
-        No voxel is left after re-segmentation.
+        No voxel is left after interpolation or after re-segmentation.
     """
+    if spec.interpolation.spacing_mm is not None:
+        intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
+        if not roi.any():
+            raise EmptyRoiError(
+                f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
+                f"(partial-volume threshold {spec.interpolation.mask_threshold}): the ROI is too small "
+                "for that voxel size", source or None)
     intensity_mask = resegment(intensity, roi, spec.resegmentation)
     if not intensity_mask.any():
         low, high = spec.resegmentation.range

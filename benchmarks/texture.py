@@ -1,0 +1,140 @@
+"""Texture extraction on the IBSI CT phantom ROI: radiomix against pyradiomics' texture classes.
+
+Both tools get the same discretised input: the CT phantom (HU rounded to integers) inside its
+GTV, discretised with a fixed bin size of 25 HU, cropped to the ROI's bounding box. pyradiomics
+receives the grey levels as its image with ``binWidth=1`` (its bin edges then fall on the
+integers, so its levels equal ours). Measured per tool, each in a fresh process:
+
+- ``cold``: first call with an empty numba cache (JIT compilation included);
+- ``cold_cached``: first call in a new process whose numba cache is already filled;
+- ``warm``: median of repeated calls once compiled.
+
+Run one measurement with ``python benchmarks/texture.py --tool radiomix --mode warm``; it prints one
+JSON line. ``benchmarks/run.py`` runs them all and writes the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+DATA = Path(os.environ.get("RADIOMIX_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
+CT_PHANTOM = DATA / "ibsi" / "ct_phantom" / "nifti"
+BIN_WIDTH_HU = 25.0
+RADIOMIX_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+PYRADIOMICS_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
+
+
+def load_levels():
+    """Grey levels (int32, 0 outside the ROI), ROI mask and spacing (z, y, x) of the cropped CT phantom."""
+    import SimpleITK as sitk
+
+    from radiomix.preprocess.discretisation import discretise
+    from radiomix.spec import DiscretisationSettings
+
+    image = sitk.ReadImage(str(CT_PHANTOM / "image.nii.gz"), sitk.sitkFloat64)
+    mask = sitk.ReadImage(str(CT_PHANTOM / "mask.nii.gz"), sitk.sitkFloat64)
+    intensity = np.rint(sitk.GetArrayFromImage(image))
+    roi = np.rint(sitk.GetArrayFromImage(mask)) == 1
+    box = tuple(slice(int(np.flatnonzero(roi.any(axis=tuple(a for a in range(3) if a != axis)))[0]),
+                      int(np.flatnonzero(roi.any(axis=tuple(a for a in range(3) if a != axis)))[-1]) + 1)
+                for axis in range(3))
+    intensity, roi = intensity[box], roi[box]
+    binned = discretise(intensity, roi, DiscretisationSettings("fixed_bin_size", bin_width=BIN_WIDTH_HU))
+    spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
+    return binned.levels, binned.n_levels, roi, spacing
+
+
+def radiomix_runner():
+    """A callable extracting every texture family, 3D and 2D aggregations, with radiomix."""
+    import importlib
+
+    from radiomix.features.base import RoiImage
+    from radiomix.spec import FeatureSettings
+
+    levels, n_levels, roi, spacing = load_levels()
+    roi_image = RoiImage(intensity=levels.astype(np.float64), morphological_mask=roi, intensity_mask=roi,
+                         spacing=spacing, discretised=levels, n_levels=n_levels, bin_width=BIN_WIDTH_HU,
+                         lower_bound=0.0, resegmentation_range=(-np.inf, np.inf))
+    settings = FeatureSettings()
+    modules = [(importlib.import_module(f"radiomix.features.{name}"), getattr(settings, name))
+               for name in RADIOMIX_FAMILIES]
+
+    def run():
+        return sum(len(module.compute(roi_image, family_settings, ("3D", "2D")))
+                   for module, family_settings in modules)
+
+    return run
+
+
+def pyradiomics_runner():
+    """A callable extracting pyradiomics' texture classes, 3D and 2D (force2D along z)."""
+    import importlib
+    import logging
+
+    import SimpleITK as sitk
+
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    levels, _, roi, spacing = load_levels()
+    image = sitk.GetImageFromArray(levels.astype(np.float64))
+    mask = sitk.GetImageFromArray(roi.astype(np.uint8))
+    for item in (image, mask):
+        item.SetSpacing(tuple(reversed(spacing)))
+    classes = []
+    for name in PYRADIOMICS_CLASSES:
+        module = importlib.import_module(f"radiomics.{name}")
+        classes.append(getattr(module, f"Radiomics{name.upper()}"))
+
+    def run():
+        count = 0
+        for feature_class in classes:
+            for two_d in (False, True):
+                extractor = feature_class(image, mask, binWidth=1, force2D=two_d, force2Ddimension=0)
+                extractor.enableAllFeatures()
+                count += len(extractor.execute())
+        return count
+
+    return run
+
+
+def measure(tool: str, mode: str, repeats: int) -> dict:
+    """Time one tool in one mode in this process; returns a JSON-able record."""
+    make = radiomix_runner if tool == "radiomix" else pyradiomics_runner
+    run = make()
+    start = time.perf_counter()
+    n_values = run()
+    first = time.perf_counter() - start
+    seconds = first
+    if mode == "warm":
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"benchmark": "texture_ct_phantom", "tool": tool, "mode": mode, "seconds": seconds,
+            "values": n_values, "peak_rss_mib": peak_mib}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tool", choices=("radiomix", "pyradiomics"), required=True)
+    parser.add_argument("--mode", choices=("cold", "cold_cached", "warm"), required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.tool, args.mode, args.repeats)))
+
+
+if __name__ == "__main__":
+    main()
