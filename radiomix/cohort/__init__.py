@@ -1,0 +1,1 @@
+"""Cohort-level logic (manifests, per-case processing, merging, provenance) used by the Luigi pipelines."""

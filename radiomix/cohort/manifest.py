@@ -1,0 +1,173 @@
+"""Cohort manifests: reading, and validation that reports every problem at once.
+
+A manifest is a CSV with one row per (patient, modality)::
+
+    patient_id, modality, image, mask, site [, roi, label, sequence,
+    weight_kg, injected_dose_bq, injection_time, half_life_s]
+
+Relative ``image`` and ``mask`` paths are relative to the manifest's folder.
+PET rows whose image is not a DICOM series (so has no header to read) need
+``weight_kg``, ``injected_dose_bq`` and ``half_life_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import SimpleITK as sitk
+
+from radiomix.errors import InputError
+
+REQUIRED_COLUMNS = ("patient_id", "modality", "image", "mask", "site")
+OPTIONAL_COLUMNS = ("roi", "label", "sequence", "weight_kg", "injected_dose_bq", "injection_time", "half_life_s")
+KNOWN_MODALITIES = ("CT", "MR", "PET")
+PET_HEADERLESS_FIELDS = ("weight_kg", "injected_dose_bq", "half_life_s")
+
+
+class ManifestError(InputError):
+    """The manifest file itself cannot be used (missing, unreadable, missing columns)."""
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """One problem found in a manifest row (``row`` counts data rows from 1; 0 for the file)."""
+
+    row: int
+    patient_id: str
+    modality: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row} ({self.patient_id}, {self.modality})" if self.row else "manifest"
+        return f"{where}: {self.problem}"
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Read a manifest: text columns as strings, paths made absolute, one row per case.
+
+    Raises
+    ------
+    ManifestError
+        The file is missing or unreadable, or required columns are absent.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read the manifest ({exc})", str(path)) from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ManifestError(f"missing required column(s) {missing}; a manifest needs {list(REQUIRED_COLUMNS)}",
+                            str(path))
+    table = table.copy()
+    for column in OPTIONAL_COLUMNS:
+        if column not in table.columns:
+            table[column] = ""
+    table["patient_id"] = table["patient_id"].str.strip()
+    table["modality"] = table["modality"].str.strip().str.upper()
+    for column in ("image", "mask"):
+        table[column] = [_resolve(path.parent, value) for value in table[column]]
+    return table
+
+
+def _resolve(folder: Path, value: str) -> str:
+    """``value`` as an absolute path (relative to ``folder``); empty stays empty."""
+    if not value.strip():
+        return ""
+    candidate = Path(value.strip())
+    return str(candidate if candidate.is_absolute() else (folder / candidate).resolve())
+
+
+def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[ManifestProblem]:
+    """Every problem of a manifest: files, geometry, duplicates, modalities, PET fields.
+
+    Parameters
+    ----------
+    path : str or Path
+        The manifest CSV.
+    tolerance_mm : float
+        Largest accepted difference between image and mask origins and voxel sizes (mm).
+
+    Returns
+    -------
+    list of ManifestProblem
+        Empty when the manifest is ready to run.
+    """
+    try:
+        table = read_manifest(path)
+    except ManifestError as exc:
+        return [ManifestProblem(0, "", "", exc.detail)]
+    problems = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in enumerate(table.itertuples(index=False), start=1):
+        def report(message: str) -> None:
+            problems.append(ManifestProblem(number, row.patient_id, row.modality, message))
+
+        if not row.patient_id:
+            report("empty patient_id")
+        if row.modality not in KNOWN_MODALITIES:
+            report(f"unknown modality {row.modality!r}; known: {', '.join(KNOWN_MODALITIES)}")
+        key = (row.patient_id, row.modality)
+        if key in seen:
+            report(f"duplicate of row {seen[key]} (same patient and modality)")
+        else:
+            seen[key] = number
+        if not row.site.strip():
+            report("empty site (ComBat harmonization needs each case's site or scanner)")
+        image_info = _header(row.image, "image", report)
+        mask_info = _header(row.mask, "mask", report)
+        if image_info is not None and mask_info is not None:
+            difference = _geometry_difference(image_info, mask_info)
+            if difference is not None and difference > tolerance_mm:
+                report(f"image and mask grids differ by {difference:.3g} mm "
+                       f"(image {row.image}, mask {row.mask})")
+            elif difference is None:
+                report(f"image and mask have different sizes {image_info.GetSize()} and {mask_info.GetSize()}")
+        if row.modality == "PET" and not Path(row.image).is_dir():
+            absent = [f for f in PET_HEADERLESS_FIELDS if not getattr(row, f).strip()]
+            if absent:
+                report(f"PET image {row.image} has no DICOM header: give {', '.join(absent)} in the manifest")
+            for field in PET_HEADERLESS_FIELDS:
+                value = getattr(row, field).strip()
+                if value and not _positive_number(value):
+                    report(f"{field} is {value!r}: expected a positive number")
+    return problems
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _header(path: str, what: str, report) -> sitk.ImageFileReader | None:
+    """The image header of ``path`` (None for DICOM folders, RTSTRUCT/SEG files, or on a problem)."""
+    if not path:
+        report(f"no {what} path")
+        return None
+    file = Path(path)
+    if not file.exists():
+        report(f"{what} file not found: {path}")
+        return None
+    if file.is_dir() or file.suffix.lower() == ".dcm":
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(file))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        report(f"{what} file is not a readable image: {path}")
+        return None
+    return reader
+
+
+def _geometry_difference(image: sitk.ImageFileReader, mask: sitk.ImageFileReader) -> float | None:
+    """Largest origin or spacing difference (mm) between two headers; None if the sizes differ."""
+    if image.GetSize() != mask.GetSize():
+        return None
+    origin = max(abs(a - b) for a, b in zip(image.GetOrigin(), mask.GetOrigin()))
+    spacing = max(abs(a - b) for a, b in zip(image.GetSpacing(), mask.GetSpacing()))
+    return max(origin, spacing)
