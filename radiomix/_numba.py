@@ -13,12 +13,13 @@ import functools
 import numba
 
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+"""LLVM fast-math flags used by every kernel (numba wants them as a ``set``)."""
 
-njit = functools.partial(numba.njit, cache=True, fastmath=FASTMATH_FLAGS)
+njit = functools.partial(numba.njit, cache=True, fastmath=set(FASTMATH_FLAGS))
 """``numba.njit`` with radiomix's caching and fast-math policy."""
 
 njit_parallel = functools.partial(
-    numba.njit, cache=True, fastmath=FASTMATH_FLAGS, parallel=True
+    numba.njit, cache=True, fastmath=set(FASTMATH_FLAGS), parallel=True
 )
 """As :data:`njit`, for kernels that use ``numba.prange``; each thread must write its own output."""
 
