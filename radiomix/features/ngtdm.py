@@ -1,0 +1,305 @@
+"""Neighbourhood grey tone difference matrix (NGTDM) features (IBSI-1 section "NGTDM", IPET).
+
+For every ROI voxel ``k`` with grey level ``i``, the mean grey level of its
+neighbours within Chebyshev distance ``delta`` is taken over the neighbours
+that lie inside the ROI only (``W_k`` of them, the centre excluded). Voxels
+with ``W_k = 0`` have no valid neighbourhood and are left out. The matrix
+holds, per grey level ``i``:
+
+- ``n_i``: the number of voxels of level ``i`` with a valid neighbourhood;
+- ``s_i = sum_k |i - mean_k|`` over those voxels.
+
+``N_vc = sum_i n_i``, ``p_i = n_i / N_vc`` and ``N_gp`` is the number of levels
+with ``p_i > 0``. Aggregations (IBSI): ``2D`` features per slice (in-plane
+neighbourhood), averaged over the slices that hold voxels with a valid
+neighbourhood; ``2.5D`` the slice matrices merged by summing ``n_i`` and
+``s_i``; ``3D`` one matrix of the volume (26 neighbours at distance 1).
+
+The kernel :func:`_ngtdm_kernel` does the counting; :func:`ngtdm_matrix`
+validates and allocates; :func:`ngtdm_features` turns one matrix into values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix._numba import njit
+from radiomix.errors import InputError
+from radiomix.features import registry
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.spec import NgtdmSettings
+
+FAMILY = "ngtdm"
+
+COARSENESS_MAXIMUM = 1.0e6
+"""IBSI's arbitrary maximum of coarseness, used when ``sum_i p_i s_i`` is (near) 0."""
+
+registry.define(
+    FAMILY, "coarseness", "Coarseness", "QCDE", "1",
+    "1 / sum_i p_i s_i; set to the IBSI maximum 1e6 when sum_i p_i s_i <= 1e-6 "
+    "(no grey tone differences)")
+registry.define(
+    FAMILY, "contrast", "Contrast", "65HE", "1",
+    "[1 / (N_gp (N_gp - 1)) sum_i1 sum_i2 p_i1 p_i2 (i1 - i2)^2] [sum_i s_i / N_vc]; "
+    "0 when N_gp = 1")
+registry.define(
+    FAMILY, "busyness", "Busyness", "NQ30", "1",
+    "sum_i p_i s_i / sum_i1 sum_i2 |i1 p_i1 - i2 p_i2| over levels with p > 0; 0 when N_gp = 1")
+registry.define(
+    FAMILY, "complexity", "Complexity", "HDEZ", "1",
+    "(1 / N_vc) sum_i1 sum_i2 |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) "
+    "over levels with p > 0")
+registry.define(
+    FAMILY, "strength", "Strength", "1X9X", "1",
+    "sum_i1 sum_i2 (p_i1 + p_i2) (i1 - i2)^2 / sum_i s_i over levels with p > 0; "
+    "0 when sum_i s_i = 0")
+
+FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+
+NO_NEIGHBOURHOOD = "undefined: no ROI voxel has a neighbour in the ROI"
+EMPTY_ROI = "undefined: empty ROI"
+
+
+@njit
+def _ngtdm_kernel(levels, n_levels, distance, per_slice):
+    """Count ``n_i`` and sum ``s_i`` (one row per slice, or one row for the volume).
+
+    Parameters
+    ----------
+    levels : ndarray of int32, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` in the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng``.
+    distance : int
+        Chebyshev radius of the neighbourhood (voxels).
+    per_slice : bool
+        True: in-plane neighbourhoods and one row per slice; False: 3D
+        neighbourhoods and a single row.
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (rows, n_levels)
+        ``n_i`` (column ``i - 1``).
+    sums : ndarray of float64, shape (rows, n_levels)
+        ``s_i`` (column ``i - 1``).
+    """
+    nz, ny, nx = levels.shape
+    rows = nz if per_slice else 1
+    counts = np.zeros((rows, n_levels), dtype=np.int64)
+    sums = np.zeros((rows, n_levels), dtype=np.float64)
+    reach_z = 0 if per_slice else distance
+    for z in range(nz):
+        row = z if per_slice else 0
+        z_low = max(z - reach_z, 0)
+        z_high = min(z + reach_z + 1, nz)
+        for y in range(ny):
+            y_low = max(y - distance, 0)
+            y_high = min(y + distance + 1, ny)
+            for x in range(nx):
+                level = levels[z, y, x]
+                if level == 0:
+                    continue
+                x_low = max(x - distance, 0)
+                x_high = min(x + distance + 1, nx)
+                total = 0
+                n_neighbours = 0
+                for kz in range(z_low, z_high):
+                    for ky in range(y_low, y_high):
+                        for kx in range(x_low, x_high):
+                            neighbour = levels[kz, ky, kx]
+                            # branch-free: voxels outside the ROI hold level 0
+                            total += neighbour
+                            n_neighbours += neighbour > 0
+                # the loops above included the centre voxel itself
+                total -= level
+                n_neighbours -= 1
+                if n_neighbours > 0:
+                    counts[row, level - 1] += 1
+                    # |i - total / W| computed from the exact integer |i W - total|
+                    sums[row, level - 1] += abs(level * n_neighbours - total) / n_neighbours
+    return counts, sums
+
+
+def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
+                 per_slice: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """NGTDM of a discretised volume, per slice or for the whole volume.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng`` (levels may be absent from the ROI).
+    distance : int
+        Chebyshev radius (voxels) of the neighbourhood; 1 gives 26 neighbours
+        in 3D and 8 in-plane neighbours per slice.
+    per_slice : bool
+        True: one matrix per slice (axis 0) with in-plane neighbourhoods
+        (IBSI 2D); False: one matrix of the volume (IBSI 3D).
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (nz or 1, n_levels)
+        ``n_i``: voxels of level ``i`` (column ``i - 1``) with at least one
+        neighbour in the ROI.
+    sums : ndarray of float64, shape (nz or 1, n_levels)
+        ``s_i``: sum over those voxels of ``|i - mean neighbour level|``.
+
+    Raises
+    ------
+    InputError
+        ``levels`` is not a 3D integer array with values in ``0..n_levels``,
+        or ``distance`` is below 1.
+    """
+    levels = checked_levels(levels, n_levels)
+    if int(distance) != distance or distance < 1:
+        raise InputError(f"NGTDM distance must be an integer >= 1 (voxels), got {distance!r}")
+    return _ngtdm_kernel(levels, int(n_levels), int(distance), bool(per_slice))
+
+
+def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix (NGTDM and NGLDM)."""
+    levels = np.asarray(levels)
+    if levels.ndim != 3:
+        raise InputError(f"discretised levels must be a 3D (z, y, x) array, got {levels.ndim} dimensions")
+    if not np.issubdtype(levels.dtype, np.integer):
+        raise InputError(f"discretised levels must be integers (0 outside the ROI), got {levels.dtype}")
+    if int(n_levels) != n_levels or n_levels < 1:
+        raise InputError(f"number of grey levels must be an integer >= 1, got {n_levels!r}")
+    if levels.size and (levels.min() < 0 or levels.max() > n_levels):
+        raise InputError(
+            f"discretised levels must lie in 0..{n_levels} (0 outside the ROI), "
+            f"found {levels.min()}..{levels.max()}; check the discretisation or n_levels")
+    return np.ascontiguousarray(levels, dtype=np.int32)
+
+
+def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
+    """The five IBSI NGTDM features of one matrix.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_levels,)
+        ``n_i`` for grey levels ``1..n_levels``.
+    sums : ndarray, shape (n_levels,)
+        ``s_i`` for grey levels ``1..n_levels``.
+
+    Returns
+    -------
+    dict
+        ``key -> (value, status)``; value NaN with a status when undefined
+        (no voxel with a valid neighbourhood; busyness when every
+        ``i p_i`` is equal although several levels are present).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    sums = np.asarray(sums, dtype=np.float64)
+    n_valid = counts.sum()
+    if n_valid == 0:
+        return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
+    present = counts > 0
+    grey = np.flatnonzero(present).astype(np.float64) + 1.0
+    p = counts[present] / n_valid
+    s = sums[present]
+    n_present = grey.size
+    weighted_sum = float(np.dot(p, s))
+    total_difference = float(s.sum())
+    level_gap = np.abs(grey[:, None] - grey[None, :])
+    squared_gap = level_gap ** 2
+
+    coarseness = COARSENESS_MAXIMUM if weighted_sum <= 1.0 / COARSENESS_MAXIMUM else 1.0 / weighted_sum
+    values = {"coarseness": (coarseness, "")}
+    if n_present == 1:
+        values["contrast"] = (0.0, "")
+        values["busyness"] = (0.0, "")
+    else:
+        level_spread = float(np.sum(p[:, None] * p[None, :] * squared_gap)) / (n_present * (n_present - 1))
+        values["contrast"] = (level_spread * total_difference / n_valid, "")
+        busyness_denominator = float(np.sum(np.abs((grey * p)[:, None] - (grey * p)[None, :])))
+        if busyness_denominator > 0:
+            values["busyness"] = (weighted_sum / busyness_denominator, "")
+        else:
+            values["busyness"] = (np.nan, "undefined: i * p_i is the same for every grey level present")
+    ps = p * s
+    values["complexity"] = (
+        float(np.sum(level_gap * (ps[:, None] + ps[None, :]) / (p[:, None] + p[None, :]))) / n_valid, "")
+    if total_difference == 0:
+        values["strength"] = (0.0, "")
+    else:
+        values["strength"] = (float(np.sum((p[:, None] + p[None, :]) * squared_gap)) / total_difference, "")
+    return values
+
+
+def roi_bounding_box(levels: np.ndarray) -> tuple[slice, slice, slice] | None:
+    """Slices of the smallest box holding every nonzero level (NGTDM and NGLDM), None if there is none."""
+    inside = levels > 0
+    box = []
+    for axis in range(3):
+        other_axes = tuple(a for a in range(3) if a != axis)
+        hits = np.flatnonzero(inside.any(axis=other_axes))
+        if hits.size == 0:
+            return None
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(box)
+
+
+def _averaged_over_slices(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
+    """Features per slice averaged over the slices holding voxels with a valid neighbourhood.
+
+    A feature undefined in any of those slices (busyness with equal ``i p_i``)
+    is undefined for the average, with a status naming how many slices.
+    """
+    slices = [z for z in range(counts.shape[0]) if counts[z].sum() > 0]
+    if not slices:
+        return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
+    per_slice = [ngtdm_features(counts[z], sums[z]) for z in slices]
+    averaged = {}
+    for key in FEATURE_KEYS:
+        values = np.array([features[key][0] for features in per_slice])
+        reasons = [features[key][1] for features in per_slice if features[key][1]]
+        if reasons:
+            averaged[key] = (np.nan, f"{reasons[0]} (in {len(reasons)} of {len(slices)} slices)")
+        else:
+            averaged[key] = (float(values.mean()), "")
+    return averaged
+
+
+def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
+    """NGTDM features of ``roi`` for each requested aggregation dimension.
+
+    Parameters
+    ----------
+    roi : RoiImage
+        Uses ``discretised`` (levels ``1..n_levels`` in the intensity mask,
+        0 outside) and ``n_levels``.
+    settings : NgtdmSettings
+        ``distance``: Chebyshev radius (voxels) of the neighbourhood.
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``).
+
+    Returns
+    -------
+    list of FeatureValue
+        One per feature per aggregation label, in declaration order.
+    """
+    box = roi_bounding_box(np.asarray(roi.discretised))
+    by_dimension = {}
+    if box is None:
+        for dimension in dimensions:
+            by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
+    else:
+        levels = np.asarray(roi.discretised)[box]
+        if "2D" in dimensions or "2.5D" in dimensions:
+            slice_counts, slice_sums = ngtdm_matrix(levels, roi.n_levels, settings.distance, per_slice=True)
+            if "2D" in dimensions:
+                by_dimension["2D"] = _averaged_over_slices(slice_counts, slice_sums)
+            if "2.5D" in dimensions:
+                by_dimension["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
+        if "3D" in dimensions:
+            counts, sums = ngtdm_matrix(levels, roi.n_levels, settings.distance, per_slice=False)
+            by_dimension["3D"] = ngtdm_features(counts[0], sums[0])
+    results = []
+    for dimension in dimensions:
+        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
+            for key in FEATURE_KEYS:
+                value, status = by_dimension[dimension][key]
+                results.append(FeatureValue(key, label, float(value), status))
+    return results

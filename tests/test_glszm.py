@@ -1,0 +1,241 @@
+"""GLSZM: zone labelling kernel, matrix, features, aggregation, IBSI reference values."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ibsi_reference import misses, reference_rows
+from naive_texture_zones import (load_ct_phantom_config_a, naive_family_values, naive_features, naive_matrix,
+                                 naive_zones, scipy_zones)
+from radiomix.errors import InputError, SpecError
+from radiomix.features import glszm, registry
+from radiomix.features.base import RoiImage
+from radiomix.features.table import tabulate
+from radiomix.spec import ZoneSettings
+
+DIMENSIONS = ("2D", "2.5D", "3D")
+
+
+def make_roi(levels: np.ndarray, morphological_mask: np.ndarray | None = None, n_levels: int | None = None,
+             spacing=(1.0, 1.0, 1.0)) -> RoiImage:
+    """A RoiImage around a discretised array (0 outside the intensity mask)."""
+    levels = np.asarray(levels, dtype=np.int32)
+    inside = levels > 0
+    morphological = inside.copy() if morphological_mask is None else (morphological_mask | inside)
+    return RoiImage(intensity=levels.astype(float), morphological_mask=morphological, intensity_mask=inside,
+                    spacing=spacing, discretised=levels,
+                    n_levels=int(levels.max()) if n_levels is None else n_levels,
+                    bin_width=1.0, lower_bound=1.0, resegmentation_range=(-np.inf, np.inf))
+
+
+def zone_multiset(zones: glszm.Zones) -> Counter:
+    """Zones of the kernel as a multiset of (level, voxel set), for comparison with the references."""
+    found = Counter()
+    for number in range(1, zones.level.size + 1):
+        voxels = frozenset(tuple(int(c) for c in v) for v in np.argwhere(zones.labels == number))
+        found[(int(zones.level[number - 1]), voxels)] += 1
+    return found
+
+
+def values_by_aggregation(values, aggregation):
+    return [v.value for v in values if v.aggregation == aggregation]
+
+
+level_volumes = st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4)).flatmap(
+    lambda shape: arrays(np.int32, shape[:3], elements=st.integers(0, shape[3])))
+"""Small random discretised volumes: 0 outside the ROI, levels 1..4 inside (possibly empty slices)."""
+
+
+# ---------------------------------------------------------------- registry
+
+
+def test_sixteen_features_with_ibsi_codes_are_registered():
+    definitions = registry.definitions("glszm")
+    assert len(definitions) == 16
+    assert len({d.ibsi_code for d in definitions}) == 16
+    assert all(len(d.ibsi_code) == 4 and d.description for d in definitions)
+
+
+# ---------------------------------------------------------------- IBSI reference values
+
+
+def test_digital_phantom_rows_are_reproduced(digital_phantom_roi):
+    table = tabulate("glszm", glszm.compute(digital_phantom_roi, ZoneSettings(), DIMENSIONS))
+    rows = reference_rows("digital_phantom", {"glszm"})
+    assert len(rows) == 48
+    assert misses(table, rows) == []
+
+
+@pytest.fixture(scope="module")
+def ct_phantom_a():
+    return load_ct_phantom_config_a()
+
+
+def test_ct_phantom_config_a_rows_are_reproduced(ct_phantom_a):
+    table = tabulate("glszm", glszm.compute(ct_phantom_a, ZoneSettings(), ("2D", "2.5D")))
+    rows = reference_rows("config_A", {"glszm"})
+    assert len(rows) == 32
+    assert misses(table, rows) == []
+
+
+# ---------------------------------------------------------------- zone labelling kernel
+
+
+@settings(max_examples=40, deadline=None)
+@given(levels=level_volumes, linkage=st.integers(1, 2), in_plane=st.booleans())
+def test_zones_match_union_find_reference(levels, linkage, in_plane):
+    zones = glszm.label_zones(levels, linkage, in_plane)
+    assert zone_multiset(zones) == Counter(naive_zones(levels, linkage, in_plane))
+    assert np.array_equal(zones.size, np.bincount(zones.labels.ravel())[1:])
+    assert np.all(np.diff(zones.first_slice) >= 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=level_volumes, in_plane=st.booleans())
+def test_zones_match_scipy_label_for_linkage_one(levels, in_plane):
+    zones = glszm.label_zones(levels, 1, in_plane)
+    assert zone_multiset(zones) == Counter(scipy_zones(levels, in_plane))
+
+
+def test_diagonal_neighbours_are_linked_in_3d_but_not_across_slices_in_plane():
+    levels = np.zeros((2, 2, 2), dtype=np.int32)
+    levels[0, 0, 0] = levels[1, 1, 1] = 3
+    assert glszm.label_zones(levels, 1, False).size.tolist() == [2]
+    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1]
+
+
+def test_linkage_distance_two_bridges_a_gap():
+    levels = np.array([[[1, 0, 1]]], dtype=np.int32)
+    assert glszm.label_zones(levels, 1).size.tolist() == [1, 1]
+    assert glszm.label_zones(levels, 2).size.tolist() == [2]
+
+
+def test_labelling_rejects_bad_arguments():
+    with pytest.raises(InputError, match="3D"):
+        glszm.label_zones(np.ones((3, 3), dtype=np.int32))
+    with pytest.raises(SpecError, match="linkage_distance"):
+        glszm.label_zones(np.ones((1, 3, 3), dtype=np.int32), 0)
+
+
+# ---------------------------------------------------------------- matrix and features
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=level_volumes)
+def test_matrix_and_features_match_naive_definitions(levels):
+    if not (levels > 0).any():
+        return
+    zones = glszm.label_zones(levels, 1, False)
+    matrix = glszm.zone_count_matrix(zones.level, zones.size, 4)
+    expected = naive_matrix(list(zip(zones.level.tolist(), zones.size.tolist())), 4)
+    assert np.array_equal(matrix, expected)
+    n_voxels = int((levels > 0).sum())
+    np.testing.assert_allclose(glszm.zone_matrix_features(matrix, n_voxels), naive_features(expected, n_voxels),
+                               rtol=1e-10, atol=1e-12)
+    compact, columns = glszm.compact_zone_matrix(zones.level, zones.size, 4)
+    np.testing.assert_allclose(glszm.zone_matrix_features(compact, n_voxels, columns),
+                               naive_features(expected, n_voxels), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=level_volumes, linkage=st.integers(1, 2))
+def test_compute_matches_naive_reference_for_every_aggregation(levels, linkage):
+    if not (levels > 0).any():
+        return
+    values = glszm.compute(make_roi(levels, n_levels=4), ZoneSettings(linkage_distance=linkage), DIMENSIONS)
+    assert len(values) == 48
+    for dimension in DIMENSIONS:
+        expected = naive_family_values("glszm", levels, levels > 0, 4, linkage, dimension)
+        np.testing.assert_allclose(values_by_aggregation(values, dimension), expected, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_one_voxel_roi():
+    levels = np.zeros((3, 3, 3), dtype=np.int32)
+    levels[1, 1, 1] = 2
+    values = {(v.key, v.aggregation): v.value for v in glszm.compute(make_roi(levels), ZoneSettings(), DIMENSIONS)}
+    for dimension in DIMENSIONS:
+        assert values[("small_zone_emphasis", dimension)] == 1.0
+        assert values[("zone_percentage", dimension)] == 1.0
+        assert values[("high_grey_level_zone_emphasis", dimension)] == 4.0
+        assert values[("zone_size_variance", dimension)] == 0.0
+        assert values[("zone_size_entropy", dimension)] == 0.0
+
+
+def test_constant_roi_touching_the_border_is_one_zone():
+    levels = np.full((2, 3, 4), 5, dtype=np.int32)
+    values = {(v.key, v.aggregation): v.value
+              for v in glszm.compute(make_roi(levels, n_levels=8), ZoneSettings(), DIMENSIONS)}
+    assert values[("large_zone_emphasis", "3D")] == 24.0**2
+    assert values[("large_zone_emphasis", "2D")] == 12.0**2
+    assert values[("zone_percentage", "2.5D")] == pytest.approx(2 / 24)
+    assert values[("grey_level_variance", "3D")] == 0.0
+
+
+def test_empty_slices_are_skipped_in_2d_and_do_not_count_in_2_5d():
+    levels = np.zeros((4, 3, 3), dtype=np.int32)
+    levels[0, 0, :] = [1, 1, 2]
+    levels[3] = 1
+    values = glszm.compute(make_roi(levels), ZoneSettings(), ("2D", "2.5D"))
+    without_gap = glszm.compute(make_roi(levels[[0, 3]]), ZoneSettings(), ("2D", "2.5D"))
+    assert [v.value for v in values] == [v.value for v in without_gap]
+    slice_0 = naive_features(naive_matrix([(1, 2), (2, 1)], 2), 3)
+    slice_3 = naive_features(naive_matrix([(1, 9)], 2), 9)
+    np.testing.assert_allclose(values_by_aggregation(values, "2D"), np.mean([slice_0, slice_3], axis=0))
+
+
+def test_morphological_mask_does_not_change_the_glszm():
+    rng = np.random.default_rng(3)
+    levels = rng.integers(0, 4, size=(3, 6, 6)).astype(np.int32)
+    bigger = np.ones(levels.shape, dtype=bool)
+    plain = glszm.compute(make_roi(levels, n_levels=3), ZoneSettings(), DIMENSIONS)
+    morph = glszm.compute(make_roi(levels, bigger, n_levels=3), ZoneSettings(), DIMENSIONS)
+    assert [v.value for v in plain] == [v.value for v in morph]
+
+
+def test_spacing_does_not_change_values():
+    rng = np.random.default_rng(4)
+    levels = rng.integers(1, 4, size=(3, 5, 5)).astype(np.int32)
+    iso = glszm.compute(make_roi(levels), ZoneSettings(), DIMENSIONS)
+    aniso = glszm.compute(make_roi(levels, spacing=(5.0, 0.7, 0.7)), ZoneSettings(), DIMENSIONS)
+    assert [v.value for v in iso] == [v.value for v in aniso]
+
+
+def test_empty_intensity_mask_gives_nan_with_status():
+    levels = np.zeros((2, 3, 3), dtype=np.int32)
+    roi = make_roi(levels, np.ones((2, 3, 3), dtype=bool), n_levels=4)
+    values = glszm.compute(roi, ZoneSettings(), DIMENSIONS)
+    assert len(values) == 48
+    assert all(math.isnan(v.value) and v.status == glszm.STATUS_EMPTY_ROI for v in values)
+
+
+def test_aggregation_labels_and_order():
+    levels = np.ones((2, 2, 2), dtype=np.int32)
+    values = glszm.compute(make_roi(levels), ZoneSettings(), ("3D", "2D"))
+    assert [v.aggregation for v in values] == ["3D"] * 16 + ["2D"] * 16
+    assert [v.key for v in values[:16]] == [d.key for d in registry.definitions("glszm")]
+    assert all(v.status == "" for v in values)
+
+
+def test_inconsistent_inputs_are_rejected():
+    levels = np.ones((1, 2, 2), dtype=np.int32)
+    good = make_roi(levels)
+    with pytest.raises(InputError, match="exactly inside the intensity mask"):
+        glszm.compute(RoiImage(**{**good.__dict__, "intensity_mask": np.zeros_like(good.intensity_mask)}),
+                      ZoneSettings(), ("3D",))
+    with pytest.raises(InputError, match="n_levels"):
+        glszm.compute(RoiImage(**{**good.__dict__, "n_levels": 0}), ZoneSettings(), ("3D",))
+    with pytest.raises(InputError, match="morphological mask"):
+        glszm.compute(RoiImage(**{**good.__dict__, "morphological_mask": np.zeros_like(levels, dtype=bool)}),
+                      ZoneSettings(), ("3D",))
+    with pytest.raises(SpecError, match="dimension"):
+        glszm.compute(good, ZoneSettings(), ("4D",))
