@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_output
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean chromium
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/radiomix demo --out $(DEMO_DIR)
 
-test: $(STAMP)
+# The report tests render HTML in headless Chromium (Debian package); installed when
+# missing and apt-get is usable, otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: report rendering tests will be skipped"; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
 bench: $(STAMP)

@@ -21,7 +21,10 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-BENCHMARKS = {"texture_ct_phantom": HERE / "texture.py"}
+BENCHMARKS = {
+    "texture_ct_phantom": HERE / "texture.py",
+    "config_c_ct_phantom": HERE / "config_c.py",
+}
 """Benchmark name -> script taking ``--tool`` and ``--mode`` and printing one JSON record."""
 TOOLS = ("radiomix", "pyradiomics")
 MODES = ("cold", "cold_cached", "warm")

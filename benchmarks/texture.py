@@ -15,19 +15,16 @@ JSON line. ``benchmarks/run.py`` runs them all and writes the table.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.harness import main  # noqa: E402
+
 DATA = Path(os.environ.get("RADIOMIX_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
 CT_PHANTOM = DATA / "ibsi" / "ct_phantom" / "nifti"
 BIN_WIDTH_HU = 25.0
@@ -107,34 +104,5 @@ def pyradiomics_runner():
     return run
 
 
-def measure(tool: str, mode: str, repeats: int) -> dict:
-    """Time one tool in one mode in this process; returns a JSON-able record."""
-    make = radiomix_runner if tool == "radiomix" else pyradiomics_runner
-    run = make()
-    start = time.perf_counter()
-    n_values = run()
-    first = time.perf_counter() - start
-    seconds = first
-    if mode == "warm":
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        seconds = statistics.median(times)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"benchmark": "texture_ct_phantom", "tool": tool, "mode": mode, "seconds": seconds,
-            "values": n_values, "peak_rss_mib": peak_mib}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tool", choices=("radiomix", "pyradiomics"), required=True)
-    parser.add_argument("--mode", choices=("cold", "cold_cached", "warm"), required=True)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    print(json.dumps(measure(args.tool, args.mode, args.repeats)))
-
-
 if __name__ == "__main__":
-    main()
+    main("texture_ct_phantom", {"radiomix": radiomix_runner, "pyradiomics": pyradiomics_runner}, __doc__)
