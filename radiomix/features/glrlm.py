@@ -1,0 +1,290 @@
+"""Grey level run length matrix (GLRLM) features (IBSI-1 section "GLRLM", TP0I).
+
+A run is a maximal sequence of consecutive ROI voxels of one grey level along
+a direction vector ``m``; element ``(i, j)`` of the matrix counts the runs of
+grey level ``i`` and length ``j`` voxels. Directions are those of the GLCM
+(:func:`radiomix.features.glcm.direction_offsets`, distance 1): 4 in-plane
+directions per slice for 2D and 2.5D, 13 volume directions for 3D. Run
+lengths go up to the longest run the ROI's bounding box allows.
+
+Aggregations are those of the GLCM (see :mod:`radiomix.features.glcm`):
+features per matrix averaged (``2D, averaged``, ``3D, averaged``), or
+features of matrices merged by summing run counts (``2D, slice-merged``,
+``2.5D, direction-merged``, ``2.5D, merged``, ``3D, merged``).
+
+The number of voxels ``N_v`` of *run percentage* is taken from the matrix
+itself, ``N_v = sum_ij j r_ij``: along one direction every ROI voxel belongs
+to exactly one run, so this is the number of ROI voxels (of the slice or
+volume) for a single-direction matrix, and for a merged matrix it is the sum
+of the ``N_v`` of the merged matrices -- the manual's rule for merging (e.g.
+4 x the slice's voxels for ``2D, slice-merged``, 13 x the ROI's voxels for
+``3D, merged``).
+
+Empty matrices (slices without ROI voxels) take no part in averages; every
+feature is defined for a non-empty matrix, so no value is NaN. An ROI
+without voxels is an :class:`~radiomix.errors.EmptyRoiError`.
+
+:func:`glrlm_matrices_2d` and :func:`glrlm_matrices_3d` validate and call the
+kernel :func:`_run_length_kernel`; :func:`glrlm_features` turns matrices into
+feature values; :func:`compute` forms the aggregations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix._numba import njit
+from radiomix.errors import SpecError
+from radiomix.features import registry
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.glcm import checked_levels, cropped_to_roi, direction_offsets, roi_bounding_box
+from radiomix.spec import GlrlmSettings
+
+FAMILY = "glrlm"
+
+_DEFINITIONS = (
+    ("short_runs_emphasis", "Short runs emphasis", "22OV", "voxel^-2", "(1/N_s) sum_j r_.j / j^2"),
+    ("long_runs_emphasis", "Long runs emphasis", "W4KF", "voxel^2", "(1/N_s) sum_j j^2 r_.j"),
+    ("low_grey_level_run_emphasis", "Low grey level run emphasis", "V3SW", "grey level^-2",
+     "(1/N_s) sum_i r_i. / i^2"),
+    ("high_grey_level_run_emphasis", "High grey level run emphasis", "G3QZ", "grey level^2",
+     "(1/N_s) sum_i i^2 r_i."),
+    ("short_run_low_grey_level_emphasis", "Short run low grey level emphasis", "HTZT", "1",
+     "(1/N_s) sum_ij r_ij / (i^2 j^2)"),
+    ("short_run_high_grey_level_emphasis", "Short run high grey level emphasis", "GD3A", "1",
+     "(1/N_s) sum_ij i^2 r_ij / j^2"),
+    ("long_run_low_grey_level_emphasis", "Long run low grey level emphasis", "IVPO", "1",
+     "(1/N_s) sum_ij j^2 r_ij / i^2"),
+    ("long_run_high_grey_level_emphasis", "Long run high grey level emphasis", "3KUM", "1",
+     "(1/N_s) sum_ij i^2 j^2 r_ij"),
+    ("grey_level_non_uniformity", "Grey level non-uniformity", "R5YN", "1",
+     "(1/N_s) sum_i r_i.^2"),
+    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "OVBL", "1",
+     "(1/N_s^2) sum_i r_i.^2"),
+    ("run_length_non_uniformity", "Run length non-uniformity", "W92Y", "1",
+     "(1/N_s) sum_j r_.j^2"),
+    ("normalised_run_length_non_uniformity", "Normalised run length non-uniformity", "IC23", "1",
+     "(1/N_s^2) sum_j r_.j^2"),
+    ("run_percentage", "Run percentage", "9ZK5", "1",
+     "N_s / N_v, N_v = sum_ij j r_ij (the voxels of the ROI, summed over merged matrices)"),
+    ("grey_level_variance", "Grey level variance", "8CE5", "grey level^2",
+     "sum_ij (i - mu)^2 p_ij, mu = sum_ij i p_ij"),
+    ("run_length_variance", "Run length variance", "SXLW", "voxel^2",
+     "sum_ij (j - mu)^2 p_ij, mu = sum_ij j p_ij"),
+    ("run_entropy", "Run entropy", "HJ9O", "1", "-sum_ij p_ij log2 p_ij"),
+)
+
+for _key, _name, _code, _unit, _formula in _DEFINITIONS:
+    registry.define(FAMILY, _key, _name, _code, _unit,
+                    f"{_formula}; r_ij = runs of grey level i and length j of the (merged) run "
+                    "length matrix, N_s = sum_ij r_ij, p_ij = r_ij / N_s")
+
+FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+"""Registry keys of the 16 GLRLM features, in manual order."""
+
+@njit
+def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
+    """Count runs of equal grey level along each direction.
+
+    Parameters
+    ----------
+    padded : ndarray of int32, shape (nz + 2, ny + 2, nx + 2)
+        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
+        zeros one voxel wide on every side (so that every run ends inside
+        the array and no bounds check is needed).
+    n_levels : int
+        Number of grey levels ``Ng``.
+    offsets : ndarray of int64, shape (n_directions, 3)
+        ``(dz, dy, dx)`` unit steps of each direction, each component in
+        -1..1; ``dz = 0`` when ``per_slice``.
+    per_slice : bool
+        True: one matrix per slice (axis 0); False: one for the volume.
+    max_run : int
+        Longest possible run (voxels), the number of matrix columns.
+
+    Returns
+    -------
+    ndarray of int64, shape (nz or 1, n_directions, n_levels, max_run)
+        Element ``[s, d, i - 1, j - 1]``: runs of level ``i`` and length ``j``.
+    """
+    nz, ny, nx = padded.shape
+    n_directions = offsets.shape[0]
+    counts = np.zeros((nz - 2 if per_slice else 1, n_directions, n_levels, max_run), dtype=np.int64)
+    for d in range(n_directions):
+        dz = offsets[d, 0]
+        dy = offsets[d, 1]
+        dx = offsets[d, 2]
+        for z in range(1, nz - 1):
+            row = z - 1 if per_slice else 0
+            for y in range(1, ny - 1):
+                for x in range(1, nx - 1):
+                    level = padded[z, y, x]
+                    # a run starts at an ROI voxel whose predecessor along -m differs
+                    if level == 0 or padded[z - dz, y - dy, x - dx] == level:
+                        continue
+                    length = 1
+                    while padded[z + length * dz, y + length * dy, x + length * dx] == level:
+                        length += 1
+                    counts[row, d, level - 1, length - 1] += 1
+    return counts
+
+
+def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """In-plane GLRLMs of every slice (axis 0) and each of the 4 2D directions.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng`` (levels may be absent from the ROI).
+
+    Returns
+    -------
+    ndarray of int64, shape (nz, 4, n_levels, max_run)
+        Run counts (column ``j - 1`` for run length ``j``); ``max_run`` is
+        the larger in-plane side of the ROI's bounding box; directions in the
+        order of ``direction_offsets("2D")``; slices without ROI voxels hold zeros.
+
+    Raises
+    ------
+    InputError
+        Invalid ``levels`` or ``n_levels``.
+    EmptyRoiError
+        No ROI voxel.
+    """
+    return _glrlm_matrices(levels, n_levels, "2D")
+
+
+def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """GLRLMs of the volume for each of the 13 3D directions.
+
+    Parameters are those of :func:`glrlm_matrices_2d`.
+
+    Returns
+    -------
+    ndarray of int64, shape (13, n_levels, max_run)
+        Run counts; ``max_run`` is the longest side of the ROI's bounding
+        box; directions in the order of ``direction_offsets("3D")``.
+    """
+    return _glrlm_matrices(levels, n_levels, "3D")[0]
+
+
+def _glrlm_matrices(levels, n_levels, dimension):
+    levels = checked_levels(levels, n_levels)
+    low, high = roi_bounding_box(levels)
+    sides = high - low
+    max_run = int(sides[1:].max() if dimension == "2D" else sides.max())
+    padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)
+    counts = _run_length_kernel(padded, int(n_levels), direction_offsets(dimension), dimension == "2D",
+                                max_run)
+    if dimension == "3D":
+        return counts
+    per_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
+    per_slice[low[0]:high[0]] = counts
+    return per_slice
+
+
+def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
+    """The 16 IBSI GLRLM features of one matrix or of a stack of matrices.
+
+    Parameters
+    ----------
+    matrices : ndarray, shape (..., Ng, Nr)
+        Run counts, row ``i - 1`` for grey level ``i`` and column ``j - 1``
+        for run length ``j``; each trailing ``Ng x Nr`` block is one
+        (possibly merged) matrix.
+
+    Returns
+    -------
+    dict
+        Registry key -> ndarray of shape ``matrices.shape[:-2]``; NaN for
+        empty matrices. ``N_v`` of *run percentage* is ``sum_ij j r_ij``
+        (see the module docstring).
+    """
+    counts = np.asarray(matrices, dtype=np.float64)
+    n_grey, n_run = counts.shape[-2:]
+    batch_shape = counts.shape[:-2]
+    counts = counts.reshape((-1, n_grey, n_run))
+    n_runs = counts.sum(axis=(1, 2))
+    empty = n_runs == 0
+    n_runs = np.where(empty, 1.0, n_runs)
+
+    grey = np.arange(1, n_grey + 1, dtype=np.float64)
+    run = np.arange(1, n_run + 1, dtype=np.float64)
+    by_grey = counts.sum(axis=2)
+    by_run = counts.sum(axis=1)
+    n_voxels = by_run @ run
+    p_grey = by_grey / n_runs[:, None]
+    p_run = by_run / n_runs[:, None]
+    mu_grey = p_grey @ grey
+    mu_run = p_run @ run
+    p = counts / n_runs[:, None, None]
+    flat = p.reshape((p.shape[0], n_grey * n_run))
+    short_by_grey = p @ run**-2.0  # sum_j p_ij / j^2, shape (n_matrices, Ng)
+    long_by_grey = p @ run**2  # sum_j j^2 p_ij
+
+    values = {
+        "short_runs_emphasis": p_run @ run**-2.0,
+        "long_runs_emphasis": p_run @ run**2,
+        "low_grey_level_run_emphasis": p_grey @ grey**-2.0,
+        "high_grey_level_run_emphasis": p_grey @ grey**2,
+        "short_run_low_grey_level_emphasis": short_by_grey @ grey**-2.0,
+        "short_run_high_grey_level_emphasis": short_by_grey @ grey**2,
+        "long_run_low_grey_level_emphasis": long_by_grey @ grey**-2.0,
+        "long_run_high_grey_level_emphasis": long_by_grey @ grey**2,
+        "grey_level_non_uniformity": np.sum(by_grey**2, axis=1) / n_runs,
+        "normalised_grey_level_non_uniformity": np.sum(p_grey**2, axis=1),
+        "run_length_non_uniformity": np.sum(by_run**2, axis=1) / n_runs,
+        "normalised_run_length_non_uniformity": np.sum(p_run**2, axis=1),
+        "run_percentage": n_runs / np.where(empty, 1.0, n_voxels),
+        "grey_level_variance": np.sum(p_grey * (grey[None, :] - mu_grey[:, None]) ** 2, axis=1),
+        "run_length_variance": np.sum(p_run * (run[None, :] - mu_run[:, None]) ** 2, axis=1),
+        "run_entropy": -np.sum(flat * np.log2(np.where(flat > 0, flat, 1.0)), axis=1),
+    }
+    return {key: np.where(empty, np.nan, value).reshape(batch_shape) for key, value in values.items()}
+
+
+def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
+    """GLRLM features of ``roi.discretised`` for the aggregations of ``dimensions``.
+
+    Parameters
+    ----------
+    roi : RoiImage
+        Uses ``discretised`` (levels ``1..n_levels``, 0 outside) and ``n_levels``.
+    settings : GlrlmSettings
+        No settings; accepted for the family contract.
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION` ``["glrlm"]``.
+
+    Returns
+    -------
+    list of FeatureValue
+        One per feature and aggregation, aggregation-major in the order of
+        ``dimensions``.
+    """
+    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[FAMILY]]
+    if unknown:
+        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
+                        f"{list(AGGREGATIONS_BY_DIMENSION[FAMILY])}")
+    levels = cropped_to_roi(roi.discretised, roi.n_levels)
+    groups = {}
+    if "2D" in dimensions or "2.5D" in dimensions:
+        per_slice = glrlm_matrices_2d(levels, roi.n_levels)
+        groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
+        groups["2D, slice-merged"] = per_slice.sum(axis=1)
+        per_direction = per_slice.sum(axis=0)
+        groups["2.5D, direction-merged"] = per_direction
+        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
+    if "3D" in dimensions:
+        volume = glrlm_matrices_3d(levels, roi.n_levels)
+        groups["3D, averaged"] = volume
+        groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
+    results = []
+    for dimension in dimensions:
+        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
+            stack = groups[label]
+            # a non-empty ROI leaves at least one non-empty matrix in every group
+            values = glrlm_features(stack[stack.sum(axis=(1, 2)) > 0])
+            results.extend(FeatureValue(key, label, float(values[key].mean())) for key in FEATURE_KEYS)
+    return results

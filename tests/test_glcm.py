@@ -1,0 +1,214 @@
+"""GLCM family: kernel vs plain NumPy reference, features vs the manual's formulas, IBSI-1 values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ibsi_reference import misses, reference_rows
+from naive_texture_cm_rlm import (
+    AGGREGATION_LABELS,
+    config_a_roi,
+    naive_aggregations,
+    naive_directions,
+    naive_glcm,
+    naive_glcm_features,
+    roi_from_levels,
+)
+from radiomix.errors import EmptyRoiError, InputError, SpecError
+from radiomix.features import glcm, registry
+from radiomix.features.table import tabulate
+from radiomix.spec import GlcmSettings
+
+ALL_DIMENSIONS = ("2D", "2.5D", "3D")
+PROPERTY = settings(max_examples=30, deadline=None)
+
+
+@st.composite
+def volumes(draw, max_shape=(4, 5, 5), max_levels=5):
+    """Small discretised volumes with at least one ROI voxel, sometimes with empty slices."""
+    shape = tuple(draw(st.integers(1, m)) for m in max_shape)
+    n_levels = draw(st.integers(1, max_levels))
+    levels = draw(arrays(np.int32, shape, elements=st.integers(0, n_levels)))
+    if not levels.any():
+        levels.flat[draw(st.integers(0, levels.size - 1))] = draw(st.integers(1, n_levels))
+    if draw(st.booleans()):
+        levels = np.insert(levels, draw(st.integers(0, shape[0])), 0, axis=0)
+    return levels, n_levels
+
+
+def by_label_and_key(values):
+    return {(v.aggregation, v.key): (v.value, v.status) for v in values}
+
+
+def test_directions_are_the_ibsi_neighbourhood():
+    for dimension, count in (("2D", 4), ("3D", 13)):
+        offsets = [tuple(int(c) for c in m) for m in glcm.direction_offsets(dimension)]
+        assert len(offsets) == count
+        assert set(offsets) == set(naive_directions(dimension))
+    assert np.array_equal(glcm.direction_offsets("3D", 3), 3 * glcm.direction_offsets("3D"))
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2), st.booleans())
+def test_matrices_match_the_reference(volume, distance, symmetric):
+    levels, n_levels = volume
+    per_slice = glcm.glcm_matrices_2d(levels, n_levels, distance, symmetric)
+    assert per_slice.shape == (levels.shape[0], 4, n_levels, n_levels)
+    for d, offset in enumerate(glcm.direction_offsets("2D", distance)):
+        for z in range(levels.shape[0]):
+            expected = naive_glcm(levels[z:z + 1], n_levels, tuple(offset), symmetric)
+            assert np.array_equal(per_slice[z, d], expected)
+    volume_matrices = glcm.glcm_matrices_3d(levels, n_levels, distance, symmetric)
+    assert volume_matrices.shape == (13, n_levels, n_levels)
+    for d, offset in enumerate(glcm.direction_offsets("3D", distance)):
+        assert np.array_equal(volume_matrices[d], naive_glcm(levels, n_levels, tuple(offset), symmetric))
+
+
+@PROPERTY
+@given(st.integers(1, 5).flatmap(lambda n: arrays(np.int64, (n, n), elements=st.integers(0, 6))),
+       st.booleans())
+def test_features_match_the_formulas(counts, symmetric):
+    if symmetric:
+        counts = counts + counts.T
+    n_levels = counts.shape[0] + 1  # Ng of the normalised features need not be the matrix size
+    values = glcm.glcm_features(counts, n_levels)
+    assert set(values) == set(glcm.FEATURE_KEYS)
+    if counts.sum() == 0:
+        assert all(np.isnan(v) for v in values.values())
+        return
+    expected = naive_glcm_features(counts, n_levels)
+    for key in glcm.FEATURE_KEYS:
+        np.testing.assert_allclose(values[key], expected[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_features_of_a_stack_are_those_of_each_matrix():
+    rng = np.random.default_rng(7)
+    stack = rng.integers(0, 4, size=(2, 3, 5, 5))
+    values = glcm.glcm_features(stack)
+    for index in np.ndindex(2, 3):
+        single = glcm.glcm_features(stack[index])
+        for key in glcm.FEATURE_KEYS:
+            np.testing.assert_allclose(values[key][index], single[key], rtol=1e-12, err_msg=key)
+
+
+def assert_matches_reference(values, expected):
+    computed = by_label_and_key(values)
+    assert len(computed) == len(values)
+    for label, features in expected.items():
+        for key in glcm.FEATURE_KEYS:
+            value, status = computed[label, key]
+            if not features:
+                assert math.isnan(value) and status == glcm.NO_PAIRS, (label, key)
+            elif math.isnan(features[key]):
+                assert math.isnan(value) and status == glcm.SINGLE_GREY_LEVEL, (label, key)
+            else:
+                assert status == ""
+                np.testing.assert_allclose(value, features[key], rtol=1e-9, atol=1e-12, err_msg=f"{label} {key}")
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2), st.booleans(),
+       st.tuples(*[st.floats(0.3, 5.0)] * 3))
+def test_every_aggregation_matches_the_reference(volume, distance, symmetric, spacing):
+    levels, n_levels = volume
+    values = glcm.compute(roi_from_levels(levels, n_levels, spacing), GlcmSettings(distance, symmetric),
+                          ALL_DIMENSIONS)
+    assert [v.aggregation for v in values[::25]] == list(AGGREGATION_LABELS)
+    assert_matches_reference(values, naive_aggregations("glcm", levels, n_levels, distance, symmetric))
+
+
+def test_one_voxel_has_no_pairs():
+    levels = np.zeros((3, 3, 3), dtype=np.int32)
+    levels[1, 1, 1] = 2
+    values = glcm.compute(roi_from_levels(levels, 3), GlcmSettings(), ALL_DIMENSIONS)
+    assert len(values) == 25 * 6
+    assert all(math.isnan(v.value) and v.status == glcm.NO_PAIRS for v in values)
+
+
+def test_constant_roi_touching_the_border():
+    levels = np.full((2, 3, 4), 3, dtype=np.int32)
+    values = by_label_and_key(glcm.compute(roi_from_levels(levels, 4), GlcmSettings(), ALL_DIMENSIONS))
+    for (label, key), (value, status) in values.items():
+        if key in ("correlation", "information_correlation_1"):
+            assert math.isnan(value) and status == glcm.SINGLE_GREY_LEVEL
+        else:
+            assert math.isfinite(value) and status == ""
+    assert values["3D, merged", "joint_maximum"] == (1.0, "")
+    assert values["2D, averaged", "joint_average"] == (3.0, "")
+    assert values["3D, averaged", "contrast"] == (0.0, "")
+    assert values["2.5D, merged", "information_correlation_2"] == (0.0, "")
+
+
+def assert_same_values(first, second):
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        assert (a.key, a.aggregation, a.status) == (b.key, b.aggregation, b.status)
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+
+
+def test_margins_and_empty_slices_change_nothing():
+    rng = np.random.default_rng(3)
+    levels = rng.integers(0, 5, size=(3, 4, 5)).astype(np.int32)
+    padded = np.zeros((6, 7, 9), dtype=np.int32)
+    padded[1:4, 2:6, 3:8] = levels
+    plain = glcm.compute(roi_from_levels(levels, 4), GlcmSettings(), ALL_DIMENSIONS)
+    assert_same_values(plain, glcm.compute(roi_from_levels(padded, 4), GlcmSettings(), ALL_DIMENSIONS))
+    # an empty slice between ROI slices leaves the slice-wise aggregations unchanged
+    split = np.insert(padded, 3, 0, axis=0)
+    assert_same_values(glcm.compute(roi_from_levels(levels, 4), GlcmSettings(), ("2D", "2.5D")),
+                       glcm.compute(roi_from_levels(split, 4), GlcmSettings(), ("2D", "2.5D")))
+    assert not glcm.glcm_matrices_2d(split, 4)[[0, 3, 5, 6]].any()
+
+
+def test_dimensions_select_aggregations():
+    levels = np.arange(1, 9, dtype=np.int32).reshape((2, 2, 2))
+    values = glcm.compute(roi_from_levels(levels, 8), GlcmSettings(), ("3D",))
+    assert {v.aggregation for v in values} == {"3D, averaged", "3D, merged"}
+    with pytest.raises(SpecError, match="texture.dimensions"):
+        glcm.compute(roi_from_levels(levels, 8), GlcmSettings(), ("4D",))
+
+
+def test_invalid_input_is_refused():
+    levels = np.ones((2, 2, 2), dtype=np.int32)
+    with pytest.raises(EmptyRoiError):
+        glcm.glcm_matrices_3d(np.zeros((2, 2, 2), dtype=np.int32), 3)
+    with pytest.raises(InputError, match="0..3"):
+        glcm.glcm_matrices_3d(levels * 4, 3)
+    with pytest.raises(InputError, match="integers"):
+        glcm.glcm_matrices_3d(levels.astype(float), 3)
+    with pytest.raises(InputError, match="3D"):
+        glcm.glcm_matrices_2d(levels[0], 3)
+    with pytest.raises(InputError, match="distance"):
+        glcm.glcm_matrices_2d(levels, 3, distance=0)
+
+
+def test_registry_names_and_codes_are_the_manuals():
+    rows = reference_rows("digital_phantom", {"glcm"})
+    manual = {row.ibsi_code: row.feature for row in rows}
+    definitions = registry.definitions("glcm")
+    assert len(definitions) == 25
+    assert {d.ibsi_code: d.name for d in definitions} == manual
+
+
+def test_digital_phantom_reference_values(digital_phantom_roi):
+    values = glcm.compute(digital_phantom_roi, GlcmSettings(), ALL_DIMENSIONS)
+    rows = reference_rows("digital_phantom", {"glcm"})
+    assert len(rows) == 150
+    assert misses(tabulate("glcm", values), rows) == []
+
+
+@pytest.fixture(scope="module")
+def ct_phantom_config_a():
+    return config_a_roi()
+
+
+def test_ct_phantom_config_a_reference_values(ct_phantom_config_a):
+    values = glcm.compute(ct_phantom_config_a, GlcmSettings(), ("2D", "2.5D"))
+    rows = reference_rows("config_A", {"glcm"})
+    assert len(rows) == 100
+    assert misses(tabulate("glcm", values), rows) == []
