@@ -189,7 +189,9 @@ class IvhFeatureSettings:
         Number of bins for ``fixed_bin_number`` (e.g. 1000).
     use_resegmentation_range : bool
         Take the intensity range of the fractions from the re-segmentation
-        range where it is set (IBSI), rather than from the ROI.
+        range where it is set (IBSI), rather than from the ROI. Applies to
+        ``none`` and ``fixed_bin_size``; ``fixed_bin_number`` always uses the
+        ROI's range (IBSI).
     """
 
     method: DiscretisationMethod = "none"

@@ -18,7 +18,7 @@ SPEC = REPO_ROOT / "feature_specs" / "ibsi" / "digital_phantom.yaml"
 NO_DIGITAL_PHANTOM_REFERENCE = {
     "ZH1A", "IQYR",  # OMBB volume and area density: IBSI-1 gives no consensus value
     "SWZ1", "BRI8",  # MVEE volume and area density: IBSI-1 gives no consensus value
-    "RNOD",  # area under the IVH curve: no consensus value in IBSI-1
+    "9CMM",  # area under the IVH curve: no consensus value in IBSI-1
 }
 """Registered IBSI codes without a digital-phantom reference row, and why."""
 

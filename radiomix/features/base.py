@@ -42,7 +42,8 @@ class RoiImage:
     Arrays are indexed ``(z, y, x)`` (SimpleITK's ``GetArrayFromImage`` order);
     2D processing works slice by slice along axis 0. All arrays have the same
     shape; they may be cropped to the ROI's bounding box plus a margin, so
-    families must not assume anything about the position of the ROI.
+    families must not assume anything about the position of the ROI. The
+    margin holds at least the local-intensity peak radius on every side.
 
     Attributes
     ----------

@@ -42,8 +42,9 @@ class FeatureDefinition:
     ibsi_code : str
         Four-character IBSI identifier, empty for non-IBSI features.
     unit : str
-        Unit of the value: ``mm``, ``mm^2``, ``mm^3``, ``I`` (intensity units),
-        ``I^2``, ``I*mm^3``, ``1`` (dimensionless), ``grey level``, ``voxel``.
+        Unit of the value, e.g. ``mm``, ``mm^2``, ``mm^3``, ``I`` (intensity
+        units), ``I^2``, ``I*mm^3``, ``1`` (dimensionless), ``grey level``,
+        ``grey level^2``, ``voxel``.
     description : str
         The formula or rule, in words or plain notation.
     """

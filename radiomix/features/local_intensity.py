@@ -1,0 +1,187 @@
+"""Local intensity features (IBSI-1 section "Local intensity features", 9ST6).
+
+The mean intensity in a sphere of radius ``r`` (mm, world coordinates) is taken
+around ROI voxels. The sphere holds every image voxel whose centre lies within
+``r`` of the centre voxel's centre (distance <= r), inside or outside the ROI;
+voxels beyond the array border are not part of the image and are left out, as
+are voxels with a non-finite intensity (padding). IBSI's sphere has a volume of
+1 cm^3, ``r = (3 / (4 pi))^(1/3) cm = 6.2035 mm``. Only voxels of the ROI
+intensity mask are sphere centres. Local intensity features are 3D by
+definition (IBSI DHQ4).
+
+- *local intensity peak*: the sphere mean around the ROI voxel of maximum
+  intensity; with several such voxels, the highest of their sphere means.
+- *global intensity peak*: the highest sphere mean over all ROI voxels.
+
+Extraction must keep at least ``r`` of image around the ROI when it crops the
+image, otherwise spheres near the ROI border lose voxels.
+
+:func:`sphere_rows` describes the sphere as runs along x;
+:func:`_sphere_means_kernel` computes the sphere means (parallel over ROI
+voxels; each iteration writes only its own output element);
+:func:`sphere_mean_intensities` validates and allocates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix._numba import njit_parallel, prange
+from radiomix.errors import EmptyRoiError, InputError, NonFiniteIntensityError
+from radiomix.features import registry
+from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.spec import LocalIntensitySettings
+
+FAMILY = "local_intensity"
+
+registry.define(
+    FAMILY, "local_intensity_peak", "Local intensity peak", "VJGA", "I",
+    "mean intensity of the image voxels whose centres lie within r = 6.2035 mm (1 cm^3 sphere) "
+    "of the centre of the ROI voxel with the maximum intensity; with several maximum voxels, "
+    "the highest of their means")
+registry.define(
+    FAMILY, "global_intensity_peak", "Global intensity peak", "0F91", "I",
+    "max over ROI voxels k of the mean intensity of the image voxels whose centres lie within "
+    "r = 6.2035 mm (1 cm^3 sphere) of the centre of voxel k")
+
+
+def sphere_offsets(spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+    """Index offsets of the voxels whose centres lie within ``radius_mm`` of a centre voxel.
+
+    Parameters
+    ----------
+    spacing : tuple of float
+        Voxel size ``(z, y, x)`` in mm.
+    radius_mm : float
+        Sphere radius in mm; distance <= radius is inside.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` offsets, the centre ``(0, 0, 0)`` included.
+    """
+    spacing_array = np.asarray(spacing, dtype=np.float64)
+    reach = np.floor(radius_mm / spacing_array).astype(np.int64) + 1  # the distance test decides
+    axes = [np.arange(-n, n + 1) for n in reach]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    squared_distance = ((grid * spacing_array) ** 2).sum(axis=1)
+    return np.ascontiguousarray(grid[squared_distance <= radius_mm ** 2], dtype=np.int64)
+
+
+def sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+    """The sphere of :func:`sphere_offsets` as runs along x: ``(dz, dy, half_width)``.
+
+    For every ``(dz, dy)`` of the sphere, the offsets ``dx = -half_width..half_width``
+    are inside it (the sphere is convex along x).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_rows, 3)
+    """
+    offsets = sphere_offsets(spacing, radius_mm)
+    pairs, row_of_offset = np.unique(offsets[:, :2], axis=0, return_inverse=True)
+    half_widths = np.zeros(len(pairs), dtype=np.int64)
+    np.maximum.at(half_widths, row_of_offset.ravel(), np.abs(offsets[:, 2]))
+    return np.ascontiguousarray(np.column_stack([pairs, half_widths]), dtype=np.int64)
+
+
+@njit_parallel
+def _sphere_means_kernel(intensity, centres, rows):
+    """Mean finite intensity in the sphere ``rows`` around every centre, inside the array.
+
+    Parameters
+    ----------
+    intensity : ndarray of float64, shape (nz, ny, nx)
+    centres : ndarray of int64, shape (n_centres, 3)
+        ``(z, y, x)`` indices of the sphere centres.
+    rows : ndarray of int64, shape (n_rows, 3)
+        ``(dz, dy, half_width)`` runs of the sphere from :func:`sphere_rows`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_centres,)
+        NaN where no voxel of the sphere has a finite intensity.
+    """
+    n_z, n_y, n_x = intensity.shape
+    n_centres = centres.shape[0]
+    means = np.empty(n_centres, dtype=np.float64)
+    for k in prange(n_centres):
+        total = 0.0
+        count = 0
+        for r in range(rows.shape[0]):
+            z = centres[k, 0] + rows[r, 0]
+            y = centres[k, 1] + rows[r, 1]
+            if 0 <= z < n_z and 0 <= y < n_y:
+                first = max(centres[k, 2] - rows[r, 2], 0)
+                last = min(centres[k, 2] + rows[r, 2], n_x - 1)
+                for x in range(first, last + 1):
+                    value = intensity[z, y, x]
+                    if np.isfinite(value):
+                        total += value
+                        count += 1
+        means[k] = total / count if count > 0 else np.nan
+    return means
+
+
+def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
+                            spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+    """Mean image intensity in a sphere around every voxel of ``mask``.
+
+    Parameters
+    ----------
+    intensity : ndarray, shape (nz, ny, nx)
+        Image intensities, also outside the mask.
+    mask : ndarray of bool, same shape
+        Sphere centres.
+    spacing : tuple of float
+        Voxel size ``(z, y, x)`` in mm.
+    radius_mm : float
+        Sphere radius in mm.
+
+    Returns
+    -------
+    ndarray of float64, shape (mask.sum(),)
+        Sphere means of the mask voxels in C order (the order of
+        ``intensity[mask]``).
+
+    Raises
+    ------
+    InputError
+        Arrays are not 3D or differ in shape, spacing or radius not positive.
+    NonFiniteIntensityError
+        A mask voxel has a NaN or infinite intensity.
+    """
+    intensity = np.ascontiguousarray(intensity, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    if intensity.ndim != 3 or mask.shape != intensity.shape:
+        raise InputError(f"intensity {intensity.shape} and mask {mask.shape} must be 3D arrays "
+                         "of the same shape (z, y, x)")
+    if len(spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing):
+        raise InputError(f"spacing {spacing} must be three positive voxel sizes (z, y, x) in mm")
+    if not (np.isfinite(radius_mm) and radius_mm > 0):
+        raise InputError(f"peak radius {radius_mm} mm must be a positive number of mm")
+    if not np.isfinite(intensity[mask]).all():
+        raise NonFiniteIntensityError("the ROI holds NaN or infinite intensities; "
+                                      "re-segment or fix the image before extraction")
+    centres = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64)
+    return _sphere_means_kernel(intensity, centres, sphere_rows(spacing, radius_mm))
+
+
+def compute(roi: RoiImage, settings: LocalIntensitySettings,
+            dimensions: tuple[str, ...]) -> list[FeatureValue]:
+    """Local and global intensity peak of the ROI intensity mask (3D; ``dimensions`` unused).
+
+    Raises
+    ------
+    EmptyRoiError
+        The intensity mask holds no voxel.
+    """
+    if not roi.intensity_mask.any():
+        raise EmptyRoiError("the intensity mask holds no voxel: local intensity features need "
+                            "at least one; check the mask label and the re-segmentation range")
+    means = sphere_mean_intensities(roi.intensity, roi.intensity_mask, roi.spacing,
+                                    settings.peak_radius_mm)
+    values = roi.intensity[roi.intensity_mask]
+    local_peak = means[values == values.max()].max()
+    return [FeatureValue("local_intensity_peak", "", float(local_peak)),
+            FeatureValue("global_intensity_peak", "", float(means.max()))]
