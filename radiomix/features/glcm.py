@@ -42,6 +42,7 @@ from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds
 from radiomix.spec import GlcmSettings
 
 FAMILY = "glcm"
@@ -141,7 +142,6 @@ def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
     return np.asarray(base, dtype=np.int64) * int(distance)
 
 
-@njit
 def _bounding_box_kernel(levels):
     """Lower (inclusive) and upper (exclusive) corner of the voxels with level > 0."""
     nz, ny, nx = levels.shape
@@ -158,66 +158,6 @@ def _bounding_box_kernel(levels):
                     high[1] = max(high[1], y + 1)
                     high[2] = max(high[2], x + 1)
     return low, high
-
-
-def roi_bounding_box(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bounding box of the ROI voxels (level > 0) of a checked level array.
-
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Output of :func:`checked_levels`.
-
-    Returns
-    -------
-    low, high : ndarray of int64, shape (3,)
-        First and one-past-last index along (z, y, x).
-
-    Raises
-    ------
-    EmptyRoiError
-        No voxel has a level above 0.
-    """
-    low, high = _bounding_box_kernel(levels)
-    if np.any(high <= low):
-        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
-                            "check the mask label and the re-segmentation range")
-    return low, high
-
-
-def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """Checked ``levels`` cropped to the ROI bounding box (see :func:`checked_levels`).
-
-    Texture matrices do not change when the voxels outside the ROI's bounding
-    box are dropped; per-slice results then cover the ROI's slices only.
-    """
-    levels = checked_levels(levels, n_levels)
-    low, high = roi_bounding_box(levels)
-    return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
-
-
-def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix.
-
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` of the discretisation.
-    """
-    levels = np.asarray(levels)
-    if levels.ndim != 3:
-        raise InputError(f"discretised levels must be a 3D (z, y, x) array, got {levels.ndim} dimensions")
-    if not np.issubdtype(levels.dtype, np.integer):
-        raise InputError(f"discretised levels must be integers (0 outside the ROI), got {levels.dtype}")
-    if int(n_levels) != n_levels or n_levels < 1:
-        raise InputError(f"number of grey levels must be an integer >= 1, got {n_levels!r}")
-    if levels.size and (levels.min() < 0 or levels.max() > n_levels):
-        raise InputError(
-            f"discretised levels must lie in 0..{n_levels} (0 outside the ROI), "
-            f"found {levels.min()}..{levels.max()}; check the discretisation or n_levels")
-    return np.ascontiguousarray(levels, dtype=np.int32)
 
 
 @njit
@@ -317,7 +257,7 @@ def glcm_matrices_3d(levels: np.ndarray, n_levels: int, distance: int = 1,
 
 def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric):
     levels = checked_levels(levels, n_levels)
-    low, high = roi_bounding_box(levels)
+    low, high = roi_bounds(levels)
     counts = _cooccurrence_kernel(levels, int(n_levels), offsets, per_slice, low, high)
     if symmetric:
         counts = counts + counts.swapaxes(-1, -2)

@@ -37,7 +37,8 @@ from radiomix._numba import njit
 from radiomix.errors import SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.glcm import checked_levels, cropped_to_roi, direction_offsets, roi_bounding_box
+from radiomix.features.glcm import direction_offsets
+from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds
 from radiomix.spec import GlrlmSettings
 
 FAMILY = "glrlm"
@@ -172,7 +173,7 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 
 def _glrlm_matrices(levels, n_levels, dimension):
     levels = checked_levels(levels, n_levels)
-    low, high = roi_bounding_box(levels)
+    low, high = roi_bounds(levels)
     sides = high - low
     max_run = int(sides[1:].max() if dimension == "2D" else sides.max())
     padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)

@@ -30,6 +30,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.texture import roi_box
 
 FAMILY = "glszm"
 
@@ -332,16 +333,6 @@ def check_roi(roi: RoiImage) -> None:
                          "re-segmentation may only remove voxels from the ROI")
 
 
-def bounding_box(mask: np.ndarray) -> tuple[slice, slice, slice]:
-    """Slices of the smallest box holding every True voxel of a non-empty 3D mask."""
-    box = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        present = np.flatnonzero(mask.any(axis=other))
-        box.append(slice(int(present[0]), int(present[-1]) + 1))
-    return tuple(box)
-
-
 ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
 """``(zones, morphological_mask, in_plane) -> column index (>= 1) of each zone``."""
 
@@ -379,7 +370,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
         return [FeatureValue(key, label, float("nan"), STATUS_EMPTY_ROI)
                 for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
                 for key in keys]
-    box = bounding_box(roi.morphological_mask)
+    box = roi_box(roi.morphological_mask)
     levels = np.ascontiguousarray(roi.discretised[box], dtype=np.int32)
     morphological = np.ascontiguousarray(roi.morphological_mask[box])
     voxels_per_slice = np.count_nonzero(levels > 0, axis=(1, 2))

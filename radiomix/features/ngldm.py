@@ -28,8 +28,8 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.ngtdm import checked_levels, roi_bounding_box
+from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.texture import checked_levels, feature_values, roi_box
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
@@ -248,7 +248,7 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    box = roi_bounding_box(np.asarray(roi.discretised))
+    box = roi_box(np.asarray(roi.discretised))
     by_dimension = {}
     if box is None:
         for dimension in dimensions:
@@ -265,10 +265,4 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
         if "3D" in dimensions:
             volume = ngldm_matrix(levels, roi.n_levels, settings.distance, settings.alpha, per_slice=False)
             by_dimension["3D"] = ngldm_features(volume[0], n_voxels)
-    results = []
-    for dimension in dimensions:
-        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            for key in FEATURE_KEYS:
-                value, status = by_dimension[dimension][key]
-                results.append(FeatureValue(key, label, float(value), status))
-    return results
+    return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)

@@ -26,7 +26,8 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.texture import checked_levels, feature_values, roi_box
 from radiomix.spec import NgtdmSettings
 
 FAMILY = "ngtdm"
@@ -157,22 +158,6 @@ def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
     return _ngtdm_kernel(levels, int(n_levels), int(distance), bool(per_slice))
 
 
-def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix (NGTDM and NGLDM)."""
-    levels = np.asarray(levels)
-    if levels.ndim != 3:
-        raise InputError(f"discretised levels must be a 3D (z, y, x) array, got {levels.ndim} dimensions")
-    if not np.issubdtype(levels.dtype, np.integer):
-        raise InputError(f"discretised levels must be integers (0 outside the ROI), got {levels.dtype}")
-    if int(n_levels) != n_levels or n_levels < 1:
-        raise InputError(f"number of grey levels must be an integer >= 1, got {n_levels!r}")
-    if levels.size and (levels.min() < 0 or levels.max() > n_levels):
-        raise InputError(
-            f"discretised levels must lie in 0..{n_levels} (0 outside the ROI), "
-            f"found {levels.min()}..{levels.max()}; check the discretisation or n_levels")
-    return np.ascontiguousarray(levels, dtype=np.int32)
-
-
 def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
     """The five IBSI NGTDM features of one matrix.
 
@@ -228,19 +213,6 @@ def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[floa
     return values
 
 
-def roi_bounding_box(levels: np.ndarray) -> tuple[slice, slice, slice] | None:
-    """Slices of the smallest box holding every nonzero level (NGTDM and NGLDM), None if there is none."""
-    inside = levels > 0
-    box = []
-    for axis in range(3):
-        other_axes = tuple(a for a in range(3) if a != axis)
-        hits = np.flatnonzero(inside.any(axis=other_axes))
-        if hits.size == 0:
-            return None
-        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
-    return tuple(box)
-
-
 def _averaged_over_slices(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
     """Features per slice averaged over the slices holding voxels with a valid neighbourhood.
 
@@ -280,7 +252,7 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    box = roi_bounding_box(np.asarray(roi.discretised))
+    box = roi_box(np.asarray(roi.discretised))
     by_dimension = {}
     if box is None:
         for dimension in dimensions:
@@ -296,10 +268,4 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
         if "3D" in dimensions:
             counts, sums = ngtdm_matrix(levels, roi.n_levels, settings.distance, per_slice=False)
             by_dimension["3D"] = ngtdm_features(counts[0], sums[0])
-    results = []
-    for dimension in dimensions:
-        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            for key in FEATURE_KEYS:
-                value, status = by_dimension[dimension][key]
-                results.append(FeatureValue(key, label, float(value), status))
-    return results
+    return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)

@@ -1,0 +1,79 @@
+"""Helpers shared by the texture families: level checks, the ROI's box, and emitting values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+
+
+def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng`` of the discretisation.
+    """
+    levels = np.asarray(levels)
+    if levels.ndim != 3:
+        raise InputError(f"discretised levels must be a 3D (z, y, x) array, got {levels.ndim} dimensions")
+    if not np.issubdtype(levels.dtype, np.integer):
+        raise InputError(f"discretised levels must be integers (0 outside the ROI), got {levels.dtype}")
+    if int(n_levels) != n_levels or n_levels < 1:
+        raise InputError(f"number of grey levels must be an integer >= 1, got {n_levels!r}")
+    if levels.size and (levels.min() < 0 or levels.max() > n_levels):
+        raise InputError(
+            f"discretised levels must lie in 0..{n_levels} (0 outside the ROI), "
+            f"found {levels.min()}..{levels.max()}; check the discretisation or n_levels")
+    return np.ascontiguousarray(levels, dtype=np.int32)
+
+
+def roi_box(inside: np.ndarray) -> tuple[slice, slice, slice] | None:
+    """Slices of the smallest box holding every non-zero voxel of a 3D array; None if there is none."""
+    box = []
+    for axis in range(3):
+        other_axes = tuple(a for a in range(3) if a != axis)
+        hits = np.flatnonzero(np.asarray(inside).any(axis=other_axes))
+        if hits.size == 0:
+            return None
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(box)
+
+
+def roi_bounds(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last index of the ROI (levels > 0) along (z, y, x), as int64 arrays.
+
+    Raises
+    ------
+    EmptyRoiError
+        No voxel has a level above 0.
+    """
+    box = roi_box(levels)
+    if box is None:
+        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
+                            "check the mask label and the re-segmentation range")
+    return (np.array([s.start for s in box], dtype=np.int64), np.array([s.stop for s in box], dtype=np.int64))
+
+
+def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """Checked ``levels`` cropped to the ROI's box (texture matrices do not change)."""
+    levels = checked_levels(levels, n_levels)
+    low, high = roi_bounds(levels)
+    return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
+
+
+def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],
+                   dimensions: tuple[str, ...]) -> list[FeatureValue]:
+    """One FeatureValue per aggregation label of each dimension and per key, in that order.
+
+    ``by_dimension[d][key]`` is ``(value, status)`` for dimension ``d``; families
+    with one label per dimension (GLSZM, GLDZM, NGTDM, NGLDM) use it directly.
+    """
+    return [FeatureValue(key, label, float(by_dimension[dimension][key][0]), by_dimension[dimension][key][1])
+            for dimension in dimensions
+            for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
+            for key in keys]
