@@ -50,3 +50,26 @@ def digital_phantom_roi(digital_phantom_arrays):
         discretised=levels, n_levels=int(levels.max()), bin_width=1.0,
         lower_bound=float(intensity[roi].min()), resegmentation_range=(-np.inf, np.inf),
     )
+
+
+@pytest.fixture(scope="session")
+def ct_phantom_config_a_roi():
+    """The IBSI CT phantom under configuration A as a :class:`RoiImage`, through radiomix's own chain.
+
+    NIfTI image and mask read as float64 and rounded (mask label 1), then
+    :func:`radiomix.preprocess.roi.prepare_roi` with ``feature_specs/ibsi/config_A.yaml``:
+    no interpolation, re-segmentation to [-500, 400] HU, fixed bin size 25 HU from -500 HU
+    (levels ``floor((HU + 500) / 25) + 1``, 36 levels present).
+    """
+    import SimpleITK as sitk
+
+    from radiomix.preprocess.roi import prepare_roi
+    from radiomix.spec import load_spec
+
+    folder = require_data("ibsi/ct_phantom/nifti")
+    image = sitk.ReadImage(str(folder / "image.nii.gz"), sitk.sitkFloat64)
+    mask = sitk.ReadImage(str(folder / "mask.nii.gz"), sitk.sitkFloat64)
+    intensity = np.rint(sitk.GetArrayFromImage(image))
+    roi = np.rint(sitk.GetArrayFromImage(mask)) == 1
+    spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
+    return prepare_roi(intensity, roi, spacing, load_spec(REPO_ROOT / "feature_specs" / "ibsi" / "config_A.yaml"))

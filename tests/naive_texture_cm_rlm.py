@@ -16,8 +16,6 @@ import math
 
 import numpy as np
 
-from conftest import require_data
-
 AGGREGATION_LABELS = ("2D, averaged", "2D, slice-merged", "2.5D, direction-merged", "2.5D, merged",
                       "3D, averaged", "3D, merged")
 
@@ -214,32 +212,6 @@ def naive_aggregations(family: str, levels: np.ndarray, n_levels: int, distance:
         "3D, averaged": mean(features(m, n_total) for m in volume),
         "3D, merged": mean([features(sum(volume), len(volume_directions) * n_total)]),
     }
-
-
-def config_a_roi():
-    """The IBSI CT phantom under configuration A without interpolation, as a RoiImage.
-
-    NIfTI image and mask read as float64 and rounded; mask label 1;
-    re-segmentation to [-500, 400] HU; fixed bin size 25 HU from -500 HU:
-    level ``floor((HU + 500) / 25) + 1`` inside the intensity mask, 0 outside;
-    36 grey levels.
-    """
-    import SimpleITK as sitk
-
-    from radiomix.features.base import RoiImage
-
-    folder = require_data("ibsi/ct_phantom/nifti")
-    image = sitk.ReadImage(str(folder / "image.nii.gz"), sitk.sitkFloat64)
-    mask = sitk.ReadImage(str(folder / "mask.nii.gz"), sitk.sitkFloat64)
-    hu = np.rint(sitk.GetArrayFromImage(image))
-    roi = np.rint(sitk.GetArrayFromImage(mask)) == 1
-    intensity_mask = roi & (hu >= -500) & (hu <= 400)
-    levels = np.where(intensity_mask, np.floor((hu + 500) / 25) + 1, 0).astype(np.int32)
-    return RoiImage(
-        intensity=hu, morphological_mask=roi, intensity_mask=intensity_mask,
-        spacing=tuple(float(s) for s in reversed(image.GetSpacing())), discretised=levels, n_levels=36,
-        bin_width=25.0, lower_bound=-500.0, resegmentation_range=(-500.0, 400.0),
-    )
 
 
 def roi_from_levels(levels: np.ndarray, n_levels: int, spacing=(1.0, 1.0, 1.0)):

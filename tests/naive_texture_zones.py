@@ -12,8 +12,6 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from conftest import require_data
-
 
 def naive_zones(levels: np.ndarray, linkage_distance: int, in_plane: bool) -> list[tuple[int, frozenset]]:
     """Zones as ``(grey level, frozenset of (z, y, x))``, by union-find over all voxel pairs.
@@ -167,28 +165,3 @@ def naive_family_values(family: str, levels: np.ndarray, morphological_mask: np.
     if dimension == "2D":
         return list(np.mean(per_slice, axis=0))
     return naive_features(merged, n_voxels)
-
-
-def load_ct_phantom_config_a():
-    """The IBSI CT phantom, configuration A without interpolation, as a RoiImage.
-
-    Image and mask read as float64 and rounded; morphological mask: label 1;
-    intensity mask: morphological mask and -500 <= HU <= 400; grey levels
-    ``floor((HU + 500) / 25) + 1`` (36 levels) inside the intensity mask.
-    """
-    import SimpleITK as sitk
-
-    from radiomix.features.base import RoiImage
-
-    folder = require_data("ibsi/ct_phantom/nifti")
-    image = sitk.ReadImage(str(folder / "image.nii.gz"), sitk.sitkFloat64)
-    hu = np.rint(sitk.GetArrayFromImage(image))
-    label = np.rint(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "mask.nii.gz"), sitk.sitkFloat64)))
-    morphological = label == 1
-    intensity_mask = morphological & (hu >= -500) & (hu <= 400)
-    levels = np.where(intensity_mask, np.floor((hu + 500) / 25) + 1, 0).astype(np.int32)
-    spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
-    return RoiImage(intensity=hu, morphological_mask=morphological, intensity_mask=intensity_mask,
-                    spacing=spacing, discretised=levels, n_levels=36, bin_width=25.0, lower_bound=-500.0,
-                    resegmentation_range=(-500.0, 400.0))
-

@@ -12,18 +12,22 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
+from conftest import require_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from conftest import require_data
 from ibsi_reference import misses, reference_rows
+
 from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features import histogram, ivh, local_intensity, registry, statistics
 from radiomix.features.base import RoiImage
 from radiomix.features.table import tabulate
-from radiomix.spec import (HistogramSettings, IvhFeatureSettings, LocalIntensitySettings,
-                           StatisticsSettings)
+from radiomix.spec import (
+    HistogramSettings,
+    IvhFeatureSettings,
+    LocalIntensitySettings,
+    StatisticsSettings,
+)
 
 FAMILIES = {
     "local_intensity": (local_intensity, LocalIntensitySettings()),
@@ -58,8 +62,7 @@ def values_by_key(module, roi, family_settings):
 
 # ----------------------------------------------------------------------------- IBSI references
 
-@pytest.fixture(scope="module")
-def ct_config_a_roi():
+def ct_phantom_config_a_roi():
     """CT phantom, IBSI configuration A without interpolation (2D texture settings are not used here).
 
     Image and mask read as float64 and rounded; re-segmentation [-500, 400] HU; fixed bin
@@ -93,11 +96,11 @@ def test_digital_phantom_reference_rows(family, digital_phantom_roi):
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_ct_phantom_config_a_reference_rows(family, ct_config_a_roi):
+def test_ct_phantom_config_a_reference_rows(family, ct_phantom_config_a_roi):
     module, family_settings = FAMILIES[family]
     rows = reference_rows("config_A", {family})
     assert len(rows) == ROW_COUNTS[family]
-    table = tabulate(family, module.compute(ct_config_a_roi, family_settings, ("2D", "2.5D")))
+    table = tabulate(family, module.compute(ct_phantom_config_a_roi, family_settings, ("2D", "2.5D")))
     assert misses(table, rows) == []
 
 
@@ -222,8 +225,8 @@ def test_peak_ignores_nan_padding_outside_roi_and_rejects_nan_inside():
         local_intensity.sphere_mean_intensities(intensity, mask, (1, 1, 1), 0.0)
 
 
-def test_peak_kernel_on_ct_phantom_matches_reference_at_sampled_voxels(ct_config_a_roi):
-    roi = ct_config_a_roi
+def test_peak_kernel_on_ct_phantom_matches_reference_at_sampled_voxels(ct_phantom_config_a_roi):
+    roi = ct_phantom_config_a_roi
     means = local_intensity.sphere_mean_intensities(roi.intensity, roi.intensity_mask, roi.spacing,
                                                     IBSI_PEAK_RADIUS_MM)
     centres = np.argwhere(roi.intensity_mask)

@@ -6,19 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from ibsi_reference import misses, reference_rows
 from naive_texture_cm_rlm import (
     AGGREGATION_LABELS,
-    config_a_roi,
     naive_aggregations,
     naive_directions,
     naive_glcm,
     naive_glcm_features,
     roi_from_levels,
 )
+
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, registry
 from radiomix.features.table import tabulate
@@ -202,13 +202,8 @@ def test_digital_phantom_reference_values(digital_phantom_roi):
     assert misses(tabulate("glcm", values), rows) == []
 
 
-@pytest.fixture(scope="module")
-def ct_phantom_config_a():
-    return config_a_roi()
-
-
-def test_ct_phantom_config_a_reference_values(ct_phantom_config_a):
-    values = glcm.compute(ct_phantom_config_a, GlcmSettings(), ("2D", "2.5D"))
+def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
+    values = glcm.compute(ct_phantom_config_a_roi, GlcmSettings(), ("2D", "2.5D"))
     rows = reference_rows("config_A", {"glcm"})
     assert len(rows) == 100
     assert misses(tabulate("glcm", values), rows) == []

@@ -9,10 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from ibsi_reference import misses, reference_rows
-from naive_texture_zones import (brute_force_edge_distance, erosion_edge_distance, load_ct_phantom_config_a,
-                                 naive_family_values, naive_features, naive_matrix, naive_zones)
+from naive_texture_zones import (
+    brute_force_edge_distance,
+    erosion_edge_distance,
+    naive_family_values,
+    naive_features,
+    naive_matrix,
+    naive_zones,
+)
+
 from radiomix.errors import InputError
 from radiomix.features import gldzm, glszm, registry
 from radiomix.features.base import RoiImage
@@ -59,8 +65,8 @@ def test_digital_phantom_rows_are_reproduced(digital_phantom_roi):
     assert misses(table, rows) == []
 
 
-def test_ct_phantom_config_a_rows_are_reproduced():
-    roi = load_ct_phantom_config_a()
+def test_ct_phantom_config_a_rows_are_reproduced(ct_phantom_config_a_roi):
+    roi = ct_phantom_config_a_roi
     assert (roi.morphological_mask & ~roi.intensity_mask).any()  # the distance map must use the larger mask
     table = tabulate("gldzm", gldzm.compute(roi, ZoneSettings(), ("2D", "2.5D")))
     rows = reference_rows("config_A", {"gldzm"})

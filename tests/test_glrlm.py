@@ -6,18 +6,18 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from ibsi_reference import misses, reference_rows
 from naive_texture_cm_rlm import (
     AGGREGATION_LABELS,
-    config_a_roi,
     naive_aggregations,
     naive_glrlm,
     naive_glrlm_features,
     roi_from_levels,
 )
+
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, glrlm, registry
 from radiomix.features.table import tabulate
@@ -177,8 +177,8 @@ def test_digital_phantom_reference_values(digital_phantom_roi):
     assert misses(tabulate("glrlm", values), rows) == []
 
 
-def test_ct_phantom_config_a_reference_values():
-    values = glrlm.compute(config_a_roi(), GlrlmSettings(), ("2D", "2.5D"))
+def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
+    values = glrlm.compute(ct_phantom_config_a_roi, GlrlmSettings(), ("2D", "2.5D"))
     rows = reference_rows("config_A", {"glrlm"})
     assert len(rows) == 64
     assert misses(tabulate("glrlm", values), rows) == []

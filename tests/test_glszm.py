@@ -10,10 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from ibsi_reference import misses, reference_rows
-from naive_texture_zones import (load_ct_phantom_config_a, naive_family_values, naive_features, naive_matrix,
-                                 naive_zones, scipy_zones)
+from naive_texture_zones import (
+    naive_family_values,
+    naive_features,
+    naive_matrix,
+    naive_zones,
+    scipy_zones,
+)
+
 from radiomix.errors import InputError, SpecError
 from radiomix.features import glszm, registry
 from radiomix.features.base import RoiImage
@@ -73,13 +78,8 @@ def test_digital_phantom_rows_are_reproduced(digital_phantom_roi):
     assert misses(table, rows) == []
 
 
-@pytest.fixture(scope="module")
-def ct_phantom_a():
-    return load_ct_phantom_config_a()
-
-
-def test_ct_phantom_config_a_rows_are_reproduced(ct_phantom_a):
-    table = tabulate("glszm", glszm.compute(ct_phantom_a, ZoneSettings(), ("2D", "2.5D")))
+def test_ct_phantom_config_a_rows_are_reproduced(ct_phantom_config_a_roi):
+    table = tabulate("glszm", glszm.compute(ct_phantom_config_a_roi, ZoneSettings(), ("2D", "2.5D")))
     rows = reference_rows("config_A", {"glszm"})
     assert len(rows) == 32
     assert misses(table, rows) == []

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import require_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from conftest import require_data
 from ibsi_reference import misses, reference_rows
 from naive_texture_neighbourhood import naive_ngtdm, naive_ngtdm_features
+
 from radiomix.errors import InputError
 from radiomix.features import ngtdm, registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, RoiImage
@@ -81,8 +81,7 @@ def test_digital_phantom_reference_values(digital_phantom_roi):
     assert misses(table, rows) == []
 
 
-@pytest.fixture(scope="module")
-def config_a_roi():
+def ct_phantom_config_a_roi():
     """CT phantom, IBSI configuration A without interpolation (fixed bin size 25 HU from -500)."""
     import SimpleITK as sitk
 
@@ -98,8 +97,8 @@ def config_a_roi():
                     n_levels=36, bin_width=25.0, lower_bound=-500.0, resegmentation_range=(-500.0, 400.0))
 
 
-def test_ct_phantom_config_a_reference_values(config_a_roi):
-    table = tabulate("ngtdm", ngtdm.compute(config_a_roi, NgtdmSettings(), ("2D", "2.5D")))
+def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
+    table = tabulate("ngtdm", ngtdm.compute(ct_phantom_config_a_roi, NgtdmSettings(), ("2D", "2.5D")))
     rows = reference_rows("config_A", {"ngtdm"})
     assert len(rows) == 10
     assert misses(table, rows) == []
