@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
+import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
 from radiomix import io
 from radiomix.features.table import COLUMNS, tabulate
+from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.roi import image_arrays, prepare_roi
 from radiomix.spec import Spec, load_spec
 
@@ -49,7 +51,9 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: Union[str, Path, M
         Extraction settings (see :mod:`radiomix.spec` and ``feature_specs/``).
     label : int, list of int, or "all"
         The ROI label; a list or ``"all"`` (every non-zero label of the mask)
-        extracts each in one call and adds a ``label`` column.
+        extracts each in one call and adds a ``label`` column. For an RTSTRUCT
+        without ``roi``, the numbers are ROI numbers and the ROIs are
+        extracted by name (column ``roi``).
     roi : str, optional
         ROI name in an RTSTRUCT.
 
@@ -58,7 +62,8 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: Union[str, Path, M
     pandas.DataFrame
         One row per feature value, columns ``feature, family, name, ibsi_code,
         aggregation, image_type, value, unit, status`` (``label`` first when
-        several labels were asked for).
+        several labels were asked for; ``roi``, the ROI name, for every ROI
+        of an RTSTRUCT).
 
     Raises
     ------
@@ -71,15 +76,22 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: Union[str, Path, M
     settings = load_spec(spec)
     source_image = _describe(image)
     picture = io.read_image(image)
-    if isinstance(label, str) or (isinstance(label, Sequence) and not isinstance(label, str)):
-        labels = _labels(mask, picture, roi, label, settings)
-        tables = []
-        for value in labels:
-            table = _extract_one(picture, mask, settings, value, roi, source_image)
-            table.insert(0, "label", value)
-            tables.append(table)
-        return pd.concat(tables, ignore_index=True)
-    return _extract_one(picture, mask, settings, int(label), roi, source_image)
+    if not (isinstance(label, str) or isinstance(label, Sequence)):
+        return _extract_one(picture, mask, settings, int(label), roi, source_image)
+    if roi is None and not isinstance(mask, sitk.Image) and io.mask_kind(mask) == "RTSTRUCT":
+        names = roi_names(mask)
+        numbers = sorted(names) if label == "all" else [int(v) for v in label]
+        tables = [_extract_one(picture, mask, settings, 1, names[number], source_image).assign(roi=names[number])
+                  for number in numbers]
+        return _first_column(pd.concat(tables, ignore_index=True), "roi")
+    tables = [_extract_one(picture, mask, settings, value, roi, source_image).assign(label=value)
+              for value in _labels(mask, picture, roi, label, settings)]
+    return _first_column(pd.concat(tables, ignore_index=True), "label")
+
+
+def _first_column(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``table`` with ``column`` moved to the front."""
+    return table[[column] + [c for c in table.columns if c != column]]
 
 
 def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelLike, settings: Spec) -> list[int]:
@@ -89,8 +101,7 @@ def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelL
             raise ValueError(f"label must be an integer, a list of integers or 'all', got {label!r}")
         label_map = io.read_label_map(mask, reference=picture, roi=roi,
                                       tolerance_mm=settings.mask.geometry_tolerance_mm)
-        values = sorted(int(v) for v in set(sitk.GetArrayViewFromImage(label_map).ravel().tolist()) if v != 0)
-        return values
+        return sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(label_map)) if v != 0)
     return [int(v) for v in label]
 
 

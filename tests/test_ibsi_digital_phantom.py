@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-import radiomix
 from conftest import REPO_ROOT, require_data
 from ibsi_reference import misses, reference_rows
+
+import radiomix
 from radiomix.extract import FAMILY_MODULES
 from radiomix.features import registry
 
@@ -91,3 +90,16 @@ def test_multiple_labels_in_one_call(tmp_path):
     assert sorted(table["label"].unique()) == [1, 2]
     listed = radiomix.extract_features(str(folder / "image.nii.gz"), str(path), spec, label=[2])
     pd.testing.assert_frame_equal(listed, table[table["label"] == 2].reset_index(drop=True))
+
+
+def test_every_roi_of_an_rtstruct_in_one_call():
+    from radiomix.io.rtstruct import roi_names
+
+    series = require_data("ibsi/ct_phantom/dicom/image")
+    rtstruct = require_data("ibsi/ct_phantom/dicom/rtstruct")
+    spec = {"discretisation": {"method": "fixed_bin_size", "bin_width": 25}, "features": {"statistics": {}}}
+    table = radiomix.extract_features(str(series), str(rtstruct), spec, label="all")
+    assert list(table.columns[:1]) == ["roi"] and set(table["roi"]) == set(roi_names(rtstruct).values())
+    single = radiomix.extract_features(str(series), str(rtstruct), spec, roi="GTV-1")
+    gtv = table[table["roi"] == "GTV-1"].drop(columns="roi").reset_index(drop=True)
+    pd.testing.assert_frame_equal(gtv, single)

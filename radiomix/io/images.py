@@ -1,0 +1,201 @@
+"""Reading images: NIfTI, NRRD, MetaImage (MHA/MHD), single DICOM files and DICOM series.
+
+Every reader returns a 3D scalar ``SimpleITK.Image`` with its geometry (origin,
+spacing, direction) as stored. A 2D file becomes a volume of one slice (spacing 1 mm
+along the new axis), so that arrays are always ``(z, y, x)``.
+
+NaN and infinite voxels in NIfTI files: ITK's NIfTI reader (SimpleITK 2.5, ITK 5)
+silently replaces every non-finite float voxel with 0 (fixed in ITK 6, pull request
+InsightSoftwareConsortium/ITK#6683). Zeros would hide broken voxels from the ROI checks,
+so for single-file float NIfTI images (``.nii``, ``.nii.gz``) radiomix reads the voxel
+block itself and puts the NaN and infinite values back where they were.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.errors import UnreadableFileError
+from radiomix.io.dicom import (
+    DEFAULT_SLICE_TOLERANCE_MM,
+    RTSTRUCT_SOP_CLASS_UID,
+    SEG_SOP_CLASS_UID,
+    has_dicom_preamble,
+    read_dicom_series,
+    read_instance_header,
+    simpleitk_error_reason,
+    strip_identifying_metadata,
+)
+
+ImageSource = str | os.PathLike | sitk.Image
+
+
+def as_volume(image: sitk.Image, source: str | os.PathLike | None = None) -> sitk.Image:
+    """Check that an image is scalar and make it 3D.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        A 2D or 3D scalar image.
+    source : str or PathLike, optional
+        Its file, named in error messages.
+
+    Returns
+    -------
+    SimpleITK.Image
+        The image itself if 3D; a one-slice volume if 2D.
+
+    Raises
+    ------
+    UnreadableFileError
+        The image has vector pixels, or is neither 2D nor 3D.
+    """
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise UnreadableFileError(
+            f"holds {image.GetNumberOfComponentsPerPixel()}-component (vector or colour) pixels; "
+            "radiomix needs a scalar image (one intensity per voxel)", source)
+    dimension = image.GetDimension()
+    if dimension == 2:
+        return sitk.JoinSeries(image)
+    if dimension != 3:
+        raise UnreadableFileError(
+            f"holds a {dimension}D image of size {image.GetSize()}; radiomix needs a 2D or 3D image "
+            "(split time series or multi-channel volumes into one file per volume)", source)
+    return image
+
+
+_NIFTI_FLOAT_TYPES = {16: "f4", 64: "f8"}
+"""NIfTI ``datatype`` codes of float voxels (FLOAT32, FLOAT64) and their NumPy type codes."""
+
+
+def _nifti_float_voxels(path: Path) -> np.ndarray | None:
+    """The raw voxels of a single-file float NIfTI-1/NIfTI-2 file (file order), else None."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        content = stream.read()
+    for byte_order in "<>":
+        header_size = struct.unpack_from(f"{byte_order}i", content, 0)[0]
+        if header_size == 348:
+            datatype = struct.unpack_from(f"{byte_order}h", content, 70)[0]
+            dims = struct.unpack_from(f"{byte_order}8h", content, 40)
+            offset = int(struct.unpack_from(f"{byte_order}f", content, 108)[0])
+            break
+        if header_size == 540:
+            datatype = struct.unpack_from(f"{byte_order}h", content, 12)[0]
+            dims = struct.unpack_from(f"{byte_order}8q", content, 16)
+            offset = int(struct.unpack_from(f"{byte_order}q", content, 168)[0])
+            break
+    else:
+        return None
+    if datatype not in _NIFTI_FLOAT_TYPES:
+        return None
+    count = int(np.prod(dims[1:dims[0] + 1]))
+    return np.frombuffer(content, dtype=byte_order + _NIFTI_FLOAT_TYPES[datatype], count=count, offset=offset)
+
+
+def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:
+    """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0."""
+    if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
+        return image
+    raw = _nifti_float_voxels(path)
+    if raw is None or raw.size != image.GetNumberOfPixels():
+        return image
+    non_finite = ~np.isfinite(raw)
+    if not non_finite.any():
+        return image
+    values = sitk.GetArrayFromImage(image)
+    flat = values.reshape(-1)
+    flat[non_finite] = raw[non_finite]
+    restored = sitk.GetImageFromArray(values)
+    restored.CopyInformation(image)
+    for key in image.GetMetaDataKeys():
+        restored.SetMetaData(key, image.GetMetaData(key))
+    return restored
+
+
+def read_image_file(path: str | os.PathLike) -> sitk.Image:
+    """Read one image file with SimpleITK, keeping no patient identity from DICOM headers.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        NIfTI, NRRD, MetaImage or any other format SimpleITK reads, or one DICOM image file.
+
+    Returns
+    -------
+    SimpleITK.Image
+        As stored (not yet made 3D).
+
+    Raises
+    ------
+    UnreadableFileError
+        Missing file, a DICOM RTSTRUCT or SEG (not an image), or a file SimpleITK cannot read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFileError("no such file", path)
+    is_dicom = has_dicom_preamble(path)
+    if is_dicom:
+        header = read_instance_header(path)
+        kinds = {RTSTRUCT_SOP_CLASS_UID: "RTSTRUCT", SEG_SOP_CLASS_UID: "SEG"}
+        if header.sop_class_uid in kinds:
+            raise UnreadableFileError(
+                f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        raise UnreadableFileError(
+            f"cannot be read as an image: {simpleitk_error_reason(error)}", path) from error
+    if is_dicom:
+        return strip_identifying_metadata(image)
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        return _restore_nifti_non_finite(image, path)
+    return image
+
+
+def read_image(
+    path: ImageSource, *, series_uid: str | None = None,
+    slice_tolerance_mm: float = DEFAULT_SLICE_TOLERANCE_MM,
+) -> sitk.Image:
+    """Read an image file, a DICOM series folder, or pass a SimpleITK image through.
+
+    Parameters
+    ----------
+    path : str, PathLike or SimpleITK.Image
+        A NIfTI (``.nii``, ``.nii.gz``), NRRD, MetaImage (``.mha``, ``.mhd``) or single
+        DICOM file; a folder holding one DICOM image series (see
+        :mod:`radiomix.io.dicom` for the checks); or a ``SimpleITK.Image``, returned as is.
+    series_uid : str, optional
+        For a DICOM folder holding several series: the ``SeriesInstanceUID`` to read.
+    slice_tolerance_mm : float
+        For a DICOM folder: largest accepted deviation (mm) of a gap between consecutive
+        slices (along the slice normal) from the series' median gap.
+
+    Returns
+    -------
+    SimpleITK.Image
+        A 3D scalar image in modality units (DICOM rescale slope and intercept applied),
+        with its stored geometry and no DICOM patient name or ID in its metadata.
+
+    Raises
+    ------
+    UnreadableFileError
+        Missing, unreadable or not an image; names the file.
+    DicomSeriesError
+        A DICOM folder with several series, missing slices or uneven slice spacing.
+    """
+    if isinstance(path, sitk.Image):
+        return path
+    path = Path(path)
+    if path.is_dir():
+        return as_volume(
+            read_dicom_series(path, series_uid=series_uid, slice_tolerance_mm=slice_tolerance_mm), path)
+    if not path.exists():
+        raise UnreadableFileError("no such file or folder", path)
+    return as_volume(read_image_file(path), path)
