@@ -1,0 +1,865 @@
+"""Morphological features (IBSI-1 chapter "Morphological features", HCUG).
+
+Morphology is always 3D (also in 2D configurations) and describes the ROI
+through three representations (IBSI):
+
+- the **voxel set**: the voxels of the morphological mask, each of volume
+  ``prod(spacing)`` mm^3;
+- the **voxel-centre point set**: their centres in mm, ``index * spacing``
+  (the array origin is irrelevant: every feature is translation invariant);
+- the **surface mesh**: marching cubes (Lewiner, :func:`skimage.measure.marching_cubes`)
+  at iso-level 0.5 on the morphological mask zero-padded by one voxel, with
+  vertices in mm, triangles wound so that their normals point outwards.
+
+Which mask (IBSI): every shape feature uses the morphological mask. Integrated
+intensity multiplies the mesh volume (morphological mask) by the mean
+intensity of the intensity mask; the centre of mass shift compares the
+centre of the morphological-mask voxels with the intensity-weighted centre of
+the intensity-mask voxels; Moran's I and Geary's C use the intensity-mask
+voxels.
+
+Kernels (numba, private, under public wrappers):
+
+- :func:`_inverse_distance_sums` / :func:`morans_i_gearys_c`: the O(N^2)
+  pair sums of Moran's I and Geary's C, parallel over pairs of rows;
+- :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
+  set of directions, the smallest box with an axis along each (rotating
+  calipers over the projected 2D hull);
+- :func:`_khachiyan_weights` / :func:`minimum_volume_enclosing_ellipsoid`:
+  Khachiyan's algorithm (with Todd-Yildirim away steps) for the minimum
+  volume enclosing ellipsoid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.spatial import ConvexHull
+from skimage.measure import marching_cubes
+
+from radiomix._numba import njit, njit_parallel, prange
+from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features import registry
+from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.spec import MorphologySettings
+
+FAMILY = "morphology"
+
+ELLIPSOID_AREA_TERMS = 20
+"""Highest Legendre term of the IBSI series for the surface area of an ellipsoid."""
+
+OMBB_DIRECTIONS = 2000
+"""Directions sampled on the half sphere by the oriented minimum bounding box search."""
+
+OMBB_REFINED = 4
+"""Best sampled directions refined by the oriented minimum bounding box search."""
+
+OMBB_TIE_TOLERANCE = 1.0e-7
+"""Boxes whose volumes differ by less than this fraction tie; the smaller surface area wins."""
+
+MVEE_TOLERANCE = 1.0e-7
+"""Tolerance of Khachiyan's algorithm used by :func:`compute` (a few thousand iterations at most)."""
+
+MVEE_MAX_ITERATIONS = 100_000
+"""Iteration cap of Khachiyan's algorithm used by :func:`compute`."""
+
+COPLANAR_EIGENVALUE_RATIO = 1.0e-10
+"""Voxel-centre covariance eigenvalues below this fraction of the largest are zero.
+
+Rounding leaves ~1e-17 instead of an exact zero for coplanar or collinear
+voxel centres (a single slice, a single row); those are degenerate, not tiny.
+"""
+
+registry.define(
+    FAMILY, "volume_mesh", "Volume (mesh)", "RNU0", "mm^3",
+    "V = (1/6) sum over mesh triangles (a . (b x c)) with outward-wound triangles, "
+    "vertices a, b, c in mm")
+registry.define(
+    FAMILY, "volume_voxel_counting", "Volume (voxel counting)", "YEKZ", "mm^3",
+    "V_voxel = N_v * (voxel volume), N_v the number of morphological-mask voxels")
+registry.define(
+    FAMILY, "surface_area_mesh", "Surface area (mesh)", "C0JK", "mm^2",
+    "A = sum over mesh triangles |(b - a) x (c - a)| / 2")
+registry.define(
+    FAMILY, "surface_to_volume_ratio", "Surface to volume ratio", "2PR5", "mm^-1",
+    "A / V")
+registry.define(
+    FAMILY, "compactness_1", "Compactness 1", "SKGS", "1",
+    "V / (pi^(1/2) A^(3/2))")
+registry.define(
+    FAMILY, "compactness_2", "Compactness 2", "BQWJ", "1",
+    "36 pi V^2 / A^3")
+registry.define(
+    FAMILY, "spherical_disproportion", "Spherical disproportion", "KRCK", "1",
+    "A / (36 pi V^2)^(1/3)")
+registry.define(
+    FAMILY, "sphericity", "Sphericity", "QCFX", "1",
+    "(36 pi V^2)^(1/3) / A")
+registry.define(
+    FAMILY, "asphericity", "Asphericity", "25C7", "1",
+    "(A^3 / (36 pi V^2))^(1/3) - 1")
+registry.define(
+    FAMILY, "centre_of_mass_shift", "Centre of mass shift", "KLMA", "mm",
+    "|| mean of morphological-mask voxel centres - sum_k I_k x_k / sum_k I_k over "
+    "intensity-mask voxels ||, positions in mm")
+registry.define(
+    FAMILY, "maximum_3d_diameter", "Maximum 3D diameter", "L0JK", "mm",
+    "largest distance between two mesh vertices (searched among convex-hull vertices)")
+registry.define(
+    FAMILY, "major_axis_length", "Major axis length", "TDIC", "mm",
+    "4 sqrt(lambda_major), lambda the eigenvalues of the sample covariance (N - 1) of the "
+    "morphological-mask voxel centres in mm")
+registry.define(
+    FAMILY, "minor_axis_length", "Minor axis length", "P9VJ", "mm",
+    "4 sqrt(lambda_minor)")
+registry.define(
+    FAMILY, "least_axis_length", "Least axis length", "7J51", "mm",
+    "4 sqrt(lambda_least)")
+registry.define(
+    FAMILY, "elongation", "Elongation", "Q3CK", "1",
+    "sqrt(lambda_minor / lambda_major)")
+registry.define(
+    FAMILY, "flatness", "Flatness", "N17B", "1",
+    "sqrt(lambda_least / lambda_major)")
+registry.define(
+    FAMILY, "volume_density_aabb", "Volume density (axis-aligned bounding box)", "PBX1", "1",
+    "V / V_aabb, the axis-aligned bounding box of the mesh vertices")
+registry.define(
+    FAMILY, "area_density_aabb", "Area density (axis-aligned bounding box)", "R59B", "1",
+    "A / A_aabb, A_aabb = 2 (l1 l2 + l1 l3 + l2 l3)")
+registry.define(
+    FAMILY, "volume_density_ombb", "Volume density (oriented minimum bounding box)", "ZH1A", "1",
+    "V / V_ombb, the minimum-volume box of any orientation enclosing the mesh vertices "
+    "(exact in-plane rotating calipers about each candidate axis: convex-hull face normals, "
+    "coordinate axes and 2000 sampled directions, the best refined by a local search)")
+registry.define(
+    FAMILY, "area_density_ombb", "Area density (oriented minimum bounding box)", "IQYR", "1",
+    "A / A_ombb, A_ombb = 2 (l1 l2 + l1 l3 + l2 l3) of the oriented minimum bounding box")
+registry.define(
+    FAMILY, "volume_density_aee", "Volume density (approximate enclosing ellipsoid)", "6BDE", "1",
+    "3 V / (4 pi a b c), semi-axes a = 2 sqrt(lambda_major), b = 2 sqrt(lambda_minor), "
+    "c = 2 sqrt(lambda_least)")
+registry.define(
+    FAMILY, "area_density_aee", "Area density (approximate enclosing ellipsoid)", "RDD2", "1",
+    "A / A_aee, A_aee = 4 pi a b sum_{nu=0}^{20} (alpha beta)^nu / (1 - 4 nu^2) "
+    "P_nu((alpha^2 + beta^2) / (2 alpha beta)), alpha = sqrt(1 - b^2/a^2), "
+    "beta = sqrt(1 - c^2/a^2), P_nu the Legendre polynomials")
+registry.define(
+    FAMILY, "volume_density_mvee", "Volume density (minimum volume enclosing ellipsoid)", "SWZ1", "1",
+    "3 V / (4 pi a b c), a >= b >= c the semi-axes of the minimum volume ellipsoid enclosing "
+    "the convex-hull vertices of the mesh (Khachiyan's algorithm)")
+registry.define(
+    FAMILY, "area_density_mvee", "Area density (minimum volume enclosing ellipsoid)", "BRI8", "1",
+    "A / A_mvee, A_mvee from the Legendre series of the approximate enclosing ellipsoid "
+    "applied to the MVEE semi-axes")
+registry.define(
+    FAMILY, "volume_density_convex_hull", "Volume density (convex hull)", "R3ER", "1",
+    "V / V_convex, the convex hull of the mesh vertices")
+registry.define(
+    FAMILY, "area_density_convex_hull", "Area density (convex hull)", "7T7F", "1",
+    "A / A_convex")
+registry.define(
+    FAMILY, "integrated_intensity", "Integrated intensity", "99N0", "I*mm^3",
+    "V * mean intensity of the intensity-mask voxels")
+registry.define(
+    FAMILY, "morans_i", "Moran's I index", "N365", "1",
+    "N / sum_{k1 != k2} w * sum_{k1 != k2} w (I_k1 - mu)(I_k2 - mu) / sum_k (I_k - mu)^2, "
+    "w = 1 / ||x_k1 - x_k2|| (mm), over intensity-mask voxels")
+registry.define(
+    FAMILY, "gearys_c", "Geary's C measure", "NPT7", "1",
+    "(N - 1) / (2 sum_{k1 != k2} w) * sum_{k1 != k2} w (I_k1 - I_k2)^2 / sum_k (I_k - mu)^2, "
+    "w = 1 / ||x_k1 - x_k2|| (mm), over intensity-mask voxels")
+
+FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+
+EMPTY_INTENSITY_MASK = "undefined: empty intensity mask"
+SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask"
+CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
+ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
+SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
+FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
+
+
+# --------------------------------------------------------------------------- mesh
+
+
+def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """Closed triangle mesh of a 3D mask's surface, triangles wound outwards.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The region; at least one voxel.
+    spacing : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+
+    Returns
+    -------
+    vertices : ndarray of float64, shape (n_vertices, 3)
+        Vertex positions (z, y, x) in mm (of the mask padded by one voxel).
+    faces : ndarray of int64, shape (n_faces, 3)
+        Vertex indices of each triangle, wound so that the signed volume
+        :func:`mesh_volume` is positive.
+    """
+    mask = _check_mask(mask)
+    padded = np.pad(mask, 1).astype(np.float64)
+    vertices, faces, _, _ = marching_cubes(
+        padded, level=0.5, spacing=tuple(float(s) for s in spacing))
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    if _signed_volume(vertices, faces) < 0.0:
+        faces = faces[:, ::-1].copy()
+    return vertices, faces
+
+
+def _signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Sum of signed tetrahedron volumes (mm^3) spanned by the centroid and each triangle."""
+    centred = vertices - vertices.mean(axis=0)
+    a, b, c = centred[faces[:, 0]], centred[faces[:, 1]], centred[faces[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Volume (mm^3) enclosed by a closed, outward-wound triangle mesh (IBSI RNU0)."""
+    return _signed_volume(np.asarray(vertices, dtype=np.float64), np.asarray(faces))
+
+
+def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Surface area (mm^2) of a triangle mesh: the sum of its triangle areas (IBSI C0JK)."""
+    vertices = np.asarray(vertices, dtype=np.float64)
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
+
+
+def maximum_diameter(points: np.ndarray, block_rows: int = 1024) -> float:
+    """Largest Euclidean distance between two points (mm).
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (n, 3)
+        Positions in mm; pass convex-hull vertices to keep ``n`` small (the
+        farthest pair is always among them).
+    block_rows : int
+        Rows of the distance matrix held in memory at once.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    largest_squared = 0.0
+    for start in range(0, len(points), block_rows):
+        block = points[start:start + block_rows]
+        squared = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        largest_squared = max(largest_squared, float(squared.max()))
+    return math.sqrt(largest_squared)
+
+
+# ---------------------------------------------------------------- ellipsoids
+
+
+def ellipsoid_surface_area(semi_axes, n_terms: int = ELLIPSOID_AREA_TERMS) -> float:
+    """IBSI-1's Legendre-series surface area (mm^2) of an ellipsoid.
+
+    ``A = 4 pi a b sum_{nu=0}^{n_terms} (alpha beta)^nu / (1 - 4 nu^2)
+    P_nu((alpha^2 + beta^2) / (2 alpha beta))`` with ``a >= b >= c``,
+    ``alpha = sqrt(1 - b^2/a^2)``, ``beta = sqrt(1 - c^2/a^2)``. This is the
+    manual's definition of the enclosing-ellipsoid areas; it equals the exact
+    area for a sphere and departs from it as the ellipsoid gets eccentric.
+    The terms ``t_nu = (alpha beta)^nu P_nu(x)`` are built with Bonnet's
+    recursion multiplied through by ``(alpha beta)^(nu + 1)``, which needs no
+    division by ``alpha beta`` and so also holds for spheroids and spheres.
+
+    Parameters
+    ----------
+    semi_axes : sequence of 3 float
+        Semi-axis lengths in mm, any order, all positive.
+    n_terms : int
+        Highest order ``nu`` of the series (IBSI: 20).
+    """
+    a, b, c = sorted((float(s) for s in semi_axes), reverse=True)
+    if c <= 0.0:
+        raise InputError(f"ellipsoid semi-axes must be positive, got {tuple(semi_axes)}")
+    alpha_sq = 1.0 - (b / a) ** 2
+    beta_sq = 1.0 - (c / a) ** 2
+    half_sum = 0.5 * (alpha_sq + beta_sq)  # x * alpha * beta
+    product_sq = alpha_sq * beta_sq  # (alpha * beta)^2
+    previous, current = 1.0, half_sum  # t_0, t_1
+    total = previous + current / (1.0 - 4.0)
+    for nu in range(1, n_terms):
+        following = ((2 * nu + 1) * half_sum * current - nu * product_sq * previous) / (nu + 1)
+        previous, current = current, following
+        total += current / (1.0 - 4.0 * (nu + 1) ** 2)
+    return 4.0 * math.pi * a * b * total
+
+
+@njit
+def _khachiyan_weights(points, tolerance, max_iterations):
+    """Khachiyan's algorithm with Todd-Yildirim away steps: MVEE weights ``u`` of the points.
+
+    With ``q_i`` the points lifted by a trailing 1, ``X(u) = sum_i u_i q_i q_i^T``
+    and ``M_i = q_i^T X(u)^-1 q_i``, each iteration moves weight towards the
+    point of largest ``M`` (Khachiyan's step) or, when that gains less, away
+    from the weighted point of smallest ``M`` (an away step, which may drop
+    it), by the line-search optimum ``tau = (M_j - d - 1) / ((d + 1)(M_j - 1))``:
+    ``u <- (1 - tau) u + tau e_j``. Stops when ``max_i M_i <= (1 + tolerance)(d + 1)``.
+    Returns the weights and the number of iterations done.
+    """
+    n_points, n_dims = points.shape
+    lifted = np.ones((n_points, n_dims + 1))
+    lifted[:, :n_dims] = points
+    weights = np.full(n_points, 1.0 / n_points)
+    target = n_dims + 1.0
+    distances = np.empty(n_points)
+    iteration = 0
+    while iteration < max_iterations:
+        scatter = np.zeros((n_dims + 1, n_dims + 1))
+        for i in range(n_points):
+            for r in range(n_dims + 1):
+                for c in range(n_dims + 1):
+                    scatter[r, c] += weights[i] * lifted[i, r] * lifted[i, c]
+        inverse = np.linalg.inv(scatter)
+        farthest = 0
+        nearest = -1
+        for i in range(n_points):
+            value = 0.0
+            for r in range(n_dims + 1):
+                for c in range(n_dims + 1):
+                    value += lifted[i, r] * inverse[r, c] * lifted[i, c]
+            distances[i] = value
+            if value > distances[farthest]:
+                farthest = i
+            if weights[i] > 0.0 and (nearest < 0 or value < distances[nearest]):
+                nearest = i
+        if distances[farthest] <= (1.0 + tolerance) * target:
+            break
+        if distances[farthest] - target >= target - distances[nearest]:
+            chosen = farthest
+            step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
+            dropped = False
+        else:
+            chosen = nearest
+            step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
+            limit = -weights[chosen] / (1.0 - weights[chosen])
+            dropped = step <= limit
+            if dropped:
+                step = limit
+        for i in range(n_points):
+            weights[i] *= 1.0 - step
+        weights[chosen] += step
+        if dropped:
+            weights[chosen] = 0.0
+        iteration += 1
+    return weights, iteration
+
+
+def minimum_volume_enclosing_ellipsoid(points: np.ndarray, tolerance: float = MVEE_TOLERANCE,
+                                       max_iterations: int = MVEE_MAX_ITERATIONS):
+    """Minimum volume ellipsoid enclosing a 3D point set (Khachiyan's algorithm, away steps).
+
+    The returned ellipsoid always encloses every point: the weighted scatter
+    found by Khachiyan's algorithm is scaled to touch the farthest point. Its
+    excess volume over the minimum shrinks in proportion to ``tolerance``;
+    with Todd and Yildirim's away steps the iteration converges linearly, so
+    a tight tolerance (1e-7) costs a few hundred to a few thousand iterations.
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (n, 3)
+        Positions in mm, not all in one plane (pass convex-hull vertices to
+        keep ``n`` small: the MVEE depends on them only).
+    tolerance : float
+        Stop when ``max_j M_j <= (1 + tolerance)(d + 1)`` (``d`` = 3).
+    max_iterations : int
+        Give up refining after this many iterations (the ellipsoid is still an
+        enclosing one, only less tight).
+
+    Returns
+    -------
+    semi_axes : ndarray of float64, shape (3,)
+        Semi-axis lengths in mm, decreasing.
+    centre : ndarray of float64, shape (3,)
+        Centre in the coordinates of ``points``.
+    axes : ndarray of float64, shape (3, 3)
+        Unit axis directions as rows, in the order of ``semi_axes``.
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
+        raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
+    if not tolerance > 0.0:
+        raise InputError(f"tolerance must be positive, got {tolerance}")
+    offset = points.mean(axis=0)
+    centred = points - offset
+    if np.linalg.matrix_rank(centred) < 3:
+        raise InputError("the points lie in one plane: their enclosing ellipsoid is flat")
+    weights, _ = _khachiyan_weights(centred, float(tolerance), int(max_iterations))
+    centre = weights @ centred
+    scatter = (centred * weights[:, None]).T @ centred - np.outer(centre, centre)
+    eigenvalues, eigenvectors = np.linalg.eigh(scatter)
+    deviations = centred - centre
+    reach = np.einsum("ij,jk,ik->i", deviations, np.linalg.inv(scatter), deviations).max()
+    order = np.argsort(eigenvalues)[::-1]
+    semi_axes = np.sqrt(eigenvalues[order] * reach)
+    return semi_axes, centre + offset, eigenvectors[:, order].T
+
+
+# ------------------------------------------------------------ bounding boxes
+
+
+@njit
+def _planar_hull(u, v):
+    """Indices of the 2D convex hull of points (u, v), counter-clockwise (monotone chain)."""
+    n_points = u.shape[0]
+    by_v = np.argsort(v, kind="mergesort")
+    order = by_v[np.argsort(u[by_v], kind="mergesort")]
+    hull = np.empty(2 * n_points + 1, dtype=np.int64)
+    size = 0
+    for k in range(n_points):  # lower chain
+        p = order[k]
+        while size >= 2:
+            a = hull[size - 2]
+            b = hull[size - 1]
+            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
+                break
+            size -= 1
+        hull[size] = p
+        size += 1
+    lower_size = size + 1
+    for k in range(n_points - 2, -1, -1):  # upper chain
+        p = order[k]
+        while size >= lower_size:
+            a = hull[size - 2]
+            b = hull[size - 1]
+            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
+                break
+            size -= 1
+        hull[size] = p
+        size += 1
+    return hull[:max(size - 1, 1)]
+
+
+@njit
+def _box_about_normal(points, normal, sides, axes):
+    """The minimum-volume box enclosing ``points`` with an axis along the unit ``normal``.
+
+    The box's height is the extent of the points along the normal; its base
+    is the minimum-area rectangle of the points projected on the orthogonal
+    plane, which has a side along an edge of their 2D convex hull (rotating
+    calipers). Writes the side lengths into ``sides`` (3,) and the unit axis
+    directions, as rows in the same order, into ``axes`` (3, 3).
+    """
+    n_points = points.shape[0]
+    helper = np.zeros(3)
+    if abs(normal[0]) < 0.6:
+        helper[0] = 1.0
+    else:
+        helper[1] = 1.0
+    first = helper - (helper[0] * normal[0] + helper[1] * normal[1] + helper[2] * normal[2]) * normal
+    first /= np.sqrt(first[0] ** 2 + first[1] ** 2 + first[2] ** 2)
+    second = np.empty(3)
+    second[0] = normal[1] * first[2] - normal[2] * first[1]
+    second[1] = normal[2] * first[0] - normal[0] * first[2]
+    second[2] = normal[0] * first[1] - normal[1] * first[0]
+    height_low = np.inf
+    height_high = -np.inf
+    u = np.empty(n_points)
+    v = np.empty(n_points)
+    for i in range(n_points):
+        h = points[i, 0] * normal[0] + points[i, 1] * normal[1] + points[i, 2] * normal[2]
+        height_low = min(height_low, h)
+        height_high = max(height_high, h)
+        u[i] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
+        v[i] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
+    hull = _planar_hull(u, v)
+    m = hull.shape[0]
+    best_area = np.inf
+    best_width = 0.0
+    best_depth = 0.0
+    best_du = 1.0
+    best_dv = 0.0
+    for e in range(m):
+        a = hull[e]
+        b = hull[(e + 1) % m]
+        du = u[b] - u[a]
+        dv = v[b] - v[a]
+        length = np.sqrt(du * du + dv * dv)
+        if length == 0.0:
+            continue
+        du /= length
+        dv /= length
+        along_low = np.inf
+        along_high = -np.inf
+        across_low = np.inf
+        across_high = -np.inf
+        for t in range(m):
+            p = hull[t]
+            along = u[p] * du + v[p] * dv
+            across = -u[p] * dv + v[p] * du
+            along_low = min(along_low, along)
+            along_high = max(along_high, along)
+            across_low = min(across_low, across)
+            across_high = max(across_high, across)
+        area = (along_high - along_low) * (across_high - across_low)
+        if area < best_area:
+            best_area = area
+            best_width = along_high - along_low
+            best_depth = across_high - across_low
+            best_du = du
+            best_dv = dv
+    sides[0] = height_high - height_low
+    sides[1] = best_width
+    sides[2] = best_depth
+    for c in range(3):
+        axes[0, c] = normal[c]
+        axes[1, c] = best_du * first[c] + best_dv * second[c]
+        axes[2, c] = -best_dv * first[c] + best_du * second[c]
+
+
+@njit_parallel
+def _boxes_about_normals(points, normals):
+    """:func:`_box_about_normal` for each row of ``normals``; each writes its own output row.
+
+    Returns
+    -------
+    sides : (n_normals, 3) side lengths along ``axes[k, 0..2]``.
+    axes : (n_normals, 3, 3) unit axis directions as rows.
+    """
+    n_normals = normals.shape[0]
+    sides = np.empty((n_normals, 3))
+    axes = np.empty((n_normals, 3, 3))
+    for k in prange(n_normals):
+        _box_about_normal(points, normals[k], sides[k], axes[k])
+    return sides, axes
+
+
+def _box_area(sides) -> float:
+    """Surface area (mm^2) of a box with side lengths ``sides``."""
+    l1, l2, l3 = (float(s) for s in sides)
+    return 2.0 * (l1 * l2 + l1 * l3 + l2 * l3)
+
+
+def _hemisphere_directions(count: int) -> np.ndarray:
+    """``count`` unit vectors spread evenly over the half sphere ``z >= 0`` (Fibonacci lattice)."""
+    index = np.arange(count) + 0.5
+    height = index / count
+    azimuth = math.pi * (3.0 - math.sqrt(5.0)) * index
+    radius = np.sqrt(1.0 - height ** 2)
+    return np.column_stack([radius * np.cos(azimuth), radius * np.sin(azimuth), height])
+
+
+def _tilting_basis(normal: np.ndarray) -> np.ndarray:
+    """Two unit vectors (rows) orthogonal to ``normal`` and to each other."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.6 else np.array([0.0, 1.0, 0.0])
+    first = np.cross(normal, helper)
+    first /= np.linalg.norm(first)
+    return np.array([first, np.cross(normal, first)])
+
+
+def _tilted(normal: np.ndarray, basis: np.ndarray, tilt: np.ndarray) -> np.ndarray:
+    """``normal`` moved by ``tilt @ basis`` in its orthogonal plane, renormalised."""
+    moved = normal + tilt @ basis
+    return moved / math.sqrt(moved @ moved)
+
+
+def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_DIRECTIONS,
+                                  n_refined: int = OMBB_REFINED):
+    """Minimum-volume box of any orientation enclosing a 3D point set.
+
+    For a given direction ``n`` of one of its axes, the smallest enclosing box
+    is exact: its height is the extent of the points along ``n`` and its base
+    the minimum-area rectangle of their projection (rotating calipers,
+    :func:`_boxes_about_normals`). The box volume is thus a function of ``n``
+    on the half sphere, minimised here over the convex-hull face normals
+    (boxes with a face flush with the hull), the coordinate axes (so the
+    result is never larger than the axis-aligned box) and ``n_directions``
+    evenly spread directions; the ``n_refined`` best directions of distinct
+    volume are then refined by a Nelder-Mead search over the direction (the
+    optimum need not have a face flush with the hull, O'Rourke 1985). Of the
+    boxes within :data:`OMBB_TIE_TOLERANCE` of the smallest volume, the one of
+    smallest surface area is returned, so that near-ties do not make the area
+    flip.
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (n, 3)
+        Positions in mm, not all in one plane.
+    n_directions : int
+        Directions sampled evenly on the half sphere.
+    n_refined : int
+        Number of best directions refined by the local search.
+
+    Returns
+    -------
+    sides : ndarray of float64, shape (3,)
+        Side lengths in mm, decreasing.
+    axes : ndarray of float64, shape (3, 3)
+        Unit side directions as rows, in the order of ``sides``.
+    """
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
+        raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
+    points = points - points.mean(axis=0)
+    hull = ConvexHull(points)
+    vertices = np.ascontiguousarray(points[hull.vertices])
+    face_normals = hull.equations[:, :3] / np.linalg.norm(hull.equations[:, :3], axis=1, keepdims=True)
+    normals = np.vstack([np.unique(np.round(face_normals, 12), axis=0), np.eye(3),
+                         _hemisphere_directions(n_directions)])
+    sides, axes = _boxes_about_normals(vertices, np.ascontiguousarray(normals))
+    volumes = np.prod(sides, axis=1)
+
+    work_sides, work_axes = np.empty(3), np.empty((3, 3))
+
+    def volume_about(tilt, start, basis):
+        _box_about_normal(vertices, _tilted(start, basis, tilt), work_sides, work_axes)
+        return float(work_sides[0] * work_sides[1] * work_sides[2])
+
+    found_sides, found_axes = list(sides), list(axes)
+    smallest = float(volumes.min())
+    _, first_of_each = np.unique(np.round(volumes / smallest, 9), return_index=True)
+    for index in first_of_each[:n_refined]:
+        basis = _tilting_basis(normals[index])
+        result = minimize(volume_about, np.zeros(2), args=(normals[index], basis), method="Nelder-Mead",
+                          options={"xatol": 1e-10, "fatol": 1e-12 * smallest,
+                                   "initial_simplex": [[0.0, 0.0], [0.03, 0.0], [0.0, 0.03]]})
+        _box_about_normal(vertices, _tilted(normals[index], basis, result.x), work_sides, work_axes)
+        found_sides.append(work_sides.copy())
+        found_axes.append(work_axes.copy())
+    found_sides = np.array(found_sides)
+    found_volumes = np.prod(found_sides, axis=1)
+    near_smallest = np.flatnonzero(found_volumes <= found_volumes.min() * (1.0 + OMBB_TIE_TOLERANCE))
+    best = near_smallest[np.argmin([_box_area(found_sides[k]) for k in near_smallest])]
+    order = np.argsort(found_sides[best])[::-1]
+    return found_sides[best][order], found_axes[best][order]
+
+
+# --------------------------------------------------- Moran's I, Geary's C
+
+
+@njit
+def _row_pair_sums(row, z, y, x, deviations):
+    """Sums over ``j > row`` of ``w``, ``w d_j`` and ``w (d_row - d_j)^2``, ``w = 1/dist``."""
+    start = row + 1
+    later_z = z[start:]
+    later_y = y[start:]
+    later_x = x[start:]
+    later_d = deviations[start:]
+    zi = z[row]
+    yi = y[row]
+    xi = x[row]
+    di = deviations[row]
+    weight_sum = 0.0
+    weighted_deviation = 0.0
+    weighted_square_difference = 0.0
+    for j in range(later_z.shape[0]):
+        dz = later_z[j] - zi
+        dy = later_y[j] - yi
+        dx = later_x[j] - xi
+        # np.reciprocal, not 1.0 / ..: no ZeroDivisionError branch, so the loop vectorises
+        weight = np.reciprocal(np.sqrt(dz * dz + dy * dy + dx * dx))
+        dj = later_d[j]
+        difference = di - dj
+        weight_sum += weight
+        weighted_deviation += weight * dj
+        weighted_square_difference += weight * difference * difference
+    return weight_sum, di * weighted_deviation, weighted_square_difference
+
+
+@njit_parallel
+def _inverse_distance_sums(z, y, x, deviations):
+    """Per-row-pair partial sums of the Moran and Geary numerators over unordered voxel pairs.
+
+    Row ``k`` pairs voxel ``k`` (``n - 1 - k`` later voxels) with voxel
+    ``n - 1 - k`` (``k`` later voxels) so that every prange iteration does
+    the same work; each writes its own row of the output, summed by the
+    caller. Columns: ``sum w``, ``sum w d_i d_j``, ``sum w (d_i - d_j)^2``
+    over ``i < j``, ``w = 1 / ||x_i - x_j||``.
+    """
+    n = z.shape[0]
+    half = n // 2
+    partial = np.zeros((half + 1, 3))
+    for k in prange(half):
+        a0, a1, a2 = _row_pair_sums(k, z, y, x, deviations)
+        b0, b1, b2 = _row_pair_sums(n - 1 - k, z, y, x, deviations)
+        partial[k, 0] = a0 + b0
+        partial[k, 1] = a1 + b1
+        partial[k, 2] = a2 + b2
+    if n % 2 == 1:
+        a0, a1, a2 = _row_pair_sums(half, z, y, x, deviations)
+        partial[half, 0] = a0
+        partial[half, 1] = a1
+        partial[half, 2] = a2
+    return partial
+
+
+def morans_i_gearys_c(positions: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Moran's I and Geary's C with inverse-distance weights (IBSI N365, NPT7).
+
+    Parameters
+    ----------
+    positions : ndarray of float, shape (n, 3)
+        Distinct voxel-centre positions in mm, ``n >= 2``.
+    values : ndarray of float, shape (n,)
+        Intensities at those positions, not all equal.
+
+    Returns
+    -------
+    morans_i, gearys_c : float
+        ``I = n / W * sum w_ij d_i d_j / sum d_i^2`` and
+        ``C = (n - 1) / (2 W) * sum w_ij (d_i - d_j)^2 / sum d_i^2``, sums over
+        ``i != j``, ``w_ij = 1 / ||x_i - x_j||``, ``W = sum w_ij``,
+        ``d = values - mean(values)``.
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if positions.ndim != 2 or positions.shape[1] != 3 or values.shape != (len(positions),):
+        raise InputError(f"need positions (n, 3) and values (n,), got {positions.shape} and {values.shape}")
+    if len(values) < 2:
+        raise InputError("Moran's I and Geary's C need at least two voxels")
+    deviations = values - values.mean()
+    squares = float((deviations ** 2).sum())
+    if squares == 0.0:
+        raise InputError("Moran's I and Geary's C are undefined for constant values")
+    partial = _inverse_distance_sums(
+        np.ascontiguousarray(positions[:, 0]), np.ascontiguousarray(positions[:, 1]),
+        np.ascontiguousarray(positions[:, 2]), deviations)
+    weight_sum, cross_sum, square_difference_sum = partial.sum(axis=0)
+    n = len(values)
+    morans_i = n / weight_sum * cross_sum / squares
+    gearys_c = (n - 1) / (2.0 * weight_sum) * square_difference_sum / squares
+    return float(morans_i), float(gearys_c)
+
+
+# ------------------------------------------------------------------ family
+
+
+def _check_mask(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 3:
+        raise InputError(f"morphology needs a 3D (z, y, x) mask, got {mask.ndim} dimensions")
+    if not mask.any():
+        raise EmptyRoiError("the morphological mask holds no voxel: morphology needs at least one")
+    return mask
+
+
+def _voxel_positions(mask: np.ndarray, spacing) -> np.ndarray:
+    """Voxel-centre positions (z, y, x) in mm of the mask's voxels, in C order."""
+    return np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
+
+
+def _axis_eigenvalues(positions: np.ndarray) -> np.ndarray:
+    """Eigenvalues (mm^2, decreasing) of the sample covariance of ``positions``; degenerate ones 0."""
+    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(positions, rowvar=False)))[::-1]
+    eigenvalues[eigenvalues <= COPLANAR_EIGENVALUE_RATIO * eigenvalues[0]] = 0.0
+    return eigenvalues
+
+
+def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
+    """All IBSI-1 morphological features of ``roi`` (3D; ``dimensions`` is ignored).
+
+    Parameters
+    ----------
+    roi : RoiImage
+        Uses ``morphological_mask``, ``intensity_mask``, ``intensity`` and
+        ``spacing`` (mm).
+    settings : MorphologySettings
+        No settings.
+    dimensions : tuple of str
+        Ignored: morphology is always computed in 3D.
+
+    Returns
+    -------
+    list of FeatureValue
+        One value per feature of the family, in registry order, aggregation ``""``.
+
+    Raises
+    ------
+    EmptyRoiError
+        The morphological mask holds no voxel.
+    """
+    del settings, dimensions
+    morphological = _check_mask(roi.morphological_mask)
+    intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
+    spacing = tuple(float(s) for s in roi.spacing)
+    values: dict[str, tuple[float, str]] = {}
+
+    def put(key, value, status=""):
+        values[key] = (float(value), status) if not status else (math.nan, status)
+
+    vertices, faces = surface_mesh(morphological, spacing)
+    volume = mesh_volume(vertices, faces)
+    area = mesh_area(vertices, faces)
+    put("volume_mesh", volume)
+    put("volume_voxel_counting", morphological.sum() * float(np.prod(spacing)))
+    put("surface_area_mesh", area)
+    put("surface_to_volume_ratio", area / volume)
+    put("compactness_1", volume / (math.sqrt(math.pi) * area ** 1.5))
+    put("compactness_2", 36.0 * math.pi * volume ** 2 / area ** 3)
+    put("spherical_disproportion", area / (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0))
+    put("sphericity", (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0) / area)
+    put("asphericity", (area ** 3 / (36.0 * math.pi * volume ** 2)) ** (1.0 / 3.0) - 1.0)
+
+    morphological_positions = _voxel_positions(morphological, spacing)
+    intensity_positions = _voxel_positions(intensity_mask, spacing)
+    intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask]
+    if len(intensities) == 0:
+        for key in ("centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"):
+            put(key, math.nan, EMPTY_INTENSITY_MASK)
+    else:
+        total = float(intensities.sum())
+        if total == 0.0:
+            put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
+        else:
+            weighted_centre = intensities @ intensity_positions / total
+            put("centre_of_mass_shift",
+                np.linalg.norm(morphological_positions.mean(axis=0) - weighted_centre))
+        put("integrated_intensity", volume * float(intensities.mean()))
+        if len(intensities) < 2:
+            put("morans_i", math.nan, SINGLE_INTENSITY_VOXEL)
+            put("gearys_c", math.nan, SINGLE_INTENSITY_VOXEL)
+        elif np.all(intensities == intensities[0]):
+            put("morans_i", math.nan, CONSTANT_INTENSITY)
+            put("gearys_c", math.nan, CONSTANT_INTENSITY)
+        else:
+            morans_i, gearys_c = morans_i_gearys_c(intensity_positions, intensities)
+            put("morans_i", morans_i)
+            put("gearys_c", gearys_c)
+
+    hull = ConvexHull(vertices)
+    hull_vertices = vertices[hull.vertices]
+    put("maximum_3d_diameter", maximum_diameter(hull_vertices))
+
+    if len(morphological_positions) < 2:
+        for key in ("major_axis_length", "minor_axis_length", "least_axis_length", "elongation",
+                    "flatness", "volume_density_aee", "area_density_aee"):
+            put(key, math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+    else:
+        major, minor, least = _axis_eigenvalues(morphological_positions)
+        put("major_axis_length", 4.0 * math.sqrt(major))
+        put("minor_axis_length", 4.0 * math.sqrt(minor))
+        put("least_axis_length", 4.0 * math.sqrt(least))
+        put("elongation", math.sqrt(minor / major))
+        put("flatness", math.sqrt(least / major))
+        if least == 0.0:
+            put("volume_density_aee", math.nan, FLAT_VOXEL_CENTRES)
+            put("area_density_aee", math.nan, FLAT_VOXEL_CENTRES)
+        else:
+            semi_axes = 2.0 * np.sqrt([major, minor, least])
+            put("volume_density_aee", 3.0 * volume / (4.0 * math.pi * float(np.prod(semi_axes))))
+            put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
+
+    aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
+    put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
+    put("area_density_aabb", area / _box_area(aabb_sides))
+
+    ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
+    put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
+    put("area_density_ombb", area / _box_area(ombb_sides))
+
+    mvee_semi_axes, _, _ = minimum_volume_enclosing_ellipsoid(
+        hull_vertices, MVEE_TOLERANCE, MVEE_MAX_ITERATIONS)
+    put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
+    put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
+
+    put("volume_density_convex_hull", volume / hull.volume)
+    put("area_density_convex_hull", area / hull.area)
+
+    return [FeatureValue(key, "", *values[key]) for key in FEATURE_KEYS]
+
