@@ -129,3 +129,17 @@ def test_interpolated_intensities_are_rounded_when_asked():
     image, _, _ = interpolate(intensity, roi, (1.0, 1.0, 1.0), settings)
     # x positions -0.25, 0.25, 0.75, 1.25 -> 0, 0.25, 0.75, 1 -> rounded 0, 0, 1, 1
     assert image[0, 0].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_spacing_noise_from_dicom_positions_does_not_change_the_roi():
+    from radiomix.preprocess.interpolation import interpolate
+    from radiomix.spec import InterpolationSettings
+
+    roi = np.zeros((6, 3, 3), bool)
+    roi[:3] = True  # three 3 mm slices in, three out
+    intensity = np.zeros(roi.shape)
+    settings = InterpolationSettings(spacing_mm=(1.0, 1.0, 2.0))
+    exact = interpolate(intensity, roi, (3.0, 1.0, 1.0), settings)[1]
+    noisy = interpolate(intensity, roi, (2.9999999999998486, 1.0, 1.0), settings)[1]
+    # new slice 4 sits at old z = 4 * 2/3 - 1/6 = 2.5, exactly between an inside and an outside slice
+    assert exact[4].all() and np.array_equal(exact, noisy)

@@ -10,6 +10,13 @@ Along each axis with ``n`` voxels of size ``s`` resampled to size ``s'``:
 Images and masks are interpolated as float64. The mask is interpolated (nearest
 or linear) and then thresholded: a voxel is in the new ROI when its value is at
 least the partial-volume threshold. In-plane interpolation leaves axis z alone.
+
+Voxel sizes are rounded to :data:`SPACING_DECIMALS` decimals (mm) before the grid
+is computed. Spacings derived from DICOM slice positions carry floating-point
+noise (3 mm read as 2.9999999999998 mm); on grids where new voxel centres fall
+exactly half-way between old ones (3 mm to 2 mm: every third slice), that noise
+would push an interpolated mask value of exactly 0.5 below the threshold and
+make the same scan give different ROIs from DICOM and from NIfTI.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from scipy import ndimage
 from radiomix.spec import InterpolationSettings
 
 SPLINE_ORDER = {"nearest": 0, "linear": 1, "cubic": 3}
+SPACING_DECIMALS = 6
+"""Voxel sizes are used to 1e-6 mm (far below any scanner's precision)."""
 
 
 def new_grid(shape: tuple[int, ...], spacing: tuple[float, ...], new_spacing: tuple[float, ...]):
@@ -37,6 +46,8 @@ def new_grid(shape: tuple[int, ...], spacing: tuple[float, ...], new_spacing: tu
     shape : tuple of int
     scale, offset : ndarray of float
     """
+    spacing = tuple(round(float(s), SPACING_DECIMALS) for s in spacing)
+    new_spacing = tuple(round(float(s), SPACING_DECIMALS) for s in new_spacing)
     size = tuple(int(math.ceil(n * s / t - 1e-9)) for n, s, t in zip(shape, spacing, new_spacing))
     scale = np.array([t / s for s, t in zip(spacing, new_spacing)])
     offset = np.array([(n - 1) / 2 - (m - 1) / 2 * k for n, m, k in zip(shape, size, scale)])
