@@ -1,4 +1,4 @@
-"""The ``radiomix`` command line: ``extract`` one case, ``demo`` on a synthetic cohort."""
+"""The ``radiomix`` command line: ``extract`` one case, ``evaluate`` a cohort table, ``demo``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,22 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--roi", default=None, help="ROI name in an RTSTRUCT")
     extract.add_argument("-o", "--output", required=True, help="output CSV (tidy table)")
 
+    evaluate = commands.add_parser("evaluate", help="nested cross-validated evaluation of a wide feature table "
+                                                    "with clinical data: metrics, SHAP, model and HTML report")
+    evaluate.add_argument("--features", required=True,
+                          help="wide feature table CSV (patient_id, <MODALITY>__<feature>)")
+    evaluate.add_argument("--clinical", required=True, help="clinical table CSV (patient_id, outcome, covariates)")
+    evaluate.add_argument("--outcome", required=True, help="outcome column of the clinical table")
+    evaluate.add_argument("--batch-column", default=None,
+                          help="batch (site/scanner) column for ComBat, in either table")
+    evaluate.add_argument("--settings", default=None, help="evaluation settings YAML (radiomix.model.settings)")
+    evaluate.add_argument("--clinical-columns", default=None, type=lambda text: text.split(","),
+                          help="comma-separated clinical predictors (default: every column but the outcome and batch)")
+    evaluate.add_argument("--codebook", default=None, help="codebook CSV of the wide columns, shown in the report")
+    evaluate.add_argument("--failures", default=None,
+                          help="failures CSV (patient_id, modality, stage, error_type, message)")
+    evaluate.add_argument("--out", required=True, help="output folder")
+
     demo = commands.add_parser("demo", help="generate a synthetic cohort and extract its features")
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     demo.add_argument("--patients", type=int, default=12, help="number of synthetic patients")
@@ -46,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
             table = extract_features(args.image, args.mask, args.spec, label=args.label, roi=args.roi)
             write_csv_atomic(table, Path(args.output))
             print(f"{len(table)} feature values written to {args.output}")
+        elif args.command == "evaluate":
+            from radiomix.model.evaluation import evaluate_cohort
+
+            result = evaluate_cohort(args.features, args.clinical, args.outcome, Path(args.out),
+                                     batch_column=args.batch_column, settings=args.settings,
+                                     clinical_columns=args.clinical_columns, codebook_csv=args.codebook,
+                                     failures_csv=args.failures)
+            auroc = result.metrics.set_index(["model", "metric"]).loc[("multimodal", "auroc")]
+            print(f"multimodal AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}]; "
+                  f"metrics, SHAP, model and report.html written to {args.out}")
         elif args.command == "demo":
             from radiomix.demo import run_demo
 

@@ -28,6 +28,7 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".tmp-{final.name}.", dir=final.parent)
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are for the team to read
     try:
         yield temporary
         with open(temporary, "rb+") as stream:
@@ -36,6 +37,13 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(text: str, final: Path | str) -> None:

@@ -1,0 +1,332 @@
+"""Nested cross-validated evaluation of a cohort: the one entry behind ``radiomix evaluate``.
+
+:func:`evaluate_cohort` fuses the wide feature table with the clinical table,
+evaluates the multimodal model, the clinical-only model and one model per
+modality by repeated nested cross-validation on the same outer splits, compares
+them (DeLong), refits the multimodal model on all patients, explains it (SHAP),
+saves it (skops and XGBoost JSON) and writes a self-contained HTML report.
+
+Files written to ``out_dir`` (each atomically):
+
+===========================  ==============================================================
+``metrics.csv``              ``model, metric, value, ci_low, ci_high`` (models ``multimodal``,
+                             ``clinical``, one per modality); DeLong rows for ``multimodal``:
+                             ``delong_p_vs_<model>`` and ``auroc_difference_vs_<model>``
+``predictions.csv``          out-of-fold probabilities of every model, repeat and patient
+``selected_features.csv``    final model inputs, outer-fold selection frequency, SHAP, codebook
+``shap_per_modality.csv``    ``modality, n_features, sum_mean_abs_shap, share``
+``shap_per_feature.csv``     ``feature, modality, mean_abs_shap, rank``
+``shap_per_patient.csv``     ``patient_id, class, expected_value, margin`` + one column per feature
+``model.skops``              the fitted final model (:class:`TunedClassifier`), skops format
+``model_booster*.json``      its XGBoost booster(s), XGBoost JSON
+``model_card.json``          data, settings, versions, input and model hashes
+``report.html``              the report (:mod:`radiomix.report`)
+===========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import radiomix
+from radiomix.cohort.merge import CODEBOOK_COLUMNS, FAILURE_COLUMNS
+from radiomix.cohort.provenance import dependency_versions, file_hash
+from radiomix.errors import InputError, SpecError
+from radiomix.explain.values import ShapExplanation, explain_model
+from radiomix.io.atomic import write_csv_atomic, write_text_atomic
+from radiomix.model.data import CLINICAL, MULTIMODAL, Cohort, load_cohort
+from radiomix.model.fusion import build_model, build_pipeline, model_input_features
+from radiomix.model.metrics import bootstrap_rows, delong_test, metrics_with_intervals
+from radiomix.model.nested import NestedCVResult, nested_cross_validate, tuned
+from radiomix.model.persistence import save_boosters, save_model, sha256_bytes
+from radiomix.model.search import TunedClassifier
+from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
+from radiomix.report import render_report
+
+METRIC_COLUMNS = ["model", "metric", "value", "ci_low", "ci_high"]
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything :func:`evaluate_cohort` computed (and what the report shows).
+
+    Attributes
+    ----------
+    cohort : Cohort
+    settings : EvaluationSettings
+    cross_validation : dict of str to NestedCVResult
+        ``multimodal``, then ``clinical`` (if clinical columns), then each modality.
+    metrics : DataFrame
+        The ``metrics.csv`` table.
+    resamples : ndarray of shape (n_bootstrap, n_patients)
+        The bootstrap resamples (patient rows) behind every interval.
+    final_model : TunedClassifier
+        The multimodal model refitted (with its inner search) on all patients.
+    explanation : ShapExplanation
+        SHAP values of the final model for every patient.
+    selected_features : DataFrame
+        The ``selected_features.csv`` table.
+    model_card : dict
+        The ``model_card.json`` content.
+    out_dir : Path
+    """
+
+    cohort: Cohort
+    settings: EvaluationSettings
+    cross_validation: dict
+    metrics: pd.DataFrame
+    resamples: np.ndarray
+    final_model: TunedClassifier
+    explanation: ShapExplanation
+    selected_features: pd.DataFrame
+    model_card: dict
+    out_dir: Path
+
+
+def model_names(cohort: Cohort) -> list[str]:
+    """The evaluated models: ``multimodal``, ``clinical`` (with clinical columns), each modality."""
+    return [MULTIMODAL, *((CLINICAL,) if cohort.layout.clinical else ()), *cohort.layout.modalities]
+
+
+def build_models(cohort: Cohort, settings: EvaluationSettings) -> dict:
+    """Unfitted model of each name of :func:`model_names`.
+
+    Raises
+    ------
+    SpecError
+        ``combat_covariates`` names a column that is not a clinical column of the cohort.
+    """
+    layout = cohort.layout
+    unknown = [c for c in settings.combat_covariates if c not in layout.clinical]
+    if unknown:
+        raise SpecError(f"combat_covariates {unknown} are not clinical columns of the cohort "
+                        f"(encoded clinical columns: {list(layout.clinical)})")
+    models = {MULTIMODAL: build_model(layout, settings)}
+    for name in model_names(cohort)[1:]:
+        models[name] = build_pipeline(layout.subset([name]), settings)
+    return models
+
+
+def metrics_table(cohort: Cohort, results: dict, resamples: np.ndarray) -> pd.DataFrame:
+    """Rows ``model, metric, value, ci_low, ci_high`` for every model, then the DeLong comparisons.
+
+    DeLong compares, for a binary outcome, the multimodal model's repeat-averaged
+    out-of-fold probabilities with each other model's, on the same patients:
+    ``auroc_difference_vs_<model>`` (multimodal minus other, with its DeLong 95 %
+    interval) and ``delong_p_vs_<model>`` (two-sided p-value; no interval).
+    """
+    y = cohort.outcome
+    rows = []
+    for name, result in results.items():
+        for metric, (value, low, high) in metrics_with_intervals(
+                y, result.probabilities, result.thresholds, resamples).items():
+            rows.append((name, metric, value, low, high))
+    if cohort.n_classes == 2 and MULTIMODAL in results:
+        multimodal = results[MULTIMODAL].mean_probabilities()[:, 1]
+        for name, result in results.items():
+            if name == MULTIMODAL:
+                continue
+            test = delong_test(y, multimodal, result.mean_probabilities()[:, 1])
+            rows.append((MULTIMODAL, f"auroc_difference_vs_{name}", test.difference, test.ci_low, test.ci_high))
+            rows.append((MULTIMODAL, f"delong_p_vs_{name}", test.p_value, np.nan, np.nan))
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def read_failures(failures: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
+    """A failures table (``patient_id, modality, stage, error_type, message``), checked."""
+    if failures is None:
+        return None
+    table = failures if isinstance(failures, pd.DataFrame) else _read_csv(failures, "failures table")
+    absent = [c for c in FAILURE_COLUMNS if c not in table.columns]
+    if absent:
+        raise InputError(f"the failures table lacks column(s) {absent} (expected {FAILURE_COLUMNS})",
+                         path=None if isinstance(failures, pd.DataFrame) else failures)
+    return table[FAILURE_COLUMNS].astype(str)
+
+
+def read_codebook(codebook: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
+    """A codebook (one row per wide column, see :mod:`radiomix.cohort.merge`), checked."""
+    if codebook is None:
+        return None
+    table = codebook if isinstance(codebook, pd.DataFrame) else _read_csv(codebook, "codebook")
+    if "column" not in table.columns:
+        raise InputError(f"the codebook has no 'column' column (expected {CODEBOOK_COLUMNS})",
+                         path=None if isinstance(codebook, pd.DataFrame) else codebook)
+    return table
+
+
+def _read_csv(path, what: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} is not a readable CSV ({exc})", path=path) from None
+
+
+def selected_features_table(cohort: Cohort, final_model: TunedClassifier, multimodal: NestedCVResult,
+                            explanation: ShapExplanation, codebook: pd.DataFrame | None) -> pd.DataFrame:
+    """The final model's inputs with outer-fold selection frequency, mean |SHAP| and codebook entry."""
+    features = model_input_features(final_model.best_estimator_)
+    frequency = multimodal.selection_frequency()
+    shap_by_feature = explanation.per_feature().set_index("feature")
+    table = pd.DataFrame({
+        "feature": features,
+        "modality": [shap_by_feature.loc[f, "modality"] if f in shap_by_feature.index else CLINICAL
+                     for f in features],
+        "outer_fold_selection_frequency": [float(frequency.get(f, 0.0)) for f in features],
+        "mean_abs_shap": [float(shap_by_feature.loc[f, "mean_abs_shap"]) if f in shap_by_feature.index
+                          else 0.0 for f in features],
+    })
+    if codebook is not None:
+        entries = codebook.drop_duplicates("column").set_index("column")
+        extra = [c for c in CODEBOOK_COLUMNS if c in entries.columns and c not in ("column", "modality")]
+        for column in extra:
+            table[column] = [entries.loc[f, column] if f in entries.index else "" for f in features]
+    return table.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _versions() -> dict:
+    versions = {"radiomix": radiomix.__version__, "python": platform.python_version(), **dependency_versions()}
+    try:
+        versions["skops"] = metadata.version("skops")
+    except metadata.PackageNotFoundError:
+        versions["skops"] = "not installed"
+    return versions
+
+
+def model_card(cohort: Cohort, settings: EvaluationSettings, final_model: TunedClassifier,
+               inputs: dict, model_files: dict) -> dict:
+    """The model card: intended use, data, settings, final model, versions, input and model hashes."""
+    counts = np.bincount(cohort.outcome, minlength=cohort.n_classes)
+    layout = cohort.layout
+    present = {m: int(cohort.table[list(cols)].notna().any(axis=1).sum()) for m, cols in layout.modalities.items()}
+    batch = None
+    if layout.batch_column:
+        levels = cohort.table[layout.batch_column].value_counts().sort_index()
+        batch = {"column": layout.batch_column, "levels": {str(k): int(v) for k, v in levels.items()}}
+    return {
+        "model": "XGBoost with feature selection in a scikit-learn Pipeline"
+                 + (" (late fusion, logistic-regression stacker)" if settings.fusion == "late" else " (early fusion)"),
+        "intended_use": "Research: estimating how much multimodal radiomics adds to clinical data in this "
+                        "cohort. Not validated for clinical decisions; external validation is needed.",
+        "data": {
+            "inputs": inputs,
+            "n_patients": len(cohort.table),
+            "n_excluded": len(cohort.excluded),
+            "outcome": cohort.outcome_name,
+            "classes": {c: int(n) for c, n in zip(cohort.classes, counts)},
+            "positive_class": cohort.classes[1] if cohort.n_classes == 2 else None,
+            "modalities": {m: {"features": len(cols), "patients_with_modality": present[m]}
+                           for m, cols in layout.modalities.items()},
+            "clinical_columns": list(cohort.clinical_source_columns),
+            "clinical_columns_encoded": list(layout.clinical),
+            "batch": batch,
+        },
+        "settings": settings.to_dict(),
+        "settings_hash": settings.content_hash(),
+        "final_model": {"xgboost_parameters": {k: (v.item() if hasattr(v, "item") else v)
+                                               for k, v in final_model.best_params_.items()},
+                        "threshold": final_model.threshold_,
+                        "n_inputs": len(model_input_features(final_model.best_estimator_))},
+        "model_files": model_files,
+        "versions": _versions(),
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.10)
+    }
+
+
+def evaluate_cohort(
+    features_csv: str | Path,
+    clinical_csv: str | Path,
+    outcome: str,
+    out_dir: str | Path,
+    batch_column: str | None = None,
+    *,
+    settings: EvaluationSettings | dict | str | Path | None = None,
+    clinical_columns: Sequence[str] | None = None,
+    codebook_csv: str | Path | pd.DataFrame | None = None,
+    failures_csv: str | Path | pd.DataFrame | None = None,
+    write_report: bool = True,
+) -> EvaluationResult:
+    """Nested cross-validated evaluation, final model, SHAP, persistence and report.
+
+    Parameters
+    ----------
+    features_csv : path
+        Wide feature table (``patient_id`` then ``<MODALITY>__<feature>``).
+    clinical_csv : path
+        Clinical table with ``patient_id``, the outcome and covariates.
+    outcome : str
+        Outcome column (binary or multi-class).
+    out_dir : path
+        Output folder (created); see the module docstring for the files.
+    batch_column : str, optional
+        Batch (site/scanner) column, in either table: ComBat is fitted in every
+        fold; the column is never a predictor.
+    settings : EvaluationSettings, mapping or YAML path, optional
+        See :class:`~radiomix.model.settings.EvaluationSettings`.
+    clinical_columns : sequence of str, optional
+        Clinical predictors (default: every other clinical column).
+    codebook_csv : path or DataFrame, optional
+        Codebook of the wide columns, shown with the selected features.
+    failures_csv : path or DataFrame, optional
+        Extraction failures (``patient_id, modality, stage, error_type, message``),
+        listed in the report.
+    write_report : bool, default=True
+        Write ``report.html``.
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    settings = load_evaluation_settings(settings)
+    out_dir = Path(out_dir)
+    codebook = read_codebook(codebook_csv)
+    failures = read_failures(failures_csv)
+    cohort = load_cohort(features_csv, clinical_csv, outcome, batch_column=batch_column,
+                         clinical_columns=clinical_columns, positive_class=settings.positive_class)
+    inputs = {role: {"path": str(path), "sha256": file_hash(path)}
+              for role, path in (("features", features_csv), ("clinical", clinical_csv),
+                                 ("codebook", codebook_csv), ("failures", failures_csv))
+              if isinstance(path, (str, Path))}
+
+    X, y = cohort.table, cohort.outcome
+    results = {name: nested_cross_validate(name, model, X, y, settings)
+               for name, model in build_models(cohort, settings).items()}
+    resamples = bootstrap_rows(y, settings.n_bootstrap, settings.random_state)
+    metrics = metrics_table(cohort, results, resamples)
+
+    final_model = tuned(build_model(cohort.layout, settings), settings).fit(X, y)
+    explanation = explain_model(final_model, X, cohort.layout, cohort.classes)
+    selected = selected_features_table(cohort, final_model, results[MULTIMODAL], explanation, codebook)
+
+    model_files = {"model.skops": save_model(final_model, out_dir / "model.skops")}
+    for path in save_boosters(final_model, out_dir).values():
+        model_files[path.name] = sha256_bytes(path.read_bytes())
+    card = model_card(cohort, settings, final_model, inputs, model_files)
+
+    write_csv_atomic(metrics, out_dir / "metrics.csv")
+    predictions = pd.concat([r.predictions_table(cohort.patient_ids, y, cohort.classes) for r in results.values()],
+                            ignore_index=True)
+    write_csv_atomic(predictions, out_dir / "predictions.csv")
+    write_csv_atomic(selected, out_dir / "selected_features.csv")
+    write_csv_atomic(explanation.per_modality(), out_dir / "shap_per_modality.csv")
+    write_csv_atomic(explanation.per_feature(), out_dir / "shap_per_feature.csv")
+    write_csv_atomic(explanation.per_patient(), out_dir / "shap_per_patient.csv")
+    write_text_atomic(json.dumps(card, indent=2, default=str), out_dir / "model_card.json")
+
+    result = EvaluationResult(cohort=cohort, settings=settings, cross_validation=results, metrics=metrics,
+                              resamples=resamples, final_model=final_model, explanation=explanation,
+                              selected_features=selected, model_card=card, out_dir=out_dir)
+    if write_report:
+        write_text_atomic(render_report(result, failures=failures), out_dir / "report.html")
+    return result

@@ -1,0 +1,237 @@
+"""Nested cross-validated evaluation: signal beats its parts, noise stays at chance, no leakage."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import roc_auc_score
+from test_model_cohorts import noise_cohort, signal_cohort
+
+from radiomix.errors import InputError, SpecError
+from radiomix.model.data import load_cohort
+from radiomix.model.evaluation import METRIC_COLUMNS, build_models, evaluate_cohort, metrics_table
+from radiomix.model.fusion import build_model
+from radiomix.model.metrics import BINARY_METRICS, MULTICLASS_METRICS, bootstrap_rows, metrics_with_intervals
+from radiomix.model.nested import nested_cross_validate, outer_splits
+from radiomix.model.search import TunedClassifier
+from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
+
+#: Small but complete settings for tests (the defaults suit real cohorts).
+FAST = {"n_estimators": 40, "max_depth_grid": [2], "min_child_weight_grid": [1.0], "n_outer_splits": 3,
+        "n_repeats": 2, "n_inner_splits": 2, "n_bootstrap": 200, "n_shap_waterfalls": 2}
+
+
+@pytest.fixture(scope="module")
+def signal_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("signal")
+    wide, clinical, _ = signal_cohort()
+    wide.to_csv(folder / "features_wide.csv", index=False)
+    clinical.to_csv(folder / "clinical.csv", index=False)
+    result = evaluate_cohort(folder / "features_wide.csv", folder / "clinical.csv", "outcome", folder / "out",
+                             batch_column="site", settings=FAST, write_report=False)
+    return folder / "out", result
+
+
+def test_multimodal_beats_every_unimodal_model_with_delong_p(signal_run):
+    out, _ = signal_run
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns) == METRIC_COLUMNS
+    auroc = metrics[metrics["metric"] == "auroc"].set_index("model")["value"]
+    assert set(auroc.index) == {"multimodal", "clinical", "CT", "MR"}
+    for other in ("clinical", "CT", "MR"):
+        assert auroc["multimodal"] > auroc[other], other
+        rows = metrics[(metrics["model"] == "multimodal") & (metrics["metric"] == f"delong_p_vs_{other}")]
+        assert len(rows) == 1 and 0 < rows["value"].iloc[0] <= 1
+    print("signal AUROC:", auroc.round(3).to_dict(), "DeLong p:",
+          metrics[metrics["metric"].str.startswith("delong")].set_index("metric")["value"].round(4).to_dict())
+
+
+def test_every_metric_has_an_interval_around_it(signal_run):
+    out, _ = signal_run
+    metrics = pd.read_csv(out / "metrics.csv")
+    for _, rows in metrics.groupby("model"):
+        assert set(BINARY_METRICS) <= set(rows["metric"])
+    intervals = metrics[~metrics["metric"].str.startswith("delong_p")]
+    assert (intervals["ci_low"] <= intervals["value"] + 1e-12).all()
+    assert (intervals["value"] <= intervals["ci_high"] + 1e-12).all()
+
+
+def test_output_files(signal_run):
+    out, result = signal_run
+    for name in ("metrics.csv", "predictions.csv", "selected_features.csv", "shap_per_modality.csv",
+                 "shap_per_feature.csv", "shap_per_patient.csv", "model.skops", "model_booster.json",
+                 "model_card.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".tmp-*"))
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert len(predictions) == 4 * 2 * 160
+    assert set(result.model_card["data"]["modalities"]) == {"CT", "MR"}
+    assert "site" not in result.cohort.layout.clinical
+
+
+def test_noise_stays_at_chance():
+    wide, clinical = noise_cohort(n_patients=80, n_features=900)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    settings = EvaluationSettings(**{**FAST, "n_repeats": 1})
+    result = nested_cross_validate("multimodal", build_model(cohort.layout, settings), cohort.table,
+                                   cohort.outcome, settings)
+    resamples = bootstrap_rows(cohort.outcome, settings.n_bootstrap, settings.random_state)
+    value, low, high = metrics_with_intervals(cohort.outcome, result.probabilities, result.thresholds,
+                                              resamples)["auroc"]
+    print(f"noise AUROC {value:.3f} [{low:.3f}, {high:.3f}]")
+    assert low < 0.5 < high
+    assert value < 0.65
+
+
+class _RecordingClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the training prevalence and records the patients it was fitted on."""
+
+    fitted_on: ClassVar[list] = []
+
+    def fit(self, X, y):
+        type(self).fitted_on.append(set(X.index))
+        self.classes_ = np.unique(y)
+        self.prevalence_ = np.bincount(y, minlength=2) / len(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prevalence_, (len(X), 1))
+
+
+def test_outer_test_patients_never_reach_any_fit():
+    wide, clinical, _ = signal_cohort(n_patients=30, n_noise_features=1)
+    cohort = load_cohort(wide, clinical, "outcome")
+    settings = EvaluationSettings(**{**FAST, "n_repeats": 1})
+    for train, test in outer_splits(cohort.outcome, settings):
+        _RecordingClassifier.fitted_on = []
+        TunedClassifier(_RecordingClassifier(), cv=2).fit(cohort.table.iloc[train], cohort.outcome[train])
+        held_out = set(cohort.table.index[test])
+        assert len(_RecordingClassifier.fitted_on) == 3
+        assert all(not (patients & held_out) for patients in _RecordingClassifier.fitted_on)
+
+
+def test_results_are_deterministic():
+    wide, clinical, _ = signal_cohort(n_patients=40, n_noise_features=3, seed=5)
+    cohort = load_cohort(wide, clinical, "outcome")
+    settings = EvaluationSettings(**{**FAST, "n_repeats": 1})
+    runs = [nested_cross_validate("multimodal", build_model(cohort.layout, settings), cohort.table,
+                                  cohort.outcome, settings) for _ in range(2)]
+    assert np.array_equal(runs[0].probabilities, runs[1].probabilities)
+    assert runs[0].fold_features == runs[1].fold_features
+
+
+@pytest.mark.parametrize("missing", ["per_modality", "indicator"])
+def test_late_fusion_with_a_missing_modality(missing):
+    wide, clinical, _ = signal_cohort(n_patients=160, n_noise_features=2, seed=2, missing_mr=30)
+    cohort = load_cohort(wide, clinical, "outcome")
+    settings = EvaluationSettings(**{**FAST, "fusion": "late", "missing_modality": missing})
+    train, test = np.arange(0, 160, 2), np.arange(1, 160, 2)
+    model = build_model(cohort.layout, settings).fit(cohort.table.iloc[train], cohort.outcome[train])
+    assert model.indicated_modalities_ == ["MR"]
+    assert [name for name, _ in model.stack_columns_] == ["CT", "MR", "clinical", "MR"]
+    probabilities = model.predict_proba(cohort.table.iloc[test])
+    assert np.isfinite(probabilities).all()
+    assert roc_auc_score(cohort.outcome[test], probabilities[:, 1]) > 0.7
+    margins, present = model.base_margins(cohort.table.iloc[test])
+    assert present["MR"].sum() == 80 - 15
+    filled = np.all(margins["MR"][~present["MR"]] == model.fill_margins_["MR"])
+    assert filled == (missing == "per_modality")
+
+
+def test_early_fusion_adds_a_missing_modality_indicator():
+    wide, clinical, _ = signal_cohort(n_patients=60, n_noise_features=2, seed=3, missing_mr=10)
+    cohort = load_cohort(wide, clinical, "outcome")
+    settings = EvaluationSettings(**FAST)
+    model = build_model(cohort.layout, settings).fit(cohort.table, cohort.outcome)
+    assert "MR__missing" in model[-1].feature_names_in_
+    assert "CT__missing" not in model[-1].feature_names_in_
+
+
+@pytest.mark.parametrize("harmonization", ["per_modality", "pooled"])
+def test_harmonization_keeps_clinical_covariates(harmonization):
+    wide, clinical, _ = signal_cohort(n_patients=60, n_noise_features=2, seed=8, missing_mr=5)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    settings = EvaluationSettings(**{**FAST, "harmonization": harmonization, "combat_covariates": ("age",),
+                                     "fdr_min_features": 50})
+    model = build_model(cohort.layout, settings).fit(cohort.table, cohort.outcome)
+    harmonized = model[:2].transform(cohort.table)
+    assert "site" not in harmonized.columns
+    assert np.array_equal(harmonized["age"], cohort.table["age"])
+    assert harmonized["MR__original_signal_0"].iloc[:5].isna().all()
+    by_site = harmonized["CT__original_noise_0"].groupby(cohort.table["site"].to_numpy()).mean()
+    raw_by_site = cohort.table["CT__original_noise_0"].groupby(cohort.table["site"].to_numpy()).mean()
+    assert by_site.std() < 0.5 * raw_by_site.std()
+    assert {"age", "sex=M", "stage"} <= set(model[-1].feature_names_in_)
+    models = build_models(cohort, settings)
+    ct_only = models["CT"].fit(cohort.table, cohort.outcome)
+    assert all(name.startswith("CT__") for name in ct_only[-1].feature_names_in_)
+    with pytest.raises(SpecError, match="combat_covariates"):
+        build_models(cohort, EvaluationSettings(**{**FAST, "combat_covariates": ("weight",)}))
+
+
+def test_multiclass_outcome():
+    wide, clinical, truth = signal_cohort(n_patients=120, n_noise_features=2, seed=4)
+    clinical["grade"] = np.digitize(truth["logit"], np.quantile(truth["logit"], [1 / 3, 2 / 3]))
+    clinical["grade"] = clinical["grade"].map({0: "low", 1: "mid", 2: "high"})
+    cohort = load_cohort(wide, clinical.drop(columns=["outcome"]), "grade")
+    assert cohort.classes == ("high", "low", "mid")
+    settings = EvaluationSettings(**{**FAST, "n_repeats": 1, "n_bootstrap": 20})
+    result = nested_cross_validate("multimodal", build_model(cohort.layout, settings), cohort.table,
+                                   cohort.outcome, settings)
+    assert result.thresholds is None and result.probabilities.shape == (1, 120, 3)
+    metrics = metrics_table(cohort, {"multimodal": result}, bootstrap_rows(cohort.outcome, 20, 0))
+    assert set(metrics["metric"]) == set(MULTICLASS_METRICS)
+    assert metrics.set_index("metric").loc["auroc", "value"] > 0.6
+
+
+def test_settings_are_checked():
+    with pytest.raises(SpecError, match="did you mean 'n_repeats'"):
+        load_evaluation_settings({"n_repeat": 3})
+    with pytest.raises(SpecError, match="fusion"):
+        EvaluationSettings(missing_modality="per_modality")
+    with pytest.raises(SpecError, match="selection"):
+        load_evaluation_settings({"selection": "lasso"})
+    assert load_evaluation_settings({"max_depth_grid": [3, 5]}).max_depth_grid == (3, 5)
+
+
+def _tables():
+    wide = pd.DataFrame({"patient_id": ["a", "b", "c", "d"], "CT__x": [1.0, 2.0, 3.0, 4.0],
+                         "MR__y": [1.0, np.nan, 0.0, 2.0]})
+    clinical = pd.DataFrame({"patient_id": ["a", "b", "c", "d", "e"], "age": [50, 60, 70, 80, 55],
+                             "sex": ["F", "M", "M", None, "F"], "site": ["s1", "s1", "s2", "s2", "s1"],
+                             "outcome": [0, 1, 0, 1, np.nan]})
+    return wide, clinical
+
+
+def test_load_cohort_fuses_by_patient_id():
+    wide, clinical = _tables()
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    assert list(cohort.table.index) == ["a", "b", "c", "d"]
+    assert cohort.layout.clinical == ("age", "sex=M")
+    assert np.isnan(cohort.table.loc["d", "sex=M"])
+    assert dict(cohort.layout.modalities) == {"CT": ("CT__x",), "MR": ("MR__y",)}
+    assert list(cohort.excluded["patient_id"]) == ["e"]
+    assert cohort.classes == ("0", "1") and list(cohort.outcome) == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda w, c: w.rename(columns={"CT__x": "x"}), "<MODALITY>__<feature>"),
+    (lambda w, c: w.assign(CT__x=["1", "2", "three", "4"]), "non-numeric"),
+    (lambda w, c: c.drop(columns=["outcome"]), "outcome column"),
+    (lambda w, c: c.assign(site=["s1", None, "s2", "s2", "s1"]), "batch column"),
+    (lambda w, c: w.rename(columns={"CT__x": "CT__x[1]"}), "XGBoost"),
+    (lambda w, c: c.assign(outcome=[1, 1, 1, 1, 1]), "single value"),
+])
+def test_load_cohort_refuses_bad_tables(change, message):
+    wide, clinical = _tables()
+    changed = change(wide, clinical)
+    if "outcome" in changed.columns or "age" in changed.columns:
+        clinical = changed
+    else:
+        wide = changed
+    with pytest.raises(InputError, match=message.replace("[", r"\[")):
+        load_cohort(wide, clinical, "outcome", batch_column="site")
