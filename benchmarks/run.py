@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 BENCHMARKS = {
     "texture_ct_phantom": HERE / "texture.py",
     "config_c_ct_phantom": HERE / "config_c.py",
+    "filters_ct_phantom": HERE / "filters.py",
 }
 """Benchmark name -> script taking ``--tool`` and ``--mode`` and printing one JSON record."""
 TOOLS = ("radiomix", "pyradiomics")

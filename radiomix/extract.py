@@ -12,9 +12,12 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix import io
+from radiomix.features.base import RoiImage
 from radiomix.features.table import COLUMNS, tabulate
 from radiomix.io.rtstruct import roi_names
-from radiomix.preprocess.roi import image_arrays, prepare_roi
+from radiomix.preprocess.filters import response_map
+from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.roi import image_arrays, process_image, roi_image
 from radiomix.spec import Spec, load_spec
 
 FAMILY_MODULES = {
@@ -113,15 +116,25 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
                           tolerance_mm=settings.mask.geometry_tolerance_mm)
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
-    roi_image = prepare_roi(intensity, region, spacing, settings, source=source)
-    tables = []
-    for family, family_settings in settings.features.enabled().items():
-        module = importlib.import_module(FAMILY_MODULES[family])
-        values = module.compute(roi_image, family_settings, settings.texture.dimensions)
-        tables.append(tabulate(family, values, "original"))
+    processed = process_image(intensity, region, spacing, settings, source=source)
+    tables = _family_tables(roi_image(processed, settings), settings, "original")
+    for filter_settings in settings.filters:
+        response = response_map(processed.intensity, processed.spacing, filter_settings)
+        tables += _family_tables(roi_image(processed, settings, response), settings,
+                                 filter_image_type_name(filter_settings))
     if not tables:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(tables, ignore_index=True)
+
+
+def _family_tables(roi: RoiImage, settings: Spec, image_type: str) -> list[pd.DataFrame]:
+    """The tidy rows of every enabled family for one (original or filtered) image."""
+    tables = []
+    for family, family_settings in settings.features.enabled().items():
+        module = importlib.import_module(FAMILY_MODULES[family])
+        values = module.compute(roi, family_settings, settings.texture.dimensions)
+        tables.append(tabulate(family, values, image_type))
+    return tables
 
 
 def _describe(source: ImageLike) -> str:

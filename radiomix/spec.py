@@ -30,6 +30,7 @@ from typing import Literal, Optional, Union
 import yaml
 
 from radiomix.errors import SpecError
+from radiomix.preprocess.filters.settings import FilterSettings, filter_to_dict, parse_filters
 
 DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
 Dimension = Literal["2D", "2.5D", "3D"]
@@ -301,6 +302,11 @@ class Spec:
         Free text, kept in provenance.
     mask, interpolation, resegmentation, discretisation, texture, features
         See the corresponding settings classes.
+    filters : tuple of filter settings
+        IBSI-2 filters (:mod:`radiomix.preprocess.filters`), each written in
+        YAML as a one-key mapping ``{kind: {settings}}``; every filter adds a
+        filtered image type whose features are extracted with the same
+        settings as the original image.
     """
 
     name: str = ""
@@ -311,13 +317,19 @@ class Spec:
     discretisation: DiscretisationSettings = DiscretisationSettings()
     texture: TextureSettings = TextureSettings()
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    filters: tuple[FilterSettings, ...] = ()
 
     def __post_init__(self):
         _validate(self)
 
     def to_dict(self) -> dict:
         """Plain-data form (tuples as lists), loadable by :func:`load_spec`."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        data = {f.name: dataclasses.asdict(getattr(self, f.name)) if dataclasses.is_dataclass(getattr(self, f.name))
+                else getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "filters"}
+        data = json.loads(json.dumps(data))
+        if self.filters:  # absent when empty, so specs without filters keep their hash
+            data["filters"] = [filter_to_dict(settings) for settings in self.filters]
+        return data
 
     def content_hash(self) -> str:
         """SHA-256 (hex, first 16 characters) of the canonical JSON of the settings."""
@@ -409,7 +421,10 @@ def _build(cls, data: Mapping, where: str):
     if cls is FeatureSettings:
         kwargs = {name: None for name in fields}  # listed families only
     for key, value in data.items():
-        kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+        if cls is Spec and key == "filters":
+            kwargs[key] = parse_filters(value, f"{where}.filters")
+        else:
+            kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:

@@ -9,6 +9,7 @@ intensity features need.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
@@ -29,9 +30,32 @@ def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nd
     return intensity, roi, spacing
 
 
-def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                spec: Spec, source: str = "") -> RoiImage:
-    """Interpolate, re-segment, discretise and crop one ROI.
+@dataclass(frozen=True)
+class ProcessedImage:
+    """An image and its masks after interpolation and re-segmentation (before discretisation).
+
+    Attributes
+    ----------
+    intensity : ndarray of float64
+        The (interpolated) image, ``(z, y, x)``, not cropped.
+    morphological_mask, intensity_mask : ndarray of bool
+        The (interpolated) ROI, and the ROI after re-segmentation.
+    spacing : tuple of float
+        Voxel size ``(z, y, x)`` in mm.
+    resegmentation_range : tuple of float
+        Range bounds, ``-inf``/``inf`` where unset.
+    """
+
+    intensity: np.ndarray
+    morphological_mask: np.ndarray
+    intensity_mask: np.ndarray
+    spacing: tuple[float, float, float]
+    resegmentation_range: tuple[float, float]
+
+
+def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
+                  spec: Spec, source: str = "") -> ProcessedImage:
+    """Interpolate (optional) and re-segment one image and its ROI.
 
     Parameters
     ----------
@@ -42,8 +66,7 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
     spacing : tuple of float
         Voxel size ``(z, y, x)`` in mm.
     spec : Spec
-        Interpolation, re-segmentation, discretisation and local-intensity
-        settings are read.
+        Interpolation and re-segmentation settings are read.
     source : str
         Names the input in error messages (file paths, patient).
 
@@ -66,20 +89,38 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
             f"no ROI voxel is left after re-segmentation (range [{low}, {high}], "
             f"outlier_sigma {spec.resegmentation.outlier_sigma}); check the intensity units "
             "or widen the range", source or None)
-    range_low, range_high = resegmentation_range(spec.resegmentation)
-    binned = discretise(intensity, intensity_mask, spec.discretisation, range_low)
-    crop = _crop_slices(roi, spacing, _margin_mm(spec))
+    return ProcessedImage(intensity, roi, intensity_mask, spacing, resegmentation_range(spec.resegmentation))
+
+
+def roi_image(processed: ProcessedImage, spec: Spec, response: np.ndarray | None = None) -> RoiImage:
+    """Discretise and crop a processed image, or a filter ``response`` map computed from it.
+
+    A response map keeps the image's masks (re-segmentation applies to the
+    image's intensities), but its values are in other units: its bins start at
+    the ROI minimum unless ``discretisation.lower_bound`` is set, and it carries
+    no re-segmentation range.
+    """
+    values = processed.intensity if response is None else response
+    range_low, range_high = processed.resegmentation_range if response is None else (-np.inf, np.inf)
+    binned = discretise(values, processed.intensity_mask, spec.discretisation, range_low)
+    crop = _crop_slices(processed.morphological_mask, processed.spacing, _margin_mm(spec))
     return RoiImage(
-        intensity=np.ascontiguousarray(intensity[crop]),
-        morphological_mask=np.ascontiguousarray(roi[crop]),
-        intensity_mask=np.ascontiguousarray(intensity_mask[crop]),
-        spacing=spacing,
+        intensity=np.ascontiguousarray(values[crop]),
+        morphological_mask=np.ascontiguousarray(processed.morphological_mask[crop]),
+        intensity_mask=np.ascontiguousarray(processed.intensity_mask[crop]),
+        spacing=processed.spacing,
         discretised=np.ascontiguousarray(binned.levels[crop]),
         n_levels=binned.n_levels,
         bin_width=binned.bin_width,
         lower_bound=binned.lower_bound,
         resegmentation_range=(range_low, range_high),
     )
+
+
+def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
+                spec: Spec, source: str = "") -> RoiImage:
+    """Interpolate, re-segment, discretise and crop one ROI (see :func:`process_image`)."""
+    return roi_image(process_image(intensity, roi, spacing, spec, source), spec)
 
 
 def _margin_mm(spec: Spec) -> float:
