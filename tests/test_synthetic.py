@@ -1,0 +1,152 @@
+"""The synthetic multimodal cohort: files, grids, determinism, known misalignment, PET columns."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from radiomix.preprocess.suv import suv_image
+from radiomix.registration.quality import mask_points
+from radiomix.synthetic import load_true_transforms, make_cohort
+from radiomix.synthetic.cohort import MODALITY_GRIDS, draw_profile
+
+N_PATIENTS = 4
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cohort")
+    manifest_path, clinical_path = make_cohort(out, n_patients=N_PATIENTS, seed=0)
+    return out, manifest_path, clinical_path
+
+
+def test_tables_have_the_documented_columns(cohort):
+    out, manifest_path, clinical_path = cohort
+    assert manifest_path == out / "manifest.csv" and clinical_path == out / "clinical.csv"
+    manifest = pd.read_csv(manifest_path)
+    clinical = pd.read_csv(clinical_path)
+    assert list(manifest.columns[:5]) == ["patient_id", "modality", "image", "mask", "site"]
+    assert {"weight_kg", "injected_dose_bq", "injection_time", "series_time", "half_life_s"} <= set(manifest.columns)
+    assert len(manifest) == 3 * N_PATIENTS
+    modalities = manifest.groupby("patient_id")["modality"].apply(sorted).map(tuple)
+    assert modalities.unique().tolist() == [("CT", "MR", "PET")]
+    assert set(manifest["site"]) <= {"A", "B", "C"}
+    assert list(clinical.columns) == ["patient_id", "age", "sex", "stage", "outcome"]
+    assert sorted(clinical["patient_id"]) == sorted(manifest["patient_id"].unique())
+    assert set(clinical["outcome"]) <= {0, 1}
+    pet = manifest[manifest["modality"] == "PET"]
+    other = manifest[manifest["modality"] != "PET"]
+    assert pet[["weight_kg", "injected_dose_bq", "half_life_s"]].notna().all().all()
+    assert other[["weight_kg", "injected_dose_bq", "half_life_s"]].isna().all().all()
+    assert (pet["half_life_s"] == 6586.2).all()
+
+
+def test_each_modality_has_its_own_grid_and_a_lesion(cohort):
+    _, manifest_path, _ = cohort
+    manifest = pd.read_csv(manifest_path)
+    for row in manifest.itertuples():
+        image = sitk.ReadImage(row.image)
+        mask = sitk.ReadImage(row.mask)
+        grid = MODALITY_GRIDS[row.modality]
+        assert image.GetSize() == grid.size and np.allclose(image.GetSpacing(), grid.spacing)
+        assert mask.GetSize() == image.GetSize() and np.allclose(mask.GetOrigin(), image.GetOrigin())
+        voxels = int(sitk.GetArrayViewFromImage(mask).sum())
+        assert voxels >= 50, f"{row.patient_id} {row.modality}: lesion of {voxels} voxels"
+    spacings = {grid.spacing for grid in MODALITY_GRIDS.values()}
+    assert len(spacings) == 3
+
+
+def test_ct_is_in_hounsfield_units(cohort):
+    _, manifest_path, _ = cohort
+    manifest = pd.read_csv(manifest_path)
+    ct = sitk.GetArrayFromImage(sitk.ReadImage(manifest[manifest["modality"] == "CT"]["image"].iloc[0]))
+    assert ct.min() <= -900 and 500 <= ct.max() <= 3071
+
+
+def test_known_transform_maps_the_ct_lesion_onto_each_modality_lesion(cohort):
+    """The truth file's transform carries the CT lesion's centroid to the MR/PET lesion's centroid."""
+    out, manifest_path, _ = cohort
+    manifest = pd.read_csv(manifest_path)
+    for patient_id, rows in manifest.groupby("patient_id"):
+        masks = {row.modality: sitk.ReadImage(row.mask) for row in rows.itertuples()}
+        truth = load_true_transforms(out / "truth" / f"{patient_id}.json")
+        assert set(truth) == {"MR", "PET"}
+        ct_centre = mask_points(masks["CT"]).mean(axis=0)
+        for modality, transform in truth.items():
+            moved = np.asarray(transform.TransformPoint(tuple(ct_centre)))
+            centre = mask_points(masks[modality]).mean(axis=0)
+            # within about half a PET voxel: both masks sample the same lesion
+            assert np.linalg.norm(moved - centre) < 2.0, (patient_id, modality)
+            untransformed = np.linalg.norm(ct_centre - centre)
+            assert untransformed > np.linalg.norm(moved - centre)
+
+
+def test_same_seed_same_cohort_and_patients_do_not_depend_on_cohort_size(cohort, tmp_path):
+    out, _, clinical_path = cohort
+    manifest_path, smaller_clinical = make_cohort(tmp_path, n_patients=2, seed=0)
+    smaller = pd.read_csv(manifest_path)
+    for row in smaller.itertuples():
+        again = sitk.GetArrayFromImage(sitk.ReadImage(row.image))
+        first = sitk.GetArrayFromImage(sitk.ReadImage(str(out / "images" / row.patient_id / f"{row.modality}.nii.gz")))
+        np.testing.assert_array_equal(again, first)
+    pd.testing.assert_frame_equal(pd.read_csv(smaller_clinical), pd.read_csv(clinical_path).head(2))
+    for patient_id in smaller["patient_id"].unique():
+        assert (json.loads((tmp_path / "truth" / f"{patient_id}.json").read_text())
+                == json.loads((out / "truth" / f"{patient_id}.json").read_text()))
+
+
+def test_another_seed_gives_another_cohort(cohort, tmp_path):
+    out, _, _ = cohort
+    make_cohort(tmp_path, n_patients=1, seed=1)
+    other = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "images" / "SYN001" / "CT.nii.gz")))
+    first = sitk.GetArrayFromImage(sitk.ReadImage(str(out / "images" / "SYN001" / "CT.nii.gz")))
+    assert not np.array_equal(other, first)
+
+
+def test_pet_manifest_columns_give_plausible_suv(cohort):
+    """Bq/ml images + manifest columns -> SUV: soft tissue about 1, lesion a few SUV."""
+    _, manifest_path, _ = cohort
+    manifest = pd.read_csv(manifest_path)
+    for row in manifest[manifest["modality"] == "PET"].itertuples():
+        suv = suv_image(row.image, row.weight_kg, row.injected_dose_bq, row.injection_time, row.half_life_s,
+                        series_time=row.series_time, patient_id=row.patient_id)
+        values = sitk.GetArrayFromImage(suv)
+        lesion = sitk.GetArrayFromImage(sitk.ReadImage(row.mask)) > 0
+        body = values > 0.5
+        assert 0.6 < np.median(values[body & ~lesion]) < 1.5
+        assert 2.5 < values[lesion].mean() < 12.0
+
+
+def test_outcome_needs_both_imaging_drivers_and_the_clinical_data():
+    """On many drawn profiles, PET heterogeneity, MR coarseness and the clinical covariates each
+    predict the outcome, and together predict it better than any one of them."""
+    from sklearn.metrics import roc_auc_score
+
+    profiles = [draw_profile(np.random.default_rng(s)) for s in np.random.SeedSequence(11).spawn(1500)]
+    outcome = np.array([p.outcome for p in profiles])
+    pet = roc_auc_score(outcome, [p.latents.pet_heterogeneity for p in profiles])
+    mr = roc_auc_score(outcome, [p.latents.mr_texture_wavelength_mm for p in profiles])
+    clinical = roc_auc_score(outcome, [0.9 * p.stage + 0.05 * p.age for p in profiles])
+    ct = roc_auc_score(outcome, [p.latents.ct_texture_amplitude_hu for p in profiles])
+    combined = roc_auc_score(outcome, [p.outcome_logit for p in profiles])
+    assert pet > 0.65 and mr > 0.65 and clinical > 0.58
+    assert abs(ct - 0.5) < 0.06  # CT texture is a distractor
+    assert combined > max(pet, mr, clinical) + 0.1
+    assert 0.35 < outcome.mean() < 0.65
+
+
+def test_truth_records_latents_and_site(cohort):
+    out, manifest_path, _ = cohort
+    manifest = pd.read_csv(manifest_path)
+    for patient_id, rows in manifest.groupby("patient_id"):
+        truth = json.loads((out / "truth" / f"{patient_id}.json").read_text())
+        assert truth["site"] == rows["site"].iloc[0] and truth["reference_modality"] == "CT"
+        assert 0.05 <= truth["latents"]["pet_heterogeneity"] <= 0.45
+        assert 5.0 <= truth["latents"]["mr_texture_wavelength_mm"] <= 16.0
+
+
+def test_rejects_an_empty_cohort(tmp_path):
+    with pytest.raises(ValueError, match="at least 1"):
+        make_cohort(tmp_path, n_patients=0)
