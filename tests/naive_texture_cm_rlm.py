@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -93,7 +94,17 @@ def naive_glcm_features(matrix: np.ndarray, n_levels: int) -> dict[str, float]:
     hx = -sum(v * _log2(v) for v in p_row.values())
     hy = -sum(v * _log2(v) for v in p_col.values())
     hxy1 = -sum(pij[i, j] * _log2(p_row[i] * p_col[j]) for i, j in pairs if pij[i, j] > 0)
-    hxy2 = -sum(p_row[i] * p_col[j] * _log2(p_row[i] * p_col[j]) for i, j in pairs)
+    # HXY2 - HXY is the mutual information sum_ij p_ij log2(p_ij / (p_i. p_.j)); summed with ratios
+    # of exact fractions it is exactly 0 when rows and columns are independent, whereas the difference
+    # of two float entropies leaves a residue (~1e-16) that the square root of information
+    # correlation 2 turns into ~1e-8
+    exact = {(i, j): Fraction(matrix[i - 1, j - 1]) for i, j in pairs}
+    exact_total = sum(exact.values())
+    exact_row = {i: sum(exact[i, j] for j in range(1, ng + 1)) for i in range(1, ng + 1)}
+    exact_col = {j: sum(exact[i, j] for i in range(1, ng + 1)) for j in range(1, ng + 1)}
+    hxy2_minus_hxy = sum(float(exact[i, j] / exact_total)
+                         * math.log2(exact[i, j] * exact_total / (exact_row[i] * exact_col[j]))
+                         for i, j in pairs if exact[i, j] > 0)
     n_row_levels = sum(v > 0 for v in p_row.values())
     n_col_levels = sum(v > 0 for v in p_col.values())
     cluster = [(i + j - mu_row - mu_col, pij[i, j]) for i, j in pairs]
@@ -124,7 +135,7 @@ def naive_glcm_features(matrix: np.ndarray, n_levels: int) -> dict[str, float]:
         "cluster_shade": sum(c**3 * v for c, v in cluster),
         "cluster_prominence": sum(c**4 * v for c, v in cluster),
         "information_correlation_1": (hxy - hxy1) / max(hx, hy) if max(hx, hy) > 0 else math.nan,
-        "information_correlation_2": math.sqrt(max(1 - math.exp(-2 * (hxy2 - hxy)), 0.0)),
+        "information_correlation_2": math.sqrt(max(1 - math.exp(-2 * hxy2_minus_hxy), 0.0)),
     }
 
 

@@ -22,6 +22,7 @@ from naive_texture_cm_rlm import (
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, registry
 from radiomix.features.table import tabulate
+from radiomix.features.texture import roi_box as texture_box
 from radiomix.spec import GlcmSettings
 
 ALL_DIMENSIONS = ("2D", "2.5D", "3D")
@@ -207,3 +208,32 @@ def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
     rows = reference_rows("config_A", {"glcm"})
     assert len(rows) == 100
     assert misses(tabulate("glcm", values), rows) == []
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2), st.booleans())
+def test_volume_matrices_reusing_the_slices_equal_the_direct_count(volume, distance, symmetric):
+    levels, n_levels = volume
+    cropped = levels[texture_box(levels)]
+    settings_ = GlcmSettings(distance, symmetric)
+    per_slice = glcm.glcm_matrices_2d(cropped, n_levels, distance, symmetric)
+    assert np.array_equal(glcm._volume_matrices_from_slices(cropped, n_levels, settings_, per_slice),
+                          glcm.glcm_matrices_3d(cropped, n_levels, distance, symmetric))
+
+
+@pytest.mark.parametrize("counts", [np.ones((3, 3), dtype=np.int64),
+                                    np.array([[0, 1, 0], [0, 22, 0], [0, 1, 0]]),
+                                    np.outer([1, 2, 3], [4, 0, 5])])
+def test_information_correlation_2_is_exactly_0_for_independent_rows_and_columns(counts):
+    assert glcm.glcm_features(counts)["information_correlation_2"] == 0.0
+
+
+@PROPERTY
+@given(arrays(np.int32, st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)),
+              elements=st.integers(0, 2)))
+def test_roi_box_is_the_bounding_box_of_the_non_zero_voxels(levels):
+    hits = np.argwhere(levels != 0)
+    expected = (tuple(slice(int(low), int(high) + 1) for low, high in zip(hits.min(axis=0), hits.max(axis=0)))
+                if hits.size else None)
+    assert texture_box(levels) == expected
+    assert texture_box(levels != 0) == expected

@@ -21,6 +21,7 @@ from naive_texture_cm_rlm import (
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, glrlm, registry
 from radiomix.features.table import tabulate
+from radiomix.features.texture import roi_box as texture_box
 from radiomix.spec import GlrlmSettings
 
 ALL_DIMENSIONS = ("2D", "2.5D", "3D")
@@ -182,3 +183,21 @@ def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
     rows = reference_rows("config_A", {"glrlm"})
     assert len(rows) == 64
     assert misses(tabulate("glrlm", values), rows) == []
+
+
+@PROPERTY
+@given(volumes())
+def test_volume_matrices_reusing_the_slices_equal_the_direct_count(volume):
+    levels, n_levels = volume
+    cropped = levels[texture_box(levels)]
+    per_slice = glrlm.glrlm_matrices_2d(cropped, n_levels)
+    assert np.array_equal(glrlm._volume_matrices_from_slices(cropped, n_levels, per_slice),
+                          glrlm.glrlm_matrices_3d(cropped, n_levels))
+
+
+def test_normalised_non_uniformities_of_a_constant_roi_are_exactly_one():
+    levels = np.full((3, 3, 3), 2, dtype=np.int32)
+    values = glrlm.glrlm_features(glrlm.glrlm_matrices_3d(levels, 2)[0])  # 9 runs of 3 voxels along x
+    assert values["normalised_grey_level_non_uniformity"] == 1.0
+    assert values["normalised_run_length_non_uniformity"] == 1.0
+    assert values["run_percentage"] == 9 / 27

@@ -239,3 +239,32 @@ def test_inconsistent_inputs_are_rejected():
                       ZoneSettings(), ("3D",))
     with pytest.raises(SpecError, match="dimension"):
         glszm.compute(good, ZoneSettings(), ("4D",))
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=level_volumes, in_plane=st.booleans())
+def test_zone_features_without_matrices_match_the_matrix_features(levels, in_plane):
+    """The per-slice (or volume) features from zone lists equal those of each slice's compact matrix."""
+    zones = glszm.label_zones(levels, 1, in_plane)
+    if zones.level.size == 0:
+        return
+    n_levels = int(levels.max())
+    bounds = np.searchsorted(zones.first_slice, np.arange(levels.shape[0] + 1))
+    groups = ([(bounds[z], bounds[z + 1], z) for z in range(levels.shape[0]) if bounds[z + 1] > bounds[z]]
+              if in_plane else [(0, zones.level.size, None)])
+    starts = np.array([g[0] for g in groups], dtype=np.int64)
+    stops = np.array([g[1] for g in groups], dtype=np.int64)
+    n_voxels = np.array([np.count_nonzero(levels if z is None else levels[z]) for *_, z in groups], dtype=np.float64)
+    got = glszm._zone_features(zones.level, zones.size, starts, stops, n_voxels, n_levels)
+    for row, (start, stop, _) in enumerate(groups):
+        counts, columns = glszm.compact_zone_matrix(zones.level[start:stop], zones.size[start:stop], n_levels)
+        np.testing.assert_allclose(got[row], glszm.zone_matrix_features(counts, n_voxels[row], columns),
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_normalised_non_uniformities_and_percentage_of_a_constant_roi_are_exactly_one():
+    levels = np.full((3, 3, 3), 2, dtype=np.int32)
+    values = glszm.compute(make_roi(levels), ZoneSettings(), DIMENSIONS)
+    for value in values:
+        if value.key in ("normalised_grey_level_non_uniformity", "normalised_zone_size_non_uniformity"):
+            assert value.value == 1.0, (value.key, value.aggregation)

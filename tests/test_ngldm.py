@@ -224,3 +224,10 @@ def test_spacing_does_not_change_the_features():
 def test_invalid_input_raises_input_error(levels, n_levels, distance, alpha, message):
     with pytest.raises(InputError, match=message):
         ngldm.ngldm_matrix(levels, n_levels, distance, alpha)
+
+
+def test_normalised_non_uniformity_and_percentage_of_a_constant_roi_are_exactly_one():
+    levels = np.full((3, 3, 3), 2, dtype=np.int32)
+    features = ngldm.ngldm_features(ngldm.ngldm_matrix(levels, 2)[0], 27)
+    assert features["normalised_grey_level_non_uniformity"] == (1.0, "")
+    assert features["dependence_count_percentage"] == (1.0, "")

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import EmptyRoiError, InputError, SpecError
+from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds
@@ -142,71 +142,66 @@ def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
     return np.asarray(base, dtype=np.int64) * int(distance)
 
 
-def _bounding_box_kernel(levels):
-    """Lower (inclusive) and upper (exclusive) corner of the voxels with level > 0."""
-    nz, ny, nx = levels.shape
-    low = np.array([nz, ny, nx], dtype=np.int64)
-    high = np.zeros(3, dtype=np.int64)
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if levels[z, y, x] > 0:
-                    low[0] = min(low[0], z)
-                    low[1] = min(low[1], y)
-                    low[2] = min(low[2], x)
-                    high[0] = max(high[0], z + 1)
-                    high[1] = max(high[1], y + 1)
-                    high[2] = max(high[2], x + 1)
-    return low, high
-
-
 @njit
-def _cooccurrence_kernel(levels, n_levels, offsets, per_slice, low, high):
-    """Count ordered level pairs ``(level(v), level(v + m))`` of ROI voxels.
+def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
+    """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
     Parameters
     ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside.
+    padded : ndarray of int32, shape (nz + 2 pz, ny + 2 p, nx + 2 p)
+        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
+        zeros ``p`` voxels wide in y and x and ``pz`` in z, the largest
+        ``|dy|, |dx|`` and ``|dz|`` of ``offsets`` (so every neighbour is a
+        flat-index offset inside the array).
     n_levels : int
         Number of grey levels ``Ng``.
     offsets : ndarray of int64, shape (n_directions, 3)
         ``(dz, dy, dx)`` of each direction; ``dz = 0`` when ``per_slice``.
     per_slice : bool
         True: one matrix per slice (axis 0); False: one for the volume.
-    low, high : ndarray of int64, shape (3,)
-        ROI bounding box (``high`` exclusive); voxels outside it are not in the ROI.
+    symmetric : bool
+        Also count each pair in the reverse order (``M + M^T``).
 
     Returns
     -------
     ndarray of int64, shape (nz or 1, n_directions, n_levels, n_levels)
-        The non-symmetric matrices ``M_m+`` (row: level of ``v``, column:
-        level of ``v + m``).
+        Row: level of ``v``, column: level of ``v + m`` (plus the transpose
+        when ``symmetric``).
     """
-    nz = levels.shape[0]
     n_directions = offsets.shape[0]
-    counts = np.zeros((nz if per_slice else 1, n_directions, n_levels, n_levels), dtype=np.int64)
+    pad_z = 0
+    pad = 0
     for d in range(n_directions):
-        dz = offsets[d, 0]
-        dy = offsets[d, 1]
-        dx = offsets[d, 2]
-        z_start = max(low[0], low[0] - dz)
-        z_stop = min(high[0], high[0] - dz)
-        y_start = max(low[1], low[1] - dy)
-        y_stop = min(high[1], high[1] - dy)
-        x_start = max(low[2], low[2] - dx)
-        x_stop = min(high[2], high[2] - dx)
-        for z in range(z_start, z_stop):
-            row = z if per_slice else 0
-            for y in range(y_start, y_stop):
-                for x in range(x_start, x_stop):
-                    first = levels[z, y, x]
-                    if first == 0:
-                        continue
-                    second = levels[z + dz, y + dy, x + dx]
-                    if second == 0:
-                        continue
-                    counts[row, d, first - 1, second - 1] += 1
+        pad_z = max(pad_z, abs(offsets[d, 0]))
+        pad = max(pad, abs(offsets[d, 1]), abs(offsets[d, 2]))
+    p_z, p_y, p_x = padded.shape
+    n_z = p_z - 2 * pad_z
+    flat = padded.ravel()
+    flat_offsets = np.empty(n_directions, np.int64)
+    for d in range(n_directions):
+        flat_offsets[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
+    counts = np.zeros((n_z if per_slice else 1, n_directions, n_levels, n_levels), dtype=np.int64)
+    for z in range(n_z):
+        row = z if per_slice else 0
+        for y in range(pad, p_y - pad):
+            start = ((z + pad_z) * p_y + y) * p_x
+            for voxel in range(start + pad, start + p_x - pad):
+                first = flat[voxel]
+                if first == 0:
+                    continue
+                for d in range(n_directions):
+                    second = flat[voxel + flat_offsets[d]]
+                    if second != 0:
+                        counts[row, d, first - 1, second - 1] += 1
+    if symmetric:
+        for row in range(counts.shape[0]):
+            for d in range(n_directions):
+                for i in range(n_levels):
+                    counts[row, d, i, i] *= 2
+                    for j in range(i + 1, n_levels):
+                        both = counts[row, d, i, j] + counts[row, d, j, i]
+                        counts[row, d, i, j] = both
+                        counts[row, d, j, i] = both
     return counts
 
 
@@ -258,10 +253,36 @@ def glcm_matrices_3d(levels: np.ndarray, n_levels: int, distance: int = 1,
 def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric):
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
-    counts = _cooccurrence_kernel(levels, int(n_levels), offsets, per_slice, low, high)
-    if symmetric:
-        counts = counts + counts.swapaxes(-1, -2)
-    return counts
+    pad_z = int(np.abs(offsets[:, 0]).max())
+    pad = int(np.abs(offsets[:, 1:]).max())
+    padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], ((pad_z, pad_z), (pad, pad), (pad, pad)))
+    counts = _cooccurrence_kernel(padded, int(n_levels), offsets, per_slice, bool(symmetric))
+    if not per_slice:
+        return counts
+    per_slice_counts = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
+    per_slice_counts[low[0]:high[0]] = counts
+    return per_slice_counts
+
+
+def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, settings: GlcmSettings,
+                                 per_slice: np.ndarray) -> np.ndarray:
+    """:func:`glcm_matrices_3d`, reusing the in-plane slice matrices.
+
+    A pair along an in-plane direction lies within one slice, so the volume
+    matrices of the 4 in-plane directions are the sums of the slice matrices;
+    only the 9 out-of-plane directions are counted again.
+    """
+    volume_offsets = direction_offsets("3D", settings.distance)
+    in_plane = [tuple(offset) for offset in direction_offsets("2D", settings.distance)]
+    out_of_plane = volume_offsets[:, 0] != 0
+    volume = np.empty((len(volume_offsets), n_levels, n_levels), dtype=np.int64)
+    volume[out_of_plane] = _glcm_matrices(levels, n_levels, np.ascontiguousarray(volume_offsets[out_of_plane]),
+                                          False, settings.symmetric)[0]
+    summed = per_slice.sum(axis=0)
+    for index, offset in enumerate(volume_offsets):
+        if not out_of_plane[index]:
+            volume[index] = summed[in_plane.index(tuple(offset))]
+    return volume
 
 
 def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str, np.ndarray]:
@@ -290,91 +311,179 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
     over the diagonal and cross-diagonal probabilities; cluster features use
     ``i + j - mu_i. - mu_.j = k - sum average``. ``HXY1`` and ``HXY2`` of the
     information correlations both equal ``HX + HY`` (``p_ij > 0`` implies
-    ``p_i. p_.j > 0``, and ``log2(p_i. p_.j) = log2 p_i. + log2 p_.j``).
+    ``p_i. p_.j > 0``, and ``log2(p_i. p_.j) = log2 p_i. + log2 p_.j``), so
+    both use the mutual information ``HX + HY - HXY``, summed directly (see
+    :func:`_glcm_feature_kernel`).
     """
-    counts = np.asarray(matrices, dtype=np.float64)
+    counts = np.asarray(matrices)
+    if not np.issubdtype(counts.dtype, np.integer):
+        counts = counts.astype(np.float64)
     n_grey = counts.shape[-1]
     n_levels = n_grey if n_levels is None else int(n_levels)
     batch_shape = counts.shape[:-2]
-    counts = counts.reshape((-1, n_grey, n_grey))
-    totals = counts.sum(axis=(1, 2))
-    empty = totals == 0
-    p = counts / np.where(empty, 1.0, totals)[:, None, None]
-    flat = p.reshape((p.shape[0], n_grey * n_grey))
-
-    grey = np.arange(1, n_grey + 1, dtype=np.float64)
-    p_row = p.sum(axis=2)
-    p_col = p.sum(axis=1)
-    mu_row = p_row @ grey
-    mu_col = p_col @ grey
-    var_row = _central_moment(p_row, grey, mu_row, 2)
-    var_col = _central_moment(p_col, grey, mu_col, 2)
-    row_single = np.count_nonzero(p_row, axis=1) < 2
-    col_single = np.count_nonzero(p_col, axis=1) < 2
-
-    # diagonal (k = |i - j| = 0..Ng-1) and cross-diagonal (k = i + j = 2..2Ng) probabilities
-    p_diff = _sum_by_bin(flat, np.abs(grey[:, None] - grey[None, :]).astype(np.int64).ravel())
-    p_sum = _sum_by_bin(flat, (grey[:, None] + grey[None, :] - 2).astype(np.int64).ravel())
-    k_diff = np.arange(n_grey, dtype=np.float64)
-    k_sum = np.arange(2, 2 * n_grey + 1, dtype=np.float64)
-    diff_average = p_diff @ k_diff
-    sum_average = p_sum @ k_sum  # = mu_row + mu_col
-    inverse_square = np.zeros(n_grey)
-    inverse_square[1:] = 1.0 / k_diff[1:] ** 2
-
-    hxy = _entropy(flat)
-    hx = _entropy(p_row)
-    hy = _entropy(p_col)
-    autocorrelation = flat @ (grey[:, None] * grey[None, :]).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = (autocorrelation - mu_row * mu_col) / np.sqrt(var_row * var_col)
-        info_corr_1 = (hxy - (hx + hy)) / np.maximum(hx, hy)
-    cluster_tendency = _central_moment(p_sum, k_sum, sum_average, 2)
-    values = {
-        "joint_maximum": flat.max(axis=1),
-        "joint_average": mu_row,
-        "joint_variance": var_row,
-        "joint_entropy": hxy,
-        "difference_average": diff_average,
-        "difference_variance": _central_moment(p_diff, k_diff, diff_average, 2),
-        "difference_entropy": _entropy(p_diff),
-        "sum_average": sum_average,
-        "sum_variance": cluster_tendency,
-        "sum_entropy": _entropy(p_sum),
-        "angular_second_moment": np.einsum("ki,ki->k", flat, flat),
-        "contrast": p_diff @ k_diff**2,
-        "dissimilarity": diff_average,
-        "inverse_difference": p_diff @ (1.0 / (1.0 + k_diff)),
-        "normalised_inverse_difference": p_diff @ (1.0 / (1.0 + k_diff / n_levels)),
-        "inverse_difference_moment": p_diff @ (1.0 / (1.0 + k_diff**2)),
-        "normalised_inverse_difference_moment": p_diff @ (1.0 / (1.0 + (k_diff / n_levels) ** 2)),
-        "inverse_variance": p_diff @ inverse_square,
-        "correlation": np.where(row_single | col_single, np.nan, correlation),
-        "autocorrelation": autocorrelation,
-        "cluster_tendency": cluster_tendency,
-        "cluster_shade": _central_moment(p_sum, k_sum, sum_average, 3),
-        "cluster_prominence": _central_moment(p_sum, k_sum, sum_average, 4),
-        "information_correlation_1": np.where(row_single & col_single, np.nan, info_corr_1),
-        "information_correlation_2": np.sqrt(1.0 - np.exp(-2.0 * np.maximum(hx + hy - hxy, 0.0))),
-    }
-    return {key: np.where(empty, np.nan, value).reshape(batch_shape) for key, value in values.items()}
+    values = _glcm_feature_kernel(np.ascontiguousarray(counts.reshape((-1, n_grey, n_grey))), float(n_levels))
+    return {key: values[:, index].reshape(batch_shape) for index, key in enumerate(FEATURE_KEYS)}
 
 
-def _central_moment(p: np.ndarray, support: np.ndarray, mean: np.ndarray, order: int) -> np.ndarray:
-    """``sum_k (support_k - mean)^order p_k`` for each row of ``p`` (n, m)."""
-    return np.sum(p * (support[None, :] - mean[:, None]) ** order, axis=1)
+@njit
+def _entropy_term(p):
+    """``-p log2 p`` (bits), 0 for ``p = 0``."""
+    return -p * np.log2(p) if p > 0 else 0.0
 
 
-def _sum_by_bin(flat: np.ndarray, bins: np.ndarray) -> np.ndarray:
-    """Sum the columns of ``flat`` (n, m) that share a bin; ``bins`` (m,) covers 0..max."""
-    order = np.argsort(bins, kind="stable")
-    starts = np.searchsorted(bins[order], np.arange(bins.max() + 1))
-    return np.add.reduceat(flat[:, order], starts, axis=1)
+@njit
+def _quotient(numerator, denominator):
+    """``numerator / denominator`` with NumPy's rules for a zero denominator (inf or NaN, no exception)."""
+    if denominator != 0:
+        return numerator / denominator
+    if numerator == 0 or np.isnan(numerator):
+        return np.nan
+    return np.inf if numerator > 0 else -np.inf
 
 
-def _entropy(p: np.ndarray) -> np.ndarray:
-    """Shannon entropy (bits) along the last axis, with 0 log 0 = 0."""
-    return -np.sum(p * np.log2(np.where(p > 0, p, 1.0)), axis=-1)
+@njit
+def _glcm_feature_kernel(matrices, n_levels):
+    """Kernel of :func:`glcm_features`: one row of 25 values per matrix, columns in :data:`FEATURE_KEYS` order.
+
+    A first pass over each matrix sums its rows, columns, diagonals
+    (``|i - j|``) and cross-diagonals (``i + j``) as counts, divided by the
+    total once; a second pass over its non-zero elements gives the joint
+    maximum, entropy, second moment, autocorrelation and the mutual
+    information ``HX + HY - HXY = sum_ij p_ij log2(p_ij / (p_i. p_.j))`` of
+    the information correlations. The mutual information is summed directly,
+    with the ratio formed from counts (``M_ij sum(M) / (M_i. M_.j)``), so that
+    it is exactly 0 for a matrix whose rows are independent of its columns:
+    information correlation 2, a square root of it, would magnify any
+    rounding residue of the difference of entropies.
+    """
+    n_matrices, n_grey, _ = matrices.shape
+    values = np.full((n_matrices, 25), np.nan)
+    row_sum = np.empty(n_grey)
+    col_sum = np.empty(n_grey)
+    diff_sum = np.empty(n_grey)
+    sum_sum = np.empty(2 * n_grey - 1)  # k = i + j = 2..2 Ng at index k - 2
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        row_sum[:] = 0.0
+        col_sum[:] = 0.0
+        diff_sum[:] = 0.0
+        sum_sum[:] = 0.0
+        for i in range(n_grey):
+            for j in range(n_grey):
+                count = matrix[i, j]
+                row_sum[i] += count
+                col_sum[j] += count
+                diff_sum[abs(i - j)] += count
+                sum_sum[i + j] += count
+        total = 0.0
+        for i in range(n_grey):
+            total += row_sum[i]
+        if total == 0:
+            continue
+        joint_max = 0.0
+        joint_entropy = 0.0
+        second_moment = 0.0
+        autocorrelation = 0.0
+        mutual_information = 0.0
+        for i in range(n_grey):
+            for j in range(n_grey):
+                count = matrix[i, j]
+                if count == 0:
+                    continue
+                p = count / total
+                joint_max = max(joint_max, p)
+                joint_entropy += _entropy_term(p)
+                second_moment += p * p
+                autocorrelation += (i + 1.0) * (j + 1.0) * p
+                mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
+        for i in range(n_grey):
+            row_sum[i] /= total
+            col_sum[i] /= total
+            diff_sum[i] /= total
+        for k in range(2 * n_grey - 1):
+            sum_sum[k] /= total
+        mu_row = 0.0
+        mu_col = 0.0
+        hx = 0.0
+        hy = 0.0
+        n_rows_used = 0
+        n_cols_used = 0
+        for i in range(n_grey):
+            mu_row += (i + 1.0) * row_sum[i]
+            mu_col += (i + 1.0) * col_sum[i]
+            hx += _entropy_term(row_sum[i])
+            hy += _entropy_term(col_sum[i])
+            n_rows_used += row_sum[i] > 0
+            n_cols_used += col_sum[i] > 0
+        var_row = 0.0
+        var_col = 0.0
+        for i in range(n_grey):
+            var_row += (i + 1.0 - mu_row) ** 2 * row_sum[i]
+            var_col += (i + 1.0 - mu_col) ** 2 * col_sum[i]
+        diff_average = 0.0
+        diff_entropy = 0.0
+        contrast = 0.0
+        inverse_difference = 0.0
+        normalised_inverse_difference = 0.0
+        inverse_difference_moment = 0.0
+        normalised_inverse_difference_moment = 0.0
+        inverse_variance = 0.0
+        for k in range(n_grey):
+            p = diff_sum[k]
+            diff_average += k * p
+            diff_entropy += _entropy_term(p)
+            contrast += k * k * p
+            inverse_difference += p / (1.0 + k)
+            normalised_inverse_difference += p / (1.0 + k / n_levels)
+            inverse_difference_moment += p / (1.0 + k * k)
+            normalised_inverse_difference_moment += p / (1.0 + (k / n_levels) ** 2)
+            if k > 0:
+                inverse_variance += p / (k * k)
+        diff_variance = 0.0
+        for k in range(n_grey):
+            diff_variance += (k - diff_average) ** 2 * diff_sum[k]
+        sum_average = 0.0
+        sum_entropy = 0.0
+        for k in range(2 * n_grey - 1):
+            sum_average += (k + 2.0) * sum_sum[k]
+            sum_entropy += _entropy_term(sum_sum[k])
+        cluster_tendency = 0.0
+        cluster_shade = 0.0
+        cluster_prominence = 0.0
+        for k in range(2 * n_grey - 1):
+            centred = k + 2.0 - sum_average
+            cluster_tendency += centred ** 2 * sum_sum[k]
+            cluster_shade += centred ** 3 * sum_sum[k]
+            cluster_prominence += centred ** 4 * sum_sum[k]
+        out = values[m]
+        out[0] = joint_max
+        out[1] = mu_row
+        out[2] = var_row
+        out[3] = joint_entropy
+        out[4] = diff_average
+        out[5] = diff_variance
+        out[6] = diff_entropy
+        out[7] = sum_average
+        out[8] = cluster_tendency
+        out[9] = sum_entropy
+        out[10] = second_moment
+        out[11] = contrast
+        out[12] = diff_average
+        out[13] = inverse_difference
+        out[14] = normalised_inverse_difference
+        out[15] = inverse_difference_moment
+        out[16] = normalised_inverse_difference_moment
+        out[17] = inverse_variance
+        if n_rows_used >= 2 and n_cols_used >= 2:
+            out[18] = _quotient(autocorrelation - mu_row * mu_col, np.sqrt(var_row * var_col))
+        out[19] = autocorrelation
+        out[20] = cluster_tendency
+        out[21] = cluster_shade
+        out[22] = cluster_prominence
+        if n_rows_used >= 2 or n_cols_used >= 2:
+            out[23] = _quotient(-mutual_information, max(hx, hy))
+        out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
+    return values
 
 
 def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -408,6 +517,7 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
     groups = {}
     n_levels = roi.n_levels
     levels = cropped_to_roi(roi.discretised, n_levels)
+    per_slice = None
     if "2D" in dimensions or "2.5D" in dimensions:
         per_slice = glcm_matrices_2d(levels, n_levels, settings.distance, settings.symmetric)
         if "2D" in dimensions:
@@ -418,7 +528,10 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
             groups["2.5D, direction-merged"] = per_direction
             groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     if "3D" in dimensions:
-        volume = glcm_matrices_3d(levels, n_levels, settings.distance, settings.symmetric)
+        if per_slice is None:
+            volume = glcm_matrices_3d(levels, n_levels, settings.distance, settings.symmetric)
+        else:
+            volume = _volume_matrices_from_slices(levels, n_levels, settings, per_slice)
         groups["3D, averaged"] = volume
         groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
     ordered = {}
@@ -429,21 +542,22 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
 
 
 def _aggregate(groups: dict[str, np.ndarray], n_levels: int) -> list[FeatureValue]:
-    """Features of the non-empty matrices of every group, averaged per group."""
-    if not groups:
-        return []
-    # one call for all groups: the features are vectorised over the stacked matrices
-    kept = {label: stack[stack.sum(axis=(1, 2)) > 0] for label, stack in groups.items()}
-    bounds = np.cumsum([0] + [len(stack) for stack in kept.values()])
-    values = glcm_features(np.concatenate(list(kept.values())), n_levels)
+    """Features of the non-empty matrices of every group, averaged per group.
+
+    Empty matrices give NaN for every feature, so a mean over the defined
+    values leaves them out together with the features undefined for a
+    single grey level.
+    """
     results = []
-    for index, label in enumerate(kept):
-        for key in FEATURE_KEYS:
-            per_matrix = values[key][bounds[index]:bounds[index + 1]]
-            defined = per_matrix[~np.isnan(per_matrix)]
-            if defined.size:
-                results.append(FeatureValue(key, label, float(defined.mean())))
+    for label, stack in groups.items():
+        values = _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels))
+        defined = ~np.isnan(values)
+        n_defined = defined.sum(axis=0)
+        means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
+        any_pairs = bool(defined[:, 0].any())  # the joint maximum is defined for every non-empty matrix
+        for index, key in enumerate(FEATURE_KEYS):
+            if n_defined[index]:
+                results.append(FeatureValue(key, label, float(means[index])))
             else:
-                status = NO_PAIRS if per_matrix.size == 0 else SINGLE_GREY_LEVEL
-                results.append(FeatureValue(key, label, float("nan"), status))
+                results.append(FeatureValue(key, label, float("nan"), SINGLE_GREY_LEVEL if any_pairs else NO_PAIRS))
     return results

@@ -38,7 +38,7 @@ from radiomix.errors import SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.glcm import direction_offsets
-from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds
+from radiomix.features.texture import checked_levels, cropped_to_roi, divided_by_count_powers, roi_bounds
 from radiomix.spec import GlrlmSettings
 
 FAMILY = "glrlm"
@@ -85,14 +85,14 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 
 @njit
 def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
-    """Count runs of equal grey level along each direction.
+    """Count runs of equal grey level along each direction, all directions in one pass over the voxels.
 
     Parameters
     ----------
     padded : ndarray of int32, shape (nz + 2, ny + 2, nx + 2)
         Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
         zeros one voxel wide on every side (so that every run ends inside
-        the array and no bounds check is needed).
+        the array and neighbours are flat-index offsets without bounds checks).
     n_levels : int
         Number of grey levels ``Ng``.
     offsets : ndarray of int64, shape (n_directions, 3)
@@ -108,23 +108,28 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
     ndarray of int64, shape (nz or 1, n_directions, n_levels, max_run)
         Element ``[s, d, i - 1, j - 1]``: runs of level ``i`` and length ``j``.
     """
-    nz, ny, nx = padded.shape
+    p_z, p_y, p_x = padded.shape
+    flat = padded.ravel()
     n_directions = offsets.shape[0]
-    counts = np.zeros((nz - 2 if per_slice else 1, n_directions, n_levels, max_run), dtype=np.int64)
+    steps = np.empty(n_directions, np.int64)
     for d in range(n_directions):
-        dz = offsets[d, 0]
-        dy = offsets[d, 1]
-        dx = offsets[d, 2]
-        for z in range(1, nz - 1):
-            row = z - 1 if per_slice else 0
-            for y in range(1, ny - 1):
-                for x in range(1, nx - 1):
-                    level = padded[z, y, x]
+        steps[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
+    counts = np.zeros((p_z - 2 if per_slice else 1, n_directions, n_levels, max_run), dtype=np.int64)
+    for z in range(1, p_z - 1):
+        row = z - 1 if per_slice else 0
+        for y in range(1, p_y - 1):
+            start = (z * p_y + y) * p_x
+            for voxel in range(start + 1, start + p_x - 1):
+                level = flat[voxel]
+                if level == 0:
+                    continue
+                for d in range(n_directions):
+                    step = steps[d]
                     # a run starts at an ROI voxel whose predecessor along -m differs
-                    if level == 0 or padded[z - dz, y - dy, x - dx] == level:
+                    if flat[voxel - step] == level:
                         continue
                     length = 1
-                    while padded[z + length * dz, y + length * dy, x + length * dx] == level:
+                    while flat[voxel + length * step] == level:
                         length += 1
                     counts[row, d, level - 1, length - 1] += 1
     return counts
@@ -171,19 +176,42 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return _glrlm_matrices(levels, n_levels, "3D")[0]
 
 
-def _glrlm_matrices(levels, n_levels, dimension):
+def _glrlm_matrices(levels, n_levels, dimension, offsets=None):
+    """Run counts of ``direction_offsets(dimension)``, or of the given subset ``offsets`` of them."""
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
     sides = high - low
     max_run = int(sides[1:].max() if dimension == "2D" else sides.max())
     padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)
-    counts = _run_length_kernel(padded, int(n_levels), direction_offsets(dimension), dimension == "2D",
-                                max_run)
+    if offsets is None:
+        offsets = direction_offsets(dimension)
+    counts = _run_length_kernel(padded, int(n_levels), offsets, dimension == "2D", max_run)
     if dimension == "3D":
         return counts
     per_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
     per_slice[low[0]:high[0]] = counts
     return per_slice
+
+
+def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, per_slice: np.ndarray) -> np.ndarray:
+    """:func:`glrlm_matrices_3d`, reusing the in-plane slice matrices.
+
+    A run along an in-plane direction never leaves its slice, so the volume
+    matrices of the 4 in-plane directions are the sums of the slice matrices
+    (widened to the volume's longest run); only the 9 out-of-plane directions
+    are counted again.
+    """
+    volume_offsets = direction_offsets("3D")
+    in_plane = [tuple(offset) for offset in direction_offsets("2D")]
+    out_of_plane = volume_offsets[:, 0] != 0
+    counted = _glrlm_matrices(levels, n_levels, "3D", np.ascontiguousarray(volume_offsets[out_of_plane]))[0]
+    volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
+    volume[out_of_plane] = counted
+    summed = per_slice.sum(axis=0)
+    for index, offset in enumerate(volume_offsets):
+        if not out_of_plane[index]:
+            volume[index, :, :summed.shape[-1]] = summed[in_plane.index(tuple(offset))]
+    return volume
 
 
 def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
@@ -203,47 +231,124 @@ def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
         empty matrices. ``N_v`` of *run percentage* is ``sum_ij j r_ij``
         (see the module docstring).
     """
-    counts = np.asarray(matrices, dtype=np.float64)
+    counts = np.asarray(matrices)
+    if not np.issubdtype(counts.dtype, np.integer):
+        counts = counts.astype(np.float64)
     n_grey, n_run = counts.shape[-2:]
     batch_shape = counts.shape[:-2]
-    counts = counts.reshape((-1, n_grey, n_run))
-    n_runs = counts.sum(axis=(1, 2))
+    values = _glrlm_feature_values(counts.reshape((-1, n_grey, n_run)))
+    return {key: values[:, index].reshape(batch_shape) for index, key in enumerate(FEATURE_KEYS)}
+
+
+@njit
+def _glrlm_feature_sums(matrices):
+    """Sums behind :func:`glrlm_features`: per matrix, the features before the division by ``N_s``, and ``N_s``.
+
+    Column 12 holds ``N_v`` (run percentage is ``N_s / N_v``), column 15 the
+    complete entropy; rows of empty matrices are left at 0.
+    """
+    n_matrices, n_grey, n_run = matrices.shape
+    values = np.zeros((n_matrices, 16))
+    runs = np.zeros(n_matrices)
+    by_grey = np.empty(n_grey)
+    by_run = np.empty(n_run)
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        by_grey[:] = 0.0
+        by_run[:] = 0.0
+        short_low = 0.0
+        short_high = 0.0
+        long_low = 0.0
+        long_high = 0.0
+        for i in range(n_grey):
+            grey_sq = (i + 1.0) * (i + 1.0)
+            for j in range(n_run):
+                count = matrix[i, j]
+                if count == 0:
+                    continue
+                run_sq = (j + 1.0) * (j + 1.0)
+                by_grey[i] += count
+                by_run[j] += count
+                short_low += count / (grey_sq * run_sq)
+                short_high += count * grey_sq / run_sq
+                long_low += count * run_sq / grey_sq
+                long_high += count * grey_sq * run_sq
+        n_runs = 0.0
+        for i in range(n_grey):
+            n_runs += by_grey[i]
+        if n_runs == 0:
+            continue
+        short_runs = 0.0
+        long_runs = 0.0
+        n_voxels = 0.0
+        run_non_uniformity = 0.0
+        mu_run = 0.0
+        for j in range(n_run):
+            run = j + 1.0
+            short_runs += by_run[j] / (run * run)
+            long_runs += by_run[j] * run * run
+            n_voxels += by_run[j] * run
+            run_non_uniformity += by_run[j] * by_run[j]
+            mu_run += run * by_run[j]
+        mu_run /= n_runs
+        low_grey = 0.0
+        high_grey = 0.0
+        grey_non_uniformity = 0.0
+        mu_grey = 0.0
+        for i in range(n_grey):
+            grey = i + 1.0
+            low_grey += by_grey[i] / (grey * grey)
+            high_grey += by_grey[i] * grey * grey
+            grey_non_uniformity += by_grey[i] * by_grey[i]
+            mu_grey += grey * by_grey[i]
+        mu_grey /= n_runs
+        grey_variance = 0.0
+        for i in range(n_grey):
+            grey_variance += (i + 1.0 - mu_grey) ** 2 * by_grey[i]
+        run_variance = 0.0
+        for j in range(n_run):
+            run_variance += (j + 1.0 - mu_run) ** 2 * by_run[j]
+        entropy = 0.0
+        for i in range(n_grey):
+            for j in range(n_run):
+                count = matrix[i, j]
+                if count > 0:
+                    p = count / n_runs
+                    entropy -= p * np.log2(p)
+        out = values[m]
+        out[0] = short_runs
+        out[1] = long_runs
+        out[2] = low_grey
+        out[3] = high_grey
+        out[4] = short_low
+        out[5] = short_high
+        out[6] = long_low
+        out[7] = long_high
+        out[8] = grey_non_uniformity
+        out[9] = grey_non_uniformity
+        out[10] = run_non_uniformity
+        out[11] = run_non_uniformity
+        out[12] = n_voxels
+        out[13] = grey_variance
+        out[14] = run_variance
+        out[15] = entropy
+        runs[m] = n_runs
+    return values, runs
+
+
+_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0])
+"""Power of ``N_s`` dividing each column of :func:`_glrlm_feature_sums`' sums."""
+
+
+def _glrlm_feature_values(matrices: np.ndarray) -> np.ndarray:
+    """Features (rows, :data:`FEATURE_KEYS` order; NaN for empty matrices) of a stack of matrices."""
+    sums, n_runs = _glrlm_feature_sums(np.ascontiguousarray(matrices))
     empty = n_runs == 0
     n_runs = np.where(empty, 1.0, n_runs)
-
-    grey = np.arange(1, n_grey + 1, dtype=np.float64)
-    run = np.arange(1, n_run + 1, dtype=np.float64)
-    by_grey = counts.sum(axis=2)
-    by_run = counts.sum(axis=1)
-    n_voxels = by_run @ run
-    p_grey = by_grey / n_runs[:, None]
-    p_run = by_run / n_runs[:, None]
-    mu_grey = p_grey @ grey
-    mu_run = p_run @ run
-    p = counts / n_runs[:, None, None]
-    flat = p.reshape((p.shape[0], n_grey * n_run))
-    short_by_grey = p @ run**-2.0  # sum_j p_ij / j^2, shape (n_matrices, Ng)
-    long_by_grey = p @ run**2  # sum_j j^2 p_ij
-
-    values = {
-        "short_runs_emphasis": p_run @ run**-2.0,
-        "long_runs_emphasis": p_run @ run**2,
-        "low_grey_level_run_emphasis": p_grey @ grey**-2.0,
-        "high_grey_level_run_emphasis": p_grey @ grey**2,
-        "short_run_low_grey_level_emphasis": short_by_grey @ grey**-2.0,
-        "short_run_high_grey_level_emphasis": short_by_grey @ grey**2,
-        "long_run_low_grey_level_emphasis": long_by_grey @ grey**-2.0,
-        "long_run_high_grey_level_emphasis": long_by_grey @ grey**2,
-        "grey_level_non_uniformity": np.sum(by_grey**2, axis=1) / n_runs,
-        "normalised_grey_level_non_uniformity": np.sum(p_grey**2, axis=1),
-        "run_length_non_uniformity": np.sum(by_run**2, axis=1) / n_runs,
-        "normalised_run_length_non_uniformity": np.sum(p_run**2, axis=1),
-        "run_percentage": n_runs / np.where(empty, 1.0, n_voxels),
-        "grey_level_variance": np.sum(p_grey * (grey[None, :] - mu_grey[:, None]) ** 2, axis=1),
-        "run_length_variance": np.sum(p_run * (run[None, :] - mu_run[:, None]) ** 2, axis=1),
-        "run_entropy": -np.sum(flat * np.log2(np.where(flat > 0, flat, 1.0)), axis=1),
-    }
-    return {key: np.where(empty, np.nan, value).reshape(batch_shape) for key, value in values.items()}
+    values = divided_by_count_powers(sums, n_runs, _POWERS_OF_N_S)
+    values[:, 12] = n_runs / np.where(empty, 1.0, sums[:, 12])
+    values[empty] = np.nan
+    return values
 
 
 def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -270,6 +375,7 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
                         f"{list(AGGREGATIONS_BY_DIMENSION[FAMILY])}")
     levels = cropped_to_roi(roi.discretised, roi.n_levels)
     groups = {}
+    per_slice = None
     if "2D" in dimensions or "2.5D" in dimensions:
         per_slice = glrlm_matrices_2d(levels, roi.n_levels)
         groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
@@ -278,14 +384,17 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
         groups["2.5D, direction-merged"] = per_direction
         groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     if "3D" in dimensions:
-        volume = glrlm_matrices_3d(levels, roi.n_levels)
+        if per_slice is None:
+            volume = glrlm_matrices_3d(levels, roi.n_levels)
+        else:
+            volume = _volume_matrices_from_slices(levels, roi.n_levels, per_slice)
         groups["3D, averaged"] = volume
         groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
     results = []
     for dimension in dimensions:
         for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            stack = groups[label]
-            # a non-empty ROI leaves at least one non-empty matrix in every group
-            values = glrlm_features(stack[stack.sum(axis=(1, 2)) > 0])
-            results.extend(FeatureValue(key, label, float(values[key].mean())) for key in FEATURE_KEYS)
+            values = _glrlm_feature_values(groups[label])
+            # empty matrices (NaN) take no part; a non-empty ROI leaves at least one non-empty matrix
+            means = values[~np.isnan(values[:, 0])].mean(axis=0)
+            results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
     return results

@@ -30,7 +30,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import roi_box
+from radiomix.features.texture import divided_by_count_powers, roi_box
 
 FAMILY = "glszm"
 
@@ -108,8 +108,10 @@ class Zones(NamedTuple):
 def _label_zones(levels, linkage_distance, in_plane):
     """Flood-fill kernel of :func:`label_zones` (explicit stack, no recursion).
 
-    Works on a copy padded with ``linkage_distance`` zeros on each side, so
-    that neighbours are flat-index offsets without bounds checks.
+    Works on a flat copy padded with ``linkage_distance`` zeros on each side,
+    so that neighbours are flat-index offsets without bounds checks. A voxel
+    is set to 0 in the copy when it joins a zone, so one load tells whether a
+    neighbour is an unvisited voxel of the zone's level.
     """
     n_z, n_y, n_x = levels.shape
     pad_z = 0 if in_plane else linkage_distance
@@ -117,7 +119,7 @@ def _label_zones(levels, linkage_distance, in_plane):
     p_y = n_y + 2 * pad
     p_x = n_x + 2 * pad
     plane = p_y * p_x
-    padded = np.zeros((n_z + 2 * pad_z) * plane, np.int32)
+    unvisited = np.zeros((n_z + 2 * pad_z) * plane, np.int32)
     n_roi = 0
     for z in range(n_z):
         for y in range(n_y):
@@ -125,7 +127,7 @@ def _label_zones(levels, linkage_distance, in_plane):
             for x in range(n_x):
                 level = levels[z, y, x]
                 if level > 0:
-                    padded[row + x] = level
+                    unvisited[row + x] = level
                     n_roi += 1
 
     n_offsets = (2 * pad_z + 1) * (2 * pad + 1) * (2 * pad + 1) - 1
@@ -138,7 +140,7 @@ def _label_zones(levels, linkage_distance, in_plane):
                     offsets[k] = dz * plane + dy * p_x + dx
                     k += 1
 
-    padded_labels = np.zeros(padded.size, np.int32)
+    padded_labels = np.zeros(unvisited.size, np.int32)
     zone_level = np.empty(n_roi, np.int32)
     zone_size = np.empty(n_roi, np.int64)
     zone_slice = np.empty(n_roi, np.int32)
@@ -149,11 +151,11 @@ def _label_zones(levels, linkage_distance, in_plane):
             row = (z + pad_z) * plane + (y + pad) * p_x + pad
             for x in range(n_x):
                 seed = row + x
-                level = padded[seed]
-                if level == 0 or padded_labels[seed] != 0:
+                level = unvisited[seed]
+                if level == 0:
                     continue
                 n_zones += 1
-                padded_labels[seed] = n_zones
+                unvisited[seed] = 0
                 stack[0] = seed
                 top = 1
                 size = 0
@@ -161,10 +163,11 @@ def _label_zones(levels, linkage_distance, in_plane):
                     top -= 1
                     voxel = stack[top]
                     size += 1
+                    padded_labels[voxel] = n_zones
                     for k in range(n_offsets):
                         neighbour = voxel + offsets[k]
-                        if padded[neighbour] == level and padded_labels[neighbour] == 0:
-                            padded_labels[neighbour] = n_zones
+                        if unvisited[neighbour] == level:
+                            unvisited[neighbour] = 0
                             stack[top] = neighbour
                             top += 1
                 zone_level[n_zones - 1] = level
@@ -383,23 +386,163 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
             zone_tables[in_plane] = (zones, zone_column(zones, morphological, in_plane))
         zones, column = zone_tables[in_plane]
         if dimension == "2D":
+            occupied = np.flatnonzero(voxels_per_slice > 0)
             bounds = np.searchsorted(zones.first_slice, np.arange(levels.shape[0] + 1))
-            per_slice = [_features(zones.level[start:stop], column[start:stop], roi.n_levels,
-                                   int(voxels_per_slice[index]))
-                         for index, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))
-                         if voxels_per_slice[index] > 0]
-            result = np.mean(per_slice, axis=0)
+            result = _zone_features(zones.level, column.astype(np.int64), bounds[occupied], bounds[occupied + 1],
+                                    voxels_per_slice[occupied].astype(np.float64), roi.n_levels).mean(axis=0)
         else:
-            result = _features(zones.level, column, roi.n_levels, int(voxels_per_slice.sum()))
+            result = _zone_features(zones.level, column.astype(np.int64), np.zeros(1, np.int64),
+                                    np.array([zones.level.size], np.int64),
+                                    np.array([float(voxels_per_slice.sum())]), roi.n_levels)[0]
         for label in AGGREGATIONS_BY_DIMENSION[family][dimension]:
             values.extend(FeatureValue(key, label, float(value)) for key, value in zip(keys, result))
     return values
 
 
-def _features(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int, n_voxels: int) -> np.ndarray:
-    """Features of the zones given (one slice, or all)."""
-    counts, column_values = compact_zone_matrix(zone_level, zone_column, n_levels)
-    return zone_matrix_features(counts, n_voxels, column_values)
+@njit
+def _zone_feature_sums(zone_level, zone_column, starts, stops, n_levels):
+    """Sums behind the features of :func:`zone_matrix_features`, for groups of zones, without building matrices.
+
+    Parameters
+    ----------
+    zone_level : ndarray of int32
+        Grey level ``1..n_levels`` of each zone.
+    zone_column : ndarray of int64
+        Size or distance (``>= 1``) of each zone.
+    starts, stops : ndarray of int64
+        Group ``g`` is the zones ``starts[g]:stops[g]`` (one slice, or all); none empty.
+    n_levels : int
+        Number of grey levels ``Ng``.
+
+    Returns
+    -------
+    sums : ndarray of float64, shape (n_groups, 16)
+        Columns in the order of :data:`FEATURES`, before the division by a
+        power of ``N_s`` (:data:`_POWERS_OF_N_S`); the entropy complete.
+    n_zones : ndarray of float64, shape (n_groups,)
+        ``N_s`` of each group.
+
+    Notes
+    -----
+    Sums over matrix elements weighted by a function of ``i`` and ``j`` are
+    sums over zones; the non-uniformities need the zone counts per level
+    and per column, and the entropy the counts per ``(column, level)``
+    element: the group's zones are bucketed by column (a counting sort),
+    and each bucket's zones counted by level.
+    """
+    values = np.empty((starts.size, 16))
+    zone_counts = np.empty(starts.size)
+    per_level = np.zeros(n_levels)
+    level_count = np.zeros(n_levels, np.int64)
+    largest_column = 0
+    for z in range(zone_column.size):
+        largest_column = max(largest_column, zone_column[z])
+    column_count = np.zeros(largest_column + 1, np.int64)
+    bucket_start = np.empty(largest_column + 1, np.int64)
+    by_column = np.empty(zone_column.size, np.int64)
+    for g in range(starts.size):
+        start = starts[g]
+        stop = stops[g]
+        n_zones = float(stop - start)
+        per_level[:] = 0.0
+        small = 0.0
+        large = 0.0
+        low = 0.0
+        high = 0.0
+        small_low = 0.0
+        small_high = 0.0
+        large_low = 0.0
+        large_high = 0.0
+        mean_level = 0.0
+        mean_column = 0.0
+        for z in range(start, stop):
+            level = float(zone_level[z])
+            column = float(zone_column[z])
+            level_sq = level * level
+            column_sq = column * column
+            per_level[zone_level[z] - 1] += 1.0
+            small += 1.0 / column_sq
+            large += column_sq
+            low += 1.0 / level_sq
+            high += level_sq
+            small_low += 1.0 / (level_sq * column_sq)
+            small_high += level_sq / column_sq
+            large_low += column_sq / level_sq
+            large_high += level_sq * column_sq
+            mean_level += level
+            mean_column += column
+        mean_level /= n_zones
+        mean_column /= n_zones
+        level_non_uniformity = 0.0
+        level_variance = 0.0
+        for i in range(n_levels):
+            level_non_uniformity += per_level[i] * per_level[i]
+            level_variance += (i + 1.0 - mean_level) ** 2 * per_level[i]
+        column_variance = 0.0
+        for z in range(start, stop):
+            column_variance += (zone_column[z] - mean_column) ** 2
+        # counting sort of the group's zones by column
+        for z in range(start, stop):
+            column_count[zone_column[z]] += 1
+        column_non_uniformity = 0.0
+        position = 0
+        for z in range(start, stop):
+            column = zone_column[z]
+            if column_count[column] > 0:  # the first zone of its column: reserve the bucket
+                column_non_uniformity += column_count[column] * column_count[column]
+                bucket_start[column] = position
+                position += column_count[column]
+                column_count[column] = 0
+        for z in range(start, stop):
+            column = zone_column[z]
+            by_column[bucket_start[column]] = z
+            bucket_start[column] += 1
+        # in each bucket (now ending at bucket_start), count the zones of each level
+        entropy = 0.0
+        bucket_begin = 0
+        for k in range(stop - start):
+            level = zone_level[by_column[k]] - 1
+            level_count[level] += 1
+            if k + 1 == stop - start or zone_column[by_column[k + 1]] != zone_column[by_column[k]]:
+                for m in range(bucket_begin, k + 1):
+                    level = zone_level[by_column[m]] - 1
+                    if level_count[level] > 0:
+                        p = level_count[level] / n_zones
+                        entropy -= p * np.log2(p)
+                        level_count[level] = 0
+                bucket_begin = k + 1
+        out = values[g]
+        out[0] = small
+        out[1] = large
+        out[2] = low
+        out[3] = high
+        out[4] = small_low
+        out[5] = small_high
+        out[6] = large_low
+        out[7] = large_high
+        out[8] = level_non_uniformity
+        out[9] = level_non_uniformity
+        out[10] = column_non_uniformity
+        out[11] = column_non_uniformity
+        out[12] = n_zones
+        out[13] = level_variance
+        out[14] = column_variance
+        out[15] = entropy
+        zone_counts[g] = n_zones
+    return values, zone_counts
+
+
+_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0])
+"""Power of ``N_s`` dividing each column of :func:`_zone_feature_sums`' sums."""
+
+
+def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+                   n_voxels: np.ndarray, n_levels: int) -> np.ndarray:
+    """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels."""
+    sums, n_zones = _zone_feature_sums(zone_level, zone_column, starts, stops, n_levels)
+    values = divided_by_count_powers(sums, n_zones, _POWERS_OF_N_S)
+    values[:, 12] = n_zones / n_voxels
+    return values
 
 
 def _zone_size(zones: Zones, morphological_mask: np.ndarray, in_plane: bool) -> np.ndarray:

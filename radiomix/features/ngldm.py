@@ -29,7 +29,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.texture import checked_levels, feature_values, roi_box
+from radiomix.features.texture import checked_levels, divided_by_count_powers, feature_values, roi_box
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
@@ -104,27 +104,41 @@ def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice):
     rows = nz if per_slice else 1
     largest_dependence = width * width if per_slice else width * width * width
     matrix = np.zeros((rows, n_levels, largest_dependence), dtype=np.int64)
-    reach_z = 0 if per_slice else distance
+    # a copy with a border of zeros (outside the ROI: never depends), so that
+    # the neighbourhood is a list of flat-index offsets without bounds checks
+    pad_z = 0 if per_slice else distance
+    p_y = ny + 2 * distance
+    p_x = nx + 2 * distance
+    plane = p_y * p_x
+    padded = np.zeros((nz + 2 * pad_z) * plane, np.int32)
+    for z in range(nz):
+        for y in range(ny):
+            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
+            for x in range(nx):
+                padded[start + x] = levels[z, y, x]
+    offsets = np.empty((2 * pad_z + 1) * width * width, np.int64)
+    k = 0
+    for dz in range(-pad_z, pad_z + 1):
+        for dy in range(-distance, distance + 1):
+            for dx in range(-distance, distance + 1):
+                offsets[k] = dz * plane + dy * p_x + dx
+                k += 1
+    # level differences are integers below n_levels: |difference| <= alpha
+    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
+    tolerance = int(min(np.floor(alpha), n_levels))
     for z in range(nz):
         row = z if per_slice else 0
-        z_low = max(z - reach_z, 0)
-        z_high = min(z + reach_z + 1, nz)
         for y in range(ny):
-            y_low = max(y - distance, 0)
-            y_high = min(y + distance + 1, ny)
-            for x in range(nx):
-                level = levels[z, y, x]
+            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
+            for voxel in range(start, start + nx):
+                level = padded[voxel]
                 if level == 0:
                     continue
-                x_low = max(x - distance, 0)
-                x_high = min(x + distance + 1, nx)
-                dependence = 0  # the centre itself is counted by the loops
-                for kz in range(z_low, z_high):
-                    for ky in range(y_low, y_high):
-                        for kx in range(x_low, x_high):
-                            neighbour = levels[kz, ky, kx]
-                            # branch-free: outside the ROI (level 0) never depends
-                            dependence += (neighbour > 0) & (abs(neighbour - level) <= alpha)
+                dependence = 0  # the centre itself is among the offsets
+                for k in range(offsets.size):
+                    neighbour = padded[voxel + offsets[k]]
+                    # branch-free: outside the ROI (level 0) never depends
+                    dependence += (neighbour > 0) & (abs(neighbour - level) <= tolerance)
                 matrix[row, level - 1, dependence - 1] += 1
     return matrix
 
@@ -189,44 +203,123 @@ def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, 
         ``key -> (value, status)``; NaN with a status for an empty matrix.
     """
     counts = np.asarray(matrix, dtype=np.float64)
-    n_centres = counts.sum()
-    if n_centres == 0:
+    if counts.sum() == 0:
         return {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
-    grey = np.arange(1, counts.shape[0] + 1, dtype=np.float64)[:, None]
-    dependence = np.arange(1, counts.shape[1] + 1, dtype=np.float64)[None, :]
-    by_level = counts.sum(axis=1)
-    by_dependence = counts.sum(axis=0)
-    p = counts / n_centres
-    mean_level = float(np.sum(grey * p))
-    mean_dependence = float(np.sum(dependence * p))
-    nonzero = p[p > 0]
-    values = {
-        "low_dependence_emphasis": np.sum(counts / dependence ** 2) / n_centres,
-        "high_dependence_emphasis": np.sum(counts * dependence ** 2) / n_centres,
-        "low_grey_level_count_emphasis": np.sum(counts / grey ** 2) / n_centres,
-        "high_grey_level_count_emphasis": np.sum(counts * grey ** 2) / n_centres,
-        "low_dependence_low_grey_level_emphasis": np.sum(counts / (grey ** 2 * dependence ** 2)) / n_centres,
-        "low_dependence_high_grey_level_emphasis": np.sum(counts * grey ** 2 / dependence ** 2) / n_centres,
-        "high_dependence_low_grey_level_emphasis": np.sum(counts * dependence ** 2 / grey ** 2) / n_centres,
-        "high_dependence_high_grey_level_emphasis": np.sum(counts * grey ** 2 * dependence ** 2) / n_centres,
-        "grey_level_non_uniformity": np.sum(by_level ** 2) / n_centres,
-        "normalised_grey_level_non_uniformity": np.sum(by_level ** 2) / n_centres ** 2,
-        "dependence_count_non_uniformity": np.sum(by_dependence ** 2) / n_centres,
-        "normalised_dependence_count_non_uniformity": np.sum(by_dependence ** 2) / n_centres ** 2,
-        "dependence_count_percentage": n_centres / n_voxels,
-        "grey_level_variance": np.sum((grey - mean_level) ** 2 * p),
-        "dependence_count_variance": np.sum((dependence - mean_dependence) ** 2 * p),
-        "dependence_count_entropy": -np.sum(nonzero * np.log2(nonzero)),
-        "dependence_count_energy": np.sum(p ** 2),
-    }
-    return {key: (float(values[key]), "") for key in FEATURE_KEYS}
+    values = _ngldm_feature_values(counts[None], np.array([float(n_voxels)]))[0]
+    return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, values)}
+
+
+_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0, 2])
+"""Power of ``N_s`` dividing each column of :func:`_ngldm_feature_kernel`'s sums."""
+
+
+@njit
+def _ngldm_feature_kernel(matrices):
+    """Sums behind the features of :func:`ngldm_features`, for a stack of non-empty matrices.
+
+    Returns the sums (columns in :data:`FEATURE_KEYS` order, before the
+    division by a power of ``N_s``; the entropy complete) and ``N_s`` of
+    each matrix; :func:`_ngldm_feature_values` divides.
+    """
+    n_matrices, n_grey, n_dependence = matrices.shape
+    values = np.empty((n_matrices, 17))
+    centres = np.empty(n_matrices)
+    by_level = np.empty(n_grey)
+    by_dependence = np.empty(n_dependence)
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        by_level[:] = 0.0
+        by_dependence[:] = 0.0
+        low_low = 0.0
+        low_high = 0.0
+        high_low = 0.0
+        high_high = 0.0
+        for i in range(n_grey):
+            grey_sq = (i + 1.0) * (i + 1.0)
+            for j in range(n_dependence):
+                count = matrix[i, j]
+                if count == 0:
+                    continue
+                dependence_sq = (j + 1.0) * (j + 1.0)
+                by_level[i] += count
+                by_dependence[j] += count
+                low_low += count / (grey_sq * dependence_sq)
+                low_high += count * grey_sq / dependence_sq
+                high_low += count * dependence_sq / grey_sq
+                high_high += count * grey_sq * dependence_sq
+        n_centres = 0.0
+        low_grey = 0.0
+        high_grey = 0.0
+        level_non_uniformity = 0.0
+        mean_level = 0.0
+        for i in range(n_grey):
+            grey = i + 1.0
+            n_centres += by_level[i]
+            low_grey += by_level[i] / (grey * grey)
+            high_grey += by_level[i] * grey * grey
+            level_non_uniformity += by_level[i] * by_level[i]
+            mean_level += grey * by_level[i]
+        mean_level /= n_centres
+        low_dependence = 0.0
+        high_dependence = 0.0
+        dependence_non_uniformity = 0.0
+        mean_dependence = 0.0
+        for j in range(n_dependence):
+            dependence = j + 1.0
+            low_dependence += by_dependence[j] / (dependence * dependence)
+            high_dependence += by_dependence[j] * dependence * dependence
+            dependence_non_uniformity += by_dependence[j] * by_dependence[j]
+            mean_dependence += dependence * by_dependence[j]
+        mean_dependence /= n_centres
+        level_variance = 0.0
+        for i in range(n_grey):
+            level_variance += (i + 1.0 - mean_level) ** 2 * by_level[i]
+        dependence_variance = 0.0
+        for j in range(n_dependence):
+            dependence_variance += (j + 1.0 - mean_dependence) ** 2 * by_dependence[j]
+        entropy = 0.0
+        energy = 0.0
+        for i in range(n_grey):
+            for j in range(n_dependence):
+                if matrix[i, j] > 0:
+                    p = matrix[i, j] / n_centres
+                    entropy -= p * np.log2(p)
+                    energy += matrix[i, j] * matrix[i, j]
+        out = values[m]
+        out[0] = low_dependence
+        out[1] = high_dependence
+        out[2] = low_grey
+        out[3] = high_grey
+        out[4] = low_low
+        out[5] = low_high
+        out[6] = high_low
+        out[7] = high_high
+        out[8] = level_non_uniformity
+        out[9] = level_non_uniformity
+        out[10] = dependence_non_uniformity
+        out[11] = dependence_non_uniformity
+        out[12] = n_centres
+        out[13] = level_variance
+        out[14] = dependence_variance
+        out[15] = entropy
+        out[16] = energy
+        centres[m] = n_centres
+    return values, centres
+
+
+def _ngldm_feature_values(matrices: np.ndarray, n_voxels: np.ndarray) -> np.ndarray:
+    """Features (rows of :func:`_ngldm_feature_kernel`'s sums divided by ``N_s`` or ``N_v``) of non-empty matrices."""
+    sums, n_centres = _ngldm_feature_kernel(np.ascontiguousarray(matrices, dtype=np.float64))
+    values = divided_by_count_powers(sums, n_centres, _POWERS_OF_N_S)
+    values[:, 12] = n_centres / n_voxels
+    return values
 
 
 def _averaged_over_slices(matrices: np.ndarray) -> dict[str, tuple[float, str]]:
     """Features per slice averaged over the slices holding ROI voxels."""
-    per_slice = [ngldm_features(m, int(m.sum())) for m in matrices if m.any()]
-    return {key: (float(np.mean([features[key][0] for features in per_slice])), "")
-            for key in FEATURE_KEYS}
+    occupied = matrices[matrices.sum(axis=(1, 2)) > 0].astype(np.float64)
+    per_slice = _ngldm_feature_values(occupied, occupied.sum(axis=(1, 2)))
+    return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, per_slice.mean(axis=0))}
 
 
 def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:

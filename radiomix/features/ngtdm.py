@@ -59,6 +59,8 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 
 NO_NEIGHBOURHOOD = "undefined: no ROI voxel has a neighbour in the ROI"
 EMPTY_ROI = "undefined: empty ROI"
+BUSYNESS_UNDEFINED = "undefined: i * p_i is the same for every grey level present"
+"""Status of busyness when several grey levels are present but every ``i p_i`` is equal."""
 
 
 @njit
@@ -88,30 +90,42 @@ def _ngtdm_kernel(levels, n_levels, distance, per_slice):
     rows = nz if per_slice else 1
     counts = np.zeros((rows, n_levels), dtype=np.int64)
     sums = np.zeros((rows, n_levels), dtype=np.float64)
-    reach_z = 0 if per_slice else distance
+    # a copy with a border of zeros (outside the ROI: adds nothing), so that
+    # the neighbourhood is a list of flat-index offsets without bounds checks
+    pad_z = 0 if per_slice else distance
+    width = 2 * distance + 1
+    p_y = ny + 2 * distance
+    p_x = nx + 2 * distance
+    plane = p_y * p_x
+    padded = np.zeros((nz + 2 * pad_z) * plane, np.int32)
+    for z in range(nz):
+        for y in range(ny):
+            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
+            for x in range(nx):
+                padded[start + x] = levels[z, y, x]
+    offsets = np.empty((2 * pad_z + 1) * width * width, np.int64)
+    k = 0
+    for dz in range(-pad_z, pad_z + 1):
+        for dy in range(-distance, distance + 1):
+            for dx in range(-distance, distance + 1):
+                offsets[k] = dz * plane + dy * p_x + dx
+                k += 1
     for z in range(nz):
         row = z if per_slice else 0
-        z_low = max(z - reach_z, 0)
-        z_high = min(z + reach_z + 1, nz)
         for y in range(ny):
-            y_low = max(y - distance, 0)
-            y_high = min(y + distance + 1, ny)
-            for x in range(nx):
-                level = levels[z, y, x]
+            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
+            for voxel in range(start, start + nx):
+                level = padded[voxel]
                 if level == 0:
                     continue
-                x_low = max(x - distance, 0)
-                x_high = min(x + distance + 1, nx)
                 total = 0
                 n_neighbours = 0
-                for kz in range(z_low, z_high):
-                    for ky in range(y_low, y_high):
-                        for kx in range(x_low, x_high):
-                            neighbour = levels[kz, ky, kx]
-                            # branch-free: voxels outside the ROI hold level 0
-                            total += neighbour
-                            n_neighbours += neighbour > 0
-                # the loops above included the centre voxel itself
+                for k in range(offsets.size):
+                    neighbour = padded[voxel + offsets[k]]
+                    # branch-free: voxels outside the ROI hold level 0
+                    total += neighbour
+                    n_neighbours += neighbour > 0
+                # the offsets include the centre voxel itself
                 total -= level
                 n_neighbours -= 1
                 if n_neighbours > 0:
@@ -177,39 +191,65 @@ def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[floa
     """
     counts = np.asarray(counts, dtype=np.float64)
     sums = np.asarray(sums, dtype=np.float64)
-    n_valid = counts.sum()
-    if n_valid == 0:
+    if counts.sum() == 0:
         return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    present = counts > 0
-    grey = np.flatnonzero(present).astype(np.float64) + 1.0
-    p = counts[present] / n_valid
-    s = sums[present]
-    n_present = grey.size
-    weighted_sum = float(np.dot(p, s))
-    total_difference = float(s.sum())
-    level_gap = np.abs(grey[:, None] - grey[None, :])
-    squared_gap = level_gap ** 2
+    values = _ngtdm_feature_kernel(counts[None, :], sums[None, :])[0]
+    return {key: (float(value), BUSYNESS_UNDEFINED if np.isnan(value) else "")
+            for key, value in zip(FEATURE_KEYS, values)}
 
-    coarseness = COARSENESS_MAXIMUM if weighted_sum <= 1.0 / COARSENESS_MAXIMUM else 1.0 / weighted_sum
-    values = {"coarseness": (coarseness, "")}
-    if n_present == 1:
-        values["contrast"] = (0.0, "")
-        values["busyness"] = (0.0, "")
-    else:
-        level_spread = float(np.sum(p[:, None] * p[None, :] * squared_gap)) / (n_present * (n_present - 1))
-        values["contrast"] = (level_spread * total_difference / n_valid, "")
-        busyness_denominator = float(np.sum(np.abs((grey * p)[:, None] - (grey * p)[None, :])))
-        if busyness_denominator > 0:
-            values["busyness"] = (weighted_sum / busyness_denominator, "")
+
+@njit
+def _ngtdm_feature_kernel(counts, sums):
+    """Kernel of :func:`ngtdm_features` for a stack of matrices (rows), columns in :data:`FEATURE_KEYS` order.
+
+    NaN for every feature of a matrix without valid voxels, and for busyness
+    when its denominator is 0 although several levels are present.
+    """
+    n_matrices, n_levels = counts.shape
+    values = np.full((n_matrices, 5), np.nan)
+    grey = np.empty(n_levels)
+    p = np.empty(n_levels)
+    s = np.empty(n_levels)
+    for m in range(n_matrices):
+        n_valid = 0.0
+        for i in range(n_levels):
+            n_valid += counts[m, i]
+        if n_valid == 0:
+            continue
+        n_present = 0
+        for i in range(n_levels):
+            if counts[m, i] > 0:
+                grey[n_present] = i + 1.0
+                p[n_present] = counts[m, i] / n_valid
+                s[n_present] = sums[m, i]
+                n_present += 1
+        weighted_sum = 0.0
+        total_difference = 0.0
+        for a in range(n_present):
+            weighted_sum += p[a] * s[a]
+            total_difference += s[a]
+        level_spread = 0.0
+        busyness_denominator = 0.0
+        complexity = 0.0
+        strength = 0.0
+        for a in range(n_present):
+            for b in range(n_present):
+                gap = abs(grey[a] - grey[b])
+                level_spread += p[a] * p[b] * gap * gap
+                busyness_denominator += abs(grey[a] * p[a] - grey[b] * p[b])
+                complexity += gap * (p[a] * s[a] + p[b] * s[b]) / (p[a] + p[b])
+                strength += (p[a] + p[b]) * gap * gap
+        out = values[m]
+        out[0] = COARSENESS_MAXIMUM if weighted_sum <= 1.0 / COARSENESS_MAXIMUM else 1.0 / weighted_sum
+        if n_present == 1:
+            out[1] = 0.0
+            out[2] = 0.0
         else:
-            values["busyness"] = (np.nan, "undefined: i * p_i is the same for every grey level present")
-    ps = p * s
-    values["complexity"] = (
-        float(np.sum(level_gap * (ps[:, None] + ps[None, :]) / (p[:, None] + p[None, :]))) / n_valid, "")
-    if total_difference == 0:
-        values["strength"] = (0.0, "")
-    else:
-        values["strength"] = (float(np.sum((p[:, None] + p[None, :]) * squared_gap)) / total_difference, "")
+            out[1] = level_spread / (n_present * (n_present - 1)) * total_difference / n_valid
+            if busyness_denominator > 0:
+                out[2] = weighted_sum / busyness_denominator
+        out[3] = complexity / n_valid
+        out[4] = 0.0 if total_difference == 0 else strength / total_difference
     return values
 
 
@@ -219,18 +259,17 @@ def _averaged_over_slices(counts: np.ndarray, sums: np.ndarray) -> dict[str, tup
     A feature undefined in any of those slices (busyness with equal ``i p_i``)
     is undefined for the average, with a status naming how many slices.
     """
-    slices = [z for z in range(counts.shape[0]) if counts[z].sum() > 0]
-    if not slices:
+    slices = np.flatnonzero(counts.sum(axis=1) > 0)
+    if not slices.size:
         return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    per_slice = [ngtdm_features(counts[z], sums[z]) for z in slices]
+    per_slice = _ngtdm_feature_kernel(counts[slices].astype(np.float64), sums[slices])
     averaged = {}
-    for key in FEATURE_KEYS:
-        values = np.array([features[key][0] for features in per_slice])
-        reasons = [features[key][1] for features in per_slice if features[key][1]]
-        if reasons:
-            averaged[key] = (np.nan, f"{reasons[0]} (in {len(reasons)} of {len(slices)} slices)")
+    for index, key in enumerate(FEATURE_KEYS):
+        n_undefined = int(np.isnan(per_slice[:, index]).sum())
+        if n_undefined:
+            averaged[key] = (np.nan, f"{BUSYNESS_UNDEFINED} (in {n_undefined} of {slices.size} slices)")
         else:
-            averaged[key] = (float(values.mean()), "")
+            averaged[key] = (float(per_slice[:, index].mean()), "")
     return averaged
 
 

@@ -34,14 +34,16 @@ def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
 
 def roi_box(inside: np.ndarray) -> tuple[slice, slice, slice] | None:
     """Slices of the smallest box holding every non-zero voxel of a 3D array; None if there is none."""
-    box = []
-    for axis in range(3):
-        other_axes = tuple(a for a in range(3) if a != axis)
-        hits = np.flatnonzero(np.asarray(inside).any(axis=other_axes))
-        if hits.size == 0:
-            return None
-        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
-    return tuple(box)
+    inside = np.asarray(inside)
+    if inside.dtype != np.bool_:
+        inside = inside != 0
+    # two passes over the array: its projection on the (y, x) plane, and the occupied slices
+    occupied = [np.flatnonzero(inside.reshape(inside.shape[0], -1).any(axis=1))]
+    plane = inside.any(axis=0)
+    occupied += [np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))]
+    if occupied[0].size == 0:
+        return None
+    return tuple(slice(int(hits[0]), int(hits[-1]) + 1) for hits in occupied)
 
 
 def roi_bounds(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +66,26 @@ def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
     return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
+
+
+def divided_by_count_powers(sums: np.ndarray, count: np.ndarray, powers: np.ndarray) -> np.ndarray:
+    """``sums[m, k] / count[m] ** powers[k]``, divided by NumPy.
+
+    Kernels return the sums of the features and the matrix totals, and the
+    division is done here: the kernels' fast-math flags would turn several
+    divisions by one total into multiplications by its rounded reciprocal,
+    so that e.g. a normalised non-uniformity of 1 could come out as
+    ``1 - 1e-16``.
+
+    Parameters
+    ----------
+    sums : ndarray of float64, shape (n_matrices, n_features)
+    count : ndarray of float64, shape (n_matrices,)
+        Total of each matrix (> 0).
+    powers : ndarray of int, shape (n_features,)
+        Power of the total each feature is divided by (0: none).
+    """
+    return sums / count[:, None] ** powers[None, :]
 
 
 def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],
