@@ -1,4 +1,4 @@
-"""The ``radiomix`` command line: ``extract`` one case, ``evaluate`` a cohort table, ``demo``."""
+"""The ``radiomix`` command line: ``extract``, ``validate``, ``run``, ``evaluate``, ``demo``."""
 
 from __future__ import annotations
 
@@ -45,9 +45,25 @@ def _parser() -> argparse.ArgumentParser:
                           help="failures CSV (patient_id, modality, stage, error_type, message)")
     evaluate.add_argument("--out", required=True, help="output folder")
 
-    demo = commands.add_parser("demo", help="generate a synthetic cohort and extract its features")
+    run = commands.add_parser("run", help="run a cohort through the Luigi task graph (pipelines.cohort.RunCohort)")
+    run.add_argument("--manifest", required=True, help="cohort manifest CSV")
+    run.add_argument("--clinical", required=True, help="clinical table CSV")
+    run.add_argument("--outcome", required=True, help="outcome column of the clinical table")
+    run.add_argument("--workdir", required=True, help="folder of every output; results in WORKDIR/results/")
+    run.add_argument("--workers", type=int, default=2, help="Luigi workers (default 2)")
+    run.add_argument("--scheduler-host", default=None,
+                     help="central luigid host (default: a local scheduler in this process)")
+    run.add_argument("--scheduler-port", type=int, default=8082, help="central luigid port (default 8082)")
+    run.add_argument("--no-lock", action="store_true",
+                     help="allow several worker processes of the same run on one machine (Luigi's pid lock)")
+
+    validate = commands.add_parser("validate", help="check a manifest before a run and list every problem")
+    validate.add_argument("manifest", help="cohort manifest CSV")
+
+    demo = commands.add_parser("demo", help="synthetic CT/MR/PET cohort through the whole task graph")
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
-    demo.add_argument("--patients", type=int, default=12, help="number of synthetic patients")
+    demo.add_argument("--patients", type=int, default=40, help="number of synthetic patients (default 40)")
+    demo.add_argument("--workers", type=int, default=2, help="Luigi workers (default 2)")
     return parser
 
 
@@ -72,10 +88,27 @@ def main(argv: list[str] | None = None) -> int:
             auroc = result.metrics.set_index(["model", "metric"]).loc[("multimodal", "auroc")]
             print(f"multimodal AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}]; "
                   f"metrics, SHAP, model and report.html written to {args.out}")
+        elif args.command == "run":
+            from radiomix.cohort.launch import luigi_command, run_cohort
+
+            extra = [] if args.scheduler_host is None else ["--scheduler-host", args.scheduler_host,
+                                                            "--scheduler-port", str(args.scheduler_port)]
+            extra += ["--no-lock"] if args.no_lock else []
+            return run_cohort(luigi_command(Path(args.manifest), Path(args.clinical), args.outcome,
+                                            Path(args.workdir), workers=args.workers,
+                                            local_scheduler=args.scheduler_host is None, extra=extra))
+        elif args.command == "validate":
+            from radiomix.cohort.manifest import validate_manifest
+
+            problems = validate_manifest(args.manifest)
+            for problem in problems:
+                print(f"{args.manifest}: {problem}")
+            print(f"{args.manifest}: {len(problems)} problem(s)" if problems else f"{args.manifest}: ready to run")
+            return 1 if problems else 0
         elif args.command == "demo":
             from radiomix.demo import run_demo
 
-            run_demo(Path(args.out), n_patients=args.patients)
+            run_demo(Path(args.out), n_patients=args.patients, workers=args.workers)
     except RadiomixError as exc:
         print(f"radiomix {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -53,6 +53,45 @@ class MaskSettings:
     geometry_tolerance_mm: float = 1e-3
 
 
+IntensityConversion = Literal["none", "hu", "suv"]
+Normalisation = Literal["none", "zscore", "percentile"]
+NormalisationRegion = Literal["roi", "body"]
+
+
+@dataclass(frozen=True)
+class IntensitySettings:
+    """Modality intensity handling before the IBSI chain (cohort runs).
+
+    Applied by the cohort pipeline's ``preprocess`` stage
+    (:func:`radiomix.cohort.case.preprocess`), which knows each case's PET
+    parameters; :func:`radiomix.extract_features` itself starts from the
+    intensities it is given. Order: conversion, bias-field correction,
+    normalisation.
+
+    Attributes
+    ----------
+    conversion : {"none", "hu", "suv"}
+        ``hu``: CT checked to be in Hounsfield units; ``suv``: PET converted
+        to body-weight SUV (g/ml) from its DICOM header or the manifest's
+        ``weight_kg``, ``injected_dose_bq``, ``injection_time``,
+        ``series_time`` and ``half_life_s``.
+    bias_field_correction : bool
+        N4 bias-field correction (MR), within the body mask.
+    normalisation : {"none", "zscore", "percentile"}
+        MR intensity normalisation: z-score, or the percentiles mapped to 0 and 1.
+    normalisation_region : {"roi", "body"}
+        Where the normalisation statistics are taken.
+    percentiles : tuple of float
+        ``[low, high]`` (0-100) for ``percentile``.
+    """
+
+    conversion: IntensityConversion = "none"
+    bias_field_correction: bool = False
+    normalisation: Normalisation = "none"
+    normalisation_region: NormalisationRegion = "body"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+
+
 ImageInterpolation = Literal["nearest", "linear", "cubic"]
 MaskInterpolation = Literal["nearest", "linear"]
 
@@ -300,7 +339,7 @@ class Spec:
     ----------
     name, description : str
         Free text, kept in provenance.
-    mask, interpolation, resegmentation, discretisation, texture, features
+    mask, intensity, interpolation, resegmentation, discretisation, texture, features
         See the corresponding settings classes.
     filters : tuple of filter settings
         IBSI-2 filters (:mod:`radiomix.preprocess.filters`), each written in
@@ -312,6 +351,7 @@ class Spec:
     name: str = ""
     description: str = ""
     mask: MaskSettings = MaskSettings()
+    intensity: IntensitySettings = IntensitySettings()
     interpolation: InterpolationSettings = InterpolationSettings()
     resegmentation: ResegmentationSettings = ResegmentationSettings()
     discretisation: DiscretisationSettings = DiscretisationSettings()
@@ -350,6 +390,9 @@ def _validate(spec: Spec) -> None:
     spacing = spec.interpolation.spacing_mm
     if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) <= 0):
         raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive")
+    low_percentile, high_percentile = spec.intensity.percentiles
+    if not 0 <= low_percentile < high_percentile <= 100:
+        raise SpecError("intensity.percentiles must be [low, high] with 0 <= low < high <= 100")
     if not 0 < spec.interpolation.mask_threshold <= 1:
         raise SpecError("interpolation.mask_threshold must lie in (0, 1] (IBSI uses 0.5)")
     low, high = spec.resegmentation.range
@@ -398,15 +441,20 @@ def load_spec(spec: Union[str, Path, Mapping, Spec]) -> Spec:
             f"{where}: this is a pyradiomics parameter file; reading those is not supported "
             "in this version of radiomix. Write a radiomix spec (see feature_specs/).")
     try:
-        return _build(Spec, data, where)
+        return build_settings(Spec, data, where)
     except SpecError as exc:
         if where != "spec" and not str(exc).startswith(where):
             raise SpecError(f"{where}: {exc}") from None
         raise
 
 
-def _build(cls, data: Mapping, where: str):
-    """Build dataclass ``cls`` from ``data``, rejecting unknown keys."""
+def build_settings(cls, data: Mapping, where: str):
+    """Build the settings dataclass ``cls`` from ``data``, rejecting unknown keys with a suggestion.
+
+    Every typed settings object of radiomix (specs, filters, registration,
+    evaluation) is built by this one function; ``where`` names the place in
+    error messages.
+    """
     if not isinstance(data, Mapping):
         raise SpecError(f"{where}: expected a mapping of settings, got {data!r}")
     hints = typing.get_type_hints(cls)
@@ -443,7 +491,7 @@ def _coerce(tp, value, where: str):
             return _coerce(inner[0], value, where)
         raise SpecError(f"{where}: unsupported annotation {tp}")
     if dataclasses.is_dataclass(tp):
-        return _build(tp, {} if value is None else value, where)
+        return build_settings(tp, {} if value is None else value, where)
     if origin is Literal:
         if value not in args:
             close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
@@ -475,3 +523,6 @@ def _coerce(tp, value, where: str):
             raise SpecError(f"{where}: expected text, got {value!r}")
         return value
     raise SpecError(f"{where}: unsupported annotation {tp}")
+
+
+_build = build_settings  # the pyradiomics backend still imports the old name; removed when it is updated

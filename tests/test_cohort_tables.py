@@ -25,12 +25,12 @@ def test_every_problem_is_reported_at_once(tmp_path):
     _write_image(tmp_path / "mr_mask.nii.gz", spacing=(1.0, 1.0, 1.5))
     (tmp_path / "broken.nii.gz").write_bytes(b"not an image")
     rows = [
-        "patient_id,modality,image,mask,site,weight_kg,injected_dose_bq,half_life_s",
-        "p1,CT,ct.nii.gz,ct_mask.nii.gz,A,,,",
-        "p1,CT,ct.nii.gz,ct_mask.nii.gz,A,,,",
-        "p1,MR,mr.nii.gz,mr_mask.nii.gz,A,,,",
-        "p2,PET,ct.nii.gz,ct_mask.nii.gz,B,70,,6586.2",
-        "p3,XR,broken.nii.gz,missing.nii.gz,,,,",
+        "patient_id,modality,image,mask,site,weight_kg,injected_dose_bq,half_life_s,injection_time,series_time",
+        "p1,CT,ct.nii.gz,ct_mask.nii.gz,A,,,,,",
+        "p1,CT,ct.nii.gz,ct_mask.nii.gz,A,,,,,",
+        "p1,MR,mr.nii.gz,mr_mask.nii.gz,A,,,,,",
+        "p2,PET,ct.nii.gz,ct_mask.nii.gz,B,70,,6586.2,09:00:00,",
+        "p3,XR,broken.nii.gz,missing.nii.gz,,,,,,",
     ]
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("\n".join(rows) + "\n")
@@ -46,7 +46,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
     ]
     for text in expected:
         assert any(p.startswith(text) for p in problems), f"{text!r} not in {problems}"
-    assert "injected_dose_bq" in next(p for p in problems if p.startswith("row 4"))
+    pet_problem = next(p for p in problems if p.startswith("row 4"))
+    assert "injected_dose_bq" in pet_problem and "series_time" in pet_problem and "injection_time" not in pet_problem
     assert len(problems) == len(expected)
 
 

@@ -3,11 +3,12 @@
 A manifest is a CSV with one row per (patient, modality)::
 
     patient_id, modality, image, mask, site [, roi, label, sequence,
-    weight_kg, injected_dose_bq, injection_time, half_life_s]
+    weight_kg, injected_dose_bq, injection_time, series_time, half_life_s]
 
 Relative ``image`` and ``mask`` paths are relative to the manifest's folder.
 PET rows whose image is not a DICOM series (so has no header to read) need
-``weight_kg``, ``injected_dose_bq`` and ``half_life_s``.
+``weight_kg``, ``injected_dose_bq``, ``injection_time``, ``series_time`` (the
+time the activity is decay-corrected to) and ``half_life_s``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import SimpleITK as sitk
 from radiomix.errors import InputError
 
 REQUIRED_COLUMNS = ("patient_id", "modality", "image", "mask", "site")
-OPTIONAL_COLUMNS = ("roi", "label", "sequence", "weight_kg", "injected_dose_bq", "injection_time", "half_life_s")
+OPTIONAL_COLUMNS = ("roi", "label", "sequence", "weight_kg", "injected_dose_bq", "injection_time", "series_time",
+                    "half_life_s")
 KNOWN_MODALITIES = ("CT", "MR", "PET")
-PET_HEADERLESS_FIELDS = ("weight_kg", "injected_dose_bq", "half_life_s")
+PET_HEADERLESS_FIELDS = ("weight_kg", "injected_dose_bq", "injection_time", "series_time", "half_life_s")
+PET_NUMERIC_FIELDS = ("weight_kg", "injected_dose_bq", "half_life_s")
 
 
 class ManifestError(InputError):
@@ -129,7 +132,7 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
             absent = [f for f in PET_HEADERLESS_FIELDS if not getattr(row, f).strip()]
             if absent:
                 report(f"PET image {row.image} has no DICOM header: give {', '.join(absent)} in the manifest")
-            for field in PET_HEADERLESS_FIELDS:
+            for field in PET_NUMERIC_FIELDS:
                 value = getattr(row, field).strip()
                 if value and not _positive_number(value):
                     report(f"{field} is {value!r}: expected a positive number")

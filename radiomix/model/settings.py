@@ -27,7 +27,7 @@ from typing import Literal
 import yaml
 
 from radiomix.errors import SpecError
-from radiomix.spec import _build as build_settings
+from radiomix.spec import build_settings as build_settings
 
 Fusion = Literal["early", "late"]
 MissingModality = Literal["indicator", "per_modality"]

@@ -17,7 +17,7 @@ from radiomix.registration.errors import (
     RegistrationError,
 )
 from radiomix.registration.figures import save_overlay_figure
-from radiomix.registration.patient import RegisteredModality, register_modality, register_patient
+from radiomix.registration.patient import RegisteredModality, align_modality, register_modality, register_patient
 from radiomix.registration.quality import (
     RegistrationQuality,
     StageReport,
@@ -33,7 +33,7 @@ __all__ = [
     "KINDS", "MissingModalityError", "NoOverlapError", "NotConvergedError", "RegisteredModality",
     "RegistrationError", "RegistrationQuality", "RegistrationResult", "RegistrationSettings",
     "StageReport", "jacobian_determinant_range", "load_registration_settings", "mask_points",
-    "overlap_fraction", "read_transform", "register", "register_modality", "register_patient",
+    "align_modality", "overlap_fraction", "read_transform", "register", "register_modality", "register_patient",
     "resample_image", "resample_mask", "save_overlay_figure", "target_registration_error",
     "write_transform",
 ]

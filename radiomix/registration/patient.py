@@ -95,21 +95,19 @@ def register_modality(manifest, patient_id: str, modality: str, out_dir, *,
     moving_row = _modality_row(rows, patient_id, modality, base, role="moving")
     fixed = _read(fixed_row["image"], base)
     moving = _read(moving_row["image"], base)
-    result = register(_for_registration(fixed, reference_modality, bias_correct),
-                      _for_registration(moving, modality, bias_correct), kind, settings,
-                      patient_id=patient_id, modality=modality)
+    fixed_mask = _read_optional(fixed_row.get("mask"), base)
+    moving_mask = _read_optional(moving_row.get("mask"), base)
+    result, registered, registered_mask = align_modality(
+        fixed, moving, moving_mask, reference_modality=reference_modality, modality=modality, kind=kind,
+        settings=settings, bias_correct=bias_correct, patient_id=patient_id)
 
     folder = Path(out_dir) / str(patient_id)
     stem = f"{modality}_to_{reference_modality}"
     transform_path = write_transform(result.transform, folder / f"{stem}.tfm")
-    registered = resample_image(moving, fixed, result.transform)
     image_path = folder / f"{modality}_on_{reference_modality}.nii.gz"
     sitk.WriteImage(registered, str(image_path), useCompression=True)
-    fixed_mask = _read_optional(fixed_row.get("mask"), base)
-    moving_mask = _read_optional(moving_row.get("mask"), base)
-    mask_path, registered_mask = None, None
-    if moving_mask is not None:
-        registered_mask = resample_mask(moving_mask, fixed, result.transform, settings.mask_interpolation)
+    mask_path = None
+    if registered_mask is not None:
         mask_path = folder / f"{modality}_mask_on_{reference_modality}.nii.gz"
         sitk.WriteImage(registered_mask, str(mask_path), useCompression=True)
     figure_path = save_overlay_figure(
@@ -129,6 +127,34 @@ def register_modality(manifest, patient_id: str, modality: str, out_dir, *,
         patient_id=str(patient_id), modality=modality, reference_modality=reference_modality,
         result=result, transform_path=transform_path, image_path=image_path, mask_path=mask_path,
         figure_path=figure_path, quality_path=quality_path)
+
+
+def align_modality(fixed: sitk.Image, moving: sitk.Image, moving_mask: sitk.Image | None, *,
+                   reference_modality: str, modality: str, kind: Kind = "rigid",
+                   settings: RegistrationSettings | None = None, bias_correct: Sequence[str] = ("MR",),
+                   patient_id: str | None = None) -> tuple[RegistrationResult, sitk.Image, sitk.Image | None]:
+    """Register ``moving`` to ``fixed`` and carry the image and its mask onto the fixed grid.
+
+    Parameters are those of :func:`register_modality`, with the images given
+    directly (``moving_mask`` may be None).
+
+    Returns
+    -------
+    result : RegistrationResult
+    registered : SimpleITK.Image
+        The (uncorrected) moving image on the fixed grid.
+    registered_mask : SimpleITK.Image or None
+        The moving mask on the fixed grid (``settings.mask_interpolation``).
+    """
+    settings = load_registration_settings(settings)
+    result = register(_for_registration(fixed, reference_modality, bias_correct),
+                      _for_registration(moving, modality, bias_correct), kind, settings,
+                      patient_id=patient_id, modality=modality)
+    registered = resample_image(moving, fixed, result.transform)
+    registered_mask = None
+    if moving_mask is not None:
+        registered_mask = resample_mask(moving_mask, fixed, result.transform, settings.mask_interpolation)
+    return result, registered, registered_mask
 
 
 def register_patient(manifest, patient_id: str, out_dir, *, reference_modality: str = "CT",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from radiomix.errors import SpecError
-from radiomix.spec import _build
+from radiomix.spec import build_settings
 
 Initialisation = Literal["geometry", "moments", "identity"]
 SamplingStrategy = Literal["random", "regular", "none"]
@@ -139,4 +139,4 @@ def load_registration_settings(
         return RegistrationSettings()
     if isinstance(settings, RegistrationSettings):
         return settings
-    return _build(RegistrationSettings, settings, "registration")
+    return build_settings(RegistrationSettings, settings, "registration")

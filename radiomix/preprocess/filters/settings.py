@@ -403,10 +403,10 @@ def parse_filter(entry: Mapping | FilterSettings, where: str = "filter") -> Filt
         close = difflib.get_close_matches(str(kind), list(FILTER_SETTINGS), n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else f"; valid kinds: {', '.join(FILTER_SETTINGS)}"
         raise SpecError(f"{where}: unknown filter {kind!r}{hint}")
-    from radiomix.spec import _build
+    from radiomix.spec import build_settings
 
     try:
-        return _build(FILTER_SETTINGS[kind], {} if data is None else data, f"{where}.{kind}")
+        return build_settings(FILTER_SETTINGS[kind], {} if data is None else data, f"{where}.{kind}")
     except SpecError as exc:
         if str(exc).startswith(where):
             raise

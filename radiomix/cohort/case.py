@@ -1,0 +1,200 @@
+"""The stages of one case (patient x modality) of a cohort run.
+
+Each stage takes the records of the stages it depends on and returns its own
+:class:`~radiomix.cohort.records.StageRecord`. :func:`run_stage` turns an
+expected input problem (a :class:`~radiomix.errors.RadiomixError`) into a failed
+record, and passes on the failure of an earlier stage, so that one bad case
+never stops the cohort. Anything else (a bug) propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+
+from radiomix import io
+from radiomix.cohort.records import StageRecord
+from radiomix.errors import RadiomixError
+from radiomix.extract import extract_features
+from radiomix.io.atomic import atomic_path, write_csv_atomic
+from radiomix.preprocess import body_mask, ct_hu, n4_bias_correction, normalise_mr, suv_parameters
+from radiomix.registration import (
+    MissingModalityError,
+    align_modality,
+    load_registration_settings,
+    save_overlay_figure,
+    write_transform,
+)
+from radiomix.spec import Spec
+
+
+@dataclass(frozen=True)
+class Case:
+    """One manifest row (see :mod:`radiomix.cohort.manifest`)."""
+
+    patient_id: str
+    modality: str
+    image: str
+    mask: str
+    site: str
+    roi: str = ""
+    label: str = ""
+    sequence: str = ""
+    weight_kg: str = ""
+    injected_dose_bq: str = ""
+    injection_time: str = ""
+    series_time: str = ""
+    half_life_s: str = ""
+
+    @classmethod
+    def from_manifest(cls, table: pd.DataFrame, patient_id: str, modality: str) -> Case:
+        """The row of ``(patient_id, modality)`` of a table from :func:`read_manifest`."""
+        rows = table[(table["patient_id"] == patient_id) & (table["modality"] == modality)]
+        if rows.empty:
+            raise KeyError(f"no manifest row for patient {patient_id!r}, modality {modality!r}")
+        fields = cls.__dataclass_fields__
+        return cls(**{k: str(v) for k, v in rows.iloc[0].items() if k in fields})
+
+    @property
+    def mask_label(self) -> int:
+        """The ROI label (1 when the manifest leaves ``label`` empty)."""
+        return int(self.label) if self.label.strip() else 1
+
+    @property
+    def roi_name(self) -> str | None:
+        """The RTSTRUCT ROI name, or None."""
+        return self.roi.strip() or None
+
+    def describe(self) -> str:
+        return f"patient {self.patient_id}, {self.modality}"
+
+
+Stage = Callable[..., StageRecord]
+
+
+def run_stage(stage: str, case: Case, function: Stage, *upstream: StageRecord, **kwargs) -> StageRecord:
+    """Run ``function(case, *upstream, **kwargs)``, or pass on the first failed upstream record.
+
+    A :class:`RadiomixError` becomes a failed record of ``stage`` whose message
+    names the patient and modality.
+    """
+    for record in upstream:
+        if not record.ok:
+            return record
+    try:
+        return function(case, *upstream, **kwargs)
+    except RadiomixError as error:
+        record = StageRecord.failure(case.patient_id, case.modality, stage, error)
+        return StageRecord(**{**record.__dict__, "message": f"{case.describe()}: {record.message}"})
+
+
+def validate(case: Case, *, min_roi_voxels: int = 1) -> StageRecord:
+    """Stage ``validate``: the image and mask can be read, share a grid, and hold a usable ROI."""
+    image = io.read_image(case.image)
+    mask = io.read_mask(case.mask, reference=image, roi=case.roi_name, label=case.mask_label)
+    io.validate_roi(image, mask, source=f"{case.describe()}: image {case.image}, mask {case.mask}",
+                    min_voxels=min_roi_voxels)
+    voxels = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
+    return StageRecord(case.patient_id, case.modality, "validate", True,
+                       artifacts={"image": case.image, "mask": case.mask},
+                       details={"roi_voxels": voxels, "spacing_mm": list(image.GetSpacing()),
+                                "size": list(image.GetSize())})
+
+
+def register(case: Case, validated: StageRecord, *, reference: StageRecord | None, reference_modality: str,
+             settings_path: str | None, outputs: dict[str, Path]) -> StageRecord:
+    """Stage ``register``: the image and its ROI on the grid of the patient's reference modality.
+
+    The reference modality itself is written unchanged (as NIfTI, its ROI as a
+    binary mask), so every later stage reads the same kind of files.
+    ``outputs`` maps ``image.nii.gz``, ``mask.nii.gz``, ``transform.tfm`` and
+    ``check.png`` to their paths.
+    """
+    image = io.read_image(case.image)
+    mask = io.read_mask(case.mask, reference=image, roi=case.roi_name, label=case.mask_label)
+    details = {"source_image": case.image, "source_mask": case.mask, "reference_modality": reference_modality}
+    artifacts = {"image": str(outputs["image.nii.gz"]), "mask": str(outputs["mask.nii.gz"])}
+    if case.modality == reference_modality:
+        write_image_atomic(image, outputs["image.nii.gz"])
+        write_image_atomic(mask, outputs["mask.nii.gz"])
+        return StageRecord(case.patient_id, case.modality, "register", True, artifacts, details)
+    if reference is None:
+        raise MissingModalityError(f"no {reference_modality} row in the manifest to register to; add it, or "
+                                   "choose another reference modality", case.patient_id, reference_modality)
+    if not reference.ok:
+        raise MissingModalityError(f"the reference {reference_modality} failed at stage {reference.stage} "
+                                   f"({reference.message})", case.patient_id, reference_modality)
+    fixed = io.read_image(reference.artifacts["image"])
+    settings = load_registration_settings(settings_path)
+    result, registered, registered_mask = align_modality(
+        fixed, image, mask, reference_modality=reference_modality, modality=case.modality, settings=settings,
+        patient_id=case.patient_id)
+    write_image_atomic(registered, outputs["image.nii.gz"])
+    write_image_atomic(registered_mask, outputs["mask.nii.gz"])
+    with atomic_path(outputs["transform.tfm"]) as temporary:
+        write_transform(result.transform, temporary.with_suffix(".tfm")).replace(temporary)
+    with atomic_path(outputs["check.png"]) as temporary:
+        fixed_mask = io.read_mask(reference.artifacts["mask"], reference=fixed)
+        save_overlay_figure(fixed, registered, temporary.with_suffix(".png"), fixed_mask=fixed_mask,
+                            registered_mask=registered_mask,
+                            title=f"{case.patient_id}: {case.modality} -> {reference_modality}").replace(temporary)
+    artifacts.update(transform=str(outputs["transform.tfm"]), check=str(outputs["check.png"]))
+    details["quality"] = result.quality.to_dict()
+    return StageRecord(case.patient_id, case.modality, "register", True, artifacts, details)
+
+
+def preprocess(case: Case, registered: StageRecord, *, spec: Spec, output: Path) -> StageRecord:
+    """Stage ``preprocess``: the modality's intensities (``spec.intensity``) on the registered image."""
+    settings = spec.intensity
+    image = io.read_image(registered.artifacts["image"])
+    mask = io.read_mask(registered.artifacts["mask"], reference=image)
+    details = dict(registered.details)
+    if settings.conversion == "hu":
+        image = ct_hu(image)
+    elif settings.conversion == "suv":
+        parameters = suv_parameters(registered.details["source_image"], **_pet_arguments(case),
+                                    patient_id=case.patient_id)
+        image = sitk.Cast(image, sitk.sitkFloat32) * parameters.scale_factor
+        details["suv"] = {k: v for k, v in parameters.__dict__.items() if k != "patient_id"}
+    if settings.bias_field_correction:
+        image = n4_bias_correction(image, body_mask(image))[0]
+    if settings.normalisation != "none":
+        region = mask if settings.normalisation_region == "roi" else "body"
+        image = normalise_mr(image, settings.normalisation, region=region, percentiles=settings.percentiles)
+    write_image_atomic(image, output)
+    return StageRecord(case.patient_id, case.modality, "preprocess", True,
+                       artifacts={"image": str(output), "mask": registered.artifacts["mask"]}, details=details)
+
+
+def _pet_arguments(case: Case) -> dict:
+    """The manifest's PET fields as :func:`suv_parameters` arguments (None where empty)."""
+    def number(text: str) -> float | None:
+        return float(text) if text.strip() else None
+
+    return {"weight_kg": number(case.weight_kg), "injected_dose_bq": number(case.injected_dose_bq),
+            "injection_time": case.injection_time.strip() or None, "series_time": case.series_time.strip() or None,
+            "half_life_s": number(case.half_life_s)}
+
+
+def extract(case: Case, preprocessed: StageRecord, *, spec: Spec, output: Path) -> StageRecord:
+    """Stage ``extract``: the tidy feature table of the case, with ``patient_id`` and ``modality``."""
+    table = extract_features(preprocessed.artifacts["image"], preprocessed.artifacts["mask"], spec)
+    table.insert(0, "modality", case.modality)
+    table.insert(0, "patient_id", case.patient_id)
+    write_csv_atomic(table, output)
+    return StageRecord(case.patient_id, case.modality, "extract", True, artifacts={"features": str(output)},
+                       details={"n_values": len(table)})
+
+
+def write_image_atomic(image: sitk.Image, final: Path) -> None:
+    """Write an image (format from the suffix of ``final``) atomically."""
+    suffix = "".join(Path(final).suffixes)
+    with atomic_path(final) as temporary:
+        written = temporary.with_name(temporary.name + suffix)
+        sitk.WriteImage(image, str(written), useCompression=True)
+        written.replace(temporary)
