@@ -226,6 +226,24 @@ def scan_folder(folder: str | os.PathLike) -> list[DicomInstance]:
     return instances
 
 
+def find_object(path: str | os.PathLike, sop_class_uid: str, kind: str) -> Path:
+    """The file given, or the one file of a SOP class (e.g. RTSTRUCT) in the folder given.
+
+    Raises
+    ------
+    UnreadableFileError
+        Missing, or the folder holds no such file.
+    DicomSeriesError
+        The folder holds several; the message lists them.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return find_single_object(path, sop_class_uid, kind)
+    if not path.is_file():
+        raise UnreadableFileError("no such file or folder", path)
+    return path
+
+
 def find_single_object(folder: str | os.PathLike, sop_class_uid: str, kind: str) -> Path:
     """The one file of a given SOP class (e.g. RTSTRUCT) directly in a folder.
 

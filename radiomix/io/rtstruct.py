@@ -42,7 +42,7 @@ from radiomix.errors import (
     LabelAbsentError,
     UnreadableFileError,
 )
-from radiomix.io.dicom import RTSTRUCT_SOP_CLASS_UID, find_single_object
+from radiomix.io.dicom import RTSTRUCT_SOP_CLASS_UID, find_object
 
 SAME_PLANE_TOLERANCE_SLICES = 0.25
 """Largest distance (in slices) between contour planes merged onto one image slice."""
@@ -71,30 +71,8 @@ class StructureSetRoi:
 
 
 def find_rtstruct(path: str | os.PathLike) -> Path:
-    """The RTSTRUCT file given, or the one RTSTRUCT file in the folder given.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        An RTSTRUCT file or a folder holding exactly one.
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    UnreadableFileError
-        Missing, or the folder holds no RTSTRUCT.
-    DicomSeriesError
-        The folder holds several RTSTRUCT files.
-    """
-    path = Path(path)
-    if path.is_dir():
-        return find_single_object(path, RTSTRUCT_SOP_CLASS_UID, "RTSTRUCT")
-    if not path.is_file():
-        raise UnreadableFileError("no such file or folder", path)
-    return path
+    """The RTSTRUCT file given, or the one RTSTRUCT file in the folder given (see :func:`find_object`)."""
+    return find_object(path, RTSTRUCT_SOP_CLASS_UID, "RTSTRUCT")
 
 
 def _read_dataset(path: Path) -> pydicom.Dataset:

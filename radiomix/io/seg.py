@@ -23,36 +23,14 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import GeometryMismatchError, LabelAbsentError, UnreadableFileError
-from radiomix.io.dicom import SEG_SOP_CLASS_UID, find_single_object
+from radiomix.io.dicom import SEG_SOP_CLASS_UID, find_object
 from radiomix.io.validation import DIRECTION_TOLERANCE
 from radiomix.spec import MaskSettings
 
 
 def find_seg(path: str | os.PathLike) -> Path:
-    """The SEG file given, or the one SEG file in the folder given.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        A SEG file or a folder holding exactly one.
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    UnreadableFileError
-        Missing, or the folder holds no SEG.
-    DicomSeriesError
-        The folder holds several SEG files.
-    """
-    path = Path(path)
-    if path.is_dir():
-        return find_single_object(path, SEG_SOP_CLASS_UID, "SEG")
-    if not path.is_file():
-        raise UnreadableFileError("no such file or folder", path)
-    return path
+    """The SEG file given, or the one SEG file in the folder given (see :func:`find_object`)."""
+    return find_object(path, SEG_SOP_CLASS_UID, "SEG")
 
 
 def _read_dataset(path: Path, *, pixels: bool = True) -> pydicom.Dataset:
