@@ -27,7 +27,12 @@ import radiomix
 from radiomix.cohort import case as stages
 from radiomix.cohort.manifest import read_manifest
 from radiomix.cohort.records import StageRecord
+from radiomix.extract import load_kernels
 from radiomix.spec import load_spec
+
+# Luigi runs each task in a process forked from the scheduling process; kernels
+# loaded here once are inherited by every fork instead of being loaded per task.
+load_kernels()
 
 
 def parameter_hash(*parts) -> str:

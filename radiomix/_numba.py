@@ -4,13 +4,23 @@ Every kernel is decorated with :data:`njit` (compiled once, cached on disk).
 Fast-math is enabled without the ``nnan`` and ``ninf`` flags so that NaN and
 infinity checks inside kernels keep working. Tolerances are passed to kernels
 as arguments: module globals are frozen at compile time.
+
+Parallel kernels run on a fork-safe threading layer (``forksafe``: numba's
+workqueue here), because cohort runs fork one process per task from a process
+that has already run kernels; GNU OpenMP, numba's default pick on Linux,
+aborts such forks. Set ``NUMBA_THREADING_LAYER`` to choose another layer, and
+``NUMBA_NUM_THREADS`` for the number of threads.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import numba
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "forksafe"
 
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 """LLVM fast-math flags used by every kernel (numba wants them as a ``set``)."""

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--outcome", required=True, help="outcome column of the clinical table")
     run.add_argument("--workdir", required=True, help="folder of every output; results in WORKDIR/results/")
     run.add_argument("--workers", type=int, default=2, help="Luigi workers (default 2)")
+    run.add_argument("--spec-dir", default=None,
+                     help="folder of the modality specs <modality>.yaml (default: the shipped feature_specs/)")
+    run.add_argument("--batch-column", default="", help="site column for ComBat (e.g. site; default: none)")
     run.add_argument("--scheduler-host", default=None,
                      help="central luigid host (default: a local scheduler in this process)")
     run.add_argument("--scheduler-port", type=int, default=8082, help="central luigid port (default 8082)")
@@ -94,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             extra = [] if args.scheduler_host is None else ["--scheduler-host", args.scheduler_host,
                                                             "--scheduler-port", str(args.scheduler_port)]
             extra += ["--no-lock"] if args.no_lock else []
+            extra += ["--batch-column", args.batch_column] if args.batch_column else []
+            options = {"spec_dir": Path(args.spec_dir)} if args.spec_dir else {}
             return run_cohort(luigi_command(Path(args.manifest), Path(args.clinical), args.outcome,
                                             Path(args.workdir), workers=args.workers,
-                                            local_scheduler=args.scheduler_host is None, extra=extra))
+                                            local_scheduler=args.scheduler_host is None, extra=extra, **options))
         elif args.command == "validate":
             from radiomix.cohort.manifest import validate_manifest
 

@@ -28,7 +28,7 @@ def run_demo(out_dir: Path, n_patients: int = 40, workers: int = 2, seed: int = 
     status = run_cohort(command)
     if status != 0:
         raise RadiomixError(f"the cohort run exited with status {status}; see the Luigi log above")
-    results = (workdir / "results").resolve()
+    results = workdir / "results"
     print(f"radiomix demo: done in {time.perf_counter() - start:.0f} s")
     print(f"  report:    {results / 'report.html'}")
     print(f"  features:  {results / 'features_wide.csv'} (codebook.csv, features_long.csv beside it)")

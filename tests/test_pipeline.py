@@ -147,7 +147,7 @@ def _final_files_are_complete(workdir: Path) -> int:
 def test_sigkill_midway_then_restart_completes(cohort, tmp_path):
     workdir = tmp_path / "work"
     command = luigi_command(cohort["manifest"], cohort["clinical"], "outcome", workdir, workers=2,
-                            extra=["--spec-dir", str(cohort["specs"]), "--evaluation", str(cohort["evaluation"])])
+                            spec_dir=cohort["specs"], extra=["--evaluation", str(cohort["evaluation"])])
     environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -189,8 +189,9 @@ def test_two_workers_share_a_central_scheduler(cohort, tmp_path):
         workdir = tmp_path / "work"
         command = luigi_command(cohort["manifest"], cohort["clinical"], "outcome", workdir, workers=1,
                                 local_scheduler=False,
+                                spec_dir=cohort["specs"],
                                 extra=["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port), "--no-lock",
-                                       "--spec-dir", str(cohort["specs"]), "--evaluation", str(cohort["evaluation"])])
+                                       "--evaluation", str(cohort["evaluation"])])
         environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
         workers = [subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True) for _ in range(2)]

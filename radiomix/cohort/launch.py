@@ -12,14 +12,24 @@ import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+TASK_FAILURE_STATUS = 3
+"""Exit status of a cohort run in which a task failed or could not be scheduled."""
 
 
 def luigi_command(manifest: Path, clinical: Path, outcome: str, workdir: Path, *, workers: int = 2,
-                  local_scheduler: bool = True, extra: list[str] | None = None) -> list[str]:
-    """The ``python -m luigi`` command line of a cohort run."""
+                  local_scheduler: bool = True, spec_dir: Path = REPOSITORY / "feature_specs",
+                  extra: list[str] | None = None) -> list[str]:
+    """The ``python -m luigi`` command line of a cohort run (specs from ``spec_dir/<modality>.yaml``).
+
+    Luigi exits 0 even when tasks fail unless told otherwise; a failed task is a
+    bug (a failing case is a failure record, not a failed task), so the run
+    exits with :data:`TASK_FAILURE_STATUS` then.
+    """
     command = [sys.executable, "-m", "luigi", "--module", "pipelines.cohort", "RunCohort",
                "--manifest", str(manifest), "--clinical", str(clinical), "--outcome", outcome,
-               "--workdir", str(workdir), "--workers", str(workers)]
+               "--workdir", str(workdir), "--workers", str(workers), "--spec-dir", str(spec_dir)]
+    for condition in ("task-failed", "scheduling-error", "unhandled-exception", "missing-data"):
+        command += [f"--retcode-{condition}", str(TASK_FAILURE_STATUS)]
     if local_scheduler:
         command.append("--local-scheduler")
     return command + list(extra or [])
