@@ -34,3 +34,10 @@ njit_parallel = functools.partial(
 """As :data:`njit`, for kernels that use ``numba.prange``; each thread must write its own output."""
 
 prange = numba.prange
+
+njit_exact = functools.partial(numba.njit, cache=True)
+"""``numba.njit`` with caching but without fast-math (IEEE order of operations, no fused multiply-add):
+for kernels that must reproduce another library's results bit for bit."""
+
+njit_exact_parallel = functools.partial(numba.njit, cache=True, parallel=True)
+"""As :data:`njit_exact`, for kernels using ``numba.prange``; each thread writes its own output."""
