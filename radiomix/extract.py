@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -35,11 +34,11 @@ FAMILY_MODULES = {
 }
 """Spec family name -> module exposing ``compute(roi, settings, dimensions)``."""
 
-ImageLike = Union[str, Path, sitk.Image]
-LabelLike = Union[int, Sequence[int], str]
+ImageLike = str | Path | sitk.Image
+LabelLike = int | Sequence[int] | str
 
 
-def extract_features(image: ImageLike, mask: ImageLike, spec: Union[str, Path, Mapping, Spec],
+def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mapping | Spec,
                      label: LabelLike = 1, roi: str | None = None) -> pd.DataFrame:
     """Extract the features of ``spec`` from the ROI of ``mask`` in ``image``.
 

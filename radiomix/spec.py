@@ -25,7 +25,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal, Union
 
 import yaml
 
@@ -121,7 +121,7 @@ class InterpolationSettings:
         Round interpolated intensities to the nearest integer (IBSI, for CT).
     """
 
-    spacing_mm: Optional[tuple[float, ...]] = None
+    spacing_mm: tuple[float, ...] | None = None
     image_method: ImageInterpolation = "linear"
     mask_method: MaskInterpolation = "linear"
     mask_threshold: float = 0.5
@@ -143,8 +143,8 @@ class ResegmentationSettings:
         after the range.
     """
 
-    range: tuple[Optional[float], Optional[float]] = (None, None)
-    outlier_sigma: Optional[float] = None
+    range: tuple[float | None, float | None] = (None, None)
+    outlier_sigma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,9 @@ class DiscretisationSettings:
     """
 
     method: DiscretisationMethod = "fixed_bin_number"
-    bin_width: Optional[float] = None
-    n_bins: Optional[int] = 32
-    lower_bound: Optional[float] = None
+    bin_width: float | None = None
+    n_bins: int | None = 32
+    lower_bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +235,8 @@ class IvhFeatureSettings:
     """
 
     method: DiscretisationMethod = "none"
-    bin_width: Optional[float] = None
-    n_bins: Optional[int] = None
+    bin_width: float | None = None
+    n_bins: int | None = None
     use_resegmentation_range: bool = True
 
 
@@ -313,17 +313,17 @@ class FeatureSettings:
     there (with ``{}`` for defaults); omitting ``features:`` enables all.
     """
 
-    morphology: Optional[MorphologySettings] = MorphologySettings()
-    local_intensity: Optional[LocalIntensitySettings] = LocalIntensitySettings()
-    statistics: Optional[StatisticsSettings] = StatisticsSettings()
-    histogram: Optional[HistogramSettings] = HistogramSettings()
-    ivh: Optional[IvhFeatureSettings] = IvhFeatureSettings()
-    glcm: Optional[GlcmSettings] = GlcmSettings()
-    glrlm: Optional[GlrlmSettings] = GlrlmSettings()
-    glszm: Optional[ZoneSettings] = ZoneSettings()
-    gldzm: Optional[ZoneSettings] = ZoneSettings()
-    ngtdm: Optional[NgtdmSettings] = NgtdmSettings()
-    ngldm: Optional[NgldmSettings] = NgldmSettings()
+    morphology: MorphologySettings | None = MorphologySettings()
+    local_intensity: LocalIntensitySettings | None = LocalIntensitySettings()
+    statistics: StatisticsSettings | None = StatisticsSettings()
+    histogram: HistogramSettings | None = HistogramSettings()
+    ivh: IvhFeatureSettings | None = IvhFeatureSettings()
+    glcm: GlcmSettings | None = GlcmSettings()
+    glrlm: GlrlmSettings | None = GlrlmSettings()
+    glszm: ZoneSettings | None = ZoneSettings()
+    gldzm: ZoneSettings | None = ZoneSettings()
+    ngtdm: NgtdmSettings | None = NgtdmSettings()
+    ngldm: NgldmSettings | None = NgldmSettings()
 
     def enabled(self) -> dict[str, object]:
         """The enabled families, in extraction order, with their settings."""
@@ -410,7 +410,7 @@ def _validate(spec: Spec) -> None:
                 raise SpecError(f"features.{name}.{attr} must be at least 1")
 
 
-def load_spec(spec: Union[str, Path, Mapping, Spec]) -> Spec:
+def load_spec(spec: str | Path | Mapping | Spec) -> Spec:
     """Load a spec from a YAML path, a dict, or return a :class:`Spec` unchanged.
 
     Raises

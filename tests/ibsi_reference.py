@@ -11,9 +11,9 @@ import csv
 import math
 from dataclasses import dataclass
 
-from conftest import require_data
-
 from radiomix.features.registry import FAMILY_TITLES
+
+from conftest import require_data
 
 TITLE_TO_FAMILY = {title: family for family, title in FAMILY_TITLES.items()}
 FRACTION_VARIANTS = ("V10", "V90", "I10", "I90")

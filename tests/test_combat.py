@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
-from naive_combat import naive_combat
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -26,6 +25,8 @@ from radiomix.harmonize import (
     PerModalityComBat,
     UnseenBatchWarning,
 )
+
+from naive_combat import naive_combat
 
 #: parametric, eb, mean_only, with covariates, reference batch
 COMBINATIONS = list(itertools.product([True, False], [True, False], [False, True], [False, True],

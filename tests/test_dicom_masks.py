@@ -12,7 +12,6 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from conftest import require_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -35,6 +34,8 @@ from radiomix.errors import (
 from radiomix.io import read_image, read_label_map, read_mask, validate_roi
 from radiomix.io.rtstruct import fill_polygon_even_odd, roi_names
 from radiomix.io.seg import segment_labels
+
+from conftest import require_data
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.special import expit, softmax
-from test_model_cohorts import signal_cohort
 
 from radiomix.explain import explain_model
 from radiomix.explain.plots import (
@@ -18,6 +17,8 @@ from radiomix.model.fusion import build_model
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings
 from radiomix.report.figures import figure_to_png
+
+from test_model_cohorts import signal_cohort
 
 FAST = {"n_estimators": 40, "max_depth_grid": [3], "min_child_weight_grid": [1.0], "n_inner_splits": 2}
 

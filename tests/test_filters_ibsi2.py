@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import yaml
-from conftest import REPO_ROOT, require_data
 
 from radiomix.preprocess.filters import filter_image, parse_filters
 from radiomix.preprocess.filters.settings import (
@@ -30,6 +29,8 @@ from radiomix.preprocess.filters.settings import (
     WaveletFilterSettings,
 )
 from radiomix.spec import load_spec
+
+from conftest import REPO_ROOT, require_data
 
 PHASE1 = REPO_ROOT / "feature_specs" / "ibsi2" / "phase1"
 PHASE2 = REPO_ROOT / "feature_specs" / "ibsi2" / "phase2"

@@ -210,7 +210,8 @@ def test_gabor_matches_scipy_convolve_of_the_complex_kernel(boundary):
     settings = gabor_settings(sigma_mm=1.5, lambda_mm=3.0, truncate=2.0, boundary_condition=boundary)
     kernel = gabor_kernel(settings, 30.0, 1.0, 1.0)[None]
     mode = SCIPY_MODES[boundary]
-    expected = np.abs(ndimage.convolve(image, kernel.real, mode=mode) + 1j * ndimage.convolve(image, kernel.imag, mode=mode))
+    expected = np.abs(ndimage.convolve(image, kernel.real, mode=mode)
+                      + 1j * ndimage.convolve(image, kernel.imag, mode=mode))
     np.testing.assert_allclose(response_map(image, ISOTROPIC, settings), expected, atol=1e-10)
 
 
@@ -321,7 +322,8 @@ def test_riesz_first_order_turns_a_cosine_into_a_sine():
 @pytest.mark.parametrize("base", ["log", "simoncelli"])
 def test_riesz_second_orders_sum_to_minus_the_base_filter(base):
     image = np.random.default_rng(9).normal(size=(10, 11, 12))
-    bases = {"log": LogFilterSettings(1.5, 4.0, "3D", "mirror"), "simoncelli": SimoncelliFilterSettings(2, "3D", "zero")}
+    bases = {"log": LogFilterSettings(1.5, 4.0, "3D", "mirror"),
+             "simoncelli": SimoncelliFilterSettings(2, "3D", "zero")}
     total = sum(response_map(image, ISOTROPIC, RieszFilterSettings(order=order, **{base: bases[base]}))
                 for order in ((2, 0, 0), (0, 2, 0), (0, 0, 2)))
     base_alone = response_map(image, ISOTROPIC, RieszFilterSettings(order=(0, 0, 0), **{base: bases[base]}))
@@ -402,7 +404,8 @@ def small_filters(dimensions: str, boundary: str) -> list:
                             boundary),
         WaveletFilterSettings("db2", "LH" if two_d else "LHL", 2, dimensions, True, "mean", boundary),
         SimoncelliFilterSettings(1, dimensions, boundary),
-        RieszFilterSettings((1, 0) if two_d else (0, 1, 0), simoncelli=SimoncelliFilterSettings(1, dimensions, boundary)),
+        RieszFilterSettings((1, 0) if two_d else (0, 1, 0),
+                            simoncelli=SimoncelliFilterSettings(1, dimensions, boundary)),
     ]
 
 

@@ -12,11 +12,9 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import require_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from ibsi_reference import misses, reference_rows
 
 from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features import histogram, ivh, local_intensity, registry, statistics
@@ -28,6 +26,9 @@ from radiomix.spec import (
     LocalIntensitySettings,
     StatisticsSettings,
 )
+
+from conftest import require_data
+from ibsi_reference import misses, reference_rows
 
 FAMILIES = {
     "local_intensity": (local_intensity, LocalIntensitySettings()),

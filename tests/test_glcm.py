@@ -9,6 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from radiomix.errors import EmptyRoiError, InputError, SpecError
+from radiomix.features import glcm, registry
+from radiomix.features.table import tabulate
+from radiomix.features.texture import roi_box as texture_box
+from radiomix.spec import GlcmSettings
+
 from ibsi_reference import misses, reference_rows
 from naive_texture_cm_rlm import (
     AGGREGATION_LABELS,
@@ -18,12 +25,6 @@ from naive_texture_cm_rlm import (
     naive_glcm_features,
     roi_from_levels,
 )
-
-from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features import glcm, registry
-from radiomix.features.table import tabulate
-from radiomix.features.texture import roi_box as texture_box
-from radiomix.spec import GlcmSettings
 
 ALL_DIMENSIONS = ("2D", "2.5D", "3D")
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -134,7 +135,7 @@ def test_one_voxel_has_no_pairs():
 def test_constant_roi_touching_the_border():
     levels = np.full((2, 3, 4), 3, dtype=np.int32)
     values = by_label_and_key(glcm.compute(roi_from_levels(levels, 4), GlcmSettings(), ALL_DIMENSIONS))
-    for (label, key), (value, status) in values.items():
+    for (_, key), (value, status) in values.items():
         if key in ("correlation", "information_correlation_1"):
             assert math.isnan(value) and status == glcm.SINGLE_GREY_LEVEL
         else:

@@ -9,6 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from radiomix.errors import InputError
+from radiomix.features import gldzm, glszm, registry
+from radiomix.features.base import RoiImage
+from radiomix.features.table import tabulate
+from radiomix.spec import ZoneSettings
+
 from ibsi_reference import misses, reference_rows
 from naive_texture_zones import (
     brute_force_edge_distance,
@@ -18,12 +25,6 @@ from naive_texture_zones import (
     naive_matrix,
     naive_zones,
 )
-
-from radiomix.errors import InputError
-from radiomix.features import gldzm, glszm, registry
-from radiomix.features.base import RoiImage
-from radiomix.features.table import tabulate
-from radiomix.spec import ZoneSettings
 
 DIMENSIONS = ("2D", "2.5D", "3D")
 

@@ -9,6 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from radiomix.errors import EmptyRoiError, InputError, SpecError
+from radiomix.features import glcm, glrlm, registry
+from radiomix.features.table import tabulate
+from radiomix.features.texture import roi_box as texture_box
+from radiomix.spec import GlrlmSettings
+
 from ibsi_reference import misses, reference_rows
 from naive_texture_cm_rlm import (
     AGGREGATION_LABELS,
@@ -17,12 +24,6 @@ from naive_texture_cm_rlm import (
     naive_glrlm_features,
     roi_from_levels,
 )
-
-from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features import glcm, glrlm, registry
-from radiomix.features.table import tabulate
-from radiomix.features.texture import roi_box as texture_box
-from radiomix.spec import GlrlmSettings
 
 ALL_DIMENSIONS = ("2D", "2.5D", "3D")
 PROPERTY = settings(max_examples=30, deadline=None)

@@ -1,10 +1,11 @@
 """IBSI-1 CT phantom, configurations A and C, end to end from NIfTI and from DICOM + RTSTRUCT."""
 
 import pytest
-from conftest import REPO_ROOT, require_data
-from ibsi_reference import misses, reference_rows
 
 import radiomix
+
+from conftest import REPO_ROOT, require_data
+from ibsi_reference import misses, reference_rows
 
 SPECS = REPO_ROOT / "feature_specs" / "ibsi"
 

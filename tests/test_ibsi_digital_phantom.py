@@ -5,12 +5,13 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, require_data
-from ibsi_reference import misses, reference_rows
 
 import radiomix
 from radiomix.extract import FAMILY_MODULES
 from radiomix.features import registry
+
+from conftest import REPO_ROOT, require_data
+from ibsi_reference import misses, reference_rows
 
 SPEC = REPO_ROOT / "feature_specs" / "ibsi" / "digital_phantom.yaml"
 

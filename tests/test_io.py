@@ -15,7 +15,6 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from conftest import require_data
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -36,6 +35,8 @@ from radiomix.io import (
     read_mask,
     validate_roi,
 )
+
+from conftest import require_data
 
 PATIENT_NAME = "Doe^Jane"
 PATIENT_ID = "ID-0042-SECRET"

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
-from test_model_cohorts import noise_cohort, signal_cohort
 
 from radiomix.errors import InputError, SpecError
 from radiomix.model.data import load_cohort
@@ -19,6 +18,8 @@ from radiomix.model.metrics import BINARY_METRICS, MULTICLASS_METRICS, bootstrap
 from radiomix.model.nested import nested_cross_validate, outer_splits
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
+
+from test_model_cohorts import noise_cohort, signal_cohort
 
 #: Small but complete settings for tests (the defaults suit real cohorts).
 FAST = {"n_estimators": 40, "max_depth_grid": [2], "min_child_weight_grid": [1.0], "n_outer_splits": 3,

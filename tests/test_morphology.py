@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ibsi_reference import misses, reference_rows
 from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
@@ -16,6 +15,8 @@ from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import morphology, registry, table
 from radiomix.features.base import RoiImage
 from radiomix.spec import MorphologySettings
+
+from ibsi_reference import misses, reference_rows
 
 FAST = settings(max_examples=30, deadline=None)
 NO_REFERENCE_CODES = {"ZH1A", "IQYR", "SWZ1", "BRI8"}  # OMBB and MVEE: no IBSI consensus values

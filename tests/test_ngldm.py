@@ -6,18 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from conftest import require_data
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from ibsi_reference import misses, reference_rows
-from naive_texture_neighbourhood import naive_ngldm, naive_ngldm_features
 
 from radiomix.errors import InputError
 from radiomix.features import ngldm, registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, RoiImage
 from radiomix.features.table import tabulate
 from radiomix.spec import NgldmSettings
+
+from conftest import require_data
+from ibsi_reference import misses, reference_rows
+from naive_texture_neighbourhood import naive_ngldm, naive_ngldm_features
 
 DIMENSIONS = ("2D", "2.5D", "3D")
 

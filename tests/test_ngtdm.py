@@ -6,18 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from conftest import require_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from ibsi_reference import misses, reference_rows
-from naive_texture_neighbourhood import naive_ngtdm, naive_ngtdm_features
 
 from radiomix.errors import InputError
 from radiomix.features import ngtdm, registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, RoiImage
 from radiomix.features.table import tabulate
 from radiomix.spec import NgtdmSettings
+
+from conftest import require_data
+from ibsi_reference import misses, reference_rows
+from naive_texture_neighbourhood import naive_ngtdm, naive_ngtdm_features
 
 DIMENSIONS = ("2D", "2.5D", "3D")
 

@@ -9,7 +9,6 @@ import zipfile
 import numpy as np
 import pytest
 import xgboost
-from test_model_cohorts import signal_cohort
 
 from radiomix.model.data import load_cohort
 from radiomix.model.fusion import build_model
@@ -22,6 +21,8 @@ from radiomix.model.persistence import (
 )
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings
+
+from test_model_cohorts import signal_cohort
 
 FAST = {"n_estimators": 30, "max_depth_grid": [2], "min_child_weight_grid": [1.0], "n_inner_splits": 2}
 

@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from conftest import REPO_ROOT
 from pipelines.cohort import RunCohort
 from radiomix.cohort.launch import luigi_command
 from radiomix.synthetic import make_cohort
+
+from conftest import REPO_ROOT
 
 N_PATIENTS, SEED = 8, 1
 LIGHT_EVALUATION = """\

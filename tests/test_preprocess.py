@@ -34,7 +34,8 @@ def test_fixed_bin_size_uses_resegmentation_lower_bound():
 def test_fixed_bin_size_defaults_to_roi_minimum_and_explicit_bound():
     values = np.array([10.0, 14.9, 15.0, 31.0])
     mask = np.ones(4, bool)
-    assert discretise(values, mask, DiscretisationSettings("fixed_bin_size", bin_width=5)).levels.tolist() == [1, 1, 2, 5]
+    by_roi_minimum = discretise(values, mask, DiscretisationSettings("fixed_bin_size", bin_width=5))
+    assert by_roi_minimum.levels.tolist() == [1, 1, 2, 5]
     explicit = DiscretisationSettings("fixed_bin_size", bin_width=5, lower_bound=0)
     assert discretise(values, mask, explicit).levels.tolist() == [3, 3, 4, 7]
     with pytest.raises(SpecError, match="above the ROI minimum"):

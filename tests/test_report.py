@@ -21,9 +21,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from test_model_cohorts import signal_cohort
 
 from radiomix.model.evaluation import evaluate_cohort
+
+from test_model_cohorts import signal_cohort
 
 #: A patient ID that would run script if it reached the page unescaped (text and attribute contexts).
 PAYLOAD = "<script>window.__radiomix_xss=1</script>\"'><img src=x onerror=\"window.__radiomix_xss=2\">"

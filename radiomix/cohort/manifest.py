@@ -105,7 +105,7 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
     problems = []
     seen: dict[tuple[str, str], int] = {}
     for number, row in enumerate(table.itertuples(index=False), start=1):
-        def report(message: str) -> None:
+        def report(message: str, number=number, row=row) -> None:
             problems.append(ManifestProblem(number, row.patient_id, row.modality, message))
 
         if not row.patient_id:

@@ -474,7 +474,7 @@ def _feature_matrix(table: pd.DataFrame, positions: np.ndarray, *, min_samples: 
     """The feature columns as float64; NaN allowed, infinity refused."""
     block = table.iloc[:, positions]
     textual = [str(column) for column, dtype in block.dtypes.items()
-               if not (pd.api.types.is_numeric_dtype(dtype) or dtype == object)]
+               if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype))]
     if textual:
         raise ValueError(
             f"feature column(s) {', '.join(textual[:5])} are not numeric: name them in batch_col, "

@@ -61,7 +61,8 @@ def resample(array: np.ndarray, spacing: tuple[float, ...], new_spacing: tuple[f
                                     output_shape=size, order=order, mode="nearest", prefilter=order > 1)
 
 
-def target_spacing(spacing_zyx: tuple[float, float, float], settings: InterpolationSettings) -> tuple[float, float, float]:
+def target_spacing(spacing_zyx: tuple[float, float, float],
+                   settings: InterpolationSettings) -> tuple[float, float, float]:
     """The new ``(z, y, x)`` spacing: ``spacing_mm`` is ``[x, y, z]`` or in-plane ``[x, y]``."""
     requested = settings.spacing_mm
     if len(requested) == 2:
