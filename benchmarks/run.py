@@ -22,22 +22,28 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 BENCHMARKS = {
-    "texture_ct_phantom": HERE / "texture.py",
-    "config_c_ct_phantom": HERE / "config_c.py",
-    "filters_ct_phantom": HERE / "filters.py",
+    "texture_ct_phantom": [HERE / "texture.py"],
+    "config_c_ct_phantom": [HERE / "config_c.py"],
+    "filters_ct_phantom": [HERE / "filters.py"],
+    "pyradiomics_dropin_brain1_default": [HERE / "pyradiomics_dropin.py", "--case", "brain1", "--params", "default"],
+    "pyradiomics_dropin_ct_phantom_default": [HERE / "pyradiomics_dropin.py", "--case", "ct_phantom", "--params",
+                                              "default"],
+    "pyradiomics_dropin_brain1_filters": [HERE / "pyradiomics_dropin.py", "--case", "brain1", "--params", "filters"],
+    "pyradiomics_dropin_ct_phantom_filters": [HERE / "pyradiomics_dropin.py", "--case", "ct_phantom", "--params",
+                                              "filters"],
 }
-"""Benchmark name -> script taking ``--tool`` and ``--mode`` and printing one JSON record."""
+"""Benchmark name -> script (and its arguments) taking ``--tool`` and ``--mode``, printing one JSON record."""
 TOOLS = ("radiomix", "pyradiomics")
 MODES = ("cold", "cold_cached", "warm")
 
 
-def run_one(script: Path, tool: str, mode: str, cache_dir: str) -> dict:
+def run_one(script: list, tool: str, mode: str, cache_dir: str) -> dict:
     """One measurement in a fresh Python process; the last stdout line is its JSON record."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    done = subprocess.run([sys.executable, str(script), "--tool", tool, "--mode", mode],
+    done = subprocess.run([sys.executable, *map(str, script), "--tool", tool, "--mode", mode],
                           capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{script.name} --tool {tool} --mode {mode} failed:\n{done.stderr}")
+        raise RuntimeError(f"{' '.join(map(str, script))} --tool {tool} --mode {mode} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

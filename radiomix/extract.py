@@ -17,6 +17,8 @@ from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.roi import image_arrays, process_image, roi_image
+from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.spec import Spec, load_spec
 
 FAMILY_MODULES = {
@@ -50,7 +52,10 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
         A label image on the image's grid, a DICOM RTSTRUCT (with ``roi``) or a
         DICOM SEG (``label`` = segment number).
     spec : path, dict or Spec
-        Extraction settings (see :mod:`radiomix.spec` and ``feature_specs/``).
+        Extraction settings (see :mod:`radiomix.spec` and ``feature_specs/``),
+        or a pyradiomics parameter file: then pyradiomics' settings, names
+        (``wavelet-LLH_glcm_Contrast``) and values; an explicit ``label``
+        overrides the file's ``label`` setting, as pyradiomics' ``execute`` does.
     label : int, list of int, or "all"
         The ROI label; a list or ``"all"`` (every non-zero label of the mask)
         extracts each in one call and adds a ``label`` column. For an RTSTRUCT
@@ -76,6 +81,8 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
         Invalid settings.
     """
     settings = load_spec(spec)
+    if isinstance(settings, PyradiomicsSpec):
+        return _extract_pyradiomics(image, mask, settings, label, roi)
     source_image = _describe(image)
     picture = io.read_image(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):
@@ -88,6 +95,22 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
         return _first_column(pd.concat(tables, ignore_index=True), "roi")
     tables = [_extract_one(picture, mask, settings, value, roi, source_image).assign(label=value)
               for value in _labels(mask, picture, roi, label, settings)]
+    return _first_column(pd.concat(tables, ignore_index=True), "label")
+
+
+def _extract_pyradiomics(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec, label: LabelLike,
+                         roi: str | None) -> pd.DataFrame:
+    """A pyradiomics parameter file: pyradiomics' chain for each label (an RTSTRUCT/SEG ROI as label 1)."""
+    dicom_mask = not isinstance(mask, sitk.Image) and io.mask_kind(mask) in ("RTSTRUCT", "SEG")
+    if not (isinstance(label, str) or isinstance(label, Sequence)):
+        if dicom_mask:
+            binary = io.read_mask(mask, reference=io.read_image(image), roi=roi, label=int(label))
+            return extract_pyradiomics(image, binary, settings, label=1)
+        return extract_pyradiomics(image, mask, settings, label=int(label))
+    picture = io.read_image(image)
+    label_map = io.read_label_map(mask, reference=picture, roi=roi) if dicom_mask else mask
+    values = _labels(mask, picture, roi, label, load_spec({})) if label == "all" else [int(v) for v in label]
+    tables = [extract_pyradiomics(picture, label_map, settings, label=value).assign(label=value) for value in values]
     return _first_column(pd.concat(tables, ignore_index=True), "label")
 
 

@@ -31,6 +31,7 @@ import yaml
 
 from radiomix.errors import SpecError
 from radiomix.preprocess.filters.settings import FilterSettings, filter_to_dict, parse_filters
+from radiomix.pyradiomics.params import PyradiomicsSpec, is_pyradiomics_parameters, load_pyradiomics_spec
 
 DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
 Dimension = Literal["2D", "2.5D", "3D"]
@@ -410,8 +411,13 @@ def _validate(spec: Spec) -> None:
                 raise SpecError(f"features.{name}.{attr} must be at least 1")
 
 
-def load_spec(spec: str | Path | Mapping | Spec) -> Spec:
-    """Load a spec from a YAML path, a dict, or return a :class:`Spec` unchanged.
+def load_spec(spec: str | Path | Mapping | Spec | PyradiomicsSpec) -> Spec | PyradiomicsSpec:
+    """Load a spec from a YAML path, a dict, or return a spec object unchanged.
+
+    A pyradiomics parameter file (keys ``imageType``, ``featureClass``,
+    ``setting``, ``voxelSetting``; YAML or JSON) gives a
+    :class:`~radiomix.pyradiomics.params.PyradiomicsSpec`, which extraction
+    runs with pyradiomics' conventions, names and numbers.
 
     Raises
     ------
@@ -419,7 +425,7 @@ def load_spec(spec: str | Path | Mapping | Spec) -> Spec:
         Unknown key (with a suggestion), wrong type, invalid combination, or an
         unreadable file (named in the message).
     """
-    if isinstance(spec, Spec):
+    if isinstance(spec, (Spec, PyradiomicsSpec)):
         return spec
     where = "spec"
     if isinstance(spec, (str, Path)):
@@ -436,10 +442,8 @@ def load_spec(spec: str | Path | Mapping | Spec) -> Spec:
         data = spec
     if not isinstance(data, Mapping):
         raise SpecError(f"{where}: a spec must be a mapping of settings, got {type(data).__name__}")
-    if {"imageType", "featureClass", "setting"} & set(data):
-        raise SpecError(
-            f"{where}: this is a pyradiomics parameter file; reading those is not supported "
-            "in this version of radiomix. Write a radiomix spec (see feature_specs/).")
+    if is_pyradiomics_parameters(data):
+        return load_pyradiomics_spec(spec if isinstance(spec, (str, Path)) else data)
     try:
         return build_settings(Spec, data, where)
     except SpecError as exc:
@@ -524,5 +528,3 @@ def _coerce(tp, value, where: str):
         return value
     raise SpecError(f"{where}: unsupported annotation {tp}")
 
-
-_build = build_settings  # the pyradiomics backend still imports the old name; removed when it is updated

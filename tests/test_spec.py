@@ -70,9 +70,12 @@ def test_yaml_is_loaded_safely(tmp_path):
         load_spec(path)
 
 
-def test_pyradiomics_parameter_file_is_recognised_and_refused_clearly():
-    with pytest.raises(SpecError, match="pyradiomics parameter file"):
-        load_spec({"imageType": {"Original": {}}, "setting": {"binWidth": 25}})
+def test_pyradiomics_parameter_file_is_recognised_and_checked():
+    from radiomix.pyradiomics.params import PyradiomicsSpec
+
+    assert isinstance(load_spec({"imageType": {"Original": {}}, "setting": {"binWidth": 25}}), PyradiomicsSpec)
+    with pytest.raises(SpecError, match="binWidth"):
+        load_spec({"imageType": {"Original": {}}, "setting": {"binWidht": 25}})
 
 
 def test_round_trip_and_hash_follow_content():

@@ -1,0 +1,184 @@
+"""``extract_pyradiomics``: a pyradiomics parameter file + image + mask -> tidy feature table.
+
+The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``:
+the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, the shape
+classes on the original mask cropped to the ROI's bounding box, then, for
+every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
+filtered image over the ROI's bounding box only (no padding), discretised once
+with that image type's settings, and handed to firstorder and the texture
+classes (:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``,
+``ngtdm``). Each row's ``feature`` is pyradiomics' column name
+(``original_glcm_Contrast``, ``log-sigma-1-0-mm-3D_firstorder_Mean``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+
+from radiomix.errors import SpecError
+from radiomix.features.table import COLUMNS
+from radiomix.pyradiomics import firstorder, shape, shape2d
+from radiomix.pyradiomics.image_types import image_types
+from radiomix.pyradiomics.mapping import SHAPE_CLASSES, PyradiomicsFeature, feature
+from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
+from radiomix.pyradiomics.preprocessing import PreparedCase, discretise, prepare, read_image
+
+logger = logging.getLogger(__name__)
+
+UNDEFINED = "undefined: pyradiomics gives no number for this ROI"
+"""Status of a NaN value of a texture class."""
+
+SpecLike = str | Path | dict | PyradiomicsSpec
+ImageLike = str | Path | sitk.Image
+
+
+def aggregation(feature_class: str, settings: PyradiomicsSettings) -> str:
+    """IBSI aggregation label of a pyradiomics class' values under ``settings``.
+
+    GLCM and GLRLM: one matrix per direction, features averaged over
+    directions (``3D, averaged``; with ``force2D`` the slices are merged per
+    direction: ``2.5D, direction-merged``), or direction matrices summed when
+    ``weightingNorm`` is set (``merged``; weighted unless ``no_weighting``).
+    GLSZM, GLDM, NGTDM: one matrix (``3D``, or ``2.5D`` with ``force2D``).
+    Other classes: no aggregation.
+    """
+    depth = "2.5D" if settings.force2D else "3D"
+    if feature_class in ("glcm", "glrlm"):
+        if settings.weightingNorm is None:
+            return f"{depth}, direction-merged" if settings.force2D else f"{depth}, averaged"
+        return f"{depth}, merged"
+    if feature_class in ("glszm", "gldm", "ngtdm"):
+        return depth
+    return ""
+
+
+def enabled_definitions(spec: PyradiomicsSpec) -> dict[str, tuple[PyradiomicsFeature, ...]]:
+    """Enabled classes (in file order) and their enabled features that have a value.
+
+    pyradiomics' "no value" deprecated features are left out even when named.
+    """
+    return {name: tuple(definition for definition in (feature(name, key) for key in spec.enabled_features(name))
+                        if definition.status != "no value")
+            for name, _ in spec.feature_classes}
+
+
+def _rows(prefix: str, feature_class: str, definitions, values: dict, statuses: dict,
+          settings: PyradiomicsSettings) -> list[list]:
+    """Table rows of one class' enabled features."""
+    label = aggregation(feature_class, settings)
+    rows = []
+    for definition in definitions:
+        name = definition.name
+        value = float(values[name])
+        status = statuses.get(name, UNDEFINED if math.isnan(value) else "")
+        rows.append([f"{prefix}_{feature_class}_{name}", feature_class, definition.title,
+                     definition.ibsi_code, label, prefix, value, definition.unit, status])
+    return rows
+
+
+def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> list[list]:
+    """Rows of the enabled shape classes (computed once, on the original image's ROI)."""
+    rows = []
+    mask = case.shape_roi[case.box.slices]
+    settings = spec.settings
+    if enabled.get("shape"):
+        values, statuses = shape.features(mask, case.spacing)
+        rows += _rows("original", "shape", enabled["shape"], values, statuses, settings)
+    if enabled.get("shape2D"):
+        if not settings.force2D:
+            logger.info("shape2D is enabled but force2D is false: no shape2D features (as pyradiomics)")
+        elif case.box.size[settings.force2Ddimension] > 1:
+            logger.warning("shape2D is enabled but the ROI spans %d slices along axis %d: no shape2D features",
+                           case.box.size[settings.force2Ddimension], settings.force2Ddimension)
+        else:
+            values, statuses = shape2d.features(mask, case.spacing, settings.force2Ddimension)
+            rows += _rows("original", "shape2D", enabled["shape2D"], values, statuses, settings)
+    return rows
+
+
+def _image_type_rows(prefix: str, filtered: sitk.Image, settings: PyradiomicsSettings,
+                     case: PreparedCase, enabled: dict) -> list[list]:
+    """Rows of firstorder and the texture classes for one (filtered) image covering ``case.box``."""
+    binned = discretise(sitk.GetArrayViewFromImage(filtered), case.roi[case.box.slices], settings)
+    spacing = tuple(float(s) for s in reversed(filtered.GetSpacing()))
+    rows = []
+    for feature_class, definitions in enabled.items():
+        if feature_class in SHAPE_CLASSES or not definitions:
+            continue
+        if feature_class == "firstorder":
+            values, statuses = firstorder.features(binned.values, binned.roi_levels, spacing,
+                                                   settings.voxelArrayShift)
+        else:
+            module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
+            values, statuses = module.features(binned.levels, binned.n_levels, spacing, settings), {}
+        rows += _rows(prefix, feature_class, definitions, values, statuses, settings)
+    return rows
+
+
+def extract_pyradiomics(image: ImageLike, mask: ImageLike, spec: SpecLike,
+                        label: int | None = None) -> pd.DataFrame:
+    """Features of a pyradiomics parameter file, with pyradiomics' names and numbers.
+
+    Parameters
+    ----------
+    image, mask : path or SimpleITK.Image
+        The image and its label map (or segmentation, see ``label_channel``):
+        files are read with SimpleITK keeping their pixel types (as
+        pyradiomics); a folder is read as a DICOM series.
+    spec : path, dict or PyradiomicsSpec
+        A pyradiomics parameter file (YAML or JSON), its dict, or the spec.
+    label : int, optional
+        ROI label; overrides the parameter file's ``label`` (as pyradiomics'
+        ``execute(label=...)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature, columns of :data:`radiomix.features.table.COLUMNS`;
+        ``feature`` is pyradiomics' column name, ``family`` its class,
+        ``name``/``ibsi_code`` from :mod:`radiomix.pyradiomics.mapping`,
+        ``image_type`` the pyradiomics image type prefix.
+
+    Raises
+    ------
+    radiomix.errors.SpecError
+        Invalid parameter file.
+    radiomix.errors.InputError
+        Unreadable image or mask, absent label, geometry mismatch, ROI too
+        small (pyradiomics' checks, see :mod:`~radiomix.pyradiomics.preprocessing`).
+    """
+    spec = load_pyradiomics_spec(spec)
+    if label is not None:
+        spec = with_label(spec, label)
+    case = prepare(read_image(image, "image"), read_image(mask, "mask"), spec.settings)
+    enabled = enabled_definitions(spec)
+    rows = _shape_rows(case, spec, enabled)
+    if any(definitions for name, definitions in enabled.items() if name not in SHAPE_CLASSES):
+        for prefix, filtered, settings in image_types(case.image, case.mask, spec, box=case.box):
+            rows += _image_type_rows(prefix, filtered, settings, case, enabled)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def with_label(spec: PyradiomicsSpec, label: int) -> PyradiomicsSpec:
+    """``spec`` with ``label`` in its settings and in every image type's settings.
+
+    Raises
+    ------
+    SpecError
+        ``label`` is not a positive integer.
+    """
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label <= 0:
+        raise SpecError(f"label must be a positive integer, got {label!r}")
+    label = int(label)
+    settings = dataclasses.replace(spec.settings, label=label)
+    image_types = tuple(dataclasses.replace(it, settings=dataclasses.replace(it.settings, label=label))
+                        for it in spec.image_types)
+    return dataclasses.replace(spec, settings=settings, image_types=image_types)

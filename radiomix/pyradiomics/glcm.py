@@ -1,0 +1,125 @@
+"""pyradiomics' GLCM class (``glcm``): features with pyradiomics' names and numbers.
+
+The matrix is pyradiomics' ``RadiomicsGLCM`` matrix:
+
+1. one co-occurrence matrix per neighbour offset (13 in 3D at distance 1; the
+   offsets of every distance in ``distances``; in-plane offsets only with
+   ``force2D``; offsets that do not fit in the ROI box are left out, see
+   :func:`~radiomix.pyradiomics._texture_kernels.pyradiomics_angles`),
+   counting ROI voxel pairs ``(v, v + m)`` by level;
+2. grey levels absent from the ROI removed (rows and columns);
+3. ``symmetricalGLCM``: each matrix plus its transpose;
+4. ``weightingNorm``: the offset matrices summed into one, each weighted by
+   ``exp(-d^2)`` with ``d`` the offset's length in mm under that norm;
+5. offsets without any pair removed (when more than one), each matrix
+   normalised to sum 1.
+
+Features are computed per matrix and averaged over matrices (pyradiomics'
+``nanmean``). Sums use the present grey levels ``i, j`` themselves; the sum
+and difference distributions run over ``k = 2..2 Ng`` and ``0..Ng-1`` with
+``Ng`` the highest level; logarithms are ``log2(p + eps)`` with
+``eps = numpy.spacing(1)``.
+
+Differences from the IBSI definitions are listed in
+:mod:`radiomix.pyradiomics.mapping` (e.g. Correlation is 1 for a single grey
+level, MCC is not in IBSI).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix.pyradiomics import _texture_kernels as kernels
+
+FEATURE_NAMES = tuple(sorted(kernels.GLCM_FEATURES + ("MCC",)))
+"""The GLCM features this module computes (pyradiomics' names of its valued features)."""
+
+
+def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[np.ndarray, np.ndarray]:
+    """pyradiomics' GLCM (counts, before normalisation) and the grey level of each row.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x)
+        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
+        bounding box (pyradiomics crops to it without padding).
+    n_levels : int
+        pyradiomics' ``Ng``, the highest level in the ROI.
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm (used by ``weightingNorm``).
+    settings : PyradiomicsSettings
+        Reads ``distances``, ``symmetricalGLCM``, ``weightingNorm``,
+        ``force2D`` and ``force2Ddimension``.
+
+    Returns
+    -------
+    counts : ndarray of float64, shape (n, n, n_matrices)
+        Steps 1-4 of the module docstring plus the removal of empty offsets
+        (when more than one): one matrix per offset, or the single weighted sum.
+    grey_levels : ndarray of float64, shape (n,)
+        The present grey levels (rows and columns).
+    """
+    levels = np.asarray(levels)
+    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, False, kernels.force2d_axis(settings))
+    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    counts = kernels.glcm_counts(prepared, angles)
+    if settings.symmetricalGLCM:
+        counts = counts + counts.transpose(1, 0, 2)
+    if settings.weightingNorm is not None:
+        distances_mm = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
+        weights = distances_mm if settings.weightingNorm == "no_weighting" else np.exp(-distances_mm ** 2)
+        counts = (counts * weights).sum(axis=2, keepdims=True)
+    elif counts.shape[2] > 1:
+        counts = counts[:, :, counts.sum(axis=(0, 1)) > 0]
+    return counts, prepared.grey_levels
+
+
+def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+    """pyradiomics' GLCM features of ``levels``.
+
+    Parameters are those of :func:`matrices`.
+
+    Returns
+    -------
+    dict of str to float
+        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`
+        (``Contrast``, ``JointEnergy``, ``MCC``, ...); NaN where pyradiomics
+        gives NaN (no pair of neighbouring ROI voxels).
+    """
+    counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
+    per_matrix = kernels.glcm_angle_features(counts, grey_levels, int(n_levels), kernels.EPS)
+    means = kernels.nanmean_columns(per_matrix)
+    values = {name: float(means[row]) for row, name in enumerate(kernels.GLCM_FEATURES)}
+    values["MCC"] = maximal_correlation_coefficient(counts)
+    return dict(sorted(values.items()))
+
+
+def maximal_correlation_coefficient(counts: np.ndarray) -> float:
+    """pyradiomics' MCC: square root of the second largest eigenvalue of ``Q``, averaged over matrices.
+
+    Parameters
+    ----------
+    counts : ndarray of float64, shape (n, n, n_matrices)
+        GLCM counts (any scale).
+
+    Returns
+    -------
+    float
+        1 for a single grey level (pyradiomics' flat-region value); NaN for
+        a single empty matrix (pyradiomics' eigenvalue solver fails on it).
+        Without any matrix (every offset empty and removed): 1 for a single
+        grey level, else NaN, as pyradiomics. A second eigenvalue that is 0
+        within rounding (a GLCM of rank 1) counts as 0; pyradiomics gives 0
+        too, except when every offset's eigenvalues come out real and that
+        one rounds below 0: then its square root is NaN and left out.
+    """
+    n = counts.shape[0]
+    non_empty = counts.sum(axis=(0, 1)) > 0
+    if counts.shape[2] > 0 and not non_empty.all():
+        return float("nan")
+    if n < 2:
+        return 1.0
+    if counts.shape[2] == 0:
+        return float("nan")
+    second = kernels.mcc_second_eigenvalues(counts, kernels.EPS)
+    return float(np.mean(np.sqrt(np.maximum(second, 0.0))))

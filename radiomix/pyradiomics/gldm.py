@@ -1,0 +1,87 @@
+"""pyradiomics' GLDM class (``gldm``): features with pyradiomics' names and numbers.
+
+The matrix is pyradiomics' ``RadiomicsGLDM`` matrix: for each ROI voxel, the
+number of its dependent neighbours, i.e. ROI voxels at one of the offsets
+of ``distances`` (both directions; in-plane with ``force2D``; offsets that
+do not fit in the ROI box are left out) whose level differs from the centre's
+by at most ``gldm_a``; the matrix counts voxels by level and dependence
+``j = 1 + dependent neighbours``. There is one matrix, so no averaging;
+entropies use ``log2(p + eps)``. pyradiomics' deprecated
+``DependencePercentage`` (always 1) and ``GrayLevelNonUniformityNormalized``
+(firstorder Uniformity) have no value and are not computed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix.pyradiomics import _texture_kernels as kernels
+
+NAMES = {
+    "ShortEmphasis": "SmallDependenceEmphasis",
+    "LongEmphasis": "LargeDependenceEmphasis",
+    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
+    "NonUniformity": "DependenceNonUniformity",
+    "NonUniformityNormalized": "DependenceNonUniformityNormalized",
+    "GrayLevelVariance": "GrayLevelVariance",
+    "Variance": "DependenceVariance",
+    "Entropy": "DependenceEntropy",
+    "LowGrayLevelEmphasis": "LowGrayLevelEmphasis",
+    "HighGrayLevelEmphasis": "HighGrayLevelEmphasis",
+    "ShortLowGrayLevelEmphasis": "SmallDependenceLowGrayLevelEmphasis",
+    "ShortHighGrayLevelEmphasis": "SmallDependenceHighGrayLevelEmphasis",
+    "LongLowGrayLevelEmphasis": "LargeDependenceLowGrayLevelEmphasis",
+    "LongHighGrayLevelEmphasis": "LargeDependenceHighGrayLevelEmphasis",
+}
+"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+
+FEATURE_NAMES = tuple(sorted(NAMES.values()))
+"""The GLDM features this module computes (pyradiomics' names)."""
+
+
+def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
+    """pyradiomics' GLDM and the grey level of each row.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x)
+        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
+        bounding box.
+    n_levels : int
+        pyradiomics' ``Ng``, the highest level in the ROI.
+    settings : PyradiomicsSettings
+        Reads ``distances``, ``gldm_a``, ``force2D`` and ``force2Ddimension``.
+
+    Returns
+    -------
+    counts : ndarray of float64, shape (n, n_offsets + 1)
+        Voxels by level and dependence (column ``j - 1`` for dependence ``j``).
+    grey_levels : ndarray of float64, shape (n,)
+        The present grey levels (rows).
+    """
+    levels = np.asarray(levels)
+    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, True, kernels.force2d_axis(settings))
+    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    counts = kernels.gldm_counts(prepared, angles, int(settings.gldm_a))
+    return counts, prepared.grey_levels
+
+
+def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+    """pyradiomics' GLDM features of ``levels``.
+
+    Parameters
+    ----------
+    levels, n_levels, settings
+        As for :func:`matrix`.
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm (not used: dependences are counted in voxels).
+
+    Returns
+    -------
+    dict of str to float
+        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
+    """
+    counts, grey_levels = matrix(levels, n_levels, settings)
+    dependence = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
+    per_matrix = kernels.emphasis_features(counts[:, :, None], grey_levels, dependence, kernels.EPS)
+    return dict(sorted(kernels.named_emphasis_features(per_matrix, NAMES).items()))

@@ -1,0 +1,62 @@
+"""pyradiomics' NGTDM class (``ngtdm``): features with pyradiomics' names and numbers.
+
+The matrix is pyradiomics' ``RadiomicsNGTDM`` matrix: for each grey level
+``i`` present in the ROI, the number of ROI voxels ``n_i`` and the sum ``s_i``
+over those voxels of ``|i - mean level of its neighbours|``, the neighbours
+being the ROI voxels at the offsets of ``distances`` (both directions;
+in-plane with ``force2D``; offsets that do not fit in the ROI box are left
+out). Unlike IBSI, a voxel without any neighbour in the ROI still counts in
+``n_i`` (with a difference of 0). Formulas: :func:`~radiomix.pyradiomics._texture_kernels.ngtdm_features`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix.pyradiomics import _texture_kernels as kernels
+
+FEATURE_NAMES = kernels.NGTDM_FEATURES
+"""The NGTDM features this module computes (pyradiomics' names)."""
+
+
+def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pyradiomics' NGTDM columns ``n_i``, ``s_i`` and ``i``, for the grey levels present.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x)
+        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
+        bounding box.
+    n_levels : int
+        pyradiomics' ``Ng``, the highest level in the ROI.
+    settings : PyradiomicsSettings
+        Reads ``distances``, ``force2D`` and ``force2Ddimension``.
+
+    Returns
+    -------
+    counts, differences, grey_levels : ndarray of float64, shape (n,)
+    """
+    levels = np.asarray(levels)
+    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, True, kernels.force2d_axis(settings))
+    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    counts, differences = kernels.ngtdm_sums(prepared, angles)
+    return counts, differences, prepared.grey_levels
+
+
+def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+    """pyradiomics' NGTDM features of ``levels``.
+
+    Parameters
+    ----------
+    levels, n_levels, settings
+        As for :func:`matrix`.
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm (not used: neighbourhoods are in voxels).
+
+    Returns
+    -------
+    dict of str to float
+        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
+    """
+    values = kernels.ngtdm_features(*matrix(levels, n_levels, settings))
+    return {name: float(value) for name, value in zip(FEATURE_NAMES, values)}

@@ -1,0 +1,447 @@
+"""pyradiomics' 3D shape class: mesh volume and surface, diameters, principal axes.
+
+The ROI surface is pyradiomics' marching-cubes mesh of the mask (cropped to the
+ROI bounding box and padded by one empty voxel): vertices sit halfway along
+every grid edge joining an ROI voxel centre to a non-ROI voxel centre, in
+physical coordinates ``index * spacing`` (z, y, x) of the padded crop. Each
+2 x 2 x 2 cube of voxel centres is triangulated from the classic marching-cubes
+table (Lorensen and Cline 1987, in the edge and corner numbering of
+P. Bourke's public-domain table "Polygonising a scalar field", 1994). As in
+pyradiomics, only the table's first 128 cases are used: a cube with its last
+corner inside is triangulated as its complement, and its triangles count with
+a negative sign in the volume (this can leave the mesh open at ambiguous faces,
+so the volume is summed about the crop's origin exactly as pyradiomics does).
+
+- volume ``V = sum_f a . (b x c) / 6`` over the triangles ``(a, b, c)``;
+- surface ``A = sum_f |(a - c) x (b - c)| / 2``;
+- diameters: the largest distance between two mesh vertices, overall and
+  between vertices sharing their z (slice), y (column) or x (row) coordinate.
+
+:func:`mesh_coefficients` validates and calls the kernel :func:`_mesh_kernel`;
+:func:`mesh_diameters` finds the largest distances with
+:func:`_farthest_pair_kernel`, which compares only the vertices that can hold
+them; :func:`features` gives pyradiomics' shape features by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix._numba import njit
+from radiomix.errors import EmptyRoiError
+
+CUBE_CORNERS = np.array([(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0),
+                         (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0)], dtype=np.int64)
+"""Offsets (z, y, x) of the 8 corners of a marching cube, in Bourke's corner order."""
+
+CUBE_EDGES = np.array([(0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
+                       (0, 4), (1, 5), (2, 6), (3, 7)], dtype=np.int64)
+"""Corner pairs of the 12 cube edges, in Bourke's edge order."""
+
+EDGE_MIDPOINTS = (CUBE_CORNERS[CUBE_EDGES[:, 0]] + CUBE_CORNERS[CUBE_EDGES[:, 1]]) / 2.0
+"""Offset (z, y, x), in voxels, of the vertex on each cube edge (always its midpoint for a mask)."""
+
+_TRIANGLES = (
+    (), (0, 8, 3),
+    (0, 1, 9), (1, 8, 3, 9, 8, 1),
+    (1, 2, 10), (0, 8, 3, 1, 2, 10),
+    (9, 2, 10, 0, 2, 9), (2, 8, 3, 2, 10, 8, 10, 9, 8),
+    (3, 11, 2), (0, 11, 2, 8, 11, 0),
+    (1, 9, 0, 2, 3, 11), (1, 11, 2, 1, 9, 11, 9, 8, 11),
+    (3, 10, 1, 11, 10, 3), (0, 10, 1, 0, 8, 10, 8, 11, 10),
+    (3, 9, 0, 3, 11, 9, 11, 10, 9), (9, 8, 10, 10, 8, 11),
+    (4, 7, 8), (4, 3, 0, 7, 3, 4),
+    (0, 1, 9, 8, 4, 7), (4, 1, 9, 4, 7, 1, 7, 3, 1),
+    (1, 2, 10, 8, 4, 7), (3, 4, 7, 3, 0, 4, 1, 2, 10),
+    (9, 2, 10, 9, 0, 2, 8, 4, 7), (2, 10, 9, 2, 9, 7, 2, 7, 3, 7, 9, 4),
+    (8, 4, 7, 3, 11, 2), (11, 4, 7, 11, 2, 4, 2, 0, 4),
+    (9, 0, 1, 8, 4, 7, 2, 3, 11), (4, 7, 11, 9, 4, 11, 9, 11, 2, 9, 2, 1),
+    (3, 10, 1, 3, 11, 10, 7, 8, 4), (1, 11, 10, 1, 4, 11, 1, 0, 4, 7, 11, 4),
+    (4, 7, 8, 9, 0, 11, 9, 11, 10, 11, 0, 3), (4, 7, 11, 4, 11, 9, 9, 11, 10),
+    (9, 5, 4), (9, 5, 4, 0, 8, 3),
+    (0, 5, 4, 1, 5, 0), (8, 5, 4, 8, 3, 5, 3, 1, 5),
+    (1, 2, 10, 9, 5, 4), (3, 0, 8, 1, 2, 10, 4, 9, 5),
+    (5, 2, 10, 5, 4, 2, 4, 0, 2), (2, 10, 5, 3, 2, 5, 3, 5, 4, 3, 4, 8),
+    (9, 5, 4, 2, 3, 11), (0, 11, 2, 0, 8, 11, 4, 9, 5),
+    (0, 5, 4, 0, 1, 5, 2, 3, 11), (2, 1, 5, 2, 5, 8, 2, 8, 11, 4, 8, 5),
+    (10, 3, 11, 10, 1, 3, 9, 5, 4), (4, 9, 5, 0, 8, 1, 8, 10, 1, 8, 11, 10),
+    (5, 4, 0, 5, 0, 11, 5, 11, 10, 11, 0, 3), (5, 4, 8, 5, 8, 10, 10, 8, 11),
+    (9, 7, 8, 5, 7, 9), (9, 3, 0, 9, 5, 3, 5, 7, 3),
+    (0, 7, 8, 0, 1, 7, 1, 5, 7), (1, 5, 3, 3, 5, 7),
+    (9, 7, 8, 9, 5, 7, 10, 1, 2), (10, 1, 2, 9, 5, 0, 5, 3, 0, 5, 7, 3),
+    (8, 0, 2, 8, 2, 5, 8, 5, 7, 10, 5, 2), (2, 10, 5, 2, 5, 3, 3, 5, 7),
+    (7, 9, 5, 7, 8, 9, 3, 11, 2), (9, 5, 7, 9, 7, 2, 9, 2, 0, 2, 7, 11),
+    (2, 3, 11, 0, 1, 8, 1, 7, 8, 1, 5, 7), (11, 2, 1, 11, 1, 7, 7, 1, 5),
+    (9, 5, 8, 8, 5, 7, 10, 1, 3, 10, 3, 11), (5, 7, 0, 5, 0, 9, 7, 11, 0, 1, 0, 10, 11, 10, 0),
+    (11, 10, 0, 11, 0, 3, 10, 5, 0, 8, 0, 7, 5, 7, 0), (11, 10, 5, 7, 11, 5),
+    (10, 6, 5), (0, 8, 3, 5, 10, 6),
+    (9, 0, 1, 5, 10, 6), (1, 8, 3, 1, 9, 8, 5, 10, 6),
+    (1, 6, 5, 2, 6, 1), (1, 6, 5, 1, 2, 6, 3, 0, 8),
+    (9, 6, 5, 9, 0, 6, 0, 2, 6), (5, 9, 8, 5, 8, 2, 5, 2, 6, 3, 2, 8),
+    (2, 3, 11, 10, 6, 5), (11, 0, 8, 11, 2, 0, 10, 6, 5),
+    (0, 1, 9, 2, 3, 11, 5, 10, 6), (5, 10, 6, 1, 9, 2, 9, 11, 2, 9, 8, 11),
+    (6, 3, 11, 6, 5, 3, 5, 1, 3), (0, 8, 11, 0, 11, 5, 0, 5, 1, 5, 11, 6),
+    (3, 11, 6, 0, 3, 6, 0, 6, 5, 0, 5, 9), (6, 5, 9, 6, 9, 11, 11, 9, 8),
+    (5, 10, 6, 4, 7, 8), (4, 3, 0, 4, 7, 3, 6, 5, 10),
+    (1, 9, 0, 5, 10, 6, 8, 4, 7), (10, 6, 5, 1, 9, 7, 1, 7, 3, 7, 9, 4),
+    (6, 1, 2, 6, 5, 1, 4, 7, 8), (1, 2, 5, 5, 2, 6, 3, 0, 4, 3, 4, 7),
+    (8, 4, 7, 9, 0, 5, 0, 6, 5, 0, 2, 6), (7, 3, 9, 7, 9, 4, 3, 2, 9, 5, 9, 6, 2, 6, 9),
+    (3, 11, 2, 7, 8, 4, 10, 6, 5), (5, 10, 6, 4, 7, 2, 4, 2, 0, 2, 7, 11),
+    (0, 1, 9, 4, 7, 8, 2, 3, 11, 5, 10, 6), (9, 2, 1, 9, 11, 2, 9, 4, 11, 7, 11, 4, 5, 10, 6),
+    (8, 4, 7, 3, 11, 5, 3, 5, 1, 5, 11, 6), (5, 1, 11, 5, 11, 6, 1, 0, 11, 7, 11, 4, 0, 4, 11),
+    (0, 5, 9, 0, 6, 5, 0, 3, 6, 11, 6, 3, 8, 4, 7), (6, 5, 9, 6, 9, 11, 4, 7, 9, 7, 11, 9),
+    (10, 4, 9, 6, 4, 10), (4, 10, 6, 4, 9, 10, 0, 8, 3),
+    (10, 0, 1, 10, 6, 0, 6, 4, 0), (8, 3, 1, 8, 1, 6, 8, 6, 4, 6, 1, 10),
+    (1, 4, 9, 1, 2, 4, 2, 6, 4), (3, 0, 8, 1, 2, 9, 2, 4, 9, 2, 6, 4),
+    (0, 2, 4, 4, 2, 6), (8, 3, 2, 8, 2, 4, 4, 2, 6),
+    (10, 4, 9, 10, 6, 4, 11, 2, 3), (0, 8, 2, 2, 8, 11, 4, 9, 10, 4, 10, 6),
+    (3, 11, 2, 0, 1, 6, 0, 6, 4, 6, 1, 10), (6, 4, 1, 6, 1, 10, 4, 8, 1, 2, 1, 11, 8, 11, 1),
+    (9, 6, 4, 9, 3, 6, 9, 1, 3, 11, 6, 3), (8, 11, 1, 8, 1, 0, 11, 6, 1, 9, 1, 4, 6, 4, 1),
+    (3, 11, 6, 3, 6, 0, 0, 6, 4), (6, 4, 8, 11, 6, 8),
+    (7, 10, 6, 7, 8, 10, 8, 9, 10), (0, 7, 3, 0, 10, 7, 0, 9, 10, 6, 7, 10),
+    (10, 6, 7, 1, 10, 7, 1, 7, 8, 1, 8, 0), (10, 6, 7, 10, 7, 1, 1, 7, 3),
+    (1, 2, 6, 1, 6, 8, 1, 8, 9, 8, 6, 7), (2, 6, 9, 2, 9, 1, 6, 7, 9, 0, 9, 3, 7, 3, 9),
+    (7, 8, 0, 7, 0, 6, 6, 0, 2), (7, 3, 2, 6, 7, 2),
+    (2, 3, 11, 10, 6, 8, 10, 8, 9, 8, 6, 7), (2, 0, 7, 2, 7, 11, 0, 9, 7, 6, 7, 10, 9, 10, 7),
+    (1, 8, 0, 1, 7, 8, 1, 10, 7, 6, 7, 10, 2, 3, 11), (11, 2, 1, 11, 1, 7, 10, 6, 1, 6, 7, 1),
+    (8, 9, 6, 8, 6, 7, 9, 1, 6, 11, 6, 3, 1, 3, 6), (0, 9, 1, 11, 6, 7),
+    (7, 8, 0, 7, 0, 6, 3, 11, 0, 11, 6, 0), (7, 11, 6),
+)
+
+TRIANGLE_TABLE = np.full((128, 16), -1, dtype=np.int64)
+"""Edges of the triangles of each cube case 0-127 (three per triangle, -1 after the last)."""
+for _case, _edges in enumerate(_TRIANGLES):
+    TRIANGLE_TABLE[_case, :len(_edges)] = _edges
+
+OWNED_EDGES = np.array([(6, 6), (4, 7), (3, 11)], dtype=np.int64)
+"""(corner, edge) pairs: each cube stores the vertex of an edge incident to its
+corner 7 when the other corner of that edge is inside (after the complement
+flip corner 7 is outside), so every grid edge's vertex is stored exactly once."""
+
+
+@njit
+def _mesh_kernel(mask, spacing, triangles, midpoints, owned):
+    """Surface area, signed volume sum and vertices of the marching-cubes mesh.
+
+    ``mask`` is a uint8 (z, y, x) array padded with empty voxels on every side.
+    Returns ``(area_mm2, six_times_volume_mm3, vertices (n, 3) mm)``.
+    """
+    nz, ny, nx = mask.shape
+    vertices = np.empty((3 * (nz - 1) * (ny - 1) * (nx - 1), 3))
+    n_vertices = 0
+    area = 0.0
+    volume6 = 0.0
+    a = np.empty(3)
+    b = np.empty(3)
+    c = np.empty(3)
+    for iz in range(nz - 1):
+        for iy in range(ny - 1):
+            for ix in range(nx - 1):
+                case = 0
+                if mask[iz, iy, ix]:
+                    case |= 1
+                if mask[iz, iy, ix + 1]:
+                    case |= 2
+                if mask[iz, iy + 1, ix + 1]:
+                    case |= 4
+                if mask[iz, iy + 1, ix]:
+                    case |= 8
+                if mask[iz + 1, iy, ix]:
+                    case |= 16
+                if mask[iz + 1, iy, ix + 1]:
+                    case |= 32
+                if mask[iz + 1, iy + 1, ix + 1]:
+                    case |= 64
+                if mask[iz + 1, iy + 1, ix]:
+                    case |= 128
+                sign = 1.0
+                if case & 128:
+                    case ^= 255
+                    sign = -1.0
+                for k in range(owned.shape[0]):
+                    if case & (1 << owned[k, 0]):
+                        edge = owned[k, 1]
+                        vertices[n_vertices, 0] = (iz + midpoints[edge, 0]) * spacing[0]
+                        vertices[n_vertices, 1] = (iy + midpoints[edge, 1]) * spacing[1]
+                        vertices[n_vertices, 2] = (ix + midpoints[edge, 2]) * spacing[2]
+                        n_vertices += 1
+                t = 0
+                while t < 5 and triangles[case, 3 * t] >= 0:
+                    for d in range(3):
+                        origin = (iz, iy, ix)[d]
+                        a[d] = (origin + midpoints[triangles[case, 3 * t], d]) * spacing[d]
+                        b[d] = (origin + midpoints[triangles[case, 3 * t + 1], d]) * spacing[d]
+                        c[d] = (origin + midpoints[triangles[case, 3 * t + 2], d]) * spacing[d]
+                    cross0 = a[1] * b[2] - b[1] * a[2]
+                    cross1 = a[2] * b[0] - b[2] * a[0]
+                    cross2 = a[0] * b[1] - b[0] * a[1]
+                    volume6 += sign * (cross0 * c[0] + cross1 * c[1] + cross2 * c[2])
+                    for d in range(3):
+                        a[d] -= c[d]
+                        b[d] -= c[d]
+                    cross0 = a[1] * b[2] - b[1] * a[2]
+                    cross1 = a[2] * b[0] - b[2] * a[0]
+                    cross2 = a[0] * b[1] - b[0] * a[1]
+                    area += 0.5 * np.sqrt(cross0 * cross0 + cross1 * cross1 + cross2 * cross2)
+                    t += 1
+    return area, volume6, vertices[:n_vertices].copy()
+
+
+@njit
+def _farthest_pair_kernel(points, starts, slack):
+    """Largest squared distance between two points of the same group, over all groups.
+
+    Group ``g`` is ``points[starts[g]:starts[g + 1]]`` (rows of ``d``
+    coordinates). Within a group: ``c`` its centroid, ``R`` the largest
+    distance to ``c`` (at point ``a``), ``L`` the largest distance to ``a``.
+    The farthest pair ``(p, q)`` has ``|p - q| <= |p - c| + R``, so both its
+    points lie at least ``L - R`` from ``c``: only those (``slack`` mm less,
+    against rounding) are compared pairwise.
+    """
+    n_dims = points.shape[1]
+    best = 0.0
+    centre = np.empty(n_dims)
+    for g in range(starts.shape[0] - 1):
+        first, stop = starts[g], starts[g + 1]
+        count = stop - first
+        if count < 2:
+            continue
+        centre[:] = 0.0
+        for i in range(first, stop):
+            for d in range(n_dims):
+                centre[d] += points[i, d]
+        for d in range(n_dims):
+            centre[d] /= count
+        radius = np.empty(count)
+        largest_radius = 0.0
+        anchor = first
+        for i in range(first, stop):
+            squared = 0.0
+            for d in range(n_dims):
+                squared += (points[i, d] - centre[d]) ** 2
+            radius[i - first] = np.sqrt(squared)
+            if radius[i - first] > largest_radius:
+                largest_radius = radius[i - first]
+                anchor = i
+        group_best = 0.0
+        for i in range(first, stop):
+            squared = 0.0
+            for d in range(n_dims):
+                difference = points[i, d] - points[anchor, d]
+                squared += difference * difference
+            if squared > group_best:
+                group_best = squared
+        threshold = np.sqrt(group_best) - largest_radius - slack
+        candidates = np.flatnonzero(radius >= threshold) + first
+        for ii in range(candidates.shape[0]):
+            i = candidates[ii]
+            for jj in range(ii):
+                j = candidates[jj]
+                squared = 0.0
+                for d in range(n_dims):
+                    difference = points[i, d] - points[j, d]
+                    squared += difference * difference
+                if squared > group_best:
+                    group_best = squared
+        if group_best > best:
+            best = group_best
+    return best
+
+
+def farthest_pair_distance(points: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """Largest distance (mm) between two points (rows of ``points``), within groups of equal ``groups`` if given."""
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if len(points) < 2:
+        return 0.0
+    if groups is None:
+        starts = np.array([0, len(points)], dtype=np.int64)
+    else:
+        order = np.argsort(groups, kind="stable")
+        points = points[order]
+        ordered = groups[order]
+        starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1, [len(points)]))
+    slack = 1e-9 * (1.0 + float(np.abs(points).max()))
+    return float(np.sqrt(_farthest_pair_kernel(points, starts.astype(np.int64), slack)))
+
+
+def mesh_diameters(vertices: np.ndarray) -> np.ndarray:
+    """pyradiomics' diameters: largest vertex distances with equal z, equal y, equal x, and overall (mm)."""
+    return np.array([farthest_pair_distance(vertices, vertices[:, 0]),
+                     farthest_pair_distance(vertices, vertices[:, 1]),
+                     farthest_pair_distance(vertices, vertices[:, 2]),
+                     farthest_pair_distance(vertices)])
+
+
+def padded_mask(mask: np.ndarray) -> np.ndarray:
+    """The ROI mask cropped to its bounding box and padded by one empty voxel (uint8).
+
+    Raises
+    ------
+    EmptyRoiError
+        The mask holds no voxel.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 3:
+        raise ValueError(f"shape features need a 3D (z, y, x) mask, got {mask.ndim} dimensions")
+    if not mask.any():
+        raise EmptyRoiError("the ROI holds no voxel: no shape features")
+    lows = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))[0]) for d in range(3)]
+    highs = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))[-1]) for d in range(3)]
+    cropped = mask[lows[0]:highs[0] + 1, lows[1]:highs[1] + 1, lows[2]:highs[2] + 1]
+    return np.pad(cropped, 1).astype(np.uint8)
+
+
+def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarray]:
+    """Surface area, volume and diameters of pyradiomics' mesh of an ROI.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The ROI (at least one voxel); it is cropped to its bounding box and
+        padded by one empty voxel, as pyradiomics does, before meshing.
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+
+    Returns
+    -------
+    surface_area : float
+        Mesh surface area (mm^2).
+    volume : float
+        Mesh volume (mm^3).
+    diameters : ndarray of float, shape (4,)
+        Largest vertex distances (mm): within a slice (equal z), a column
+        (equal y), a row (equal x), and overall.
+    """
+    spacing = np.asarray(spacing_zyx, dtype=np.float64)
+    if spacing.shape != (3,) or not np.all(spacing > 0):
+        raise ValueError(f"spacing must be 3 positive voxel sizes (z, y, x) in mm, got {spacing_zyx!r}")
+    padded = padded_mask(mask)
+    area, volume6, vertices = _mesh_kernel(padded, spacing, TRIANGLE_TABLE, EDGE_MIDPOINTS, OWNED_EDGES)
+    diameters = mesh_diameters(vertices)
+    return float(area), float(volume6 / 6.0), diameters
+
+
+@njit
+def _covariance_kernel(mask, spacing):
+    """Population covariance (mm^2) of the physical positions ``index * spacing`` of a 3D mask's voxels.
+
+    Two passes (mean, then centred products). Returns a 3 x 3 array.
+    """
+    nz, ny, nx = mask.shape
+    count = 0
+    mean = np.zeros(3)
+    for iz in range(nz):
+        for iy in range(ny):
+            for ix in range(nx):
+                if mask[iz, iy, ix]:
+                    count += 1
+                    mean[0] += iz * spacing[0]
+                    mean[1] += iy * spacing[1]
+                    mean[2] += ix * spacing[2]
+    mean /= count
+    covariance = np.zeros((3, 3))
+    position = np.empty(3)
+    for iz in range(nz):
+        for iy in range(ny):
+            for ix in range(nx):
+                if mask[iz, iy, ix]:
+                    position[0] = iz * spacing[0] - mean[0]
+                    position[1] = iy * spacing[1] - mean[1]
+                    position[2] = ix * spacing[2] - mean[2]
+                    for a in range(3):
+                        for b in range(a, 3):
+                            covariance[a, b] += position[a] * position[b]
+    for a in range(3):
+        for b in range(a, 3):
+            covariance[a, b] /= count
+            covariance[b, a] = covariance[a, b]
+    return covariance
+
+
+def principal_eigenvalues(mask: np.ndarray, spacing) -> np.ndarray:
+    """Eigenvalues (ascending, mm^2) of the covariance of the ROI voxel centres' physical positions.
+
+    ``mask`` is 3D (z, y, x) or 2D (rows, columns) with a matching ``spacing``.
+    Population covariance (divided by the voxel count); eigenvalues in
+    ``(-1e-10, 0)`` are machine error and set to 0, as in pyradiomics.
+    """
+    mask = np.asarray(mask, dtype=np.uint8)
+    spacing = np.asarray(spacing, dtype=np.float64)
+    planar = mask.ndim == 2
+    if planar:
+        mask, spacing = mask[None], np.concatenate(([1.0], spacing))
+    covariance = _covariance_kernel(np.ascontiguousarray(mask), spacing)
+    if planar:
+        covariance = covariance[1:, 1:]
+    eigenvalues = np.linalg.eigvals(covariance).real
+    eigenvalues[(eigenvalues < 0) & (eigenvalues > -1e-10)] = 0.0
+    return np.sort(eigenvalues)
+
+
+NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
+
+
+def axis_features(eigenvalues: np.ndarray, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Axis lengths ``4 sqrt(lambda)`` and their ratios, pyradiomics-style, from ascending eigenvalues.
+
+    ``names`` maps, from the largest eigenvalue down, the axis length names
+    (``MajorAxisLength``, ``MinorAxisLength`` [, ``LeastAxisLength``]).
+    Returns ``(values, statuses)``; a negative eigenvalue gives NaN.
+    """
+    values, statuses = {}, {}
+    descending = eigenvalues[::-1]
+    for name, eigenvalue in zip(names, descending):
+        values[name] = 4.0 * np.sqrt(eigenvalue) if eigenvalue >= 0 else np.nan
+    major = descending[0]
+    ratios = {"Elongation": descending[1]}
+    if len(descending) == 3:
+        ratios["Flatness"] = descending[2]
+    for name, eigenvalue in ratios.items():
+        values[name] = np.sqrt(eigenvalue / major) if eigenvalue >= 0 and major >= 0 else np.nan
+    for name, value in values.items():
+        if np.isnan(value):
+            statuses[name] = NEGATIVE_EIGENVALUE
+    return values, statuses
+
+
+def features(mask: np.ndarray, spacing_zyx) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' shape features of an ROI, by pyradiomics name.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The ROI (pyradiomics: the mask before resegmentation unless
+        ``resegmentShape``).
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+
+    Returns
+    -------
+    values : dict of str to float
+        Every shape feature, deprecated ones included.
+    statuses : dict of str to str
+        Reason for every NaN value.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    surface, volume, diameters = mesh_coefficients(mask, spacing_zyx)
+    spacing = np.asarray(spacing_zyx, dtype=np.float64)
+    n_voxels = int(mask.sum())
+    sphere_term = (36.0 * np.pi * volume ** 2) ** (1.0 / 3.0)
+    values = {
+        "MeshVolume": volume,
+        "VoxelVolume": n_voxels * float(spacing[0] * spacing[2] * spacing[1]),
+        "SurfaceArea": surface,
+        "SurfaceVolumeRatio": surface / volume,
+        "Sphericity": sphere_term / surface,
+        "Compactness1": volume / (surface ** 1.5 * np.sqrt(np.pi)),
+        "Compactness2": 36.0 * np.pi * volume ** 2 / surface ** 3,
+        "SphericalDisproportion": surface / sphere_term,
+        "Maximum3DDiameter": float(diameters[3]),
+        "Maximum2DDiameterSlice": float(diameters[0]),
+        "Maximum2DDiameterColumn": float(diameters[1]),
+        "Maximum2DDiameterRow": float(diameters[2]),
+    }
+    axes, statuses = axis_features(principal_eigenvalues(padded_mask(mask), spacing),
+                                   ("MajorAxisLength", "MinorAxisLength", "LeastAxisLength"))
+    values.update(axes)
+    return values, statuses

@@ -1,0 +1,484 @@
+"""pyradiomics' own baseline, rebuilt column by column, and radiomix's pyradiomics kernels.
+
+Every column of ``pyradiomics/baseline/baseline_<class>.csv`` is rebuilt from its
+``diagnostics_Configuration_*`` rows into a pyradiomics parameter dict, extracted with
+:func:`radiomix.pyradiomics.extract.extract_pyradiomics`, and every baseline value must be
+reproduced within relative 1e-4 (absolute 1e-6 near zero). The rebuild follows the rules of
+pyradiomics' own test harness (``tests/testUtils.py``), never the individual case:
+
+- the settings dict is used as it stands; ``interpolator`` is left unset (no resampling)
+  when the dict does not name it, since the harness reads it without a default;
+- shape columns are computed without resegmentation;
+- a test case ``<case>_2D`` uses ``<case>_image.nrrd`` with the single-slice mask
+  ``<case>_label_2D.nrrd``, or else the slice of ``<case>_label.nrrd`` at the corrected
+  bounding box, accepted only if its pixel hash is the baseline's mask hash;
+- mesh-based shape values whose baseline predates pyradiomics' current mesh code (the
+  installed pyradiomics differs from them by more than the tolerance) are compared with the
+  installed pyradiomics instead.
+
+The kernels of :mod:`radiomix.pyradiomics.shape` and :mod:`~radiomix.pyradiomics.shape2d`
+are compared with plain NumPy references and with the installed pyradiomics on random masks.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from radiomix.pyradiomics import mapping, shape, shape2d
+from radiomix.pyradiomics.params import PyradiomicsSettings
+from radiomix.pyradiomics.preprocessing import bin_edges, discretise
+
+from conftest import data_root, require_data
+
+RELATIVE_TOLERANCE = 1e-4
+ABSOLUTE_TOLERANCE = 1e-6
+MESH_FEATURES = frozenset({"MeshVolume", "SurfaceArea", "SurfaceVolumeRatio", "Sphericity", "Compactness1",
+                           "Compactness2", "SphericalDisproportion"})
+"""Shape values computed from the mesh (the ones pyradiomics' mesh code change affected)."""
+PROPERTY = settings(max_examples=40, deadline=None)
+
+
+def within_tolerance(value: float, reference: float) -> bool:
+    """``|value - reference| <= max(1e-4 |reference|, 1e-6)`` (NaN never is)."""
+    return abs(value - reference) <= max(RELATIVE_TOLERANCE * abs(reference), ABSOLUTE_TOLERANCE)
+
+
+# --------------------------------------------------------------------------- the baseline files
+
+
+@dataclass
+class Configuration:
+    """Baseline columns sharing one test case and one set of settings (extracted together)."""
+
+    column: str
+    test_case: str
+    settings: dict
+    image_types: dict
+    diagnostics: dict
+    values: dict = field(default_factory=dict)  # (class, feature name) -> baseline value
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({feature_class for feature_class, _ in self.values})
+
+
+def _read_baselines() -> list[Configuration]:
+    folder = data_root() / "pyradiomics" / "baseline"
+    if not folder.is_dir():
+        return []
+    configurations: dict[tuple, Configuration] = {}
+    for path in sorted(folder.glob("baseline_*.csv")):
+        feature_class = path.stem[len("baseline_"):]
+        with open(path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        header, body = rows[0], {row[0]: row[1:] for row in rows[1:]}
+        for index, column in enumerate(header[1:]):
+            cells = {key: values[index] for key, values in body.items()}
+            settings_dict = ast.literal_eval(cells["diagnostics_Configuration_Settings"])
+            image_types = ast.literal_eval(cells.get("diagnostics_Configuration_EnabledImageTypes", "{}"))
+            test_case = cells["diagnostics_Configuration_TestCase"]
+            key = (column, test_case, json.dumps(settings_dict, sort_keys=True), json.dumps(image_types))
+            configuration = configurations.setdefault(key, Configuration(
+                column, test_case, settings_dict, image_types,
+                {k: v for k, v in cells.items() if k.startswith("diagnostics_")}))
+            for row_name, value in cells.items():
+                if row_name.startswith("diagnostics_") or value == "":
+                    continue
+                image_type, row_class, name = row_name.split("_", 2)
+                assert (image_type, row_class) == ("original", feature_class), row_name
+                configuration.values[(feature_class, name)] = float(value)
+    return sorted(configurations.values(), key=lambda c: (c.column, c.classes))
+
+
+CONFIGURATIONS = _read_baselines()
+
+
+def _configuration_id(configuration: Configuration) -> str:
+    return f"{configuration.column}[{','.join(configuration.classes)}]"
+
+
+def parameters(configuration: Configuration, feature_classes) -> dict:
+    """The pyradiomics parameter dict of a baseline configuration (harness rules in the module docstring)."""
+    settings_dict = dict(configuration.settings)
+    settings_dict.setdefault("interpolator", None)
+    if set(feature_classes) <= set(mapping.SHAPE_CLASSES):
+        settings_dict["resegmentRange"] = None
+    return {"imageType": configuration.image_types or {"Original": {}},
+            "featureClass": {name: [] for name in feature_classes},
+            "setting": settings_dict}
+
+
+def case_images(configuration: Configuration) -> tuple[sitk.Image, sitk.Image]:
+    """Image and mask of a baseline test case (2D cases: see the module docstring)."""
+    folder = require_data("pyradiomics/cases")
+    case = configuration.test_case
+    if not case.endswith("_2D"):
+        return (sitk.ReadImage(str(folder / f"{case}_image.nrrd")),
+                sitk.ReadImage(str(folder / f"{case}_label.nrrd")))
+    base = case[:-len("_2D")]
+    image = sitk.ReadImage(str(folder / f"{base}_image.nrrd"))
+    single_slice = folder / f"{base}_label_2D.nrrd"
+    if single_slice.exists():
+        return image, sitk.ReadImage(str(single_slice))
+    box = configuration.diagnostics.get("diagnostics_Mask-corrected_BoundingBox")
+    if box is None:
+        pytest.skip(f"{single_slice.name} is absent and the baseline gives no corrected bounding box")
+    k = ast.literal_eval(box)[2]
+    mask = sitk.ReadImage(str(folder / f"{base}_label.nrrd"))[:, :, k:k + 1]
+    if sitk.Hash(sitk.Cast(mask, sitk.sitkUInt32)) != configuration.diagnostics.get(
+            "diagnostics_Mask-original_Hash"):
+        pytest.skip(f"{single_slice.name} is absent and slice {k} of {base}_label.nrrd is not the baseline mask")
+    return image, mask
+
+
+def installed_pyradiomics(configuration: Configuration, feature_classes) -> dict[str, float]:
+    """Values of the installed pyradiomics for a configuration, by row name."""
+    featureextractor = pytest.importorskip("radiomics.featureextractor")
+    image, mask = case_images(configuration)
+    extractor = featureextractor.RadiomicsFeatureExtractor(parameters(configuration, feature_classes))
+    return {key: float(value) for key, value in extractor.execute(image, mask).items()
+            if not key.startswith("diagnostics_")}
+
+
+def test_the_baseline_is_present():
+    require_data("pyradiomics/baseline")
+    assert CONFIGURATIONS, "no baseline column found"
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS, ids=_configuration_id)
+def test_baseline_columns_are_reproduced(configuration: Configuration):
+    from radiomix.pyradiomics.extract import extract_pyradiomics
+
+    misses, replaced = [], []
+    for group in ([c for c in configuration.classes if c not in mapping.SHAPE_CLASSES],
+                  [c for c in configuration.classes if c in mapping.SHAPE_CLASSES]):
+        if not group:
+            continue
+        image, mask = case_images(configuration)
+        table = extract_pyradiomics(image, mask, parameters(configuration, group))
+        ours = dict(zip(table["feature"], table["value"]))
+        oracle = None
+        for (feature_class, name), reference in sorted(configuration.values.items()):
+            if feature_class not in group:
+                continue
+            row = f"original_{feature_class}_{name}"
+            if row not in ours:
+                misses.append(f"{row}: radiomix gives no value (baseline {reference!r})")
+                continue
+            expected, source = reference, "baseline"
+            if feature_class == "shape" and name in MESH_FEATURES:
+                oracle = oracle if oracle is not None else installed_pyradiomics(configuration, ["shape"])
+                if not within_tolerance(oracle[row], reference):
+                    expected, source = oracle[row], "installed pyradiomics"
+                    replaced.append(row)
+            if not within_tolerance(ours[row], expected):
+                relative = abs(ours[row] / expected - 1) if expected else math.inf
+                misses.append(f"{row}: {source} {expected!r}, radiomix {ours[row]!r} (relative {relative:.2e})")
+    assert not misses, f"{configuration.column}: {len(misses)} miss(es)\n" + "\n".join(misses)
+
+
+def test_every_active_feature_has_a_baseline_and_every_baseline_a_feature():
+    require_data("pyradiomics/baseline")
+    for feature_class in {c for configuration in CONFIGURATIONS for c in configuration.classes}:
+        names = {name for configuration in CONFIGURATIONS for (c, name) in configuration.values if c == feature_class}
+        active = set(mapping.feature_names(feature_class, include_deprecated=False))
+        assert names == active, (feature_class, names ^ active)
+
+
+# --------------------------------------------------------------------------- discretisation
+
+
+@PROPERTY
+@given(arrays(np.float64, st.integers(1, 40), elements=st.floats(-3000, 3000)),
+       st.sampled_from([np.int16, np.float32, np.float64]),
+       st.one_of(st.sampled_from([1.0, 5.0, 25.0, 0.5, 2.5]), st.floats(0.01, 500)),
+       st.one_of(st.none(), st.integers(1, 64)))
+def test_binning_matches_pyradiomics(values, dtype, bin_width, bin_count):
+    imageoperations = pytest.importorskip("radiomics.imageoperations")
+    values = values.astype(dtype)
+    expected, expected_edges = imageoperations.binImage(values.copy(), None, binWidth=bin_width,
+                                                        binCount=bin_count)
+    settings = PyradiomicsSettings(binWidth=bin_width, binCount=bin_count)
+    edges = bin_edges(values, settings)
+    assert np.array_equal(edges, expected_edges) and edges.dtype == np.asarray(expected_edges).dtype
+    binned = discretise(values[None, None, :], np.ones((1, 1, len(values)), dtype=bool), settings)
+    assert np.array_equal(binned.levels[0, 0], expected) and binned.n_levels == expected.max()
+    assert np.array_equal(binned.roi_levels, expected) and np.array_equal(binned.values, values)
+
+
+@PROPERTY
+@given(st.data(), st.sampled_from([np.int16, np.uint16, np.float32, np.float64]),
+       st.one_of(st.floats(0.05, 300), st.none()), st.one_of(st.none(), st.integers(1, 20)))
+def test_discretise_kernels_match_numpy(data, dtype, bin_width, bin_count):
+    roi = data.draw(masks())
+    image = data.draw(arrays(np.float64, roi.shape, elements=st.floats(0, 4000))).astype(dtype)
+    settings = PyradiomicsSettings(binWidth=bin_width or 25.0, binCount=bin_count)
+    binned = discretise(image, roi, settings)
+    expected = np.zeros(roi.shape, dtype=np.int64)
+    expected[roi] = np.digitize(image[roi], bin_edges(image[roi], settings))
+    assert np.array_equal(binned.levels, expected) and binned.levels.dtype == np.int32
+    assert np.array_equal(binned.values, image[roi]) and binned.values.dtype == image.dtype
+    assert np.array_equal(binned.roi_levels, expected[roi]) and binned.n_levels == expected.max()
+
+
+def test_flat_region_on_a_bin_edge_has_one_bin():
+    settings = PyradiomicsSettings(binWidth=25.0)
+    assert np.array_equal(bin_edges(np.array([50, 50, 50], dtype=np.int16), settings), [50, 75])
+    binned = discretise(np.full((2, 2, 2), 40.0), np.ones((2, 2, 2), bool), settings)
+    assert binned.n_levels == 1 and set(np.unique(binned.levels)) == {1}
+
+
+# --------------------------------------------------------------------------- mesh kernels
+
+
+def naive_mesh(mask: np.ndarray, spacing) -> tuple[float, float, list]:
+    """Marching cubes, one cube and one triangle at a time (NumPy, loops): area, volume, vertices."""
+    padded = shape.padded_mask(mask).astype(bool)
+    spacing = np.asarray(spacing, dtype=float)
+    area = volume6 = 0.0
+    vertices = []
+    nz, ny, nx = padded.shape
+    for iz in range(nz - 1):
+        for iy in range(ny - 1):
+            for ix in range(nx - 1):
+                origin = np.array([iz, iy, ix])
+                inside = [bool(padded[tuple(origin + corner)]) for corner in shape.CUBE_CORNERS]
+                case = sum(1 << k for k, flag in enumerate(inside) if flag)
+                sign = 1.0
+                if case >= 128:
+                    case, sign = 255 - case, -1.0
+                for corner, edge in shape.OWNED_EDGES:
+                    if case >> corner & 1:
+                        vertices.append(tuple((origin + shape.EDGE_MIDPOINTS[edge]) * spacing))
+                edges = [e for e in shape.TRIANGLE_TABLE[case] if e >= 0]
+                for t in range(0, len(edges), 3):
+                    a, b, c = ((origin + shape.EDGE_MIDPOINTS[e]) * spacing for e in edges[t:t + 3])
+                    volume6 += sign * float(np.dot(np.cross(a, b), c))
+                    area += 0.5 * float(np.linalg.norm(np.cross(a - c, b - c)))
+    return area, volume6 / 6.0, vertices
+
+
+def naive_diameters(vertices) -> np.ndarray:
+    """Largest vertex distances with equal z, equal y, equal x, and overall (all pairs)."""
+    best = np.zeros(4)
+    for i, a in enumerate(vertices):
+        for b in vertices[:i]:
+            distance = math.dist(a, b)
+            for axis in range(3):
+                if a[axis] == b[axis]:
+                    best[axis] = max(best[axis], distance)
+            best[3] = max(best[3], distance)
+    return best
+
+
+def installed_cshape():
+    """The installed pyradiomics' C shape extension (skips the test without pyradiomics)."""
+    radiomics = pytest.importorskip("radiomics")
+    return radiomics.cShape
+
+
+@st.composite
+def masks(draw, max_shape=(4, 5, 5)):
+    """Small 3D masks with at least one voxel, touching the array border, sometimes a single voxel."""
+    shape_ = tuple(draw(st.integers(1, m)) for m in max_shape)
+    mask = draw(arrays(np.bool_, shape_))
+    if not mask.any():
+        mask.flat[draw(st.integers(0, mask.size - 1))] = True
+    return mask
+
+
+spacings = st.tuples(*[st.floats(0.3, 4.0) for _ in range(3)])
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_mesh_kernel_matches_the_reference(mask, spacing):
+    area, volume, diameters = shape.mesh_coefficients(mask, spacing)
+    naive_area, naive_volume, vertices = naive_mesh(mask, spacing)
+    assert area == pytest.approx(naive_area, rel=1e-12)
+    assert volume == pytest.approx(naive_volume, rel=1e-12, abs=1e-12)
+    assert np.allclose(diameters, naive_diameters(vertices), rtol=1e-13, atol=0)
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_mesh_matches_installed_pyradiomics(mask, spacing):
+    c_shape = installed_cshape()
+    expected_area, expected_volume, expected_diameters = c_shape.calculate_coefficients(
+        shape.padded_mask(mask).astype(bool), np.asarray(spacing))
+    area, volume, diameters = shape.mesh_coefficients(mask, spacing)
+    assert area == pytest.approx(expected_area, rel=1e-12)
+    assert volume == pytest.approx(expected_volume, rel=1e-12, abs=1e-12)
+    assert np.allclose(diameters, expected_diameters, rtol=1e-13, atol=0)
+
+
+@PROPERTY
+@given(arrays(np.float64, st.tuples(st.integers(0, 60), st.sampled_from([2, 3])),
+              elements=st.floats(-50, 50)), st.booleans())
+def test_farthest_pair_matches_all_pairs(points, grouped):
+    groups = np.round(points[:, 0]) if grouped else None
+    expected = 0.0
+    for i in range(len(points)):
+        for j in range(i):
+            if groups is None or groups[i] == groups[j]:
+                expected = max(expected, math.dist(points[i], points[j]))
+    assert shape.farthest_pair_distance(points, groups) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_single_voxel_mesh_is_an_octahedron():
+    area, volume, diameters = shape.mesh_coefficients(np.ones((1, 1, 1), bool), (1.0, 1.0, 1.0))
+    assert volume == pytest.approx(1.0 / 6.0) and area == pytest.approx(np.sqrt(3.0))
+    assert np.allclose(diameters, 1.0)
+
+
+def test_shape_features_follow_pyradiomics_formulas():
+    mask = np.zeros((3, 6, 7), bool)
+    mask[:, 1:5, 2:6] = True
+    values, statuses = shape.features(mask, (2.0, 0.5, 0.8))
+    assert not statuses
+    assert values["VoxelVolume"] == pytest.approx(mask.sum() * 0.8)
+    assert values["Sphericity"] == pytest.approx(1.0 / values["SphericalDisproportion"])
+    assert values["Compactness2"] == pytest.approx(values["Sphericity"] ** 3)
+    assert values["LeastAxisLength"] <= values["MinorAxisLength"] <= values["MajorAxisLength"]
+
+
+def naive_squares(mask2d: np.ndarray, spacing) -> tuple[float, float, list]:
+    """Marching squares one square at a time: perimeter, surface, vertices."""
+    padded = np.pad(np.asarray(mask2d, bool), 1)
+    spacing = np.asarray(spacing, dtype=float)
+    perimeter = surface2 = 0.0
+    vertices = []
+    for iy in range(padded.shape[0] - 1):
+        for ix in range(padded.shape[1] - 1):
+            origin = np.array([iy, ix])
+            case = sum(1 << k for k, corner in enumerate(shape2d.SQUARE_CORNERS) if padded[tuple(origin + corner)])
+            if case in (0, 15):
+                continue
+            edges = [e for e in shape2d.SEGMENT_TABLE[case] if e >= 0]
+            for t in range(0, len(edges), 2):
+                a, b = ((origin + shape2d.EDGE_MIDPOINTS_2D[e]) * spacing for e in edges[t:t + 2])
+                surface2 += a[0] * b[1] - b[0] * a[1]
+                perimeter += float(np.linalg.norm(a - b))
+            flipped = case ^ 15 if case > 7 else case
+            for corner, edge in ((0, 3), (2, 2)):
+                if flipped >> corner & 1:
+                    vertices.append(tuple((origin + shape2d.EDGE_MIDPOINTS_2D[edge]) * spacing))
+    return perimeter, surface2 / 2.0, vertices
+
+
+@PROPERTY
+@given(masks(max_shape=(1, 7, 7)), st.tuples(st.floats(0.3, 4.0), st.floats(0.3, 4.0)))
+def test_squares_kernel_matches_the_reference_and_pyradiomics(mask, spacing):
+    plane = mask[0]
+    perimeter, surface, diameter = shape2d.perimeter_coefficients(plane, spacing)
+    naive_perimeter, naive_surface, vertices = naive_squares(plane, spacing)
+    assert perimeter == pytest.approx(naive_perimeter, rel=1e-12)
+    assert surface == pytest.approx(naive_surface, rel=1e-12, abs=1e-12)
+    naive_diameter = max((math.dist(a, b) for i, a in enumerate(vertices) for b in vertices[:i]), default=0.0)
+    assert diameter == pytest.approx(naive_diameter, rel=1e-13)
+    c_shape = installed_cshape()
+    expected = c_shape.calculate_coefficients2D(np.pad(plane, 1), np.asarray(spacing))
+    assert np.allclose((perimeter, surface, diameter), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_saddle_corners_stay_apart():
+    checker = np.array([[True, False], [False, True]])
+    perimeter, surface, _ = shape2d.perimeter_coefficients(checker, (1.0, 1.0))
+    assert surface == pytest.approx(2 * 0.5)  # two diamonds of area 1/2
+    assert perimeter == pytest.approx(8 * np.sqrt(0.5))
+
+
+def test_shape2d_needs_a_single_slice():
+    from radiomix.errors import InputError
+
+    with pytest.raises(InputError, match="one slice thick"):
+        shape2d.features(np.ones((2, 3, 3), bool), (1.0, 1.0, 1.0), 0)
+    values, _ = shape2d.features(np.ones((1, 3, 4), bool), (5.0, 1.0, 2.0), 0)
+    assert values["PixelSurface"] == pytest.approx(12 * 2.0)
+    assert values["MajorAxisLength"] >= values["MinorAxisLength"]
+
+
+# --------------------------------------------------------------------------- firstorder kernel
+
+
+def naive_firstorder(values: np.ndarray, levels: np.ndarray, shift: float, spacing) -> dict[str, float]:
+    """pyradiomics' firstorder formulas with plain NumPy calls."""
+    x = values.astype(np.float64)
+    p = np.unique(levels, return_counts=True)[1] / len(levels)
+    p10, p25, p75, p90 = np.percentile(x, [10, 25, 75, 90])
+    moments = [np.mean((x - x.mean()) ** k) for k in (2, 3, 4)]
+    flat = moments[0] == 0 or np.ptp(x) == 0
+    central = x[(x >= p10) & (x <= p90)]
+    central = central if len(central) else np.array([np.nan])
+    energy = float(np.sum((x + shift) ** 2))
+    return {
+        "Energy": energy, "TotalEnergy": energy * float(np.prod(spacing)),
+        "Entropy": float(-np.sum(p * np.log2(p + np.spacing(1)))), "Uniformity": float(np.sum(p ** 2)),
+        "Minimum": x.min(), "Maximum": x.max(), "Mean": x.mean(), "Median": float(np.median(x)),
+        "10Percentile": p10, "90Percentile": p90, "InterquartileRange": p75 - p25, "Range": np.ptp(x),
+        "MeanAbsoluteDeviation": np.mean(np.abs(x - x.mean())),
+        "RobustMeanAbsoluteDeviation": np.mean(np.abs(central - central.mean())),
+        "RootMeanSquared": np.sqrt(energy / len(x)), "StandardDeviation": np.std(x), "Variance": np.std(x) ** 2,
+        "Skewness": 0.0 if flat else moments[1] / moments[0] ** 1.5,
+        "Kurtosis": 0.0 if flat else moments[2] / moments[0] ** 2,
+    }
+
+
+@PROPERTY
+@given(arrays(np.float64, st.integers(1, 60), elements=st.floats(-2000, 2000)),
+       st.sampled_from([np.int16, np.float32, np.float64]), st.sampled_from([0.0, 2000.0, 13.5]),
+       st.sampled_from([1.0, 10.0, 100.0, 5000.0]), st.booleans())
+def test_firstorder_kernel_matches_the_reference(values, dtype, shift, bin_width, flat):
+    from radiomix.pyradiomics import firstorder
+
+    values = (np.full_like(values, values[0]) if flat else values).astype(dtype)
+    levels = discretise(values[None, None, :], np.ones((1, 1, len(values)), bool),
+                        PyradiomicsSettings(binWidth=bin_width)).roi_levels
+    spacing = (2.0, 0.5, 0.7)
+    ours, statuses = firstorder.features(values, levels, spacing, shift)
+    expected = naive_firstorder(values, levels, shift, spacing)
+    assert set(ours) == set(expected)
+    assert set(statuses) == {name for name, value in expected.items() if np.isnan(value)}
+    for name, value in expected.items():
+        assert ours[name] == pytest.approx(value, rel=1e-9, abs=1e-9 * (1 + abs(shift)) ** 2, nan_ok=True), name
+
+
+def test_firstorder_matches_installed_pyradiomics():
+    radiomics_firstorder = pytest.importorskip("radiomics.firstorder")
+    rng = np.random.default_rng(7)
+    image_array = rng.normal(100, 40, (4, 9, 11)).round().astype(np.int16)
+    mask_array = (rng.random((4, 9, 11)) < 0.6).astype(np.uint8)
+    image, mask = sitk.GetImageFromArray(image_array), sitk.GetImageFromArray(mask_array)
+    for item in (image, mask):
+        item.SetSpacing((0.7, 0.5, 2.0))
+    oracle = radiomics_firstorder.RadiomicsFirstOrder(image, mask, binWidth=10, voxelArrayShift=50)
+    oracle.enableAllFeatures()
+    oracle.enableFeatureByName("StandardDeviation")
+    expected = {name: float(value) for name, value in oracle.execute().items()}
+    roi = mask_array.astype(bool)
+    binned = discretise(image_array, roi, PyradiomicsSettings(binWidth=10))
+    from radiomix.pyradiomics import firstorder
+
+    ours, _ = firstorder.features(binned.values, binned.roi_levels, (2.0, 0.5, 0.7), 50)
+    for name, value in expected.items():
+        assert ours[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_covariance_kernel_matches_the_reference(mask, spacing):
+    positions = np.argwhere(mask) * np.asarray(spacing)
+    expected = np.cov(positions.T, bias=True) if len(positions) > 1 else np.zeros((3, 3))
+    covariance = shape._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
+    assert np.allclose(covariance, np.atleast_2d(expected), rtol=1e-10, atol=1e-10)
