@@ -11,10 +11,27 @@
 * :func:`check_same_grid`: image and mask grids agree within tolerances.
 
 Errors are the typed :mod:`radiomix.errors` classes, each naming the file concerned.
+
+The entries are imported on first use, so that importing one reader (for example
+:mod:`radiomix.io.nrrd`) does not load pydicom and pandas.
 """
 
-from radiomix.io.images import read_image
-from radiomix.io.masks import mask_kind, read_label_map, read_mask
-from radiomix.io.validation import check_same_grid, validate_roi
+import importlib
 
-__all__ = ["check_same_grid", "mask_kind", "read_image", "read_label_map", "read_mask", "validate_roi"]
+_MODULE_OF = {
+    "read_image": "radiomix.io.images",
+    "mask_kind": "radiomix.io.masks",
+    "read_label_map": "radiomix.io.masks",
+    "read_mask": "radiomix.io.masks",
+    "check_same_grid": "radiomix.io.validation",
+    "validate_roi": "radiomix.io.validation",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    """Import the public entry ``name`` from its module on first use."""
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(_MODULE_OF[name]), name)
+    raise AttributeError(f"module 'radiomix.io' has no attribute {name!r}")

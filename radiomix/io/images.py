@@ -32,6 +32,7 @@ from radiomix.io.dicom import (
     simpleitk_error_reason,
     strip_identifying_metadata,
 )
+from radiomix.io.nrrd import read_as_simpleitk
 
 ImageSource = str | os.PathLike | sitk.Image
 
@@ -148,7 +149,7 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
             raise UnreadableFileError(
                 f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
     try:
-        image = sitk.ReadImage(str(path))
+        image = read_as_simpleitk(path)
     except RuntimeError as error:
         raise UnreadableFileError(
             f"cannot be read as an image: {simpleitk_error_reason(error)}", path) from error

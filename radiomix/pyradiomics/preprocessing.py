@@ -42,6 +42,7 @@ from radiomix.errors import (
     RoiTooSmallError,
     UnreadableFileError,
 )
+from radiomix.io.nrrd import read_as_simpleitk
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 ITK_DEFAULT_TOLERANCE = 1e-6
@@ -112,7 +113,7 @@ def read_image(source: str | Path | sitk.Image, what: str) -> sitk.Image:
     if not path.is_file():
         raise UnreadableFileError(f"{what} file not found", path)
     try:
-        return sitk.ReadImage(str(path))
+        return read_as_simpleitk(path)
     except RuntimeError as exc:
         raise UnreadableFileError(f"cannot read the {what}: {str(exc).strip().splitlines()[-1]}", path) from exc
 
