@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 BENCHMARKS = {
     "texture_ct_phantom": [HERE / "texture.py"],
+    "texture_ct_phantom_all_ibsi": [HERE / "texture.py", "--set", "all"],
     "config_c_ct_phantom": [HERE / "config_c.py"],
     "filters_ct_phantom": [HERE / "filters.py"],
     "pyradiomics_dropin_brain1_default": [HERE / "pyradiomics_dropin.py", "--case", "brain1", "--params", "default"],

@@ -9,12 +9,24 @@ integers, so its levels equal ours). Measured per tool, each in a fresh process:
 - ``cold_cached``: first call in a new process whose numba cache is already filled;
 - ``warm``: median of repeated calls once compiled.
 
-Run one measurement with ``python benchmarks/texture.py --tool radiomix --mode warm``; it prints one
-JSON line. ``benchmarks/run.py`` runs them all and writes the table.
+Two feature sets, chosen with ``--set`` (pyradiomics runs the same classes in both):
+
+- ``same`` (default, benchmark ``texture_ct_phantom``): like-for-like. pyradiomics' GLCM, GLRLM,
+  GLSZM, GLDM and NGTDM, each in 3D (GLCM and GLRLM: one matrix per direction, features averaged,
+  IBSI "3D, averaged") and with ``force2D`` (in-plane neighbours, matrices summed over the slices,
+  IBSI 2.5D); radiomix computes the matching families (GLCM, GLRLM, GLSZM, NGLDM for pyradiomics'
+  GLDM, NGTDM) with dimensions 3D and 2.5D. Only this set compares the same work.
+- ``all`` (benchmark ``texture_ct_phantom_all_ibsi``): radiomix computes all six IBSI texture
+  families (GLDZM too) with dimensions 2D, 2.5D and 3D, every aggregation of each, against the same
+  pyradiomics run; radiomix does more work than pyradiomics here, so this is not like-for-like.
+
+Run one measurement with ``python benchmarks/texture.py --tool radiomix --mode warm [--set all]``; it
+prints one JSON line. ``benchmarks/run.py`` runs them all and writes the table.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -28,8 +40,13 @@ from benchmarks.harness import main  # noqa: E402
 DATA = Path(os.environ.get("RADIOMIX_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
 CT_PHANTOM = DATA / "ibsi" / "ct_phantom" / "nifti"
 BIN_WIDTH_HU = 25.0
-RADIOMIX_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 PYRADIOMICS_CLASSES = ("glcm", "glrlm", "glszm", "gldm", "ngtdm")
+FEATURE_SETS = {
+    "same": ("texture_ct_phantom", ("glcm", "glrlm", "glszm", "ngldm", "ngtdm"), ("3D", "2.5D")),
+    "all": ("texture_ct_phantom_all_ibsi", ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm"),
+            ("2D", "2.5D", "3D")),
+}
+"""``--set`` -> (benchmark name, radiomix families, radiomix dimensions)."""
 
 
 def load_levels():
@@ -52,8 +69,8 @@ def load_levels():
     return binned.levels, binned.n_levels, roi, spacing
 
 
-def radiomix_runner():
-    """A callable extracting every texture family, 3D and 2D aggregations, with radiomix."""
+def radiomix_runner(feature_set: str = "same"):
+    """A callable extracting the texture families and dimensions of ``FEATURE_SETS[feature_set]`` with radiomix."""
     import importlib
 
     from radiomix.features.base import RoiImage
@@ -64,18 +81,19 @@ def radiomix_runner():
                          spacing=spacing, discretised=levels, n_levels=n_levels, bin_width=BIN_WIDTH_HU,
                          lower_bound=0.0, resegmentation_range=(-np.inf, np.inf))
     settings = FeatureSettings()
+    _, families, dimensions = FEATURE_SETS[feature_set]
     modules = [(importlib.import_module(f"radiomix.features.{name}"), getattr(settings, name))
-               for name in RADIOMIX_FAMILIES]
+               for name in families]
 
     def run():
-        return sum(len(module.compute(roi_image, family_settings, ("3D", "2D")))
+        return sum(len(module.compute(roi_image, family_settings, dimensions))
                    for module, family_settings in modules)
 
     return run
 
 
 def pyradiomics_runner():
-    """A callable extracting pyradiomics' texture classes, 3D and 2D (force2D along z)."""
+    """A callable extracting pyradiomics' texture classes, 3D and force2D along z (IBSI 2.5D)."""
     import importlib
     import logging
 
@@ -105,4 +123,8 @@ def pyradiomics_runner():
 
 
 if __name__ == "__main__":
-    main("texture_ct_phantom", {"radiomix": radiomix_runner, "pyradiomics": pyradiomics_runner}, __doc__)
+    set_parser = argparse.ArgumentParser(add_help=False)
+    set_parser.add_argument("--set", choices=sorted(FEATURE_SETS), default="same")
+    chosen, sys.argv[1:] = set_parser.parse_known_args()
+    main(FEATURE_SETS[chosen.set][0],
+         {"radiomix": lambda: radiomix_runner(chosen.set), "pyradiomics": pyradiomics_runner}, __doc__)

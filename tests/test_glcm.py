@@ -238,3 +238,25 @@ def test_roi_box_is_the_bounding_box_of_the_non_zero_voxels(levels):
                 if hits.size else None)
     assert texture_box(levels) == expected
     assert texture_box(levels != 0) == expected
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2), st.booleans(),
+       st.sampled_from([("3D", "2.5D"), ("2.5D",), ("3D",), ("2D",), ("2.5D", "2D")]))
+def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, distance, symmetric, dimensions):
+    # 2.5D is formed from the slice matrices, from the volume's in-plane matrices or counted alone
+    levels, n_levels = volume
+    roi = roi_from_levels(levels, n_levels)
+    every = by_label_and_key(glcm.compute(roi, GlcmSettings(distance, symmetric), ALL_DIMENSIONS))
+    subset = glcm.compute(roi, GlcmSettings(distance, symmetric), dimensions)
+    assert [v.aggregation for v in subset[::25]] == [
+        label for d in dimensions for label in glcm.AGGREGATIONS_BY_DIMENSION["glcm"][d]]
+    for v in subset:
+        assert (v.value, v.status) == every[v.aggregation, v.key] or (
+            math.isnan(v.value) and math.isnan(every[v.aggregation, v.key][0])
+            and v.status == every[v.aggregation, v.key][1])
+
+
+def test_in_plane_rows_of_volume_directions():
+    volume = glcm.direction_offsets("3D")[glcm.in_plane_rows_of_volume_directions()]
+    assert np.array_equal(volume, glcm.direction_offsets("2D"))

@@ -202,3 +202,32 @@ def test_normalised_non_uniformities_of_a_constant_roi_are_exactly_one():
     assert values["normalised_grey_level_non_uniformity"] == 1.0
     assert values["normalised_run_length_non_uniformity"] == 1.0
     assert values["run_percentage"] == 9 / 27
+
+
+@PROPERTY
+@given(volumes(), st.sampled_from([("3D", "2.5D"), ("2.5D",), ("3D",), ("2D",), ("2.5D", "2D")]))
+def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dimensions):
+    # 2.5D is formed from the slice matrices, from the volume's in-plane matrices or counted alone
+    levels, n_levels = volume
+    roi = roi_from_levels(levels, n_levels)
+    every = {(v.aggregation, v.key): v.value for v in glrlm.compute(roi, GlrlmSettings(), ALL_DIMENSIONS)}
+    subset = glrlm.compute(roi, GlrlmSettings(), dimensions)
+    assert [v.aggregation for v in subset[::16]] == [
+        label for d in dimensions for label in glrlm.AGGREGATIONS_BY_DIMENSION["glrlm"][d]]
+    assert all(v.value == every[v.aggregation, v.key] for v in subset)
+
+
+@PROPERTY
+@given(volumes(max_shape=(3, 6, 7), max_levels=2), st.booleans())
+def test_long_runs_and_every_direction_match_the_reference(volume, per_slice):
+    # few levels: long runs in every direction, through the kernel's ring buffer of run positions
+    levels, n_levels = volume
+    padded = np.pad(levels, 1)
+    offsets = glcm.direction_offsets("2D" if per_slice else "3D")
+    max_run = max(levels.shape)
+    counts = glrlm._run_length_kernel(padded, n_levels, offsets, per_slice, max_run)
+    for d, offset in enumerate(offsets):
+        for row in range(counts.shape[0]):
+            part = levels[row:row + 1] if per_slice else levels
+            expected = naive_glrlm(part, n_levels, tuple(int(c) for c in offset), max_run)
+            assert np.array_equal(counts[row, d], expected)

@@ -232,3 +232,25 @@ def test_normalised_non_uniformity_and_percentage_of_a_constant_roi_are_exactly_
     features = ngldm.ngldm_features(ngldm.ngldm_matrix(levels, 2)[0], 27)
     assert features["normalised_grey_level_non_uniformity"] == (1.0, "")
     assert features["dependence_count_percentage"] == (1.0, "")
+
+
+@settings(max_examples=40, deadline=None)
+@given(volume=level_volumes(), distance=st.integers(1, 2), alpha=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, alpha):
+    levels, n_levels = volume
+    slices, volume_matrix = ngldm._ngldm_kernel(levels, n_levels, distance, alpha, True, True)
+    for per_slice, matrix in ((True, slices), (False, volume_matrix)):
+        expected = naive_ngldm(levels, n_levels, distance, alpha, per_slice)
+        np.testing.assert_array_equal(matrix[:, :, :expected.shape[2]], expected)
+        assert not matrix[:, :, expected.shape[2]:].any()
+
+
+@settings(max_examples=30, deadline=None)
+@given(volume=level_volumes(), dimensions=st.sampled_from([("3D", "2.5D"), ("2.5D",), ("3D",), ("2D",)]))
+def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dimensions):
+    levels, n_levels = volume
+    assume(levels.any())
+    every = values_by(ngldm.compute(roi_from_levels(levels, n_levels), NgldmSettings(), DIMENSIONS))
+    subset = values_by(ngldm.compute(roi_from_levels(levels, n_levels), NgldmSettings(), dimensions))
+    assert {label for _, label in subset} == {AGGREGATIONS_BY_DIMENSION["ngldm"][d][0] for d in dimensions}
+    assert all(subset[item] == every[item] for item in subset)

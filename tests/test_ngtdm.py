@@ -229,3 +229,35 @@ def test_spacing_does_not_change_the_features():
 def test_invalid_input_raises_input_error(levels, n_levels, distance, message):
     with pytest.raises(InputError, match=message):
         ngtdm.ngtdm_matrix(levels, n_levels, distance)
+
+
+@settings(max_examples=40, deadline=None)
+@given(volume=level_volumes(), distance=st.integers(1, 2), wide=st.booleans())
+def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, wide):
+    # one pass of the kernel for 2D/2.5D and 3D together, with int32 or int64 row sums
+    levels, n_levels = volume
+    row_sums = np.empty((2, levels.shape[2]), dtype=np.int64 if wide else np.int32)
+    slice_counts, slice_sums, volume_counts, volume_sums = ngtdm._ngtdm_kernel(
+        levels, n_levels, distance, True, True, row_sums)
+    for per_slice, counts, sums in ((True, slice_counts, slice_sums), (False, volume_counts, volume_sums)):
+        naive_counts, naive_sums = naive_ngtdm(levels, n_levels, distance, per_slice)
+        np.testing.assert_array_equal(counts, naive_counts)
+        np.testing.assert_allclose(sums, naive_sums, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(volume=level_volumes(), dimensions=st.sampled_from([("3D", "2.5D"), ("2.5D",), ("3D",), ("2D",)]))
+def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dimensions):
+    levels, n_levels = volume
+    every = values_by(ngtdm.compute(roi_from_levels(levels, n_levels), NgtdmSettings(), DIMENSIONS))
+    subset = values_by(ngtdm.compute(roi_from_levels(levels, n_levels), NgtdmSettings(), dimensions))
+    assert {label for _, label in subset} == {AGGREGATIONS_BY_DIMENSION["ngtdm"][d][0] for d in dimensions}
+    for item, (value, status) in subset.items():
+        assert status == every[item][1]
+        assert value == every[item][0] or (math.isnan(value) and math.isnan(every[item][0]))
+
+
+def test_row_sums_widen_for_large_neighbourhoods():
+    assert ngtdm._row_sums(64, 1, 5).dtype == np.int32
+    assert ngtdm._row_sums(2 ** 31 // 27, 1, 5).dtype == np.int32
+    assert ngtdm._row_sums(2 ** 31 // 27 + 1, 1, 5).dtype == np.int64

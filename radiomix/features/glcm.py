@@ -273,16 +273,23 @@ def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, settings: Gl
     only the 9 out-of-plane directions are counted again.
     """
     volume_offsets = direction_offsets("3D", settings.distance)
-    in_plane = [tuple(offset) for offset in direction_offsets("2D", settings.distance)]
     out_of_plane = volume_offsets[:, 0] != 0
     volume = np.empty((len(volume_offsets), n_levels, n_levels), dtype=np.int64)
     volume[out_of_plane] = _glcm_matrices(levels, n_levels, np.ascontiguousarray(volume_offsets[out_of_plane]),
                                           False, settings.symmetric)[0]
-    summed = per_slice.sum(axis=0)
-    for index, offset in enumerate(volume_offsets):
-        if not out_of_plane[index]:
-            volume[index] = summed[in_plane.index(tuple(offset))]
+    volume[in_plane_rows_of_volume_directions()] = per_slice.sum(axis=0)
     return volume
+
+
+def in_plane_rows_of_volume_directions() -> np.ndarray:
+    """Index in ``direction_offsets("3D")`` of each direction of ``direction_offsets("2D")``, in that order.
+
+    Pairs (and runs) along an in-plane direction never leave their slice, so
+    the volume matrix of such a direction is the sum of its slice matrices:
+    the 2.5D matrices of the manual are these rows of the 3D ones.
+    """
+    volume = [tuple(offset) for offset in _VOLUME_DIRECTIONS]
+    return np.array([volume.index(offset) for offset in _IN_PLANE_DIRECTIONS], dtype=np.int64)
 
 
 def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str, np.ndarray]:
@@ -517,16 +524,11 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
     groups = {}
     n_levels = roi.n_levels
     levels = cropped_to_roi(roi.discretised, n_levels)
-    per_slice = None
-    if "2D" in dimensions or "2.5D" in dimensions:
+    per_slice = volume = None
+    if "2D" in dimensions:
         per_slice = glcm_matrices_2d(levels, n_levels, settings.distance, settings.symmetric)
-        if "2D" in dimensions:
-            groups["2D, averaged"] = per_slice.reshape((-1, n_levels, n_levels))
-            groups["2D, slice-merged"] = per_slice.sum(axis=1)
-        if "2.5D" in dimensions:
-            per_direction = per_slice.sum(axis=0)
-            groups["2.5D, direction-merged"] = per_direction
-            groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
+        groups["2D, averaged"] = per_slice.reshape((-1, n_levels, n_levels))
+        groups["2D, slice-merged"] = per_slice.sum(axis=1)
     if "3D" in dimensions:
         if per_slice is None:
             volume = glcm_matrices_3d(levels, n_levels, settings.distance, settings.symmetric)
@@ -534,6 +536,17 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
             volume = _volume_matrices_from_slices(levels, n_levels, settings, per_slice)
         groups["3D, averaged"] = volume
         groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
+    if "2.5D" in dimensions:
+        # the slice matrices of one in-plane direction sum to the volume matrix of that direction
+        if per_slice is not None:
+            per_direction = per_slice.sum(axis=0)
+        elif volume is not None:
+            per_direction = volume[in_plane_rows_of_volume_directions()]
+        else:
+            per_direction = _glcm_matrices(levels, n_levels, direction_offsets("2D", settings.distance), False,
+                                           settings.symmetric)[0]
+        groups["2.5D, direction-merged"] = per_direction
+        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     ordered = {}
     for dimension in dimensions:
         for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:

@@ -37,7 +37,7 @@ from radiomix._numba import njit
 from radiomix.errors import SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.glcm import direction_offsets
+from radiomix.features.glcm import direction_offsets, in_plane_rows_of_volume_directions
 from radiomix.features.texture import checked_levels, cropped_to_roi, divided_by_count_powers, roi_bounds
 from radiomix.spec import GlrlmSettings
 
@@ -87,6 +87,15 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
     """Count runs of equal grey level along each direction, all directions in one pass over the voxels.
 
+    Every ROI voxel gets, along each direction, its position in its run: 1
+    when its predecessor (at ``-m``) has another level, else the
+    predecessor's position + 1. A run of length ``n`` holds one voxel at each
+    position ``1..n``, so the voxels counted by (level, position ``j``) are
+    the runs of length ``>= j``, and the runs of length exactly ``j`` the
+    difference of neighbouring columns. The positions of the voxels up to
+    the largest step back are kept in a ring buffer; no branch depends on
+    the grey levels except the test for ROI voxels.
+
     Parameters
     ----------
     padded : ndarray of int32, shape (nz + 2, ny + 2, nx + 2)
@@ -97,7 +106,8 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
         Number of grey levels ``Ng``.
     offsets : ndarray of int64, shape (n_directions, 3)
         ``(dz, dy, dx)`` unit steps of each direction, each component in
-        -1..1; ``dz = 0`` when ``per_slice``.
+        -1..1, the first non-zero one positive (so that the predecessor comes
+        first in raster order); ``dz = 0`` when ``per_slice``.
     per_slice : bool
         True: one matrix per slice (axis 0); False: one for the volume.
     max_run : int
@@ -112,26 +122,41 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
     flat = padded.ravel()
     n_directions = offsets.shape[0]
     steps = np.empty(n_directions, np.int64)
+    largest_step = 0
     for d in range(n_directions):
         steps[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
-    counts = np.zeros((p_z - 2 if per_slice else 1, n_directions, n_levels, max_run), dtype=np.int64)
+        largest_step = max(largest_step, steps[d])
+    ring = 1
+    while ring <= largest_step:
+        ring *= 2
+    wrap = ring - 1  # voxel v's positions are at row v & wrap, not overwritten before v + largest_step
+    position = np.zeros((ring, n_directions), np.int32)
+    n_rows = p_z - 2 if per_slice else 1
+    direction_size = n_levels * max_run
+    counts = np.zeros(n_rows * n_directions * direction_size, np.int64)
     for z in range(1, p_z - 1):
-        row = z - 1 if per_slice else 0
+        row_start = (z - 1) * n_directions * direction_size if per_slice else 0
         for y in range(1, p_y - 1):
             start = (z * p_y + y) * p_x
             for voxel in range(start + 1, start + p_x - 1):
                 level = flat[voxel]
                 if level == 0:
                     continue
+                here = position[voxel & wrap]
+                cell = row_start + (level - 1) * max_run - 1
                 for d in range(n_directions):
-                    step = steps[d]
-                    # a run starts at an ROI voxel whose predecessor along -m differs
-                    if flat[voxel - step] == level:
-                        continue
-                    length = 1
-                    while flat[voxel + length * step] == level:
-                        length += 1
-                    counts[row, d, level - 1, length - 1] += 1
+                    previous = voxel - steps[d]
+                    continued = flat[previous] == level
+                    j = (position[previous & wrap, d] + 1) * continued + (1 - continued)
+                    here[d] = j
+                    counts[cell + d * direction_size + j] += 1
+    counts = counts.reshape((n_rows, n_directions, n_levels, max_run))
+    # runs of length exactly j: voxels at position j minus those at position j + 1
+    for row in range(n_rows):
+        for d in range(n_directions):
+            for i in range(n_levels):
+                for j in range(max_run - 1):
+                    counts[row, d, i, j] -= counts[row, d, i, j + 1]
     return counts
 
 
@@ -176,8 +201,11 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return _glrlm_matrices(levels, n_levels, "3D")[0]
 
 
-def _glrlm_matrices(levels, n_levels, dimension, offsets=None):
-    """Run counts of ``direction_offsets(dimension)``, or of the given subset ``offsets`` of them."""
+def _glrlm_matrices(levels, n_levels, dimension, offsets=None, per_slice=None):
+    """Run counts of ``direction_offsets(dimension)``, or of the given subset ``offsets`` of them.
+
+    Per slice for ``"2D"`` and for the volume for ``"3D"``, unless ``per_slice`` says otherwise.
+    """
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
     sides = high - low
@@ -185,8 +213,10 @@ def _glrlm_matrices(levels, n_levels, dimension, offsets=None):
     padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)
     if offsets is None:
         offsets = direction_offsets(dimension)
-    counts = _run_length_kernel(padded, int(n_levels), offsets, dimension == "2D", max_run)
-    if dimension == "3D":
+    if per_slice is None:
+        per_slice = dimension == "2D"
+    counts = _run_length_kernel(padded, int(n_levels), offsets, per_slice, max_run)
+    if not per_slice:
         return counts
     per_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
     per_slice[low[0]:high[0]] = counts
@@ -202,15 +232,12 @@ def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, per_slice: n
     are counted again.
     """
     volume_offsets = direction_offsets("3D")
-    in_plane = [tuple(offset) for offset in direction_offsets("2D")]
     out_of_plane = volume_offsets[:, 0] != 0
     counted = _glrlm_matrices(levels, n_levels, "3D", np.ascontiguousarray(volume_offsets[out_of_plane]))[0]
     volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
     volume[out_of_plane] = counted
     summed = per_slice.sum(axis=0)
-    for index, offset in enumerate(volume_offsets):
-        if not out_of_plane[index]:
-            volume[index, :, :summed.shape[-1]] = summed[in_plane.index(tuple(offset))]
+    volume[in_plane_rows_of_volume_directions(), :, :summed.shape[-1]] = summed
     return volume
 
 
@@ -375,14 +402,11 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
                         f"{list(AGGREGATIONS_BY_DIMENSION[FAMILY])}")
     levels = cropped_to_roi(roi.discretised, roi.n_levels)
     groups = {}
-    per_slice = None
-    if "2D" in dimensions or "2.5D" in dimensions:
+    per_slice = volume = None
+    if "2D" in dimensions:
         per_slice = glrlm_matrices_2d(levels, roi.n_levels)
         groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
         groups["2D, slice-merged"] = per_slice.sum(axis=1)
-        per_direction = per_slice.sum(axis=0)
-        groups["2.5D, direction-merged"] = per_direction
-        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     if "3D" in dimensions:
         if per_slice is None:
             volume = glrlm_matrices_3d(levels, roi.n_levels)
@@ -390,6 +414,17 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
             volume = _volume_matrices_from_slices(levels, roi.n_levels, per_slice)
         groups["3D, averaged"] = volume
         groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
+    if "2.5D" in dimensions:
+        # runs along an in-plane direction stay in their slice: the slice matrices of a direction sum to
+        # its volume matrix (columns beyond the longest in-plane run hold zeros and change no feature)
+        if per_slice is not None:
+            per_direction = per_slice.sum(axis=0)
+        elif volume is not None:
+            per_direction = volume[in_plane_rows_of_volume_directions()]
+        else:
+            per_direction = _glrlm_matrices(levels, roi.n_levels, "2D", per_slice=False)[0]
+        groups["2.5D, direction-merged"] = per_direction
+        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     results = []
     for dimension in dimensions:
         for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:

@@ -76,8 +76,14 @@ EMPTY_ROI = "undefined: empty ROI"
 
 
 @njit
-def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice):
-    """Count centres by grey level and dependence (one matrix per slice, or one for the volume).
+def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice, volume):
+    """Count centres by grey level and dependence, of in-plane (per slice) and 3D neighbourhoods.
+
+    Works row by row (fixed z and y): the dependences of a whole row are
+    accumulated one neighbour offset at a time, in loops without branches
+    over contiguous voxels that the compiler vectorises; the in-plane
+    offsets come first, so one pass gives both the in-plane and the 3D
+    neighbourhoods.
 
     Parameters
     ----------
@@ -90,23 +96,26 @@ def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice):
     alpha : float
         A neighbour depends on the centre when ``|level difference| <= alpha``.
     per_slice : bool
-        True: in-plane neighbourhoods and one matrix per slice; False: 3D
-        neighbourhoods and a single matrix.
+        Count the in-plane neighbourhoods, one matrix per slice (IBSI 2D, 2.5D).
+    volume : bool
+        Count the 3D neighbourhoods, one matrix for the volume (IBSI 3D).
 
     Returns
     -------
-    ndarray of int64, shape (rows, n_levels, largest possible dependence)
-        Element ``[r, i - 1, j - 1]`` counts centres of level ``i`` with
-        dependence ``j`` (the centre included).
+    slice_matrices : ndarray of int64, shape (nz or 0, n_levels, (2 distance + 1)^2)
+        Element ``[z, i - 1, j - 1]`` counts the centres of slice ``z`` with
+        level ``i`` and in-plane dependence ``j`` (the centre included); no
+        rows unless ``per_slice``.
+    volume_matrix : ndarray of int64, shape (1 or 0, n_levels, (2 distance + 1)^3)
+        The same for 3D neighbourhoods; no row unless ``volume``.
     """
     nz, ny, nx = levels.shape
     width = 2 * distance + 1
-    rows = nz if per_slice else 1
-    largest_dependence = width * width if per_slice else width * width * width
-    matrix = np.zeros((rows, n_levels, largest_dependence), dtype=np.int64)
+    slice_matrices = np.zeros((nz if per_slice else 0, n_levels, width * width), dtype=np.int64)
+    volume_matrix = np.zeros((1 if volume else 0, n_levels, width * width * width), dtype=np.int64)
     # a copy with a border of zeros (outside the ROI: never depends), so that
-    # the neighbourhood is a list of flat-index offsets without bounds checks
-    pad_z = 0 if per_slice else distance
+    # every neighbour row is a contiguous slice of the flat copy
+    pad_z = distance if volume else 0
     p_y = ny + 2 * distance
     p_x = nx + 2 * distance
     plane = p_y * p_x
@@ -114,33 +123,55 @@ def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice):
     for z in range(nz):
         for y in range(ny):
             start = ((z + pad_z) * p_y + y + distance) * p_x + distance
-            for x in range(nx):
-                padded[start + x] = levels[z, y, x]
-    offsets = np.empty((2 * pad_z + 1) * width * width, np.int64)
-    k = 0
-    for dz in range(-pad_z, pad_z + 1):
-        for dy in range(-distance, distance + 1):
-            for dx in range(-distance, distance + 1):
-                offsets[k] = dz * plane + dy * p_x + dx
-                k += 1
+            padded[start:start + nx] = levels[z, y]
     # level differences are integers below n_levels: |difference| <= alpha
     # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
-    tolerance = int(min(np.floor(alpha), n_levels))
+    tolerance = np.int32(min(np.floor(alpha), n_levels))
+    dependence = np.empty(nx, np.int32)
     for z in range(nz):
-        row = z if per_slice else 0
         for y in range(ny):
             start = ((z + pad_z) * p_y + y + distance) * p_x + distance
-            for voxel in range(start, start + nx):
-                level = padded[voxel]
-                if level == 0:
+            centre = padded[start:start + nx]
+            if not centre.any():
+                continue
+            # the in-plane offsets (the centre itself among them) ...
+            dependence[:] = 0
+            for dy in range(-distance, distance + 1):
+                for dx in range(-distance, distance + 1):
+                    first = start + dy * p_x + dx
+                    _add_dependent_neighbours(centre, padded[first:first + nx], tolerance, dependence)
+            if per_slice:
+                _count_centres(centre, dependence, slice_matrices[z])
+            if not volume:
+                continue
+            # ... then the others
+            for dz in range(-pad_z, pad_z + 1):
+                if dz == 0:
                     continue
-                dependence = 0  # the centre itself is among the offsets
-                for k in range(offsets.size):
-                    neighbour = padded[voxel + offsets[k]]
-                    # branch-free: outside the ROI (level 0) never depends
-                    dependence += (neighbour > 0) & (abs(neighbour - level) <= tolerance)
-                matrix[row, level - 1, dependence - 1] += 1
-    return matrix
+                for dy in range(-distance, distance + 1):
+                    for dx in range(-distance, distance + 1):
+                        first = start + dz * plane + dy * p_x + dx
+                        _add_dependent_neighbours(centre, padded[first:first + nx], tolerance, dependence)
+            _count_centres(centre, dependence, volume_matrix[0])
+    return slice_matrices, volume_matrix
+
+
+@njit
+def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
+    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
+    for x in range(centre.size):
+        level = neighbour[x]
+        # branch-free: outside the ROI (level 0) never depends
+        dependence[x] += (level > 0) & (abs(level - centre[x]) <= tolerance)
+
+
+@njit
+def _count_centres(centre, dependence, matrix):
+    """Count the ROI voxels of a row in ``matrix[level - 1, dependence - 1]``."""
+    for x in range(centre.size):
+        level = centre[x]
+        if level > 0:
+            matrix[level - 1, dependence[x] - 1] += 1
 
 
 def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: float = 0.0,
@@ -176,14 +207,25 @@ def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: fl
         ``distance`` is below 1 or ``alpha`` is negative.
     """
     levels = checked_levels(levels, n_levels)
+    _check_parameters(distance, alpha)
+    slice_matrices, volume_matrix = _ngldm_kernel(levels, int(n_levels), int(distance), float(alpha),
+                                                  bool(per_slice), not per_slice)
+    return _trimmed(slice_matrices if per_slice else volume_matrix)
+
+
+def _trimmed(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` without the columns beyond the largest dependence found (at least one column kept)."""
+    used = np.flatnonzero(matrix.any(axis=(0, 1)))
+    n_columns = int(used[-1]) + 1 if used.size else 1
+    return matrix[:, :, :n_columns]
+
+
+def _check_parameters(distance, alpha) -> None:
+    """Raise InputError unless ``distance`` is an integer >= 1 and ``alpha`` a finite number >= 0."""
     if int(distance) != distance or distance < 1:
         raise InputError(f"NGLDM distance must be an integer >= 1 (voxels), got {distance!r}")
     if not (math.isfinite(alpha) and alpha >= 0):
         raise InputError(f"NGLDM alpha must be a finite number >= 0 (grey levels), got {alpha!r}")
-    matrix = _ngldm_kernel(levels, int(n_levels), int(distance), float(alpha), bool(per_slice))
-    used = np.flatnonzero(matrix.any(axis=(0, 1)))
-    n_columns = int(used[-1]) + 1 if used.size else 1
-    return matrix[:, :, :n_columns]
 
 
 def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, str]]:
@@ -347,15 +389,15 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
         for dimension in dimensions:
             by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
     else:
-        levels = np.asarray(roi.discretised)[box]
+        levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
+        _check_parameters(settings.distance, settings.alpha)
         n_voxels = int(np.count_nonzero(levels))
-        if "2D" in dimensions or "2.5D" in dimensions:
-            slices = ngldm_matrix(levels, roi.n_levels, settings.distance, settings.alpha, per_slice=True)
-            if "2D" in dimensions:
-                by_dimension["2D"] = _averaged_over_slices(slices)
-            if "2.5D" in dimensions:
-                by_dimension["2.5D"] = ngldm_features(slices.sum(axis=0), n_voxels)
+        slices, volume = _ngldm_kernel(levels, int(roi.n_levels), int(settings.distance), float(settings.alpha),
+                                       "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
+        if "2D" in dimensions:
+            by_dimension["2D"] = _averaged_over_slices(_trimmed(slices))
+        if "2.5D" in dimensions:
+            by_dimension["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
         if "3D" in dimensions:
-            volume = ngldm_matrix(levels, roi.n_levels, settings.distance, settings.alpha, per_slice=False)
-            by_dimension["3D"] = ngldm_features(volume[0], n_voxels)
+            by_dimension["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
     return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)

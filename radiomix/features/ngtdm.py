@@ -64,8 +64,14 @@ BUSYNESS_UNDEFINED = "undefined: i * p_i is the same for every grey level presen
 
 
 @njit
-def _ngtdm_kernel(levels, n_levels, distance, per_slice):
-    """Count ``n_i`` and sum ``s_i`` (one row per slice, or one row for the volume).
+def _ngtdm_kernel(levels, n_levels, distance, per_slice, volume, row_sums):
+    """Count ``n_i`` and sum ``s_i`` of in-plane (one row per slice) and 3D (one row) neighbourhoods.
+
+    Works row by row (fixed z and y): the neighbour sums and neighbour
+    counts of a whole row are accumulated one neighbour offset at a time,
+    in loops without branches over contiguous voxels that the compiler
+    vectorises; the in-plane offsets come first, so one pass gives both the
+    in-plane and the 3D neighbourhoods.
 
     Parameters
     ----------
@@ -76,24 +82,29 @@ def _ngtdm_kernel(levels, n_levels, distance, per_slice):
     distance : int
         Chebyshev radius of the neighbourhood (voxels).
     per_slice : bool
-        True: in-plane neighbourhoods and one row per slice; False: 3D
-        neighbourhoods and a single row.
+        Count the in-plane neighbourhoods, one row per slice (IBSI 2D, 2.5D).
+    volume : bool
+        Count the 3D neighbourhoods, one row for the volume (IBSI 3D).
+    row_sums : ndarray of int32 or int64, shape (2, nx)
+        Scratch space for the sums of a row; its integer type must hold a
+        neighbourhood's sum of grey levels.
 
     Returns
     -------
-    counts : ndarray of int64, shape (rows, n_levels)
-        ``n_i`` (column ``i - 1``).
-    sums : ndarray of float64, shape (rows, n_levels)
-        ``s_i`` (column ``i - 1``).
+    slice_counts, slice_sums : ndarray, shape (nz or 0, n_levels)
+        In-plane ``n_i`` (int64) and ``s_i`` (float64), column ``i - 1``; no
+        rows unless ``per_slice``.
+    volume_counts, volume_sums : ndarray, shape (1 or 0, n_levels)
+        3D ``n_i`` and ``s_i``; no row unless ``volume``.
     """
     nz, ny, nx = levels.shape
-    rows = nz if per_slice else 1
-    counts = np.zeros((rows, n_levels), dtype=np.int64)
-    sums = np.zeros((rows, n_levels), dtype=np.float64)
+    slice_counts = np.zeros((nz if per_slice else 0, n_levels), dtype=np.int64)
+    slice_sums = np.zeros((nz if per_slice else 0, n_levels), dtype=np.float64)
+    volume_counts = np.zeros((1 if volume else 0, n_levels), dtype=np.int64)
+    volume_sums = np.zeros((1 if volume else 0, n_levels), dtype=np.float64)
     # a copy with a border of zeros (outside the ROI: adds nothing), so that
-    # the neighbourhood is a list of flat-index offsets without bounds checks
-    pad_z = 0 if per_slice else distance
-    width = 2 * distance + 1
+    # every neighbour row is a contiguous slice of the flat copy
+    pad_z = distance if volume else 0
     p_y = ny + 2 * distance
     p_x = nx + 2 * distance
     plane = p_y * p_x
@@ -101,38 +112,69 @@ def _ngtdm_kernel(levels, n_levels, distance, per_slice):
     for z in range(nz):
         for y in range(ny):
             start = ((z + pad_z) * p_y + y + distance) * p_x + distance
-            for x in range(nx):
-                padded[start + x] = levels[z, y, x]
-    offsets = np.empty((2 * pad_z + 1) * width * width, np.int64)
-    k = 0
-    for dz in range(-pad_z, pad_z + 1):
-        for dy in range(-distance, distance + 1):
-            for dx in range(-distance, distance + 1):
-                offsets[k] = dz * plane + dy * p_x + dx
-                k += 1
+            padded[start:start + nx] = levels[z, y]
+    total = row_sums[0]
+    n_neighbours = row_sums[1]
     for z in range(nz):
-        row = z if per_slice else 0
         for y in range(ny):
             start = ((z + pad_z) * p_y + y + distance) * p_x + distance
-            for voxel in range(start, start + nx):
-                level = padded[voxel]
-                if level == 0:
+            centre = padded[start:start + nx]
+            if not centre.any():
+                continue
+            # the in-plane offsets (the centre voxel included, taken off in _add_row_terms) ...
+            total[:] = 0
+            n_neighbours[:] = 0
+            for dy in range(-distance, distance + 1):
+                for dx in range(-distance, distance + 1):
+                    first = start + dy * p_x + dx
+                    _add_neighbour_row(padded[first:first + nx], total, n_neighbours)
+            if per_slice:
+                _add_row_terms(centre, total, n_neighbours, slice_counts[z], slice_sums[z])
+            if not volume:
+                continue
+            # ... then the others
+            for dz in range(-pad_z, pad_z + 1):
+                if dz == 0:
                     continue
-                total = 0
-                n_neighbours = 0
-                for k in range(offsets.size):
-                    neighbour = padded[voxel + offsets[k]]
-                    # branch-free: voxels outside the ROI hold level 0
-                    total += neighbour
-                    n_neighbours += neighbour > 0
-                # the offsets include the centre voxel itself
-                total -= level
-                n_neighbours -= 1
-                if n_neighbours > 0:
-                    counts[row, level - 1] += 1
-                    # |i - total / W| computed from the exact integer |i W - total|
-                    sums[row, level - 1] += abs(level * n_neighbours - total) / n_neighbours
-    return counts, sums
+                for dy in range(-distance, distance + 1):
+                    for dx in range(-distance, distance + 1):
+                        first = start + dz * plane + dy * p_x + dx
+                        _add_neighbour_row(padded[first:first + nx], total, n_neighbours)
+            _add_row_terms(centre, total, n_neighbours, volume_counts[0], volume_sums[0])
+    return slice_counts, slice_sums, volume_counts, volume_sums
+
+
+@njit
+def _add_neighbour_row(neighbour, total, n_neighbours):
+    """Add one neighbour of every voxel of a row: its level to ``total``, 1 to ``n_neighbours`` if in the ROI."""
+    for x in range(neighbour.size):
+        level = neighbour[x]
+        total[x] += level
+        n_neighbours[x] += level > 0
+
+
+@njit
+def _add_row_terms(centre, total, n_neighbours, counts, sums):
+    """Add a row's ROI voxels with a valid neighbourhood to ``n_i`` (``counts``) and ``s_i`` (``sums``).
+
+    ``total`` and ``n_neighbours`` hold the sums and counts over the
+    neighbourhood including the centre voxel.
+    """
+    for x in range(centre.size):
+        level = centre[x]
+        if level == 0:
+            continue
+        neighbours = np.int64(n_neighbours[x]) - 1
+        if neighbours > 0:
+            counts[level - 1] += 1
+            # |i - total / W| computed from the exact integer |i W - total|
+            sums[level - 1] += abs(level * neighbours - (np.int64(total[x]) - level)) / neighbours
+
+
+def _row_sums(n_levels: int, distance: int, nx: int) -> np.ndarray:
+    """Scratch space of :func:`_ngtdm_kernel`: int32 unless a neighbourhood's sum of levels could overflow it."""
+    largest_sum = (2 * distance + 1) ** 3 * n_levels
+    return np.empty((2, nx), dtype=np.int32 if largest_sum < 2 ** 31 else np.int64)
 
 
 def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
@@ -167,9 +209,17 @@ def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
         or ``distance`` is below 1.
     """
     levels = checked_levels(levels, n_levels)
+    _check_distance(distance)
+    slice_counts, slice_sums, volume_counts, volume_sums = _ngtdm_kernel(
+        levels, int(n_levels), int(distance), bool(per_slice), not per_slice,
+        _row_sums(int(n_levels), int(distance), levels.shape[2]))
+    return (slice_counts, slice_sums) if per_slice else (volume_counts, volume_sums)
+
+
+def _check_distance(distance) -> None:
+    """Raise InputError unless ``distance`` is an integer >= 1."""
     if int(distance) != distance or distance < 1:
         raise InputError(f"NGTDM distance must be an integer >= 1 (voxels), got {distance!r}")
-    return _ngtdm_kernel(levels, int(n_levels), int(distance), bool(per_slice))
 
 
 def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
@@ -297,14 +347,16 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
         for dimension in dimensions:
             by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
     else:
-        levels = np.asarray(roi.discretised)[box]
-        if "2D" in dimensions or "2.5D" in dimensions:
-            slice_counts, slice_sums = ngtdm_matrix(levels, roi.n_levels, settings.distance, per_slice=True)
-            if "2D" in dimensions:
-                by_dimension["2D"] = _averaged_over_slices(slice_counts, slice_sums)
-            if "2.5D" in dimensions:
-                by_dimension["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
+        levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
+        _check_distance(settings.distance)
+        in_plane = "2D" in dimensions or "2.5D" in dimensions
+        slice_counts, slice_sums, volume_counts, volume_sums = _ngtdm_kernel(
+            levels, int(roi.n_levels), int(settings.distance), in_plane, "3D" in dimensions,
+            _row_sums(int(roi.n_levels), int(settings.distance), levels.shape[2]))
+        if "2D" in dimensions:
+            by_dimension["2D"] = _averaged_over_slices(slice_counts, slice_sums)
+        if "2.5D" in dimensions:
+            by_dimension["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
         if "3D" in dimensions:
-            counts, sums = ngtdm_matrix(levels, roi.n_levels, settings.distance, per_slice=False)
-            by_dimension["3D"] = ngtdm_features(counts[0], sums[0])
+            by_dimension["3D"] = ngtdm_features(volume_counts[0], volume_sums[0])
     return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)
