@@ -20,8 +20,14 @@ Runner = Callable[[], Callable[[], int]]
 
 
 def measure(benchmark: str, tool: str, make_run: Runner, mode: str, repeats: int) -> dict:
-    """Time ``make_run()``'s work once (cold modes) or as the median of ``repeats`` (warm)."""
+    """Time ``make_run()``'s work once (cold modes) or as the median of ``repeats`` (warm).
+
+    ``setup_seconds`` is the time of ``make_run()`` itself: the tool's imports and the
+    preparation of its inputs, which the measured work does not include.
+    """
+    start = time.perf_counter()
     run = make_run()
+    setup_seconds = time.perf_counter() - start
     start = time.perf_counter()
     n_values = run()
     seconds = time.perf_counter() - start
@@ -32,7 +38,8 @@ def measure(benchmark: str, tool: str, make_run: Runner, mode: str, repeats: int
             run()
             times.append(time.perf_counter() - start)
         seconds = statistics.median(times)
-    return {"benchmark": benchmark, "tool": tool, "mode": mode, "seconds": seconds, "values": n_values,
+    return {"benchmark": benchmark, "tool": tool, "mode": mode, "seconds": seconds, "setup_seconds": setup_seconds,
+            "values": n_values,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

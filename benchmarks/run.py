@@ -29,6 +29,7 @@ BENCHMARKS = {
     "pyradiomics_dropin_brain1_default": [HERE / "pyradiomics_dropin.py", "--case", "brain1", "--params", "default"],
     "pyradiomics_dropin_ct_phantom_default": [HERE / "pyradiomics_dropin.py", "--case", "ct_phantom", "--params",
                                               "default"],
+    "pyradiomics_dropin_tiny_default": [HERE / "pyradiomics_dropin.py", "--case", "tiny", "--params", "default"],
     "pyradiomics_dropin_brain1_filters": [HERE / "pyradiomics_dropin.py", "--case", "brain1", "--params", "filters"],
     "pyradiomics_dropin_ct_phantom_filters": [HERE / "pyradiomics_dropin.py", "--case", "ct_phantom", "--params",
                                               "filters"],
