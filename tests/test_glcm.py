@@ -14,6 +14,7 @@ from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, registry
 from radiomix.features.table import tabulate
 from radiomix.features.texture import roi_box as texture_box
+from radiomix.features.texture import smallest_level_type
 from radiomix.spec import GlcmSettings
 
 from ibsi_reference import misses, reference_rows
@@ -86,6 +87,45 @@ def test_features_match_the_formulas(counts, symmetric):
     expected = naive_glcm_features(counts, n_levels)
     for key in glcm.FEATURE_KEYS:
         np.testing.assert_allclose(values[key], expected[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@PROPERTY
+@given(st.integers(1, 5).flatmap(lambda n: arrays(np.int64, (n, n), elements=st.integers(0, 6))),
+       st.booleans())
+def test_features_of_probabilities_are_those_of_counts(counts, symmetric):
+    if symmetric:
+        counts = counts + counts.T
+    if counts.sum() == 0:
+        return
+    from_counts = glcm.glcm_features(counts)
+    from_probabilities = glcm.glcm_features(counts / counts.sum())
+    for key in glcm.FEATURE_KEYS:
+        np.testing.assert_allclose(from_probabilities[key], from_counts[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**16), st.sampled_from([255, 256, 300]), st.booleans())
+def test_matrices_of_many_grey_levels_match_the_reference(seed, n_levels, symmetric):
+    """Levels beyond 255 go through the kernel's wider level type."""
+    rng = np.random.default_rng(seed)
+    levels = np.where(rng.random((3, 4, 4)) < 0.8, rng.integers(n_levels - 3, n_levels + 1, (3, 4, 4)), 0)
+    levels = levels.astype(np.int32)
+    if not levels.any():
+        levels[0, 0, 0] = n_levels
+    present = np.unique(levels[levels > 0])
+    compact = np.searchsorted(present, levels) + 1
+    compact[levels == 0] = 0  # the same volume on levels 1..len(present), for a small reference matrix
+    volume = glcm.glcm_matrices_3d(levels, n_levels, 1, symmetric)
+    rows = present - 1
+    for d, offset in enumerate(glcm.direction_offsets("3D")):
+        expected = naive_glcm(compact, present.size, tuple(offset), symmetric)
+        assert np.array_equal(volume[d][np.ix_(rows, rows)], expected)
+        assert volume[d].sum() == expected.sum()
+
+
+def test_smallest_level_type_holds_the_levels():
+    assert [smallest_level_type(n) for n in (1, 255, 256, 65535, 65536)] == [
+        np.uint8, np.uint8, np.uint16, np.uint16, np.uint32]
 
 
 def test_features_of_a_stack_are_those_of_each_matrix():
@@ -238,6 +278,9 @@ def test_roi_box_is_the_bounding_box_of_the_non_zero_voxels(levels):
                 if hits.size else None)
     assert texture_box(levels) == expected
     assert texture_box(levels != 0) == expected
+    assert texture_box(levels.astype(np.float64)) == expected
+    strided = np.repeat(levels != 0, 2, axis=2)[:, :, ::2]  # not C-contiguous
+    assert texture_box(strided) == expected
 
 
 @PROPERTY

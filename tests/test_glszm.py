@@ -125,6 +125,88 @@ def test_labelling_rejects_bad_arguments():
         glszm.label_zones(np.ones((1, 3, 3), dtype=np.int32), 0)
 
 
+# ---------------------------------------------------------------- two-pass labelling (linkage distance 1)
+
+
+signed_level_volumes = st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3)).flatmap(
+    lambda shape: arrays(np.int32, shape[:3], elements=st.integers(-1, shape[3])))
+"""Small volumes whose voxels outside the ROI are 0 or negative; few levels, so zones are large and winding."""
+
+
+def first_voxels(zones: glszm.Zones) -> list[int]:
+    """Flat index of each zone's first voxel (raster order), by zone number."""
+    flat = zones.labels.ravel()
+    return [int(np.flatnonzero(flat == number)[0]) for number in range(1, zones.level.size + 1)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(levels=signed_level_volumes)
+def test_two_pass_zones_of_both_connectivities_match_scipy_and_the_flood_fill(levels):
+    labelled = glszm.zones_by_connectivity(levels, 1, (True, False), True)
+    tables = glszm.zones_by_connectivity(levels, 1, (False, True), False)
+    plane = levels.shape[1] * levels.shape[2]
+    for in_plane in (True, False):
+        zones = labelled[in_plane]
+        assert zone_multiset(zones) == Counter(scipy_zones(levels, in_plane))
+        first = first_voxels(zones)
+        assert first == sorted(first)  # numbered in raster order of their first voxel
+        assert zones.first_slice.tolist() == [index // plane for index in first]
+        assert np.array_equal(zones.size, np.bincount(zones.labels.ravel(), minlength=zones.level.size + 1)[1:])
+        for field in ("level", "size", "first_slice"):
+            assert np.array_equal(getattr(tables[in_plane], field), getattr(zones, field))
+        flood_fill = glszm._label_zones(np.ascontiguousarray(levels), 1, in_plane)
+        assert all(np.array_equal(mine, theirs) for mine, theirs in zip(zones, flood_fill))
+
+
+def test_zones_do_not_cross_an_empty_slice_and_join_diagonally_across_slices():
+    levels = np.zeros((4, 3, 3), dtype=np.int32)
+    levels[0, 0, 0] = levels[1, 1, 1] = levels[3, 1, 1] = 2  # slice 2 empty
+    levels[1, 2, 2] = levels[0, 2, 0] = 1
+    zones = glszm.label_zones(levels, 1, False)
+    assert sorted(zip(zones.level.tolist(), zones.size.tolist())) == [(1, 1), (1, 1), (2, 1), (2, 2)]
+    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("upper_slice, size", [
+    ([[0, 0, 0], [0, 2, 0], [0, 0, 0]], 5),  # one voxel touching four separate corners diagonally
+    ([[0, 0, 0], [2, 2, 2], [0, 0, 0]], 7),  # a row whose left end and right end reach different corners
+])
+def test_zones_joined_through_several_neighbours_in_the_slice_below(upper_slice, size):
+    levels = np.array([[[2, 0, 2], [0, 0, 0], [2, 0, 2]], upper_slice], dtype=np.int32)
+    assert glszm.label_zones(levels, 1, False).size.tolist() == [size]
+    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, size - 4]
+
+
+def reference_roi_summary(discretised, intensity_mask, morphological_mask):
+    """What :func:`glszm._roi_summary` returns, in plain NumPy."""
+    hits = np.argwhere(morphological_mask)
+    low = hits.min(axis=0) if hits.size else np.array(discretised.shape)
+    high = hits.max(axis=0) + 1 if hits.size else np.zeros(3, dtype=np.int64)
+    return (bool(np.any((discretised > 0) != intensity_mask)), bool(np.any(intensity_mask & ~morphological_mask)),
+            float(discretised.max()) if discretised.size else -np.inf, low, high,
+            np.count_nonzero(intensity_mask, axis=(1, 2)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(levels=signed_level_volumes, seed=st.integers(0, 2**16), strided=st.booleans())
+def test_roi_summary_matches_numpy(levels, seed, strided):
+    rng = np.random.default_rng(seed)
+    intensity = levels > 0
+    if rng.random() < 0.3:  # an inconsistent intensity mask
+        intensity = intensity ^ (rng.random(levels.shape) < 0.1)
+    morphological = intensity | (rng.random(levels.shape) < 0.2)
+    if rng.random() < 0.3:  # intensity voxels outside the morphological mask
+        morphological = morphological & (rng.random(levels.shape) < 0.8)
+    if strided:  # views that are not C-contiguous
+        levels, intensity, morphological = (np.repeat(array, 2, axis=2)[:, :, ::2]
+                                            for array in (levels, intensity, morphological))
+    got = glszm._roi_summary(levels, intensity, morphological)
+    expected = reference_roi_summary(levels, intensity, morphological)
+    assert got[:3] == expected[:3]
+    for mine, theirs in zip(got[3:], expected[3:]):
+        assert np.array_equal(mine, theirs)
+
+
 # ---------------------------------------------------------------- matrix and features
 
 

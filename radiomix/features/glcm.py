@@ -42,7 +42,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds
+from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds, smallest_level_type
 from radiomix.spec import GlcmSettings
 
 FAMILY = "glcm"
@@ -148,7 +148,7 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
 
     Parameters
     ----------
-    padded : ndarray of int32, shape (nz + 2 pz, ny + 2 p, nx + 2 p)
+    padded : ndarray of unsigned int (or int32), shape (nz + 2 pz, ny + 2 p, nx + 2 p)
         Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
         zeros ``p`` voxels wide in y and x and ``pz`` in z, the largest
         ``|dy|, |dx|`` and ``|dz|`` of ``offsets`` (so every neighbour is a
@@ -167,6 +167,14 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
     ndarray of int64, shape (nz or 1, n_directions, n_levels, n_levels)
         Row: level of ``v``, column: level of ``v + m`` (plus the transpose
         when ``symmetric``).
+
+    Notes
+    -----
+    The counts are gathered in a table with a row and a column for level 0,
+    ordered ``(first level, direction, second level)``: a neighbour outside
+    the ROI lands in column 0 (discarded) instead of taking a branch, and
+    the 13 counters of a voxel lie close together. The smallest integer type
+    of ``padded`` that holds the levels keeps the volume in cache.
     """
     n_directions = offsets.shape[0]
     pad_z = 0
@@ -180,28 +188,35 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
     flat_offsets = np.empty(n_directions, np.int64)
     for d in range(n_directions):
         flat_offsets[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
-    counts = np.zeros((n_z if per_slice else 1, n_directions, n_levels, n_levels), dtype=np.int64)
+    n_tables = n_z if per_slice else 1
+    side = n_levels + 1
+    table = np.zeros((n_tables, side, n_directions, side), dtype=np.int64)
     for z in range(n_z):
-        row = z if per_slice else 0
+        slice_table = table[z if per_slice else 0]
         for y in range(pad, p_y - pad):
             start = ((z + pad_z) * p_y + y) * p_x
             for voxel in range(start + pad, start + p_x - pad):
                 first = flat[voxel]
                 if first == 0:
                     continue
+                row = slice_table[first]
                 for d in range(n_directions):
-                    second = flat[voxel + flat_offsets[d]]
-                    if second != 0:
-                        counts[row, d, first - 1, second - 1] += 1
+                    row[d, flat[voxel + flat_offsets[d]]] += 1
+    counts = np.empty((n_tables, n_directions, n_levels, n_levels), dtype=np.int64)
+    for t in range(n_tables):
+        for d in range(n_directions):
+            for i in range(n_levels):
+                for j in range(n_levels):
+                    counts[t, d, i, j] = table[t, i + 1, d, j + 1]
     if symmetric:
-        for row in range(counts.shape[0]):
+        for t in range(n_tables):
             for d in range(n_directions):
                 for i in range(n_levels):
-                    counts[row, d, i, i] *= 2
+                    counts[t, d, i, i] *= 2
                     for j in range(i + 1, n_levels):
-                        both = counts[row, d, i, j] + counts[row, d, j, i]
-                        counts[row, d, i, j] = both
-                        counts[row, d, j, i] = both
+                        both = counts[t, d, i, j] + counts[t, d, j, i]
+                        counts[t, d, i, j] = both
+                        counts[t, d, j, i] = both
     return counts
 
 
@@ -251,11 +266,25 @@ def glcm_matrices_3d(levels: np.ndarray, n_levels: int, distance: int = 1,
 
 
 def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric):
+    """Matrices of checked ``levels`` along ``offsets``, counted in the ROI's box (per slice: every slice)."""
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
+    return _counted_in_box(levels, low, high, n_levels, offsets, per_slice, symmetric)
+
+
+def _cropped_matrices(cropped, n_levels, offsets, per_slice, symmetric):
+    """:func:`_glcm_matrices` of levels already checked and cropped to the ROI's box (:func:`cropped_to_roi`)."""
+    return _counted_in_box(cropped, np.zeros(3, dtype=np.int64), np.array(cropped.shape, dtype=np.int64), n_levels,
+                           offsets, per_slice, symmetric)
+
+
+def _counted_in_box(levels, low, high, n_levels, offsets, per_slice, symmetric):
     pad_z = int(np.abs(offsets[:, 0]).max())
     pad = int(np.abs(offsets[:, 1:]).max())
-    padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], ((pad_z, pad_z), (pad, pad), (pad, pad)))
+    padded = np.zeros((high[0] - low[0] + 2 * pad_z, high[1] - low[1] + 2 * pad, high[2] - low[2] + 2 * pad),
+                      dtype=smallest_level_type(n_levels))
+    padded[pad_z:padded.shape[0] - pad_z, pad:padded.shape[1] - pad, pad:padded.shape[2] - pad] = \
+        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
     counts = _cooccurrence_kernel(padded, int(n_levels), offsets, per_slice, bool(symmetric))
     if not per_slice:
         return counts
@@ -275,8 +304,8 @@ def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, settings: Gl
     volume_offsets = direction_offsets("3D", settings.distance)
     out_of_plane = volume_offsets[:, 0] != 0
     volume = np.empty((len(volume_offsets), n_levels, n_levels), dtype=np.int64)
-    volume[out_of_plane] = _glcm_matrices(levels, n_levels, np.ascontiguousarray(volume_offsets[out_of_plane]),
-                                          False, settings.symmetric)[0]
+    volume[out_of_plane] = _cropped_matrices(levels, n_levels, np.ascontiguousarray(volume_offsets[out_of_plane]),
+                                             False, settings.symmetric)[0]
     volume[in_plane_rows_of_volume_directions()] = per_slice.sum(axis=0)
     return volume
 
@@ -362,26 +391,39 @@ def _glcm_feature_kernel(matrices, n_levels):
     it is exactly 0 for a matrix whose rows are independent of its columns:
     information correlation 2, a square root of it, would magnify any
     rounding residue of the difference of entropies.
+
+    The marginal sums are accumulated in the matrices' own type: integer
+    additions for counts, exact like the float sums of integers they replace.
     """
     n_matrices, n_grey, _ = matrices.shape
     values = np.full((n_matrices, 25), np.nan)
+    row_acc = np.empty(n_grey, matrices.dtype)
+    col_acc = np.empty(n_grey, matrices.dtype)
+    diff_acc = np.empty(n_grey, matrices.dtype)
+    sum_acc = np.empty(2 * n_grey - 1, matrices.dtype)  # k = i + j = 2..2 Ng at index k - 2
     row_sum = np.empty(n_grey)
     col_sum = np.empty(n_grey)
     diff_sum = np.empty(n_grey)
-    sum_sum = np.empty(2 * n_grey - 1)  # k = i + j = 2..2 Ng at index k - 2
+    sum_sum = np.empty(2 * n_grey - 1)
     for m in range(n_matrices):
         matrix = matrices[m]
-        row_sum[:] = 0.0
-        col_sum[:] = 0.0
-        diff_sum[:] = 0.0
-        sum_sum[:] = 0.0
+        row_acc[:] = 0
+        col_acc[:] = 0
+        diff_acc[:] = 0
+        sum_acc[:] = 0
         for i in range(n_grey):
             for j in range(n_grey):
                 count = matrix[i, j]
-                row_sum[i] += count
-                col_sum[j] += count
-                diff_sum[abs(i - j)] += count
-                sum_sum[i + j] += count
+                row_acc[i] += count
+                col_acc[j] += count
+                diff_acc[abs(i - j)] += count
+                sum_acc[i + j] += count
+        for i in range(n_grey):
+            row_sum[i] = row_acc[i]
+            col_sum[i] = col_acc[i]
+            diff_sum[i] = diff_acc[i]
+        for k in range(2 * n_grey - 1):
+            sum_sum[k] = sum_acc[k]
         total = 0.0
         for i in range(n_grey):
             total += row_sum[i]
@@ -526,12 +568,14 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
     levels = cropped_to_roi(roi.discretised, n_levels)
     per_slice = volume = None
     if "2D" in dimensions:
-        per_slice = glcm_matrices_2d(levels, n_levels, settings.distance, settings.symmetric)
+        per_slice = _cropped_matrices(levels, n_levels, direction_offsets("2D", settings.distance), True,
+                                      settings.symmetric)
         groups["2D, averaged"] = per_slice.reshape((-1, n_levels, n_levels))
         groups["2D, slice-merged"] = per_slice.sum(axis=1)
     if "3D" in dimensions:
         if per_slice is None:
-            volume = glcm_matrices_3d(levels, n_levels, settings.distance, settings.symmetric)
+            volume = _cropped_matrices(levels, n_levels, direction_offsets("3D", settings.distance), False,
+                                       settings.symmetric)[0]
         else:
             volume = _volume_matrices_from_slices(levels, n_levels, settings, per_slice)
         groups["3D, averaged"] = volume
@@ -543,8 +587,8 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
         elif volume is not None:
             per_direction = volume[in_plane_rows_of_volume_directions()]
         else:
-            per_direction = _glcm_matrices(levels, n_levels, direction_offsets("2D", settings.distance), False,
-                                           settings.symmetric)[0]
+            per_direction = _cropped_matrices(levels, n_levels, direction_offsets("2D", settings.distance), False,
+                                              settings.symmetric)[0]
         groups["2.5D, direction-merged"] = per_direction
         groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     ordered = {}

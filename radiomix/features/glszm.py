@@ -30,7 +30,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import divided_by_count_powers, roi_box
+from radiomix.features.texture import divided_by_count_powers
 
 FAMILY = "glszm"
 
@@ -106,7 +106,7 @@ class Zones(NamedTuple):
 
 @njit
 def _label_zones(levels, linkage_distance, in_plane):
-    """Flood-fill kernel of :func:`label_zones` (explicit stack, no recursion).
+    """Flood-fill kernel of :func:`label_zones` for any linkage distance (explicit stack, no recursion).
 
     Works on a flat copy padded with ``linkage_distance`` zeros on each side,
     so that neighbours are flat-index offsets without bounds checks. A voxel
@@ -183,6 +183,299 @@ def _label_zones(levels, linkage_distance, in_plane):
     return labels, zone_level[:n_zones].copy(), zone_size[:n_zones].copy(), zone_slice[:n_zones].copy()
 
 
+# Zones of linkage distance 1 by union-find over provisional zones (a two-pass
+# labelling, with Wu et al.'s SAUF decision tree in the plane): a raster scan
+# gives each ROI voxel the provisional zone of an earlier in-plane neighbour
+# of its level, or a new one, and records which provisional zones meet in the
+# plane and, for the 3D zones, across neighbouring slices. A provisional zone
+# is numbered in raster order of its first voxel, and the root of a tree is
+# always its smallest number, so numbering the roots in order numbers the
+# zones in raster order of their first voxel, as the flood fill does.
+
+
+@njit
+def _zone_root(parent, zone):
+    """Root of provisional zone ``zone`` in the union-find forest ``parent`` (path halving)."""
+    while parent[zone] != zone:
+        parent[zone] = parent[parent[zone]]
+        zone = parent[zone]
+    return zone
+
+
+@njit
+def _join(parent, first, second):
+    """Merge the trees of two provisional zones under the smaller of their roots."""
+    first = _zone_root(parent, first)
+    second = _zone_root(parent, second)
+    if first < second:
+        parent[second] = first
+    elif second < first:
+        parent[first] = second
+
+
+@njit
+def _provisional_zones(levels, volume):
+    """Provisional zones of ``levels`` and the union-find forests joining them into zones.
+
+    One raster scan gives each ROI voxel the provisional zone of an earlier
+    in-plane neighbour of its level (or a new one) and joins the provisional
+    zones that meet within the slice; with ``volume``, it also joins them
+    with those of the voxel's neighbours of its level in the slice before.
+
+    Parameters
+    ----------
+    levels : ndarray of int32, shape (nz, ny, nx)
+        Grey levels, 0 (or less) outside the ROI.
+    volume : bool
+        Build the forest of the volume's (3D) zones as well.
+
+    Returns
+    -------
+    padded : ndarray of int32, shape (nz * (ny + 2) * (nx + 2),)
+        Levels with a border of zeros one voxel wide in y and x, flattened;
+        0 outside the ROI.
+    provisional : ndarray of int32, same shape as ``padded``
+        Provisional zone of each ROI voxel (undefined elsewhere).
+    in_plane_parent, volume_parent : ndarray of int64, shape (n_provisional,)
+        Union-find forests of the in-plane and of the volume's zones (each
+        tree one zone); ``volume_parent`` is meaningless without ``volume``.
+    voxel_count, zone_slice, zone_level : ndarray, shape (n_provisional,)
+        Voxels, slice and grey level of each provisional zone.
+
+    Notes
+    -----
+    In the plane, of the neighbours scanned before a voxel, the one above
+    (``y - 1``) touches the other three: when it shares the voxel's level,
+    those of the three that share it too already belong to its zone.
+    Otherwise the upper-right neighbour touches the voxel's left neighbour
+    only through the upper-left one, so at most one pair of zones meets at
+    each voxel.
+
+    Across slices, once a voxel is processed every voxel of its level among
+    its 9 neighbours in the slice before is in its zone. So when the
+    voxel's left neighbour shares its level (and zone), only the neighbours
+    at ``x + 1`` are new; when the neighbour right below shares the level,
+    the others of that level touch it in-plane and are already in its zone;
+    otherwise the 8 neighbours around it form a ring whose consecutive
+    members touch, and one join per run of matching members suffices.
+    """
+    n_z, n_y, n_x = levels.shape
+    p_x = n_x + 2
+    plane = (n_y + 2) * p_x
+    padded = np.zeros(n_z * plane, np.int32)
+    n_roi = 0
+    for z in range(n_z):
+        for y in range(n_y):
+            row = z * plane + (y + 1) * p_x + 1
+            for x in range(n_x):
+                level = max(levels[z, y, x], 0)
+                padded[row + x] = level
+                n_roi += level > 0
+    provisional = np.empty(padded.size, np.int32)
+    in_plane_parent = np.empty(n_roi, np.int64)
+    volume_parent = np.empty(n_roi, np.int64)
+    voxel_count = np.zeros(n_roi, np.int64)
+    zone_slice = np.empty(n_roi, np.int32)
+    zone_level = np.empty(n_roi, np.int32)
+    n_zones = 0
+    for z in range(n_z):
+        for y in range(n_y):
+            row = z * plane + (y + 1) * p_x + 1
+            for voxel in range(row, row + n_x):
+                level = padded[voxel]
+                if level == 0:
+                    continue
+                above = voxel - p_x
+                if padded[above] == level:
+                    zone = provisional[above]
+                elif padded[above + 1] == level:
+                    zone = provisional[above + 1]
+                    if padded[above - 1] == level:
+                        _join(in_plane_parent, zone, provisional[above - 1])
+                        _join(volume_parent, zone, provisional[above - 1])
+                    elif padded[voxel - 1] == level:
+                        _join(in_plane_parent, zone, provisional[voxel - 1])
+                        _join(volume_parent, zone, provisional[voxel - 1])
+                elif padded[above - 1] == level:
+                    zone = provisional[above - 1]
+                elif padded[voxel - 1] == level:
+                    zone = provisional[voxel - 1]
+                else:
+                    zone = n_zones
+                    in_plane_parent[zone] = zone
+                    volume_parent[zone] = zone
+                    zone_slice[zone] = z
+                    zone_level[zone] = level
+                    n_zones += 1
+                provisional[voxel] = zone
+                voxel_count[zone] += 1
+                if z == 0 or not volume:
+                    continue
+                below = voxel - plane
+                if padded[voxel - 1] == level:
+                    right = below + 1
+                    if padded[right] == level:
+                        _join(volume_parent, zone, provisional[right])
+                    else:
+                        if padded[right - p_x] == level:
+                            _join(volume_parent, zone, provisional[right - p_x])
+                        if padded[right + p_x] == level:
+                            _join(volume_parent, zone, provisional[right + p_x])
+                elif padded[below] == level:
+                    _join(volume_parent, zone, provisional[below])
+                else:
+                    ring_0 = below - p_x - 1
+                    ring_1 = below - p_x
+                    ring_2 = below - p_x + 1
+                    ring_3 = below + 1
+                    ring_4 = below + p_x + 1
+                    ring_5 = below + p_x
+                    ring_6 = below + p_x - 1
+                    ring_7 = below - 1
+                    match_0 = padded[ring_0] == level
+                    match_1 = padded[ring_1] == level
+                    match_2 = padded[ring_2] == level
+                    match_3 = padded[ring_3] == level
+                    match_4 = padded[ring_4] == level
+                    match_5 = padded[ring_5] == level
+                    match_6 = padded[ring_6] == level
+                    match_7 = padded[ring_7] == level
+                    if match_0 and not match_7:
+                        _join(volume_parent, zone, provisional[ring_0])
+                    if match_1 and not match_0:
+                        _join(volume_parent, zone, provisional[ring_1])
+                    if match_2 and not match_1:
+                        _join(volume_parent, zone, provisional[ring_2])
+                    if match_3 and not match_2:
+                        _join(volume_parent, zone, provisional[ring_3])
+                    if match_4 and not match_3:
+                        _join(volume_parent, zone, provisional[ring_4])
+                    if match_5 and not match_4:
+                        _join(volume_parent, zone, provisional[ring_5])
+                    if match_6 and not match_5:
+                        _join(volume_parent, zone, provisional[ring_6])
+                    if match_7 and not match_6:
+                        _join(volume_parent, zone, provisional[ring_7])
+                    if (match_0 and match_1 and match_2 and match_3 and match_4 and match_5 and match_6
+                            and match_7):
+                        _join(volume_parent, zone, provisional[ring_0])
+    return (padded, provisional, in_plane_parent[:n_zones].copy(), volume_parent[:n_zones].copy(),
+            voxel_count[:n_zones].copy(), zone_slice[:n_zones].copy(), zone_level[:n_zones].copy())
+
+
+@njit
+def _number_zones(parent, voxel_count, zone_slice, zone_level):
+    """Zones of a union-find forest of provisional zones, numbered by their roots.
+
+    ``parent`` is flattened in place (every entry set to its root; a root
+    is smaller than the zones under it, so one pass in order suffices).
+
+    Returns
+    -------
+    zone_of : ndarray of int32, shape (n_provisional,)
+        Zone index (from 0) of each provisional zone.
+    level, size, first_slice : ndarray
+        Grey level, voxels and first slice of each zone (as in :class:`Zones`).
+    """
+    n_provisional = parent.size
+    zone_of = np.empty(n_provisional, np.int32)
+    level = np.empty(n_provisional, np.int32)
+    size = np.zeros(n_provisional, np.int64)
+    first_slice = np.empty(n_provisional, np.int32)
+    n_zones = 0
+    for zone in range(n_provisional):
+        root = parent[parent[zone]]
+        parent[zone] = root
+        if root == zone:
+            zone_of[zone] = n_zones
+            level[n_zones] = zone_level[zone]
+            first_slice[n_zones] = zone_slice[zone]
+            n_zones += 1
+        else:
+            zone_of[zone] = zone_of[root]
+        size[zone_of[zone]] += voxel_count[zone]
+    return zone_of, level[:n_zones].copy(), size[:n_zones].copy(), first_slice[:n_zones].copy()
+
+
+@njit
+def _zone_labels(padded, provisional, zone_of, n_z, n_y, n_x):
+    """Zone number (from 1) of each voxel, 0 outside the ROI, from the provisional zones."""
+    p_x = n_x + 2
+    plane = (n_y + 2) * p_x
+    labels = np.zeros((n_z, n_y, n_x), np.int32)
+    for z in range(n_z):
+        for y in range(n_y):
+            row = z * plane + (y + 1) * p_x + 1
+            for x in range(n_x):
+                if padded[row + x] > 0:
+                    labels[z, y, x] = zone_of[provisional[row + x]] + 1
+    return labels
+
+
+class ZoneTable(NamedTuple):
+    """Zones without their voxels: the fields of :class:`Zones` but ``labels``."""
+
+    level: np.ndarray
+    size: np.ndarray
+    first_slice: np.ndarray
+
+
+def _checked_zone_input(discretised: np.ndarray, linkage_distance: int) -> np.ndarray:
+    levels = np.ascontiguousarray(discretised, dtype=np.int32)
+    if levels.ndim != 3:
+        raise InputError(f"zone labelling needs a 3D (z, y, x) array, got {levels.ndim} dimensions; "
+                         "add a leading axis of length 1 for a single slice")
+    if int(linkage_distance) < 1:
+        raise SpecError(f"linkage_distance must be at least 1, got {linkage_distance}")
+    return levels
+
+
+def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
+                          with_labels: bool) -> dict[bool, Zones | ZoneTable]:
+    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x)
+        Grey levels ``>= 1`` inside the ROI, ``0`` (or negative) outside.
+    linkage_distance : int
+        Largest Chebyshev distance (voxels) between linked voxels.
+    in_plane : tuple of bool
+        ``True``: zones within each slice (2D, 2.5D); ``False``: zones in
+        the volume (3D).
+    with_labels : bool
+        Return :class:`Zones` (with each voxel's zone) rather than
+        :class:`ZoneTable`.
+
+    Returns
+    -------
+    dict
+        ``in_plane`` flag -> zones, numbered as by :func:`label_zones`.
+
+    Notes
+    -----
+    For linkage distance 1 the in-plane zones are found first; the volume's
+    zones join them across slices. Larger distances flood-fill each
+    connectivity.
+    """
+    levels = _checked_zone_input(levels, linkage_distance)
+    if int(linkage_distance) != 1:
+        labelled = {flag: Zones(*_label_zones(levels, int(linkage_distance), bool(flag))) for flag in in_plane}
+        return labelled if with_labels else {flag: ZoneTable(*zones[1:]) for flag, zones in labelled.items()}
+    n_z, n_y, n_x = levels.shape
+    padded, provisional, in_plane_parent, volume_parent, voxel_count, zone_slice, zone_level = \
+        _provisional_zones(levels, False in in_plane)
+    forests = {True: in_plane_parent, False: volume_parent}
+    result = {}
+    for flag in in_plane:
+        zone_of, *table = _number_zones(forests[flag], voxel_count, zone_slice, zone_level)
+        if with_labels:
+            result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x), *table)
+        else:
+            result[flag] = ZoneTable(*table)
+    return result
+
+
 def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bool = False) -> Zones:
     """Connected zones of equal grey level.
 
@@ -202,13 +495,7 @@ def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bo
     Zones
         Labels and per-zone grey level, size (voxels) and slice.
     """
-    levels = np.ascontiguousarray(discretised, dtype=np.int32)
-    if levels.ndim != 3:
-        raise InputError(f"zone labelling needs a 3D (z, y, x) array, got {levels.ndim} dimensions; "
-                         "add a leading axis of length 1 for a single slice")
-    if int(linkage_distance) < 1:
-        raise SpecError(f"linkage_distance must be at least 1, got {linkage_distance}")
-    return Zones(*_label_zones(levels, int(linkage_distance), bool(in_plane)))
+    return zones_by_connectivity(discretised, linkage_distance, (bool(in_plane),), True)[bool(in_plane)]
 
 
 def zone_count_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> np.ndarray:
@@ -318,22 +605,97 @@ def zone_matrix_features(matrix: np.ndarray, n_voxels: int, column_values: np.nd
     ])
 
 
-def check_roi(roi: RoiImage) -> None:
-    """Check the discretised array against the masks; raise :class:`InputError` naming the fix."""
+@njit
+def _roi_summary(discretised, intensity_mask, morphological_mask):
+    """One pass over a ROI's arrays: what :func:`check_roi` checks, and what the zone families need.
+
+    Returns
+    -------
+    mismatched : bool
+        Some voxel has a level ``> 0`` outside the intensity mask, or ``<= 0``
+        inside it.
+    outside_morphological : bool
+        Some intensity-mask voxel lies outside the morphological mask.
+    largest_level : float
+        Largest value of ``discretised`` (``-inf`` for an empty array).
+    low, high : ndarray of int64, shape (3,)
+        Bounding box of the morphological mask (``low > high`` when empty).
+    voxels_per_slice : ndarray of int64, shape (nz,)
+        Intensity-mask voxels of each slice.
+    """
+    n_z, n_y, n_x = discretised.shape
+    n_mismatched = 0
+    n_outside_morphological = 0
+    largest_level = -np.inf
+    low = np.array([n_z, n_y, n_x], np.int64)
+    high = np.zeros(3, np.int64)
+    voxels_per_slice = np.zeros(n_z, np.int64)
+    for z in range(n_z):
+        count = 0
+        for y in range(n_y):
+            levels = discretised[z, y]
+            intensity_row = intensity_mask[z, y]
+            morphological_row = morphological_mask[z, y]
+            n_morphological = 0
+            # counts and maxima rather than flags and branches, so that the loops vectorise
+            for x in range(n_x):
+                inside = np.int64(intensity_row[x])
+                morphological = np.int64(morphological_row[x])
+                n_mismatched += np.int64(levels[x] > 0) ^ inside
+                n_outside_morphological += inside & (1 - morphological)
+                count += inside
+                n_morphological += morphological
+            if n_x > 0:
+                row_largest = levels[0]
+                for x in range(n_x):
+                    row_largest = max(row_largest, levels[x])
+                largest_level = max(largest_level, float(row_largest))
+            if n_morphological > 0:
+                first = 0
+                while not morphological_row[first]:
+                    first += 1
+                last = n_x - 1
+                while not morphological_row[last]:
+                    last -= 1
+                low[0] = min(low[0], z)
+                high[0] = z + 1
+                low[1] = min(low[1], y)
+                high[1] = max(high[1], y + 1)
+                low[2] = min(low[2], first)
+                high[2] = max(high[2], last + 1)
+        voxels_per_slice[z] = count
+    mismatched = n_mismatched > 0
+    outside_morphological = n_outside_morphological > 0
+    return mismatched, outside_morphological, largest_level, low, high, voxels_per_slice
+
+
+def _checked_roi_summary(roi: RoiImage):
+    """:func:`_roi_summary` of ``roi`` once its arrays are checked; raise :class:`InputError` naming the fix."""
     if roi.discretised.shape != roi.intensity_mask.shape or roi.morphological_mask.shape != roi.intensity_mask.shape:
         raise InputError("discretised array and masks differ in shape "
                          f"({roi.discretised.shape}, {roi.intensity_mask.shape}, "
                          f"{roi.morphological_mask.shape}); build them on one grid")
-    inside = roi.discretised > 0
-    if not np.array_equal(inside, roi.intensity_mask):
+    if roi.discretised.ndim != 3:
+        raise InputError(f"zone families need 3D (z, y, x) arrays, got {roi.discretised.ndim} dimensions; "
+                         "add a leading axis of length 1 for a single slice")
+    summary = _roi_summary(np.asarray(roi.discretised), np.asarray(roi.intensity_mask, dtype=np.bool_),
+                           np.asarray(roi.morphological_mask, dtype=np.bool_))
+    mismatched, outside_morphological, largest_level, _, _, voxels_per_slice = summary
+    if mismatched:
         raise InputError("discretised grey levels must be >= 1 exactly inside the intensity mask and 0 "
                          "outside; re-run the discretisation on this mask")
-    if inside.any() and int(roi.discretised.max()) > roi.n_levels:
-        raise InputError(f"grey level {int(roi.discretised.max())} exceeds n_levels={roi.n_levels}; "
+    if voxels_per_slice.any() and int(largest_level) > roi.n_levels:
+        raise InputError(f"grey level {int(largest_level)} exceeds n_levels={roi.n_levels}; "
                          "set n_levels to the number of discretisation bins")
-    if np.any(roi.intensity_mask & ~roi.morphological_mask):
+    if outside_morphological:
         raise InputError("the intensity mask has voxels outside the morphological mask; "
                          "re-segmentation may only remove voxels from the ROI")
+    return summary
+
+
+def check_roi(roi: RoiImage) -> None:
+    """Check the discretised array against the masks; raise :class:`InputError` naming the fix."""
+    _checked_roi_summary(roi)
 
 
 ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
@@ -341,7 +703,7 @@ ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
 
 
 def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linkage_distance: int,
-                        dimensions: tuple[str, ...], zone_column: ZoneColumn) -> list[FeatureValue]:
+                        dimensions: tuple[str, ...], zone_column: ZoneColumn | None) -> list[FeatureValue]:
     """Features of a zone family (GLSZM or GLDZM) for the aggregations asked for.
 
     Parameters
@@ -357,8 +719,9 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
         Chebyshev linkage distance (voxels).
     dimensions : tuple of {"2D", "2.5D", "3D"}
         Aggregations to compute.
-    zone_column : callable
-        Matrix column of each zone: its size, or its distance to the ROI edge.
+    zone_column : callable or None
+        Matrix column of each zone from the labelled zones (its distance to
+        the ROI edge); None for the zone size, which needs no labels.
 
     Returns
     -------
@@ -368,30 +731,33 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
     unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
     if unknown:
         raise SpecError(f"texture dimension {unknown[0]!r} is not one of 2D, 2.5D, 3D")
-    check_roi(roi)
-    if not roi.intensity_mask.any():
+    *_, low, high, voxels_per_slice = _checked_roi_summary(roi)
+    if not voxels_per_slice.any():
         return [FeatureValue(key, label, float("nan"), STATUS_EMPTY_ROI)
                 for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
                 for key in keys]
-    box = roi_box(roi.morphological_mask)
+    box = tuple(slice(int(first), int(stop)) for first, stop in zip(low, high))
     levels = np.ascontiguousarray(roi.discretised[box], dtype=np.int32)
-    morphological = np.ascontiguousarray(roi.morphological_mask[box])
-    voxels_per_slice = np.count_nonzero(levels > 0, axis=(1, 2))
-    zone_tables = {}
+    voxels_per_slice = voxels_per_slice[box[0]]
+    connectivities = tuple(dict.fromkeys(dimension != "3D" for dimension in dimensions))
+    zone_tables = zones_by_connectivity(levels, linkage_distance, connectivities, zone_column is not None)
+    if zone_column is None:
+        columns = {in_plane: zones.size for in_plane, zones in zone_tables.items()}
+    else:
+        morphological = np.ascontiguousarray(roi.morphological_mask[box])
+        columns = {in_plane: zone_column(zones, morphological, in_plane).astype(np.int64)
+                   for in_plane, zones in zone_tables.items()}
     values = []
     for dimension in dimensions:
         in_plane = dimension != "3D"
-        if in_plane not in zone_tables:
-            zones = label_zones(levels, linkage_distance, in_plane)
-            zone_tables[in_plane] = (zones, zone_column(zones, morphological, in_plane))
-        zones, column = zone_tables[in_plane]
+        zones, column = zone_tables[in_plane], columns[in_plane]
         if dimension == "2D":
             occupied = np.flatnonzero(voxels_per_slice > 0)
             bounds = np.searchsorted(zones.first_slice, np.arange(levels.shape[0] + 1))
-            result = _zone_features(zones.level, column.astype(np.int64), bounds[occupied], bounds[occupied + 1],
+            result = _zone_features(zones.level, column, bounds[occupied], bounds[occupied + 1],
                                     voxels_per_slice[occupied].astype(np.float64), roi.n_levels).mean(axis=0)
         else:
-            result = _zone_features(zones.level, column.astype(np.int64), np.zeros(1, np.int64),
+            result = _zone_features(zones.level, column, np.zeros(1, np.int64),
                                     np.array([zones.level.size], np.int64),
                                     np.array([float(voxels_per_slice.sum())]), roi.n_levels)[0]
         for label in AGGREGATIONS_BY_DIMENSION[family][dimension]:
@@ -545,11 +911,6 @@ def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.n
     return values
 
 
-def _zone_size(zones: Zones, morphological_mask: np.ndarray, in_plane: bool) -> np.ndarray:
-    """GLSZM column of each zone: its size in voxels (the masks are not needed)."""
-    return zones.size
-
-
 def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """GLSZM features of ``roi`` for each of ``dimensions``.
 
@@ -568,4 +929,4 @@ def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[Featur
         16 values per aggregation; NaN with a status for an empty intensity mask.
     """
     keys = tuple(key for key, *_ in FEATURES)
-    return compute_zone_family(FAMILY, keys, roi, settings.linkage_distance, tuple(dimensions), _zone_size)
+    return compute_zone_family(FAMILY, keys, roi, settings.linkage_distance, tuple(dimensions), None)
