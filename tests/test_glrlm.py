@@ -217,6 +217,18 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
     assert all(v.value == every[v.aggregation, v.key] for v in subset)
 
 
+@settings(max_examples=25, deadline=None)
+@given(volumes(max_levels=2))
+def test_levels_beyond_one_byte_match_the_reference(volume):
+    # levels above 255: the kernel counts on a uint16 copy
+    levels, n_levels = volume
+    shift = 300
+    high = np.where(levels > 0, levels + shift, 0)
+    volume_matrices = glrlm.glrlm_matrices_3d(high, n_levels + shift)
+    for d, offset in enumerate(glcm.direction_offsets("3D")):
+        assert_matrix_matches(volume_matrices[d], high, n_levels + shift, offset)
+
+
 @PROPERTY
 @given(volumes(max_shape=(3, 6, 7), max_levels=2), st.booleans())
 def test_long_runs_and_every_direction_match_the_reference(volume, per_slice):
@@ -225,7 +237,8 @@ def test_long_runs_and_every_direction_match_the_reference(volume, per_slice):
     padded = np.pad(levels, 1)
     offsets = glcm.direction_offsets("2D" if per_slice else "3D")
     max_run = max(levels.shape)
-    counts = glrlm._run_length_kernel(padded, n_levels, offsets, per_slice, max_run)
+    counts = glrlm._run_length_kernel(padded.astype(np.uint8), n_levels,
+                                      glrlm._direction_steps(offsets, padded.shape), per_slice, max_run)
     for d, offset in enumerate(offsets):
         for row in range(counts.shape[0]):
             part = levels[row:row + 1] if per_slice else levels

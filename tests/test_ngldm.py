@@ -238,11 +238,23 @@ def test_normalised_non_uniformity_and_percentage_of_a_constant_roi_are_exactly_
 @given(volume=level_volumes(), distance=st.integers(1, 2), alpha=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
 def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, alpha):
     levels, n_levels = volume
-    slices, volume_matrix = ngldm._ngldm_kernel(levels, n_levels, distance, alpha, True, True)
+    slices, volume_matrix = ngldm._counted(levels, n_levels, distance, alpha, True, True)
     for per_slice, matrix in ((True, slices), (False, volume_matrix)):
         expected = naive_ngldm(levels, n_levels, distance, alpha, per_slice)
         np.testing.assert_array_equal(matrix[:, :, :expected.shape[2]], expected)
         assert not matrix[:, :, expected.shape[2]:].any()
+
+
+@settings(max_examples=25, deadline=None)
+@given(volume=level_volumes(max_levels=3), distance=st.integers(1, 2), alpha=st.sampled_from([0.0, 1.0]),
+       per_slice=st.booleans())
+def test_levels_beyond_one_byte_match_the_reference(volume, distance, alpha, per_slice):
+    # levels above 255 (uint16 copy), with equal levels (alpha 0) and a tolerance
+    levels, n_levels = volume
+    shift = 300
+    high = np.where(levels > 0, levels + shift, 0)
+    np.testing.assert_array_equal(ngldm.ngldm_matrix(high, n_levels + shift, distance, alpha, per_slice),
+                                  naive_ngldm(high, n_levels + shift, distance, alpha, per_slice))
 
 
 @settings(max_examples=30, deadline=None)

@@ -234,15 +234,28 @@ def test_invalid_input_raises_input_error(levels, n_levels, distance, message):
 @settings(max_examples=40, deadline=None)
 @given(volume=level_volumes(), distance=st.integers(1, 2), wide=st.booleans())
 def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, wide):
-    # one pass of the kernel for 2D/2.5D and 3D together, with int32 or int64 row sums
+    # one pass of the kernel for 2D/2.5D and 3D together, with the smallest or the widest types
     levels, n_levels = volume
-    row_sums = np.empty((2, levels.shape[2]), dtype=np.int64 if wide else np.int32)
+    types = (np.uint32, np.uint64, np.uint32) if wide else (np.uint8, np.uint16, np.uint8)
     slice_counts, slice_sums, volume_counts, volume_sums = ngtdm._ngtdm_kernel(
-        levels, n_levels, distance, True, True, row_sums)
+        levels, n_levels, distance, True, True, *types)
     for per_slice, counts, sums in ((True, slice_counts, slice_sums), (False, volume_counts, volume_sums)):
         naive_counts, naive_sums = naive_ngtdm(levels, n_levels, distance, per_slice)
         np.testing.assert_array_equal(counts, naive_counts)
         np.testing.assert_allclose(sums, naive_sums, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(volume=level_volumes(max_levels=2), distance=st.integers(1, 2), per_slice=st.booleans())
+def test_levels_beyond_one_byte_match_the_reference(volume, distance, per_slice):
+    # levels above 255 (uint16 copy, uint16 or uint32 sums): the same matrix as levels shifted down
+    levels, n_levels = volume
+    shift = 300
+    high = np.where(levels > 0, levels + shift, 0)
+    counts, sums = ngtdm.ngtdm_matrix(high, n_levels + shift, distance, per_slice)
+    naive_counts, naive_sums = naive_ngtdm(high, n_levels + shift, distance, per_slice)
+    np.testing.assert_array_equal(counts, naive_counts)
+    np.testing.assert_allclose(sums, naive_sums, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
@@ -257,7 +270,9 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
         assert value == every[item][0] or (math.isnan(value) and math.isnan(every[item][0]))
 
 
-def test_row_sums_widen_for_large_neighbourhoods():
-    assert ngtdm._row_sums(64, 1, 5).dtype == np.int32
-    assert ngtdm._row_sums(2 ** 31 // 27, 1, 5).dtype == np.int32
-    assert ngtdm._row_sums(2 ** 31 // 27 + 1, 1, 5).dtype == np.int64
+def test_sum_types_widen_for_large_neighbourhoods():
+    assert ngtdm._smallest_unsigned_type(27) == np.uint8
+    assert ngtdm._smallest_unsigned_type(256) == np.uint16
+    assert ngtdm._smallest_unsigned_type(27 * 2427) == np.uint16
+    assert ngtdm._smallest_unsigned_type(27 * 2428) == np.uint32
+    assert ngtdm._smallest_unsigned_type(2 ** 32) == np.uint64

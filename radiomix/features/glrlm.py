@@ -38,7 +38,13 @@ from radiomix.errors import SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.glcm import direction_offsets, in_plane_rows_of_volume_directions
-from radiomix.features.texture import checked_levels, cropped_to_roi, divided_by_count_powers, roi_bounds
+from radiomix.features.texture import (
+    checked_levels,
+    cropped_to_roi,
+    divided_by_count_powers,
+    roi_bounds,
+    smallest_level_type,
+)
 from radiomix.spec import GlrlmSettings
 
 FAMILY = "glrlm"
@@ -84,7 +90,7 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 """Registry keys of the 16 GLRLM features, in manual order."""
 
 @njit
-def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
+def _run_length_kernel(padded, n_levels, steps, per_slice, max_run):
     """Count runs of equal grey level along each direction, all directions in one pass over the voxels.
 
     Every ROI voxel gets, along each direction, its position in its run: 1
@@ -94,20 +100,24 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
     the runs of length ``>= j``, and the runs of length exactly ``j`` the
     difference of neighbouring columns. The positions of the voxels up to
     the largest step back are kept in a ring buffer; no branch depends on
-    the grey levels except the test for ROI voxels.
+    the grey levels except the test for ROI voxels. ``steps`` is a tuple so
+    that the loop over the directions is unrolled at compile time (one
+    compilation per number of directions), and flat indices are unsigned,
+    which spares the checks for negative indices.
 
     Parameters
     ----------
-    padded : ndarray of int32, shape (nz + 2, ny + 2, nx + 2)
+    padded : ndarray of unsigned int, shape (nz + 2, ny + 2, nx + 2)
         Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
         zeros one voxel wide on every side (so that every run ends inside
         the array and neighbours are flat-index offsets without bounds checks).
     n_levels : int
         Number of grey levels ``Ng``.
-    offsets : ndarray of int64, shape (n_directions, 3)
-        ``(dz, dy, dx)`` unit steps of each direction, each component in
-        -1..1, the first non-zero one positive (so that the predecessor comes
-        first in raster order); ``dz = 0`` when ``per_slice``.
+    steps : tuple of int
+        Flat-index step ``(dz * (ny + 2) + dy) * (nx + 2) + dx`` of each
+        direction ``(dz, dy, dx)``, each component in -1..1, the first
+        non-zero one positive (so that the predecessor comes first in raster
+        order: every step is > 0); ``dz = 0`` when ``per_slice``.
     per_slice : bool
         True: one matrix per slice (axis 0); False: one for the volume.
     max_run : int
@@ -120,36 +130,44 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
     """
     p_z, p_y, p_x = padded.shape
     flat = padded.ravel()
-    n_directions = offsets.shape[0]
-    steps = np.empty(n_directions, np.int64)
+    n_directions = len(steps)
     largest_step = 0
-    for d in range(n_directions):
-        steps[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
-        largest_step = max(largest_step, steps[d])
+    for step in steps:
+        largest_step = max(largest_step, step)
     ring = 1
     while ring <= largest_step:
         ring *= 2
-    wrap = ring - 1  # voxel v's positions are at row v & wrap, not overwritten before v + largest_step
-    position = np.zeros((ring, n_directions), np.int32)
+    wrap = np.uint64(ring - 1)  # voxel v's positions are at row v & wrap, not overwritten before v + largest_step
+    row_length = 1
+    while row_length < n_directions:
+        row_length *= 2
+    row_length = np.uint64(row_length)  # a power of two: the row of a voxel is a shift away
+    # read only where the predecessor has the same level > 0, so was written before: no need for zeros
+    position = np.empty(ring * row_length, np.int32)
     n_rows = p_z - 2 if per_slice else 1
-    direction_size = n_levels * max_run
-    counts = np.zeros(n_rows * n_directions * direction_size, np.int64)
+    direction_size = np.uint64(n_levels * max_run)
+    counts = np.zeros(n_rows * n_directions * n_levels * max_run, np.int64)
+    one = np.uint64(1)
     for z in range(1, p_z - 1):
-        row_start = (z - 1) * n_directions * direction_size if per_slice else 0
+        row_start = (z - 1) * n_directions * n_levels * max_run if per_slice else 0
         for y in range(1, p_y - 1):
             start = (z * p_y + y) * p_x
-            for voxel in range(start + 1, start + p_x - 1):
+            for index in range(start + 1, start + p_x - 1):
+                voxel = np.uint64(index)
                 level = flat[voxel]
                 if level == 0:
                     continue
-                here = position[voxel & wrap]
-                cell = row_start + (level - 1) * max_run - 1
-                for d in range(n_directions):
-                    previous = voxel - steps[d]
-                    continued = flat[previous] == level
-                    j = (position[previous & wrap, d] + 1) * continued + (1 - continued)
-                    here[d] = j
+                here = (voxel & wrap) * row_length
+                # column j (1-based) of direction d is at cell + d * direction_size + j
+                cell = np.uint64(row_start + (np.int64(level) - 1) * max_run - 1)
+                d = np.uint64(0)
+                for step in steps:
+                    previous = voxel - np.uint64(step)
+                    continued = np.uint64(flat[previous] == level)
+                    j = (np.uint64(position[(previous & wrap) * row_length + d]) + one) * continued + (one - continued)
+                    position[here + d] = j
                     counts[cell + d * direction_size + j] += 1
+                    d += one
     counts = counts.reshape((n_rows, n_directions, n_levels, max_run))
     # runs of length exactly j: voxels at position j minus those at position j + 1
     for row in range(n_rows):
@@ -158,6 +176,12 @@ def _run_length_kernel(padded, n_levels, offsets, per_slice, max_run):
                 for j in range(max_run - 1):
                     counts[row, d, i, j] -= counts[row, d, i, j + 1]
     return counts
+
+
+def _direction_steps(offsets: np.ndarray, padded_shape: tuple[int, int, int]) -> tuple[int, ...]:
+    """Flat-index step of each ``(dz, dy, dx)`` of ``offsets`` in a C-ordered array of ``padded_shape``."""
+    _, p_y, p_x = padded_shape
+    return tuple(int((dz * p_y + dy) * p_x + dx) for dz, dy, dx in offsets)
 
 
 def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -208,14 +232,26 @@ def _glrlm_matrices(levels, n_levels, dimension, offsets=None, per_slice=None):
     """
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
+    return _counted_in_box(levels, low, high, n_levels, dimension, offsets, per_slice)
+
+
+def _cropped_matrices(cropped, n_levels, dimension, offsets=None, per_slice=None):
+    """:func:`_glrlm_matrices` of levels already checked and cropped to the ROI's box (:func:`cropped_to_roi`)."""
+    return _counted_in_box(cropped, np.zeros(3, dtype=np.int64), np.array(cropped.shape, dtype=np.int64), n_levels,
+                           dimension, offsets, per_slice)
+
+
+def _counted_in_box(levels, low, high, n_levels, dimension, offsets, per_slice):
+    """Run counts of the ROI's box ``low:high`` of checked ``levels`` (per slice: a matrix for every slice)."""
     sides = high - low
     max_run = int(sides[1:].max() if dimension == "2D" else sides.max())
-    padded = np.pad(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)
+    padded = np.zeros(tuple(int(side) + 2 for side in sides), dtype=smallest_level_type(n_levels))
+    padded[1:-1, 1:-1, 1:-1] = levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
     if offsets is None:
         offsets = direction_offsets(dimension)
     if per_slice is None:
         per_slice = dimension == "2D"
-    counts = _run_length_kernel(padded, int(n_levels), offsets, per_slice, max_run)
+    counts = _run_length_kernel(padded, int(n_levels), _direction_steps(offsets, padded.shape), per_slice, max_run)
     if not per_slice:
         return counts
     per_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
@@ -224,7 +260,7 @@ def _glrlm_matrices(levels, n_levels, dimension, offsets=None, per_slice=None):
 
 
 def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, per_slice: np.ndarray) -> np.ndarray:
-    """:func:`glrlm_matrices_3d`, reusing the in-plane slice matrices.
+    """:func:`glrlm_matrices_3d` of levels already checked and cropped to the ROI's box, reusing the slice matrices.
 
     A run along an in-plane direction never leaves its slice, so the volume
     matrices of the 4 in-plane directions are the sums of the slice matrices
@@ -233,7 +269,7 @@ def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, per_slice: n
     """
     volume_offsets = direction_offsets("3D")
     out_of_plane = volume_offsets[:, 0] != 0
-    counted = _glrlm_matrices(levels, n_levels, "3D", np.ascontiguousarray(volume_offsets[out_of_plane]))[0]
+    counted = _cropped_matrices(levels, n_levels, "3D", volume_offsets[out_of_plane])[0]
     volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
     volume[out_of_plane] = counted
     summed = per_slice.sum(axis=0)
@@ -404,12 +440,12 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
     groups = {}
     per_slice = volume = None
     if "2D" in dimensions:
-        per_slice = glrlm_matrices_2d(levels, roi.n_levels)
+        per_slice = _cropped_matrices(levels, roi.n_levels, "2D")
         groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
         groups["2D, slice-merged"] = per_slice.sum(axis=1)
     if "3D" in dimensions:
         if per_slice is None:
-            volume = glrlm_matrices_3d(levels, roi.n_levels)
+            volume = _cropped_matrices(levels, roi.n_levels, "3D")[0]
         else:
             volume = _volume_matrices_from_slices(levels, roi.n_levels, per_slice)
         groups["3D, averaged"] = volume
@@ -422,7 +458,7 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
         elif volume is not None:
             per_direction = volume[in_plane_rows_of_volume_directions()]
         else:
-            per_direction = _glrlm_matrices(levels, roi.n_levels, "2D", per_slice=False)[0]
+            per_direction = _cropped_matrices(levels, roi.n_levels, "2D", per_slice=False)[0]
         groups["2.5D, direction-merged"] = per_direction
         groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
     results = []

@@ -27,7 +27,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.texture import checked_levels, feature_values, roi_box
+from radiomix.features.texture import checked_levels, feature_values, roi_box, smallest_level_type
 from radiomix.spec import NgtdmSettings
 
 FAMILY = "ngtdm"
@@ -64,18 +64,21 @@ BUSYNESS_UNDEFINED = "undefined: i * p_i is the same for every grey level presen
 
 
 @njit
-def _ngtdm_kernel(levels, n_levels, distance, per_slice, volume, row_sums):
+def _ngtdm_kernel(levels, n_levels, distance, per_slice, volume, level_type, sum_type, count_type):
     """Count ``n_i`` and sum ``s_i`` of in-plane (one row per slice) and 3D (one row) neighbourhoods.
 
-    Works row by row (fixed z and y): the neighbour sums and neighbour
-    counts of a whole row are accumulated one neighbour offset at a time,
-    in loops without branches over contiguous voxels that the compiler
-    vectorises; the in-plane offsets come first, so one pass gives both the
-    in-plane and the 3D neighbourhoods.
+    The neighbourhood sums of levels and of ROI voxels are box sums, taken
+    one axis at a time: along x for every row of a slice, then along y
+    (the in-plane sums of the slice), then along z over the in-plane sums
+    of the ``2 distance + 1`` slices around (the 3D sums; the in-plane sums
+    of those slices are kept in a ring). Each step is a loop without
+    branches over a whole slice that the compiler vectorises (the border
+    columns of the padded slices are summed too, and never counted). The
+    sums are integers, so the order of the additions changes nothing.
 
     Parameters
     ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
+    levels : ndarray of int, shape (nz, ny, nx)
         Grey levels ``1..n_levels`` in the ROI, 0 outside.
     n_levels : int
         Number of grey levels ``Ng``.
@@ -85,9 +88,12 @@ def _ngtdm_kernel(levels, n_levels, distance, per_slice, volume, row_sums):
         Count the in-plane neighbourhoods, one row per slice (IBSI 2D, 2.5D).
     volume : bool
         Count the 3D neighbourhoods, one row for the volume (IBSI 3D).
-    row_sums : ndarray of int32 or int64, shape (2, nx)
-        Scratch space for the sums of a row; its integer type must hold a
-        neighbourhood's sum of grey levels.
+    level_type, sum_type, count_type : numpy unsigned integer type
+        Types of the kernel's copy of the levels, of the neighbourhood sums
+        of levels and of the neighbourhood counts of ROI voxels; each must
+        hold its largest value (``n_levels``, ``(2 distance + 1)^3 n_levels``,
+        ``(2 distance + 1)^3``). Small types keep slices in cache and fill
+        more vector lanes.
 
     Returns
     -------
@@ -102,60 +108,95 @@ def _ngtdm_kernel(levels, n_levels, distance, per_slice, volume, row_sums):
     slice_sums = np.zeros((nz if per_slice else 0, n_levels), dtype=np.float64)
     volume_counts = np.zeros((1 if volume else 0, n_levels), dtype=np.int64)
     volume_sums = np.zeros((1 if volume else 0, n_levels), dtype=np.float64)
-    # a copy with a border of zeros (outside the ROI: adds nothing), so that
-    # every neighbour row is a contiguous slice of the flat copy
+    # a flat copy with a border of zeros (outside the ROI: adds nothing), so that the
+    # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
+    # ``distance`` extra voxels at both ends hold the neighbours of the first and last
+    # border columns
     pad_z = distance if volume else 0
     p_y = ny + 2 * distance
     p_x = nx + 2 * distance
     plane = p_y * p_x
-    padded = np.zeros((nz + 2 * pad_z) * plane, np.int32)
+    padded = np.zeros((nz + 2 * pad_z) * plane + 2 * distance, level_type)
     for z in range(nz):
         for y in range(ny):
-            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
+            start = distance + ((z + pad_z) * p_y + y + distance) * p_x + distance
             padded[start:start + nx] = levels[z, y]
-    total = row_sums[0]
-    n_neighbours = row_sums[1]
+    n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
+    n_ring = 2 * pad_z + 1
+    # in-plane sums (the centre included) of the padded slices z .. z + 2 pad_z, slot q % n_ring for slice q
+    ring_total = np.zeros((n_ring, n_centres), sum_type)
+    ring_count = np.zeros((n_ring, n_centres), count_type)
+    row_total = np.empty(plane, sum_type)
+    row_count = np.empty(plane, count_type)
+    total = np.empty(n_centres, sum_type)
+    n_neighbours = np.empty(n_centres, count_type)
+    for q in range(pad_z, 2 * pad_z):  # the slices below the first are the zero border
+        _in_plane_sums(padded, q, distance, p_y, p_x, row_total, row_count, ring_total[q % n_ring],
+                       ring_count[q % n_ring])
     for z in range(nz):
-        for y in range(ny):
-            start = ((z + pad_z) * p_y + y + distance) * p_x + distance
-            centre = padded[start:start + nx]
-            if not centre.any():
-                continue
-            # the in-plane offsets (the centre voxel included, taken off in _add_row_terms) ...
-            total[:] = 0
-            n_neighbours[:] = 0
-            for dy in range(-distance, distance + 1):
-                for dx in range(-distance, distance + 1):
-                    first = start + dy * p_x + dx
-                    _add_neighbour_row(padded[first:first + nx], total, n_neighbours)
-            if per_slice:
-                _add_row_terms(centre, total, n_neighbours, slice_counts[z], slice_sums[z])
-            if not volume:
-                continue
-            # ... then the others
-            for dz in range(-pad_z, pad_z + 1):
-                if dz == 0:
-                    continue
-                for dy in range(-distance, distance + 1):
-                    for dx in range(-distance, distance + 1):
-                        first = start + dz * plane + dy * p_x + dx
-                        _add_neighbour_row(padded[first:first + nx], total, n_neighbours)
-            _add_row_terms(centre, total, n_neighbours, volume_counts[0], volume_sums[0])
+        q = z + pad_z
+        _in_plane_sums(padded, q + pad_z, distance, p_y, p_x, row_total, row_count,
+                       ring_total[(q + pad_z) % n_ring], ring_count[(q + pad_z) % n_ring])
+        if not levels[z].any():
+            continue
+        start = distance + (q * p_y + distance) * p_x
+        centre = padded[start:start + n_centres]
+        if per_slice:
+            _add_row_terms(centre, ring_total[q % n_ring], ring_count[q % n_ring], slice_counts[z], slice_sums[z])
+        if not volume:
+            continue
+        total[:] = 0
+        n_neighbours[:] = 0
+        for slot in range(n_ring):
+            _add_neighbour_row(ring_total[slot], total)
+            _add_neighbour_row(ring_count[slot], n_neighbours)
+        _add_row_terms(centre, total, n_neighbours, volume_counts[0], volume_sums[0])
     return slice_counts, slice_sums, volume_counts, volume_sums
 
 
 @njit
-def _add_neighbour_row(neighbour, total, n_neighbours):
-    """Add one neighbour of every voxel of a row: its level to ``total``, 1 to ``n_neighbours`` if in the ROI."""
+def _in_plane_sums(padded, q, distance, p_y, p_x, row_total, row_count, plane_total, plane_count):
+    """In-plane neighbourhood sums of levels and counts of ROI voxels, the centre included, of padded slice ``q``.
+
+    ``plane_total`` and ``plane_count`` receive the values of the slice's
+    rows ``distance .. p_y - distance - 1``; ``row_total`` and ``row_count``
+    (one padded slice long) are scratch space for the sums along x.
+    """
+    plane = p_y * p_x
+    base = distance + q * plane
+    row_total[:] = 0
+    row_count[:] = 0
+    for dx in range(-distance, distance + 1):
+        first = base + dx
+        neighbour = padded[first:first + plane]
+        _add_neighbour_row(neighbour, row_total)
+        _add_roi_voxels(neighbour, row_count)
+    plane_total[:] = 0
+    plane_count[:] = 0
+    n_centres = plane_total.size
+    for dy in range(-distance, distance + 1):
+        first = (distance + dy) * p_x
+        _add_neighbour_row(row_total[first:first + n_centres], plane_total)
+        _add_neighbour_row(row_count[first:first + n_centres], plane_count)
+
+
+@njit
+def _add_neighbour_row(neighbour, total):
+    """Add ``neighbour`` to ``total`` element-wise."""
     for x in range(neighbour.size):
-        level = neighbour[x]
-        total[x] += level
-        n_neighbours[x] += level > 0
+        total[x] += neighbour[x]
+
+
+@njit
+def _add_roi_voxels(neighbour, n_neighbours):
+    """Add 1 to ``n_neighbours`` where ``neighbour`` is in the ROI (level > 0)."""
+    for x in range(neighbour.size):
+        n_neighbours[x] += neighbour[x] > 0
 
 
 @njit
 def _add_row_terms(centre, total, n_neighbours, counts, sums):
-    """Add a row's ROI voxels with a valid neighbourhood to ``n_i`` (``counts``) and ``s_i`` (``sums``).
+    """Add the ROI voxels of ``centre`` with a valid neighbourhood to ``n_i`` (``counts``) and ``s_i`` (``sums``).
 
     ``total`` and ``n_neighbours`` hold the sums and counts over the
     neighbourhood including the centre voxel.
@@ -171,10 +212,21 @@ def _add_row_terms(centre, total, n_neighbours, counts, sums):
             sums[level - 1] += abs(level * neighbours - (np.int64(total[x]) - level)) / neighbours
 
 
-def _row_sums(n_levels: int, distance: int, nx: int) -> np.ndarray:
-    """Scratch space of :func:`_ngtdm_kernel`: int32 unless a neighbourhood's sum of levels could overflow it."""
-    largest_sum = (2 * distance + 1) ** 3 * n_levels
-    return np.empty((2, nx), dtype=np.int32 if largest_sum < 2 ** 31 else np.int64)
+def _counted(levels: np.ndarray, n_levels: int, distance: int, per_slice: bool,
+             volume: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_ngtdm_kernel` of checked ``levels`` and ``distance``, with the smallest types that hold the sums."""
+    n_neighbourhood = (2 * int(distance) + 1) ** 3
+    return _ngtdm_kernel(levels, int(n_levels), int(distance), per_slice, volume, smallest_level_type(int(n_levels)),
+                         _smallest_unsigned_type(n_neighbourhood * int(n_levels)),
+                         _smallest_unsigned_type(n_neighbourhood))
+
+
+def _smallest_unsigned_type(largest: int) -> type:
+    """The smallest unsigned integer type holding ``0..largest``."""
+    for candidate in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(candidate).max:
+            return candidate
+    return np.uint64
 
 
 def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
@@ -210,9 +262,8 @@ def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
     """
     levels = checked_levels(levels, n_levels)
     _check_distance(distance)
-    slice_counts, slice_sums, volume_counts, volume_sums = _ngtdm_kernel(
-        levels, int(n_levels), int(distance), bool(per_slice), not per_slice,
-        _row_sums(int(n_levels), int(distance), levels.shape[2]))
+    slice_counts, slice_sums, volume_counts, volume_sums = _counted(levels, n_levels, distance, bool(per_slice),
+                                                                    not per_slice)
     return (slice_counts, slice_sums) if per_slice else (volume_counts, volume_sums)
 
 
@@ -350,9 +401,8 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
         levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
         _check_distance(settings.distance)
         in_plane = "2D" in dimensions or "2.5D" in dimensions
-        slice_counts, slice_sums, volume_counts, volume_sums = _ngtdm_kernel(
-            levels, int(roi.n_levels), int(settings.distance), in_plane, "3D" in dimensions,
-            _row_sums(int(roi.n_levels), int(settings.distance), levels.shape[2]))
+        slice_counts, slice_sums, volume_counts, volume_sums = _counted(
+            levels, roi.n_levels, settings.distance, in_plane, "3D" in dimensions)
         if "2D" in dimensions:
             by_dimension["2D"] = _averaged_over_slices(slice_counts, slice_sums)
         if "2.5D" in dimensions:
