@@ -6,7 +6,8 @@
 - each filter kernel against its oracle on random small images (hypothesis): the recursive LoG
   against SimpleITK, the wavelet against pyradiomics' ``_swt3`` (PyWavelets), the gradient
   against SimpleITK, LBP2D against scikit-image, and every numba kernel against a plain
-  NumPy/Python reference (ITK's line recursion, the circular convolution, LBP3D by loops);
+  NumPy/Python reference (ITK's line recursion on columns, along each axis and in planes; the
+  circular convolution and its term tables along each axis; the blocked transpose; LBP3D by loops);
 - parallel kernels against serial ones; the generator's warnings and box handling.
 """
 
@@ -27,8 +28,15 @@ from scipy import ndimage, special, stats
 from radiomix.pyradiomics import _filters_numba
 from radiomix.pyradiomics._filters_lbp3d import icosphere_vertices, legacy_spherical_harmonic, local_binary_pattern_3d
 from radiomix.pyradiomics._filters_local import gradient_magnitude, local_binary_pattern_2d
-from radiomix.pyradiomics._filters_recursive import deriche_coefficients, filter_lines, laplacian_of_gaussian
-from radiomix.pyradiomics._filters_wavelet import stationary_wavelet
+from radiomix.pyradiomics._filters_numba import transpose_into
+from radiomix.pyradiomics._filters_recursive import (
+    deriche_coefficients,
+    filter_axis,
+    filter_columns,
+    filter_in_planes,
+    laplacian_of_gaussian,
+)
+from radiomix.pyradiomics._filters_wavelet import _taps, convolve_axis, pywavelets_filters, stationary_wavelet
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.params import load_pyradiomics_spec
 from radiomix.pyradiomics.preprocessing import BoundingBox
@@ -224,18 +232,67 @@ def naive_filter_line(data: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 @PROPERTY
-@given(st.integers(4, 30), st.integers(1, 5), st.sampled_from([0, 2]), st.floats(0.3, 6.0), st.floats(0.4, 3.0),
-       st.integers(0, 2 ** 16), st.data())
-def test_line_recursion_equals_itk_formulas(length, n_lines, order, sigma, spacing, seed, data_strategy):
+@given(st.integers(4, 30), st.integers(1, 12), st.sampled_from([0, 2]), st.floats(0.3, 6.0), st.floats(0.4, 3.0),
+       st.sampled_from([np.float64, np.float32, np.int16]), st.integers(0, 2 ** 16), st.data())
+def test_line_recursion_equals_itk_formulas(length, n_columns, order, sigma, spacing, dtype, seed, data_strategy):
     coefficients = deriche_coefficients(sigma, spacing, order, True)
-    data = np.random.default_rng(seed).normal(size=(length, n_lines)) * 100
+    data = (np.random.default_rng(seed).normal(size=(length, n_columns)) * 100).astype(dtype)
+    first = data_strategy.draw(st.integers(0, n_columns - 1))
+    count = data_strategy.draw(st.integers(1, n_columns - first))
     start = data_strategy.draw(st.integers(0, length - 1))
     stop = data_strategy.draw(st.integers(start + 1, length))
-    causal, anticausal = np.empty_like(data), np.empty_like(data)
-    filter_lines(data, coefficients, causal, anticausal, n_lines, start, stop)
-    for line in range(n_lines):
-        np.testing.assert_allclose(causal[start:stop, line], naive_filter_line(data[:, line], coefficients)[start:stop],
-                                   rtol=1e-12, atol=1e-9)
+    out_first = data_strategy.draw(st.integers(0, 3))
+    causal, anticausal = np.empty((length, count + 2)), np.empty((8, count + 2))
+    out = np.full((stop - start, out_first + count + 1), np.nan, dtype=np.float32)
+    filter_columns(data, first, count, coefficients, causal, anticausal, start, out, out_first)
+    for line in range(count):
+        expected = naive_filter_line(data[:, first + line].astype(np.float64), coefficients)[start:stop]
+        np.testing.assert_array_equal(out[:, out_first + line], expected.astype(np.float32))
+    assert np.isnan(out[:, :out_first]).all() and np.isnan(out[:, out_first + count:]).all()
+
+
+@PROPERTY
+@given(images(minimum=4, maximum=9), st.integers(0, 2), st.sampled_from([0, 2]), st.sampled_from([0.5, 1.0, 3.0]),
+       st.booleans())
+def test_filter_axis_equals_line_by_line_recursion(image, axis, order, sigma, parallel):
+    values, spacing, box = image
+    coefficients = deriche_coefficients(sigma, spacing[axis], order, True)
+    if parallel:  # every thread filters its own chunk of lines
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_filters_numba, "PARALLEL_MIN_WORK", 0)
+            result = filter_axis(values, axis, coefficients, box[axis])
+    else:
+        result = filter_axis(np.moveaxis(np.moveaxis(values, axis, 0).copy(), 0, axis), axis, coefficients, box[axis])
+    expected = np.apply_along_axis(lambda line: naive_filter_line(line.astype(np.float64), coefficients)[box[axis]],
+                                   axis, values).astype(np.float32)
+    assert result.dtype == np.float32 and result.flags.c_contiguous
+    np.testing.assert_array_equal(result, expected)
+
+
+@PROPERTY
+@given(images(minimum=4, maximum=9), st.sampled_from([1, 2]), st.sampled_from([0.5, 2.0]), st.booleans())
+def test_filter_in_planes_equals_two_passes(image, first_axis, sigma, parallel):
+    values, spacing, box = image
+    second_axis = 3 - first_axis
+    first = deriche_coefficients(sigma, spacing[first_axis], 2, True)
+    second = deriche_coefficients(sigma, spacing[second_axis], 0, False)
+    expected = filter_axis(filter_axis(values, first_axis, first, box[first_axis]), second_axis, second,
+                           box[second_axis])
+    with pytest.MonkeyPatch.context() as patch:
+        if parallel:
+            patch.setattr(_filters_numba, "PARALLEL_MIN_WORK", 0)
+        np.testing.assert_array_equal(filter_in_planes(values, first_axis, first, box[first_axis], second,
+                                                       box[second_axis]), expected)
+
+
+@PROPERTY
+@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from([np.float32, np.float64, np.int16]),
+       st.integers(0, 2 ** 16))
+def test_transpose_into_equals_numpy(rows, columns, dtype, seed):
+    source = (np.random.default_rng(seed).normal(size=(rows, columns)) * 100).astype(dtype)
+    target = np.empty((columns, rows))
+    transpose_into(source, target)
+    np.testing.assert_array_equal(target, source.T.astype(np.float64))
 
 
 @PROPERTY
@@ -288,6 +345,45 @@ def test_wavelet_kernel_equals_circular_convolution(length, wavelet, seed):
     low, high = naive_circular_swt(line, wavelet)
     np.testing.assert_allclose(approximation[0, 0], low, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(levels[0].details["H"][0, 0], high, rtol=1e-12, atol=1e-12)
+
+
+def naive_convolve_axis(values, axis, filter_index, input_position, low, high):
+    """``out[.., p, ..] = sum_t h[j_pt] values[.., i_pt, ..]`` along ``axis``, term by term in order (NumPy)."""
+    moved = np.moveaxis(values, axis, 0)
+    outputs = []
+    for taps in (low, high):
+        out = np.empty((filter_index.shape[0],) + moved.shape[1:], dtype=taps.dtype)
+        for p in range(filter_index.shape[0]):
+            total = taps[filter_index[p, 0]] * moved[input_position[p, 0]]
+            for t in range(1, filter_index.shape[1]):
+                total = total + taps[filter_index[p, t]] * moved[input_position[p, t]]
+            out[p] = total
+        outputs.append(np.moveaxis(out, 0, axis))
+    return outputs
+
+
+@PROPERTY
+@given(st.tuples(*[st.integers(1, 12)] * 3), st.integers(0, 2), st.sampled_from(["coif1", "haar", "db3"]),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 16), st.data())
+def test_convolve_axis_equals_naive(shape, axis, wavelet, dtype, seed, data_strategy):
+    values = (np.random.default_rng(seed).normal(size=shape) * 100).astype(dtype)
+    low, high = pywavelets_filters(wavelet, np.dtype(dtype))
+    padded_length = shape[axis] + shape[axis] % 2
+    grid = np.arange(padded_length)
+    values = np.concatenate([values, np.take(values, [0] * (shape[axis] % 2), axis=axis)], axis=axis)
+    start = data_strategy.draw(st.integers(0, padded_length - 1))
+    outputs = np.arange(start, data_strategy.draw(st.integers(start + 1, padded_length)))
+    filter_index, input_position = _taps(outputs, grid, low.size // 2, low.size, padded_length)
+    out_shape = list(values.shape)
+    out_shape[axis] = outputs.size
+    approximation, detail = np.empty(out_shape, dtype=dtype), np.empty(out_shape, dtype=dtype)
+    n_units = values.shape[1] * values.shape[2] if axis == 0 else values.shape[0]
+    convolve_axis(np.ascontiguousarray(values), axis, filter_index, input_position, low, high, approximation, detail,
+                  0, n_units)
+    expected_approximation, expected_detail = naive_convolve_axis(values, axis, filter_index, input_position, low,
+                                                                  high)
+    np.testing.assert_array_equal(approximation, expected_approximation)
+    np.testing.assert_array_equal(detail, expected_detail)
 
 
 @PROPERTY

@@ -20,6 +20,12 @@ values inside a box need the input only on a slightly larger box (wrapping
 around the padded axis): this module computes exactly those, with per-axis
 index sets, instead of the whole image. Sums follow PyWavelets' order and
 precision (and its float32 filter tables), so results are bit-identical.
+
+The decompositions share their intermediates as a tree (x: 1 input, 2
+outputs; y: 2 -> 4; z: 4 -> 8). Every array stays C-contiguous (z, y, x):
+convolutions along z and y add whole rows at once (vectors of independent
+sums), those along x go through transposed planes in scratch; the results
+inside the box are views when the box needs no wrapped index.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from radiomix._numba import njit_exact, njit_exact_parallel, prange
-from radiomix.pyradiomics._filters_numba import chunk_count
+from radiomix.pyradiomics._filters_numba import chunk_count, transpose_into
 
 
 class WaveletLevel(NamedTuple):
@@ -100,7 +106,7 @@ def stationary_wavelet(array: np.ndarray, wavelet: str, start_level: int, level:
 
     # the padded array on the first repetition's input grid (index n of an odd axis is index 0)
     source_index = [np.where(inputs[a] < array.shape[a], inputs[a], 0) for a in range(3)]
-    data = np.ascontiguousarray(array[np.ix_(*source_index)], dtype=dtype)
+    data = np.ascontiguousarray(_take(array, source_index), dtype=dtype)
     grid = list(inputs)
 
     kept = []
@@ -120,9 +126,9 @@ def stationary_wavelet(array: np.ndarray, wavelet: str, start_level: int, level:
         if repetition >= start_level:
             in_box = _box_positions(grid, box)
             kept.append(WaveletLevel({
-                name.replace("a", "L").replace("d", "H"): values[in_box]
+                name.replace("a", "L").replace("d", "H"): _take(values, in_box)
                 for name, values in coefficients.items() if name != "a" * len(axes)}))
-    return kept, data[_box_positions(grid, box)]
+    return kept, _take(data, _box_positions(grid, box))
 
 
 def pywavelets_filters(wavelet: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -174,75 +180,116 @@ def _taps(outputs: np.ndarray, grid: np.ndarray, half: int, length: int,
             np.ascontiguousarray(np.searchsorted(grid, reach), dtype=np.int64))
 
 
-def _box_positions(grid, box) -> tuple:
-    """Index arrays selecting the box from an array on the per-axis index sets ``grid``."""
-    return np.ix_(*[np.searchsorted(grid[a], np.arange(box[a].start, box[a].stop)) for a in range(3)])
+def _box_positions(grid, box) -> list[np.ndarray]:
+    """Per axis, the positions of the box's indices in the index sets ``grid``."""
+    return [np.searchsorted(grid[a], np.arange(box[a].start, box[a].stop)) for a in range(3)]
+
+
+def _take(array: np.ndarray, positions: list[np.ndarray]) -> np.ndarray:
+    """``array[np.ix_(*positions)]``; a view (slices) where every axis' positions are a range of step 1."""
+    if all(p.size and np.array_equal(p, np.arange(p[0], p[0] + p.size)) for p in positions):
+        return array[tuple(slice(int(p[0]), int(p[0]) + p.size) for p in positions)]
+    return array[np.ix_(*positions)]
 
 
 def _convolve(values: np.ndarray, axis: int, taps: tuple[np.ndarray, np.ndarray], low: np.ndarray,
               high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Low- and high-pass circular convolution of ``values`` along ``axis``.
+    """Low- and high-pass circular convolution of the C-contiguous ``values`` along ``axis``.
 
-    The convolved axis is moved first (a contiguous copy), so that each term
-    is added to a whole row of outputs at once (vectors of independent sums,
-    each in PyWavelets' order). The second axis is split into chunks (one per
-    thread for large work), each chunk writing its own rows of both outputs.
+    The outputs are C-contiguous with ``values``' axis order. The work is
+    split into chunks (one per thread for large work: columns of the planes
+    for ``axis`` 0, planes of the first axis otherwise), each writing its own
+    part of both outputs.
     """
-    moved = np.ascontiguousarray(np.moveaxis(values, axis, 0))
-    _, n_a, n_b = moved.shape
     n_out, length = taps[0].shape
-    approximation = np.empty((n_out, n_a, n_b), dtype=low.dtype)
-    detail = np.empty((n_out, n_a, n_b), dtype=low.dtype)
-    n_chunks = chunk_count(n_a * n_b * n_out * length, n_a)
+    shape = list(values.shape)
+    shape[axis] = n_out
+    approximation = np.empty(shape, dtype=low.dtype)
+    detail = np.empty(shape, dtype=low.dtype)
+    n_units = values.shape[1] * values.shape[2] if axis == 0 else values.shape[0]
+    n_chunks = chunk_count(approximation.size * length, n_units)
     if n_chunks == 1:
-        convolve_rows(moved, taps[0], taps[1], low, high, approximation, detail, 0, n_a)
+        convolve_axis(values, axis, taps[0], taps[1], low, high, approximation, detail, 0, n_units)
     else:
-        _convolve_parallel(moved, taps[0], taps[1], low, high, approximation, detail, n_chunks)
-    return np.moveaxis(approximation, 0, axis), np.moveaxis(detail, 0, axis)
+        _convolve_parallel(values, axis, taps[0], taps[1], low, high, approximation, detail, n_units, n_chunks)
+    return approximation, detail
 
 
 @njit_exact
-def convolve_rows(values, filter_index, input_position, low, high, approximation, detail, start, stop):
-    """Low- and high-pass outputs along the first axis for indices ``start..stop`` of the second axis.
+def convolve_axis(values, axis, filter_index, input_position, low, high, approximation, detail, start, stop):
+    """Low- and high-pass outputs along ``axis`` for units ``start..stop``.
 
-    ``out[p, a, b] = sum_t h[j_pt] values[i_pt, a, b]``, accumulated term by
-    term in the filters' precision (compiled without fast-math, so that the
-    float32 sums equal PyWavelets' bit for bit; the sums of a row run side by
-    side, each in that order).
+    ``out[.., p, ..] = sum_t h[j_pt] values[.., i_pt, ..]`` (along ``axis``),
+    accumulated term by term in the filters' precision (compiled without
+    fast-math, so that the float32 sums equal PyWavelets' bit for bit).
+    The sums of a row run side by side, each in that order (units: columns
+    of the flattened planes for axis 0, planes ``values[a]`` for axis 1; for
+    the contiguous axis 2, planes ``values[a]`` transposed into scratch and
+    the results back).
 
     Parameters
     ----------
-    values : ndarray, shape (n_in, n_a, n_b)
+    values : ndarray, shape (n0, n1, n2)
         Input in the working precision, C-contiguous.
+    axis : {0, 1, 2}
+        Axis convolved.
     filter_index, input_position : ndarray of int64, shape (n_out, L)
         Filter tap ``j_pt`` and input position ``i_pt`` of each term ``t`` of
         output ``p``, in order of summation (:func:`_taps`).
     low, high : ndarray, shape (L,)
         Decomposition filters in the working precision.
-    approximation, detail : ndarray, shape (n_out, n_a, n_b)
-        Outputs, written for ``a`` in ``start..stop``.
+    approximation, detail : ndarray
+        C-contiguous outputs, ``values``' shape with ``n_out`` along ``axis``.
+    start, stop : int
+        Units written.
     """
-    n_b = values.shape[2]
+    if axis == 0:
+        columns = values.shape[1] * values.shape[2]
+        _convolve_columns(values.reshape((values.shape[0], columns)), filter_index, input_position, low, high,
+                          approximation.reshape((approximation.shape[0], columns)),
+                          detail.reshape((detail.shape[0], columns)), start, stop)
+    elif axis == 1:
+        for a in range(start, stop):
+            _convolve_columns(values[a], filter_index, input_position, low, high, approximation[a], detail[a],
+                              0, values.shape[2])
+    else:
+        n_in, n_lines = values.shape[2], values.shape[1]
+        n_out = filter_index.shape[0]
+        lines = np.empty((n_in, n_lines), dtype=values.dtype)
+        low_lines = np.empty((n_out, n_lines), dtype=approximation.dtype)
+        high_lines = np.empty((n_out, n_lines), dtype=detail.dtype)
+        for a in range(start, stop):
+            transpose_into(values[a], lines)
+            _convolve_columns(lines, filter_index, input_position, low, high, low_lines, high_lines, 0, n_lines)
+            transpose_into(low_lines, approximation[a])
+            transpose_into(high_lines, detail[a])
+
+
+@njit_exact
+def _convolve_columns(values, filter_index, input_position, low, high, approximation, detail, start, stop):
+    """Outputs along the first axis of 2D arrays, for columns ``start..stop``, as vectors of columns."""
     n_out, length = filter_index.shape
-    for a in range(start, stop):
-        for p in range(n_out):
-            tap = filter_index[p, 0]
-            source = input_position[p, 0]
-            for b in range(n_b):
-                approximation[p, a, b] = low[tap] * values[source, a, b]
-                detail[p, a, b] = high[tap] * values[source, a, b]
-            for t in range(1, length):
-                tap = filter_index[p, t]
-                source = input_position[p, t]
-                for b in range(n_b):
-                    approximation[p, a, b] += low[tap] * values[source, a, b]
-                    detail[p, a, b] += high[tap] * values[source, a, b]
+    for p in range(n_out):
+        low_out, high_out = approximation[p, start:stop], detail[p, start:stop]
+        tap = filter_index[p, 0]
+        source = values[input_position[p, 0], start:stop]
+        low_tap, high_tap = low[tap], high[tap]
+        for b in range(stop - start):
+            low_out[b] = low_tap * source[b]
+            high_out[b] = high_tap * source[b]
+        for t in range(1, length):
+            tap = filter_index[p, t]
+            source = values[input_position[p, t], start:stop]
+            low_tap, high_tap = low[tap], high[tap]
+            for b in range(stop - start):
+                low_out[b] += low_tap * source[b]
+                high_out[b] += high_tap * source[b]
 
 
 @njit_exact_parallel
-def _convolve_parallel(values, filter_index, input_position, low, high, approximation, detail, n_chunks):
-    """:func:`convolve_rows` over the whole second axis, one chunk per thread."""
-    n_a = values.shape[1]
+def _convolve_parallel(values, axis, filter_index, input_position, low, high, approximation, detail, n_units,
+                       n_chunks):
+    """:func:`convolve_axis` over all ``n_units`` units, one chunk of them per thread."""
     for chunk in prange(n_chunks):
-        convolve_rows(values, filter_index, input_position, low, high, approximation, detail,
-                      chunk * n_a // n_chunks, (chunk + 1) * n_a // n_chunks)
+        convolve_axis(values, axis, filter_index, input_position, low, high, approximation, detail,
+                      chunk * n_units // n_chunks, (chunk + 1) * n_units // n_chunks)
