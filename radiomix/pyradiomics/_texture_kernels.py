@@ -12,14 +12,17 @@ whose conventions these kernels follow:
   the GLSZM's zone linkage use both.
 - Voxels outside the array or outside the ROI (level 0) are never neighbours.
 
-The matrix kernels work on :class:`Levels`: the ROI box's levels with a
-border of zeros as wide as the largest offset (so that no neighbour needs a
-bounds check) and the rank of each present level (matrices only hold the
-grey levels present in the ROI, as pyradiomics' after it removes empty
-ones). Each kernel makes one pass over the box for all offsets; large boxes
-are split into chunks of rows processed in parallel, each chunk into its own
-partial output, summed afterwards (threads: see
-:mod:`radiomix.pyradiomics._filters_numba`).
+The matrix kernels work on :class:`Levels`: the ROI box's levels, and their
+ranks among the present levels (matrices only hold the grey levels present
+in the ROI, as pyradiomics' after it removes empty ones), each with a border
+of zeros as wide as the largest offset (so that no neighbour needs a bounds
+check), and the ROI's extent in each row. One image's :class:`Levels` are
+prepared once and shared by its classes (:func:`levels_for`). The GLCM and
+GLRLM kernels make one pass over the ROI rows per offset; the GLDM and NGTDM
+matrices come from one pass over the ROI rows for all offsets
+(:func:`neighbourhood_matrices`). Large boxes are processed in parallel
+(offsets or chunks of rows), each part into its own partial output, summed
+afterwards (threads: see :mod:`radiomix.pyradiomics._filters_numba`).
 
 The feature kernels compute pyradiomics' formulas per matrix (per offset for
 GLCM and GLRLM), including its ``eps = numpy.spacing(1)`` guards; they are
@@ -29,6 +32,7 @@ level gives ``p = c / c = 1`` and a variance of exactly 0, as in NumPy).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import NamedTuple
 
@@ -55,37 +59,47 @@ class Levels(NamedTuple):
     ----------
     padded : ndarray of int32, shape (nz + 2 pz, ny + 2 py, nx + 2 px)
         Levels (0 outside the ROI) with ``pad`` zeros on each side.
+    ranked : ndarray of int32, same shape
+        ``1 + `` the matrix row of each ROI voxel's level (its rank among the
+        present levels), 0 outside the ROI: the GLCM and GLRLM kernels index
+        their matrices with it directly.
+    extents : ndarray of int64, shape (nz * ny, 2)
+        For each row of the box (z-major), the range ``[start, stop)`` of x
+        that holds its ROI voxels (``start == stop`` for a row without any):
+        the kernels skip the rest.
     pad : ndarray of int64, shape (3,)
         Border width ``(pz, py, px)``.
     shape : tuple of int
         Shape ``(nz, ny, nx)`` of the box.
     grey_levels : ndarray of float64
         The levels present in the ROI, increasing (matrix rows).
-    rank : ndarray of int64, shape (n_levels + 1,)
-        Row of each level in the matrices (-1 for absent levels and 0).
     n_levels : int
         pyradiomics' ``Ng``, the highest level.
     n_voxels : int
         Number of ROI voxels.
+    memo : dict
+        Matrices already computed from these levels (see
+        :func:`neighbourhood_matrices`).
     """
 
     padded: np.ndarray
+    ranked: np.ndarray
+    extents: np.ndarray
     pad: np.ndarray
     shape: tuple
     grey_levels: np.ndarray
-    rank: np.ndarray
     n_levels: int
     n_voxels: int
-
-    @property
-    def flat(self) -> np.ndarray:
-        """``padded`` flattened (a view)."""
-        return self.padded.reshape(-1)
+    memo: dict
 
     @property
     def n_present(self) -> int:
         """Number of grey levels present in the ROI (matrix side)."""
         return int(self.grey_levels.size)
+
+    def covers(self, reach) -> bool:
+        """Whether the border is at least ``reach`` ``(z, y, x)`` wide along every axis."""
+        return bool(np.all(self.pad >= np.asarray(reach)))
 
 
 def prepared_levels(levels: np.ndarray, n_levels: int, pad) -> Levels:
@@ -113,47 +127,92 @@ def prepared_levels(levels: np.ndarray, n_levels: int, pad) -> Levels:
     if int(n_levels) != n_levels or n_levels < 1:
         raise InputError(f"n_levels must be an integer >= 1 (the highest level in the ROI), got {n_levels!r}")
     pad = np.asarray(pad, dtype=np.int64)
-    padded, seen, low, high, n_voxels = _padded_levels(levels, int(n_levels), pad)
+    padded, ranked, extents, seen, low, high, n_voxels = _padded_levels(levels, int(n_levels), pad)
     if low < 0 or high > n_levels:
         raise InputError(f"levels must lie in 0..{n_levels} (0 outside the ROI), found {low}..{high}; "
                          "n_levels must be the highest level in the ROI")
     if high == 0:
         raise InputError("levels hold no ROI voxel (every level is 0); check the mask and the discretisation")
-    seen[0] = False
-    grey_levels = np.flatnonzero(seen)
-    rank = np.full(int(n_levels) + 1, -1, dtype=np.int64)
-    rank[grey_levels] = np.arange(grey_levels.size)
-    return Levels(padded, pad, levels.shape, grey_levels.astype(np.float64), rank, int(n_levels), n_voxels)
+    grey_levels = np.flatnonzero(seen[1:]) + 1
+    return Levels(padded, ranked, extents, pad, levels.shape, grey_levels.astype(np.float64), int(n_levels),
+                  n_voxels, {})
+
+
+def levels_for(levels, n_levels: int, reach) -> Levels:
+    """``levels`` as :class:`Levels` with a border of at least ``reach``.
+
+    A :class:`Levels` whose border is wide enough is returned as it is (one
+    image's levels are prepared once and shared by its texture classes);
+    an array is checked and padded by ``reach`` (:func:`prepared_levels`).
+    """
+    if isinstance(levels, Levels):
+        if not levels.covers(reach):
+            raise InputError(f"the prepared levels' border {levels.pad.tolist()} is narrower than the "
+                             f"offsets' reach {np.asarray(reach).tolist()}; prepare them with a wider pad")
+        return levels
+    return prepared_levels(levels, n_levels, reach)
+
+
+def box_shape(levels) -> tuple[int, ...]:
+    """Shape (z, y, x) of the ROI box of a levels array or of :class:`Levels`."""
+    return tuple(levels.shape) if isinstance(levels, Levels) else np.shape(levels)
 
 
 @njit
 def _padded_levels(levels, n_levels, pad):
-    """Copy of ``levels`` (any integer type) as int32 inside a zero border, with the levels seen.
+    """Copies of ``levels`` (any integer type) as int32 inside a zero border: levels and ranks.
 
-    Returns the padded array, a boolean per level ``0..n_levels`` (True when
+    Returns the padded levels, the padded ranks (``1 +`` the rank of the
+    level among the levels present, 0 outside the ROI), each row's extent
+    (see :class:`Levels`), a boolean per level ``0..n_levels`` (True when
     present), the smallest and largest value found and the number of ROI
     voxels (values above 0). When values lie outside ``0..n_levels`` (the
-    caller rejects them) the other outputs are not computed.
+    caller rejects them) the ranks are not computed.
     """
     nz, ny, nx = levels.shape
     padded = np.zeros((nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]), dtype=np.int32)
+    extents = np.zeros((nz * ny, 2), dtype=np.int64)
     seen = np.zeros(n_levels + 1, dtype=np.bool_)
-    flat = levels.ravel()
-    low = flat[0]
-    high = flat[0]
-    for value in flat:
-        low = min(low, value)
-        high = max(high, value)
-    if low < 0 or high > n_levels:
-        return padded, seen, int(low), int(high), 0
-    n_background = 0
-    for value in flat:
-        seen[value] = True
-        n_background += value == 0
+    low = levels[0, 0, 0]
+    high = levels[0, 0, 0]
+    n_voxels = 0
     for z in range(nz):
         for y in range(ny):
-            padded[z + pad[0], y + pad[1], pad[2]:pad[2] + nx] = levels[z, y, :]
-    return padded, seen, int(low), int(high), flat.size - n_background
+            source = levels[z, y]
+            target = padded[z + pad[0], y + pad[1], pad[2]:pad[2] + nx]
+            start = nx
+            stop = 0
+            for x in range(nx):
+                value = source[x]
+                target[x] = value
+                low = min(low, value)
+                high = max(high, value)
+                if value > 0:
+                    n_voxels += 1
+                    start = min(start, x)
+                    stop = x + 1
+                    if value <= n_levels:
+                        seen[value] = True
+            extents[z * ny + y, 0] = start
+            extents[z * ny + y, 1] = max(start, stop)
+    ranked = np.zeros_like(padded)
+    if low < 0 or high > n_levels:
+        return padded, ranked, extents, seen, int(low), int(high), n_voxels
+    ranks = np.zeros(n_levels + 1, dtype=np.int32)
+    rank = 0
+    for level in range(1, n_levels + 1):
+        if seen[level]:
+            rank += 1
+            ranks[level] = rank
+    for z in range(nz):
+        for y in range(ny):
+            start = extents[z * ny + y, 0]
+            stop = extents[z * ny + y, 1]
+            row = padded[z + pad[0], y + pad[1], pad[2] + start:pad[2] + stop]
+            target = ranked[z + pad[0], y + pad[1], pad[2] + start:pad[2] + stop]
+            for x in range(stop - start):
+                target[x] = ranks[row[x]]
+    return padded, ranked, extents, seen, int(low), int(high), n_voxels
 
 
 def pyradiomics_angles(size_zyx, distances, bidirectional: bool, force2d_dimension: int | None) -> np.ndarray:
@@ -182,21 +241,36 @@ def pyradiomics_angles(size_zyx, distances, bidirectional: bool, force2d_dimensi
     InputError
         A distance below 1, or no offset fits in the array.
     """
-    distances = sorted({int(d) for d in distances})
+    distances = tuple(sorted({int(d) for d in distances}))
     if not distances or distances[0] < 1:
         raise InputError(f"distances must be integers >= 1, got {list(distances)}")
+    # only whether each side exceeds the largest distance matters: clamp, so that boxes share the cache
+    clamped = tuple(min(int(n), distances[-1] + 1) for n in size_zyx)
+    angles = _angles(clamped, distances, bool(bidirectional), force2d_dimension)
+    if angles.size == 0:
+        raise InputError(f"no neighbour offset at distances {list(distances)} fits in an ROI box of size "
+                         f"{tuple(size_zyx)} (pyradiomics fails too); use a smaller distance")
+    return angles.copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _angles(size_zyx: tuple, distances: tuple, bidirectional: bool, force2d_dimension: int | None) -> np.ndarray:
+    """:func:`pyradiomics_angles` (distances sorted, unique and >= 1); empty when no offset fits."""
     wanted = set(distances)
     steps = range(distances[-1], -distances[-1] - 1, -1)
     angles = [offset for offset in itertools.product(steps, steps, steps)
               if max(abs(o) for o in offset) in wanted
               and all(abs(o) < n for o, n in zip(offset, size_zyx))
               and (force2d_dimension is None or offset[force2d_dimension] == 0)]
-    if not angles:
-        raise InputError(f"no neighbour offset at distances {distances} fits in an ROI box of size "
-                         f"{tuple(size_zyx)} (pyradiomics fails too); use a smaller distance")
     if not bidirectional:
         angles = angles[: len(angles) // 2]
-    return np.array(angles, dtype=np.int64)
+    return np.array(angles, dtype=np.int64).reshape(-1, 3)
+
+
+def texture_reach(settings) -> tuple[int, int, int]:
+    """A border wide enough for every texture class under ``settings`` (the largest of ``distances``, at least 1)."""
+    reach = max(1, *(int(d) for d in settings.distances))
+    return (reach, reach, reach)
 
 
 def offsets_reach(angles: np.ndarray) -> np.ndarray:
@@ -244,10 +318,14 @@ def angle_weights(angles: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
 # Matrix kernels
 # ----------------------------------------------------------------------------------------------
 #
-# Each matrix has a row kernel (``_<matrix>_rows``: box rows ``start..stop`` into given
-# output arrays, flat indexing into the padded levels) and a parallel driver
-# (``_<matrix>_parallel``: one chunk of rows per thread, each into its own partial output).
-# The public function picks the driver from the amount of work (see _filters_numba).
+# The kernels read the padded arrays flattened, one box row at a time and only over the row's
+# ROI extent, through views (``array[first:first + n]`` for the row, ``array[first + offset:...]``
+# for its neighbours at one offset), so that the loops over a row are contiguous and LLVM
+# vectorises them; the border guarantees that every such view lies inside the array. The GLCM
+# and GLRLM kernels go offset by offset, each offset into its own matrix (in parallel: one
+# offset per thread); the GLDM + NGTDM kernel goes row by row over all offsets (in parallel:
+# chunks of rows, each into its own partial output). The public function picks the driver from
+# the amount of work (see _filters_numba).
 
 def flat_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
     """Offsets as steps in the flattened padded array."""
@@ -255,9 +333,24 @@ def flat_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
     return np.ascontiguousarray(angles[:, 0] * (size_y * size_x) + angles[:, 1] * size_x + angles[:, 2])
 
 
-def _chunks(levels: Levels, angles: np.ndarray) -> int:
-    """Number of row chunks (:func:`~radiomix.pyradiomics._filters_numba.chunk_count` of ROI voxels x offsets)."""
-    return chunk_count(levels.n_voxels * angles.shape[0], levels.shape[0] * levels.shape[1])
+def _geometry(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row extents, box shape, padded shape and border of ``levels`` (the kernels' arguments)."""
+    return (levels.extents, np.array(levels.shape, dtype=np.int64), np.array(levels.padded.shape, dtype=np.int64),
+            levels.pad)
+
+
+def _parallel(levels: Levels, angles: np.ndarray, n_units: int) -> int:
+    """Number of parallel chunks (:func:`~radiomix.pyradiomics._filters_numba.chunk_count` of ROI voxels x offsets)."""
+    return chunk_count(levels.n_voxels * angles.shape[0], n_units)
+
+
+def _forward_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
+    """Flat steps of ``angles``, after checking that each is the forward one of its opposite pair."""
+    offsets = flat_offsets(angles, levels)
+    if np.any(offsets <= 0):
+        raise InputError("GLCM and GLRLM offsets must be the forward one of each opposite pair "
+                         "(pyradiomics_angles(..., bidirectional=False))")
+    return offsets
 
 
 @njit
@@ -266,59 +359,6 @@ def _row_start(row, shape, padded_shape, pad):
     z = row // shape[1] + pad[0]
     y = row % shape[1] + pad[1]
     return (z * padded_shape[1] + y) * padded_shape[2] + pad[2]
-
-
-def glcm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
-    """Co-occurrence counts of every offset in one pass over the ROI box.
-
-    Parameters
-    ----------
-    levels : Levels
-        Padded by at least the largest offset.
-    angles : ndarray of int64, shape (n_angles, 3)
-        Offsets ``m``.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_present, n_present, n_angles)
-        ``[i, j, a]``: ROI voxels of level ``i`` whose neighbour at ``+m_a``
-        is an ROI voxel of level ``j`` (not symmetrised).
-    """
-    offsets = flat_offsets(angles, levels)
-    n_chunks = _chunks(levels, angles)
-    args = (levels.flat, np.array(levels.shape), np.array(levels.padded.shape), levels.pad, levels.rank)
-    if n_chunks == 1:
-        counts = np.zeros((levels.n_present, levels.n_present, angles.shape[0]))
-        _glcm_rows(*args, offsets, 0, levels.shape[0] * levels.shape[1], counts)
-        return counts
-    return _glcm_parallel(*args, offsets, levels.n_present, n_chunks)
-
-
-@njit
-def _glcm_rows(flat, shape, padded_shape, pad, rank, offsets, start, stop, counts):
-    """Add the co-occurrences of ROI voxels in box rows ``start..stop`` to ``counts[i, j, a]``."""
-    for row in range(start, stop):
-        first = _row_start(row, shape, padded_shape, pad)
-        for index in range(first, first + shape[2]):
-            level = flat[index]
-            if level == 0:
-                continue
-            i = rank[level]
-            for a in range(offsets.size):
-                neighbour = flat[np.uint64(index + offsets[a])]
-                if neighbour > 0:
-                    counts[i, rank[neighbour], a] += 1.0
-
-
-@njit_parallel
-def _glcm_parallel(flat, shape, padded_shape, pad, rank, offsets, n_present, n_chunks):
-    """:func:`_glcm_rows` over all rows, one chunk of rows per thread."""
-    n_rows = shape[0] * shape[1]
-    partial = np.zeros((n_chunks, n_present, n_present, offsets.size))
-    for chunk in prange(n_chunks):
-        _glcm_rows(flat, shape, padded_shape, pad, rank, offsets, chunk * n_rows // n_chunks,
-                   (chunk + 1) * n_rows // n_chunks, partial[chunk])
-    return _sum_first_axis(partial)
 
 
 @njit
@@ -330,8 +370,71 @@ def _sum_first_axis(partial):
     return total
 
 
+def glcm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
+    """Co-occurrence counts of every offset, one pass over the ROI rows per offset.
+
+    Parameters
+    ----------
+    levels : Levels
+        Padded by at least the largest offset.
+    angles : ndarray of int64, shape (n_angles, 3)
+        Offsets ``m``, the forward one of each opposite pair.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_present, n_present, n_angles)
+        ``[i, j, a]``: ROI voxels of level ``i`` whose neighbour at ``+m_a``
+        is an ROI voxel of level ``j`` (not symmetrised); a view of an
+        array stored offset by offset (``[a, i, j]`` contiguous).
+    """
+    offsets = _forward_offsets(angles, levels)
+    args = (levels.ranked.reshape(-1), *_geometry(levels), offsets, levels.n_present + 1)
+    by_offset = _glcm_parallel(*args) if _parallel(levels, angles, offsets.size) > 1 else _glcm_serial(*args)
+    # rank 0: the centre (a gap in a row's extent) or the neighbour lies outside the ROI
+    return by_offset[:, 1:, 1:].transpose(1, 2, 0)
+
+
+@njit
+def _glcm_offset(ranked, extents, shape, padded_shape, pad, step, counts):
+    """Add the pairs ``(v, v + step)`` of the ROI rows to ``counts[rank(v), rank(v + step)]``.
+
+    Every voxel of a row's extent counts, without a branch: pairs with a
+    voxel outside the ROI land in row or column 0.
+    """
+    side = counts.shape[1]
+    flat_counts = counts.reshape(-1)
+    for row in range(extents.shape[0]):
+        start = extents[row, 0]
+        n = extents[row, 1] - start
+        if n == 0:
+            continue
+        first = _row_start(row, shape, padded_shape, pad) + start
+        centre = ranked[first:first + n]
+        neighbours = ranked[first + step:first + step + n]
+        for x in range(n):
+            flat_counts[np.uint64(centre[x] * side + neighbours[x])] += 1.0
+
+
+@njit
+def _glcm_serial(ranked, extents, shape, padded_shape, pad, offsets, side):
+    """:func:`_glcm_offset` for each offset in turn: counts (n_angles, side, side)."""
+    counts = np.zeros((offsets.size, side, side))
+    for a in range(offsets.size):
+        _glcm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], counts[a])
+    return counts
+
+
+@njit_parallel
+def _glcm_parallel(ranked, extents, shape, padded_shape, pad, offsets, side):
+    """:func:`_glcm_offset` with one offset per thread, each into its own matrix."""
+    counts = np.zeros((offsets.size, side, side))
+    for a in prange(offsets.size):
+        _glcm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], counts[a])
+    return counts
+
+
 def glrlm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
-    """Run-length counts of every offset in one pass over the ROI box.
+    """Run-length counts of every offset, one pass over the ROI rows per offset.
 
     A run is a maximal sequence of ROI voxels of equal level along an offset;
     voxels outside the ROI or the box end runs. As in pyradiomics, an offset
@@ -343,57 +446,109 @@ def glrlm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
     levels : Levels
         Padded by at least 1 along every axis an offset moves along.
     angles : ndarray of int64, shape (n_angles, 3)
-        Unit offsets (components in -1..1).
+        Unit offsets (components in -1..1), the forward one of each opposite pair.
 
     Returns
     -------
     ndarray of float64, shape (n_present, max_run, n_angles)
         ``[i, j - 1, a]``: runs of level ``i`` and length ``j`` along offset
-        ``a``; ``max_run`` is the largest side of the box.
+        ``a``; ``max_run`` is the largest side of the box. A view of an
+        array stored offset by offset (``[a, i, j - 1]`` contiguous).
     """
-    offsets = flat_offsets(angles, levels)
-    n_chunks = _chunks(levels, angles)
+    offsets = _forward_offsets(angles, levels)
     max_run = max(levels.shape)
-    args = (levels.flat, np.array(levels.shape), np.array(levels.padded.shape), levels.pad, levels.rank)
-    if n_chunks == 1:
-        counts = np.zeros(levels.n_present * max_run * angles.shape[0])
-        _glrlm_rows(*args, offsets, max_run, 0, levels.shape[0] * levels.shape[1], counts)
-    else:
-        counts = _glrlm_parallel(*args, offsets, levels.n_present, max_run, n_chunks)
-    counts = counts.reshape(levels.n_present, max_run, angles.shape[0])
-    for a in range(angles.shape[0]):
-        # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
-        if not counts[:, 1:, a].any() and not _line_with_two_roi_voxels(*args[:4], angles[a], offsets[a]):
-            counts[:, :, a] = 0.0
-    return counts
+    flat = levels.ranked.reshape(-1)
+    geometry = _geometry(levels)
+    args = (flat, *geometry, offsets, levels.n_present + 1, max_run)
+    by_offset = _glrlm_parallel(*args) if _parallel(levels, angles, offsets.size) > 1 else _glrlm_serial(*args)
+    # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
+    for a in np.flatnonzero(~by_offset[:, 1:, 2:].any(axis=(1, 2))):
+        if not _line_with_two_roi_voxels(flat, *geometry[1:], angles[a], offsets[a]):
+            by_offset[a] = 0.0
+    # rank 0 (outside the ROI) and length 0 are never counted
+    return by_offset[:, 1:, 1:].transpose(1, 2, 0)
 
 
 @njit
-def _glrlm_rows(flat, shape, padded_shape, pad, rank, offsets, max_run, start, stop, counts):
-    """Add the runs starting in box rows ``start..stop`` to ``counts``.
+def _glrlm_offset(ranked, extents, shape, padded_shape, pad, step, lengths, codes, partial, counts):
+    """The runs along one forward offset (flat ``step``) into ``counts[rank, length]``.
 
-    ``counts`` is the flattened (n_present, max_run, n_angles) matrix:
-    element ``[i, j - 1, a]`` counts runs of level ``i`` and length ``j``
-    along offset ``a`` (flat indexing, unsigned, for speed).
+    The ROI rows are read in memory order, so the voxel before each one
+    along the offset (``step`` back) has been seen: ``lengths`` holds the
+    length of the run up to each voxel of the last rows (a ring of whole
+    padded rows: flat index ``i`` at ``i % lengths.size``; it must hold more
+    rows than ``step`` spans), and a run is counted at its last voxel. Both
+    passes over a row are contiguous and branch-free (vectorised): the
+    lengths, then each voxel's code ``rank * width + length`` (0 when no run
+    ends there). The codes are counted into ``partial``, 4 flat histograms
+    taking consecutive voxels in turn (so that equal consecutive codes do
+    not wait on each other's increments), summed into ``counts`` at the end
+    (entry ``[0, 0]``, the voxels that end no run, left at 0). Only the
+    lengths of ROI voxels preceded by the same rank are read back, and those
+    are written earlier in the same pass, so ``lengths`` need not be cleared.
     """
-    n_angles = offsets.size
-    for row in range(start, stop):
-        first = _row_start(row, shape, padded_shape, pad)
-        for index in range(first, first + shape[2]):
-            level = flat[index]
-            if level == 0:
-                continue
-            base = rank[level] * max_run * n_angles
-            for a in range(n_angles):
-                step = offsets[a]
-                if flat[np.uint64(index - step)] == level:
-                    continue  # not the first voxel of its run
-                following = np.uint64(index + step)
-                extra = 0
-                while flat[following] == level:
-                    extra += 1
-                    following = np.uint64(following + step)
-                counts[np.uint64(base + extra * n_angles + a)] += 1.0
+    width = counts.shape[1]
+    ring = lengths.size
+    partial[:] = 0.0
+    for row in range(extents.shape[0]):
+        start = extents[row, 0]
+        n = extents[row, 1] - start
+        if n == 0:
+            continue
+        first = _row_start(row, shape, padded_shape, pad) + start
+        centre = ranked[first:first + n]
+        before = ranked[first - step:first - step + n]
+        after = ranked[first + step:first + step + n]
+        at = first % ring
+        back = (first - step) % ring
+        run = lengths[at:at + n]
+        run_before = lengths[back:back + n]
+        for x in range(n):
+            run[x] = np.int32(centre[x] == before[x]) * run_before[x] + 1
+        for x in range(n):
+            rank = centre[x]
+            codes[x] = np.int32((rank != 0) & (after[x] != rank)) * (rank * np.int32(width) + run[x])
+        whole = n - n % 4
+        for x in range(0, whole, 4):
+            partial[0, codes[x]] += 1.0
+            partial[1, codes[x + 1]] += 1.0
+            partial[2, codes[x + 2]] += 1.0
+            partial[3, codes[x + 3]] += 1.0
+        for x in range(whole, n):
+            partial[0, codes[x]] += 1.0
+    flat_counts = counts.reshape(-1)
+    for code in range(1, flat_counts.size):
+        flat_counts[code] = partial[0, code] + partial[1, code] + partial[2, code] + partial[3, code]
+
+
+@njit
+def _ring_size(offsets, padded_shape):
+    """Length of a ring of whole padded rows holding more rows than any of the forward ``offsets`` spans."""
+    return (offsets.max() // padded_shape[2] + 2) * padded_shape[2]
+
+
+@njit
+def _glrlm_serial(ranked, extents, shape, padded_shape, pad, offsets, side, max_run):
+    """:func:`_glrlm_offset` for each offset in turn: counts (n_angles, side, max_run + 1)."""
+    counts = np.zeros((offsets.size, side, max_run + 1))
+    lengths = np.zeros(_ring_size(offsets, padded_shape), dtype=np.int32)
+    codes = np.empty(shape[2], dtype=np.int32)
+    partial = np.empty((4, side * (max_run + 1)))
+    for a in range(offsets.size):
+        _glrlm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], lengths, codes, partial, counts[a])
+    return counts
+
+
+@njit_parallel
+def _glrlm_parallel(ranked, extents, shape, padded_shape, pad, offsets, side, max_run):
+    """:func:`_glrlm_offset` with one offset per thread, each into its own matrix."""
+    counts = np.zeros((offsets.size, side, max_run + 1))
+    for a in prange(offsets.size):
+        lengths = np.zeros(_ring_size(offsets, padded_shape), dtype=np.int32)
+        codes = np.empty(shape[2], dtype=np.int32)
+        partial = np.empty((4, side * (max_run + 1)))
+        _glrlm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], lengths, codes, partial, counts[a])
+    return counts
 
 
 @njit
@@ -415,66 +570,20 @@ def _line_with_two_roi_voxels(flat, shape, padded_shape, pad, angle, step):
     return False
 
 
-@njit_parallel
-def _glrlm_parallel(flat, shape, padded_shape, pad, rank, offsets, n_present, max_run, n_chunks):
-    """:func:`_glrlm_rows` over all rows, one chunk of rows per thread."""
-    n_rows = shape[0] * shape[1]
-    partial = np.zeros((n_chunks, n_present * max_run * offsets.size))
-    for chunk in prange(n_chunks):
-        _glrlm_rows(flat, shape, padded_shape, pad, rank, offsets, max_run, chunk * n_rows // n_chunks,
-                    (chunk + 1) * n_rows // n_chunks, partial[chunk])
-    counts = partial[0].copy()
-    for chunk in range(1, n_chunks):
-        counts += partial[chunk]
-    return counts
-
-
 def gldm_counts(levels: Levels, angles: np.ndarray, alpha: int) -> np.ndarray:
     """Dependence counts: ROI voxels by level and number of dependent neighbours.
 
     A neighbour (an ROI voxel at one of the offsets; ``angles`` lists both
-    directions) depends on the centre when their levels differ by at most ``alpha``.
+    directions) depends on the centre when their levels differ by at most
+    ``alpha``. Computed with the NGTDM sums (:func:`neighbourhood_matrices`).
 
     Returns
     -------
     ndarray of float64, shape (n_present, n_angles + 1)
-        ``[i, k]``: ROI voxels of level ``i`` with ``k`` dependent neighbours.
+        ``[i, k]``: ROI voxels of level ``i`` with ``k`` dependent neighbours
+        (shared by the callers with these ``levels``: not to be modified).
     """
-    offsets = flat_offsets(angles, levels)
-    n_chunks = _chunks(levels, angles)
-    args = (levels.flat, np.array(levels.shape), np.array(levels.padded.shape), levels.pad, levels.rank)
-    if n_chunks == 1:
-        counts = np.zeros((levels.n_present, angles.shape[0] + 1))
-        _gldm_rows(*args, offsets, alpha, 0, levels.shape[0] * levels.shape[1], counts)
-        return counts
-    return _gldm_parallel(*args, offsets, alpha, levels.n_present, n_chunks)
-
-
-@njit
-def _gldm_rows(flat, shape, padded_shape, pad, rank, offsets, alpha, start, stop, counts):
-    """Add the ROI voxels of box rows ``start..stop`` to ``counts[i, dependent neighbours]``."""
-    for row in range(start, stop):
-        first = _row_start(row, shape, padded_shape, pad)
-        for index in range(first, first + shape[2]):
-            level = flat[index]
-            if level == 0:
-                continue
-            dependent = 0
-            for a in range(offsets.size):
-                neighbour = flat[np.uint64(index + offsets[a])]
-                dependent += (neighbour > 0) & (abs(neighbour - level) <= alpha)  # no branch
-            counts[rank[level], dependent] += 1.0
-
-
-@njit_parallel
-def _gldm_parallel(flat, shape, padded_shape, pad, rank, offsets, alpha, n_present, n_chunks):
-    """:func:`_gldm_rows` over all rows, one chunk of rows per thread."""
-    n_rows = shape[0] * shape[1]
-    partial = np.zeros((n_chunks, n_present, offsets.size + 1))
-    for chunk in prange(n_chunks):
-        _gldm_rows(flat, shape, padded_shape, pad, rank, offsets, alpha, chunk * n_rows // n_chunks,
-                   (chunk + 1) * n_rows // n_chunks, partial[chunk])
-    return _sum_first_axis(partial)
+    return neighbourhood_matrices(levels, angles, int(alpha))[0]
 
 
 def ngtdm_sums(levels: Levels, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -483,6 +592,7 @@ def ngtdm_sums(levels: Levels, angles: np.ndarray) -> tuple[np.ndarray, np.ndarr
     For each ROI voxel the neighbourhood average is the mean level of the ROI
     voxels at the offsets (``angles`` lists both directions); a voxel
     without such a neighbour counts with a difference of 0 (pyradiomics).
+    Computed with the GLDM counts (:func:`neighbourhood_matrices`).
 
     Returns
     -------
@@ -491,48 +601,105 @@ def ngtdm_sums(levels: Levels, angles: np.ndarray) -> tuple[np.ndarray, np.ndarr
     differences : ndarray of float64, shape (n_present,)
         Sum over those voxels of ``|level - neighbourhood average|``.
     """
-    offsets = flat_offsets(angles, levels)
-    n_chunks = _chunks(levels, angles)
-    args = (levels.flat, np.array(levels.shape), np.array(levels.padded.shape), levels.pad, levels.rank)
-    if n_chunks == 1:
-        sums = np.zeros((2, levels.n_present))
-        _ngtdm_rows(*args, offsets, 0, levels.shape[0] * levels.shape[1], sums)
-    else:
-        sums = _ngtdm_parallel(*args, offsets, levels.n_present, n_chunks)
+    sums = levels.memo.get(("ngtdm", angles.tobytes()))
+    if sums is None:
+        sums = neighbourhood_matrices(levels, angles, 0)[1]
     return sums[0], sums[1]
 
 
+def neighbourhood_matrices(levels: Levels, angles: np.ndarray, alpha: int) -> tuple[np.ndarray, np.ndarray]:
+    """The GLDM counts (dependence ``alpha``) and the NGTDM sums of the same neighbourhoods, in one pass.
+
+    Both read the same neighbours of each ROI voxel; the results are kept in
+    ``levels.memo``, so that the second class of an image finds them.
+
+    Returns
+    -------
+    dependence : ndarray of float64, shape (n_present, n_angles + 1)
+        As :func:`gldm_counts`.
+    sums : ndarray of float64, shape (2, n_present)
+        Voxel counts and summed differences, as :func:`ngtdm_sums`.
+    """
+    angle_key = angles.tobytes()
+    dependence = levels.memo.get(("gldm", angle_key, alpha))
+    sums = levels.memo.get(("ngtdm", angle_key))
+    if dependence is not None and sums is not None:
+        return dependence, sums
+    offsets = flat_offsets(angles, levels)
+    n_chunks = _parallel(levels, angles, levels.extents.shape[0])
+    # neighbour sums fit in int32 unless the neighbourhood is huge or the levels very many
+    sum_type = np.int32 if offsets.size * levels.n_levels < 2 ** 31 else np.int64
+    args = (levels.padded.reshape(-1), levels.ranked.reshape(-1), *_geometry(levels), offsets, alpha,
+            np.zeros(levels.shape[2], dtype=sum_type))
+    if n_chunks == 1:
+        dependence = np.zeros((levels.n_present, offsets.size + 1))
+        sums = np.zeros((2, levels.n_present))
+        _neighbourhood_rows(*args, 0, levels.extents.shape[0], dependence, sums)
+    else:
+        dependence, sums = _neighbourhood_parallel(*args, levels.n_present, n_chunks)
+    levels.memo[("gldm", angle_key, alpha)] = dependence
+    levels.memo[("ngtdm", angle_key)] = sums
+    return dependence, sums
+
+
 @njit
-def _ngtdm_rows(flat, shape, padded_shape, pad, rank, offsets, start, stop, sums):
-    """Add the ROI voxels of box rows ``start..stop`` to ``sums[0, i]`` (count) and ``sums[1, i]`` (difference)."""
-    for row in range(start, stop):
-        first = _row_start(row, shape, padded_shape, pad)
-        for index in range(first, first + shape[2]):
-            level = flat[index]
-            if level == 0:
+def _neighbourhood_rows(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum,
+                        start_row, stop_row, dependence, sums):
+    """Add the ROI voxels of box rows ``start_row..stop_row`` to the GLDM and NGTDM matrices.
+
+    ``dependence[rank - 1, dependent neighbours] += 1``; ``sums[0, rank - 1]``
+    (count) and ``sums[1, rank - 1]`` (absolute difference to the mean
+    neighbour level). A row's neighbours are visited offset by offset over
+    the row's ROI extent (contiguous, vectorised), counting dependent and
+    ROI neighbours and summing their levels (voxels outside the ROI are 0,
+    adding nothing); then the voxels outside the ROI are skipped.
+    ``neighbour_sum`` is a buffer as long as a row, of the sums' integer type.
+    """
+    alpha = np.int32(alpha)
+    dependent = np.zeros(shape[2], dtype=np.int32)
+    n_neighbours = np.zeros(shape[2], dtype=np.int32)
+    for row in range(start_row, stop_row):
+        start = extents[row, 0]
+        n = extents[row, 1] - start
+        if n == 0:
+            continue
+        first = _row_start(row, shape, padded_shape, pad) + start
+        centre = flat[first:first + n]
+        dependent[:n] = 0
+        n_neighbours[:n] = 0
+        neighbour_sum[:n] = 0
+        for a in range(offsets.size):
+            neighbours = flat[first + offsets[a]:first + offsets[a] + n]
+            for x in range(n):
+                neighbour = neighbours[x]
+                inside = np.int32(neighbour > 0)
+                dependent[x] += inside & np.int32(abs(neighbour - centre[x]) <= alpha)
+                n_neighbours[x] += inside
+                neighbour_sum[x] += neighbour
+        ranks = ranked[first:first + n]
+        for x in range(n):
+            if ranks[x] == 0:
                 continue
-            n_neighbours = 0
-            neighbour_sum = 0
-            for a in range(offsets.size):
-                neighbour = flat[np.uint64(index + offsets[a])]
-                n_neighbours += neighbour > 0  # voxels outside the ROI are 0: no branch needed
-                neighbour_sum += neighbour
+            dependence[ranks[x] - 1, dependent[x]] += 1.0
             difference = 0.0
-            if n_neighbours > 0:
-                difference = abs(level - neighbour_sum / n_neighbours)
-            sums[0, rank[level]] += 1.0
-            sums[1, rank[level]] += difference
+            if n_neighbours[x] > 0:
+                difference = abs(centre[x] - neighbour_sum[x] / n_neighbours[x])
+            sums[0, ranks[x] - 1] += 1.0
+            sums[1, ranks[x] - 1] += difference
 
 
 @njit_parallel
-def _ngtdm_parallel(flat, shape, padded_shape, pad, rank, offsets, n_present, n_chunks):
-    """:func:`_ngtdm_rows` over all rows, one chunk of rows per thread."""
-    n_rows = shape[0] * shape[1]
-    partial = np.zeros((n_chunks, 2, n_present))
+def _neighbourhood_parallel(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum,
+                            n_present, n_chunks):
+    """:func:`_neighbourhood_rows` over all rows, one chunk of rows per thread (each its own partial output)."""
+    n_rows = extents.shape[0]
+    dependence = np.zeros((n_chunks, n_present, offsets.size + 1))
+    sums = np.zeros((n_chunks, 2, n_present))
     for chunk in prange(n_chunks):
-        _ngtdm_rows(flat, shape, padded_shape, pad, rank, offsets, chunk * n_rows // n_chunks,
-                    (chunk + 1) * n_rows // n_chunks, partial[chunk])
-    return _sum_first_axis(partial)
+        _neighbourhood_rows(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum.copy(),
+                            chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks, dependence[chunk],
+                            sums[chunk])
+    return _sum_first_axis(dependence), _sum_first_axis(sums)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -599,7 +766,6 @@ def glcm_angle_features(matrices, grey_levels, n_levels, eps):
         autocorrelation = 0.0
         contrast = 0.0
         energy = 0.0
-        joint_entropy = 0.0
         maximum = 0.0
         for i in range(n):
             gi = grey_levels[i]
@@ -614,8 +780,6 @@ def glcm_angle_features(matrices, grey_levels, n_levels, eps):
                 autocorrelation += gi * gj * value
                 contrast += (gi - gj) ** 2 * value
                 energy += value * value
-                if value > 0.0:
-                    joint_entropy -= value * np.log2(value + eps)
                 if value > maximum:
                     maximum = value
                 sum_dist[int(gi + gj) - 2] += value
@@ -626,8 +790,6 @@ def glcm_angle_features(matrices, grey_levels, n_levels, eps):
         variance_x = 0.0
         variance_y = 0.0
         covariance = 0.0
-        hxy1 = 0.0
-        hxy2 = 0.0
         for i in range(n):
             gi = grey_levels[i]
             for j in range(n):
@@ -640,11 +802,7 @@ def glcm_angle_features(matrices, grey_levels, n_levels, eps):
                 variance_x += value * (gi - ux) ** 2
                 variance_y += value * (gj - uy) ** 2
                 covariance += value * (gi - ux) * (gj - uy)
-                product = px[i] * py[j]
-                if product > 0.0:
-                    log_product = np.log2(product + eps)
-                    hxy1 -= value * log_product
-                    hxy2 -= product * log_product
+        joint_entropy, hxy1, hxy2 = _glcm_entropies(p, px, py, eps)
         hx = 0.0
         hy = 0.0
         for i in range(n):
@@ -705,6 +863,38 @@ def glcm_angle_features(matrices, grey_levels, n_levels, eps):
         out[21, a] = sum_entropy
         out[22, a] = variance_x
     return out
+
+
+@njit_exact
+def _glcm_entropies(p, px, py, eps):
+    """``HXY = -sum p log2(p + eps)``, ``HXY1 = -sum p log2(px py + eps)``, ``HXY2 = -sum px py log2(px py + eps)``.
+
+    Over the entries with ``p > 0`` (HXY) and ``px py > 0`` (the others).
+    When ``p`` equals its transpose exactly (a symmetrical GLCM; then ``px``
+    and ``py`` are the same sums in the same order, so equal too), each pair
+    ``(i, j), (j, i)`` takes one logarithm, counted twice.
+    """
+    n = p.shape[0]
+    symmetric = True
+    for i in range(n):
+        symmetric &= px[i] == py[i]
+        for j in range(i):
+            symmetric &= p[i, j] == p[j, i]
+    joint = 0.0
+    hxy1 = 0.0
+    hxy2 = 0.0
+    for i in range(n):
+        for j in range(i + 1 if symmetric else n):
+            weight = 2.0 if symmetric and j < i else 1.0
+            value = p[i, j]
+            if value > 0.0:
+                joint -= weight * value * np.log2(value + eps)
+            product = px[i] * py[j]
+            if product > 0.0:
+                log_product = np.log2(product + eps)
+                hxy1 -= weight * value * log_product
+                hxy2 -= weight * product * log_product
+    return joint, hxy1, hxy2
 
 
 def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
@@ -771,13 +961,7 @@ def _mcc_eigenvalue(counts, eps):
     for i in range(n):
         for k in range(n):
             weighted[i, k] = p[i, k] / (px[i] * py[k] + eps)
-    q = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            value = 0.0
-            for k in range(n):
-                value += weighted[i, k] * p[j, k]
-            q[i, j] = value
+    q = _row_products(weighted, p)
     symmetric = np.zeros((n, n))
     for i in range(n):
         if px[i] == 0.0:
@@ -793,8 +977,47 @@ def _mcc_eigenvalue(counts, eps):
 
 
 @njit
+def _row_products(a, b):
+    """``a @ b.T`` for square matrices: the dot products of rows, two rows of each at a time.
+
+    Each pair of rows of ``b`` loaded serves two rows of ``a`` (four
+    vectorised dot products in one loop); every dot product runs over ``k``
+    as a single one would.
+    """
+    n = a.shape[0]
+    out = np.empty((n, n))
+    even = n - n % 2
+    for i in range(0, even, 2):
+        a0 = a[i]
+        a1 = a[i + 1]
+        for j in range(0, even, 2):
+            b0 = b[j]
+            b1 = b[j + 1]
+            s00 = 0.0
+            s01 = 0.0
+            s10 = 0.0
+            s11 = 0.0
+            for k in range(n):
+                s00 += a0[k] * b0[k]
+                s01 += a0[k] * b1[k]
+                s10 += a1[k] * b0[k]
+                s11 += a1[k] * b1[k]
+            out[i, j] = s00
+            out[i, j + 1] = s01
+            out[i + 1, j] = s10
+            out[i + 1, j + 1] = s11
+    for i in range(n):
+        for j in range(even, n) if i < even else range(n):
+            value = 0.0
+            for k in range(n):
+                value += a[i, k] * b[j, k]
+            out[i, j] = value
+    return out
+
+
+@njit
 def second_largest_eigenvalue(symmetric):
-    """Second largest eigenvalue of a symmetric matrix (n >= 2; overwritten).
+    """Second largest eigenvalue of a symmetric matrix (n >= 2; only its lower triangle is read; overwritten).
 
     Householder reduction to tridiagonal form, then bisection on the Sturm
     sequence count (no LAPACK call: OpenBLAS worker threads that spin after a
@@ -811,7 +1034,11 @@ def _tridiagonal(a):
 
     Each step ``k`` applies the reflection ``H = I - beta v v^T`` that maps
     column ``k`` below the diagonal onto its first entry, as ``a <- H a H``
-    written as the rank-2 update ``a - v w^T - w v^T``.
+    written as the rank-2 update ``a - v w^T - w v^T`` of the trailing block.
+    Only the lower triangle is read and updated (row by row through views,
+    so that the inner loops vectorise): the product ``a v`` takes from row
+    ``i`` both ``sum_{j <= i} a_ij v_j`` for ``i`` and ``a_ij v_i`` for each
+    ``j < i``.
     """
     n = a.shape[0]
     diagonal = np.empty(n)
@@ -819,32 +1046,46 @@ def _tridiagonal(a):
     v = np.zeros(n)
     w = np.zeros(n)
     for k in range(n - 2):
+        m = k + 1
         norm2 = 0.0
-        for i in range(k + 1, n):
+        for i in range(m, n):
             norm2 += a[i, k] * a[i, k]
         diagonal[k] = a[k, k]
         if norm2 == 0.0:
             continue
         norm = np.sqrt(norm2)
-        head = a[k + 1, k]
+        head = a[m, k]
         alpha = -norm if head >= 0.0 else norm
-        v[k + 1] = head - alpha
-        for i in range(k + 2, n):
+        v[m] = head - alpha
+        for i in range(m + 1, n):
             v[i] = a[i, k]
-        beta = 2.0 / (norm2 - head * head + v[k + 1] * v[k + 1])
-        v_dot_p = 0.0
-        for i in range(k + 1, n):
+        beta = 2.0 / (norm2 - head * head + v[m] * v[m])
+        w[m:] = 0.0
+        for i in range(m, n):
+            row = a[i, m:i + 1]
+            v_head = v[m:i + 1]
+            w_head = w[m:i]
+            v_i = v[i]
             value = 0.0
-            for j in range(k + 1, n):
-                value += a[i, j] * v[j]
-            w[i] = beta * value
+            for j in range(i - m):
+                value += row[j] * v_head[j]
+                w_head[j] += row[j] * v_i
+            w[i] += value + row[i - m] * v_i
+        v_dot_p = 0.0
+        for i in range(m, n):
+            w[i] *= beta
             v_dot_p += v[i] * w[i]
         half = 0.5 * beta * v_dot_p
-        for i in range(k + 1, n):
+        for i in range(m, n):
             w[i] -= half * v[i]
-        for i in range(k + 1, n):
-            for j in range(k + 1, n):
-                a[i, j] -= v[i] * w[j] + w[i] * v[j]
+        for i in range(m, n):
+            row = a[i, m:i + 1]
+            v_head = v[m:i + 1]
+            w_head = w[m:i + 1]
+            v_i = v[i]
+            w_i = w[i]
+            for j in range(i - m + 1):
+                row[j] -= v_i * w_head[j] + w_i * v_head[j]
         off_diagonal[k] = alpha
     if n >= 2:
         diagonal[n - 2] = a[n - 2, n - 2]
@@ -957,8 +1198,9 @@ def emphasis_features(matrices, row_values, column_values, eps):
             continue
         for i in range(n_rows):
             for j in range(n_columns):
-                probability = matrices[i, j, a] / total
-                entropy_sum -= probability * np.log2(probability + eps)
+                if matrices[i, j, a] != 0.0:  # an empty cell adds -0.0
+                    probability = matrices[i, j, a] / total
+                    entropy_sum -= probability * np.log2(probability + eps)
         short = 0.0
         long = 0.0
         column_uniformity = 0.0

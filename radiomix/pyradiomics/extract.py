@@ -25,6 +25,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import SpecError
 from radiomix.features.table import COLUMNS
+from radiomix.pyradiomics import _texture_kernels as texture_kernels
 from radiomix.pyradiomics import firstorder, shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import SHAPE_CLASSES, PyradiomicsFeature, feature
@@ -105,20 +106,26 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
 
 
 def _image_type_rows(prefix: str, filtered: sitk.Image, settings: PyradiomicsSettings,
-                     case: PreparedCase, enabled: dict) -> list[list]:
-    """Rows of firstorder and the texture classes for one (filtered) image covering ``case.box``."""
-    binned = discretise(sitk.GetArrayViewFromImage(filtered), case.roi[case.box.slices], settings)
+                     box_roi: np.ndarray, enabled: dict) -> list[list]:
+    """Rows of firstorder and the texture classes for one (filtered) image covering the ROI box ``box_roi``."""
+    binned = discretise(sitk.GetArrayViewFromImage(filtered), box_roi, settings)
     spacing = tuple(float(s) for s in reversed(filtered.GetSpacing()))
     rows = []
+    texture_levels = None  # prepared once, shared by the texture classes of this image
     for feature_class, definitions in enabled.items():
         if feature_class in SHAPE_CLASSES or not definitions:
             continue
         if feature_class == "firstorder":
-            values, statuses = firstorder.features(binned.values, binned.roi_levels, spacing,
+            values, statuses = firstorder.features(binned.float_values, binned.roi_levels, spacing,
                                                    settings.voxelArrayShift)
         else:
+            if texture_levels is None:
+                texture_levels = texture_kernels.prepared_levels(binned.levels, binned.n_levels,
+                                                                 texture_kernels.texture_reach(settings))
             module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
-            values, statuses = module.features(binned.levels, binned.n_levels, spacing, settings), {}
+            options = {"mcc": any(d.name == "MCC" for d in definitions)} if feature_class == "glcm" else {}
+            values = module.features(texture_levels, binned.n_levels, spacing, settings, **options)
+            statuses = {}
         rows += _rows(prefix, feature_class, definitions, values, statuses, settings)
     return rows
 
@@ -162,8 +169,9 @@ def extract_pyradiomics(image: ImageLike, mask: ImageLike, spec: SpecLike,
     enabled = enabled_definitions(spec)
     rows = _shape_rows(case, spec, enabled)
     if any(definitions for name, definitions in enabled.items() if name not in SHAPE_CLASSES):
+        box_roi = np.ascontiguousarray(case.roi[case.box.slices])
         for prefix, filtered, settings in image_types(case.image, case.mask, spec, box=case.box):
-            rows += _image_type_rows(prefix, filtered, settings, case, enabled)
+            rows += _image_type_rows(prefix, filtered, settings, box_roi, enabled)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

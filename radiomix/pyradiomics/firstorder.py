@@ -18,7 +18,7 @@ voxels in bin ``i`` of pyradiomics' discretisation (non-empty bins only).
   excess kurtosis), both 0 for a flat ROI (``m2 = 0``), as in pyradiomics.
 
 The order statistics come from :func:`_ranked_values_kernel`, which sorts only
-the values near them; every sum from :func:`_moments_kernel` (three passes).
+the values near them; every sum from :func:`_moments_kernel` (three branch-free passes).
 """
 
 from __future__ import annotations
@@ -54,13 +54,13 @@ def _moments_kernel(values, levels, n_levels, shift, low, high, epsilon):
     n = values.shape[0]
     total = 0.0
     energy = 0.0
-    flat = True
-    for i in range(n):
+    n_different = 0
+    first = values[0]
+    for i in range(n):  # branch-free sums (vectorised)
         total += values[i]
         energy += (values[i] + shift) * (values[i] + shift)
-        if values[i] != values[0]:
-            flat = False
-    mean = values[0] if flat else total / n
+        n_different += values[i] != first
+    mean = first if n_different == 0 else total / n
     m2 = 0.0
     m3 = 0.0
     m4 = 0.0
@@ -74,16 +74,16 @@ def _moments_kernel(values, levels, n_levels, shift, low, high, epsilon):
         m3 += squared * deviation
         m4 += squared * squared
         absolute += abs(deviation)
-        if values[i] >= low and values[i] <= high:
-            central_total += values[i]
-            central_count += 1
+        central = (values[i] >= low) & (values[i] <= high)
+        central_total += values[i] if central else 0.0
+        central_count += central
     robust = np.nan
     if central_count > 0:
         central_mean = central_total / central_count
         robust = 0.0
         for i in range(n):
-            if values[i] >= low and values[i] <= high:
-                robust += abs(values[i] - central_mean)
+            central = (values[i] >= low) & (values[i] <= high)
+            robust += abs(values[i] - central_mean) if central else 0.0
         robust /= central_count
     counts = np.zeros(n_levels + 1, dtype=np.int64)
     for i in range(n):
@@ -187,7 +187,8 @@ def features(values: np.ndarray, levels: np.ndarray, spacing_zyx, voxel_array_sh
     values : ndarray
         ROI intensities (any numeric dtype; converted to float64).
     levels : ndarray of int
-        pyradiomics bin index (>= 1) of each ROI voxel, same order as ``values``.
+        pyradiomics bin index (>= 1) of each ROI voxel, same order as ``values``
+        (any integer type).
     spacing_zyx : sequence of 3 float
         Voxel size (z, y, x) in mm (for TotalEnergy).
     voxel_array_shift : float
@@ -204,7 +205,9 @@ def features(values: np.ndarray, levels: np.ndarray, spacing_zyx, voxel_array_sh
     x = np.ascontiguousarray(values, dtype=np.float64).ravel()
     if x.size == 0:
         raise EmptyRoiError("the ROI holds no voxel: no firstorder features")
-    levels = np.ascontiguousarray(levels, dtype=np.int64).ravel()
+    levels = np.ascontiguousarray(levels).ravel()
+    if not np.issubdtype(levels.dtype, np.integer):
+        levels = levels.astype(np.int64)
     statistics = order_statistics(x)
     (energy, mean, m2, m3, m4, mad, rmad, entropy, uniformity) = _moments_kernel(
         x, levels, int(levels.max()), float(voxel_array_shift), statistics[10.0], statistics[90.0],

@@ -35,14 +35,17 @@ FEATURE_NAMES = tuple(sorted(kernels.GLCM_FEATURES + ("MCC",)))
 """The GLCM features this module computes (pyradiomics' names of its valued features)."""
 
 
-def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[np.ndarray, np.ndarray]:
+def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
+             settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLCM (counts, before normalisation) and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x)
+    levels : ndarray of int, shape (z, y, x), or Levels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box (pyradiomics crops to it without padding).
+        bounding box (pyradiomics crops to it without padding). Or those
+        levels already prepared (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`),
+        shared by the classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     spacing_zyx : sequence of 3 float
@@ -55,29 +58,37 @@ def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[
     -------
     counts : ndarray of float64, shape (n, n, n_matrices)
         Steps 1-4 of the module docstring plus the removal of empty offsets
-        (when more than one): one matrix per offset, or the single weighted sum.
+        (when more than one): one matrix per offset, or the single weighted
+        sum; a view of an array stored matrix by matrix.
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows and columns).
     """
-    levels = np.asarray(levels)
-    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, False, kernels.force2d_axis(settings))
-    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
-    counts = kernels.glcm_counts(prepared, angles)
+    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, False,
+                                        kernels.force2d_axis(settings))
+    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
+    by_offset = kernels.glcm_counts(prepared, angles).transpose(2, 0, 1)  # [a, i, j], contiguous per offset
     if settings.symmetricalGLCM:
-        counts = counts + counts.transpose(1, 0, 2)
+        by_offset = np.add(by_offset, by_offset.transpose(0, 2, 1), order="C")
     if settings.weightingNorm is not None:
         distances_mm = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
         weights = distances_mm if settings.weightingNorm == "no_weighting" else np.exp(-distances_mm ** 2)
-        counts = (counts * weights).sum(axis=2, keepdims=True)
-    elif counts.shape[2] > 1:
-        counts = counts[:, :, counts.sum(axis=(0, 1)) > 0]
-    return counts, prepared.grey_levels
+        by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
+    elif by_offset.shape[0] > 1:
+        by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
+    return by_offset.transpose(1, 2, 0), prepared.grey_levels
 
 
-def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings,
+             mcc: bool = True) -> dict[str, float]:
     """pyradiomics' GLCM features of ``levels``.
 
-    Parameters are those of :func:`matrices`.
+    Parameters
+    ----------
+    levels, n_levels, spacing_zyx, settings
+        As for :func:`matrices`.
+    mcc : bool
+        Compute MCC (one eigenvalue problem per matrix, the costliest
+        feature); False leaves it out of the result.
 
     Returns
     -------
@@ -90,7 +101,8 @@ def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[s
     per_matrix = kernels.glcm_angle_features(counts, grey_levels, int(n_levels), kernels.EPS)
     means = kernels.nanmean_columns(per_matrix)
     values = {name: float(means[row]) for row, name in enumerate(kernels.GLCM_FEATURES)}
-    values["MCC"] = maximal_correlation_coefficient(counts)
+    if mcc:
+        values["MCC"] = maximal_correlation_coefficient(counts)
     return dict(sorted(values.items()))
 
 

@@ -39,14 +39,16 @@ FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLDM and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x)
+    levels : ndarray of int, shape (z, y, x), or Levels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box.
+        bounding box. Or those levels already prepared
+        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
+        the classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     settings : PyradiomicsSettings
@@ -59,14 +61,14 @@ def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
     """
-    levels = np.asarray(levels)
-    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, True, kernels.force2d_axis(settings))
-    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
+                                        kernels.force2d_axis(settings))
+    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
     counts = kernels.gldm_counts(prepared, angles, int(settings.gldm_a))
     return counts, prepared.grey_levels
 
 
-def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLDM features of ``levels``.
 
     Parameters

@@ -46,14 +46,17 @@ FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLRLM features this module computes (pyradiomics' names)."""
 
 
-def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[np.ndarray, np.ndarray]:
+def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
+             settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLRLM (run counts) and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x)
+    levels : ndarray of int, shape (z, y, x), or Levels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box.
+        bounding box. Or those levels already prepared
+        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
+        the classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     spacing_zyx : sequence of 3 float
@@ -68,9 +71,8 @@ def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
     """
-    levels = np.asarray(levels)
-    angles = kernels.pyradiomics_angles(levels.shape, (1,), False, kernels.force2d_axis(settings))
-    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), (1,), False, kernels.force2d_axis(settings))
+    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
     counts = kernels.glrlm_counts(prepared, angles)
     if settings.weightingNorm is not None:
         weights = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
@@ -80,7 +82,7 @@ def matrices(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> tuple[
     return counts, prepared.grey_levels
 
 
-def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLRLM features of ``levels``.
 
     Parameters are those of :func:`matrices`.

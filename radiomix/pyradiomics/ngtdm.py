@@ -19,14 +19,16 @@ FEATURE_NAMES = kernels.NGTDM_FEATURES
 """The NGTDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' NGTDM columns ``n_i``, ``s_i`` and ``i``, for the grey levels present.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x)
+    levels : ndarray of int, shape (z, y, x), or Levels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box.
+        bounding box. Or those levels already prepared
+        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
+        the classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     settings : PyradiomicsSettings
@@ -36,14 +38,14 @@ def matrix(levels: np.ndarray, n_levels: int, settings) -> tuple[np.ndarray, np.
     -------
     counts, differences, grey_levels : ndarray of float64, shape (n,)
     """
-    levels = np.asarray(levels)
-    angles = kernels.pyradiomics_angles(levels.shape, settings.distances, True, kernels.force2d_axis(settings))
-    prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(angles))
+    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
+                                        kernels.force2d_axis(settings))
+    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
     counts, differences = kernels.ngtdm_sums(prepared, angles)
     return counts, differences, prepared.grey_levels
 
 
-def features(levels: np.ndarray, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' NGTDM features of ``levels``.
 
     Parameters

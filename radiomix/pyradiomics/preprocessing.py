@@ -2,8 +2,9 @@
 
 The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
 
-1. the mask becomes a UInt32 label map (a vector mask gives channel
-   ``label_channel``) that must hold ``label``;
+1. the mask becomes a label map (a vector mask gives channel
+   ``label_channel``; UInt32 as pyradiomics' cast, except integer masks whose
+   labels compare the same without it) that must hold ``label``;
 2. ``normalize``: the whole image to mean 0 and (sample) standard deviation 1,
    outliers clipped to ``removeOutliers`` standard deviations, times
    ``normalizeScale``;
@@ -118,29 +119,45 @@ def read_image(source: str | Path | sitk.Image, what: str) -> sitk.Image:
         raise UnreadableFileError(f"cannot read the {what}: {str(exc).strip().splitlines()[-1]}", path) from exc
 
 
+LABEL_TYPES = (sitk.sitkUInt8, sitk.sitkInt8, sitk.sitkUInt16, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkInt32)
+"""Mask pixel types whose values compare with a label as their UInt32 casts do (labels below 2^31):
+such masks are used as they are, without pyradiomics' cast to UInt32."""
+
+
 def label_map(mask: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
-    """The mask as a UInt32 label map holding ``settings.label`` (channel ``label_channel`` of a vector mask).
+    """The mask as a label map holding ``settings.label`` (channel ``label_channel`` of a vector mask).
+
+    Masks of other pixel types than :data:`LABEL_TYPES` are cast to UInt32
+    (as pyradiomics casts every mask); the others hold the same labels as
+    they are.
 
     Raises
     ------
     LabelAbsentError
         The mask is empty or does not hold the label (the message lists the labels it holds).
     """
+    return _label_map_and_roi(mask, settings)[0]
+
+
+def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple[sitk.Image, np.ndarray]:
+    """:func:`label_map` and its voxels of ``settings.label`` (bool, z, y, x)."""
     if mask.GetNumberOfComponentsPerPixel() > 1:
         channels = mask.GetNumberOfComponentsPerPixel()
         if settings.label_channel >= channels:
             raise InputError(f"label_channel {settings.label_channel} asked for, but the segmentation "
                              f"holds {channels} channels (0-{channels - 1})")
         mask = sitk.VectorIndexSelectionCast(mask, settings.label_channel)
-    mask = sitk.Cast(mask, sitk.sitkUInt32)
+    if mask.GetPixelID() not in LABEL_TYPES or not 0 < settings.label < 2 ** 31:
+        mask = sitk.Cast(mask, sitk.sitkUInt32)
     labels = sitk.GetArrayViewFromImage(mask)
-    if not (labels == settings.label).any():
+    roi = labels == settings.label
+    if not roi.any():
         if not labels.any():
             raise LabelAbsentError("the mask holds no label (nothing is segmented)")
         present = np.unique(labels[labels != 0])
         raise LabelAbsentError(f"label {settings.label} is not in the mask; labels present: "
                                f"{', '.join(str(v) for v in present)}")
-    return mask
+    return mask, roi
 
 
 def normalized(image: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
@@ -160,12 +177,48 @@ def normalized(image: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
 
 def roi_box(roi: np.ndarray) -> BoundingBox:
     """Bounding box of the ``True`` voxels of a (z, y, x) array (at least one)."""
-    lower, upper = [], []
-    for axis in range(roi.ndim):
-        occupied = np.flatnonzero(roi.any(axis=tuple(a for a in range(roi.ndim) if a != axis)))
-        lower.append(int(occupied[0]))
-        upper.append(int(occupied[-1]))
-    return BoundingBox(tuple(lower), tuple(upper))
+    return _box_and_count(roi)[0]
+
+
+def _box_and_count(roi: np.ndarray) -> tuple[BoundingBox, int]:
+    """Bounding box and number of the ``True`` voxels of a (z, y, x) array (at least one), in one pass."""
+    lower, upper, count = _extent_kernel(np.ascontiguousarray(roi, dtype=np.bool_))
+    return BoundingBox(tuple(int(v) for v in lower), tuple(int(v) for v in upper)), int(count)
+
+
+@njit
+def _extent_kernel(roi):
+    """Lowest and highest (z, y, x) index of the ``True`` voxels of ``roi`` and their number.
+
+    Each row is counted first (a vectorised sum); only rows holding a voxel
+    are searched for their first and last one.
+    """
+    nz, ny, nx = roi.shape
+    lower = np.array([nz, ny, nx], dtype=np.int64)
+    upper = np.full(3, -1, dtype=np.int64)
+    count = 0
+    for z in range(nz):
+        for y in range(ny):
+            row = roi[z, y]
+            in_row = 0
+            for x in range(nx):
+                in_row += row[x]
+            if in_row == 0:
+                continue
+            count += in_row
+            first = 0
+            while not row[first]:
+                first += 1
+            last = nx - 1
+            while not row[last]:
+                last -= 1
+            lower[0] = min(lower[0], z)
+            upper[0] = max(upper[0], z)
+            lower[1] = min(lower[1], y)
+            upper[1] = max(upper[1], y)
+            lower[2] = min(lower[2], first)
+            upper[2] = max(upper[2], last)
+    return lower, upper, count
 
 
 def _label_roi(mask: sitk.Image, label: int) -> np.ndarray:
@@ -295,6 +348,13 @@ def checked_mask(image: sitk.Image, mask: sitk.Image,
         The ROI is a single voxel, spans fewer than ``minimumROIDimensions``
         axes, or holds ``minimumROISize`` voxels or fewer.
     """
+    box, mask, _ = _checked_mask_and_roi(image, mask, settings)
+    return box, mask
+
+
+def _checked_mask_and_roi(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings,
+                          roi: np.ndarray | None = None) -> tuple[BoundingBox, sitk.Image, np.ndarray]:
+    """:func:`checked_mask` and the ROI (bool, z, y, x); ``roi``: the mask's ROI if already known."""
     tolerance = ITK_DEFAULT_TOLERANCE if settings.geometryTolerance is None else settings.geometryTolerance
     if not same_grid(image, mask, tolerance):
         if not settings.correctMask:
@@ -304,12 +364,14 @@ def checked_mask(image: sitk.Image, mask: sitk.Image,
                 "geometryTolerance")
         roi_inside_image(image, mask, settings.label)
         mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
-    roi = _label_roi(mask, settings.label)
+        roi = None
+    if roi is None:
+        roi = _label_roi(mask, settings.label)
     if not roi.any():
         raise LabelAbsentError(f"label {settings.label} is not in the mask (on the image grid)")
-    box = roi_box(roi)
-    check_roi_size(box, int(roi.sum()), settings)
-    return box, mask
+    box, n_voxels = _box_and_count(roi)
+    check_roi_size(box, n_voxels, settings)
+    return box, mask, roi
 
 
 def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSettings) -> None:
@@ -375,21 +437,22 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
     if image.GetDimension() != 3:
         raise InputError(f"radiomix's pyradiomics backend needs 3D images (got {image.GetDimension()}D); "
                          "store a 2D image as a volume of one slice and set force2D")
-    mask = label_map(mask, settings)
+    mask, roi = _label_map_and_roi(mask, settings)
     if settings.normalize:
         image = normalized(image, settings)
     if settings.interpolator is not None and settings.resampledPixelSpacing is not None:
         image, mask = resampled(image, mask, settings)
+        roi = None
     elif settings.preCrop:
         box, mask = checked_mask(image, mask, settings)
         image, mask = cropped(image, mask, box, settings.padDistance)
-    box, mask = checked_mask(image, mask, settings)
-    roi = _label_roi(mask, settings.label).copy()
+        roi = None
+    box, mask, roi = _checked_mask_and_roi(image, mask, settings, roi)
     shape_roi = roi
     if settings.resegmentRange is not None:
         roi = resegmented_roi(sitk.GetArrayViewFromImage(image), roi, settings)
-        box = roi_box(roi)
-        check_roi_size(box, int(roi.sum()), settings)
+        box, n_voxels = _box_and_count(roi)
+        check_roi_size(box, n_voxels, settings)
         mask = _mask_from_roi(roi, mask, settings.label)
         if settings.resegmentShape:
             shape_roi = roi
@@ -473,12 +536,15 @@ class Discretised:
         The ROI intensities in C order, in the image's dtype.
     roi_levels : ndarray of int32
         The level of each of ``values``.
+    float_values : ndarray of float64
+        ``values`` as float64 (what firstorder computes with).
     """
 
     levels: np.ndarray
     n_levels: int
     values: np.ndarray
     roi_levels: np.ndarray
+    float_values: np.ndarray
 
 
 def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> Discretised:
@@ -501,5 +567,7 @@ def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSe
     if values.size == 0:
         raise EmptyRoiError("cannot discretise an empty ROI")
     edges = np.asarray(bin_edges(values, settings), dtype=np.float64)
-    roi_levels, levels = _digitize_kernel(values.astype(np.float64), edges, roi)
-    return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels)
+    float_values = values.astype(np.float64)
+    roi_levels, levels = _digitize_kernel(float_values, edges, roi)
+    return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels,
+                       float_values=float_values)

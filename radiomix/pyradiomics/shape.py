@@ -18,9 +18,11 @@ so the volume is summed about the crop's origin exactly as pyradiomics does).
   between vertices sharing their z (slice), y (column) or x (row) coordinate.
 
 :func:`mesh_coefficients` validates and calls the kernel :func:`_mesh_kernel`;
-:func:`mesh_diameters` finds the largest distances with
-:func:`_farthest_pair_kernel`, which compares only the vertices that can hold
-them; :func:`features` gives pyradiomics' shape features by name.
+:func:`mesh_diameters` finds the largest distances among the vertices of the
+convex hulls (farthest pairs are hull vertices): per plane with
+:func:`_plane_farthest_pair`, overall with :func:`_farthest_pair_kernel` on
+the vertices that end their axis-parallel lines (:func:`_line_ends`);
+:func:`features` gives pyradiomics' shape features by name.
 """
 
 from __future__ import annotations
@@ -123,11 +125,13 @@ flip corner 7 is outside), so every grid edge's vertex is stored exactly once.""
 def _mesh_kernel(mask, spacing, triangles, midpoints, owned):
     """Surface area, signed volume sum and vertices of the marching-cubes mesh.
 
-    ``mask`` is a uint8 (z, y, x) array padded with empty voxels on every side.
-    Returns ``(area_mm2, six_times_volume_mm3, vertices (n, 3) mm)``.
+    ``mask`` is a uint8 (z, y, x) array of 0 and 1 padded with empty voxels on
+    every side. Returns ``(area_mm2, six_times_volume_mm3, vertices (n, 3) in half voxels)``:
+    the vertices' grid coordinates times 2 (integers; a vertex lies halfway
+    along a grid edge).
     """
     nz, ny, nx = mask.shape
-    vertices = np.empty((3 * (nz - 1) * (ny - 1) * (nx - 1), 3))
+    vertices = np.empty((3 * (nz - 1) * (ny - 1) * (nx - 1), 3), dtype=np.int64)
     n_vertices = 0
     area = 0.0
     volume6 = 0.0
@@ -136,24 +140,16 @@ def _mesh_kernel(mask, spacing, triangles, midpoints, owned):
     c = np.empty(3)
     for iz in range(nz - 1):
         for iy in range(ny - 1):
+            near = mask[iz, iy]
+            near_up = mask[iz, iy + 1]
+            far = mask[iz + 1, iy]
+            far_up = mask[iz + 1, iy + 1]
             for ix in range(nx - 1):
-                case = 0
-                if mask[iz, iy, ix]:
-                    case |= 1
-                if mask[iz, iy, ix + 1]:
-                    case |= 2
-                if mask[iz, iy + 1, ix + 1]:
-                    case |= 4
-                if mask[iz, iy + 1, ix]:
-                    case |= 8
-                if mask[iz + 1, iy, ix]:
-                    case |= 16
-                if mask[iz + 1, iy, ix + 1]:
-                    case |= 32
-                if mask[iz + 1, iy + 1, ix + 1]:
-                    case |= 64
-                if mask[iz + 1, iy + 1, ix]:
-                    case |= 128
+                case = (np.int64(near[ix]) | (np.int64(near[ix + 1]) << 1) | (np.int64(near_up[ix + 1]) << 2)
+                        | (np.int64(near_up[ix]) << 3) | (np.int64(far[ix]) << 4) | (np.int64(far[ix + 1]) << 5)
+                        | (np.int64(far_up[ix + 1]) << 6) | (np.int64(far_up[ix]) << 7))
+                if case == 0 or case == 255:
+                    continue  # no surface in this cube
                 sign = 1.0
                 if case & 128:
                     case ^= 255
@@ -161,9 +157,9 @@ def _mesh_kernel(mask, spacing, triangles, midpoints, owned):
                 for k in range(owned.shape[0]):
                     if case & (1 << owned[k, 0]):
                         edge = owned[k, 1]
-                        vertices[n_vertices, 0] = (iz + midpoints[edge, 0]) * spacing[0]
-                        vertices[n_vertices, 1] = (iy + midpoints[edge, 1]) * spacing[1]
-                        vertices[n_vertices, 2] = (ix + midpoints[edge, 2]) * spacing[2]
+                        vertices[n_vertices, 0] = int(2.0 * (iz + midpoints[edge, 0]))
+                        vertices[n_vertices, 1] = int(2.0 * (iy + midpoints[edge, 1]))
+                        vertices[n_vertices, 2] = int(2.0 * (ix + midpoints[edge, 2]))
                         n_vertices += 1
                 t = 0
                 while t < 5 and triangles[case, 3 * t] >= 0:
@@ -264,12 +260,115 @@ def farthest_pair_distance(points: np.ndarray, groups: np.ndarray | None = None)
     return float(np.sqrt(_farthest_pair_kernel(points, starts.astype(np.int64), slack)))
 
 
-def mesh_diameters(vertices: np.ndarray) -> np.ndarray:
-    """pyradiomics' diameters: largest vertex distances with equal z, equal y, equal x, and overall (mm)."""
-    return np.array([farthest_pair_distance(vertices, vertices[:, 0]),
-                     farthest_pair_distance(vertices, vertices[:, 1]),
-                     farthest_pair_distance(vertices, vertices[:, 2]),
-                     farthest_pair_distance(vertices)])
+@njit
+def _line_ends(grid, axes):
+    """True for the points that are the first or the last of their line along each of ``axes``.
+
+    ``grid`` holds non-negative integer coordinates (n, 3); the line of a
+    point along axis ``a`` is the set of points sharing its other two
+    coordinates. A point between two others on a line is no vertex of the
+    points' convex hull, so it is in no farthest pair (a distance to a
+    point of a segment is largest at an end of the segment).
+    """
+    n = grid.shape[0]
+    size = np.zeros(3, dtype=np.int64)
+    for i in range(n):
+        for d in range(3):
+            size[d] = max(size[d], grid[i, d] + 1)
+    keep = np.ones(n, dtype=np.bool_)
+    for axis in axes:
+        first = (axis + 1) % 3
+        second = (axis + 2) % 3
+        low = np.full(size[first] * size[second], size[axis], dtype=np.int64)
+        high = np.full(size[first] * size[second], -1, dtype=np.int64)
+        for i in range(n):
+            line = grid[i, first] * size[second] + grid[i, second]
+            low[line] = min(low[line], grid[i, axis])
+            high[line] = max(high[line], grid[i, axis])
+        for i in range(n):
+            line = grid[i, first] * size[second] + grid[i, second]
+            if grid[i, axis] != low[line] and grid[i, axis] != high[line]:
+                keep[i] = False
+    return keep
+
+
+@njit
+def _cross(origin_u, origin_v, a_u, a_v, b_u, b_v):
+    """z component of ``(a - origin) x (b - origin)`` (integers: exact)."""
+    return (a_u - origin_u) * (b_v - origin_v) - (a_v - origin_v) * (b_u - origin_u)
+
+
+@njit
+def _plane_farthest_pair(grid, spacing, axis):
+    """Largest squared distance (mm^2) between two vertices in the same plane of constant ``grid[:, axis]``.
+
+    In each plane the points' convex hull is built by Andrew's monotone
+    chain from the lowest and highest point of each line along the plane's
+    second axis (columns in increasing order: no sorting; a point between
+    them is no hull vertex), then the hull vertices are compared pairwise.
+    Positions are ``(grid * 0.5) * spacing``, as the mesh vertices'.
+    """
+    first = (axis + 1) % 3
+    second = (axis + 2) % 3
+    size = np.zeros(3, dtype=np.int64)
+    for i in range(grid.shape[0]):
+        for d in range(3):
+            size[d] = max(size[d], grid[i, d] + 1)
+    low = np.full((size[axis], size[first]), size[second], dtype=np.int64)
+    high = np.full((size[axis], size[first]), -1, dtype=np.int64)
+    for i in range(grid.shape[0]):
+        plane = grid[i, axis]
+        column = grid[i, first]
+        low[plane, column] = min(low[plane, column], grid[i, second])
+        high[plane, column] = max(high[plane, column], grid[i, second])
+    hull_u = np.empty(2 * size[first] + 2, dtype=np.int64)
+    hull_v = np.empty(2 * size[first] + 2, dtype=np.int64)
+    best = 0.0
+    for plane in range(size[axis]):
+        n_hull = 0
+        for chain in range(2):  # lower chain left to right, then upper chain right to left
+            chain_start = n_hull
+            for step in range(size[first]):
+                column = step if chain == 0 else size[first] - 1 - step
+                if high[plane, column] < 0:
+                    continue
+                row = low[plane, column] if chain == 0 else high[plane, column]
+                while n_hull - chain_start >= 2 and _cross(hull_u[n_hull - 2], hull_v[n_hull - 2],
+                                                           hull_u[n_hull - 1], hull_v[n_hull - 1],
+                                                           column, row) <= 0:
+                    n_hull -= 1
+                hull_u[n_hull] = column
+                hull_v[n_hull] = row
+                n_hull += 1
+        for i in range(n_hull):
+            for j in range(i):
+                d_first = (hull_u[i] * 0.5) * spacing[first] - (hull_u[j] * 0.5) * spacing[first]
+                d_second = (hull_v[i] * 0.5) * spacing[second] - (hull_v[j] * 0.5) * spacing[second]
+                best = max(best, d_first * d_first + d_second * d_second)
+    return best
+
+
+def mesh_diameters(vertices: np.ndarray, grid: np.ndarray, spacing_zyx) -> np.ndarray:
+    """pyradiomics' diameters: largest vertex distances with equal z, equal y, equal x, and overall (mm).
+
+    Parameters
+    ----------
+    vertices : ndarray of float64, shape (n, 3)
+        Vertex positions (z, y, x) in mm, ``(grid * 0.5) * spacing``.
+    grid : ndarray of int64, shape (n, 3)
+        The same vertices in half voxels (non-negative integers).
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+
+    The farthest pairs are pairs of convex hull vertices: in the planes of
+    equal z, y or x, :func:`_plane_farthest_pair` builds each plane's hull;
+    overall, only the vertices that end their lines along all three axes (a
+    superset of the hull's vertices) go to :func:`farthest_pair_distance`.
+    """
+    spacing = np.asarray(spacing_zyx, dtype=np.float64)
+    planes = [float(np.sqrt(_plane_farthest_pair(grid, spacing, axis))) for axis in range(3)]
+    overall = farthest_pair_distance(vertices[_line_ends(grid, np.arange(3, dtype=np.int64))])
+    return np.array([*planes, overall])
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:
@@ -283,12 +382,16 @@ def padded_mask(mask: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 3:
         raise ValueError(f"shape features need a 3D (z, y, x) mask, got {mask.ndim} dimensions")
-    if not mask.any():
+    rows = mask.any(axis=2)
+    if not rows.any():
         raise EmptyRoiError("the ROI holds no voxel: no shape features")
-    lows = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))[0]) for d in range(3)]
-    highs = [int(np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))[-1]) for d in range(3)]
-    cropped = mask[lows[0]:highs[0] + 1, lows[1]:highs[1] + 1, lows[2]:highs[2] + 1]
-    return np.pad(cropped, 1).astype(np.uint8)
+    z_range, y_range = np.flatnonzero(rows.any(axis=1)), np.flatnonzero(rows.any(axis=0))
+    cropped = mask[z_range[0]:z_range[-1] + 1, y_range[0]:y_range[-1] + 1]
+    x_range = np.flatnonzero(cropped.any(axis=(0, 1)))
+    cropped = cropped[:, :, x_range[0]:x_range[-1] + 1]
+    padded = np.zeros(tuple(n + 2 for n in cropped.shape), dtype=np.uint8)
+    padded[1:-1, 1:-1, 1:-1] = cropped
+    return padded
 
 
 def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarray]:
@@ -312,12 +415,23 @@ def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.n
         Largest vertex distances (mm): within a slice (equal z), a column
         (equal y), a row (equal x), and overall.
     """
+    spacing = _checked_spacing(spacing_zyx)
+    return _padded_mesh_coefficients(padded_mask(mask), spacing)
+
+
+def _checked_spacing(spacing_zyx) -> np.ndarray:
+    """``spacing_zyx`` as float64 after checking it holds 3 positive voxel sizes."""
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
     if spacing.shape != (3,) or not np.all(spacing > 0):
         raise ValueError(f"spacing must be 3 positive voxel sizes (z, y, x) in mm, got {spacing_zyx!r}")
-    padded = padded_mask(mask)
-    area, volume6, vertices = _mesh_kernel(padded, spacing, TRIANGLE_TABLE, EDGE_MIDPOINTS, OWNED_EDGES)
-    diameters = mesh_diameters(vertices)
+    return spacing
+
+
+def _padded_mesh_coefficients(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """:func:`mesh_coefficients` of a mask already cropped and padded (:func:`padded_mask`)."""
+    area, volume6, grid = _mesh_kernel(padded, spacing, TRIANGLE_TABLE, EDGE_MIDPOINTS, OWNED_EDGES)
+    vertices = (grid * 0.5) * spacing  # exactly (index + midpoint) * spacing
+    diameters = mesh_diameters(vertices, grid, spacing)
     return float(area), float(volume6 / 6.0), diameters
 
 
@@ -325,35 +439,42 @@ def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.n
 def _covariance_kernel(mask, spacing):
     """Population covariance (mm^2) of the physical positions ``index * spacing`` of a 3D mask's voxels.
 
-    Two passes (mean, then centred products). Returns a 3 x 3 array.
+    Exact integer sums of the indices and their products (row by row: the
+    x sums of a row are vectorised), then the centred second moments in
+    floating point. Returns a 3 x 3 array.
     """
     nz, ny, nx = mask.shape
     count = 0
-    mean = np.zeros(3)
+    sums = np.zeros(3, dtype=np.int64)
+    products = np.zeros((3, 3), dtype=np.int64)
     for iz in range(nz):
         for iy in range(ny):
+            row = mask[iz, iy]
+            n_row = 0
+            x_sum = 0
+            x_squares = 0
             for ix in range(nx):
-                if mask[iz, iy, ix]:
-                    count += 1
-                    mean[0] += iz * spacing[0]
-                    mean[1] += iy * spacing[1]
-                    mean[2] += ix * spacing[2]
-    mean /= count
+                inside = np.int64(row[ix] != 0)
+                n_row += inside
+                x_sum += inside * ix
+                x_squares += inside * ix * ix
+            if n_row == 0:
+                continue
+            count += n_row
+            sums[0] += n_row * iz
+            sums[1] += n_row * iy
+            sums[2] += x_sum
+            products[0, 0] += n_row * iz * iz
+            products[0, 1] += n_row * iz * iy
+            products[0, 2] += x_sum * iz
+            products[1, 1] += n_row * iy * iy
+            products[1, 2] += x_sum * iy
+            products[2, 2] += x_squares
     covariance = np.zeros((3, 3))
-    position = np.empty(3)
-    for iz in range(nz):
-        for iy in range(ny):
-            for ix in range(nx):
-                if mask[iz, iy, ix]:
-                    position[0] = iz * spacing[0] - mean[0]
-                    position[1] = iy * spacing[1] - mean[1]
-                    position[2] = ix * spacing[2] - mean[2]
-                    for a in range(3):
-                        for b in range(a, 3):
-                            covariance[a, b] += position[a] * position[b]
     for a in range(3):
         for b in range(a, 3):
-            covariance[a, b] /= count
+            centred = products[a, b] - sums[a] * (sums[b] / count)
+            covariance[a, b] = centred / count * spacing[a] * spacing[b]
             covariance[b, a] = covariance[a, b]
     return covariance
 
@@ -423,9 +544,10 @@ def features(mask: np.ndarray, spacing_zyx) -> tuple[dict[str, float], dict[str,
         Reason for every NaN value.
     """
     mask = np.asarray(mask, dtype=bool)
-    surface, volume, diameters = mesh_coefficients(mask, spacing_zyx)
-    spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    n_voxels = int(mask.sum())
+    spacing = _checked_spacing(spacing_zyx)
+    padded = padded_mask(mask)
+    surface, volume, diameters = _padded_mesh_coefficients(padded, spacing)
+    n_voxels = int(np.count_nonzero(padded))
     sphere_term = (36.0 * np.pi * volume ** 2) ** (1.0 / 3.0)
     values = {
         "MeshVolume": volume,
@@ -441,7 +563,7 @@ def features(mask: np.ndarray, spacing_zyx) -> tuple[dict[str, float], dict[str,
         "Maximum2DDiameterColumn": float(diameters[1]),
         "Maximum2DDiameterRow": float(diameters[2]),
     }
-    axes, statuses = axis_features(principal_eigenvalues(padded_mask(mask), spacing),
+    axes, statuses = axis_features(principal_eigenvalues(padded, spacing),
                                    ("MajorAxisLength", "MinorAxisLength", "LeastAxisLength"))
     values.update(axes)
     return values, statuses

@@ -1,0 +1,225 @@
+"""Kernels of radiomix's pyradiomics backend that the speed work added or reshaped.
+
+- one image's :class:`~radiomix.pyradiomics._texture_kernels.Levels` prepared once and shared by
+  every texture class give the numbers each class gets from the levels array;
+- the run-length kernel (a ring of row lengths) and the joint GLDM + NGTDM pass against the plain
+  NumPy references of ``test_pyradiomics_texture`` on larger, long-run volumes;
+- the shape diameters (plane hulls, line-end candidates) against all pairs of mesh vertices, and
+  the covariance of voxel positions against exact rational arithmetic;
+- the one-pass ROI box and count, and masks used without a cast to UInt32.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from test_pyradiomics_texture import (
+    naive_dependence,
+    naive_glcm_counts,
+    naive_glrlm_counts,
+    naive_ngtdm,
+    spec_settings,
+)
+
+from radiomix.pyradiomics import _texture_kernels as kernels
+from radiomix.pyradiomics import glcm, gldm, glrlm, glszm, ngtdm, preprocessing, shape
+from radiomix.pyradiomics.params import PyradiomicsSettings
+
+PROPERTY = settings(max_examples=30, deadline=None)
+MODULES = {"glcm": glcm, "glrlm": glrlm, "glszm": glszm, "gldm": gldm, "ngtdm": ngtdm}
+SETTINGS = ({}, {"distances": [1, 2]}, {"force2D": True}, {"gldm_a": 1}, {"weightingNorm": "manhattan"})
+
+
+@st.composite
+def blob_levels(draw, max_shape=(5, 9, 9), max_levels=4):
+    """Level volumes with long runs: a random ROI (sometimes a box-filling one) of few grey levels."""
+    shape_ = tuple(draw(st.integers(1, m)) for m in max_shape)
+    n_levels = draw(st.integers(1, max_levels))
+    volume = draw(arrays(np.int32, shape_, elements=st.integers(1, n_levels)))
+    if draw(st.booleans()):
+        volume *= draw(arrays(np.bool_, shape_, elements=st.booleans()))
+    if not volume.any():
+        volume.flat[draw(st.integers(0, volume.size - 1))] = 1
+    return volume
+
+
+def pad_for_all(setting: dict) -> tuple[int, int, int]:
+    return kernels.texture_reach(spec_settings(setting))
+
+
+@PROPERTY
+@given(blob_levels(), st.sampled_from(SETTINGS))
+def test_shared_levels_give_each_class_its_own_numbers(levels, setting):
+    n_levels = int(levels.max())
+    spec = spec_settings(setting)
+    shared = kernels.prepared_levels(levels, n_levels, pad_for_all(setting))
+    for name, module in MODULES.items():
+        try:
+            alone = module.features(levels, n_levels, (2.0, 1.0, 0.5), spec)
+        except kernels.InputError:
+            continue  # no offset fits in the box (pyradiomics fails too)
+        together = module.features(shared, n_levels, (2.0, 1.0, 0.5), spec)
+        assert alone.keys() == together.keys()
+        for key, value in alone.items():
+            assert together[key] == value or (np.isnan(value) and np.isnan(together[key])), (name, key)
+
+
+def test_prepared_levels_too_narrow_are_rejected():
+    levels = np.ones((3, 4, 4), dtype=np.int32)
+    narrow = kernels.prepared_levels(levels, 1, (1, 1, 1))
+    with pytest.raises(kernels.InputError, match="narrower"):
+        glcm.features(narrow, 1, (1.0, 1.0, 1.0), spec_settings({"distances": [2]}))
+
+
+def test_glcm_without_mcc_leaves_it_out():
+    levels = np.arange(1, 28, dtype=np.int32).reshape(3, 3, 3) % 4 + 1
+    with_mcc = glcm.features(levels, 4, (1.0, 1.0, 1.0), PyradiomicsSettings())
+    without = glcm.features(levels, 4, (1.0, 1.0, 1.0), PyradiomicsSettings(), mcc=False)
+    assert "MCC" not in without and without == {k: v for k, v in with_mcc.items() if k != "MCC"}
+
+
+@PROPERTY
+@given(blob_levels(max_shape=(6, 12, 12), max_levels=3))
+def test_run_lengths_and_pairs_equal_references_on_long_runs(levels):
+    assume(levels.size > 1)  # a single voxel has no neighbour offset
+    unit = kernels.pyradiomics_angles(levels.shape, (1,), False, None)
+    prepared = kernels.prepared_levels(levels, int(levels.max()), (1, 1, 1))
+    np.testing.assert_array_equal(kernels.glrlm_counts(prepared, unit), naive_glrlm_counts(levels, unit))
+    np.testing.assert_array_equal(kernels.glcm_counts(prepared, unit), naive_glcm_counts(levels, unit))
+
+
+@PROPERTY
+@given(blob_levels(max_shape=(4, 7, 7), max_levels=5), st.integers(0, 2))
+def test_neighbourhood_pass_serves_both_classes_in_either_order(levels, alpha):
+    assume(levels.size > 1)
+    both = kernels.pyradiomics_angles(levels.shape, (1,), True, None)
+    prepared = kernels.prepared_levels(levels, int(levels.max()), (1, 1, 1))
+    counts, differences = kernels.ngtdm_sums(prepared, both)  # computed with alpha 0, kept
+    np.testing.assert_array_equal(kernels.gldm_counts(prepared, both, alpha), naive_dependence(levels, both, alpha))
+    expected_counts, expected_differences = naive_ngtdm(levels, both)
+    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_allclose(differences, expected_differences, rtol=1e-12, atol=1e-12)
+    kept = prepared.memo[("ngtdm", both.tobytes())]
+    assert np.shares_memory(kernels.ngtdm_sums(prepared, both)[1], kept)  # found in the memo
+
+
+def test_parallel_neighbourhood_pass_equals_the_serial_one(monkeypatch):
+    rng = np.random.default_rng(3)
+    levels = rng.integers(0, 6, size=(6, 20, 20)).astype(np.int32)
+    levels[0, 0, 0] = 5
+    both = kernels.pyradiomics_angles(levels.shape, (1, 2), True, None)
+    mono = kernels.pyradiomics_angles(levels.shape, (1,), False, None)
+    serial = kernels.prepared_levels(levels, 5, (2, 2, 2))
+    expected = kernels.neighbourhood_matrices(serial, both, 1), kernels.glrlm_counts(serial, mono)
+    monkeypatch.setattr(kernels, "chunk_count", lambda work, n_units: min(2, n_units))
+    parallel = kernels.prepared_levels(levels, 5, (2, 2, 2))
+    dependence, sums = kernels.neighbourhood_matrices(parallel, both, 1)
+    np.testing.assert_array_equal(dependence, expected[0][0])
+    np.testing.assert_allclose(sums, expected[0][1], rtol=1e-12)
+    np.testing.assert_array_equal(kernels.glrlm_counts(parallel, mono), expected[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# shape
+# ---------------------------------------------------------------------------------------------
+
+@st.composite
+def blobs(draw, max_shape=(6, 11, 11)):
+    """Masks of a few overlapping boxes (convex and non-convex shapes, holes, several slices)."""
+    size = tuple(draw(st.integers(1, m)) for m in max_shape)
+    mask = np.zeros(size, dtype=bool)
+    for _ in range(draw(st.integers(1, 4))):
+        lower = [draw(st.integers(0, n - 1)) for n in size]
+        upper = [draw(st.integers(lo, n - 1)) for lo, n in zip(lower, size)]
+        mask[tuple(slice(lo, hi + 1) for lo, hi in zip(lower, upper))] = True
+    if draw(st.booleans()):
+        mask &= draw(arrays(np.bool_, size, elements=st.booleans()))  # holes, scattered voxels
+    if not mask.any():
+        mask.flat[0] = True
+    return mask
+
+
+spacings = st.tuples(*[st.sampled_from([0.4, 0.977, 1.0, 2.5, 6.5]) for _ in range(3)])
+
+
+def all_pairs_diameters(vertices: np.ndarray) -> np.ndarray:
+    """Largest distances with equal z, equal y, equal x, and overall, over every pair (NumPy)."""
+    difference = vertices[:, None, :] - vertices[None, :, :]
+    distance = np.sqrt(np.sum(difference ** 2, axis=2))
+    return np.array([distance[difference[:, :, axis] == 0].max() for axis in range(3)] + [distance.max()])
+
+
+@PROPERTY
+@given(blobs(), spacings)
+def test_mesh_diameters_equal_all_pairs(mask, spacing):
+    spacing = np.asarray(spacing)
+    padded = shape.padded_mask(mask)
+    _, _, grid = shape._mesh_kernel(padded, spacing, shape.TRIANGLE_TABLE, shape.EDGE_MIDPOINTS,
+                                    shape.OWNED_EDGES)
+    vertices = (grid * 0.5) * spacing
+    expected = all_pairs_diameters(vertices)
+    np.testing.assert_allclose(shape.mesh_diameters(vertices, grid, spacing), expected, rtol=1e-14, atol=0)
+    assert np.allclose(shape.mesh_coefficients(mask, spacing)[2], expected, rtol=1e-14, atol=0)
+
+
+@PROPERTY
+@given(arrays(np.int64, st.tuples(st.integers(1, 40), st.just(3)), elements=st.integers(0, 6)),
+       st.sampled_from([(0,), (1, 2), (0, 1, 2)]))
+def test_line_ends_keep_only_the_ends_of_lines(grid, axes):
+    keep = shape._line_ends(grid, np.array(axes, dtype=np.int64))
+    for i, point in enumerate(grid):
+        ends = []
+        for axis in axes:
+            others = [a for a in range(3) if a != axis]
+            line = grid[np.all(grid[:, others] == point[others], axis=1), axis]
+            ends.append(point[axis] in (line.min(), line.max()))
+        assert keep[i] == all(ends)
+
+
+@PROPERTY
+@given(blobs(), spacings)
+def test_covariance_is_exact_to_rounding(mask, spacing):
+    indices = np.argwhere(mask)
+    n = len(indices)
+    covariance = shape._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
+    for a, b in itertools.product(range(3), range(3)):
+        centred = Fraction(int(n * np.sum(indices[:, a] * indices[:, b]) - indices[:, a].sum() * indices[:, b].sum()),
+                           n * n)
+        exact = float(centred * Fraction(spacing[a]) * Fraction(spacing[b]))
+        assert covariance[a, b] == pytest.approx(exact, rel=1e-13, abs=1e-13 * max(spacing) ** 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# preprocessing
+# ---------------------------------------------------------------------------------------------
+
+@PROPERTY
+@given(arrays(np.bool_, st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7))))
+def test_roi_box_and_count_in_one_pass(roi):
+    if not roi.any():
+        roi[tuple(np.array(roi.shape) - 1)] = True
+    box, count = preprocessing._box_and_count(roi)
+    indices = np.argwhere(roi)
+    assert box.lower == tuple(indices.min(axis=0)) and box.upper == tuple(indices.max(axis=0))
+    assert count == len(indices)
+    assert preprocessing.roi_box(roi) == box
+
+
+@pytest.mark.parametrize("pixel_type", [sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkFloat32,
+                                        sitk.sitkFloat64, sitk.sitkInt64])
+def test_label_map_holds_the_roi_of_the_uint32_cast(pixel_type):
+    values = np.array([[[0, 1, 2], [2, 1, 0]], [[3, 0, 1], [1, 1, 2]]], dtype=np.float64)
+    mask = sitk.Cast(sitk.GetImageFromArray(values), pixel_type)
+    settings_ = PyradiomicsSettings(label=2)
+    labels, roi = preprocessing._label_map_and_roi(mask, settings_)
+    expected = sitk.GetArrayFromImage(sitk.Cast(mask, sitk.sitkUInt32)) == 2
+    np.testing.assert_array_equal(roi, expected)
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(labels) == 2, expected)
+    assert preprocessing.label_map(mask, settings_).GetSize() == mask.GetSize()
