@@ -30,7 +30,7 @@ from radiomix.pyradiomics import firstorder, shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import SHAPE_CLASSES, PyradiomicsFeature, feature
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import PreparedCase, discretise, prepare, read_image
+from radiomix.pyradiomics.preprocessing import PreparedCase, discretise, prepare, read_image_and_mask
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +105,13 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
     return rows
 
 
-def _image_type_rows(prefix: str, filtered: sitk.Image, settings: PyradiomicsSettings,
-                     box_roi: np.ndarray, enabled: dict) -> list[list]:
-    """Rows of firstorder and the texture classes for one (filtered) image covering the ROI box ``box_roi``."""
-    binned = discretise(sitk.GetArrayViewFromImage(filtered), box_roi, settings)
-    spacing = tuple(float(s) for s in reversed(filtered.GetSpacing()))
+def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, float, float],
+                     settings: PyradiomicsSettings, box_roi: np.ndarray, enabled: dict) -> list[list]:
+    """Rows of firstorder and the texture classes for one (filtered) image's values on the ROI box ``box_roi``.
+
+    ``spacing`` is the voxel size (z, y, x) in mm.
+    """
+    binned = discretise(filtered, box_roi, settings)
     rows = []
     texture_levels = None  # prepared once, shared by the texture classes of this image
     for feature_class, definitions in enabled.items():
@@ -165,13 +167,13 @@ def extract_pyradiomics(image: ImageLike, mask: ImageLike, spec: SpecLike,
     spec = load_pyradiomics_spec(spec)
     if label is not None:
         spec = with_label(spec, label)
-    case = prepare(read_image(image, "image"), read_image(mask, "mask"), spec.settings)
+    case = prepare(*read_image_and_mask(image, mask), spec.settings)
     enabled = enabled_definitions(spec)
     rows = _shape_rows(case, spec, enabled)
     if any(definitions for name, definitions in enabled.items() if name not in SHAPE_CLASSES):
         box_roi = np.ascontiguousarray(case.roi[case.box.slices])
         for prefix, filtered, settings in image_types(case.image, case.mask, spec, box=case.box):
-            rows += _image_type_rows(prefix, filtered, settings, box_roi, enabled)
+            rows += _image_type_rows(prefix, filtered, case.spacing, settings, box_roi, enabled)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

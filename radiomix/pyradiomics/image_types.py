@@ -66,7 +66,7 @@ Box = BoundingBox | tuple[slice, slice, slice]
 
 
 def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
-                box: Box | None = None) -> Iterator[tuple[str, sitk.Image, PyradiomicsSettings]]:
+                box: Box | None = None) -> Iterator[tuple[str, np.ndarray, PyradiomicsSettings]]:
     """The filtered images of every enabled image type, as pyradiomics' extractor generates them.
 
     Parameters
@@ -88,9 +88,9 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
     prefix : str
         pyradiomics' image type name (``original``, ``log-sigma-1-0-mm-3D``,
         ``wavelet-LLH``, ...).
-    filtered : SimpleITK.Image
-        The filtered image on ``box`` (origin at the box's first voxel, the
-        image's spacing and direction).
+    filtered : ndarray, (z, y, x)
+        The filtered image's values on ``box`` (on ``image``'s grid, so with
+        its spacing), in the pixel type listed in the module docstring.
     settings : PyradiomicsSettings
         The settings of that image type (``ImageTypeSpec.settings``).
     """
@@ -99,7 +99,7 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
     for image_type in spec.image_types:
         generator = _GENERATORS[image_type.name]
         for prefix, values in generator(array, image, mask, image_type.settings, slices):
-            yield prefix, _on_box(values, image, slices), image_type.settings
+            yield prefix, values, image_type.settings
 
 
 def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice]:
@@ -113,15 +113,6 @@ def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice
                 or not 0 <= part.start < part.stop <= n):
             raise ValueError(f"box axis {axis} ({part}) must be a slice start:stop within 0..{n}")
     return slices
-
-
-def _on_box(values: np.ndarray, image: sitk.Image, slices: tuple[slice, slice, slice]) -> sitk.Image:
-    """A SimpleITK image of ``values`` placed at ``slices`` of ``image``'s grid."""
-    filtered = sitk.GetImageFromArray(values)
-    filtered.SetSpacing(image.GetSpacing())
-    filtered.SetDirection(image.GetDirection())
-    filtered.SetOrigin(image.TransformIndexToPhysicalPoint([int(s.start) for s in reversed(slices)]))
-    return filtered
 
 
 def _spacing_zyx(image: sitk.Image) -> tuple[float, float, float]:

@@ -28,6 +28,7 @@ arrays (z, y, x).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,17 @@ def read_image(source: str | Path | sitk.Image, what: str) -> sitk.Image:
 LABEL_TYPES = (sitk.sitkUInt8, sitk.sitkInt8, sitk.sitkUInt16, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkInt32)
 """Mask pixel types whose values compare with a label as their UInt32 casts do (labels below 2^31):
 such masks are used as they are, without pyradiomics' cast to UInt32."""
+
+
+def read_image_and_mask(image: str | Path | sitk.Image,
+                        mask: str | Path | sitk.Image) -> tuple[sitk.Image, sitk.Image]:
+    """:func:`read_image` of the image and of the mask, the mask on a second thread.
+
+    Inflating compressed files releases the GIL, so the two reads overlap.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mask_read = pool.submit(read_image, mask, "mask")
+        return read_image(image, "image"), mask_read.result()
 
 
 def label_map(mask: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
