@@ -30,7 +30,7 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import divided_by_count_powers
+from radiomix.features.texture import divided_by_count_powers, grow_box_to_row
 
 FAMILY = "glszm"
 
@@ -651,18 +651,7 @@ def _roi_summary(discretised, intensity_mask, morphological_mask):
                     row_largest = max(row_largest, levels[x])
                 largest_level = max(largest_level, float(row_largest))
             if n_morphological > 0:
-                first = 0
-                while not morphological_row[first]:
-                    first += 1
-                last = n_x - 1
-                while not morphological_row[last]:
-                    last -= 1
-                low[0] = min(low[0], z)
-                high[0] = z + 1
-                low[1] = min(low[1], y)
-                high[1] = max(high[1], y + 1)
-                low[2] = min(low[2], first)
-                high[2] = max(high[2], last + 1)
+                grow_box_to_row(morphological_row, z, y, low, high)
         voxels_per_slice[z] = count
     mismatched = n_mismatched > 0
     outside_morphological = n_outside_morphological > 0

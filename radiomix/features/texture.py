@@ -46,6 +46,26 @@ def smallest_level_type(n_levels: int) -> type:
 
 
 @njit
+def grow_box_to_row(row, z, y, low, high):
+    """Grow the box ``[low, high)`` (z, y, x voxel indices) to hold the non-zero voxels of ``row``.
+
+    ``row`` is row ``y`` of slice ``z`` and holds at least one non-zero voxel.
+    """
+    first = 0
+    while row[first] == 0:
+        first += 1
+    last = row.shape[0] - 1
+    while row[last] == 0:
+        last -= 1
+    low[0] = min(low[0], z)
+    high[0] = max(high[0], z + 1)
+    low[1] = min(low[1], y)
+    high[1] = max(high[1], y + 1)
+    low[2] = min(low[2], first)
+    high[2] = max(high[2], last + 1)
+
+
+@njit
 def _non_zero_box(array):
     """Kernel of :func:`roi_box`: ``(low, high)`` of the non-zero voxels, ``low > high`` when there are none."""
     n_z, n_y, n_x = array.shape
@@ -59,18 +79,7 @@ def _non_zero_box(array):
                 n_inside += row[x] != 0
             if n_inside == 0:
                 continue
-            first = 0
-            while row[first] == 0:
-                first += 1
-            last = n_x - 1
-            while row[last] == 0:
-                last -= 1
-            low[0] = min(low[0], z)
-            high[0] = z + 1
-            low[1] = min(low[1], y)
-            high[1] = max(high[1], y + 1)
-            low[2] = min(low[2], first)
-            high[2] = max(high[2], last + 1)
+            grow_box_to_row(row, z, y, low, high)
     return low, high
 
 

@@ -44,6 +44,7 @@ from radiomix.errors import (
     RoiTooSmallError,
     UnreadableFileError,
 )
+from radiomix.features.texture import grow_box_to_row
 from radiomix.io.nrrd import read_as_simpleitk
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
@@ -207,7 +208,7 @@ def _extent_kernel(roi):
     """
     nz, ny, nx = roi.shape
     lower = np.array([nz, ny, nx], dtype=np.int64)
-    upper = np.full(3, -1, dtype=np.int64)
+    upper_end = np.zeros(3, dtype=np.int64)
     count = 0
     for z in range(nz):
         for y in range(ny):
@@ -218,19 +219,8 @@ def _extent_kernel(roi):
             if in_row == 0:
                 continue
             count += in_row
-            first = 0
-            while not row[first]:
-                first += 1
-            last = nx - 1
-            while not row[last]:
-                last -= 1
-            lower[0] = min(lower[0], z)
-            upper[0] = max(upper[0], z)
-            lower[1] = min(lower[1], y)
-            upper[1] = max(upper[1], y)
-            lower[2] = min(lower[2], first)
-            upper[2] = max(upper[2], last)
-    return lower, upper, count
+            grow_box_to_row(row, z, y, lower, upper_end)
+    return lower, upper_end - 1, count
 
 
 def _label_roi(mask: sitk.Image, label: int) -> np.ndarray:
