@@ -145,3 +145,18 @@ def test_intervals_cover_the_point_estimate_and_band_is_ordered():
     tpr, low, high = roc_band(y, probabilities, resamples, grid)
     assert np.all(np.diff(tpr) >= -1e-12) and np.all(low <= high) and tpr[-1] == 1.0
     assert stats.spearmanr(grid, tpr).statistic > 0.9
+
+
+def test_net_benefit_matches_a_hand_count():
+    """Treat when p >= 0.5: 0.9 is a true positive, 0.6 and 0.7 false positives."""
+    from radiomix.model.metrics import net_benefit
+
+    y = np.array([1, 0, 1, 0, 0])
+    p = np.array([0.9, 0.6, 0.4, 0.2, 0.7])
+    table = net_benefit(y, p, np.array([0.25, 0.5]))
+    assert np.isclose(table["model"][1], 1 / 5 - 2 / 5 * 1.0)
+    assert np.isclose(table["treat_all"][1], 2 / 5 - 3 / 5 * 1.0)
+    assert np.isclose(table["model"][0], 2 / 5 - 2 / 5 * (0.25 / 0.75))  # 0.9, 0.4 TP; 0.6, 0.7 FP
+    assert (table["treat_none"] == 0).all()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        net_benefit(y, p, np.array([1.0]))

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 BINARY_METRICS = ("auroc", "balanced_accuracy", "sensitivity", "specificity", "brier",
@@ -357,3 +358,40 @@ def calibration_curve_points(y: np.ndarray, probabilities: np.ndarray, n_bins: i
     predicted = np.asarray([scores[bins == b].mean() for b in used])
     observed = np.asarray([labels[bins == b].mean() for b in used])
     return predicted, observed
+
+
+def net_benefit(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> pd.DataFrame:
+    """Decision curve: net benefit of treating by the model, of treating all and of treating none.
+
+    Net benefit at threshold probability ``t`` (Vickers and Elkin 2006) is
+    ``TP/n - FP/n * t / (1 - t)``, where a patient is treated when ``p >= t``.
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Binary outcome, 1 = event.
+    p : array of shape (n,)
+        Predicted probability of the event.
+    thresholds : array
+        Threshold probabilities, each in (0, 1).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``threshold``, ``model``, ``treat_all`` and ``treat_none`` (always 0).
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    thresholds = np.asarray(thresholds, dtype=float)
+    if np.any((thresholds <= 0) | (thresholds >= 1)):
+        raise ValueError("decision-curve thresholds must lie strictly between 0 and 1")
+    n = y.size
+    odds = thresholds / (1 - thresholds)
+    treated = p[None, :] >= thresholds[:, None]
+    true_positive = (treated & (y[None, :] == 1)).sum(axis=1) / n
+    false_positive = (treated & (y[None, :] == 0)).sum(axis=1) / n
+    prevalence = y.mean()
+    return pd.DataFrame({"threshold": thresholds,
+                         "model": true_positive - false_positive * odds,
+                         "treat_all": prevalence - (1 - prevalence) * odds,
+                         "treat_none": np.zeros_like(thresholds)})
