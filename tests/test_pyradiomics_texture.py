@@ -376,7 +376,6 @@ def level_volumes(draw):
 
 
 EDGE_CASES = [
-    np.array([[[3]]], dtype=np.int32),                                   # one voxel
     np.full((2, 3, 3), 2, dtype=np.int32),                                # constant ROI touching every border
     np.array([[[1, 2], [2, 1]], [[0, 0], [0, 0]], [[2, 2], [1, 0]]], dtype=np.int32),  # empty middle slice
     np.array([[[1, 0, 0, 2]]], dtype=np.int32),                          # two voxels on a line, with a gap
@@ -414,9 +413,16 @@ def check_matrix_kernels(levels):
         assert zones == naive_zones(levels, force2d)
 
 
-@pytest.mark.parametrize("levels", EDGE_CASES, ids=["one-voxel", "constant", "empty-slice", "gap", "diagonal"])
+@pytest.mark.parametrize("levels", EDGE_CASES, ids=["constant", "empty-slice", "gap", "diagonal"])
 def test_matrix_kernels_equal_references_on_edge_cases(levels):
     check_matrix_kernels(levels)
+
+
+@pytest.mark.parametrize("distances, force2d", [((1,), None), ((1, 2), None), ((1,), 0), ((2,), 2)])
+def test_one_voxel_roi_has_no_neighbour_offset_and_says_so(distances, force2d):
+    """A 1x1x1 ROI box fits no offset, as in pyradiomics; the error says which distance to change."""
+    with pytest.raises(kernels.InputError, match=r"no neighbour offset .* ROI box of size \(1, 1, 1\)"):
+        kernels.pyradiomics_angles((1, 1, 1), distances, False, force2d)
 
 
 @PROPERTY

@@ -7,6 +7,8 @@ codebook, and the completeness tests read the registry, never a second list.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass
 
 FAMILY_TITLES = {
@@ -70,8 +72,23 @@ def define(family: str, key: str, name: str, ibsi_code: str, unit: str,
     return definition
 
 
+def _declare(family: str | None) -> None:
+    """Import the module of ``family`` (of every family when None) unless it is imported or being imported.
+
+    So the registry is complete whichever module a program imported first; a family module that
+    reads its own definitions while it is being imported finds itself in ``sys.modules`` and
+    triggers nothing.
+    """
+    families = FAMILY_TITLES if family is None else (family,) if family in FAMILY_TITLES else ()
+    for name in families:
+        module = f"radiomix.features.{name}"
+        if module not in sys.modules:
+            importlib.import_module(module)
+
+
 def get(family: str, key: str) -> FeatureDefinition:
     """The definition of ``family.key``; a KeyError names the family's keys."""
+    _declare(family)
     try:
         return _REGISTRY[(family, key)]
     except KeyError:
@@ -81,4 +98,5 @@ def get(family: str, key: str) -> FeatureDefinition:
 
 def definitions(family: str | None = None) -> list[FeatureDefinition]:
     """All definitions, or those of one family, in declaration order."""
+    _declare(family)
     return [d for d in _REGISTRY.values() if family is None or d.family == family]
