@@ -329,3 +329,20 @@ def test_degenerate_matrix_conventions_by_hand():
     assert math.isnan(ours[("3D, merged", "correlation")][0]) and ours[("3D, merged", "inverse_variance")][0] == 0
     assert mirp[("3D, merged", "correlation")][0] == 1.0
     assert mirp[("3D, merged", "inverse_variance")] == (pytest.approx(np.nan, nan_ok=True), glcm.NO_DIFFERENT_PAIRS)
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2))
+def test_mirp_convention_changes_only_the_three_open_features(volume, distance):
+    levels, n_levels = volume
+    roi = roi_from_levels(levels, n_levels)
+    ours = by_label_and_key(glcm.compute(roi, GlcmSettings(distance), ALL_DIMENSIONS))
+    mirp = by_label_and_key(glcm.compute(roi, GlcmSettings(distance, degenerate_matrices="mirp"), ALL_DIMENSIONS))
+    open_features = ("correlation", "information_correlation_1", "inverse_variance")
+    for (label, key), (value, status) in ours.items():
+        if key not in open_features:
+            assert mirp[(label, key)] == (value, status) or (math.isnan(value) and math.isnan(mirp[(label, key)][0]))
+        elif status != glcm.NO_PAIRS and key != "inverse_variance":
+            assert math.isfinite(mirp[(label, key)][0])  # 1 stands in wherever it was undefined
+        elif key == "inverse_variance" and status != glcm.NO_PAIRS:
+            assert math.isfinite(value)  # ours: an empty sum is 0
