@@ -21,8 +21,8 @@ make the same scan give different ROIs from DICOM and from NIfTI.
 Interpolated mask fractions are rounded to :data:`MASK_FRACTION_DECIMALS` decimals
 before the threshold is applied. The IBSI rule (manual, "Partial volume effects in
 the ROI mask", E8H9) keeps a voxel when its interpolated fraction is at least the
-threshold, and warns that interpolation results must not depend on rounding
-errors. On grids such as 3 mm to 2 mm, whole planes of new voxels lie exactly
+threshold, and warns that interpolation results depend on the floating-point
+representation. On grids such as 3 mm to 2 mm, whole planes of new voxels lie exactly
 half-way between two old ones, so their exact fraction is 0.5; the spline's
 coordinate arithmetic (``i * 2/3 + offset``) returns some of them as
 0.49999999999999994, which would drop them from the ROI by floating-point noise
