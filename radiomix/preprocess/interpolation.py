@@ -24,10 +24,10 @@ the ROI mask", E8H9) keeps a voxel when its interpolated fraction is at least th
 threshold, and warns that interpolation results depend on the floating-point
 representation. On grids such as 3 mm to 2 mm, whole planes of new voxels lie exactly
 half-way between two old ones, so their exact fraction is 0.5; the spline's
-coordinate arithmetic (``i * 2/3 + offset``) returns some of them as
-0.49999999999999994, which would drop them from the ROI by floating-point noise
-alone (32 voxels of the IBSI CT phantom at 2 mm). Rounding restores the exact
-value; no real partial volume is within 1e-9 of the threshold by accident.
+coordinate arithmetic (``i * 2/3 + offset``) returns some of them about 1e-16
+below 0.5, which would drop them from the ROI by floating-point noise alone (32
+voxels of the IBSI CT phantom at 2 mm). Rounding restores the exact value; a
+fraction within 1e-9 of the threshold counts as the threshold.
 """
 
 from __future__ import annotations
