@@ -140,8 +140,9 @@ class ResegmentationSettings:
         ``null`` leaves that side open.
     outlier_sigma : float or None
         Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
-        of the ROI intensities (IBSI uses 3); ``null`` disables it. Applied
-        after the range.
+        of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
+        standard deviation come from the whole ROI; with a range, the intensity
+        mask keeps the voxels inside both (IBSI: the intersection).
     """
 
     range: tuple[float | None, float | None] = (None, None)
