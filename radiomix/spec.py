@@ -140,8 +140,9 @@ class ResegmentationSettings:
         ``null`` leaves that side open.
     outlier_sigma : float or None
         Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
-        of the ROI intensities (IBSI uses 3); ``null`` disables it. Applied
-        after the range.
+        of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
+        standard deviation come from the whole ROI; with a range, the intensity
+        mask keeps the voxels inside both (IBSI: the intersection).
     """
 
     range: tuple[float | None, float | None] = (None, None)
@@ -233,12 +234,21 @@ class IvhFeatureSettings:
         range where it is set (IBSI), rather than from the ROI. Applies to
         ``none`` and ``fixed_bin_size``; ``fixed_bin_number`` always uses the
         ROI's range (IBSI).
+    extra_bin_above_range : bool
+        ``fixed_bin_size`` only: the total range ``G`` spans one bin more than
+        the bins covering ``[X_min, X_max]`` (``ceil((X_max - X_min) / w) + 1``
+        bins, MIRP's convention) instead of IBSI's ``[X_min + w/2, X_max - w/2]``.
+        See docs/ibsi.md.
     """
 
     method: DiscretisationMethod = "none"
     bin_width: float | None = None
     n_bins: int | None = None
     use_resegmentation_range: bool = True
+    extra_bin_above_range: bool = False
+
+
+DegenerateMatrixConvention = Literal["radiomix", "mirp"]
 
 
 @dataclass(frozen=True)
@@ -251,10 +261,18 @@ class GlcmSettings:
         Chebyshev distance (voxels) between the voxel pairs counted.
     symmetric : bool
         Count each pair in both orders (IBSI: symmetric).
+    degenerate_matrices : {"radiomix", "mirp"}
+        Values of the features IBSI leaves open for a non-empty matrix whose
+        pairs all join equal grey levels. ``radiomix``: correlation and
+        information correlation 1 (0/0) are NaN and left out of averages such
+        as ``2D, averaged``; inverse variance (an empty sum) is 0 and counted.
+        ``mirp``: correlation and information correlation 1 are 1 and counted;
+        inverse variance is NaN and left out. See docs/ibsi.md.
     """
 
     distance: int = 1
     symmetric: bool = True
+    degenerate_matrices: DegenerateMatrixConvention = "radiomix"
 
 
 @dataclass(frozen=True)

@@ -411,6 +411,23 @@ def test_ivh_fixed_bin_size_hand_computed():
     assert features["intensity_at_volume_fraction_90"] == 1.5
 
 
+def test_ivh_fixed_bin_size_extra_bin_above_range_by_hand():
+    # [X_min, X_max] = [0, 1], w = 0.25: bins 1, 2, 3, 4, 5 -> centres .125, .375, .625, .875, 1.125;
+    # nu = 1, .8, .6, .4, .2. IBSI: G = [.125, .875], V90 at i = .875 (gamma 1) -> .4.
+    # MIRP's extra bin: G = [.125, 1.125], gamma(.875) = .75 < .9, V90 at i = 1.125 -> .2.
+    values = [0.0, 0.25, 0.5, 0.8, 1.0]
+    ibsi = ivh_features(values, method="fixed_bin_size", bin_width=0.25, use_resegmentation_range=False)
+    extra = ivh_features(values, method="fixed_bin_size", bin_width=0.25, use_resegmentation_range=False,
+                         extra_bin_above_range=True)
+    assert ibsi["volume_at_intensity_fraction_90"] == pytest.approx(0.4)
+    assert extra["volume_at_intensity_fraction_90"] == pytest.approx(0.2)
+    assert ibsi["volume_at_intensity_fraction_10"] == extra["volume_at_intensity_fraction_10"] == pytest.approx(0.8)
+    # intensities at volume fractions do not depend on G
+    for key in ("intensity_at_volume_fraction_10", "intensity_at_volume_fraction_90"):
+        assert ibsi[key] == extra[key]
+    assert extra["intensity_at_volume_fraction_10"] == pytest.approx(1.375)  # no nu <= .1: next bin centre
+
+
 def test_ivh_fixed_bin_size_without_range_starts_at_roi_minimum():
     # X_min = 1: bins 1, 1, 2 of width 2 -> centres 2, 2, 4; G = [2, 4]
     features = ivh_features([1.0, 2.0, 3.5], method="fixed_bin_size", bin_width=2.0)

@@ -303,3 +303,46 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dis
 def test_in_plane_rows_of_volume_directions():
     volume = glcm.direction_offsets("3D")[glcm.in_plane_rows_of_volume_directions()]
     assert np.array_equal(volume, glcm.direction_offsets("2D"))
+
+
+def test_degenerate_matrix_conventions_by_hand():
+    # slice 0 holds the pair (1, 2): p = [[0, .5], [.5, 0]], marginals .5/.5, mean 1.5, variance .25:
+    # correlation (2 - 2.25) / .25 = -1; information correlation 1 (HXY 1 - HXY1 2) / HX 1 = -1;
+    # inverse variance .5 + .5 = 1. Slice 1 holds (1, 1): one grey level, the correlations are 0/0,
+    # inverse variance an empty sum. Other in-plane directions have no pairs.
+    roi = roi_from_levels(np.array([[[1, 2]], [[1, 1]]], dtype=np.int32), 2)
+    dimensions = ("2D", "2.5D", "3D")
+    ours = by_label_and_key(glcm.compute(roi, GlcmSettings(), dimensions))
+    mirp = by_label_and_key(glcm.compute(roi, GlcmSettings(degenerate_matrices="mirp"), dimensions))
+    for key in ("correlation", "information_correlation_1"):
+        assert ours[("2D, averaged", key)][0] == pytest.approx(-1.0)  # slice 1 left out
+        assert mirp[("2D, averaged", key)][0] == pytest.approx(0.0)  # slice 1 counts 1: (-1 + 1) / 2
+    assert ours[("2D, averaged", "inverse_variance")][0] == pytest.approx(0.5)  # (1 + 0) / 2
+    assert mirp[("2D, averaged", "inverse_variance")][0] == pytest.approx(1.0)  # slice 1 left out
+    # matrices merged over both slices are not degenerate: the conventions do not apply
+    for label in ("2.5D, merged", "3D, merged"):
+        for key in ("correlation", "information_correlation_1", "inverse_variance"):
+            assert mirp[(label, key)] == ours[(label, key)] and math.isfinite(ours[(label, key)][0])
+    constant = roi_from_levels(np.ones((1, 2, 2), dtype=np.int32), 1)
+    ours = by_label_and_key(glcm.compute(constant, GlcmSettings(), ("3D",)))
+    mirp = by_label_and_key(glcm.compute(constant, GlcmSettings(degenerate_matrices="mirp"), ("3D",)))
+    assert math.isnan(ours[("3D, merged", "correlation")][0]) and ours[("3D, merged", "inverse_variance")][0] == 0
+    assert mirp[("3D, merged", "correlation")][0] == 1.0
+    assert mirp[("3D, merged", "inverse_variance")] == (pytest.approx(np.nan, nan_ok=True), glcm.NO_DIFFERENT_PAIRS)
+
+
+@PROPERTY
+@given(volumes(), st.integers(1, 2))
+def test_mirp_convention_changes_only_the_three_open_features(volume, distance):
+    levels, n_levels = volume
+    roi = roi_from_levels(levels, n_levels)
+    ours = by_label_and_key(glcm.compute(roi, GlcmSettings(distance), ALL_DIMENSIONS))
+    mirp = by_label_and_key(glcm.compute(roi, GlcmSettings(distance, degenerate_matrices="mirp"), ALL_DIMENSIONS))
+    open_features = ("correlation", "information_correlation_1", "inverse_variance")
+    for (label, key), (value, status) in ours.items():
+        if key not in open_features:
+            assert mirp[(label, key)] == (value, status) or (math.isnan(value) and math.isnan(mirp[(label, key)][0]))
+        elif status != glcm.NO_PAIRS and key != "inverse_variance":
+            assert math.isfinite(mirp[(label, key)][0])  # 1 stands in wherever it was undefined
+        elif key == "inverse_variance" and status != glcm.NO_PAIRS:
+            assert math.isfinite(value)  # ours: an empty sum is 0

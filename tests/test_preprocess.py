@@ -63,6 +63,19 @@ def test_resegmentation_range_and_outliers_by_hand():
     assert kept.tolist() == [True, False]
 
 
+def test_range_and_outlier_filtering_intersect_ranges_computed_on_the_roi():
+    # IBSI (IF9H, 7ACA): mean and sd come from the whole ROI, then the ranges intersect.
+    # 20 x 0, 100 and -2000: mean -86.4, sd 418 -> outlier range [-1340, 1168] keeps 100;
+    # the range [-1000, 400] drops -2000. (Sigma from the voxels the range left would drop 100.)
+    values = np.r_[np.zeros(20), 100.0, -2000.0]
+    kept = resegment(values, np.ones(22, bool), ResegmentationSettings(range=(-1000, 400), outlier_sigma=3))
+    assert kept[:21].all() and not kept[21]
+    # voxels outside the morphological ROI never count, nor enter the mean
+    mask = np.r_[np.ones(21, bool), False]
+    kept = resegment(values, mask, ResegmentationSettings(outlier_sigma=3))
+    assert kept.sum() == 20 and not kept[20] and not kept[21]
+
+
 def test_prepare_roi_crops_with_margin_and_reports_empty_resegmentation():
     intensity = np.zeros((20, 20, 20))
     roi = np.zeros_like(intensity, bool)
@@ -144,3 +157,18 @@ def test_spacing_noise_from_dicom_positions_does_not_change_the_roi():
     noisy = interpolate(intensity, roi, (2.9999999999998486, 1.0, 1.0), settings)[1]
     # new slice 4 sits at old z = 4 * 2/3 - 1/6 = 2.5, exactly between an inside and an outside slice
     assert exact[4].all() and np.array_equal(exact, noisy)
+
+
+def test_mask_fraction_of_exactly_one_half_is_kept_despite_coordinate_noise():
+    from radiomix.preprocess.interpolation import interpolate, resample
+    from radiomix.spec import InterpolationSettings
+
+    roi = np.zeros((4, 1, 1), bool)
+    roi[0] = True  # four 3 mm slices, the first inside
+    # 12 mm to 2 mm: 6 slices at old z = 2/3 i - 1/6; new slice 1 sits at z = 0.5, exactly
+    # half-way between the inside and the next slice: fraction 0.5, kept by the >= 0.5 rule
+    raw = resample(roi.astype(float), (3.0, 1.0, 1.0), (2.0, 1.0, 1.0), order=1)[:, 0, 0]
+    assert raw[1] == pytest.approx(0.5, abs=1e-12)  # float64 gives 0.49999999999999989 here
+    settings = InterpolationSettings(spacing_mm=(1.0, 1.0, 2.0))
+    mask = interpolate(np.zeros(roi.shape), roi, (3.0, 1.0, 1.0), settings)[1][:, 0, 0]
+    assert mask.tolist() == [True, True, False, False, False, False]

@@ -27,7 +27,11 @@ undefined for a non-empty matrix (*correlation* and *information correlation
 1* when the matrix holds a single grey level, as their denominators are then
 0) is left out of the average as well; when no matrix of an aggregation
 gives a value, the value is NaN and its ``status`` says why
-(:data:`NO_PAIRS`, :data:`SINGLE_GREY_LEVEL`).
+(:data:`NO_PAIRS`, :data:`SINGLE_GREY_LEVEL`). *Inverse variance* of a
+matrix without a pair of different grey levels is an empty sum, 0. With
+``degenerate_matrices: mirp`` the two correlations of a single-grey-level
+matrix are 1 and count in averages, and inverse variance without a pair of
+different grey levels is NaN and left out (MIRP's conventions; docs/ibsi.md).
 
 :func:`glcm_matrices_2d` and :func:`glcm_matrices_3d` validate and call the
 kernel :func:`_cooccurrence_kernel`; :func:`glcm_features` turns matrices into
@@ -105,6 +109,14 @@ NO_PAIRS = "undefined: no pair of neighbouring ROI voxels"
 
 SINGLE_GREY_LEVEL = "undefined: single grey level"
 """Status of correlation and information correlation 1 when every matrix holds one grey level."""
+
+NO_DIFFERENT_PAIRS = "undefined: no pair of different grey levels"
+"""Status of inverse variance under MIRP's convention when no matrix has a pair of different grey levels."""
+
+_SINGLE_LEVEL_UNDEFINED = (FEATURE_KEYS.index("correlation"), FEATURE_KEYS.index("information_correlation_1"))
+"""Columns of the features undefined (0/0) for a matrix with a single grey level."""
+_CONTRAST = FEATURE_KEYS.index("contrast")
+_INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 
 _IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
 _VOLUME_DIRECTIONS = (
@@ -554,7 +566,7 @@ def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) 
         ``dimensions``.
     """
     groups = _aggregation_groups(roi, settings, dimensions)
-    return _aggregate(groups, roi.n_levels)
+    return _aggregate(groups, roi.n_levels, settings.degenerate_matrices == "mirp")
 
 
 def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
@@ -598,16 +610,19 @@ def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
     return ordered
 
 
-def _aggregate(groups: dict[str, np.ndarray], n_levels: int) -> list[FeatureValue]:
+def _aggregate(groups: dict[str, np.ndarray], n_levels: int, mirp_convention: bool = False) -> list[FeatureValue]:
     """Features of the non-empty matrices of every group, averaged per group.
 
     Empty matrices give NaN for every feature, so a mean over the defined
     values leaves them out together with the features undefined for a
-    single grey level.
+    single grey level. ``mirp_convention`` applies MIRP's values to
+    degenerate matrices (module docstring) before averaging.
     """
     results = []
     for label, stack in groups.items():
         values = _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels))
+        if mirp_convention:
+            _apply_mirp_convention(values)
         defined = ~np.isnan(values)
         n_defined = defined.sum(axis=0)
         means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
@@ -615,6 +630,22 @@ def _aggregate(groups: dict[str, np.ndarray], n_levels: int) -> list[FeatureValu
         for index, key in enumerate(FEATURE_KEYS):
             if n_defined[index]:
                 results.append(FeatureValue(key, label, float(means[index])))
+            elif not any_pairs:
+                results.append(FeatureValue(key, label, float("nan"), NO_PAIRS))
             else:
-                results.append(FeatureValue(key, label, float("nan"), SINGLE_GREY_LEVEL if any_pairs else NO_PAIRS))
+                status = NO_DIFFERENT_PAIRS if key == "inverse_variance" else SINGLE_GREY_LEVEL
+                results.append(FeatureValue(key, label, float("nan"), status))
     return results
+
+
+def _apply_mirp_convention(values: np.ndarray) -> None:
+    """MIRP's values for degenerate matrices, in place on kernel output rows (see :func:`_aggregate`).
+
+    Correlation and information correlation 1, undefined for a single grey
+    level, become 1; inverse variance becomes NaN where no pair joins
+    different grey levels (contrast 0).
+    """
+    non_empty = ~np.isnan(values[:, 0])  # the joint maximum is defined for every non-empty matrix
+    for index in _SINGLE_LEVEL_UNDEFINED:
+        values[non_empty & np.isnan(values[:, index]), index] = 1.0
+    values[non_empty & (values[:, _CONTRAST] == 0), _INVERSE_VARIANCE] = np.nan

@@ -22,7 +22,9 @@ fraction ``gamma_i = (i - min G) / (max G - min G)`` within the total range
     ``X_d = floor((X_gl - X_min) / w_b) + 1`` and ``X_d,gl = X_min + (X_d - 0.5) w_b``
     (bin centres); ``w_d = w_b``; ``G`` runs from the first to the last bin
     centre of ``[X_min, X_max]``, i.e. ``[X_min + w_b/2, X_max - w_b/2]`` when
-    the range is a whole number of bins (IBSI).
+    the range is a whole number of bins (IBSI). With ``extra_bin_above_range``
+    it runs one bin further, ``ceil((X_max - X_min) / w_b) + 1`` bins in all
+    (MIRP's convention; docs/ibsi.md).
 ``fixed_bin_number`` (arbitrary intensity units)
     ``N_g`` bins over the ROI's own range (IBSI: never the re-segmentation
     range): ``X_d = floor(N_g (X_gl - X_min) / (X_max - X_min)) + 1``, ``N_g``
@@ -179,7 +181,8 @@ def intensity_volume_histogram(values: np.ndarray, settings: IvhFeatureSettings,
         width = float(settings.bin_width)
         bins = np.floor((values - low) / width).astype(np.int64) + 1
         # Bins partitioning [X_min, X_max]; the slack absorbs rounding of a whole number of bins.
-        n_range_bins = max(1, math.ceil((high - low) / width - FRACTION_TOLERANCE))
+        n_range_bins = math.ceil((high - low) / width - FRACTION_TOLERANCE)
+        n_range_bins = n_range_bins + 1 if settings.extra_bin_above_range else max(1, n_range_bins)
         n_evaluated = max(n_range_bins, int(bins.max()))
         centres = low + (np.arange(1, n_evaluated + 1) - 0.5) * width
         return _histogram(low + (bins - 0.5) * width, centres, low + 0.5 * width,

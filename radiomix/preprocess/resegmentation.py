@@ -2,7 +2,13 @@
 
 The morphological mask is left as it is; the intensity mask keeps the ROI voxels
 whose intensity lies inside a range and, optionally, within mean +/- k standard
-deviations of the ROI intensities (outlier filtering, applied after the range).
+deviations of the ROI intensities (outlier filtering).
+
+When both are set, the manual ("Re-segmentation", IF9H) uses "the intersection of
+the intensity ranges defined by the re-segmentation methods": the outlier range
+is computed from the mean and standard deviation "of grey levels of voxels
+assigned to the ROI" (7ACA), i.e. from the whole morphological ROI, not from the
+voxels the range left, and the two ranges are then intersected.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ def resegment(intensity: np.ndarray, mask: np.ndarray, settings: ResegmentationS
     mask : ndarray of bool
         The morphological ROI, same shape.
     settings : ResegmentationSettings
-        ``range`` bounds are inclusive; ``outlier_sigma`` uses the population
-        standard deviation of the intensities left by the range.
+        ``range`` bounds are inclusive; ``outlier_sigma`` uses the mean and the
+        population standard deviation of the intensities in ``mask``.
 
     Returns
     -------
@@ -36,8 +42,8 @@ def resegment(intensity: np.ndarray, mask: np.ndarray, settings: ResegmentationS
         kept &= intensity >= low
     if high is not None:
         kept &= intensity <= high
-    if settings.outlier_sigma is not None and kept.any():
-        values = intensity[kept]
+    if settings.outlier_sigma is not None and mask.any():
+        values = intensity[mask]
         mean, sd = values.mean(), values.std()
         kept &= (intensity >= mean - settings.outlier_sigma * sd) & (intensity <= mean + settings.outlier_sigma * sd)
     return kept
