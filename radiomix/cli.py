@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"metrics, SHAP, model and report.html written to {args.out}")
         elif args.command == "run":
             from radiomix.cohort.launch import luigi_command, run_cohort
+            from radiomix.cohort.manifest import read_manifest
+
+            read_manifest(args.manifest)  # unsafe patient IDs or duplicate cases stop the run before Luigi starts
 
             extra = [] if args.scheduler_host is None else ["--scheduler-host", args.scheduler_host,
                                                             "--scheduler-port", str(args.scheduler_port)]

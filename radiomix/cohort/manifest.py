@@ -9,6 +9,11 @@ Relative ``image`` and ``mask`` paths are relative to the manifest's folder.
 PET rows whose image is not a DICOM series (so has no header to read) need
 ``weight_kg``, ``injected_dose_bq``, ``injection_time``, ``series_time`` (the
 time the activity is decay-corrected to) and ``half_life_s``.
+
+Patient IDs and modality names name the case folders of a run, so
+:func:`read_manifest` refuses unsafe ones (see :mod:`radiomix.cohort.identifiers`),
+duplicate (patient, modality) rows, and IDs that differ only in letter case; it
+names every such row at once.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import SimpleITK as sitk
 
+from radiomix.cohort.identifiers import identifier_problem
 from radiomix.errors import InputError
 
 REQUIRED_COLUMNS = ("patient_id", "modality", "image", "mask", "site")
@@ -53,9 +59,58 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     ManifestError
-        The file is missing or unreadable, or required columns are absent.
+        The file is missing or unreadable, required columns are absent, a patient ID or
+        modality is not a safe folder name, two rows share a (patient, modality), or two
+        patient IDs differ only in letter case; the message lists every such row.
     """
     path = Path(path)
+    table = _read_table(path)
+    problems = case_key_problems(table)
+    if problems:
+        listing = "; ".join(str(problem) for problem in problems)
+        raise ManifestError(f"{len(problems)} row problem(s) in patient IDs or modalities: {listing}", str(path))
+    return table
+
+
+def case_key_problems(table: pd.DataFrame) -> list[ManifestProblem]:
+    """The rows whose (patient, modality) cannot name a case folder, or name one twice.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A manifest as read (``patient_id`` stripped, ``modality`` upper-case).
+
+    Returns
+    -------
+    list of ManifestProblem
+        Unsafe or empty patient IDs and modalities, duplicates of an earlier row, and
+        patient IDs equal to an earlier row's but for letter case.
+    """
+    problems = []
+    seen: dict[tuple[str, str], int] = {}
+    spelling: dict[str, tuple[str, int]] = {}
+    for number, (patient_id, modality) in enumerate(zip(table["patient_id"], table["modality"]), start=1):
+        def report(message: str, number=number, patient_id=patient_id, modality=modality) -> None:
+            problems.append(ManifestProblem(number, patient_id, modality, message))
+
+        for value, what in ((patient_id, "patient_id"), (modality, "modality")):
+            problem = identifier_problem(value, what)
+            if problem is not None:
+                report(problem)
+        key = (patient_id, modality)
+        if key in seen:
+            report(f"duplicate of row {seen[key]} (same patient and modality)")
+        else:
+            seen[key] = number
+        first_spelling, first_row = spelling.setdefault(patient_id.casefold(), (patient_id, number))
+        if first_spelling != patient_id:
+            report(f"patient_id {patient_id!r} differs from {first_spelling!r} (row {first_row}) only in letter "
+                   "case; their case folders would clash on case-insensitive file systems")
+    return problems
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The manifest's rows, before the checks of :func:`case_key_problems`."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -99,24 +154,16 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
         Empty when the manifest is ready to run.
     """
     try:
-        table = read_manifest(path)
+        table = _read_table(Path(path))
     except ManifestError as exc:
         return [ManifestProblem(0, "", "", exc.detail)]
-    problems = []
-    seen: dict[tuple[str, str], int] = {}
+    problems = case_key_problems(table)
     for number, row in enumerate(table.itertuples(index=False), start=1):
         def report(message: str, number=number, row=row) -> None:
             problems.append(ManifestProblem(number, row.patient_id, row.modality, message))
 
-        if not row.patient_id:
-            report("empty patient_id")
-        if row.modality not in KNOWN_MODALITIES:
+        if row.modality and row.modality not in KNOWN_MODALITIES:
             report(f"unknown modality {row.modality!r}; known: {', '.join(KNOWN_MODALITIES)}")
-        key = (row.patient_id, row.modality)
-        if key in seen:
-            report(f"duplicate of row {seen[key]} (same patient and modality)")
-        else:
-            seen[key] = number
         if not row.site.strip():
             report("empty site (ComBat harmonization needs each case's site or scanner)")
         image_info = _header(row.image, "image", report)
@@ -136,6 +183,7 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
                 value = getattr(row, field).strip()
                 if value and not _positive_number(value):
                     report(f"{field} is {value!r}: expected a positive number")
+    problems.sort(key=lambda problem: problem.row)
     return problems
 
 
