@@ -27,6 +27,7 @@ from typing import Literal
 import yaml
 
 from radiomix.errors import SpecError
+from radiomix.safe_yaml import load_yaml
 from radiomix.spec import build_settings as build_settings
 
 Fusion = Literal["early", "late"]
@@ -236,7 +237,7 @@ def load_evaluation_settings(
     if isinstance(settings, (str, Path)):
         where = str(settings)
         try:
-            data = yaml.safe_load(Path(settings).read_text())
+            data = load_yaml(Path(settings).read_text())
         except OSError as exc:
             raise SpecError(f"{where}: cannot read settings file ({exc.strerror})") from exc
         except yaml.YAMLError as exc:
