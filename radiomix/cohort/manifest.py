@@ -25,7 +25,8 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.cohort.identifiers import identifier_problem
-from radiomix.errors import InputError
+from radiomix.errors import InputError, RadiomixError, UnreadableFileError
+from radiomix.io.completeness import check_voxel_data
 
 REQUIRED_COLUMNS = ("patient_id", "modality", "image", "mask", "site")
 OPTIONAL_COLUMNS = ("roi", "label", "sequence", "weight_kg", "injected_dose_bq", "injection_time", "series_time",
@@ -138,8 +139,15 @@ def _resolve(folder: Path, value: str) -> str:
     return str(candidate if candidate.is_absolute() else (folder / candidate).resolve())
 
 
-def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[ManifestProblem]:
+def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3, *, deep: bool = False) -> list[ManifestProblem]:
     """Every problem of a manifest: files, geometry, duplicates, modalities, PET fields.
+
+    Image and mask files are checked from their headers: readable, holding the
+    whole voxel block the header announces (:mod:`radiomix.io.completeness`), on
+    one grid. With ``deep``, every case is also read as the run's ``validate``
+    stage reads it (:func:`radiomix.cohort.case.validate`): all voxels of the
+    image (DICOM series included) and of the mask (RTSTRUCT and SEG rasterised on
+    the image), and the ROI checked (non-empty, finite intensities).
 
     Parameters
     ----------
@@ -147,6 +155,8 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
         The manifest CSV.
     tolerance_mm : float
         Largest accepted difference between image and mask origins and voxel sizes (mm).
+    deep : bool
+        Read every voxel of every case (slower: as long as the run's validate stage).
 
     Returns
     -------
@@ -166,8 +176,11 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
             report(f"unknown modality {row.modality!r}; known: {', '.join(KNOWN_MODALITIES)}")
         if not row.site.strip():
             report("empty site (ComBat harmonization needs each case's site or scanner)")
+        found = len(problems)
         image_info = _header(row.image, "image", report)
         mask_info = _header(row.mask, "mask", report)
+        if deep and len(problems) == found:
+            _read_case(table, row, report)
         if image_info is not None and mask_info is not None:
             difference = _geometry_difference(image_info, mask_info)
             if difference is not None and difference > tolerance_mm:
@@ -185,6 +198,19 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
                     report(f"{field} is {value!r}: expected a positive number")
     problems.sort(key=lambda problem: problem.row)
     return problems
+
+
+def _read_case(table: pd.DataFrame, row, report) -> None:
+    """Report why the run's validate stage would fail on ``row`` (every voxel read), if it would."""
+    from radiomix.cohort.case import Case, validate
+
+    if identifier_problem(row.patient_id, "patient_id") or identifier_problem(row.modality, "modality"):
+        return
+    case = Case.from_manifest(table, row.patient_id, row.modality)
+    try:
+        validate(case)
+    except (RadiomixError, OSError) as error:
+        report(str(error))
 
 
 def _positive_number(text: str) -> bool:
@@ -211,6 +237,11 @@ def _header(path: str, what: str, report) -> sitk.ImageFileReader | None:
         reader.ReadImageInformation()
     except RuntimeError:
         report(f"{what} file is not a readable image: {path}")
+        return None
+    try:
+        check_voxel_data(file)
+    except UnreadableFileError as error:
+        report(f"{what} file {error}")
         return None
     return reader
 
