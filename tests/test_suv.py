@@ -91,7 +91,8 @@ def test_suv_from_dicom_header_matches_hand_computation(tmp_path):
     np.testing.assert_allclose(suv, expected, rtol=1e-3)
     parameters = suv_parameters(tmp_path / "pet")
     assert parameters.source == "dicom" and parameters.uptake_delay_s == 3900.0
-    assert parameters.patient_id == "PAT-7" and parameters.weight_kg == 70.5
+    assert parameters.patient_id is None and parameters.weight_kg == 70.5
+    assert suv_parameters(tmp_path / "pet", patient_id="SYN001").patient_id == "SYN001"
 
 
 def test_one_file_of_the_series_stands_for_the_series(tmp_path):
@@ -162,12 +163,22 @@ def test_missing_tag_names_tag_file_and_patient(tmp_path, keyword, where, number
     write_pet_series(folder, drop=(keyword,) if where == "dataset" else (),
                      drop_drug=(keyword,) if where == "drug" else ())
     with pytest.raises(MissingDicomTagError) as caught:
-        suv_image(folder)
+        suv_image(folder, patient_id="SYN001")
     message = str(caught.value)
     assert keyword in message and number in message
-    assert "patient PAT-7" in message and "modality PET" in message
+    assert "patient SYN001" in message and "modality PET" in message
     assert str(folder / "slice0.dcm") in message
-    assert caught.value.patient_id == "PAT-7"
+    assert caught.value.patient_id == "SYN001"
+
+
+@pytest.mark.parametrize("drop", ["PatientWeight", "Units"])
+def test_the_dicom_patient_id_never_reaches_a_message(tmp_path, drop):
+    folder = tmp_path / "pet"
+    write_pet_series(folder, drop=(drop,))
+    with pytest.raises(InputError) as caught:
+        suv_parameters(folder)
+    assert "PAT-7" not in str(caught.value) and "modality PET" in str(caught.value)
+    assert getattr(caught.value, "patient_id", None) is None
 
 
 def test_empty_tag_counts_as_missing(tmp_path):
