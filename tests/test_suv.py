@@ -10,7 +10,7 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from radiomix.errors import DicomSeriesError, InputError
+from radiomix.errors import DicomSeriesError, InputError, UnreadableFileError
 from radiomix.preprocess.suv import (
     MissingDicomTagError,
     MissingPetParameterError,
@@ -268,3 +268,13 @@ def test_pydicom_reads_back_what_the_builder_wrote(tmp_path):
     assert float(header.PatientWeight) == 70.5 and float(header.RescaleSlope) == 1.25
     drug = header.RadiopharmaceuticalInformationSequence[0]
     assert float(drug.RadionuclideTotalDose) == 3e8 and drug.RadiopharmaceuticalStartTime == "091000.00"
+
+
+def test_a_truncated_pet_image_file_is_an_unreadable_file_error(tmp_path):
+    path = tmp_path / "pet.nii.gz"
+    voxels = np.random.default_rng(3).uniform(1000, 5000, size=(6, 10, 10)).astype(np.float32)
+    sitk.WriteImage(sitk.GetImageFromArray(voxels), str(path), useCompression=True)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(UnreadableFileError, match=r"pet\.nii\.gz: is truncated"):
+        suv_image(path, weight_kg=70, injected_dose_bq=3.7e8, injection_time="09:00:00", series_time="10:00:00",
+                  half_life_s=6586.2, patient_id="P1")

@@ -25,6 +25,7 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import DicomSeriesError, InputError, UnreadableFileError
+from radiomix.io.images import read_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -234,10 +235,7 @@ def _image_and_parameters(path_or_image, weight_kg, injected_dose_bq, injection_
         raise UnreadableFileError("PET image not found", path=str(path))
     dicom_files = _dicom_series_files(path)
     if dicom_files is None:
-        try:
-            image = sitk.ReadImage(str(path))
-        except RuntimeError as exc:
-            raise UnreadableFileError(f"cannot read the PET image ({exc})", path=str(path)) from exc
+        image = read_image_file(path)  # voxel block checked complete, NaN kept (radiomix.io.images)
         return image, _parameters_from_arguments(arguments, patient_id, str(path))
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(f) for f in dicom_files])
