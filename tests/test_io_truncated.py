@@ -117,3 +117,10 @@ def test_a_file_with_extra_trailing_bytes_still_reads(tmp_path, name):
             stream.write(b"\0" * 16)
     check_voxel_data(path)
     assert np.array_equal(sitk.GetArrayFromImage(read_image(path)), voxels)
+
+
+def test_a_nifti_pair_whose_img_file_is_short(tmp_path):
+    path = _write(tmp_path / "ct.hdr", _voxels(np.int16), False)
+    _truncate(tmp_path / "ct.img", 0.5)
+    with pytest.raises(UnreadableFileError, match=r"ct\.img: is truncated or damaged: it holds 5760 bytes"):
+        read_image(path)
