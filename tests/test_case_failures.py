@@ -38,6 +38,11 @@ def test_an_error_that_names_the_patient_is_not_prefixed_again():
     assert record.message.count("P7") == 1
 
 
+def test_an_error_naming_another_patient_with_a_longer_id_is_prefixed():
+    record = run_stage("register", CASE, _raise(RegistrationError("no overlap", patient_id="P70", modality="MR")))
+    assert record.message == "patient P7, MR: patient P70, modality MR: no overlap"
+
+
 def test_an_os_error_is_an_input_failure_naming_the_file():
     error = PermissionError(13, "Permission denied", "/data/p7/mr.nii.gz")
     record = run_stage("validate", CASE, _raise(error))

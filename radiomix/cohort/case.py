@@ -16,6 +16,7 @@ record, so that one bad case never stops the cohort:
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -112,7 +113,7 @@ _LOG = logging.getLogger("radiomix.cohort")
 
 def _failure(stage: str, case: Case, error: BaseException, message: str, **details) -> StageRecord:
     """The failed record of ``stage``; the message names the case once (errors may name it already)."""
-    if f"patient {case.patient_id}" not in message:
+    if not re.search(rf"patient {re.escape(case.patient_id)}(?![\w.-])", message):
         message = f"{case.describe()}: {message}"
     record = StageRecord.failure(case.patient_id, case.modality, stage, error)
     return replace(record, message=message, details={"image": case.image, "mask": case.mask, **details})
