@@ -124,3 +124,18 @@ def test_a_nifti_pair_whose_img_file_is_short(tmp_path):
     _truncate(tmp_path / "ct.img", 0.5)
     with pytest.raises(UnreadableFileError, match=r"ct\.img: is truncated or damaged: it holds 5760 bytes"):
         read_image(path)
+
+
+@pytest.mark.parametrize(("name", "compress"), [
+    ("ct.nii.gz", True), ("ct.nii", False), ("ct.nrrd", True), ("ct_raw.nrrd", False), ("ct.mha", False),
+    ("ct_compressed.mha", True),
+])
+def test_every_cut_is_an_unreadable_file_error(tmp_path, name, compress):
+    """Cut anywhere (header, voxels, gzip trailer): a typed error, never other values or another exception."""
+    good = _write(tmp_path / name, _voxels(np.int16), compress).read_bytes()
+    cut_path = tmp_path / f"cut_{name}"
+    cuts = sorted({*np.linspace(0, len(good) - 1, 25).astype(int), *(len(good) - k for k in range(1, 9))})
+    for cut in cuts:
+        cut_path.write_bytes(good[:cut])
+        with pytest.raises(UnreadableFileError, match=rf"cut_{name}"):
+            read_image(cut_path)
