@@ -12,8 +12,10 @@ holds, before SimpleITK reads the voxels:
   uncompressed size modulo 2**32) must match; only when it does not is the stream
   inflated (and discarded) to tell a truncated or damaged stream from a multi-member one.
 * MetaImage (``.mha``, ``.mhd`` with one data file): raw data against the file size;
-  compressed data (``CompressedData = True``) is inflated to its end and its length
-  checked, since ITK accepts a damaged compressed block silently.
+  compressed data (``CompressedData = True``) against ``CompressedDataSize``. ITK
+  accepts a damaged compressed block silently, so :mod:`radiomix.io.metaimage` inflates
+  compressed blocks itself, once, to their end, and checks their length
+  (:func:`inflate_all`) while reading them.
 * NRRD files are checked by :mod:`radiomix.io.nrrd` (its fast path inflates the
   data itself) or, outside the fast path, by ITK's NRRD reader, which reports a short
   block.
@@ -27,6 +29,7 @@ import gzip
 import struct
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 from radiomix.errors import UnreadableFileError
 
@@ -74,14 +77,38 @@ def _inflated_size(path: Path, offset: int, expected: int, header_bytes: int = 0
     UnreadableFileError
         The stream is damaged, or ends before its end-of-stream marker.
     """
+    return _inflate(path, offset, expected, header_bytes, keep=False)[0]
+
+
+def inflate_all(path: Path, offset: int, expected: int) -> bytes:
+    """The inflated bytes of the compressed stream(s) from ``offset`` to the end of ``path``.
+
+    Raises
+    ------
+    UnreadableFileError
+        The stream is damaged, ends before its end-of-stream marker, or does not inflate
+        to exactly ``expected`` bytes.
+    """
+    total, data = _inflate(path, offset, expected, 0, keep=True)
+    if total != expected:
+        raise _short(path, total, expected)
+    return data
+
+
+def _inflate(path: Path, offset: int, expected: int, header_bytes: int, keep: bool) -> tuple[int, bytes]:
+    """Inflated length (less ``header_bytes``) and, with ``keep``, the inflated bytes."""
     total = 0
+    pieces = []
     with open(path, "rb") as stream:
         stream.seek(offset)
         inflater = decompressobj(GZIP_OR_ZLIB_WBITS)
         try:
-            while chunk := stream.read(_CHUNK_BYTES):
+            while chunk := stream.read(-1 if keep else _CHUNK_BYTES):  # kept: inflated in one call (faster)
                 while chunk:
-                    total += len(inflater.decompress(chunk))
+                    piece = inflater.decompress(chunk)
+                    total += len(piece)
+                    if keep:
+                        pieces.append(piece)
                     if not inflater.eof:
                         break
                     chunk = inflater.unused_data.lstrip(b"\0")
@@ -94,7 +121,7 @@ def _inflated_size(path: Path, offset: int, expected: int, header_bytes: int = 0
     if not inflater.eof:
         raise _short(path, max(total - header_bytes, 0), expected,
                      "voxel data (the compressed stream stops before its end)")
-    return total - header_bytes
+    return total - header_bytes, b"".join(pieces)
 
 
 def _nifti_layout(header: bytes) -> tuple[int, int] | None:
@@ -157,8 +184,8 @@ def _check_nifti(path: Path, data_path: Path) -> None:
         raise _short(data_path, max(have, 0), voxel_bytes)
 
 
-def _metaimage_header(path: Path) -> tuple[dict[str, str], int] | None:
-    """The MetaImage header fields and the offset just past the ``ElementDataFile`` line."""
+def metaimage_header(path: Path) -> tuple[dict[str, str], int] | None:
+    """The MetaImage header fields and the offset just past the ``ElementDataFile`` line, or None."""
     with open(path, "rb") as stream:
         head = stream.read(_METAIMAGE_HEADER_LIMIT)
     fields = {}
@@ -178,23 +205,40 @@ def _metaimage_header(path: Path) -> tuple[dict[str, str], int] | None:
     return None
 
 
-def _check_metaimage(path: Path) -> None:
-    parsed = _metaimage_header(path)
+class MetaImageLayout(NamedTuple):
+    """Where a single-file MetaImage keeps its voxels, and how many bytes they take."""
+
+    fields: dict[str, str]
+    data_path: Path
+    offset: int
+    expected: int
+    compressed: bool
+
+
+def metaimage_layout(path: Path) -> MetaImageLayout | None:
+    """The voxel block of a MetaImage file (None for layouts left to SimpleITK: lists, patterns...).
+
+    Raises
+    ------
+    UnreadableFileError
+        The header names a data file that is missing.
+    """
+    parsed = metaimage_header(path)
     if parsed is None:
-        return
+        return None
     fields, local_offset = parsed
     element_bytes = _METAIMAGE_ELEMENT_BYTES.get(fields.get("ElementType", ""))
     data_file = fields["ElementDataFile"]
     if element_bytes is None or data_file.upper() == "LIST" or "%" in data_file or " " in data_file:
-        return
+        return None
     try:
         sizes = [int(v) for v in fields.get("DimSize", "").split()]
         channels = int(fields.get("ElementNumberOfChannels", "1"))
         header_size = int(fields.get("HeaderSize", "0"))
     except ValueError:
-        return
+        return None
     if not sizes or any(size < 1 for size in sizes) or channels < 1:
-        return
+        return None
     expected = element_bytes * channels
     for size in sizes:
         expected *= size
@@ -206,14 +250,24 @@ def _check_metaimage(path: Path) -> None:
             raise UnreadableFileError(f"its voxel data file {data_file!r} is missing", path)
         offset = max(header_size, 0)
     compressed = fields.get("CompressedData", "False").lower() == "true"
-    if compressed:
-        inflated = _inflated_size(data_path, offset, expected)
-        if inflated != expected:
-            raise _short(data_path, inflated, expected)
+    return MetaImageLayout(fields, data_path, offset, expected, compressed)
+
+
+def _check_metaimage(path: Path) -> None:
+    layout = metaimage_layout(path)
+    if layout is None:
         return
-    have = data_path.stat().st_size - offset
-    if have < expected:
-        raise _short(data_path, max(have, 0), expected)
+    have = layout.data_path.stat().st_size - layout.offset
+    if layout.compressed:
+        try:
+            announced = int(layout.fields.get("CompressedDataSize", "0"))
+        except ValueError:
+            return
+        if have < announced:
+            raise _short(layout.data_path, max(have, 0), announced, "compressed voxel data")
+        return
+    if have < layout.expected:
+        raise _short(layout.data_path, max(have, 0), layout.expected)
 
 
 def check_voxel_data(path: str | Path) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import UnreadableFileError
+from radiomix.io.metaimage import read_compressed_metaimage
 
 try:
     from isal.isal_zlib import decompress as inflate
@@ -173,17 +174,23 @@ def read_simple_nrrd(path: Path) -> sitk.Image | None:
 
 
 def read_as_simpleitk(path: Path) -> sitk.Image:
-    """An image file as ``SimpleITK.ReadImage`` reads it; plain NRRD volumes through :func:`read_simple_nrrd`.
+    """An image file as ``SimpleITK.ReadImage`` reads it; plain NRRD volumes through :func:`read_simple_nrrd`,
+    compressed MetaImage files through :func:`radiomix.io.metaimage.read_compressed_metaimage`.
 
     Raises
     ------
     RuntimeError
         SimpleITK cannot read the file.
     UnreadableFileError
-        A fast-path NRRD file whose voxel data is short or damaged.
+        A fast-path NRRD file, or a compressed MetaImage file, whose voxel data is short or damaged.
     """
-    if path.name.lower().endswith(".nrrd"):
+    name = path.name.lower()
+    if name.endswith(".nrrd"):
         image = read_simple_nrrd(path)
+        if image is not None:
+            return image
+    if name.endswith((".mha", ".mhd")):
+        image = read_compressed_metaimage(path)
         if image is not None:
             return image
     return sitk.ReadImage(str(path))
