@@ -25,6 +25,7 @@ from luigi.util import inherits
 
 import radiomix
 from radiomix.cohort import case as stages
+from radiomix.cohort.identifiers import case_folder
 from radiomix.cohort.manifest import read_manifest
 from radiomix.cohort.records import StageRecord
 from radiomix.extract import load_kernels
@@ -69,7 +70,7 @@ class CaseTask(luigi.Task):
         return stages.Case.from_manifest(self.manifest_table, self.patient_id, self.modality)
 
     def case_dir(self) -> Path:
-        return Path(self.workdir) / "cases" / self.patient_id / self.modality
+        return case_folder(self.workdir, self.patient_id, self.modality)
 
     @cached_property
     def stage_hash(self) -> str:

@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a manifest before a run and list every problem")
     validate.add_argument("manifest", help="cohort manifest CSV")
+    validate.add_argument("--deep", action="store_true",
+                          help="also read every voxel of every image and mask, as the run's validate stage does")
 
     demo = commands.add_parser("demo", help="synthetic CT/MR/PET cohort through the whole task graph")
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
@@ -93,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"metrics, SHAP, model and report.html written to {args.out}")
         elif args.command == "run":
             from radiomix.cohort.launch import luigi_command, run_cohort
+            from radiomix.cohort.manifest import read_manifest
+
+            read_manifest(args.manifest)  # unsafe patient IDs or duplicate cases stop the run before Luigi starts
 
             extra = [] if args.scheduler_host is None else ["--scheduler-host", args.scheduler_host,
                                                             "--scheduler-port", str(args.scheduler_port)]
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "validate":
             from radiomix.cohort.manifest import validate_manifest
 
-            problems = validate_manifest(args.manifest)
+            problems = validate_manifest(args.manifest, deep=args.deep)
             for problem in problems:
                 print(f"{args.manifest}: {problem}")
             print(f"{args.manifest}: {len(problems)} problem(s)" if problems else f"{args.manifest}: ready to run")

@@ -11,6 +11,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix import io
+from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.features.table import COLUMNS, tabulate
 from radiomix.io.rtstruct import roi_names
@@ -126,7 +127,11 @@ def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelL
             raise ValueError(f"label must be an integer, a list of integers or 'all', got {label!r}")
         label_map = io.read_label_map(mask, reference=picture, roi=roi,
                                       tolerance_mm=settings.mask.geometry_tolerance_mm)
-        return sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(label_map)) if v != 0)
+        labels = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(label_map)) if v != 0)
+        if not labels:
+            raise EmptyRoiError("holds no non-zero label: label='all' finds no region to extract",
+                                _describe(mask))
+        return labels
     return [int(v) for v in label]
 
 

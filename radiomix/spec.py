@@ -1,6 +1,7 @@
 """Typed, frozen extraction settings and their loader.
 
-A spec is a YAML file (read with ``yaml.safe_load``), a dict, or a :class:`Spec`.
+A spec is a YAML file (read with ``yaml.safe_load``, refusing duplicate keys: :mod:`radiomix.safe_yaml`),
+a dict, or a :class:`Spec`.
 Every setting has one canonical name and one default, declared once below.
 Unknown or misspelled keys are :class:`~radiomix.errors.SpecError` with a
 "did you mean" suggestion; values are checked against their declared type.
@@ -32,6 +33,7 @@ import yaml
 from radiomix.errors import SpecError
 from radiomix.preprocess.filters.settings import FilterSettings, filter_to_dict, parse_filters
 from radiomix.pyradiomics.params import PyradiomicsSpec, is_pyradiomics_parameters, load_pyradiomics_spec
+from radiomix.safe_yaml import load_yaml
 
 DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
 Dimension = Literal["2D", "2.5D", "3D"]
@@ -423,6 +425,10 @@ def _validate(spec: Spec) -> None:
         raise SpecError("texture.dimensions is empty: give at least one of 2D, 2.5D, 3D")
     if spec.mask.min_roi_voxels < 1:
         raise SpecError("mask.min_roi_voxels must be at least 1")
+    local_intensity = spec.features.local_intensity
+    if local_intensity is not None and not local_intensity.peak_radius_mm > 0:
+        raise SpecError(f"features.local_intensity.peak_radius_mm must be positive (mm; IBSI's 1 cm^3 sphere: "
+                        f"6.2035), got {local_intensity.peak_radius_mm}")
     for name, settings in spec.features.enabled().items():
         for attr in ("distance", "linkage_distance"):
             if getattr(settings, attr, 1) < 1:
@@ -450,7 +456,7 @@ def load_spec(spec: str | Path | Mapping | Spec | PyradiomicsSpec) -> Spec | Pyr
         path = Path(spec)
         where = str(path)
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_text())
         except OSError as exc:
             raise SpecError(f"{path}: cannot read spec file ({exc.strerror})") from exc
         except yaml.YAMLError as exc:
@@ -537,8 +543,8 @@ def _coerce(tp, value, where: str):
             raise SpecError(f"{where}: expected an integer, got {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise SpecError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SpecError(f"{where}: expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -15,6 +15,7 @@ import SimpleITK as sitk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from radiomix.errors import UnreadableFileError
 from radiomix.io import read_image
 from radiomix.io.nrrd import read_as_simpleitk, read_simple_nrrd
 
@@ -133,12 +134,11 @@ def test_a_two_dimensional_file_is_left_to_simpleitk_and_read_as_a_volume(tmp_pa
     assert_same_image(read_as_simpleitk(path), sitk.ReadImage(str(path)))
 
 
-def test_truncated_data_is_left_to_simpleitk_which_reports_it(tmp_path):
+def test_truncated_data_is_an_unreadable_file_error_naming_the_file(tmp_path):
     path = tmp_path / "image.nrrd"
     write_nrrd(path, np.zeros((2, 3, 4), dtype=np.int16),
                {"type": "short", "endian": "little", "space": "left-posterior-superior",
                 "space directions": "(1,0,0) (0,1,0) (0,0,1)", "space origin": "(0,0,0)"}, encoding="raw")
     path.write_bytes(path.read_bytes()[:-6])
-    assert read_simple_nrrd(path) is None
-    with pytest.raises(RuntimeError):
-        read_as_simpleitk(path)
+    with pytest.raises(UnreadableFileError, match=r"image\.nrrd: .*holds 42 bytes of voxel data.*announces 48"):
+        read_simple_nrrd(path)

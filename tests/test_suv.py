@@ -10,7 +10,7 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from radiomix.errors import DicomSeriesError, InputError
+from radiomix.errors import DicomSeriesError, InputError, UnreadableFileError
 from radiomix.preprocess.suv import (
     MissingDicomTagError,
     MissingPetParameterError,
@@ -91,7 +91,8 @@ def test_suv_from_dicom_header_matches_hand_computation(tmp_path):
     np.testing.assert_allclose(suv, expected, rtol=1e-3)
     parameters = suv_parameters(tmp_path / "pet")
     assert parameters.source == "dicom" and parameters.uptake_delay_s == 3900.0
-    assert parameters.patient_id == "PAT-7" and parameters.weight_kg == 70.5
+    assert parameters.patient_id is None and parameters.weight_kg == 70.5
+    assert suv_parameters(tmp_path / "pet", patient_id="SYN001").patient_id == "SYN001"
 
 
 def test_one_file_of_the_series_stands_for_the_series(tmp_path):
@@ -162,12 +163,22 @@ def test_missing_tag_names_tag_file_and_patient(tmp_path, keyword, where, number
     write_pet_series(folder, drop=(keyword,) if where == "dataset" else (),
                      drop_drug=(keyword,) if where == "drug" else ())
     with pytest.raises(MissingDicomTagError) as caught:
-        suv_image(folder)
+        suv_image(folder, patient_id="SYN001")
     message = str(caught.value)
     assert keyword in message and number in message
-    assert "patient PAT-7" in message and "modality PET" in message
+    assert "patient SYN001" in message and "modality PET" in message
     assert str(folder / "slice0.dcm") in message
-    assert caught.value.patient_id == "PAT-7"
+    assert caught.value.patient_id == "SYN001"
+
+
+@pytest.mark.parametrize("drop", ["PatientWeight", "Units"])
+def test_the_dicom_patient_id_never_reaches_a_message(tmp_path, drop):
+    folder = tmp_path / "pet"
+    write_pet_series(folder, drop=(drop,))
+    with pytest.raises(InputError) as caught:
+        suv_parameters(folder)
+    assert "PAT-7" not in str(caught.value) and "modality PET" in str(caught.value)
+    assert getattr(caught.value, "patient_id", None) is None
 
 
 def test_empty_tag_counts_as_missing(tmp_path):
@@ -257,3 +268,13 @@ def test_pydicom_reads_back_what_the_builder_wrote(tmp_path):
     assert float(header.PatientWeight) == 70.5 and float(header.RescaleSlope) == 1.25
     drug = header.RadiopharmaceuticalInformationSequence[0]
     assert float(drug.RadionuclideTotalDose) == 3e8 and drug.RadiopharmaceuticalStartTime == "091000.00"
+
+
+def test_a_truncated_pet_image_file_is_an_unreadable_file_error(tmp_path):
+    path = tmp_path / "pet.nii.gz"
+    voxels = np.random.default_rng(3).uniform(1000, 5000, size=(6, 10, 10)).astype(np.float32)
+    sitk.WriteImage(sitk.GetImageFromArray(voxels), str(path), useCompression=True)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(UnreadableFileError, match=r"pet\.nii\.gz: is truncated"):
+        suv_image(path, weight_kg=70, injected_dose_bq=3.7e8, injection_time="09:00:00", series_time="10:00:00",
+                  half_life_s=6586.2, patient_id="P1")

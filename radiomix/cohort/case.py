@@ -1,16 +1,25 @@
 """The stages of one case (patient x modality) of a cohort run.
 
 Each stage takes the records of the stages it depends on and returns its own
-:class:`~radiomix.cohort.records.StageRecord`. :func:`run_stage` turns an
-expected input problem (a :class:`~radiomix.errors.RadiomixError`) into a failed
-record, and passes on the failure of an earlier stage, so that one bad case
-never stops the cohort. Anything else (a bug) propagates.
+:class:`~radiomix.cohort.records.StageRecord`. :func:`run_stage` passes on the
+failure of an earlier stage and turns any exception of the stage into a failed
+record, so that one bad case never stops the cohort:
+
+* an input problem (a :class:`~radiomix.errors.RadiomixError`, or an ``OSError``
+  such as a permission or disk problem) is recorded with its type and message;
+* anything else is a bug in radiomix: it is recorded as one, its message starting
+  with ``bug in radiomix``, naming the case's image and mask, with the exception
+  type and its traceback in the record's ``details["traceback"]``, and logged, so it
+  is visible in ``failures.csv`` and never swallowed.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -80,17 +89,34 @@ Stage = Callable[..., StageRecord]
 def run_stage(stage: str, case: Case, function: Stage, *upstream: StageRecord, **kwargs) -> StageRecord:
     """Run ``function(case, *upstream, **kwargs)``, or pass on the first failed upstream record.
 
-    A :class:`RadiomixError` becomes a failed record of ``stage`` whose message
-    names the patient and modality.
+    Any exception becomes a failed record of ``stage`` whose message names the
+    patient and modality once (see the module docstring for input errors and bugs);
+    ``details`` holds the case's ``image`` and ``mask`` paths.
     """
     for record in upstream:
         if not record.ok:
             return record
     try:
         return function(case, *upstream, **kwargs)
-    except RadiomixError as error:
-        record = StageRecord.failure(case.patient_id, case.modality, stage, error)
-        return StageRecord(**{**record.__dict__, "message": f"{case.describe()}: {record.message}"})
+    except (RadiomixError, OSError) as error:
+        return _failure(stage, case, error, str(error) or type(error).__name__)
+    except Exception as error:  # a bug: recorded with its traceback (not hidden), the cohort carries on
+        trace = "".join(traceback.format_exception(error))
+        _LOG.error("bug in radiomix at stage %s of %s:\n%s", stage, case.describe(), trace)
+        message = (f"bug in radiomix (unexpected {type(error).__name__}: {error}) at stage {stage}, image "
+                   f"{case.image}, mask {case.mask}; please report it with the traceback in the stage record")
+        return _failure(stage, case, error, message, traceback=trace)
+
+
+_LOG = logging.getLogger("radiomix.cohort")
+
+
+def _failure(stage: str, case: Case, error: BaseException, message: str, **details) -> StageRecord:
+    """The failed record of ``stage``; the message names the case once (errors may name it already)."""
+    if not re.search(rf"patient {re.escape(case.patient_id)}(?![\w.-])", message):
+        message = f"{case.describe()}: {message}"
+    record = StageRecord.failure(case.patient_id, case.modality, stage, error)
+    return replace(record, message=message, details={"image": case.image, "mask": case.mask, **details})
 
 
 def validate(case: Case, *, min_roi_voxels: int = 1) -> StageRecord:

@@ -14,6 +14,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[2]
 TASK_FAILURE_STATUS = 3
 """Exit status of a cohort run in which a task failed or could not be scheduled."""
+ALREADY_RUNNING_STATUS = 4
+"""Exit status of a local-scheduler run refused by Luigi's pid lock (the same run is already going on)."""
 
 
 def luigi_command(manifest: Path, clinical: Path, outcome: str, workdir: Path, *, workers: int = 2,
@@ -23,7 +25,11 @@ def luigi_command(manifest: Path, clinical: Path, outcome: str, workdir: Path, *
 
     Luigi exits 0 even when tasks fail unless told otherwise; a failed task is a
     bug (a failing case is a failure record, not a failed task), so the run
-    exits with :data:`TASK_FAILURE_STATUS` then.
+    exits with :data:`TASK_FAILURE_STATUS` then. A local-scheduler run refused
+    because the same command is already running (Luigi's pid lock) exits with
+    :data:`ALREADY_RUNNING_STATUS`. (With a central scheduler Luigi gives the
+    same code to a worker that left tasks to other workers, a normal outcome,
+    so it is not set there.)
     """
     command = [sys.executable, "-m", "luigi", "--module", "pipelines.cohort", "RunCohort",
                "--manifest", str(manifest), "--clinical", str(clinical), "--outcome", outcome,
@@ -31,7 +37,7 @@ def luigi_command(manifest: Path, clinical: Path, outcome: str, workdir: Path, *
     for condition in ("task-failed", "scheduling-error", "unhandled-exception", "missing-data"):
         command += [f"--retcode-{condition}", str(TASK_FAILURE_STATUS)]
     if local_scheduler:
-        command.append("--local-scheduler")
+        command += ["--local-scheduler", "--retcode-already-running", str(ALREADY_RUNNING_STATUS)]
     return command + list(extra or [])
 
 

@@ -9,6 +9,11 @@ Relative ``image`` and ``mask`` paths are relative to the manifest's folder.
 PET rows whose image is not a DICOM series (so has no header to read) need
 ``weight_kg``, ``injected_dose_bq``, ``injection_time``, ``series_time`` (the
 time the activity is decay-corrected to) and ``half_life_s``.
+
+Patient IDs and modality names name the case folders of a run, so
+:func:`read_manifest` refuses unsafe ones (see :mod:`radiomix.cohort.identifiers`),
+duplicate (patient, modality) rows, and IDs that differ only in letter case; it
+names every such row at once.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from pathlib import Path
 import pandas as pd
 import SimpleITK as sitk
 
-from radiomix.errors import InputError
+from radiomix.cohort.identifiers import identifier_problem
+from radiomix.errors import InputError, RadiomixError, UnreadableFileError
+from radiomix.io.completeness import check_voxel_data
 
 REQUIRED_COLUMNS = ("patient_id", "modality", "image", "mask", "site")
 OPTIONAL_COLUMNS = ("roi", "label", "sequence", "weight_kg", "injected_dose_bq", "injection_time", "series_time",
@@ -53,9 +60,58 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     ManifestError
-        The file is missing or unreadable, or required columns are absent.
+        The file is missing or unreadable, required columns are absent, a patient ID or
+        modality is not a safe folder name, two rows share a (patient, modality), or two
+        patient IDs differ only in letter case; the message lists every such row.
     """
     path = Path(path)
+    table = _read_table(path)
+    problems = case_key_problems(table)
+    if problems:
+        listing = "; ".join(str(problem) for problem in problems)
+        raise ManifestError(f"{len(problems)} row problem(s) in patient IDs or modalities: {listing}", str(path))
+    return table
+
+
+def case_key_problems(table: pd.DataFrame) -> list[ManifestProblem]:
+    """The rows whose (patient, modality) cannot name a case folder, or name one twice.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A manifest as read (``patient_id`` stripped, ``modality`` upper-case).
+
+    Returns
+    -------
+    list of ManifestProblem
+        Unsafe or empty patient IDs and modalities, duplicates of an earlier row, and
+        patient IDs equal to an earlier row's but for letter case.
+    """
+    problems = []
+    seen: dict[tuple[str, str], int] = {}
+    spelling: dict[str, tuple[str, int]] = {}
+    for number, (patient_id, modality) in enumerate(zip(table["patient_id"], table["modality"]), start=1):
+        def report(message: str, number=number, patient_id=patient_id, modality=modality) -> None:
+            problems.append(ManifestProblem(number, patient_id, modality, message))
+
+        for value, what in ((patient_id, "patient_id"), (modality, "modality")):
+            problem = identifier_problem(value, what)
+            if problem is not None:
+                report(problem)
+        key = (patient_id, modality)
+        if key in seen:
+            report(f"duplicate of row {seen[key]} (same patient and modality)")
+        else:
+            seen[key] = number
+        first_spelling, first_row = spelling.setdefault(patient_id.casefold(), (patient_id, number))
+        if first_spelling != patient_id:
+            report(f"patient_id {patient_id!r} differs from {first_spelling!r} (row {first_row}) only in letter "
+                   "case; their case folders would clash on case-insensitive file systems")
+    return problems
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The manifest's rows, before the checks of :func:`case_key_problems`."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -83,8 +139,15 @@ def _resolve(folder: Path, value: str) -> str:
     return str(candidate if candidate.is_absolute() else (folder / candidate).resolve())
 
 
-def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[ManifestProblem]:
+def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3, *, deep: bool = False) -> list[ManifestProblem]:
     """Every problem of a manifest: files, geometry, duplicates, modalities, PET fields.
+
+    Image and mask files are checked from their headers: readable, holding the
+    whole voxel block the header announces (:mod:`radiomix.io.completeness`), on
+    one grid. With ``deep``, every case is also read as the run's ``validate``
+    stage reads it (:func:`radiomix.cohort.case.validate`): all voxels of the
+    image (DICOM series included) and of the mask (RTSTRUCT and SEG rasterised on
+    the image), and the ROI checked (non-empty, finite intensities).
 
     Parameters
     ----------
@@ -92,6 +155,8 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
         The manifest CSV.
     tolerance_mm : float
         Largest accepted difference between image and mask origins and voxel sizes (mm).
+    deep : bool
+        Read every voxel of every case (slower: as long as the run's validate stage).
 
     Returns
     -------
@@ -99,28 +164,23 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
         Empty when the manifest is ready to run.
     """
     try:
-        table = read_manifest(path)
+        table = _read_table(Path(path))
     except ManifestError as exc:
         return [ManifestProblem(0, "", "", exc.detail)]
-    problems = []
-    seen: dict[tuple[str, str], int] = {}
+    problems = case_key_problems(table)
     for number, row in enumerate(table.itertuples(index=False), start=1):
         def report(message: str, number=number, row=row) -> None:
             problems.append(ManifestProblem(number, row.patient_id, row.modality, message))
 
-        if not row.patient_id:
-            report("empty patient_id")
-        if row.modality not in KNOWN_MODALITIES:
+        if row.modality and row.modality not in KNOWN_MODALITIES:
             report(f"unknown modality {row.modality!r}; known: {', '.join(KNOWN_MODALITIES)}")
-        key = (row.patient_id, row.modality)
-        if key in seen:
-            report(f"duplicate of row {seen[key]} (same patient and modality)")
-        else:
-            seen[key] = number
         if not row.site.strip():
             report("empty site (ComBat harmonization needs each case's site or scanner)")
+        found = len(problems)
         image_info = _header(row.image, "image", report)
         mask_info = _header(row.mask, "mask", report)
+        if deep and len(problems) == found:
+            _read_case(table, row, report)
         if image_info is not None and mask_info is not None:
             difference = _geometry_difference(image_info, mask_info)
             if difference is not None and difference > tolerance_mm:
@@ -136,7 +196,21 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3) -> list[Mani
                 value = getattr(row, field).strip()
                 if value and not _positive_number(value):
                     report(f"{field} is {value!r}: expected a positive number")
+    problems.sort(key=lambda problem: problem.row)
     return problems
+
+
+def _read_case(table: pd.DataFrame, row, report) -> None:
+    """Report why the run's validate stage would fail on ``row`` (every voxel read), if it would."""
+    from radiomix.cohort.case import Case, validate
+
+    if identifier_problem(row.patient_id, "patient_id") or identifier_problem(row.modality, "modality"):
+        return
+    case = Case.from_manifest(table, row.patient_id, row.modality)
+    try:
+        validate(case)
+    except (RadiomixError, OSError) as error:
+        report(str(error))
 
 
 def _positive_number(text: str) -> bool:
@@ -163,6 +237,11 @@ def _header(path: str, what: str, report) -> sitk.ImageFileReader | None:
         reader.ReadImageInformation()
     except RuntimeError:
         report(f"{what} file is not a readable image: {path}")
+        return None
+    try:
+        check_voxel_data(file)
+    except UnreadableFileError as error:
+        report(f"{what} file {error}")
         return None
     return reader
 

@@ -72,19 +72,26 @@ def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path
     When ``batch_column`` is ``site`` and the clinical table has no such column,
     each patient's site is taken from the manifest (the reference modality's
     row, else the patient's first row) and added to a copy of the clinical
-    table kept in ``out_dir``.
+    table kept in ``out_dir``. If the evaluation fails, ``out_dir`` is removed
+    again when this call created it (no half-written folder is left behind).
     """
     from radiomix.model.evaluation import evaluate_cohort
 
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = pd.read_csv(clinical, dtype={"patient_id": str})
-    if batch_column == "site" and "site" not in table.columns:
-        sites = patient_sites(manifest, reference_modality)
-        table = table.assign(site=table["patient_id"].map(sites))
-        clinical = out_dir / "clinical_with_site.csv"
-        table.to_csv(clinical, index=False)
-    evaluate_cohort(wide, clinical, outcome, out_dir, batch_column=batch_column, codebook_csv=codebook,
-                    failures_csv=failures, settings=settings)
+    try:
+        table = pd.read_csv(clinical, dtype={"patient_id": str})
+        if batch_column == "site" and "site" not in table.columns:
+            sites = patient_sites(manifest, reference_modality)
+            table = table.assign(site=table["patient_id"].map(sites))
+            clinical = out_dir / "clinical_with_site.csv"
+            table.to_csv(clinical, index=False)
+        evaluate_cohort(wide, clinical, outcome, out_dir, batch_column=batch_column, codebook_csv=codebook,
+                        failures_csv=failures, settings=settings)
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 def patient_sites(manifest: str | Path, reference_modality: str) -> pd.Series:

@@ -85,6 +85,11 @@ class ComBat(TransformerMixin, BaseEstimator):
         What ``transform`` does with rows of a batch absent at fit: raise a
         ``ValueError`` naming it, or return them unchanged with an
         :class:`UnseenBatchWarning`.
+    min_batch_size : int, default=1
+        Fewest rows with feature values a batch needs at fit to be harmonized.
+        A smaller batch is left out of the fit and its rows are returned
+        unchanged by ``transform`` (both with a :class:`ComBatWarning` naming
+        it); see Notes.
 
     Attributes
     ----------
@@ -92,6 +97,9 @@ class ComBat(TransformerMixin, BaseEstimator):
         Batch labels seen at fit, sorted.
     batch_sizes_ : ndarray of shape (n_batches,)
         Rows of each batch at fit.
+    small_batches_ : ndarray of shape (n_small_batches,)
+        Batches seen at fit with fewer than ``min_batch_size`` rows with values,
+        sorted: left unharmonized.
     categories_ : dict
         Levels (sorted) of each categorical covariate.
     covariate_names_ : ndarray of str
@@ -138,6 +146,14 @@ class ComBat(TransformerMixin, BaseEstimator):
       two features of non-zero residual variance it cannot, and the plain
       per-batch estimates are used (as with ``eb=False``), with a
       :class:`ComBatWarning`.
+    - **Small batches** (``min_batch_size``): a batch whose rows with values
+      at fit are fewer than ``min_batch_size`` (a site with one or two
+      patients in a training fold) would be adjusted by its own few rows,
+      removing their biology with the site effect.  It is left out of the fit
+      and left unharmonized, with a :class:`ComBatWarning`; the other batches
+      are fitted as usual.  If no batch is large enough, every row is left
+      unharmonized (the fitted estimates are then empty).  The reference batch
+      cannot be small.
 
     References
     ----------
@@ -156,7 +172,7 @@ class ComBat(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, batch_col=None, covariate_cols=(), categorical_cols=(), parametric=True,
-                 eb=True, mean_only=False, ref_batch=None, unseen_batch="error"):
+                 eb=True, mean_only=False, ref_batch=None, unseen_batch="error", min_batch_size=1):
         self.batch_col = batch_col
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
@@ -165,6 +181,7 @@ class ComBat(TransformerMixin, BaseEstimator):
         self.mean_only = mean_only
         self.ref_batch = ref_batch
         self.unseen_batch = unseen_batch
+        self.min_batch_size = min_batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -201,7 +218,8 @@ class ComBat(TransformerMixin, BaseEstimator):
         missing_label = pd.isna(labels)
         rows_with_values = np.isfinite(features).any(axis=1)
         _refuse_unlabelled_values(missing_label & rows_with_values, table.index)
-        kept = ~missing_label
+        kept = ~missing_label & ~np.isin(labels, self._small_batches(labels[~missing_label & rows_with_values],
+                                                                     labels[~missing_label]))
         labels, features = labels[kept], features[kept]
         self.batches_, batch_codes, self.batch_sizes_ = _encode_batches(labels)
         ref_index = self._reference_index()
@@ -218,6 +236,8 @@ class ComBat(TransformerMixin, BaseEstimator):
                for level in levels[1:]], dtype=object)
 
         feature_names = self.get_feature_names_out()
+        if self.batches_.size == 0:
+            return self._fit_no_batch(features.shape[1], covariates.shape[1])
         self._check_coverage(features, batch_codes, ref_index, feature_names)
         estimates = fit_combat(features, batch_codes, len(self.batches_), covariates,
                                ref_index=ref_index, parametric=self.parametric, eb=self.eb,
@@ -278,7 +298,13 @@ class ComBat(TransformerMixin, BaseEstimator):
         _refuse_unlabelled_values(missing_label & np.isfinite(features).any(axis=1), table.index)
         known = np.zeros(labels.size, dtype=bool)
         known[~missing_label] = np.isin(labels[~missing_label], self.batches_)
-        unseen = ~known & ~missing_label
+        small = np.zeros(labels.size, dtype=bool)
+        small[~missing_label] = np.isin(labels[~missing_label], self.small_batches_)
+        if small.any():
+            names = sorted({str(label) for label in labels[small]})
+            warnings.warn(f"batch(es) {', '.join(names)} had fewer than {self.min_batch_size} row(s) at fit: "
+                          f"{int(small.sum())} row(s) left unharmonized", ComBatWarning, stacklevel=2)
+        unseen = ~known & ~small & ~missing_label
         if unseen.any():
             names = sorted({str(label) for label in labels[unseen]})
             if self.unseen_batch == "error":
@@ -329,6 +355,9 @@ class ComBat(TransformerMixin, BaseEstimator):
         if self.unseen_batch not in UNSEEN_BATCH_OPTIONS:
             raise ValueError(f"unseen_batch must be one of {UNSEEN_BATCH_OPTIONS}, "
                              f"got {self.unseen_batch!r}")
+        if (not isinstance(self.min_batch_size, numbers.Integral) or isinstance(self.min_batch_size, bool)
+                or self.min_batch_size < 1):
+            raise ValueError(f"min_batch_size must be an integer of at least 1, got {self.min_batch_size!r}")
         for name in ("covariate_cols", "categorical_cols"):
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, Iterable):
@@ -369,6 +398,35 @@ class ComBat(TransformerMixin, BaseEstimator):
             raise ValueError(f"batch labels given twice: batch_col={self.batch_col!r} and batch=...; "
                              "use one of them")
         return np.asarray(_column(table, self.batch_col), dtype=object)
+
+    def _small_batches(self, valued_labels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Set ``small_batches_``: the batches with fewer than ``min_batch_size`` rows with values."""
+        if self.min_batch_size == 1:  # every batch is fitted (one with no value is refused by the coverage check)
+            self.small_batches_ = np.asarray([], dtype=object)
+            return self.small_batches_
+        levels = _sorted_levels(labels, "the batch column")
+        counts = {level: int(np.count_nonzero(valued_labels == level)) for level in levels}
+        small = np.asarray([level for level in levels if counts[level] < self.min_batch_size], dtype=object)
+        if self.ref_batch is not None and np.isin(self.ref_batch, small):
+            raise ValueError(f"ref_batch {self.ref_batch!r} has {counts[self.ref_batch]} row(s) with values, "
+                             f"fewer than min_batch_size={self.min_batch_size}")
+        if small.size:
+            listing = ", ".join(f"{level} ({counts[level]})" for level in small)
+            warnings.warn(f"batch(es) {listing} have fewer than min_batch_size={self.min_batch_size} row(s) "
+                          "with values: left out of the fit and left unharmonized", ComBatWarning, stacklevel=3)
+        self.small_batches_ = small
+        return small
+
+    def _fit_no_batch(self, n_features: int, n_covariates: int) -> ComBat:
+        """The fit when no batch is large enough: empty estimates, every row left unharmonized."""
+        warnings.warn(f"no batch has min_batch_size={self.min_batch_size} row(s) with values: ComBat "
+                      "leaves every row unharmonized", ComBatWarning, stacklevel=3)
+        self.grand_mean_ = np.full(n_features, np.nan)
+        self.covariate_coef_ = np.full((n_covariates, n_features), np.nan)
+        self.pooled_std_ = np.full(n_features, np.nan)
+        self.zero_variance_features_ = np.asarray([], dtype=object)
+        self.gamma_hat_ = self.delta_hat_ = self.gamma_star_ = self.delta_star_ = np.empty((0, n_features))
+        return self
 
     def _reference_index(self) -> int | None:
         if self.ref_batch is None:

@@ -41,6 +41,9 @@ class PerModalityComBat(TransformerMixin, BaseEstimator):
         Reference batch of some modalities, e.g. ``{"CT": "site_A"}``.
     unseen_batch : {"error", "passthrough"}, default="error"
         As in :class:`ComBat`.
+    min_batch_size : int, default=1
+        As in :class:`ComBat`: a batch with fewer rows with values of a modality
+        is left unharmonized in that modality.
     remainder : {"passthrough", "drop"}, default="passthrough"
         What happens to the columns that are neither batch columns nor features
         of a modality in ``batch_cols`` (clinical variables, covariates,
@@ -71,7 +74,7 @@ class PerModalityComBat(TransformerMixin, BaseEstimator):
 
     def __init__(self, batch_cols=None, covariate_cols=(), categorical_cols=(), parametric=True,
                  eb=True, mean_only=False, ref_batch=None, unseen_batch="error",
-                 remainder="passthrough"):
+                 remainder="passthrough", min_batch_size=1):
         self.batch_cols = batch_cols
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
@@ -81,6 +84,7 @@ class PerModalityComBat(TransformerMixin, BaseEstimator):
         self.ref_batch = ref_batch
         self.unseen_batch = unseen_batch
         self.remainder = remainder
+        self.min_batch_size = min_batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -124,7 +128,8 @@ class PerModalityComBat(TransformerMixin, BaseEstimator):
             combat = ComBat(batch_col, covariate_cols=self.covariate_cols,
                             categorical_cols=self.categorical_cols, parametric=self.parametric,
                             eb=self.eb, mean_only=self.mean_only,
-                            ref_batch=references.get(modality), unseen_batch=self.unseen_batch)
+                            ref_batch=references.get(modality), unseen_batch=self.unseen_batch,
+                            min_batch_size=self.min_batch_size)
             self.combats_[modality] = combat.fit(X[[*features, batch_col, *covariates]])
             self.modality_features_[modality] = features
         return self

@@ -22,6 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import UnreadableFileError
+from radiomix.io.completeness import check_voxel_data
 from radiomix.io.dicom import (
     DEFAULT_SLICE_TOLERANCE_MM,
     RTSTRUCT_SOP_CLASS_UID,
@@ -136,7 +137,9 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
     Raises
     ------
     UnreadableFileError
-        Missing file, a DICOM RTSTRUCT or SEG (not an image), or a file SimpleITK cannot read.
+        Missing file, a DICOM RTSTRUCT or SEG (not an image), a voxel block shorter than its
+        header announces or a damaged compressed block (:mod:`radiomix.io.completeness`), or
+        a file SimpleITK cannot read.
     """
     path = Path(path)
     if not path.is_file():
@@ -148,6 +151,7 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
         if header.sop_class_uid in kinds:
             raise UnreadableFileError(
                 f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
+    check_voxel_data(path)
     try:
         image = read_as_simpleitk(path)
     except RuntimeError as error:

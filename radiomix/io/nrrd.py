@@ -24,10 +24,15 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from radiomix.errors import UnreadableFileError
+from radiomix.io.metaimage import read_compressed_metaimage
+
 try:
     from isal.isal_zlib import decompress as inflate
+    from isal.isal_zlib import error as InflateError
 except ImportError:  # ISA-L is an optional accelerator; zlib reads the same streams.
     from zlib import decompress as inflate
+    from zlib import error as InflateError
 
 GZIP_OR_ZLIB_WBITS = 47
 """``wbits`` for :func:`inflate` accepting a gzip or a zlib stream (32 + 15)."""
@@ -108,6 +113,12 @@ def read_simple_nrrd(path: Path) -> sitk.Image | None:
         in mm, LPS world coordinates), or None when the file is outside the
         fast path (see the module docstring) or inconsistent, so that SimpleITK
         reads it and reports any problem.
+
+    Raises
+    ------
+    UnreadableFileError
+        The voxel data is shorter than the header announces, or its gzip stream is
+        damaged or ends before its end-of-stream marker.
     """
     content = path.read_bytes()
     parsed = _header(content)
@@ -138,8 +149,18 @@ def read_simple_nrrd(path: Path) -> sitk.Image | None:
         return None
     data = content[offset:]
     if encoding != "raw":
-        data = inflate(data, GZIP_OR_ZLIB_WBITS)
-    if len(data) != int(np.prod(sizes)) * dtype.itemsize:
+        try:
+            data = inflate(data, GZIP_OR_ZLIB_WBITS)
+        except InflateError as error:
+            raise UnreadableFileError(
+                f"is truncated or damaged: its gzip voxel data cannot be inflated ({error}) "
+                "(copy the file again from its source)", path) from error
+    expected = int(np.prod(sizes)) * dtype.itemsize
+    if len(data) < expected:
+        raise UnreadableFileError(
+            f"is truncated or damaged: it holds {len(data)} bytes of voxel data, its header announces "
+            f"{expected} (copy the file again from its source)", path)
+    if len(data) != expected:
         return None
     voxels = np.frombuffer(data, dtype=dtype)
     spacing = np.sqrt((directions * directions).sum(axis=1))
@@ -153,15 +174,23 @@ def read_simple_nrrd(path: Path) -> sitk.Image | None:
 
 
 def read_as_simpleitk(path: Path) -> sitk.Image:
-    """An image file as ``SimpleITK.ReadImage`` reads it; plain NRRD volumes through :func:`read_simple_nrrd`.
+    """An image file as ``SimpleITK.ReadImage`` reads it; plain NRRD volumes through :func:`read_simple_nrrd`,
+    compressed MetaImage files through :func:`radiomix.io.metaimage.read_compressed_metaimage`.
 
     Raises
     ------
     RuntimeError
         SimpleITK cannot read the file.
+    UnreadableFileError
+        A fast-path NRRD file, or a compressed MetaImage file, whose voxel data is short or damaged.
     """
-    if path.name.lower().endswith(".nrrd"):
+    name = path.name.lower()
+    if name.endswith(".nrrd"):
         image = read_simple_nrrd(path)
+        if image is not None:
+            return image
+    if name.endswith((".mha", ".mhd")):
+        image = read_compressed_metaimage(path)
         if image is not None:
             return image
     return sitk.ReadImage(str(path))

@@ -202,7 +202,8 @@ def harmonizer(layout: ColumnLayout, settings: EvaluationSettings):
     """
     covariates = list(settings.combat_covariates)
     options = {"covariate_cols": covariates, "parametric": settings.combat_parametric, "eb": settings.combat_eb,
-               "mean_only": settings.combat_mean_only, "unseen_batch": settings.combat_unseen_batch}
+               "mean_only": settings.combat_mean_only, "unseen_batch": settings.combat_unseen_batch,
+               "min_batch_size": settings.combat_min_batch_size}
     if settings.harmonization == "per_modality":
         return PerModalityComBat(batch_cols={m: layout.batch_column for m in layout.modalities},
                                  remainder="passthrough", **options)

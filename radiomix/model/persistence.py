@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -149,7 +150,7 @@ def load_model(path: str | Path, trusted: Sequence[str] = (), expected_sha256: s
                              "radiomix.model.persistence.save_model")
     try:
         untrusted = sio.get_untrusted_types(data=data)
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the model file is damaged or was tampered with "
                              f"({type(exc).__name__}: {exc}); refusing to load it") from None
     allowed = set(trusted_model_types()) | set(trusted)
@@ -161,6 +162,7 @@ def load_model(path: str | Path, trusted: Sequence[str] = (), expected_sha256: s
             "these types, pass them in trusted=[...].")
     try:
         return sio.loads(data, trusted=list(untrusted))
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, json.JSONDecodeError, KeyError, TypeError, ValueError,
+            AttributeError) as exc:
         raise ModelFileError(f"{path}: the model file is damaged or was tampered with "
                              f"({type(exc).__name__}: {exc}); refusing to load it") from None

@@ -27,6 +27,7 @@ from typing import Literal
 import yaml
 
 from radiomix.errors import SpecError
+from radiomix.safe_yaml import load_yaml
 from radiomix.spec import build_settings as build_settings
 
 Fusion = Literal["early", "late"]
@@ -66,6 +67,15 @@ class EvaluationSettings:
     combat_unseen_batch : {"error", "passthrough"}
         A test fold holding a batch absent from its training fold: stop with an
         error naming it, or leave those rows unharmonized (with a warning).
+        Default ``passthrough``, so that a small site never stops the evaluation.
+    combat_min_batch_size : int
+        Small-site policy: a site with fewer patients than this (with values of
+        the modality) in a training fold is left out of that fold's ComBat and
+        its patients are left unharmonized, with a warning naming the site; the
+        other sites are harmonized as usual. Together with the ``passthrough``
+        default above, a site too small for ComBat never stops the evaluation
+        inside a fold. 1: every site present in a training fold is harmonized,
+        even from one patient (location only).
     near_zero_frequency_ratio : float
         A feature whose most common value is more than this many times as
         frequent as the second most common ...
@@ -121,7 +131,8 @@ class EvaluationSettings:
     combat_parametric: bool = True
     combat_eb: bool = True
     combat_mean_only: bool = False
-    combat_unseen_batch: UnseenBatch = "error"
+    combat_unseen_batch: UnseenBatch = "passthrough"
+    combat_min_batch_size: int = 3
     near_zero_frequency_ratio: float = 95.0 / 5.0
     near_zero_unique_percent: float = 10.0
     correlation_threshold: float = 0.9
@@ -185,6 +196,7 @@ def _validate(settings: EvaluationSettings) -> None:
                         f"got {settings.near_zero_unique_percent}")
     counts = {"fdr_min_features": settings.fdr_min_features, "mrmr_n_features": settings.mrmr_n_features,
               "n_estimators": settings.n_estimators, "n_repeats": settings.n_repeats,
+              "combat_min_batch_size": settings.combat_min_batch_size,
               "n_jobs": settings.n_jobs}
     for name, value in counts.items():
         if value < 1:
@@ -225,7 +237,7 @@ def load_evaluation_settings(
     if isinstance(settings, (str, Path)):
         where = str(settings)
         try:
-            data = yaml.safe_load(Path(settings).read_text())
+            data = load_yaml(Path(settings).read_text())
         except OSError as exc:
             raise SpecError(f"{where}: cannot read settings file ({exc.strerror})") from exc
         except yaml.YAMLError as exc:

@@ -25,6 +25,7 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import DicomSeriesError, InputError, UnreadableFileError
+from radiomix.io.images import read_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,15 @@ _ARGUMENT_FOR = {
 }
 
 
+def _case(patient_id: str | None) -> str:
+    """``patient P, modality PET``, or ``modality PET`` when the caller gave no patient ID.
+
+    The DICOM PatientID is never used: messages and parameters carry only the ID
+    the caller (the manifest) gives.
+    """
+    return f"patient {patient_id}, modality PET" if patient_id else "modality PET"
+
+
 class MissingPetParameterError(InputError):
     """A value needed to compute SUV is neither in the header nor among the arguments.
 
@@ -95,7 +105,7 @@ class MissingDicomTagError(MissingPetParameterError):
         fix = hint or (f"; pass {parameter}= (or fill the manifest column {parameter})"
                        if parameter else "")
         super().__init__(
-            f"patient {patient_id or '(no PatientID)'}, modality PET: DICOM tag {self.tag} is "
+            f"{_case(patient_id)}: DICOM tag {self.tag} is "
             f"missing or empty, so SUV cannot be computed{fix}",
             parameter=parameter, patient_id=patient_id, path=path)
 
@@ -163,7 +173,8 @@ def suv_image(path_or_image, weight_kg: float | None = None, injected_dose_bq: f
         Start of the scan (the time the activity is decay-corrected to), in the
         same forms as ``injection_time``; needed for images without a header.
     patient_id : str, optional
-        Named in error messages (default: the header's PatientID).
+        The manifest's patient ID, named in error messages and in the parameters (the DICOM
+        PatientID is never used; without it, messages name the modality only).
 
     Returns
     -------
@@ -224,10 +235,7 @@ def _image_and_parameters(path_or_image, weight_kg, injected_dose_bq, injection_
         raise UnreadableFileError("PET image not found", path=str(path))
     dicom_files = _dicom_series_files(path)
     if dicom_files is None:
-        try:
-            image = sitk.ReadImage(str(path))
-        except RuntimeError as exc:
-            raise UnreadableFileError(f"cannot read the PET image ({exc})", path=str(path)) from exc
+        image = read_image_file(path)  # voxel block checked complete, NaN kept (radiomix.io.images)
         return image, _parameters_from_arguments(arguments, patient_id, str(path))
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(f) for f in dicom_files])
@@ -270,7 +278,7 @@ def _parameters_from_arguments(arguments: dict, patient_id, path) -> SuvParamete
     for name in ("weight_kg", "injected_dose_bq", "injection_time", "series_time", "half_life_s"):
         if name not in arguments:
             raise MissingPetParameterError(
-                f"patient {patient_id or '(unknown)'}, modality PET: the image has no DICOM header, "
+                f"{_case(patient_id)}: the image has no DICOM header, "
                 f"so {name} must be given (argument or manifest column {name}); SUV needs "
                 "weight_kg, injected_dose_bq, injection_time, series_time and half_life_s",
                 parameter=name, patient_id=patient_id, path=path)
@@ -283,11 +291,10 @@ def _parameters_from_arguments(arguments: dict, patient_id, path) -> SuvParamete
 def _parameters_from_dicom(headers, files, arguments: dict, patient_id) -> SuvParameters:
     """SUV parameters from a PET series' headers, arguments taking precedence."""
     first, first_path = headers[0], str(files[0])
-    patient_id = patient_id or str(first.get("PatientID", "")) or None
     modality = str(first.get("Modality", ""))
     if modality != "PT":
         raise UnsupportedPetSeriesError(
-            f"patient {patient_id}: the series has modality {modality or '(none)'}, not PT; "
+            f"{_case(patient_id)}: the series has modality {modality or '(none)'}, not PT; "
             "SUV applies to PET series only", path=first_path)
     units = _required(first, "Units", first_path, patient_id,
                       "; it says whether voxels hold Bq/ml (BQML) or SUV (GML)").upper()
@@ -299,14 +306,14 @@ def _parameters_from_dicom(headers, files, arguments: dict, patient_id) -> SuvPa
                              patient_id=patient_id)
     if units != "BQML":
         raise UnsupportedPetSeriesError(
-            f"patient {patient_id}, modality PET: Units {_TAGS['Units']} is {units}; SUV can be "
+            f"{_case(patient_id)}: Units {_TAGS['Units']} is {units}; SUV can be "
             "computed from BQML (Bq/ml), GML (already SUV) or Philips CNTS with its SUV scale "
             "factor (7053,1000). Convert the series to Bq/ml first", path=first_path)
     decay_correction = _required(first, "DecayCorrection", first_path, patient_id,
                                  "; it says to which time the activity is decay-corrected").upper()
     if decay_correction not in ("START", "ADMIN"):
         raise UnsupportedPetSeriesError(
-            f"patient {patient_id}, modality PET: Decay Correction {_TAGS['DecayCorrection']} is "
+            f"{_case(patient_id)}: Decay Correction {_TAGS['DecayCorrection']} is "
             f"{decay_correction}; SUV is computed here for series decay-corrected to the scan "
             "start (START) or to the injection (ADMIN)", path=first_path)
     used_arguments = set(arguments)
@@ -422,11 +429,11 @@ def _body_weight(weight_kg, dose_bq, half_life_s, delay_s, units, source, patien
         except (TypeError, ValueError):
             number = math.nan
         if not number > 0.0:
-            raise InputError(f"patient {patient_id or '(unknown)'}, modality PET: {name} must be a "
+            raise InputError(f"{_case(patient_id)}: {name} must be a "
                              f"positive number, got {value!r}", path=path)
         values[name] = number
     if values["weight_kg"] > _MAX_WEIGHT_KG:
-        raise InputError(f"patient {patient_id or '(unknown)'}, modality PET: weight_kg = "
+        raise InputError(f"{_case(patient_id)}: weight_kg = "
                          f"{weight_kg!r} is not plausible in kg (grams given?)", path=path)
     decay_factor = 2.0 ** (-delay_s / values["half_life_s"])
     scale = values["weight_kg"] * 1000.0 / (values["injected_dose_bq"] * decay_factor)
