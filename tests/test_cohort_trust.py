@@ -196,6 +196,22 @@ def test_content_hashes_cached_by_size_mtime_inode(tmp_path):
     assert hashes.digest(tmp_path / "absent.nii.gz").startswith("unavailable")
 
 
+def test_progress_counts_finished_and_failed_cases(tmp_path):
+    import io
+    import time
+
+    from radiomix.cohort.console import report_progress
+
+    records = [tmp_path / f"case{i}.json" for i in range(4)]
+    for path, ok in zip(records[:3], (True, False, True)):
+        path.write_text(json.dumps({"ok": ok}))
+    stream = io.StringIO()
+    line = report_progress(records, started=time.time() - 30, stream=stream)
+    assert re.fullmatch(r"3/4 cases, 1 failed, ETA \d+ s", line) and stream.getvalue() == line + "\n"
+    eta = int(line.rsplit(" ", 2)[1])
+    assert 8 <= eta <= 12, "30 s for 3 cases: about 10 s for the last one"
+
+
 def test_console_lines_and_progress_text():
     log = ["INFO: [pid 1] Worker running X", "WARNING: something odd", "ERROR: [pid 2] Worker failed Y",
            "Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "    boom()",
@@ -232,3 +248,13 @@ def test_warnings_collected_and_failures_listed(tmp_path, capsys):
                         "P7,MR,validate,UnreadableFileError,\"patient P7, MR: /data/p7.nii.gz: not an image\"\n")
     assert _list_failures(failures) == EXIT_CASES_FAILED
     assert "P7 MR at validate: UnreadableFileError: patient P7, MR: /data/p7.nii.gz" in capsys.readouterr().out
+
+
+def test_radiomix_run_exposes_every_runcohort_parameter():
+    from pipelines.cohort import RunCohort
+    from radiomix.cli import _parser
+
+    commands = next(action for action in _parser()._actions if action.dest == "command")
+    options = {option for action in commands.choices["run"]._actions for option in action.option_strings}
+    missing = [name for name, _ in RunCohort.get_params() if f"--{name.replace('_', '-')}" not in options]
+    assert not missing, f"add these RunCohort parameters to `radiomix run` (and to RunOptions): {missing}"
