@@ -6,9 +6,9 @@ atomically, before its record. Output names carry a hash of the parameters that
 matter to the stage, of the contents of its inputs (image, mask, spec and
 settings files) and of its upstream stages' record names, so an edited mask
 reruns exactly that case and a changed spec reruns preprocessing and extraction
-but not registration. Records store workdir paths relative to the workdir. A case that fails writes a
-failed record and every later stage of that case passes it on: the cohort
-completes with the other cases.
+but not registration. Records store workdir paths relative to the workdir. A
+case that fails writes a failed record and every later stage of that case
+passes it on: the cohort completes with the other cases.
 
 The per-case images are raw inputs too, but they are not ``ExternalTask``\\ s: a
 missing image must become a failure record of that case (so that the cohort

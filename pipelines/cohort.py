@@ -38,9 +38,13 @@ STARTED = time.time()
 # failure record, not a failed task), exits non-zero even when started as the plain
 # ``python -m luigi`` command (Luigi's own default is 0). A [retcode] section of the
 # user's luigi.cfg still wins.
-for _condition in ("task_failed", "scheduling_error", "unhandled_exception", "missing_data"):
-    if not luigi.configuration.get_config().has_option("retcode", _condition):
-        luigi.configuration.get_config().set("retcode", _condition, str(console.EXIT_BUG))
+# Luigi's own log is at WARNING unless --log-level (or luigi.cfg) says otherwise: the console
+# of a batch job shows progress lines, warnings and errors.
+for _section, _option, _value in [*(("retcode", condition, str(console.EXIT_BUG)) for condition in
+                                    ("task_failed", "scheduling_error", "unhandled_exception", "missing_data")),
+                                  ("core", "log_level", "WARNING")]:
+    if not luigi.configuration.get_config().has_option(_section, _option):
+        luigi.configuration.get_config().set(_section, _option, _value)
 
 if os.environ.get(console.WARNINGS_ENVIRONMENT):
     console.collect_warnings(Path(os.environ[console.WARNINGS_ENVIRONMENT]))

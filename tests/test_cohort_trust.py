@@ -58,7 +58,8 @@ def extracted(tmp_path_factory):
     """A small cohort extracted by ``radiomix run --extract-only`` (relative paths, from its own folder)."""
     root = tmp_path_factory.mktemp("trust")
     manifest, clinical = make_cohort(root / "cohort", n_patients=N_PATIENTS, seed=3)
-    run = _cli("run", "--manifest", "cohort/manifest.csv", "--workdir", "work", "--extract-only", cwd=root)
+    run = _cli("run", "--manifest", "cohort/manifest.csv", "--workdir", "work", "--extract-only",
+               "--log-file", "luigi.log", cwd=root)
     return {"root": root, "manifest": manifest, "clinical": clinical, "run": run}
 
 
@@ -68,6 +69,8 @@ def test_extract_only_console_fits_on_a_screen_and_publishes_the_tables(extracte
     lines = (run.stdout + run.stderr).splitlines()
     assert len(lines) <= SCREEN_LINES, "\n".join(lines)
     assert not any(line.startswith(("INFO", "DEBUG")) for line in lines), "\n".join(lines)
+    log = (extracted["root"] / "luigi.log").read_text()
+    assert "INFO: [pid" in log and "ExtractCohort" in log, "Luigi's whole log goes to --log-file"
     progress = [line for line in lines if re.fullmatch(r"\d+/\d+ cases, \d+ failed(, ETA .+)?", line)]
     assert len(progress) == 3 * N_PATIENTS and progress[-1] == f"{3 * N_PATIENTS}/{3 * N_PATIENTS} cases, 0 failed"
     results = extracted["root"] / "work" / "results"
@@ -258,3 +261,11 @@ def test_radiomix_run_exposes_every_runcohort_parameter():
     options = {option for action in commands.choices["run"]._actions for option in action.option_strings}
     missing = [name for name, _ in RunCohort.get_params() if f"--{name.replace('_', '-')}" not in options]
     assert not missing, f"add these RunCohort parameters to `radiomix run` (and to RunOptions): {missing}"
+
+
+def test_version(capsys):
+    import radiomix
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"radiomix {radiomix.__version__}"

@@ -204,7 +204,7 @@ def test_two_workers_share_a_central_scheduler(cohort, tmp_path):
                 time.sleep(0.2)
         workdir = tmp_path / "work"
         command = luigi_command(cohort["manifest"], cohort["clinical"], "outcome", workdir, workers=1,
-                                local_scheduler=False,
+                                local_scheduler=False, log_level="INFO",
                                 spec_dir=cohort["specs"],
                                 extra=["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port), "--no-lock",
                                        "--evaluation", str(cohort["evaluation"])])
