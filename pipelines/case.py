@@ -40,9 +40,10 @@ _kernels_loaded = False
 def load_kernels_once() -> None:
     """Load every feature kernel in this process, once.
 
-    Called while the extraction tasks are scheduled: Luigi runs each task in a
-    process forked from the scheduling one, and the forks inherit the loaded
-    kernels instead of each loading them again.
+    Called when the scheduling process finds an extraction to run: Luigi runs
+    each task in a process forked from the scheduling one, and the forks
+    inherit the loaded kernels instead of each loading them again. A run with
+    nothing to extract loads none.
     """
     global _kernels_loaded
     if not _kernels_loaded:
@@ -229,8 +230,14 @@ class ExtractCase(CaseTask):
     stage = "extract"
 
     def requires(self):
-        load_kernels_once()
         return self.clone(PreprocessCase)
+
+    def complete(self) -> bool:
+        """Whether the record exists; if not, the kernels are loaded now, before Luigi forks a worker for it."""
+        done = super().complete()
+        if not done:
+            load_kernels_once()
+        return done
 
     def significant(self) -> dict:
         return {"spec": load_modality_spec(self.clone(PreprocessCase).spec_path()).content_hash()}
