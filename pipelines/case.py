@@ -3,10 +3,12 @@
 Each task writes one JSON stage record (see :mod:`radiomix.cohort.records`) through
 the target's ``temporary_path()``; the files a stage produces are written
 atomically, before its record. Output names carry a hash of the parameters that
-matter to the stage and of its upstream stages, so a changed spec reruns
-preprocessing and extraction but not registration. A case that fails writes a
-failed record and every later stage of that case passes it on: the cohort
-completes with the other cases.
+matter to the stage, of the contents of its inputs (image, mask, spec and
+settings files) and of its upstream stages' record names, so an edited mask
+reruns exactly that case and a changed spec reruns preprocessing and extraction
+but not registration. Records store workdir paths relative to the workdir. A
+case that fails writes a failed record and every later stage of that case
+passes it on: the cohort completes with the other cases.
 
 The per-case images are raw inputs too, but they are not ``ExternalTask``\\ s: a
 missing image must become a failure record of that case (so that the cohort
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -24,22 +27,44 @@ import luigi
 from luigi.util import inherits
 
 import radiomix
-from radiomix.cohort import case as stages
+from radiomix.cohort.hashes import content_hashes
 from radiomix.cohort.identifiers import case_folder
-from radiomix.cohort.manifest import read_manifest
+from radiomix.cohort.launch import SHIPPED_SPECS
 from radiomix.cohort.records import StageRecord
-from radiomix.extract import load_kernels
-from radiomix.spec import load_spec
 
-# Luigi runs each task in a process forked from the scheduling process; kernels
-# loaded here once are inherited by every fork instead of being loaded per task.
-load_kernels()
+# Heavy modules (the stages, the spec loader, the feature kernels) are imported
+# where they are used, so that importing this module (``RunCohort --help``) is fast.
+
+_kernels_loaded = False
+
+
+def load_kernels_once() -> None:
+    """Load every feature kernel in this process, once.
+
+    Called when the scheduling process finds an extraction to run: Luigi runs
+    each task in a process forked from the scheduling one, and the forks
+    inherit the loaded kernels instead of each loading them again. A run with
+    nothing to extract loads none.
+    """
+    global _kernels_loaded
+    if not _kernels_loaded:
+        from radiomix.extract import load_kernels
+
+        load_kernels()
+        _kernels_loaded = True
 
 
 def parameter_hash(*parts) -> str:
     """First 12 hex digits of the SHA-256 of the JSON of ``parts`` (with radiomix's version)."""
     text = json.dumps([radiomix.__version__, *parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_modality_spec(path: Path):
+    """The spec of a modality (:func:`radiomix.spec.load_spec`), imported on first use."""
+    from radiomix.spec import load_spec
+
+    return load_spec(path)
 
 
 class ManifestFile(luigi.ExternalTask):
@@ -64,20 +89,32 @@ class CaseTask(luigi.Task):
     @cached_property
     def manifest_table(self):
         """The manifest, read once per task instance (Luigi keeps one instance per parameter set)."""
+        from radiomix.cohort.manifest import read_manifest
+
         return read_manifest(self.manifest)
 
-    def case(self) -> stages.Case:
-        return stages.Case.from_manifest(self.manifest_table, self.patient_id, self.modality)
+    def case(self):
+        """The case's :class:`radiomix.cohort.case.Case` (its manifest row)."""
+        from radiomix.cohort.case import Case
+
+        return Case.from_manifest(self.manifest_table, self.patient_id, self.modality)
+
+    @property
+    def root(self) -> Path:
+        """The workdir as an absolute path (records store paths relative to it)."""
+        return Path(os.path.abspath(self.workdir))
 
     def case_dir(self) -> Path:
-        return case_folder(self.workdir, self.patient_id, self.modality)
+        return case_folder(self.root, self.patient_id, self.modality)
 
     @cached_property
     def stage_hash(self) -> str:
         """Hash of this stage's significant parameters and of its upstream records' names.
 
-        Computed once per task instance: it reads the manifest and the spec files, and
-        every downstream task asks for it.
+        The upstream names carry their own stage hashes, so the key covers every
+        input content and setting the stage depends on. Computed once per task
+        instance: it reads the manifest, the spec files and the content-hash
+        cache, and every downstream task asks for it.
         """
         upstream = [Path(task.output().path).name for task in luigi.task.flatten(self.requires())]
         return parameter_hash(self.stage, self.significant(), upstream)
@@ -93,13 +130,17 @@ class CaseTask(luigi.Task):
         """Path of a file this stage writes, named with the stage hash."""
         return self.case_dir() / f"{self.stage}-{self.stage_hash}-{name}"
 
+    def read_record(self, target) -> StageRecord:
+        """The stage record of ``target`` with its artifacts as absolute paths."""
+        return StageRecord.read(target.path, self.root)
+
     def upstream_records(self) -> list[StageRecord]:
-        return [StageRecord.read(task.output().path) for task in luigi.task.flatten(self.requires())]
+        return [self.read_record(task.output()) for task in luigi.task.flatten(self.requires())]
 
     def write(self, record: StageRecord) -> None:
         self.set_status_message(f"{self.stage}: {'ok' if record.ok else 'failed: ' + record.message}")
         with self.output().temporary_path() as temporary:
-            Path(temporary).write_text(record.to_json(), encoding="utf-8")
+            Path(temporary).write_text(record.to_json(self.root), encoding="utf-8")
 
 
 class ValidateCase(CaseTask):
@@ -111,9 +152,14 @@ class ValidateCase(CaseTask):
         return ManifestFile(manifest=self.manifest)
 
     def significant(self) -> dict:
-        return {"case": self.case().__dict__}
+        case = self.case()
+        hashes = content_hashes(self.root)
+        return {"case": case.__dict__, "content": {"image": hashes.digest(case.image) if case.image else "",
+                                                   "mask": hashes.digest(case.mask) if case.mask else ""}}
 
     def run(self):
+        from radiomix.cohort import case as stages
+
         self.write(stages.run_stage("validate", self.case(), stages.validate))
 
 
@@ -141,9 +187,11 @@ class RegisterCase(CaseTask):
         return {"reference_modality": self.reference_modality, "registration": settings}
 
     def run(self):
+        from radiomix.cohort import case as stages
+
         inputs = self.input()
-        validated = StageRecord.read(inputs["validated"].path)
-        reference = StageRecord.read(inputs["reference"].path) if "reference" in inputs else None
+        validated = self.read_record(inputs["validated"])
+        reference = self.read_record(inputs["reference"]) if "reference" in inputs else None
         outputs = {name: self.artifact(name) for name in ("image.nii.gz", "mask.nii.gz", "transform.tfm",
                                                            "check.png")}
         self.write(stages.run_stage("register", self.case(), stages.register, validated, reference=reference,
@@ -155,7 +203,8 @@ class RegisterCase(CaseTask):
 class PreprocessCase(CaseTask):
     """Stage ``preprocess``: modality intensities (CT HU, MR normalisation, PET SUV)."""
 
-    spec_dir = luigi.Parameter(default="feature_specs", description="folder of <modality>.yaml specs")
+    spec_dir = luigi.Parameter(default="", description="folder of <modality>.yaml specs (empty: the shipped "
+                                                       "feature_specs/ of radiomix, whatever the current folder)")
 
     stage = "preprocess"
 
@@ -163,14 +212,16 @@ class PreprocessCase(CaseTask):
         return self.clone(RegisterCase)
 
     def spec_path(self) -> Path:
-        return Path(self.spec_dir) / f"{self.modality.lower()}.yaml"
+        return Path(self.spec_dir or SHIPPED_SPECS) / f"{self.modality.lower()}.yaml"
 
     def significant(self) -> dict:
-        return {"intensity": load_spec(self.spec_path()).intensity.__dict__}
+        return {"intensity": load_modality_spec(self.spec_path()).intensity.__dict__}
 
     def run(self):
+        from radiomix.cohort import case as stages
+
         self.write(stages.run_stage("preprocess", self.case(), stages.preprocess, *self.upstream_records(),
-                                    spec=load_spec(self.spec_path()), output=self.artifact("image.nii.gz")))
+                                    spec=load_modality_spec(self.spec_path()), output=self.artifact("image.nii.gz")))
 
 
 @inherits(PreprocessCase)
@@ -182,10 +233,19 @@ class ExtractCase(CaseTask):
     def requires(self):
         return self.clone(PreprocessCase)
 
+    def complete(self) -> bool:
+        """Whether the record exists; if not, the kernels are loaded now, before Luigi forks a worker for it."""
+        done = super().complete()
+        if not done:
+            load_kernels_once()
+        return done
+
     def significant(self) -> dict:
-        return {"spec": load_spec(self.clone(PreprocessCase).spec_path()).content_hash()}
+        return {"spec": load_modality_spec(self.clone(PreprocessCase).spec_path()).content_hash()}
 
     def run(self):
-        spec = load_spec(self.clone(PreprocessCase).spec_path())
+        from radiomix.cohort import case as stages
+
+        spec = load_modality_spec(self.clone(PreprocessCase).spec_path())
         self.write(stages.run_stage("extract", self.case(), stages.extract, *self.upstream_records(),
                                     spec=spec, output=self.artifact("features.csv")))

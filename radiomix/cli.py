@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 from radiomix.errors import RadiomixError
+
+EXIT_CODES = """exit codes: 0 all done; 1 some cases failed (listed, and in failures.csv); 2 bad input or settings
+(found before any extraction); 3 a bug (a task failed or could not be scheduled)."""
 
 
 def _label(text: str):
@@ -18,7 +22,11 @@ def _label(text: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="radiomix", description=__doc__)
+    from radiomix import __version__
+
+    parser = argparse.ArgumentParser(prog="radiomix", description=__doc__, epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"radiomix {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     extract = commands.add_parser("extract", help="extract features of one image and mask to a CSV")
@@ -45,25 +53,42 @@ def _parser() -> argparse.ArgumentParser:
                           help="failures CSV (patient_id, modality, stage, error_type, message)")
     evaluate.add_argument("--out", required=True, help="output folder")
 
-    run = commands.add_parser("run", help="run a cohort through the Luigi task graph (pipelines.cohort.RunCohort)")
+    run = commands.add_parser("run", help="run a cohort through the Luigi task graph (pipelines.cohort.RunCohort)",
+                              epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--manifest", required=True, help="cohort manifest CSV")
-    run.add_argument("--clinical", required=True, help="clinical table CSV")
-    run.add_argument("--outcome", required=True, help="outcome column of the clinical table")
     run.add_argument("--workdir", required=True, help="folder of every output; results in WORKDIR/results/")
+    run.add_argument("--clinical", default=None, help="clinical table CSV (not needed with --extract-only)")
+    run.add_argument("--outcome", default=None, help="outcome column of the clinical table")
+    run.add_argument("--extract-only", action="store_true",
+                     help="extraction and cohort tables only (features_long/wide, codebook, provenance, failures), "
+                          "no clinical table; a later full run reuses them (Luigi task ExtractCohort)")
     run.add_argument("--workers", type=int, default=2, help="Luigi workers (default 2)")
     run.add_argument("--spec-dir", default=None,
                      help="folder of the modality specs <modality>.yaml (default: the shipped feature_specs/)")
+    run.add_argument("--reference-modality", default="CT",
+                     help="modality every other one is registered to (default CT)")
+    run.add_argument("--registration", default=None, help="registration settings YAML (default: defaults)")
+    run.add_argument("--evaluation", default=None, help="evaluation settings YAML (radiomix.model.settings)")
     run.add_argument("--batch-column", default="", help="site column for ComBat (e.g. site; default: none)")
     run.add_argument("--scheduler-host", default=None,
                      help="central luigid host (default: a local scheduler in this process)")
     run.add_argument("--scheduler-port", type=int, default=8082, help="central luigid port (default 8082)")
     run.add_argument("--no-lock", action="store_true",
                      help="allow several worker processes of the same run on one machine (Luigi's pid lock)")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show Luigi's whole log and tracebacks (default: warnings, errors and progress)")
+    run.add_argument("--log-file", default=None,
+                     help="Luigi's whole log (default WORKDIR/logs/run-<UTC time>-<pid>.log)")
 
-    validate = commands.add_parser("validate", help="check a manifest before a run and list every problem")
+    validate = commands.add_parser("validate", help="check a manifest (and a clinical table) before a run and "
+                                                    "list every problem")
     validate.add_argument("manifest", help="cohort manifest CSV")
     validate.add_argument("--deep", action="store_true",
                           help="also read every voxel of every image and mask, as the run's validate stage does")
+    validate.add_argument("--clinical", default=None, help="clinical table CSV to check as well")
+    validate.add_argument("--outcome", default=None, help="outcome column the clinical table must hold")
+    validate.add_argument("--batch-column", default=None, help="ComBat batch column the clinical table must hold "
+                                                              "(site may come from the manifest)")
 
     demo = commands.add_parser("demo", help="synthetic CT/MR/PET cohort through the whole task graph")
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
@@ -94,27 +119,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"multimodal AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}]; "
                   f"metrics, SHAP, model and report.html written to {args.out}")
         elif args.command == "run":
-            from radiomix.cohort.launch import luigi_command, run_cohort
-            from radiomix.cohort.manifest import read_manifest
+            from radiomix.cohort.launch import RunOptions, run
 
-            read_manifest(args.manifest)  # unsafe patient IDs or duplicate cases stop the run before Luigi starts
+            def path(text: str | None) -> Path | None:
+                return None if text is None else Path(text)
 
-            extra = [] if args.scheduler_host is None else ["--scheduler-host", args.scheduler_host,
-                                                            "--scheduler-port", str(args.scheduler_port)]
-            extra += ["--no-lock"] if args.no_lock else []
-            extra += ["--batch-column", args.batch_column] if args.batch_column else []
-            options = {"spec_dir": Path(args.spec_dir)} if args.spec_dir else {}
-            return run_cohort(luigi_command(Path(args.manifest), Path(args.clinical), args.outcome,
-                                            Path(args.workdir), workers=args.workers,
-                                            local_scheduler=args.scheduler_host is None, extra=extra, **options))
+            return run(RunOptions(
+                manifest=Path(args.manifest), workdir=Path(args.workdir), clinical=path(args.clinical),
+                outcome=args.outcome, extract_only=args.extract_only, workers=args.workers,
+                spec_dir=path(args.spec_dir), batch_column=args.batch_column, evaluation=path(args.evaluation),
+                registration=path(args.registration), reference_modality=args.reference_modality,
+                scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, no_lock=args.no_lock,
+                verbose=args.verbose, log_file=path(args.log_file),
+                command_line=shlex.join(["radiomix", *(sys.argv[1:] if argv is None else argv)])))
         elif args.command == "validate":
-            from radiomix.cohort.manifest import validate_manifest
+            from radiomix.cohort.clinical import validate_inputs
 
-            problems = validate_manifest(args.manifest, deep=args.deep)
+            problems = validate_inputs(args.manifest, args.clinical, args.outcome, args.batch_column, deep=args.deep)
             for problem in problems:
-                print(f"{args.manifest}: {problem}")
+                print(problem)
             print(f"{args.manifest}: {len(problems)} problem(s)" if problems else f"{args.manifest}: ready to run")
-            return 1 if problems else 0
+            return 2 if problems else 0
         elif args.command == "demo":
             from radiomix.demo import run_demo
 

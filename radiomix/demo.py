@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from radiomix.cohort.launch import luigi_command, run_cohort
+from radiomix.cohort.console import EXIT_CASES_FAILED, EXIT_DONE
+from radiomix.cohort.launch import RunOptions, run
 from radiomix.errors import RadiomixError
 from radiomix.synthetic import make_cohort
 
@@ -23,11 +24,12 @@ def run_demo(out_dir: Path, n_patients: int = 40, workers: int = 2, seed: int = 
           flush=True)
     manifest, clinical = make_cohort(out_dir / "cohort", n_patients=n_patients, seed=seed)
     workdir = out_dir / "work"
-    command = luigi_command(manifest, clinical, "outcome", workdir, workers=workers, extra=["--batch-column", "site"])
-    print("radiomix demo: " + " ".join(command[1:]), flush=True)
-    status = run_cohort(command)
-    if status != 0:
-        raise RadiomixError(f"the cohort run exited with status {status}; see the Luigi log above")
+    print(f"radiomix demo: radiomix run --manifest {manifest} --clinical {clinical} --outcome outcome "
+          f"--batch-column site --workdir {workdir}", flush=True)
+    status = run(RunOptions(manifest=manifest, workdir=workdir, clinical=clinical, outcome="outcome",
+                            batch_column="site", workers=workers))
+    if status not in (EXIT_DONE, EXIT_CASES_FAILED):
+        raise RadiomixError(f"the cohort run exited with status {status}; see the log in {workdir / 'logs'}")
     results = workdir / "results"
     print(f"radiomix demo: done in {time.perf_counter() - start:.0f} s")
     print(f"  report:    {results / 'report.html'}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from pipelines.cohort import RunCohort
+from pipelines.cohort import ExtractCohort, RunCohort
 from radiomix.cohort.launch import luigi_command
 from radiomix.synthetic import make_cohort
 
@@ -88,8 +89,16 @@ def test_failures_recorded_rest_completes_rerun_idle_spec_change_reruns_extracti
     Path(missing).unlink()
 
     workdir = cohort["root"] / "work"
-    first = _build(_task(cohort, workdir))
-    assert first["ExtractCase"] == 3 * N_PATIENTS and first["Evaluate"] == 1
+    extraction = _build(ExtractCohort(manifest=str(cohort["manifest"]), workdir=str(workdir),
+                                      spec_dir=str(cohort["specs"])))
+    assert extraction["ExtractCase"] == 3 * N_PATIENTS and extraction["Evaluate"] == 0
+    assert sorted(p.name for p in (workdir / "results").iterdir() if p.is_file()) == sorted(RESULTS[:5])
+    extracted = (workdir / "results" / "features_wide.csv").read_bytes()
+
+    first = _build(_task(cohort, workdir))  # the full run reuses the extraction-only run's tables
+    assert first["ExtractCase"] == 0 and first["FeaturesLong"] == 0 and first["FeaturesWide"] == 0
+    assert first["Evaluate"] == 1 and first["Provenance"] == 1 and first["PublishResults"] == 1
+    assert (workdir / "results" / "features_wide.csv").read_bytes() == extracted
 
     results = workdir / "results"
     for name in RESULTS:
@@ -111,6 +120,11 @@ def test_failures_recorded_rest_completes_rerun_idle_spec_change_reruns_extracti
     assert all(patient in report for patient in failures.patient_id), "the report lists the failures"
     provenance = json.loads((results / "provenance.json").read_text())
     assert set(provenance["spec_hashes"]) == {"CT", "MR", "PET"}
+    assert provenance["settings"]["outcome"] == "outcome"
+    assert provenance["input_hashes"][str(cohort["clinical"])] == hashlib.sha256(
+        cohort["clinical"].read_bytes()).hexdigest()
+    assert (results / "specs" / "ct.yaml").read_bytes() == (cohort["specs"] / "ct.yaml").read_bytes()
+    assert (results / "settings" / "evaluation.yaml").read_text() == LIGHT_EVALUATION
 
     assert _build(_task(cohort, workdir)) == Counter(), "a second run must start no task"
 
@@ -137,7 +151,8 @@ def _final_files_are_complete(workdir: Path) -> int:
             if "stage" in data:
                 records += 1
                 for artifact in data["artifacts"].values():
-                    assert Path(artifact).exists(), f"{path} names a missing {artifact}"
+                    assert not artifact.startswith(".."), f"{path}: {artifact} is relative to the cwd"
+                    assert (workdir / artifact).exists(), f"{path} names a missing {artifact}"
         elif name.endswith(".nii.gz"):
             sitk.ReadImage(str(path))
         elif name.endswith(".csv"):
@@ -189,7 +204,7 @@ def test_two_workers_share_a_central_scheduler(cohort, tmp_path):
                 time.sleep(0.2)
         workdir = tmp_path / "work"
         command = luigi_command(cohort["manifest"], cohort["clinical"], "outcome", workdir, workers=1,
-                                local_scheduler=False,
+                                local_scheduler=False, log_level="INFO",
                                 spec_dir=cohort["specs"],
                                 extra=["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port), "--no-lock",
                                        "--evaluation", str(cohort["evaluation"])])
@@ -202,8 +217,10 @@ def test_two_workers_share_a_central_scheduler(cohort, tmp_path):
         scheduler.send_signal(signal.SIGTERM)
         scheduler.wait(timeout=30)
     runs = Counter(line.split(" running ", 1)[1].strip() for log in logs for line in log.splitlines()
-                   if " running " in line and "ExtractCase(" in line)
-    assert len(runs) == 3 * N_PATIENTS and set(runs.values()) == {1}, runs
+                   if "] Worker Worker(" in line and " running " in line)
+    assert sum(task.startswith("ExtractCase(") for task in runs) == 3 * N_PATIENTS, runs
+    assert {"Evaluate", "PublishResults", "FeaturesLong", "Provenance"} <= {task.split("(")[0] for task in runs}
+    assert set(runs.values()) == {1}, "every task must run once, by one of the workers"
     assert all(" running " in log for log in logs), "both workers must have run tasks:\n" + \
         "\n----\n".join(log[-3000:] for log in logs)
     assert (workdir / "results" / "report.html").is_file()

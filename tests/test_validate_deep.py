@@ -48,10 +48,10 @@ def test_deep_reads_the_voxels_and_the_roi(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("row 1 (p1, CT): ") and "p1_mask.nii.gz" in problems[0]
 
 
-def test_cli_validate_deep_exits_one_and_lists_the_problem(tmp_path, capsys):
+def test_cli_validate_deep_exits_two_and_lists_the_problem(tmp_path, capsys):
     manifest = _cohort(tmp_path)
     _write(tmp_path / "p1_mask.nii.gz", np.zeros((10, 16, 16), np.uint8))
     assert main(["validate", str(manifest)]) == 0
-    assert main(["validate", "--deep", str(manifest)]) == 1
+    assert main(["validate", "--deep", str(manifest)]) == 2  # bad input (radiomix.cohort.console.EXIT_BAD_INPUT)
     output = capsys.readouterr().out
     assert "row 1 (p1, CT)" in output and "1 problem(s)" in output

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from radiomix.cohort.hashes import ContentHashes
 from radiomix.cohort.manifest import read_manifest
 from radiomix.cohort.merge import FAILURE_COLUMNS, codebook, to_wide
-from radiomix.cohort.provenance import file_hash, provenance
+from radiomix.cohort.provenance import git_commit, provenance
 from radiomix.cohort.records import StageRecord
 from radiomix.spec import load_spec
 
@@ -44,22 +48,36 @@ def codebook_table(long_path: str | Path) -> pd.DataFrame:
     return codebook(_read_long(long_path))
 
 
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file or folder (see :func:`radiomix.cohort.provenance.file_hash`)."""
-    return file_hash(path)
+def provenance_json(manifest: str | Path, clinical: str | Path | None, specs: dict[str, Path],
+                    records: list[StageRecord], *, hashes: ContentHashes, settings: dict,
+                    settings_files: dict[str, Path]) -> str:
+    """``provenance.json``: what is needed to reproduce a cohort run.
 
+    Content hashes (SHA-256) of the manifest, the clinical table and every case's
+    image and mask, each modality's spec hash, the settings and the files that
+    results carry along (``specs/<modality>.yaml``, ``settings/*.yaml``, with their
+    hashes), the command line and working folder, radiomix's and its
+    dependencies' versions, and the git commit of a checkout.
+    """
+    from radiomix.cohort.console import COMMAND_ENVIRONMENT
 
-def provenance_json(manifest: str | Path, clinical: str | Path, specs: dict[str, Path],
-                    records: list[StageRecord]) -> str:
-    """``provenance.json``: versions, each modality's spec hash, hashes of every input file."""
-    inputs = {str(manifest): file_hash(manifest), str(clinical): file_hash(clinical)}
-    for record in records:
-        for name in ("image", "mask"):
-            source = record.details.get(f"source_{name}")
-            if source and Path(source).exists() and source not in inputs:
-                inputs[source] = file_hash(source)
+    table = read_manifest(manifest)
+    status = {(r.patient_id, r.modality): ("ok" if r.ok else f"failed at {r.stage}") for r in records}
+    cases, inputs = [], {str(manifest): hashes.digest(manifest)}
+    if clinical is not None:
+        inputs[str(clinical)] = hashes.digest(clinical)
+    for row in table.itertuples(index=False):
+        image, mask = hashes.digest(row.image), hashes.digest(row.mask)
+        inputs.update({row.image: image, row.mask: mask})
+        cases.append({"patient_id": row.patient_id, "modality": row.modality, "image": row.image,
+                      "image_sha256": image, "mask": row.mask, "mask_sha256": mask,
+                      "status": status.get((row.patient_id, row.modality), "not run")})
     spec_hashes = {modality: load_spec(path).content_hash() for modality, path in specs.items() if path.exists()}
+    copied = {name: {"source": str(path), "sha256": hashes.digest(path)} for name, path in settings_files.items()}
     record = provenance(spec_hashes, inputs, spec_files={m: str(p) for m, p in specs.items()},
+                        copied_files=copied, settings=settings, cases=cases,
+                        command_line=os.environ.get(COMMAND_ENVIRONMENT) or shlex.join(sys.argv),
+                        working_directory=os.getcwd(), git=git_commit(),
                         n_cases=len(records), n_failed=sum(not r.ok for r in records))
     return json.dumps(record, indent=1, sort_keys=True)
 
@@ -102,14 +120,23 @@ def patient_sites(manifest: str | Path, reference_modality: str) -> pd.Series:
     return table.drop_duplicates("patient_id").set_index("patient_id")["site"]
 
 
-def assemble_results(tables: list[Path], evaluation: Path, destination: Path) -> None:
-    """Copy the cohort tables and every file of the evaluation folder into ``destination``."""
+def assemble_results(tables: list[Path], evaluation: Path | None, destination: Path,
+                     files: dict[str, Path] | None = None) -> None:
+    """Copy the cohort tables, the evaluation folder's files and ``files`` into ``destination``.
+
+    ``provenance-<key>.json`` is copied as ``provenance.json``; ``files`` maps a
+    relative name in ``destination`` (``specs/ct.yaml``) to the file to copy.
+    """
     destination.mkdir(parents=True)
     for path in tables:
-        shutil.copyfile(path, destination / path.name)
-    for path in sorted(evaluation.iterdir()):
+        name = "provenance.json" if path.name.startswith("provenance") else path.name
+        shutil.copyfile(path, destination / name)
+    for path in sorted(evaluation.iterdir()) if evaluation is not None else []:
         if path.is_file():
             shutil.copyfile(path, destination / path.name)
+    for name, path in (files or {}).items():
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination / name)
 
 
 def summary_line(results: Path) -> str:
@@ -126,4 +153,4 @@ def summary_line(results: Path) -> str:
         if not auroc.empty:
             row = auroc.iloc[0]
             text += f"; multimodal AUROC {row['value']:.3f} (95% CI {row['ci_low']:.3f}-{row['ci_high']:.3f})"
-    return f"{text}; results in {results}/ (report.html)"
+    return f"{text}; results in {results}/" + (" (report.html)" if metrics_path.exists() else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -37,6 +38,28 @@ def dependency_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The folder radiomix is imported from (a git checkout when run from one)."""
+
+
+def git_commit(folder: str | Path = CHECKOUT) -> dict | None:
+    """``{"commit": sha, "modified": bool}`` of the git checkout radiomix runs from; None outside one.
+
+    ``modified`` is True when tracked files differ from the commit.
+    """
+    folder = Path(folder)
+    if not (folder / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True, timeout=30).stdout.strip()
+        changes = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "modified": bool(changes)}
 
 
 def provenance(spec_hashes: dict[str, str], input_hashes: dict[str, str], **extra) -> dict:
