@@ -160,7 +160,7 @@ class DistributedSettings:
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         special = [self.batch_column, *self.covariates, *self.categorical]
         if len(set(special)) != len(special) or ID_COLUMN in special:
-            raise ValueError(f"the batch column and covariates must be distinct columns other than "
+            raise DistributedComBatError(f"the batch column and covariates must be distinct columns other than "
                              f"{ID_COLUMN!r}, got {special}")
 
     def to_dict(self) -> dict:
@@ -292,7 +292,7 @@ def _refuse_small(count: int, min_patients: int, what: str, path) -> None:
 
 def _check_min_patients(min_patients) -> int:
     if isinstance(min_patients, bool) or not isinstance(min_patients, (int, np.integer)) or min_patients < 1:
-        raise ValueError(f"min_patients must be a positive integer, got {min_patients!r}")
+        raise DistributedComBatError(f"min_patients must be a positive integer, got {min_patients!r}")
     return int(min_patients)
 
 
@@ -731,6 +731,31 @@ def combine_residual_statistics(files: Iterable, regression) -> dict:
                   "empirical_bayes": bool(eb), "gamma_hat": gamma_hat, "delta_hat": delta_hat,
                   "gamma_star": gamma_star, "delta_star": delta_star}
     return _json_ready(harmonizer)
+
+
+def combine_files(files: Sequence, *, ref_batch=None, regression=None,
+                  min_patients: int = DEFAULT_MIN_PATIENTS) -> dict:
+    """Combine site files of either round (``radiomix harmonize combine``).
+
+    Round-1 site statistics give the pooled regression (``ref_batch`` chosen
+    here); round-2 residual statistics, with the ``regression`` they were
+    computed from, give the harmonizer.
+    """
+    if not files:
+        raise DistributedComBatError("no site file given")
+    first, _ = _load(files[0], (KIND_SITE_STATISTICS, KIND_RESIDUAL_STATISTICS))
+    if first["kind"] == KIND_SITE_STATISTICS:
+        if regression is not None:
+            raise DistributedComBatError("round-1 site statistics are combined without a regression; the "
+                                         "regression is what this step writes")
+        return combine_site_statistics(files, ref_batch=ref_batch, min_patients=min_patients)
+    if regression is None:
+        raise DistributedComBatError("residual statistics (round 2) are combined with the pooled regression they "
+                                     "were computed from: add --regression")
+    if ref_batch is not None:
+        raise DistributedComBatError("the reference batch is chosen in round 1 (it is in the regression); "
+                                     "drop --ref-batch here")
+    return combine_residual_statistics(files, regression)
 
 
 # ---------------------------------------------------------------------------------- apply
