@@ -287,3 +287,47 @@ def test_incomplete_features_are_refused_at_the_site_and_kept_missing_at_apply()
     assert np.isnan(harmonized.loc[3, "CT__f2"]) and np.isfinite(harmonized.loc[3, "CT__f1"])
     with pytest.raises(IncompatibleFilesError, match="scanner_7.*not known"):
         apply_harmonizer(table.assign(batch="scanner_7"), harmonizer)
+
+
+def test_command_line_rounds_equal_pooled_combat(tmp_path, capsys):
+    from radiomix.cli import main
+
+    rng = np.random.default_rng(21)
+    table = make_table(rng, n_batches=3)
+    sites = split_into_sites(table, 2, rng)
+    for name, site in zip("ab", sites):
+        site.to_csv(tmp_path / f"site_{name}.csv", index=False)
+
+    def run(*arguments):
+        assert main([str(a) for a in arguments]) == 0, capsys.readouterr().err
+
+    for name in "ab":
+        run("harmonize", "stats", "--features", tmp_path / f"site_{name}.csv", "--batch-column", "batch",
+            "--covariates", "age,sex", "--categorical", "sex", "--non-parametric",
+            "-o", tmp_path / f"stats_{name}.json")
+    run("harmonize", "combine", tmp_path / "stats_a.json", tmp_path / "stats_b.json", "--ref-batch", "scanner_0",
+        "-o", tmp_path / "regression.json")
+    for name in "ab":
+        run("harmonize", "residuals", "--regression", tmp_path / "regression.json", "--features",
+            tmp_path / f"site_{name}.csv", "-o", tmp_path / f"residuals_{name}.json")
+    assert main(["harmonize", "combine", str(tmp_path / "residuals_a.json"), str(tmp_path / "residuals_b.json"),
+                 "-o", str(tmp_path / "harmonizer.json")]) == 2
+    assert "add --regression" in capsys.readouterr().err
+    run("harmonize", "combine", tmp_path / "residuals_a.json", tmp_path / "residuals_b.json", "--regression",
+        tmp_path / "regression.json", "-o", tmp_path / "harmonizer.json")
+    for name in "ab":
+        run("harmonize", "apply", "--harmonizer", tmp_path / "harmonizer.json", "--features",
+            tmp_path / f"site_{name}.csv", "-o", tmp_path / f"harmonized_{name}.csv")
+    harmonized = pd.concat([pd.read_csv(tmp_path / f"harmonized_{name}.csv") for name in "ab"])
+    assert list(harmonized.columns) == list(table.columns)
+    distributed = harmonized.set_index("patient_id").loc[table["patient_id"]]
+    settings_ = DistributedSettings("batch", covariates=("age",), categorical=("sex",), parametric=False)
+    _, pooled = pooled_combat(table, settings_, "scanner_0")
+    for feature in pooled.columns:
+        assert_close(distributed[feature], pooled[feature], feature)
+
+    assert main(["harmonize", "stats", "--features", str(tmp_path / "site_a.csv"), "--batch-column", "batch",
+                 "--covariates", "age,sex", "--categorical", "sex", "--min-patients", "500",
+                 "-o", str(tmp_path / "refused.json")]) == 2
+    assert "fewer than the minimum of 500" in capsys.readouterr().err
+    assert not (tmp_path / "refused.json").exists()
