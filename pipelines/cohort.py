@@ -148,6 +148,8 @@ class Evaluate(CohortTask):
     outcome = luigi.Parameter(description="binary outcome column of the clinical table")
     batch_column = luigi.Parameter(default="", description="site column for ComBat (empty: no harmonization)")
     evaluation = luigi.Parameter(default="", description="evaluation settings YAML (empty: defaults)")
+    harmonizer = luigi.Parameter(default="", description="distributed-ComBat harmonizer JSON fitted elsewhere "
+                                                         "(radiomix harmonize combine); empty: none")
 
     def requires(self):
         return {"wide": self.clone(FeaturesWide), "failures": self.clone(Failures),
@@ -156,7 +158,8 @@ class Evaluate(CohortTask):
     def output(self):
         settings = Path(self.evaluation).read_text() if self.evaluation else ""
         key = parameter_hash(self.outcome, self.batch_column, settings, str(self.cohort_dir),
-                             outputs.file_digest(self.clinical))
+                             outputs.file_digest(self.clinical),
+                             *((outputs.file_digest(self.harmonizer),) if self.harmonizer else ()))
         return luigi.LocalTarget(str(Path(self.workdir) / "evaluation" / key))
 
     def run(self):
@@ -165,7 +168,8 @@ class Evaluate(CohortTask):
             outputs.evaluate(self.input()["wide"].path, self.clinical, self.outcome, Path(temporary),
                              failures=self.input()["failures"].path, codebook=self.input()["codebook"].path,
                              batch_column=self.batch_column or None, settings=self.evaluation or None,
-                             manifest=self.manifest, reference_modality=self.reference_modality)
+                             manifest=self.manifest, reference_modality=self.reference_modality,
+                             harmonizer=self.harmonizer or None)
 
 
 @inherits(Evaluate)

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spec-dir", default=None,
                      help="folder of the modality specs <modality>.yaml (default: the shipped feature_specs/)")
     run.add_argument("--batch-column", default="", help="site column for ComBat (e.g. site; default: none)")
+    run.add_argument("--harmonizer", default=None,
+                     help="distributed-ComBat harmonizer JSON fitted elsewhere, applied before the evaluation")
     run.add_argument("--scheduler-host", default=None,
                      help="central luigid host (default: a local scheduler in this process)")
     run.add_argument("--scheduler-port", type=int, default=8082, help="central luigid port (default 8082)")
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                                                             "--scheduler-port", str(args.scheduler_port)]
             extra += ["--no-lock"] if args.no_lock else []
             extra += ["--batch-column", args.batch_column] if args.batch_column else []
+            extra += ["--harmonizer", str(Path(args.harmonizer).resolve())] if args.harmonizer else []
             options = {"spec_dir": Path(args.spec_dir)} if args.spec_dir else {}
             return run_cohort(luigi_command(Path(args.manifest), Path(args.clinical), args.outcome,
                                             Path(args.workdir), workers=args.workers,

@@ -331,3 +331,37 @@ def test_command_line_rounds_equal_pooled_combat(tmp_path, capsys):
                  "-o", str(tmp_path / "refused.json")]) == 2
     assert "fewer than the minimum of 500" in capsys.readouterr().err
     assert not (tmp_path / "refused.json").exists()
+
+
+def test_a_cohort_wide_table_is_harmonized_with_a_harmonizer_fitted_elsewhere(tmp_path):
+    from radiomix.harmonize.distributed import harmonize_wide_table
+
+    rng = np.random.default_rng(8)
+    table = make_table(rng, n_batches=3)
+    settings_ = DistributedSettings("batch", covariates=("age",), categorical=("sex",))
+    harmonizer, harmonized_sites = run_protocol(split_into_sites(table, 2, rng), settings_)
+    write_protocol_file(harmonizer, tmp_path / "harmonizer.json")
+    features = [c for c in table.columns if c.startswith("CT__")]
+    wide = table[["patient_id", *features]]
+    stranger = pd.DataFrame({"patient_id": ["X999"], **{f: [1.0] for f in features}})
+    clinical = table[["patient_id", "age", "sex"]]
+    sites = table.set_index("patient_id")["batch"]
+    result = harmonize_wide_table(pd.concat([wide, stranger], ignore_index=True), clinical,
+                                  tmp_path / "harmonizer.json", batch_labels=sites)
+    expected = pd.concat(harmonized_sites).set_index("patient_id").loc[table["patient_id"], features]
+    np.testing.assert_allclose(result.set_index("patient_id").loc[table["patient_id"], features], expected,
+                               rtol=1e-12)
+    assert result.set_index("patient_id").loc["X999", features].tolist() == [1.0] * len(features)
+
+
+def test_the_cohort_graph_takes_a_harmonizer_as_a_parameter(tmp_path):
+    pipelines = pytest.importorskip("pipelines.cohort")
+    (tmp_path / "harmonizer.json").write_text("{}")
+    (tmp_path / "clinical.csv").write_text("patient_id,outcome\n")
+    (tmp_path / "manifest.csv").write_text("patient_id,modality,image,mask,site\nP1,CT,ct.nii.gz,mask.nii.gz,A\n")
+    common = {"manifest": str(tmp_path / "manifest.csv"), "clinical": str(tmp_path / "clinical.csv"),
+              "outcome": "outcome", "workdir": str(tmp_path / "work")}
+    plain = pipelines.Evaluate(**common)
+    harmonized = pipelines.Evaluate(**common, harmonizer=str(tmp_path / "harmonizer.json"))
+    assert harmonized.output().path != plain.output().path
+    assert pipelines.RunCohort(**common, harmonizer=str(tmp_path / "harmonizer.json")).harmonizer

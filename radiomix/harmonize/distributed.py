@@ -809,3 +809,47 @@ def apply_harmonizer(source, harmonizer) -> pd.DataFrame:
     for j, column in enumerate(columns):
         result[result.columns[column]] = values[:, j]
     return result
+
+
+def harmonize_wide_table(wide, clinical, harmonizer, batch_labels: pd.Series | None = None) -> pd.DataFrame:
+    """A cohort's wide feature table harmonized with a harmonizer fitted elsewhere.
+
+    The batch column and covariates named by the harmonizer are taken from the
+    clinical table (the batch labels from ``batch_labels`` when the clinical
+    table has no batch column, e.g. each patient's site in the manifest).
+    Patients absent from the clinical table are left unchanged (a model cannot
+    use them).
+
+    Parameters
+    ----------
+    wide : path or DataFrame
+        ``patient_id`` and the harmonizer's feature columns.
+    clinical : path or DataFrame
+        ``patient_id`` and the covariates (and the batch column).
+    harmonizer : path or dict
+        From :func:`combine_residual_statistics`.
+    batch_labels : Series, optional
+        Batch label by patient ID.
+
+    Returns
+    -------
+    DataFrame
+        ``wide`` with its feature columns harmonized.
+    """
+    content, _ = _load(harmonizer, KIND_HARMONIZER)
+    settings = DistributedSettings.from_dict(content["settings"])
+    features = wide if isinstance(wide, pd.DataFrame) else pd.read_csv(wide, dtype={ID_COLUMN: str})
+    info = clinical if isinstance(clinical, pd.DataFrame) else pd.read_csv(clinical, dtype={ID_COLUMN: str})
+    named = [settings.batch_column, *settings.covariates, *settings.categorical]
+    info = info[[ID_COLUMN, *(c for c in named if c in info.columns)]].copy()
+    if settings.batch_column not in info.columns and batch_labels is not None:
+        info[settings.batch_column] = info[ID_COLUMN].map(batch_labels)
+    known = features[ID_COLUMN].isin(info[ID_COLUMN]).to_numpy()
+    table = features[known].merge(info, on=ID_COLUMN, how="left")
+    harmonized = features.copy()
+    values = apply_harmonizer(table, content)
+    for column in content["feature_names"]:
+        column_values = np.array(harmonized[column].to_numpy(dtype=float), copy=True)
+        column_values[known] = values[column].to_numpy(dtype=float)
+        harmonized[column] = column_values
+    return harmonized
