@@ -319,17 +319,18 @@ def validate_externally(
     threshold = float(model.threshold_) if binary and model.threshold_ is not None else None
     resamples = bootstrap_rows(y, n_bootstrap, random_state)
     thresholds = None if threshold is None else np.full((1, y.size), threshold)
-    rows = [(EXTERNAL, name, *values) for name, values in
-            metrics_with_intervals(y, probabilities[None], thresholds, resamples).items()]
     intercept, curve = None, None
-    if binary:
-        positive = probabilities[:, 1]
-        for name, statistic in (("observed_event_rate", lambda t, p: float(np.mean(t))),
-                                ("mean_predicted_probability", lambda t, p: float(np.mean(p))),
-                                ("brier_recalibrated", _recalibrated_brier)):
-            rows.append((EXTERNAL, name, *_interval(statistic, y, positive, resamples)))
-        intercept = calibration_slope_intercept(y, positive)[1]
-        curve = net_benefit(y, positive, DECISION_THRESHOLDS)
+    with np.errstate(over="ignore"):   # exp overflow in the logistic fits of extreme predictions: probability 0
+        rows = [(EXTERNAL, name, *values) for name, values in
+                metrics_with_intervals(y, probabilities[None], thresholds, resamples).items()]
+        if binary:
+            positive = probabilities[:, 1]
+            for name, statistic in (("observed_event_rate", lambda t, p: float(np.mean(t))),
+                                    ("mean_predicted_probability", lambda t, p: float(np.mean(p))),
+                                    ("brier_recalibrated", _recalibrated_brier)):
+                rows.append((EXTERNAL, name, *_interval(statistic, y, positive, resamples)))
+            intercept = calibration_slope_intercept(y, positive)[1]
+            curve = net_benefit(y, positive, DECISION_THRESHOLDS)
     metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
     case_flow = _case_flow(features_csv, clinical, cohort)
 

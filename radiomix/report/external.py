@@ -5,8 +5,10 @@ intervals, ROC curve with its band), calibration (slope, calibration-in-the-larg
 recalibration-in-the-large, calibration curve before and after), decision curve
 (net benefit against treat-all and treat-none), notes, and the validation card.
 
-The report holds aggregates only (no patient identifier, no per-patient value):
-calibration points are means over bins of at least a tenth of the patients.
+The report holds no patient identifier and no per-patient value: calibration
+points are means over quantile bins of about ``n / k`` >= 5 patients (at most 10
+bins). The ROC and decision curves are the usual aggregate displays, but in a
+small cohort their steps show where individual predictions lie.
 Everything from the inputs is HTML-escaped; figures are embedded PNGs; the page
 allows no script and no external resource.
 """
@@ -23,6 +25,8 @@ from radiomix.report.html import CONTENT_SECURITY_POLICY, METRIC_LABELS, STYLE, 
 
 EXTRA_LABELS = {"observed_event_rate": "Observed event rate", "mean_predicted_probability":
                 "Mean predicted probability", "brier_recalibrated": "Brier score after recalibration-in-the-large"}
+#: Patients per calibration bin, at least (quantile bins; at most 10 bins).
+MIN_PATIENTS_PER_BIN = 5
 #: Thresholds shown in the decision-curve table.
 TABLE_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -65,13 +69,15 @@ def calibration_external_figure(y: np.ndarray, curves: dict) -> Figure:
     """
     figure = Figure(figsize=(5.6, 5.2))
     axes = figure.subplots()
+    n_bins = int(np.clip(y.size // MIN_PATIENTS_PER_BIN, 1, 10))
     for color, (label, probabilities) in zip(MODEL_COLORS, curves.items()):
-        predicted, observed = calibration_curve_points(y, np.column_stack([1 - probabilities, probabilities])[None])
+        predicted, observed = calibration_curve_points(
+            y, np.column_stack([1 - probabilities, probabilities])[None], n_bins=n_bins)
         axes.plot(predicted, observed, marker="o", markersize=4, color=color, linewidth=1.3, label=label)
     axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="perfect calibration")
     axes.set_xlabel("predicted probability (bin mean)")
     axes.set_ylabel("observed frequency")
-    axes.set_title("Calibration on the external cohort (deciles of the predictions)", fontsize=10)
+    axes.set_title(f"Calibration on the external cohort ({n_bins} quantile bins of the predictions)", fontsize=10)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_aspect("equal")
