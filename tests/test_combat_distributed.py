@@ -365,3 +365,19 @@ def test_the_cohort_graph_takes_a_harmonizer_as_a_parameter(tmp_path):
     harmonized = pipelines.Evaluate(**common, harmonizer=str(tmp_path / "harmonizer.json"))
     assert harmonized.output().path != plain.output().path
     assert pipelines.RunCohort(**common, harmonizer=str(tmp_path / "harmonizer.json")).harmonizer
+
+
+def test_numeric_labels_keep_their_type_and_order_through_files(tmp_path):
+    rng = np.random.default_rng(13)
+    table = make_table(rng, n_batches=3)
+    table["batch"] = table["batch"].map({"scanner_0": 2, "scanner_1": 10, "scanner_2": 7})
+    table["sex"] = table["sex"].map({"F": 1, "M": 2})
+    sites = split_into_sites(table, 2, rng)
+    for i, site in enumerate(sites):
+        site.to_csv(tmp_path / f"site_{i}.csv", index=False)
+    read_back = [pd.read_csv(tmp_path / f"site_{i}.csv", dtype={"patient_id": str}) for i in range(2)]
+    settings_ = settings_for(True, True, False, True)
+    assert_equal_to_pooled(table, read_back, settings_, ref_batch=10, through_files=tmp_path)
+    harmonizer, _ = run_protocol(read_back, settings_, "10", through_files=tmp_path)
+    assert harmonizer["batches"] == [2, 7, 10] and harmonizer["ref_batch"] == 10
+    assert harmonizer["covariate_names"] == ["age", "sex[2]"]

@@ -191,16 +191,11 @@ class _SiteTable:
 
 # ----------------------------------------------------------------------------- site tables
 def _read_table(source, settings: DistributedSettings, what: str) -> tuple[pd.DataFrame, str | None]:
-    """A site table as a DataFrame (batch and categorical columns as text) and its path."""
-    text_columns = {column: str for column in (settings.batch_column, *settings.categorical)}
+    """A site table as a DataFrame and its path (labels keep the types pandas reads, as for ComBat)."""
     if isinstance(source, pd.DataFrame):
-        table = source.copy()
-        for column in text_columns:
-            if column in table.columns:
-                table[column] = table[column].map(lambda v: v if pd.isna(v) else str(v))
-        return table, None
+        return source.copy(), None
     try:
-        table = pd.read_csv(source, dtype={**text_columns, ID_COLUMN: str})
+        table = pd.read_csv(source, dtype={ID_COLUMN: str})
     except FileNotFoundError:
         raise DistributedComBatError(f"{what} not found", path=source) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -240,7 +235,7 @@ def _split_table(source, settings: DistributedSettings, *, complete: bool, what:
     if np.isinf(features).any():
         rows = np.isinf(features).any(axis=1)
         raise DistributedComBatError(f"infinite feature values for patient(s) {_patients(ids, rows)}", path=path)
-    batches = table[settings.batch_column].to_numpy(dtype=object)
+    batches = _labels(table[settings.batch_column])
     has_values = np.isfinite(features).any(axis=1)
     unlabelled = pd.isna(batches) & has_values
     if unlabelled.any():
@@ -270,16 +265,31 @@ def _split_table(source, settings: DistributedSettings, *, complete: bool, what:
         continuous[:, j] = values
     categorical = {}
     for column in settings.categorical:
-        values = table[column].to_numpy(dtype=object)[kept]
+        values = _labels(table[column])[kept]
         missing = pd.isna(values)
         if missing.any():
             rows = np.flatnonzero(kept)[missing]
             raise DistributedComBatError(f"categorical covariate {column!r} is missing for patient(s) "
                                          f"{_patients(ids, rows)}", path=path)
-        categorical[column] = values.astype(str)
+        categorical[column] = values
     return _SiteTable(patient_ids=ids[kept], batches=batches[kept], continuous=continuous, categorical=categorical,
                       features=features[kept], feature_names=names, feature_positions=positions,
                       kept_rows=kept)
+
+
+def _labels(column: pd.Series) -> np.ndarray:
+    """Batch or level labels as plain Python values (JSON-ready), missing ones as None."""
+    return np.asarray([None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in column],
+                      dtype=object)
+
+
+def _sorted_labels(values, what: str) -> list:
+    """Distinct labels, sorted as :class:`~radiomix.harmonize.ComBat` sorts them."""
+    try:
+        return sorted(set(values))
+    except TypeError:
+        raise IncompatibleFilesError(f"the {what} mix types ({sorted({type(v).__name__ for v in values})}); "
+                                     "give every site labels of one type, e.g. all text") from None
 
 
 def _refuse_small(count: int, min_patients: int, what: str, path) -> None:
@@ -333,14 +343,14 @@ def site_statistics(source, settings: DistributedSettings, *, min_patients: int 
     site = _split_table(source, settings, complete=True)
     path = None if isinstance(source, pd.DataFrame) else str(source)
     _refuse_small(len(site.batches), min_patients, "the site", path)
-    levels = {column: sorted(set(values)) for column, values in site.categorical.items()}
+    levels = {column: _sorted_labels(values, f"levels of {column!r}") for column, values in site.categorical.items()}
     covariate_columns = [[column, None] for column in settings.covariates]
     covariate_columns += [[column, level] for column, column_levels in levels.items() for level in column_levels]
     design = np.hstack([site.continuous] + [
         (site.categorical[column][:, None] == np.asarray(column_levels, dtype=object)[None, :]).astype(float)
         for column, column_levels in levels.items()])
     batches = []
-    for label in sorted(set(site.batches)):
+    for label in _sorted_labels(site.batches, "batch labels"):
         rows = site.batches == label
         _refuse_small(int(rows.sum()), min_patients, f"batch {label!r}", path)
         for column, values in site.categorical.items():
@@ -496,8 +506,9 @@ def combine_site_statistics(files: Iterable, *, ref_batch=None, min_patients: in
     _check_same(loaded, "feature_names", "feature names")
     settings = DistributedSettings.from_dict(loaded[0][0]["settings"])
     feature_names = loaded[0][0]["feature_names"]
-    categories = {column: sorted({level for content, _ in loaded for c, level in content["covariate_columns"]
-                                  if c == column}) for column in settings.categorical}
+    categories = {column: _sorted_labels([level for content, _ in loaded for c, level in content["covariate_columns"]
+                                          if c == column], f"levels of {column!r}")
+                  for column in settings.categorical}
     extended = [(column, None) for column in settings.covariates]
     extended += [(column, level) for column in settings.categorical for level in categories[column]]
     position = {key: i for i, key in enumerate(extended)}
@@ -522,9 +533,12 @@ def combine_site_statistics(files: Iterable, *, ref_batch=None, min_patients: in
             label = entry["batch"]
             merged[label] = moments if label not in merged else _merge_moments(merged[label], moments)
 
-    batches = sorted(merged)
-    if ref_batch is not None and str(ref_batch) not in merged:
-        raise IncompatibleFilesError(f"ref_batch {ref_batch!r} is not among the batches {batches}")
+    batches = _sorted_labels(merged, "batch labels")
+    if ref_batch is not None:
+        matches = [b for b in batches if b == ref_batch or str(b) == str(ref_batch)]
+        if not matches:
+            raise IncompatibleFilesError(f"ref_batch {ref_batch!r} is not among the batches {batches}")
+        ref_batch = matches[0]
     # Drop the first level of each categorical covariate, as ComBat encodes it.
     dropped = {position[(column, categories[column][0])] for column in settings.categorical if categories[column]}
     keep = np.asarray([i for i in range(len(extended)) if i not in dropped], dtype=int)
@@ -541,12 +555,12 @@ def combine_site_statistics(files: Iterable, *, ref_batch=None, min_patients: in
     if ref_batch is None:
         grand_mean = sizes @ batch_location / sizes.sum()
     else:
-        grand_mean = batch_location[batches.index(str(ref_batch))]
+        grand_mean = batch_location[batches.index(ref_batch)]
     sum_squares = sum(merged[b]["feature_sum_squares"] + merged[b]["n"] * merged[b]["feature_mean"] ** 2
                       for b in batches)
     regression = {**_header(KIND_REGRESSION), "settings": settings.to_dict(), "min_patients": min_patients,
                   "feature_names": feature_names, "batches": batches, "batch_sizes": sizes.tolist(),
-                  "ref_batch": None if ref_batch is None else str(ref_batch), "categories": categories,
+                  "ref_batch": ref_batch, "categories": categories,
                   "covariate_names": covariate_names, "grand_mean": grand_mean.tolist(),
                   "covariate_coef": covariate_coef.tolist(), "batch_location": batch_location.tolist(),
                   "feature_root_mean_square": np.sqrt(sum_squares / sizes.sum()).tolist()}
@@ -580,7 +594,7 @@ def _encode_covariates(site: _SiteTable, settings: DistributedSettings, categori
     blocks = [site.continuous]
     for column in settings.categorical:
         levels = np.asarray(categories[column], dtype=object)
-        unknown = sorted(set(site.categorical[column]) - set(levels))
+        unknown = sorted(set(site.categorical[column]) - set(levels), key=str)
         if unknown:
             raise IncompatibleFilesError(f"categorical covariate {column!r} has level(s) {unknown} not seen in "
                                          f"round 1 (known: {list(levels)})", path=path)
@@ -622,7 +636,7 @@ def residual_statistics(source, regression, *, min_patients: int = DEFAULT_MIN_P
     site = _split_table(source, settings, complete=True)
     _refuse_small(len(site.batches), min_patients, "the site", path)
     order = _check_feature_names(site, regression["feature_names"], path)
-    unknown = sorted(set(site.batches) - set(regression["batches"]))
+    unknown = sorted(set(site.batches) - set(regression["batches"]), key=str)
     if unknown:
         raise IncompatibleFilesError(f"batch(es) {unknown} were not in round 1 (batches: {regression['batches']})",
                                      path=path)
@@ -630,7 +644,7 @@ def residual_statistics(source, regression, *, min_patients: int = DEFAULT_MIN_P
     covariates = _encode_covariates(site, settings, regression["categories"], path)
     residuals = site.features[:, order] - grand_mean - covariates @ coef
     batches = []
-    for label in sorted(set(site.batches)):
+    for label in _sorted_labels(site.batches, "batch labels"):
         rows = site.batches == label
         _refuse_small(int(rows.sum()), min_patients, f"batch {label!r}", path)
         mean = residuals[rows].mean(axis=0)
@@ -788,7 +802,7 @@ def apply_harmonizer(source, harmonizer) -> pd.DataFrame:
     order = _check_feature_names(site, harmonizer["feature_names"], path)
     batches = list(harmonizer["batches"])
     labelled = ~pd.isna(site.batches)
-    unknown = sorted(set(site.batches[labelled]) - set(batches))
+    unknown = sorted(set(site.batches[labelled]) - set(batches), key=str)
     if unknown:
         raise IncompatibleFilesError(f"batch(es) {unknown} are not known to the harmonizer (batches: {batches}): "
                                      "a site must take part in the fit to be harmonized", path=path)
