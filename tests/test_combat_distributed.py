@@ -17,8 +17,8 @@ from radiomix.harmonize.distributed import (
     RESIDUAL_BATCH_FIELDS,
     RESIDUAL_STATISTICS_FIELDS,
     SITE_BATCH_FIELDS,
+    SITE_GROUP_FIELDS,
     SITE_STATISTICS_FIELDS,
-    DistributedComBatError,
     DistributedSettings,
     IncompatibleFilesError,
     TooFewPatientsError,
@@ -109,8 +109,9 @@ def assert_close(actual, expected, what):
         assert actual.size == 0, what
         return
     assert actual.shape == expected.shape, what
-    scale = max(np.max(np.abs(expected)), 1e-300)
-    error = np.max(np.abs(actual - expected)) / scale
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=what)
+    scale = max(np.nanmax(np.abs(expected)), 1e-300)
+    error = np.nanmax(np.abs(actual - expected)) / scale
     assert error <= 1e-10, f"{what}: relative error {error:.2e}"
 
 
@@ -207,8 +208,12 @@ def test_site_files_hold_only_aggregates(tmp_path):
     for entry in content["batches"]:
         assert set(entry) == set(SITE_BATCH_FIELDS)
         assert entry["n"] >= content["min_patients"] == 5
-        assert np.shape(entry["covariate_mean"]) == (n_covariates,)
-        assert np.shape(entry["covariate_cross_products"]) == (n_covariates, n_covariates)
+        assert entry["feature_count"] == [entry["n"]] * n_features
+        (group,) = entry["groups"]   # complete features: one group of patients
+        assert set(group) == set(SITE_GROUP_FIELDS)
+        assert group["features"] == list(range(n_features)) and group["n"] == entry["n"]
+        assert np.shape(group["covariate_mean"]) == (n_covariates,)
+        assert np.shape(group["covariate_cross_products"]) == (n_covariates, n_covariates)
         assert np.shape(entry["feature_mean"]) == (n_features,)
         assert np.shape(entry["covariate_feature_cross_products"]) == (n_covariates, n_features)
         assert np.shape(entry["feature_sum_squares"]) == (n_features,)
@@ -271,13 +276,13 @@ def test_mismatched_feature_sets_settings_and_versions_are_refused():
             [residual_statistics(s, regression) for s in (a, b)], regression))
 
 
-def test_incomplete_features_are_refused_at_the_site_and_kept_missing_at_apply():
+def test_a_rare_pattern_of_missing_features_is_refused_and_values_stay_missing_at_apply():
     rng = np.random.default_rng(5)
     table = make_table(rng, n_batches=2).drop(columns=["sex", "age"])
     holes = table.copy()
     holes.loc[3, "CT__f2"] = np.nan
     settings_ = DistributedSettings("batch")
-    with pytest.raises(DistributedComBatError, match="P0003.*CT__f2"):
+    with pytest.raises(TooFewPatientsError, match="P0003.*miss exactly.*CT__f2.*held by 1 patient"):
         site_statistics(holes, settings_)
     empty_row = table.copy()
     empty_row.loc[3, [c for c in table.columns if c not in ("patient_id", "batch")]] = np.nan
@@ -287,6 +292,42 @@ def test_incomplete_features_are_refused_at_the_site_and_kept_missing_at_apply()
     assert np.isnan(harmonized.loc[3, "CT__f2"]) and np.isfinite(harmonized.loc[3, "CT__f1"])
     with pytest.raises(IncompatibleFilesError, match="scanner_7.*not known"):
         apply_harmonizer(table.assign(batch="scanner_7"), harmonizer)
+
+
+def with_missing_blocks(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Blocks of missing features (e.g. a modality not acquired) on the first 10 patients of some batches."""
+    table = table.copy()
+    features = [c for c in table.columns if c.startswith("CT__")]
+    for rows in table.groupby("batch").groups.values():
+        if rng.uniform() < 0.3:
+            continue
+        block = rng.choice(features, size=int(rng.integers(1, len(features))), replace=False)
+        table.loc[rows[:10], block] = np.nan
+    return table
+
+
+@pytest.mark.parametrize(("parametric", "eb", "mean_only", "covariates", "reference"), OPTIONS, ids=OPTION_IDS)
+def test_missing_feature_blocks_give_the_pooled_fit(parametric, eb, mean_only, covariates, reference):
+    rng = np.random.default_rng(1000 + OPTIONS.index((parametric, eb, mean_only, covariates, reference)))
+    table = make_table(rng, n_batches=4, min_size=20, max_size=24)
+    # Every (missing pattern, level) cell needs 0 or 5+ patients: 5 women, 5 men, 5 women, then men.
+    table["sex"] = np.where(table.groupby("batch").cumcount().isin([*range(5), *range(10, 15)]), "F", "M")
+    table = with_missing_blocks(table, rng)
+    sites = split_into_sites(table, 3, rng)
+    ref_batch = "scanner_1" if reference else None
+    assert_equal_to_pooled(table, sites, settings_for(parametric, eb, mean_only, covariates), ref_batch)
+
+
+def test_a_batch_shared_by_two_sites_with_missing_features():
+    rng = np.random.default_rng(17)
+    table = make_table(rng, n_batches=2, min_size=22, max_size=24).drop(columns="sex")
+    table.loc[table.index[:5], ["CT__f0", "CT__f1"]] = np.nan
+    table.loc[table.index[5:10], ["CT__f0", "CT__f1"]] = np.nan
+    scanner_0 = table[table["batch"] == "scanner_0"]
+    sites = [pd.concat([scanner_0.iloc[:15], table[table["batch"] == "scanner_1"]]), scanner_0.iloc[15:]]
+    for parametric in (True, False):
+        assert_equal_to_pooled(table, sites, DistributedSettings("batch", covariates=("age",),
+                                                                 parametric=parametric))
 
 
 def test_command_line_rounds_equal_pooled_combat(tmp_path, capsys):

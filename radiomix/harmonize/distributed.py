@@ -7,7 +7,8 @@ NeuroImage 2022;248:118822), in two rounds:
 1. **Site statistics** (:func:`site_statistics`, at each site): per batch, the
    patient count and the first and centred second moments of the covariates
    and features (means, covariate cross-products, covariate-feature
-   cross-products, feature sums of squares).
+   cross-products, feature sums of squares), each over the patients where the
+   feature is observed.
 2. **Pooled regression** (:func:`combine_site_statistics`, coordinator): the
    within-batch cross-products of all sites give the covariate effects
    ``beta`` (a batch-intercept regression is a within-batch regression), the
@@ -32,12 +33,17 @@ feature's ``(gamma_hat, delta_hat)``, which depends on the data only through
 their count, mean and sum of squared deviations (``sum (z - g)^2 = SS + n (mean
 - g)^2``).  No third round is needed.
 
+Missing feature values are allowed, as in the pooled ComBat (each feature is
+fitted on the patients where it is observed): the statistics of a batch group
+the features observed on the same patients.
+
 Privacy rules: every batch of a site file, and the site itself, holds at least
-``min_patients`` patients; every level of a categorical covariate is held by
-none or at least ``min_patients`` patients of each batch (a level's feature sums
-would otherwise be one patient's values); feature values must be complete
-(per-feature sums over different patient subsets could be subtracted to reveal
-a patient).  Rows whose features are all missing are left out.
+``min_patients`` patients; within a batch, every pattern of missing features,
+and every cell of such a pattern with a level of a categorical covariate, is
+held by none or at least ``min_patients`` patients.  Sums over different
+patients for different features (or levels) can be subtracted from one
+another, but never below these groups.  Rows whose features are all missing
+are left out.
 
 One decision differs from the pooled fit: a feature counts as having zero
 residual variance when its pooled residual standard deviation is at most
@@ -51,6 +57,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,8 +83,8 @@ KIND_REGRESSION = "pooled_regression"
 KIND_RESIDUAL_STATISTICS = "residual_statistics"
 KIND_HARMONIZER = "harmonizer"
 
-#: Fields of a round-1 site file. Every number is an aggregate over the ``n`` >= ``min_patients``
-#: patients of one batch; array sizes depend on the numbers of features and covariate columns only.
+#: Fields of a round-1 site file. Every number is an aggregate over at least ``min_patients`` patients of
+#: one batch; array sizes depend on the numbers of features, covariate columns and missing-value patterns.
 SITE_STATISTICS_FIELDS = {
     "schema_version": "layout version of this file",
     "kind": f"'{KIND_SITE_STATISTICS}'",
@@ -92,11 +99,17 @@ SITE_STATISTICS_FIELDS = {
 SITE_BATCH_FIELDS = {
     "batch": "batch label",
     "n": "patients of the batch",
+    "feature_count": "patients with a value of each feature",
+    "groups": "features observed on the same patients, with their covariate moments: SITE_GROUP_FIELDS",
+    "feature_mean": "mean of each feature (over its patients)",
+    "covariate_feature_cross_products": "sum over patients of (c - mean)(y - mean)^T (per feature, its patients)",
+    "feature_sum_squares": "sum over patients of (y - mean)^2 for each feature",
+}
+SITE_GROUP_FIELDS = {
+    "features": "positions of the features observed on this group of patients",
+    "n": "patients of the group",
     "covariate_mean": "mean of each covariate column (a level's share for categorical levels)",
     "covariate_cross_products": "sum over patients of (c - mean)(c - mean)^T",
-    "feature_mean": "mean of each feature",
-    "covariate_feature_cross_products": "sum over patients of (c - mean)(y - mean)^T",
-    "feature_sum_squares": "sum over patients of (y - mean)^2 for each feature",
 }
 #: Fields of a round-2 site file (aggregates over the ``n`` patients of each batch).
 RESIDUAL_STATISTICS_FIELDS = {
@@ -112,6 +125,7 @@ RESIDUAL_STATISTICS_FIELDS = {
 RESIDUAL_BATCH_FIELDS = {
     "batch": "batch label",
     "n": "patients of the batch",
+    "feature_count": "patients with a value of each feature",
     "residual_mean": "mean of y - alpha - c . beta for each feature",
     "residual_sum_squares": "sum of squared deviations of y - alpha - c . beta from their mean",
 }
@@ -209,10 +223,12 @@ def _patients(ids: np.ndarray, rows: np.ndarray) -> str:
     return shown + (f" and {chosen.size - 5} more" if chosen.size > 5 else "")
 
 
-def _split_table(source, settings: DistributedSettings, *, complete: bool, what: str = "site table") -> _SiteTable:
+def _split_table(source, settings: DistributedSettings, *, for_statistics: bool,
+                 what: str = "site table") -> _SiteTable:
     """Roles of a site table's columns, checked.
 
-    ``complete``: refuse missing feature values (statistics rounds); otherwise they stay missing (apply).
+    ``for_statistics``: keep the rows with some feature value (statistics
+    rounds); otherwise every labelled row (apply). Missing values stay missing.
     """
     table, path = _read_table(source, settings, what)
     special = [settings.batch_column, *settings.covariates, *settings.categorical]
@@ -241,16 +257,7 @@ def _split_table(source, settings: DistributedSettings, *, complete: bool, what:
     if unlabelled.any():
         raise DistributedComBatError(f"patient(s) {_patients(ids, unlabelled)} have feature values but no "
                                      f"{settings.batch_column!r}", path=path)
-    kept = has_values if complete else ~pd.isna(batches) | has_values
-    if complete:
-        partial = kept & np.isnan(features).any(axis=1)
-        if partial.any():
-            columns = [n for n, miss in zip(names, np.isnan(features[partial]).any(axis=0)) if miss]
-            raise DistributedComBatError(
-                f"patient(s) {_patients(ids, partial)} miss values of feature(s) {columns[:5]}: distributed "
-                "ComBat needs complete features (statistics over different patients for different features "
-                "could be subtracted to reveal a patient); drop those patients or features, or harmonize "
-                "each modality's complete cases separately", path=path)
+    kept = has_values if for_statistics else ~pd.isna(batches) | has_values
     continuous = np.empty((int(kept.sum()), len(settings.covariates)))
     for j, column in enumerate(settings.covariates):
         try:
@@ -300,6 +307,42 @@ def _refuse_small(count: int, min_patients: int, what: str, path) -> None:
             "lower min_patients only if your data-sharing agreement allows it)", path=path)
 
 
+def _refuse_rare_patterns(site: _SiteTable, rows: np.ndarray, label, min_patients: int, path) -> None:
+    """Within a batch, each pattern of missing features, and each of its cells with a categorical level,
+    is held by at least ``min_patients`` patients.
+
+    Statistics of different features are sums over the patients observed for
+    each; combined, they reveal at most sums over the patients sharing a
+    pattern (and a level), so these groups must not be small.
+    """
+    observed = np.isfinite(site.features[rows])
+    patterns, pattern_of_row = np.unique(observed, axis=0, return_inverse=True)
+    pattern_of_row = pattern_of_row.ravel()
+    ids = site.patient_ids[rows]
+    cells = {None: [(int(p),) for p in pattern_of_row]}
+    cells.update({column: [(int(p), v) for p, v in zip(pattern_of_row, values[rows])]
+                  for column, values in site.categorical.items()})
+    for column, keys in cells.items():
+        for key, count in Counter(keys).items():
+            if count >= min_patients:
+                continue
+            missing = [n for n, seen in zip(site.feature_names, patterns[key[0]]) if not seen]
+            if column is not None:
+                among = f" among the patients missing {missing[:5]}" if missing else ""
+                raise TooFewPatientsError(
+                    f"batch {label!r}: level {key[1]!r} of categorical covariate {column!r}{among} is held by "
+                    f"{count} patient(s), fewer than {min_patients}; their feature sums would reveal individual "
+                    "values. Merge rare levels, or leave the covariate out", path=path)
+            members = np.asarray([k == key for k in keys])
+            raise TooFewPatientsError(
+                f"batch {label!r}: patient(s) {_patients(ids, members)} "
+                + (f"miss exactly feature(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}" if missing
+                   else "have every feature")
+                + f", a pattern held by {count} patient(s), fewer than the "
+                f"minimum of {min_patients}: statistics of features observed on different patients could be "
+                "subtracted to reveal them. Drop those patients or features", path=path)
+
+
 def _check_min_patients(min_patients) -> int:
     if isinstance(min_patients, bool) or not isinstance(min_patients, (int, np.integer)) or min_patients < 1:
         raise DistributedComBatError(f"min_patients must be a positive integer, got {min_patients!r}")
@@ -317,6 +360,27 @@ def _centred_moments(x: np.ndarray, y: np.ndarray) -> tuple:
     return x_mean, xc.T @ xc, y_mean, xc.T @ yc, np.sum(yc**2, axis=0)
 
 
+def _batch_moments(design: np.ndarray, features: np.ndarray) -> dict:
+    """Round-1 moments of one batch: features grouped by the patients they are observed on."""
+    observed = np.isfinite(features)
+    groups_of_rows, group_of_feature = np.unique(observed.T, axis=0, return_inverse=True)
+    group_of_feature = group_of_feature.ravel()
+    n_features = features.shape[1]
+    feature_mean, sum_squares = np.zeros(n_features), np.zeros(n_features)
+    cross = np.zeros((design.shape[1], n_features))
+    groups = []
+    for g, rows in enumerate(groups_of_rows):
+        columns = np.flatnonzero(group_of_feature == g)
+        if not rows.any():
+            continue
+        covariate_mean, covariate_cross, feature_mean[columns], cross[:, columns], sum_squares[columns] = (
+            _centred_moments(design[rows], features[np.ix_(rows, columns)]))
+        groups.append({"features": columns.tolist(), "n": int(rows.sum()), "covariate_mean": covariate_mean.tolist(),
+                       "covariate_cross_products": covariate_cross.tolist()})
+    return {"feature_count": observed.sum(axis=0).tolist(), "groups": groups, "feature_mean": feature_mean.tolist(),
+            "covariate_feature_cross_products": cross.tolist(), "feature_sum_squares": sum_squares.tolist()}
+
+
 def site_statistics(source, settings: DistributedSettings, *, min_patients: int = DEFAULT_MIN_PATIENTS) -> dict:
     """Round 1 at a site: per-batch moments of covariates and features.
 
@@ -327,8 +391,9 @@ def site_statistics(source, settings: DistributedSettings, *, min_patients: int 
         column, the covariates, and feature columns (every other column).
     settings : DistributedSettings
     min_patients : int, default=5
-        Smallest number of patients of the site, of each batch, and of each
-        categorical level present in a batch.
+        Smallest number of patients of the site, of each batch, and, within a
+        batch, of each pattern of missing features and each of its cells with
+        a categorical level.
 
     Returns
     -------
@@ -340,7 +405,7 @@ def site_statistics(source, settings: DistributedSettings, *, min_patients: int 
     TooFewPatientsError, DistributedComBatError
     """
     min_patients = _check_min_patients(min_patients)
-    site = _split_table(source, settings, complete=True)
+    site = _split_table(source, settings, for_statistics=True)
     path = None if isinstance(source, pd.DataFrame) else str(source)
     _refuse_small(len(site.batches), min_patients, "the site", path)
     levels = {column: _sorted_labels(values, f"levels of {column!r}") for column, values in site.categorical.items()}
@@ -353,21 +418,8 @@ def site_statistics(source, settings: DistributedSettings, *, min_patients: int 
     for label in _sorted_labels(site.batches, "batch labels"):
         rows = site.batches == label
         _refuse_small(int(rows.sum()), min_patients, f"batch {label!r}", path)
-        for column, values in site.categorical.items():
-            counts = pd.Series(values[rows]).value_counts()
-            small = counts[counts < min_patients]
-            if len(small):
-                raise TooFewPatientsError(
-                    f"batch {label!r}: level(s) {list(small.index)} of categorical covariate {column!r} are held "
-                    f"by fewer than {min_patients} patients ({small.to_dict()}); their feature sums would reveal "
-                    "individual values. Merge rare levels, or leave the covariate out", path=path)
-        covariate_mean, covariate_cross, feature_mean, cross, sum_squares = _centred_moments(
-            design[rows], site.features[rows])
-        batches.append({"batch": label, "n": int(rows.sum()), "covariate_mean": covariate_mean.tolist(),
-                        "covariate_cross_products": covariate_cross.tolist(),
-                        "feature_mean": feature_mean.tolist(),
-                        "covariate_feature_cross_products": cross.tolist(),
-                        "feature_sum_squares": sum_squares.tolist()})
+        _refuse_rare_patterns(site, rows, label, min_patients, path)
+        batches.append({"batch": label, "n": int(rows.sum()), **_batch_moments(design[rows], site.features[rows])})
     return {**_header(KIND_SITE_STATISTICS), "settings": settings.to_dict(), "min_patients": min_patients,
             "feature_names": site.feature_names, "covariate_columns": covariate_columns,
             "n_patients": int(len(site.batches)), "batches": batches}
@@ -459,21 +511,45 @@ def _fingerprint(content: dict) -> str:
 
 # ------------------------------------------------------------------------------ round 1: combine
 def _merge_moments(a: dict, b: dict) -> dict:
-    """Moments of the union of two disjoint groups (Chan, Golub & LeVeque's pairwise update)."""
+    """Per-feature moments of the union of two disjoint groups (Chan, Golub & LeVeque's pairwise update)."""
     n = a["n"] + b["n"]
-    weight = a["n"] * b["n"] / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, b["n"] / n, 0.0)
+        weight = np.where(n > 0, a["n"] * b["n"] / n, 0.0)
     dx = b["covariate_mean"] - a["covariate_mean"]
     dy = b["feature_mean"] - a["feature_mean"]
     return {
         "n": n,
-        "covariate_mean": a["covariate_mean"] + dx * b["n"] / n,
+        "covariate_mean": a["covariate_mean"] + dx * share[:, None],
         "covariate_cross_products": a["covariate_cross_products"] + b["covariate_cross_products"]
-        + weight * np.outer(dx, dx),
-        "feature_mean": a["feature_mean"] + dy * b["n"] / n,
+        + weight[:, None, None] * dx[:, :, None] * dx[:, None, :],
+        "feature_mean": a["feature_mean"] + dy * share,
         "covariate_feature_cross_products": a["covariate_feature_cross_products"]
-        + b["covariate_feature_cross_products"] + weight * np.outer(dx, dy),
+        + b["covariate_feature_cross_products"] + weight[:, None] * dx * dy[:, None],
         "feature_sum_squares": a["feature_sum_squares"] + b["feature_sum_squares"] + weight * dy**2,
     }
+
+
+def _entry_moments(entry: dict, index: np.ndarray, n_extended: int, n_features: int) -> dict:
+    """A site file's batch entry as per-feature moments over the pooled covariate columns.
+
+    Shapes: ``n``, ``feature_mean``, ``feature_sum_squares`` (F,); ``covariate_mean``
+    and ``covariate_feature_cross_products`` (F, q); ``covariate_cross_products`` (F, q, q).
+    """
+    moments = {"n": _floats(entry["feature_count"]), "feature_mean": _floats(entry["feature_mean"]),
+               "feature_sum_squares": _floats(entry["feature_sum_squares"]),
+               "covariate_mean": np.zeros((n_features, n_extended)),
+               "covariate_cross_products": np.zeros((n_features, n_extended, n_extended)),
+               "covariate_feature_cross_products": np.zeros((n_features, n_extended))}
+    if index.size:
+        moments["covariate_feature_cross_products"][:, index] = _floats(
+            entry["covariate_feature_cross_products"]).reshape(index.size, n_features).T
+        for group in entry["groups"]:
+            columns = np.asarray(group["features"], dtype=int)
+            moments["covariate_mean"][np.ix_(columns, index)] = _floats(group["covariate_mean"])
+            moments["covariate_cross_products"][np.ix_(columns, index, index)] = _floats(
+                group["covariate_cross_products"])
+    return moments
 
 
 def combine_site_statistics(files: Iterable, *, ref_batch=None, min_patients: int = DEFAULT_MIN_PATIENTS) -> dict:
@@ -514,71 +590,90 @@ def combine_site_statistics(files: Iterable, *, ref_batch=None, min_patients: in
     position = {key: i for i, key in enumerate(extended)}
 
     merged: dict = {}
+    sizes_by_batch: dict = {}
+    n_features = len(feature_names)
     for content, name in loaded:
         _refuse_small(content["n_patients"], min_patients, "the site", name)
         index = np.asarray([position[tuple(key)] for key in content["covariate_columns"]], dtype=int)
         for entry in content["batches"]:
             _refuse_small(entry["n"], min_patients, f"batch {entry['batch']!r}", name)
-            moments = {"n": entry["n"], "covariate_mean": np.zeros(len(extended)),
-                       "covariate_cross_products": np.zeros((len(extended), len(extended))),
-                       "covariate_feature_cross_products": np.zeros((len(extended), len(feature_names))),
-                       "feature_mean": _floats(entry["feature_mean"]),
-                       "feature_sum_squares": _floats(entry["feature_sum_squares"])}
-            if index.size:
-                moments["covariate_mean"][index] = _floats(entry["covariate_mean"])
-                moments["covariate_cross_products"][np.ix_(index, index)] = _floats(
-                    entry["covariate_cross_products"])
-                moments["covariate_feature_cross_products"][index] = _floats(
-                    entry["covariate_feature_cross_products"])
+            moments = _entry_moments(entry, index, len(extended), n_features)
             label = entry["batch"]
             merged[label] = moments if label not in merged else _merge_moments(merged[label], moments)
+            sizes_by_batch[label] = sizes_by_batch.get(label, 0) + entry["n"]
 
     batches = _sorted_labels(merged, "batch labels")
+    ref_index = None
     if ref_batch is not None:
         matches = [b for b in batches if b == ref_batch or str(b) == str(ref_batch)]
         if not matches:
             raise IncompatibleFilesError(f"ref_batch {ref_batch!r} is not among the batches {batches}")
         ref_batch = matches[0]
+        ref_index = batches.index(ref_batch)
+    counts = np.asarray([merged[b]["n"] for b in batches]).reshape(len(batches), n_features)
+    for k, label in enumerate(batches):
+        needed = 2 if k == ref_index else 1
+        short = counts[k] < needed
+        if short.any():
+            raise IncompatibleFilesError(
+                f"batch {label!r} has fewer than {needed} observed value(s) of feature(s) "
+                f"{[n for n, s_ in zip(feature_names, short) if s_][:5]}; ComBat cannot estimate its effect "
+                "(drop these features or merge the batch)")
     # Drop the first level of each categorical covariate, as ComBat encodes it.
     dropped = {position[(column, categories[column][0])] for column in settings.categorical if categories[column]}
     keep = np.asarray([i for i in range(len(extended)) if i not in dropped], dtype=int)
     covariate_names = [str(column) if level is None else f"{column}[{level}]"
                        for column, level in (extended[i] for i in keep)]
-    sizes = np.asarray([merged[b]["n"] for b in batches])
-    covariate_means = np.asarray([merged[b]["covariate_mean"][keep] for b in batches]).reshape(len(batches), keep.size)
-    feature_means = np.asarray([merged[b]["feature_mean"] for b in batches])
-    within = sum(merged[b]["covariate_cross_products"][np.ix_(keep, keep)] for b in batches)
-    within_xy = sum(merged[b]["covariate_feature_cross_products"][keep] for b in batches)
-    covariate_coef = _within_batch_coefficients(np.atleast_2d(within), within_xy.reshape(keep.size, len(feature_names)),
-                                                covariate_names)
-    batch_location = feature_means - covariate_means @ covariate_coef
-    if ref_batch is None:
-        grand_mean = sizes @ batch_location / sizes.sum()
+    within = sum(merged[b]["covariate_cross_products"][:, keep][:, :, keep] for b in batches)
+    within_xy = sum(merged[b]["covariate_feature_cross_products"][:, keep] for b in batches)
+    beta = _within_batch_coefficients(within, within_xy, covariate_names, feature_names)
+    batch_location = np.asarray([merged[b]["feature_mean"]
+                                 - np.einsum("fq,fq->f", merged[b]["covariate_mean"][:, keep], beta)
+                                 for b in batches])
+    if ref_index is None:
+        grand_mean = np.sum(counts * batch_location, axis=0) / counts.sum(axis=0)
     else:
-        grand_mean = batch_location[batches.index(ref_batch)]
+        grand_mean = batch_location[ref_index]
     sum_squares = sum(merged[b]["feature_sum_squares"] + merged[b]["n"] * merged[b]["feature_mean"] ** 2
                       for b in batches)
+    sizes = [int(sizes_by_batch[b]) for b in batches]
     regression = {**_header(KIND_REGRESSION), "settings": settings.to_dict(), "min_patients": min_patients,
-                  "feature_names": feature_names, "batches": batches, "batch_sizes": sizes.tolist(),
-                  "ref_batch": ref_batch, "categories": categories,
+                  "feature_names": feature_names, "batches": batches, "batch_sizes": sizes,
+                  "n_observed": counts.astype(int).tolist(), "ref_batch": ref_batch, "categories": categories,
                   "covariate_names": covariate_names, "grand_mean": grand_mean.tolist(),
-                  "covariate_coef": covariate_coef.tolist(), "batch_location": batch_location.tolist(),
-                  "feature_root_mean_square": np.sqrt(sum_squares / sizes.sum()).tolist()}
+                  "covariate_coef": beta.T.tolist(), "batch_location": batch_location.tolist(),
+                  "feature_root_mean_square": np.sqrt(sum_squares / counts.sum(axis=0)).tolist()}
     regression["sha256"] = _fingerprint(regression)
     return regression
 
 
-def _within_batch_coefficients(within: np.ndarray, within_xy: np.ndarray, names: list) -> np.ndarray:
-    """Covariate effects of the batch-intercept regression: solve ``W beta = W_xy`` (scaled)."""
-    if within.shape[0] == 0:
-        return np.zeros((0, within_xy.shape[1]))
-    scale = np.sqrt(np.diag(within))
-    if np.any(scale == 0) or np.linalg.matrix_rank(within / np.outer(scale, scale)) < within.shape[0]:
-        flat = [n for n, s in zip(names, scale) if s == 0] or names
+def _within_batch_coefficients(within: np.ndarray, within_xy: np.ndarray, names: list,
+                                feature_names: list) -> np.ndarray:
+    """Covariate effects of the batch-intercept regression, per feature: solve ``W_f beta_f = w_f`` (scaled).
+
+    Parameters
+    ----------
+    within : ndarray of shape (n_features, q, q)
+    within_xy : ndarray of shape (n_features, q)
+
+    Returns
+    -------
+    ndarray of shape (n_features, q)
+    """
+    n_features, q = within_xy.shape
+    if q == 0:
+        return np.zeros((n_features, 0))
+    scale = np.sqrt(np.einsum("fii->fi", within))
+    flat = scale == 0
+    scaled = within / np.where(flat, 1.0, scale)[:, :, None] / np.where(flat, 1.0, scale)[:, None, :]
+    singular = flat.any(axis=1) | (np.linalg.matrix_rank(scaled) < q)
+    if singular.any():
+        columns = sorted({names[j] for j in np.flatnonzero(flat.any(axis=0))}) or names
         raise IncompatibleFilesError(
-            f"the ComBat design (batches and covariates) is not of full rank: covariate column(s) {flat[:5]} do "
-            "not vary within batches or are collinear; leave them out")
-    return np.linalg.solve(within / np.outer(scale, scale), within_xy / scale[:, None]) / scale[:, None]
+            f"the ComBat design (batches and covariates) is not of full rank on the patients where feature(s) "
+            f"{[n for n, s_ in zip(feature_names, singular) if s_][:5]} are observed: covariate column(s) "
+            f"{columns[:5]} do not vary within batches or are collinear; leave them out")
+    return np.linalg.solve(scaled, (within_xy / scale)[:, :, None])[:, :, 0] / scale
 
 
 # ----------------------------------------------------------------------------- round 2: sites
@@ -633,7 +728,7 @@ def residual_statistics(source, regression, *, min_patients: int = DEFAULT_MIN_P
     regression, _ = _load(regression, KIND_REGRESSION)
     settings = DistributedSettings.from_dict(regression["settings"])
     path = None if isinstance(source, pd.DataFrame) else str(source)
-    site = _split_table(source, settings, complete=True)
+    site = _split_table(source, settings, for_statistics=True)
     _refuse_small(len(site.batches), min_patients, "the site", path)
     order = _check_feature_names(site, regression["feature_names"], path)
     unknown = sorted(set(site.batches) - set(regression["batches"]), key=str)
@@ -647,9 +742,14 @@ def residual_statistics(source, regression, *, min_patients: int = DEFAULT_MIN_P
     for label in _sorted_labels(site.batches, "batch labels"):
         rows = site.batches == label
         _refuse_small(int(rows.sum()), min_patients, f"batch {label!r}", path)
-        mean = residuals[rows].mean(axis=0)
-        batches.append({"batch": label, "n": int(rows.sum()), "residual_mean": mean.tolist(),
-                        "residual_sum_squares": np.sum((residuals[rows] - mean) ** 2, axis=0).tolist()})
+        _refuse_rare_patterns(site, rows, label, min_patients, path)
+        observed = np.isfinite(residuals[rows])
+        count = observed.sum(axis=0)
+        values = np.where(observed, residuals[rows], 0.0)
+        mean = np.divide(values.sum(axis=0), count, out=np.zeros(count.size), where=count > 0)
+        squares = np.sum(np.where(observed, residuals[rows] - mean, 0.0) ** 2, axis=0)
+        batches.append({"batch": label, "n": int(rows.sum()), "feature_count": count.tolist(),
+                        "residual_mean": mean.tolist(), "residual_sum_squares": squares.tolist()})
     return {**_header(KIND_RESIDUAL_STATISTICS), "regression_sha256": regression["sha256"],
             "settings": settings.to_dict(), "min_patients": min_patients,
             "feature_names": regression["feature_names"], "batches": batches}
@@ -693,20 +793,24 @@ def combine_residual_statistics(files: Iterable, regression) -> dict:
     merged: dict = {}
     for content, _ in loaded:
         for entry in content["batches"]:
-            moments = (entry["n"], _floats(entry["residual_mean"]), _floats(entry["residual_sum_squares"]))
+            moments = (_floats(entry["feature_count"]), _floats(entry["residual_mean"]),
+                       _floats(entry["residual_sum_squares"]))
             if entry["batch"] in merged:
                 n_a, mean_a, ss_a = merged[entry["batch"]]
                 n_b, mean_b, ss_b = moments
                 n = n_a + n_b
-                moments = (n, mean_a + (mean_b - mean_a) * n_b / n,
-                           ss_a + ss_b + n_a * n_b / n * (mean_b - mean_a) ** 2)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    share = np.where(n > 0, n_b / n, 0.0)
+                    weight = np.where(n > 0, n_a * n_b / n, 0.0)
+                moments = (n, mean_a + (mean_b - mean_a) * share, ss_a + ss_b + weight * (mean_b - mean_a) ** 2)
             merged[entry["batch"]] = moments
-    for label, size in zip(batches, regression["batch_sizes"]):
-        found = merged.get(label, (0,))[0]
-        if found != size:
-            raise IncompatibleFilesError(f"batch {label!r} has {found} patient(s) in the residual statistics but "
-                                         f"{size} in round 1: every site must send round 2, from the same table")
-    counts = np.asarray([[merged[b][0]] * len(regression["feature_names"]) for b in batches], dtype=int)
+    counts = np.asarray(regression["n_observed"], dtype=int)
+    for label, expected in zip(batches, counts):
+        found = merged[label][0] if label in merged else np.zeros(expected.size)
+        if not np.array_equal(found, expected):
+            raise IncompatibleFilesError(f"batch {label!r} has {int(found.max())} patient(s) with feature values in "
+                                         f"the residual statistics but {int(expected.max())} in round 1 (or other "
+                                         "missing values): every site must send round 2, from the same table")
     means = np.asarray([merged[b][1] for b in batches])
     sums = np.asarray([merged[b][2] for b in batches])
     grand_mean, coef = _regression_arrays(regression)
@@ -798,7 +902,7 @@ def apply_harmonizer(source, harmonizer) -> pd.DataFrame:
     harmonizer, _ = _load(harmonizer, KIND_HARMONIZER)
     settings = DistributedSettings.from_dict(harmonizer["settings"])
     table, path = _read_table(source, settings, "table to harmonize")
-    site = _split_table(table, settings, complete=False)
+    site = _split_table(table, settings, for_statistics=False)
     order = _check_feature_names(site, harmonizer["feature_names"], path)
     batches = list(harmonizer["batches"])
     labelled = ~pd.isna(site.batches)
