@@ -422,3 +422,26 @@ def test_numeric_labels_keep_their_type_and_order_through_files(tmp_path):
     harmonizer, _ = run_protocol(read_back, settings_, "10", through_files=tmp_path)
     assert harmonizer["batches"] == [2, 7, 10] and harmonizer["ref_batch"] == 10
     assert harmonizer["covariate_names"] == ["age", "sex[2]"]
+
+
+@pytest.mark.parametrize("parametric", [True, False])
+def test_without_privacy_minimum_any_table_combat_accepts_gives_the_pooled_fit(parametric):
+    rng = np.random.default_rng(31)
+    table = make_table(rng, n_batches=3)
+    table = pd.concat([table, table.iloc[:2].assign(batch="scanner_9", patient_id=["Q1", "Q2"])], ignore_index=True)
+    features = [c for c in table.columns if c.startswith("CT__")]
+    holes = rng.uniform(size=(len(table), len(features))) < 0.1
+    holes[table["batch"].to_numpy() == "scanner_9"] = False
+    table[features] = table[features].mask(holes)
+    sites = split_into_sites(table.drop(columns="sex"), 2, rng)
+    settings_ = DistributedSettings("batch", covariates=("age",), parametric=parametric)
+    stats = [site_statistics(site, settings_, min_patients=1) for site in sites]
+    regression = combine_site_statistics(stats, ref_batch="scanner_0", min_patients=1)
+    residuals = [residual_statistics(site, regression, min_patients=1) for site in sites]
+    harmonizer = combine_residual_statistics(residuals, regression)
+    model, pooled = pooled_combat(table.drop(columns="sex"), settings_, "scanner_0")
+    for name in ("grand_mean", "covariate_coef", "pooled_std", "gamma_star", "delta_star"):
+        assert_close(harmonizer[name], getattr(model, f"{name}_"), name)
+    distributed = pd.concat([apply_harmonizer(site, harmonizer) for site in sites]).set_index("patient_id")
+    for feature in features:
+        assert_close(distributed.loc[table["patient_id"], feature], pooled[feature], feature)
