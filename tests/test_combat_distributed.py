@@ -445,3 +445,32 @@ def test_without_privacy_minimum_any_table_combat_accepts_gives_the_pooled_fit(p
     distributed = pd.concat([apply_harmonizer(site, harmonizer) for site in sites]).set_index("patient_id")
     for feature in features:
         assert_close(distributed.loc[table["patient_id"], feature], pooled[feature], feature)
+
+
+def test_the_cohort_evaluation_harmonizes_with_a_harmonizer_fitted_elsewhere(tmp_path):
+    from radiomix.cohort import outputs
+    from radiomix.harmonize.distributed import harmonize_wide_table
+
+    rng = np.random.default_rng(9)
+    table = make_table(rng, n_batches=3, n_features=6, min_size=20, max_size=24)
+    table["batch"] = table["batch"].map({"scanner_0": 1, "scanner_1": 2, "scanner_2": 3})
+    settings_ = DistributedSettings("batch", covariates=("age",))
+    harmonizer, _ = run_protocol(split_into_sites(table, 2, rng), settings_)
+    write_protocol_file(harmonizer, tmp_path / "harmonizer.json")
+    features = [c for c in table.columns if c.startswith("CT__")]
+    table[["patient_id", *features]].to_csv(tmp_path / "features_wide.csv", index=False)
+    clinical = table[["patient_id", "age"]].assign(outcome=(table["CT__f0"] > table["CT__f0"].median()).astype(int))
+    clinical.to_csv(tmp_path / "clinical.csv", index=False)
+    pd.DataFrame({"patient_id": table["patient_id"], "modality": "CT", "image": "ct.nii.gz", "mask": "mask.nii.gz",
+                  "site": table["batch"].astype(str)}).to_csv(tmp_path / "manifest.csv", index=False)
+    fast = {"n_estimators": 20, "max_depth_grid": [2], "min_child_weight_grid": [1.0], "n_outer_splits": 2,
+            "n_repeats": 1, "n_inner_splits": 2, "n_bootstrap": 50, "n_shap_waterfalls": 1}
+    outputs.evaluate(tmp_path / "features_wide.csv", tmp_path / "clinical.csv", "outcome", tmp_path / "evaluation",
+                     failures=None, codebook=None, batch_column=None, settings=fast, manifest=tmp_path / "manifest.csv",
+                     reference_modality="CT", harmonizer=tmp_path / "harmonizer.json")
+    used = pd.read_csv(tmp_path / "evaluation" / "features_wide_harmonized.csv", dtype={"patient_id": str})
+    expected = harmonize_wide_table(table[["patient_id", *features]], table[["patient_id", "age", "batch"]],
+                                    tmp_path / "harmonizer.json")
+    np.testing.assert_allclose(used[features], expected[features], rtol=1e-12)
+    assert not np.allclose(used[features], table[features])
+    assert (tmp_path / "evaluation" / "metrics.csv").exists()

@@ -961,7 +961,9 @@ def harmonize_wide_table(wide, clinical, harmonizer, batch_labels: pd.Series | N
     named = [settings.batch_column, *settings.covariates, *settings.categorical]
     info = info[[ID_COLUMN, *(c for c in named if c in info.columns)]].copy()
     if settings.batch_column not in info.columns and batch_labels is not None:
-        info[settings.batch_column] = info[ID_COLUMN].map(batch_labels)
+        as_fitted = {str(label): label for label in content["batches"]}   # manifest sites are text
+        info[settings.batch_column] = [None if pd.isna(v) else as_fitted.get(str(v), v)
+                                       for v in info[ID_COLUMN].map(batch_labels)]
     known = features[ID_COLUMN].isin(info[ID_COLUMN]).to_numpy()
     table = features[known].merge(info, on=ID_COLUMN, how="left")
     harmonized = features.copy()
