@@ -161,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "evaluate" and args.model is not None:
             from radiomix.model.external import validate_externally
 
+            unused = [flag for flag, value in (("--settings", args.settings), ("--clinical-columns",
+                      args.clinical_columns), ("--codebook", args.codebook), ("--failures", args.failures)) if value]
+            if unused:
+                raise RadiomixError(f"{', '.join(unused)}: not used with --model (the saved model keeps its own)")
+
             external = validate_externally(args.model, args.features, args.clinical, args.outcome,
                                            Path(args.out), batch_column=args.batch_column,
                                            assign_batch=args.assign_batch)
