@@ -239,6 +239,8 @@ class Evaluate(CohortTask):
 
     clinical = luigi.Parameter(description="clinical table CSV with patient_id and the outcome")
     outcome = luigi.Parameter(description="binary outcome column of the clinical table")
+    harmonizer = luigi.Parameter(default="", description="distributed-ComBat harmonizer JSON fitted elsewhere "
+                                                         "(radiomix harmonize combine); empty: none")
 
     def requires(self):
         return {"wide": self.clone(FeaturesWide), "failures": self.clone(Failures),
@@ -247,7 +249,8 @@ class Evaluate(CohortTask):
     def output(self):
         hashes = content_hashes(self.root)
         key = parameter_hash(self.outcome, self.batch_column, self.evaluation and hashes.digest(self.evaluation),
-                             self.cohort_key, hashes.digest(self.clinical))
+                             self.cohort_key, hashes.digest(self.clinical),
+                             *((hashes.digest(self.harmonizer),) if self.harmonizer else ()))
         return luigi.LocalTarget(str(self.root / "evaluation" / key))
 
     def run(self):
@@ -258,7 +261,8 @@ class Evaluate(CohortTask):
             outputs.evaluate(self.input()["wide"].path, self.clinical, self.outcome, Path(temporary),
                              failures=self.input()["failures"].path, codebook=self.input()["codebook"].path,
                              batch_column=self.batch_column or None, settings=self.evaluation or None,
-                             manifest=self.manifest, reference_modality=self.reference_modality)
+                             manifest=self.manifest, reference_modality=self.reference_modality,
+                             harmonizer=self.harmonizer or None)
 
 
 @inherits(Evaluate)

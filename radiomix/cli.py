@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--failures", default=None,
                           help="failures CSV (patient_id, modality, stage, error_type, message)")
     evaluate.add_argument("--out", required=True, help="output folder")
+    evaluate.add_argument("--model", default=None,
+                          help="external validation: the folder of a saved evaluation (model.skops, "
+                               "model_card.json), applied to these patients without refitting")
+    evaluate.add_argument("--assign-batch", default=None,
+                          help="with --model: give every patient this batch of the model's ComBat (features "
+                               "already harmonized onto it; see docs/multisite.md)")
 
     run = commands.add_parser("run", help="run a cohort through the Luigi task graph (pipelines.cohort.RunCohort)",
                               epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--registration", default=None, help="registration settings YAML (default: defaults)")
     run.add_argument("--evaluation", default=None, help="evaluation settings YAML (radiomix.model.settings)")
     run.add_argument("--batch-column", default="", help="site column for ComBat (e.g. site; default: none)")
+    run.add_argument("--harmonizer", default=None,
+                     help="distributed-ComBat harmonizer JSON fitted elsewhere, applied before the evaluation")
     run.add_argument("--scheduler-host", default=None,
                      help="central luigid host (default: a local scheduler in this process)")
     run.add_argument("--scheduler-port", type=int, default=8082, help="central luigid port (default 8082)")
@@ -79,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="show Luigi's whole log and tracebacks (default: warnings, errors and progress)")
     run.add_argument("--log-file", default=None,
                      help="Luigi's whole log (default WORKDIR/logs/run-<UTC time>-<pid>.log)")
+
+    _harmonize_parser(commands)
 
     validate = commands.add_parser("validate", help="check a manifest (and a clinical table) before a run and "
                                                     "list every problem")
@@ -97,6 +107,71 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _harmonize_parser(commands) -> None:
+    """``radiomix harmonize stats | combine | residuals | apply``: distributed ComBat (docs/multisite.md)."""
+    harmonize = commands.add_parser("harmonize", help="distributed ComBat: sites share aggregate statistics, "
+                                                      "never patient rows (docs/multisite.md)")
+    steps = harmonize.add_subparsers(dest="step", required=True)
+    stats = steps.add_parser("stats", help="round 1 at a site: per-batch moments of covariates and features")
+    stats.add_argument("--features", required=True,
+                       help="site table CSV: patient_id, the batch column, covariates, feature columns")
+    stats.add_argument("--batch-column", required=True, help="batch (scanner, site) column")
+    stats.add_argument("--covariates", default="", help="comma-separated covariates to preserve (e.g. age,sex)")
+    stats.add_argument("--categorical", default="", help="comma-separated categorical covariates (e.g. sex)")
+    prior = stats.add_mutually_exclusive_group()
+    prior.add_argument("--parametric", dest="parametric", action="store_true", default=True,
+                       help="parametric empirical-Bayes priors (default)")
+    prior.add_argument("--non-parametric", dest="parametric", action="store_false",
+                       help="non-parametric empirical-Bayes prior")
+    stats.add_argument("--no-eb", action="store_true", help="no empirical-Bayes shrinkage")
+    stats.add_argument("--mean-only", action="store_true", help="adjust the location only")
+    combine = steps.add_parser("combine", help="coordinator: site statistics -> pooled regression (round 1); "
+                                               "residual statistics + --regression -> harmonizer (round 2)")
+    combine.add_argument("files", nargs="+", help="site files of one round")
+    combine.add_argument("--ref-batch", default=None, help="round 1: reference batch, left unchanged")
+    combine.add_argument("--regression", default=None, help="round 2: the pooled regression of round 1")
+    residuals = steps.add_parser("residuals", help="round 2 at a site: per-batch residual moments of the "
+                                                   "pooled regression")
+    residuals.add_argument("--regression", required=True, help="pooled regression JSON from the coordinator")
+    residuals.add_argument("--features", required=True, help="the same site table as in round 1")
+    apply = steps.add_parser("apply", help="at a site: harmonize a table with the combined harmonizer")
+    apply.add_argument("--harmonizer", required=True, help="harmonizer JSON from the coordinator")
+    apply.add_argument("--features", required=True, help="site table CSV")
+    for step in (stats, combine, residuals):
+        step.add_argument("--min-patients", type=int, default=5,
+                          help="smallest number of patients behind any aggregate (default 5)")
+    for step in (stats, combine, residuals, apply):
+        step.add_argument("-o", "--output", required=True, help="output file")
+
+
+def _run_harmonize(args) -> None:
+    """Dispatch ``radiomix harmonize`` to :mod:`radiomix.harmonize.distributed`."""
+    from radiomix.harmonize import distributed
+    from radiomix.io.atomic import write_csv_atomic
+
+    def names(text):
+        return tuple(name for name in text.split(",") if name)
+
+    if args.step == "apply":
+        write_csv_atomic(distributed.apply_harmonizer(args.features, args.harmonizer), Path(args.output))
+        print(f"harmonized table written to {args.output}")
+        return
+    if args.step == "stats":
+        settings = distributed.DistributedSettings(
+            args.batch_column, covariates=names(args.covariates), categorical=names(args.categorical),
+            parametric=args.parametric, eb=not args.no_eb, mean_only=args.mean_only)
+        content = distributed.site_statistics(args.features, settings, min_patients=args.min_patients)
+    elif args.step == "residuals":
+        content = distributed.residual_statistics(args.features, args.regression, min_patients=args.min_patients)
+    else:
+        content = distributed.combine_files(args.files, ref_batch=args.ref_batch, regression=args.regression,
+                                            min_patients=args.min_patients)
+    distributed.write_protocol_file(content, Path(args.output))
+    batches = content.get("batches", [])
+    summary = ", ".join(f"{b['batch']} ({b['n']})" if isinstance(b, dict) else str(b) for b in batches)
+    print(f"{content['kind']} written to {args.output}: {len(content['feature_names'])} features; batches {summary}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (errors print one line, status 2)."""
     args = _parser().parse_args(argv)
@@ -108,6 +183,24 @@ def main(argv: list[str] | None = None) -> int:
             table = extract_features(args.image, args.mask, args.spec, label=args.label, roi=args.roi)
             write_csv_atomic(table, Path(args.output))
             print(f"{len(table)} feature values written to {args.output}")
+        elif args.command == "evaluate" and args.assign_batch is not None and args.model is None:
+            raise RadiomixError("--assign-batch is for external validation: give --model too")
+        elif args.command == "evaluate" and args.model is not None:
+            from radiomix.model.external import validate_externally
+
+            unused = [flag for flag, value in (("--settings", args.settings), ("--clinical-columns",
+                      args.clinical_columns), ("--codebook", args.codebook), ("--failures", args.failures)) if value]
+            if unused:
+                raise RadiomixError(f"{', '.join(unused)}: not used with --model (the saved model keeps its own)")
+
+            external = validate_externally(args.model, args.features, args.clinical, args.outcome,
+                                           Path(args.out), batch_column=args.batch_column,
+                                           assign_batch=args.assign_batch)
+            auroc = external.metrics.set_index("metric").loc["auroc"]
+            print(f"external AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}] on "
+                  f"{len(external.cohort.table)} patients; metrics.csv and report.html written to {args.out}")
+        elif args.command == "harmonize":
+            _run_harmonize(args)
         elif args.command == "evaluate":
             from radiomix.model.evaluation import evaluate_cohort
 
@@ -130,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 spec_dir=path(args.spec_dir), batch_column=args.batch_column, evaluation=path(args.evaluation),
                 registration=path(args.registration), reference_modality=args.reference_modality,
                 scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, no_lock=args.no_lock,
-                verbose=args.verbose, log_file=path(args.log_file),
+                harmonizer=path(args.harmonizer), verbose=args.verbose, log_file=path(args.log_file),
                 command_line=shlex.join(["radiomix", *(sys.argv[1:] if argv is None else argv)])))
         elif args.command == "validate":
             from radiomix.cohort.clinical import validate_inputs

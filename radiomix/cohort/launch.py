@@ -95,6 +95,7 @@ class RunOptions:
     batch_column: str = ""
     evaluation: Path | None = None
     registration: Path | None = None
+    harmonizer: Path | None = None
     reference_modality: str = "CT"
     scheduler_host: str | None = None
     scheduler_port: int = 8082
@@ -199,6 +200,7 @@ def _extra_arguments(options: RunOptions) -> list[str]:
     if not options.extract_only:
         extra += ["--batch-column", options.batch_column] if options.batch_column else []
         extra += ["--evaluation", os.path.abspath(options.evaluation)] if options.evaluation is not None else []
+        extra += ["--harmonizer", os.path.abspath(options.harmonizer)] if options.harmonizer is not None else []
     if options.scheduler_host is not None:
         extra += ["--scheduler-host", options.scheduler_host, "--scheduler-port", str(options.scheduler_port)]
     return extra + (["--no-lock"] if options.no_lock else [])

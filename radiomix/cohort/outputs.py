@@ -84,14 +84,18 @@ def provenance_json(manifest: str | Path, clinical: str | Path | None, specs: di
 
 def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path, *, failures: str | Path,
              codebook: str | Path, batch_column: str | None, settings: str | None, manifest: str | Path,
-             reference_modality: str) -> None:
+             reference_modality: str, harmonizer: str | Path | None = None) -> None:
     """Nested-CV evaluation, SHAP and report into ``out_dir`` (see :func:`evaluate_cohort`).
 
     When ``batch_column`` is ``site`` and the clinical table has no such column,
     each patient's site is taken from the manifest (the reference modality's
     row, else the patient's first row) and added to a copy of the clinical
-    table kept in ``out_dir``. If the evaluation fails, ``out_dir`` is removed
-    again when this call created it (no half-written folder is left behind).
+    table kept in ``out_dir``. With a ``harmonizer`` fitted elsewhere
+    (distributed ComBat, :mod:`radiomix.harmonize.distributed`), the wide table
+    is harmonized first (sites from the manifest when the clinical table has no
+    batch column) and kept in ``out_dir`` as ``features_wide_harmonized.csv``.
+    If the evaluation fails, ``out_dir`` is removed again when this call created
+    it (no half-written folder is left behind).
     """
     from radiomix.model.evaluation import evaluate_cohort
 
@@ -104,6 +108,12 @@ def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path
             table = table.assign(site=table["patient_id"].map(sites))
             clinical = out_dir / "clinical_with_site.csv"
             table.to_csv(clinical, index=False)
+        if harmonizer:
+            from radiomix.harmonize.distributed import harmonize_wide_table
+
+            harmonized = harmonize_wide_table(wide, table, harmonizer, patient_sites(manifest, reference_modality))
+            wide = out_dir / "features_wide_harmonized.csv"
+            harmonized.to_csv(wide, index=False)
         evaluate_cohort(wide, clinical, outcome, out_dir, batch_column=batch_column, codebook_csv=codebook,
                         failures_csv=failures, settings=settings)
     except BaseException:
