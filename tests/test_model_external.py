@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -112,15 +113,24 @@ def test_case_flow_counts_exclusions(trained, tmp_path):
     assert flow["validated patients"] == len(wide) - 7 == len(result.probabilities)
 
 
-def test_unknown_batches_are_refused_unless_assigned(trained, tmp_path):
+def test_unknown_batches_follow_the_models_policy_unless_assigned(trained, tmp_path):
     root, _ = trained
     clinical = pd.read_csv(root / "site_b" / "clinical.csv", dtype={"patient_id": str})
     clinical["site"] = "hospital_" + clinical["site"]
     clinical.to_csv(tmp_path / "clinical.csv", index=False)
     arguments = (root / "site_a" / "evaluation", root / "site_b" / "features_wide.csv", tmp_path / "clinical.csv",
                  "outcome")
+    # The model was evaluated with the default combat_unseen_batch: passthrough, so unknown
+    # batches reach it unharmonized and the report says so; a model saved with "error" refuses.
+    passed = validate_externally(*arguments, tmp_path / "passed", batch_column="site", write_report=False)
+    assert any("unknown to the model's ComBat" in note and "unharmonized" in note for note in passed.notes)
+    strict = tmp_path / "strict_model"
+    shutil.copytree(root / "site_a" / "evaluation", strict)
+    card = json.loads((strict / "model_card.json").read_text())
+    card["settings"]["combat_unseen_batch"] = "error"
+    (strict / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(InputError, match="unknown to the model's ComBat.*assign_batch"):
-        validate_externally(*arguments, tmp_path / "refused", batch_column="site")
+        validate_externally(strict, *arguments[1:], tmp_path / "refused", batch_column="site")
     assert not (tmp_path / "refused").exists()
     result = validate_externally(*arguments, tmp_path / "assigned", assign_batch="site_A", write_report=False)
     assert np.isfinite(result.probabilities).all()
