@@ -102,7 +102,7 @@ class ShapExplanation:
         return summary
 
     def per_patient(self) -> pd.DataFrame:
-        """One row per patient (and explained class): ``patient_id, explained_class, expected_value, margin``, then SHAP.
+        """One row per patient and explained class: ``patient_id, explained_class, expected_value, margin``, SHAP.
 
         ``explained_class`` is the class whose margin the row decomposes (the
         positive class of a binary outcome, for every patient): it is not the

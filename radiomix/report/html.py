@@ -197,7 +197,8 @@ def _summary_section(result) -> str:
     counts = np.bincount(result.cohort.outcome, minlength=result.cohort.n_classes)
     value, low, high = _auroc(result.metrics, MULTIMODAL)
     chance = result.chance_level(MULTIMODAL)
-    lines = [f"{esc(len(result.cohort.table))} patients ({esc(', '.join(f'{c}: {n}' for c, n in zip(result.cohort.classes, counts)))}); "
+    class_counts = ", ".join(f"{c}: {n}" for c, n in zip(result.cohort.classes, counts))
+    lines = [f"{esc(len(result.cohort.table))} patients ({esc(class_counts)}); "
              f"nested cross-validation, {esc(result.settings.n_outer_splits)}-fold outer x "
              f"{esc(result.settings.n_repeats)} repeats.",
              f"Multimodal model: AUROC <strong>{fmt(value)}</strong> (95 % CI {fmt(low)}-{fmt(high)})"
