@@ -60,7 +60,7 @@ def roc_figure(y: np.ndarray, results: dict, resamples: np.ndarray, auroc_interv
     names = list(results)
     n_columns = min(3, len(names))
     n_rows = int(np.ceil(len(names) / n_columns))
-    figure = Figure(figsize=(3.6 * n_columns, 3.9 * n_rows))
+    figure = Figure(figsize=(3.6 * n_columns, 4.1 * n_rows), layout="constrained")
     axes_grid = np.atleast_1d(figure.subplots(n_rows, n_columns, squeeze=False)).ravel()
     curves = {}
     multiclass = False
@@ -91,7 +91,6 @@ def roc_figure(y: np.ndarray, results: dict, resamples: np.ndarray, auroc_interv
     subtitle = ("ROC curves, nested cross-validation; band: 95 % bootstrap; dashed: "
                 f"{reference} for reference; dotted: chance")
     figure.suptitle(subtitle + ("\nmicro-averaged one-vs-rest" if multiclass else ""), fontsize=9)
-    figure.tight_layout()
     return figure
 
 

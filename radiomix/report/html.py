@@ -50,7 +50,7 @@ MAX_ORDINAL_LEVELS = 7
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto;
-       max-width: 1100px; padding: 1.5em; color: #222; line-height: 1.45; overflow-wrap: anywhere; }
+       max-width: 1100px; padding: 1.5em; color: #222; line-height: 1.45; overflow-wrap: break-word; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .banner { border-left: 6px solid #b7950b; background: #fcf3cf; padding: 0.6em 1em; margin: 0.8em 0; }
 .summary { border: 1px solid #1f4e99; background: #f4f7fc; padding: 0.6em 1em; margin: 0.8em 0; }
@@ -60,7 +60,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #1f
      margin-top: 2em; } h3 { margin-top: 1.4em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #eef2f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #eef2f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 img.figure { max-width: 100%; height: auto; display: block; margin: 0.8em 0; border: 1px solid #eee; }
 .note { color: #555; font-size: 0.9em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
@@ -83,16 +83,21 @@ def fmt(value, digits: int = 3) -> str:
     return str(value)
 
 
+def breakable(text) -> str:
+    """Escaped text with a line-break opportunity after each underscore (long feature names wrap there)."""
+    return esc(text).replace("_", "_<wbr>")
+
+
 def table_html(frame: pd.DataFrame, numeric_digits: int = 3, caption: str | None = None) -> str:
     """A DataFrame as an HTML table; every header and cell escaped, numbers right-aligned."""
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th>{breakable(c)}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
         for value in row:
             numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
             text = fmt(value, numeric_digits) if numeric else ("" if value is None else str(value))
-            cells.append(f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{esc(text)}</td>")
+            cells.append(f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{breakable(text)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (f"<div class='scroll'><table>{caption_html}<thead><tr>{head}</tr></thead>"
