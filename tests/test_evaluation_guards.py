@@ -204,3 +204,21 @@ def test_registration_section_worst_first_with_overlays(noise_run, tmp_path):
     assert "overlays/absent.png not found" in section
     sites = text[text.index("id='sites'"):text.index("id='registration'")]
     assert "Registration quality per site and modality" in sites
+
+
+def test_cli_prints_the_chance_label_and_the_warning_count(tmp_path, capsys):
+    import yaml
+
+    from radiomix.cli import main
+
+    wide, clinical = noise_cohort(n_patients=30, n_features=12, seed=6)
+    features, table = _write(tmp_path, wide, clinical.drop(columns="site"))
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(FAST))
+    status = main(["evaluate", "--features", str(features), "--clinical", str(table), "--outcome", "outcome",
+                   "--settings", str(tmp_path / "settings.yaml"), "--out", str(tmp_path / "out")])
+    assert status == 0
+    printed = capsys.readouterr().out
+    warnings = pd.read_csv(tmp_path / "out" / "warnings.csv")
+    assert f"{len(warnings)} warning(s) in warnings.csv" in printed
+    chance = "multimodal" in set(warnings.loc[warnings["check"] == "auroc_not_distinguishable_from_chance", "model"])
+    assert ("(not distinguishable from chance)" in printed) == chance
