@@ -222,3 +222,15 @@ def test_cli_prints_the_chance_label_and_the_warning_count(tmp_path, capsys):
     assert f"{len(warnings)} warning(s) in warnings.csv" in printed
     chance = "multimodal" in set(warnings.loc[warnings["check"] == "auroc_not_distinguishable_from_chance", "model"])
     assert ("(not distinguishable from chance)" in printed) == chance
+
+
+def test_multiclass_outcome_runs_with_guards_and_no_pairwise_tests(tmp_path):
+    wide, clinical, truth = signal_cohort(n_patients=90, n_noise_features=2, seed=8)
+    clinical["grade"] = np.digitize(truth["logit"], np.quantile(truth["logit"], [1 / 3, 2 / 3]))
+    features, table = _write(tmp_path, wide, clinical.drop(columns="outcome"))
+    result = evaluate_cohort(features, table, "grade", tmp_path / "out", settings=FAST)
+    assert result.cohort.n_classes == 3
+    assert pd.read_csv(tmp_path / "out" / "comparisons.csv").empty
+    assert not (tmp_path / "out" / "decision_curve.csv").exists()
+    assert set(pd.read_csv(tmp_path / "out" / "tripod_ai.csv")["status"]) == {FILLED, TO_COMPLETE}
+    assert "id='performance'" in _report_text(tmp_path / "out")
