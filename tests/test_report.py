@@ -29,7 +29,8 @@ from test_model_cohorts import signal_cohort
 #: A patient ID that would run script if it reached the page unescaped (text and attribute contexts).
 PAYLOAD = "<script>window.__radiomix_xss=1</script>\"'><img src=x onerror=\"window.__radiomix_xss=2\">"
 FAST = {"n_estimators": 30, "max_depth_grid": [2], "min_child_weight_grid": [1.0], "n_outer_splits": 3,
-        "n_repeats": 1, "n_inner_splits": 2, "n_bootstrap": 50, "n_shap_waterfalls": 3}
+        "n_repeats": 1, "n_inner_splits": 2, "n_bootstrap": 50, "n_shap_waterfalls": 3,
+        "data_description": "Synthetic data <b>for a test</b>, not patients."}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--window-size=1400,900"]
@@ -225,6 +226,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path, width):
         assert page["scrolling_tables"] == 0
     assert page["xss"] == "undefined" and page["scripts"] == 0
     assert PAYLOAD in page["text"]
+    assert "About the data: Synthetic data <b>for a test</b>, not patients." in page["first_screen"]
     (tmp_path / "report.png").write_bytes(shown["full_png"])
     shot = Image.open(io.BytesIO(shown["full_png"])).convert("L")
     assert shot.width == width

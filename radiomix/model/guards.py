@@ -221,8 +221,11 @@ def identical_pairs(results: dict) -> list[tuple[str, str]]:
 def comparisons_table(y: np.ndarray, results: dict) -> pd.DataFrame:
     """``comparisons.csv``: every pair of models, DeLong p and AUROC difference (a - b) with its 95 % CI.
 
-    Binary outcomes only (empty otherwise). Pairs with identical predictions keep
-    their row with ``status`` saying so and no test.
+    The AUROCs here are those of each patient's repeat-averaged out-of-fold
+    probability (the paired DeLong test needs one score per patient); they can
+    differ from ``metrics.csv``, whose AUROC is the mean over repeats of each
+    repeat's AUROC. Binary outcomes only (empty otherwise). Pairs with identical
+    predictions keep their row with ``status`` saying so and no test.
     """
     rows = []
     if not results or next(iter(results.values())).probabilities.shape[2] != 2:

@@ -192,6 +192,29 @@ def _chance_models(result) -> set:
     return {name for name in result.cross_validation if result.chance_level(name)}
 
 
+#: Short labels of the guards, for the first screen's one line per guard.
+CHECK_LABELS = {
+    "few_events_per_candidate_feature": "Fewer events than candidate features (feature selection largely noise)",
+    "auroc_not_distinguishable_from_chance": "AUROC not distinguishable from chance",
+    "predicts_one_class": "One predicted class for every patient in some repeat",
+    "constant_predictions": "The same probability for every patient",
+    "identical_predictions": "Identical out-of-fold predictions (not compared)",
+    "site_not_held_out": "Sites not held out",
+}
+
+
+def warning_lines(warnings: pd.DataFrame) -> list[str]:
+    """One line per guard: its message when it fired once, else its label and the models concerned."""
+    lines = []
+    for check, rows in warnings.groupby("check", sort=False):
+        if len(rows) == 1:
+            lines.append(str(rows["message"].iloc[0]))
+        else:
+            label = CHECK_LABELS.get(check, check)
+            lines.append(f"{label}: {', '.join(map(str, rows['model']))}.")
+    return lines
+
+
 def _summary_section(result) -> str:
     """The first screen: what the data are, the headline result, and how far to trust it."""
     parts = []
@@ -209,13 +232,21 @@ def _summary_section(result) -> str:
              f"Multimodal model: AUROC <strong>{fmt(value)}</strong> (95 % CI {fmt(low)}-{fmt(high)})"
              + (" &mdash; <span class='chance'>not distinguishable from chance</span>" if chance else "") + "."]
     comparisons = result.comparisons
-    if comparisons is not None and len(comparisons):
-        versus = comparisons[(comparisons["model_a"] == MULTIMODAL) & (comparisons["status"] == "compared")]
-        if len(versus):
-            best = versus.sort_values("auroc_b", ascending=False).iloc[0]
-            lines.append(f"Against the best single source ({esc(best['model_b'])}, AUROC {fmt(best['auroc_b'])}): "
-                         f"difference {fmt(best['auroc_difference'])} (95 % CI {fmt(best['ci_low'])} to "
-                         f"{fmt(best['ci_high'])}; DeLong p {fmt(best['delong_p'], 4)}).")
+    singles = [n for n in names if n != MULTIMODAL]
+    if comparisons is not None and len(comparisons) and singles:
+        best = max(singles, key=lambda n: _auroc(result.metrics, n)[0])
+        pair = comparisons[(comparisons["model_a"] == MULTIMODAL) & (comparisons["model_b"] == best)]
+        best_value, best_low, best_high = _auroc(result.metrics, best)
+        line = (f"Best single source: {esc(best)}, AUROC {fmt(best_value)} (95 % CI {fmt(best_low)}-"
+                f"{fmt(best_high)})")
+        if len(pair) and pair.iloc[0]["status"] == "compared":
+            row = pair.iloc[0]
+            line += (f"; multimodal minus {esc(best)} on repeat-averaged predictions: "
+                     f"{fmt(row['auroc_difference'])} (95 % CI {fmt(row['ci_low'])} to {fmt(row['ci_high'])}; "
+                     f"DeLong p {fmt(row['delong_p'], 4)})")
+        elif len(pair):
+            line += "; identical predictions to the multimodal model"
+        lines.append(line + ".")
     others = [n for n in names if n != MULTIMODAL and result.chance_level(n)]
     if others:
         lines.append(f"Not distinguishable from chance: <span class='chance'>{esc(', '.join(others))}</span>.")
@@ -223,9 +254,9 @@ def _summary_section(result) -> str:
                  + "".join(f"<li>{line}</li>" for line in lines) + "</ul></div>")
     warnings = result.warnings
     if warnings is not None and len(warnings):
-        items = "".join(f"<li>{esc(m)}</li>" for m in warnings["message"])
-        parts.append(f"<div class='warning'><strong>{esc(len(warnings))} warning(s)</strong> "
-                     f"(also in <code>warnings.csv</code>; see <a href='#warnings'>Warnings</a>)<ul>{items}</ul></div>")
+        items = "".join(f"<li>{esc(m)}</li>" for m in warning_lines(warnings))
+        parts.append(f"<div class='warning'><strong>{esc(len(warnings))} warning(s)</strong> (details in "
+                     f"<code>warnings.csv</code> and <a href='#warnings'>Warnings</a>)<ul>{items}</ul></div>")
     return "\n".join(parts)
 
 
