@@ -90,9 +90,9 @@ def test_noise_cohort_is_labelled_chance_and_its_shap_pages_say_so(noise_run):
 
 def test_too_few_patients_in_a_class_is_refused(tmp_path):
     wide, clinical, _ = signal_cohort(n_patients=40, n_noise_features=1, seed=3)
-    keep = np.r_[np.flatnonzero(clinical["outcome"] == 0)[:10], np.flatnonzero(clinical["outcome"] == 1)[:1]]
+    keep = np.r_[np.flatnonzero(clinical["outcome"] == 0)[:10], np.flatnonzero(clinical["outcome"] == 1)[:3]]
     features, table = _write(tmp_path, wide.iloc[keep], clinical.iloc[keep])
-    with pytest.raises(InputError, match="has 1 patient.*at least 2"):
+    with pytest.raises(InputError, match="has 3 patient.*at least 4"):
         evaluate_cohort(features, table, "outcome", tmp_path / "out", settings=FAST)
 
 

@@ -3,9 +3,9 @@
 Documented minimums (the report and ``warnings.csv`` name the one that was missed):
 
 ==========================================  =====  ==========================================================
-:data:`MIN_CLASS_TO_EVALUATE`                  2   patients in the smaller outcome class; below it the run
-                                                   refuses (a stratified 2-fold outer loop cannot put the
-                                                   class in both test folds)
+:data:`MIN_CLASS_TO_EVALUATE`                  4   patients in the smaller outcome class; below it the run
+                                                   refuses (2 outer x 2 inner stratified folds need the
+                                                   class in every outer and inner training fold)
 :data:`MIN_CLASS_PER_OUTER_TEST_FOLD`          5   patients of the smaller class in each outer test fold;
                                                    the outer (and inner) K is reduced towards it, never
                                                    below 2, and the run says so
@@ -36,7 +36,7 @@ from radiomix.errors import InputError
 from radiomix.model.metrics import delong_test
 from radiomix.model.settings import EvaluationSettings
 
-MIN_CLASS_TO_EVALUATE = 2
+MIN_CLASS_TO_EVALUATE = 4
 MIN_CLASS_PER_OUTER_TEST_FOLD = 5
 MIN_EVENTS_PER_CANDIDATE_FEATURE = 1.0
 #: Out-of-fold probabilities closer than this (absolute) are the same prediction.
@@ -93,8 +93,8 @@ def plan_cross_validation(y: np.ndarray, classes, settings: EvaluationSettings
     label = classes[int(np.argmin(counts))]
     if smallest < MIN_CLASS_TO_EVALUATE:
         raise InputError(f"outcome class {label!r} has {smallest} patient(s): nested cross-validation needs at "
-                         f"least {MIN_CLASS_TO_EVALUATE} in each class (a stratified 2-fold outer loop with "
-                         "the class in each test fold); collect more patients or merge classes")
+                         f"least {MIN_CLASS_TO_EVALUATE} in each class (2 outer x 2 inner stratified folds with "
+                         "both classes in every training fold); collect more patients or merge classes")
     findings = []
     n_outer = min(settings.n_outer_splits, max(2, smallest // MIN_CLASS_PER_OUTER_TEST_FOLD))
     training_smallest = smallest - math.ceil(smallest / n_outer)
@@ -112,12 +112,6 @@ def plan_cross_validation(y: np.ndarray, classes, settings: EvaluationSettings
             f"inner folds {settings.n_inner_splits} -> {n_inner}",
             f"Outer training folds hold about {training_smallest} patients of class {label!r}: the inner loop "
             f"uses {n_inner} folds instead of {settings.n_inner_splits}."))
-    if training_smallest < n_inner:
-        findings.append(Finding(
-            "inner_folds_without_both_classes", "all", float(training_smallest), float(n_inner), "reported",
-            f"Outer training folds hold as few as {training_smallest} patient(s) of class {label!r}: some "
-            f"of the {n_inner} inner folds lack that class, so the hyper-parameters and threshold are chosen "
-            "on folds that cannot measure discrimination."))
     planned = dataclasses.replace(settings, n_outer_splits=n_outer, n_inner_splits=n_inner)
     return planned, findings
 

@@ -275,7 +275,7 @@ def _warnings_section(result) -> str:
         wide = size.pivot(index="model", columns="metric", values="value").reindex(list(result.cross_validation))
         parts.append(table_html(wide.reset_index(), 2,
                                 "Events (smaller outcome class) per fold and per candidate feature"))
-    parts.append("<p class='note'>Documented minimums (radiomix.model.guards): at least 2 patients in each "
+    parts.append("<p class='note'>Documented minimums (radiomix.model.guards): at least 4 patients in each "
                  "outcome class to run; 5 of the smaller class per outer test fold (the outer and inner K are "
                  "reduced towards it); 1 event per candidate feature in the smallest outer training fold. "
                  "An AUROC whose 95 % interval contains 0.5 is labelled not distinguishable from chance.</p>")
