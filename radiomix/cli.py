@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                                      clinical_columns=args.clinical_columns, codebook_csv=args.codebook,
                                      failures_csv=args.failures)
             auroc = result.metrics.set_index(["model", "metric"]).loc[("multimodal", "auroc")]
-            print(f"multimodal AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}]; "
+            chance = " (not distinguishable from chance)" if result.chance_level("multimodal") else ""
+            print(f"multimodal AUROC {auroc['value']:.3f} [{auroc['ci_low']:.3f}, {auroc['ci_high']:.3f}]{chance}; "
+                  f"{len(result.warnings)} warning(s) in warnings.csv; "
                   f"metrics, SHAP, model and report.html written to {args.out}")
         elif args.command == "run":
             from radiomix.cohort.launch import RunOptions, run

@@ -90,10 +90,10 @@ def test_aggregations_are_consistent():
 
     per_patient = explanation.per_patient()
     features = explanation.features
-    assert list(per_patient.columns[:4]) == ["patient_id", "class", "expected_value", "margin"]
+    assert list(per_patient.columns[:4]) == ["patient_id", "explained_class", "expected_value", "margin"]
     total = per_patient["expected_value"] + per_patient[features].sum(axis=1)
     assert np.allclose(total, per_patient["margin"], atol=1e-4)
-    assert (per_patient["class"] == "1").all()
+    assert (per_patient["explained_class"] == "1").all()
 
 
 def test_plots_render():

@@ -33,7 +33,7 @@ def signal_run(tmp_path_factory):
     wide.to_csv(folder / "features_wide.csv", index=False)
     clinical.to_csv(folder / "clinical.csv", index=False)
     result = evaluate_cohort(folder / "features_wide.csv", folder / "clinical.csv", "outcome", folder / "out",
-                             batch_column="site", settings=FAST, write_report=False)
+                             batch_column="site", settings=FAST)
     return folder / "out", result
 
 
@@ -41,14 +41,28 @@ def test_multimodal_beats_every_unimodal_model_with_delong_p(signal_run):
     out, _ = signal_run
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics.columns) == METRIC_COLUMNS
+    assert not metrics["metric"].str.contains("delong").any()
     auroc = metrics[metrics["metric"] == "auroc"].set_index("model")["value"]
     assert set(auroc.index) == {"multimodal", "clinical", "CT", "MR"}
+    comparisons = pd.read_csv(out / "comparisons.csv")
+    assert len(comparisons) == 6 and (comparisons["status"] == "compared").all()
     for other in ("clinical", "CT", "MR"):
         assert auroc["multimodal"] > auroc[other], other
-        rows = metrics[(metrics["model"] == "multimodal") & (metrics["metric"] == f"delong_p_vs_{other}")]
-        assert len(rows) == 1 and 0 < rows["value"].iloc[0] <= 1
+        row = comparisons[(comparisons["model_a"] == "multimodal") & (comparisons["model_b"] == other)].iloc[0]
+        assert 0 < row["delong_p"] <= 1
+        assert np.isclose(row["auroc_difference"], row["auroc_a"] - row["auroc_b"])
+        assert row["ci_low"] < row["auroc_difference"] < row["ci_high"]
     print("signal AUROC:", auroc.round(3).to_dict(), "DeLong p:",
-          metrics[metrics["metric"].str.startswith("delong")].set_index("metric")["value"].round(4).to_dict())
+          comparisons.set_index("model_b")["delong_p"].round(4).to_dict())
+
+
+def test_strong_signal_fires_no_guard(signal_run):
+    out, _ = signal_run
+    assert pd.read_csv(out / "warnings.csv").empty
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "No guard fired" in text
+    assert "not distinguishable from chance</span>" not in text
+    assert "without demonstrated skill" not in text
 
 
 def test_every_metric_has_an_interval_around_it(signal_run):
@@ -56,7 +70,9 @@ def test_every_metric_has_an_interval_around_it(signal_run):
     metrics = pd.read_csv(out / "metrics.csv")
     for _, rows in metrics.groupby("model"):
         assert set(BINARY_METRICS) <= set(rows["metric"])
-    intervals = metrics[~metrics["metric"].str.startswith("delong_p")]
+        assert {"events_per_candidate_feature", "smallest_class_outer_test_fold"} <= set(rows["metric"])
+    intervals = metrics[metrics["ci_low"].notna()]
+    assert set(BINARY_METRICS) <= set(intervals["metric"])
     assert (intervals["ci_low"] <= intervals["value"] + 1e-12).all()
     assert (intervals["value"] <= intervals["ci_high"] + 1e-12).all()
 
@@ -65,7 +81,8 @@ def test_output_files(signal_run):
     out, result = signal_run
     for name in ("metrics.csv", "predictions.csv", "selected_features.csv", "shap_per_modality.csv",
                  "shap_per_feature.csv", "shap_per_patient.csv", "model.skops", "model_booster.json",
-                 "model_card.json"):
+                 "model_card.json", "comparisons.csv", "decision_curve.csv", "site_performance.csv",
+                 "tripod_ai.csv", "report.html"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".tmp-*"))
     predictions = pd.read_csv(out / "predictions.csv")

@@ -16,6 +16,7 @@ from radiomix.cohort.manifest import read_manifest
 from radiomix.cohort.merge import FAILURE_COLUMNS, codebook, to_wide
 from radiomix.cohort.provenance import git_commit, provenance
 from radiomix.cohort.records import StageRecord
+from radiomix.model.guards import covers_chance
 from radiomix.spec import load_spec
 
 
@@ -163,4 +164,9 @@ def summary_line(results: Path) -> str:
         if not auroc.empty:
             row = auroc.iloc[0]
             text += f"; multimodal AUROC {row['value']:.3f} (95% CI {row['ci_low']:.3f}-{row['ci_high']:.3f})"
+            if covers_chance(row["ci_low"], row["ci_high"]):
+                text += " (not distinguishable from chance)"
+    warnings_path = results / "warnings.csv"
+    if warnings_path.exists():
+        text += f"; {len(pd.read_csv(warnings_path))} warning(s) in warnings.csv"
     return f"{text}; results in {results}/" + (" (report.html)" if metrics_path.exists() else "")

@@ -102,13 +102,18 @@ class ShapExplanation:
         return summary
 
     def per_patient(self) -> pd.DataFrame:
-        """One row per patient (and class): ``patient_id, class, expected_value, margin``, then SHAP values."""
+        """One row per patient and explained class: ``patient_id, explained_class, expected_value, margin``, SHAP.
+
+        ``explained_class`` is the class whose margin the row decomposes (the
+        positive class of a binary outcome, for every patient): it is not the
+        patient's outcome.
+        """
         blocks = []
         for k, label in enumerate(self.margin_labels):
             block = pd.DataFrame(self.values[:, :, k], columns=self.features)
             block.insert(0, "margin", self.margin[:, k])
             block.insert(0, "expected_value", self.expected_value[k])
-            block.insert(0, "class", label)
+            block.insert(0, "explained_class", label)
             block.insert(0, "patient_id", self.data.index.to_numpy())
             blocks.append(block)
         return pd.concat(blocks, ignore_index=True)

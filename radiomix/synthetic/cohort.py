@@ -5,9 +5,29 @@ bias field) and a PET (activity concentration in Bq/ml, no header: the SUV
 parameters are in the manifest), each on its own grid with its own voxel size,
 and a lesion mask on each grid. MR and PET are misaligned from the CT by a
 known random rigid transform; three sites differ in intensity scale and
-offset, noise and resolution. The binary ``outcome`` depends on the PET
-lesion heterogeneity, the MR lesion texture coarseness, the stage and the age,
-so a model using both images and the clinical data can beat any single source.
+offset, noise and resolution.
+
+The signal (documented once, here and in :func:`draw_profile`): the binary
+``outcome`` is Bernoulli with log-odds split in four equal parts, one per
+source, each driven by one hidden property (:class:`PatientLatents`):
+
+======== ===================================== ===============================================
+source   hidden property                       features that carry it
+======== ===================================== ===============================================
+CT       lesion attenuation (HU)               CT intensity level: first-order, histogram and
+                                               level-dependent texture features of the CT
+MR       lesion signal intensity               MR intensity level of the lesion relative to the
+                                               body (z-scored first-order features)
+PET      lesion mean uptake (SUV)              PET uptake level: SUV mean, peak, percentiles
+clinical stage and age                         the clinical columns ``stage`` and ``age``
+======== ===================================== ===============================================
+
+Each part alone has a modest AUROC; together they have a high one, so a model
+fusing the four sources can beat any single source. Nothing else depends on
+the outcome: lesion size, sex, site, CT and MR texture and PET heterogeneity
+are drawn independently of it (distractors), so no other feature carries it
+(features computed from a signal-bearing intensity, such as CT texture on a
+fixed-bin-size grey-level grid, share that source's signal).
 
 Everything is deterministic per seed, and patient ``i`` does not depend on
 ``n_patients`` (each patient draws from its own spawned random stream).
@@ -56,14 +76,24 @@ REFERENCE_MODALITY = "CT"
 
 TISSUE_INTENSITY = {
     "CT": {AIR: -1000.0, FAT: -90.0, SOFT: 40.0, LUNG: -820.0, BONE: 650.0, HEART: 45.0,
-           LIVER: 60.0, LESION: 35.0},
+           LIVER: 60.0},
     "MR": {AIR: 0.0, FAT: 900.0, SOFT: 350.0, LUNG: 40.0, BONE: 120.0, HEART: 200.0,
-           LIVER: 250.0, LESION: 650.0},
+           LIVER: 250.0},
     "PET": {AIR: 0.0, FAT: 0.4, SOFT: 0.9, LUNG: 0.35, BONE: 1.4, HEART: 3.0, LIVER: 2.2},
 }
 """Mean intensity of each tissue: CT in HU, MR in arbitrary units, PET in SUV.
 
-The PET lesion has its own mean SUV (:class:`PatientLatents`)."""
+The lesion's mean intensity in each modality is the patient's own (:class:`PatientLatents`)."""
+
+LATENT_RANGES = {"ct_lesion_hu": (10.0, 70.0), "mr_lesion_intensity": (450.0, 850.0),
+                 "pet_mean_suv": (4.0, 9.0)}
+"""Uniform ranges of the three imaging signal properties (HU, MR arbitrary units, SUV)."""
+SIGNAL_WEIGHT = 1.5
+"""Log-odds per standard deviation of each imaging signal property (and of the clinical part)."""
+STAGE_LOG_ODDS, AGE_LOG_ODDS = 1.0, 0.11
+"""Clinical part of the log-odds: per stage (1-4, centred at 2.5) and per year of age (centred at 65)."""
+LESION_RADIUS_MM = (10.0, 16.0)
+"""Uniform range of the lesion radius (mm), independent of the outcome and of the stage."""
 
 F18_HALF_LIFE_S = 6586.2
 """Half-life of fluorine-18 (s)."""
@@ -73,7 +103,7 @@ MAX_TRANSLATION_MM = 8.0
 """Largest rotation about each axis (degrees) and shift along each axis (mm) of a true misalignment."""
 
 MR_TEXTURE_AMPLITUDE = 110.0
-"""Standard deviation of the MR lesion texture (arbitrary units; the lesion's mean is 650)."""
+"""Standard deviation of the MR lesion texture (arbitrary units; the lesion's mean is 450 to 850)."""
 PET_TEXTURE_WAVELENGTH_MM = 16.0
 """Wavelength of the PET lesion uptake pattern (mm); its amplitude is the patient's heterogeneity."""
 
@@ -122,16 +152,20 @@ SITES = {
 
 @dataclass(frozen=True)
 class PatientLatents:
-    """The hidden lesion properties that drive the images and the outcome.
+    """The hidden lesion properties that drive the images (and, for three of them, the outcome).
 
     Attributes
     ----------
-    pet_heterogeneity : float
-        Relative standard deviation of lesion uptake (drives the outcome).
-    mr_texture_wavelength_mm : float
-        Wavelength of the MR lesion texture: larger is coarser (drives the outcome).
+    ct_lesion_hu : float
+        Mean lesion attenuation (HU; drives the outcome).
+    mr_lesion_intensity : float
+        Mean lesion MR signal (arbitrary units, before the site's scaling; drives the outcome).
     pet_mean_suv : float
-        Mean lesion SUV.
+        Mean lesion SUV (drives the outcome).
+    pet_heterogeneity : float
+        Relative standard deviation of lesion uptake (unrelated to the outcome).
+    mr_texture_wavelength_mm : float
+        Wavelength of the MR lesion texture: larger is coarser (unrelated to the outcome).
     ct_texture_amplitude_hu, ct_texture_wavelength_mm : float
         CT lesion texture (unrelated to the outcome).
     """
@@ -141,6 +175,8 @@ class PatientLatents:
     pet_mean_suv: float
     ct_texture_amplitude_hu: float
     ct_texture_wavelength_mm: float
+    ct_lesion_hu: float
+    mr_lesion_intensity: float
 
 
 @dataclass(frozen=True)
@@ -156,7 +192,7 @@ class PatientProfile:
     sex : str
         ``F`` or ``M``.
     stage : int
-        1 to 4; larger stages have larger lesions.
+        1 to 4 (not related to the lesion size).
     latents : PatientLatents
     outcome_logit : float
         Log-odds of the outcome.
@@ -242,10 +278,12 @@ def load_true_transforms(truth_path) -> dict[str, sitk.Euler3DTransform]:
 def draw_profile(rng: np.random.Generator) -> PatientProfile:
     """Draw a patient's site, clinical covariates, hidden lesion properties and outcome.
 
-    The outcome is Bernoulli with log-odds ``1.6 z(pet_heterogeneity) +
-    1.6 z(mr_texture_wavelength_mm) + 0.9 (stage - 2.5) + 0.05 (age - 65)``,
-    where ``z`` standardises by the population mean and standard deviation.
-    This is the first thing drawn from a patient's random stream.
+    The outcome is Bernoulli with log-odds ``w z(ct_lesion_hu) + w z(mr_lesion_intensity)
+    + w z(pet_mean_suv) + 1.0 (stage - 2.5) + 0.11 (age - 65)``, ``w`` =
+    :data:`SIGNAL_WEIGHT` = 1.5, where ``z`` standardises by the population mean
+    and standard deviation (uniform on :data:`LATENT_RANGES`); the clinical part
+    has about the same spread as each imaging part. This is the first thing
+    drawn from a patient's random stream.
     """
     site = str(rng.choice(sorted(SITES)))
     age = int(np.clip(np.rint(rng.normal(65.0, 9.0)), 35, 90))
@@ -254,16 +292,22 @@ def draw_profile(rng: np.random.Generator) -> PatientProfile:
     latents = PatientLatents(
         pet_heterogeneity=rng.uniform(0.05, 0.45),
         mr_texture_wavelength_mm=rng.uniform(5.0, 16.0),
-        pet_mean_suv=rng.uniform(4.0, 9.0),
+        pet_mean_suv=rng.uniform(*LATENT_RANGES["pet_mean_suv"]),
         ct_texture_amplitude_hu=rng.uniform(8.0, 30.0),
         ct_texture_wavelength_mm=rng.uniform(5.0, 15.0),
+        ct_lesion_hu=rng.uniform(*LATENT_RANGES["ct_lesion_hu"]),
+        mr_lesion_intensity=rng.uniform(*LATENT_RANGES["mr_lesion_intensity"]),
     )
-    # uniform(a, b) has standard deviation (b - a) / sqrt(12)
-    outcome_logit = (1.6 * (latents.pet_heterogeneity - 0.25) / (0.4 / np.sqrt(12.0))
-                     + 1.6 * (latents.mr_texture_wavelength_mm - 10.5) / (11.0 / np.sqrt(12.0))
-                     + 0.9 * (stage - 2.5) + 0.05 * (age - 65.0))
+    outcome_logit = (sum(SIGNAL_WEIGHT * _standardised(getattr(latents, name), name) for name in LATENT_RANGES)
+                     + STAGE_LOG_ODDS * (stage - 2.5) + AGE_LOG_ODDS * (age - 65.0))
     outcome = int(rng.uniform() < 1.0 / (1.0 + np.exp(-outcome_logit)))
     return PatientProfile(site, age, sex, stage, latents, float(outcome_logit), outcome)
+
+
+def _standardised(value: float, name: str) -> float:
+    """A latent's z-score under its uniform population distribution (sd = (b - a) / sqrt(12))."""
+    low, high = LATENT_RANGES[name]
+    return (value - 0.5 * (low + high)) / ((high - low) / np.sqrt(12.0))
 
 
 def _write_patient(out_dir: Path, patient_id: str, rng: np.random.Generator):
@@ -271,7 +315,7 @@ def _write_patient(out_dir: Path, patient_id: str, rng: np.random.Generator):
     profile = draw_profile(rng)
     site, stage, latents = profile.site, profile.stage, profile.latents
     effects = SITES[site]
-    anatomy = draw_anatomy(rng, lesion_radius_mm=8.0 + 2.0 * stage + rng.uniform(-1.0, 1.0))
+    anatomy = draw_anatomy(rng, lesion_radius_mm=rng.uniform(*LESION_RADIUS_MM))
     textures = {
         "CT": RandomField.draw(rng, latents.ct_texture_wavelength_mm),
         "MR": RandomField.draw(rng, latents.mr_texture_wavelength_mm),
@@ -399,9 +443,9 @@ def _tissue_values(modality: str, latents: PatientLatents, texture: RandomField,
     lesion = labels == LESION
     lesion_texture = texture(points[lesion])
     if modality == "CT":
-        values[lesion] += latents.ct_texture_amplitude_hu * lesion_texture
+        values[lesion] = latents.ct_lesion_hu + latents.ct_texture_amplitude_hu * lesion_texture
     elif modality == "MR":
-        values[lesion] += MR_TEXTURE_AMPLITUDE * lesion_texture
+        values[lesion] = latents.mr_lesion_intensity + MR_TEXTURE_AMPLITUDE * lesion_texture
     else:
         values[lesion] = latents.pet_mean_suv * np.maximum(
             1.0 + latents.pet_heterogeneity * lesion_texture, 0.1)
