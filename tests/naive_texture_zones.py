@@ -165,3 +165,110 @@ def naive_family_values(family: str, levels: np.ndarray, morphological_mask: np.
     if dimension == "2D":
         return list(np.mean(per_slice, axis=0))
     return naive_features(merged, n_voxels)
+
+
+def zone_count_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> np.ndarray:
+    """Count zones by grey level (rows) and a positive integer property (columns).
+
+    Parameters
+    ----------
+    zone_level : ndarray of int
+        Grey level ``1..n_levels`` of each zone.
+    zone_column : ndarray of int
+        Size (GLSZM) or distance (GLDZM) of each zone, ``>= 1``.
+    n_levels : int
+        Number of grey levels ``Ng`` (rows).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_levels, max(zone_column))
+        Element ``[i, j]``: number of zones of level ``i + 1`` with property
+        ``j + 1``; shape ``(n_levels, 0)`` without zones.
+    """
+    n_columns = int(zone_column.max()) if zone_column.size else 0
+    flat = (zone_level.astype(np.int64) - 1) * n_columns + (zone_column.astype(np.int64) - 1)
+    counts = np.bincount(flat, minlength=n_levels * n_columns)
+    return counts.reshape(n_levels, n_columns).astype(np.float64)
+
+
+def compact_zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray,
+                        n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The zone count matrix restricted to the columns that hold zones.
+
+    A GLSZM of a large ROI has mostly empty columns (sizes no zone has); the
+    features only need the others.
+
+    Parameters
+    ----------
+    zone_level, zone_column, n_levels
+        As for :func:`zone_count_matrix`.
+
+    Returns
+    -------
+    counts : ndarray of float64, shape (n_levels, n_present)
+        Zone counts by grey level and present column.
+    column_values : ndarray of float64, shape (n_present,)
+        Size or distance of each column, increasing.
+    """
+    column_values, column_index = np.unique(zone_column, return_inverse=True)
+    flat = (zone_level.astype(np.int64) - 1) * column_values.size + column_index
+    counts = np.bincount(flat, minlength=n_levels * column_values.size)
+    return counts.reshape(n_levels, column_values.size).astype(np.float64), column_values.astype(np.float64)
+
+
+def zone_matrix_features(matrix: np.ndarray, n_voxels: int, column_values: np.ndarray | None = None) -> np.ndarray:
+    """The 16 IBSI zone-matrix features of a GLSZM or GLDZM.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (Ng, Nj)
+        Zone counts by grey level ``i = 1..Ng`` (rows) and zone size or
+        distance (columns); at least one zone.
+    n_voxels : int
+        Number of intensity-mask voxels ``N_v`` the matrix was counted on.
+    column_values : ndarray, shape (Nj,), optional
+        Size or distance ``j`` of each column; default ``1..Nj`` (the full
+        matrix of :func:`zone_count_matrix`), or the ``column_values`` of
+        :func:`compact_zone_matrix`.
+
+    Returns
+    -------
+    ndarray of float64, shape (16,)
+        Values in the order of :data:`radiomix.features.glszm.FEATURES` (and
+        of :data:`radiomix.features.gldzm.FEATURES`).
+    """
+    counts = np.asarray(matrix, dtype=np.float64)
+    n_zones = counts.sum()
+    grey = np.arange(1, counts.shape[0] + 1, dtype=np.float64)
+    if column_values is None:
+        column = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
+    else:
+        column = np.asarray(column_values, dtype=np.float64)
+    grey_sq = grey * grey
+    column_sq = column * column
+    per_level = counts.sum(axis=1)
+    per_column = counts.sum(axis=0)
+    probability = counts / n_zones
+    level_prob = per_level / n_zones
+    column_prob = per_column / n_zones
+    level_mean = grey @ level_prob
+    column_mean = column @ column_prob
+    positive = probability[probability > 0]
+    return np.array([
+        (per_column / column_sq).sum() / n_zones,
+        (per_column * column_sq).sum() / n_zones,
+        (per_level / grey_sq).sum() / n_zones,
+        (per_level * grey_sq).sum() / n_zones,
+        (1.0 / grey_sq) @ counts @ (1.0 / column_sq) / n_zones,
+        grey_sq @ counts @ (1.0 / column_sq) / n_zones,
+        (1.0 / grey_sq) @ counts @ column_sq / n_zones,
+        grey_sq @ counts @ column_sq / n_zones,
+        (per_level * per_level).sum() / n_zones,
+        (per_level * per_level).sum() / (n_zones * n_zones),
+        (per_column * per_column).sum() / n_zones,
+        (per_column * per_column).sum() / (n_zones * n_zones),
+        n_zones / n_voxels,
+        ((grey - level_mean) ** 2) @ level_prob,
+        ((column - column_mean) ** 2) @ column_prob,
+        -(positive * np.log2(positive)).sum(),
+    ])

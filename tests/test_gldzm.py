@@ -14,6 +14,7 @@ from radiomix.errors import InputError
 from radiomix.features import gldzm, glszm, registry
 from radiomix.features.base import RoiImage
 from radiomix.features.table import tabulate
+from radiomix.features.zones import label_zones
 from radiomix.spec import ZoneSettings
 
 from ibsi_reference import misses, reference_rows
@@ -119,7 +120,7 @@ def test_distance_map_rejects_2d_arrays():
 def test_zone_distance_is_the_minimum_over_its_voxels(volume, in_plane):
     levels, extra = volume
     morphological = extra | (levels > 0)
-    zones = glszm.label_zones(levels, 1, in_plane)
+    zones = label_zones(levels, 1, in_plane)
     distance = gldzm.edge_distance_map(morphological, in_plane)
     found = sorted(zip(zones.level.tolist(), gldzm.zone_distances(zones, distance).tolist()))
     reference_distance = brute_force_edge_distance(morphological, in_plane)
@@ -129,7 +130,7 @@ def test_zone_distance_is_the_minimum_over_its_voxels(volume, in_plane):
 
 
 def test_zone_distances_reject_mismatched_shapes():
-    zones = glszm.label_zones(np.ones((1, 2, 2), dtype=np.int32))
+    zones = label_zones(np.ones((1, 2, 2), dtype=np.int32))
     with pytest.raises(InputError, match="same grid"):
         gldzm.zone_distances(zones, np.ones((1, 3, 3), dtype=np.int32))
 

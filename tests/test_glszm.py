@@ -15,15 +15,19 @@ from radiomix.errors import InputError, SpecError
 from radiomix.features import glszm, registry
 from radiomix.features.base import RoiImage
 from radiomix.features.table import tabulate
+from radiomix.features.zones import Zones, _label_zones, label_zones, zones_by_connectivity
 from radiomix.spec import ZoneSettings
 
 from ibsi_reference import misses, reference_rows
 from naive_texture_zones import (
+    compact_zone_matrix,
     naive_family_values,
     naive_features,
     naive_matrix,
     naive_zones,
     scipy_zones,
+    zone_count_matrix,
+    zone_matrix_features,
 )
 
 DIMENSIONS = ("2D", "2.5D", "3D")
@@ -41,7 +45,7 @@ def make_roi(levels: np.ndarray, morphological_mask: np.ndarray | None = None, n
                     bin_width=1.0, lower_bound=1.0, resegmentation_range=(-np.inf, np.inf))
 
 
-def zone_multiset(zones: glszm.Zones) -> Counter:
+def zone_multiset(zones: Zones) -> Counter:
     """Zones of the kernel as a multiset of (level, voxel set), for comparison with the references."""
     found = Counter()
     for number in range(1, zones.level.size + 1):
@@ -92,7 +96,7 @@ def test_ct_phantom_config_a_rows_are_reproduced(ct_phantom_config_a_roi):
 @settings(max_examples=40, deadline=None)
 @given(levels=level_volumes, linkage=st.integers(1, 2), in_plane=st.booleans())
 def test_zones_match_union_find_reference(levels, linkage, in_plane):
-    zones = glszm.label_zones(levels, linkage, in_plane)
+    zones = label_zones(levels, linkage, in_plane)
     assert zone_multiset(zones) == Counter(naive_zones(levels, linkage, in_plane))
     assert np.array_equal(zones.size, np.bincount(zones.labels.ravel())[1:])
     assert np.all(np.diff(zones.first_slice) >= 0)
@@ -101,28 +105,28 @@ def test_zones_match_union_find_reference(levels, linkage, in_plane):
 @settings(max_examples=30, deadline=None)
 @given(levels=level_volumes, in_plane=st.booleans())
 def test_zones_match_scipy_label_for_linkage_one(levels, in_plane):
-    zones = glszm.label_zones(levels, 1, in_plane)
+    zones = label_zones(levels, 1, in_plane)
     assert zone_multiset(zones) == Counter(scipy_zones(levels, in_plane))
 
 
 def test_diagonal_neighbours_are_linked_in_3d_but_not_across_slices_in_plane():
     levels = np.zeros((2, 2, 2), dtype=np.int32)
     levels[0, 0, 0] = levels[1, 1, 1] = 3
-    assert glszm.label_zones(levels, 1, False).size.tolist() == [2]
-    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1]
+    assert label_zones(levels, 1, False).size.tolist() == [2]
+    assert label_zones(levels, 1, True).size.tolist() == [1, 1]
 
 
 def test_linkage_distance_two_bridges_a_gap():
     levels = np.array([[[1, 0, 1]]], dtype=np.int32)
-    assert glszm.label_zones(levels, 1).size.tolist() == [1, 1]
-    assert glszm.label_zones(levels, 2).size.tolist() == [2]
+    assert label_zones(levels, 1).size.tolist() == [1, 1]
+    assert label_zones(levels, 2).size.tolist() == [2]
 
 
 def test_labelling_rejects_bad_arguments():
     with pytest.raises(InputError, match="3D"):
-        glszm.label_zones(np.ones((3, 3), dtype=np.int32))
+        label_zones(np.ones((3, 3), dtype=np.int32))
     with pytest.raises(SpecError, match="linkage_distance"):
-        glszm.label_zones(np.ones((1, 3, 3), dtype=np.int32), 0)
+        label_zones(np.ones((1, 3, 3), dtype=np.int32), 0)
 
 
 # ---------------------------------------------------------------- two-pass labelling (linkage distance 1)
@@ -133,7 +137,7 @@ signed_level_volumes = st.tuples(st.integers(1, 5), st.integers(1, 6), st.intege
 """Small volumes whose voxels outside the ROI are 0 or negative; few levels, so zones are large and winding."""
 
 
-def first_voxels(zones: glszm.Zones) -> list[int]:
+def first_voxels(zones: Zones) -> list[int]:
     """Flat index of each zone's first voxel (raster order), by zone number."""
     flat = zones.labels.ravel()
     return [int(np.flatnonzero(flat == number)[0]) for number in range(1, zones.level.size + 1)]
@@ -142,8 +146,8 @@ def first_voxels(zones: glszm.Zones) -> list[int]:
 @settings(max_examples=50, deadline=None)
 @given(levels=signed_level_volumes)
 def test_two_pass_zones_of_both_connectivities_match_scipy_and_the_flood_fill(levels):
-    labelled = glszm.zones_by_connectivity(levels, 1, (True, False), True)
-    tables = glszm.zones_by_connectivity(levels, 1, (False, True), False)
+    labelled = zones_by_connectivity(levels, 1, (True, False), True)
+    tables = zones_by_connectivity(levels, 1, (False, True), False)
     plane = levels.shape[1] * levels.shape[2]
     for in_plane in (True, False):
         zones = labelled[in_plane]
@@ -154,7 +158,7 @@ def test_two_pass_zones_of_both_connectivities_match_scipy_and_the_flood_fill(le
         assert np.array_equal(zones.size, np.bincount(zones.labels.ravel(), minlength=zones.level.size + 1)[1:])
         for field in ("level", "size", "first_slice"):
             assert np.array_equal(getattr(tables[in_plane], field), getattr(zones, field))
-        flood_fill = glszm._label_zones(np.ascontiguousarray(levels), 1, in_plane)
+        flood_fill = _label_zones(np.ascontiguousarray(levels), 1, in_plane)
         assert all(np.array_equal(mine, theirs) for mine, theirs in zip(zones, flood_fill))
 
 
@@ -162,9 +166,9 @@ def test_zones_do_not_cross_an_empty_slice_and_join_diagonally_across_slices():
     levels = np.zeros((4, 3, 3), dtype=np.int32)
     levels[0, 0, 0] = levels[1, 1, 1] = levels[3, 1, 1] = 2  # slice 2 empty
     levels[1, 2, 2] = levels[0, 2, 0] = 1
-    zones = glszm.label_zones(levels, 1, False)
+    zones = label_zones(levels, 1, False)
     assert sorted(zip(zones.level.tolist(), zones.size.tolist())) == [(1, 1), (1, 1), (2, 1), (2, 2)]
-    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, 1]
+    assert label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("upper_slice, size", [
@@ -173,8 +177,8 @@ def test_zones_do_not_cross_an_empty_slice_and_join_diagonally_across_slices():
 ])
 def test_zones_joined_through_several_neighbours_in_the_slice_below(upper_slice, size):
     levels = np.array([[[2, 0, 2], [0, 0, 0], [2, 0, 2]], upper_slice], dtype=np.int32)
-    assert glszm.label_zones(levels, 1, False).size.tolist() == [size]
-    assert glszm.label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, size - 4]
+    assert label_zones(levels, 1, False).size.tolist() == [size]
+    assert label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, size - 4]
 
 
 def reference_roi_summary(discretised, intensity_mask, morphological_mask):
@@ -215,15 +219,15 @@ def test_roi_summary_matches_numpy(levels, seed, strided):
 def test_matrix_and_features_match_naive_definitions(levels):
     if not (levels > 0).any():
         return
-    zones = glszm.label_zones(levels, 1, False)
-    matrix = glszm.zone_count_matrix(zones.level, zones.size, 4)
+    zones = label_zones(levels, 1, False)
+    matrix = zone_count_matrix(zones.level, zones.size, 4)
     expected = naive_matrix(list(zip(zones.level.tolist(), zones.size.tolist())), 4)
     assert np.array_equal(matrix, expected)
     n_voxels = int((levels > 0).sum())
-    np.testing.assert_allclose(glszm.zone_matrix_features(matrix, n_voxels), naive_features(expected, n_voxels),
+    np.testing.assert_allclose(zone_matrix_features(matrix, n_voxels), naive_features(expected, n_voxels),
                                rtol=1e-10, atol=1e-12)
-    compact, columns = glszm.compact_zone_matrix(zones.level, zones.size, 4)
-    np.testing.assert_allclose(glszm.zone_matrix_features(compact, n_voxels, columns),
+    compact, columns = compact_zone_matrix(zones.level, zones.size, 4)
+    np.testing.assert_allclose(zone_matrix_features(compact, n_voxels, columns),
                                naive_features(expected, n_voxels), rtol=1e-10, atol=1e-12)
 
 
@@ -328,7 +332,7 @@ def test_inconsistent_inputs_are_rejected():
 @given(levels=level_volumes, in_plane=st.booleans())
 def test_zone_features_without_matrices_match_the_matrix_features(levels, in_plane):
     """The per-slice (or volume) features from zone lists equal those of each slice's compact matrix."""
-    zones = glszm.label_zones(levels, 1, in_plane)
+    zones = label_zones(levels, 1, in_plane)
     if zones.level.size == 0:
         return
     n_levels = int(levels.max())
@@ -340,8 +344,8 @@ def test_zone_features_without_matrices_match_the_matrix_features(levels, in_pla
     n_voxels = np.array([np.count_nonzero(levels if z is None else levels[z]) for *_, z in groups], dtype=np.float64)
     got = glszm._zone_features(zones.level, zones.size, starts, stops, n_voxels, n_levels)
     for row, (start, stop, _) in enumerate(groups):
-        counts, columns = glszm.compact_zone_matrix(zones.level[start:stop], zones.size[start:stop], n_levels)
-        np.testing.assert_allclose(got[row], glszm.zone_matrix_features(counts, n_voxels[row], columns),
+        counts, columns = compact_zone_matrix(zones.level[start:stop], zones.size[start:stop], n_levels)
+        np.testing.assert_allclose(got[row], zone_matrix_features(counts, n_voxels[row], columns),
                                    rtol=1e-12, atol=1e-15)
 
 

@@ -1,6 +1,6 @@
 """Grey level distance zone matrix (GLDZM) features, IBSI-1 section "Grey level distance zone based features".
 
-Zones are those of the GLSZM (:func:`radiomix.features.glszm.label_zones`, on
+Zones are those of the GLSZM (:func:`radiomix.features.zones.label_zones`, on
 the intensity mask). The distance of a voxel to the ROI edge is its taxicab
 (Manhattan) distance to the nearest voxel outside the *morphological* mask,
 voxels beyond the array counting as outside: voxels on the edge are at
@@ -21,7 +21,8 @@ from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.glszm import Zones, compute_zone_family
+from radiomix.features.glszm import compute_zone_family
+from radiomix.features.zones import Zones
 
 FAMILY = "gldzm"
 
@@ -64,7 +65,7 @@ FEATURES = (
      "-sum_ij p[i, j] log2 p[i, j] (over p > 0)"),
 )
 """``(key, IBSI name, IBSI code, formula)``, in the order of
-:func:`radiomix.features.glszm.zone_matrix_features`."""
+:data:`radiomix.features.glszm.FEATURES` (the columns of its zone features)."""
 
 for _key, _name, _code, _formula in FEATURES:
     registry.define(FAMILY, _key, _name, _code, "1", _formula)
@@ -164,7 +165,7 @@ def zone_distances(zones: Zones, distance: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     zones : Zones
-        Result of :func:`radiomix.features.glszm.label_zones`.
+        Result of :func:`radiomix.features.zones.label_zones`.
     distance : ndarray of int, same shape as ``zones.labels``
         Distance map (:func:`edge_distance_map`), >= 1 at every zone voxel.
 

@@ -13,16 +13,15 @@ Aggregation (labels of ``AGGREGATIONS_BY_DIMENSION["glszm"]``):
 * ``2.5D``: the slice matrices summed (and their voxel counts), features once;
 * ``3D``: zones in the volume, features once.
 
-The zone labelling and the matrix-to-features function are shared with the
-grey level distance zone family (:mod:`radiomix.features.gldzm`), whose matrix
-has the same rows and counts the same zones by their distance to the ROI edge
-instead of their size.
+Zones come from :mod:`radiomix.features.zones`. The features of a zone
+family are shared with the grey level distance zone family
+(:mod:`radiomix.features.gldzm`), whose matrix has the same rows and counts the
+same zones by their distance to the ROI edge instead of their size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.texture import divided_by_count_powers, grow_box_to_row
+from radiomix.features.zones import Zones, zones_by_connectivity
 
 FAMILY = "glszm"
 
@@ -75,539 +75,15 @@ FEATURES = (
     ("zone_size_entropy", "Zone size entropy", "GU8N",
      "-sum_ij p[i, j] log2 p[i, j] (over p > 0)"),
 )
-"""``(key, IBSI name, IBSI code, formula)``, in the order of :func:`zone_matrix_features`."""
+"""``(key, IBSI name, IBSI code, formula)``, in the order of the columns of :func:`_zone_features`."""
 
 for _key, _name, _code, _formula in FEATURES:
     registry.define(FAMILY, _key, _name, _code, "1", _formula)
 
 
-class Zones(NamedTuple):
-    """Zones of a discretised array, numbered in raster order of their first voxel.
-
-    Attributes
-    ----------
-    labels : ndarray of int32
-        Zone number ``1..n_zones`` of each voxel, 0 outside the ROI; same
-        shape as the input.
-    level : ndarray of int32
-        Grey level of each zone (``1..Ng``).
-    size : ndarray of int64
-        Number of voxels of each zone.
-    first_slice : ndarray of int32
-        Slice (axis 0 index) of the zone's first voxel in raster order;
-        non-decreasing, and for in-plane zones the zone's only slice.
-    """
-
-    labels: np.ndarray
-    level: np.ndarray
-    size: np.ndarray
-    first_slice: np.ndarray
-
-
-@njit
-def _label_zones(levels, linkage_distance, in_plane):
-    """Flood-fill kernel of :func:`label_zones` for any linkage distance (explicit stack, no recursion).
-
-    Works on a flat copy padded with ``linkage_distance`` zeros on each side,
-    so that neighbours are flat-index offsets without bounds checks. A voxel
-    is set to 0 in the copy when it joins a zone, so one load tells whether a
-    neighbour is an unvisited voxel of the zone's level.
-    """
-    n_z, n_y, n_x = levels.shape
-    pad_z = 0 if in_plane else linkage_distance
-    pad = linkage_distance
-    p_y = n_y + 2 * pad
-    p_x = n_x + 2 * pad
-    plane = p_y * p_x
-    unvisited = np.zeros((n_z + 2 * pad_z) * plane, np.int32)
-    n_roi = 0
-    for z in range(n_z):
-        for y in range(n_y):
-            row = (z + pad_z) * plane + (y + pad) * p_x + pad
-            for x in range(n_x):
-                level = levels[z, y, x]
-                if level > 0:
-                    unvisited[row + x] = level
-                    n_roi += 1
-
-    n_offsets = (2 * pad_z + 1) * (2 * pad + 1) * (2 * pad + 1) - 1
-    offsets = np.empty(n_offsets, np.int64)
-    k = 0
-    for dz in range(-pad_z, pad_z + 1):
-        for dy in range(-pad, pad + 1):
-            for dx in range(-pad, pad + 1):
-                if dz != 0 or dy != 0 or dx != 0:
-                    offsets[k] = dz * plane + dy * p_x + dx
-                    k += 1
-
-    padded_labels = np.zeros(unvisited.size, np.int32)
-    zone_level = np.empty(n_roi, np.int32)
-    zone_size = np.empty(n_roi, np.int64)
-    zone_slice = np.empty(n_roi, np.int32)
-    stack = np.empty(n_roi, np.int64)  # every voxel is pushed at most once
-    n_zones = 0
-    for z in range(n_z):
-        for y in range(n_y):
-            row = (z + pad_z) * plane + (y + pad) * p_x + pad
-            for x in range(n_x):
-                seed = row + x
-                level = unvisited[seed]
-                if level == 0:
-                    continue
-                n_zones += 1
-                unvisited[seed] = 0
-                stack[0] = seed
-                top = 1
-                size = 0
-                while top > 0:
-                    top -= 1
-                    voxel = stack[top]
-                    size += 1
-                    padded_labels[voxel] = n_zones
-                    for k in range(n_offsets):
-                        neighbour = voxel + offsets[k]
-                        if unvisited[neighbour] == level:
-                            unvisited[neighbour] = 0
-                            stack[top] = neighbour
-                            top += 1
-                zone_level[n_zones - 1] = level
-                zone_size[n_zones - 1] = size
-                zone_slice[n_zones - 1] = z
-
-    labels = np.empty((n_z, n_y, n_x), np.int32)
-    for z in range(n_z):
-        for y in range(n_y):
-            row = (z + pad_z) * plane + (y + pad) * p_x + pad
-            for x in range(n_x):
-                labels[z, y, x] = padded_labels[row + x]
-    return labels, zone_level[:n_zones].copy(), zone_size[:n_zones].copy(), zone_slice[:n_zones].copy()
-
-
-# Zones of linkage distance 1 by union-find over provisional zones (a two-pass
-# labelling, with Wu et al.'s SAUF decision tree in the plane): a raster scan
-# gives each ROI voxel the provisional zone of an earlier in-plane neighbour
-# of its level, or a new one, and records which provisional zones meet in the
-# plane and, for the 3D zones, across neighbouring slices. A provisional zone
-# is numbered in raster order of its first voxel, and the root of a tree is
-# always its smallest number, so numbering the roots in order numbers the
-# zones in raster order of their first voxel, as the flood fill does.
-
-
-@njit
-def _zone_root(parent, zone):
-    """Root of provisional zone ``zone`` in the union-find forest ``parent`` (path halving)."""
-    while parent[zone] != zone:
-        parent[zone] = parent[parent[zone]]
-        zone = parent[zone]
-    return zone
-
-
-@njit
-def _join(parent, first, second):
-    """Merge the trees of two provisional zones under the smaller of their roots."""
-    first = _zone_root(parent, first)
-    second = _zone_root(parent, second)
-    if first < second:
-        parent[second] = first
-    elif second < first:
-        parent[first] = second
-
-
-@njit
-def _provisional_zones(levels, volume):
-    """Provisional zones of ``levels`` and the union-find forests joining them into zones.
-
-    One raster scan gives each ROI voxel the provisional zone of an earlier
-    in-plane neighbour of its level (or a new one) and joins the provisional
-    zones that meet within the slice; with ``volume``, it also joins them
-    with those of the voxel's neighbours of its level in the slice before.
-
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels, 0 (or less) outside the ROI.
-    volume : bool
-        Build the forest of the volume's (3D) zones as well.
-
-    Returns
-    -------
-    padded : ndarray of int32, shape (nz * (ny + 2) * (nx + 2),)
-        Levels with a border of zeros one voxel wide in y and x, flattened;
-        0 outside the ROI.
-    provisional : ndarray of int32, same shape as ``padded``
-        Provisional zone of each ROI voxel (undefined elsewhere).
-    in_plane_parent, volume_parent : ndarray of int64, shape (n_provisional,)
-        Union-find forests of the in-plane and of the volume's zones (each
-        tree one zone); ``volume_parent`` is meaningless without ``volume``.
-    voxel_count, zone_slice, zone_level : ndarray, shape (n_provisional,)
-        Voxels, slice and grey level of each provisional zone.
-
-    Notes
-    -----
-    In the plane, of the neighbours scanned before a voxel, the one above
-    (``y - 1``) touches the other three: when it shares the voxel's level,
-    those of the three that share it too already belong to its zone.
-    Otherwise the upper-right neighbour touches the voxel's left neighbour
-    only through the upper-left one, so at most one pair of zones meets at
-    each voxel.
-
-    Across slices, once a voxel is processed every voxel of its level among
-    its 9 neighbours in the slice before is in its zone. So when the
-    voxel's left neighbour shares its level (and zone), only the neighbours
-    at ``x + 1`` are new; when the neighbour right below shares the level,
-    the others of that level touch it in-plane and are already in its zone;
-    otherwise the 8 neighbours around it form a ring whose consecutive
-    members touch, and one join per run of matching members suffices.
-    """
-    n_z, n_y, n_x = levels.shape
-    p_x = n_x + 2
-    plane = (n_y + 2) * p_x
-    padded = np.zeros(n_z * plane, np.int32)
-    n_roi = 0
-    for z in range(n_z):
-        for y in range(n_y):
-            row = z * plane + (y + 1) * p_x + 1
-            for x in range(n_x):
-                level = max(levels[z, y, x], 0)
-                padded[row + x] = level
-                n_roi += level > 0
-    provisional = np.empty(padded.size, np.int32)
-    in_plane_parent = np.empty(n_roi, np.int64)
-    volume_parent = np.empty(n_roi, np.int64)
-    voxel_count = np.zeros(n_roi, np.int64)
-    zone_slice = np.empty(n_roi, np.int32)
-    zone_level = np.empty(n_roi, np.int32)
-    n_zones = 0
-    for z in range(n_z):
-        for y in range(n_y):
-            row = z * plane + (y + 1) * p_x + 1
-            for voxel in range(row, row + n_x):
-                level = padded[voxel]
-                if level == 0:
-                    continue
-                above = voxel - p_x
-                if padded[above] == level:
-                    zone = provisional[above]
-                elif padded[above + 1] == level:
-                    zone = provisional[above + 1]
-                    if padded[above - 1] == level:
-                        _join(in_plane_parent, zone, provisional[above - 1])
-                        _join(volume_parent, zone, provisional[above - 1])
-                    elif padded[voxel - 1] == level:
-                        _join(in_plane_parent, zone, provisional[voxel - 1])
-                        _join(volume_parent, zone, provisional[voxel - 1])
-                elif padded[above - 1] == level:
-                    zone = provisional[above - 1]
-                elif padded[voxel - 1] == level:
-                    zone = provisional[voxel - 1]
-                else:
-                    zone = n_zones
-                    in_plane_parent[zone] = zone
-                    volume_parent[zone] = zone
-                    zone_slice[zone] = z
-                    zone_level[zone] = level
-                    n_zones += 1
-                provisional[voxel] = zone
-                voxel_count[zone] += 1
-                if z == 0 or not volume:
-                    continue
-                below = voxel - plane
-                if padded[voxel - 1] == level:
-                    right = below + 1
-                    if padded[right] == level:
-                        _join(volume_parent, zone, provisional[right])
-                    else:
-                        if padded[right - p_x] == level:
-                            _join(volume_parent, zone, provisional[right - p_x])
-                        if padded[right + p_x] == level:
-                            _join(volume_parent, zone, provisional[right + p_x])
-                elif padded[below] == level:
-                    _join(volume_parent, zone, provisional[below])
-                else:
-                    ring_0 = below - p_x - 1
-                    ring_1 = below - p_x
-                    ring_2 = below - p_x + 1
-                    ring_3 = below + 1
-                    ring_4 = below + p_x + 1
-                    ring_5 = below + p_x
-                    ring_6 = below + p_x - 1
-                    ring_7 = below - 1
-                    match_0 = padded[ring_0] == level
-                    match_1 = padded[ring_1] == level
-                    match_2 = padded[ring_2] == level
-                    match_3 = padded[ring_3] == level
-                    match_4 = padded[ring_4] == level
-                    match_5 = padded[ring_5] == level
-                    match_6 = padded[ring_6] == level
-                    match_7 = padded[ring_7] == level
-                    if match_0 and not match_7:
-                        _join(volume_parent, zone, provisional[ring_0])
-                    if match_1 and not match_0:
-                        _join(volume_parent, zone, provisional[ring_1])
-                    if match_2 and not match_1:
-                        _join(volume_parent, zone, provisional[ring_2])
-                    if match_3 and not match_2:
-                        _join(volume_parent, zone, provisional[ring_3])
-                    if match_4 and not match_3:
-                        _join(volume_parent, zone, provisional[ring_4])
-                    if match_5 and not match_4:
-                        _join(volume_parent, zone, provisional[ring_5])
-                    if match_6 and not match_5:
-                        _join(volume_parent, zone, provisional[ring_6])
-                    if match_7 and not match_6:
-                        _join(volume_parent, zone, provisional[ring_7])
-                    if (match_0 and match_1 and match_2 and match_3 and match_4 and match_5 and match_6
-                            and match_7):
-                        _join(volume_parent, zone, provisional[ring_0])
-    return (padded, provisional, in_plane_parent[:n_zones].copy(), volume_parent[:n_zones].copy(),
-            voxel_count[:n_zones].copy(), zone_slice[:n_zones].copy(), zone_level[:n_zones].copy())
-
-
-@njit
-def _number_zones(parent, voxel_count, zone_slice, zone_level):
-    """Zones of a union-find forest of provisional zones, numbered by their roots.
-
-    ``parent`` is flattened in place (every entry set to its root; a root
-    is smaller than the zones under it, so one pass in order suffices).
-
-    Returns
-    -------
-    zone_of : ndarray of int32, shape (n_provisional,)
-        Zone index (from 0) of each provisional zone.
-    level, size, first_slice : ndarray
-        Grey level, voxels and first slice of each zone (as in :class:`Zones`).
-    """
-    n_provisional = parent.size
-    zone_of = np.empty(n_provisional, np.int32)
-    level = np.empty(n_provisional, np.int32)
-    size = np.zeros(n_provisional, np.int64)
-    first_slice = np.empty(n_provisional, np.int32)
-    n_zones = 0
-    for zone in range(n_provisional):
-        root = parent[parent[zone]]
-        parent[zone] = root
-        if root == zone:
-            zone_of[zone] = n_zones
-            level[n_zones] = zone_level[zone]
-            first_slice[n_zones] = zone_slice[zone]
-            n_zones += 1
-        else:
-            zone_of[zone] = zone_of[root]
-        size[zone_of[zone]] += voxel_count[zone]
-    return zone_of, level[:n_zones].copy(), size[:n_zones].copy(), first_slice[:n_zones].copy()
-
-
-@njit
-def _zone_labels(padded, provisional, zone_of, n_z, n_y, n_x):
-    """Zone number (from 1) of each voxel, 0 outside the ROI, from the provisional zones."""
-    p_x = n_x + 2
-    plane = (n_y + 2) * p_x
-    labels = np.zeros((n_z, n_y, n_x), np.int32)
-    for z in range(n_z):
-        for y in range(n_y):
-            row = z * plane + (y + 1) * p_x + 1
-            for x in range(n_x):
-                if padded[row + x] > 0:
-                    labels[z, y, x] = zone_of[provisional[row + x]] + 1
-    return labels
-
-
-class ZoneTable(NamedTuple):
-    """Zones without their voxels: the fields of :class:`Zones` but ``labels``."""
-
-    level: np.ndarray
-    size: np.ndarray
-    first_slice: np.ndarray
-
-
-def _checked_zone_input(discretised: np.ndarray, linkage_distance: int) -> np.ndarray:
-    levels = np.ascontiguousarray(discretised, dtype=np.int32)
-    if levels.ndim != 3:
-        raise InputError(f"zone labelling needs a 3D (z, y, x) array, got {levels.ndim} dimensions; "
-                         "add a leading axis of length 1 for a single slice")
-    if int(linkage_distance) < 1:
-        raise SpecError(f"linkage_distance must be at least 1, got {linkage_distance}")
-    return levels
-
-
-def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
-                          with_labels: bool) -> dict[bool, Zones | ZoneTable]:
-    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
-
-    Parameters
-    ----------
-    levels : ndarray of int, shape (z, y, x)
-        Grey levels ``>= 1`` inside the ROI, ``0`` (or negative) outside.
-    linkage_distance : int
-        Largest Chebyshev distance (voxels) between linked voxels.
-    in_plane : tuple of bool
-        ``True``: zones within each slice (2D, 2.5D); ``False``: zones in
-        the volume (3D).
-    with_labels : bool
-        Return :class:`Zones` (with each voxel's zone) rather than
-        :class:`ZoneTable`.
-
-    Returns
-    -------
-    dict
-        ``in_plane`` flag -> zones, numbered as by :func:`label_zones`.
-
-    Notes
-    -----
-    For linkage distance 1 the in-plane zones are found first; the volume's
-    zones join them across slices. Larger distances flood-fill each
-    connectivity.
-    """
-    levels = _checked_zone_input(levels, linkage_distance)
-    if int(linkage_distance) != 1:
-        labelled = {flag: Zones(*_label_zones(levels, int(linkage_distance), bool(flag))) for flag in in_plane}
-        return labelled if with_labels else {flag: ZoneTable(*zones[1:]) for flag, zones in labelled.items()}
-    n_z, n_y, n_x = levels.shape
-    padded, provisional, in_plane_parent, volume_parent, voxel_count, zone_slice, zone_level = \
-        _provisional_zones(levels, False in in_plane)
-    forests = {True: in_plane_parent, False: volume_parent}
-    result = {}
-    for flag in in_plane:
-        zone_of, *table = _number_zones(forests[flag], voxel_count, zone_slice, zone_level)
-        if with_labels:
-            result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x), *table)
-        else:
-            result[flag] = ZoneTable(*table)
-    return result
-
-
-def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bool = False) -> Zones:
-    """Connected zones of equal grey level.
-
-    Parameters
-    ----------
-    discretised : ndarray of int, shape (z, y, x)
-        Grey levels ``>= 1`` inside the ROI, ``0`` (or negative) outside.
-    linkage_distance : int
-        Largest Chebyshev distance (voxels) between linked voxels; 1 gives
-        26-connectivity (8-connectivity in-plane).
-    in_plane : bool
-        Link voxels only within a slice (axis 0), for the 2D and 2.5D
-        aggregations.
-
-    Returns
-    -------
-    Zones
-        Labels and per-zone grey level, size (voxels) and slice.
-    """
-    return zones_by_connectivity(discretised, linkage_distance, (bool(in_plane),), True)[bool(in_plane)]
-
-
-def zone_count_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> np.ndarray:
-    """Count zones by grey level (rows) and a positive integer property (columns).
-
-    Parameters
-    ----------
-    zone_level : ndarray of int
-        Grey level ``1..n_levels`` of each zone.
-    zone_column : ndarray of int
-        Size (GLSZM) or distance (GLDZM) of each zone, ``>= 1``.
-    n_levels : int
-        Number of grey levels ``Ng`` (rows).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_levels, max(zone_column))
-        Element ``[i, j]``: number of zones of level ``i + 1`` with property
-        ``j + 1``; shape ``(n_levels, 0)`` without zones.
-    """
-    n_columns = int(zone_column.max()) if zone_column.size else 0
-    flat = (zone_level.astype(np.int64) - 1) * n_columns + (zone_column.astype(np.int64) - 1)
-    counts = np.bincount(flat, minlength=n_levels * n_columns)
-    return counts.reshape(n_levels, n_columns).astype(np.float64)
-
-
-def compact_zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray,
-                        n_levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """The zone count matrix restricted to the columns that hold zones.
-
-    A GLSZM of a large ROI has mostly empty columns (sizes no zone has); the
-    features only need the others.
-
-    Parameters
-    ----------
-    zone_level, zone_column, n_levels
-        As for :func:`zone_count_matrix`.
-
-    Returns
-    -------
-    counts : ndarray of float64, shape (n_levels, n_present)
-        Zone counts by grey level and present column.
-    column_values : ndarray of float64, shape (n_present,)
-        Size or distance of each column, increasing.
-    """
-    column_values, column_index = np.unique(zone_column, return_inverse=True)
-    flat = (zone_level.astype(np.int64) - 1) * column_values.size + column_index
-    counts = np.bincount(flat, minlength=n_levels * column_values.size)
-    return counts.reshape(n_levels, column_values.size).astype(np.float64), column_values.astype(np.float64)
-
-
-def zone_matrix_features(matrix: np.ndarray, n_voxels: int, column_values: np.ndarray | None = None) -> np.ndarray:
-    """The 16 IBSI zone-matrix features of a GLSZM or GLDZM.
-
-    Parameters
-    ----------
-    matrix : ndarray, shape (Ng, Nj)
-        Zone counts by grey level ``i = 1..Ng`` (rows) and zone size or
-        distance (columns); at least one zone.
-    n_voxels : int
-        Number of intensity-mask voxels ``N_v`` the matrix was counted on.
-    column_values : ndarray, shape (Nj,), optional
-        Size or distance ``j`` of each column; default ``1..Nj`` (the full
-        matrix of :func:`zone_count_matrix`), or the ``column_values`` of
-        :func:`compact_zone_matrix`.
-
-    Returns
-    -------
-    ndarray of float64, shape (16,)
-        Values in the order of :data:`FEATURES` (and of
-        :data:`radiomix.features.gldzm.FEATURES`).
-    """
-    counts = np.asarray(matrix, dtype=np.float64)
-    n_zones = counts.sum()
-    grey = np.arange(1, counts.shape[0] + 1, dtype=np.float64)
-    if column_values is None:
-        column = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
-    else:
-        column = np.asarray(column_values, dtype=np.float64)
-    grey_sq = grey * grey
-    column_sq = column * column
-    per_level = counts.sum(axis=1)
-    per_column = counts.sum(axis=0)
-    probability = counts / n_zones
-    level_prob = per_level / n_zones
-    column_prob = per_column / n_zones
-    level_mean = grey @ level_prob
-    column_mean = column @ column_prob
-    positive = probability[probability > 0]
-    return np.array([
-        (per_column / column_sq).sum() / n_zones,
-        (per_column * column_sq).sum() / n_zones,
-        (per_level / grey_sq).sum() / n_zones,
-        (per_level * grey_sq).sum() / n_zones,
-        (1.0 / grey_sq) @ counts @ (1.0 / column_sq) / n_zones,
-        grey_sq @ counts @ (1.0 / column_sq) / n_zones,
-        (1.0 / grey_sq) @ counts @ column_sq / n_zones,
-        grey_sq @ counts @ column_sq / n_zones,
-        (per_level * per_level).sum() / n_zones,
-        (per_level * per_level).sum() / (n_zones * n_zones),
-        (per_column * per_column).sum() / n_zones,
-        (per_column * per_column).sum() / (n_zones * n_zones),
-        n_zones / n_voxels,
-        ((grey - level_mean) ** 2) @ level_prob,
-        ((column - column_mean) ** 2) @ column_prob,
-        -(positive * np.log2(positive)).sum(),
-    ])
-
-
 @njit
 def _roi_summary(discretised, intensity_mask, morphological_mask):
-    """One pass over a ROI's arrays: what :func:`check_roi` checks, and what the zone families need.
+    """One pass over a ROI's arrays: what :func:`_checked_roi_summary` checks, and what the zone families need.
 
     Returns
     -------
@@ -682,11 +158,6 @@ def _checked_roi_summary(roi: RoiImage):
     return summary
 
 
-def check_roi(roi: RoiImage) -> None:
-    """Check the discretised array against the masks; raise :class:`InputError` naming the fix."""
-    _checked_roi_summary(roi)
-
-
 ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
 """``(zones, morphological_mask, in_plane) -> column index (>= 1) of each zone``."""
 
@@ -700,7 +171,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
     family : str
         ``"glszm"`` or ``"gldzm"`` (aggregation labels and registry keys).
     keys : tuple of str
-        Registry keys in the order of :func:`zone_matrix_features`.
+        Registry keys in the order of :data:`FEATURES`.
     roi : RoiImage
         Discretised ROI; the arrays are cropped to the bounding box of the
         morphological mask before labelling.
@@ -756,7 +227,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
 
 @njit
 def _zone_feature_sums(zone_level, zone_column, starts, stops, n_levels):
-    """Sums behind the features of :func:`zone_matrix_features`, for groups of zones, without building matrices.
+    """Sums behind the features of :func:`_zone_features`, for groups of zones, without building matrices.
 
     Parameters
     ----------

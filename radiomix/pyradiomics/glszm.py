@@ -6,7 +6,7 @@ distance 1 (the 8 in-plane neighbours with ``force2D``, zones then lying in
 one slice across ``force2Ddimension``; ``distances`` does not apply); the
 matrix counts zones by level and size (voxels). It is the IBSI zone-size
 matrix, found with radiomix's zone labelling
-(:func:`radiomix.features.glszm.label_zones`). There is one matrix, so no
+(:func:`radiomix.features.zones.label_zones`). There is one matrix, so no
 averaging; entropies use ``log2(p + eps)``.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features.glszm import label_zones
+from radiomix.features.zones import label_zones
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
