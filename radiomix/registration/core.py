@@ -122,7 +122,8 @@ def register(fixed, moving, kind: Kind = "rigid",
     initial = _initial_rigid(fixed_image, moving_image, settings.initialisation)
     overlap_before = overlap_fraction(fixed_image, moving_image, initial, fixed_mask_image)
     _check_overlap(overlap_before, settings, "with the initial transform "
-                   f"({settings.initialisation} initialisation)", case)
+                   f"({settings.initialisation} initialisation; the centres of the two fields of view are "
+                   f"{field_of_view_centre_distance(fixed_image, moving_image, initial):.0f} mm apart)", case)
     metric_before = _metric_value(fixed_image, moving_image, initial, settings,
                                   fixed_mask_image, moving_mask_image)
 
@@ -156,7 +157,8 @@ def register(fixed, moving, kind: Kind = "rigid",
         converged=all(stage.converged for stage in stages), stages=tuple(stages),
         overlap_before=overlap_before, overlap_after=overlap_after,
         jacobian_determinant_min=jacobian[0], jacobian_determinant_max=jacobian[1],
-        folding_count=jacobian[2], elapsed_s=time.perf_counter() - started)
+        folding_count=jacobian[2], elapsed_s=time.perf_counter() - started,
+        initial_offset_mm=float(np.linalg.norm(initial.GetTranslation())))
     return RegistrationResult(transform=transform, kind=kind, quality=quality, settings=settings)
 
 
@@ -228,6 +230,17 @@ def _initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -
         fixed, moving, sitk.Euler3DTransform(), _INITIALISERS[initialisation]))
 
 
+def field_of_view_centre_distance(fixed: sitk.Image, moving: sitk.Image,
+                                  transform: sitk.Transform | None = None) -> float:
+    """Distance (mm), in moving space, between the moving field of view's centre and where
+    ``transform`` (default the identity) sends the fixed field of view's centre."""
+    def centre(image):
+        return image.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2.0 for n in image.GetSize()])
+
+    mapped = centre(fixed) if transform is None else transform.TransformPoint(centre(fixed))
+    return float(np.linalg.norm(np.subtract(mapped, centre(moving))))
+
+
 def _check_overlap(fraction: float, settings: RegistrationSettings, when: str, case: dict) -> None:
     """Raise :class:`NoOverlapError` when ``fraction`` is below the configured minimum."""
     if fraction < settings.min_overlap_fraction:
@@ -238,15 +251,26 @@ def _check_overlap(fraction: float, settings: RegistrationSettings, when: str, c
             "anatomy, or choose initialisation 'geometry' or 'moments'", **case)
 
 
-def _method(settings: RegistrationSettings, fixed_mask, moving_mask) -> sitk.ImageRegistrationMethod:
-    """A registration method with the metric, sampling, interpolator and masks of ``settings``."""
+def _method(settings: RegistrationSettings, fixed_mask, moving_mask, fixed: sitk.Image,
+            shrink_factors: tuple[int, ...] = (1,)) -> sitk.ImageRegistrationMethod:
+    """A registration method with the metric, sampling, interpolator and masks of ``settings``.
+
+    The sampling percentage of each pyramid level (``shrink_factors``) is
+    lowered where it would exceed ``settings.max_samples_per_level`` samples
+    of ``fixed`` (or of its mask).
+    """
     method = sitk.ImageRegistrationMethod()
     if settings.number_of_threads:
         method.SetNumberOfThreads(settings.number_of_threads)
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=settings.histogram_bins)
     method.SetMetricSamplingStrategy(_SAMPLING[settings.sampling_strategy])
     if settings.sampling_strategy != "none":
-        method.SetMetricSamplingPercentage(settings.sampling_percentage, settings.seed)
+        region = (fixed.GetNumberOfPixels() if fixed_mask is None
+                  else int(np.count_nonzero(sitk.GetArrayViewFromImage(fixed_mask))))
+        percentages = [min(settings.sampling_percentage,
+                           settings.max_samples_per_level * factor ** 3 / max(region, 1))
+                       for factor in shrink_factors]
+        method.SetMetricSamplingPercentagePerLevel(percentages, settings.seed)
     method.SetInterpolator(sitk.sitkLinear)
     if fixed_mask is not None:
         method.SetMetricFixedMask(fixed_mask)
@@ -255,9 +279,22 @@ def _method(settings: RegistrationSettings, fixed_mask, moving_mask) -> sitk.Ima
     return method
 
 
+def metric_value(fixed, moving, transform: sitk.Transform,
+                 settings: RegistrationSettings | Mapping | None = None) -> float:
+    """Mattes mutual information metric (minus the mutual information, nats) of ``transform``.
+
+    Both images are winsorized as for :func:`register`; samples are drawn
+    from the whole fixed image (``settings``' sampling, seed and thread count).
+    """
+    settings = load_registration_settings(settings)
+    fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32), settings.winsorize_percentiles)
+    moving_image = _winsorize(_read(moving, "moving image", sitk.sitkFloat32), settings.winsorize_percentiles)
+    return _metric_value(fixed_image, moving_image, transform, settings, None, None)
+
+
 def _metric_value(fixed, moving, transform, settings, fixed_mask, moving_mask) -> float:
     """The metric at full resolution for ``transform``."""
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed)
     method.SetInitialTransform(transform, inPlace=False)
     return float(method.MetricEvaluate(fixed, moving))
 
@@ -296,7 +333,7 @@ def _run(method: sitk.ImageRegistrationMethod, fixed, moving, kind: str, max_ite
 def _optimise_linear(fixed, moving, initial: sitk.Transform, kind: str, settings, fixed_mask,
                      moving_mask, case: dict) -> tuple[sitk.Transform, StageReport]:
     """Rigid or affine stage: regular-step gradient descent from ``initial``."""
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed, settings.shrink_factors)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=settings.learning_rate, minStep=settings.minimum_step,
         numberOfIterations=settings.max_iterations, relaxationFactor=settings.relaxation_factor,
@@ -318,7 +355,7 @@ def _optimise_bspline(fixed, moving, rigid: sitk.Transform, settings, fixed_mask
     mesh_size = [max(1, int(round(extent / settings.bspline_grid_spacing_mm)))
                  for extent in physical_size]
     bspline = sitk.BSplineTransformInitializer(fixed, mesh_size)
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed, settings.shrink_factors)
     method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5,
                                 numberOfIterations=settings.bspline_max_iterations,
                                 maximumNumberOfCorrections=5,
