@@ -9,7 +9,8 @@ extraction record, hence every spec), the evaluation to ``W/evaluation/<hash>/``
 link ``W/results`` to it atomically. ``W/results/`` then holds
 ``features_long.csv``, ``features_wide.csv``, ``codebook.csv``,
 ``provenance.json``, ``failures.csv``, ``metrics.csv``,
-``shap_per_modality.csv``, ``report.html`` (and the saved model).
+``shap_per_modality.csv``, ``report.html`` (and the saved model), ``registration_qa.csv`` and
+``registration_overlays/``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from pathlib import Path
 import luigi
 from luigi.util import inherits
 
-from pipelines.case import ExtractCase, ManifestFile, PreprocessCase, parameter_hash
+from pipelines.case import ExtractCase, ManifestFile, PreprocessCase, RegisterCase, parameter_hash
 from pipelines.targets import LinkTarget
 from radiomix.cohort import outputs
 from radiomix.cohort.manifest import read_manifest
 from radiomix.cohort.records import StageRecord
+from radiomix.cohort.registration_qa import OVERLAY_FOLDER, copy_overlays, registration_qa_table
 
 
 class ClinicalFile(luigi.ExternalTask):
@@ -92,6 +94,40 @@ class Failures(CohortTask):
     def run(self):
         with self.output().temporary_path() as temporary:
             outputs.failures_table(self.records()).to_csv(temporary, index=False)
+
+
+class RegistrationQA(CohortTask):
+    """``registration_qa.csv``: alignment and its measured quality per case (see radiomix.cohort.registration_qa)."""
+
+    def register_tasks(self) -> list[RegisterCase]:
+        return [self.clone(RegisterCase, patient_id=p, modality=m) for p, m in self.cases]
+
+    def requires(self):
+        return self.register_tasks()
+
+    def output(self):
+        return self.table_target("registration_qa.csv")
+
+    def run(self):
+        tasks = self.register_tasks()
+        records = [StageRecord.read(task.output().path) for task in tasks]
+        files = [{name: task.artifact(name) for name in ("quality.json", "check.png")} for task in tasks]
+        with self.output().temporary_path() as temporary:
+            registration_qa_table(records, files).to_csv(temporary, index=False)
+
+
+class RegistrationOverlays(RegistrationQA):
+    """``registration_overlays/``: the check figure of each aligned case, named ``<patient>_<modality>.png``."""
+
+    def output(self):
+        return self.table_target(OVERLAY_FOLDER)
+
+    def run(self):
+        tasks = self.register_tasks()
+        records = [StageRecord.read(task.output().path) for task in tasks]
+        files = [{"check.png": task.artifact("check.png")} for task in tasks]
+        with self.output().temporary_path() as temporary:
+            copy_overlays(records, files, Path(temporary))
 
 
 class FeaturesWide(CohortTask):
@@ -174,7 +210,7 @@ class PublishResults(CohortTask):
 
     def requires(self):
         return {"tables": [self.clone(task) for task in (FeaturesLong, FeaturesWide, Codebook, Failures,
-                                                         Provenance)],
+                                                         Provenance, RegistrationQA, RegistrationOverlays)],
                 "evaluation": self.clone(Evaluate)}
 
     def run_dir(self) -> str:

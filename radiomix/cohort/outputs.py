@@ -99,7 +99,10 @@ def assemble_results(tables: list[Path], evaluation: Path, destination: Path) ->
     """Copy the cohort tables and every file of the evaluation folder into ``destination``."""
     destination.mkdir(parents=True)
     for path in tables:
-        shutil.copyfile(path, destination / path.name)
+        if path.is_dir():
+            shutil.copytree(path, destination / path.name)
+        else:
+            shutil.copyfile(path, destination / path.name)
     for path in sorted(evaluation.iterdir()):
         if path.is_file():
             shutil.copyfile(path, destination / path.name)

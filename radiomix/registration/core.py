@@ -8,7 +8,8 @@ puts the moving image on the fixed grid.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -101,13 +102,41 @@ def register(fixed, moving, kind: Kind = "rigid",
         An image or mask cannot be read, is not 3D, or a mask is empty or off its image's grid.
     NoOverlapError
         Less than ``settings.min_overlap_fraction`` of the fixed region maps
-        inside the moving field of view, before or after optimisation.
+        inside the moving field of view, before or after optimisation, or a
+        re-centring initialisation would shift the image by more than
+        ``settings.max_initial_offset_mm`` (a far-off start).
     NotConvergedError
         A stage stopped at its iteration limit (when ``settings.require_convergence``).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     settings = load_registration_settings(settings)
+    with _thread_count(settings.number_of_threads):
+        return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality)
+
+
+@contextmanager
+def _thread_count(threads: int) -> Iterator[None]:
+    """Run with SimpleITK's global default thread count set to ``threads`` (0: unchanged).
+
+    The metric's work units follow the global default rather than the
+    registration method's own setting, and ITK sums each work unit's samples
+    separately: only one global thread count gives the same transform twice.
+    """
+    if not threads:
+        yield
+        return
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+
+
+def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_mask, moving_mask,
+              patient_id: str | None, modality: str | None) -> RegistrationResult:
+    """:func:`register` with the settings loaded and the thread count set."""
     case = {"patient_id": patient_id, "modality": modality}
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32),
                              settings.winsorize_percentiles)
@@ -120,6 +149,12 @@ def register(fixed, moving, kind: Kind = "rigid",
     started = time.perf_counter()
 
     initial = _initial_rigid(fixed_image, moving_image, settings.initialisation)
+    offset = float(np.linalg.norm(initial.GetTranslation()))
+    if offset > settings.max_initial_offset_mm:
+        raise NoOverlapError(
+            f"a far-off start: the {settings.initialisation} initialisation would move the image by {offset:.0f} mm "
+            f"(registration.max_initial_offset_mm = {settings.max_initial_offset_mm:g}); check the headers of both "
+            "images, or raise the limit if such a shift is expected", **case)
     overlap_before = overlap_fraction(fixed_image, moving_image, initial, fixed_mask_image)
     _check_overlap(overlap_before, settings, "with the initial transform "
                    f"({settings.initialisation} initialisation; the centres of the two fields of view are "
@@ -158,7 +193,7 @@ def register(fixed, moving, kind: Kind = "rigid",
         overlap_before=overlap_before, overlap_after=overlap_after,
         jacobian_determinant_min=jacobian[0], jacobian_determinant_max=jacobian[1],
         folding_count=jacobian[2], elapsed_s=time.perf_counter() - started,
-        initial_offset_mm=float(np.linalg.norm(initial.GetTranslation())))
+        initial_offset_mm=offset)
     return RegistrationResult(transform=transform, kind=kind, quality=quality, settings=settings)
 
 
@@ -289,7 +324,8 @@ def metric_value(fixed, moving, transform: sitk.Transform,
     settings = load_registration_settings(settings)
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32), settings.winsorize_percentiles)
     moving_image = _winsorize(_read(moving, "moving image", sitk.sitkFloat32), settings.winsorize_percentiles)
-    return _metric_value(fixed_image, moving_image, transform, settings, None, None)
+    with _thread_count(settings.number_of_threads):
+        return _metric_value(fixed_image, moving_image, transform, settings, None, None)
 
 
 def _metric_value(fixed, moving, transform, settings, fixed_mask, moving_mask) -> float:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+import yaml
 
 from radiomix.errors import SpecError
 from radiomix.spec import build_settings
@@ -79,10 +82,11 @@ class RegistrationSettings:
         How masks are carried onto the fixed grid: nearest neighbour, or
         linear interpolation of each label thresholded at 0.5.
     number_of_threads : int
-        Threads of the registration method's metric. 1 (default) makes the
-        result reproducible bit for bit (ITK sums the metric's samples per
-        thread, so another thread count gives another rounding); 0 keeps
-        SimpleITK's default.
+        SimpleITK threads during a registration (its global default is set for
+        the call and restored after). 1 (default) makes the result reproducible
+        bit for bit: ITK sums the metric's samples per work unit, and with
+        several threads two runs of the same inputs gave transforms differing
+        by up to 0.02 mm; 0 keeps SimpleITK's default.
     max_samples_per_level : int
         Upper bound on the metric samples of each pyramid level (the
         ``sampling_percentage`` is lowered where it would give more), which
@@ -114,9 +118,10 @@ class RegistrationSettings:
         Acceptance, where both have ROIs: largest distance (mm) between the
         centroids of the two ROIs after alignment.
     max_initial_offset_mm : float
-        Acceptance: largest shift (mm) a ``geometry`` or ``moments``
-        initialisation may apply; a larger one is a far-off start, reported as
-        a failure rather than re-centred silently.
+        Largest shift (mm) a ``geometry`` or ``moments`` initialisation may
+        apply; a larger one is a far-off start, refused with
+        :class:`~radiomix.registration.errors.NoOverlapError` rather than
+        re-centred silently.
     space : {"native", "reference"}
         Where a cohort extracts each modality: on its own grid (``native``,
         default: its own ROI, or the reference ROI mapped onto its grid through
@@ -193,8 +198,8 @@ class RegistrationSettings:
 
 
 def load_registration_settings(
-        settings: RegistrationSettings | Mapping | None) -> RegistrationSettings:
-    """Registration settings from a :class:`RegistrationSettings`, a dict, or ``None`` (defaults).
+        settings: RegistrationSettings | Mapping | str | Path | None) -> RegistrationSettings:
+    """Registration settings from a :class:`RegistrationSettings`, a dict, a YAML file, or ``None`` (defaults).
 
     Raises
     ------
@@ -205,4 +210,13 @@ def load_registration_settings(
         return RegistrationSettings()
     if isinstance(settings, RegistrationSettings):
         return settings
+    if isinstance(settings, (str, Path)):
+        where = str(settings)
+        try:
+            data = yaml.safe_load(Path(settings).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SpecError(f"{where}: cannot read the registration settings ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{where}: not valid YAML ({exc})") from exc
+        return build_settings(RegistrationSettings, {} if data is None else data, f"registration ({where})")
     return build_settings(RegistrationSettings, settings, "registration")
