@@ -107,6 +107,18 @@ def test_a_far_off_start_is_reported_not_recentred():
     assert recentred.quality.status == "failed" and "far-off start" in recentred.quality.note
 
 
+@pytest.mark.parametrize("policy", ["register", "identity"])
+def test_images_without_a_frame_of_reference(policy):
+    """NIfTI-like inputs (no frame UID) are registered, or taken as aligned when the settings say so."""
+    ct, ct_roi = _series("STS_047", "CT")
+    pet, pet_roi = _series("STS_047", "PET")
+    alignment = align_to_reference(ct, pet, fixed_mask=ct_roi, moving_mask=pet_roi,
+                                   settings={"without_frame_of_reference": policy})
+    expected = {"register": "registered", "identity": "identity (no frame of reference)"}[policy]
+    assert alignment.quality.alignment == expected and alignment.quality.status in ("ok", "note")
+    assert alignment.quality.centroid_distance_mm < 2.0
+
+
 def test_alignment_settings_are_checked():
     assert load_registration_settings({"trust_frame_of_reference": False}).trust_frame_of_reference is False
     with pytest.raises(SpecError, match="did you mean 'trust_frame_of_reference'"):
