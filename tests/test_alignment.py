@@ -60,7 +60,8 @@ def test_a_header_moved_rigidly_is_registered_back_within_a_millimetre():
     before = target_registration_error(sitk.Euler3DTransform(), truth, mask_points(roi)[::5])
     quality = alignment.quality
     print(f"\nmoved MR header registered back: mean {error.mean():.3f} mm (max {error.max():.3f}, before "
-          f"{before.mean():.1f}) in {quality.elapsed_s:.1f} s, {quality.iterations} iterations, Dice {quality.dice:.3f}")
+          f"{before.mean():.1f}) in {quality.elapsed_s:.1f} s, {quality.iterations} iterations, "
+          f"Dice {quality.dice:.3f}")
     assert quality.alignment == "registered" and quality.status in ("ok", "note")
     assert error.mean() < 1.0
     assert quality.dice > 0.9 and quality.centroid_distance_mm < 1.0

@@ -248,7 +248,8 @@ def _index_patient(folder: Path, patient_id: str, roi_pattern: str | None) -> tu
         paired[target[0]].append((mask, *chosen))
     by_modality: dict[str, list[dict]] = defaultdict(list)
     for uid, entry in series.items():
-        what = f"{entry.modality or 'unknown'} series in {', '.join(str(f.relative_to(folder)) for f in sorted(entry.folders))}"
+        places = ", ".join(str(f.relative_to(folder)) for f in sorted(entry.folders))
+        what = f"{entry.modality or 'unknown'} series in {places}"
         if entry.modality not in MODALITIES:
             unpaired.append(Unpaired(patient_id, what, f"modality {entry.modality or '(none)'} is not used "
                                      f"(known: {', '.join(MODALITIES)})"))
