@@ -9,11 +9,13 @@ Policy (:func:`align_to_reference`):
   with the identity when ``without_frame_of_reference: identity``
   (``identity (no frame of reference)``);
 - anything else is registered (``registered``): a rigid (or affine) search
-  started from the headers' physical coordinates, on the reference image
+  started from the headers' physical coordinates (or, where both modalities
+  have their own ROI, from the translation that brings the two ROI centroids
+  together: two delineations of one lesion), on the reference image
   cropped to its ROI (grown by ``crop_margin_mm``) and to the part the other
   field of view covers, so that a field of view that is a crop of the other is
   registered where both show the same anatomy. When the optimiser's result
-  measures worse than its start (the headers' alignment): a higher metric, or
+  measures worse than its start: a higher metric, or
   ROI centroids farther apart where both have ROIs, the start is kept and noted.
 
 Acceptance is decided by measured quality, on that same crop, whatever the
@@ -192,7 +194,10 @@ def align_to_reference(fixed: sitk.Image, moving: sitk.Image, *, fixed_mask: sit
     else:
         route = REGISTERED
     identity = sitk.Euler3DTransform()
-    crop = registration_crop(fixed, fixed_mask, moving, identity, settings.crop_margin_mm)
+    start = identity
+    if route == REGISTERED and fixed_mask is not None and moving_mask is not None:
+        start = roi_centroid_start(fixed_mask, moving_mask)
+    crop = registration_crop(fixed, fixed_mask, moving, start, settings.crop_margin_mm)
     if crop is None:
         note = (f"the fields of view do not overlap around the reference ROI in physical coordinates (their "
                 f"centres are {field_of_view_centre_distance(fixed, moving):.0f} mm apart): a far-off start; "
@@ -206,24 +211,40 @@ def align_to_reference(fixed: sitk.Image, moving: sitk.Image, *, fixed_mask: sit
     transform: sitk.Transform = identity
     if route == REGISTERED:
         try:
-            registration = register(crop[0], _moving_crop(moving, crop[0], settings.crop_margin_mm, bias_correct),
-                                    kind, settings, patient_id=patient_id, modality=modality)
+            registration = register(
+                crop[0], _moving_crop(moving, crop[0], start, settings.crop_margin_mm, bias_correct), kind,
+                settings, patient_id=patient_id, modality=modality,
+                initial_transform=None if start is identity else start)
         except RegistrationError as error:
             return Alignment(None, AlignmentQuality(route, "failed", note=error.detail,
                                                     elapsed_s=time.perf_counter() - started))
         transform = registration.transform
-        if _start_measures_better(crop[0], moving, registration.transform, fixed_mask, moving_mask, settings):
-            transform, kept_start = identity, True
+        if _start_measures_better(crop[0], moving, registration.transform, start, fixed_mask, moving_mask,
+                                  settings):
+            transform, kept_start = start, True
     quality = measure_alignment(fixed, moving, transform, crop[0], fixed_mask=fixed_mask, moving_mask=moving_mask,
                                 settings=settings, route=route, registration=registration, started=started,
                                 kept_start=kept_start)
     return Alignment(transform, quality, registration)
 
 
+def roi_centroid_start(fixed_mask: sitk.Image, moving_mask: sitk.Image) -> sitk.Euler3DTransform:
+    """The translation taking the fixed ROI's centroid onto the moving ROI's (both delineate one lesion).
+
+    Rotations are left to the optimiser, about the fixed ROI's centroid.
+    """
+    fixed_centroid = mask_points(fixed_mask).mean(axis=0)
+    moving_centroid = mask_points(moving_mask).mean(axis=0)
+    start = sitk.Euler3DTransform()
+    start.SetCenter(tuple(float(c) for c in fixed_centroid))
+    start.SetTranslation(tuple(float(c) for c in moving_centroid - fixed_centroid))
+    return start
+
+
 def _start_measures_better(region: sitk.Image, moving: sitk.Image, optimised: sitk.Transform,
-                           fixed_mask: sitk.Image | None, moving_mask: sitk.Image | None,
+                           start: sitk.Transform, fixed_mask: sitk.Image | None, moving_mask: sitk.Image | None,
                            settings: RegistrationSettings) -> bool:
-    """Whether the headers' alignment (identity) measures better than the optimiser's result.
+    """Whether the start measures better than the optimiser's result.
 
     Worse means a higher metric on the crop (the optimiser wandered off, with Mattes
     mutual information typically towards the edge of a field of view where few samples
@@ -231,13 +252,12 @@ def _start_measures_better(region: sitk.Image, moving: sitk.Image, optimised: si
     by more than a millimetre (mutual information between modalities can peak a few
     millimetres away from where the two delineations agree).
     """
-    identity = sitk.Euler3DTransform()
-    if metric_value(region, moving, optimised, settings) > metric_value(region, moving, identity, settings):
+    if metric_value(region, moving, optimised, settings) > metric_value(region, moving, start, settings):
         return True
     if fixed_mask is None or moving_mask is None:
         return False
     return roi_agreement(fixed_mask, moving_mask, optimised)[1] > roi_agreement(fixed_mask, moving_mask,
-                                                                                   identity)[1] + 1.0
+                                                                                   start)[1] + 1.0
 
 
 def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, region: sitk.Image, *,
@@ -285,13 +305,15 @@ def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tra
         improvement = quality.metric_before - quality.metric_after
         offset = quality.initial_offset_mm
         if kept_start:
-            notes.append("the registration's result measured worse than the headers' alignment (metric, or ROI "
-                         "centroids where both have ROIs), which is kept")
+            notes.append("the registration's result measured worse than its start (metric, or ROI centroids "
+                         "where both have ROIs), which is kept")
         if not quality.converged:
             notes.append(f"the optimiser stopped at its iteration limit ({iterations} iterations); "
                          "accepted on measured quality")
         if offset > 0:
-            notes.append(f"re-centred by {offset:.1f} mm ({settings.initialisation} initialisation)")
+            how = ("ROI centroids" if fixed_mask is not None and moving_mask is not None
+                   else f"{settings.initialisation} initialisation")
+            notes.append(f"started {offset:.1f} mm from the headers' alignment ({how})")
     status = "failed" if failures else "note" if notes else "ok"
     return AlignmentQuality(
         alignment=route, status=status, dice=dice, centroid_distance_mm=centroid_distance,
@@ -355,15 +377,16 @@ def registration_crop(fixed: sitk.Image, fixed_mask: sitk.Image | None, moving: 
     return sitk.RegionOfInterest(fixed, crop_size, index), mask
 
 
-def _moving_crop(moving: sitk.Image, region: sitk.Image, margin_mm: float, bias_correct: bool) -> sitk.Image:
+def _moving_crop(moving: sitk.Image, region: sitk.Image, transform: sitk.Transform, margin_mm: float,
+                 bias_correct: bool) -> sitk.Image:
     """The moving image cropped to the physical box of ``region`` grown by ``margin_mm`` (and N4-corrected).
 
     The correction only guides the search, so it is a quick one (field fitted at
     a quarter of the resolution, 3 levels of 20 iterations: about 1 s instead of 15).
     """
     size = region.GetSize()
-    corners = [region.TransformIndexToPhysicalPoint([c * (n - 1) for c, n in zip(corner, size)])
-               for corner in np.ndindex(2, 2, 2)]
+    corners = [transform.TransformPoint(region.TransformIndexToPhysicalPoint(
+        [c * (n - 1) for c, n in zip(corner, size)])) for corner in np.ndindex(2, 2, 2)]
     indices = np.array([moving.TransformPhysicalPointToContinuousIndex(p) for p in corners])
     grow = margin_mm / np.asarray(moving.GetSpacing())
     low = np.clip(np.floor(indices.min(axis=0) - grow), 0, np.asarray(moving.GetSize()) - 1).astype(int)

@@ -75,7 +75,8 @@ class RegistrationResult:
 def register(fixed, moving, kind: Kind = "rigid",
              settings: RegistrationSettings | Mapping | None = None, *,
              fixed_mask=None, moving_mask=None,
-             patient_id: str | None = None, modality: str | None = None) -> RegistrationResult:
+             patient_id: str | None = None, modality: str | None = None,
+             initial_transform: sitk.Euler3DTransform | None = None) -> RegistrationResult:
     """Register ``moving`` to ``fixed`` by maximising Mattes mutual information.
 
     Parameters
@@ -91,6 +92,9 @@ def register(fixed, moving, kind: Kind = "rigid",
         own image's grid), e.g. a body mask.
     patient_id, modality : str, optional
         Named in every error (``modality``: the moving image's).
+    initial_transform : SimpleITK.Euler3DTransform, optional
+        The start (fixed -> moving points), instead of ``settings.initialisation``;
+        its translation counts as the initial offset.
 
     Returns
     -------
@@ -112,7 +116,8 @@ def register(fixed, moving, kind: Kind = "rigid",
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     settings = load_registration_settings(settings)
     with _thread_count(settings.number_of_threads):
-        return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality)
+        return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality,
+                         initial_transform)
 
 
 @contextmanager
@@ -135,7 +140,8 @@ def _thread_count(threads: int) -> Iterator[None]:
 
 
 def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_mask, moving_mask,
-              patient_id: str | None, modality: str | None) -> RegistrationResult:
+              patient_id: str | None, modality: str | None,
+              initial_transform: sitk.Euler3DTransform | None) -> RegistrationResult:
     """:func:`register` with the settings loaded and the thread count set."""
     case = {"patient_id": patient_id, "modality": modality}
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32),
@@ -148,11 +154,14 @@ def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_ma
     moving_mask_image = _read_mask(moving_mask, moving_image, "moving mask")
     started = time.perf_counter()
 
-    initial = _initial_rigid(fixed_image, moving_image, settings.initialisation)
+    if initial_transform is None:
+        initial, start = _initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
+    else:
+        initial, start = sitk.Euler3DTransform(initial_transform), "given"
     offset = float(np.linalg.norm(initial.GetTranslation()))
     if offset > settings.max_initial_offset_mm:
         raise NoOverlapError(
-            f"a far-off start: the {settings.initialisation} initialisation would move the image by {offset:.0f} mm "
+            f"a far-off start: the {start} initialisation would move the image by {offset:.0f} mm "
             f"(registration.max_initial_offset_mm = {settings.max_initial_offset_mm:g}); check the headers of both "
             "images, or raise the limit if such a shift is expected", **case)
     overlap_before = overlap_fraction(fixed_image, moving_image, initial, fixed_mask_image)

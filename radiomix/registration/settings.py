@@ -112,11 +112,11 @@ class RegistrationSettings:
         Acceptance, where both modalities have their own ROI: smallest Dice
         (0-1) between the reference ROI and the modality's ROI carried onto the
         reference grid. Delineations of one lesion on two modalities seldom
-        agree perfectly (PET voxels are 4-5 mm), so the default is lenient (0.3);
-        a shift of a lesion's radius drops it below.
+        agree perfectly (PET voxels are 4-5 mm), so the default is 0.5; a
+        shift of half a lesion's diameter drops it below.
     max_centroid_distance_mm : float
         Acceptance, where both have ROIs: largest distance (mm) between the
-        centroids of the two ROIs after alignment.
+        centroids of the two ROIs after alignment (5: about one PET voxel).
     max_initial_offset_mm : float
         Largest shift (mm) a ``geometry`` or ``moments`` initialisation may
         apply; a larger one is a far-off start, refused with
@@ -152,8 +152,8 @@ class RegistrationSettings:
     without_frame_of_reference: WithoutFrameOfReference = "register"
     crop_margin_mm: float = 30.0
     min_mutual_information: float = 0.05
-    min_dice: float = 0.3
-    max_centroid_distance_mm: float = 10.0
+    min_dice: float = 0.5
+    max_centroid_distance_mm: float = 5.0
     max_initial_offset_mm: float = 50.0
     space: ExtractionSpace = "native"
 
