@@ -165,7 +165,7 @@ class ValidateCase(CaseTask):
 
 @inherits(ValidateCase)
 class RegisterCase(CaseTask):
-    """Stage ``register``: the image and mask resampled onto the patient's reference modality."""
+    """Stage ``register``: alignment with the patient's reference modality; the image and ROI to extract."""
 
     reference_modality = luigi.Parameter(default="CT", description="modality every other one is registered to")
     registration = luigi.Parameter(default="", description="registration settings YAML (empty: defaults)")
@@ -193,7 +193,7 @@ class RegisterCase(CaseTask):
         validated = self.read_record(inputs["validated"])
         reference = self.read_record(inputs["reference"]) if "reference" in inputs else None
         outputs = {name: self.artifact(name) for name in ("image.nii.gz", "mask.nii.gz", "transform.tfm",
-                                                           "check.png")}
+                                                           "check.png", "quality.json")}
         self.write(stages.run_stage("register", self.case(), stages.register, validated, reference=reference,
                                     reference_modality=self.reference_modality,
                                     settings_path=self.registration or None, outputs=outputs))

@@ -11,7 +11,8 @@ into ``W/runs/<hash>/`` and switches the link ``W/results`` to it atomically
 (:class:`PublishTables`, for an extraction-only run, the tables alone). ``W/results/`` then holds
 ``features_long.csv``, ``features_wide.csv``, ``codebook.csv``,
 ``provenance.json``, ``failures.csv``, ``metrics.csv``,
-``shap_per_modality.csv``, ``report.html`` (and the saved model).
+``shap_per_modality.csv``, ``report.html`` (and the saved model), ``registration_qa.csv`` and
+``registration_overlays/``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from pathlib import Path
 import luigi
 from luigi.util import inherits
 
-from pipelines.case import ExtractCase, ManifestFile, PreprocessCase, parameter_hash
+from pipelines.case import ExtractCase, ManifestFile, PreprocessCase, RegisterCase, parameter_hash
 from pipelines.targets import LinkTarget
 from radiomix.cohort import console
 from radiomix.cohort.hashes import content_hashes
 from radiomix.cohort.launch import SHIPPED_SPECS
 from radiomix.cohort.records import StageRecord
+from radiomix.cohort.registration_qa import OVERLAY_FOLDER, copy_overlays, registration_qa_table
 
 STARTED = time.time()
 """When this process started scheduling (the forks that run tasks inherit it): the ETA counts from here."""
@@ -146,6 +148,40 @@ class Failures(CohortTask):
             outputs.failures_table(self.records()).to_csv(temporary, index=False)
 
 
+class RegistrationQA(CohortTask):
+    """``registration_qa.csv``: alignment and its measured quality per case (see radiomix.cohort.registration_qa)."""
+
+    def register_tasks(self) -> list[RegisterCase]:
+        return [self.clone(RegisterCase, patient_id=p, modality=m) for p, m in self.cases]
+
+    def requires(self):
+        return self.register_tasks()
+
+    def output(self):
+        return self.table_target("registration_qa.csv")
+
+    def run(self):
+        tasks = self.register_tasks()
+        records = [StageRecord.read(task.output().path) for task in tasks]
+        files = [{name: task.artifact(name) for name in ("quality.json", "check.png")} for task in tasks]
+        with self.output().temporary_path() as temporary:
+            registration_qa_table(records, files).to_csv(temporary, index=False)
+
+
+class RegistrationOverlays(RegistrationQA):
+    """``registration_overlays/``: the check figure of each aligned case, named ``<patient>_<modality>.png``."""
+
+    def output(self):
+        return self.table_target(OVERLAY_FOLDER)
+
+    def run(self):
+        tasks = self.register_tasks()
+        records = [StageRecord.read(task.output().path) for task in tasks]
+        files = [{"check.png": task.artifact("check.png")} for task in tasks]
+        with self.output().temporary_path() as temporary:
+            copy_overlays(records, files, Path(temporary))
+
+
 class FeaturesWide(CohortTask):
     """``features_wide.csv``: one row per patient, ``<MODALITY>__<feature>`` columns."""
 
@@ -244,7 +280,8 @@ class Evaluate(CohortTask):
 
     def requires(self):
         return {"wide": self.clone(FeaturesWide), "failures": self.clone(Failures),
-                "codebook": self.clone(Codebook), "clinical": ClinicalFile(clinical=self.clinical)}
+                "codebook": self.clone(Codebook), "clinical": ClinicalFile(clinical=self.clinical),
+                "registration_qa": self.clone(RegistrationQA), "overlays": self.clone(RegistrationOverlays)}
 
     def output(self):
         hashes = content_hashes(self.root)
@@ -262,7 +299,8 @@ class Evaluate(CohortTask):
                              failures=self.input()["failures"].path, codebook=self.input()["codebook"].path,
                              batch_column=self.batch_column or None, settings=self.evaluation or None,
                              manifest=self.manifest, reference_modality=self.reference_modality,
-                             harmonizer=self.harmonizer or None)
+                             harmonizer=self.harmonizer or None,
+                             registration_qa=self.input()["registration_qa"].path)
 
 
 @inherits(Evaluate)
@@ -271,7 +309,7 @@ class PublishResults(CohortTask):
 
     def requires(self):
         return {"tables": [self.clone(task) for task in (FeaturesLong, FeaturesWide, Codebook, Failures,
-                                                         Provenance)],
+                                                         Provenance, RegistrationQA, RegistrationOverlays)],
                 "evaluation": self.clone(Evaluate)}
 
     def run_dir(self) -> str:

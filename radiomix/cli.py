@@ -100,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--batch-column", default=None, help="ComBat batch column the clinical table must hold "
                                                               "(site may come from the manifest)")
 
+    index = commands.add_parser("index", help="index a DICOM export (series, RTSTRUCT/SEG, ROI) into a manifest")
+    index.add_argument("dicom_root", help="folder of the export, one top-level folder per patient")
+    index.add_argument("-o", "--output", required=True, help="manifest CSV to write")
+    index.add_argument("--roi", default=None, help="ROI (or SEG segment) name pattern, e.g. 'GTV*'")
+    index.add_argument("--pseudonyms", default=None,
+                       help="CSV with columns folder, patient_id (default: the folder names are the patient IDs)")
+
     demo = commands.add_parser("demo", help="synthetic CT/MR/PET cohort through the whole task graph")
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     demo.add_argument("--patients", type=int, default=40, help="number of synthetic patients (default 40)")
@@ -235,6 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem)
             print(f"{args.manifest}: {len(problems)} problem(s)" if problems else f"{args.manifest}: ready to run")
             return 2 if problems else 0
+        elif args.command == "index":
+            from radiomix.io.dicom_index import index_to_manifest
+
+            result = index_to_manifest(args.dicom_root, args.output, roi_pattern=args.roi, pseudonyms=args.pseudonyms)
+            for problem in result.unpaired:
+                print(f"{args.dicom_root}: {problem}", file=sys.stderr)
+            if result.manifest.empty:
+                print(f"{args.dicom_root}: no usable series with a ROI; nothing written", file=sys.stderr)
+                return 2
+            print(f"{len(result.manifest)} row(s), {result.manifest['patient_id'].nunique()} patient(s) written to "
+                  f"{args.output}; {len(result.unpaired)} series or mask(s) not used")
         elif args.command == "demo":
             from radiomix.demo import run_demo
 

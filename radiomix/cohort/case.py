@@ -15,6 +15,7 @@ record, so that one bad case never stops the cohort:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
@@ -28,14 +29,19 @@ import SimpleITK as sitk
 
 from radiomix import io
 from radiomix.cohort.records import StageRecord
-from radiomix.errors import RadiomixError
+from radiomix.errors import InputError, RadiomixError
 from radiomix.extract import extract_features
-from radiomix.io.atomic import atomic_path, write_csv_atomic
+from radiomix.io.atomic import atomic_path, write_csv_atomic, write_text_atomic
+from radiomix.io.dicom_index import frame_of_reference_digest
 from radiomix.preprocess import body_mask, ct_hu, n4_bias_correction, normalise_mr, suv_parameters
 from radiomix.registration import (
+    REFERENCE_QUALITY,
+    MisalignedError,
     MissingModalityError,
-    align_modality,
+    align_to_reference,
     load_registration_settings,
+    resample_image,
+    resample_mask,
     save_overlay_figure,
     write_transform,
 )
@@ -122,6 +128,10 @@ def _failure(stage: str, case: Case, error: BaseException, message: str, **detai
 def validate(case: Case, *, min_roi_voxels: int = 1) -> StageRecord:
     """Stage ``validate``: the image and mask can be read, share a grid, and hold a usable ROI."""
     image = io.read_image(case.image)
+    if not case.mask.strip():  # no ROI of its own: the reference ROI is carried onto its grid at registration
+        return StageRecord(case.patient_id, case.modality, "validate", True, artifacts={"image": case.image},
+                           details={"roi_voxels": None, "spacing_mm": list(image.GetSpacing()),
+                                    "size": list(image.GetSize())})
     mask = io.read_mask(case.mask, reference=image, roi=case.roi_name, label=case.mask_label)
     io.validate_roi(image, mask, source=f"{case.describe()}: image {case.image}, mask {case.mask}",
                     min_voxels=min_roi_voxels)
@@ -134,20 +144,38 @@ def validate(case: Case, *, min_roi_voxels: int = 1) -> StageRecord:
 
 def register(case: Case, validated: StageRecord, *, reference: StageRecord | None, reference_modality: str,
              settings_path: str | None, outputs: dict[str, Path]) -> StageRecord:
-    """Stage ``register``: the image and its ROI on the grid of the patient's reference modality.
+    """Stage ``register``: align the case with the patient's reference modality and write the image and
+    ROI it is extracted from.
 
-    The reference modality itself is written unchanged (as NIfTI, its ROI as a
-    binary mask), so every later stage reads the same kind of files.
-    ``outputs`` maps ``image.nii.gz``, ``mask.nii.gz``, ``transform.tfm`` and
-    ``check.png`` to their paths.
+    The alignment follows the frame-of-reference policy of the registration
+    settings and is accepted on measured quality
+    (:func:`~radiomix.registration.align_to_reference`); a misaligned case fails
+    with :class:`~radiomix.registration.MisalignedError`. With ``space: native``
+    (default) the image stays on its own grid with its own ROI, or, without
+    one, with the reference ROI carried onto its grid through the alignment;
+    with ``space: reference`` image and ROI are resampled onto the reference
+    grid. The reference modality itself is written unchanged (as NIfTI, its ROI
+    as a binary mask). ``outputs`` maps ``image.nii.gz``, ``mask.nii.gz``,
+    ``transform.tfm``, ``check.png`` and ``quality.json`` to their paths; the
+    quality record is written before a misalignment is raised, so that the
+    registration QA table lists failed cases too.
     """
+    settings = load_registration_settings(settings_path)
     image = io.read_image(case.image)
-    mask = io.read_mask(case.mask, reference=image, roi=case.roi_name, label=case.mask_label)
-    details = {"source_image": case.image, "source_mask": case.mask, "reference_modality": reference_modality}
-    artifacts = {"image": str(outputs["image.nii.gz"]), "mask": str(outputs["mask.nii.gz"])}
+    own_mask = (io.read_mask(case.mask, reference=image, roi=case.roi_name, label=case.mask_label)
+                if case.mask.strip() else None)
+    details = {"source_image": case.image, "source_mask": case.mask, "reference_modality": reference_modality,
+               "space": settings.space, "frame_of_reference": frame_of_reference_digest(case.image)}
+    artifacts = {"image": str(outputs["image.nii.gz"]), "mask": str(outputs["mask.nii.gz"]),
+                 "quality": str(outputs["quality.json"])}
     if case.modality == reference_modality:
+        if own_mask is None:
+            raise InputError(f"{case.describe()}: the reference modality needs its own ROI (the manifest's mask "
+                             "is empty)")
         write_image_atomic(image, outputs["image.nii.gz"])
-        write_image_atomic(mask, outputs["mask.nii.gz"])
+        write_image_atomic(own_mask, outputs["mask.nii.gz"])
+        details.update(alignment=REFERENCE_QUALITY.to_dict(), roi=_roi_description(case), grid=_grid(image, case))
+        write_text_atomic(json.dumps(details["alignment"], indent=1), outputs["quality.json"])
         return StageRecord(case.patient_id, case.modality, "register", True, artifacts, details)
     if reference is None:
         raise MissingModalityError(f"no {reference_modality} row in the manifest to register to; add it, or "
@@ -156,22 +184,63 @@ def register(case: Case, validated: StageRecord, *, reference: StageRecord | Non
         raise MissingModalityError(f"the reference {reference_modality} failed at stage {reference.stage} "
                                    f"({reference.message})", case.patient_id, reference_modality)
     fixed = io.read_image(reference.artifacts["image"])
-    settings = load_registration_settings(settings_path)
-    result, registered, registered_mask = align_modality(
-        fixed, image, mask, reference_modality=reference_modality, modality=case.modality, settings=settings,
-        patient_id=case.patient_id)
-    write_image_atomic(registered, outputs["image.nii.gz"])
-    write_image_atomic(registered_mask, outputs["mask.nii.gz"])
+    fixed_mask = io.read_mask(reference.artifacts["mask"], reference=fixed)
+    alignment = align_to_reference(
+        fixed, image, fixed_mask=fixed_mask, moving_mask=own_mask,
+        fixed_frame=reference.details.get("frame_of_reference"), moving_frame=details["frame_of_reference"],
+        settings=settings, bias_correct=case.modality == "MR", patient_id=case.patient_id, modality=case.modality)
+    write_text_atomic(json.dumps(alignment.quality.to_dict(), indent=1), outputs["quality.json"])
+    if alignment.transform is not None:
+        on_reference = resample_image(image, fixed, alignment.transform)
+        carried = (None if own_mask is None else
+                   resample_mask(own_mask, fixed, alignment.transform, settings.mask_interpolation))
+        with atomic_path(outputs["check.png"]) as temporary:
+            save_overlay_figure(fixed, on_reference, temporary.with_suffix(".png"), fixed_mask=fixed_mask,
+                                registered_mask=carried,
+                                title=f"{case.patient_id}: {case.modality} -> {reference_modality} "
+                                      f"({alignment.quality.alignment})").replace(temporary)
+        artifacts["check"] = str(outputs["check.png"])
+    if not alignment.accepted:
+        raise MisalignedError(f"not aligned with {reference_modality} ({alignment.quality.alignment}): "
+                              f"{alignment.quality.note}", case.patient_id, case.modality)
     with atomic_path(outputs["transform.tfm"]) as temporary:
-        write_transform(result.transform, temporary.with_suffix(".tfm")).replace(temporary)
-    with atomic_path(outputs["check.png"]) as temporary:
-        fixed_mask = io.read_mask(reference.artifacts["mask"], reference=fixed)
-        save_overlay_figure(fixed, registered, temporary.with_suffix(".png"), fixed_mask=fixed_mask,
-                            registered_mask=registered_mask,
-                            title=f"{case.patient_id}: {case.modality} -> {reference_modality}").replace(temporary)
-    artifacts.update(transform=str(outputs["transform.tfm"]), check=str(outputs["check.png"]))
-    details["quality"] = result.quality.to_dict()
+        write_transform(alignment.transform, temporary.with_suffix(".tfm")).replace(temporary)
+    artifacts["transform"] = str(outputs["transform.tfm"])
+    if settings.space == "native":
+        out_image = image
+        if own_mask is not None:
+            out_mask, roi = own_mask, _roi_description(case)
+        else:
+            out_mask = resample_mask(fixed_mask, image, alignment.transform.GetInverse(), settings.mask_interpolation)
+            roi = f"{reference_modality} ROI carried onto the {case.modality} grid through the alignment"
+        grid = _grid(image, case)
+    else:
+        out_image = on_reference
+        if own_mask is not None:
+            out_mask, roi = carried, _roi_description(case) + f", resampled onto the {reference_modality} grid"
+        else:
+            out_mask, roi = fixed_mask, f"{reference_modality} ROI"
+        grid = _grid(fixed, case, reference_modality)
+    if not sitk.GetArrayViewFromImage(out_mask).any():
+        raise InputError(f"{case.describe()}: the ROI is empty on the extraction grid ({roi})")
+    write_image_atomic(out_image, outputs["image.nii.gz"])
+    write_image_atomic(out_mask, outputs["mask.nii.gz"])
+    details.update(alignment=alignment.quality.to_dict(), roi=roi, grid=grid)
+    if alignment.registration is not None:
+        details["quality"] = alignment.registration.quality.to_dict()
     return StageRecord(case.patient_id, case.modality, "register", True, artifacts, details)
+
+
+def _roi_description(case: Case) -> str:
+    """``own ROI <name> (<mask file>)`` for the record."""
+    name = case.roi_name or (f"label {case.mask_label}")
+    return f"own ROI {name} ({Path(case.mask).name})"
+
+
+def _grid(image: sitk.Image, case: Case, of: str | None = None) -> dict:
+    """The extraction grid for the record: whose it is, its size and voxel spacing (mm)."""
+    return {"of": of or case.modality, "size": list(image.GetSize()),
+            "spacing_mm": [round(s, 6) for s in image.GetSpacing()]}
 
 
 def preprocess(case: Case, registered: StageRecord, *, spec: Spec, output: Path) -> StageRecord:
@@ -213,8 +282,9 @@ def extract(case: Case, preprocessed: StageRecord, *, spec: Spec, output: Path) 
     table.insert(0, "modality", case.modality)
     table.insert(0, "patient_id", case.patient_id)
     write_csv_atomic(table, output)
+    where = {key: preprocessed.details[key] for key in ("space", "roi", "grid") if key in preprocessed.details}
     return StageRecord(case.patient_id, case.modality, "extract", True, artifacts={"features": str(output)},
-                       details={"n_values": len(table)})
+                       details={"n_values": len(table), **where})
 
 
 def write_image_atomic(image: sitk.Image, final: Path) -> None:

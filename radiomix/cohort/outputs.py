@@ -85,7 +85,8 @@ def provenance_json(manifest: str | Path, clinical: str | Path | None, specs: di
 
 def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path, *, failures: str | Path,
              codebook: str | Path, batch_column: str | None, settings: str | None, manifest: str | Path,
-             reference_modality: str, harmonizer: str | Path | None = None) -> None:
+             reference_modality: str, harmonizer: str | Path | None = None,
+             registration_qa: str | Path | None = None) -> None:
     """Nested-CV evaluation, SHAP and report into ``out_dir`` (see :func:`evaluate_cohort`).
 
     When ``batch_column`` is ``site`` and the clinical table has no such column,
@@ -95,6 +96,8 @@ def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path
     (distributed ComBat, :mod:`radiomix.harmonize.distributed`), the wide table
     is harmonized first (sites from the manifest when the clinical table has no
     batch column) and kept in ``out_dir`` as ``features_wide_harmonized.csv``.
+    ``registration_qa`` (the cohort's ``registration_qa.csv``, its overlays
+    beside it) adds the registration section to the report.
     If the evaluation fails, ``out_dir`` is removed again when this call created
     it (no half-written folder is left behind).
     """
@@ -116,7 +119,7 @@ def evaluate(wide: str | Path, clinical: str | Path, outcome: str, out_dir: Path
             wide = out_dir / "features_wide_harmonized.csv"
             harmonized.to_csv(wide, index=False)
         evaluate_cohort(wide, clinical, outcome, out_dir, batch_column=batch_column, codebook_csv=codebook,
-                        failures_csv=failures, settings=settings)
+                        failures_csv=failures, settings=settings, registration_qa_csv=registration_qa)
     except BaseException:
         if created:
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -141,7 +144,10 @@ def assemble_results(tables: list[Path], evaluation: Path | None, destination: P
     destination.mkdir(parents=True)
     for path in tables:
         name = "provenance.json" if path.name.startswith("provenance") else path.name
-        shutil.copyfile(path, destination / name)
+        if path.is_dir():
+            shutil.copytree(path, destination / name)
+        else:
+            shutil.copyfile(path, destination / name)
     for path in sorted(evaluation.iterdir()) if evaluation is not None else []:
         if path.is_file():
             shutil.copyfile(path, destination / path.name)

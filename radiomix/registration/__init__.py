@@ -6,11 +6,24 @@ points to moving-space points (ITK convention) with quality metrics;
 the fixed grid; :func:`write_transform` saves ITK transform files;
 :func:`save_overlay_figure` draws a checkerboard and overlay for a person to
 check; :func:`register_modality` and :func:`register_patient` do all of that
-for the images of a cohort manifest.
+for the images of a cohort manifest; :func:`align_to_reference` aligns a
+modality with the reference by the frame-of-reference policy and accepts it
+on measured quality (see :mod:`radiomix.registration.alignment`).
 """
 
-from radiomix.registration.core import KINDS, RegistrationResult, register
+from radiomix.registration.alignment import (
+    ALIGNMENTS,
+    QA_COLUMNS,
+    REFERENCE_QUALITY,
+    Alignment,
+    AlignmentQuality,
+    align_to_reference,
+    qa_row,
+    roi_agreement,
+)
+from radiomix.registration.core import KINDS, RegistrationResult, metric_value, register
 from radiomix.registration.errors import (
+    MisalignedError,
     MissingModalityError,
     NoOverlapError,
     NotConvergedError,
@@ -30,6 +43,8 @@ from radiomix.registration.resample import read_transform, resample_image, resam
 from radiomix.registration.settings import RegistrationSettings, load_registration_settings
 
 __all__ = [
+    "ALIGNMENTS", "Alignment", "AlignmentQuality", "MisalignedError", "QA_COLUMNS", "REFERENCE_QUALITY",
+    "align_to_reference", "metric_value", "qa_row", "roi_agreement",
     "KINDS", "MissingModalityError", "NoOverlapError", "NotConvergedError", "RegisteredModality",
     "RegistrationError", "RegistrationQuality", "RegistrationResult", "RegistrationSettings",
     "StageReport", "jacobian_determinant_range", "load_registration_settings", "mask_points",

@@ -8,7 +8,8 @@ puts the moving image on the fixed grid.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,7 +75,8 @@ class RegistrationResult:
 def register(fixed, moving, kind: Kind = "rigid",
              settings: RegistrationSettings | Mapping | None = None, *,
              fixed_mask=None, moving_mask=None,
-             patient_id: str | None = None, modality: str | None = None) -> RegistrationResult:
+             patient_id: str | None = None, modality: str | None = None,
+             initial_transform: sitk.Euler3DTransform | None = None) -> RegistrationResult:
     """Register ``moving`` to ``fixed`` by maximising Mattes mutual information.
 
     Parameters
@@ -90,6 +92,9 @@ def register(fixed, moving, kind: Kind = "rigid",
         own image's grid), e.g. a body mask.
     patient_id, modality : str, optional
         Named in every error (``modality``: the moving image's).
+    initial_transform : SimpleITK.Euler3DTransform, optional
+        The start (fixed -> moving points), instead of ``settings.initialisation``;
+        its translation counts as the initial offset.
 
     Returns
     -------
@@ -101,13 +106,43 @@ def register(fixed, moving, kind: Kind = "rigid",
         An image or mask cannot be read, is not 3D, or a mask is empty or off its image's grid.
     NoOverlapError
         Less than ``settings.min_overlap_fraction`` of the fixed region maps
-        inside the moving field of view, before or after optimisation.
+        inside the moving field of view, before or after optimisation, or a
+        re-centring initialisation would shift the image by more than
+        ``settings.max_initial_offset_mm`` (a far-off start).
     NotConvergedError
         A stage stopped at its iteration limit (when ``settings.require_convergence``).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     settings = load_registration_settings(settings)
+    with _thread_count(settings.number_of_threads):
+        return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality,
+                         initial_transform)
+
+
+@contextmanager
+def _thread_count(threads: int) -> Iterator[None]:
+    """Run with SimpleITK's global default thread count set to ``threads`` (0: unchanged).
+
+    The metric's work units follow the global default rather than the
+    registration method's own setting, and ITK sums each work unit's samples
+    separately: only one global thread count gives the same transform twice.
+    """
+    if not threads:
+        yield
+        return
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
+
+
+def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_mask, moving_mask,
+              patient_id: str | None, modality: str | None,
+              initial_transform: sitk.Euler3DTransform | None) -> RegistrationResult:
+    """:func:`register` with the settings loaded and the thread count set."""
     case = {"patient_id": patient_id, "modality": modality}
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32),
                              settings.winsorize_percentiles)
@@ -119,10 +154,20 @@ def register(fixed, moving, kind: Kind = "rigid",
     moving_mask_image = _read_mask(moving_mask, moving_image, "moving mask")
     started = time.perf_counter()
 
-    initial = _initial_rigid(fixed_image, moving_image, settings.initialisation)
+    if initial_transform is None:
+        initial, start = _initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
+    else:
+        initial, start = sitk.Euler3DTransform(initial_transform), "given"
+    offset = float(np.linalg.norm(initial.GetTranslation()))
+    if offset > settings.max_initial_offset_mm:
+        raise NoOverlapError(
+            f"a far-off start: the {start} initialisation would move the image by {offset:.0f} mm "
+            f"(registration.max_initial_offset_mm = {settings.max_initial_offset_mm:g}); check the headers of both "
+            "images, or raise the limit if such a shift is expected", **case)
     overlap_before = overlap_fraction(fixed_image, moving_image, initial, fixed_mask_image)
     _check_overlap(overlap_before, settings, "with the initial transform "
-                   f"({settings.initialisation} initialisation)", case)
+                   f"({settings.initialisation} initialisation; the centres of the two fields of view are "
+                   f"{field_of_view_centre_distance(fixed_image, moving_image, initial):.0f} mm apart)", case)
     metric_before = _metric_value(fixed_image, moving_image, initial, settings,
                                   fixed_mask_image, moving_mask_image)
 
@@ -156,7 +201,8 @@ def register(fixed, moving, kind: Kind = "rigid",
         converged=all(stage.converged for stage in stages), stages=tuple(stages),
         overlap_before=overlap_before, overlap_after=overlap_after,
         jacobian_determinant_min=jacobian[0], jacobian_determinant_max=jacobian[1],
-        folding_count=jacobian[2], elapsed_s=time.perf_counter() - started)
+        folding_count=jacobian[2], elapsed_s=time.perf_counter() - started,
+        initial_offset_mm=offset)
     return RegistrationResult(transform=transform, kind=kind, quality=quality, settings=settings)
 
 
@@ -228,6 +274,17 @@ def _initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -
         fixed, moving, sitk.Euler3DTransform(), _INITIALISERS[initialisation]))
 
 
+def field_of_view_centre_distance(fixed: sitk.Image, moving: sitk.Image,
+                                  transform: sitk.Transform | None = None) -> float:
+    """Distance (mm), in moving space, between the moving field of view's centre and where
+    ``transform`` (default the identity) sends the fixed field of view's centre."""
+    def centre(image):
+        return image.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2.0 for n in image.GetSize()])
+
+    mapped = centre(fixed) if transform is None else transform.TransformPoint(centre(fixed))
+    return float(np.linalg.norm(np.subtract(mapped, centre(moving))))
+
+
 def _check_overlap(fraction: float, settings: RegistrationSettings, when: str, case: dict) -> None:
     """Raise :class:`NoOverlapError` when ``fraction`` is below the configured minimum."""
     if fraction < settings.min_overlap_fraction:
@@ -238,15 +295,26 @@ def _check_overlap(fraction: float, settings: RegistrationSettings, when: str, c
             "anatomy, or choose initialisation 'geometry' or 'moments'", **case)
 
 
-def _method(settings: RegistrationSettings, fixed_mask, moving_mask) -> sitk.ImageRegistrationMethod:
-    """A registration method with the metric, sampling, interpolator and masks of ``settings``."""
+def _method(settings: RegistrationSettings, fixed_mask, moving_mask, fixed: sitk.Image,
+            shrink_factors: tuple[int, ...] = (1,)) -> sitk.ImageRegistrationMethod:
+    """A registration method with the metric, sampling, interpolator and masks of ``settings``.
+
+    The sampling percentage of each pyramid level (``shrink_factors``) is
+    lowered where it would exceed ``settings.max_samples_per_level`` samples
+    of ``fixed`` (or of its mask).
+    """
     method = sitk.ImageRegistrationMethod()
     if settings.number_of_threads:
         method.SetNumberOfThreads(settings.number_of_threads)
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=settings.histogram_bins)
     method.SetMetricSamplingStrategy(_SAMPLING[settings.sampling_strategy])
     if settings.sampling_strategy != "none":
-        method.SetMetricSamplingPercentage(settings.sampling_percentage, settings.seed)
+        region = (fixed.GetNumberOfPixels() if fixed_mask is None
+                  else int(np.count_nonzero(sitk.GetArrayViewFromImage(fixed_mask))))
+        percentages = [min(settings.sampling_percentage,
+                           settings.max_samples_per_level * factor ** 3 / max(region, 1))
+                       for factor in shrink_factors]
+        method.SetMetricSamplingPercentagePerLevel(percentages, settings.seed)
     method.SetInterpolator(sitk.sitkLinear)
     if fixed_mask is not None:
         method.SetMetricFixedMask(fixed_mask)
@@ -255,9 +323,23 @@ def _method(settings: RegistrationSettings, fixed_mask, moving_mask) -> sitk.Ima
     return method
 
 
+def metric_value(fixed, moving, transform: sitk.Transform,
+                 settings: RegistrationSettings | Mapping | None = None) -> float:
+    """Mattes mutual information metric (minus the mutual information, nats) of ``transform``.
+
+    Both images are winsorized as for :func:`register`; samples are drawn
+    from the whole fixed image (``settings``' sampling, seed and thread count).
+    """
+    settings = load_registration_settings(settings)
+    fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32), settings.winsorize_percentiles)
+    moving_image = _winsorize(_read(moving, "moving image", sitk.sitkFloat32), settings.winsorize_percentiles)
+    with _thread_count(settings.number_of_threads):
+        return _metric_value(fixed_image, moving_image, transform, settings, None, None)
+
+
 def _metric_value(fixed, moving, transform, settings, fixed_mask, moving_mask) -> float:
     """The metric at full resolution for ``transform``."""
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed)
     method.SetInitialTransform(transform, inPlace=False)
     return float(method.MetricEvaluate(fixed, moving))
 
@@ -296,7 +378,7 @@ def _run(method: sitk.ImageRegistrationMethod, fixed, moving, kind: str, max_ite
 def _optimise_linear(fixed, moving, initial: sitk.Transform, kind: str, settings, fixed_mask,
                      moving_mask, case: dict) -> tuple[sitk.Transform, StageReport]:
     """Rigid or affine stage: regular-step gradient descent from ``initial``."""
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed, settings.shrink_factors)
     method.SetOptimizerAsRegularStepGradientDescent(
         learningRate=settings.learning_rate, minStep=settings.minimum_step,
         numberOfIterations=settings.max_iterations, relaxationFactor=settings.relaxation_factor,
@@ -318,7 +400,7 @@ def _optimise_bspline(fixed, moving, rigid: sitk.Transform, settings, fixed_mask
     mesh_size = [max(1, int(round(extent / settings.bspline_grid_spacing_mm)))
                  for extent in physical_size]
     bspline = sitk.BSplineTransformInitializer(fixed, mesh_size)
-    method = _method(settings, fixed_mask, moving_mask)
+    method = _method(settings, fixed_mask, moving_mask, fixed, settings.shrink_factors)
     method.SetOptimizerAsLBFGSB(gradientConvergenceTolerance=1e-5,
                                 numberOfIterations=settings.bspline_max_iterations,
                                 maximumNumberOfCorrections=5,

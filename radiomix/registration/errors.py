@@ -45,6 +45,10 @@ class NotConvergedError(RegistrationError):
     """The optimiser stopped at its iteration limit instead of meeting its convergence criterion."""
 
 
+class MisalignedError(RegistrationError):
+    """The measured quality of an alignment says the modality is not aligned with the reference."""
+
+
 class MissingModalityError(InputError):
     """A modality needed for a patient is not in the manifest.
 

@@ -55,6 +55,9 @@ class RegistrationQuality:
         folds space there); B-spline registrations only.
     elapsed_s : float
         Wall-clock time of the registration (s).
+    initial_offset_mm : float
+        Shift (mm) the initialisation applied before optimising (0 for
+        ``identity``; the re-centring of ``geometry`` or ``moments``).
     """
 
     metric_before: float
@@ -67,6 +70,7 @@ class RegistrationQuality:
     jacobian_determinant_max: float | None
     folding_count: int | None
     elapsed_s: float
+    initial_offset_mm: float = 0.0
 
     def to_dict(self) -> dict:
         """Plain-data form (for JSON)."""

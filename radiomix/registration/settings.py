@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+import yaml
 
 from radiomix.errors import SpecError
 from radiomix.spec import build_settings
@@ -12,6 +15,8 @@ from radiomix.spec import build_settings
 Initialisation = Literal["geometry", "moments", "identity"]
 SamplingStrategy = Literal["random", "regular", "none"]
 MaskInterpolation = Literal["nearest", "linear_threshold"]
+ExtractionSpace = Literal["native", "reference"]
+WithoutFrameOfReference = Literal["register", "identity"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,13 @@ class RegistrationSettings:
         Multi-resolution pyramid: image shrink factor of each level, coarse to fine.
     smoothing_sigmas_voxels : tuple of float
         Gaussian smoothing (voxels) of each pyramid level.
-    initialisation : {"geometry", "moments", "identity"}
-        Starting transform: align the centres of the two fields of view
-        (``geometry``), the intensity centres of mass (``moments``), or trust
-        the physical coordinates of the headers (``identity``).
+    initialisation : {"identity", "geometry", "moments"}
+        Starting transform: trust the physical coordinates of the headers
+        (``identity``, the default: scanner coordinates are meaningful, and a
+        field of view that is a crop of the other keeps its place), align the
+        centres of the two fields of view (``geometry``) or the intensity
+        centres of mass (``moments``). The shift a re-centring applies is
+        recorded as ``initial_offset_mm`` in the quality record, never silent.
     learning_rate : float
         Initial step of the gradient descent (mm of the largest voxel shift).
     minimum_step : float
@@ -67,12 +75,58 @@ class RegistrationSettings:
     require_convergence : bool
         Raise :class:`~radiomix.registration.errors.NotConvergedError` when the
         finest level of a stage stops at its iteration limit instead of meeting
-        its convergence criterion (else only report it in the quality record).
+        its convergence criterion. Default false: reaching the limit is a note
+        in the quality record, and acceptance is decided by the measured
+        quality (see the alignment settings below).
     mask_interpolation : {"nearest", "linear_threshold"}
         How masks are carried onto the fixed grid: nearest neighbour, or
         linear interpolation of each label thresholded at 0.5.
     number_of_threads : int
-        Threads used by SimpleITK for the registration; 0 keeps SimpleITK's default.
+        SimpleITK threads during a registration (its global default is set for
+        the call and restored after). 1 (default) makes the result reproducible
+        bit for bit: ITK sums the metric's samples per work unit, and with
+        several threads two runs of the same inputs gave transforms differing
+        by up to 0.02 mm; 0 keeps SimpleITK's default.
+    max_samples_per_level : int
+        Upper bound on the metric samples of each pyramid level (the
+        ``sampling_percentage`` is lowered where it would give more), which
+        keeps a registration of a large field of view to a few seconds.
+    trust_frame_of_reference : bool
+        Alignment of a patient's modalities (:func:`~radiomix.registration.align_to_reference`):
+        a DICOM series sharing the reference series' ``FrameOfReferenceUID``
+        (hardware PET/CT, exports brought into one frame) is taken as aligned:
+        the identity is used and its quality measured. False registers it anyway.
+    without_frame_of_reference : {"register", "identity"}
+        Images without a frame of reference (NIfTI, NRRD...): ``register``
+        them (default), or assume their physical coordinates are aligned
+        (``identity``, quality measured).
+    crop_margin_mm : float
+        Registration and quality are computed on the reference image cropped
+        to its ROI's bounding box grown by this margin (mm) and to the part
+        covered by the other image's field of view.
+    min_mutual_information : float
+        Acceptance: the mutual information (nats) of the aligned pair must
+        exceed the chance level (the same images with the moving voxels
+        shuffled) by at least this much; a pure-noise image scores about 0.
+    min_dice : float
+        Acceptance, where both modalities have their own ROI: smallest Dice
+        (0-1) between the reference ROI and the modality's ROI carried onto the
+        reference grid. Delineations of one lesion on two modalities seldom
+        agree perfectly (PET voxels are 4-5 mm), so the default is 0.5; a
+        shift of half a lesion's diameter drops it below.
+    max_centroid_distance_mm : float
+        Acceptance, where both have ROIs: largest distance (mm) between the
+        centroids of the two ROIs after alignment (5: about one PET voxel).
+    max_initial_offset_mm : float
+        Largest shift (mm) a ``geometry`` or ``moments`` initialisation may
+        apply; a larger one is a far-off start, refused with
+        :class:`~radiomix.registration.errors.NoOverlapError` rather than
+        re-centred silently.
+    space : {"native", "reference"}
+        Where a cohort extracts each modality: on its own grid (``native``,
+        default: its own ROI, or the reference ROI mapped onto its grid through
+        the alignment), or every modality resampled onto the reference grid
+        (``reference``).
     """
 
     histogram_bins: int = 50
@@ -82,7 +136,7 @@ class RegistrationSettings:
     seed: int = 1
     shrink_factors: tuple[int, ...] = (4, 2, 1)
     smoothing_sigmas_voxels: tuple[float, ...] = (2.0, 1.0, 0.0)
-    initialisation: Initialisation = "geometry"
+    initialisation: Initialisation = "identity"
     learning_rate: float = 2.0
     minimum_step: float = 1e-3
     relaxation_factor: float = 0.5
@@ -90,9 +144,18 @@ class RegistrationSettings:
     bspline_grid_spacing_mm: float = 50.0
     bspline_max_iterations: int = 100
     min_overlap_fraction: float = 0.25
-    require_convergence: bool = True
+    require_convergence: bool = False
     mask_interpolation: MaskInterpolation = "nearest"
-    number_of_threads: int = 0
+    number_of_threads: int = 1
+    max_samples_per_level: int = 20_000
+    trust_frame_of_reference: bool = True
+    without_frame_of_reference: WithoutFrameOfReference = "register"
+    crop_margin_mm: float = 30.0
+    min_mutual_information: float = 0.05
+    min_dice: float = 0.5
+    max_centroid_distance_mm: float = 5.0
+    max_initial_offset_mm: float = 50.0
+    space: ExtractionSpace = "native"
 
     def __post_init__(self):
         if self.histogram_bins < 4:
@@ -123,12 +186,20 @@ class RegistrationSettings:
         if not 0.0 <= self.min_overlap_fraction <= 1.0:
             raise SpecError("registration.min_overlap_fraction must be in [0, 1]")
         if self.number_of_threads < 0:
-            raise SpecError("registration.number_of_threads must be 0 (default) or positive")
+            raise SpecError("registration.number_of_threads must be 0 (SimpleITK's default) or positive")
+        if self.max_samples_per_level < 1000:
+            raise SpecError("registration.max_samples_per_level must be at least 1000")
+        for name in ("crop_margin_mm", "min_mutual_information", "max_centroid_distance_mm",
+                     "max_initial_offset_mm"):
+            if getattr(self, name) < 0:
+                raise SpecError(f"registration.{name} must not be negative")
+        if not 0.0 <= self.min_dice <= 1.0:
+            raise SpecError("registration.min_dice must be in [0, 1]")
 
 
 def load_registration_settings(
-        settings: RegistrationSettings | Mapping | None) -> RegistrationSettings:
-    """Registration settings from a :class:`RegistrationSettings`, a dict, or ``None`` (defaults).
+        settings: RegistrationSettings | Mapping | str | Path | None) -> RegistrationSettings:
+    """Registration settings from a :class:`RegistrationSettings`, a dict, a YAML file, or ``None`` (defaults).
 
     Raises
     ------
@@ -139,4 +210,13 @@ def load_registration_settings(
         return RegistrationSettings()
     if isinstance(settings, RegistrationSettings):
         return settings
+    if isinstance(settings, (str, Path)):
+        where = str(settings)
+        try:
+            data = yaml.safe_load(Path(settings).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SpecError(f"{where}: cannot read the registration settings ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{where}: not valid YAML ({exc})") from exc
+        return build_settings(RegistrationSettings, {} if data is None else data, f"registration ({where})")
     return build_settings(RegistrationSettings, settings, "registration")
