@@ -414,3 +414,12 @@ def test_empty_intensity_mask_and_zero_intensity_sum():
 def test_empty_morphological_mask_is_an_error():
     with pytest.raises(EmptyRoiError, match="no voxel"):
         morphology.compute(make_roi(np.zeros((2, 2, 2), dtype=bool)), MorphologySettings(), ())
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 40), st.integers(1, 6))
+def test_lexicographic_order_matches_numpy_lexsort(seed, n_points, n_values):
+    # few distinct values: many ties in u, in v and in both
+    rng = np.random.default_rng(seed)
+    u, v = rng.integers(0, n_values, size=(2, n_points)).astype(np.float64)
+    np.testing.assert_array_equal(morphology._lexicographic_order(u, v), np.lexsort((v, u)))

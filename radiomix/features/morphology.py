@@ -414,11 +414,27 @@ def minimum_volume_enclosing_ellipsoid(points: np.ndarray, tolerance: float = MV
 
 
 @njit
+def _lexicographic_order(u, v):
+    """Indices sorting the points by ``u``, ties by ``v``, then by index (one stable sort plus tie runs)."""
+    order = np.argsort(u, kind="mergesort")
+    start = 0
+    n_points = u.shape[0]
+    while start < n_points:
+        stop = start + 1
+        while stop < n_points and u[order[stop]] == u[order[start]]:
+            stop += 1
+        if stop - start > 1:
+            run = order[start:stop].copy()
+            order[start:stop] = run[np.argsort(v[run], kind="mergesort")]
+        start = stop
+    return order
+
+
+@njit
 def _planar_hull(u, v):
     """Indices of the 2D convex hull of points (u, v), counter-clockwise (monotone chain)."""
     n_points = u.shape[0]
-    by_v = np.argsort(v, kind="mergesort")
-    order = by_v[np.argsort(u[by_v], kind="mergesort")]
+    order = _lexicographic_order(u, v)
     hull = np.empty(2 * n_points + 1, dtype=np.int64)
     size = 0
     for k in range(n_points):  # lower chain
