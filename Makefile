@@ -30,8 +30,9 @@ chromium:
 test: $(STAMP) chromium warmup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
-bench: $(STAMP)
+bench: $(STAMP) warmup
 	$(PY) benchmarks/run.py --out benchmarks/results
+	$(PY) benchmarks/compare.py --out benchmarks/results --readme README.md
 
 lint: $(STAMP)
 	$(PY) -m ruff check radiomix pipelines tests benchmarks
