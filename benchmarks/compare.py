@@ -99,14 +99,20 @@ def engine_environment(folder: Path, python: str | None, log) -> tuple[str | Non
     return str(venv_python), problems
 
 
-def measure(python: str, engine: str, image: Path, mask: Path, setting: str, mode: str, repeats: int) -> dict:
+def measure(python: str, engine: str, image: Path, mask: Path, setting: str, mode: str, repeats: int,
+            timeout: float) -> dict:
     """One measurement in a fresh process (an empty numba cache for ``first``); a failure is a record too."""
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache) if mode == "first" else dict(os.environ)
         # run in the scratch folder: some engines write files into the working directory
-        done = subprocess.run([python, str(HERE / "engines.py"), "--engine", engine, "--image", str(image),
-                               "--mask", str(mask), "--setting", setting, "--mode", mode,
-                               "--repeats", str(repeats)], capture_output=True, text=True, env=env, cwd=cache)
+        try:
+            done = subprocess.run([python, str(HERE / "engines.py"), "--engine", engine, "--image", str(image),
+                                   "--mask", str(mask), "--setting", setting, "--mode", mode,
+                                   "--repeats", str(repeats)], capture_output=True, text=True, env=env, cwd=cache,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"engine": engine, "setting": setting, "mode": mode, "seconds": None,
+                    "problem": f"stopped after {timeout:.0f} s"}
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["failed"])[-1][:160]
         return {"engine": engine, "setting": setting, "mode": mode, "seconds": None, "problem": reason}
@@ -152,6 +158,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=None, help="cases to run (default all found)")
     parser.add_argument("--first-use-cases", nargs="*", default=["ct_phantom"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed to one measurement")
     parser.add_argument("--readme", type=Path, default=None, help="README.md to write the table into")
     args = parser.parse_args()
     if REPO_ROOT in args.engines_dir.resolve().parents:
@@ -171,7 +178,7 @@ def main() -> None:
                                   "problem": problems[engine]}
                     else:
                         python = sys.executable if engine == "radiomix" else other_python
-                        record = measure(python, engine, image, mask, setting, mode, args.repeats)
+                        record = measure(python, engine, image, mask, setting, mode, args.repeats, args.timeout)
                     record["case"] = case
                     records.append(record)
                     shown = "n/a (" + record.get("problem", "") + ")" if record.get("seconds") is None \
