@@ -71,11 +71,16 @@ def cases(work: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def find_python() -> str | None:
-    """A Python >= 3.12 for the scratch environment: on PATH, or this one."""
-    for name in ("python3.13", "python3.12"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return sys.executable if sys.version_info >= (3, 12) else None
+    """A working Python >= 3.12 for the scratch environment: on PATH, under pyenv, or this one."""
+    candidates = [shutil.which(name) for name in ("python3.13", "python3.12")]
+    candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob("3.1[2-9]*/bin/python"))
+    candidates.append(sys.executable)
+    for candidate in filter(None, candidates):
+        check = subprocess.run([candidate, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+                               capture_output=True)
+        if check.returncode == 0:
+            return candidate
+    return None
 
 
 def engine_environment(folder: Path, python: str | None, log) -> tuple[str | None, dict[str, str]]:
@@ -86,7 +91,10 @@ def engine_environment(folder: Path, python: str | None, log) -> tuple[str | Non
     venv_python = folder / "venv" / "bin" / "python"
     if not venv_python.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([python, "-m", "venv", str(folder / "venv")], check=True)
+        created = subprocess.run([python, "-m", "venv", str(folder / "venv")], capture_output=True, text=True)
+        if created.returncode != 0:
+            return None, {engine: f"no scratch venv with {python}: {created.stderr.strip()[-120:]}"
+                          for engine in ENGINE_PACKAGES}
     for engine, (packages, module) in ENGINE_PACKAGES.items():
         if subprocess.run([str(venv_python), "-c", f"import {module}"], capture_output=True).returncode == 0:
             continue
