@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_output
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint clean chromium
+.PHONY: demo test bench lint clean chromium warmup
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+warmup: $(STAMP)
+	$(VENV)/bin/radiomix warmup
+
+demo: $(STAMP) warmup
 	$(VENV)/bin/radiomix demo --out $(DEMO_DIR)
 
 # The report tests render HTML in headless Chromium (Debian package); installed when
@@ -24,11 +27,12 @@ chromium:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: report rendering tests will be skipped"; }
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium warmup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
 
-bench: $(STAMP)
+bench: $(STAMP) warmup
 	$(PY) benchmarks/run.py --out benchmarks/results
+	$(PY) benchmarks/compare.py --out benchmarks/results --readme README.md
 
 lint: $(STAMP)
 	$(PY) -m ruff check radiomix pipelines tests benchmarks

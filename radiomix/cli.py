@@ -1,4 +1,4 @@
-"""The ``radiomix`` command line: ``extract``, ``validate``, ``run``, ``evaluate``, ``demo``."""
+"""The ``radiomix`` command line: ``extract``, ``validate``, ``run``, ``evaluate``, ``demo``, ``warmup``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     demo.add_argument("--patients", type=int, default=40, help="number of synthetic patients (default 40)")
     demo.add_argument("--workers", type=int, default=2, help="Luigi workers (default 2)")
+
+    warmup = commands.add_parser("warmup", help="compile the numba kernels once after installing (about a minute)")
+    warmup.add_argument("--only", nargs="*", choices=("ibsi", "filters", "pyradiomics"),
+                        help="kernel groups to compile (default all)")
     return parser
 
 
@@ -257,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             from radiomix.demo import run_demo
 
             run_demo(Path(args.out), n_patients=args.patients, workers=args.workers)
+        elif args.command == "warmup":
+            from radiomix.warmup import KERNEL_GROUPS, warm_up
+
+            warm_up(args.only or tuple(KERNEL_GROUPS))
     except RadiomixError as exc:
         print(f"radiomix {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from radiomix.preprocess.roi import image_arrays, process_image, roi_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.spec import Spec, load_spec
+from radiomix.warmup import notify_if_cold
 
 FAMILY_MODULES = {
     "morphology": "radiomix.features.morphology",
@@ -83,7 +84,11 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     """
     settings = load_spec(spec)
     if isinstance(settings, PyradiomicsSpec):
+        notify_if_cold("pyradiomics")
         return _extract_pyradiomics(image, mask, settings, label, roi)
+    notify_if_cold("ibsi")
+    if settings.filters:
+        notify_if_cold("filters")
     source_image = _describe(image)
     picture = io.read_image(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):

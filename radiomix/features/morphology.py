@@ -20,8 +20,9 @@ voxels.
 
 Kernels (numba, private, under public wrappers):
 
-- :func:`_inverse_distance_sums` / :func:`morans_i_gearys_c`: the O(N^2)
-  pair sums of Moran's I and Geary's C, parallel over pairs of rows;
+- Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
+  (exact pair sums or FFT convolution, whichever is cheaper), bounded by
+  ``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`);
 - :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
   set of directions, the smallest box with an axis along each (rotating
   calipers over the projected 2D hull);
@@ -43,6 +44,7 @@ from radiomix._numba import njit, njit_parallel, prange
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
 from radiomix.spec import MorphologySettings
 
 FAMILY = "morphology"
@@ -180,6 +182,13 @@ CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
 SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
+
+
+def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
+    """Status of Moran's I and Geary's C when the intensity mask exceeds ``max_voxels_moran``."""
+    return (f"skipped: ROI of {n_voxels} voxels exceeds max_voxels_moran ({max_voxels}); "
+            "raise features.morphology.max_voxels_moran (or set it to null) to compute Moran's I "
+            "and Geary's C, at the cost stated in radiomix.spec.MorphologySettings")
 
 
 # --------------------------------------------------------------------------- mesh
@@ -405,11 +414,27 @@ def minimum_volume_enclosing_ellipsoid(points: np.ndarray, tolerance: float = MV
 
 
 @njit
+def _lexicographic_order(u, v):
+    """Indices sorting the points by ``u``, ties by ``v``, then by index (one stable sort plus tie runs)."""
+    order = np.argsort(u, kind="mergesort")
+    start = 0
+    n_points = u.shape[0]
+    while start < n_points:
+        stop = start + 1
+        while stop < n_points and u[order[stop]] == u[order[start]]:
+            stop += 1
+        if stop - start > 1:
+            run = order[start:stop].copy()
+            order[start:stop] = run[np.argsort(v[run], kind="mergesort")]
+        start = stop
+    return order
+
+
+@njit
 def _planar_hull(u, v):
     """Indices of the 2D convex hull of points (u, v), counter-clockwise (monotone chain)."""
     n_points = u.shape[0]
-    by_v = np.argsort(v, kind="mergesort")
-    order = by_v[np.argsort(u[by_v], kind="mergesort")]
+    order = _lexicographic_order(u, v)
     hull = np.empty(2 * n_points + 1, dtype=np.int64)
     size = 0
     for k in range(n_points):  # lower chain
@@ -630,103 +655,6 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
     return found_sides[best][order], found_axes[best][order]
 
 
-# --------------------------------------------------- Moran's I, Geary's C
-
-
-@njit
-def _row_pair_sums(row, z, y, x, deviations):
-    """Sums over ``j > row`` of ``w``, ``w d_j`` and ``w (d_row - d_j)^2``, ``w = 1/dist``."""
-    start = row + 1
-    later_z = z[start:]
-    later_y = y[start:]
-    later_x = x[start:]
-    later_d = deviations[start:]
-    zi = z[row]
-    yi = y[row]
-    xi = x[row]
-    di = deviations[row]
-    weight_sum = 0.0
-    weighted_deviation = 0.0
-    weighted_square_difference = 0.0
-    for j in range(later_z.shape[0]):
-        dz = later_z[j] - zi
-        dy = later_y[j] - yi
-        dx = later_x[j] - xi
-        # np.reciprocal, not 1.0 / ..: no ZeroDivisionError branch, so the loop vectorises
-        weight = np.reciprocal(np.sqrt(dz * dz + dy * dy + dx * dx))
-        dj = later_d[j]
-        difference = di - dj
-        weight_sum += weight
-        weighted_deviation += weight * dj
-        weighted_square_difference += weight * difference * difference
-    return weight_sum, di * weighted_deviation, weighted_square_difference
-
-
-@njit_parallel
-def _inverse_distance_sums(z, y, x, deviations):
-    """Per-row-pair partial sums of the Moran and Geary numerators over unordered voxel pairs.
-
-    Row ``k`` pairs voxel ``k`` (``n - 1 - k`` later voxels) with voxel
-    ``n - 1 - k`` (``k`` later voxels) so that every prange iteration does
-    the same work; each writes its own row of the output, summed by the
-    caller. Columns: ``sum w``, ``sum w d_i d_j``, ``sum w (d_i - d_j)^2``
-    over ``i < j``, ``w = 1 / ||x_i - x_j||``.
-    """
-    n = z.shape[0]
-    half = n // 2
-    partial = np.zeros((half + 1, 3))
-    for k in prange(half):
-        a0, a1, a2 = _row_pair_sums(k, z, y, x, deviations)
-        b0, b1, b2 = _row_pair_sums(n - 1 - k, z, y, x, deviations)
-        partial[k, 0] = a0 + b0
-        partial[k, 1] = a1 + b1
-        partial[k, 2] = a2 + b2
-    if n % 2 == 1:
-        a0, a1, a2 = _row_pair_sums(half, z, y, x, deviations)
-        partial[half, 0] = a0
-        partial[half, 1] = a1
-        partial[half, 2] = a2
-    return partial
-
-
-def morans_i_gearys_c(positions: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    """Moran's I and Geary's C with inverse-distance weights (IBSI N365, NPT7).
-
-    Parameters
-    ----------
-    positions : ndarray of float, shape (n, 3)
-        Distinct voxel-centre positions in mm, ``n >= 2``.
-    values : ndarray of float, shape (n,)
-        Intensities at those positions, not all equal.
-
-    Returns
-    -------
-    morans_i, gearys_c : float
-        ``I = n / W * sum w_ij d_i d_j / sum d_i^2`` and
-        ``C = (n - 1) / (2 W) * sum w_ij (d_i - d_j)^2 / sum d_i^2``, sums over
-        ``i != j``, ``w_ij = 1 / ||x_i - x_j||``, ``W = sum w_ij``,
-        ``d = values - mean(values)``.
-    """
-    positions = np.asarray(positions, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if positions.ndim != 2 or positions.shape[1] != 3 or values.shape != (len(positions),):
-        raise InputError(f"need positions (n, 3) and values (n,), got {positions.shape} and {values.shape}")
-    if len(values) < 2:
-        raise InputError("Moran's I and Geary's C need at least two voxels")
-    deviations = values - values.mean()
-    squares = float((deviations ** 2).sum())
-    if squares == 0.0:
-        raise InputError("Moran's I and Geary's C are undefined for constant values")
-    partial = _inverse_distance_sums(
-        np.ascontiguousarray(positions[:, 0]), np.ascontiguousarray(positions[:, 1]),
-        np.ascontiguousarray(positions[:, 2]), deviations)
-    weight_sum, cross_sum, square_difference_sum = partial.sum(axis=0)
-    n = len(values)
-    morans_i = n / weight_sum * cross_sum / squares
-    gearys_c = (n - 1) / (2.0 * weight_sum) * square_difference_sum / squares
-    return float(morans_i), float(gearys_c)
-
-
 # ------------------------------------------------------------------ family
 
 
@@ -760,7 +688,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         Uses ``morphological_mask``, ``intensity_mask``, ``intensity`` and
         ``spacing`` (mm).
     settings : MorphologySettings
-        No settings.
+        ``max_voxels_moran`` bounds the intensity-mask size for Moran's I and
+        Geary's C (above it: NaN and a ``skipped`` status).
     dimensions : tuple of str
         Ignored: morphology is always computed in 3D.
 
@@ -774,7 +703,7 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     EmptyRoiError
         The morphological mask holds no voxel.
     """
-    del settings, dimensions
+    del dimensions
     morphological = _check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
@@ -817,8 +746,12 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         elif np.all(intensities == intensities[0]):
             put("morans_i", math.nan, CONSTANT_INTENSITY)
             put("gearys_c", math.nan, CONSTANT_INTENSITY)
+        elif settings.max_voxels_moran is not None and len(intensities) > settings.max_voxels_moran:
+            skipped = moran_geary_skipped_status(len(intensities), settings.max_voxels_moran)
+            put("morans_i", math.nan, skipped)
+            put("gearys_c", math.nan, skipped)
         else:
-            morans_i, gearys_c = morans_i_gearys_c(intensity_positions, intensities)
+            morans_i, gearys_c = grid_morans_i_gearys_c(intensity_mask, roi.intensity, spacing)
             put("morans_i", morans_i)
             put("gearys_c", gearys_c)
 

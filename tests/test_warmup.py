@@ -1,0 +1,50 @@
+"""First use: detection of an empty numba cache, the one-time warning, and ``radiomix warmup``'s progress."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from radiomix import warmup
+from radiomix.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_an_empty_cache_is_detected_and_announced_once(tmp_path):
+    # a fresh process with a new, empty NUMBA_CACHE_DIR: every filter kernel is missing (import only, no compiling)
+    script = ("from radiomix import warmup\n"
+              "missing, total = warmup.uncompiled_kernels(warmup.KERNEL_GROUPS['filters'])\n"
+              "print(len(missing), total)\n"
+              "warmup.notify_if_cold('filters')\n"
+              "warmup.notify_if_cold('filters')\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    missing, total = map(int, done.stdout.split())
+    assert total >= 3 and missing == total
+    assert done.stderr.count("compiling numba kernels once (filters: ") == 1
+    assert "radiomix warmup" in done.stderr
+
+
+def test_kernels_are_counted_in_their_own_module_only():
+    # spatial_autocorrelation defines three kernels; morphology's own do not include them
+    missing, total = warmup.uncompiled_kernels(["radiomix.features.spatial_autocorrelation"])
+    assert total == 3
+    assert all(name.startswith("radiomix.features.spatial_autocorrelation._") for name in missing)
+    _, morphology_total = warmup.uncompiled_kernels(["radiomix.features.morphology"])
+    assert morphology_total == 5
+
+
+def test_warmup_reports_progress_and_silences_the_first_use_warning(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(warmup, "uncompiled_kernels", lambda modules: (["a", "b"], 3))
+    monkeypatch.setitem(warmup.WARM_UPS, "filters", lambda: calls.append("filters"))
+    monkeypatch.setattr(warmup, "_notified", set())
+    assert main(["warmup", "--only", "filters"]) == 0
+    out = capsys.readouterr().out
+    assert calls == ["filters"]
+    assert "compiling kernels once, about a minute" in out and "filters: 2 of 3 kernels to compile" in out
+    assert "filters: done in" in out
+    assert "filters" in warmup._notified
