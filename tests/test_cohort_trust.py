@@ -83,7 +83,10 @@ def test_extract_only_console_fits_on_a_screen_and_publishes_the_tables(extracte
     assert "--extract-only" in provenance["command_line"]
     assert provenance["radiomix_version"] and provenance["dependencies"]["luigi"]
     assert (results / "specs" / "ct.yaml").read_bytes() == (REPO_ROOT / "feature_specs" / "ct.yaml").read_bytes()
-    for record in (extracted["root"] / "work" / "cases").rglob("*.json"):
+    records = [path for path in (extracted["root"] / "work" / "cases").rglob("*.json")
+               if re.fullmatch(r"[a-z]+-[0-9a-f]+\.json", path.name)]  # <stage>-<hash>.json, not artifacts
+    assert len(records) == 4 * 3 * N_PATIENTS
+    for record in records:
         for artifact in json.loads(record.read_text())["artifacts"].values():
             assert Path(artifact).is_absolute() or artifact.startswith("cases/"), (record, artifact)
 
