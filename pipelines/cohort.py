@@ -257,7 +257,8 @@ class PublishTables(CohortTask):
     """``W/results`` -> ``W/runs/<hash>/`` holding the cohort tables only (an extraction-only run)."""
 
     def requires(self):
-        return [self.clone(task) for task in (FeaturesLong, FeaturesWide, Codebook, Failures, Provenance)]
+        return [self.clone(task) for task in (FeaturesLong, FeaturesWide, Codebook, Failures, Provenance,
+                                              RegistrationQA, RegistrationOverlays)]
 
     def run_dir(self) -> str:
         return str(Path("runs") / parameter_hash(self.cohort_key, Path(self.clone(Provenance).output().path).name))

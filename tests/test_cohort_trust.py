@@ -75,7 +75,8 @@ def test_extract_only_console_fits_on_a_screen_and_publishes_the_tables(extracte
     assert len(progress) == 3 * N_PATIENTS and progress[-1] == f"{3 * N_PATIENTS}/{3 * N_PATIENTS} cases, 0 failed"
     results = extracted["root"] / "work" / "results"
     assert {p.name for p in results.iterdir() if p.is_file()} == {
-        "features_long.csv", "features_wide.csv", "codebook.csv", "provenance.json", "failures.csv"}
+        "features_long.csv", "features_wide.csv", "codebook.csv", "provenance.json", "failures.csv",
+        "registration_qa.csv"}
     provenance = json.loads((results / "provenance.json").read_text())
     for case in provenance["cases"]:
         assert case["mask_sha256"] == hashlib.sha256(Path(case["mask"]).read_bytes()).hexdigest()
