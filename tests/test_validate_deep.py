@@ -55,3 +55,20 @@ def test_cli_validate_deep_exits_two_and_lists_the_problem(tmp_path, capsys):
     assert main(["validate", "--deep", str(manifest)]) == 2  # bad input (radiomix.cohort.console.EXIT_BAD_INPUT)
     output = capsys.readouterr().out
     assert "row 1 (p1, CT)" in output and "1 problem(s)" in output
+
+
+def test_a_modality_without_its_own_roi_is_valid_while_the_patient_has_one(tmp_path):
+    """An empty mask: the run maps the reference ROI onto that modality's grid (issue #15)."""
+    manifest = _cohort(tmp_path)
+    rng = np.random.default_rng(1)
+    for patient in ("p1", "p2"):
+        _write(tmp_path / f"{patient}_pet.nii.gz", rng.normal(2, 1, size=(10, 16, 16)).astype(np.float32))
+    rows = manifest.read_text().splitlines()
+    rows.append("p1,MR,p1_pet.nii.gz,,A")
+    manifest.write_text("\n".join(rows) + "\n")
+    assert validate_manifest(manifest, deep=True) == []
+    # A patient with no ROI in any modality cannot be aligned or extracted.
+    rows = [row for row in rows if not row.startswith("p2,")] + ["p2,MR,p2_pet.nii.gz,,A"]
+    manifest.write_text("\n".join(rows) + "\n")
+    problems = [str(p) for p in validate_manifest(manifest)]
+    assert len(problems) == 1 and "p2, MR" in problems[0] and "no mask in any modality" in problems[0]

@@ -178,7 +178,10 @@ def validate_manifest(path: str | Path, tolerance_mm: float = 1e-3, *, deep: boo
             report("empty site (ComBat harmonization needs each case's site or scanner)")
         found = len(problems)
         image_info = _header(row.image, "image", report)
-        mask_info = _header(row.mask, "mask", report)
+        # An empty mask is allowed: the case gets the reference modality's ROI mapped onto its grid.
+        mask_info = _header(row.mask, "mask", report) if row.mask.strip() else None
+        if not row.mask.strip() and not table.loc[table["patient_id"] == row.patient_id, "mask"].str.strip().any():
+            report("no mask in any modality of this patient: at least the reference modality needs its ROI")
         if deep and len(problems) == found:
             _read_case(table, row, report)
         if image_info is not None and mask_info is not None:
