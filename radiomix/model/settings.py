@@ -102,6 +102,14 @@ class EvaluationSettings:
         Fixed XGBoost parameters (trees, shrinkage, row and column subsampling).
     max_depth_grid, min_child_weight_grid, reg_lambda_grid : tuple
         XGBoost parameters searched in the inner loop (every combination).
+        ``min_child_weight`` is a sum of Hessians ``p (1 - p) <= 0.25`` per
+        row, so a value ``w`` needs at least ``4 w`` (sub-sampled) training rows
+        in each leaf: with ``w = 5`` and ``subsample = 0.8`` no tree can split
+        below about 50 training rows and the candidate predicts a constant
+        (inner AUROC 0.5). Inner training folds hold about ``0.53 n`` of ``n``
+        patients (5 x 3 folds), so below about 95 patients the default grid's
+        ``5`` is a no-skill candidate, chosen only when every learning
+        candidate scores below chance in the inner loop.
     n_outer_splits, n_repeats : int
         Repeated stratified K-fold of the outer loop.
     n_inner_splits : int
