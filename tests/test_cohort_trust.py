@@ -273,3 +273,20 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"radiomix {radiomix.__version__}"
+
+
+def test_a_large_cohort_writes_about_twenty_progress_lines_to_a_log(tmp_path):
+    """Not a terminal: every k-th finished case of 120 (k = 6) and the last one, not 120 lines."""
+    import io
+    import time
+
+    from radiomix.cohort.console import MAX_LOGGED_PROGRESS_LINES, report_progress
+
+    records = [tmp_path / f"case{i:03d}.json" for i in range(120)]
+    stream = io.StringIO()
+    for path in records:
+        path.write_text(json.dumps({"ok": True}))
+        report_progress(records, started=time.time() - 60, stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == MAX_LOGGED_PROGRESS_LINES and lines[-1] == "120/120 cases, 0 failed"
+    assert lines[0].startswith("6/120 cases, 0 failed, ETA ")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import sys
 import time
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 EXIT_DONE, EXIT_CASES_FAILED, EXIT_BAD_INPUT, EXIT_BUG, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
+MAX_LOGGED_PROGRESS_LINES = 20
+"""Progress lines written to a non-terminal stream for one cohort run (about; the last case always)."""
 WARNINGS_ENVIRONMENT = "RADIOMIX_WARNINGS_DIR"
 """Environment variable naming the folder where the run's processes append the warnings they raise."""
 COMMAND_ENVIRONMENT = "RADIOMIX_COMMAND_LINE"
@@ -58,7 +61,9 @@ def report_progress(records: list[Path], started: float, stream=None) -> str:
         rate behind the ETA.
     stream : file, optional
         Where to print (default ``sys.stdout``). On a terminal the line is redrawn
-        in place; in a log file every finished case adds a line.
+        in place; elsewhere (a log file, CI) a finished case adds a line while the
+        cohort has at most :data:`MAX_LOGGED_PROGRESS_LINES` cases, and about that
+        many lines in all for a larger cohort (every k-th case, and the last).
     """
     stream = stream or sys.stdout
     done = failed = this_run = 0
@@ -76,7 +81,7 @@ def report_progress(records: list[Path], started: float, stream=None) -> str:
     line = progress_line(done, failed, len(records), eta)
     if stream.isatty():
         stream.write("\r" + line + "\x1b[K" + ("\n" if done == len(records) else ""))
-    else:
+    elif done == len(records) or done % math.ceil(len(records) / MAX_LOGGED_PROGRESS_LINES) == 0:
         stream.write(line + "\n")
     stream.flush()
     return line
