@@ -28,7 +28,9 @@ from conftest import REPO_ROOT
 
 N_PATIENTS = 2
 SCREEN_LINES = 24
-TABLE_TASKS = {"FeaturesLong", "FeaturesWide", "Codebook", "Failures", "Provenance", "PublishTables", "ExtractCohort"}
+TABLE_TASKS = {"FeaturesLong", "FeaturesWide", "Codebook", "Failures", "Provenance", "PublishTables", "ExtractCohort",
+               "RegistrationQA", "RegistrationOverlays"}
+"""The cohort tasks that rerun when one case changes (the registration QA reads every case's register record)."""
 
 started: list[str] = []
 
