@@ -22,7 +22,8 @@ source   hidden property                       features that carry it
 CT       lesion attenuation (HU)               CT intensity level: first-order, histogram and
                                                level-dependent texture features of the CT
 MR       lesion signal intensity               MR intensity level of the lesion relative to the
-                                               body (z-scored first-order features)
+                                               body (z-scored first-order and level-dependent
+                                               texture features; blurred by the bias field)
 PET      lesion mean uptake (SUV)              PET uptake level: SUV mean, peak, percentiles
 clinical stage                                 the clinical column ``stage`` (1-4)
 ======== ===================================== ===============================================
@@ -30,7 +31,10 @@ clinical stage                                 the clinical column ``stage`` (1-
 Each property alone predicts the outcome with an AUROC of about 0.84 (stage,
 being coarse, about 0.82); their errors are independent, so together they
 reach about 0.92 (the aggressiveness itself about 0.96): a model fusing the
-four sources can beat any single source. Nothing else depends on the outcome:
+four sources can beat any single source. These are population values: at 40
+patients each varies by about 0.07 (standard deviation over seeds), and the
+sum of the four standardised properties beats the best single one in about 4
+cohorts out of 5 (mean difference 0.02). Nothing else depends on the outcome:
 lesion size, age, sex, site, CT and MR texture and PET heterogeneity are drawn
 independently of it (distractors), so no other feature carries it (features
 computed from a signal-bearing intensity, such as CT texture on a
