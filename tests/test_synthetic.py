@@ -121,24 +121,31 @@ def test_pet_manifest_columns_give_plausible_suv(cohort):
 
 
 def test_outcome_signal_is_split_between_ct_mr_pet_and_clinical():
-    """On many drawn profiles, CT attenuation, MR signal, PET uptake and the clinical covariates each
-    predict the outcome about equally, together better than any one; the distractors do not."""
+    """On many drawn profiles, CT attenuation, MR signal, PET uptake and the stage each predict the
+    outcome about equally and clearly, together better than any one (their errors are independent);
+    the distractors do not."""
     from sklearn.metrics import roc_auc_score
 
     profiles = [draw_profile(np.random.default_rng(s)) for s in np.random.SeedSequence(11).spawn(2000)]
     outcome = np.array([p.outcome for p in profiles])
-    sources = {
-        "CT": roc_auc_score(outcome, [p.latents.ct_lesion_hu for p in profiles]),
-        "MR": roc_auc_score(outcome, [p.latents.mr_lesion_intensity for p in profiles]),
-        "PET": roc_auc_score(outcome, [p.latents.pet_mean_suv for p in profiles]),
-        "clinical": roc_auc_score(outcome, [p.stage + 0.11 * p.age for p in profiles]),
+    properties = {
+        "CT": np.array([p.latents.ct_lesion_hu for p in profiles]),
+        "MR": np.array([p.latents.mr_lesion_intensity for p in profiles]),
+        "PET": np.array([p.latents.pet_mean_suv for p in profiles]),
+        "clinical": np.array([p.stage for p in profiles], dtype=float),
     }
-    combined = roc_auc_score(outcome, [p.outcome_logit for p in profiles])
-    assert all(0.62 < auc < 0.78 for auc in sources.values()), sources
-    assert combined > max(sources.values()) + 0.15
-    for distractor in ("pet_heterogeneity", "mr_texture_wavelength_mm", "ct_texture_amplitude_hu"):
+    sources = {name: roc_auc_score(outcome, values) for name, values in properties.items()}
+    fused = roc_auc_score(outcome, sum((v - v.mean()) / v.std() for v in properties.values()))
+    oracle = roc_auc_score(outcome, [p.outcome_logit for p in profiles])
+    assert all(0.78 < auc < 0.9 for auc in sources.values()), sources
+    assert fused > max(sources.values()) + 0.04, (fused, sources)
+    assert oracle > fused
+    distractors = ("pet_heterogeneity", "mr_texture_wavelength_mm", "ct_texture_amplitude_hu",
+                   "ct_texture_wavelength_mm")
+    for distractor in distractors:
         assert abs(roc_auc_score(outcome, [getattr(p.latents, distractor) for p in profiles]) - 0.5) < 0.05
-    for unrelated in ([p.age * 0 + (p.sex == "M") for p in profiles], [p.site == "B" for p in profiles]):
+    for unrelated in ([p.sex == "M" for p in profiles], [p.site == "B" for p in profiles],
+                      [p.age for p in profiles]):
         assert abs(roc_auc_score(outcome, unrelated) - 0.5) < 0.05
     assert 0.4 < outcome.mean() < 0.6
 
