@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from radiomix.model.metrics import calibration_curve_points, roc_band
-from radiomix.report.figures import FPR_GRID, MODEL_COLORS, figure_to_png, img_tag
+from radiomix.report.figures import FPR_GRID, MODEL_COLORS, figure_to_png, img_tag, unit_square
 from radiomix.report.html import CONTENT_SECURITY_POLICY, METRIC_LABELS, STYLE, esc, fmt, table_html
 
 EXTRA_LABELS = {"observed_event_rate": "Observed event rate", "mean_predicted_probability":
@@ -45,13 +45,10 @@ def roc_external_figure(y: np.ndarray, probabilities: np.ndarray, resamples: np.
     axes.fill_between(FPR_GRID, low, high, color=color, alpha=0.15, linewidth=0)
     axes.plot(FPR_GRID, tpr, color=color, linewidth=2,
               label=f"AUROC {auroc[0]:.3f} [{auroc[1]:.3f}, {auroc[2]:.3f}]")
-    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1)
+    unit_square(axes, top=1.01)
     axes.set_xlabel("1 - specificity (false-positive rate)")
     axes.set_ylabel("sensitivity (true-positive rate)")
     axes.set_title("ROC curve, external validation (band: 95 % bootstrap)", fontsize=10)
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1.01)
-    axes.set_aspect("equal")
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     return figure
@@ -74,13 +71,10 @@ def calibration_external_figure(y: np.ndarray, curves: dict) -> Figure:
         predicted, observed = calibration_curve_points(
             y, np.column_stack([1 - probabilities, probabilities])[None], n_bins=n_bins)
         axes.plot(predicted, observed, marker="o", markersize=4, color=color, linewidth=1.3, label=label)
-    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="perfect calibration")
+    unit_square(axes, diagonal_label="perfect calibration")
     axes.set_xlabel("predicted probability (bin mean)")
     axes.set_ylabel("observed frequency")
     axes.set_title(f"Calibration on the external cohort ({n_bins} quantile bins of the predictions)", fontsize=10)
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
-    axes.set_aspect("equal")
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     return figure

@@ -23,6 +23,14 @@ MODEL_COLORS = ("#1f4e99", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#16a085"
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 
 
+def unit_square(axes, top: float = 1.0, diagonal_label: str | None = None) -> None:
+    """Probability axes on [0, 1] x [0, ``top``], equal aspect, with the dotted diagonal (chance, calibration)."""
+    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label=diagonal_label)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, top)
+    axes.set_aspect("equal")
+
+
 def figure_to_png(figure: Figure, dpi: int = 96) -> bytes:
     """PNG bytes of a figure (no timestamp or software metadata); the figure is closed."""
     buffer = io.BytesIO()
@@ -74,15 +82,12 @@ def roc_figure(y: np.ndarray, results: dict, resamples: np.ndarray, auroc_interv
         axes.plot(FPR_GRID, tpr, color=color, linewidth=2)
         if name != reference:
             axes.plot(FPR_GRID, curves[reference][1], color=curves[reference][0], linewidth=1, linestyle="--")
-        axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1)
         value, ci_low, ci_high = auroc_intervals[name]
         title = f"{name}\nAUROC {value:.3f} [{ci_low:.3f}, {ci_high:.3f}]"
         if name in chance:
             title += "\nnot distinguishable from chance"
         axes.set_title(title, fontsize=9, color="#b03a2e" if name in chance else "#222222")
-        axes.set_xlim(0, 1)
-        axes.set_ylim(0, 1.01)
-        axes.set_aspect("equal")
+        unit_square(axes, top=1.01)
         axes.tick_params(labelsize=8)
         axes.set_xlabel("1 - specificity", fontsize=8)
         axes.set_ylabel("sensitivity", fontsize=8)
@@ -110,13 +115,10 @@ def calibration_figure(y: np.ndarray, results: dict, slopes: dict, n_bins: int =
         if slopes.get(name) is not None:
             label += f"\nslope {slopes[name][0]:.2f}, in the large {slopes[name][1]:.2f}"
         axes.plot(predicted, observed, marker="o", markersize=4, color=color, linewidth=1.3, label=label)
-    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="perfect calibration")
+    unit_square(axes, diagonal_label="perfect calibration")
     axes.set_xlabel("predicted probability (bin mean)")
     axes.set_ylabel("observed frequency")
     axes.set_title("Calibration of out-of-fold predictions\n(quantile bins, repeats pooled)", fontsize=10)
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
-    axes.set_aspect("equal")
     axes.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
