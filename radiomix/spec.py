@@ -2,9 +2,14 @@
 
 A spec is a YAML file (read with ``yaml.safe_load``, refusing duplicate keys: :mod:`radiomix.safe_yaml`),
 a dict, or a :class:`Spec`.
-Every setting has one canonical name and one default, declared once below.
-Unknown or misspelled keys are :class:`~radiomix.errors.SpecError` with a
-"did you mean" suggestion; values are checked against their declared type.
+Every setting has one canonical name and one default, declared once: the feature
+families' settings below; the mask checks (:class:`MaskSettings`, in
+:mod:`radiomix.io.validation`), the processing steps before the features
+(:mod:`radiomix.preprocess.settings`) and the filters
+(:mod:`radiomix.preprocess.filters.settings`) next to the code that uses them,
+and importable from here too. :func:`~radiomix.typed_settings.build_settings`
+builds them: unknown or misspelled keys are :class:`~radiomix.errors.SpecError`
+with a "did you mean" suggestion; values are checked against their declared type.
 
 Example (``feature_specs/ibsi/digital_phantom.yaml``)::
 
@@ -17,163 +22,27 @@ Example (``feature_specs/ibsi/digital_phantom.yaml``)::
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
-import math
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
-
-import yaml
+from typing import Literal
 
 from radiomix.errors import SpecError
+from radiomix.io.validation import MaskSettings
 from radiomix.preprocess.filters.settings import FilterSettings, filter_to_dict, parse_filters
+from radiomix.preprocess.settings import (
+    DiscretisationMethod,
+    DiscretisationSettings,
+    IntensitySettings,
+    InterpolationSettings,
+    ResegmentationSettings,
+)
 from radiomix.pyradiomics.params import PyradiomicsSpec, is_pyradiomics_parameters, load_pyradiomics_spec
-from radiomix.safe_yaml import load_yaml
+from radiomix.typed_settings import build_settings, read_settings_file
 
-DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
 Dimension = Literal["2D", "2.5D", "3D"]
-
-
-@dataclass(frozen=True)
-class MaskSettings:
-    """Checks applied to the ROI before extraction.
-
-    Attributes
-    ----------
-    min_roi_voxels : int
-        Smallest accepted number of ROI voxels; fewer is a ``RoiTooSmallError``.
-    geometry_tolerance_mm : float
-        Largest accepted difference (mm) between image and mask origins, and
-        between their voxel sizes, before a ``GeometryMismatchError``.
-    """
-
-    min_roi_voxels: int = 1
-    geometry_tolerance_mm: float = 1e-3
-
-
-IntensityConversion = Literal["none", "hu", "suv"]
-Normalisation = Literal["none", "zscore", "percentile"]
-NormalisationRegion = Literal["roi", "body"]
-
-
-@dataclass(frozen=True)
-class IntensitySettings:
-    """Modality intensity handling before the IBSI chain (cohort runs).
-
-    Applied by the cohort pipeline's ``preprocess`` stage
-    (:func:`radiomix.cohort.case.preprocess`), which knows each case's PET
-    parameters; :func:`radiomix.extract_features` itself starts from the
-    intensities it is given. Order: conversion, bias-field correction,
-    normalisation.
-
-    Attributes
-    ----------
-    conversion : {"none", "hu", "suv"}
-        ``hu``: CT checked to be in Hounsfield units; ``suv``: PET converted
-        to body-weight SUV (g/ml) from its DICOM header or the manifest's
-        ``weight_kg``, ``injected_dose_bq``, ``injection_time``,
-        ``series_time`` and ``half_life_s``.
-    bias_field_correction : bool
-        N4 bias-field correction (MR), within the body mask.
-    normalisation : {"none", "zscore", "percentile"}
-        MR intensity normalisation: z-score, or the percentiles mapped to 0 and 1.
-    normalisation_region : {"roi", "body"}
-        Where the normalisation statistics are taken.
-    percentiles : tuple of float
-        ``[low, high]`` (0-100) for ``percentile``.
-    """
-
-    conversion: IntensityConversion = "none"
-    bias_field_correction: bool = False
-    normalisation: Normalisation = "none"
-    normalisation_region: NormalisationRegion = "body"
-    percentiles: tuple[float, float] = (1.0, 99.0)
-
-
-ImageInterpolation = Literal["nearest", "linear", "cubic"]
-MaskInterpolation = Literal["nearest", "linear"]
-
-
-@dataclass(frozen=True)
-class InterpolationSettings:
-    """Interpolation to a new voxel size (IBSI-1 "interpolation").
-
-    The new grid has ``ceil(n * old / new)`` voxels per axis and is centred on
-    the original grid; intensities beyond the original grid take the nearest
-    boundary value. Images and masks are interpolated as 64-bit floats.
-
-    Attributes
-    ----------
-    spacing_mm : tuple of float or None
-        New voxel size in mm, ``[x, y, z]`` (3D interpolation) or ``[x, y]``
-        (in-plane only, slice thickness kept); ``null``: no interpolation.
-    image_method : {"nearest", "linear", "cubic"}
-        Image interpolation: nearest neighbour, (tri/bi)linear, or cubic
-        B-spline.
-    mask_method : {"nearest", "linear"}
-        Mask interpolation; ``linear`` is followed by the partial-volume threshold.
-    mask_threshold : float
-        A voxel belongs to the interpolated ROI when its interpolated mask
-        value is at least this (IBSI: 0.5).
-    round_intensities : bool
-        Round interpolated intensities to the nearest integer (IBSI, for CT).
-    """
-
-    spacing_mm: tuple[float, ...] | None = None
-    image_method: ImageInterpolation = "linear"
-    mask_method: MaskInterpolation = "linear"
-    mask_threshold: float = 0.5
-    round_intensities: bool = False
-
-
-@dataclass(frozen=True)
-class ResegmentationSettings:
-    """Re-segmentation of the intensity mask (IBSI-1 "re-segmentation").
-
-    Attributes
-    ----------
-    range : tuple of (float or None)
-        ``[low, high]`` intensity range kept in the intensity mask (inclusive);
-        ``null`` leaves that side open.
-    outlier_sigma : float or None
-        Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
-        of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
-        standard deviation come from the whole ROI; with a range, the intensity
-        mask keeps the voxels inside both (IBSI: the intersection).
-    """
-
-    range: tuple[float | None, float | None] = (None, None)
-    outlier_sigma: float | None = None
-
-
-@dataclass(frozen=True)
-class DiscretisationSettings:
-    """Intensity discretisation for the intensity histogram and texture families.
-
-    Attributes
-    ----------
-    method : {"none", "fixed_bin_size", "fixed_bin_number"}
-        ``none`` takes the intensities themselves as grey levels (they must be
-        integers >= 1, as in the IBSI digital phantom).
-    bin_width : float or None
-        Bin width in intensity units, for ``fixed_bin_size``.
-    n_bins : int or None
-        Number of bins, for ``fixed_bin_number``.
-    lower_bound : float or None
-        Lower edge of the first bin for ``fixed_bin_size``; ``null`` takes the
-        lower bound of the re-segmentation range when set, else the ROI
-        minimum (IBSI-1).
-    """
-
-    method: DiscretisationMethod = "fixed_bin_number"
-    bin_width: float | None = None
-    n_bins: int | None = 32
-    lower_bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -470,104 +339,25 @@ def load_spec(spec: str | Path | Mapping | Spec | PyradiomicsSpec) -> Spec | Pyr
     """
     if isinstance(spec, (Spec, PyradiomicsSpec)):
         return spec
-    where = "spec"
-    if isinstance(spec, (str, Path)):
-        path = Path(spec)
-        where = str(path)
-        try:
-            data = load_yaml(path.read_text())
-        except OSError as exc:
-            raise SpecError(f"{path}: cannot read spec file ({exc.strerror})") from exc
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{path}: not valid YAML ({exc})") from exc
-        data = {} if data is None else data
-    else:
-        data = spec
+    where = str(Path(spec)) if isinstance(spec, (str, Path)) else "spec"
+    data = read_settings_file(spec, "spec file") if isinstance(spec, (str, Path)) else spec
     if not isinstance(data, Mapping):
         raise SpecError(f"{where}: a spec must be a mapping of settings, got {type(data).__name__}")
     if is_pyradiomics_parameters(data):
         return load_pyradiomics_spec(spec if isinstance(spec, (str, Path)) else data)
     try:
-        return build_settings(Spec, data, where)
+        return build_settings(Spec, data, where, parsers=_SPEC_PARSERS)
     except SpecError as exc:
         if where != "spec" and not str(exc).startswith(where):
             raise SpecError(f"{where}: {exc}") from None
         raise
 
 
-def build_settings(cls, data: Mapping, where: str):
-    """Build the settings dataclass ``cls`` from ``data``, rejecting unknown keys with a suggestion.
-
-    Every typed settings object of radiomix (specs, filters, registration,
-    evaluation) is built by this one function; ``where`` names the place in
-    error messages.
-    """
-    if not isinstance(data, Mapping):
-        raise SpecError(f"{where}: expected a mapping of settings, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in fields]
-    if unknown:
-        key = unknown[0]
-        close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(fields)}"
-        raise SpecError(f"{where}: unknown setting {key!r}{hint}")
-    kwargs = {}
-    if cls is FeatureSettings:
-        kwargs = {name: None for name in fields}  # listed families only
-    for key, value in data.items():
-        if cls is Spec and key == "filters":
-            kwargs[key] = parse_filters(value, f"{where}.filters")
-        else:
-            kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise SpecError(f"{where}: {exc}") from None
+def _listed_families(value, where: str) -> FeatureSettings:
+    """A spec's ``features:`` section: only the families listed there are enabled (``{}`` for defaults)."""
+    none_enabled = FeatureSettings(**{f.name: None for f in dataclasses.fields(FeatureSettings)})
+    return build_settings(FeatureSettings, {} if value is None else value, where, base=none_enabled)
 
 
-def _coerce(tp, value, where: str):
-    """Check ``value`` against type annotation ``tp`` and convert it."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _coerce(inner[0], value, where)
-        raise SpecError(f"{where}: unsupported annotation {tp}")
-    if dataclasses.is_dataclass(tp):
-        return build_settings(tp, {} if value is None else value, where)
-    if origin is Literal:
-        if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SpecError(f"{where}: {value!r} is not one of {list(args)}{hint}")
-        return value
-    if origin is tuple:
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise SpecError(f"{where}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise SpecError(f"{where}: expected a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise SpecError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise SpecError(f"{where}: expected a finite number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise SpecError(f"{where}: expected text, got {value!r}")
-        return value
-    raise SpecError(f"{where}: unsupported annotation {tp}")
-
+_SPEC_PARSERS = {"features": _listed_families, "filters": parse_filters}
+"""Spec sections whose values need more than their annotation: the listed feature families, the filters."""

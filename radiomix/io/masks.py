@@ -45,8 +45,7 @@ from radiomix.io.dicom import (
     scan_folder,
 )
 from radiomix.io.images import ImageSource, as_volume, read_image, read_image_file
-from radiomix.io.validation import DIRECTION_TOLERANCE, check_same_grid
-from radiomix.spec import MaskSettings
+from radiomix.io.validation import DIRECTION_TOLERANCE, MaskSettings, check_same_grid
 
 MaskSource = str | os.PathLike | sitk.Image
 RoiSelection = str | Sequence[str] | None

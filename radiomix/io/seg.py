@@ -24,8 +24,7 @@ from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import GeometryMismatchError, LabelAbsentError, UnreadableFileError
 from radiomix.io.dicom import SEG_SOP_CLASS_UID, find_object
-from radiomix.io.validation import DIRECTION_TOLERANCE
-from radiomix.spec import MaskSettings
+from radiomix.io.validation import DIRECTION_TOLERANCE, MaskSettings
 
 
 def find_seg(path: str | os.PathLike) -> Path:

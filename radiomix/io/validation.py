@@ -3,6 +3,7 @@
 * :func:`check_same_grid`: image and mask share size, origin, spacing and direction
   (within tolerances), else :class:`~radiomix.errors.GeometryMismatchError` giving the
   differences in mm.
+* :class:`MaskSettings`: the tolerances of these checks (a spec's ``mask`` section).
 * :func:`validate_roi`: the ROI holds at least ``min_voxels`` voxels and only finite
   intensities, else :class:`~radiomix.errors.EmptyRoiError`,
   :class:`~radiomix.errors.RoiTooSmallError` or
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
@@ -23,7 +25,24 @@ from radiomix.errors import (
     NonFiniteIntensityError,
     RoiTooSmallError,
 )
-from radiomix.spec import MaskSettings
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """Checks applied to the ROI before extraction (a spec's ``mask`` section).
+
+    Attributes
+    ----------
+    min_roi_voxels : int
+        Smallest accepted number of ROI voxels; fewer is a ``RoiTooSmallError``.
+    geometry_tolerance_mm : float
+        Largest accepted difference (mm) between image and mask origins, and
+        between their voxel sizes, before a ``GeometryMismatchError``.
+    """
+
+    min_roi_voxels: int = 1
+    geometry_tolerance_mm: float = 1e-3
+
 
 DIRECTION_TOLERANCE = 1e-4
 """Largest accepted difference between image and mask direction cosines."""

@@ -28,7 +28,7 @@ import yaml
 
 from radiomix.errors import SpecError
 from radiomix.safe_yaml import load_yaml
-from radiomix.spec import build_settings as build_settings
+from radiomix.typed_settings import build_settings as build_settings
 
 Fusion = Literal["early", "late"]
 MissingModality = Literal["indicator", "per_modality"]

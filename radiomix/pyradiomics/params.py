@@ -24,7 +24,6 @@ a feature that does not exist names the valid ones.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -37,6 +36,8 @@ import yaml
 
 from radiomix.errors import SpecError
 from radiomix.pyradiomics.mapping import FEATURE_CLASSES, feature_names
+from radiomix.safe_yaml import load_yaml
+from radiomix.typed_settings import build_settings, check_choice, closest_match, coerce, reject_unknown_keys
 
 IMAGE_TYPES = ("Original", "LoG", "Wavelet", "Square", "SquareRoot", "Logarithm", "Exponential",
                "Gradient", "LBP2D", "LBP3D")
@@ -337,7 +338,9 @@ def read_parameter_file(path: str | Path) -> dict:
     """Read a YAML or JSON pyradiomics parameter file into a dict.
 
     JSON is a subset of YAML for these files; ``.json`` files are read with
-    :mod:`json` so that their errors are reported as JSON errors.
+    :mod:`json` so that their errors are reported as JSON errors. YAML is read
+    as every radiomix settings file (:func:`radiomix.safe_yaml.load_yaml`):
+    a key given twice is an error, not the last value silently kept.
 
     Raises
     ------
@@ -350,7 +353,7 @@ def read_parameter_file(path: str | Path) -> dict:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read parameter file ({exc.strerror})") from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})") from exc
     return {} if data is None else data
@@ -384,19 +387,19 @@ def load_pyradiomics_spec(params: str | Path | Mapping | PyradiomicsSpec) -> Pyr
 
 
 def _translate(params: Mapping, source: str) -> PyradiomicsSpec:
-    _reject_unknown(params, TOP_LEVEL_KEYS, "top level")
-    settings_data = _section(params, "setting")
-    settings = _build_settings(PyradiomicsSettings(), settings_data, "setting", per_image_type=False)
-    voxel = _build_voxel_settings(_section(params, "voxelSetting"))
+    reject_unknown_keys(params, TOP_LEVEL_KEYS, "top level", noun="key")
+    settings = build_settings(PyradiomicsSettings, _section(params, "setting"), "setting",
+                              parsers=_SETTING_CHECKS, noun="key")
+    voxel = build_settings(VoxelSettings, _section(params, "voxelSetting"), "voxelSetting",
+                           parsers=_VOXEL_SETTING_CHECKS, noun="key")
 
     image_types_data = _section(params, "imageType")
     image_types = []
     for name, custom in image_types_data.items():
         _check_choice(name, IMAGE_TYPES, "imageType", "image type")
         custom = {} if custom is None else custom
-        if not isinstance(custom, Mapping):
-            raise SpecError(f"imageType.{name}: expected a mapping of settings, got {custom!r}")
-        image_settings = _build_settings(settings, custom, f"imageType.{name}", per_image_type=True)
+        image_settings = build_settings(PyradiomicsSettings, custom, f"imageType.{name}", base=settings,
+                                        parsers=_IMAGE_TYPE_SETTING_CHECKS, noun="key")
         image_types.append(ImageTypeSpec(name, image_settings, tuple(custom)))
     if not image_types:
         image_types.append(ImageTypeSpec("Original", settings))
@@ -413,8 +416,8 @@ def _translate(params: Mapping, source: str) -> PyradiomicsSpec:
         valid = feature_names(name, include_deprecated=True)
         for feature in features:
             if feature not in valid:
-                close = difflib.get_close_matches(str(feature), valid, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}? " if close else ""
+                close = closest_match(feature, valid)
+                hint = f"did you mean {close!r}? " if close else ""
                 raise SpecError(f"featureClass.{name}: no feature {feature!r} in class {name}; {hint}"
                                 f"valid features: {', '.join(valid)}")
         feature_classes.append((name, tuple(features)))
@@ -434,42 +437,11 @@ def _section(params: Mapping, key: str) -> Mapping:
     return value
 
 
-def _reject_unknown(data: Mapping, valid, where: str) -> None:
-    for key in data:
-        if key not in valid:
-            close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(valid)}"
-            raise SpecError(f"{where}: unknown key {key!r}; {hint}")
-
-
 def _check_choice(value, choices, where: str, what: str) -> None:
     if value not in choices:
-        close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = closest_match(value, choices)
+        hint = f"did you mean {close!r}? " if close else ""
         raise SpecError(f"{where}: unknown {what} {value!r}; {hint}valid: {', '.join(choices)}")
-
-
-_SETTING_FIELDS = {f.name: f for f in dataclasses.fields(PyradiomicsSettings)}
-
-
-def _build_settings(base: PyradiomicsSettings, data: Mapping, where: str,
-                    per_image_type: bool) -> PyradiomicsSettings:
-    _reject_unknown(data, _SETTING_FIELDS, where)
-    values = {}
-    for key, value in data.items():
-        if per_image_type and key in GLOBAL_ONLY_SETTINGS:
-            raise SpecError(f"{where}.{key}: this setting acts on the whole extraction (pyradiomics applies "
-                            "it before the image types, ignoring image-type values); move it to `setting`")
-        values[key] = _SETTING_CHECKS[key](value, f"{where}.{key}")
-    return dataclasses.replace(base, **values)
-
-
-def _build_voxel_settings(data: Mapping) -> VoxelSettings:
-    fields = [f.name for f in dataclasses.fields(VoxelSettings)]
-    _reject_unknown(data, fields, "voxelSetting")
-    checks = {"kernelRadius": _integer(minimum_exclusive=0), "maskedKernel": _boolean,
-              "initValue": _number(), "voxelBatch": _voxel_batch}
-    return VoxelSettings(**{k: checks[k](v, f"voxelSetting.{k}") for k, v in data.items()})
 
 
 def _voxel_batch(value, where):
@@ -481,18 +453,14 @@ def _voxel_batch(value, where):
 
 
 def _boolean(value, where):
-    if not isinstance(value, bool):
-        raise SpecError(f"{where}: expected true or false, got {value!r}")
-    return value
+    return coerce(bool, value, where)
 
 
 def _integer(minimum=None, maximum=None, minimum_exclusive=None, optional=False):
     def check(value, where):
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"{where}: expected an integer, got {value!r}")
-        _check_range(value, where, minimum, maximum, minimum_exclusive)
+        _check_range(coerce(int, value, where), where, minimum, maximum, minimum_exclusive)
         return value
     return check
 
@@ -544,11 +512,7 @@ def _choice(choices, optional=False):
     def check(value, where):
         if value is None and optional:
             return None
-        if value not in choices:
-            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SpecError(f"{where}: {value!r} is not one of {list(choices)}{hint}")
-        return value
+        return check_choice(value, choices, where)
     return check
 
 
@@ -611,4 +575,18 @@ _SETTING_CHECKS = {
     "lbp3DIcosphereRadius": _number(minimum_exclusive=0),
     "lbp3DIcosphereSubdivision": _integer(minimum=0),
 }
-assert set(_SETTING_CHECKS) == set(_SETTING_FIELDS), "every setting needs exactly one check"
+assert set(_SETTING_CHECKS) == {f.name for f in dataclasses.fields(PyradiomicsSettings)}, \
+    "every setting needs exactly one check"
+
+
+def _global_only(value, where):
+    raise SpecError(f"{where}: this setting acts on the whole extraction (pyradiomics applies "
+                    "it before the image types, ignoring image-type values); move it to `setting`")
+
+
+_IMAGE_TYPE_SETTING_CHECKS = {key: _global_only if key in GLOBAL_ONLY_SETTINGS else check
+                              for key, check in _SETTING_CHECKS.items()}
+"""The checks of an image type's own settings: those of :data:`GLOBAL_ONLY_SETTINGS` are refused."""
+
+_VOXEL_SETTING_CHECKS = {"kernelRadius": _integer(minimum_exclusive=0), "maskedKernel": _boolean,
+                         "initValue": _number(), "voxelBatch": _voxel_batch}

@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 
 from radiomix.errors import SpecError
-from radiomix.spec import build_settings
+from radiomix.typed_settings import build_settings
 
 Initialisation = Literal["geometry", "moments", "identity"]
 SamplingStrategy = Literal["random", "regular", "none"]

@@ -29,13 +29,13 @@ Conventions shared by every filter
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from radiomix.errors import SpecError
+from radiomix.typed_settings import build_settings, closest_match
 
 BoundaryCondition = Literal["zero", "nearest", "periodic", "mirror"]
 FilterDimension = Literal["2D", "3D"]
@@ -275,8 +275,8 @@ class WaveletFilterSettings:
 
         known = pywt.wavelist(kind="discrete")
         if self.wavelet not in known:
-            close = difflib.get_close_matches(self.wavelet, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else " (see pywt.wavelist(kind='discrete'))"
+            close = closest_match(self.wavelet, known)
+            hint = f"; did you mean {close!r}?" if close else " (see pywt.wavelist(kind='discrete'))"
             raise SpecError(f"wavelet {self.wavelet!r} is not a discrete PyWavelets wavelet{hint}")
         letters = self.subband.upper()
         if not letters or set(letters) - {"L", "H"}:
@@ -400,11 +400,9 @@ def parse_filter(entry: Mapping | FilterSettings, where: str = "filter") -> Filt
                         f"{', '.join(FILTER_SETTINGS)}, got {entry!r}")
     (kind, data), = entry.items()
     if kind not in FILTER_SETTINGS:
-        close = difflib.get_close_matches(str(kind), list(FILTER_SETTINGS), n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; valid kinds: {', '.join(FILTER_SETTINGS)}"
+        close = closest_match(kind, FILTER_SETTINGS, cutoff=0.5)
+        hint = f"; did you mean {close!r}?" if close else f"; valid kinds: {', '.join(FILTER_SETTINGS)}"
         raise SpecError(f"{where}: unknown filter {kind!r}{hint}")
-    from radiomix.spec import build_settings
-
     try:
         return build_settings(FILTER_SETTINGS[kind], {} if data is None else data, f"{where}.{kind}")
     except SpecError as exc:

@@ -1,0 +1,134 @@
+"""Typed, frozen settings of the image processing before feature extraction.
+
+Modality intensities (cohort runs), IBSI-1 interpolation, re-segmentation and
+discretisation: one settings class per step, built from a spec's sections by
+:func:`radiomix.typed_settings.build_settings` and re-exported by
+:mod:`radiomix.spec`. This module imports no feature code, so the processing
+steps and the spec can both import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
+
+IntensityConversion = Literal["none", "hu", "suv"]
+Normalisation = Literal["none", "zscore", "percentile"]
+NormalisationRegion = Literal["roi", "body"]
+
+
+@dataclass(frozen=True)
+class IntensitySettings:
+    """Modality intensity handling before the IBSI chain (cohort runs).
+
+    Applied by the cohort pipeline's ``preprocess`` stage
+    (:func:`radiomix.cohort.case.preprocess`), which knows each case's PET
+    parameters; :func:`radiomix.extract_features` itself starts from the
+    intensities it is given. Order: conversion, bias-field correction,
+    normalisation.
+
+    Attributes
+    ----------
+    conversion : {"none", "hu", "suv"}
+        ``hu``: CT checked to be in Hounsfield units; ``suv``: PET converted
+        to body-weight SUV (g/ml) from its DICOM header or the manifest's
+        ``weight_kg``, ``injected_dose_bq``, ``injection_time``,
+        ``series_time`` and ``half_life_s``.
+    bias_field_correction : bool
+        N4 bias-field correction (MR), within the body mask.
+    normalisation : {"none", "zscore", "percentile"}
+        MR intensity normalisation: z-score, or the percentiles mapped to 0 and 1.
+    normalisation_region : {"roi", "body"}
+        Where the normalisation statistics are taken.
+    percentiles : tuple of float
+        ``[low, high]`` (0-100) for ``percentile``.
+    """
+
+    conversion: IntensityConversion = "none"
+    bias_field_correction: bool = False
+    normalisation: Normalisation = "none"
+    normalisation_region: NormalisationRegion = "body"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+
+
+ImageInterpolation = Literal["nearest", "linear", "cubic"]
+MaskInterpolation = Literal["nearest", "linear"]
+
+
+@dataclass(frozen=True)
+class InterpolationSettings:
+    """Interpolation to a new voxel size (IBSI-1 "interpolation").
+
+    The new grid has ``ceil(n * old / new)`` voxels per axis and is centred on
+    the original grid; intensities beyond the original grid take the nearest
+    boundary value. Images and masks are interpolated as 64-bit floats.
+
+    Attributes
+    ----------
+    spacing_mm : tuple of float or None
+        New voxel size in mm, ``[x, y, z]`` (3D interpolation) or ``[x, y]``
+        (in-plane only, slice thickness kept); ``null``: no interpolation.
+    image_method : {"nearest", "linear", "cubic"}
+        Image interpolation: nearest neighbour, (tri/bi)linear, or cubic
+        B-spline.
+    mask_method : {"nearest", "linear"}
+        Mask interpolation; ``linear`` is followed by the partial-volume threshold.
+    mask_threshold : float
+        A voxel belongs to the interpolated ROI when its interpolated mask
+        value is at least this (IBSI: 0.5).
+    round_intensities : bool
+        Round interpolated intensities to the nearest integer (IBSI, for CT).
+    """
+
+    spacing_mm: tuple[float, ...] | None = None
+    image_method: ImageInterpolation = "linear"
+    mask_method: MaskInterpolation = "linear"
+    mask_threshold: float = 0.5
+    round_intensities: bool = False
+
+
+@dataclass(frozen=True)
+class ResegmentationSettings:
+    """Re-segmentation of the intensity mask (IBSI-1 "re-segmentation").
+
+    Attributes
+    ----------
+    range : tuple of (float or None)
+        ``[low, high]`` intensity range kept in the intensity mask (inclusive);
+        ``null`` leaves that side open.
+    outlier_sigma : float or None
+        Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
+        of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
+        standard deviation come from the whole ROI; with a range, the intensity
+        mask keeps the voxels inside both (IBSI: the intersection).
+    """
+
+    range: tuple[float | None, float | None] = (None, None)
+    outlier_sigma: float | None = None
+
+
+@dataclass(frozen=True)
+class DiscretisationSettings:
+    """Intensity discretisation for the intensity histogram and texture families.
+
+    Attributes
+    ----------
+    method : {"none", "fixed_bin_size", "fixed_bin_number"}
+        ``none`` takes the intensities themselves as grey levels (they must be
+        integers >= 1, as in the IBSI digital phantom).
+    bin_width : float or None
+        Bin width in intensity units, for ``fixed_bin_size``.
+    n_bins : int or None
+        Number of bins, for ``fixed_bin_number``.
+    lower_bound : float or None
+        Lower edge of the first bin for ``fixed_bin_size``; ``null`` takes the
+        lower bound of the re-segmentation range when set, else the ROI
+        minimum (IBSI-1).
+    """
+
+    method: DiscretisationMethod = "fixed_bin_number"
+    bin_width: float | None = None
+    n_bins: int | None = 32
+    lower_bound: float | None = None
