@@ -69,8 +69,9 @@ def _random_volume(seed: int, low: int, high: int) -> tuple[sitk.Image, sitk.Ima
 
 
 def _pyradiomics_baselines() -> dict[str, Callable[[], pd.DataFrame]]:
-    from radiomix.pyradiomics import mapping
     from test_pyradiomics_baseline import CONFIGURATIONS, _configuration_id, case_images, parameters
+
+    from radiomix.pyradiomics import mapping
 
     cases = {}
     for configuration in CONFIGURATIONS:

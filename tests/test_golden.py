@@ -13,7 +13,6 @@ import math
 
 import pandas as pd
 import pytest
-
 from golden_cases import frozen_path, golden_cases
 
 RELATIVE = 1e-12
@@ -40,7 +39,8 @@ def differences(frozen: pd.DataFrame, today: pd.DataFrame) -> list[str]:
             if math.isnan(value) != math.isnan(now):
                 lines.append(f"{feature}: {value!r} -> {now!r}")
         elif abs(now - value) > RELATIVE * max(abs(value), abs(now)):
-            lines.append(f"{feature}: {value!r} -> {now!r} (relative {abs(now / value - 1) if value else math.inf:.2e})")
+            relative = abs(now / value - 1) if value else math.inf
+            lines.append(f"{feature}: {value!r} -> {now!r} (relative {relative:.2e})")
     return lines
 
 
