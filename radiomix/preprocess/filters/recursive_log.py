@@ -1,4 +1,4 @@
-"""pyradiomics' LoG filter: ITK's recursive Laplacian of Gaussian, computed on a sub-box.
+"""ITK's recursive Laplacian of Gaussian (pyradiomics' LoG image type), computed on a sub-box.
 
 pyradiomics filters with SimpleITK's ``LaplacianRecursiveGaussianImageFilter``
 (``NormalizeAcrossScale`` on, ``sigma`` in mm). ITK computes it as the sum over
@@ -24,7 +24,7 @@ and back. The two passes of a term that stay within z-planes (x and y) run
 plane by plane (:func:`filter_in_planes`), so that their float32
 intermediate stays in cache. Planes, or blocks of lines, are processed in
 parallel (``prange``) when the work is large enough, each thread writing its
-own part (:mod:`radiomix.pyradiomics._filters_numba`).
+own part (:mod:`radiomix._numba`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit_exact, njit_exact_parallel, prange
-from radiomix.pyradiomics._filters_numba import chunk_count, transpose_into
+from radiomix._numba import chunk_count, njit_exact, njit_exact_parallel, prange
+from radiomix.preprocess.filters.transpose import transpose_into
 
 
 def deriche_coefficients(sigma_mm: float, spacing_mm: float, order: int, normalize_across_scale: bool) -> np.ndarray:
