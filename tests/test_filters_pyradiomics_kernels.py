@@ -47,6 +47,7 @@ from radiomix.preprocess.filters.transpose import transpose_into
 
 PROPERTY = settings(max_examples=25, deadline=None)
 RELATIVE = 1e-6
+"""Relative tolerance of float32 filters against their references (their sums differ in order)."""
 
 
 def assert_close(ours: np.ndarray, theirs: np.ndarray, context: str) -> None:

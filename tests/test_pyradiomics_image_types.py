@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from test_filters_pyradiomics_kernels import assert_close
 
 from radiomix import _numba
 from radiomix.pyradiomics.image_types import image_types
@@ -29,7 +30,6 @@ radiomics = pytest.importorskip("radiomics")
 from radiomics import imageoperations  # noqa: E402
 
 logging.getLogger("radiomics").setLevel(logging.ERROR)
-RELATIVE = 1e-6
 
 ALL_TYPES = {"Original": {}, "LoG": {"sigma": [1.0, 2.5]}, "Wavelet": {}, "Square": {}, "SquareRoot": {},
              "Logarithm": {}, "Exponential": {}, "Gradient": {}, "LBP2D": {}}
@@ -61,16 +61,6 @@ def pyradiomics_images(image, mask, types: dict, setting: dict) -> list[tuple[st
             out += [(prefix, sitk.GetArrayFromImage(filtered), name)
                     for filtered, prefix, _ in getattr(imageoperations, f"get{name}Image")(image, mask, **arguments)]
     return out
-
-
-def assert_close(ours: np.ndarray, theirs: np.ndarray, context: str) -> None:
-    assert ours.dtype == theirs.dtype, f"{context}: dtype {ours.dtype}, pyradiomics {theirs.dtype}"
-    assert ours.shape == theirs.shape, f"{context}: shape {ours.shape}, pyradiomics {theirs.shape}"
-    if ours.dtype.kind != "f":
-        np.testing.assert_array_equal(ours, theirs, err_msg=context)
-        return
-    scale = max(1.0, float(np.nanmax(np.abs(theirs)))) if theirs.size else 1.0
-    np.testing.assert_allclose(ours, theirs, rtol=RELATIVE, atol=RELATIVE * scale, equal_nan=True, err_msg=context)
 
 
 def check_generator(case: str, types: dict, setting: dict, boxed: bool) -> None:
