@@ -23,6 +23,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage, special, stats
 
 from radiomix import _numba
+from radiomix.preprocess.filters import intensity_transforms
 from radiomix.preprocess.filters.gradient import gradient_magnitude
 from radiomix.preprocess.filters.local_binary_pattern import local_binary_pattern_2d
 from radiomix.preprocess.filters.local_binary_pattern_3d import (
@@ -338,3 +339,24 @@ def test_lbp3d_equals_voxel_by_voxel_reference(image, levels, radius, subdivisio
     for ours, theirs in zip(norms, expected_norms):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(kurtosis, expected_kurtosis, rtol=1e-7, atol=1e-7, equal_nan=True)
+
+
+@PROPERTY
+@given(images(), st.sampled_from(["square", "square_root", "logarithm", "exponential"]))
+def test_intensity_transforms_on_a_box_equal_their_definition_on_the_whole_image(image, name):
+    values, _, box = image
+    whole = values.astype(np.float64)
+    largest = np.abs(whole).max()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if name == "square":
+            expected = (whole / np.sqrt(largest)) ** 2
+        elif name == "square_root":
+            expected = np.sign(whole) * np.sqrt(np.abs(whole) * largest)
+        elif name == "logarithm":  # rescaled so that the largest |value| over the whole image is max|x|
+            logarithm = np.sign(whole) * np.log(np.abs(whole) + 1)
+            expected = logarithm * (largest / np.abs(logarithm).max())
+        else:
+            expected = np.exp(whole * np.log(largest) / largest)
+        result = getattr(intensity_transforms, name)(values, box)
+    assert result.dtype == np.float64
+    np.testing.assert_allclose(result, expected[box], rtol=1e-12, atol=1e-12, equal_nan=True)
