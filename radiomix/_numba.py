@@ -6,9 +6,9 @@ infinity checks inside kernels keep working. Tolerances are passed to kernels
 as arguments: module globals are frozen at compile time.
 
 Parallel kernels run on a fork-safe threading layer (``forksafe``: numba's
-workqueue here), because cohort runs fork one process per task from a process
-that has already run kernels; GNU OpenMP, numba's default pick on Linux,
-aborts such forks. Set ``NUMBA_THREADING_LAYER`` to choose another layer, and
+workqueue here), because cohort runs fork one process per task and a process
+that has run parallel kernels may fork; GNU OpenMP, numba's default pick on
+Linux, aborts such forks. Set ``NUMBA_THREADING_LAYER`` to choose another layer, and
 ``NUMBA_NUM_THREADS`` (or :func:`numba.set_num_threads`) for the number of threads.
 
 Parallel work: kernels whose work is large enough split it into
