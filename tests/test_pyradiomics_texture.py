@@ -28,8 +28,8 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from radiomix import _numba
-from radiomix.pyradiomics import glcm, glszm
 from radiomix.pyradiomics import _texture_kernels as kernels
+from radiomix.pyradiomics import glcm, glszm
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
