@@ -35,25 +35,6 @@ from radiomix.cohort.records import StageRecord
 # Heavy modules (the stages, the spec loader, the feature kernels) are imported
 # where they are used, so that importing this module (``RunCohort --help``) is fast.
 
-_kernels_loaded = False
-
-
-def load_kernels_once() -> None:
-    """Load every feature kernel in this process, once.
-
-    Called when the scheduling process finds an extraction to run: Luigi runs
-    each task in a process forked from the scheduling one, and the forks
-    inherit the loaded kernels instead of each loading them again. A run with
-    nothing to extract loads none.
-    """
-    global _kernels_loaded
-    if not _kernels_loaded:
-        from radiomix.extract import load_kernels
-
-        load_kernels()
-        _kernels_loaded = True
-
-
 def parameter_hash(*parts) -> str:
     """First 12 hex digits of the SHA-256 of the JSON of ``parts`` (with radiomix's version)."""
     text = json.dumps([radiomix.__version__, *parts], sort_keys=True, default=str)
@@ -232,13 +213,6 @@ class ExtractCase(CaseTask):
 
     def requires(self):
         return self.clone(PreprocessCase)
-
-    def complete(self) -> bool:
-        """Whether the record exists; if not, the kernels are loaded now, before Luigi forks a worker for it."""
-        done = super().complete()
-        if not done:
-            load_kernels_once()
-        return done
 
     def significant(self) -> dict:
         return {"spec": load_modality_spec(self.clone(PreprocessCase).spec_path()).content_hash()}

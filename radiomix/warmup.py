@@ -33,8 +33,9 @@ KERNEL_GROUPS = {
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.pyradiomics.preprocessing", "radiomix.pyradiomics.firstorder",
                     "radiomix.pyradiomics.shape", "radiomix.pyradiomics._texture_kernels",
-                    "radiomix.pyradiomics._filters_numba", "radiomix.pyradiomics._filters_local",
-                    "radiomix.pyradiomics._filters_recursive", "radiomix.pyradiomics._filters_wavelet"),
+                    "radiomix.preprocess.filters.transpose", "radiomix.preprocess.filters.gradient",
+                    "radiomix.preprocess.filters.local_binary_pattern", "radiomix.preprocess.filters.recursive_log",
+                    "radiomix.preprocess.filters.stationary_wavelet"),
 }
 """Kernel group -> modules holding its numba kernels (an IBSI spec, its filters, pyradiomics parameter files)."""
 

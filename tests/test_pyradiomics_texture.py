@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from radiomix.pyradiomics import _filters_numba, glcm, glszm
+from radiomix import _numba
 from radiomix.pyradiomics import _texture_kernels as kernels
+from radiomix.pyradiomics import glcm, glszm
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
@@ -143,7 +144,7 @@ def test_parallel_kernels_equal_serial_ones(case, monkeypatch):
     levels, n_levels = binned(image, mask, {})
     spacing = tuple(reversed(image.GetSpacing()))
     serial = {name: features_of(name, levels, n_levels, spacing, {"distances": [1, 2]}) for name in CLASSES}
-    monkeypatch.setattr(_filters_numba, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 0)
     for name in CLASSES:
         parallel = features_of(name, levels, n_levels, spacing, {"distances": [1, 2]})
         for key, value in serial[name].items():

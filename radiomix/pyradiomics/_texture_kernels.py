@@ -22,7 +22,7 @@ GLRLM kernels make one pass over the ROI rows per offset; the GLDM and NGTDM
 matrices come from one pass over the ROI rows for all offsets
 (:func:`neighbourhood_matrices`). Large boxes are processed in parallel
 (offsets or chunks of rows), each part into its own partial output, summed
-afterwards (threads: see :mod:`radiomix.pyradiomics._filters_numba`).
+afterwards (threads: see :mod:`radiomix._numba`).
 
 The feature kernels compute pyradiomics' formulas per matrix (per offset for
 GLCM and GLRLM), including its ``eps = numpy.spacing(1)`` guards; they are
@@ -38,9 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from radiomix._numba import njit, njit_exact, njit_parallel, prange
+from radiomix._numba import chunk_count, njit, njit_exact, njit_parallel, prange
 from radiomix.errors import InputError
-from radiomix.pyradiomics._filters_numba import chunk_count
 
 EPS = float(np.spacing(1))
 """pyradiomics' guard against log(0) and division by 0 (``numpy.spacing(1)``, 2.2e-16)."""
@@ -325,7 +324,7 @@ def angle_weights(angles: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
 # and GLRLM kernels go offset by offset, each offset into its own matrix (in parallel: one
 # offset per thread); the GLDM + NGTDM kernel goes row by row over all offsets (in parallel:
 # chunks of rows, each into its own partial output). The public function picks the driver from
-# the amount of work (see _filters_numba).
+# the amount of work (see radiomix._numba).
 
 def flat_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
     """Offsets as steps in the flattened padded array."""
@@ -340,7 +339,7 @@ def _geometry(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _parallel(levels: Levels, angles: np.ndarray, n_units: int) -> int:
-    """Number of parallel chunks (:func:`~radiomix.pyradiomics._filters_numba.chunk_count` of ROI voxels x offsets)."""
+    """Number of parallel chunks (:func:`~radiomix._numba.chunk_count` of ROI voxels x offsets)."""
     return chunk_count(levels.n_voxels * angles.shape[0], n_units)
 
 

@@ -22,23 +22,23 @@ Gradient      ``gradient``                             gradient magnitude (``gra
 LBP2D         ``lbp-2D``                               scikit-image's 2D local binary pattern per
                                                        slice across ``force2Ddimension``
 LBP3D         ``lbp-3D-m1``, ``lbp-3D-m2``, ...,       spherical-harmonic LBP and kurtosis
-              ``lbp-3D-k``                             (:mod:`~radiomix.pyradiomics._filters_lbp3d`)
+              ``lbp-3D-k``
 ============  =======================================  ==========================================
 
 ``max|x|`` is taken over the whole image. Pixel types follow pyradiomics
 (Original and LBP2D: the image's; LoG and Gradient: float32; Wavelet: float32
 for a float32 image, else float64; the others and LBP3D: float64).
 
-Every filter can be computed on a sub-box only (``box``): the feature classes
-see the filtered image cropped to the ROI's bounding box, and each value
-inside it is computed exactly as pyradiomics computes it on the whole image
-(same arithmetic, bit for bit for LoG, Wavelet, Gradient and LBP2D), without
-computing the rest of the grid (see :mod:`~radiomix.pyradiomics._filters_recursive`,
-:mod:`~radiomix.pyradiomics._filters_wavelet`, :mod:`~radiomix.pyradiomics._filters_local`).
-
-Threads: the filter kernels use numba's threads (``NUMBA_NUM_THREADS``, or
-:func:`numba.set_num_threads`) when the work is large enough, each thread
-writing its own part of the output (:mod:`~radiomix.pyradiomics._filters_numba`).
+This module only maps pyradiomics' image-type settings to the filters of
+:mod:`radiomix.preprocess.filters` (``recursive_log``, ``stationary_wavelet``,
+``intensity_transforms``, ``gradient``, ``local_binary_pattern``,
+``local_binary_pattern_3d``) and names their images. Every filter is computed
+on a sub-box only (``box``): the feature classes see the filtered image
+cropped to the ROI's bounding box, and each value inside it is computed
+exactly as pyradiomics computes it on the whole image (same arithmetic, bit
+for bit for LoG, Wavelet, Gradient and LBP2D), without computing the rest of
+the grid. The filter kernels use numba's threads when the work is large
+enough (:mod:`radiomix._numba`).
 
 Filters pyradiomics skips are skipped with pyradiomics' warning (logger
 ``radiomix.pyradiomics.image_types``): LoG on an image with a side below 4
@@ -53,10 +53,12 @@ from collections.abc import Iterator
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix.pyradiomics._filters_lbp3d import local_binary_pattern_3d
-from radiomix.pyradiomics._filters_local import gradient_magnitude, local_binary_pattern_2d
-from radiomix.pyradiomics._filters_recursive import laplacian_of_gaussian
-from radiomix.pyradiomics._filters_wavelet import stationary_wavelet
+from radiomix.preprocess.filters import intensity_transforms
+from radiomix.preprocess.filters.gradient import gradient_magnitude
+from radiomix.preprocess.filters.local_binary_pattern import local_binary_pattern_2d
+from radiomix.preprocess.filters.local_binary_pattern_3d import local_binary_pattern_3d
+from radiomix.preprocess.filters.recursive_log import laplacian_of_gaussian
+from radiomix.preprocess.filters.stationary_wavelet import stationary_wavelet
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec
 from radiomix.pyradiomics.preprocessing import BoundingBox
 
@@ -119,11 +121,6 @@ def _spacing_zyx(image: sitk.Image) -> tuple[float, float, float]:
     return tuple(float(s) for s in reversed(image.GetSpacing()))
 
 
-def _largest_magnitude(array: np.ndarray) -> float:
-    """``max(|x|)`` over the whole image, in float64 (pyradiomics converts before ``abs``)."""
-    return max(abs(float(array.min())), abs(float(array.max())))
-
-
 def _original(array, image, mask, settings, slices):
     yield "original", np.array(array[slices])
 
@@ -158,35 +155,12 @@ def _wavelet(array, image, mask, settings, slices):
     yield (f"wavelet-{low}" if len(levels) == 1 else f"wavelet{len(levels)}-{low}"), approximation
 
 
-def _square(array, image, mask, settings, slices):
-    coefficient = 1 / np.sqrt(np.float64(_largest_magnitude(array)))
-    yield "square", (coefficient * array[slices].astype(np.float64)) ** 2
+def _intensity_transform(prefix, transform):
+    """Generator of one point-wise image type of :mod:`~radiomix.preprocess.filters.intensity_transforms`."""
+    def generate(array, image, mask, settings, slices):
+        yield prefix, transform(array, slices)
 
-
-def _square_root(array, image, mask, settings, slices):
-    coefficient = np.float64(_largest_magnitude(array))
-    values = array[slices].astype(np.float64)
-    positive, negative = values > 0, values < 0
-    values[positive] = np.sqrt(values[positive] * coefficient)
-    values[negative] = -np.sqrt(-values[negative] * coefficient)
-    yield "squareroot", values
-
-
-def _logarithm(array, image, mask, settings, slices):
-    largest = np.float64(_largest_magnitude(array))
-    values = array[slices].astype(np.float64)
-    positive, negative = values > 0, values < 0
-    values[positive] = np.log(values[positive] + 1)
-    values[negative] = -np.log(-(values[negative] - 1))
-    # the largest |log| over the whole image is that of the largest |x| (log is increasing)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        yield "logarithm", values * (largest / np.log(largest + 1))
-
-
-def _exponential(array, image, mask, settings, slices):
-    largest = np.float64(_largest_magnitude(array))
-    coefficient = np.log(largest) / largest
-    yield "exponential", np.exp(coefficient * array[slices].astype(np.float64))
+    return generate
 
 
 def _gradient(array, image, mask, settings, slices):
@@ -219,10 +193,10 @@ _GENERATORS = {
     "Original": _original,
     "LoG": _log,
     "Wavelet": _wavelet,
-    "Square": _square,
-    "SquareRoot": _square_root,
-    "Logarithm": _logarithm,
-    "Exponential": _exponential,
+    "Square": _intensity_transform("square", intensity_transforms.square),
+    "SquareRoot": _intensity_transform("squareroot", intensity_transforms.square_root),
+    "Logarithm": _intensity_transform("logarithm", intensity_transforms.logarithm),
+    "Exponential": _intensity_transform("exponential", intensity_transforms.exponential),
     "Gradient": _gradient,
     "LBP2D": _lbp_2d,
     "LBP3D": _lbp_3d,

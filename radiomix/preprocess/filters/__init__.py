@@ -9,6 +9,16 @@
 Separable filters (mean, LoG, Laws, wavelets) run as 1D numba convolutions in
 parallel over lines; Gabor, Simoncelli and Riesz filters run as FFTs on all
 cores. Nothing is cached between calls.
+
+The filters of pyradiomics' image types are modules here too, each computing
+its response on a sub-box of the image with the arithmetic of the library
+pyradiomics calls: :mod:`.recursive_log` (ITK's recursive LoG),
+:mod:`.stationary_wavelet` (PyWavelets' SWT), :mod:`.gradient` (ITK's gradient
+magnitude), :mod:`.local_binary_pattern` (scikit-image's 2D LBP),
+:mod:`.local_binary_pattern_3d` (pyradiomics' spherical-harmonic LBP) and
+:mod:`.intensity_transforms` (square, square root, logarithm, exponential).
+:mod:`radiomix.pyradiomics.image_types` maps pyradiomics' ``imageType``
+settings to them; they are not (yet) kinds of a spec's ``filters:`` list.
 """
 
 from __future__ import annotations

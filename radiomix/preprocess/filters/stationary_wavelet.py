@@ -1,4 +1,4 @@
-"""pyradiomics' Wavelet image type: its stationary wavelet transform, computed on a sub-box.
+"""PyWavelets' stationary wavelet transform as pyradiomics repeats it (its Wavelet image type), on a sub-box.
 
 pyradiomics (``imageoperations._swt3``) pads every odd-sized axis with one
 voxel copied from the start of the axis (``numpy.pad(..., 'wrap')``), then
@@ -34,8 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from radiomix._numba import njit_exact, njit_exact_parallel, prange
-from radiomix.pyradiomics._filters_numba import chunk_count, transpose_into
+from radiomix._numba import chunk_count, njit_exact, njit_exact_parallel, prange
+from radiomix.preprocess.filters.transpose import transpose_into
 
 
 class WaveletLevel(NamedTuple):
@@ -209,14 +209,14 @@ def _convolve(values: np.ndarray, axis: int, taps: tuple[np.ndarray, np.ndarray]
     n_units = values.shape[1] * values.shape[2] if axis == 0 else values.shape[0]
     n_chunks = chunk_count(approximation.size * length, n_units)
     if n_chunks == 1:
-        convolve_axis(values, axis, taps[0], taps[1], low, high, approximation, detail, 0, n_units)
+        filter_pair_along_axis(values, axis, taps[0], taps[1], low, high, approximation, detail, 0, n_units)
     else:
         _convolve_parallel(values, axis, taps[0], taps[1], low, high, approximation, detail, n_units, n_chunks)
     return approximation, detail
 
 
 @njit_exact
-def convolve_axis(values, axis, filter_index, input_position, low, high, approximation, detail, start, stop):
+def filter_pair_along_axis(values, axis, filter_index, input_position, low, high, approximation, detail, start, stop):
     """Low- and high-pass outputs along ``axis`` for units ``start..stop``.
 
     ``out[.., p, ..] = sum_t h[j_pt] values[.., i_pt, ..]`` (along ``axis``),
@@ -289,7 +289,7 @@ def _convolve_columns(values, filter_index, input_position, low, high, approxima
 @njit_exact_parallel
 def _convolve_parallel(values, axis, filter_index, input_position, low, high, approximation, detail, n_units,
                        n_chunks):
-    """:func:`convolve_axis` over all ``n_units`` units, one chunk of them per thread."""
+    """:func:`filter_pair_along_axis` over all ``n_units`` units, one chunk of them per thread."""
     for chunk in prange(n_chunks):
-        convolve_axis(values, axis, filter_index, input_position, low, high, approximation, detail,
+        filter_pair_along_axis(values, axis, filter_index, input_position, low, high, approximation, detail,
                       chunk * n_units // n_chunks, (chunk + 1) * n_units // n_chunks)

@@ -1,4 +1,4 @@
-"""pyradiomics' LoG filter: ITK's recursive Laplacian of Gaussian, computed on a sub-box.
+"""ITK's recursive Laplacian of Gaussian (pyradiomics' LoG image type), computed on a sub-box.
 
 pyradiomics filters with SimpleITK's ``LaplacianRecursiveGaussianImageFilter``
 (``NormalizeAcrossScale`` on, ``sigma`` in mm). ITK computes it as the sum over
@@ -24,7 +24,7 @@ and back. The two passes of a term that stay within z-planes (x and y) run
 plane by plane (:func:`filter_in_planes`), so that their float32
 intermediate stays in cache. Planes, or blocks of lines, are processed in
 parallel (``prange``) when the work is large enough, each thread writing its
-own part (:mod:`radiomix.pyradiomics._filters_numba`).
+own part (:mod:`radiomix._numba`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit_exact, njit_exact_parallel, prange
-from radiomix.pyradiomics._filters_numba import chunk_count, transpose_into
+from radiomix._numba import chunk_count, njit_exact, njit_exact_parallel, prange
+from radiomix.preprocess.filters.transpose import transpose_into
 
 
 def deriche_coefficients(sigma_mm: float, spacing_mm: float, order: int, normalize_across_scale: bool) -> np.ndarray:
@@ -221,26 +221,34 @@ def _step(x0, x1, x2, x3, y1, y2, y3, y4, feed, back):
     return value
 
 
+@njit_exact(inline="always")
+def _two_steps(x_next, x0, x1, x2, x3, y_next, y0, y1, y2, y3, y4, count, feed, back):
+    """Two consecutive positions of the recursion on ``count`` lines (vectors of lines, in either direction).
+
+    ``y0 = step(x0..x3, y1..y4)``, then ``y_next = step(x_next, x0..x2, y0..y3)``: the
+    second position reuses the first's inputs and result from registers.
+    """
+    for b in range(count):
+        a0, a1, a2 = np.float64(x0[b]), np.float64(x1[b]), np.float64(x2[b])
+        c1, c2, c3 = y1[b], y2[b], y3[b]
+        value = _step(a0, a1, a2, np.float64(x3[b]), c1, c2, c3, y4[b], feed, back)
+        y0[b] = value
+        y_next[b] = _step(np.float64(x_next[b]), a0, a1, a2, value, c1, c2, c3, feed, back)
+
+
 @njit_exact
 def _causal_sweep(data, first, count, causal, stop_position, feed, back):
     """``causal[i]`` for ``i`` in ``4..stop_position`` from ``data[i - 3..i]`` and ``causal[i - 4..i - 1]``.
 
-    Two positions per pass over the lines: the second reuses the first's
-    inputs and result from registers (fewer loads, the same operations).
+    Two positions per pass over the lines (:func:`_two_steps`: fewer loads, the same operations).
     """
     stop = first + count
     i = 4
     while i + 1 < stop_position:
         x_next, x0, x1, x2, x3 = (data[i + 1, first:stop], data[i, first:stop], data[i - 1, first:stop],
                                   data[i - 2, first:stop], data[i - 3, first:stop])
-        y_next, y0, y1, y2, y3, y4 = (causal[i + 1], causal[i], causal[i - 1], causal[i - 2], causal[i - 3],
-                                      causal[i - 4])
-        for b in range(count):
-            a0, a1, a2 = np.float64(x0[b]), np.float64(x1[b]), np.float64(x2[b])
-            c1, c2, c3 = y1[b], y2[b], y3[b]
-            value = _step(a0, a1, a2, np.float64(x3[b]), c1, c2, c3, y4[b], feed, back)
-            y0[b] = value
-            y_next[b] = _step(np.float64(x_next[b]), a0, a1, a2, value, c1, c2, c3, feed, back)
+        _two_steps(x_next, x0, x1, x2, x3, causal[i + 1], causal[i], causal[i - 1], causal[i - 2], causal[i - 3],
+                   causal[i - 4], count, feed, back)
         i += 2
     if i < stop_position:
         x0, x1, x2, x3 = data[i, first:stop], data[i - 1, first:stop], data[i - 2, first:stop], data[i - 3, first:stop]
@@ -279,12 +287,7 @@ def _anticausal_sweep(data, first, count, anticausal, high, low, feed, back, cau
                 result[b] = np.float32(forward[b] + value)
                 result_next[b] = np.float32(forward_next[b] + following)
         else:
-            for b in range(count):
-                a0, a1, a2 = np.float64(x0[b]), np.float64(x1[b]), np.float64(x2[b])
-                c1, c2, c3 = y1[b], y2[b], y3[b]
-                value = _step(a0, a1, a2, np.float64(x3[b]), c1, c2, c3, y4[b], feed, back)
-                y0[b] = value
-                y_next[b] = _step(np.float64(x_next[b]), a0, a1, a2, value, c1, c2, c3, feed, back)
+            _two_steps(x_next, x0, x1, x2, x3, y_next, y0, y1, y2, y3, y4, count, feed, back)
         i -= 2
     if i > low:
         x0, x1, x2, x3 = data[i, first:stop], data[i + 1, first:stop], data[i + 2, first:stop], data[i + 3, first:stop]

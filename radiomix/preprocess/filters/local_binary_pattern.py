@@ -1,103 +1,31 @@
-"""pyradiomics' Gradient and LBP2D image types, computed on a sub-box.
+"""2D local binary pattern (pyradiomics' LBP2D image type), computed on a sub-box.
 
-Both filters are local: a voxel's value depends on its neighbours within one
-voxel (gradient) or ``lbp2DRadius`` pixels (LBP2D), so the values inside a box
-are computed from the whole image without computing the rest of it.
+scikit-image's ``local_binary_pattern`` of every slice across
+``force2Ddimension`` (pyradiomics' ``lbp2DSamples`` P, ``lbp2DRadius`` R,
+``lbp2DMethod``): P points at ``(r - R sin(2 pi p / P), c + R cos(2 pi p / P))``
+(offsets rounded to 5 decimals, R in single precision), bilinear
+interpolation with 0 outside the slice, bit ``p`` set when the point is at
+least the centre; ``default``: sum of set bits ``2^p``; ``ror``: its smallest
+circular bit rotation; ``uniform``: number of set bits when the pattern
+changes at most twice between consecutive points (the wrap from P-1 to 0
+not counted), else P + 1; ``var``: population variance of the P values
+(NaN when 0). A pixel's value depends on its neighbours within R pixels, so
+the values inside a box are computed from the whole image without computing
+the rest of it. The 3D pattern is :mod:`~radiomix.preprocess.filters.local_binary_pattern_3d`.
 
-Gradient
-    SimpleITK's ``GradientMagnitudeImageFilter``: central differences
-    ``g_d = c_d v[-1] - c_d v[+1]`` along x, y, z with ``c_d = 0.5 / spacing_d``
-    (``0.5`` without ``gradientUseSpacing``), voxels beyond the image edge
-    replaced by the edge voxel (ITK's zero-flux Neumann condition), in double
-    precision, ``float32(sqrt(g_x^2 + g_y^2 + g_z^2))``.
-
-LBP2D
-    scikit-image's ``local_binary_pattern`` of every slice across
-    ``force2Ddimension`` (pyradiomics' ``lbp2DSamples`` P, ``lbp2DRadius`` R,
-    ``lbp2DMethod``): P points at ``(r - R sin(2 pi p / P), c + R cos(2 pi p / P))``
-    (offsets rounded to 5 decimals, R in single precision), bilinear
-    interpolation with 0 outside the slice, bit ``p`` set when the point is at
-    least the centre; ``default``: sum of set bits ``2^p``; ``ror``: its smallest
-    circular bit rotation; ``uniform``: number of set bits when the pattern
-    changes at most twice between consecutive points (the wrap from P-1 to 0
-    not counted), else P + 1; ``var``: population variance of the P values
-    (NaN when 0).
-
-Kernels compile without fast-math (same operations as ITK and scikit-image,
+Kernels compile without fast-math (same operations as scikit-image,
 bit-identical results) and split the box into chunks processed in parallel
-for large work (:mod:`radiomix.pyradiomics._filters_numba`).
+for large work (:mod:`radiomix._numba`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from radiomix._numba import njit_exact, njit_exact_parallel, prange
-from radiomix.pyradiomics._filters_numba import chunk_count
+from radiomix._numba import chunk_count, njit_exact, njit_exact_parallel, prange
 
 LBP_METHODS = {"default": 0, "ror": 1, "uniform": 2, "var": 3}
 """pyradiomics' ``lbp2DMethod`` values and the kernel's method codes."""
-
-
-def gradient_magnitude(array: np.ndarray, spacing_zyx, use_spacing: bool,
-                       box: tuple[slice, slice, slice]) -> np.ndarray:
-    """SimpleITK's gradient magnitude of a (z, y, x) array, on ``box`` only.
-
-    Parameters
-    ----------
-    array : ndarray, shape (nz, ny, nx)
-        The whole image, any real dtype.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    use_spacing : bool
-        Differences per mm (pyradiomics' ``gradientUseSpacing``), else per voxel.
-    box : tuple of 3 slices
-        The region wanted (steps of 1).
-
-    Returns
-    -------
-    ndarray of float32, shape of the box
-    """
-    weights = np.array([0.5 * (1.0 / s) if use_spacing else 0.5 for s in spacing_zyx], dtype=np.float64)
-    lower = np.array([s.start for s in box], dtype=np.int64)
-    out = np.empty(tuple(s.stop - s.start for s in box), dtype=np.float32)
-    n_chunks = chunk_count(out.size * 6, out.shape[0])
-    if n_chunks == 1:
-        _gradient_slices(array, weights, lower, out, 0, out.shape[0])
-    else:
-        _gradient_parallel(array, weights, lower, out, n_chunks)
-    return out
-
-
-@njit_exact
-def _gradient_slices(array, weights, lower, out, start, stop):
-    """Gradient magnitude of box slices ``start..stop`` (box coordinates) into ``out``."""
-    nz, ny, nx = array.shape
-    for bz in range(start, stop):
-        z = lower[0] + bz
-        for by in range(out.shape[1]):
-            y = lower[1] + by
-            for bx in range(out.shape[2]):
-                x = lower[2] + bx
-                # ITK's order: x, y, z; terms weight * v[-1] + weight * -v[+1]
-                gx = weights[2] * np.float64(array[z, y, max(x - 1, 0)]) - weights[2] * np.float64(
-                    array[z, y, min(x + 1, nx - 1)])
-                gy = weights[1] * np.float64(array[z, max(y - 1, 0), x]) - weights[1] * np.float64(
-                    array[z, min(y + 1, ny - 1), x])
-                gz = weights[0] * np.float64(array[max(z - 1, 0), y, x]) - weights[0] * np.float64(
-                    array[min(z + 1, nz - 1), y, x])
-                total = 0.0 + gx * gx
-                total = total + gy * gy
-                total = total + gz * gz
-                out[bz, by, bx] = np.float32(np.sqrt(total))
-
-
-@njit_exact_parallel
-def _gradient_parallel(array, weights, lower, out, n_chunks):
-    """:func:`_gradient_slices` over all box slices, one chunk of slices per thread."""
-    n_slices = out.shape[0]
-    for chunk in prange(n_chunks):
-        _gradient_slices(array, weights, lower, out, chunk * n_slices // n_chunks, (chunk + 1) * n_slices // n_chunks)
 
 
 def local_binary_pattern_2d(array: np.ndarray, axis: int, samples: int, radius: float, method: str,
