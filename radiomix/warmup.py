@@ -28,13 +28,15 @@ KERNEL_GROUPS = {
              "radiomix.features.local_intensity", "radiomix.features.texture", "radiomix.features.glcm",
              "radiomix.features.glrlm", "radiomix.features.zones", "radiomix.features.glszm",
              "radiomix.features.gldzm",
-             "radiomix.features.ngtdm", "radiomix.features.ngldm"),
+             "radiomix.features.ngtdm", "radiomix.features.ngldm", "radiomix.features.neighbourhood"),
     "filters": ("radiomix.preprocess.filters.boundary", "radiomix.preprocess.filters.fourier",
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.pyradiomics.preprocessing", "radiomix.pyradiomics.firstorder",
                     "radiomix.pyradiomics.shape", "radiomix.pyradiomics._texture_kernels",
                     "radiomix.pyradiomics._filters_numba", "radiomix.pyradiomics._filters_local",
-                    "radiomix.pyradiomics._filters_recursive", "radiomix.pyradiomics._filters_wavelet"),
+                    "radiomix.pyradiomics._filters_recursive", "radiomix.pyradiomics._filters_wavelet",
+                    "radiomix.features.texture", "radiomix.features.glcm", "radiomix.features.glrlm",
+                    "radiomix.features.zones", "radiomix.features.neighbourhood"),
 }
 """Kernel group -> modules holding its numba kernels (an IBSI spec, its filters, pyradiomics parameter files)."""
 

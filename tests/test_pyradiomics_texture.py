@@ -27,7 +27,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from radiomix.pyradiomics import _filters_numba, glcm, glszm
+from radiomix.features.glcm import glcm_matrices
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.texture import present_levels
+from radiomix.pyradiomics import _filters_numba, glcm, glrlm, glszm
 from radiomix.pyradiomics import _texture_kernels as kernels
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
@@ -171,11 +174,11 @@ def test_angles_equal_pyradiomics_generate_angles(size, distances, bidirectional
 
 def test_invalid_levels_are_rejected_with_a_message():
     with pytest.raises(kernels.InputError, match="0..2"):
-        kernels.prepared_levels(np.array([[[1, 3]]]), 2, (1, 1, 1))
-    with pytest.raises(kernels.InputError, match="no ROI voxel"):
-        kernels.prepared_levels(np.zeros((2, 2, 2), dtype=np.int32), 1, (1, 1, 1))
+        kernels.present(np.array([[[1, 3]]]), 2)
+    with pytest.raises(kernels.InputError, match="no voxel"):
+        kernels.present(np.zeros((2, 2, 2), dtype=np.int32), 1)
     with pytest.raises(kernels.InputError, match="3D"):
-        kernels.prepared_levels(np.ones((2, 2), dtype=np.int32), 1, (1, 1, 1))
+        kernels.present(np.ones((2, 2), dtype=np.int32), 1)
     with pytest.raises(kernels.InputError, match="weightingNorm"):
         kernels.angle_weights(np.ones((1, 3), dtype=np.int64), (1.0, 1.0, 1.0), "chebyshev")
 
@@ -392,20 +395,25 @@ def check_matrix_kernels(levels):
         except kernels.InputError:
             continue
         both = kernels.pyradiomics_angles(shape, distances, True, force2d)
-        prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(both))
-        np.testing.assert_array_equal(kernels.glcm_counts(prepared, mono), naive_glcm_counts(levels, mono))
-        np.testing.assert_array_equal(kernels.gldm_counts(prepared, both, 1), naive_dependence(levels, both, 1))
-        counts, differences = kernels.ngtdm_sums(prepared, both)
+        present = present_levels(levels, n_levels)
+        np.testing.assert_array_equal(
+            glcm_matrices(present.ranked, present.n_present, mono, symmetric=False).transpose(1, 2, 0),
+            naive_glcm_counts(levels, mono))
+        counted = neighbourhood_matrices(levels, n_levels, both, 0, alpha=1, count_isolated=True)
+        np.testing.assert_array_equal(counted.volume_dependence[0][present.rows], naive_dependence(levels, both, 1))
         expected_counts, expected_differences = naive_ngtdm(levels, both)
-        np.testing.assert_array_equal(counts, expected_counts)
-        np.testing.assert_allclose(differences, expected_differences, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(counted.volume_counts[0][present.rows], expected_counts)
+        np.testing.assert_allclose(counted.volume_sums[0][present.rows], expected_differences, rtol=1e-12,
+                                   atol=1e-12)
     for force2d in (None, 0, 1):
         try:
             unit = kernels.pyradiomics_angles(shape, (1,), False, force2d)
         except kernels.InputError:
             continue
-        prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(unit))
-        np.testing.assert_array_equal(kernels.glrlm_counts(prepared, unit), naive_glrlm_counts(levels, unit))
+        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit)
+        expected = naive_glrlm_counts(levels, unit)  # up to the box's longest side: runs no longer than the ROI's
+        np.testing.assert_array_equal(counts, expected[:, :counts.shape[1]])
+        assert not expected[:, counts.shape[1]:].any()
         setting = spec_settings({"force2D": force2d is not None, "force2Ddimension": force2d or 0})
         counts, _, sizes = glszm.matrix(levels, n_levels, setting)
         zones = sorted((level + 1, int(size)) for level, column in zip(*np.nonzero(counts))

@@ -274,7 +274,29 @@ def glcm_matrices_3d(levels: np.ndarray, n_levels: int, distance: int = 1,
     ndarray of int64, shape (13, n_levels, n_levels)
         Co-occurrence counts; directions in the order of ``direction_offsets("3D")``.
     """
-    return _glcm_matrices(levels, n_levels, direction_offsets("3D", distance), False, symmetric)[0]
+    return glcm_matrices(levels, n_levels, direction_offsets("3D", distance), symmetric)
+
+
+def glcm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray, symmetric: bool = True) -> np.ndarray:
+    """GLCMs of the volume for any neighbour offsets (e.g. pyradiomics' offsets of several distances).
+
+    Parameters
+    ----------
+    levels, n_levels, symmetric
+        As for :func:`glcm_matrices_2d`.
+    offsets : ndarray of int, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` offsets ``m`` (voxels), not all zero.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, n_levels, n_levels)
+        Row: level of ``v``, column: level of ``v + m`` (plus the transpose when ``symmetric``).
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if offsets.ndim != 2 or offsets.shape[1] != 3 or not offsets.size or not np.abs(offsets).sum(axis=1).all():
+        raise InputError(f"GLCM offsets must be a non-empty (n, 3) array of (dz, dy, dx) steps other than "
+                         f"(0, 0, 0), got {offsets.tolist()}")
+    return _glcm_matrices(levels, n_levels, np.ascontiguousarray(offsets), False, symmetric)[0]
 
 
 def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import SpecError
+from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.glcm import direction_offsets, in_plane_rows_of_volume_directions
@@ -223,6 +223,30 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
         box; directions in the order of ``direction_offsets("3D")``.
     """
     return _glrlm_matrices(levels, n_levels, "3D")[0]
+
+
+def glrlm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray) -> np.ndarray:
+    """GLRLMs of the volume for any unit directions (e.g. the subset of pyradiomics' offsets that fit the ROI).
+
+    Parameters
+    ----------
+    levels, n_levels
+        As for :func:`glrlm_matrices_2d`.
+    offsets : ndarray of int, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, n_levels, max_run)
+        Run counts; ``max_run`` is the longest side of the ROI's bounding box.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    first_non_zero = np.where(offsets != 0, offsets, 0)[np.arange(len(offsets)), np.argmax(offsets != 0, axis=1)] \
+        if offsets.ndim == 2 and offsets.shape[1:] == (3,) else None
+    if first_non_zero is None or not offsets.size or np.abs(offsets).max() > 1 or (first_non_zero <= 0).any():
+        raise InputError(f"GLRLM directions must be a non-empty (n, 3) array of (dz, dy, dx) steps in -1..1 whose "
+                         f"first non-zero component is positive, got {offsets.tolist()}")
+    return _glrlm_matrices(levels, n_levels, "3D", offsets, False)[0]
 
 
 def _glrlm_matrices(levels, n_levels, dimension, offsets=None, per_slice=None):

@@ -14,7 +14,8 @@ Aggregations (IBSI): ``2D`` features per slice (in-plane neighbourhood,
 ``2.5D`` the slice matrices summed element-wise; ``3D`` one matrix of the
 volume (26 neighbours at distance 1).
 
-The kernel :func:`_ngldm_kernel` does the counting; :func:`ngldm_matrix`
+The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
+counting; :func:`ngldm_matrix`
 validates, allocates and trims; :func:`ngldm_features` turns one matrix into
 values.
 """
@@ -29,12 +30,12 @@ from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
 from radiomix.features.texture import (
     checked_levels,
     divided_by_count_powers,
     feature_values,
     roi_box,
-    smallest_level_type,
 )
 from radiomix.spec import NgldmSettings
 
@@ -81,119 +82,6 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 EMPTY_ROI = "undefined: empty ROI"
 
 
-@njit
-def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice, volume, level_type, dependence_type):
-    """Count centres by grey level and dependence, of in-plane (per slice) and 3D neighbourhoods.
-
-    Works plane by plane: the dependences of a whole slice are accumulated
-    one neighbour offset at a time, in long loops without branches over
-    contiguous voxels that the compiler vectorises (the border columns of
-    the padded slice are computed too, and never counted); the in-plane
-    offsets come first, so one pass gives both the in-plane and the 3D
-    neighbourhoods.
-
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng``.
-    distance : int
-        Chebyshev radius of the neighbourhood (voxels).
-    alpha : float
-        A neighbour depends on the centre when ``|level difference| <= alpha``.
-    per_slice : bool
-        Count the in-plane neighbourhoods, one matrix per slice (IBSI 2D, 2.5D).
-    volume : bool
-        Count the 3D neighbourhoods, one matrix for the volume (IBSI 3D).
-    level_type, dependence_type : numpy unsigned integer type
-        Types of the kernel's copy of the levels and of the dependences:
-        the smallest holding ``n_levels`` and ``(2 distance + 1)^3`` (small
-        types keep a slice in cache and fill more vector lanes).
-
-    Returns
-    -------
-    slice_matrices : ndarray of int64, shape (nz or 0, n_levels, (2 distance + 1)^2)
-        Element ``[z, i - 1, j - 1]`` counts the centres of slice ``z`` with
-        level ``i`` and in-plane dependence ``j`` (the centre included); no
-        rows unless ``per_slice``.
-    volume_matrix : ndarray of int64, shape (1 or 0, n_levels, (2 distance + 1)^3)
-        The same for 3D neighbourhoods; no row unless ``volume``.
-    """
-    nz, ny, nx = levels.shape
-    width = 2 * distance + 1
-    slice_matrices = np.zeros((nz if per_slice else 0, n_levels, width * width), dtype=np.int64)
-    volume_matrix = np.zeros((1 if volume else 0, n_levels, width * width * width), dtype=np.int64)
-    # a flat copy with a border of zeros (outside the ROI: never depends), so that the
-    # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
-    # ``distance`` extra voxels at both ends hold the neighbours of the first and last
-    # border columns
-    pad_z = distance if volume else 0
-    p_y = ny + 2 * distance
-    p_x = nx + 2 * distance
-    plane = p_y * p_x
-    padded = np.zeros((nz + 2 * pad_z) * plane + 2 * distance, level_type)
-    for z in range(nz):
-        for y in range(ny):
-            start = distance + ((z + pad_z) * p_y + y + distance) * p_x + distance
-            padded[start:start + nx] = levels[z, y]
-    # level differences are integers below n_levels: |difference| <= alpha
-    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
-    tolerance = level_type(min(np.floor(alpha), n_levels))
-    n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
-    dependence = np.empty(n_centres, dependence_type)
-    for z in range(nz):
-        start = distance + ((z + pad_z) * p_y + distance) * p_x
-        centre = padded[start:start + n_centres]
-        if not levels[z].any():
-            continue
-        # the in-plane offsets (the centre itself among them) ...
-        dependence[:] = 0
-        for dy in range(-distance, distance + 1):
-            for dx in range(-distance, distance + 1):
-                first = start + dy * p_x + dx
-                _add_dependent_neighbours(centre, padded[first:first + n_centres], tolerance, dependence)
-        if per_slice:
-            _count_centres(centre, dependence, slice_matrices[z])
-        if not volume:
-            continue
-        # ... then the others
-        for dz in range(-pad_z, pad_z + 1):
-            if dz == 0:
-                continue
-            for dy in range(-distance, distance + 1):
-                for dx in range(-distance, distance + 1):
-                    first = start + dz * plane + dy * p_x + dx
-                    _add_dependent_neighbours(centre, padded[first:first + n_centres], tolerance, dependence)
-        _count_centres(centre, dependence, volume_matrix[0])
-    return slice_matrices, volume_matrix
-
-
-@njit
-def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
-    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
-    # branch-free: outside the ROI (level 0) never depends
-    if tolerance == 0:  # equal levels: compared in the levels' own type, more vector lanes
-        for x in range(centre.size):
-            level = neighbour[x]
-            dependence[x] += (level > 0) & (level == centre[x])
-        return
-    for x in range(centre.size):
-        level = neighbour[x]
-        # unsigned levels: the difference as the larger minus the smaller
-        difference = max(level, centre[x]) - min(level, centre[x])
-        dependence[x] += (level > 0) & (difference <= tolerance)
-
-
-@njit
-def _count_centres(centre, dependence, matrix):
-    """Count the ROI voxels of a slice in ``matrix[level - 1, dependence - 1]``."""
-    for x in range(centre.size):
-        level = centre[x]
-        if level > 0:
-            matrix[level - 1, dependence[x] - 1] += 1
-
-
 def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: float = 0.0,
                  per_slice: bool = False) -> np.ndarray:
     """NGLDM of a discretised volume, per slice or for the whole volume.
@@ -234,11 +122,10 @@ def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: fl
 
 def _counted(levels: np.ndarray, n_levels: int, distance: int, alpha: float, per_slice: bool,
              volume: bool) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_ngldm_kernel` of checked ``levels`` and parameters, with the smallest types that hold them."""
-    n_neighbourhood = (2 * int(distance) + 1) ** 3
-    dependence_type = np.uint8 if n_neighbourhood <= 255 else np.uint16 if n_neighbourhood <= 65535 else np.uint32
-    return _ngldm_kernel(levels, int(n_levels), int(distance), float(alpha), per_slice, volume,
-                         smallest_level_type(int(n_levels)), dependence_type)
+    """Slice and volume dependence matrices of checked ``levels`` in IBSI's Chebyshev neighbourhood of ``distance``."""
+    counted = neighbourhood_matrices(levels, n_levels, *chebyshev_offsets(distance), alpha=alpha, per_slice=per_slice,
+                                     volume=volume, differences=False)
+    return counted.slice_dependence, counted.volume_dependence
 
 
 def _trimmed(matrix: np.ndarray) -> np.ndarray:

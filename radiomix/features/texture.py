@@ -1,6 +1,8 @@
-"""Helpers shared by the texture families: level checks, the ROI's box, and emitting values."""
+"""Helpers shared by the texture families: level checks, the ROI's box, present levels, and emitting values."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -114,6 +116,61 @@ def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
     levels = checked_levels(levels, n_levels)
     low, high = roi_bounds(levels)
     return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
+
+
+class PresentLevels(NamedTuple):
+    """Levels of an ROI box renumbered by rank among the grey levels present.
+
+    Matrices counted from ``ranked`` with ``n_present`` levels have one row
+    (and column) per grey level present in the ROI: the matrices of the ROI's
+    own levels with the empty grey levels removed (pyradiomics' matrices).
+
+    Attributes
+    ----------
+    levels : ndarray of int32, shape (nz, ny, nx)
+        The checked levels ``1..n_levels``, 0 outside the ROI.
+    ranked : ndarray of int32, same shape
+        ``1 +`` the rank of each ROI voxel's level among the levels present, 0 outside.
+    grey_levels : ndarray of float64, shape (n_present,)
+        The grey levels present, increasing (row ``r`` of a ranked matrix is level ``grey_levels[r]``).
+    n_levels : int
+        Number of grey levels ``Ng`` of the discretisation.
+    """
+
+    levels: np.ndarray
+    ranked: np.ndarray
+    grey_levels: np.ndarray
+    n_levels: int
+
+    @property
+    def n_present(self) -> int:
+        """Number of grey levels present in the ROI."""
+        return int(self.grey_levels.size)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row (``level - 1``) of each present grey level in a matrix of all ``n_levels`` levels."""
+        return self.grey_levels.astype(np.int64) - 1
+
+
+def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
+    """``levels`` checked (:func:`checked_levels`) and ranked among the grey levels present.
+
+    Raises
+    ------
+    InputError
+        Invalid ``levels`` or ``n_levels``.
+    EmptyRoiError
+        No ROI voxel.
+    """
+    levels = checked_levels(levels, n_levels)
+    present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
+    present[0] = False
+    if not present.any():
+        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
+                            "check the mask label and the re-segmentation range")
+    rank_of_level = (np.cumsum(present) * present).astype(np.int32)
+    return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
 
 
 def divided_by_count_powers(sums: np.ndarray, count: np.ndarray, powers: np.ndarray) -> np.ndarray:

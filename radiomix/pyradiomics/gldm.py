@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
@@ -39,16 +41,16 @@ FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLDM and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
+        bounding box. Or those levels already ranked
+        (:func:`~radiomix.features.texture.present_levels`), shared by the
+        classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     settings : PyradiomicsSettings
@@ -60,15 +62,22 @@ def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tupl
         Voxels by level and dependence (column ``j - 1`` for dependence ``j``).
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
+
+    Notes
+    -----
+    The matrix is the IBSI NGLDM of the volume
+    (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
+    pyradiomics' offsets, restricted to the grey levels present.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
+    present = kernels.present(levels, n_levels)
+    angles = kernels.pyradiomics_angles(present.levels.shape, settings.distances, True,
                                         kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts = kernels.gldm_counts(prepared, angles, int(settings.gldm_a))
-    return counts, prepared.grey_levels
+    counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, alpha=int(settings.gldm_a),
+                                     differences=False)
+    return counted.volume_dependence[0][present.rows].astype(np.float64), present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLDM features of ``levels``.
 
     Parameters

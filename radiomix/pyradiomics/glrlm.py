@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.glrlm import glrlm_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
@@ -46,17 +48,17 @@ FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLRLM features this module computes (pyradiomics' names)."""
 
 
-def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
+def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
              settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLRLM (run counts) and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
+        bounding box. Or those levels already ranked
+        (:func:`~radiomix.features.texture.present_levels`), shared by the
+        classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     spacing_zyx : sequence of 3 float
@@ -70,19 +72,56 @@ def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
         Steps 1-4 of the module docstring; column ``j - 1`` counts runs of length ``j``.
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
+
+    Notes
+    -----
+    The matrices are the IBSI engine's (:func:`radiomix.features.glrlm.glrlm_matrices`)
+    of the ranked levels, along pyradiomics' offsets.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), (1,), False, kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts = kernels.glrlm_counts(prepared, angles)
+    present = kernels.present(levels, n_levels)
+    angles = kernels.pyradiomics_angles(present.levels.shape, (1,), False, kernels.force2d_axis(settings))
+    counts = offset_matrices(present, angles)
     if settings.weightingNorm is not None:
         weights = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
         counts = (counts * weights).sum(axis=2, keepdims=True)
     elif counts.shape[2] > 1:
         counts = counts[:, :, counts.sum(axis=(0, 1)) > 0]
-    return counts, prepared.grey_levels
+    return counts, present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def offset_matrices(present: PresentLevels, angles: np.ndarray) -> np.ndarray:
+    """Steps 1-2 of the module docstring: run counts ``[i, j - 1, a]`` of each offset ``a`` (float64).
+
+    Counted by :func:`radiomix.features.glrlm.glrlm_matrices` from the ranked
+    levels; an offset along which no line of the box holds two ROI voxels
+    is emptied.
+    """
+    by_offset = glrlm_matrices(present.ranked, present.n_present, angles).astype(np.float64)  # [a, i, j - 1]
+    # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
+    roi = present.levels > 0
+    for a in np.flatnonzero(~by_offset[:, :, 1:].any(axis=(1, 2))):
+        if not _line_with_two_roi_voxels(roi, angles[a]):
+            by_offset[a] = 0.0
+    return by_offset.transpose(1, 2, 0)
+
+
+def _line_with_two_roi_voxels(roi: np.ndarray, angle: np.ndarray) -> bool:
+    """True when some line of the box along ``angle`` holds two ROI voxels (pyradiomics' test for a flat ROI).
+
+    Checks the voxel pairs ``(v, v + k angle)`` for ``k = 1, 2, ...`` while the step fits in the box.
+    """
+    for k in range(1, max(roi.shape)):
+        step = k * np.asarray(angle)
+        if np.any(np.abs(step) >= roi.shape):
+            break
+        first = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, roi.shape))
+        second = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, roi.shape))
+        if np.any(roi[first] & roi[second]):
+            return True
+    return False
+
+
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLRLM features of ``levels``.
 
     Parameters are those of :func:`matrices`.

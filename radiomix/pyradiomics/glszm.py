@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.texture import PresentLevels
 from radiomix.features.zones import label_zones
 from radiomix.pyradiomics import _texture_kernels as kernels
 
@@ -41,15 +42,15 @@ FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLSZM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int,
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
            settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' GLSZM restricted to the zone sizes that occur.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; or those
-        levels already prepared (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`).
+        levels already ranked (:func:`~radiomix.features.texture.present_levels`).
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     settings : PyradiomicsSettings
@@ -64,13 +65,13 @@ def matrix(levels: np.ndarray | kernels.Levels, n_levels: int,
     sizes : ndarray of float64, shape (n_sizes,)
         The zone sizes that occur (voxels), increasing.
     """
-    prepared = kernels.levels_for(levels, n_levels, (0, 0, 0))
-    volume = prepared.padded[tuple(slice(p, p + n) for p, n in zip(prepared.pad, prepared.shape))]
+    present = kernels.present(levels, n_levels)
+    volume = present.levels
     if settings.force2D:
         volume = np.moveaxis(volume, int(settings.force2Ddimension), 0)
     zones = label_zones(volume, linkage_distance=1, in_plane=bool(settings.force2D))
-    counts, sizes = zone_size_matrix(zones.level, zones.size, prepared.n_levels)
-    return counts, np.arange(1, prepared.n_levels + 1, dtype=np.float64), sizes
+    counts, sizes = zone_size_matrix(zones.level, zones.size, present.n_levels)
+    return counts, np.arange(1, present.n_levels + 1, dtype=np.float64), sizes
 
 
 def zone_size_matrix(zone_level: np.ndarray, zone_size: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +102,7 @@ def zone_size_matrix(zone_level: np.ndarray, zone_size: np.ndarray, n_levels: in
     return counts.astype(np.float64), sizes.astype(np.float64)
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLSZM features of ``levels``.
 
     Parameters

@@ -13,22 +13,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 FEATURE_NAMES = kernels.NGTDM_FEATURES
 """The NGTDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
+           settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' NGTDM columns ``n_i``, ``s_i`` and ``i``, for the grey levels present.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
+        bounding box. Or those levels already ranked
+        (:func:`~radiomix.features.texture.present_levels`), shared by the
+        classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
     settings : PyradiomicsSettings
@@ -37,15 +40,23 @@ def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tupl
     Returns
     -------
     counts, differences, grey_levels : ndarray of float64, shape (n,)
+
+    Notes
+    -----
+    The columns are the IBSI NGTDM's of the volume
+    (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
+    pyradiomics' offsets, counting voxels without neighbours.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
+    present = kernels.present(levels, n_levels)
+    angles = kernels.pyradiomics_angles(present.levels.shape, settings.distances, True,
                                         kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts, differences = kernels.ngtdm_sums(prepared, angles)
-    return counts, differences, prepared.grey_levels
+    counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, dependences=False,
+                                     count_isolated=True)
+    counts = counted.volume_counts[0][present.rows].astype(np.float64)
+    return counts, counted.volume_sums[0][present.rows], present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' NGTDM features of ``levels``.
 
     Parameters
