@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
-from radiomix.features.texture import present_levels
+from radiomix.features.texture import EMPHASIS_FEATURES, emphasis_features, present_levels
 from radiomix.pyradiomics import _filters_numba, glcm, glrlm, glszm
 from radiomix.pyradiomics import _texture_kernels as kernels
 from radiomix.pyradiomics.params import PyradiomicsSettings
@@ -326,9 +326,8 @@ def naive_mcc(counts):
     return np.sqrt(eigenvalues[-2]).real
 
 
-def naive_emphasis(counts, rows, columns):
-    """pyradiomics' run / zone / dependence formulas for one matrix, in EMPHASIS_FEATURES order."""
-    eps = np.spacing(1)
+def naive_emphasis(counts, rows, columns, eps):
+    """Run / zone / dependence formulas for one matrix, in EMPHASIS_FEATURES order (pyradiomics: eps > 0)."""
     total = counts.sum()
     pg, pc = counts.sum(1), counts.sum(0)
     i, j = np.meshgrid(rows, columns, indexing="ij")
@@ -336,14 +335,14 @@ def naive_emphasis(counts, rows, columns):
     grey_mean, column_mean = np.sum(pg / total * rows), np.sum(pc / total * columns)
     return np.array([
         np.sum(pc / columns ** 2) / total, np.sum(pc * columns ** 2) / total,
+        np.sum(pg / rows ** 2) / total, np.sum(pg * rows ** 2) / total,
+        np.sum(counts / (i ** 2 * j ** 2)) / total, np.sum(counts * i ** 2 / j ** 2) / total,
+        np.sum(counts * j ** 2 / i ** 2) / total, np.sum(counts * i ** 2 * j ** 2) / total,
         np.sum(pg ** 2) / total, np.sum(pg ** 2) / total ** 2,
         np.sum(pc ** 2) / total, np.sum(pc ** 2) / total ** 2,
         total / np.sum(pc * columns),
         np.sum(pg / total * (rows - grey_mean) ** 2), np.sum(pc / total * (columns - column_mean) ** 2),
-        -np.sum(p * np.log2(p + eps)),
-        np.sum(pg / rows ** 2) / total, np.sum(pg * rows ** 2) / total,
-        np.sum(counts / (i ** 2 * j ** 2)) / total, np.sum(counts * i ** 2 / j ** 2) / total,
-        np.sum(counts * j ** 2 / i ** 2) / total, np.sum(counts * i ** 2 * j ** 2) / total,
+        -np.sum(p[p > 0] * np.log2(p[p > 0] + eps)), np.sum(p ** 2),
     ])
 
 
@@ -485,14 +484,22 @@ def test_second_largest_eigenvalue_equals_lapack(n, seed):
 
 
 @PROPERTY
-@given(count_matrices())
-def test_emphasis_kernel_equals_reference(matrices):
+@given(count_matrices(), st.sampled_from([0.0, float(np.spacing(1))]))
+def test_emphasis_kernel_equals_reference(matrices, eps):
     counts, grey_levels = matrices
     columns = np.arange(1, counts.shape[1] + 1, dtype=float) * 2  # column values need not be 1..n
-    values = kernels.emphasis_features(counts, grey_levels, columns, kernels.EPS)
+    values = emphasis_features(counts.transpose(2, 0, 1), grey_levels, columns, eps)
     for a in range(counts.shape[2]):
-        np.testing.assert_allclose(values[:, a], naive_emphasis(counts[:, :, a], grey_levels, columns),
+        np.testing.assert_allclose(values[a], naive_emphasis(counts[:, :, a], grey_levels, columns, eps),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_emphasis_features_of_an_empty_matrix_are_nan_and_of_one_level_exact():
+    values = emphasis_features(np.array([[[0.0, 0.0]], [[3.0, 0.0]]]), np.array([2.0]), np.array([1.0, 2.0]))
+    assert np.isnan(values[0]).all()
+    one_level = dict(zip(EMPHASIS_FEATURES, values[1]))
+    assert one_level["grey_level_variance"] == 0.0 and one_level["variance"] == 0.0
+    assert one_level["entropy"] == 0.0 and one_level["energy"] == 1.0 and one_level["percentage"] == 1.0
 
 
 @PROPERTY

@@ -41,7 +41,7 @@ from radiomix.features.glcm import direction_offsets, in_plane_rows_of_volume_di
 from radiomix.features.texture import (
     checked_levels,
     cropped_to_roi,
-    divided_by_count_powers,
+    emphasis_features,
     roi_bounds,
     smallest_level_type,
 )
@@ -327,115 +327,10 @@ def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
     return {key: values[:, index].reshape(batch_shape) for index, key in enumerate(FEATURE_KEYS)}
 
 
-@njit
-def _glrlm_feature_sums(matrices):
-    """Sums behind :func:`glrlm_features`: per matrix, the features before the division by ``N_s``, and ``N_s``.
-
-    Column 12 holds ``N_v`` (run percentage is ``N_s / N_v``), column 15 the
-    complete entropy; rows of empty matrices are left at 0.
-    """
-    n_matrices, n_grey, n_run = matrices.shape
-    values = np.zeros((n_matrices, 16))
-    runs = np.zeros(n_matrices)
-    by_grey = np.empty(n_grey)
-    by_run = np.empty(n_run)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        by_grey[:] = 0.0
-        by_run[:] = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
-        for i in range(n_grey):
-            grey_sq = (i + 1.0) * (i + 1.0)
-            for j in range(n_run):
-                count = matrix[i, j]
-                if count == 0:
-                    continue
-                run_sq = (j + 1.0) * (j + 1.0)
-                by_grey[i] += count
-                by_run[j] += count
-                short_low += count / (grey_sq * run_sq)
-                short_high += count * grey_sq / run_sq
-                long_low += count * run_sq / grey_sq
-                long_high += count * grey_sq * run_sq
-        n_runs = 0.0
-        for i in range(n_grey):
-            n_runs += by_grey[i]
-        if n_runs == 0:
-            continue
-        short_runs = 0.0
-        long_runs = 0.0
-        n_voxels = 0.0
-        run_non_uniformity = 0.0
-        mu_run = 0.0
-        for j in range(n_run):
-            run = j + 1.0
-            short_runs += by_run[j] / (run * run)
-            long_runs += by_run[j] * run * run
-            n_voxels += by_run[j] * run
-            run_non_uniformity += by_run[j] * by_run[j]
-            mu_run += run * by_run[j]
-        mu_run /= n_runs
-        low_grey = 0.0
-        high_grey = 0.0
-        grey_non_uniformity = 0.0
-        mu_grey = 0.0
-        for i in range(n_grey):
-            grey = i + 1.0
-            low_grey += by_grey[i] / (grey * grey)
-            high_grey += by_grey[i] * grey * grey
-            grey_non_uniformity += by_grey[i] * by_grey[i]
-            mu_grey += grey * by_grey[i]
-        mu_grey /= n_runs
-        grey_variance = 0.0
-        for i in range(n_grey):
-            grey_variance += (i + 1.0 - mu_grey) ** 2 * by_grey[i]
-        run_variance = 0.0
-        for j in range(n_run):
-            run_variance += (j + 1.0 - mu_run) ** 2 * by_run[j]
-        entropy = 0.0
-        for i in range(n_grey):
-            for j in range(n_run):
-                count = matrix[i, j]
-                if count > 0:
-                    p = count / n_runs
-                    entropy -= p * np.log2(p)
-        out = values[m]
-        out[0] = short_runs
-        out[1] = long_runs
-        out[2] = low_grey
-        out[3] = high_grey
-        out[4] = short_low
-        out[5] = short_high
-        out[6] = long_low
-        out[7] = long_high
-        out[8] = grey_non_uniformity
-        out[9] = grey_non_uniformity
-        out[10] = run_non_uniformity
-        out[11] = run_non_uniformity
-        out[12] = n_voxels
-        out[13] = grey_variance
-        out[14] = run_variance
-        out[15] = entropy
-        runs[m] = n_runs
-    return values, runs
-
-
-_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0])
-"""Power of ``N_s`` dividing each column of :func:`_glrlm_feature_sums`' sums."""
-
-
 def _glrlm_feature_values(matrices: np.ndarray) -> np.ndarray:
     """Features (rows, :data:`FEATURE_KEYS` order; NaN for empty matrices) of a stack of matrices."""
-    sums, n_runs = _glrlm_feature_sums(np.ascontiguousarray(matrices))
-    empty = n_runs == 0
-    n_runs = np.where(empty, 1.0, n_runs)
-    values = divided_by_count_powers(sums, n_runs, _POWERS_OF_N_S)
-    values[:, 12] = n_runs / np.where(empty, 1.0, sums[:, 12])
-    values[empty] = np.nan
-    return values
+    n_grey, n_run = matrices.shape[-2:]
+    return emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_run + 1))[:, :len(FEATURE_KEYS)]
 
 
 def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:

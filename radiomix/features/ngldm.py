@@ -26,14 +26,13 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
 from radiomix.features.texture import (
     checked_levels,
-    divided_by_count_powers,
+    emphasis_features,
     feature_values,
     roi_box,
 )
@@ -166,109 +165,11 @@ def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, 
     return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, values)}
 
 
-_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0, 2])
-"""Power of ``N_s`` dividing each column of :func:`_ngldm_feature_kernel`'s sums."""
-
-
-@njit
-def _ngldm_feature_kernel(matrices):
-    """Sums behind the features of :func:`ngldm_features`, for a stack of non-empty matrices.
-
-    Returns the sums (columns in :data:`FEATURE_KEYS` order, before the
-    division by a power of ``N_s``; the entropy complete) and ``N_s`` of
-    each matrix; :func:`_ngldm_feature_values` divides.
-    """
-    n_matrices, n_grey, n_dependence = matrices.shape
-    values = np.empty((n_matrices, 17))
-    centres = np.empty(n_matrices)
-    by_level = np.empty(n_grey)
-    by_dependence = np.empty(n_dependence)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        by_level[:] = 0.0
-        by_dependence[:] = 0.0
-        low_low = 0.0
-        low_high = 0.0
-        high_low = 0.0
-        high_high = 0.0
-        for i in range(n_grey):
-            grey_sq = (i + 1.0) * (i + 1.0)
-            for j in range(n_dependence):
-                count = matrix[i, j]
-                if count == 0:
-                    continue
-                dependence_sq = (j + 1.0) * (j + 1.0)
-                by_level[i] += count
-                by_dependence[j] += count
-                low_low += count / (grey_sq * dependence_sq)
-                low_high += count * grey_sq / dependence_sq
-                high_low += count * dependence_sq / grey_sq
-                high_high += count * grey_sq * dependence_sq
-        n_centres = 0.0
-        low_grey = 0.0
-        high_grey = 0.0
-        level_non_uniformity = 0.0
-        mean_level = 0.0
-        for i in range(n_grey):
-            grey = i + 1.0
-            n_centres += by_level[i]
-            low_grey += by_level[i] / (grey * grey)
-            high_grey += by_level[i] * grey * grey
-            level_non_uniformity += by_level[i] * by_level[i]
-            mean_level += grey * by_level[i]
-        mean_level /= n_centres
-        low_dependence = 0.0
-        high_dependence = 0.0
-        dependence_non_uniformity = 0.0
-        mean_dependence = 0.0
-        for j in range(n_dependence):
-            dependence = j + 1.0
-            low_dependence += by_dependence[j] / (dependence * dependence)
-            high_dependence += by_dependence[j] * dependence * dependence
-            dependence_non_uniformity += by_dependence[j] * by_dependence[j]
-            mean_dependence += dependence * by_dependence[j]
-        mean_dependence /= n_centres
-        level_variance = 0.0
-        for i in range(n_grey):
-            level_variance += (i + 1.0 - mean_level) ** 2 * by_level[i]
-        dependence_variance = 0.0
-        for j in range(n_dependence):
-            dependence_variance += (j + 1.0 - mean_dependence) ** 2 * by_dependence[j]
-        entropy = 0.0
-        energy = 0.0
-        for i in range(n_grey):
-            for j in range(n_dependence):
-                if matrix[i, j] > 0:
-                    p = matrix[i, j] / n_centres
-                    entropy -= p * np.log2(p)
-                    energy += matrix[i, j] * matrix[i, j]
-        out = values[m]
-        out[0] = low_dependence
-        out[1] = high_dependence
-        out[2] = low_grey
-        out[3] = high_grey
-        out[4] = low_low
-        out[5] = low_high
-        out[6] = high_low
-        out[7] = high_high
-        out[8] = level_non_uniformity
-        out[9] = level_non_uniformity
-        out[10] = dependence_non_uniformity
-        out[11] = dependence_non_uniformity
-        out[12] = n_centres
-        out[13] = level_variance
-        out[14] = dependence_variance
-        out[15] = entropy
-        out[16] = energy
-        centres[m] = n_centres
-    return values, centres
-
-
 def _ngldm_feature_values(matrices: np.ndarray, n_voxels: np.ndarray) -> np.ndarray:
-    """Features (rows of :func:`_ngldm_feature_kernel`'s sums divided by ``N_s`` or ``N_v``) of non-empty matrices."""
-    sums, n_centres = _ngldm_feature_kernel(np.ascontiguousarray(matrices, dtype=np.float64))
-    values = divided_by_count_powers(sums, n_centres, _POWERS_OF_N_S)
-    values[:, 12] = n_centres / n_voxels
+    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels."""
+    n_grey, n_dependence = matrices.shape[-2:]
+    values = emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_dependence + 1))
+    values[:, 12] = matrices.sum(axis=(1, 2)) / n_voxels
     return values
 
 

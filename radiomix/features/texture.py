@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from radiomix._numba import njit
+from radiomix._numba import njit, njit_exact
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
 
@@ -173,24 +173,139 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
 
 
-def divided_by_count_powers(sums: np.ndarray, count: np.ndarray, powers: np.ndarray) -> np.ndarray:
-    """``sums[m, k] / count[m] ** powers[k]``, divided by NumPy.
+EMPHASIS_FEATURES = (
+    "short_emphasis", "long_emphasis", "low_grey_level_emphasis", "high_grey_level_emphasis",
+    "short_low_grey_level_emphasis", "short_high_grey_level_emphasis", "long_low_grey_level_emphasis",
+    "long_high_grey_level_emphasis", "grey_level_non_uniformity", "grey_level_non_uniformity_normalised",
+    "non_uniformity", "non_uniformity_normalised", "percentage", "grey_level_variance", "variance", "entropy",
+    "energy",
+)
+"""Columns of :func:`emphasis_features`: the features shared by the GLRLM, GLSZM, GLDZM and NGLDM
+(and pyradiomics' GLRLM, GLSZM and GLDM), ``short``/``long`` standing for a small/large run length,
+zone size, zone distance or dependence count, in the IBSI GLRLM order (NGLDM: energy last)."""
 
-    Kernels return the sums of the features and the matrix totals, and the
-    division is done here: the kernels' fast-math flags would turn several
-    divisions by one total into multiplications by its rounded reciprocal,
-    so that e.g. a normalised non-uniformity of 1 could come out as
-    ``1 - 1e-16``.
+
+def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_values: np.ndarray,
+                      eps: float = 0.0) -> np.ndarray:
+    """The features of :data:`EMPHASIS_FEATURES` of a stack of grey level x (run | zone | dependence) matrices.
+
+    With ``p_ij = c_ij / N_s`` (``N_s = sum c_ij``), grey levels ``i`` (row
+    values) and run lengths, zone sizes, distances or dependences ``j``
+    (column values): ``short = sum p_ij / j^2``, ``long = sum p_ij j^2``, the
+    grey level emphases likewise with ``i``, the non-uniformities
+    ``sum_i (sum_j c_ij)^2 / N_s`` (normalised: ``/ N_s^2``), ``percentage =
+    N_s / sum c_ij j``, the variances ``sum p_ij (i - mu_i)^2`` and likewise
+    for ``j``, ``entropy = -sum p_ij log2(p_ij + eps)`` and ``energy = sum p_ij^2``.
 
     Parameters
     ----------
-    sums : ndarray of float64, shape (n_matrices, n_features)
-    count : ndarray of float64, shape (n_matrices,)
-        Total of each matrix (> 0).
-    powers : ndarray of int, shape (n_features,)
-        Power of the total each feature is divided by (0: none).
+    matrices : ndarray, shape (n_matrices, n_rows, n_columns)
+        Counts (or weighted counts, >= 0).
+    row_values : ndarray of float64, shape (n_rows,)
+        Grey level of each row (IBSI: ``1..Ng``; pyradiomics: the levels present).
+    column_values : ndarray of float64, shape (n_columns,)
+        Run length, zone size, distance or dependence of each column (>= 1).
+    eps : float
+        Added to ``p`` inside the entropy's logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, len(EMPHASIS_FEATURES))
+        NaN rows for matrices without counts.
     """
-    return sums / count[:, None] ** powers[None, :]
+    return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
+                            np.ascontiguousarray(row_values, dtype=np.float64),
+                            np.ascontiguousarray(column_values, dtype=np.float64), float(eps))
+
+
+@njit_exact
+def _emphasis_kernel(matrices, row_values, column_values, eps):
+    """Kernel of :func:`emphasis_features`, compiled without fast-math (a single grey level gives
+    ``p = c / c = 1`` and a variance of exactly 0)."""
+    n_matrices, n_rows, n_columns = matrices.shape
+    out = np.full((n_matrices, 17), np.nan)
+    row_sums = np.empty(n_rows)
+    column_sums = np.empty(n_columns)
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        row_sums[:] = 0.0
+        column_sums[:] = 0.0
+        total = 0.0
+        short_low = 0.0
+        short_high = 0.0
+        long_low = 0.0
+        long_high = 0.0
+        for i in range(n_rows):
+            g2 = row_values[i] * row_values[i]
+            for j in range(n_columns):
+                count = matrix[i, j]
+                if count == 0.0:
+                    continue
+                c2 = column_values[j] * column_values[j]
+                row_sums[i] += count
+                column_sums[j] += count
+                total += count
+                short_low += count / (g2 * c2)
+                short_high += count * g2 / c2
+                long_low += count * c2 / g2
+                long_high += count * g2 * c2
+        if total == 0.0:
+            continue
+        entropy = 0.0
+        energy = 0.0
+        for i in range(n_rows):
+            for j in range(n_columns):
+                if matrix[i, j] != 0.0:  # an empty cell adds -0.0
+                    probability = matrix[i, j] / total
+                    entropy -= probability * np.log2(probability + eps)
+                    energy += probability * probability
+        short = 0.0
+        long = 0.0
+        column_uniformity = 0.0
+        n_units = 0.0
+        column_mean = 0.0
+        for j in range(n_columns):
+            value = column_values[j]
+            short += column_sums[j] / (value * value)
+            long += column_sums[j] * value * value
+            column_uniformity += column_sums[j] * column_sums[j]
+            n_units += column_sums[j] * value
+            column_mean += column_sums[j] / total * value
+        column_variance = 0.0
+        for j in range(n_columns):
+            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
+        grey_uniformity = 0.0
+        low = 0.0
+        high = 0.0
+        grey_mean = 0.0
+        for i in range(n_rows):
+            value = row_values[i]
+            grey_uniformity += row_sums[i] * row_sums[i]
+            low += row_sums[i] / (value * value)
+            high += row_sums[i] * value * value
+            grey_mean += row_sums[i] / total * value
+        grey_variance = 0.0
+        for i in range(n_rows):
+            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
+        values = out[m]
+        values[0] = short / total
+        values[1] = long / total
+        values[2] = low / total
+        values[3] = high / total
+        values[4] = short_low / total
+        values[5] = short_high / total
+        values[6] = long_low / total
+        values[7] = long_high / total
+        values[8] = grey_uniformity / total
+        values[9] = grey_uniformity / (total * total)
+        values[10] = column_uniformity / total
+        values[11] = column_uniformity / (total * total)
+        values[12] = total / n_units
+        values[13] = grey_variance
+        values[14] = column_variance
+        values[15] = entropy
+        values[16] = energy
+    return out
 
 
 def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],

@@ -37,7 +37,7 @@ import numpy as np
 
 from radiomix._numba import njit, njit_exact, njit_parallel, prange
 from radiomix.errors import InputError
-from radiomix.features.texture import PresentLevels, present_levels
+from radiomix.features.texture import EMPHASIS_FEATURES, PresentLevels, emphasis_features, present_levels
 from radiomix.pyradiomics._filters_numba import chunk_count
 
 EPS = float(np.spacing(1))
@@ -580,127 +580,28 @@ def _tridiagonal_eigenvalue(diagonal, off_diagonal, rank):
     return 0.5 * (low + high)
 
 
-EMPHASIS_FEATURES = (
-    "ShortEmphasis", "LongEmphasis", "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized",
-    "NonUniformity", "NonUniformityNormalized", "Percentage", "GrayLevelVariance", "Variance", "Entropy",
-    "LowGrayLevelEmphasis", "HighGrayLevelEmphasis", "ShortLowGrayLevelEmphasis", "ShortHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis", "LongHighGrayLevelEmphasis",
-)
-"""Rows of :func:`emphasis_features`, generic names for the GLRLM, GLSZM and GLDM features
-(``Short``/``Long``: small/large run length, zone size or dependence count)."""
-
-
-@njit_exact
-def emphasis_features(matrices, row_values, column_values, eps):
-    """pyradiomics' features of grey level x (run length | zone size | dependence) matrices.
+def named_emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_values: np.ndarray,
+                            names: dict[str, str]) -> dict[str, float]:
+    """pyradiomics' GLRLM, GLSZM or GLDM features of a stack of matrices, averaged over matrices.
 
     Parameters
     ----------
-    matrices : ndarray of float64, shape (n_rows, n_columns, n_matrices)
-        Counts (or weighted counts) by grey level (rows) and run length,
-        zone size or dependence count (columns), one matrix per offset
-        (GLRLM) or a single one.
-    row_values : ndarray of float64, shape (n_rows,)
-        Grey level of each row.
-    column_values : ndarray of float64, shape (n_columns,)
-        Run length / zone size / dependence count of each column (>= 1).
-    eps : float
-        pyradiomics' ``numpy.spacing(1)``.
+    matrices : ndarray of float64, shape (n_matrices, n_rows, n_columns)
+        Counts by grey level and run length, zone size or dependence.
+    row_values, column_values : ndarray of float64
+        Grey level of each row; run length, zone size or dependence of each column.
+    names : dict
+        Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name.
 
     Returns
     -------
-    ndarray of float64, shape (len(EMPHASIS_FEATURES), n_matrices)
-        Feature values per matrix; NaN for a matrix without counts.
+    dict of str to float
+        ``{pyradiomics name: value}`` of :func:`radiomix.features.texture.emphasis_features`
+        with pyradiomics' ``eps`` in the entropy; matrices without counts
+        (NaN) are left out of the average, as pyradiomics' ``nanmean``.
     """
-    n_rows, n_columns, n_matrices = matrices.shape
-    out = np.full((len(EMPHASIS_FEATURES), n_matrices), np.nan)
-    row_sums = np.empty(n_rows)
-    column_sums = np.empty(n_columns)
-    for a in range(n_matrices):
-        row_sums[:] = 0.0
-        column_sums[:] = 0.0
-        total = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
-        entropy_sum = 0.0
-        for i in range(n_rows):
-            g2 = row_values[i] * row_values[i]
-            for j in range(n_columns):
-                count = matrices[i, j, a]
-                if count == 0.0:
-                    continue
-                c2 = column_values[j] * column_values[j]
-                row_sums[i] += count
-                column_sums[j] += count
-                total += count
-                short_low += count / (g2 * c2)
-                short_high += count * g2 / c2
-                long_low += count * c2 / g2
-                long_high += count * g2 * c2
-        if total == 0.0:
-            continue
-        for i in range(n_rows):
-            for j in range(n_columns):
-                if matrices[i, j, a] != 0.0:  # an empty cell adds -0.0
-                    probability = matrices[i, j, a] / total
-                    entropy_sum -= probability * np.log2(probability + eps)
-        short = 0.0
-        long = 0.0
-        column_uniformity = 0.0
-        n_units = 0.0
-        column_mean = 0.0
-        for j in range(n_columns):
-            value = column_values[j]
-            short += column_sums[j] / (value * value)
-            long += column_sums[j] * value * value
-            column_uniformity += column_sums[j] * column_sums[j]
-            n_units += column_sums[j] * value
-            column_mean += column_sums[j] / total * value
-        column_variance = 0.0
-        for j in range(n_columns):
-            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
-        grey_uniformity = 0.0
-        low = 0.0
-        high = 0.0
-        grey_mean = 0.0
-        for i in range(n_rows):
-            value = row_values[i]
-            grey_uniformity += row_sums[i] * row_sums[i]
-            low += row_sums[i] / (value * value)
-            high += row_sums[i] * value * value
-            grey_mean += row_sums[i] / total * value
-        grey_variance = 0.0
-        for i in range(n_rows):
-            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
-        out[0, a] = short / total
-        out[1, a] = long / total
-        out[2, a] = grey_uniformity / total
-        out[3, a] = grey_uniformity / (total * total)
-        out[4, a] = column_uniformity / total
-        out[5, a] = column_uniformity / (total * total)
-        out[6, a] = total / n_units
-        out[7, a] = grey_variance
-        out[8, a] = column_variance
-        out[9, a] = entropy_sum
-        out[10, a] = low / total
-        out[11, a] = high / total
-        out[12, a] = short_low / total
-        out[13, a] = short_high / total
-        out[14, a] = long_low / total
-        out[15, a] = long_high / total
-    return out
-
-
-def named_emphasis_features(values: np.ndarray, names: dict[str, str]) -> dict[str, float]:
-    """pyradiomics' names for the rows of :func:`emphasis_features`, averaged over matrices.
-
-    ``values`` has one column per matrix; NaN columns (empty matrices) are
-    left out of the average, as pyradiomics' ``nanmean``.
-    """
-    means = nanmean_columns(values)
-    return {names[generic]: float(means[row]) for row, generic in enumerate(EMPHASIS_FEATURES) if generic in names}
+    values = nanmean_columns(emphasis_features(matrices, row_values, column_values, EPS).T)
+    return {names[key]: float(value) for key, value in zip(EMPHASIS_FEATURES, values) if key in names}
 
 
 def nanmean_columns(values: np.ndarray) -> np.ndarray:

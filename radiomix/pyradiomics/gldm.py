@@ -20,22 +20,22 @@ from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
-    "ShortEmphasis": "SmallDependenceEmphasis",
-    "LongEmphasis": "LargeDependenceEmphasis",
-    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
-    "NonUniformity": "DependenceNonUniformity",
-    "NonUniformityNormalized": "DependenceNonUniformityNormalized",
-    "GrayLevelVariance": "GrayLevelVariance",
-    "Variance": "DependenceVariance",
-    "Entropy": "DependenceEntropy",
-    "LowGrayLevelEmphasis": "LowGrayLevelEmphasis",
-    "HighGrayLevelEmphasis": "HighGrayLevelEmphasis",
-    "ShortLowGrayLevelEmphasis": "SmallDependenceLowGrayLevelEmphasis",
-    "ShortHighGrayLevelEmphasis": "SmallDependenceHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis": "LargeDependenceLowGrayLevelEmphasis",
-    "LongHighGrayLevelEmphasis": "LargeDependenceHighGrayLevelEmphasis",
+    "short_emphasis": "SmallDependenceEmphasis",
+    "long_emphasis": "LargeDependenceEmphasis",
+    "grey_level_non_uniformity": "GrayLevelNonUniformity",
+    "non_uniformity": "DependenceNonUniformity",
+    "non_uniformity_normalised": "DependenceNonUniformityNormalized",
+    "grey_level_variance": "GrayLevelVariance",
+    "variance": "DependenceVariance",
+    "entropy": "DependenceEntropy",
+    "low_grey_level_emphasis": "LowGrayLevelEmphasis",
+    "high_grey_level_emphasis": "HighGrayLevelEmphasis",
+    "short_low_grey_level_emphasis": "SmallDependenceLowGrayLevelEmphasis",
+    "short_high_grey_level_emphasis": "SmallDependenceHighGrayLevelEmphasis",
+    "long_low_grey_level_emphasis": "LargeDependenceLowGrayLevelEmphasis",
+    "long_high_grey_level_emphasis": "LargeDependenceHighGrayLevelEmphasis",
 }
-"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+"""Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name."""
 
 FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLDM features this module computes (pyradiomics' names)."""
@@ -94,5 +94,4 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
     """
     counts, grey_levels = matrix(levels, n_levels, settings)
     dependence = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
-    per_matrix = kernels.emphasis_features(counts[:, :, None], grey_levels, dependence, kernels.EPS)
-    return dict(sorted(kernels.named_emphasis_features(per_matrix, NAMES).items()))
+    return dict(sorted(kernels.named_emphasis_features(counts[None], grey_levels, dependence, NAMES).items()))

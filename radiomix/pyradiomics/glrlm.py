@@ -25,24 +25,24 @@ from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
-    "ShortEmphasis": "ShortRunEmphasis",
-    "LongEmphasis": "LongRunEmphasis",
-    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
-    "GrayLevelNonUniformityNormalized": "GrayLevelNonUniformityNormalized",
-    "NonUniformity": "RunLengthNonUniformity",
-    "NonUniformityNormalized": "RunLengthNonUniformityNormalized",
-    "Percentage": "RunPercentage",
-    "GrayLevelVariance": "GrayLevelVariance",
-    "Variance": "RunVariance",
-    "Entropy": "RunEntropy",
-    "LowGrayLevelEmphasis": "LowGrayLevelRunEmphasis",
-    "HighGrayLevelEmphasis": "HighGrayLevelRunEmphasis",
-    "ShortLowGrayLevelEmphasis": "ShortRunLowGrayLevelEmphasis",
-    "ShortHighGrayLevelEmphasis": "ShortRunHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis": "LongRunLowGrayLevelEmphasis",
-    "LongHighGrayLevelEmphasis": "LongRunHighGrayLevelEmphasis",
+    "short_emphasis": "ShortRunEmphasis",
+    "long_emphasis": "LongRunEmphasis",
+    "grey_level_non_uniformity": "GrayLevelNonUniformity",
+    "grey_level_non_uniformity_normalised": "GrayLevelNonUniformityNormalized",
+    "non_uniformity": "RunLengthNonUniformity",
+    "non_uniformity_normalised": "RunLengthNonUniformityNormalized",
+    "percentage": "RunPercentage",
+    "grey_level_variance": "GrayLevelVariance",
+    "variance": "RunVariance",
+    "entropy": "RunEntropy",
+    "low_grey_level_emphasis": "LowGrayLevelRunEmphasis",
+    "high_grey_level_emphasis": "HighGrayLevelRunEmphasis",
+    "short_low_grey_level_emphasis": "ShortRunLowGrayLevelEmphasis",
+    "short_high_grey_level_emphasis": "ShortRunHighGrayLevelEmphasis",
+    "long_low_grey_level_emphasis": "LongRunLowGrayLevelEmphasis",
+    "long_high_grey_level_emphasis": "LongRunHighGrayLevelEmphasis",
 }
-"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+"""Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name."""
 
 FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLRLM features this module computes (pyradiomics' names)."""
@@ -136,8 +136,7 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
     run_lengths = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
-    per_matrix = kernels.emphasis_features(counts, grey_levels, run_lengths, kernels.EPS)
-    values = kernels.named_emphasis_features(per_matrix, NAMES)
+    values = kernels.named_emphasis_features(counts.transpose(2, 0, 1), grey_levels, run_lengths, NAMES)
     if counts.shape[2] == 1 and not counts.any():
         # a single matrix without runs: pyradiomics removes every (empty) run-length column, so the
         # run-length variance and the entropy are empty sums (0); the other features divide by a
