@@ -2,13 +2,139 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from radiomix._numba import njit, njit_exact
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+
+_IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
+_VOLUME_DIRECTIONS = (
+    (0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 1), (0, 1, -1), (1, 0, 1), (1, 0, -1),
+    (1, 1, 0), (1, -1, 0), (1, 1, 1), (1, 1, -1), (1, -1, 1), (1, -1, -1),
+)
+
+
+def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
+    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets.
+
+    Parameters
+    ----------
+    dimension : {"2D", "3D"}
+        ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (``dz =
+        0``); ``3D``: the 13 unique directions of the 26-neighbourhood (one of
+        each opposite pair).
+    distance : int
+        Chebyshev distance (voxels); every vector is multiplied by it.
+
+    Returns
+    -------
+    ndarray of int64, shape (4, 3) or (13, 3)
+        Of each opposite pair, the vector whose first non-zero component
+        (in z, y, x order) is positive: the manual's 2D vectors ``(1, 0)``,
+        ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``, and its 13 3D
+        vectors read as ``(dz, dy, dx)``. The sign matters for non-symmetric
+        GLCMs only.
+    """
+    if dimension not in ("2D", "3D"):
+        raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
+    if int(distance) != distance or distance < 1:
+        raise InputError(f"GLCM distance must be an integer >= 1 (voxels), got {distance!r}")
+    base = _IN_PLANE_DIRECTIONS if dimension == "2D" else _VOLUME_DIRECTIONS
+    return np.asarray(base, dtype=np.int64) * int(distance)
+
+
+def in_plane_rows_of_volume_directions() -> np.ndarray:
+    """Index in ``direction_offsets("3D")`` of each direction of ``direction_offsets("2D")``, in that order.
+
+    Pairs (and runs) along an in-plane direction never leave their slice, so
+    the volume matrix of such a direction is the sum of its slice matrices:
+    the 2.5D matrices of the manual are these rows of the 3D ones.
+    """
+    volume = [tuple(offset) for offset in _VOLUME_DIRECTIONS]
+    return np.array([volume.index(offset) for offset in _IN_PLANE_DIRECTIONS], dtype=np.int64)
+
+
+CountDirections = Callable[[np.ndarray, bool], np.ndarray]
+"""``(offsets, per_slice) -> matrices`` of one family's levels: int64, shape ``(n_slices or 1, n_offsets, ...)``."""
+
+
+def volume_from_slices(per_slice: np.ndarray, count: CountDirections, distance: int = 1) -> np.ndarray:
+    """The 13 volume direction matrices, reusing the in-plane slice matrices ``per_slice``.
+
+    A pair (or run) along an in-plane direction lies within one slice, so the
+    volume matrices of the 4 in-plane directions are the sums of the slice
+    matrices (in the leading columns, if the volume's matrices are wider);
+    only the 9 out-of-plane directions are counted again.
+    """
+    volume_offsets = direction_offsets("3D", distance)
+    out_of_plane = volume_offsets[:, 0] != 0
+    counted = count(np.ascontiguousarray(volume_offsets[out_of_plane]), False)[0]
+    volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
+    volume[out_of_plane] = counted
+    summed = per_slice.sum(axis=0)
+    volume[in_plane_rows_of_volume_directions(), ..., :summed.shape[-1]] = summed
+    return volume
+
+
+def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDirections,
+                       distance: int = 1) -> dict[str, np.ndarray]:
+    """Aggregation label -> stack of matrices whose features are averaged (GLCM, GLRLM).
+
+    ``2D, averaged``: every slice x direction matrix; ``2D, slice-merged``:
+    the direction matrices of each slice summed; ``2.5D, direction-merged``:
+    the slice matrices of each in-plane direction summed; ``2.5D, merged``:
+    all of them summed; ``3D, averaged``: the 13 volume direction matrices;
+    ``3D, merged``: their sum. Each matrix is counted once: the in-plane
+    volume matrices are sums of slice matrices.
+
+    Parameters
+    ----------
+    family : str
+        Family of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`.
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+    count : callable
+        Counts the family's matrices along offsets, per slice or for the volume.
+    distance : int
+        Chebyshev distance of the directions (voxels).
+
+    Returns
+    -------
+    dict
+        In the order of ``dimensions`` and of each dimension's labels.
+    """
+    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
+    if unknown:
+        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
+                        f"{list(AGGREGATIONS_BY_DIMENSION[family])}")
+    groups = {}
+    per_slice = volume = None
+    if "2D" in dimensions:
+        per_slice = count(direction_offsets("2D", distance), True)
+        groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
+        groups["2D, slice-merged"] = per_slice.sum(axis=1)
+    if "3D" in dimensions:
+        if per_slice is None:
+            volume = count(direction_offsets("3D", distance), False)[0]
+        else:
+            volume = volume_from_slices(per_slice, count, distance)
+        groups["3D, averaged"] = volume
+        groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
+    if "2.5D" in dimensions:
+        # the slice matrices of one in-plane direction sum to the volume matrix of that direction
+        # (GLRLM: columns beyond the longest in-plane run hold zeros and change no feature)
+        if per_slice is not None:
+            per_direction = per_slice.sum(axis=0)
+        elif volume is not None:
+            per_direction = volume[in_plane_rows_of_volume_directions()]
+        else:
+            per_direction = count(direction_offsets("2D", distance), False)[0]
+        groups["2.5D, direction-merged"] = per_direction
+        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
+    return {label: groups[label] for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]}
 
 
 def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -171,6 +297,49 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
                             "check the mask label and the re-segmentation range")
     rank_of_level = (np.cumsum(present) * present).astype(np.int32)
     return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
+
+
+def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[np.ndarray], np.ndarray],
+                       per_slice: bool, cropped: bool = False) -> np.ndarray:
+    """Matrices counted by ``count`` on the ROI's box of ``levels`` inside a border of zeros.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng``.
+    pad : sequence of 3 int
+        Border ``(pz, py, px)`` of zeros around the box (so that neighbours need no bounds check).
+    count : callable
+        ``padded -> matrices`` of shape ``(n_box_slices or 1, ...)``; ``padded`` holds the
+        box's levels in the smallest unsigned type (:func:`smallest_level_type`).
+    per_slice : bool
+        ``count`` gives one matrix per slice of the box: they are returned for
+        every slice of ``levels`` (zeros outside the box).
+    cropped : bool
+        ``levels`` are already checked and cropped to the ROI's box (:func:`cropped_to_roi`).
+
+    Raises
+    ------
+    InputError, EmptyRoiError
+        Invalid ``levels`` or no ROI voxel (unless ``cropped``).
+    """
+    if cropped:
+        low, high = np.zeros(3, dtype=np.int64), np.array(levels.shape, dtype=np.int64)
+    else:
+        levels = checked_levels(levels, n_levels)
+        low, high = roi_bounds(levels)
+    pad = np.asarray(pad, dtype=np.int64)
+    padded = np.zeros(tuple(high - low + 2 * pad), dtype=smallest_level_type(n_levels))
+    padded[tuple(slice(p, p + n) for p, n in zip(pad, high - low))] = \
+        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+    counts = count(padded)
+    if not per_slice:
+        return counts
+    every_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
+    every_slice[low[0]:high[0]] = counts
+    return every_slice
 
 
 EMPHASIS_FEATURES = (
