@@ -23,7 +23,8 @@ from radiomix.features.texture import smallest_level_type
 
 
 class NeighbourhoodMatrices(NamedTuple):
-    """Output of :func:`neighbourhood_matrices`; arrays without rows for what was not asked for.
+    """Output of :func:`neighbourhood_matrices`; arrays without rows unless ``per_slice`` (``volume``), and
+    zeros for what was not asked for (``dependences``, ``differences``).
 
     Attributes
     ----------
@@ -149,12 +150,12 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
         pad_x = max(pad_x, abs(offsets[o, 2]))
     n_slice_rows = nz if per_slice else 0
     n_volume_rows = 1 if volume else 0
-    slice_dependence = np.zeros((n_slice_rows if dependences else 0, n_levels, n_in_plane + 1), dtype=np.int64)
-    volume_dependence = np.zeros((n_volume_rows if dependences else 0, n_levels, n_offsets + 1), dtype=np.int64)
-    slice_counts = np.zeros((n_slice_rows if differences else 0, n_levels), dtype=np.int64)
-    slice_sums = np.zeros((n_slice_rows if differences else 0, n_levels), dtype=np.float64)
-    volume_counts = np.zeros((n_volume_rows if differences else 0, n_levels), dtype=np.int64)
-    volume_sums = np.zeros((n_volume_rows if differences else 0, n_levels), dtype=np.float64)
+    slice_dependence = np.zeros((n_slice_rows, n_levels, n_in_plane + 1), dtype=np.int64)
+    volume_dependence = np.zeros((n_volume_rows, n_levels, n_offsets + 1), dtype=np.int64)
+    slice_counts = np.zeros((n_slice_rows, n_levels), dtype=np.int64)
+    slice_sums = np.zeros((n_slice_rows, n_levels), dtype=np.float64)
+    volume_counts = np.zeros((n_volume_rows, n_levels), dtype=np.int64)
+    volume_sums = np.zeros((n_volume_rows, n_levels), dtype=np.float64)
     # a flat copy with a border of zeros (outside the ROI: never a neighbour), so that the
     # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
     # ``pad_x`` extra voxels at both ends hold the neighbours of the first and last border columns
@@ -185,6 +186,9 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
         n_neighbours[:] = 0
         total[:] = 0
         for o in range(n_used):
+            if o == n_in_plane and per_slice:  # the in-plane neighbourhood is complete
+                _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                              slice_dependence[z], slice_counts[z], slice_sums[z])
             first = start + steps[o]
             neighbour = padded[first:first + n_centres]
             if dependences:
@@ -192,22 +196,23 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
             if differences:
                 _add_neighbour_row(neighbour, total)
                 _add_roi_voxels(neighbour, n_neighbours)
-            if o == n_in_plane - 1 and per_slice:
-                if dependences:
-                    _count_centres(centre, dependence, slice_dependence[z])
-                if differences:
-                    _add_row_terms(centre, total, n_neighbours, count_isolated, slice_counts[z], slice_sums[z])
-        if per_slice and n_in_plane == 0:
-            if dependences:
-                _count_centres(centre, dependence, slice_dependence[z])
-            if differences:
-                _add_row_terms(centre, total, n_neighbours, count_isolated, slice_counts[z], slice_sums[z])
+        if per_slice and n_in_plane == n_used:
+            _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                          slice_dependence[z], slice_counts[z], slice_sums[z])
         if volume:
-            if dependences:
-                _count_centres(centre, dependence, volume_dependence[0])
-            if differences:
-                _add_row_terms(centre, total, n_neighbours, count_isolated, volume_counts[0], volume_sums[0])
+            _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                          volume_dependence[0], volume_counts[0], volume_sums[0])
     return slice_dependence, volume_dependence, slice_counts, slice_sums, volume_counts, volume_sums
+
+
+@njit
+def _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                  dependence_matrix, counts, sums):
+    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns."""
+    if dependences:
+        _count_centres(centre, dependence, dependence_matrix)
+    if differences:
+        _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums)
 
 
 @njit
