@@ -29,6 +29,8 @@ from scipy import ndimage
 
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.ngtdm import FEATURE_KEYS as NGTDM_KEYS
+from radiomix.features.ngtdm import ngtdm_feature_values
 from radiomix.features.texture import EMPHASIS_FEATURES, emphasis_features, present_levels
 from radiomix.pyradiomics import _filters_numba, glcm, glrlm, glszm
 from radiomix.pyradiomics import _texture_kernels as kernels
@@ -509,8 +511,11 @@ def test_ngtdm_feature_kernel_equals_reference(columns, levels):
     counts = np.array([float(n) for n, _ in columns])
     differences = np.array([s for _, s in columns])
     grey_levels = np.sort(np.array(levels[: len(columns)], dtype=float))
-    np.testing.assert_allclose(kernels.ngtdm_features(counts, differences, grey_levels),
-                               naive_ngtdm_features(counts, differences, grey_levels), rtol=1e-10, atol=1e-12)
+    values = ngtdm_feature_values(counts[None], differences[None], grey_levels, capped_coarseness=False,
+                                  undefined_busyness=0.0)[0]
+    expected = dict(zip(("busyness", "coarseness", "complexity", "contrast", "strength"),
+                        naive_ngtdm_features(counts, differences, grey_levels)))
+    np.testing.assert_allclose(values, [expected[key] for key in NGTDM_KEYS], rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix._numba import njit
+from radiomix._numba import njit_exact
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -138,18 +138,52 @@ def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[floa
     sums = np.asarray(sums, dtype=np.float64)
     if counts.sum() == 0:
         return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    values = _ngtdm_feature_kernel(counts[None, :], sums[None, :])[0]
+    values = ngtdm_feature_values(counts[None, :], sums[None, :])[0]
     return {key: (float(value), BUSYNESS_UNDEFINED if np.isnan(value) else "")
             for key, value in zip(FEATURE_KEYS, values)}
 
 
-@njit
-def _ngtdm_feature_kernel(counts, sums):
-    """Kernel of :func:`ngtdm_features` for a stack of matrices (rows), columns in :data:`FEATURE_KEYS` order.
+def ngtdm_feature_values(counts: np.ndarray, sums: np.ndarray, grey_levels: np.ndarray | None = None,
+                         capped_coarseness: bool = True, undefined_busyness: float = np.nan) -> np.ndarray:
+    """The five NGTDM features of a stack of matrices, columns in :data:`FEATURE_KEYS` order.
 
-    NaN for every feature of a matrix without valid voxels, and for busyness
-    when its denominator is 0 although several levels are present.
+    With ``p_i = n_i / N`` over the ``N_gp`` grey levels present (``n_i > 0``):
+    coarseness ``1 / sum p_i s_i``; contrast ``sum_ij p_i p_j (i - j)^2 /
+    (N_gp (N_gp - 1)) sum s_i / N`` (0 for one level); busyness ``sum p_i s_i /
+    sum_ij |i p_i - j p_j|`` (0 for one level); complexity ``sum_ij |i - j|
+    (p_i s_i + p_j s_j) / (p_i + p_j) / N``; strength ``sum_ij (p_i + p_j)
+    (i - j)^2 / sum s_i`` (0 when ``sum s_i = 0``).
+
+    Parameters
+    ----------
+    counts, sums : ndarray, shape (n_matrices, n_levels)
+        ``n_i`` and ``s_i`` of each matrix.
+    grey_levels : ndarray of float64, shape (n_levels,), optional
+        Grey level of each column; ``1..n_levels`` by default (pyradiomics:
+        the levels present).
+    capped_coarseness : bool
+        Coarseness at most :data:`COARSENESS_MAXIMUM` (IBSI); else
+        :data:`COARSENESS_MAXIMUM` only when ``sum p_i s_i = 0`` (pyradiomics).
+    undefined_busyness : float
+        Busyness when its denominator is 0 although several levels are present
+        (IBSI: NaN; pyradiomics: 0).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, 5)
+        NaN rows for matrices without voxels.
     """
+    counts = np.ascontiguousarray(counts, dtype=np.float64)
+    if grey_levels is None:
+        grey_levels = np.arange(1.0, counts.shape[1] + 1)
+    return _ngtdm_feature_kernel(counts, np.ascontiguousarray(sums, dtype=np.float64),
+                                 np.ascontiguousarray(grey_levels, dtype=np.float64), bool(capped_coarseness),
+                                 float(undefined_busyness), COARSENESS_MAXIMUM)
+
+
+@njit_exact
+def _ngtdm_feature_kernel(counts, sums, grey_levels, capped_coarseness, undefined_busyness, coarseness_maximum):
+    """Kernel of :func:`ngtdm_feature_values`, compiled without fast-math."""
     n_matrices, n_levels = counts.shape
     values = np.full((n_matrices, 5), np.nan)
     grey = np.empty(n_levels)
@@ -164,7 +198,7 @@ def _ngtdm_feature_kernel(counts, sums):
         n_present = 0
         for i in range(n_levels):
             if counts[m, i] > 0:
-                grey[n_present] = i + 1.0
+                grey[n_present] = grey_levels[i]
                 p[n_present] = counts[m, i] / n_valid
                 s[n_present] = sums[m, i]
                 n_present += 1
@@ -185,14 +219,16 @@ def _ngtdm_feature_kernel(counts, sums):
                 complexity += gap * (p[a] * s[a] + p[b] * s[b]) / (p[a] + p[b])
                 strength += (p[a] + p[b]) * gap * gap
         out = values[m]
-        out[0] = COARSENESS_MAXIMUM if weighted_sum <= 1.0 / COARSENESS_MAXIMUM else 1.0 / weighted_sum
+        if capped_coarseness and weighted_sum <= 1.0 / coarseness_maximum or weighted_sum == 0:
+            out[0] = coarseness_maximum
+        else:
+            out[0] = 1.0 / weighted_sum
         if n_present == 1:
             out[1] = 0.0
             out[2] = 0.0
         else:
             out[1] = level_spread / (n_present * (n_present - 1)) * total_difference / n_valid
-            if busyness_denominator > 0:
-                out[2] = weighted_sum / busyness_denominator
+            out[2] = weighted_sum / busyness_denominator if busyness_denominator > 0 else undefined_busyness
         out[3] = complexity / n_valid
         out[4] = 0.0 if total_difference == 0 else strength / total_difference
     return values
@@ -207,7 +243,7 @@ def _averaged_over_slices(counts: np.ndarray, sums: np.ndarray) -> dict[str, tup
     slices = np.flatnonzero(counts.sum(axis=1) > 0)
     if not slices.size:
         return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    per_slice = _ngtdm_feature_kernel(counts[slices].astype(np.float64), sums[slices])
+    per_slice = ngtdm_feature_values(counts[slices], sums[slices])
     averaged = {}
     for index, key in enumerate(FEATURE_KEYS):
         n_undefined = int(np.isnan(per_slice[:, index]).sum())

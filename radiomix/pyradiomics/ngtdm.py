@@ -6,7 +6,8 @@ over those voxels of ``|i - mean level of its neighbours|``, the neighbours
 being the ROI voxels at the offsets of ``distances`` (both directions;
 in-plane with ``force2D``; offsets that do not fit in the ROI box are left
 out). Unlike IBSI, a voxel without any neighbour in the ROI still counts in
-``n_i`` (with a difference of 0). Formulas: :func:`~radiomix.pyradiomics._texture_kernels.ngtdm_features`.
+``n_i`` (with a difference of 0). Formulas: :func:`radiomix.features.ngtdm.ngtdm_feature_values`
+(coarseness 1e6 only when ``sum p_i s_i = 0``; busyness 0 when undefined).
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.ngtdm import FEATURE_KEYS, ngtdm_feature_values
 from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
-FEATURE_NAMES = kernels.NGTDM_FEATURES
+NAMES = {"coarseness": "Coarseness", "contrast": "Contrast", "busyness": "Busyness", "complexity": "Complexity",
+         "strength": "Strength"}
+"""IBSI NGTDM feature key -> pyradiomics name."""
+
+FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The NGTDM features this module computes (pyradiomics' names)."""
 
 
@@ -71,5 +77,7 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
     dict of str to float
         ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
     """
-    values = kernels.ngtdm_features(*matrix(levels, n_levels, settings))
-    return {name: float(value) for name, value in zip(FEATURE_NAMES, values)}
+    counts, differences, grey_levels = matrix(levels, n_levels, settings)
+    values = ngtdm_feature_values(counts[None], differences[None], grey_levels, capped_coarseness=False,
+                                  undefined_busyness=0.0)[0]
+    return dict(sorted((NAMES[key], float(value)) for key, value in zip(FEATURE_KEYS, values)))
