@@ -30,12 +30,7 @@ from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
-from radiomix.features.texture import (
-    checked_levels,
-    emphasis_features,
-    feature_values,
-    roi_box,
-)
+from radiomix.features.texture import checked_levels, emphasis_features, neighbourhood_family_values
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
@@ -199,21 +194,19 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    box = roi_box(np.asarray(roi.discretised))
-    by_dimension = {}
-    if box is None:
-        for dimension in dimensions:
-            by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
-    else:
-        levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
-        _check_parameters(settings.distance, settings.alpha)
+    _check_parameters(settings.distance, settings.alpha)
+
+    def by_dimension(levels):
         n_voxels = int(np.count_nonzero(levels))
         slices, volume = _counted(levels, roi.n_levels, settings.distance, settings.alpha,
                                   "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
+        values = {}
         if "2D" in dimensions:
-            by_dimension["2D"] = _averaged_over_slices(_trimmed(slices))
+            values["2D"] = _averaged_over_slices(_trimmed(slices))
         if "2.5D" in dimensions:
-            by_dimension["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
+            values["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
         if "3D" in dimensions:
-            by_dimension["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
-    return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)
+            values["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
+        return values
+
+    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, roi, dimensions, EMPTY_ROI, by_dimension)

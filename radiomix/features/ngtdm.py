@@ -29,7 +29,7 @@ from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
-from radiomix.features.texture import checked_levels, feature_values, roi_box
+from radiomix.features.texture import checked_levels, neighbourhood_family_values
 from radiomix.spec import NgtdmSettings
 
 FAMILY = "ngtdm"
@@ -272,21 +272,19 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    box = roi_box(np.asarray(roi.discretised))
-    by_dimension = {}
-    if box is None:
-        for dimension in dimensions:
-            by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
-    else:
-        levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
-        _check_distance(settings.distance)
+    _check_distance(settings.distance)
+
+    def by_dimension(levels):
         in_plane = "2D" in dimensions or "2.5D" in dimensions
         slice_counts, slice_sums, volume_counts, volume_sums = _counted(
             levels, roi.n_levels, settings.distance, in_plane, "3D" in dimensions)
+        values = {}
         if "2D" in dimensions:
-            by_dimension["2D"] = _averaged_over_slices(slice_counts, slice_sums)
+            values["2D"] = _averaged_over_slices(slice_counts, slice_sums)
         if "2.5D" in dimensions:
-            by_dimension["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
+            values["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
         if "3D" in dimensions:
-            by_dimension["3D"] = ngtdm_features(volume_counts[0], volume_sums[0])
-    return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)
+            values["3D"] = ngtdm_features(volume_counts[0], volume_sums[0])
+        return values
+
+    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, roi, dimensions, EMPTY_ROI, by_dimension)

@@ -477,6 +477,22 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
     return out
 
 
+def neighbourhood_family_values(family: str, keys: tuple[str, ...], roi, dimensions: tuple[str, ...],
+                                empty_status: str,
+                                by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
+    """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
+
+    ``by_dimension(levels)`` gives ``{dimension: {key: (value, status)}}``; an
+    ROI without voxels gives NaN with ``empty_status`` for every value.
+    """
+    box = roi_box(np.asarray(roi.discretised))
+    if box is None:
+        values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
+    else:
+        values = by_dimension(checked_levels(np.asarray(roi.discretised)[box], roi.n_levels))
+    return feature_values(family, keys, values, dimensions)
+
+
 def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],
                    dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """One FeatureValue per aggregation label of each dimension and per key, in that order.

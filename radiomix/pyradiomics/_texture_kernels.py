@@ -59,6 +59,16 @@ def present(levels, n_levels: int) -> PresentLevels:
     return levels if isinstance(levels, PresentLevels) else present_levels(levels, n_levels)
 
 
+def levels_and_angles(levels, n_levels: int, distances, bidirectional: bool,
+                      settings) -> tuple[PresentLevels, np.ndarray]:
+    """:func:`present` levels and pyradiomics' offsets for their box (:func:`pyradiomics_angles`).
+
+    ``settings`` gives ``force2D`` and ``force2Ddimension``.
+    """
+    ranked = present(levels, n_levels)
+    return ranked, pyradiomics_angles(ranked.levels.shape, distances, bidirectional, force2d_axis(settings))
+
+
 def pyradiomics_angles(size_zyx, distances, bidirectional: bool, force2d_dimension: int | None) -> np.ndarray:
     """pyradiomics' neighbour offsets for an array of shape ``size_zyx``.
 

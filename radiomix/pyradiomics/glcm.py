@@ -70,9 +70,7 @@ def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
     The matrices are the IBSI engine's (:func:`radiomix.features.glcm.glcm_matrices`)
     of the ranked levels, along pyradiomics' offsets.
     """
-    present = kernels.present(levels, n_levels)
-    angles = kernels.pyradiomics_angles(present.levels.shape, settings.distances, False,
-                                        kernels.force2d_axis(settings))
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, False, settings)
     by_offset = glcm_matrices(present.ranked, present.n_present, angles,
                               bool(settings.symmetricalGLCM)).astype(np.float64)  # [a, i, j]
     if settings.weightingNorm is not None:

@@ -69,9 +69,7 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple
     (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
     pyradiomics' offsets, restricted to the grey levels present.
     """
-    present = kernels.present(levels, n_levels)
-    angles = kernels.pyradiomics_angles(present.levels.shape, settings.distances, True,
-                                        kernels.force2d_axis(settings))
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, True, settings)
     counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, alpha=int(settings.gldm_a),
                                      differences=False)
     return counted.volume_dependence[0][present.rows].astype(np.float64), present.grey_levels

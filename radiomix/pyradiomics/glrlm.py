@@ -78,8 +78,7 @@ def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
     The matrices are the IBSI engine's (:func:`radiomix.features.glrlm.glrlm_matrices`)
     of the ranked levels, along pyradiomics' offsets.
     """
-    present = kernels.present(levels, n_levels)
-    angles = kernels.pyradiomics_angles(present.levels.shape, (1,), False, kernels.force2d_axis(settings))
+    present, angles = kernels.levels_and_angles(levels, n_levels, (1,), False, settings)
     counts = offset_matrices(present, angles)
     if settings.weightingNorm is not None:
         weights = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)

@@ -53,9 +53,7 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
     (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
     pyradiomics' offsets, counting voxels without neighbours.
     """
-    present = kernels.present(levels, n_levels)
-    angles = kernels.pyradiomics_angles(present.levels.shape, settings.distances, True,
-                                        kernels.force2d_axis(settings))
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, True, settings)
     counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, dependences=False,
                                      count_isolated=True)
     counts = counted.volume_counts[0][present.rows].astype(np.float64)
