@@ -79,10 +79,8 @@ def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
 
     Parameters
     ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` (levels may be absent from the ROI).
+    levels, n_levels
+        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
     distance : int
         Chebyshev radius (voxels) of the neighbourhood; 1 gives 26 neighbours
         in 3D and 8 in-plane neighbours per slice.

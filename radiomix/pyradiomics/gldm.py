@@ -46,13 +46,8 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or PresentLevels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already ranked
-        (:func:`~radiomix.features.texture.present_levels`), shared by the
-        classes of one image.
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     settings : PyradiomicsSettings
         Reads ``distances``, ``gldm_a``, ``force2D`` and ``force2Ddimension``.
 

@@ -48,11 +48,8 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or PresentLevels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; or those
-        levels already ranked (:func:`~radiomix.features.texture.present_levels`).
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     settings : PyradiomicsSettings
         Reads ``force2D`` and ``force2Ddimension``.
 
