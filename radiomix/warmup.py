@@ -28,14 +28,16 @@ KERNEL_GROUPS = {
              "radiomix.features.local_intensity", "radiomix.features.texture", "radiomix.features.glcm",
              "radiomix.features.glrlm", "radiomix.features.zones", "radiomix.features.glszm",
              "radiomix.features.gldzm",
-             "radiomix.features.ngtdm", "radiomix.features.ngldm"),
+             "radiomix.features.ngtdm", "radiomix.features.ngldm", "radiomix.features.neighbourhood"),
     "filters": ("radiomix.preprocess.filters.boundary", "radiomix.preprocess.filters.fourier",
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.pyradiomics.preprocessing", "radiomix.pyradiomics.firstorder",
                     "radiomix.pyradiomics.shape", "radiomix.pyradiomics._texture_kernels",
                     "radiomix.preprocess.filters.transpose", "radiomix.preprocess.filters.gradient",
                     "radiomix.preprocess.filters.local_binary_pattern", "radiomix.preprocess.filters.recursive_log",
-                    "radiomix.preprocess.filters.stationary_wavelet"),
+                    "radiomix.preprocess.filters.stationary_wavelet",
+                    "radiomix.features.texture", "radiomix.features.glcm", "radiomix.features.glrlm",
+                    "radiomix.features.zones", "radiomix.features.neighbourhood"),
 }
 """Kernel group -> modules holding its numba kernels (an IBSI spec, its filters, pyradiomics parameter files)."""
 

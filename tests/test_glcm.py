@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features import glcm, registry
+from radiomix.features import glcm, registry, texture
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION
 from radiomix.features.table import tabulate
 from radiomix.features.texture import roi_box as texture_box
 from radiomix.features.texture import smallest_level_type
@@ -256,9 +257,11 @@ def test_ct_phantom_config_a_reference_values(ct_phantom_config_a_roi):
 def test_volume_matrices_reusing_the_slices_equal_the_direct_count(volume, distance, symmetric):
     levels, n_levels = volume
     cropped = levels[texture_box(levels)]
-    settings_ = GlcmSettings(distance, symmetric)
     per_slice = glcm.glcm_matrices_2d(cropped, n_levels, distance, symmetric)
-    assert np.array_equal(glcm._volume_matrices_from_slices(cropped, n_levels, settings_, per_slice),
+    def count(offsets, slices):
+        return glcm._glcm_matrices(cropped, n_levels, offsets, slices, symmetric, cropped=True)
+
+    assert np.array_equal(texture.volume_from_slices(per_slice, count, distance),
                           glcm.glcm_matrices_3d(cropped, n_levels, distance, symmetric))
 
 
@@ -293,7 +296,7 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dis
     every = by_label_and_key(glcm.compute(roi, GlcmSettings(distance, symmetric), ALL_DIMENSIONS))
     subset = glcm.compute(roi, GlcmSettings(distance, symmetric), dimensions)
     assert [v.aggregation for v in subset[::25]] == [
-        label for d in dimensions for label in glcm.AGGREGATIONS_BY_DIMENSION["glcm"][d]]
+        label for d in dimensions for label in AGGREGATIONS_BY_DIMENSION["glcm"][d]]
     for v in subset:
         assert (v.value, v.status) == every[v.aggregation, v.key] or (
             math.isnan(v.value) and math.isnan(every[v.aggregation, v.key][0])
@@ -301,7 +304,7 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dis
 
 
 def test_in_plane_rows_of_volume_directions():
-    volume = glcm.direction_offsets("3D")[glcm.in_plane_rows_of_volume_directions()]
+    volume = glcm.direction_offsets("3D")[texture.in_plane_rows_of_volume_directions()]
     assert np.array_equal(volume, glcm.direction_offsets("2D"))
 
 

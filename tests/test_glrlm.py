@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features import glcm, glrlm, registry
+from radiomix.features import glcm, glrlm, registry, texture
 from radiomix.features.table import tabulate
 from radiomix.features.texture import roi_box as texture_box
 from radiomix.spec import GlrlmSettings
@@ -192,7 +192,10 @@ def test_volume_matrices_reusing_the_slices_equal_the_direct_count(volume):
     levels, n_levels = volume
     cropped = levels[texture_box(levels)]
     per_slice = glrlm.glrlm_matrices_2d(cropped, n_levels)
-    assert np.array_equal(glrlm._volume_matrices_from_slices(cropped, n_levels, per_slice),
+    def count(offsets, slices):
+        return glrlm._glrlm_matrices(cropped, n_levels, offsets, slices, cropped=True)
+
+    assert np.array_equal(texture.volume_from_slices(per_slice, count),
                           glrlm.glrlm_matrices_3d(cropped, n_levels))
 
 

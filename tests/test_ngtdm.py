@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from radiomix.errors import InputError
-from radiomix.features import ngtdm, registry
+from radiomix.features import neighbourhood, ngtdm, registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, RoiImage
 from radiomix.features.table import tabulate
 from radiomix.spec import NgtdmSettings
@@ -236,9 +236,10 @@ def test_invalid_input_raises_input_error(levels, n_levels, distance, message):
 def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, wide):
     # one pass of the kernel for 2D/2.5D and 3D together, with the smallest or the widest types
     levels, n_levels = volume
-    types = (np.uint32, np.uint64, np.uint32) if wide else (np.uint8, np.uint16, np.uint8)
-    slice_counts, slice_sums, volume_counts, volume_sums = ngtdm._ngtdm_kernel(
-        levels, n_levels, distance, True, True, *types)
+    types = (np.uint32, np.uint32, np.uint64) if wide else (np.uint8, np.uint8, np.uint16)
+    offsets, n_in_plane = neighbourhood.chebyshev_offsets(distance)
+    _, _, slice_counts, slice_sums, volume_counts, volume_sums = neighbourhood._neighbourhood_kernel(
+        levels, n_levels, offsets, n_in_plane, 0.0, True, True, False, True, False, *types)
     for per_slice, counts, sums in ((True, slice_counts, slice_sums), (False, volume_counts, volume_sums)):
         naive_counts, naive_sums = naive_ngtdm(levels, n_levels, distance, per_slice)
         np.testing.assert_array_equal(counts, naive_counts)
@@ -271,8 +272,8 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
 
 
 def test_sum_types_widen_for_large_neighbourhoods():
-    assert ngtdm._smallest_unsigned_type(27) == np.uint8
-    assert ngtdm._smallest_unsigned_type(256) == np.uint16
-    assert ngtdm._smallest_unsigned_type(27 * 2427) == np.uint16
-    assert ngtdm._smallest_unsigned_type(27 * 2428) == np.uint32
-    assert ngtdm._smallest_unsigned_type(2 ** 32) == np.uint64
+    assert neighbourhood._smallest_unsigned_type(27) == np.uint8
+    assert neighbourhood._smallest_unsigned_type(256) == np.uint16
+    assert neighbourhood._smallest_unsigned_type(27 * 2427) == np.uint16
+    assert neighbourhood._smallest_unsigned_type(27 * 2428) == np.uint32
+    assert neighbourhood._smallest_unsigned_type(2 ** 32) == np.uint64

@@ -1,9 +1,9 @@
 """Kernels of radiomix's pyradiomics backend that the speed work added or reshaped.
 
-- one image's :class:`~radiomix.pyradiomics._texture_kernels.Levels` prepared once and shared by
+- one image's :class:`~radiomix.features.texture.PresentLevels` ranked once and shared by
   every texture class give the numbers each class gets from the levels array;
-- the run-length kernel (a ring of row lengths) and the joint GLDM + NGTDM pass against the plain
-  NumPy references of ``test_pyradiomics_texture`` on larger, long-run volumes;
+- the IBSI engine's run-length, co-occurrence and neighbourhood matrices with pyradiomics' offsets
+  against the plain NumPy references of ``test_pyradiomics_texture`` on larger, long-run volumes;
 - the shape diameters (plane hulls, line-end candidates) against all pairs of mesh vertices, and
   the covariance of voxel positions against exact rational arithmetic;
 - the one-pass ROI box and count, and masks used without a cast to UInt32.
@@ -28,6 +28,9 @@ from test_pyradiomics_texture import (
     spec_settings,
 )
 
+from radiomix.features.glcm import glcm_matrices
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.texture import present_levels
 from radiomix.pyradiomics import _texture_kernels as kernels
 from radiomix.pyradiomics import glcm, gldm, glrlm, glszm, ngtdm, preprocessing, shape
 from radiomix.pyradiomics.params import PyradiomicsSettings
@@ -50,16 +53,12 @@ def blob_levels(draw, max_shape=(5, 9, 9), max_levels=4):
     return volume
 
 
-def pad_for_all(setting: dict) -> tuple[int, int, int]:
-    return kernels.texture_reach(spec_settings(setting))
-
-
 @PROPERTY
 @given(blob_levels(), st.sampled_from(SETTINGS))
 def test_shared_levels_give_each_class_its_own_numbers(levels, setting):
     n_levels = int(levels.max())
     spec = spec_settings(setting)
-    shared = kernels.prepared_levels(levels, n_levels, pad_for_all(setting))
+    shared = present_levels(levels, n_levels)
     for name, module in MODULES.items():
         try:
             alone = module.features(levels, n_levels, (2.0, 1.0, 0.5), spec)
@@ -69,13 +68,6 @@ def test_shared_levels_give_each_class_its_own_numbers(levels, setting):
         assert alone.keys() == together.keys()
         for key, value in alone.items():
             assert together[key] == value or (np.isnan(value) and np.isnan(together[key])), (name, key)
-
-
-def test_prepared_levels_too_narrow_are_rejected():
-    levels = np.ones((3, 4, 4), dtype=np.int32)
-    narrow = kernels.prepared_levels(levels, 1, (1, 1, 1))
-    with pytest.raises(kernels.InputError, match="narrower"):
-        glcm.features(narrow, 1, (1.0, 1.0, 1.0), spec_settings({"distances": [2]}))
 
 
 def test_glcm_without_mcc_leaves_it_out():
@@ -90,40 +82,29 @@ def test_glcm_without_mcc_leaves_it_out():
 def test_run_lengths_and_pairs_equal_references_on_long_runs(levels):
     assume(levels.size > 1)  # a single voxel has no neighbour offset
     unit = kernels.pyradiomics_angles(levels.shape, (1,), False, None)
-    prepared = kernels.prepared_levels(levels, int(levels.max()), (1, 1, 1))
-    np.testing.assert_array_equal(kernels.glrlm_counts(prepared, unit), naive_glrlm_counts(levels, unit))
-    np.testing.assert_array_equal(kernels.glcm_counts(prepared, unit), naive_glcm_counts(levels, unit))
+    present = present_levels(levels, int(levels.max()))
+    runs = glrlm.offset_matrices(present, unit)
+    expected = naive_glrlm_counts(levels, unit)
+    np.testing.assert_array_equal(runs, expected[:, :runs.shape[1]])
+    np.testing.assert_array_equal(
+        glcm_matrices(present.ranked, present.n_present, unit, symmetric=False).transpose(1, 2, 0),
+        naive_glcm_counts(levels, unit))
 
 
 @PROPERTY
-@given(blob_levels(max_shape=(4, 7, 7), max_levels=5), st.integers(0, 2))
-def test_neighbourhood_pass_serves_both_classes_in_either_order(levels, alpha):
+@given(blob_levels(max_shape=(4, 7, 7), max_levels=5), st.integers(0, 2), st.sampled_from([(1,), (2,), (1, 2)]))
+def test_one_neighbourhood_pass_gives_the_dependences_and_the_ngtdm(levels, alpha, distances):
     assume(levels.size > 1)
-    both = kernels.pyradiomics_angles(levels.shape, (1,), True, None)
-    prepared = kernels.prepared_levels(levels, int(levels.max()), (1, 1, 1))
-    counts, differences = kernels.ngtdm_sums(prepared, both)  # computed with alpha 0, kept
-    np.testing.assert_array_equal(kernels.gldm_counts(prepared, both, alpha), naive_dependence(levels, both, alpha))
+    try:
+        both = kernels.pyradiomics_angles(levels.shape, distances, True, None)
+    except kernels.InputError:
+        assume(False)
+    present = present_levels(levels, int(levels.max()))
+    counted = neighbourhood_matrices(levels, present.n_levels, both, 0, alpha=alpha, count_isolated=True)
+    np.testing.assert_array_equal(counted.volume_dependence[0][present.rows], naive_dependence(levels, both, alpha))
     expected_counts, expected_differences = naive_ngtdm(levels, both)
-    np.testing.assert_array_equal(counts, expected_counts)
-    np.testing.assert_allclose(differences, expected_differences, rtol=1e-12, atol=1e-12)
-    kept = prepared.memo[("ngtdm", both.tobytes())]
-    assert np.shares_memory(kernels.ngtdm_sums(prepared, both)[1], kept)  # found in the memo
-
-
-def test_parallel_neighbourhood_pass_equals_the_serial_one(monkeypatch):
-    rng = np.random.default_rng(3)
-    levels = rng.integers(0, 6, size=(6, 20, 20)).astype(np.int32)
-    levels[0, 0, 0] = 5
-    both = kernels.pyradiomics_angles(levels.shape, (1, 2), True, None)
-    mono = kernels.pyradiomics_angles(levels.shape, (1,), False, None)
-    serial = kernels.prepared_levels(levels, 5, (2, 2, 2))
-    expected = kernels.neighbourhood_matrices(serial, both, 1), kernels.glrlm_counts(serial, mono)
-    monkeypatch.setattr(kernels, "chunk_count", lambda work, n_units: min(2, n_units))
-    parallel = kernels.prepared_levels(levels, 5, (2, 2, 2))
-    dependence, sums = kernels.neighbourhood_matrices(parallel, both, 1)
-    np.testing.assert_array_equal(dependence, expected[0][0])
-    np.testing.assert_allclose(sums, expected[0][1], rtol=1e-12)
-    np.testing.assert_array_equal(kernels.glrlm_counts(parallel, mono), expected[1])
+    np.testing.assert_array_equal(counted.volume_counts[0][present.rows], expected_counts)
+    np.testing.assert_allclose(counted.volume_sums[0][present.rows], expected_differences, rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,8 +28,13 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from radiomix import _numba
+from radiomix.features.glcm import glcm_matrices
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.ngtdm import FEATURE_KEYS as NGTDM_KEYS
+from radiomix.features.ngtdm import ngtdm_feature_values
+from radiomix.features.texture import EMPHASIS_FEATURES, emphasis_features, present_levels
 from radiomix.pyradiomics import _texture_kernels as kernels
-from radiomix.pyradiomics import glcm, glszm
+from radiomix.pyradiomics import glcm, glrlm, glszm
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
@@ -172,11 +177,11 @@ def test_angles_equal_pyradiomics_generate_angles(size, distances, bidirectional
 
 def test_invalid_levels_are_rejected_with_a_message():
     with pytest.raises(kernels.InputError, match="0..2"):
-        kernels.prepared_levels(np.array([[[1, 3]]]), 2, (1, 1, 1))
-    with pytest.raises(kernels.InputError, match="no ROI voxel"):
-        kernels.prepared_levels(np.zeros((2, 2, 2), dtype=np.int32), 1, (1, 1, 1))
+        kernels.present(np.array([[[1, 3]]]), 2)
+    with pytest.raises(kernels.InputError, match="no voxel"):
+        kernels.present(np.zeros((2, 2, 2), dtype=np.int32), 1)
     with pytest.raises(kernels.InputError, match="3D"):
-        kernels.prepared_levels(np.ones((2, 2), dtype=np.int32), 1, (1, 1, 1))
+        kernels.present(np.ones((2, 2), dtype=np.int32), 1)
     with pytest.raises(kernels.InputError, match="weightingNorm"):
         kernels.angle_weights(np.ones((1, 3), dtype=np.int64), (1.0, 1.0, 1.0), "chebyshev")
 
@@ -324,9 +329,8 @@ def naive_mcc(counts):
     return np.sqrt(eigenvalues[-2]).real
 
 
-def naive_emphasis(counts, rows, columns):
-    """pyradiomics' run / zone / dependence formulas for one matrix, in EMPHASIS_FEATURES order."""
-    eps = np.spacing(1)
+def naive_emphasis(counts, rows, columns, eps):
+    """Run / zone / dependence formulas for one matrix, in EMPHASIS_FEATURES order (pyradiomics: eps > 0)."""
     total = counts.sum()
     pg, pc = counts.sum(1), counts.sum(0)
     i, j = np.meshgrid(rows, columns, indexing="ij")
@@ -334,14 +338,14 @@ def naive_emphasis(counts, rows, columns):
     grey_mean, column_mean = np.sum(pg / total * rows), np.sum(pc / total * columns)
     return np.array([
         np.sum(pc / columns ** 2) / total, np.sum(pc * columns ** 2) / total,
+        np.sum(pg / rows ** 2) / total, np.sum(pg * rows ** 2) / total,
+        np.sum(counts / (i ** 2 * j ** 2)) / total, np.sum(counts * i ** 2 / j ** 2) / total,
+        np.sum(counts * j ** 2 / i ** 2) / total, np.sum(counts * i ** 2 * j ** 2) / total,
         np.sum(pg ** 2) / total, np.sum(pg ** 2) / total ** 2,
         np.sum(pc ** 2) / total, np.sum(pc ** 2) / total ** 2,
         total / np.sum(pc * columns),
         np.sum(pg / total * (rows - grey_mean) ** 2), np.sum(pc / total * (columns - column_mean) ** 2),
-        -np.sum(p * np.log2(p + eps)),
-        np.sum(pg / rows ** 2) / total, np.sum(pg * rows ** 2) / total,
-        np.sum(counts / (i ** 2 * j ** 2)) / total, np.sum(counts * i ** 2 / j ** 2) / total,
-        np.sum(counts * j ** 2 / i ** 2) / total, np.sum(counts * i ** 2 * j ** 2) / total,
+        -np.sum(p[p > 0] * np.log2(p[p > 0] + eps)), np.sum(p ** 2),
     ])
 
 
@@ -393,20 +397,25 @@ def check_matrix_kernels(levels):
         except kernels.InputError:
             continue
         both = kernels.pyradiomics_angles(shape, distances, True, force2d)
-        prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(both))
-        np.testing.assert_array_equal(kernels.glcm_counts(prepared, mono), naive_glcm_counts(levels, mono))
-        np.testing.assert_array_equal(kernels.gldm_counts(prepared, both, 1), naive_dependence(levels, both, 1))
-        counts, differences = kernels.ngtdm_sums(prepared, both)
+        present = present_levels(levels, n_levels)
+        np.testing.assert_array_equal(
+            glcm_matrices(present.ranked, present.n_present, mono, symmetric=False).transpose(1, 2, 0),
+            naive_glcm_counts(levels, mono))
+        counted = neighbourhood_matrices(levels, n_levels, both, 0, alpha=1, count_isolated=True)
+        np.testing.assert_array_equal(counted.volume_dependence[0][present.rows], naive_dependence(levels, both, 1))
         expected_counts, expected_differences = naive_ngtdm(levels, both)
-        np.testing.assert_array_equal(counts, expected_counts)
-        np.testing.assert_allclose(differences, expected_differences, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(counted.volume_counts[0][present.rows], expected_counts)
+        np.testing.assert_allclose(counted.volume_sums[0][present.rows], expected_differences, rtol=1e-12,
+                                   atol=1e-12)
     for force2d in (None, 0, 1):
         try:
             unit = kernels.pyradiomics_angles(shape, (1,), False, force2d)
         except kernels.InputError:
             continue
-        prepared = kernels.prepared_levels(levels, n_levels, kernels.offsets_reach(unit))
-        np.testing.assert_array_equal(kernels.glrlm_counts(prepared, unit), naive_glrlm_counts(levels, unit))
+        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit)
+        expected = naive_glrlm_counts(levels, unit)  # up to the box's longest side: runs no longer than the ROI's
+        np.testing.assert_array_equal(counts, expected[:, :counts.shape[1]])
+        assert not expected[:, counts.shape[1]:].any()
         setting = spec_settings({"force2D": force2d is not None, "force2Ddimension": force2d or 0})
         counts, _, sizes = glszm.matrix(levels, n_levels, setting)
         zones = sorted((level + 1, int(size)) for level, column in zip(*np.nonzero(counts))
@@ -478,14 +487,22 @@ def test_second_largest_eigenvalue_equals_lapack(n, seed):
 
 
 @PROPERTY
-@given(count_matrices())
-def test_emphasis_kernel_equals_reference(matrices):
+@given(count_matrices(), st.sampled_from([0.0, float(np.spacing(1))]))
+def test_emphasis_kernel_equals_reference(matrices, eps):
     counts, grey_levels = matrices
     columns = np.arange(1, counts.shape[1] + 1, dtype=float) * 2  # column values need not be 1..n
-    values = kernels.emphasis_features(counts, grey_levels, columns, kernels.EPS)
+    values = emphasis_features(counts.transpose(2, 0, 1), grey_levels, columns, eps)
     for a in range(counts.shape[2]):
-        np.testing.assert_allclose(values[:, a], naive_emphasis(counts[:, :, a], grey_levels, columns),
+        np.testing.assert_allclose(values[a], naive_emphasis(counts[:, :, a], grey_levels, columns, eps),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_emphasis_features_of_an_empty_matrix_are_nan_and_of_one_level_exact():
+    values = emphasis_features(np.array([[[0.0, 0.0]], [[3.0, 0.0]]]), np.array([2.0]), np.array([1.0, 2.0]))
+    assert np.isnan(values[0]).all()
+    one_level = dict(zip(EMPHASIS_FEATURES, values[1]))
+    assert one_level["grey_level_variance"] == 0.0 and one_level["variance"] == 0.0
+    assert one_level["entropy"] == 0.0 and one_level["energy"] == 1.0 and one_level["percentage"] == 1.0
 
 
 @PROPERTY
@@ -495,8 +512,11 @@ def test_ngtdm_feature_kernel_equals_reference(columns, levels):
     counts = np.array([float(n) for n, _ in columns])
     differences = np.array([s for _, s in columns])
     grey_levels = np.sort(np.array(levels[: len(columns)], dtype=float))
-    np.testing.assert_allclose(kernels.ngtdm_features(counts, differences, grey_levels),
-                               naive_ngtdm_features(counts, differences, grey_levels), rtol=1e-10, atol=1e-12)
+    values = ngtdm_feature_values(counts[None], differences[None], grey_levels, capped_coarseness=False,
+                                  undefined_busyness=0.0)[0]
+    expected = dict(zip(("busyness", "coarseness", "complexity", "contrast", "strength"),
+                        naive_ngtdm_features(counts, differences, grey_levels)))
+    np.testing.assert_allclose(values, [expected[key] for key in NGTDM_KEYS], rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,10 +43,15 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import InputError, SpecError
+from radiomix.errors import InputError
 from radiomix.features import registry
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import checked_levels, cropped_to_roi, roi_bounds, smallest_level_type
+from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.texture import (
+    counted_in_roi_box,
+    cropped_to_roi,
+    direction_offsets,
+    directional_groups,
+)
 from radiomix.spec import GlcmSettings
 
 FAMILY = "glcm"
@@ -117,42 +122,6 @@ _SINGLE_LEVEL_UNDEFINED = (FEATURE_KEYS.index("correlation"), FEATURE_KEYS.index
 """Columns of the features undefined (0/0) for a matrix with a single grey level."""
 _CONTRAST = FEATURE_KEYS.index("contrast")
 _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
-
-_IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
-_VOLUME_DIRECTIONS = (
-    (0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 1), (0, 1, -1), (1, 0, 1), (1, 0, -1),
-    (1, 1, 0), (1, -1, 0), (1, 1, 1), (1, 1, -1), (1, -1, 1), (1, -1, -1),
-)
-
-
-def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
-    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets.
-
-    Parameters
-    ----------
-    dimension : {"2D", "3D"}
-        ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (``dz =
-        0``); ``3D``: the 13 unique directions of the 26-neighbourhood (one of
-        each opposite pair).
-    distance : int
-        Chebyshev distance (voxels); every vector is multiplied by it.
-
-    Returns
-    -------
-    ndarray of int64, shape (4, 3) or (13, 3)
-        Of each opposite pair, the vector whose first non-zero component
-        (in z, y, x order) is positive: the manual's 2D vectors ``(1, 0)``,
-        ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``, and its 13 3D
-        vectors read as ``(dz, dy, dx)``. The sign matters for non-symmetric
-        GLCMs only.
-    """
-    if dimension not in ("2D", "3D"):
-        raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"GLCM distance must be an integer >= 1 (voxels), got {distance!r}")
-    base = _IN_PLANE_DIRECTIONS if dimension == "2D" else _VOLUME_DIRECTIONS
-    return np.asarray(base, dtype=np.int64) * int(distance)
-
 
 @njit
 def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
@@ -274,63 +243,41 @@ def glcm_matrices_3d(levels: np.ndarray, n_levels: int, distance: int = 1,
     ndarray of int64, shape (13, n_levels, n_levels)
         Co-occurrence counts; directions in the order of ``direction_offsets("3D")``.
     """
-    return _glcm_matrices(levels, n_levels, direction_offsets("3D", distance), False, symmetric)[0]
+    return glcm_matrices(levels, n_levels, direction_offsets("3D", distance), symmetric)
 
 
-def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric):
-    """Matrices of checked ``levels`` along ``offsets``, counted in the ROI's box (per slice: every slice)."""
-    levels = checked_levels(levels, n_levels)
-    low, high = roi_bounds(levels)
-    return _counted_in_box(levels, low, high, n_levels, offsets, per_slice, symmetric)
+def glcm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray, symmetric: bool = True) -> np.ndarray:
+    """GLCMs of the volume for any neighbour offsets (e.g. pyradiomics' offsets of several distances).
 
+    Parameters
+    ----------
+    levels, n_levels, symmetric
+        As for :func:`glcm_matrices_2d`.
+    offsets : ndarray of int, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` offsets ``m`` (voxels), not all zero.
 
-def _cropped_matrices(cropped, n_levels, offsets, per_slice, symmetric):
-    """:func:`_glcm_matrices` of levels already checked and cropped to the ROI's box (:func:`cropped_to_roi`)."""
-    return _counted_in_box(cropped, np.zeros(3, dtype=np.int64), np.array(cropped.shape, dtype=np.int64), n_levels,
-                           offsets, per_slice, symmetric)
-
-
-def _counted_in_box(levels, low, high, n_levels, offsets, per_slice, symmetric):
-    pad_z = int(np.abs(offsets[:, 0]).max())
-    pad = int(np.abs(offsets[:, 1:]).max())
-    padded = np.zeros((high[0] - low[0] + 2 * pad_z, high[1] - low[1] + 2 * pad, high[2] - low[2] + 2 * pad),
-                      dtype=smallest_level_type(n_levels))
-    padded[pad_z:padded.shape[0] - pad_z, pad:padded.shape[1] - pad, pad:padded.shape[2] - pad] = \
-        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
-    counts = _cooccurrence_kernel(padded, int(n_levels), offsets, per_slice, bool(symmetric))
-    if not per_slice:
-        return counts
-    per_slice_counts = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
-    per_slice_counts[low[0]:high[0]] = counts
-    return per_slice_counts
-
-
-def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, settings: GlcmSettings,
-                                 per_slice: np.ndarray) -> np.ndarray:
-    """:func:`glcm_matrices_3d`, reusing the in-plane slice matrices.
-
-    A pair along an in-plane direction lies within one slice, so the volume
-    matrices of the 4 in-plane directions are the sums of the slice matrices;
-    only the 9 out-of-plane directions are counted again.
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, n_levels, n_levels)
+        Row: level of ``v``, column: level of ``v + m`` (plus the transpose when ``symmetric``).
     """
-    volume_offsets = direction_offsets("3D", settings.distance)
-    out_of_plane = volume_offsets[:, 0] != 0
-    volume = np.empty((len(volume_offsets), n_levels, n_levels), dtype=np.int64)
-    volume[out_of_plane] = _cropped_matrices(levels, n_levels, np.ascontiguousarray(volume_offsets[out_of_plane]),
-                                             False, settings.symmetric)[0]
-    volume[in_plane_rows_of_volume_directions()] = per_slice.sum(axis=0)
-    return volume
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if offsets.ndim != 2 or offsets.shape[1] != 3 or not offsets.size or not np.abs(offsets).sum(axis=1).all():
+        raise InputError(f"GLCM offsets must be a non-empty (n, 3) array of (dz, dy, dx) steps other than "
+                         f"(0, 0, 0), got {offsets.tolist()}")
+    return _glcm_matrices(levels, n_levels, np.ascontiguousarray(offsets), False, symmetric)[0]
 
 
-def in_plane_rows_of_volume_directions() -> np.ndarray:
-    """Index in ``direction_offsets("3D")`` of each direction of ``direction_offsets("2D")``, in that order.
+def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric, cropped=False):
+    """Matrices of ``levels`` along ``offsets``, counted in the ROI's box (per slice: every slice).
 
-    Pairs (and runs) along an in-plane direction never leave their slice, so
-    the volume matrix of such a direction is the sum of its slice matrices:
-    the 2.5D matrices of the manual are these rows of the 3D ones.
+    ``cropped``: the levels are already checked and cropped to the ROI's box (:func:`cropped_to_roi`).
     """
-    volume = [tuple(offset) for offset in _VOLUME_DIRECTIONS]
-    return np.array([volume.index(offset) for offset in _IN_PLANE_DIRECTIONS], dtype=np.int64)
+    pad = (int(np.abs(offsets[:, 0]).max()),) + (int(np.abs(offsets[:, 1:]).max()),) * 2
+    return counted_in_roi_box(
+        levels, n_levels, pad,
+        lambda padded: _cooccurrence_kernel(padded, int(n_levels), offsets, per_slice, bool(symmetric)),
+        per_slice, cropped)
 
 
 def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str, np.ndarray]:
@@ -571,43 +518,11 @@ def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) 
 
 def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
     """Aggregation label -> stack of matrices whose features are averaged."""
-    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[FAMILY]]
-    if unknown:
-        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
-                        f"{list(AGGREGATIONS_BY_DIMENSION[FAMILY])}")
-    groups = {}
-    n_levels = roi.n_levels
-    levels = cropped_to_roi(roi.discretised, n_levels)
-    per_slice = volume = None
-    if "2D" in dimensions:
-        per_slice = _cropped_matrices(levels, n_levels, direction_offsets("2D", settings.distance), True,
-                                      settings.symmetric)
-        groups["2D, averaged"] = per_slice.reshape((-1, n_levels, n_levels))
-        groups["2D, slice-merged"] = per_slice.sum(axis=1)
-    if "3D" in dimensions:
-        if per_slice is None:
-            volume = _cropped_matrices(levels, n_levels, direction_offsets("3D", settings.distance), False,
-                                       settings.symmetric)[0]
-        else:
-            volume = _volume_matrices_from_slices(levels, n_levels, settings, per_slice)
-        groups["3D, averaged"] = volume
-        groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
-    if "2.5D" in dimensions:
-        # the slice matrices of one in-plane direction sum to the volume matrix of that direction
-        if per_slice is not None:
-            per_direction = per_slice.sum(axis=0)
-        elif volume is not None:
-            per_direction = volume[in_plane_rows_of_volume_directions()]
-        else:
-            per_direction = _cropped_matrices(levels, n_levels, direction_offsets("2D", settings.distance), False,
-                                              settings.symmetric)[0]
-        groups["2.5D, direction-merged"] = per_direction
-        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
-    ordered = {}
-    for dimension in dimensions:
-        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            ordered[label] = groups[label]
-    return ordered
+    levels = cropped_to_roi(roi.discretised, roi.n_levels)
+    return directional_groups(
+        FAMILY, dimensions,
+        lambda offsets, per_slice: _glcm_matrices(levels, roi.n_levels, offsets, per_slice, settings.symmetric, True),
+        settings.distance)
 
 
 def _aggregate(groups: dict[str, np.ndarray], n_levels: int, mirp_convention: bool = False) -> list[FeatureValue]:

@@ -34,16 +34,15 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import SpecError
+from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.glcm import direction_offsets, in_plane_rows_of_volume_directions
 from radiomix.features.texture import (
-    checked_levels,
+    counted_in_roi_box,
     cropped_to_roi,
-    divided_by_count_powers,
-    roi_bounds,
-    smallest_level_type,
+    direction_offsets,
+    directional_groups,
+    emphasis_features,
 )
 from radiomix.spec import GlrlmSettings
 
@@ -189,10 +188,8 @@ def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 
     Parameters
     ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` (levels may be absent from the ROI).
+    levels, n_levels
+        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
 
     Returns
     -------
@@ -208,7 +205,7 @@ def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
     EmptyRoiError
         No ROI voxel.
     """
-    return _glrlm_matrices(levels, n_levels, "2D")
+    return _glrlm_matrices(levels, n_levels, direction_offsets("2D"), True)
 
 
 def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -222,59 +219,46 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
         Run counts; ``max_run`` is the longest side of the ROI's bounding
         box; directions in the order of ``direction_offsets("3D")``.
     """
-    return _glrlm_matrices(levels, n_levels, "3D")[0]
+    return _glrlm_matrices(levels, n_levels, direction_offsets("3D"), False)[0]
 
 
-def _glrlm_matrices(levels, n_levels, dimension, offsets=None, per_slice=None):
-    """Run counts of ``direction_offsets(dimension)``, or of the given subset ``offsets`` of them.
+def glrlm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray) -> np.ndarray:
+    """GLRLMs of the volume for any unit directions (e.g. the subset of pyradiomics' offsets that fit the ROI).
 
-    Per slice for ``"2D"`` and for the volume for ``"3D"``, unless ``per_slice`` says otherwise.
+    Parameters
+    ----------
+    levels, n_levels
+        As for :func:`glrlm_matrices_2d`.
+    offsets : ndarray of int, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, n_levels, max_run)
+        Run counts; ``max_run`` is the longest side of the ROI's bounding box.
     """
-    levels = checked_levels(levels, n_levels)
-    low, high = roi_bounds(levels)
-    return _counted_in_box(levels, low, high, n_levels, dimension, offsets, per_slice)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    first_non_zero = np.where(offsets != 0, offsets, 0)[np.arange(len(offsets)), np.argmax(offsets != 0, axis=1)] \
+        if offsets.ndim == 2 and offsets.shape[1:] == (3,) else None
+    if first_non_zero is None or not offsets.size or np.abs(offsets).max() > 1 or (first_non_zero <= 0).any():
+        raise InputError(f"GLRLM directions must be a non-empty (n, 3) array of (dz, dy, dx) steps in -1..1 whose "
+                         f"first non-zero component is positive, got {offsets.tolist()}")
+    return _glrlm_matrices(levels, n_levels, offsets, False)[0]
 
 
-def _cropped_matrices(cropped, n_levels, dimension, offsets=None, per_slice=None):
-    """:func:`_glrlm_matrices` of levels already checked and cropped to the ROI's box (:func:`cropped_to_roi`)."""
-    return _counted_in_box(cropped, np.zeros(3, dtype=np.int64), np.array(cropped.shape, dtype=np.int64), n_levels,
-                           dimension, offsets, per_slice)
+def _glrlm_matrices(levels, n_levels, offsets, per_slice, cropped=False):
+    """Run counts of ``levels`` along ``offsets``, counted in the ROI's box (per slice: every slice).
 
-
-def _counted_in_box(levels, low, high, n_levels, dimension, offsets, per_slice):
-    """Run counts of the ROI's box ``low:high`` of checked ``levels`` (per slice: a matrix for every slice)."""
-    sides = high - low
-    max_run = int(sides[1:].max() if dimension == "2D" else sides.max())
-    padded = np.zeros(tuple(int(side) + 2 for side in sides), dtype=smallest_level_type(n_levels))
-    padded[1:-1, 1:-1, 1:-1] = levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
-    if offsets is None:
-        offsets = direction_offsets(dimension)
-    if per_slice is None:
-        per_slice = dimension == "2D"
-    counts = _run_length_kernel(padded, int(n_levels), _direction_steps(offsets, padded.shape), per_slice, max_run)
-    if not per_slice:
-        return counts
-    per_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
-    per_slice[low[0]:high[0]] = counts
-    return per_slice
-
-
-def _volume_matrices_from_slices(levels: np.ndarray, n_levels: int, per_slice: np.ndarray) -> np.ndarray:
-    """:func:`glrlm_matrices_3d` of levels already checked and cropped to the ROI's box, reusing the slice matrices.
-
-    A run along an in-plane direction never leaves its slice, so the volume
-    matrices of the 4 in-plane directions are the sums of the slice matrices
-    (widened to the volume's longest run); only the 9 out-of-plane directions
-    are counted again.
+    Runs can be as long as the box's longest side, or its longest in-plane
+    side when no offset leaves the plane. ``cropped``: the levels are already
+    checked and cropped to the ROI's box (:func:`cropped_to_roi`).
     """
-    volume_offsets = direction_offsets("3D")
-    out_of_plane = volume_offsets[:, 0] != 0
-    counted = _cropped_matrices(levels, n_levels, "3D", volume_offsets[out_of_plane])[0]
-    volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
-    volume[out_of_plane] = counted
-    summed = per_slice.sum(axis=0)
-    volume[in_plane_rows_of_volume_directions(), :, :summed.shape[-1]] = summed
-    return volume
+    def count(padded):
+        sides = np.array(padded.shape) - 2
+        max_run = int(sides.max() if offsets[:, 0].any() else sides[1:].max())
+        return _run_length_kernel(padded, int(n_levels), _direction_steps(offsets, padded.shape), per_slice, max_run)
+
+    return counted_in_roi_box(levels, n_levels, (1, 1, 1), count, per_slice, cropped)
 
 
 def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
@@ -303,115 +287,10 @@ def glrlm_features(matrices: np.ndarray) -> dict[str, np.ndarray]:
     return {key: values[:, index].reshape(batch_shape) for index, key in enumerate(FEATURE_KEYS)}
 
 
-@njit
-def _glrlm_feature_sums(matrices):
-    """Sums behind :func:`glrlm_features`: per matrix, the features before the division by ``N_s``, and ``N_s``.
-
-    Column 12 holds ``N_v`` (run percentage is ``N_s / N_v``), column 15 the
-    complete entropy; rows of empty matrices are left at 0.
-    """
-    n_matrices, n_grey, n_run = matrices.shape
-    values = np.zeros((n_matrices, 16))
-    runs = np.zeros(n_matrices)
-    by_grey = np.empty(n_grey)
-    by_run = np.empty(n_run)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        by_grey[:] = 0.0
-        by_run[:] = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
-        for i in range(n_grey):
-            grey_sq = (i + 1.0) * (i + 1.0)
-            for j in range(n_run):
-                count = matrix[i, j]
-                if count == 0:
-                    continue
-                run_sq = (j + 1.0) * (j + 1.0)
-                by_grey[i] += count
-                by_run[j] += count
-                short_low += count / (grey_sq * run_sq)
-                short_high += count * grey_sq / run_sq
-                long_low += count * run_sq / grey_sq
-                long_high += count * grey_sq * run_sq
-        n_runs = 0.0
-        for i in range(n_grey):
-            n_runs += by_grey[i]
-        if n_runs == 0:
-            continue
-        short_runs = 0.0
-        long_runs = 0.0
-        n_voxels = 0.0
-        run_non_uniformity = 0.0
-        mu_run = 0.0
-        for j in range(n_run):
-            run = j + 1.0
-            short_runs += by_run[j] / (run * run)
-            long_runs += by_run[j] * run * run
-            n_voxels += by_run[j] * run
-            run_non_uniformity += by_run[j] * by_run[j]
-            mu_run += run * by_run[j]
-        mu_run /= n_runs
-        low_grey = 0.0
-        high_grey = 0.0
-        grey_non_uniformity = 0.0
-        mu_grey = 0.0
-        for i in range(n_grey):
-            grey = i + 1.0
-            low_grey += by_grey[i] / (grey * grey)
-            high_grey += by_grey[i] * grey * grey
-            grey_non_uniformity += by_grey[i] * by_grey[i]
-            mu_grey += grey * by_grey[i]
-        mu_grey /= n_runs
-        grey_variance = 0.0
-        for i in range(n_grey):
-            grey_variance += (i + 1.0 - mu_grey) ** 2 * by_grey[i]
-        run_variance = 0.0
-        for j in range(n_run):
-            run_variance += (j + 1.0 - mu_run) ** 2 * by_run[j]
-        entropy = 0.0
-        for i in range(n_grey):
-            for j in range(n_run):
-                count = matrix[i, j]
-                if count > 0:
-                    p = count / n_runs
-                    entropy -= p * np.log2(p)
-        out = values[m]
-        out[0] = short_runs
-        out[1] = long_runs
-        out[2] = low_grey
-        out[3] = high_grey
-        out[4] = short_low
-        out[5] = short_high
-        out[6] = long_low
-        out[7] = long_high
-        out[8] = grey_non_uniformity
-        out[9] = grey_non_uniformity
-        out[10] = run_non_uniformity
-        out[11] = run_non_uniformity
-        out[12] = n_voxels
-        out[13] = grey_variance
-        out[14] = run_variance
-        out[15] = entropy
-        runs[m] = n_runs
-    return values, runs
-
-
-_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0])
-"""Power of ``N_s`` dividing each column of :func:`_glrlm_feature_sums`' sums."""
-
-
 def _glrlm_feature_values(matrices: np.ndarray) -> np.ndarray:
     """Features (rows, :data:`FEATURE_KEYS` order; NaN for empty matrices) of a stack of matrices."""
-    sums, n_runs = _glrlm_feature_sums(np.ascontiguousarray(matrices))
-    empty = n_runs == 0
-    n_runs = np.where(empty, 1.0, n_runs)
-    values = divided_by_count_powers(sums, n_runs, _POWERS_OF_N_S)
-    values[:, 12] = n_runs / np.where(empty, 1.0, sums[:, 12])
-    values[empty] = np.nan
-    return values
+    n_grey, n_run = matrices.shape[-2:]
+    return emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_run + 1))[:, :len(FEATURE_KEYS)]
 
 
 def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -432,35 +311,9 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
         One per feature and aggregation, aggregation-major in the order of
         ``dimensions``.
     """
-    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[FAMILY]]
-    if unknown:
-        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
-                        f"{list(AGGREGATIONS_BY_DIMENSION[FAMILY])}")
     levels = cropped_to_roi(roi.discretised, roi.n_levels)
-    groups = {}
-    per_slice = volume = None
-    if "2D" in dimensions:
-        per_slice = _cropped_matrices(levels, roi.n_levels, "2D")
-        groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
-        groups["2D, slice-merged"] = per_slice.sum(axis=1)
-    if "3D" in dimensions:
-        if per_slice is None:
-            volume = _cropped_matrices(levels, roi.n_levels, "3D")[0]
-        else:
-            volume = _volume_matrices_from_slices(levels, roi.n_levels, per_slice)
-        groups["3D, averaged"] = volume
-        groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
-    if "2.5D" in dimensions:
-        # runs along an in-plane direction stay in their slice: the slice matrices of a direction sum to
-        # its volume matrix (columns beyond the longest in-plane run hold zeros and change no feature)
-        if per_slice is not None:
-            per_direction = per_slice.sum(axis=0)
-        elif volume is not None:
-            per_direction = volume[in_plane_rows_of_volume_directions()]
-        else:
-            per_direction = _cropped_matrices(levels, roi.n_levels, "2D", per_slice=False)[0]
-        groups["2.5D, direction-merged"] = per_direction
-        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
+    groups = directional_groups(
+        FAMILY, dimensions, lambda offsets, per_slice: _glrlm_matrices(levels, roi.n_levels, offsets, per_slice, True))
     results = []
     for dimension in dimensions:
         for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:

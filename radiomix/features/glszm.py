@@ -29,8 +29,8 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import divided_by_count_powers, grow_box_to_row
-from radiomix.features.zones import Zones, zones_by_connectivity
+from radiomix.features.texture import emphasis_features, grow_box_to_row
+from radiomix.features.zones import Zones, zone_matrix, zones_by_connectivity
 
 FAMILY = "glszm"
 
@@ -225,149 +225,19 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
     return values
 
 
-@njit
-def _zone_feature_sums(zone_level, zone_column, starts, stops, n_levels):
-    """Sums behind the features of :func:`_zone_features`, for groups of zones, without building matrices.
-
-    Parameters
-    ----------
-    zone_level : ndarray of int32
-        Grey level ``1..n_levels`` of each zone.
-    zone_column : ndarray of int64
-        Size or distance (``>= 1``) of each zone.
-    starts, stops : ndarray of int64
-        Group ``g`` is the zones ``starts[g]:stops[g]`` (one slice, or all); none empty.
-    n_levels : int
-        Number of grey levels ``Ng``.
-
-    Returns
-    -------
-    sums : ndarray of float64, shape (n_groups, 16)
-        Columns in the order of :data:`FEATURES`, before the division by a
-        power of ``N_s`` (:data:`_POWERS_OF_N_S`); the entropy complete.
-    n_zones : ndarray of float64, shape (n_groups,)
-        ``N_s`` of each group.
-
-    Notes
-    -----
-    Sums over matrix elements weighted by a function of ``i`` and ``j`` are
-    sums over zones; the non-uniformities need the zone counts per level
-    and per column, and the entropy the counts per ``(column, level)``
-    element: the group's zones are bucketed by column (a counting sort),
-    and each bucket's zones counted by level.
-    """
-    values = np.empty((starts.size, 16))
-    zone_counts = np.empty(starts.size)
-    per_level = np.zeros(n_levels)
-    level_count = np.zeros(n_levels, np.int64)
-    largest_column = 0
-    for z in range(zone_column.size):
-        largest_column = max(largest_column, zone_column[z])
-    column_count = np.zeros(largest_column + 1, np.int64)
-    bucket_start = np.empty(largest_column + 1, np.int64)
-    by_column = np.empty(zone_column.size, np.int64)
-    for g in range(starts.size):
-        start = starts[g]
-        stop = stops[g]
-        n_zones = float(stop - start)
-        per_level[:] = 0.0
-        small = 0.0
-        large = 0.0
-        low = 0.0
-        high = 0.0
-        small_low = 0.0
-        small_high = 0.0
-        large_low = 0.0
-        large_high = 0.0
-        mean_level = 0.0
-        mean_column = 0.0
-        for z in range(start, stop):
-            level = float(zone_level[z])
-            column = float(zone_column[z])
-            level_sq = level * level
-            column_sq = column * column
-            per_level[zone_level[z] - 1] += 1.0
-            small += 1.0 / column_sq
-            large += column_sq
-            low += 1.0 / level_sq
-            high += level_sq
-            small_low += 1.0 / (level_sq * column_sq)
-            small_high += level_sq / column_sq
-            large_low += column_sq / level_sq
-            large_high += level_sq * column_sq
-            mean_level += level
-            mean_column += column
-        mean_level /= n_zones
-        mean_column /= n_zones
-        level_non_uniformity = 0.0
-        level_variance = 0.0
-        for i in range(n_levels):
-            level_non_uniformity += per_level[i] * per_level[i]
-            level_variance += (i + 1.0 - mean_level) ** 2 * per_level[i]
-        column_variance = 0.0
-        for z in range(start, stop):
-            column_variance += (zone_column[z] - mean_column) ** 2
-        # counting sort of the group's zones by column
-        for z in range(start, stop):
-            column_count[zone_column[z]] += 1
-        column_non_uniformity = 0.0
-        position = 0
-        for z in range(start, stop):
-            column = zone_column[z]
-            if column_count[column] > 0:  # the first zone of its column: reserve the bucket
-                column_non_uniformity += column_count[column] * column_count[column]
-                bucket_start[column] = position
-                position += column_count[column]
-                column_count[column] = 0
-        for z in range(start, stop):
-            column = zone_column[z]
-            by_column[bucket_start[column]] = z
-            bucket_start[column] += 1
-        # in each bucket (now ending at bucket_start), count the zones of each level
-        entropy = 0.0
-        bucket_begin = 0
-        for k in range(stop - start):
-            level = zone_level[by_column[k]] - 1
-            level_count[level] += 1
-            if k + 1 == stop - start or zone_column[by_column[k + 1]] != zone_column[by_column[k]]:
-                for m in range(bucket_begin, k + 1):
-                    level = zone_level[by_column[m]] - 1
-                    if level_count[level] > 0:
-                        p = level_count[level] / n_zones
-                        entropy -= p * np.log2(p)
-                        level_count[level] = 0
-                bucket_begin = k + 1
-        out = values[g]
-        out[0] = small
-        out[1] = large
-        out[2] = low
-        out[3] = high
-        out[4] = small_low
-        out[5] = small_high
-        out[6] = large_low
-        out[7] = large_high
-        out[8] = level_non_uniformity
-        out[9] = level_non_uniformity
-        out[10] = column_non_uniformity
-        out[11] = column_non_uniformity
-        out[12] = n_zones
-        out[13] = level_variance
-        out[14] = column_variance
-        out[15] = entropy
-        zone_counts[g] = n_zones
-    return values, zone_counts
-
-
-_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0])
-"""Power of ``N_s`` dividing each column of :func:`_zone_feature_sums`' sums."""
-
-
 def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
                    n_voxels: np.ndarray, n_levels: int) -> np.ndarray:
-    """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels."""
-    sums, n_zones = _zone_feature_sums(zone_level, zone_column, starts, stops, n_levels)
-    values = divided_by_count_powers(sums, n_zones, _POWERS_OF_N_S)
-    values[:, 12] = n_zones / n_voxels
+    """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
+
+    Each group's matrix holds the columns (sizes or distances) that occur
+    (:func:`~radiomix.features.zones.zone_matrix`), so it stays small.
+    """
+    grey_levels = np.arange(1.0, n_levels + 1)
+    values = np.empty((starts.size, len(FEATURES)))
+    for group, (start, stop) in enumerate(zip(starts, stops)):
+        counts, columns = zone_matrix(zone_level[start:stop], zone_column[start:stop], n_levels)
+        values[group] = emphasis_features(counts[None], grey_levels, columns)[0, :len(FEATURES)]
+    values[:, 12] = (stops - starts) / n_voxels
     return values
 
 

@@ -14,7 +14,8 @@ Aggregations (IBSI): ``2D`` features per slice (in-plane neighbourhood,
 ``2.5D`` the slice matrices summed element-wise; ``3D`` one matrix of the
 volume (26 neighbours at distance 1).
 
-The kernel :func:`_ngldm_kernel` does the counting; :func:`ngldm_matrix`
+The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
+counting; :func:`ngldm_matrix`
 validates, allocates and trims; :func:`ngldm_features` turns one matrix into
 values.
 """
@@ -25,17 +26,11 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.texture import (
-    checked_levels,
-    divided_by_count_powers,
-    feature_values,
-    roi_box,
-    smallest_level_type,
-)
+from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
+from radiomix.features.texture import checked_levels, emphasis_features, neighbourhood_family_values
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
@@ -81,129 +76,14 @@ FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
 EMPTY_ROI = "undefined: empty ROI"
 
 
-@njit
-def _ngldm_kernel(levels, n_levels, distance, alpha, per_slice, volume, level_type, dependence_type):
-    """Count centres by grey level and dependence, of in-plane (per slice) and 3D neighbourhoods.
-
-    Works plane by plane: the dependences of a whole slice are accumulated
-    one neighbour offset at a time, in long loops without branches over
-    contiguous voxels that the compiler vectorises (the border columns of
-    the padded slice are computed too, and never counted); the in-plane
-    offsets come first, so one pass gives both the in-plane and the 3D
-    neighbourhoods.
-
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng``.
-    distance : int
-        Chebyshev radius of the neighbourhood (voxels).
-    alpha : float
-        A neighbour depends on the centre when ``|level difference| <= alpha``.
-    per_slice : bool
-        Count the in-plane neighbourhoods, one matrix per slice (IBSI 2D, 2.5D).
-    volume : bool
-        Count the 3D neighbourhoods, one matrix for the volume (IBSI 3D).
-    level_type, dependence_type : numpy unsigned integer type
-        Types of the kernel's copy of the levels and of the dependences:
-        the smallest holding ``n_levels`` and ``(2 distance + 1)^3`` (small
-        types keep a slice in cache and fill more vector lanes).
-
-    Returns
-    -------
-    slice_matrices : ndarray of int64, shape (nz or 0, n_levels, (2 distance + 1)^2)
-        Element ``[z, i - 1, j - 1]`` counts the centres of slice ``z`` with
-        level ``i`` and in-plane dependence ``j`` (the centre included); no
-        rows unless ``per_slice``.
-    volume_matrix : ndarray of int64, shape (1 or 0, n_levels, (2 distance + 1)^3)
-        The same for 3D neighbourhoods; no row unless ``volume``.
-    """
-    nz, ny, nx = levels.shape
-    width = 2 * distance + 1
-    slice_matrices = np.zeros((nz if per_slice else 0, n_levels, width * width), dtype=np.int64)
-    volume_matrix = np.zeros((1 if volume else 0, n_levels, width * width * width), dtype=np.int64)
-    # a flat copy with a border of zeros (outside the ROI: never depends), so that the
-    # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
-    # ``distance`` extra voxels at both ends hold the neighbours of the first and last
-    # border columns
-    pad_z = distance if volume else 0
-    p_y = ny + 2 * distance
-    p_x = nx + 2 * distance
-    plane = p_y * p_x
-    padded = np.zeros((nz + 2 * pad_z) * plane + 2 * distance, level_type)
-    for z in range(nz):
-        for y in range(ny):
-            start = distance + ((z + pad_z) * p_y + y + distance) * p_x + distance
-            padded[start:start + nx] = levels[z, y]
-    # level differences are integers below n_levels: |difference| <= alpha
-    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
-    tolerance = level_type(min(np.floor(alpha), n_levels))
-    n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
-    dependence = np.empty(n_centres, dependence_type)
-    for z in range(nz):
-        start = distance + ((z + pad_z) * p_y + distance) * p_x
-        centre = padded[start:start + n_centres]
-        if not levels[z].any():
-            continue
-        # the in-plane offsets (the centre itself among them) ...
-        dependence[:] = 0
-        for dy in range(-distance, distance + 1):
-            for dx in range(-distance, distance + 1):
-                first = start + dy * p_x + dx
-                _add_dependent_neighbours(centre, padded[first:first + n_centres], tolerance, dependence)
-        if per_slice:
-            _count_centres(centre, dependence, slice_matrices[z])
-        if not volume:
-            continue
-        # ... then the others
-        for dz in range(-pad_z, pad_z + 1):
-            if dz == 0:
-                continue
-            for dy in range(-distance, distance + 1):
-                for dx in range(-distance, distance + 1):
-                    first = start + dz * plane + dy * p_x + dx
-                    _add_dependent_neighbours(centre, padded[first:first + n_centres], tolerance, dependence)
-        _count_centres(centre, dependence, volume_matrix[0])
-    return slice_matrices, volume_matrix
-
-
-@njit
-def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
-    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
-    # branch-free: outside the ROI (level 0) never depends
-    if tolerance == 0:  # equal levels: compared in the levels' own type, more vector lanes
-        for x in range(centre.size):
-            level = neighbour[x]
-            dependence[x] += (level > 0) & (level == centre[x])
-        return
-    for x in range(centre.size):
-        level = neighbour[x]
-        # unsigned levels: the difference as the larger minus the smaller
-        difference = max(level, centre[x]) - min(level, centre[x])
-        dependence[x] += (level > 0) & (difference <= tolerance)
-
-
-@njit
-def _count_centres(centre, dependence, matrix):
-    """Count the ROI voxels of a slice in ``matrix[level - 1, dependence - 1]``."""
-    for x in range(centre.size):
-        level = centre[x]
-        if level > 0:
-            matrix[level - 1, dependence[x] - 1] += 1
-
-
 def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: float = 0.0,
                  per_slice: bool = False) -> np.ndarray:
     """NGLDM of a discretised volume, per slice or for the whole volume.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` (levels may be absent from the ROI).
+    levels, n_levels
+        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
     distance : int
         Chebyshev radius (voxels) of the neighbourhood.
     alpha : float
@@ -234,11 +114,10 @@ def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: fl
 
 def _counted(levels: np.ndarray, n_levels: int, distance: int, alpha: float, per_slice: bool,
              volume: bool) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_ngldm_kernel` of checked ``levels`` and parameters, with the smallest types that hold them."""
-    n_neighbourhood = (2 * int(distance) + 1) ** 3
-    dependence_type = np.uint8 if n_neighbourhood <= 255 else np.uint16 if n_neighbourhood <= 65535 else np.uint32
-    return _ngldm_kernel(levels, int(n_levels), int(distance), float(alpha), per_slice, volume,
-                         smallest_level_type(int(n_levels)), dependence_type)
+    """Slice and volume dependence matrices of checked ``levels`` in IBSI's Chebyshev neighbourhood of ``distance``."""
+    counted = neighbourhood_matrices(levels, n_levels, *chebyshev_offsets(distance), alpha=alpha, per_slice=per_slice,
+                                     volume=volume, differences=False)
+    return counted.slice_dependence, counted.volume_dependence
 
 
 def _trimmed(matrix: np.ndarray) -> np.ndarray:
@@ -279,109 +158,11 @@ def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, 
     return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, values)}
 
 
-_POWERS_OF_N_S = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 0, 1, 1, 0, 2])
-"""Power of ``N_s`` dividing each column of :func:`_ngldm_feature_kernel`'s sums."""
-
-
-@njit
-def _ngldm_feature_kernel(matrices):
-    """Sums behind the features of :func:`ngldm_features`, for a stack of non-empty matrices.
-
-    Returns the sums (columns in :data:`FEATURE_KEYS` order, before the
-    division by a power of ``N_s``; the entropy complete) and ``N_s`` of
-    each matrix; :func:`_ngldm_feature_values` divides.
-    """
-    n_matrices, n_grey, n_dependence = matrices.shape
-    values = np.empty((n_matrices, 17))
-    centres = np.empty(n_matrices)
-    by_level = np.empty(n_grey)
-    by_dependence = np.empty(n_dependence)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        by_level[:] = 0.0
-        by_dependence[:] = 0.0
-        low_low = 0.0
-        low_high = 0.0
-        high_low = 0.0
-        high_high = 0.0
-        for i in range(n_grey):
-            grey_sq = (i + 1.0) * (i + 1.0)
-            for j in range(n_dependence):
-                count = matrix[i, j]
-                if count == 0:
-                    continue
-                dependence_sq = (j + 1.0) * (j + 1.0)
-                by_level[i] += count
-                by_dependence[j] += count
-                low_low += count / (grey_sq * dependence_sq)
-                low_high += count * grey_sq / dependence_sq
-                high_low += count * dependence_sq / grey_sq
-                high_high += count * grey_sq * dependence_sq
-        n_centres = 0.0
-        low_grey = 0.0
-        high_grey = 0.0
-        level_non_uniformity = 0.0
-        mean_level = 0.0
-        for i in range(n_grey):
-            grey = i + 1.0
-            n_centres += by_level[i]
-            low_grey += by_level[i] / (grey * grey)
-            high_grey += by_level[i] * grey * grey
-            level_non_uniformity += by_level[i] * by_level[i]
-            mean_level += grey * by_level[i]
-        mean_level /= n_centres
-        low_dependence = 0.0
-        high_dependence = 0.0
-        dependence_non_uniformity = 0.0
-        mean_dependence = 0.0
-        for j in range(n_dependence):
-            dependence = j + 1.0
-            low_dependence += by_dependence[j] / (dependence * dependence)
-            high_dependence += by_dependence[j] * dependence * dependence
-            dependence_non_uniformity += by_dependence[j] * by_dependence[j]
-            mean_dependence += dependence * by_dependence[j]
-        mean_dependence /= n_centres
-        level_variance = 0.0
-        for i in range(n_grey):
-            level_variance += (i + 1.0 - mean_level) ** 2 * by_level[i]
-        dependence_variance = 0.0
-        for j in range(n_dependence):
-            dependence_variance += (j + 1.0 - mean_dependence) ** 2 * by_dependence[j]
-        entropy = 0.0
-        energy = 0.0
-        for i in range(n_grey):
-            for j in range(n_dependence):
-                if matrix[i, j] > 0:
-                    p = matrix[i, j] / n_centres
-                    entropy -= p * np.log2(p)
-                    energy += matrix[i, j] * matrix[i, j]
-        out = values[m]
-        out[0] = low_dependence
-        out[1] = high_dependence
-        out[2] = low_grey
-        out[3] = high_grey
-        out[4] = low_low
-        out[5] = low_high
-        out[6] = high_low
-        out[7] = high_high
-        out[8] = level_non_uniformity
-        out[9] = level_non_uniformity
-        out[10] = dependence_non_uniformity
-        out[11] = dependence_non_uniformity
-        out[12] = n_centres
-        out[13] = level_variance
-        out[14] = dependence_variance
-        out[15] = entropy
-        out[16] = energy
-        centres[m] = n_centres
-    return values, centres
-
-
 def _ngldm_feature_values(matrices: np.ndarray, n_voxels: np.ndarray) -> np.ndarray:
-    """Features (rows of :func:`_ngldm_feature_kernel`'s sums divided by ``N_s`` or ``N_v``) of non-empty matrices."""
-    sums, n_centres = _ngldm_feature_kernel(np.ascontiguousarray(matrices, dtype=np.float64))
-    values = divided_by_count_powers(sums, n_centres, _POWERS_OF_N_S)
-    values[:, 12] = n_centres / n_voxels
+    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels."""
+    n_grey, n_dependence = matrices.shape[-2:]
+    values = emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_dependence + 1))
+    values[:, 12] = matrices.sum(axis=(1, 2)) / n_voxels
     return values
 
 
@@ -411,21 +192,19 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    box = roi_box(np.asarray(roi.discretised))
-    by_dimension = {}
-    if box is None:
-        for dimension in dimensions:
-            by_dimension[dimension] = {key: (np.nan, EMPTY_ROI) for key in FEATURE_KEYS}
-    else:
-        levels = checked_levels(np.asarray(roi.discretised)[box], roi.n_levels)
-        _check_parameters(settings.distance, settings.alpha)
+    _check_parameters(settings.distance, settings.alpha)
+
+    def by_dimension(levels):
         n_voxels = int(np.count_nonzero(levels))
         slices, volume = _counted(levels, roi.n_levels, settings.distance, settings.alpha,
                                   "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
+        values = {}
         if "2D" in dimensions:
-            by_dimension["2D"] = _averaged_over_slices(_trimmed(slices))
+            values["2D"] = _averaged_over_slices(_trimmed(slices))
         if "2.5D" in dimensions:
-            by_dimension["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
+            values["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
         if "3D" in dimensions:
-            by_dimension["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
-    return feature_values(FAMILY, FEATURE_KEYS, by_dimension, dimensions)
+            values["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
+        return values
+
+    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, roi, dimensions, EMPTY_ROI, by_dimension)

@@ -1,12 +1,140 @@
-"""Helpers shared by the texture families: level checks, the ROI's box, and emitting values."""
+"""Helpers shared by the texture families: level checks, the ROI's box, present levels, and emitting values."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 
-from radiomix._numba import njit
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix._numba import njit, njit_exact
+from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+
+_IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
+_VOLUME_DIRECTIONS = (
+    (0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 1), (0, 1, -1), (1, 0, 1), (1, 0, -1),
+    (1, 1, 0), (1, -1, 0), (1, 1, 1), (1, 1, -1), (1, -1, 1), (1, -1, -1),
+)
+
+
+def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
+    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets.
+
+    Parameters
+    ----------
+    dimension : {"2D", "3D"}
+        ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (``dz =
+        0``); ``3D``: the 13 unique directions of the 26-neighbourhood (one of
+        each opposite pair).
+    distance : int
+        Chebyshev distance (voxels); every vector is multiplied by it.
+
+    Returns
+    -------
+    ndarray of int64, shape (4, 3) or (13, 3)
+        Of each opposite pair, the vector whose first non-zero component
+        (in z, y, x order) is positive: the manual's 2D vectors ``(1, 0)``,
+        ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``, and its 13 3D
+        vectors read as ``(dz, dy, dx)``. The sign matters for non-symmetric
+        GLCMs only.
+    """
+    if dimension not in ("2D", "3D"):
+        raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
+    if int(distance) != distance or distance < 1:
+        raise InputError(f"GLCM distance must be an integer >= 1 (voxels), got {distance!r}")
+    base = _IN_PLANE_DIRECTIONS if dimension == "2D" else _VOLUME_DIRECTIONS
+    return np.asarray(base, dtype=np.int64) * int(distance)
+
+
+def in_plane_rows_of_volume_directions() -> np.ndarray:
+    """Index in ``direction_offsets("3D")`` of each direction of ``direction_offsets("2D")``, in that order.
+
+    Pairs (and runs) along an in-plane direction never leave their slice, so
+    the volume matrix of such a direction is the sum of its slice matrices:
+    the 2.5D matrices of the manual are these rows of the 3D ones.
+    """
+    volume = [tuple(offset) for offset in _VOLUME_DIRECTIONS]
+    return np.array([volume.index(offset) for offset in _IN_PLANE_DIRECTIONS], dtype=np.int64)
+
+
+CountDirections = Callable[[np.ndarray, bool], np.ndarray]
+"""``(offsets, per_slice) -> matrices`` of one family's levels: int64, shape ``(n_slices or 1, n_offsets, ...)``."""
+
+
+def volume_from_slices(per_slice: np.ndarray, count: CountDirections, distance: int = 1) -> np.ndarray:
+    """The 13 volume direction matrices, reusing the in-plane slice matrices ``per_slice``.
+
+    A pair (or run) along an in-plane direction lies within one slice, so the
+    volume matrices of the 4 in-plane directions are the sums of the slice
+    matrices (in the leading columns, if the volume's matrices are wider);
+    only the 9 out-of-plane directions are counted again.
+    """
+    volume_offsets = direction_offsets("3D", distance)
+    out_of_plane = volume_offsets[:, 0] != 0
+    counted = count(np.ascontiguousarray(volume_offsets[out_of_plane]), False)[0]
+    volume = np.zeros((len(volume_offsets),) + counted.shape[1:], dtype=np.int64)
+    volume[out_of_plane] = counted
+    summed = per_slice.sum(axis=0)
+    volume[in_plane_rows_of_volume_directions(), ..., :summed.shape[-1]] = summed
+    return volume
+
+
+def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDirections,
+                       distance: int = 1) -> dict[str, np.ndarray]:
+    """Aggregation label -> stack of matrices whose features are averaged (GLCM, GLRLM).
+
+    ``2D, averaged``: every slice x direction matrix; ``2D, slice-merged``:
+    the direction matrices of each slice summed; ``2.5D, direction-merged``:
+    the slice matrices of each in-plane direction summed; ``2.5D, merged``:
+    all of them summed; ``3D, averaged``: the 13 volume direction matrices;
+    ``3D, merged``: their sum. Each matrix is counted once: the in-plane
+    volume matrices are sums of slice matrices.
+
+    Parameters
+    ----------
+    family : str
+        Family of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`.
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+    count : callable
+        Counts the family's matrices along offsets, per slice or for the volume.
+    distance : int
+        Chebyshev distance of the directions (voxels).
+
+    Returns
+    -------
+    dict
+        In the order of ``dimensions`` and of each dimension's labels.
+    """
+    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
+    if unknown:
+        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
+                        f"{list(AGGREGATIONS_BY_DIMENSION[family])}")
+    groups = {}
+    per_slice = volume = None
+    if "2D" in dimensions:
+        per_slice = count(direction_offsets("2D", distance), True)
+        groups["2D, averaged"] = per_slice.reshape((-1,) + per_slice.shape[2:])
+        groups["2D, slice-merged"] = per_slice.sum(axis=1)
+    if "3D" in dimensions:
+        if per_slice is None:
+            volume = count(direction_offsets("3D", distance), False)[0]
+        else:
+            volume = volume_from_slices(per_slice, count, distance)
+        groups["3D, averaged"] = volume
+        groups["3D, merged"] = volume.sum(axis=0, keepdims=True)
+    if "2.5D" in dimensions:
+        # the slice matrices of one in-plane direction sum to the volume matrix of that direction
+        # (GLRLM: columns beyond the longest in-plane run hold zeros and change no feature)
+        if per_slice is not None:
+            per_direction = per_slice.sum(axis=0)
+        elif volume is not None:
+            per_direction = volume[in_plane_rows_of_volume_directions()]
+        else:
+            per_direction = count(direction_offsets("2D", distance), False)[0]
+        groups["2.5D, direction-merged"] = per_direction
+        groups["2.5D, merged"] = per_direction.sum(axis=0, keepdims=True)
+    return {label: groups[label] for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]}
 
 
 def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -116,24 +244,253 @@ def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
 
 
-def divided_by_count_powers(sums: np.ndarray, count: np.ndarray, powers: np.ndarray) -> np.ndarray:
-    """``sums[m, k] / count[m] ** powers[k]``, divided by NumPy.
+class PresentLevels(NamedTuple):
+    """Levels of an ROI box renumbered by rank among the grey levels present.
 
-    Kernels return the sums of the features and the matrix totals, and the
-    division is done here: the kernels' fast-math flags would turn several
-    divisions by one total into multiplications by its rounded reciprocal,
-    so that e.g. a normalised non-uniformity of 1 could come out as
-    ``1 - 1e-16``.
+    Matrices counted from ``ranked`` with ``n_present`` levels have one row
+    (and column) per grey level present in the ROI: the matrices of the ROI's
+    own levels with the empty grey levels removed (pyradiomics' matrices).
+
+    Attributes
+    ----------
+    levels : ndarray of int32, shape (nz, ny, nx)
+        The checked levels ``1..n_levels``, 0 outside the ROI.
+    ranked : ndarray of int32, same shape
+        ``1 +`` the rank of each ROI voxel's level among the levels present, 0 outside.
+    grey_levels : ndarray of float64, shape (n_present,)
+        The grey levels present, increasing (row ``r`` of a ranked matrix is level ``grey_levels[r]``).
+    n_levels : int
+        Number of grey levels ``Ng`` of the discretisation.
+    """
+
+    levels: np.ndarray
+    ranked: np.ndarray
+    grey_levels: np.ndarray
+    n_levels: int
+
+    @property
+    def n_present(self) -> int:
+        """Number of grey levels present in the ROI."""
+        return int(self.grey_levels.size)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row (``level - 1``) of each present grey level in a matrix of all ``n_levels`` levels."""
+        return self.grey_levels.astype(np.int64) - 1
+
+
+def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
+    """``levels`` checked (:func:`checked_levels`) and ranked among the grey levels present.
+
+    Raises
+    ------
+    InputError
+        Invalid ``levels`` or ``n_levels``.
+    EmptyRoiError
+        No ROI voxel.
+    """
+    levels = checked_levels(levels, n_levels)
+    present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
+    present[0] = False
+    if not present.any():
+        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
+                            "check the mask label and the re-segmentation range")
+    rank_of_level = (np.cumsum(present) * present).astype(np.int32)
+    return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
+
+
+def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[np.ndarray], np.ndarray],
+                       per_slice: bool, cropped: bool = False) -> np.ndarray:
+    """Matrices counted by ``count`` on the ROI's box of ``levels`` inside a border of zeros.
 
     Parameters
     ----------
-    sums : ndarray of float64, shape (n_matrices, n_features)
-    count : ndarray of float64, shape (n_matrices,)
-        Total of each matrix (> 0).
-    powers : ndarray of int, shape (n_features,)
-        Power of the total each feature is divided by (0: none).
+    levels : ndarray of int, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng``.
+    pad : sequence of 3 int
+        Border ``(pz, py, px)`` of zeros around the box (so that neighbours need no bounds check).
+    count : callable
+        ``padded -> matrices`` of shape ``(n_box_slices or 1, ...)``; ``padded`` holds the
+        box's levels in the smallest unsigned type (:func:`smallest_level_type`).
+    per_slice : bool
+        ``count`` gives one matrix per slice of the box: they are returned for
+        every slice of ``levels`` (zeros outside the box).
+    cropped : bool
+        ``levels`` are already checked and cropped to the ROI's box (:func:`cropped_to_roi`).
+
+    Raises
+    ------
+    InputError, EmptyRoiError
+        Invalid ``levels`` or no ROI voxel (unless ``cropped``).
     """
-    return sums / count[:, None] ** powers[None, :]
+    if cropped:
+        low, high = np.zeros(3, dtype=np.int64), np.array(levels.shape, dtype=np.int64)
+    else:
+        levels = checked_levels(levels, n_levels)
+        low, high = roi_bounds(levels)
+    pad = np.asarray(pad, dtype=np.int64)
+    padded = np.zeros(tuple(high - low + 2 * pad), dtype=smallest_level_type(n_levels))
+    padded[tuple(slice(p, p + n) for p, n in zip(pad, high - low))] = \
+        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+    counts = count(padded)
+    if not per_slice:
+        return counts
+    every_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
+    every_slice[low[0]:high[0]] = counts
+    return every_slice
+
+
+EMPHASIS_FEATURES = (
+    "short_emphasis", "long_emphasis", "low_grey_level_emphasis", "high_grey_level_emphasis",
+    "short_low_grey_level_emphasis", "short_high_grey_level_emphasis", "long_low_grey_level_emphasis",
+    "long_high_grey_level_emphasis", "grey_level_non_uniformity", "grey_level_non_uniformity_normalised",
+    "non_uniformity", "non_uniformity_normalised", "percentage", "grey_level_variance", "variance", "entropy",
+    "energy",
+)
+"""Columns of :func:`emphasis_features`: the features shared by the GLRLM, GLSZM, GLDZM and NGLDM
+(and pyradiomics' GLRLM, GLSZM and GLDM), ``short``/``long`` standing for a small/large run length,
+zone size, zone distance or dependence count, in the IBSI GLRLM order (NGLDM: energy last)."""
+
+
+def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_values: np.ndarray,
+                      eps: float = 0.0) -> np.ndarray:
+    """The features of :data:`EMPHASIS_FEATURES` of a stack of grey level x (run | zone | dependence) matrices.
+
+    With ``p_ij = c_ij / N_s`` (``N_s = sum c_ij``), grey levels ``i`` (row
+    values) and run lengths, zone sizes, distances or dependences ``j``
+    (column values): ``short = sum p_ij / j^2``, ``long = sum p_ij j^2``, the
+    grey level emphases likewise with ``i``, the non-uniformities
+    ``sum_i (sum_j c_ij)^2 / N_s`` (normalised: ``/ N_s^2``), ``percentage =
+    N_s / sum c_ij j``, the variances ``sum p_ij (i - mu_i)^2`` and likewise
+    for ``j``, ``entropy = -sum p_ij log2(p_ij + eps)`` and ``energy = sum p_ij^2``.
+
+    Parameters
+    ----------
+    matrices : ndarray, shape (n_matrices, n_rows, n_columns)
+        Counts (or weighted counts, >= 0).
+    row_values : ndarray of float64, shape (n_rows,)
+        Grey level of each row (IBSI: ``1..Ng``; pyradiomics: the levels present).
+    column_values : ndarray of float64, shape (n_columns,)
+        Run length, zone size, distance or dependence of each column (>= 1).
+    eps : float
+        Added to ``p`` inside the entropy's logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, len(EMPHASIS_FEATURES))
+        NaN rows for matrices without counts.
+    """
+    return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
+                            np.ascontiguousarray(row_values, dtype=np.float64),
+                            np.ascontiguousarray(column_values, dtype=np.float64), float(eps))
+
+
+@njit_exact
+def _emphasis_kernel(matrices, row_values, column_values, eps):
+    """Kernel of :func:`emphasis_features`, compiled without fast-math (a single grey level gives
+    ``p = c / c = 1`` and a variance of exactly 0)."""
+    n_matrices, n_rows, n_columns = matrices.shape
+    out = np.full((n_matrices, 17), np.nan)
+    row_sums = np.empty(n_rows)
+    column_sums = np.empty(n_columns)
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        row_sums[:] = 0.0
+        column_sums[:] = 0.0
+        total = 0.0
+        short_low = 0.0
+        short_high = 0.0
+        long_low = 0.0
+        long_high = 0.0
+        for i in range(n_rows):
+            g2 = row_values[i] * row_values[i]
+            for j in range(n_columns):
+                count = matrix[i, j]
+                if count == 0.0:
+                    continue
+                c2 = column_values[j] * column_values[j]
+                row_sums[i] += count
+                column_sums[j] += count
+                total += count
+                short_low += count / (g2 * c2)
+                short_high += count * g2 / c2
+                long_low += count * c2 / g2
+                long_high += count * g2 * c2
+        if total == 0.0:
+            continue
+        entropy = 0.0
+        energy = 0.0
+        for i in range(n_rows):
+            for j in range(n_columns):
+                if matrix[i, j] != 0.0:  # an empty cell adds -0.0
+                    probability = matrix[i, j] / total
+                    entropy -= probability * np.log2(probability + eps)
+                    energy += probability * probability
+        short = 0.0
+        long = 0.0
+        column_uniformity = 0.0
+        n_units = 0.0
+        column_mean = 0.0
+        for j in range(n_columns):
+            value = column_values[j]
+            short += column_sums[j] / (value * value)
+            long += column_sums[j] * value * value
+            column_uniformity += column_sums[j] * column_sums[j]
+            n_units += column_sums[j] * value
+            column_mean += column_sums[j] / total * value
+        column_variance = 0.0
+        for j in range(n_columns):
+            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
+        grey_uniformity = 0.0
+        low = 0.0
+        high = 0.0
+        grey_mean = 0.0
+        for i in range(n_rows):
+            value = row_values[i]
+            grey_uniformity += row_sums[i] * row_sums[i]
+            low += row_sums[i] / (value * value)
+            high += row_sums[i] * value * value
+            grey_mean += row_sums[i] / total * value
+        grey_variance = 0.0
+        for i in range(n_rows):
+            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
+        values = out[m]
+        values[0] = short / total
+        values[1] = long / total
+        values[2] = low / total
+        values[3] = high / total
+        values[4] = short_low / total
+        values[5] = short_high / total
+        values[6] = long_low / total
+        values[7] = long_high / total
+        values[8] = grey_uniformity / total
+        values[9] = grey_uniformity / (total * total)
+        values[10] = column_uniformity / total
+        values[11] = column_uniformity / (total * total)
+        values[12] = total / n_units
+        values[13] = grey_variance
+        values[14] = column_variance
+        values[15] = entropy
+        values[16] = energy
+    return out
+
+
+def neighbourhood_family_values(family: str, keys: tuple[str, ...], roi, dimensions: tuple[str, ...],
+                                empty_status: str,
+                                by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
+    """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
+
+    ``by_dimension(levels)`` gives ``{dimension: {key: (value, status)}}``; an
+    ROI without voxels gives NaN with ``empty_status`` for every value.
+    """
+    box = roi_box(np.asarray(roi.discretised))
+    if box is None:
+        values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
+    else:
+        values = by_dimension(checked_levels(np.asarray(roi.discretised)[box], roi.n_levels))
+    return feature_values(family, keys, values, dimensions)
 
 
 def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],

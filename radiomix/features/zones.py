@@ -439,3 +439,32 @@ def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bo
         Labels and per-zone grey level, size (voxels) and slice.
     """
     return zones_by_connectivity(discretised, linkage_distance, (bool(in_plane),), True)[bool(in_plane)]
+
+
+def zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zones counted by grey level and column (size or distance), restricted to the columns that occur.
+
+    Parameters
+    ----------
+    zone_level : ndarray of int
+        Level ``1..n_levels`` of each zone.
+    zone_column : ndarray of int
+        Size or distance of each zone (>= 1).
+    n_levels : int
+        Number of rows.
+
+    Returns
+    -------
+    counts : ndarray of float64, shape (n_levels, n_columns)
+        Zones of level ``i + 1`` (row ``i``) and column value ``columns[j]`` (column ``j``).
+    columns : ndarray of float64, shape (n_columns,)
+        The column values that occur, increasing.
+    """
+    zone_column = np.asarray(zone_column, dtype=np.int64)
+    zones_by_column = np.bincount(zone_column)
+    columns = np.flatnonzero(zones_by_column)
+    column_index = np.zeros(zones_by_column.size, dtype=np.int64)
+    column_index[columns] = np.arange(columns.size)
+    flat = (np.asarray(zone_level, dtype=np.int64) - 1) * columns.size + column_index[zone_column]
+    counts = np.bincount(flat, minlength=n_levels * columns.size).reshape(n_levels, columns.size)
+    return counts.astype(np.float64), columns.astype(np.float64)

@@ -12,17 +12,15 @@ whose conventions these kernels follow:
   the GLSZM's zone linkage use both.
 - Voxels outside the array or outside the ROI (level 0) are never neighbours.
 
-The matrix kernels work on :class:`Levels`: the ROI box's levels, and their
-ranks among the present levels (matrices only hold the grey levels present
-in the ROI, as pyradiomics' after it removes empty ones), each with a border
-of zeros as wide as the largest offset (so that no neighbour needs a bounds
-check), and the ROI's extent in each row. One image's :class:`Levels` are
-prepared once and shared by its classes (:func:`levels_for`). The GLCM and
-GLRLM kernels make one pass over the ROI rows per offset; the GLDM and NGTDM
-matrices come from one pass over the ROI rows for all offsets
-(:func:`neighbourhood_matrices`). Large boxes are processed in parallel
-(offsets or chunks of rows), each part into its own partial output, summed
-afterwards (threads: see :mod:`radiomix._numba`).
+The matrices are counted by the IBSI engine's public matrix functions
+(:func:`radiomix.features.glcm.glcm_matrices`,
+:func:`radiomix.features.glrlm.glrlm_matrices`,
+:func:`radiomix.features.neighbourhood.neighbourhood_matrices`,
+:func:`radiomix.features.zones.label_zones`) with these offsets, from the
+ROI box's levels ranked among the levels present (matrices only hold the
+grey levels present in the ROI, as pyradiomics' after it removes empty
+ones); one image's levels are ranked once and shared by its classes
+(:func:`present`).
 
 The feature kernels compute pyradiomics' formulas per matrix (per offset for
 GLCM and GLRLM), including its ``eps = numpy.spacing(1)`` guards; they are
@@ -34,12 +32,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import NamedTuple
 
 import numpy as np
 
 from radiomix._numba import chunk_count, njit, njit_exact, njit_parallel, prange
 from radiomix.errors import InputError
+from radiomix.features.texture import EMPHASIS_FEATURES, PresentLevels, emphasis_features, present_levels
 
 EPS = float(np.spacing(1))
 """pyradiomics' guard against log(0) and division by 0 (``numpy.spacing(1)``, 2.2e-16)."""
@@ -51,167 +49,23 @@ WEIGHTING_NORMS = ("infinity", "euclidean", "manhattan", "no_weighting")
 # Inputs and neighbour offsets
 # ----------------------------------------------------------------------------------------------
 
-class Levels(NamedTuple):
-    """The ROI box's levels, ready for the matrix kernels.
+def present(levels, n_levels: int) -> PresentLevels:
+    """``levels`` ranked among the grey levels present (:func:`~radiomix.features.texture.present_levels`).
 
-    Attributes
-    ----------
-    padded : ndarray of int32, shape (nz + 2 pz, ny + 2 py, nx + 2 px)
-        Levels (0 outside the ROI) with ``pad`` zeros on each side.
-    ranked : ndarray of int32, same shape
-        ``1 + `` the matrix row of each ROI voxel's level (its rank among the
-        present levels), 0 outside the ROI: the GLCM and GLRLM kernels index
-        their matrices with it directly.
-    extents : ndarray of int64, shape (nz * ny, 2)
-        For each row of the box (z-major), the range ``[start, stop)`` of x
-        that holds its ROI voxels (``start == stop`` for a row without any):
-        the kernels skip the rest.
-    pad : ndarray of int64, shape (3,)
-        Border width ``(pz, py, px)``.
-    shape : tuple of int
-        Shape ``(nz, ny, nx)`` of the box.
-    grey_levels : ndarray of float64
-        The levels present in the ROI, increasing (matrix rows).
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level.
-    n_voxels : int
-        Number of ROI voxels.
-    memo : dict
-        Matrices already computed from these levels (see
-        :func:`neighbourhood_matrices`).
+    Levels already ranked are returned as they are: one image's levels are
+    ranked once and shared by its texture classes.
     """
-
-    padded: np.ndarray
-    ranked: np.ndarray
-    extents: np.ndarray
-    pad: np.ndarray
-    shape: tuple
-    grey_levels: np.ndarray
-    n_levels: int
-    n_voxels: int
-    memo: dict
-
-    @property
-    def n_present(self) -> int:
-        """Number of grey levels present in the ROI (matrix side)."""
-        return int(self.grey_levels.size)
-
-    def covers(self, reach) -> bool:
-        """Whether the border is at least ``reach`` ``(z, y, x)`` wide along every axis."""
-        return bool(np.all(self.pad >= np.asarray(reach)))
+    return levels if isinstance(levels, PresentLevels) else present_levels(levels, n_levels)
 
 
-def prepared_levels(levels: np.ndarray, n_levels: int, pad) -> Levels:
-    """Check ``levels`` and pad them for the kernels.
+def levels_and_angles(levels, n_levels: int, distances, bidirectional: bool,
+                      settings) -> tuple[PresentLevels, np.ndarray]:
+    """:func:`present` levels and pyradiomics' offsets for their box (:func:`pyradiomics_angles`).
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        pyradiomics' bin indices ``1..n_levels`` inside the ROI, 0 outside
-        (not modified).
-    n_levels : int
-        pyradiomics' ``Ng``: the highest level in the ROI.
-    pad : sequence of 3 int
-        Border of zeros ``(pz, py, px)``: at least the largest offset along each axis.
-
-    Raises
-    ------
-    InputError
-        Not a non-empty 3D integer array, levels outside ``0..n_levels``, or no ROI voxel.
+    ``settings`` gives ``force2D`` and ``force2Ddimension``.
     """
-    levels = np.asarray(levels)
-    if levels.ndim != 3 or not np.issubdtype(levels.dtype, np.integer) or levels.size == 0:
-        raise InputError(f"levels must be a non-empty 3D (z, y, x) integer array, got shape {levels.shape} "
-                         f"{levels.dtype}")
-    if int(n_levels) != n_levels or n_levels < 1:
-        raise InputError(f"n_levels must be an integer >= 1 (the highest level in the ROI), got {n_levels!r}")
-    pad = np.asarray(pad, dtype=np.int64)
-    padded, ranked, extents, seen, low, high, n_voxels = _padded_levels(levels, int(n_levels), pad)
-    if low < 0 or high > n_levels:
-        raise InputError(f"levels must lie in 0..{n_levels} (0 outside the ROI), found {low}..{high}; "
-                         "n_levels must be the highest level in the ROI")
-    if high == 0:
-        raise InputError("levels hold no ROI voxel (every level is 0); check the mask and the discretisation")
-    grey_levels = np.flatnonzero(seen[1:]) + 1
-    return Levels(padded, ranked, extents, pad, levels.shape, grey_levels.astype(np.float64), int(n_levels),
-                  n_voxels, {})
-
-
-def levels_for(levels, n_levels: int, reach) -> Levels:
-    """``levels`` as :class:`Levels` with a border of at least ``reach``.
-
-    A :class:`Levels` whose border is wide enough is returned as it is (one
-    image's levels are prepared once and shared by its texture classes);
-    an array is checked and padded by ``reach`` (:func:`prepared_levels`).
-    """
-    if isinstance(levels, Levels):
-        if not levels.covers(reach):
-            raise InputError(f"the prepared levels' border {levels.pad.tolist()} is narrower than the "
-                             f"offsets' reach {np.asarray(reach).tolist()}; prepare them with a wider pad")
-        return levels
-    return prepared_levels(levels, n_levels, reach)
-
-
-def box_shape(levels) -> tuple[int, ...]:
-    """Shape (z, y, x) of the ROI box of a levels array or of :class:`Levels`."""
-    return tuple(levels.shape) if isinstance(levels, Levels) else np.shape(levels)
-
-
-@njit
-def _padded_levels(levels, n_levels, pad):
-    """Copies of ``levels`` (any integer type) as int32 inside a zero border: levels and ranks.
-
-    Returns the padded levels, the padded ranks (``1 +`` the rank of the
-    level among the levels present, 0 outside the ROI), each row's extent
-    (see :class:`Levels`), a boolean per level ``0..n_levels`` (True when
-    present), the smallest and largest value found and the number of ROI
-    voxels (values above 0). When values lie outside ``0..n_levels`` (the
-    caller rejects them) the ranks are not computed.
-    """
-    nz, ny, nx = levels.shape
-    padded = np.zeros((nz + 2 * pad[0], ny + 2 * pad[1], nx + 2 * pad[2]), dtype=np.int32)
-    extents = np.zeros((nz * ny, 2), dtype=np.int64)
-    seen = np.zeros(n_levels + 1, dtype=np.bool_)
-    low = levels[0, 0, 0]
-    high = levels[0, 0, 0]
-    n_voxels = 0
-    for z in range(nz):
-        for y in range(ny):
-            source = levels[z, y]
-            target = padded[z + pad[0], y + pad[1], pad[2]:pad[2] + nx]
-            start = nx
-            stop = 0
-            for x in range(nx):
-                value = source[x]
-                target[x] = value
-                low = min(low, value)
-                high = max(high, value)
-                if value > 0:
-                    n_voxels += 1
-                    start = min(start, x)
-                    stop = x + 1
-                    if value <= n_levels:
-                        seen[value] = True
-            extents[z * ny + y, 0] = start
-            extents[z * ny + y, 1] = max(start, stop)
-    ranked = np.zeros_like(padded)
-    if low < 0 or high > n_levels:
-        return padded, ranked, extents, seen, int(low), int(high), n_voxels
-    ranks = np.zeros(n_levels + 1, dtype=np.int32)
-    rank = 0
-    for level in range(1, n_levels + 1):
-        if seen[level]:
-            rank += 1
-            ranks[level] = rank
-    for z in range(nz):
-        for y in range(ny):
-            start = extents[z * ny + y, 0]
-            stop = extents[z * ny + y, 1]
-            row = padded[z + pad[0], y + pad[1], pad[2] + start:pad[2] + stop]
-            target = ranked[z + pad[0], y + pad[1], pad[2] + start:pad[2] + stop]
-            for x in range(stop - start):
-                target[x] = ranks[row[x]]
-    return padded, ranked, extents, seen, int(low), int(high), n_voxels
+    ranked = present(levels, n_levels)
+    return ranked, pyradiomics_angles(ranked.levels.shape, distances, bidirectional, force2d_axis(settings))
 
 
 def pyradiomics_angles(size_zyx, distances, bidirectional: bool, force2d_dimension: int | None) -> np.ndarray:
@@ -266,17 +120,6 @@ def _angles(size_zyx: tuple, distances: tuple, bidirectional: bool, force2d_dime
     return np.array(angles, dtype=np.int64).reshape(-1, 3)
 
 
-def texture_reach(settings) -> tuple[int, int, int]:
-    """A border wide enough for every texture class under ``settings`` (the largest of ``distances``, at least 1)."""
-    reach = max(1, *(int(d) for d in settings.distances))
-    return (reach, reach, reach)
-
-
-def offsets_reach(angles: np.ndarray) -> np.ndarray:
-    """Largest absolute offset along each axis (the padding the kernels need)."""
-    return np.abs(angles).max(axis=0)
-
-
 def force2d_axis(settings) -> int | None:
     """The axis excluded from the offsets: ``force2Ddimension`` when ``force2D``, else None."""
     return int(settings.force2Ddimension) if settings.force2D else None
@@ -311,394 +154,6 @@ def angle_weights(angles: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
     if norm == "manhattan":
         return np.sum(steps_mm, axis=1)
     return np.ones(angles.shape[0])
-
-
-# ----------------------------------------------------------------------------------------------
-# Matrix kernels
-# ----------------------------------------------------------------------------------------------
-#
-# The kernels read the padded arrays flattened, one box row at a time and only over the row's
-# ROI extent, through views (``array[first:first + n]`` for the row, ``array[first + offset:...]``
-# for its neighbours at one offset), so that the loops over a row are contiguous and LLVM
-# vectorises them; the border guarantees that every such view lies inside the array. The GLCM
-# and GLRLM kernels go offset by offset, each offset into its own matrix (in parallel: one
-# offset per thread); the GLDM + NGTDM kernel goes row by row over all offsets (in parallel:
-# chunks of rows, each into its own partial output). The public function picks the driver from
-# the amount of work (see radiomix._numba).
-
-def flat_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
-    """Offsets as steps in the flattened padded array."""
-    _, size_y, size_x = levels.padded.shape
-    return np.ascontiguousarray(angles[:, 0] * (size_y * size_x) + angles[:, 1] * size_x + angles[:, 2])
-
-
-def _geometry(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Row extents, box shape, padded shape and border of ``levels`` (the kernels' arguments)."""
-    return (levels.extents, np.array(levels.shape, dtype=np.int64), np.array(levels.padded.shape, dtype=np.int64),
-            levels.pad)
-
-
-def _parallel(levels: Levels, angles: np.ndarray, n_units: int) -> int:
-    """Number of parallel chunks (:func:`~radiomix._numba.chunk_count` of ROI voxels x offsets)."""
-    return chunk_count(levels.n_voxels * angles.shape[0], n_units)
-
-
-def _forward_offsets(angles: np.ndarray, levels: Levels) -> np.ndarray:
-    """Flat steps of ``angles``, after checking that each is the forward one of its opposite pair."""
-    offsets = flat_offsets(angles, levels)
-    if np.any(offsets <= 0):
-        raise InputError("GLCM and GLRLM offsets must be the forward one of each opposite pair "
-                         "(pyradiomics_angles(..., bidirectional=False))")
-    return offsets
-
-
-@njit
-def _row_start(row, shape, padded_shape, pad):
-    """Flat index of the first voxel of box row ``row`` (z-major) in the padded array."""
-    z = row // shape[1] + pad[0]
-    y = row % shape[1] + pad[1]
-    return (z * padded_shape[1] + y) * padded_shape[2] + pad[2]
-
-
-@njit
-def _sum_first_axis(partial):
-    """Sum of the per-chunk partial outputs (first axis)."""
-    total = partial[0].copy()
-    for chunk in range(1, partial.shape[0]):
-        total += partial[chunk]
-    return total
-
-
-def glcm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
-    """Co-occurrence counts of every offset, one pass over the ROI rows per offset.
-
-    Parameters
-    ----------
-    levels : Levels
-        Padded by at least the largest offset.
-    angles : ndarray of int64, shape (n_angles, 3)
-        Offsets ``m``, the forward one of each opposite pair.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_present, n_present, n_angles)
-        ``[i, j, a]``: ROI voxels of level ``i`` whose neighbour at ``+m_a``
-        is an ROI voxel of level ``j`` (not symmetrised); a view of an
-        array stored offset by offset (``[a, i, j]`` contiguous).
-    """
-    offsets = _forward_offsets(angles, levels)
-    args = (levels.ranked.reshape(-1), *_geometry(levels), offsets, levels.n_present + 1)
-    by_offset = _glcm_parallel(*args) if _parallel(levels, angles, offsets.size) > 1 else _glcm_serial(*args)
-    # rank 0: the centre (a gap in a row's extent) or the neighbour lies outside the ROI
-    return by_offset[:, 1:, 1:].transpose(1, 2, 0)
-
-
-@njit
-def _glcm_offset(ranked, extents, shape, padded_shape, pad, step, counts):
-    """Add the pairs ``(v, v + step)`` of the ROI rows to ``counts[rank(v), rank(v + step)]``.
-
-    Every voxel of a row's extent counts, without a branch: pairs with a
-    voxel outside the ROI land in row or column 0.
-    """
-    side = counts.shape[1]
-    flat_counts = counts.reshape(-1)
-    for row in range(extents.shape[0]):
-        start = extents[row, 0]
-        n = extents[row, 1] - start
-        if n == 0:
-            continue
-        first = _row_start(row, shape, padded_shape, pad) + start
-        centre = ranked[first:first + n]
-        neighbours = ranked[first + step:first + step + n]
-        for x in range(n):
-            flat_counts[np.uint64(centre[x] * side + neighbours[x])] += 1.0
-
-
-@njit
-def _glcm_serial(ranked, extents, shape, padded_shape, pad, offsets, side):
-    """:func:`_glcm_offset` for each offset in turn: counts (n_angles, side, side)."""
-    counts = np.zeros((offsets.size, side, side))
-    for a in range(offsets.size):
-        _glcm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], counts[a])
-    return counts
-
-
-@njit_parallel
-def _glcm_parallel(ranked, extents, shape, padded_shape, pad, offsets, side):
-    """:func:`_glcm_offset` with one offset per thread, each into its own matrix."""
-    counts = np.zeros((offsets.size, side, side))
-    for a in prange(offsets.size):
-        _glcm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], counts[a])
-    return counts
-
-
-def glrlm_counts(levels: Levels, angles: np.ndarray) -> np.ndarray:
-    """Run-length counts of every offset, one pass over the ROI rows per offset.
-
-    A run is a maximal sequence of ROI voxels of equal level along an offset;
-    voxels outside the ROI or the box end runs. As in pyradiomics, an offset
-    along which no line through the box holds two ROI voxels gives no runs
-    at all (pyradiomics takes the ROI as flat in that direction).
-
-    Parameters
-    ----------
-    levels : Levels
-        Padded by at least 1 along every axis an offset moves along.
-    angles : ndarray of int64, shape (n_angles, 3)
-        Unit offsets (components in -1..1), the forward one of each opposite pair.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_present, max_run, n_angles)
-        ``[i, j - 1, a]``: runs of level ``i`` and length ``j`` along offset
-        ``a``; ``max_run`` is the largest side of the box. A view of an
-        array stored offset by offset (``[a, i, j - 1]`` contiguous).
-    """
-    offsets = _forward_offsets(angles, levels)
-    max_run = max(levels.shape)
-    flat = levels.ranked.reshape(-1)
-    geometry = _geometry(levels)
-    args = (flat, *geometry, offsets, levels.n_present + 1, max_run)
-    by_offset = _glrlm_parallel(*args) if _parallel(levels, angles, offsets.size) > 1 else _glrlm_serial(*args)
-    # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
-    for a in np.flatnonzero(~by_offset[:, 1:, 2:].any(axis=(1, 2))):
-        if not _line_with_two_roi_voxels(flat, *geometry[1:], angles[a], offsets[a]):
-            by_offset[a] = 0.0
-    # rank 0 (outside the ROI) and length 0 are never counted
-    return by_offset[:, 1:, 1:].transpose(1, 2, 0)
-
-
-@njit
-def _glrlm_offset(ranked, extents, shape, padded_shape, pad, step, lengths, codes, partial, counts):
-    """The runs along one forward offset (flat ``step``) into ``counts[rank, length]``.
-
-    The ROI rows are read in memory order, so the voxel before each one
-    along the offset (``step`` back) has been seen: ``lengths`` holds the
-    length of the run up to each voxel of the last rows (a ring of whole
-    padded rows: flat index ``i`` at ``i % lengths.size``; it must hold more
-    rows than ``step`` spans), and a run is counted at its last voxel. Both
-    passes over a row are contiguous and branch-free (vectorised): the
-    lengths, then each voxel's code ``rank * width + length`` (0 when no run
-    ends there). The codes are counted into ``partial``, 4 flat histograms
-    taking consecutive voxels in turn (so that equal consecutive codes do
-    not wait on each other's increments), summed into ``counts`` at the end
-    (entry ``[0, 0]``, the voxels that end no run, left at 0). Only the
-    lengths of ROI voxels preceded by the same rank are read back, and those
-    are written earlier in the same pass, so ``lengths`` need not be cleared.
-    """
-    width = counts.shape[1]
-    ring = lengths.size
-    partial[:] = 0.0
-    for row in range(extents.shape[0]):
-        start = extents[row, 0]
-        n = extents[row, 1] - start
-        if n == 0:
-            continue
-        first = _row_start(row, shape, padded_shape, pad) + start
-        centre = ranked[first:first + n]
-        before = ranked[first - step:first - step + n]
-        after = ranked[first + step:first + step + n]
-        at = first % ring
-        back = (first - step) % ring
-        run = lengths[at:at + n]
-        run_before = lengths[back:back + n]
-        for x in range(n):
-            run[x] = np.int32(centre[x] == before[x]) * run_before[x] + 1
-        for x in range(n):
-            rank = centre[x]
-            codes[x] = np.int32((rank != 0) & (after[x] != rank)) * (rank * np.int32(width) + run[x])
-        whole = n - n % 4
-        for x in range(0, whole, 4):
-            partial[0, codes[x]] += 1.0
-            partial[1, codes[x + 1]] += 1.0
-            partial[2, codes[x + 2]] += 1.0
-            partial[3, codes[x + 3]] += 1.0
-        for x in range(whole, n):
-            partial[0, codes[x]] += 1.0
-    flat_counts = counts.reshape(-1)
-    for code in range(1, flat_counts.size):
-        flat_counts[code] = partial[0, code] + partial[1, code] + partial[2, code] + partial[3, code]
-
-
-@njit
-def _ring_size(offsets, padded_shape):
-    """Length of a ring of whole padded rows holding more rows than any of the forward ``offsets`` spans."""
-    return (offsets.max() // padded_shape[2] + 2) * padded_shape[2]
-
-
-@njit
-def _glrlm_serial(ranked, extents, shape, padded_shape, pad, offsets, side, max_run):
-    """:func:`_glrlm_offset` for each offset in turn: counts (n_angles, side, max_run + 1)."""
-    counts = np.zeros((offsets.size, side, max_run + 1))
-    lengths = np.zeros(_ring_size(offsets, padded_shape), dtype=np.int32)
-    codes = np.empty(shape[2], dtype=np.int32)
-    partial = np.empty((4, side * (max_run + 1)))
-    for a in range(offsets.size):
-        _glrlm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], lengths, codes, partial, counts[a])
-    return counts
-
-
-@njit_parallel
-def _glrlm_parallel(ranked, extents, shape, padded_shape, pad, offsets, side, max_run):
-    """:func:`_glrlm_offset` with one offset per thread, each into its own matrix."""
-    counts = np.zeros((offsets.size, side, max_run + 1))
-    for a in prange(offsets.size):
-        lengths = np.zeros(_ring_size(offsets, padded_shape), dtype=np.int32)
-        codes = np.empty(shape[2], dtype=np.int32)
-        partial = np.empty((4, side * (max_run + 1)))
-        _glrlm_offset(ranked, extents, shape, padded_shape, pad, offsets[a], lengths, codes, partial, counts[a])
-    return counts
-
-
-@njit
-def _line_with_two_roi_voxels(flat, shape, padded_shape, pad, angle, step):
-    """True when some line of the box along ``angle`` holds two ROI voxels (pyradiomics' test for a flat ROI)."""
-    for z in range(shape[0]):
-        for y in range(shape[1]):
-            first = ((z + pad[0]) * padded_shape[1] + y + pad[1]) * padded_shape[2] + pad[2]
-            for x in range(shape[2]):
-                if flat[first + x] == 0:
-                    continue
-                zz, yy, xx = z + angle[0], y + angle[1], x + angle[2]
-                ahead = first + x + step
-                while 0 <= zz < shape[0] and 0 <= yy < shape[1] and 0 <= xx < shape[2]:
-                    if flat[ahead] > 0:
-                        return True
-                    zz, yy, xx = zz + angle[0], yy + angle[1], xx + angle[2]
-                    ahead += step
-    return False
-
-
-def gldm_counts(levels: Levels, angles: np.ndarray, alpha: int) -> np.ndarray:
-    """Dependence counts: ROI voxels by level and number of dependent neighbours.
-
-    A neighbour (an ROI voxel at one of the offsets; ``angles`` lists both
-    directions) depends on the centre when their levels differ by at most
-    ``alpha``. Computed with the NGTDM sums (:func:`neighbourhood_matrices`).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_present, n_angles + 1)
-        ``[i, k]``: ROI voxels of level ``i`` with ``k`` dependent neighbours
-        (shared by the callers with these ``levels``: not to be modified).
-    """
-    return neighbourhood_matrices(levels, angles, int(alpha))[0]
-
-
-def ngtdm_sums(levels: Levels, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NGTDM columns: voxel count and summed absolute neighbourhood difference per level.
-
-    For each ROI voxel the neighbourhood average is the mean level of the ROI
-    voxels at the offsets (``angles`` lists both directions); a voxel
-    without such a neighbour counts with a difference of 0 (pyradiomics).
-    Computed with the GLDM counts (:func:`neighbourhood_matrices`).
-
-    Returns
-    -------
-    counts : ndarray of float64, shape (n_present,)
-        ROI voxels of each level.
-    differences : ndarray of float64, shape (n_present,)
-        Sum over those voxels of ``|level - neighbourhood average|``.
-    """
-    sums = levels.memo.get(("ngtdm", angles.tobytes()))
-    if sums is None:
-        sums = neighbourhood_matrices(levels, angles, 0)[1]
-    return sums[0], sums[1]
-
-
-def neighbourhood_matrices(levels: Levels, angles: np.ndarray, alpha: int) -> tuple[np.ndarray, np.ndarray]:
-    """The GLDM counts (dependence ``alpha``) and the NGTDM sums of the same neighbourhoods, in one pass.
-
-    Both read the same neighbours of each ROI voxel; the results are kept in
-    ``levels.memo``, so that the second class of an image finds them.
-
-    Returns
-    -------
-    dependence : ndarray of float64, shape (n_present, n_angles + 1)
-        As :func:`gldm_counts`.
-    sums : ndarray of float64, shape (2, n_present)
-        Voxel counts and summed differences, as :func:`ngtdm_sums`.
-    """
-    angle_key = angles.tobytes()
-    dependence = levels.memo.get(("gldm", angle_key, alpha))
-    sums = levels.memo.get(("ngtdm", angle_key))
-    if dependence is not None and sums is not None:
-        return dependence, sums
-    offsets = flat_offsets(angles, levels)
-    n_chunks = _parallel(levels, angles, levels.extents.shape[0])
-    # neighbour sums fit in int32 unless the neighbourhood is huge or the levels very many
-    sum_type = np.int32 if offsets.size * levels.n_levels < 2 ** 31 else np.int64
-    args = (levels.padded.reshape(-1), levels.ranked.reshape(-1), *_geometry(levels), offsets, alpha,
-            np.zeros(levels.shape[2], dtype=sum_type))
-    if n_chunks == 1:
-        dependence = np.zeros((levels.n_present, offsets.size + 1))
-        sums = np.zeros((2, levels.n_present))
-        _neighbourhood_rows(*args, 0, levels.extents.shape[0], dependence, sums)
-    else:
-        dependence, sums = _neighbourhood_parallel(*args, levels.n_present, n_chunks)
-    levels.memo[("gldm", angle_key, alpha)] = dependence
-    levels.memo[("ngtdm", angle_key)] = sums
-    return dependence, sums
-
-
-@njit
-def _neighbourhood_rows(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum,
-                        start_row, stop_row, dependence, sums):
-    """Add the ROI voxels of box rows ``start_row..stop_row`` to the GLDM and NGTDM matrices.
-
-    ``dependence[rank - 1, dependent neighbours] += 1``; ``sums[0, rank - 1]``
-    (count) and ``sums[1, rank - 1]`` (absolute difference to the mean
-    neighbour level). A row's neighbours are visited offset by offset over
-    the row's ROI extent (contiguous, vectorised), counting dependent and
-    ROI neighbours and summing their levels (voxels outside the ROI are 0,
-    adding nothing); then the voxels outside the ROI are skipped.
-    ``neighbour_sum`` is a buffer as long as a row, of the sums' integer type.
-    """
-    alpha = np.int32(alpha)
-    dependent = np.zeros(shape[2], dtype=np.int32)
-    n_neighbours = np.zeros(shape[2], dtype=np.int32)
-    for row in range(start_row, stop_row):
-        start = extents[row, 0]
-        n = extents[row, 1] - start
-        if n == 0:
-            continue
-        first = _row_start(row, shape, padded_shape, pad) + start
-        centre = flat[first:first + n]
-        dependent[:n] = 0
-        n_neighbours[:n] = 0
-        neighbour_sum[:n] = 0
-        for a in range(offsets.size):
-            neighbours = flat[first + offsets[a]:first + offsets[a] + n]
-            for x in range(n):
-                neighbour = neighbours[x]
-                inside = np.int32(neighbour > 0)
-                dependent[x] += inside & np.int32(abs(neighbour - centre[x]) <= alpha)
-                n_neighbours[x] += inside
-                neighbour_sum[x] += neighbour
-        ranks = ranked[first:first + n]
-        for x in range(n):
-            if ranks[x] == 0:
-                continue
-            dependence[ranks[x] - 1, dependent[x]] += 1.0
-            difference = 0.0
-            if n_neighbours[x] > 0:
-                difference = abs(centre[x] - neighbour_sum[x] / n_neighbours[x])
-            sums[0, ranks[x] - 1] += 1.0
-            sums[1, ranks[x] - 1] += difference
-
-
-@njit_parallel
-def _neighbourhood_parallel(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum,
-                            n_present, n_chunks):
-    """:func:`_neighbourhood_rows` over all rows, one chunk of rows per thread (each its own partial output)."""
-    n_rows = extents.shape[0]
-    dependence = np.zeros((n_chunks, n_present, offsets.size + 1))
-    sums = np.zeros((n_chunks, 2, n_present))
-    for chunk in prange(n_chunks):
-        _neighbourhood_rows(flat, ranked, extents, shape, padded_shape, pad, offsets, alpha, neighbour_sum.copy(),
-                            chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks, dependence[chunk],
-                            sums[chunk])
-    return _sum_first_axis(dependence), _sum_first_axis(sums)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1134,127 +589,28 @@ def _tridiagonal_eigenvalue(diagonal, off_diagonal, rank):
     return 0.5 * (low + high)
 
 
-EMPHASIS_FEATURES = (
-    "ShortEmphasis", "LongEmphasis", "GrayLevelNonUniformity", "GrayLevelNonUniformityNormalized",
-    "NonUniformity", "NonUniformityNormalized", "Percentage", "GrayLevelVariance", "Variance", "Entropy",
-    "LowGrayLevelEmphasis", "HighGrayLevelEmphasis", "ShortLowGrayLevelEmphasis", "ShortHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis", "LongHighGrayLevelEmphasis",
-)
-"""Rows of :func:`emphasis_features`, generic names for the GLRLM, GLSZM and GLDM features
-(``Short``/``Long``: small/large run length, zone size or dependence count)."""
-
-
-@njit_exact
-def emphasis_features(matrices, row_values, column_values, eps):
-    """pyradiomics' features of grey level x (run length | zone size | dependence) matrices.
+def named_emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_values: np.ndarray,
+                            names: dict[str, str]) -> dict[str, float]:
+    """pyradiomics' GLRLM, GLSZM or GLDM features of a stack of matrices, averaged over matrices.
 
     Parameters
     ----------
-    matrices : ndarray of float64, shape (n_rows, n_columns, n_matrices)
-        Counts (or weighted counts) by grey level (rows) and run length,
-        zone size or dependence count (columns), one matrix per offset
-        (GLRLM) or a single one.
-    row_values : ndarray of float64, shape (n_rows,)
-        Grey level of each row.
-    column_values : ndarray of float64, shape (n_columns,)
-        Run length / zone size / dependence count of each column (>= 1).
-    eps : float
-        pyradiomics' ``numpy.spacing(1)``.
+    matrices : ndarray of float64, shape (n_matrices, n_rows, n_columns)
+        Counts by grey level and run length, zone size or dependence.
+    row_values, column_values : ndarray of float64
+        Grey level of each row; run length, zone size or dependence of each column.
+    names : dict
+        Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name.
 
     Returns
     -------
-    ndarray of float64, shape (len(EMPHASIS_FEATURES), n_matrices)
-        Feature values per matrix; NaN for a matrix without counts.
+    dict of str to float
+        ``{pyradiomics name: value}`` of :func:`radiomix.features.texture.emphasis_features`
+        with pyradiomics' ``eps`` in the entropy; matrices without counts
+        (NaN) are left out of the average, as pyradiomics' ``nanmean``.
     """
-    n_rows, n_columns, n_matrices = matrices.shape
-    out = np.full((len(EMPHASIS_FEATURES), n_matrices), np.nan)
-    row_sums = np.empty(n_rows)
-    column_sums = np.empty(n_columns)
-    for a in range(n_matrices):
-        row_sums[:] = 0.0
-        column_sums[:] = 0.0
-        total = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
-        entropy_sum = 0.0
-        for i in range(n_rows):
-            g2 = row_values[i] * row_values[i]
-            for j in range(n_columns):
-                count = matrices[i, j, a]
-                if count == 0.0:
-                    continue
-                c2 = column_values[j] * column_values[j]
-                row_sums[i] += count
-                column_sums[j] += count
-                total += count
-                short_low += count / (g2 * c2)
-                short_high += count * g2 / c2
-                long_low += count * c2 / g2
-                long_high += count * g2 * c2
-        if total == 0.0:
-            continue
-        for i in range(n_rows):
-            for j in range(n_columns):
-                if matrices[i, j, a] != 0.0:  # an empty cell adds -0.0
-                    probability = matrices[i, j, a] / total
-                    entropy_sum -= probability * np.log2(probability + eps)
-        short = 0.0
-        long = 0.0
-        column_uniformity = 0.0
-        n_units = 0.0
-        column_mean = 0.0
-        for j in range(n_columns):
-            value = column_values[j]
-            short += column_sums[j] / (value * value)
-            long += column_sums[j] * value * value
-            column_uniformity += column_sums[j] * column_sums[j]
-            n_units += column_sums[j] * value
-            column_mean += column_sums[j] / total * value
-        column_variance = 0.0
-        for j in range(n_columns):
-            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
-        grey_uniformity = 0.0
-        low = 0.0
-        high = 0.0
-        grey_mean = 0.0
-        for i in range(n_rows):
-            value = row_values[i]
-            grey_uniformity += row_sums[i] * row_sums[i]
-            low += row_sums[i] / (value * value)
-            high += row_sums[i] * value * value
-            grey_mean += row_sums[i] / total * value
-        grey_variance = 0.0
-        for i in range(n_rows):
-            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
-        out[0, a] = short / total
-        out[1, a] = long / total
-        out[2, a] = grey_uniformity / total
-        out[3, a] = grey_uniformity / (total * total)
-        out[4, a] = column_uniformity / total
-        out[5, a] = column_uniformity / (total * total)
-        out[6, a] = total / n_units
-        out[7, a] = grey_variance
-        out[8, a] = column_variance
-        out[9, a] = entropy_sum
-        out[10, a] = low / total
-        out[11, a] = high / total
-        out[12, a] = short_low / total
-        out[13, a] = short_high / total
-        out[14, a] = long_low / total
-        out[15, a] = long_high / total
-    return out
-
-
-def named_emphasis_features(values: np.ndarray, names: dict[str, str]) -> dict[str, float]:
-    """pyradiomics' names for the rows of :func:`emphasis_features`, averaged over matrices.
-
-    ``values`` has one column per matrix; NaN columns (empty matrices) are
-    left out of the average, as pyradiomics' ``nanmean``.
-    """
-    means = nanmean_columns(values)
-    return {names[generic]: float(means[row]) for row, generic in enumerate(EMPHASIS_FEATURES) if generic in names}
+    values = nanmean_columns(emphasis_features(matrices, row_values, column_values, EPS).T)
+    return {names[key]: float(value) for key, value in zip(EMPHASIS_FEATURES, values) if key in names}
 
 
 def nanmean_columns(values: np.ndarray) -> np.ndarray:
@@ -1263,60 +619,3 @@ def nanmean_columns(values: np.ndarray) -> np.ndarray:
     counts = finite.sum(axis=1)
     sums = np.where(finite, values, 0.0).sum(axis=1)
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-NGTDM_FEATURES = ("Busyness", "Coarseness", "Complexity", "Contrast", "Strength")
-"""Entries of :func:`ngtdm_features`' output, pyradiomics' names."""
-
-
-@njit_exact
-def ngtdm_features(counts, differences, grey_levels):
-    """pyradiomics' NGTDM features.
-
-    Parameters
-    ----------
-    counts : ndarray of float64, shape (n,)
-        ROI voxels ``n_i`` of each present grey level (all > 0).
-    differences : ndarray of float64, shape (n,)
-        ``s_i``: summed absolute neighbourhood differences of those voxels.
-    grey_levels : ndarray of float64, shape (n,)
-        The grey levels ``i``.
-
-    Returns
-    -------
-    ndarray of float64, shape (5,)
-        In :data:`NGTDM_FEATURES` order, with ``p_i = n_i / N``:
-        Busyness ``sum p_i s_i / sum_ij |i p_i - j p_j|`` (0 when the
-        denominator is 0); Coarseness ``1 / sum p_i s_i`` (1e6 when the sum
-        is 0); Complexity ``sum_ij |i - j| (p_i s_i + p_j s_j) / (p_i + p_j) / N``;
-        Contrast ``sum_ij p_i p_j (i - j)^2 sum s_i / (N Ng (Ng - 1))``
-        (0 for one grey level); Strength ``sum_ij (p_i + p_j) (i - j)^2 / sum s_i``
-        (0 when ``sum s_i`` is 0).
-    """
-    n = counts.size
-    n_voxels = counts.sum()
-    probability = counts / n_voxels
-    weighted_sum = 0.0
-    difference_sum = 0.0
-    for i in range(n):
-        weighted_sum += probability[i] * differences[i]
-        difference_sum += differences[i]
-    busyness_denominator = 0.0
-    complexity = 0.0
-    contrast_sum = 0.0
-    strength_sum = 0.0
-    for i in range(n):
-        for j in range(n):
-            step = grey_levels[i] - grey_levels[j]
-            busyness_denominator += abs(grey_levels[i] * probability[i] - grey_levels[j] * probability[j])
-            complexity += abs(step) * (probability[i] * differences[i] + probability[j] * differences[j]) / (
-                probability[i] + probability[j])
-            contrast_sum += probability[i] * probability[j] * step * step
-            strength_sum += (probability[i] + probability[j]) * step * step
-    out = np.empty(5)
-    out[0] = weighted_sum / busyness_denominator if busyness_denominator != 0.0 else 0.0
-    out[1] = 1.0 / weighted_sum if weighted_sum != 0.0 else 1e6
-    out[2] = complexity / n_voxels
-    out[3] = contrast_sum * difference_sum / n_voxels / (n * (n - 1)) if n > 1 else 0.0
-    out[4] = strength_sum / difference_sum if difference_sum != 0.0 else 0.0
-    return out

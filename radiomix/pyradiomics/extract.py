@@ -25,7 +25,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import SpecError
 from radiomix.features.table import COLUMNS
-from radiomix.pyradiomics import _texture_kernels as texture_kernels
+from radiomix.features.texture import present_levels
 from radiomix.pyradiomics import firstorder, shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import SHAPE_CLASSES, PyradiomicsFeature, feature
@@ -113,7 +113,7 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
     """
     binned = discretise(filtered, box_roi, settings)
     rows = []
-    texture_levels = None  # prepared once, shared by the texture classes of this image
+    texture_levels = None  # ranked once, shared by the texture classes of this image
     for feature_class, definitions in enabled.items():
         if feature_class in SHAPE_CLASSES or not definitions:
             continue
@@ -122,8 +122,7 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
                                                    settings.voxelArrayShift)
         else:
             if texture_levels is None:
-                texture_levels = texture_kernels.prepared_levels(binned.levels, binned.n_levels,
-                                                                 texture_kernels.texture_reach(settings))
+                texture_levels = present_levels(binned.levels, binned.n_levels)
             module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
             options = {"mcc": any(d.name == "MCC" for d in definitions)} if feature_class == "glcm" else {}
             values = module.features(texture_levels, binned.n_levels, spacing, settings, **options)

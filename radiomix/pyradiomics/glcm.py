@@ -29,22 +29,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.glcm import glcm_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 FEATURE_NAMES = tuple(sorted(kernels.GLCM_FEATURES + ("MCC",)))
 """The GLCM features this module computes (pyradiomics' names of its valued features)."""
 
 
-def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
+def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
              settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLCM (counts, before normalisation) and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
         pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
         bounding box (pyradiomics crops to it without padding). Or those
-        levels already prepared (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`),
+        levels already ranked (:func:`~radiomix.features.texture.present_levels`),
         shared by the classes of one image.
     n_levels : int
         pyradiomics' ``Ng``, the highest level in the ROI.
@@ -62,23 +64,25 @@ def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
         sum; a view of an array stored matrix by matrix.
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows and columns).
+
+    Notes
+    -----
+    The matrices are the IBSI engine's (:func:`radiomix.features.glcm.glcm_matrices`)
+    of the ranked levels, along pyradiomics' offsets.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, False,
-                                        kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    by_offset = kernels.glcm_counts(prepared, angles).transpose(2, 0, 1)  # [a, i, j], contiguous per offset
-    if settings.symmetricalGLCM:
-        by_offset = np.add(by_offset, by_offset.transpose(0, 2, 1), order="C")
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, False, settings)
+    by_offset = glcm_matrices(present.ranked, present.n_present, angles,
+                              bool(settings.symmetricalGLCM)).astype(np.float64)  # [a, i, j]
     if settings.weightingNorm is not None:
         distances_mm = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
         weights = distances_mm if settings.weightingNorm == "no_weighting" else np.exp(-distances_mm ** 2)
         by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
     elif by_offset.shape[0] > 1:
         by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
-    return by_offset.transpose(1, 2, 0), prepared.grey_levels
+    return by_offset.transpose(1, 2, 0), present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings,
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings,
              mcc: bool = True) -> dict[str, float]:
     """pyradiomics' GLCM features of ``levels``.
 

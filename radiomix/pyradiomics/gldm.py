@@ -15,42 +15,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
-    "ShortEmphasis": "SmallDependenceEmphasis",
-    "LongEmphasis": "LargeDependenceEmphasis",
-    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
-    "NonUniformity": "DependenceNonUniformity",
-    "NonUniformityNormalized": "DependenceNonUniformityNormalized",
-    "GrayLevelVariance": "GrayLevelVariance",
-    "Variance": "DependenceVariance",
-    "Entropy": "DependenceEntropy",
-    "LowGrayLevelEmphasis": "LowGrayLevelEmphasis",
-    "HighGrayLevelEmphasis": "HighGrayLevelEmphasis",
-    "ShortLowGrayLevelEmphasis": "SmallDependenceLowGrayLevelEmphasis",
-    "ShortHighGrayLevelEmphasis": "SmallDependenceHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis": "LargeDependenceLowGrayLevelEmphasis",
-    "LongHighGrayLevelEmphasis": "LargeDependenceHighGrayLevelEmphasis",
+    "short_emphasis": "SmallDependenceEmphasis",
+    "long_emphasis": "LargeDependenceEmphasis",
+    "grey_level_non_uniformity": "GrayLevelNonUniformity",
+    "non_uniformity": "DependenceNonUniformity",
+    "non_uniformity_normalised": "DependenceNonUniformityNormalized",
+    "grey_level_variance": "GrayLevelVariance",
+    "variance": "DependenceVariance",
+    "entropy": "DependenceEntropy",
+    "low_grey_level_emphasis": "LowGrayLevelEmphasis",
+    "high_grey_level_emphasis": "HighGrayLevelEmphasis",
+    "short_low_grey_level_emphasis": "SmallDependenceLowGrayLevelEmphasis",
+    "short_high_grey_level_emphasis": "SmallDependenceHighGrayLevelEmphasis",
+    "long_low_grey_level_emphasis": "LargeDependenceLowGrayLevelEmphasis",
+    "long_high_grey_level_emphasis": "LargeDependenceHighGrayLevelEmphasis",
 }
-"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+"""Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name."""
 
 FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLDM and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     settings : PyradiomicsSettings
         Reads ``distances``, ``gldm_a``, ``force2D`` and ``force2Ddimension``.
 
@@ -60,15 +57,20 @@ def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tupl
         Voxels by level and dependence (column ``j - 1`` for dependence ``j``).
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
+
+    Notes
+    -----
+    The matrix is the IBSI NGLDM of the volume
+    (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
+    pyradiomics' offsets, restricted to the grey levels present.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
-                                        kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts = kernels.gldm_counts(prepared, angles, int(settings.gldm_a))
-    return counts, prepared.grey_levels
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, True, settings)
+    counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, alpha=int(settings.gldm_a),
+                                     differences=False)
+    return counted.volume_dependence[0][present.rows].astype(np.float64), present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLDM features of ``levels``.
 
     Parameters
@@ -85,5 +87,4 @@ def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, se
     """
     counts, grey_levels = matrix(levels, n_levels, settings)
     dependence = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
-    per_matrix = kernels.emphasis_features(counts[:, :, None], grey_levels, dependence, kernels.EPS)
-    return dict(sorted(kernels.named_emphasis_features(per_matrix, NAMES).items()))
+    return dict(sorted(kernels.named_emphasis_features(counts[None], grey_levels, dependence, NAMES).items()))

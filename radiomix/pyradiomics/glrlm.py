@@ -20,45 +20,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.glrlm import glrlm_matrices
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
-    "ShortEmphasis": "ShortRunEmphasis",
-    "LongEmphasis": "LongRunEmphasis",
-    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
-    "GrayLevelNonUniformityNormalized": "GrayLevelNonUniformityNormalized",
-    "NonUniformity": "RunLengthNonUniformity",
-    "NonUniformityNormalized": "RunLengthNonUniformityNormalized",
-    "Percentage": "RunPercentage",
-    "GrayLevelVariance": "GrayLevelVariance",
-    "Variance": "RunVariance",
-    "Entropy": "RunEntropy",
-    "LowGrayLevelEmphasis": "LowGrayLevelRunEmphasis",
-    "HighGrayLevelEmphasis": "HighGrayLevelRunEmphasis",
-    "ShortLowGrayLevelEmphasis": "ShortRunLowGrayLevelEmphasis",
-    "ShortHighGrayLevelEmphasis": "ShortRunHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis": "LongRunLowGrayLevelEmphasis",
-    "LongHighGrayLevelEmphasis": "LongRunHighGrayLevelEmphasis",
+    "short_emphasis": "ShortRunEmphasis",
+    "long_emphasis": "LongRunEmphasis",
+    "grey_level_non_uniformity": "GrayLevelNonUniformity",
+    "grey_level_non_uniformity_normalised": "GrayLevelNonUniformityNormalized",
+    "non_uniformity": "RunLengthNonUniformity",
+    "non_uniformity_normalised": "RunLengthNonUniformityNormalized",
+    "percentage": "RunPercentage",
+    "grey_level_variance": "GrayLevelVariance",
+    "variance": "RunVariance",
+    "entropy": "RunEntropy",
+    "low_grey_level_emphasis": "LowGrayLevelRunEmphasis",
+    "high_grey_level_emphasis": "HighGrayLevelRunEmphasis",
+    "short_low_grey_level_emphasis": "ShortRunLowGrayLevelEmphasis",
+    "short_high_grey_level_emphasis": "ShortRunHighGrayLevelEmphasis",
+    "long_low_grey_level_emphasis": "LongRunLowGrayLevelEmphasis",
+    "long_high_grey_level_emphasis": "LongRunHighGrayLevelEmphasis",
 }
-"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+"""Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name."""
 
 FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLRLM features this module computes (pyradiomics' names)."""
 
 
-def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
+def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
              settings) -> tuple[np.ndarray, np.ndarray]:
     """pyradiomics' GLRLM (run counts) and the grey level of each row.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     spacing_zyx : sequence of 3 float
         Voxel size (z, y, x) in mm (used by ``weightingNorm``).
     settings : PyradiomicsSettings
@@ -70,19 +67,55 @@ def matrices(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx,
         Steps 1-4 of the module docstring; column ``j - 1`` counts runs of length ``j``.
     grey_levels : ndarray of float64, shape (n,)
         The present grey levels (rows).
+
+    Notes
+    -----
+    The matrices are the IBSI engine's (:func:`radiomix.features.glrlm.glrlm_matrices`)
+    of the ranked levels, along pyradiomics' offsets.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), (1,), False, kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts = kernels.glrlm_counts(prepared, angles)
+    present, angles = kernels.levels_and_angles(levels, n_levels, (1,), False, settings)
+    counts = offset_matrices(present, angles)
     if settings.weightingNorm is not None:
         weights = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
         counts = (counts * weights).sum(axis=2, keepdims=True)
     elif counts.shape[2] > 1:
         counts = counts[:, :, counts.sum(axis=(0, 1)) > 0]
-    return counts, prepared.grey_levels
+    return counts, present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def offset_matrices(present: PresentLevels, angles: np.ndarray) -> np.ndarray:
+    """Steps 1-2 of the module docstring: run counts ``[i, j - 1, a]`` of each offset ``a`` (float64).
+
+    Counted by :func:`radiomix.features.glrlm.glrlm_matrices` from the ranked
+    levels; an offset along which no line of the box holds two ROI voxels
+    is emptied.
+    """
+    by_offset = glrlm_matrices(present.ranked, present.n_present, angles).astype(np.float64)  # [a, i, j - 1]
+    # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
+    roi = present.levels > 0
+    for a in np.flatnonzero(~by_offset[:, :, 1:].any(axis=(1, 2))):
+        if not _line_with_two_roi_voxels(roi, angles[a]):
+            by_offset[a] = 0.0
+    return by_offset.transpose(1, 2, 0)
+
+
+def _line_with_two_roi_voxels(roi: np.ndarray, angle: np.ndarray) -> bool:
+    """True when some line of the box along ``angle`` holds two ROI voxels (pyradiomics' test for a flat ROI).
+
+    Checks the voxel pairs ``(v, v + k angle)`` for ``k = 1, 2, ...`` while the step fits in the box.
+    """
+    for k in range(1, max(roi.shape)):
+        step = k * np.asarray(angle)
+        if np.any(np.abs(step) >= roi.shape):
+            break
+        first = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, roi.shape))
+        second = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, roi.shape))
+        if np.any(roi[first] & roi[second]):
+            return True
+    return False
+
+
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLRLM features of ``levels``.
 
     Parameters are those of :func:`matrices`.
@@ -97,8 +130,7 @@ def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, se
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
     run_lengths = np.arange(1, counts.shape[1] + 1, dtype=np.float64)
-    per_matrix = kernels.emphasis_features(counts, grey_levels, run_lengths, kernels.EPS)
-    values = kernels.named_emphasis_features(per_matrix, NAMES)
+    values = kernels.named_emphasis_features(counts.transpose(2, 0, 1), grey_levels, run_lengths, NAMES)
     if counts.shape[2] == 1 and not counts.any():
         # a single matrix without runs: pyradiomics removes every (empty) run-length column, so the
         # run-length variance and the entropy are empty sums (0); the other features divide by a

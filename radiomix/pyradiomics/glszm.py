@@ -14,44 +14,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features.zones import label_zones
+from radiomix.features.texture import PresentLevels
+from radiomix.features.zones import label_zones, zone_matrix
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
-    "ShortEmphasis": "SmallAreaEmphasis",
-    "LongEmphasis": "LargeAreaEmphasis",
-    "GrayLevelNonUniformity": "GrayLevelNonUniformity",
-    "GrayLevelNonUniformityNormalized": "GrayLevelNonUniformityNormalized",
-    "NonUniformity": "SizeZoneNonUniformity",
-    "NonUniformityNormalized": "SizeZoneNonUniformityNormalized",
-    "Percentage": "ZonePercentage",
-    "GrayLevelVariance": "GrayLevelVariance",
-    "Variance": "ZoneVariance",
-    "Entropy": "ZoneEntropy",
-    "LowGrayLevelEmphasis": "LowGrayLevelZoneEmphasis",
-    "HighGrayLevelEmphasis": "HighGrayLevelZoneEmphasis",
-    "ShortLowGrayLevelEmphasis": "SmallAreaLowGrayLevelEmphasis",
-    "ShortHighGrayLevelEmphasis": "SmallAreaHighGrayLevelEmphasis",
-    "LongLowGrayLevelEmphasis": "LargeAreaLowGrayLevelEmphasis",
-    "LongHighGrayLevelEmphasis": "LargeAreaHighGrayLevelEmphasis",
+    "short_emphasis": "SmallAreaEmphasis",
+    "long_emphasis": "LargeAreaEmphasis",
+    "grey_level_non_uniformity": "GrayLevelNonUniformity",
+    "grey_level_non_uniformity_normalised": "GrayLevelNonUniformityNormalized",
+    "non_uniformity": "SizeZoneNonUniformity",
+    "non_uniformity_normalised": "SizeZoneNonUniformityNormalized",
+    "percentage": "ZonePercentage",
+    "grey_level_variance": "GrayLevelVariance",
+    "variance": "ZoneVariance",
+    "entropy": "ZoneEntropy",
+    "low_grey_level_emphasis": "LowGrayLevelZoneEmphasis",
+    "high_grey_level_emphasis": "HighGrayLevelZoneEmphasis",
+    "short_low_grey_level_emphasis": "SmallAreaLowGrayLevelEmphasis",
+    "short_high_grey_level_emphasis": "SmallAreaHighGrayLevelEmphasis",
+    "long_low_grey_level_emphasis": "LargeAreaLowGrayLevelEmphasis",
+    "long_high_grey_level_emphasis": "LargeAreaHighGrayLevelEmphasis",
 }
-"""Generic feature of :data:`~radiomix.pyradiomics._texture_kernels.EMPHASIS_FEATURES` -> pyradiomics name."""
+"""Key of :data:`~radiomix.features.texture.EMPHASIS_FEATURES` -> pyradiomics name."""
 
 FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The GLSZM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int,
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
            settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' GLSZM restricted to the zone sizes that occur.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; or those
-        levels already prepared (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`).
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     settings : PyradiomicsSettings
         Reads ``force2D`` and ``force2Ddimension``.
 
@@ -64,44 +62,16 @@ def matrix(levels: np.ndarray | kernels.Levels, n_levels: int,
     sizes : ndarray of float64, shape (n_sizes,)
         The zone sizes that occur (voxels), increasing.
     """
-    prepared = kernels.levels_for(levels, n_levels, (0, 0, 0))
-    volume = prepared.padded[tuple(slice(p, p + n) for p, n in zip(prepared.pad, prepared.shape))]
+    present = kernels.present(levels, n_levels)
+    volume = present.levels
     if settings.force2D:
         volume = np.moveaxis(volume, int(settings.force2Ddimension), 0)
     zones = label_zones(volume, linkage_distance=1, in_plane=bool(settings.force2D))
-    counts, sizes = zone_size_matrix(zones.level, zones.size, prepared.n_levels)
-    return counts, np.arange(1, prepared.n_levels + 1, dtype=np.float64), sizes
+    counts, sizes = zone_matrix(zones.level, zones.size, present.n_levels)
+    return counts, np.arange(1, present.n_levels + 1, dtype=np.float64), sizes
 
 
-def zone_size_matrix(zone_level: np.ndarray, zone_size: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Zones counted by level and size, restricted to the sizes that occur.
-
-    Parameters
-    ----------
-    zone_level : ndarray of int
-        Level ``1..n_levels`` of each zone.
-    zone_size : ndarray of int
-        Size of each zone (voxels, >= 1).
-    n_levels : int
-        Number of rows.
-
-    Returns
-    -------
-    counts : ndarray of float64, shape (n_levels, n_sizes)
-        Zones of level ``i + 1`` (row ``i``) and size ``sizes[j]`` (column ``j``).
-    sizes : ndarray of float64, shape (n_sizes,)
-        The sizes that occur, increasing.
-    """
-    zones_by_size = np.bincount(zone_size)
-    sizes = np.flatnonzero(zones_by_size)
-    column = np.zeros(zones_by_size.size, dtype=np.int64)
-    column[sizes] = np.arange(sizes.size)
-    flat = (zone_level.astype(np.int64) - 1) * sizes.size + column[zone_size]
-    counts = np.bincount(flat, minlength=n_levels * sizes.size).reshape(n_levels, sizes.size)
-    return counts.astype(np.float64), sizes.astype(np.float64)
-
-
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' GLSZM features of ``levels``.
 
     Parameters
@@ -117,5 +87,4 @@ def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, se
         ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
     """
     counts, grey_levels, sizes = matrix(levels, n_levels, settings)
-    per_matrix = kernels.emphasis_features(counts[:, :, None], grey_levels, sizes, kernels.EPS)
-    return dict(sorted(kernels.named_emphasis_features(per_matrix, NAMES).items()))
+    return dict(sorted(kernels.named_emphasis_features(counts[None], grey_levels, sizes, NAMES).items()))

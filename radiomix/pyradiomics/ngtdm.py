@@ -6,46 +6,56 @@ over those voxels of ``|i - mean level of its neighbours|``, the neighbours
 being the ROI voxels at the offsets of ``distances`` (both directions;
 in-plane with ``force2D``; offsets that do not fit in the ROI box are left
 out). Unlike IBSI, a voxel without any neighbour in the ROI still counts in
-``n_i`` (with a difference of 0). Formulas: :func:`~radiomix.pyradiomics._texture_kernels.ngtdm_features`.
+``n_i`` (with a difference of 0). Formulas: :func:`radiomix.features.ngtdm.ngtdm_feature_values`
+(coarseness 1e6 only when ``sum p_i s_i = 0``; busyness 0 when undefined).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from radiomix.features.neighbourhood import neighbourhood_matrices
+from radiomix.features.ngtdm import FEATURE_KEYS, ngtdm_feature_values
+from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
-FEATURE_NAMES = kernels.NGTDM_FEATURES
+NAMES = {"coarseness": "Coarseness", "contrast": "Contrast", "busyness": "Busyness", "complexity": "Complexity",
+         "strength": "Strength"}
+"""IBSI NGTDM feature key -> pyradiomics name."""
+
+FEATURE_NAMES = tuple(sorted(NAMES.values()))
 """The NGTDM features this module computes (pyradiomics' names)."""
 
 
-def matrix(levels: np.ndarray | kernels.Levels, n_levels: int, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
+           settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' NGTDM columns ``n_i``, ``s_i`` and ``i``, for the grey levels present.
 
     Parameters
     ----------
-    levels : ndarray of int, shape (z, y, x), or Levels
-        pyradiomics' bin indices inside the ROI (from 1), 0 outside; the ROI's
-        bounding box. Or those levels already prepared
-        (:func:`~radiomix.pyradiomics._texture_kernels.levels_for`), shared by
-        the classes of one image.
-    n_levels : int
-        pyradiomics' ``Ng``, the highest level in the ROI.
+    levels, n_levels
+        As for :func:`radiomix.pyradiomics.glcm.matrices`.
     settings : PyradiomicsSettings
         Reads ``distances``, ``force2D`` and ``force2Ddimension``.
 
     Returns
     -------
     counts, differences, grey_levels : ndarray of float64, shape (n,)
+
+    Notes
+    -----
+    The columns are the IBSI NGTDM's of the volume
+    (:func:`radiomix.features.neighbourhood.neighbourhood_matrices`) for
+    pyradiomics' offsets, counting voxels without neighbours.
     """
-    angles = kernels.pyradiomics_angles(kernels.box_shape(levels), settings.distances, True,
-                                        kernels.force2d_axis(settings))
-    prepared = kernels.levels_for(levels, n_levels, kernels.offsets_reach(angles))
-    counts, differences = kernels.ngtdm_sums(prepared, angles)
-    return counts, differences, prepared.grey_levels
+    present, angles = kernels.levels_and_angles(levels, n_levels, settings.distances, True, settings)
+    counted = neighbourhood_matrices(present.levels, present.n_levels, angles, 0, dependences=False,
+                                     count_isolated=True)
+    counts = counted.volume_counts[0][present.rows].astype(np.float64)
+    return counts, counted.volume_sums[0][present.rows], present.grey_levels
 
 
-def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
+def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
     """pyradiomics' NGTDM features of ``levels``.
 
     Parameters
@@ -60,5 +70,7 @@ def features(levels: np.ndarray | kernels.Levels, n_levels: int, spacing_zyx, se
     dict of str to float
         ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
     """
-    values = kernels.ngtdm_features(*matrix(levels, n_levels, settings))
-    return {name: float(value) for name, value in zip(FEATURE_NAMES, values)}
+    counts, differences, grey_levels = matrix(levels, n_levels, settings)
+    values = ngtdm_feature_values(counts[None], differences[None], grey_levels, capped_coarseness=False,
+                                  undefined_busyness=0.0)[0]
+    return dict(sorted((NAMES[key], float(value)) for key, value in zip(FEATURE_KEYS, values)))

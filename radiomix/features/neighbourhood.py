@@ -1,0 +1,275 @@
+"""Neighbourhood counting shared by the NGLDM and NGTDM families (IBSI and pyradiomics' GLDM and NGTDM).
+
+Both matrices read, for every ROI voxel, the ROI voxels at a set of
+neighbour offsets: the NGLDM counts those whose grey level lies within
+``alpha`` of the centre's (its dependence, the centre included), the NGTDM
+sums their levels (their mean level). IBSI's neighbourhood is the Chebyshev
+cube around the centre (:func:`chebyshev_offsets`); pyradiomics' is the
+union of the Chebyshev shells of its ``distances`` that fit in the ROI box.
+One kernel, :func:`_neighbourhood_kernel`, counts either or both, per slice
+(in-plane offsets) and for the volume (all offsets), in one pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+from radiomix._numba import njit
+from radiomix.errors import InputError
+from radiomix.features.texture import smallest_level_type
+
+
+class NeighbourhoodMatrices(NamedTuple):
+    """Output of :func:`neighbourhood_matrices`; arrays without rows unless ``per_slice`` (``volume``), and
+    zeros for what was not asked for (``dependences``, ``differences``).
+
+    Attributes
+    ----------
+    slice_dependence : ndarray of int64, shape (nz or 0, n_levels, n_in_plane + 1)
+        ``[z, i - 1, j - 1]``: ROI voxels of slice ``z`` with level ``i`` and
+        in-plane dependence ``j`` (the centre included).
+    volume_dependence : ndarray of int64, shape (1 or 0, n_levels, n_offsets + 1)
+        The same over all offsets.
+    slice_counts, volume_counts : ndarray of int64, shape (nz or 0, n_levels), (1 or 0, n_levels)
+        NGTDM ``n_i``: ROI voxels of level ``i`` (column ``i - 1``) with at
+        least one neighbour in the ROI (every ROI voxel with ``count_isolated``).
+    slice_sums, volume_sums : ndarray of float64, same shapes
+        NGTDM ``s_i``: sum over those voxels of ``|i - mean neighbour level|``
+        (0 for a voxel without neighbours).
+    """
+
+    slice_dependence: np.ndarray
+    volume_dependence: np.ndarray
+    slice_counts: np.ndarray
+    slice_sums: np.ndarray
+    volume_counts: np.ndarray
+    volume_sums: np.ndarray
+
+
+def chebyshev_offsets(distance: int) -> tuple[np.ndarray, int]:
+    """IBSI's neighbourhood: every ``(dz, dy, dx)`` within Chebyshev ``distance``, the centre excepted.
+
+    Returns
+    -------
+    offsets : ndarray of int64, shape ((2 distance + 1)^3 - 1, 3)
+        The in-plane offsets (``dz = 0``) first.
+    n_in_plane : int
+        Number of in-plane offsets, ``(2 distance + 1)^2 - 1``.
+    """
+    steps = range(-int(distance), int(distance) + 1)
+    offsets = [offset for offset in itertools.product(steps, steps, steps) if any(offset)]
+    offsets.sort(key=lambda offset: offset[0] != 0)  # stable: in-plane first
+    n_in_plane = (2 * int(distance) + 1) ** 2 - 1
+    return np.array(offsets, dtype=np.int64), n_in_plane
+
+
+def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray, n_in_plane: int, *,
+                           alpha: float = 0.0, per_slice: bool = False, volume: bool = True,
+                           dependences: bool = True, differences: bool = True,
+                           count_isolated: bool = False) -> NeighbourhoodMatrices:
+    """NGLDM dependences and NGTDM sums of checked ``levels`` for the neighbourhood ``offsets``.
+
+    Parameters
+    ----------
+    levels : ndarray of int32, shape (nz, ny, nx)
+        Grey levels ``1..n_levels`` in the ROI, 0 outside (see
+        :func:`radiomix.features.texture.checked_levels`).
+    n_levels : int
+        Number of grey levels ``Ng``.
+    offsets : ndarray of int, shape (n_offsets, 3)
+        Neighbour offsets ``(dz, dy, dx)`` (voxels), none ``(0, 0, 0)``; the
+        first ``n_in_plane`` have ``dz = 0``.
+    n_in_plane : int
+        Number of leading in-plane offsets: the neighbourhood of ``per_slice``.
+    alpha : float
+        A neighbour depends on the centre when ``|level difference| <= alpha`` (>= 0).
+    per_slice : bool
+        Count the in-plane neighbourhoods, one matrix per slice (axis 0).
+    volume : bool
+        Count the neighbourhoods of all offsets, one matrix for the volume.
+    dependences, differences : bool
+        Count the dependence matrices (NGLDM), the NGTDM columns.
+    count_isolated : bool
+        NGTDM ``n_i`` also counts voxels without any neighbour in the ROI
+        (pyradiomics); IBSI leaves them out.
+
+    Returns
+    -------
+    NeighbourhoodMatrices
+    """
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    if offsets.ndim != 2 or offsets.shape[1] != 3 or not offsets.size or not np.abs(offsets).sum(axis=1).all():
+        raise InputError(f"neighbour offsets must be a non-empty (n, 3) array of (dz, dy, dx) steps other than "
+                         f"(0, 0, 0), got {offsets.tolist()}")
+    if not 0 <= n_in_plane <= len(offsets) or offsets[:n_in_plane, 0].any():
+        raise InputError(f"the first {n_in_plane} neighbour offsets must be in-plane (dz = 0)")
+    n_neighbourhood = len(offsets) + 1
+    count_type = _smallest_unsigned_type(n_neighbourhood)
+    return NeighbourhoodMatrices(*_neighbourhood_kernel(
+        levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
+        bool(dependences), bool(differences), bool(count_isolated), smallest_level_type(int(n_levels)), count_type,
+        _smallest_unsigned_type(n_neighbourhood * int(n_levels))))
+
+
+def _smallest_unsigned_type(largest: int) -> type:
+    """The smallest unsigned integer type holding ``0..largest``."""
+    for candidate in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(candidate).max:
+            return candidate
+    return np.uint64
+
+
+@njit
+def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slice, volume, dependences,
+                          differences, count_isolated, level_type, count_type, sum_type):
+    """Dependences and neighbour sums of every ROI voxel, per slice and for the volume, in one pass.
+
+    Works plane by plane: a slice's dependences, neighbour counts and level
+    sums are accumulated one offset at a time, in long loops without
+    branches over contiguous voxels that the compiler vectorises (the border
+    columns of the padded slice are computed too, and never counted); the
+    in-plane offsets come first, so one pass gives both neighbourhoods. The
+    sums are integers, and ``|i W - sum|`` is exact, so the order of the
+    additions changes nothing. Parameters and outputs: :func:`neighbourhood_matrices`;
+    ``level_type``, ``count_type`` and ``sum_type`` are the smallest unsigned
+    types holding ``n_levels``, the number of neighbours + 1, and their level sum
+    (small types keep a slice in cache and fill more vector lanes).
+    """
+    nz, ny, nx = levels.shape
+    n_offsets = offsets.shape[0]
+    n_used = n_offsets if volume else n_in_plane
+    pad_z = 0
+    pad_y = 0
+    pad_x = 0
+    for o in range(n_used):
+        pad_z = max(pad_z, abs(offsets[o, 0]))
+        pad_y = max(pad_y, abs(offsets[o, 1]))
+        pad_x = max(pad_x, abs(offsets[o, 2]))
+    n_slice_rows = nz if per_slice else 0
+    n_volume_rows = 1 if volume else 0
+    slice_dependence = np.zeros((n_slice_rows, n_levels, n_in_plane + 1), dtype=np.int64)
+    volume_dependence = np.zeros((n_volume_rows, n_levels, n_offsets + 1), dtype=np.int64)
+    slice_counts = np.zeros((n_slice_rows, n_levels), dtype=np.int64)
+    slice_sums = np.zeros((n_slice_rows, n_levels), dtype=np.float64)
+    volume_counts = np.zeros((n_volume_rows, n_levels), dtype=np.int64)
+    volume_sums = np.zeros((n_volume_rows, n_levels), dtype=np.float64)
+    # a flat copy with a border of zeros (outside the ROI: never a neighbour), so that the
+    # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
+    # ``pad_x`` extra voxels at both ends hold the neighbours of the first and last border columns
+    p_y = ny + 2 * pad_y
+    p_x = nx + 2 * pad_x
+    plane = p_y * p_x
+    padded = np.zeros((nz + 2 * pad_z) * plane + 2 * pad_x, level_type)
+    for z in range(nz):
+        for y in range(ny):
+            start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
+            padded[start:start + nx] = levels[z, y]
+    # level differences are integers below n_levels: |difference| <= alpha
+    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
+    tolerance = level_type(min(np.floor(alpha), n_levels))
+    steps = np.empty(n_offsets, np.int64)
+    for o in range(n_offsets):
+        steps[o] = offsets[o, 0] * plane + offsets[o, 1] * p_x + offsets[o, 2]
+    n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
+    dependence = np.empty(n_centres, count_type)
+    n_neighbours = np.empty(n_centres, count_type)
+    total = np.empty(n_centres, sum_type)
+    for z in range(nz):
+        if not levels[z].any():
+            continue
+        start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
+        centre = padded[start:start + n_centres]
+        dependence[:] = 1
+        n_neighbours[:] = 0
+        total[:] = 0
+        for o in range(n_used):
+            if o == n_in_plane and per_slice:  # the in-plane neighbourhood is complete
+                _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                              slice_dependence[z], slice_counts[z], slice_sums[z])
+            first = start + steps[o]
+            neighbour = padded[first:first + n_centres]
+            if dependences:
+                _add_dependent_neighbours(centre, neighbour, tolerance, dependence)
+            if differences:
+                _add_neighbour_row(neighbour, total)
+                _add_roi_voxels(neighbour, n_neighbours)
+        if per_slice and n_in_plane == n_used:
+            _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                          slice_dependence[z], slice_counts[z], slice_sums[z])
+        if volume:
+            _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                          volume_dependence[0], volume_counts[0], volume_sums[0])
+    return slice_dependence, volume_dependence, slice_counts, slice_sums, volume_counts, volume_sums
+
+
+@njit
+def _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
+                  dependence_matrix, counts, sums):
+    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns."""
+    if dependences:
+        _count_centres(centre, dependence, dependence_matrix)
+    if differences:
+        _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums)
+
+
+@njit
+def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
+    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
+    # branch-free: outside the ROI (level 0) never depends
+    if tolerance == 0:  # equal levels: compared in the levels' own type, more vector lanes
+        for x in range(centre.size):
+            level = neighbour[x]
+            dependence[x] += (level > 0) & (level == centre[x])
+        return
+    for x in range(centre.size):
+        level = neighbour[x]
+        # unsigned levels: the difference as the larger minus the smaller
+        difference = max(level, centre[x]) - min(level, centre[x])
+        dependence[x] += (level > 0) & (difference <= tolerance)
+
+
+@njit
+def _add_neighbour_row(neighbour, total):
+    """Add ``neighbour`` to ``total`` element-wise."""
+    for x in range(neighbour.size):
+        total[x] += neighbour[x]
+
+
+@njit
+def _add_roi_voxels(neighbour, n_neighbours):
+    """Add 1 to ``n_neighbours`` where ``neighbour`` is in the ROI (level > 0)."""
+    for x in range(neighbour.size):
+        n_neighbours[x] += neighbour[x] > 0
+
+
+@njit
+def _count_centres(centre, dependence, matrix):
+    """Count the ROI voxels of a slice in ``matrix[level - 1, dependence - 1]``."""
+    for x in range(centre.size):
+        level = centre[x]
+        if level > 0:
+            matrix[level - 1, dependence[x] - 1] += 1
+
+
+@njit
+def _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums):
+    """Add the ROI voxels of ``centre`` to ``n_i`` (``counts``) and ``s_i`` (``sums``).
+
+    ``total`` and ``n_neighbours`` hold the level sums and counts of the ROI
+    neighbours (the centre excluded); a voxel without neighbours counts only
+    with ``count_isolated`` (with a difference of 0).
+    """
+    for x in range(centre.size):
+        level = centre[x]
+        if level == 0:
+            continue
+        neighbours = np.int64(n_neighbours[x])
+        if neighbours > 0:
+            counts[level - 1] += 1
+            # |i - total / W| computed from the exact integer |i W - total|
+            sums[level - 1] += abs(np.int64(level) * neighbours - np.int64(total[x])) / neighbours
+        elif count_isolated:
+            counts[level - 1] += 1
