@@ -24,7 +24,7 @@ from sklearn.base import clone
 from radiomix.harmonize.combat import UnseenBatchWarning
 from radiomix.model.data import ColumnLayout
 from radiomix.model.fusion import build_model
-from radiomix.model.metrics import auroc, bootstrap_rows, calibration_slope_intercept
+from radiomix.model.metrics import auroc, auroc_resamples, bootstrap_rows, calibration_slope_intercept
 from radiomix.model.nested import tuned
 from radiomix.model.settings import EvaluationSettings
 
@@ -91,7 +91,7 @@ def _site_row(scheme: str, site: str, y: np.ndarray, p: np.ndarray, n_bootstrap:
         row["note"] = "one outcome class only: AUROC and calibration undefined"
         return row
     row["auroc"] = auroc(y, p)
-    draws = np.asarray([auroc(y[rows], p[rows]) for rows in bootstrap_rows(y, n_bootstrap, seed)])
+    draws = auroc_resamples(y, p, bootstrap_rows(y, n_bootstrap, seed))
     row["auroc_ci_low"], row["auroc_ci_high"] = np.percentile(draws, [2.5, 97.5])
     row["calibration_slope"], row["calibration_in_the_large"] = calibration_slope_intercept(y, p)
     if counts.min() < 5:
