@@ -54,6 +54,13 @@ def shares_preprocessing(estimator) -> bool:
             and xgboost_parameter_paths(estimator) == [estimator.steps[-1][0]])
 
 
+def _as_float_matrix(table):
+    """A numeric DataFrame as a float64 array (missing values NaN); anything else unchanged."""
+    if isinstance(table, pd.DataFrame) and all(dtype.kind in "fiub" for dtype in table.dtypes):
+        return table.to_numpy(dtype=np.float64, na_value=np.nan)
+    return table
+
+
 class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Grid search of XGBoost parameters and a decision threshold, on inner cross-validation.
 
@@ -139,6 +146,9 @@ class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         fitted once per inner training fold and shared by every candidate; each
         candidate's XGBoost step is fitted on the same transformed training rows
         as a whole-pipeline fit would give it, so the probabilities are identical.
+        The shared rows reach XGBoost as a float matrix without column names
+        (the same float32 values, hence the same trees, without XGBoost's check of
+        the names at every boosting round); only the refit on all rows keeps names.
         Other models (late fusion) are refitted whole for each candidate.
         """
         out_of_fold = [np.zeros((len(X), len(self.classes_))) for _ in candidates]
@@ -151,8 +161,8 @@ class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return out_of_fold
         for train, test in splits:
             preprocessing = clone(self.estimator[:-1])
-            train_rows = preprocessing.fit_transform(X.iloc[train], y[train])
-            test_rows = preprocessing.transform(X.iloc[test])
+            train_rows = _as_float_matrix(preprocessing.fit_transform(X.iloc[train], y[train]))
+            test_rows = _as_float_matrix(preprocessing.transform(X.iloc[test]))
             for k, candidate in enumerate(candidates):
                 model = clone(self.estimator[-1]).set_params(**candidate).fit(train_rows, y[train])
                 out_of_fold[k][test] = model.predict_proba(test_rows)
