@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -13,11 +14,12 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from radiomix.errors import InputError, SpecError
+from radiomix.harmonize.combat import ComBatWarning
 from radiomix.model.data import load_cohort
 from radiomix.model.evaluation import METRIC_COLUMNS, build_models, evaluate_cohort, metrics_table
 from radiomix.model.fusion import KeepColumns, build_model
 from radiomix.model.metrics import BINARY_METRICS, MULTICLASS_METRICS, auroc, bootstrap_rows, metrics_with_intervals
-from radiomix.model.nested import nested_cross_validate, outer_splits
+from radiomix.model.nested import cross_validate_models, nested_cross_validate, outer_splits
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
 
@@ -197,6 +199,26 @@ def test_shared_inner_preprocessing_gives_the_whole_pipeline_results():
     assert np.array_equal(tuned.cv_results_["inner_auroc"], whole)
     assert len(set(whole)) > 1
 
+
+def test_worker_processes_give_the_same_results_and_their_warnings():
+    """Two worker processes fit exactly what one process fits, and ComBat's small-site
+    warnings raised in the workers reach the caller."""
+    wide, clinical, _ = signal_cohort(n_patients=36, n_noise_features=2, seed=6)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    runs, warned = {}, {}
+    for n_jobs in (1, 2):
+        settings = EvaluationSettings(**{**FAST, "n_repeats": 1, "n_estimators": 10, "n_jobs": n_jobs,
+                                         "combat_min_batch_size": 11})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs[n_jobs] = cross_validate_models(build_models(cohort, settings), cohort.table, cohort.outcome,
+                                                 settings)
+        warned[n_jobs] = sorted(str(w.message) for w in caught if issubclass(w.category, ComBatWarning))
+    assert warned[1] and warned[1] == warned[2]
+    for name, result in runs[1].items():
+        assert np.array_equal(result.probabilities, runs[2][name].probabilities), name
+        assert result.fold_features == runs[2][name].fold_features
+
 def test_results_are_deterministic():
     wide, clinical, _ = signal_cohort(n_patients=40, n_noise_features=3, seed=5)
     cohort = load_cohort(wide, clinical, "outcome")
@@ -279,6 +301,8 @@ def test_settings_are_checked():
     with pytest.raises(SpecError, match="selection"):
         load_evaluation_settings({"selection": "lasso"})
     assert load_evaluation_settings({"max_depth_grid": [3, 5]}).max_depth_grid == (3, 5)
+    with pytest.raises(SpecError, match="n_jobs"):
+        EvaluationSettings(n_jobs=0)
 
 
 def _tables():
