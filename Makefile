@@ -33,6 +33,7 @@ test: $(STAMP) chromium warmup
 bench: $(STAMP) warmup
 	$(PY) benchmarks/run.py --out benchmarks/results
 	$(PY) benchmarks/compare.py --out benchmarks/results --readme README.md
+	$(PY) benchmarks/bench_evaluation.py --out benchmarks/results
 
 lint: $(STAMP)
 	$(PY) -m ruff check radiomix pipelines tests benchmarks

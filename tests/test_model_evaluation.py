@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from radiomix.errors import InputError, SpecError
+from radiomix.harmonize.combat import ComBatWarning
 from radiomix.model.data import load_cohort
 from radiomix.model.evaluation import METRIC_COLUMNS, build_models, evaluate_cohort, metrics_table
-from radiomix.model.fusion import build_model
-from radiomix.model.metrics import BINARY_METRICS, MULTICLASS_METRICS, bootstrap_rows, metrics_with_intervals
-from radiomix.model.nested import nested_cross_validate, outer_splits
+from radiomix.model.fusion import KeepColumns, build_model
+from radiomix.model.metrics import BINARY_METRICS, MULTICLASS_METRICS, auroc, bootstrap_rows, metrics_with_intervals
+from radiomix.model.nested import cross_validate_models, nested_cross_validate, outer_splits
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
 
@@ -132,6 +136,89 @@ def test_outer_test_patients_never_reach_any_fit():
         assert all(not (patients & held_out) for patients in _RecordingClassifier.fitted_on)
 
 
+
+class _SpyColumns(KeepColumns):
+    """Keeps every column and records the patients each preprocessing fit and transform sees."""
+
+    fitted_on: ClassVar[list] = []
+    transformed: ClassVar[list] = []
+
+    def fit(self, X, y=None):
+        type(self).fitted_on.append(set(X.index))
+        return super().fit(X, y)
+
+    def transform(self, X):
+        type(self).transformed.append(set(X.index))
+        return super().transform(X)
+
+
+def _spied_pipeline(cohort, settings):
+    pipeline = build_model(cohort.layout, settings)
+    return Pipeline([("spy", _SpyColumns(tuple(cohort.table.columns))), *pipeline.steps]).set_output(
+        transform="pandas")
+
+
+def test_shared_inner_preprocessing_is_fitted_on_inner_training_rows_only():
+    """The inner search fits a pipeline's preprocessing once per inner fold (shared by every
+    candidate), on that fold's training rows, and never on outer test patients."""
+    wide, clinical, _ = signal_cohort(n_patients=45, n_noise_features=2, seed=8)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    settings = EvaluationSettings(**{**FAST, "n_repeats": 1, "max_depth_grid": [1, 2], "n_estimators": 10})
+    for train, test in outer_splits(cohort.outcome, settings):
+        _SpyColumns.fitted_on, _SpyColumns.transformed = [], []
+        tuned = TunedClassifier(_spied_pipeline(cohort, settings), param_grid=settings.xgboost_grid(),
+                                cv=settings.n_inner_splits).fit(cohort.table.iloc[train], cohort.outcome[train])
+        assert len(tuned.cv_results_["params"]) == 2
+        assert len(_SpyColumns.fitted_on) == settings.n_inner_splits + 1
+        held_out = set(cohort.table.index[test])
+        outer_training = set(cohort.table.index[train])
+        assert all(not (patients & held_out) for patients in _SpyColumns.fitted_on + _SpyColumns.transformed)
+        inner = _SpyColumns.fitted_on[:-1]
+        assert _SpyColumns.fitted_on[-1] == outer_training
+        assert all(len(patients) < len(outer_training) for patients in inner)
+        assert set().union(*(outer_training - patients for patients in inner)) == outer_training
+
+
+def test_shared_inner_preprocessing_gives_the_whole_pipeline_results():
+    """Candidates scored on shared preprocessing equal candidates refitted whole, exactly."""
+    wide, clinical, _ = signal_cohort(n_patients=60, n_noise_features=6, seed=9)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    settings = EvaluationSettings(**{**FAST, "max_depth_grid": [1, 3], "min_child_weight_grid": [1.0, 2.0],
+                                     "n_estimators": 15, "n_inner_splits": 3})
+    X, y = cohort.table, cohort.outcome
+    pipeline = build_model(cohort.layout, settings)
+    tuned = TunedClassifier(pipeline, param_grid=settings.xgboost_grid(), cv=3).fit(X, y)
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    whole = []
+    for candidate in tuned.cv_results_["params"]:
+        out_of_fold = np.zeros((len(X), 2))
+        for train, test in splits:
+            fitted = clone(pipeline).set_params(**{f"model__{k}": v for k, v in candidate.items()})
+            out_of_fold[test] = fitted.fit(X.iloc[train], y[train]).predict_proba(X.iloc[test])
+        whole.append(auroc(y, out_of_fold[:, 1]))
+    assert np.array_equal(tuned.cv_results_["inner_auroc"], whole)
+    assert len(set(whole)) > 1
+
+
+def test_worker_processes_give_the_same_results_and_their_warnings():
+    """Two worker processes fit exactly what one process fits, and ComBat's small-site
+    warnings raised in the workers reach the caller."""
+    wide, clinical, _ = signal_cohort(n_patients=36, n_noise_features=2, seed=6)
+    cohort = load_cohort(wide, clinical, "outcome", batch_column="site")
+    runs, warned = {}, {}
+    for n_jobs in (1, 2):
+        settings = EvaluationSettings(**{**FAST, "n_repeats": 1, "n_estimators": 10, "n_jobs": n_jobs,
+                                         "combat_min_batch_size": 11})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs[n_jobs] = cross_validate_models(build_models(cohort, settings), cohort.table, cohort.outcome,
+                                                 settings)
+        warned[n_jobs] = sorted(str(w.message) for w in caught if issubclass(w.category, ComBatWarning))
+    assert warned[1] and warned[1] == warned[2]
+    for name, result in runs[1].items():
+        assert np.array_equal(result.probabilities, runs[2][name].probabilities), name
+        assert result.fold_features == runs[2][name].fold_features
+
 def test_results_are_deterministic():
     wide, clinical, _ = signal_cohort(n_patients=40, n_noise_features=3, seed=5)
     cohort = load_cohort(wide, clinical, "outcome")
@@ -214,6 +301,8 @@ def test_settings_are_checked():
     with pytest.raises(SpecError, match="selection"):
         load_evaluation_settings({"selection": "lasso"})
     assert load_evaluation_settings({"max_depth_grid": [3, 5]}).max_depth_grid == (3, 5)
+    with pytest.raises(SpecError, match="n_jobs"):
+        EvaluationSettings(n_jobs=0)
 
 
 def _tables():

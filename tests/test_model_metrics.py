@@ -10,14 +10,18 @@ from scipy import stats
 from sklearn.metrics import balanced_accuracy_score, brier_score_loss, roc_auc_score
 
 from radiomix.model.metrics import (
+    BINARY_METRICS,
     auroc,
     auroc_macro,
+    auroc_resamples,
     bootstrap_rows,
     calibration_slope_intercept,
     classification_metrics,
     delong_covariance,
     delong_test,
     metrics_with_intervals,
+    repeated_metrics,
+    resampled_metrics,
     roc_band,
     youden_threshold,
 )
@@ -160,3 +164,38 @@ def test_net_benefit_matches_a_hand_count():
     assert (table["treat_none"] == 0).all()
     with pytest.raises(ValueError, match="between 0 and 1"):
         net_benefit(y, p, np.array([1.0]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 100_000), st.integers(2, 40), st.integers(1, 3), st.booleans(), st.booleans())
+def test_resampled_metrics_equal_the_row_by_row_loop(seed, n_patients, n_repeats, ties, separable):
+    """All resamples at once give exactly the values of one resample at a time (ties, one-class
+    resamples, non-converging calibration fits of separable scores included)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n_patients)
+    p = rng.uniform(size=(n_repeats, n_patients))
+    if separable:
+        p = 0.5 * p + 0.5 * y
+    if ties:
+        p = np.round(p, 1)
+    probabilities = np.stack([np.column_stack([1 - r, r]) for r in p])
+    thresholds = rng.uniform(0.2, 0.8, (n_repeats, n_patients))
+    resamples = np.vstack([bootstrap_rows(y, 20, seed), rng.integers(0, n_patients, (20, n_patients))])
+    draws = resampled_metrics(y, probabilities, thresholds, resamples)
+    loop = [repeated_metrics(y, probabilities, thresholds, rows) for rows in resamples]
+    assert set(draws) == set(BINARY_METRICS)
+    for name in BINARY_METRICS:
+        assert np.array_equal(draws[name], np.asarray([d[name] for d in loop]), equal_nan=True), name
+    assert np.array_equal(auroc_resamples(y, p[0], resamples),
+                          np.asarray([auroc(y[rows], p[0][rows]) for rows in resamples]), equal_nan=True)
+
+
+def test_resampled_metrics_of_several_classes_equal_the_loop():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 30)
+    probabilities = rng.dirichlet(np.ones(3), size=(2, 30))
+    resamples = bootstrap_rows(y, 15, 0)
+    draws = resampled_metrics(y, probabilities, None, resamples)
+    for name, values in draws.items():
+        assert np.array_equal(values, [repeated_metrics(y, probabilities, None, rows)[name] for rows in resamples],
+                              equal_nan=True)

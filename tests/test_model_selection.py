@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from radiomix.model.selection import (
@@ -134,3 +135,27 @@ def test_selectors_pass_on_zero_columns():
 def test_correlation_threshold_is_checked(bad):
     with pytest.raises(ValueError, match="threshold"):
         CorrelationClusters(**bad).fit(np.random.default_rng(0).normal(size=(10, 3)))
+
+
+@pytest.mark.parametrize("selector", [NearZeroVariance(), CorrelationClusters(threshold=0.8),
+                                      UnivariateFDR(min_features=2), MRMR(n_features=3)])
+def test_float_frames_select_as_their_matrices(selector):
+    """A float DataFrame (validated as its matrix) keeps the same columns as the matrix itself, records
+    its names, gives the matrix's values under either output, and refuses other column names."""
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(30, 8))
+    values[:, 1] = values[:, 0] + rng.normal(0, 0.05, 30)
+    values[:, 2] = np.r_[np.ones(29), 2.0]
+    values[rng.random((30, 8)) < 0.05] = np.nan
+    y = (values[:, 0] + rng.normal(0, 0.5, 30) > 0).astype(int)
+    frame = pd.DataFrame(values, columns=[f"f{j}" for j in range(8)], index=[f"p{i}" for i in range(30)])
+    from_matrix = clone(selector).fit(values, y)
+    from_frame = clone(selector).fit(frame, y)
+    assert np.array_equal(from_frame.support_, from_matrix.support_)
+    assert list(from_frame.feature_names_in_) == list(frame.columns)
+    assert np.array_equal(from_frame.transform(frame), from_matrix.transform(values), equal_nan=True)
+    pandas_output = clone(selector).set_output(transform="pandas").fit(frame, y).transform(frame)
+    assert list(pandas_output.columns) == list(frame.columns[from_matrix.support_])
+    assert list(pandas_output.index) == list(frame.index)
+    with pytest.raises(ValueError, match="feature names"):
+        from_frame.transform(frame.rename(columns={"f0": "g0"}))

@@ -245,6 +245,8 @@ def load_cohort(
         table[batch_column] = pd.Series([None if pd.isna(v) else str(v) for v in labels], index=table.index,
                                         dtype=object)
     _check_names([*table.columns], features_path)
+    # one block per dtype: every fold's row selection then copies a few arrays, not a thousand columns
+    table = table.copy()
 
     classes, codes = _encode_outcome(clin[outcome], positive_class, clinical_path, outcome)
     layout = ColumnLayout(modalities=modalities, clinical=tuple(encoded.columns), batch_column=batch_column)

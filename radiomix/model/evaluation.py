@@ -82,7 +82,7 @@ from radiomix.model.guards import (
     sample_size_checks,
 )
 from radiomix.model.metrics import bootstrap_rows, metrics_with_intervals, net_benefit
-from radiomix.model.nested import NestedCVResult, nested_cross_validate, outer_splits, tuned
+from radiomix.model.nested import NestedCVResult, cross_validate_models, outer_splits, tuned
 from radiomix.model.persistence import save_boosters, save_model, sha256_bytes
 from radiomix.model.search import TunedClassifier
 from radiomix.model.settings import EvaluationSettings, load_evaluation_settings
@@ -419,8 +419,7 @@ def evaluate_cohort(
     requested = settings
     settings, findings = plan_cross_validation(y, cohort.classes, requested)
     sample_size, size_findings = sample_size_checks(y, outer_splits(y, settings), candidate_feature_counts(cohort))
-    results = {name: nested_cross_validate(name, model, X, y, settings)
-               for name, model in build_models(cohort, settings).items()}
+    results = cross_validate_models(build_models(cohort, settings), X, y, settings)
     resamples = bootstrap_rows(y, settings.n_bootstrap, settings.random_state)
     metrics = metrics_table(cohort, results, resamples, sample_size)
     findings = [*findings, *size_findings, *prediction_checks(y, results, metrics)]

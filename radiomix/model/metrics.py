@@ -265,14 +265,157 @@ def bootstrap_rows(y: np.ndarray, n_resamples: int, random_state: int) -> np.nda
                       for _ in range(n_resamples)])
 
 
+def auroc_resamples(y: np.ndarray, score: np.ndarray, resamples: np.ndarray) -> np.ndarray:
+    """AUROC of every resample at once: row ``b`` equals ``auroc(y[resamples[b]], score[resamples[b]])``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_patients,)
+        Binary outcome (1 positive).
+    score : ndarray of shape (n_patients,)
+    resamples : ndarray of int, shape (n_resamples, n_rows)
+
+    Returns
+    -------
+    ndarray of shape (n_resamples,)
+        NaN for a resample holding a single class.
+    """
+    positive = np.asarray(y)[resamples] == 1
+    n_pos = positive.sum(axis=1)
+    n_neg = resamples.shape[1] - n_pos
+    ranks = stats.rankdata(np.asarray(score)[resamples], axis=1)
+    rank_sums = np.where(positive, ranks, 0.0).sum(axis=1)
+    defined = (n_pos > 0) & (n_neg > 0)
+    values = np.full(resamples.shape[0], np.nan)
+    values[defined] = ((rank_sums[defined] - n_pos[defined] * (n_pos[defined] + 1) / 2)
+                       / (n_pos[defined] * n_neg[defined]))
+    return values
+
+
+def _logistic_fit_batch(design: np.ndarray, y: np.ndarray, offset: np.ndarray,
+                        max_iterations: int = 50, tolerance: float = 1e-8) -> np.ndarray:
+    """:func:`_logistic_fit` of many independent problems, stacked: design (B, n, p), y and offset (B, n).
+
+    Every problem takes the same Newton-Raphson steps as alone (the same
+    BLAS and LAPACK calls on each slice) and stops, or fails to NaN, on the same
+    conditions. Returns the coefficients, shape (B, p).
+    """
+    n_problems, _, n_coefficients = design.shape
+    beta = np.zeros((n_problems, n_coefficients))
+    result = np.full((n_problems, n_coefficients), np.nan)
+    active = np.arange(n_problems)
+    for _ in range(max_iterations):
+        if not active.size:
+            break
+        rows = design[active]
+        transposed = np.swapaxes(rows, 1, 2)
+        eta = offset[active] + (rows @ beta[active][:, :, None])[:, :, 0]
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        weight = mu * (1 - mu)
+        hessian = transposed @ (rows * weight[:, :, None])
+        gradient = (transposed @ (y[active] - mu)[:, :, None])[:, :, 0]
+        step, solved = _solve_batch(hessian, gradient)
+        updated = beta[active] + step
+        failed = ~solved | ~np.all(np.isfinite(updated), axis=1) | (np.max(np.abs(updated), axis=1) > 1e6)
+        converged = ~failed & (np.max(np.abs(step), axis=1) < tolerance)
+        beta[active] = updated
+        result[active[converged]] = updated[converged]
+        active = active[~failed & ~converged]
+    return result
+
+
+def _solve_batch(matrices: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve each ``matrices[b] x = vectors[b]``; a singular system gives NaN and ``solved`` False."""
+    try:
+        return np.linalg.solve(matrices, vectors[:, :, None])[:, :, 0], np.ones(len(matrices), dtype=bool)
+    except np.linalg.LinAlgError:
+        steps = np.full(vectors.shape, np.nan)
+        solved = np.ones(len(matrices), dtype=bool)
+        for b, (matrix, vector) in enumerate(zip(matrices, vectors)):
+            try:
+                steps[b] = np.linalg.solve(matrix, vector)
+            except np.linalg.LinAlgError:
+                solved[b] = False
+        return steps, solved
+
+
+def calibration_resamples(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`calibration_slope_intercept` of every row of ``y`` and ``p`` (shape (B, n)) at once."""
+    y = np.asarray(y, dtype=float)
+    x = _logit(np.asarray(p, dtype=float))
+    ones = np.ones_like(x)
+    slope = _logistic_fit_batch(np.stack([ones, x], axis=2), y, np.zeros_like(x))[:, 1]
+    intercept = _logistic_fit_batch(ones[:, :, None], y, x)[:, 0]
+    return slope, intercept
+
+
+def binary_metric_resamples(y: np.ndarray, positive: np.ndarray, thresholds: np.ndarray,
+                            resamples: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`classification_metrics` of a binary outcome on every resample at once (one repeat).
+
+    Row ``b`` of each array equals ``classification_metrics(y[rows], probabilities[rows],
+    thresholds[rows])[name]`` with ``rows = resamples[b]``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_patients,)
+    positive : ndarray of shape (n_patients,)
+        Probability of class 1.
+    thresholds : ndarray of shape (n_patients,)
+    resamples : ndarray of int, shape (n_resamples, n_rows)
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_resamples,)
+        Keys :data:`BINARY_METRICS`.
+    """
+    labels, scores = np.asarray(y)[resamples], positive[resamples]
+    predicted = scores >= thresholds[resamples]
+    sensitivity = _rates(predicted & (labels == 1), labels == 1)
+    specificity = _rates(~predicted & (labels == 0), labels == 0)
+    slope, intercept = calibration_resamples(labels, scores)
+    return {"auroc": auroc_resamples(y, positive, resamples), "balanced_accuracy": 0.5 * (sensitivity + specificity),
+            "sensitivity": sensitivity, "specificity": specificity,
+            "brier": np.mean((scores - labels) ** 2, axis=1),
+            "calibration_slope": slope, "calibration_intercept": intercept}
+
+
+def _rates(hits: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Per row: hits among members / members (NaN without members), as :func:`_rate` row by row."""
+    counts = members.sum(axis=1)
+    return np.divide(hits.sum(axis=1), counts, out=np.full(len(counts), np.nan), where=counts > 0)
+
+
+def resampled_metrics(y: np.ndarray, probabilities: np.ndarray, thresholds: np.ndarray | None,
+                      resamples: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`repeated_metrics` of every resample: metric name -> ndarray of shape (n_resamples,).
+
+    Binary outcomes are computed for all resamples at once; multi-class outcomes one resample at a time.
+    """
+    if probabilities.shape[2] != 2:
+        draws = [repeated_metrics(y, probabilities, thresholds, rows) for rows in resamples]
+        return {name: np.asarray([d[name] for d in draws]) for name in draws[0]} if draws else {}
+    per_repeat = [binary_metric_resamples(y, probabilities[r][:, 1], thresholds[r], resamples)
+                  for r in range(probabilities.shape[0])]
+    result = {}
+    for name in per_repeat[0]:
+        stacked = np.vstack([m[name] for m in per_repeat])
+        undefined = np.all(np.isnan(stacked), axis=0)
+        with np.errstate(invalid="ignore"):
+            values = np.nanmean(np.where(undefined, 0.0, stacked), axis=0)
+        values[undefined] = np.nan
+        result[name] = values
+    return result
+
+
 def metrics_with_intervals(y: np.ndarray, probabilities: np.ndarray, thresholds: np.ndarray | None,
                            resamples: np.ndarray) -> dict[str, tuple[float, float, float]]:
     """Each metric's value and 95 % bootstrap percentile interval: name -> (value, low, high)."""
     point = repeated_metrics(y, probabilities, thresholds)
-    draws = [repeated_metrics(y, probabilities, thresholds, rows) for rows in resamples]
+    draws = resampled_metrics(y, probabilities, thresholds, resamples)
     result = {}
     for name, value in point.items():
-        samples = np.asarray([d[name] for d in draws])
+        samples = draws[name] if name in draws else np.asarray([])
         samples = samples[np.isfinite(samples)]
         low, high = (np.percentile(samples, [2.5, 97.5]) if samples.size else (np.nan, np.nan))
         result[name] = (value, float(low), float(high))

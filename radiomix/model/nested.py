@@ -6,6 +6,8 @@ so that their out-of-fold predictions are paired patient by patient.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +89,36 @@ def _fit_fold(estimator, settings, X, y, train, test):
             model_input_features(model.best_estimator_))
 
 
+#: Registry of the warnings re-issued from fits (each shown once, as from the module that raised it).
+_REISSUED: dict = {}
+
+
+def recording_warnings(function):
+    """``function`` made to return ``(result, warnings)``: the warnings it raised, for :func:`run_tasks`."""
+    @functools.wraps(function)
+    def recorded(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = function(*args, **kwargs)
+        return result, [(w.message, w.category, w.filename, w.lineno) for w in caught]
+    return recorded
+
+
+def run_tasks(tasks, n_jobs: int) -> list:
+    """Run ``delayed(recording_warnings(f))(...)`` tasks with ``n_jobs`` processes; their results in order.
+
+    The warnings each task raised (e.g. ComBat's small-site warnings) are issued
+    again here, in the calling process, so that they reach the caller's warning
+    filters whether the task ran in this process or in a worker.
+    """
+    results = []
+    for result, caught in Parallel(n_jobs=n_jobs)(tasks):
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno, registry=_REISSUED)
+        results.append(result)
+    return results
+
+
 def nested_cross_validate(name: str, estimator, X: pd.DataFrame, y: np.ndarray,
                           settings: EvaluationSettings) -> NestedCVResult:
     """Repeated stratified outer folds, each with an inner search (:class:`TunedClassifier`).
@@ -107,18 +139,48 @@ def nested_cross_validate(name: str, estimator, X: pd.DataFrame, y: np.ndarray,
     -------
     NestedCVResult
     """
+    return cross_validate_models({name: estimator}, X, y, settings)[name]
+
+
+def cross_validate_models(models: dict, X: pd.DataFrame, y: np.ndarray,
+                          settings: EvaluationSettings) -> dict[str, NestedCVResult]:
+    """:func:`nested_cross_validate` of several models on the same outer splits, as one batch of fits.
+
+    Every (model, outer fold) pair is one task of a single :class:`joblib.Parallel`
+    call with ``settings.n_jobs`` processes, so that the workers stay busy from
+    the first model's folds to the last one's; each fold's fit is the same as
+    alone (XGBoost single-threaded and seeded), whatever the number of processes.
+
+    Parameters
+    ----------
+    models : dict of str to estimator
+        Model name -> unfitted model.
+    X, y, settings
+        As for :func:`nested_cross_validate`.
+
+    Returns
+    -------
+    dict of str to NestedCVResult
+        In the order of ``models``.
+    """
     splits = outer_splits(y, settings)
     n_classes = int(y.max()) + 1
-    results = Parallel(n_jobs=settings.n_jobs)(
-        delayed(_fit_fold)(estimator, settings, X, y, train, test) for train, test in splits)
-    probabilities = np.full((settings.n_repeats, y.size, n_classes), np.nan)
-    thresholds = np.full((settings.n_repeats, y.size), np.nan) if n_classes == 2 else None
-    folds = np.full((settings.n_repeats, y.size), -1)
-    for index, ((_, test), (proba, threshold, _, _)) in enumerate(zip(splits, results)):
-        repeat, fold = divmod(index, settings.n_outer_splits)
-        probabilities[repeat, test] = proba
-        folds[repeat, test] = fold
-        if thresholds is not None:
-            thresholds[repeat, test] = threshold
-    return NestedCVResult(name=name, probabilities=probabilities, thresholds=thresholds, folds=folds,
-                          fold_params=[r[2] for r in results], fold_features=[r[3] for r in results])
+    tasks = [(name, train, test) for name in models for train, test in splits]
+    fitted = run_tasks([delayed(recording_warnings(_fit_fold))(models[name], settings, X, y, train, test)
+                        for name, train, test in tasks], settings.n_jobs)
+    results = {}
+    for name in models:
+        fold_results = [r for (task_name, _, _), r in zip(tasks, fitted) if task_name == name]
+        probabilities = np.full((settings.n_repeats, y.size, n_classes), np.nan)
+        thresholds = np.full((settings.n_repeats, y.size), np.nan) if n_classes == 2 else None
+        folds = np.full((settings.n_repeats, y.size), -1)
+        for index, ((_, test), (proba, threshold, _, _)) in enumerate(zip(splits, fold_results)):
+            repeat, fold = divmod(index, settings.n_outer_splits)
+            probabilities[repeat, test] = proba
+            folds[repeat, test] = fold
+            if thresholds is not None:
+                thresholds[repeat, test] = threshold
+        results[name] = NestedCVResult(name=name, probabilities=probabilities, thresholds=thresholds, folds=folds,
+                                       fold_params=[r[2] for r in fold_results],
+                                       fold_features=[r[3] for r in fold_results])
+    return results

@@ -7,6 +7,11 @@ training fold and scored by the AUROC of its pooled inner out-of-fold
 probabilities; the best combination (the first in grid order on ties) gives
 the decision threshold (Youden's J on the same out-of-fold probabilities) and
 is refitted on all the rows. Test rows of the outer fold are never seen.
+
+For an early-fusion pipeline, the steps before XGBoost (ComBat, indicators,
+selection) do not depend on the searched parameters: they are fitted once per
+inner training fold and shared by every candidate, which gives exactly the
+probabilities of refitting the whole pipeline per candidate.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
@@ -40,6 +46,19 @@ def expand_xgboost_params(estimator, candidate: Mapping[str, object]) -> dict[st
     if not paths:
         raise ValueError(f"{type(estimator).__name__} holds no XGBClassifier to tune")
     return {(f"{path}__{name}" if path else name): value for path in paths for name, value in candidate.items()}
+
+
+def shares_preprocessing(estimator) -> bool:
+    """True for a pipeline whose last step is its only XGBoost classifier (candidates share the steps before)."""
+    return (isinstance(estimator, Pipeline) and len(estimator.steps) > 1
+            and xgboost_parameter_paths(estimator) == [estimator.steps[-1][0]])
+
+
+def _as_float_matrix(table):
+    """A numeric DataFrame as a float64 array (missing values NaN); anything else unchanged."""
+    if isinstance(table, pd.DataFrame) and all(dtype.kind in "fiub" for dtype in table.dtypes):
+        return table.to_numpy(dtype=np.float64, na_value=np.nan)
+    return table
 
 
 class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -106,12 +125,7 @@ class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         candidates = list(ParameterGrid({k: list(v) for k, v in (self.param_grid or {}).items()}))
         splits = list(StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(X, y))
         scores, best_out_of_fold = [], None
-        for candidate in candidates:
-            params = expand_xgboost_params(self.estimator, candidate)
-            out_of_fold = np.zeros((len(X), len(self.classes_)))
-            for train, test in splits:
-                fitted = clone(self.estimator).set_params(**params).fit(X.iloc[train], y[train])
-                out_of_fold[test] = fitted.predict_proba(X.iloc[test])
+        for out_of_fold in self._candidate_out_of_fold(X, y, candidates, splits):
             score = auroc_macro(y, out_of_fold)
             if best_out_of_fold is None or score > max(scores):
                 best_out_of_fold = out_of_fold
@@ -123,6 +137,36 @@ class TunedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         params = expand_xgboost_params(self.estimator, self.best_params_)
         self.best_estimator_ = clone(self.estimator).set_params(**params).fit(X, y)
         return self
+
+    def _candidate_out_of_fold(self, X, y, candidates, splits) -> list[np.ndarray]:
+        """Inner out-of-fold class probabilities of every candidate, in grid order.
+
+        A pipeline ending in its only XGBoost step has its preprocessing (ComBat,
+        indicators, selection: nothing there depends on the XGBoost parameters)
+        fitted once per inner training fold and shared by every candidate; each
+        candidate's XGBoost step is fitted on the same transformed training rows
+        as a whole-pipeline fit would give it, so the probabilities are identical.
+        The shared rows reach XGBoost as a float matrix without column names
+        (the same float32 values, hence the same trees, without XGBoost's check of
+        the names at every boosting round); only the refit on all rows keeps names.
+        Other models (late fusion) are refitted whole for each candidate.
+        """
+        out_of_fold = [np.zeros((len(X), len(self.classes_))) for _ in candidates]
+        if not shares_preprocessing(self.estimator):
+            for k, candidate in enumerate(candidates):
+                params = expand_xgboost_params(self.estimator, candidate)
+                for train, test in splits:
+                    fitted = clone(self.estimator).set_params(**params).fit(X.iloc[train], y[train])
+                    out_of_fold[k][test] = fitted.predict_proba(X.iloc[test])
+            return out_of_fold
+        for train, test in splits:
+            preprocessing = clone(self.estimator[:-1])
+            train_rows = _as_float_matrix(preprocessing.fit_transform(X.iloc[train], y[train]))
+            test_rows = _as_float_matrix(preprocessing.transform(X.iloc[test]))
+            for k, candidate in enumerate(candidates):
+                model = clone(self.estimator[-1]).set_params(**candidate).fit(train_rows, y[train])
+                out_of_fold[k][test] = model.predict_proba(test_rows)
+        return out_of_fold
 
     def predict_proba(self, X):
         """Class probabilities of the refitted best model."""

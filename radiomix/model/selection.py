@@ -134,11 +134,16 @@ class _Selector(SelectorMixin, BaseEstimator):
             if isinstance(X, pd.DataFrame):
                 self.feature_names_in_ = np.asarray([], dtype=object)
             return np.empty((len(X), 0)), None if y is None else np.asarray(y)
+        names = _float_frame_names(X)
+        if names is not None:  # validated as its float matrix: the same checks, without per-column ones
+            X = X.to_numpy()
         if self._requires_y:
             X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
             check_classification_targets(y)
-            return X, y
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        else:
+            X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        if names is not None:
+            self.feature_names_in_ = names
         return X, y
 
     def _get_support_mask(self):
@@ -150,11 +155,24 @@ class _Selector(SelectorMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         if self.n_features_in_ == 0:
             return X.iloc[:, :0] if isinstance(X, pd.DataFrame) else np.empty((len(X), 0))
+        names = _float_frame_names(X)
+        if names is not None and np.array_equal(names, getattr(self, "feature_names_in_", None)):
+            return X.to_numpy()[:, self.support_]
         return super().transform(X)
 
 
 def _has_no_columns(X) -> bool:
     return hasattr(X, "shape") and len(X.shape) == 2 and X.shape[1] == 0 and X.shape[0] > 0
+
+
+def _float_frame_names(X) -> np.ndarray | None:
+    """Column names of a DataFrame of float64 columns named by strings (what scikit-learn would
+    record as ``feature_names_in_``); None for anything else, which takes scikit-learn's full checks."""
+    if not isinstance(X, pd.DataFrame) or not X.shape[1]:
+        return None
+    if not all(dtype == np.float64 for dtype in X.dtypes) or not all(isinstance(c, str) for c in X.columns):
+        return None
+    return np.asarray(X.columns, dtype=object)
 
 
 class NearZeroVariance(_Selector):

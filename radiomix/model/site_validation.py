@@ -19,13 +19,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
 from sklearn.base import clone
 
 from radiomix.harmonize.combat import UnseenBatchWarning
 from radiomix.model.data import ColumnLayout
 from radiomix.model.fusion import build_model
-from radiomix.model.metrics import auroc, bootstrap_rows, calibration_slope_intercept
-from radiomix.model.nested import tuned
+from radiomix.model.metrics import auroc, auroc_resamples, bootstrap_rows, calibration_slope_intercept
+from radiomix.model.nested import recording_warnings, run_tasks, tuned
 from radiomix.model.settings import EvaluationSettings
 
 SITE_COLUMNS = ["scheme", "site", "n_patients", "n_events", "auroc", "auroc_ci_low", "auroc_ci_high",
@@ -61,7 +62,7 @@ def leave_one_site_out(layout: ColumnLayout, X: pd.DataFrame, y: np.ndarray, sit
     settings = dataclasses.replace(settings, combat_unseen_batch="passthrough")
     estimator = build_model(layout, settings)
     probability = np.full(y.size, np.nan)
-    skipped = []
+    skipped, held_out = [], []
     for site in sorted(set(sites)):
         test = sites == site
         train_counts = np.bincount(y[~test], minlength=2)
@@ -69,11 +70,21 @@ def leave_one_site_out(layout: ColumnLayout, X: pd.DataFrame, y: np.ndarray, sit
             skipped.append(f"site {site}: the other sites hold {train_counts.min()} patient(s) of the smaller "
                            f"class, too few for a {settings.n_inner_splits}-fold inner search")
             continue
-        model = tuned(clone(estimator), settings).fit(X[~test], y[~test])
-        with warnings.catch_warnings():  # the held-out site is unseen by design (module docstring)
-            warnings.simplefilter("ignore", UnseenBatchWarning)
-            probability[test] = model.predict_proba(X[test])[:, 1]
+        held_out.append(test)
+    predicted = run_tasks([delayed(recording_warnings(_held_out_probability))(estimator, settings, X, y, test)
+                           for test in held_out], settings.n_jobs)
+    for test, site_probability in zip(held_out, predicted):
+        probability[test] = site_probability
     return probability, skipped
+
+
+def _held_out_probability(estimator, settings: EvaluationSettings, X: pd.DataFrame, y: np.ndarray,
+                          test: np.ndarray) -> np.ndarray:
+    """Positive-class probability of the ``test`` rows from the model tuned and fitted on the others."""
+    model = tuned(clone(estimator), settings).fit(X[~test], y[~test])
+    with warnings.catch_warnings():  # the held-out site is unseen by design (module docstring)
+        warnings.simplefilter("ignore", UnseenBatchWarning)
+        return model.predict_proba(X[test])[:, 1]
 
 
 def _site_row(scheme: str, site: str, y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int) -> dict:
@@ -91,7 +102,7 @@ def _site_row(scheme: str, site: str, y: np.ndarray, p: np.ndarray, n_bootstrap:
         row["note"] = "one outcome class only: AUROC and calibration undefined"
         return row
     row["auroc"] = auroc(y, p)
-    draws = np.asarray([auroc(y[rows], p[rows]) for rows in bootstrap_rows(y, n_bootstrap, seed)])
+    draws = auroc_resamples(y, p, bootstrap_rows(y, n_bootstrap, seed))
     row["auroc_ci_low"], row["auroc_ci_high"] = np.percentile(draws, [2.5, 97.5])
     row["calibration_slope"], row["calibration_in_the_large"] = calibration_slope_intercept(y, p)
     if counts.min() < 5:
