@@ -17,7 +17,7 @@ import SimpleITK as sitk
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
-from radiomix.preprocess.interpolation import interpolate
+from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
 from radiomix.spec import Spec
 
@@ -37,7 +37,9 @@ class ProcessedImage:
     Attributes
     ----------
     intensity : ndarray of float64
-        The (interpolated) image, ``(z, y, x)``, not cropped.
+        The (interpolated) image, ``(z, y, x)``: the whole image, or, when it was
+        interpolated without filters (see :func:`process_image`), the block of the
+        interpolated grid around the ROI that every later step reads.
     morphological_mask, intensity_mask : ndarray of bool
         The (interpolated) ROI, and the ROI after re-segmentation.
     spacing : tuple of float
@@ -70,13 +72,24 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     source : str
         Names the input in error messages (file paths, patient).
 
+    Without filters, and with nearest or linear interpolation of image and mask, only the
+    block of the interpolated grid around the ROI (plus the local-intensity margin) is
+    computed: the values are those of the whole interpolated image (same grid, same
+    arithmetic), at a cost that follows the ROI rather than the image. Filters read the
+    whole interpolated image, and the cubic spline's prefilter spans the whole image: then
+    the whole image is interpolated.
+
     Raises
     ------
     EmptyRoiError
         No voxel is left after interpolation or after re-segmentation.
     """
     if spec.interpolation.spacing_mm is not None:
-        intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
+        if _interpolates_region_only(spec):
+            intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
+                                                                _margin_mm(spec))
+        else:
+            intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
         if not roi.any():
             raise EmptyRoiError(
                 f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
@@ -121,6 +134,12 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
                 spec: Spec, source: str = "") -> RoiImage:
     """Interpolate, re-segment, discretise and crop one ROI (see :func:`process_image`)."""
     return roi_image(process_image(intensity, roi, spacing, spec, source), spec)
+
+
+def _interpolates_region_only(spec: Spec) -> bool:
+    """Whether interpolation may stop at the ROI's neighbourhood (no filters, spline orders <= 1)."""
+    orders = (SPLINE_ORDER[spec.interpolation.image_method], SPLINE_ORDER[spec.interpolation.mask_method])
+    return not spec.filters and max(orders) <= 1
 
 
 def _margin_mm(spec: Spec) -> float:
