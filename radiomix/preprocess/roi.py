@@ -23,8 +23,9 @@ from radiomix.spec import Spec
 
 
 def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
-    """Intensities (float64), ROI (bool) as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
-    intensity = sitk.GetArrayFromImage(image).astype(np.float64, copy=False)
+    """Intensities (as stored: :func:`process_image` makes float64 only the voxels it keeps), ROI (bool)
+    as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
+    intensity = sitk.GetArrayFromImage(image)
     roi = sitk.GetArrayFromImage(mask) > 0
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return intensity, roi, spacing
@@ -61,8 +62,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
 
     Parameters
     ----------
-    intensity : ndarray of float64
-        Voxel intensities, ``(z, y, x)``.
+    intensity : ndarray of real numbers
+        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept.
     roi : ndarray of bool
         The morphological mask, same shape; must not be empty.
     spacing : tuple of float
@@ -72,9 +73,9 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     source : str
         Names the input in error messages (file paths, patient).
 
-    Without filters, and with nearest or linear interpolation of image and mask, only the
-    block of the interpolated grid around the ROI (plus the local-intensity margin) is
-    computed: the values are those of the whole interpolated image (same grid, same
+    Without filters, and with nearest or linear interpolation of image and mask (or none),
+    only the block of the (interpolated) grid around the ROI (plus the local-intensity margin)
+    is computed: the values are those of the whole interpolated image (same grid, same
     arithmetic), at a cost that follows the ROI rather than the image. Filters read the
     whole interpolated image, and the cubic spline's prefilter spans the whole image: then
     the whole image is interpolated.
@@ -90,6 +91,11 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
                                                                 _margin_mm(spec))
         else:
             intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
+    else:
+        if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
+            crop = _crop_slices(roi, spacing, _margin_mm(spec))
+            intensity, roi = intensity[crop], roi[crop]
+        intensity = np.asarray(intensity, dtype=np.float64)
         if not roi.any():
             raise EmptyRoiError(
                 f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
