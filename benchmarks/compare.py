@@ -5,9 +5,10 @@ The other engines are installed by this script into a scratch virtual environmen
 (pictologics needs it; ``--engines-python``). An engine that cannot be installed, imported or
 run with a setting is reported as missing in the table and skipped.
 
-Cases: the IBSI CT phantom, pyradiomics' brain1, and a real PET and MR of ``sts_dicom`` (DICOM
+Cases: the IBSI CT phantom, pyradiomics' brain1, a real PET and MR of ``sts_dicom`` (DICOM
 series + RTSTRUCT, converted once to NIfTI under ``--engines-dir`` so every engine reads the same
-files). Settings and modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh
+files), and a large synthetic CT-like volume (512 x 512 x 300 voxels, a 0.57 l lesion;
+``benchmarks/synthetic_volume.py``, generated once under ``--engines-dir``). Settings and modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh
 process with an empty numba cache, imports included) runs on ``--first-use-cases``. Each
 measurement is a fresh process; the table gives seconds and peak resident memory (MiB).
 Writes ``compare.csv`` and ``compare.md`` to ``--out`` and, with ``--readme``, the table into
@@ -67,6 +68,9 @@ def cases(work: Path) -> dict[str, tuple[Path, Path]]:
             sitk.WriteImage(picture, str(image), True)
             sitk.WriteImage(sitk.Cast(binary, sitk.sitkUInt8), str(mask), True)
         found[name] = (image, mask)
+    from benchmarks.synthetic_volume import large_volume
+
+    found["large_synthetic"] = large_volume(work / "cases")
     return {name: paths for name, paths in found.items() if paths[0].exists() and paths[1].exists()}
 
 

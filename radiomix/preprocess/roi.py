@@ -26,7 +26,7 @@ def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.nd
     """Intensities (as stored: :func:`process_image` makes float64 only the voxels it keeps), ROI (bool)
     as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
     intensity = sitk.GetArrayFromImage(image)
-    roi = sitk.GetArrayFromImage(mask) > 0
+    roi = sitk.GetArrayViewFromImage(mask) > 0
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return intensity, roi, spacing
 
