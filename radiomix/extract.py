@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from radiomix import io
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
-from radiomix.features.table import COLUMNS, tabulate
+from radiomix.features.table import COLUMNS, feature_rows
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
@@ -149,24 +149,22 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
     processed = process_image(intensity, region, spacing, settings, source=source)
-    tables = _family_tables(roi_image(processed, settings), settings, "original")
+    rows = _family_rows(roi_image(processed, settings), settings, "original")
     for filter_settings in settings.filters:
         response = response_map(processed.intensity, processed.spacing, filter_settings)
-        tables += _family_tables(roi_image(processed, settings, response), settings,
-                                 filter_image_type_name(filter_settings))
-    if not tables:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(tables, ignore_index=True)
+        rows += _family_rows(roi_image(processed, settings, response), settings,
+                             filter_image_type_name(filter_settings))
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _family_tables(roi: RoiImage, settings: Spec, image_type: str) -> list[pd.DataFrame]:
-    """The tidy rows of every enabled family for one (original or filtered) image."""
-    tables = []
+def _family_rows(roi: RoiImage, settings: Spec, image_type: str) -> list[dict]:
+    """The tidy rows of every enabled family for one (original or filtered) image (one table is built at the end)."""
+    rows = []
     for family, family_settings in settings.features.enabled().items():
         module = importlib.import_module(FAMILY_MODULES[family])
         values = module.compute(roi, family_settings, settings.texture.dimensions)
-        tables.append(tabulate(family, values, image_type))
-    return tables
+        rows += feature_rows(family, values, image_type)
+    return rows
 
 
 def _describe(source: ImageLike) -> str:
