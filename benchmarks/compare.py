@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="*", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--cases", nargs="*", default=None, help="cases to run (default all found)")
     parser.add_argument("--first-use-cases", nargs="*", default=["ct_phantom"])
+    parser.add_argument("--first-use-engines", nargs="*", choices=ENGINES, default=list(ENGINES),
+                        help="engines measured on first use (pictologics compiles for about 9 minutes)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed to one measurement")
     parser.add_argument("--readme", type=Path, default=None, help="README.md to write the table into")
@@ -185,6 +187,8 @@ def main() -> None:
         for setting in SETTINGS:
             for mode in (("warm", "first") if case in args.first_use_cases else ("warm",)):
                 for engine in args.engines:
+                    if mode == "first" and engine not in args.first_use_engines:
+                        continue
                     if engine in problems:
                         record = {"engine": engine, "setting": setting, "mode": mode, "seconds": None,
                                   "problem": problems[engine]}
