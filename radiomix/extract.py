@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -82,7 +83,7 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     radiomix.errors.SpecError
         Invalid settings.
     """
-    settings = load_spec(spec)
+    settings = _load_spec(spec)
     if isinstance(settings, PyradiomicsSpec):
         notify_if_cold("pyradiomics")
         return _extract_pyradiomics(image, mask, settings, label, roi)
@@ -102,6 +103,25 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     tables = [_extract_one(picture, mask, settings, value, roi, source_image).assign(label=value)
               for value in _labels(mask, picture, roi, label, settings)]
     return _first_column(pd.concat(tables, ignore_index=True), "label")
+
+
+def _load_spec(spec: str | Path | Mapping | Spec) -> Spec | PyradiomicsSpec:
+    """:func:`load_spec`, parsing a spec file once per process while it is unchanged (same size and mtime)."""
+    if not isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    path = Path(spec)
+    try:
+        status = path.stat()
+    except OSError:
+        return load_spec(spec)  # names the file in its error
+    return _load_spec_file(str(path.resolve()), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_spec_file(path: str, mtime_ns: int, size: int) -> Spec | PyradiomicsSpec:
+    """A spec file's settings (immutable), cached by path, modification time and size."""
+    del mtime_ns, size  # part of the cache key only
+    return load_spec(path)
 
 
 def _extract_pyradiomics(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec, label: LabelLike,
