@@ -8,8 +8,9 @@ run with a setting is reported as missing in the table and skipped.
 Cases: the IBSI CT phantom, pyradiomics' brain1, a real PET and MR of ``sts_dicom`` (DICOM
 series + RTSTRUCT, converted once to NIfTI under ``--engines-dir`` so every engine reads the same
 files), and a large synthetic CT-like volume (512 x 512 x 300 voxels, a 0.57 l lesion;
-``benchmarks/synthetic_volume.py``, generated once under ``--engines-dir``). Settings and modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh
-process with an empty numba cache, imports included) runs on ``--first-use-cases``. Each
+``benchmarks/synthetic_volume.py``, generated once under ``--engines-dir``). Settings and
+modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh process with an empty
+numba cache, imports included) runs on ``--first-use-cases`` for ``--first-use-engines``. Each
 measurement is a fresh process; the table gives seconds and peak resident memory (MiB).
 Writes ``compare.csv`` and ``compare.md`` to ``--out`` and, with ``--readme``, the table into
 README.md between the ``engines-benchmark`` markers.
