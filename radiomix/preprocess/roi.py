@@ -23,9 +23,13 @@ from radiomix.spec import Spec
 
 
 def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
-    """Intensities (as stored: :func:`process_image` makes float64 only the voxels it keeps), ROI (bool)
-    as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
-    intensity = sitk.GetArrayFromImage(image)
+    """Intensities, ROI (bool) as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm.
+
+    The intensities are a read-only view of ``image``'s voxels, as stored (no copy of the
+    whole volume: :func:`process_image` makes float64 only the voxels it keeps); keep
+    ``image`` alive while they are in use.
+    """
+    intensity = sitk.GetArrayViewFromImage(image)
     roi = sitk.GetArrayViewFromImage(mask) > 0
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return intensity, roi, spacing
