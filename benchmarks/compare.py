@@ -5,10 +5,12 @@ The other engines are installed by this script into a scratch virtual environmen
 (pictologics needs it; ``--engines-python``). An engine that cannot be installed, imported or
 run with a setting is reported as missing in the table and skipped.
 
-Cases: the IBSI CT phantom, pyradiomics' brain1, and a real PET and MR of ``sts_dicom`` (DICOM
+Cases: the IBSI CT phantom, pyradiomics' brain1, a real PET and MR of ``sts_dicom`` (DICOM
 series + RTSTRUCT, converted once to NIfTI under ``--engines-dir`` so every engine reads the same
-files). Settings and modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh
-process with an empty numba cache, imports included) runs on ``--first-use-cases``. Each
+files), and a large synthetic CT-like volume (512 x 512 x 300 voxels, a 0.57 l lesion;
+``benchmarks/synthetic_volume.py``, generated once under ``--engines-dir``). Settings and
+modes: see ``benchmarks/engines.py``; ``first`` (first call in a fresh process with an empty
+numba cache, imports included) runs on ``--first-use-cases`` for ``--first-use-engines``. Each
 measurement is a fresh process; the table gives seconds and peak resident memory (MiB).
 Writes ``compare.csv`` and ``compare.md`` to ``--out`` and, with ``--readme``, the table into
 README.md between the ``engines-benchmark`` markers.
@@ -67,6 +69,9 @@ def cases(work: Path) -> dict[str, tuple[Path, Path]]:
             sitk.WriteImage(picture, str(image), True)
             sitk.WriteImage(sitk.Cast(binary, sitk.sitkUInt8), str(mask), True)
         found[name] = (image, mask)
+    from benchmarks.synthetic_volume import large_volume
+
+    found["large_synthetic"] = large_volume(work / "cases")
     return {name: paths for name, paths in found.items() if paths[0].exists() and paths[1].exists()}
 
 
@@ -165,6 +170,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="*", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--cases", nargs="*", default=None, help="cases to run (default all found)")
     parser.add_argument("--first-use-cases", nargs="*", default=["ct_phantom"])
+    parser.add_argument("--first-use-engines", nargs="*", choices=ENGINES, default=list(ENGINES),
+                        help="engines measured on first use (pictologics compiles for about 9 minutes)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed to one measurement")
     parser.add_argument("--readme", type=Path, default=None, help="README.md to write the table into")
@@ -181,6 +188,8 @@ def main() -> None:
         for setting in SETTINGS:
             for mode in (("warm", "first") if case in args.first_use_cases else ("warm",)):
                 for engine in args.engines:
+                    if mode == "first" and engine not in args.first_use_engines:
+                        continue
                     if engine in problems:
                         record = {"engine": engine, "setting": setting, "mode": mode, "seconds": None,
                                   "problem": problems[engine]}

@@ -31,6 +31,11 @@ WARM_BUDGET_SECONDS = 20.0
 """Warm repeats stop early once they have taken this long (slow engines: fewer, still >= 1)."""
 
 
+IBSI_FAMILIES = ("morphology", "local_intensity", "statistics", "histogram", "ivh", "glcm", "glrlm", "glszm", "gldzm",
+                 "ngtdm", "ngldm")
+"""radiomix's IBSI feature families, all computed by the ``ibsi`` setting."""
+
+
 def _ibsi_is_ct(image: str) -> bool:
     return "ct_phantom" in image
 
@@ -48,7 +53,9 @@ def radiomix_runner(image: str, mask: str, setting: str):
                 "interpolation": {"spacing_mm": [2.0, 2.0, 2.0], "image_method": "linear", "mask_method": "linear",
                                   "mask_threshold": 0.5},
                 "discretisation": {"method": "fixed_bin_number", "n_bins": 32},
-                "features": {"ivh": {"method": "fixed_bin_number", "n_bins": 1000}},
+                # every family (a "features" block lists the families computed)
+                "features": {**{family: {} for family in IBSI_FAMILIES},
+                             "ivh": {"method": "fixed_bin_number", "n_bins": 1000}},
                 "texture": {"dimensions": ["3D"]}}
     return lambda: int(extract_features(image, mask, spec)["value"].notna().sum())
 

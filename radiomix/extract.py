@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ import SimpleITK as sitk
 from radiomix import io
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
-from radiomix.features.table import COLUMNS, tabulate
+from radiomix.features.table import COLUMNS, feature_rows
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
@@ -82,7 +83,7 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     radiomix.errors.SpecError
         Invalid settings.
     """
-    settings = load_spec(spec)
+    settings = _load_spec(spec)
     if isinstance(settings, PyradiomicsSpec):
         notify_if_cold("pyradiomics")
         return _extract_pyradiomics(image, mask, settings, label, roi)
@@ -102,6 +103,25 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     tables = [_extract_one(picture, mask, settings, value, roi, source_image).assign(label=value)
               for value in _labels(mask, picture, roi, label, settings)]
     return _first_column(pd.concat(tables, ignore_index=True), "label")
+
+
+def _load_spec(spec: str | Path | Mapping | Spec) -> Spec | PyradiomicsSpec:
+    """:func:`load_spec`, parsing a spec file once per process while it is unchanged (same size and mtime)."""
+    if not isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    path = Path(spec)
+    try:
+        status = path.stat()
+    except OSError:
+        return load_spec(spec)  # names the file in its error
+    return _load_spec_file(str(path.resolve()), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_spec_file(path: str, mtime_ns: int, size: int) -> Spec | PyradiomicsSpec:
+    """A spec file's settings (immutable), cached by path, modification time and size."""
+    del mtime_ns, size  # part of the cache key only
+    return load_spec(path)
 
 
 def _extract_pyradiomics(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec, label: LabelLike,
@@ -149,24 +169,22 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
     processed = process_image(intensity, region, spacing, settings, source=source)
-    tables = _family_tables(roi_image(processed, settings), settings, "original")
+    rows = _family_rows(roi_image(processed, settings), settings, "original")
     for filter_settings in settings.filters:
         response = response_map(processed.intensity, processed.spacing, filter_settings)
-        tables += _family_tables(roi_image(processed, settings, response), settings,
-                                 filter_image_type_name(filter_settings))
-    if not tables:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(tables, ignore_index=True)
+        rows += _family_rows(roi_image(processed, settings, response), settings,
+                             filter_image_type_name(filter_settings))
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _family_tables(roi: RoiImage, settings: Spec, image_type: str) -> list[pd.DataFrame]:
-    """The tidy rows of every enabled family for one (original or filtered) image."""
-    tables = []
+def _family_rows(roi: RoiImage, settings: Spec, image_type: str) -> list[dict]:
+    """The tidy rows of every enabled family for one (original or filtered) image (one table is built at the end)."""
+    rows = []
     for family, family_settings in settings.features.enabled().items():
         module = importlib.import_module(FAMILY_MODULES[family])
         values = module.compute(roi, family_settings, settings.texture.dimensions)
-        tables.append(tabulate(family, values, image_type))
-    return tables
+        rows += feature_rows(family, values, image_type)
+    return rows
 
 
 def _describe(source: ImageLike) -> str:

@@ -8,6 +8,7 @@ phantom (DICOM series and NIfTI) and pyradiomics' NRRD cases.
 
 from __future__ import annotations
 
+import gzip
 import random
 import shutil
 
@@ -149,6 +150,28 @@ def test_non_finite_voxels_survive_reading(tmp_path, suffix, dtype):
     image = read_image(path)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), values)
     assert image.GetDirection() == (0, 1, 0, 1, 0, 0, 0, 0, -1)
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+@pytest.mark.parametrize("slope, intercept", [(1.0, 0.0), (2.0, -5.0)])
+def test_float_nifti_read_once_equals_itk_read(tmp_path, suffix, slope, intercept):
+    """Unscaled float NIfTI voxels come from radiomix's single read; scaled ones from ITK (rescaled)."""
+    import struct
+
+    values = np.random.default_rng(3).normal(size=(3, 4, 5)).astype(np.float32)
+    plain = tmp_path / "plain.nii"
+    write_image(plain, values, spacing=(0.5, 0.75, 2.0), origin=(1.0, -2.0, 3.5),
+                direction=(0, 1, 0, 1, 0, 0, 0, 0, -1))
+    content = bytearray(plain.read_bytes())
+    struct.pack_into("<2f", content, 112, slope, intercept)  # scl_slope, scl_inter of NIfTI-1
+    path = tmp_path / f"image{suffix}"
+    path.write_bytes(gzip.compress(bytes(content)) if suffix.endswith(".gz") else bytes(content))
+    image, itk = read_image(path), sitk.ReadImage(str(path))
+    assert image.GetPixelID() == itk.GetPixelID()
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(itk))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), values * np.float32(slope) + np.float32(intercept))
+    assert (image.GetOrigin(), image.GetSpacing(), image.GetDirection()) == \
+        (itk.GetOrigin(), itk.GetSpacing(), itk.GetDirection())
 
 
 def test_read_image_returns_simpleitk_image_as_is():

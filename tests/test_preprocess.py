@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from radiomix.errors import EmptyRoiError, SpecError
 from radiomix.preprocess.discretisation import discretise
@@ -172,3 +175,30 @@ def test_mask_fraction_of_exactly_one_half_is_kept_despite_coordinate_noise():
     settings = InterpolationSettings(spacing_mm=(1.0, 1.0, 2.0))
     mask = interpolate(np.zeros(roi.shape), roi, (3.0, 1.0, 1.0), settings)[1][:, 0, 0]
     assert mask.tolist() == [True, True, False, False, False, False]
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["nearest", "linear"]),
+       old=st.tuples(*[st.sampled_from([0.5, 0.977, 1.0, 2.0, 3.0, 2.9999999999998486])] * 3),
+       new=st.tuples(*[st.sampled_from([0.7, 1.0, 1.3, 2.0, 3.0])] * 3),
+       margin_mm=st.sampled_from([0.0, 2.5, 6.2035]))
+def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old, new, margin_mm):
+    from radiomix.preprocess.interpolation import interpolate, interpolate_roi_region
+    from radiomix.spec import InterpolationSettings
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(3, 14, size=3))
+    intensity = np.round(rng.normal(0.0, 100.0, size=shape), 1)
+    roi = np.zeros(shape, bool)
+    low = [int(rng.integers(0, n)) for n in shape]
+    high = [int(rng.integers(a, n)) + 1 for a, n in zip(low, shape)]
+    roi[tuple(slice(a, b) for a, b in zip(low, high))] = rng.random([b - a for a, b in zip(low, high)]) < 0.7
+    roi[tuple(low)] = True
+    settings = InterpolationSettings(spacing_mm=new, image_method=method, mask_method=method,
+                                     round_intensities=bool(seed % 2))
+    whole_image, whole_mask, whole_spacing = interpolate(intensity, roi, old, settings)
+    image, mask, spacing, region = interpolate_roi_region(intensity, roi, old, settings, margin_mm)
+    # bit for bit the whole image's block, and the block holds the whole new ROI
+    assert spacing == whole_spacing
+    assert np.array_equal(image, whole_image[region]) and np.array_equal(mask, whole_mask[region])
+    assert mask.sum() == whole_mask.sum()

@@ -40,7 +40,7 @@ from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
 from skimage.measure import marching_cubes
 
-from radiomix._numba import njit, njit_parallel, prange
+from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -414,19 +414,49 @@ def minimum_volume_enclosing_ellipsoid(points: np.ndarray, tolerance: float = MV
 
 
 @njit
+def _precedes(u, v, a, b):
+    """Whether point ``a`` comes before point ``b`` by ``u``, ties by ``v``, then by index."""
+    if u[a] != u[b]:
+        return u[a] < u[b]
+    if v[a] != v[b]:
+        return v[a] < v[b]
+    return a < b
+
+
+@njit
 def _lexicographic_order(u, v):
-    """Indices sorting the points by ``u``, ties by ``v``, then by index (one stable sort plus tie runs)."""
-    order = np.argsort(u, kind="mergesort")
-    start = 0
+    """Indices sorting the points by ``u``, ties by ``v``, then by index (bottom-up merge sort).
+
+    The order is total (no two points tie on the index), so any correct sort gives this one
+    permutation; plain loops keep the kernel quick to compile.
+    """
     n_points = u.shape[0]
-    while start < n_points:
-        stop = start + 1
-        while stop < n_points and u[order[stop]] == u[order[start]]:
-            stop += 1
-        if stop - start > 1:
-            run = order[start:stop].copy()
-            order[start:stop] = run[np.argsort(v[run], kind="mergesort")]
-        start = stop
+    order = np.arange(n_points)
+    spare = np.empty(n_points, dtype=order.dtype)
+    width = 1
+    while width < n_points:
+        for start in range(0, n_points, 2 * width):
+            middle = min(start + width, n_points)
+            stop = min(start + 2 * width, n_points)
+            left, right, out = start, middle, start
+            while left < middle and right < stop:
+                if _precedes(u, v, order[right], order[left]):
+                    spare[out] = order[right]
+                    right += 1
+                else:
+                    spare[out] = order[left]
+                    left += 1
+                out += 1
+            while left < middle:
+                spare[out] = order[left]
+                left += 1
+                out += 1
+            while right < stop:
+                spare[out] = order[right]
+                right += 1
+                out += 1
+        order, spare = spare, order
+        width *= 2
     return order
 
 
@@ -538,9 +568,12 @@ def _box_about_normal(points, normal, sides, axes):
         axes[2, c] = -best_dv * first[c] + best_du * second[c]
 
 
-@njit_parallel
+@njit
 def _boxes_about_normals(points, normals):
-    """:func:`_box_about_normal` for each row of ``normals``; each writes its own output row.
+    """:func:`_box_about_normal` for each row of ``normals``.
+
+    One thread: a parallel loop takes seconds more to compile on first use than it saves
+    on a few thousand normals.
 
     Returns
     -------
@@ -550,7 +583,7 @@ def _boxes_about_normals(points, normals):
     n_normals = normals.shape[0]
     sides = np.empty((n_normals, 3))
     axes = np.empty((n_normals, 3, 3))
-    for k in prange(n_normals):
+    for k in range(n_normals):
         _box_about_normal(points, normals[k], sides[k], axes[k])
     return sides, axes
 

@@ -20,6 +20,11 @@ def column_name(image_type: str, family: str, key: str, aggregation: str) -> str
 
 def tabulate(family: str, values: list[FeatureValue], image_type: str = "original") -> pd.DataFrame:
     """Rows of the tidy table for one family's values (columns :data:`COLUMNS`)."""
+    return pd.DataFrame(feature_rows(family, values, image_type), columns=COLUMNS)
+
+
+def feature_rows(family: str, values: list[FeatureValue], image_type: str = "original") -> list[dict]:
+    """The rows of :func:`tabulate` as dicts keyed by :data:`COLUMNS` (to build one table of many families)."""
     rows = []
     for item in values:
         definition = registry.get(family, item.key)
@@ -34,4 +39,4 @@ def tabulate(family: str, values: list[FeatureValue], image_type: str = "origina
             "unit": definition.unit,
             "status": item.status,
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows

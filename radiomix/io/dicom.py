@@ -45,6 +45,8 @@ import numpy as np
 import pydicom
 import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_partial
+from pydicom.tag import Tag
 
 from radiomix.errors import DicomSeriesError, UnreadableFileError
 
@@ -90,6 +92,15 @@ _HEADER_KEYWORDS = [
     "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns",
     "RescaleSlope", "RescaleIntercept",
 ]
+
+_HEADER_TAGS = [Tag(keyword) for keyword in _HEADER_KEYWORDS]
+_LAST_HEADER_TAG = max(_HEADER_TAGS)
+
+
+def _past_header_tags(tag, vr, length) -> bool:
+    """Stop parsing after the last tag read (tags are stored in increasing order): the sequences that
+    follow (PET isotope data, RTSTRUCT contours, SEG frames) are never parsed."""
+    return tag > _LAST_HEADER_TAG
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,8 @@ def read_instance_header(path: str | os.PathLike) -> DicomInstance:
     """
     path = Path(path)
     try:
-        header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_KEYWORDS)
+        with open(path, "rb") as stream:
+            header = read_partial(stream, stop_when=_past_header_tags, specific_tags=_HEADER_TAGS)
     except InvalidDicomError as error:
         raise UnreadableFileError(f"not a DICOM file ({error})", path) from error
     slope = header.get("RescaleSlope")

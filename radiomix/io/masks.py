@@ -107,6 +107,10 @@ def _as_label(label) -> int:
     raise TypeError(f"label must be an integer, got {label!r}")
 
 
+_INT32_SUBSET_PIXEL_TYPES = (sitk.sitkInt8, sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt16, sitk.sitkInt32)
+"""Integer pixel types whose every value is an ``Int32`` label."""
+
+
 def to_label_image(image: sitk.Image, source: str | os.PathLike | None = None) -> sitk.Image:
     """An image of integer labels (``Int32``) from a label image of any pixel type.
 
@@ -127,6 +131,8 @@ def to_label_image(image: sitk.Image, source: str | os.PathLike | None = None) -
     UnreadableFileError
         NaN or infinite values, or labels beyond the 32-bit integer range.
     """
+    if image.GetPixelID() in _INT32_SUBSET_PIXEL_TYPES:  # every value fits: a cast (a new image) in ITK
+        return sitk.Cast(image, sitk.sitkInt32)
     values = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(values.dtype, np.floating):
         non_finite = int(np.count_nonzero(~np.isfinite(values)))
@@ -350,11 +356,9 @@ def read_mask(
     labels = _label_map(
         path, kind, file, reference_image, _path_or_none(reference), roi, tolerance_mm,
         direction_tolerance)
-    values = sitk.GetArrayViewFromImage(labels)
-    inside = values == label
-    if not inside.any():
+    mask = sitk.BinaryThreshold(labels, lowerThreshold=label, upperThreshold=label, insideValue=1, outsideValue=0)
+    if not sitk.GetArrayViewFromImage(mask).any():
         raise LabelAbsentError(
-            f"label {label} is not in the mask; labels present: {_labels_present(values)}", file)
-    mask = sitk.GetImageFromArray(inside.astype(np.uint8))
-    mask.CopyInformation(labels)
+            f"label {label} is not in the mask; labels present: "
+            f"{_labels_present(sitk.GetArrayViewFromImage(labels))}", file)
     return mask

@@ -74,6 +74,114 @@ def resample(array: np.ndarray, spacing: tuple[float, ...], new_spacing: tuple[f
                                     output_shape=size, order=order, mode="nearest", prefilter=order > 1)
 
 
+def _axis_coordinates(shape: tuple[int, ...], spacing: tuple[float, ...], new_spacing: tuple[float, ...]):
+    """New grid shape and, per axis, the old (fractional) index of every new voxel.
+
+    The coordinates are computed with the operations and in the order of
+    :func:`scipy.ndimage.affine_transform` for a diagonal matrix (``(i + offset / scale) * scale``),
+    so that an interpolation evaluated at them reproduces :func:`resample` bit for bit. Those
+    outside the old grid are left as they are: the interpolation maps their neighbours onto
+    the boundary voxels (mode ``nearest``), as :func:`resample` does.
+    """
+    size, scale, offset = new_grid(shape, spacing, new_spacing)
+    shift = offset / scale
+    coordinates = [(np.arange(m, dtype=np.float64) + shift[axis]) * scale[axis] for axis, m in enumerate(size)]
+    return size, coordinates
+
+
+def resample_region(array: np.ndarray, coordinates: list[np.ndarray], region: tuple[slice, ...],
+                    order: int, slab_voxels: int = 1 << 20) -> np.ndarray:
+    """The block ``region`` of :func:`resample`'s result, interpolating only the old voxels it needs.
+
+    Parameters
+    ----------
+    array : ndarray
+        The whole old array ``(z, y, x)``.
+    coordinates : list of ndarray
+        Per axis, the old index of every new voxel (:func:`_axis_coordinates`).
+    region : tuple of slice
+        The new-grid block wanted (steps of 1).
+    order : int
+        0 (nearest) or 1 (linear): the spline of order > 1 needs a prefilter over the whole array.
+    slab_voxels : int
+        New voxels interpolated per call (bounds the coordinate arrays held at once).
+
+    Returns
+    -------
+    ndarray of float64
+        Equal, value for value, to ``resample(array, ...)[region]``: the old block read holds
+        every voxel the interpolation touches (plus one), and the coordinates shifted into it
+        differ from the whole-array ones by an integer, which leaves them exact.
+    """
+    if order > 1:
+        raise ValueError("resample_region supports spline orders 0 and 1 only")
+    wanted = [c[s] for c, s in zip(coordinates, region)]
+    source = tuple(slice(min(max(int(np.floor(c.min())) - 1, 0), n - 1), max(min(int(np.floor(c.max())) + 3, n), 1))
+                   for c, n in zip(wanted, array.shape))
+    block = np.ascontiguousarray(array[source], dtype=np.float64)
+    local = [c - s.start for c, s in zip(wanted, source)]
+    out = np.empty(tuple(len(c) for c in local))
+    plane = len(local[1]) * len(local[2])
+    step = max(1, slab_voxels // max(plane, 1))
+    for start in range(0, len(local[0]), step):
+        z = local[0][start:start + step]
+        grid = np.empty((3, len(z), len(local[1]), len(local[2])))
+        grid[0] = z[:, None, None]
+        grid[1] = local[1][None, :, None]
+        grid[2] = local[2][None, None, :]
+        ndimage.map_coordinates(block, grid, output=out[start:start + step], order=order, mode="nearest",
+                                prefilter=False)
+    return out
+
+
+def _touching(coordinates: np.ndarray, n_old: int, low: int, high: int) -> tuple[int, int] | None:
+    """First and last new index whose interpolation support (old indices) meets ``[low, high]``, or None."""
+    support_low = np.clip(np.floor(coordinates), 0, n_old - 1)
+    support_high = np.clip(np.floor(coordinates) + 1, 0, n_old - 1)
+    hits = np.flatnonzero((support_high >= low) & (support_low <= high))
+    return (int(hits[0]), int(hits[-1])) if len(hits) else None
+
+
+def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
+                           settings: InterpolationSettings, margin_mm: float):
+    """:func:`interpolate`, evaluated only on the ROI's bounding box plus ``margin_mm``.
+
+    The new grid is the whole-image grid of :func:`interpolate`; only its block around the
+    ROI is computed, so every returned value equals the one :func:`interpolate` gives there.
+    The block holds every new voxel whose mask support meets the old ROI's bounding box
+    (a superset of the new ROI's bounding box), grown by ``ceil(margin_mm / new spacing) + 1``
+    voxels and clipped to the grid. Needs spline orders 0 or 1 (nearest or linear) for image
+    and mask; the cubic spline's prefilter reaches over the whole image.
+
+    Returns
+    -------
+    intensity : ndarray of float64
+    roi : ndarray of bool
+    spacing : tuple of float
+        The new ``(z, y, x)`` voxel size in mm.
+    region : tuple of slice
+        Where the block lies in the whole new grid.
+    """
+    new_spacing = target_spacing(spacing, settings)
+    size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
+    region = []
+    for axis in range(roi.ndim):
+        other = tuple(a for a in range(roi.ndim) if a != axis)
+        present = np.flatnonzero(roi.any(axis=other))
+        touched = _touching(coordinates[axis], roi.shape[axis], int(present[0]), int(present[-1]))
+        if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
+            return (*interpolate(intensity, roi, spacing, settings), tuple(slice(0, m) for m in size))
+        first, last = touched
+        pad = int(math.ceil(margin_mm / new_spacing[axis])) + 1
+        region.append(slice(max(first - pad, 0), min(last + 1 + pad, size[axis])))
+    region = tuple(region)
+    image = resample_region(intensity, coordinates, region, SPLINE_ORDER[settings.image_method])
+    if settings.round_intensities:
+        image = np.rint(image)
+    mask = resample_region(roi, coordinates, region, SPLINE_ORDER[settings.mask_method])
+    return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
+
+
 def target_spacing(spacing_zyx: tuple[float, float, float],
                    settings: InterpolationSettings) -> tuple[float, float, float]:
     """The new ``(z, y, x)`` spacing: ``spacing_mm`` is ``[x, y, z]`` or in-plane ``[x, y]``."""

@@ -17,15 +17,20 @@ import SimpleITK as sitk
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
-from radiomix.preprocess.interpolation import interpolate
+from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
 from radiomix.spec import Spec
 
 
 def image_arrays(image: sitk.Image, mask: sitk.Image) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
-    """Intensities (float64), ROI (bool) as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm."""
-    intensity = sitk.GetArrayFromImage(image).astype(np.float64, copy=False)
-    roi = sitk.GetArrayFromImage(mask) > 0
+    """Intensities, ROI (bool) as ``(z, y, x)`` arrays, and spacing ``(z, y, x)`` in mm.
+
+    The intensities are a read-only view of ``image``'s voxels, as stored (no copy of the
+    whole volume: :func:`process_image` makes float64 only the voxels it keeps); keep
+    ``image`` alive while they are in use.
+    """
+    intensity = sitk.GetArrayViewFromImage(image)
+    roi = sitk.GetArrayViewFromImage(mask) > 0
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return intensity, roi, spacing
 
@@ -37,7 +42,9 @@ class ProcessedImage:
     Attributes
     ----------
     intensity : ndarray of float64
-        The (interpolated) image, ``(z, y, x)``, not cropped.
+        The (interpolated) image, ``(z, y, x)``: the whole image, or, when it was
+        interpolated without filters (see :func:`process_image`), the block of the
+        interpolated grid around the ROI that every later step reads.
     morphological_mask, intensity_mask : ndarray of bool
         The (interpolated) ROI, and the ROI after re-segmentation.
     spacing : tuple of float
@@ -59,8 +66,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
 
     Parameters
     ----------
-    intensity : ndarray of float64
-        Voxel intensities, ``(z, y, x)``.
+    intensity : ndarray of real numbers
+        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept.
     roi : ndarray of bool
         The morphological mask, same shape; must not be empty.
     spacing : tuple of float
@@ -70,13 +77,29 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     source : str
         Names the input in error messages (file paths, patient).
 
+    Without filters, and with nearest or linear interpolation of image and mask (or none),
+    only the block of the (interpolated) grid around the ROI (plus the local-intensity margin)
+    is computed: the values are those of the whole interpolated image (same grid, same
+    arithmetic), at a cost that follows the ROI rather than the image. Filters read the
+    whole interpolated image, and the cubic spline's prefilter spans the whole image: then
+    the whole image is interpolated.
+
     Raises
     ------
     EmptyRoiError
         No voxel is left after interpolation or after re-segmentation.
     """
     if spec.interpolation.spacing_mm is not None:
-        intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
+        if _interpolates_region_only(spec):
+            intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
+                                                                _margin_mm(spec))
+        else:
+            intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
+    else:
+        if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
+            crop = _crop_slices(roi, spacing, _margin_mm(spec))
+            intensity, roi = intensity[crop], roi[crop]
+        intensity = np.asarray(intensity, dtype=np.float64)
         if not roi.any():
             raise EmptyRoiError(
                 f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
@@ -121,6 +144,12 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
                 spec: Spec, source: str = "") -> RoiImage:
     """Interpolate, re-segment, discretise and crop one ROI (see :func:`process_image`)."""
     return roi_image(process_image(intensity, roi, spacing, spec, source), spec)
+
+
+def _interpolates_region_only(spec: Spec) -> bool:
+    """Whether interpolation may stop at the ROI's neighbourhood (no filters, spline orders <= 1)."""
+    orders = (SPLINE_ORDER[spec.interpolation.image_method], SPLINE_ORDER[spec.interpolation.mask_method])
+    return not spec.filters and max(orders) <= 1
 
 
 def _margin_mm(spec: Spec) -> float:
