@@ -155,7 +155,7 @@ def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_ma
     started = time.perf_counter()
 
     if initial_transform is None:
-        initial, start = _initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
+        initial, start = initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
     else:
         initial, start = sitk.Euler3DTransform(initial_transform), "given"
     offset = float(np.linalg.norm(initial.GetTranslation()))
@@ -260,7 +260,7 @@ def _read_mask(mask, image: sitk.Image, what: str) -> sitk.Image | None:
     return mask_image
 
 
-def _initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -> sitk.Euler3DTransform:
+def initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -> sitk.Euler3DTransform:
     """The starting rigid transform, rotating about the fixed image's centre (or centre of mass)."""
     if initialisation == "identity":
         transform = sitk.Euler3DTransform()
