@@ -231,7 +231,8 @@ def align_to_reference(fixed: sitk.Image, moving: sitk.Image, *, fixed_mask: sit
                         "check the headers of both images, or raise the limit if such a shift is expected")
                 return Alignment(None, AlignmentQuality(route, "failed", note=note,
                                                         elapsed_s=time.perf_counter() - started))
-        moving_crop = _moving_crop(moving, crop[0], start, settings.crop_margin_mm, bias_correct)
+        moving_crop = _moving_crop(moving, crop[0], start, settings.crop_margin_mm + settings.search_offset_mm,
+                                   bias_correct)
         try:
             if kind == "rigid":
                 start = _centred(start, crop[0], crop[1])

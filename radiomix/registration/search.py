@@ -82,7 +82,7 @@ def data_mask(image: sitk.Image) -> sitk.Image:
     array = sitk.GetArrayViewFromImage(image)
     at_minimum = sitk.Cast(image == float(array.min()), sitk.sitkUInt8)
     padded = sitk.ConstantPad(at_minimum, [1, 1, 1], [1, 1, 1], 1)
-    labels = sitk.GetArrayViewFromImage(sitk.ConnectedComponent(padded, True))
+    labels = sitk.GetArrayFromImage(sitk.ConnectedComponent(padded, True))
     fill = labels[1:-1, 1:-1, 1:-1] == labels[0, 0, 0]
     mask = sitk.GetImageFromArray((~fill).astype(np.uint8))
     mask.CopyInformation(image)
