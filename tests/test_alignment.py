@@ -67,10 +67,13 @@ def test_a_header_moved_rigidly_is_registered_back_within_a_millimetre():
     assert quality.dice > 0.9 and quality.centroid_distance_mm < 1.0
 
 
-def test_same_inputs_give_identical_transforms():
+@pytest.mark.parametrize("folder, own_roi", [("PET", True), ("MR_T1", False)],
+                         ids=["PET, ROI shapes first", "N4-corrected MR, multi-start"])
+def test_same_inputs_give_identical_transforms(folder, own_roi):
     ct, ct_roi = _series("STS_003", "CT")
-    pet, pet_roi = _series("STS_003", "PET")
-    runs = [align_to_reference(ct, pet, fixed_mask=ct_roi, moving_mask=pet_roi, fixed_frame="A", moving_frame="B")
+    image, roi = _series("STS_003", folder)
+    runs = [align_to_reference(ct, image, fixed_mask=ct_roi, moving_mask=roi if own_roi else None,
+                               fixed_frame="A", moving_frame="B", bias_correct=folder == "MR_T1")
             for _ in range(2)]
     assert runs[0].quality.alignment == "registered"
     np.testing.assert_array_equal(runs[0].transform.GetParameters(), runs[1].transform.GetParameters())

@@ -53,6 +53,7 @@ from radiomix.registration.core import (
     initial_rigid,
     metric_value,
     register,
+    thread_count,
 )
 from radiomix.registration.errors import RegistrationError
 from radiomix.registration.quality import mask_points, overlap_fraction
@@ -231,16 +232,18 @@ def align_to_reference(fixed: sitk.Image, moving: sitk.Image, *, fixed_mask: sit
                         "check the headers of both images, or raise the limit if such a shift is expected")
                 return Alignment(None, AlignmentQuality(route, "failed", note=note,
                                                         elapsed_s=time.perf_counter() - started))
-        moving_crop = _moving_crop(moving, crop[0], start, settings.crop_margin_mm + settings.search_offset_mm,
-                                   bias_correct)
+        with thread_count(settings.number_of_threads):  # N4 too: one thread gives the same crop twice
+            moving_crop = _moving_crop(moving, crop[0], start, settings.crop_margin_mm + settings.search_offset_mm,
+                                       bias_correct)
         try:
             if kind == "rigid":
                 start = _centred(start, crop[0], crop[1])
-                if both_rois:
-                    start = roi_shape_alignment(fixed_mask, moving_mask, start, settings)
-                search = search_rigid(crop[0], moving_crop, start, fixed_roi=crop[1],
-                                      multi_start=not both_rois and settings.search_offset_mm > 0, settings=settings,
-                                      case={"patient_id": patient_id, "modality": modality})
+                with thread_count(settings.number_of_threads):
+                    if both_rois:
+                        start = roi_shape_alignment(fixed_mask, moving_mask, start, settings)
+                    search = search_rigid(crop[0], moving_crop, start, fixed_roi=crop[1],
+                                          multi_start=not both_rois and settings.search_offset_mm > 0,
+                                          settings=settings, case={"patient_id": patient_id, "modality": modality})
                 if search is None:
                     note = (f"the {modality or 'moving'} image holds data in too little of the reference region "
                             "at the start (its field of view, less its constant fill, does not cover the ROI)")
@@ -355,7 +358,7 @@ def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tra
             notes.append(f"the optimiser stopped at its iteration limit ({iterations} iterations); "
                          "accepted on measured quality")
         if offset > 0:
-            how = ("ROI centroids" if fixed_mask is not None and moving_mask is not None
+            how = ("the two ROIs superimposed" if fixed_mask is not None and moving_mask is not None
                    else f"{settings.initialisation} initialisation")
             notes.append(f"started {offset:.1f} mm from the headers' alignment ({how})")
     spread = gain = None
@@ -373,6 +376,9 @@ def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tra
         # perturbation better by more than the tolerance that separates optima, fail the case
         decisive = spread > settings.max_start_spread_mm or (gain > settings.search_metric_tolerance and not kept_start)
         (failures if decisive and not both_rois else notes).extend(concerns)
+        if not both_rois:
+            notes.append("aligned on mutual information alone, with no ROI of this modality to confirm it: its "
+                         "peak can lie millimetres from the anatomical alignment (docs/registration.md)")
     status = "failed" if failures else "note" if notes else "ok"
     return AlignmentQuality(
         alignment=route, status=status, dice=dice, centroid_distance_mm=centroid_distance,

@@ -115,13 +115,13 @@ def register(fixed, moving, kind: Kind = "rigid",
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     settings = load_registration_settings(settings)
-    with _thread_count(settings.number_of_threads):
+    with thread_count(settings.number_of_threads):
         return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality,
                          initial_transform)
 
 
 @contextmanager
-def _thread_count(threads: int) -> Iterator[None]:
+def thread_count(threads: int) -> Iterator[None]:
     """Run with SimpleITK's global default thread count set to ``threads`` (0: unchanged).
 
     The metric's work units follow the global default rather than the
@@ -333,7 +333,7 @@ def metric_value(fixed, moving, transform: sitk.Transform,
     settings = load_registration_settings(settings)
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32), settings.winsorize_percentiles)
     moving_image = _winsorize(_read(moving, "moving image", sitk.sitkFloat32), settings.winsorize_percentiles)
-    with _thread_count(settings.number_of_threads):
+    with thread_count(settings.number_of_threads):
         return _metric_value(fixed_image, moving_image, transform, settings, None, None)
 
 
