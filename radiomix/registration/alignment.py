@@ -8,10 +8,11 @@ Policy (:func:`align_to_reference`):
 - an image without a frame of reference (NIfTI...) is registered, or taken
   with the identity when ``without_frame_of_reference: identity``
   (``identity (no frame of reference)``);
-- anything else is registered (``registered``): a rigid (or affine) search
-  started from the headers' physical coordinates (or, where both modalities
-  have their own ROI, from the translation that brings the two ROI centroids
-  together: two delineations of one lesion), on the reference image
+- anything else is registered (``registered``): a rigid search
+  (:mod:`radiomix.registration.search`; affine: :func:`register`) started from
+  the headers' physical coordinates, with a multi-start coarse level (or, where
+  both modalities have their own ROI, from the rigid transform that
+  superimposes the two delineations of one lesion), on the reference image
   cropped to its ROI (grown by ``crop_margin_mm``) and to the part the other
   field of view covers, so that a field of view that is a crop of the other is
   registered where both show the same anatomy. When the optimiser's result
@@ -19,7 +20,10 @@ Policy (:func:`align_to_reference`):
   ROI centroids farther apart where both have ROIs, the start is kept and noted.
 
 Acceptance is decided by measured quality, on that same crop, whatever the
-route; hitting the iteration limit is only a note. A case is ``failed`` when
+route; hitting the iteration limit is only a note. A rigid registration
+without two ROIs is always noted (mutual information alone vouches for it) and
+fails when its multi-start optima disagree or it is not a genuine optimum
+(``start_spread_mm``, ``perturbation_gain``: ``docs/registration.md``). A case is ``failed`` when
 
 - less than ``min_overlap_fraction`` of the reference ROI (else of the crop)
   falls inside the moving field of view (``fov_overlap``);
