@@ -67,10 +67,13 @@ def test_a_header_moved_rigidly_is_registered_back_within_a_millimetre():
     assert quality.dice > 0.9 and quality.centroid_distance_mm < 1.0
 
 
-def test_same_inputs_give_identical_transforms():
+@pytest.mark.parametrize("folder, own_roi", [("PET", True), ("MR_T1", False)],
+                         ids=["PET, ROI shapes first", "N4-corrected MR, multi-start"])
+def test_same_inputs_give_identical_transforms(folder, own_roi):
     ct, ct_roi = _series("STS_003", "CT")
-    pet, pet_roi = _series("STS_003", "PET")
-    runs = [align_to_reference(ct, pet, fixed_mask=ct_roi, moving_mask=pet_roi, fixed_frame="A", moving_frame="B")
+    image, roi = _series("STS_003", folder)
+    runs = [align_to_reference(ct, image, fixed_mask=ct_roi, moving_mask=roi if own_roi else None,
+                               fixed_frame="A", moving_frame="B", bias_correct=folder == "MR_T1")
             for _ in range(2)]
     assert runs[0].quality.alignment == "registered"
     np.testing.assert_array_equal(runs[0].transform.GetParameters(), runs[1].transform.GetParameters())
@@ -232,3 +235,79 @@ def test_a_misaligned_case_fails_and_keeps_its_quality_record(sts_manifest, tmp_
     qa = registration_qa_table([record], [{"quality.json": tmp_path / "PET" / "register-quality.json",
                                            "check.png": tmp_path / "PET" / "register-check.png"}])
     assert qa.iloc[0]["status"] == "failed" and qa.iloc[0]["overlay"].endswith("STS_003_PET.png")
+
+
+# ---------------------------------------------------------------- registration between modalities (search.py)
+
+@pytest.mark.parametrize("patient", ["STS_003", "STS_047"])
+def test_an_mr_moved_by_centimetres_is_registered_back_onto_the_ct(patient):
+    """The cohort's case: the moved MR (another frame) is registered to the CT, not to the original MR.
+
+    The truth is the move on top of the dataset's own MR-CT alignment; the two delineations are
+    superimposed first, so the error is measured against where the dataset put the MR."""
+    ct, ct_roi = _series(patient, "CT")
+    mr, mr_roi = _series(patient, "MR_T1")
+    moved, truth = _moved(mr, (3.0, -2.0, 4.0), (25.0, -20.0, 15.0), mask_points(mr_roi).mean(axis=0))
+    moved_roi = sitk.Image(mr_roi)
+    moved_roi.CopyInformation(moved)
+    alignment = align_to_reference(ct, moved, fixed_mask=ct_roi, moving_mask=moved_roi, fixed_frame="frame-A",
+                                   moving_frame="frame-B", bias_correct=True, patient_id=patient, modality="MR")
+    points = mask_points(ct_roi)[::5]
+    error = target_registration_error(alignment.transform, truth, points)
+    before = target_registration_error(sitk.Euler3DTransform(), truth, points)
+    print(f"\n{patient} MR moved {before.mean():.1f} mm, registered onto the CT: mean {error.mean():.2f} mm "
+          f"(max {error.max():.2f}) in {alignment.quality.elapsed_s:.1f} s; {alignment.quality.note}")
+    assert alignment.quality.alignment == "registered" and alignment.quality.status in ("ok", "note")
+    assert error.mean() < 1.0
+
+
+def test_an_mr_without_its_own_roi_is_not_accepted_silently_when_misregistered():
+    """Without an MR ROI only the images vouch for the result: accepted only within the documented tolerance."""
+    ct, ct_roi = _series("STS_047", "CT")
+    mr, mr_roi = _series("STS_047", "MR_T1")
+    moved, truth = _moved(mr, (3.0, -2.0, 4.0), (25.0, -20.0, 15.0), mask_points(mr_roi).mean(axis=0))
+    alignment = align_to_reference(ct, moved, fixed_mask=ct_roi, fixed_frame="frame-A", moving_frame="frame-B",
+                                   bias_correct=True, patient_id="STS_047", modality="MR")
+    quality = alignment.quality
+    error = target_registration_error(alignment.transform, truth, mask_points(ct_roi)[::5]).mean()
+    print(f"\nSTS_047 moved MR without ROI: {quality.status}, error {error:.1f} mm, start spread "
+          f"{quality.start_spread_mm:.1f} mm, perturbation gain {quality.perturbation_gain:.4f}; {quality.note}")
+    assert quality.start_spread_mm is not None and quality.perturbation_gain is not None
+    if quality.status != "failed":
+        assert error < load_registration_settings(None).max_centroid_distance_mm
+
+
+def _striped(seed, size=(64, 64, 64), spacing=2.0, period_mm=48.0, invert=False):
+    """Stripes along x only: y and z carry no structure, and x repeats every ``period_mm``."""
+    x = np.arange(size[0]) * spacing
+    profile = (np.sin(2 * np.pi * x / period_mm) > 0).astype(np.float32) * 100.0
+    array = np.broadcast_to(profile, size[::-1]).copy()
+    array += np.random.default_rng(seed).normal(0.0, 5.0, array.shape).astype(np.float32)
+    image = sitk.GetImageFromArray(-array if invert else array)
+    image.SetSpacing((spacing,) * 3)
+    return image
+
+
+def test_an_alignment_the_images_do_not_decide_fails_as_uncertain():
+    """Between frames and without two ROIs, equally good optima far apart (a structureless axis, a
+    repeating pattern) fail the case instead of accepting one of them."""
+    fixed = _striped(seed=1)
+    moving = _striped(seed=2, invert=True)
+    roi = sitk.Image(fixed.GetSize(), sitk.sitkUInt8)
+    roi.CopyInformation(fixed)
+    roi[24:40, 24:40, 24:40] = 1
+    alignment = align_to_reference(fixed, moving, fixed_mask=roi, fixed_frame="A", moving_frame="B",
+                                   settings={"crop_margin_mm": 20.0})
+    quality = alignment.quality
+    assert quality.alignment == "registered" and quality.status == "failed"
+    assert quality.start_spread_mm > 3.0 and "uncertain alignment" in quality.note
+
+
+def test_constant_fill_is_left_out_of_the_metric():
+    from radiomix.registration.search import data_mask
+    array = np.random.default_rng(2).uniform(1.0, 2.0, (10, 12, 14)).astype(np.float32)
+    array[:2] = 0.0  # two padded slices at the edge
+    array[5, 6, 7] = 0.0  # an isolated voxel at the minimum inside: data
+    image = sitk.GetImageFromArray(array)
+    mask = sitk.GetArrayFromImage(data_mask(image))
+    assert not mask[:2].any() and mask[2:].all()

@@ -2,7 +2,8 @@
 
 Columns (:data:`radiomix.registration.QA_COLUMNS`): ``patient_id, modality,
 reference_modality, alignment, status, dice, centroid_distance_mm,
-final_metric, metric_improvement, fov_overlap, iterations, note, overlay``.
+final_metric, metric_improvement, fov_overlap, iterations, start_spread_mm,
+perturbation_gain, note, overlay`` (the search checks: ``docs/registration.md``).
 ``alignment`` is ``same frame of reference``, ``registered``, ``reference`` or
 ``identity (no frame of reference)``; ``status`` is ``ok``, ``note`` or
 ``failed`` (see :mod:`radiomix.registration.alignment`); ``overlay`` is the

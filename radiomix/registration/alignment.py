@@ -8,10 +8,11 @@ Policy (:func:`align_to_reference`):
 - an image without a frame of reference (NIfTI...) is registered, or taken
   with the identity when ``without_frame_of_reference: identity``
   (``identity (no frame of reference)``);
-- anything else is registered (``registered``): a rigid (or affine) search
-  started from the headers' physical coordinates (or, where both modalities
-  have their own ROI, from the translation that brings the two ROI centroids
-  together: two delineations of one lesion), on the reference image
+- anything else is registered (``registered``): a rigid search
+  (:mod:`radiomix.registration.search`; affine: :func:`register`) started from
+  the headers' physical coordinates, with a multi-start coarse level (or, where
+  both modalities have their own ROI, from the rigid transform that
+  superimposes the two delineations of one lesion), on the reference image
   cropped to its ROI (grown by ``crop_margin_mm``) and to the part the other
   field of view covers, so that a field of view that is a crop of the other is
   registered where both show the same anatomy. When the optimiser's result
@@ -19,7 +20,10 @@ Policy (:func:`align_to_reference`):
   ROI centroids farther apart where both have ROIs, the start is kept and noted.
 
 Acceptance is decided by measured quality, on that same crop, whatever the
-route; hitting the iteration limit is only a note. A case is ``failed`` when
+route; hitting the iteration limit is only a note. A rigid registration
+without two ROIs is always noted (mutual information alone vouches for it) and
+fails when its multi-start optima disagree or it is not a genuine optimum
+(``start_spread_mm``, ``perturbation_gain``: ``docs/registration.md``). A case is ``failed`` when
 
 - less than ``min_overlap_fraction`` of the reference ROI (else of the crop)
   falls inside the moving field of view (``fov_overlap``);
@@ -50,11 +54,14 @@ from radiomix.registration.core import (
     Kind,
     RegistrationResult,
     field_of_view_centre_distance,
+    initial_rigid,
     metric_value,
     register,
+    thread_count,
 )
 from radiomix.registration.errors import RegistrationError
 from radiomix.registration.quality import mask_points, overlap_fraction
+from radiomix.registration.search import SearchResult, roi_shape_alignment, search_rigid
 from radiomix.registration.settings import RegistrationSettings, load_registration_settings
 
 SAME_FRAME = "same frame of reference"
@@ -66,7 +73,7 @@ STATUSES = ("ok", "note", "failed")
 
 QA_COLUMNS = ("patient_id", "modality", "reference_modality", "alignment", "status", "dice",
               "centroid_distance_mm", "final_metric", "metric_improvement", "fov_overlap", "iterations",
-              "note", "overlay")
+              "start_spread_mm", "perturbation_gain", "note", "overlay")
 """Columns of ``registration_qa.csv`` (one row per case; the report reads them)."""
 
 
@@ -97,6 +104,12 @@ class AlignmentQuality:
         Optimiser iterations over all pyramid levels (registered only).
     initial_offset_mm : float
         Shift applied by a re-centring initialisation (0 for the identity).
+    start_spread_mm : float or None
+        Registered rigidly only: largest mean distance (mm, over the reference
+        ROI) between equally good optima of the multi-start search (0 with one start).
+    perturbation_gain : float or None
+        Registered rigidly only: metric at the result minus the best metric of
+        its perturbations (nats; <= 0 at a genuine local optimum).
     elapsed_s : float
         Wall-clock time of the alignment and its measurements (s).
     note : str
@@ -113,6 +126,8 @@ class AlignmentQuality:
     fov_overlap: float | None = None
     iterations: int | None = None
     initial_offset_mm: float = 0.0
+    start_spread_mm: float | None = None
+    perturbation_gain: float | None = None
     elapsed_s: float = 0.0
     note: str = ""
 
@@ -207,24 +222,50 @@ def align_to_reference(fixed: sitk.Image, moving: sitk.Image, *, fixed_mask: sit
                                                     elapsed_s=time.perf_counter() - started))
         crop = (fixed, fixed_mask)
     registration = None
+    search = None
     kept_start = False
     transform: sitk.Transform = identity
     if route == REGISTERED:
+        both_rois = fixed_mask is not None and moving_mask is not None
+        if start is identity and settings.initialisation != "identity":
+            start = initial_rigid(crop[0], moving, settings.initialisation)
+            offset = float(np.linalg.norm(start.GetTranslation()))
+            if offset > settings.max_initial_offset_mm:
+                note = (f"a far-off start: the {settings.initialisation} initialisation would move the image by "
+                        f"{offset:.0f} mm (registration.max_initial_offset_mm = {settings.max_initial_offset_mm:g}); "
+                        "check the headers of both images, or raise the limit if such a shift is expected")
+                return Alignment(None, AlignmentQuality(route, "failed", note=note,
+                                                        elapsed_s=time.perf_counter() - started))
+        with thread_count(settings.number_of_threads):  # N4 too: one thread gives the same crop twice
+            moving_crop = _moving_crop(moving, crop[0], start, settings.crop_margin_mm + settings.search_offset_mm,
+                                       bias_correct)
         try:
-            registration = register(
-                crop[0], _moving_crop(moving, crop[0], start, settings.crop_margin_mm, bias_correct), kind,
-                settings, patient_id=patient_id, modality=modality,
-                initial_transform=None if start is identity else start)
+            if kind == "rigid":
+                start = _centred(start, crop[0], crop[1])
+                with thread_count(settings.number_of_threads):
+                    if both_rois:
+                        start = roi_shape_alignment(fixed_mask, moving_mask, start, settings)
+                    search = search_rigid(crop[0], moving_crop, start, fixed_roi=crop[1],
+                                          multi_start=not both_rois and settings.search_offset_mm > 0,
+                                          settings=settings, case={"patient_id": patient_id, "modality": modality})
+                if search is None:
+                    note = (f"the {modality or 'moving'} image holds data in too little of the reference region "
+                            "at the start (its field of view, less its constant fill, does not cover the ROI)")
+                    return Alignment(None, AlignmentQuality(route, "failed", fov_overlap=0.0, note=note,
+                                                            elapsed_s=time.perf_counter() - started))
+                registration = search.registration
+            else:
+                registration = register(crop[0], moving_crop, kind, settings, patient_id=patient_id,
+                                        modality=modality, initial_transform=None if start is identity else start)
         except RegistrationError as error:
             return Alignment(None, AlignmentQuality(route, "failed", note=error.detail,
                                                     elapsed_s=time.perf_counter() - started))
         transform = registration.transform
-        if _start_measures_better(crop[0], moving, registration.transform, start, fixed_mask, moving_mask,
-                                  settings):
+        if _start_measures_better(registration, start, fixed_mask, moving_mask):
             transform, kept_start = start, True
     quality = measure_alignment(fixed, moving, transform, crop[0], fixed_mask=fixed_mask, moving_mask=moving_mask,
                                 settings=settings, route=route, registration=registration, started=started,
-                                kept_start=kept_start)
+                                kept_start=kept_start, search=search)
     return Alignment(transform, quality, registration)
 
 
@@ -241,30 +282,40 @@ def roi_centroid_start(fixed_mask: sitk.Image, moving_mask: sitk.Image) -> sitk.
     return start
 
 
-def _start_measures_better(region: sitk.Image, moving: sitk.Image, optimised: sitk.Transform,
-                           start: sitk.Transform, fixed_mask: sitk.Image | None, moving_mask: sitk.Image | None,
-                           settings: RegistrationSettings) -> bool:
+def _centred(start: sitk.Euler3DTransform, region: sitk.Image, roi: sitk.Image | None) -> sitk.Euler3DTransform:
+    """``start`` rotating about the reference ROI's centroid (else the region's centre), same mapping."""
+    centre = (mask_points(roi).mean(axis=0) if roi is not None else
+              region.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2.0 for n in region.GetSize()]))
+    centred = sitk.Euler3DTransform()
+    centred.SetCenter(tuple(float(c) for c in centre))
+    centred.SetMatrix(start.GetMatrix())
+    centred.SetTranslation(tuple(np.subtract(start.TransformPoint(centred.GetCenter()), centred.GetCenter())))
+    return centred
+
+
+def _start_measures_better(registration: RegistrationResult, start: sitk.Transform, fixed_mask: sitk.Image | None,
+                           moving_mask: sitk.Image | None) -> bool:
     """Whether the start measures better than the optimiser's result.
 
-    Worse means a higher metric on the crop (the optimiser wandered off, with Mattes
-    mutual information typically towards the edge of a field of view where few samples
-    remain), or, where both modalities have their own ROI, ROI centroids farther apart
-    by more than a millimetre (mutual information between modalities can peak a few
-    millimetres away from where the two delineations agree).
+    Worse means a higher metric on the registration's own region (the
+    optimiser wandered off), or, where both modalities have their own ROI, ROI
+    centroids farther apart by more than a millimetre (mutual information
+    between modalities can peak millimetres away from where the two
+    delineations agree: 3-7 mm on the sts_dicom MRs).
     """
-    if metric_value(region, moving, optimised, settings) > metric_value(region, moving, start, settings):
+    if registration.quality.metric_after > registration.quality.metric_before:
         return True
     if fixed_mask is None or moving_mask is None:
         return False
-    return roi_agreement(fixed_mask, moving_mask, optimised)[1] > roi_agreement(fixed_mask, moving_mask,
-                                                                                   start)[1] + 1.0
+    return roi_agreement(fixed_mask, moving_mask, registration.transform)[1] > roi_agreement(
+        fixed_mask, moving_mask, start)[1] + 1.0
 
 
 def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform, region: sitk.Image, *,
                       fixed_mask: sitk.Image | None, moving_mask: sitk.Image | None,
                       settings: RegistrationSettings, route: str,
                       registration: RegistrationResult | None = None, started: float | None = None,
-                      kept_start: bool = False) -> AlignmentQuality:
+                      kept_start: bool = False, search: SearchResult | None = None) -> AlignmentQuality:
     """The quality record of ``transform`` (fixed -> moving points) and its acceptance (module docstring).
 
     ``region`` is the fixed image cropped where the metric is measured;
@@ -311,15 +362,33 @@ def measure_alignment(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tra
             notes.append(f"the optimiser stopped at its iteration limit ({iterations} iterations); "
                          "accepted on measured quality")
         if offset > 0:
-            how = ("ROI centroids" if fixed_mask is not None and moving_mask is not None
+            how = ("the two ROIs superimposed" if fixed_mask is not None and moving_mask is not None
                    else f"{settings.initialisation} initialisation")
             notes.append(f"started {offset:.1f} mm from the headers' alignment ({how})")
+    spread = gain = None
+    if search is not None:
+        spread, gain = search.start_spread_mm, search.perturbation_gain
+        both_rois = fixed_mask is not None and moving_mask is not None
+        concerns = []
+        if spread > settings.max_start_spread_mm:
+            concerns.append(f"uncertain alignment: the multi-start search found equally good optima {spread:.1f} mm "
+                            f"apart (max_start_spread_mm {settings.max_start_spread_mm:g})")
+        if gain > 0 and not kept_start:
+            concerns.append(f"not a genuine optimum: a move of {settings.perturbation_mm:g} mm or "
+                            f"{settings.perturbation_deg:g} degrees improves the metric by {gain:.4f} nats")
+        # without two ROIs nothing else vouches for the result: equally good optima far apart, or a
+        # perturbation better by more than the tolerance that separates optima, fail the case
+        decisive = spread > settings.max_start_spread_mm or (gain > settings.search_metric_tolerance and not kept_start)
+        (failures if decisive and not both_rois else notes).extend(concerns)
+        if not both_rois:
+            notes.append("aligned on mutual information alone, with no ROI of this modality to confirm it: its "
+                         "peak can lie millimetres from the anatomical alignment (docs/registration.md)")
     status = "failed" if failures else "note" if notes else "ok"
     return AlignmentQuality(
         alignment=route, status=status, dice=dice, centroid_distance_mm=centroid_distance,
         final_metric=final_metric, chance_metric=chance_metric, metric_improvement=improvement,
-        fov_overlap=fov_overlap, iterations=iterations, initial_offset_mm=offset,
-        elapsed_s=time.perf_counter() - started, note="; ".join(failures or notes))
+        fov_overlap=fov_overlap, iterations=iterations, initial_offset_mm=offset, start_spread_mm=spread,
+        perturbation_gain=gain, elapsed_s=time.perf_counter() - started, note="; ".join(failures or notes))
 
 
 def roi_agreement(fixed_mask: sitk.Image, moving_mask: sitk.Image, transform: sitk.Transform

@@ -115,13 +115,13 @@ def register(fixed, moving, kind: Kind = "rigid",
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     settings = load_registration_settings(settings)
-    with _thread_count(settings.number_of_threads):
+    with thread_count(settings.number_of_threads):
         return _register(fixed, moving, kind, settings, fixed_mask, moving_mask, patient_id, modality,
                          initial_transform)
 
 
 @contextmanager
-def _thread_count(threads: int) -> Iterator[None]:
+def thread_count(threads: int) -> Iterator[None]:
     """Run with SimpleITK's global default thread count set to ``threads`` (0: unchanged).
 
     The metric's work units follow the global default rather than the
@@ -155,7 +155,7 @@ def _register(fixed, moving, kind: str, settings: RegistrationSettings, fixed_ma
     started = time.perf_counter()
 
     if initial_transform is None:
-        initial, start = _initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
+        initial, start = initial_rigid(fixed_image, moving_image, settings.initialisation), settings.initialisation
     else:
         initial, start = sitk.Euler3DTransform(initial_transform), "given"
     offset = float(np.linalg.norm(initial.GetTranslation()))
@@ -260,7 +260,7 @@ def _read_mask(mask, image: sitk.Image, what: str) -> sitk.Image | None:
     return mask_image
 
 
-def _initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -> sitk.Euler3DTransform:
+def initial_rigid(fixed: sitk.Image, moving: sitk.Image, initialisation: str) -> sitk.Euler3DTransform:
     """The starting rigid transform, rotating about the fixed image's centre (or centre of mass)."""
     if initialisation == "identity":
         transform = sitk.Euler3DTransform()
@@ -333,7 +333,7 @@ def metric_value(fixed, moving, transform: sitk.Transform,
     settings = load_registration_settings(settings)
     fixed_image = _winsorize(_read(fixed, "fixed image", sitk.sitkFloat32), settings.winsorize_percentiles)
     moving_image = _winsorize(_read(moving, "moving image", sitk.sitkFloat32), settings.winsorize_percentiles)
-    with _thread_count(settings.number_of_threads):
+    with thread_count(settings.number_of_threads):
         return _metric_value(fixed_image, moving_image, transform, settings, None, None)
 
 

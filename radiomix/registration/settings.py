@@ -122,6 +122,26 @@ class RegistrationSettings:
         apply; a larger one is a far-off start, refused with
         :class:`~radiomix.registration.errors.NoOverlapError` rather than
         re-centred silently.
+    search_offset_mm : float
+        Between frames without two ROIs, the coarsest pyramid level also
+        starts ``search_offset_mm`` along each axis from the headers'
+        alignment (7 starts; the best goes on); 0 searches from the headers only.
+    search_fov_margin_mm : float
+        The metric samples only reference voxels that the start maps at least
+        this far (mm) inside the moving image's data, so that moves of that
+        size keep every sample inside (see :mod:`radiomix.registration.search`).
+    search_metric_tolerance : float
+        Coarse results whose metric is within this (nats) of the best count
+        as equally good optima; their spread is ``start_spread_mm``.
+    max_start_spread_mm : float
+        Acceptance without two ROIs: equally good optima farther apart than
+        this (mean over the reference ROI, mm) mean the images do not decide
+        the alignment: the case fails as an uncertain alignment.
+    perturbation_mm, perturbation_deg : float
+        The optimum check moves the result by these along (mm) and about
+        (degrees) each axis; a perturbation with a better metric than the
+        result means it is not a genuine optimum: noted, and, without two
+        ROIs, a failure when better by more than ``search_metric_tolerance``.
     space : {"native", "reference"}
         Where a cohort extracts each modality: on its own grid (``native``,
         default: its own ROI, or the reference ROI mapped onto its grid through
@@ -155,6 +175,12 @@ class RegistrationSettings:
     min_dice: float = 0.5
     max_centroid_distance_mm: float = 5.0
     max_initial_offset_mm: float = 50.0
+    search_offset_mm: float = 20.0
+    search_fov_margin_mm: float = 10.0
+    search_metric_tolerance: float = 0.01
+    max_start_spread_mm: float = 3.0
+    perturbation_mm: float = 2.0
+    perturbation_deg: float = 2.0
     space: ExtractionSpace = "native"
 
     def __post_init__(self):
@@ -190,9 +216,12 @@ class RegistrationSettings:
         if self.max_samples_per_level < 1000:
             raise SpecError("registration.max_samples_per_level must be at least 1000")
         for name in ("crop_margin_mm", "min_mutual_information", "max_centroid_distance_mm",
-                     "max_initial_offset_mm"):
+                     "max_initial_offset_mm", "search_offset_mm", "search_fov_margin_mm", "search_metric_tolerance",
+                     "max_start_spread_mm"):
             if getattr(self, name) < 0:
                 raise SpecError(f"registration.{name} must not be negative")
+        if self.perturbation_mm <= 0 or self.perturbation_deg <= 0:
+            raise SpecError("registration.perturbation_mm and perturbation_deg must be positive")
         if not 0.0 <= self.min_dice <= 1.0:
             raise SpecError("registration.min_dice must be in [0, 1]")
 
