@@ -14,11 +14,16 @@ The matrix is pyradiomics' ``RadiomicsGLCM`` matrix:
 5. offsets without any pair removed (when more than one), each matrix
    normalised to sum 1.
 
-Features are computed per matrix and averaged over matrices (pyradiomics'
-``nanmean``). Sums use the present grey levels ``i, j`` themselves; the sum
-and difference distributions run over ``k = 2..2 Ng`` and ``0..Ng-1`` with
-``Ng`` the highest level; logarithms are ``log2(p + eps)`` with
-``eps = numpy.spacing(1)``.
+Features are computed per matrix by the IBSI engine's
+:func:`radiomix.features.glcm.glcm_feature_values` and averaged over matrices
+(pyradiomics' ``nanmean``). pyradiomics' conventions are its parameters:
+sums use the present grey levels ``i, j`` themselves (the sum and difference
+distributions run over ``k = 2..2 Ng`` and ``0..Ng-1`` with ``Ng`` the
+highest level, also the normaliser of Idn and Idmn); logarithms are
+``log2(p + eps)`` with ``eps = numpy.spacing(1)``; cluster features,
+Correlation and Imc1/Imc2 are summed in pyradiomics' order
+(``centred_sums``), with its values for a single grey level (Correlation 1,
+Imc1 and Imc2 0).
 
 Differences from the IBSI definitions are listed in
 :mod:`radiomix.pyradiomics.mapping` (e.g. Correlation is 1 for a single grey
@@ -29,11 +34,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features.glcm import glcm_matrices
+from radiomix.features.glcm import FEATURE_KEYS, glcm_feature_values, glcm_matrices
 from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
-FEATURE_NAMES = tuple(sorted(kernels.GLCM_FEATURES + ("MCC",)))
+IBSI_KEYS = {
+    "Autocorrelation": "autocorrelation", "ClusterProminence": "cluster_prominence",
+    "ClusterShade": "cluster_shade", "ClusterTendency": "cluster_tendency", "Contrast": "contrast",
+    "Correlation": "correlation", "DifferenceAverage": "difference_average",
+    "DifferenceEntropy": "difference_entropy", "DifferenceVariance": "difference_variance",
+    "Id": "inverse_difference", "Idm": "inverse_difference_moment",
+    "Idmn": "normalised_inverse_difference_moment", "Idn": "normalised_inverse_difference",
+    "Imc1": "information_correlation_1", "Imc2": "information_correlation_2",
+    "InverseVariance": "inverse_variance", "JointAverage": "joint_average",
+    "JointEnergy": "angular_second_moment", "JointEntropy": "joint_entropy",
+    "MaximumProbability": "joint_maximum", "SumAverage": "sum_average", "SumEntropy": "sum_entropy",
+    "SumSquares": "joint_variance",
+}
+"""pyradiomics' GLCM feature name -> the key of :func:`radiomix.features.glcm.glcm_feature_values`' column
+that computes it (MCC apart: it has no IBSI counterpart)."""
+
+_COLUMNS = np.array([FEATURE_KEYS.index(key) for key in IBSI_KEYS.values()])
+
+FEATURE_NAMES = tuple(sorted(tuple(IBSI_KEYS) + ("MCC",)))
 """The GLCM features this module computes (pyradiomics' names of its valued features)."""
 
 
@@ -102,9 +125,12 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
         gives NaN (no pair of neighbouring ROI voxels).
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
-    per_matrix = kernels.glcm_angle_features(counts, grey_levels, int(n_levels), kernels.EPS)
-    means = kernels.nanmean_columns(per_matrix)
-    values = {name: float(means[row]) for row, name in enumerate(kernels.GLCM_FEATURES)}
+    per_matrix = glcm_feature_values(counts.transpose(2, 0, 1), n_levels, grey_levels, kernels.EPS,
+                                     centred_sums=True)[:, _COLUMNS]
+    if int(n_levels) == 1:  # pyradiomics' InverseVariance sums over k = 1..Ng-1: nothing, even without pairs
+        per_matrix[:, list(IBSI_KEYS).index("InverseVariance")] = 0.0
+    means = kernels.nanmean_columns(per_matrix.T)
+    values = {name: float(mean) for name, mean in zip(IBSI_KEYS, means)}
     if mcc:
         values["MCC"] = maximal_correlation_coefficient(counts)
     return dict(sorted(values.items()))
