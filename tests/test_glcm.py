@@ -150,13 +150,6 @@ def test_pyradiomics_dialect_changes_only_the_order_and_the_single_level_values(
             np.testing.assert_allclose(centred[index], ibsi[index], rtol=1e-9, atol=1e-7, err_msg=key)
 
 
-def test_grey_levels_default_to_one_to_n():
-    rng = np.random.default_rng(3)
-    stack = rng.integers(0, 5, size=(4, 6, 6))
-    np.testing.assert_array_equal(glcm.glcm_feature_values(stack, 6),
-                                  glcm.glcm_feature_values(stack, 6, np.arange(1.0, 7.0)))
-
-
 def test_smallest_level_type_holds_the_levels():
     assert [smallest_level_type(n) for n in (1, 255, 256, 65535, 65536)] == [
         np.uint8, np.uint8, np.uint16, np.uint16, np.uint32]

@@ -460,7 +460,7 @@ def test_glcm_feature_kernel_equals_reference(matrices, symmetric):
     if symmetric:
         counts = counts + counts.transpose(1, 0, 2)
     n_levels = int(grey_levels.max())
-    values = glcm_feature_values(counts.transpose(2, 0, 1), n_levels, grey_levels, kernels.EPS,
+    values = glcm_feature_values(glcm.by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
                                  centred_sums=True)[:, glcm._COLUMNS]
     for a in range(counts.shape[2]):
         expected = naive_glcm_features(counts[:, :, a], grey_levels, n_levels)

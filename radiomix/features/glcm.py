@@ -320,22 +320,18 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
     return {key: values[:, index].reshape(counts.shape[:-2]) for index, key in enumerate(FEATURE_KEYS)}
 
 
-def glcm_feature_values(matrices: np.ndarray, n_levels: float, grey_levels: np.ndarray | None = None,
-                        eps: float = 0.0, centred_sums: bool = False) -> np.ndarray:
+def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
+                        centred_sums: bool = False) -> np.ndarray:
     """The 25 GLCM features of each matrix of a stack, in one of two dialects (IBSI's or pyradiomics').
 
     Parameters
     ----------
     matrices : ndarray, shape (n_matrices, n, n)
         Co-occurrence counts (integers or floats, e.g. pyradiomics' weighted
-        sums) or probabilities.
+        sums) or probabilities; row and column ``i`` hold grey level
+        ``i + 1`` (absent levels as empty rows and columns).
     n_levels : float
         ``Ng`` of the normalised inverse difference (moment).
-    grey_levels : ndarray of float64, shape (n,), optional
-        Grey level of each row and column, increasing integers >= 1 (the
-        levels present in the ROI for pyradiomics); default ``1..n``. The
-        difference and sum distributions run over ``k = 0..G-1`` and
-        ``2..2G``, ``G`` the last grey level.
     eps : float
         Added to every probability inside a logarithm (``log2(p + eps)``,
         pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
@@ -357,11 +353,7 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, grey_levels: np.n
     stack = np.asarray(matrices)
     if not np.issubdtype(stack.dtype, np.integer):
         stack = stack.astype(np.float64)
-    n_grey = stack.shape[-1]
-    if grey_levels is None:
-        grey_levels = np.arange(1.0, n_grey + 1.0)
-    return _glcm_feature_kernel(np.ascontiguousarray(stack), np.asarray(grey_levels, dtype=np.float64),
-                                float(n_levels), float(eps), bool(centred_sums))
+    return _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels), float(eps), bool(centred_sums))
 
 
 @njit_exact
@@ -381,7 +373,7 @@ def _quotient(numerator, denominator):
 
 
 @njit_exact
-def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
+def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
     """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
 
     A first pass over each matrix sums its rows, columns, diagonals
@@ -404,18 +396,17 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
     and a variance of exactly 0.
     """
     n_matrices, n_grey, _ = matrices.shape
-    top = int(grey_levels[n_grey - 1])
     values = np.full((n_matrices, 25), np.nan)
     row_acc = np.empty(n_grey, matrices.dtype)
     col_acc = np.empty(n_grey, matrices.dtype)
-    diff_acc = np.empty(top, matrices.dtype)
-    sum_acc = np.empty(2 * top - 1, matrices.dtype)  # k = i + j = 2..2 G at index k - 2
+    diff_acc = np.empty(n_grey, matrices.dtype)
+    sum_acc = np.empty(2 * n_grey - 1, matrices.dtype)  # k = i + j = 2..2 Ng at index k - 2
     row_sum = np.empty(n_grey)
     col_sum = np.empty(n_grey)
     px = np.empty(n_grey)
     py = np.empty(n_grey)
-    diff_sum = np.empty(top)
-    sum_sum = np.empty(2 * top - 1)
+    diff_sum = np.empty(n_grey)
+    sum_sum = np.empty(2 * n_grey - 1)
     for m in range(n_matrices):
         matrix = matrices[m]
         row_acc[:] = 0
@@ -423,20 +414,18 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
         diff_acc[:] = 0
         sum_acc[:] = 0
         for i in range(n_grey):
-            gi = grey_levels[i]
             for j in range(n_grey):
-                gj = grey_levels[j]
                 count = matrix[i, j]
                 row_acc[i] += count
                 col_acc[j] += count
-                diff_acc[int(abs(gi - gj))] += count
-                sum_acc[int(gi + gj) - 2] += count
+                diff_acc[abs(i - j)] += count
+                sum_acc[i + j] += count
         for i in range(n_grey):
             row_sum[i] = row_acc[i]
             col_sum[i] = col_acc[i]
-        for k in range(top):
+        for k in range(n_grey):
             diff_sum[k] = diff_acc[k]
-        for k in range(2 * top - 1):
+        for k in range(2 * n_grey - 1):
             sum_sum[k] = sum_acc[k]
         total = 0.0
         for i in range(n_grey):
@@ -452,8 +441,8 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
         for i in range(n_grey):
             px[i] = row_sum[i] / total
             py[i] = col_sum[i] / total
-            mu_row += grey_levels[i] * px[i]
-            mu_col += grey_levels[i] * py[i]
+            mu_row += (i + 1.0) * px[i]
+            mu_col += (i + 1.0) * py[i]
             hx += _entropy_term(px[i], eps)
             hy += _entropy_term(py[i], eps)
             n_rows_used += px[i] > 0
@@ -461,8 +450,8 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
         var_row = 0.0
         var_col = 0.0
         for i in range(n_grey):
-            var_row += (grey_levels[i] - mu_row) ** 2 * px[i]
-            var_col += (grey_levels[i] - mu_col) ** 2 * py[i]
+            var_row += (i + 1.0 - mu_row) ** 2 * px[i]
+            var_col += (i + 1.0 - mu_col) ** 2 * py[i]
         joint_max = 0.0
         joint_entropy = 0.0
         second_moment = 0.0
@@ -470,12 +459,12 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
         covariance = 0.0
         mutual_information = 0.0
         for i in range(n_grey):
-            gi = grey_levels[i]
+            gi = i + 1.0
             for j in range(n_grey):
                 count = matrix[i, j]
                 if count == 0:
                     continue
-                gj = grey_levels[j]
+                gj = j + 1.0
                 p = count / total
                 joint_max = max(joint_max, p)
                 joint_entropy += _entropy_term(p, eps)
@@ -484,9 +473,9 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
                 covariance += p * (gi - mu_row) * (gj - mu_col)
                 if not centred_sums:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        for k in range(top):
+        for k in range(n_grey):
             diff_sum[k] /= total
-        for k in range(2 * top - 1):
+        for k in range(2 * n_grey - 1):
             sum_sum[k] /= total
         diff_average = 0.0
         diff_entropy = 0.0
@@ -496,7 +485,7 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
         inverse_difference_moment = 0.0
         normalised_inverse_difference_moment = 0.0
         inverse_variance = 0.0
-        for k in range(top):
+        for k in range(n_grey):
             p = diff_sum[k]
             diff_average += k * p
             diff_entropy += _entropy_term(p, eps)
@@ -508,23 +497,23 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
             if k > 0:
                 inverse_variance += p / (k * k)
         diff_variance = 0.0
-        for k in range(top):
+        for k in range(n_grey):
             diff_variance += (k - diff_average) ** 2 * diff_sum[k]
         sum_average = 0.0
         sum_entropy = 0.0
-        for k in range(2 * top - 1):
+        for k in range(2 * n_grey - 1):
             sum_average += (k + 2.0) * sum_sum[k]
             sum_entropy += _entropy_term(sum_sum[k], eps)
         out = values[m]
         if centred_sums:
             sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
             out[18] = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
-            _centred_features(matrix, grey_levels, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out)
+            _centred_features(matrix, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out)
         else:
             cluster_tendency = 0.0
             cluster_shade = 0.0
             cluster_prominence = 0.0
-            for k in range(2 * top - 1):
+            for k in range(2 * n_grey - 1):
                 centred = k + 2.0 - sum_average
                 cluster_tendency += centred ** 2 * sum_sum[k]
                 cluster_shade += centred ** 3 * sum_sum[k]
@@ -560,7 +549,7 @@ def _glcm_feature_kernel(matrices, grey_levels, n_levels, eps, centred_sums):
 
 
 @njit_exact
-def _centred_features(matrix, grey_levels, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out):
+def _centred_features(matrix, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out):
     """pyradiomics' order for cluster features and information correlations, into ``out``.
 
     Columns 20-24 of :func:`_glcm_feature_kernel`'s row; see
@@ -574,10 +563,9 @@ def _centred_features(matrix, grey_levels, total, mu_row, mu_col, hx, hy, joint_
     hxy1 = 0.0
     hxy2 = 0.0
     for i in range(n):
-        gi = grey_levels[i]
         for j in range(n):
             p = matrix[i, j] / total
-            centred = gi + grey_levels[j] - mu_row - mu_col
+            centred = i + j + 2.0 - mu_row - mu_col
             prominence += p * centred ** 4
             shade += p * centred ** 3
             tendency += p * centred ** 2

@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from radiomix._numba import chunk_count, njit, njit_exact, njit_parallel, prange
+from radiomix._numba import chunk_count, njit, njit_parallel, prange
 from radiomix.errors import InputError
 from radiomix.features.texture import EMPHASIS_FEATURES, PresentLevels, emphasis_features, present_levels
 

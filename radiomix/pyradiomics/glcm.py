@@ -16,14 +16,15 @@ The matrix is pyradiomics' ``RadiomicsGLCM`` matrix:
 
 Features are computed per matrix by the IBSI engine's
 :func:`radiomix.features.glcm.glcm_feature_values` and averaged over matrices
-(pyradiomics' ``nanmean``). pyradiomics' conventions are its parameters:
-sums use the present grey levels ``i, j`` themselves (the sum and difference
-distributions run over ``k = 2..2 Ng`` and ``0..Ng-1`` with ``Ng`` the
-highest level, also the normaliser of Idn and Idmn); logarithms are
-``log2(p + eps)`` with ``eps = numpy.spacing(1)``; cluster features,
-Correlation and Imc1/Imc2 are summed in pyradiomics' order
-(``centred_sums``), with its values for a single grey level (Correlation 1,
-Imc1 and Imc2 0).
+(pyradiomics' ``nanmean``). pyradiomics' conventions are its inputs and
+parameters: the matrices are laid out on every level ``1..Ng`` (:func:`by_level`),
+so that sums run over the grey levels ``i, j`` themselves and the sum and
+difference distributions over ``k = 2..2 Ng`` and ``0..Ng-1``, ``Ng`` the
+highest level (also the normaliser of Idn and Idmn); logarithms are
+``log2(p + eps)`` with ``eps = numpy.spacing(1)``; cluster features and
+Imc1/Imc2 are summed in pyradiomics' order and Correlation's denominator is
+``sigma_x sigma_y + eps`` (``centred_sums``), with pyradiomics' values for a
+single grey level (Correlation 1, Imc1 and Imc2 0).
 
 Differences from the IBSI definitions are listed in
 :mod:`radiomix.pyradiomics.mapping` (e.g. Correlation is 1 for a single grey
@@ -125,7 +126,7 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
         gives NaN (no pair of neighbouring ROI voxels).
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
-    per_matrix = glcm_feature_values(counts.transpose(2, 0, 1), n_levels, grey_levels, kernels.EPS,
+    per_matrix = glcm_feature_values(by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
                                      centred_sums=True)[:, _COLUMNS]
     if int(n_levels) == 1:  # pyradiomics' InverseVariance sums over k = 1..Ng-1: nothing, even without pairs
         per_matrix[:, list(IBSI_KEYS).index("InverseVariance")] = 0.0
@@ -134,6 +135,32 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
     if mcc:
         values["MCC"] = maximal_correlation_coefficient(counts)
     return dict(sorted(values.items()))
+
+
+def by_level(counts: np.ndarray, grey_levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """The matrices of :func:`matrices` on every level ``1..n_levels``, absent levels as empty rows and columns.
+
+    Parameters
+    ----------
+    counts : ndarray of float64, shape (n, n, n_matrices)
+        Matrices over the present grey levels.
+    grey_levels : ndarray of float64, shape (n,)
+        The present grey levels (from 1).
+    n_levels : int
+        pyradiomics' ``Ng``, the highest level.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, n_levels, n_levels)
+        Row and column ``i`` hold level ``i + 1``: the layout of the IBSI
+        engine's matrices, on which pyradiomics' sums over the levels
+        themselves (and its distributions over ``k = 0..Ng-1`` and
+        ``2..2 Ng``) are :func:`~radiomix.features.glcm.glcm_feature_values`'.
+    """
+    rows = grey_levels.astype(np.int64) - 1
+    full = np.zeros((counts.shape[2], int(n_levels), int(n_levels)))
+    full[:, rows[:, None], rows[None, :]] = counts.transpose(2, 0, 1)
+    return full
 
 
 def maximal_correlation_coefficient(counts: np.ndarray) -> float:
