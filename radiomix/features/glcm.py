@@ -336,14 +336,13 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
         Added to every probability inside a logarithm (``log2(p + eps)``,
         pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
     centred_sums : bool
-        pyradiomics' order and values for the features that cancel near 0:
-        cluster tendency, shade and prominence summed over the matrix
-        elements centred by ``mu_i. + mu_.j``; correlation as the covariance
-        over ``sigma_i. sigma_.j + eps`` (1 when a marginal has no spread);
-        information correlations from ``HXY1`` and ``HXY2`` (0 when
-        ``max(HX, HY)`` is 0, resp. ``HXY2 = HXY``). False: IBSI's (cluster
-        features over the sum distribution, the mutual information summed
-        directly; the two correlations NaN for a single grey level).
+        pyradiomics' correlation and information correlations: correlation
+        as the covariance over ``sigma_i. sigma_.j + eps`` (1 when a
+        marginal has no spread); information correlations from ``HXY1`` and
+        ``HXY2`` with ``eps`` in their logarithms (0 when ``max(HX, HY)`` is
+        0, resp. ``HXY2 = HXY``; see :func:`_pyradiomics_information_correlations`).
+        False: IBSI's (the mutual information summed directly; the two
+        correlations NaN for a single grey level).
 
     Returns
     -------
@@ -387,8 +386,8 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``centred_sums``
-    replaces the cluster features, correlation and information correlations
-    by pyradiomics' order (:func:`glcm_feature_values`).
+    replaces correlation and the information correlations by pyradiomics'
+    (:func:`glcm_feature_values`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -504,23 +503,23 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
         for k in range(2 * n_grey - 1):
             sum_average += (k + 2.0) * sum_sum[k]
             sum_entropy += _entropy_term(sum_sum[k], eps)
+        cluster_tendency = 0.0
+        cluster_shade = 0.0
+        cluster_prominence = 0.0
+        for k in range(2 * n_grey - 1):
+            centred = k + 2.0 - sum_average
+            cluster_tendency += centred ** 2 * sum_sum[k]
+            cluster_shade += centred ** 3 * sum_sum[k]
+            cluster_prominence += centred ** 4 * sum_sum[k]
         out = values[m]
+        out[20] = cluster_tendency
+        out[21] = cluster_shade
+        out[22] = cluster_prominence
         if centred_sums:
             sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
             out[18] = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
-            _centred_features(matrix, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out)
+            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
         else:
-            cluster_tendency = 0.0
-            cluster_shade = 0.0
-            cluster_prominence = 0.0
-            for k in range(2 * n_grey - 1):
-                centred = k + 2.0 - sum_average
-                cluster_tendency += centred ** 2 * sum_sum[k]
-                cluster_shade += centred ** 3 * sum_sum[k]
-                cluster_prominence += centred ** 4 * sum_sum[k]
-            out[20] = cluster_tendency
-            out[21] = cluster_shade
-            out[22] = cluster_prominence
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
             if n_rows_used >= 2 or n_cols_used >= 2:
@@ -549,35 +548,27 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
 
 
 @njit_exact
-def _centred_features(matrix, total, mu_row, mu_col, hx, hy, joint_entropy, px, py, eps, out):
-    """pyradiomics' order for cluster features and information correlations, into ``out``.
+def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out):
+    """pyradiomics' Imc1 and Imc2 (columns 23 and 24 of :func:`_glcm_feature_kernel`'s row) into ``out``.
 
-    Columns 20-24 of :func:`_glcm_feature_kernel`'s row; see
-    :func:`glcm_feature_values` (``centred_sums``). ``HXY1 = -sum p log2(p_i. p_.j + eps)``
-    and ``HXY2 = -sum p_i. p_.j log2(p_i. p_.j + eps)`` run over ``p_i. p_.j > 0``.
+    From ``HXY1 = -sum_ij p_ij log2(p_i. p_.j + eps)`` and
+    ``HXY2 = -sum_ij p_i. p_.j log2(p_i. p_.j + eps)`` over ``p_i. p_.j > 0``
+    (``p_ij`` = ``matrix / total``) rather than the mutual information:
+    ``eps`` inside the logarithm makes them differ from IBSI's near 0, where
+    Imc2, a square root, magnifies any difference. Imc1 is 0 when
+    ``max(HX, HY)`` is 0, Imc2 when ``HXY2 = HXY``.
     """
     n = matrix.shape[0]
-    prominence = 0.0
-    shade = 0.0
-    tendency = 0.0
     hxy1 = 0.0
     hxy2 = 0.0
     for i in range(n):
         for j in range(n):
-            p = matrix[i, j] / total
-            centred = i + j + 2.0 - mu_row - mu_col
-            prominence += p * centred ** 4
-            shade += p * centred ** 3
-            tendency += p * centred ** 2
             product = px[i] * py[j]
             if product > 0.0:
                 log_product = np.log2(product + eps)
-                hxy1 -= p * log_product
+                hxy1 -= matrix[i, j] / total * log_product
                 hxy2 -= product * log_product
     divisor = max(hx, hy)
-    out[20] = tendency
-    out[21] = shade
-    out[22] = prominence
     out[23] = 0.0 if divisor == 0.0 else (joint_entropy - hxy1) / divisor
     out[24] = 0.0 if hxy2 == joint_entropy else np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - joint_entropy)))
 

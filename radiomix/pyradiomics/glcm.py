@@ -21,8 +21,8 @@ parameters: the matrices are laid out on every level ``1..Ng`` (:func:`by_level`
 so that sums run over the grey levels ``i, j`` themselves and the sum and
 difference distributions over ``k = 2..2 Ng`` and ``0..Ng-1``, ``Ng`` the
 highest level (also the normaliser of Idn and Idmn); logarithms are
-``log2(p + eps)`` with ``eps = numpy.spacing(1)``; cluster features and
-Imc1/Imc2 are summed in pyradiomics' order and Correlation's denominator is
+``log2(p + eps)`` with ``eps = numpy.spacing(1)``; Imc1/Imc2 come from
+pyradiomics' ``HXY1``/``HXY2`` and Correlation's denominator is
 ``sigma_x sigma_y + eps`` (``centred_sums``), with pyradiomics' values for a
 single grey level (Correlation 1, Imc1 and Imc2 0).
 
