@@ -128,7 +128,7 @@ def test_matrices_of_many_grey_levels_match_the_reference(seed, n_levels, symmet
 @given(st.integers(2, 5).flatmap(lambda n: arrays(np.int64, (n, n), elements=st.integers(0, 6))),
        st.booleans())
 def test_pyradiomics_dialect_changes_only_the_order_and_the_single_level_values(counts, symmetric):
-    """``centred_sums`` computes correlation and the information correlations as pyradiomics does.
+    """``pyradiomics_correlations`` computes correlation and the information correlations as pyradiomics does.
 
     With ``eps = 0`` its values equal IBSI's within rounding, except where a marginal holds a
     single grey level (pyradiomics' Correlation 1 and Imc1/Imc2 0, IBSI's NaN).
@@ -138,7 +138,7 @@ def test_pyradiomics_dialect_changes_only_the_order_and_the_single_level_values(
     if counts.sum() == 0:
         return
     ibsi = glcm.glcm_feature_values(counts[None], counts.shape[0])[0]
-    centred = glcm.glcm_feature_values(counts[None], counts.shape[0], centred_sums=True)[0]
+    centred = glcm.glcm_feature_values(counts[None], counts.shape[0], pyradiomics_correlations=True)[0]
     single_row = np.count_nonzero(counts.sum(axis=1)) < 2
     single_column = np.count_nonzero(counts.sum(axis=0)) < 2
     for index, key in enumerate(glcm.FEATURE_KEYS):

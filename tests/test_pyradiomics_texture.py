@@ -461,7 +461,7 @@ def test_glcm_feature_kernel_equals_reference(matrices, symmetric):
         counts = counts + counts.transpose(1, 0, 2)
     n_levels = int(grey_levels.max())
     values = glcm_feature_values(glcm.by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
-                                 centred_sums=True)[:, glcm._COLUMNS]
+                                 pyradiomics_correlations=True)[:, glcm._COLUMNS]
     for a in range(counts.shape[2]):
         expected = naive_glcm_features(counts[:, :, a], grey_levels, n_levels)
         for column, name in enumerate(glcm.IBSI_KEYS):

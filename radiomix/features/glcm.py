@@ -321,7 +321,7 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
 
 
 def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
-                        centred_sums: bool = False) -> np.ndarray:
+                        pyradiomics_correlations: bool = False) -> np.ndarray:
     """The 25 GLCM features of each matrix of a stack, in one of two dialects (IBSI's or pyradiomics').
 
     Parameters
@@ -335,7 +335,7 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     eps : float
         Added to every probability inside a logarithm (``log2(p + eps)``,
         pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
-    centred_sums : bool
+    pyradiomics_correlations : bool
         pyradiomics' correlation and information correlations: correlation
         as the covariance over ``sigma_i. sigma_.j + eps`` (1 when a
         marginal has no spread); information correlations from ``HXY1`` and
@@ -352,7 +352,8 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     stack = np.asarray(matrices)
     if not np.issubdtype(stack.dtype, np.integer):
         stack = stack.astype(np.float64)
-    return _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels), float(eps), bool(centred_sums))
+    return _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels), float(eps),
+                                bool(pyradiomics_correlations))
 
 
 @njit_exact
@@ -372,7 +373,7 @@ def _quotient(numerator, denominator):
 
 
 @njit_exact
-def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
+def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
 
     A first pass over each matrix sums its rows, columns, diagonals
@@ -385,7 +386,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
     directly, with the ratio formed from counts (``M_ij sum(M) / (M_i. M_.j)``),
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
-    any rounding residue of the difference of entropies. ``centred_sums``
+    any rounding residue of the difference of entropies. ``pyradiomics_correlations``
     replaces correlation and the information correlations by pyradiomics'
     (:func:`glcm_feature_values`).
 
@@ -470,7 +471,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
                 second_moment += p * p
                 autocorrelation += gi * gj * p
                 covariance += p * (gi - mu_row) * (gj - mu_col)
-                if not centred_sums:
+                if not pyradiomics_correlations:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
         for k in range(n_grey):
             diff_sum[k] /= total
@@ -515,7 +516,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, centred_sums):
         out[20] = cluster_tendency
         out[21] = cluster_shade
         out[22] = cluster_prominence
-        if centred_sums:
+        if pyradiomics_correlations:
             sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
             out[18] = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
             _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)

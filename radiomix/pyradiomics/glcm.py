@@ -23,7 +23,7 @@ difference distributions over ``k = 2..2 Ng`` and ``0..Ng-1``, ``Ng`` the
 highest level (also the normaliser of Idn and Idmn); logarithms are
 ``log2(p + eps)`` with ``eps = numpy.spacing(1)``; Imc1/Imc2 come from
 pyradiomics' ``HXY1``/``HXY2`` and Correlation's denominator is
-``sigma_x sigma_y + eps`` (``centred_sums``), with pyradiomics' values for a
+``sigma_x sigma_y + eps`` (``pyradiomics_correlations``), with pyradiomics' values for a
 single grey level (Correlation 1, Imc1 and Imc2 0).
 
 Differences from the IBSI definitions are listed in
@@ -127,7 +127,7 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
     per_matrix = glcm_feature_values(by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
-                                     centred_sums=True)[:, _COLUMNS]
+                                     pyradiomics_correlations=True)[:, _COLUMNS]
     if int(n_levels) == 1:  # pyradiomics' InverseVariance sums over k = 1..Ng-1: nothing, even without pairs
         per_matrix[:, list(IBSI_KEYS).index("InverseVariance")] = 0.0
     means = kernels.nanmean_columns(per_matrix.T)
