@@ -124,6 +124,32 @@ def test_matrices_of_many_grey_levels_match_the_reference(seed, n_levels, symmet
         assert volume[d].sum() == expected.sum()
 
 
+@PROPERTY
+@given(st.integers(2, 5).flatmap(lambda n: arrays(np.int64, (n, n), elements=st.integers(0, 6))),
+       st.booleans())
+def test_pyradiomics_dialect_changes_only_the_order_and_the_single_level_values(counts, symmetric):
+    """``pyradiomics_correlations`` computes correlation and the information correlations as pyradiomics does.
+
+    With ``eps = 0`` its values equal IBSI's within rounding, except where a marginal holds a
+    single grey level (pyradiomics' Correlation 1 and Imc1/Imc2 0, IBSI's NaN).
+    """
+    if symmetric:
+        counts = counts + counts.T
+    if counts.sum() == 0:
+        return
+    ibsi = glcm.glcm_feature_values(counts[None], counts.shape[0])[0]
+    centred = glcm.glcm_feature_values(counts[None], counts.shape[0], pyradiomics_correlations=True)[0]
+    single_row = np.count_nonzero(counts.sum(axis=1)) < 2
+    single_column = np.count_nonzero(counts.sum(axis=0)) < 2
+    for index, key in enumerate(glcm.FEATURE_KEYS):
+        if key == "correlation" and (single_row or single_column):
+            assert centred[index] == 1.0 and np.isnan(ibsi[index])
+        elif key == "information_correlation_1" and single_row and single_column:
+            assert centred[index] == 0.0 and np.isnan(ibsi[index])
+        else:
+            np.testing.assert_allclose(centred[index], ibsi[index], rtol=1e-9, atol=1e-7, err_msg=key)
+
+
 def test_smallest_level_type_holds_the_levels():
     assert [smallest_level_type(n) for n in (1, 255, 256, 65535, 65536)] == [
         np.uint8, np.uint8, np.uint16, np.uint16, np.uint32]

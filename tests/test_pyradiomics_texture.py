@@ -28,7 +28,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from radiomix import _numba
-from radiomix.features.glcm import glcm_matrices
+from radiomix.features.glcm import glcm_feature_values, glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.ngtdm import FEATURE_KEYS as NGTDM_KEYS
 from radiomix.features.ngtdm import ngtdm_feature_values
@@ -460,11 +460,12 @@ def test_glcm_feature_kernel_equals_reference(matrices, symmetric):
     if symmetric:
         counts = counts + counts.transpose(1, 0, 2)
     n_levels = int(grey_levels.max())
-    values = kernels.glcm_angle_features(counts, grey_levels, n_levels, kernels.EPS)
+    values = glcm_feature_values(glcm.by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
+                                 pyradiomics_correlations=True)[:, glcm._COLUMNS]
     for a in range(counts.shape[2]):
         expected = naive_glcm_features(counts[:, :, a], grey_levels, n_levels)
-        for row, name in enumerate(kernels.GLCM_FEATURES):
-            assert values[row, a] == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), name
+        for column, name in enumerate(glcm.IBSI_KEYS):
+            assert values[a, column] == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), name
     if counts.shape[0] >= 2:
         second = kernels.mcc_second_eigenvalues(counts, kernels.EPS)
         expected = np.array([naive_mcc(counts[:, :, a]) for a in range(counts.shape[2])])

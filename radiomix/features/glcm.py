@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix._numba import njit
+from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -304,29 +304,65 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
     -----
     Sums over ``(i, j)`` that depend on ``|i - j|`` or ``i + j`` only are taken
     over the diagonal and cross-diagonal probabilities; cluster features use
-    ``i + j - mu_i. - mu_.j = k - sum average``. ``HXY1`` and ``HXY2`` of the
+    ``i + j - mu_i. - mu_.j = k - sum average``. Correlation's numerator is
+    the centred sum ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` (equal to
+    ``sum_ij i j p_ij - mu_i. mu_.j``, without its cancellation when the
+    means are large). ``HXY1`` and ``HXY2`` of the
     information correlations both equal ``HX + HY`` (``p_ij > 0`` implies
     ``p_i. p_.j > 0``, and ``log2(p_i. p_.j) = log2 p_i. + log2 p_.j``), so
     both use the mutual information ``HX + HY - HXY``, summed directly (see
-    :func:`_glcm_feature_kernel`).
+    :func:`glcm_feature_values`).
     """
     counts = np.asarray(matrices)
-    if not np.issubdtype(counts.dtype, np.integer):
-        counts = counts.astype(np.float64)
     n_grey = counts.shape[-1]
     n_levels = n_grey if n_levels is None else int(n_levels)
-    batch_shape = counts.shape[:-2]
-    values = _glcm_feature_kernel(np.ascontiguousarray(counts.reshape((-1, n_grey, n_grey))), float(n_levels))
-    return {key: values[:, index].reshape(batch_shape) for index, key in enumerate(FEATURE_KEYS)}
+    values = glcm_feature_values(counts.reshape((-1, n_grey, n_grey)), n_levels)
+    return {key: values[:, index].reshape(counts.shape[:-2]) for index, key in enumerate(FEATURE_KEYS)}
 
 
-@njit
-def _entropy_term(p):
-    """``-p log2 p`` (bits), 0 for ``p = 0``."""
-    return -p * np.log2(p) if p > 0 else 0.0
+def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
+                        pyradiomics_correlations: bool = False) -> np.ndarray:
+    """The 25 GLCM features of each matrix of a stack, in one of two dialects (IBSI's or pyradiomics').
+
+    Parameters
+    ----------
+    matrices : ndarray, shape (n_matrices, n, n)
+        Co-occurrence counts (integers or floats, e.g. pyradiomics' weighted
+        sums) or probabilities; row and column ``i`` hold grey level
+        ``i + 1`` (absent levels as empty rows and columns).
+    n_levels : float
+        ``Ng`` of the normalised inverse difference (moment).
+    eps : float
+        Added to every probability inside a logarithm (``log2(p + eps)``,
+        pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
+    pyradiomics_correlations : bool
+        pyradiomics' correlation and information correlations: correlation
+        as the covariance over ``sigma_i. sigma_.j + eps`` (1 when a
+        marginal has no spread); information correlations from ``HXY1`` and
+        ``HXY2`` with ``eps`` in their logarithms (0 when ``max(HX, HY)`` is
+        0, resp. ``HXY2 = HXY``; see :func:`_pyradiomics_information_correlations`).
+        False: IBSI's (the mutual information summed directly; the two
+        correlations NaN for a single grey level).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, 25)
+        Columns in :data:`FEATURE_KEYS` order; NaN rows for empty matrices.
+    """
+    stack = np.asarray(matrices)
+    if not np.issubdtype(stack.dtype, np.integer):
+        stack = stack.astype(np.float64)
+    return _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels), float(eps),
+                                bool(pyradiomics_correlations))
 
 
-@njit
+@njit_exact
+def _entropy_term(p, eps):
+    """``-p log2(p + eps)`` (bits), 0 for ``p = 0``."""
+    return -p * np.log2(p + eps) if p > 0 else 0.0
+
+
+@njit_exact
 def _quotient(numerator, denominator):
     """``numerator / denominator`` with NumPy's rules for a zero denominator (inf or NaN, no exception)."""
     if denominator != 0:
@@ -336,23 +372,28 @@ def _quotient(numerator, denominator):
     return np.inf if numerator > 0 else -np.inf
 
 
-@njit
-def _glcm_feature_kernel(matrices, n_levels):
-    """Kernel of :func:`glcm_features`: one row of 25 values per matrix, columns in :data:`FEATURE_KEYS` order.
+@njit_exact
+def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
+    """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
 
     A first pass over each matrix sums its rows, columns, diagonals
     (``|i - j|``) and cross-diagonals (``i + j``) as counts, divided by the
     total once; a second pass over its non-zero elements gives the joint
-    maximum, entropy, second moment, autocorrelation and the mutual
-    information ``HX + HY - HXY = sum_ij p_ij log2(p_ij / (p_i. p_.j))`` of
-    the information correlations. The mutual information is summed directly,
-    with the ratio formed from counts (``M_ij sum(M) / (M_i. M_.j)``), so that
-    it is exactly 0 for a matrix whose rows are independent of its columns:
-    information correlation 2, a square root of it, would magnify any
-    rounding residue of the difference of entropies.
+    maximum, entropy, second moment, autocorrelation, the covariance
+    ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` of correlation and (IBSI order) the
+    mutual information ``HX + HY - HXY = sum_ij p_ij log2(p_ij / (p_i. p_.j))``
+    of the information correlations. The mutual information is summed
+    directly, with the ratio formed from counts (``M_ij sum(M) / (M_i. M_.j)``),
+    so that it is exactly 0 for a matrix whose rows are independent of its
+    columns: information correlation 2, a square root of it, would magnify
+    any rounding residue of the difference of entropies. ``pyradiomics_correlations``
+    replaces correlation and the information correlations by pyradiomics'
+    (:func:`glcm_feature_values`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
+    Compiled without fast-math: a single grey level gives ``p = c / c = 1``
+    and a variance of exactly 0.
     """
     n_matrices, n_grey, _ = matrices.shape
     values = np.full((n_matrices, 25), np.nan)
@@ -362,6 +403,8 @@ def _glcm_feature_kernel(matrices, n_levels):
     sum_acc = np.empty(2 * n_grey - 1, matrices.dtype)  # k = i + j = 2..2 Ng at index k - 2
     row_sum = np.empty(n_grey)
     col_sum = np.empty(n_grey)
+    px = np.empty(n_grey)
+    py = np.empty(n_grey)
     diff_sum = np.empty(n_grey)
     sum_sum = np.empty(2 * n_grey - 1)
     for m in range(n_matrices):
@@ -380,7 +423,8 @@ def _glcm_feature_kernel(matrices, n_levels):
         for i in range(n_grey):
             row_sum[i] = row_acc[i]
             col_sum[i] = col_acc[i]
-            diff_sum[i] = diff_acc[i]
+        for k in range(n_grey):
+            diff_sum[k] = diff_acc[k]
         for k in range(2 * n_grey - 1):
             sum_sum[k] = sum_acc[k]
         total = 0.0
@@ -388,28 +432,6 @@ def _glcm_feature_kernel(matrices, n_levels):
             total += row_sum[i]
         if total == 0:
             continue
-        joint_max = 0.0
-        joint_entropy = 0.0
-        second_moment = 0.0
-        autocorrelation = 0.0
-        mutual_information = 0.0
-        for i in range(n_grey):
-            for j in range(n_grey):
-                count = matrix[i, j]
-                if count == 0:
-                    continue
-                p = count / total
-                joint_max = max(joint_max, p)
-                joint_entropy += _entropy_term(p)
-                second_moment += p * p
-                autocorrelation += (i + 1.0) * (j + 1.0) * p
-                mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        for i in range(n_grey):
-            row_sum[i] /= total
-            col_sum[i] /= total
-            diff_sum[i] /= total
-        for k in range(2 * n_grey - 1):
-            sum_sum[k] /= total
         mu_row = 0.0
         mu_col = 0.0
         hx = 0.0
@@ -417,17 +439,44 @@ def _glcm_feature_kernel(matrices, n_levels):
         n_rows_used = 0
         n_cols_used = 0
         for i in range(n_grey):
-            mu_row += (i + 1.0) * row_sum[i]
-            mu_col += (i + 1.0) * col_sum[i]
-            hx += _entropy_term(row_sum[i])
-            hy += _entropy_term(col_sum[i])
-            n_rows_used += row_sum[i] > 0
-            n_cols_used += col_sum[i] > 0
+            px[i] = row_sum[i] / total
+            py[i] = col_sum[i] / total
+            mu_row += (i + 1.0) * px[i]
+            mu_col += (i + 1.0) * py[i]
+            hx += _entropy_term(px[i], eps)
+            hy += _entropy_term(py[i], eps)
+            n_rows_used += px[i] > 0
+            n_cols_used += py[i] > 0
         var_row = 0.0
         var_col = 0.0
         for i in range(n_grey):
-            var_row += (i + 1.0 - mu_row) ** 2 * row_sum[i]
-            var_col += (i + 1.0 - mu_col) ** 2 * col_sum[i]
+            var_row += (i + 1.0 - mu_row) ** 2 * px[i]
+            var_col += (i + 1.0 - mu_col) ** 2 * py[i]
+        joint_max = 0.0
+        joint_entropy = 0.0
+        second_moment = 0.0
+        autocorrelation = 0.0
+        covariance = 0.0
+        mutual_information = 0.0
+        for i in range(n_grey):
+            gi = i + 1.0
+            for j in range(n_grey):
+                count = matrix[i, j]
+                if count == 0:
+                    continue
+                gj = j + 1.0
+                p = count / total
+                joint_max = max(joint_max, p)
+                joint_entropy += _entropy_term(p, eps)
+                second_moment += p * p
+                autocorrelation += gi * gj * p
+                covariance += p * (gi - mu_row) * (gj - mu_col)
+                if not pyradiomics_correlations:
+                    mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
+        for k in range(n_grey):
+            diff_sum[k] /= total
+        for k in range(2 * n_grey - 1):
+            sum_sum[k] /= total
         diff_average = 0.0
         diff_entropy = 0.0
         contrast = 0.0
@@ -439,7 +488,7 @@ def _glcm_feature_kernel(matrices, n_levels):
         for k in range(n_grey):
             p = diff_sum[k]
             diff_average += k * p
-            diff_entropy += _entropy_term(p)
+            diff_entropy += _entropy_term(p, eps)
             contrast += k * k * p
             inverse_difference += p / (1.0 + k)
             normalised_inverse_difference += p / (1.0 + k / n_levels)
@@ -454,7 +503,7 @@ def _glcm_feature_kernel(matrices, n_levels):
         sum_entropy = 0.0
         for k in range(2 * n_grey - 1):
             sum_average += (k + 2.0) * sum_sum[k]
-            sum_entropy += _entropy_term(sum_sum[k])
+            sum_entropy += _entropy_term(sum_sum[k], eps)
         cluster_tendency = 0.0
         cluster_shade = 0.0
         cluster_prominence = 0.0
@@ -464,6 +513,19 @@ def _glcm_feature_kernel(matrices, n_levels):
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
         out = values[m]
+        out[20] = cluster_tendency
+        out[21] = cluster_shade
+        out[22] = cluster_prominence
+        if pyradiomics_correlations:
+            sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
+            out[18] = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
+            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
+        else:
+            if n_rows_used >= 2 and n_cols_used >= 2:
+                out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
+            if n_rows_used >= 2 or n_cols_used >= 2:
+                out[23] = _quotient(-mutual_information, max(hx, hy))
+            out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
         out[0] = joint_max
         out[1] = mu_row
         out[2] = var_row
@@ -472,7 +534,7 @@ def _glcm_feature_kernel(matrices, n_levels):
         out[5] = diff_variance
         out[6] = diff_entropy
         out[7] = sum_average
-        out[8] = cluster_tendency
+        out[8] = out[20]  # sum variance = cluster tendency
         out[9] = sum_entropy
         out[10] = second_moment
         out[11] = contrast
@@ -482,16 +544,34 @@ def _glcm_feature_kernel(matrices, n_levels):
         out[15] = inverse_difference_moment
         out[16] = normalised_inverse_difference_moment
         out[17] = inverse_variance
-        if n_rows_used >= 2 and n_cols_used >= 2:
-            out[18] = _quotient(autocorrelation - mu_row * mu_col, np.sqrt(var_row * var_col))
         out[19] = autocorrelation
-        out[20] = cluster_tendency
-        out[21] = cluster_shade
-        out[22] = cluster_prominence
-        if n_rows_used >= 2 or n_cols_used >= 2:
-            out[23] = _quotient(-mutual_information, max(hx, hy))
-        out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
     return values
+
+
+@njit_exact
+def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out):
+    """pyradiomics' Imc1 and Imc2 (columns 23 and 24 of :func:`_glcm_feature_kernel`'s row) into ``out``.
+
+    From ``HXY1 = -sum_ij p_ij log2(p_i. p_.j + eps)`` and
+    ``HXY2 = -sum_ij p_i. p_.j log2(p_i. p_.j + eps)`` over ``p_i. p_.j > 0``
+    (``p_ij`` = ``matrix / total``) rather than the mutual information:
+    ``eps`` inside the logarithm makes them differ from IBSI's near 0, where
+    Imc2, a square root, magnifies any difference. Imc1 is 0 when
+    ``max(HX, HY)`` is 0, Imc2 when ``HXY2 = HXY``.
+    """
+    n = matrix.shape[0]
+    hxy1 = 0.0
+    hxy2 = 0.0
+    for i in range(n):
+        for j in range(n):
+            product = px[i] * py[j]
+            if product > 0.0:
+                log_product = np.log2(product + eps)
+                hxy1 -= matrix[i, j] / total * log_product
+                hxy2 -= product * log_product
+    divisor = max(hx, hy)
+    out[23] = 0.0 if divisor == 0.0 else (joint_entropy - hxy1) / divisor
+    out[24] = 0.0 if hxy2 == joint_entropy else np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - joint_entropy)))
 
 
 def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -535,7 +615,7 @@ def _aggregate(groups: dict[str, np.ndarray], n_levels: int, mirp_convention: bo
     """
     results = []
     for label, stack in groups.items():
-        values = _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels))
+        values = glcm_feature_values(stack, n_levels)
         if mirp_convention:
             _apply_mirp_convention(values)
         defined = ~np.isnan(values)

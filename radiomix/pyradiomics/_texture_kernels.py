@@ -22,10 +22,10 @@ grey levels present in the ROI, as pyradiomics' after it removes empty
 ones); one image's levels are ranked once and shared by its classes
 (:func:`present`).
 
-The feature kernels compute pyradiomics' formulas per matrix (per offset for
-GLCM and GLRLM), including its ``eps = numpy.spacing(1)`` guards; they are
-compiled without fast-math so that exact cases stay exact (a single grey
-level gives ``p = c / c = 1`` and a variance of exactly 0, as in NumPy).
+The features are the IBSI engine's formulas with pyradiomics' conventions as
+parameters (its ``eps = numpy.spacing(1)`` guards, see the class modules);
+only pyradiomics' MCC, which IBSI does not define, has its kernels here
+(:func:`mcc_second_eigenvalues`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from radiomix._numba import chunk_count, njit, njit_exact, njit_parallel, prange
+from radiomix._numba import chunk_count, njit, njit_parallel, prange
 from radiomix.errors import InputError
 from radiomix.features.texture import EMPHASIS_FEATURES, PresentLevels, emphasis_features, present_levels
 
@@ -157,199 +157,8 @@ def angle_weights(angles: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# Feature kernels
+# MCC (pyradiomics only: not an IBSI feature) and the averaging of emphasis features
 # ----------------------------------------------------------------------------------------------
-
-GLCM_FEATURES = (
-    "Autocorrelation", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast", "Correlation",
-    "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "Id", "Idm", "Idmn", "Idn", "Imc1",
-    "Imc2", "InverseVariance", "JointAverage", "JointEnergy", "JointEntropy", "MaximumProbability",
-    "SumAverage", "SumEntropy", "SumSquares",
-)
-"""Rows of :func:`glcm_angle_features`' output (MCC is computed apart, from eigenvalues)."""
-
-
-@njit_exact
-def glcm_angle_features(matrices, grey_levels, n_levels, eps):
-    """pyradiomics' GLCM features of each offset's matrix.
-
-    Parameters
-    ----------
-    matrices : ndarray of float64, shape (n, n, n_angles)
-        Co-occurrence counts (symmetrised and/or weighted as configured)
-        restricted to the present grey levels.
-    grey_levels : ndarray of float64, shape (n,)
-        Grey level of each row/column.
-    n_levels : int
-        pyradiomics' ``Ng`` (highest level): bounds of the sum and difference
-        distributions, and the normaliser of Idmn and Idn.
-    eps : float
-        pyradiomics' ``numpy.spacing(1)``.
-
-    Returns
-    -------
-    ndarray of float64, shape (len(GLCM_FEATURES), n_angles)
-        Feature values per offset, rows in :data:`GLCM_FEATURES` order; NaN
-        for an empty matrix (but InverseVariance 0 when ``Ng = 1``, an empty
-        sum in pyradiomics) and where pyradiomics' formula gives NaN (Imc2 of
-        a matrix whose HXY2 rounds below HXY).
-    """
-    n = matrices.shape[0]
-    n_angles = matrices.shape[2]
-    out = np.full((len(GLCM_FEATURES), n_angles), np.nan)
-    p = np.empty((n, n))
-    px = np.empty(n)
-    py = np.empty(n)
-    sum_dist = np.empty(2 * n_levels - 1)  # k = i + j = 2..2 Ng
-    diff_dist = np.empty(n_levels)  # k = |i - j| = 0..Ng-1
-    for a in range(n_angles):
-        total = 0.0
-        for i in range(n):
-            for j in range(n):
-                total += matrices[i, j, a]
-        if total == 0.0:
-            if n_levels == 1:
-                out[15, a] = 0.0  # pyradiomics' InverseVariance sums over k = 1..Ng-1: nothing
-            continue
-        px[:] = 0.0
-        py[:] = 0.0
-        sum_dist[:] = 0.0
-        diff_dist[:] = 0.0
-        ux = 0.0
-        uy = 0.0
-        autocorrelation = 0.0
-        contrast = 0.0
-        energy = 0.0
-        maximum = 0.0
-        for i in range(n):
-            gi = grey_levels[i]
-            for j in range(n):
-                gj = grey_levels[j]
-                value = matrices[i, j, a] / total
-                p[i, j] = value
-                px[i] += value
-                py[j] += value
-                ux += gi * value
-                uy += gj * value
-                autocorrelation += gi * gj * value
-                contrast += (gi - gj) ** 2 * value
-                energy += value * value
-                if value > maximum:
-                    maximum = value
-                sum_dist[int(gi + gj) - 2] += value
-                diff_dist[int(abs(gi - gj))] += value
-        prominence = 0.0
-        shade = 0.0
-        tendency = 0.0
-        variance_x = 0.0
-        variance_y = 0.0
-        covariance = 0.0
-        for i in range(n):
-            gi = grey_levels[i]
-            for j in range(n):
-                gj = grey_levels[j]
-                value = p[i, j]
-                centred = gi + gj - ux - uy
-                prominence += value * centred ** 4
-                shade += value * centred ** 3
-                tendency += value * centred ** 2
-                variance_x += value * (gi - ux) ** 2
-                variance_y += value * (gj - uy) ** 2
-                covariance += value * (gi - ux) * (gj - uy)
-        joint_entropy, hxy1, hxy2 = _glcm_entropies(p, px, py, eps)
-        hx = 0.0
-        hy = 0.0
-        for i in range(n):
-            hx -= px[i] * np.log2(px[i] + eps)
-            hy -= py[i] * np.log2(py[i] + eps)
-        sigma_product = np.sqrt(variance_x) * np.sqrt(variance_y)
-        correlation = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
-        divisor = max(hx, hy)
-        imc1 = 0.0 if divisor == 0.0 else (joint_entropy - hxy1) / divisor
-        imc2 = 0.0 if hxy2 == joint_entropy else np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - joint_entropy)))
-        difference_average = 0.0
-        difference_entropy = 0.0
-        inverse_difference = 0.0
-        inverse_difference_moment = 0.0
-        idmn = 0.0
-        idn = 0.0
-        inverse_variance = 0.0
-        for k in range(n_levels):
-            value = diff_dist[k]
-            difference_average += k * value
-            difference_entropy -= value * np.log2(value + eps)
-            inverse_difference += value / (1.0 + k)
-            inverse_difference_moment += value / (1.0 + k * k)
-            idmn += value / (1.0 + (k * k) / (n_levels * n_levels))
-            idn += value / (1.0 + k / n_levels)
-            if k > 0:
-                inverse_variance += value / (k * k)
-        difference_variance = 0.0
-        for k in range(n_levels):
-            difference_variance += diff_dist[k] * (k - difference_average) ** 2
-        sum_average = 0.0
-        sum_entropy = 0.0
-        for k in range(2 * n_levels - 1):
-            value = sum_dist[k]
-            sum_average += (k + 2) * value
-            sum_entropy -= value * np.log2(value + eps)
-        out[0, a] = autocorrelation
-        out[1, a] = prominence
-        out[2, a] = shade
-        out[3, a] = tendency
-        out[4, a] = contrast
-        out[5, a] = correlation
-        out[6, a] = difference_average
-        out[7, a] = difference_entropy
-        out[8, a] = difference_variance
-        out[9, a] = inverse_difference
-        out[10, a] = inverse_difference_moment
-        out[11, a] = idmn
-        out[12, a] = idn
-        out[13, a] = imc1
-        out[14, a] = imc2
-        out[15, a] = inverse_variance
-        out[16, a] = ux
-        out[17, a] = energy
-        out[18, a] = joint_entropy
-        out[19, a] = maximum
-        out[20, a] = sum_average
-        out[21, a] = sum_entropy
-        out[22, a] = variance_x
-    return out
-
-
-@njit_exact
-def _glcm_entropies(p, px, py, eps):
-    """``HXY = -sum p log2(p + eps)``, ``HXY1 = -sum p log2(px py + eps)``, ``HXY2 = -sum px py log2(px py + eps)``.
-
-    Over the entries with ``p > 0`` (HXY) and ``px py > 0`` (the others).
-    When ``p`` equals its transpose exactly (a symmetrical GLCM; then ``px``
-    and ``py`` are the same sums in the same order, so equal too), each pair
-    ``(i, j), (j, i)`` takes one logarithm, counted twice.
-    """
-    n = p.shape[0]
-    symmetric = True
-    for i in range(n):
-        symmetric &= px[i] == py[i]
-        for j in range(i):
-            symmetric &= p[i, j] == p[j, i]
-    joint = 0.0
-    hxy1 = 0.0
-    hxy2 = 0.0
-    for i in range(n):
-        for j in range(i + 1 if symmetric else n):
-            weight = 2.0 if symmetric and j < i else 1.0
-            value = p[i, j]
-            if value > 0.0:
-                joint -= weight * value * np.log2(value + eps)
-            product = px[i] * py[j]
-            if product > 0.0:
-                log_product = np.log2(product + eps)
-                hxy1 -= weight * value * log_product
-                hxy2 -= weight * product * log_product
-    return joint, hxy1, hxy2
-
 
 def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
     """Second largest eigenvalue of pyradiomics' MCC matrix ``Q`` of each GLCM.

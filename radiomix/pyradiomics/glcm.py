@@ -14,11 +14,17 @@ The matrix is pyradiomics' ``RadiomicsGLCM`` matrix:
 5. offsets without any pair removed (when more than one), each matrix
    normalised to sum 1.
 
-Features are computed per matrix and averaged over matrices (pyradiomics'
-``nanmean``). Sums use the present grey levels ``i, j`` themselves; the sum
-and difference distributions run over ``k = 2..2 Ng`` and ``0..Ng-1`` with
-``Ng`` the highest level; logarithms are ``log2(p + eps)`` with
-``eps = numpy.spacing(1)``.
+Features are computed per matrix by the IBSI engine's
+:func:`radiomix.features.glcm.glcm_feature_values` and averaged over matrices
+(pyradiomics' ``nanmean``). pyradiomics' conventions are its inputs and
+parameters: the matrices are laid out on every level ``1..Ng`` (:func:`by_level`),
+so that sums run over the grey levels ``i, j`` themselves and the sum and
+difference distributions over ``k = 2..2 Ng`` and ``0..Ng-1``, ``Ng`` the
+highest level (also the normaliser of Idn and Idmn); logarithms are
+``log2(p + eps)`` with ``eps = numpy.spacing(1)``; Imc1/Imc2 come from
+pyradiomics' ``HXY1``/``HXY2`` and Correlation's denominator is
+``sigma_x sigma_y + eps`` (``pyradiomics_correlations``), with pyradiomics' values for a
+single grey level (Correlation 1, Imc1 and Imc2 0).
 
 Differences from the IBSI definitions are listed in
 :mod:`radiomix.pyradiomics.mapping` (e.g. Correlation is 1 for a single grey
@@ -29,11 +35,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features.glcm import glcm_matrices
+from radiomix.features.glcm import FEATURE_KEYS, glcm_feature_values, glcm_matrices
 from radiomix.features.texture import PresentLevels
 from radiomix.pyradiomics import _texture_kernels as kernels
 
-FEATURE_NAMES = tuple(sorted(kernels.GLCM_FEATURES + ("MCC",)))
+IBSI_KEYS = {
+    "Autocorrelation": "autocorrelation", "ClusterProminence": "cluster_prominence",
+    "ClusterShade": "cluster_shade", "ClusterTendency": "cluster_tendency", "Contrast": "contrast",
+    "Correlation": "correlation", "DifferenceAverage": "difference_average",
+    "DifferenceEntropy": "difference_entropy", "DifferenceVariance": "difference_variance",
+    "Id": "inverse_difference", "Idm": "inverse_difference_moment",
+    "Idmn": "normalised_inverse_difference_moment", "Idn": "normalised_inverse_difference",
+    "Imc1": "information_correlation_1", "Imc2": "information_correlation_2",
+    "InverseVariance": "inverse_variance", "JointAverage": "joint_average",
+    "JointEnergy": "angular_second_moment", "JointEntropy": "joint_entropy",
+    "MaximumProbability": "joint_maximum", "SumAverage": "sum_average", "SumEntropy": "sum_entropy",
+    "SumSquares": "joint_variance",
+}
+"""pyradiomics' GLCM feature name -> the key of :func:`radiomix.features.glcm.glcm_feature_values`' column
+that computes it (MCC apart: it has no IBSI counterpart)."""
+
+_COLUMNS = np.array([FEATURE_KEYS.index(key) for key in IBSI_KEYS.values()])
+
+FEATURE_NAMES = tuple(sorted(tuple(IBSI_KEYS) + ("MCC",)))
 """The GLCM features this module computes (pyradiomics' names of its valued features)."""
 
 
@@ -102,12 +126,41 @@ def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, set
         gives NaN (no pair of neighbouring ROI voxels).
     """
     counts, grey_levels = matrices(levels, n_levels, spacing_zyx, settings)
-    per_matrix = kernels.glcm_angle_features(counts, grey_levels, int(n_levels), kernels.EPS)
-    means = kernels.nanmean_columns(per_matrix)
-    values = {name: float(means[row]) for row, name in enumerate(kernels.GLCM_FEATURES)}
+    per_matrix = glcm_feature_values(by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
+                                     pyradiomics_correlations=True)[:, _COLUMNS]
+    if int(n_levels) == 1:  # pyradiomics' InverseVariance sums over k = 1..Ng-1: nothing, even without pairs
+        per_matrix[:, list(IBSI_KEYS).index("InverseVariance")] = 0.0
+    means = kernels.nanmean_columns(per_matrix.T)
+    values = {name: float(mean) for name, mean in zip(IBSI_KEYS, means)}
     if mcc:
         values["MCC"] = maximal_correlation_coefficient(counts)
     return dict(sorted(values.items()))
+
+
+def by_level(counts: np.ndarray, grey_levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """The matrices of :func:`matrices` on every level ``1..n_levels``, absent levels as empty rows and columns.
+
+    Parameters
+    ----------
+    counts : ndarray of float64, shape (n, n, n_matrices)
+        Matrices over the present grey levels.
+    grey_levels : ndarray of float64, shape (n,)
+        The present grey levels (from 1).
+    n_levels : int
+        pyradiomics' ``Ng``, the highest level.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_matrices, n_levels, n_levels)
+        Row and column ``i`` hold level ``i + 1``: the layout of the IBSI
+        engine's matrices, on which pyradiomics' sums over the levels
+        themselves (and its distributions over ``k = 0..Ng-1`` and
+        ``2..2 Ng``) are :func:`~radiomix.features.glcm.glcm_feature_values`'.
+    """
+    rows = grey_levels.astype(np.int64) - 1
+    full = np.zeros((counts.shape[2], int(n_levels), int(n_levels)))
+    full[:, rows[:, None], rows[None, :]] = counts.transpose(2, 0, 1)
+    return full
 
 
 def maximal_correlation_coefficient(counts: np.ndarray) -> float:
