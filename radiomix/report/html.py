@@ -74,6 +74,11 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def signed(value: float, digits: int = 3) -> str:
+    """A difference with its sign (``+0.075``, ``-0.010``); empty for NaN."""
+    return "" if value is None or np.isnan(value) else f"{value:+.{digits}f}"
+
+
 def fmt(value, digits: int = 3) -> str:
     """A number with ``digits`` decimals; empty for NaN/None; other values as text."""
     if value is None:
@@ -242,7 +247,7 @@ def _summary_section(result) -> str:
         if len(pair) and pair.iloc[0]["status"] == "compared":
             row = pair.iloc[0]
             line += (f"; multimodal minus {esc(best)} on repeat-averaged predictions (AUROC "
-                     f"{fmt(row['auroc_a'])} vs {fmt(row['auroc_b'])}): {fmt(row['auroc_difference'])} "
+                     f"{fmt(row['auroc_a'])} vs {fmt(row['auroc_b'])}): {signed(row['auroc_difference'])} "
                      f"(95 % CI {fmt(row['ci_low'])} to {fmt(row['ci_high'])}; DeLong p {fmt(row['delong_p'], 4)})")
         elif len(pair):
             line += "; identical predictions to the multimodal model"
@@ -269,7 +274,7 @@ def _differences_from_multimodal(comparisons: pd.DataFrame, singles: list[str]) 
                        & comparisons["model_b"].isin(singles)]
     if rows.empty:
         return ""
-    items = [f"{esc(row.model_b)} {row.auroc_difference:+.3f} ({fmt(row.ci_low)} to {fmt(row.ci_high)})"
+    items = [f"{esc(row.model_b)} {signed(row.auroc_difference)} ({fmt(row.ci_low)} to {fmt(row.ci_high)})"
              for row in rows.itertuples(index=False)]
     return ("Multimodal AUROC minus each single source's (repeat-averaged predictions, 95 % CI): "
             + "; ".join(items) + ".")
