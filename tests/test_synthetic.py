@@ -207,10 +207,13 @@ def test_cohorts_are_balanced_case_control_samples(cohort):
 
 def test_a_patient_drawn_for_an_outcome_is_a_patient_of_the_population_with_it():
     """Case-control sampling keeps the population's distribution of the risk within each class."""
+    from sklearn.metrics import roc_auc_score
+
     population = [draw_profile(np.random.default_rng(s)) for s in np.random.SeedSequence(21).spawn(3000)]
+    by_class = {}
     for outcome in (0, 1):
-        drawn = [draw_profile(np.random.default_rng(s), outcome)
-                 for s in np.random.SeedSequence(22 + outcome).spawn(1500)]
+        drawn = by_class[outcome] = [draw_profile(np.random.default_rng(s), outcome)
+                                     for s in np.random.SeedSequence(22 + outcome).spawn(1500)]
         assert {p.outcome for p in drawn} == {outcome}
         among_population = [p.outcome_logit for p in population if p.outcome == outcome]
         among_drawn = [p.outcome_logit for p in drawn]
@@ -218,6 +221,14 @@ def test_a_patient_drawn_for_an_outcome_is_a_patient_of_the_population_with_it()
         assert abs(np.mean(among_drawn) - np.mean(among_population)) < 0.5
         assert abs(np.std(among_drawn) - np.std(among_population)) < 0.5
         assert abs(np.mean(among_drawn)) > 3.0  # far from the other class's mean (about -np.mean)
+    # drawing until the outcome matches leaves what is drawn afterwards (the distractors) independent of it
+    outcome = np.repeat([0, 1], 1500)
+    profiles = by_class[0] + by_class[1]
+    for distractor in ("pet_heterogeneity", "mr_texture_wavelength_mm", "ct_texture_amplitude_hu"):
+        values = [getattr(p.latents, distractor) for p in profiles]
+        assert abs(roc_auc_score(outcome, values) - 0.5) < 0.05, distractor  # standard error about 0.01
+    for unrelated in ([p.age for p in profiles], [p.sex == "M" for p in profiles]):
+        assert abs(roc_auc_score(outcome, unrelated) - 0.5) < 0.05
 
 
 def test_truth_records_latents_and_site(cohort):
