@@ -211,7 +211,7 @@ class Codebook(CohortTask):
         from radiomix.cohort import outputs
 
         with self.output().temporary_path() as temporary:
-            outputs.codebook_table(self.input().path).to_csv(temporary, index=False)
+            outputs.codebook_table(self.input().path, self.spec_paths()).to_csv(temporary, index=False)
 
 
 class Provenance(CohortTask):

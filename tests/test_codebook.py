@@ -49,3 +49,21 @@ def test_constant_and_duplicate_columns_are_flagged():
     assert book.loc["MR__copy_of_a", "duplicate_of"] == "CT__a"
     assert book.loc["PET__copy_of_b", "duplicate_of"] == "MR__b"
     assert (book.drop(index=["MR__copy_of_a", "PET__copy_of_b"])["duplicate_of"] == "").all()
+
+
+def test_the_codebook_step_takes_each_modality_unit_from_its_spec(tmp_path):
+    """An MR spec with percentile normalisation gives percentile-scaled units, not the default z-score."""
+    from radiomix.cohort.outputs import codebook_table
+
+    long = _long({("CT", "variance", "I^2"): [4, 5, 6], ("MR", "mean", "I"): [0.1, 0.2, 0.4],
+                  ("MR", "variance", "I^2"): [1, 2, 3]})
+    long_path = tmp_path / "features_long.csv"
+    long.to_csv(long_path, index=False)
+    mr_spec = tmp_path / "mr.yaml"
+    mr_spec.write_text(open("feature_specs/mr.yaml").read().replace("normalisation: zscore",
+                                                                     "normalisation: percentile"))
+    assert intensity_unit(load_spec(mr_spec)) == "percentile-scaled"
+    units = codebook_table(long_path, {"CT": "feature_specs/ct.yaml", "MR": mr_spec}).set_index("column")["unit"]
+    assert units["CT__variance"] == "HU^2"
+    assert units["MR__mean"] == "percentile-scaled" and units["MR__variance"] == "percentile-scaled^2"
+    assert codebook_table(long_path).set_index("column").loc["MR__mean", "unit"] == "z-score"

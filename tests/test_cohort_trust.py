@@ -59,7 +59,7 @@ def _build(task) -> Counter:
 def extracted(tmp_path_factory):
     """A small cohort extracted by ``radiomix run --extract-only`` (relative paths, from its own folder)."""
     root = tmp_path_factory.mktemp("trust")
-    manifest, clinical = make_cohort(root / "cohort", n_patients=N_PATIENTS, seed=11)  # one patient per outcome class
+    manifest, clinical = make_cohort(root / "cohort", n_patients=N_PATIENTS, seed=11)  # one case, one control
     run = _cli("run", "--manifest", "cohort/manifest.csv", "--workdir", "work", "--extract-only",
                "--log-file", "luigi.log", cwd=root)
     return {"root": root, "manifest": manifest, "clinical": clinical, "run": run}

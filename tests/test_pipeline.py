@@ -25,7 +25,7 @@ from radiomix.synthetic import make_cohort
 
 from conftest import REPO_ROOT
 
-N_PATIENTS, SEED = 8, 9  # seed 9: 4 patients in each outcome class, the minimum nested CV needs
+N_PATIENTS, SEED = 8, 9  # a balanced design: 4 patients in each outcome class, the minimum nested CV needs
 LIGHT_EVALUATION = """\
 n_outer_splits: 2
 n_repeats: 1

@@ -89,6 +89,19 @@ def test_report_sections(report):
         assert expected in text, expected
 
 
+def test_summary_says_by_how_much_the_multimodal_model_differs_from_each_source(report):
+    """The first screen gives multimodal minus each single source, as comparisons.csv has it."""
+    path, text = report
+    summary = text[text.index("<div class='summary'>"):]
+    summary = summary[:summary.index("</div>")]
+    comparisons = pd.read_csv(path.parent / "comparisons.csv")
+    compared = comparisons[(comparisons["model_a"] == "multimodal") & (comparisons["status"] == "compared")]
+    assert len(compared) >= 3
+    for row in compared.itertuples(index=False):
+        assert f"{row.model_b} {row.auroc_difference:+.3f} ({row.ci_low:.3f} to {row.ci_high:.3f})" in summary, \
+            row.model_b
+
+
 def _chromium() -> str:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from radiomix.cohort.hashes import ContentHashes
 from radiomix.cohort.manifest import read_manifest
-from radiomix.cohort.merge import FAILURE_COLUMNS, codebook, to_wide
+from radiomix.cohort.merge import FAILURE_COLUMNS, codebook, intensity_unit, to_wide
 from radiomix.cohort.provenance import git_commit, provenance
 from radiomix.cohort.records import StageRecord
 from radiomix.model.guards import covers_chance
@@ -44,9 +44,19 @@ def wide_table(long_path: str | Path) -> pd.DataFrame:
     return to_wide(_read_long(long_path))
 
 
-def codebook_table(long_path: str | Path) -> pd.DataFrame:
-    """The codebook of a long CSV (see :func:`radiomix.cohort.merge.codebook`)."""
-    return codebook(_read_long(long_path))
+def codebook_table(long_path: str | Path, specs: dict[str, Path] | None = None) -> pd.DataFrame:
+    """The codebook of a long CSV (see :func:`radiomix.cohort.merge.codebook`).
+
+    Parameters
+    ----------
+    specs : dict of str to Path, optional
+        Modality -> spec file; each modality's intensity unit is that of its
+        spec (:func:`radiomix.cohort.merge.intensity_unit`). Missing files and
+        modalities keep the default units.
+    """
+    units = {modality: intensity_unit(load_spec(path)) for modality, path in (specs or {}).items()
+             if Path(path).exists()}
+    return codebook(_read_long(long_path), units)
 
 
 def provenance_json(manifest: str | Path, clinical: str | Path | None, specs: dict[str, Path],

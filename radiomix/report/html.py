@@ -74,6 +74,11 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def signed(value: float, digits: int = 3) -> str:
+    """A difference with its sign (``+0.075``, ``-0.010``); empty for NaN."""
+    return "" if value is None or np.isnan(value) else f"{value:+.{digits}f}"
+
+
 def fmt(value, digits: int = 3) -> str:
     """A number with ``digits`` decimals; empty for NaN/None; other values as text."""
     if value is None:
@@ -241,12 +246,15 @@ def _summary_section(result) -> str:
                 f"{fmt(best_high)})")
         if len(pair) and pair.iloc[0]["status"] == "compared":
             row = pair.iloc[0]
-            line += (f"; multimodal minus {esc(best)} on repeat-averaged predictions: "
-                     f"{fmt(row['auroc_difference'])} (95 % CI {fmt(row['ci_low'])} to {fmt(row['ci_high'])}; "
-                     f"DeLong p {fmt(row['delong_p'], 4)})")
+            line += (f"; multimodal minus {esc(best)} on repeat-averaged predictions (AUROC "
+                     f"{fmt(row['auroc_a'])} vs {fmt(row['auroc_b'])}): {signed(row['auroc_difference'])} "
+                     f"(95 % CI {fmt(row['ci_low'])} to {fmt(row['ci_high'])}; DeLong p {fmt(row['delong_p'], 4)})")
         elif len(pair):
             line += "; identical predictions to the multimodal model"
         lines.append(line + ".")
+        differences = _differences_from_multimodal(comparisons, singles)
+        if differences:
+            lines.append(differences)
     others = [n for n in names if n != MULTIMODAL and result.chance_level(n)]
     if others:
         lines.append(f"Not distinguishable from chance: <span class='chance'>{esc(', '.join(others))}</span>.")
@@ -258,6 +266,18 @@ def _summary_section(result) -> str:
         parts.append(f"<div class='warning'><strong>{esc(len(warnings))} warning(s)</strong> (details in "
                      f"<code>warnings.csv</code> and <a href='#warnings'>Warnings</a>)<ul>{items}</ul></div>")
     return "\n".join(parts)
+
+
+def _differences_from_multimodal(comparisons: pd.DataFrame, singles: list[str]) -> str:
+    """One line: multimodal minus each single source's AUROC (repeat-averaged predictions), with its 95 % CI."""
+    rows = comparisons[(comparisons["model_a"] == MULTIMODAL) & (comparisons["status"] == "compared")
+                       & comparisons["model_b"].isin(singles)]
+    if rows.empty:
+        return ""
+    items = [f"{esc(row.model_b)} {signed(row.auroc_difference)} ({fmt(row.ci_low)} to {fmt(row.ci_high)})"
+             for row in rows.itertuples(index=False)]
+    return ("Multimodal AUROC minus each single source's (repeat-averaged predictions, 95 % CI): "
+            + "; ".join(items) + ".")
 
 
 def _warnings_section(result) -> str:
