@@ -200,10 +200,8 @@ def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 
     Raises
     ------
-    InputError
-        Invalid ``levels`` or ``n_levels``.
-    EmptyRoiError
-        No ROI voxel.
+    InputError, EmptyRoiError
+        As for :func:`radiomix.features.glcm.glcm_matrices_2d` (invalid ``levels``; no ROI voxel).
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("2D"), True)
 
