@@ -77,8 +77,7 @@ FEATURES = (
 )
 """``(key, IBSI name, IBSI code, formula)``, in the order of the columns of :func:`_zone_features`."""
 
-for _key, _name, _code, _formula in FEATURES:
-    registry.define(FAMILY, _key, _name, _code, "1", _formula)
+registry.define_table(FAMILY, FEATURES, unit="1")
 
 
 @njit

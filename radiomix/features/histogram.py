@@ -71,10 +71,7 @@ _DEFINITIONS = (
     ("minimum_gradient_intensity", "Minimum histogram gradient intensity", "RHQZ", "grey level",
      "the (lowest) level i where H'_i is minimal"),
 )
-for _definition in _DEFINITIONS:
-    registry.define(FAMILY, *_definition)
-
-FEATURE_KEYS = tuple(definition.key for definition in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS)
 
 
 def level_counts(levels: np.ndarray, n_levels: int) -> np.ndarray:
