@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from radiomix.errors import EmptyRoiError
+
 AGGREGATIONS_BY_DIMENSION = {
     "glcm": {"2D": ("2D, averaged", "2D, slice-merged"),
              "2.5D": ("2.5D, direction-merged", "2.5D, merged"),
@@ -82,6 +84,27 @@ class RoiImage:
     bin_width: float | None
     lower_bound: float
     resegmentation_range: tuple[float, float]
+
+    def intensity_mask_values(self, features: str, array: str = "intensity") -> np.ndarray:
+        """The values of ``array`` (``"intensity"`` or ``"discretised"``) in the intensity mask.
+
+        Parameters
+        ----------
+        features : str
+            What needs the values (e.g. ``"IVH features"``), named in the error.
+        array : {"intensity", "discretised"}
+            The attribute read.
+
+        Raises
+        ------
+        EmptyRoiError
+            The intensity mask holds no voxel.
+        """
+        values = getattr(self, array)[self.intensity_mask]
+        if values.size == 0:
+            raise EmptyRoiError(f"the intensity mask holds no voxel: {features} need at least one; "
+                                "check the mask label and the re-segmentation range")
+        return values
 
 
 @dataclass(frozen=True)

@@ -102,11 +102,8 @@ _DEFINITIONS = (
      "sqrt(1 - exp(-2 (HXY2 - HXY))), HXY2 = -sum_ij p_i. p_.j log2(p_i. p_.j)"),
 )
 
-for _key, _name, _code, _unit, _formula in _DEFINITIONS:
-    registry.define(FAMILY, _key, _name, _code, _unit,
-                    f"{_formula}; p_ij = M_ij / sum(M) of the (merged) co-occurrence matrix M")
-
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.define_table(
+    FAMILY, _DEFINITIONS, notation="p_ij = M_ij / sum(M) of the (merged) co-occurrence matrix M")
 """Registry keys of the 25 GLCM features, in manual order."""
 
 NO_PAIRS = "undefined: no pair of neighbouring ROI voxels"

@@ -67,8 +67,8 @@ FEATURES = (
 """``(key, IBSI name, IBSI code, formula)``, in the order of
 :data:`radiomix.features.glszm.FEATURES` (the columns of its zone features)."""
 
-for _key, _name, _code, _formula in FEATURES:
-    registry.define(FAMILY, _key, _name, _code, "1", _formula)
+FEATURE_KEYS = registry.define_table(FAMILY, FEATURES, unit="1")
+"""Registry keys of the 16 GLDZM features, in the order of :data:`FEATURES`."""
 
 
 @njit
@@ -187,21 +187,13 @@ def _zone_edge_distance(zones: Zones, morphological_mask: np.ndarray, in_plane: 
 def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """GLDZM features of ``roi`` for each of ``dimensions``.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Discretised ROI: zones from the intensity mask, distances from the
-        morphological mask.
-    settings : radiomix.spec.ZoneSettings
-        ``linkage_distance`` (Chebyshev, voxels) of the zones.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations; labels from ``AGGREGATIONS_BY_DIMENSION["gldzm"]``.
+    Parameters are those of :func:`radiomix.features.glszm.compute`; the zones' distances to the
+    ROI edge come from the morphological mask of ``roi``.
 
     Returns
     -------
     list of FeatureValue
         16 values per aggregation; NaN with a status for an empty intensity mask.
     """
-    keys = tuple(key for key, *_ in FEATURES)
-    return compute_zone_family(FAMILY, keys, roi, settings.linkage_distance, tuple(dimensions),
+    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings.linkage_distance, tuple(dimensions),
                                _zone_edge_distance)

@@ -80,12 +80,9 @@ _DEFINITIONS = (
     ("run_entropy", "Run entropy", "HJ9O", "1", "-sum_ij p_ij log2 p_ij"),
 )
 
-for _key, _name, _code, _unit, _formula in _DEFINITIONS:
-    registry.define(FAMILY, _key, _name, _code, _unit,
-                    f"{_formula}; r_ij = runs of grey level i and length j of the (merged) run "
-                    "length matrix, N_s = sum_ij r_ij, p_ij = r_ij / N_s")
-
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.define_table(
+    FAMILY, _DEFINITIONS, notation="r_ij = runs of grey level i and length j of the (merged) run "
+                                   "length matrix, N_s = sum_ij r_ij, p_ij = r_ij / N_s")
 """Registry keys of the 16 GLRLM features, in manual order."""
 
 @njit
@@ -200,10 +197,8 @@ def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 
     Raises
     ------
-    InputError
-        Invalid ``levels`` or ``n_levels``.
-    EmptyRoiError
-        No ROI voxel.
+    InputError, EmptyRoiError
+        As for :func:`radiomix.features.glcm.glcm_matrices_2d` (invalid ``levels``; no ROI voxel).
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("2D"), True)
 

@@ -77,8 +77,8 @@ FEATURES = (
 )
 """``(key, IBSI name, IBSI code, formula)``, in the order of the columns of :func:`_zone_features`."""
 
-for _key, _name, _code, _formula in FEATURES:
-    registry.define(FAMILY, _key, _name, _code, "1", _formula)
+FEATURE_KEYS = registry.define_table(FAMILY, FEATURES, unit="1")
+"""Registry keys of the 16 GLSZM features, in the order of :data:`FEATURES`."""
 
 
 @njit
@@ -258,5 +258,4 @@ def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[Featur
     list of FeatureValue
         16 values per aggregation; NaN with a status for an empty intensity mask.
     """
-    keys = tuple(key for key, *_ in FEATURES)
-    return compute_zone_family(FAMILY, keys, roi, settings.linkage_distance, tuple(dimensions), None)
+    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings.linkage_distance, tuple(dimensions), None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.statistics import distribution_features
@@ -71,10 +71,7 @@ _DEFINITIONS = (
     ("minimum_gradient_intensity", "Minimum histogram gradient intensity", "RHQZ", "grey level",
      "the (lowest) level i where H'_i is minimal"),
 )
-for _definition in _DEFINITIONS:
-    registry.define(FAMILY, *_definition)
-
-FEATURE_KEYS = tuple(definition.key for definition in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS)
 
 
 def level_counts(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -142,10 +139,7 @@ def compute(roi: RoiImage, settings: HistogramSettings,
     InputError
         Discretised levels outside ``1..roi.n_levels``.
     """
-    levels = roi.discretised[roi.intensity_mask]
-    if levels.size == 0:
-        raise EmptyRoiError("the intensity mask holds no voxel: intensity histogram features "
-                            "need at least one; check the mask label and the re-segmentation range")
+    levels = roi.intensity_mask_values("intensity histogram features", "discretised")
     counts = level_counts(levels, roi.n_levels)
     probabilities = counts / levels.size
     results = {item.key: item for item in distribution_features(levels)}

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import IvhFeatureSettings
@@ -228,10 +228,7 @@ def compute(roi: RoiImage, settings: IvhFeatureSettings,
     EmptyRoiError
         The intensity mask holds no voxel.
     """
-    values = np.asarray(roi.intensity[roi.intensity_mask], dtype=np.float64)
-    if values.size == 0:
-        raise EmptyRoiError("the intensity mask holds no voxel: IVH features need at least one; "
-                            "check the mask label and the re-segmentation range")
+    values = np.asarray(roi.intensity_mask_values("IVH features"), dtype=np.float64)
     histogram = intensity_volume_histogram(values, settings, roi.resegmentation_range)
     i10 = _intensity_at_volume_fraction(histogram, 0.10)
     i90 = _intensity_at_volume_fraction(histogram, 0.90)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit_parallel, prange
-from radiomix.errors import EmptyRoiError, InputError, NonFiniteIntensityError
+from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import LocalIntensitySettings
@@ -176,12 +176,9 @@ def compute(roi: RoiImage, settings: LocalIntensitySettings,
     EmptyRoiError
         The intensity mask holds no voxel.
     """
-    if not roi.intensity_mask.any():
-        raise EmptyRoiError("the intensity mask holds no voxel: local intensity features need "
-                            "at least one; check the mask label and the re-segmentation range")
+    values = roi.intensity_mask_values("local intensity features")
     means = sphere_mean_intensities(roi.intensity, roi.intensity_mask, roi.spacing,
                                     settings.peak_radius_mm)
-    values = roi.intensity[roi.intensity_mask]
     local_peak = means[values == values.max()].max()
     return [FeatureValue("local_intensity_peak", "", float(local_peak)),
             FeatureValue("global_intensity_peak", "", float(means.max()))]

@@ -68,10 +68,7 @@ _DEFINITIONS = (
      "-sum_i sum_j p_ij log2 p_ij over p_ij > 0"),
     ("dependence_count_energy", "Dependence count energy", "CAS9", "sum_i sum_j p_ij^2"),
 )
-for _key, _name, _code, _formula in _DEFINITIONS:
-    registry.define(FAMILY, _key, _name, _code, "1", _formula)
-
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS, unit="1")
 
 EMPTY_ROI = "undefined: empty ROI"
 

@@ -257,13 +257,10 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
 
     Parameters
     ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels`` in the intensity mask,
-        0 outside) and ``n_levels``.
+    roi, dimensions
+        As for :func:`radiomix.features.ngldm.compute`.
     settings : NgtdmSettings
         ``distance``: Chebyshev radius (voxels) of the neighbourhood.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``).
 
     Returns
     -------

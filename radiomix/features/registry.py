@@ -72,6 +72,29 @@ def define(family: str, key: str, name: str, ibsi_code: str, unit: str,
     return definition
 
 
+def define_table(family: str, rows, unit: str | None = None, notation: str = "") -> tuple[str, ...]:
+    """Declare the features of ``rows``, in order, and return their keys.
+
+    Parameters
+    ----------
+    family : str
+        The family of every row.
+    rows : sequence of tuple of str
+        ``(key, name, ibsi_code, unit, formula)``, or ``(key, name, ibsi_code, formula)``
+        when ``unit`` is given.
+    unit : str, optional
+        The unit of every row.
+    notation : str
+        The symbols the formulas use, appended to each formula after ``"; "``.
+    """
+    keys = []
+    for key, name, ibsi_code, *rest in rows:
+        row_unit, formula = rest if unit is None else (unit, *rest)
+        description = f"{formula}; {notation}" if notation else formula
+        keys.append(define(family, key, name, ibsi_code, row_unit, description).key)
+    return tuple(keys)
+
+
 def _declare(family: str | None) -> None:
     """Import the module of ``family`` (of every family when None) unless it is imported or being imported.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.errors import EmptyRoiError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import StatisticsSettings
@@ -143,10 +142,7 @@ def compute(roi: RoiImage, settings: StatisticsSettings,
     EmptyRoiError
         The intensity mask holds no voxel.
     """
-    values = np.asarray(roi.intensity[roi.intensity_mask], dtype=np.float64)
-    if values.size == 0:
-        raise EmptyRoiError("the intensity mask holds no voxel: statistical features need at "
-                            "least one; check the mask label and the re-segmentation range")
+    values = np.asarray(roi.intensity_mask_values("statistical features"), dtype=np.float64)
     energy = float(np.sum(values ** 2))
     return distribution_features(values) + [
         FeatureValue("energy", "", energy),

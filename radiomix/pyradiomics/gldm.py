@@ -71,19 +71,10 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple
 
 
 def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
-    """pyradiomics' GLDM features of ``levels``.
+    """pyradiomics' GLDM features of ``levels``: ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
 
-    Parameters
-    ----------
-    levels, n_levels, settings
-        As for :func:`matrix`.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm (not used: dependences are counted in voxels).
-
-    Returns
-    -------
-    dict of str to float
-        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
+    ``levels``, ``n_levels`` and ``settings`` are those of :func:`matrix`; ``spacing_zyx`` (voxel
+    size in mm) is not used: dependences are counted in voxels.
     """
     counts, grey_levels = matrix(levels, n_levels, settings)
     dependence = np.arange(1, counts.shape[1] + 1, dtype=np.float64)

@@ -72,19 +72,10 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
 
 
 def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
-    """pyradiomics' GLSZM features of ``levels``.
+    """pyradiomics' GLSZM features of ``levels``: ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
 
-    Parameters
-    ----------
-    levels, n_levels, settings
-        As for :func:`matrix`.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm (not used: zones are counted in voxels).
-
-    Returns
-    -------
-    dict of str to float
-        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
+    ``levels``, ``n_levels`` and ``settings`` are those of :func:`matrix`; ``spacing_zyx`` (voxel
+    size in mm) is not used: zones are counted in voxels.
     """
     counts, grey_levels, sizes = matrix(levels, n_levels, settings)
     return dict(sorted(kernels.named_emphasis_features(counts[None], grey_levels, sizes, NAMES).items()))

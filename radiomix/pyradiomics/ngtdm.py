@@ -31,12 +31,7 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
            settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pyradiomics' NGTDM columns ``n_i``, ``s_i`` and ``i``, for the grey levels present.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.pyradiomics.glcm.matrices`.
-    settings : PyradiomicsSettings
-        Reads ``distances``, ``force2D`` and ``force2Ddimension``.
+    Parameters are those of :func:`radiomix.pyradiomics.gldm.matrix` (``settings.gldm_a`` is not read).
 
     Returns
     -------
@@ -56,19 +51,10 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
 
 
 def features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings) -> dict[str, float]:
-    """pyradiomics' NGTDM features of ``levels``.
+    """pyradiomics' NGTDM features of ``levels``: ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
 
-    Parameters
-    ----------
-    levels, n_levels, settings
-        As for :func:`matrix`.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm (not used: neighbourhoods are in voxels).
-
-    Returns
-    -------
-    dict of str to float
-        ``{pyradiomics feature name: value}`` for :data:`FEATURE_NAMES`.
+    ``levels``, ``n_levels`` and ``settings`` are those of :func:`matrix`; ``spacing_zyx`` (voxel
+    size in mm) is not used: neighbourhoods are in voxels.
     """
     counts, differences, grey_levels = matrix(levels, n_levels, settings)
     values = ngtdm_feature_values(counts[None], differences[None], grey_levels, capped_coarseness=False,

@@ -32,12 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from radiomix.errors import SpecError
 from radiomix.pyradiomics.mapping import FEATURE_CLASSES, feature_names
-from radiomix.safe_yaml import load_yaml
-from radiomix.typed_settings import build_settings, check_choice, closest_match, coerce, reject_unknown_keys
+from radiomix.typed_settings import (
+    build_settings,
+    check_choice,
+    closest_match,
+    coerce,
+    read_settings_file,
+    reject_unknown_keys,
+)
 
 IMAGE_TYPES = ("Original", "LoG", "Wavelet", "Square", "SquareRoot", "Logarithm", "Exponential",
                "Gradient", "LBP2D", "LBP3D")
@@ -339,7 +343,7 @@ def read_parameter_file(path: str | Path) -> dict:
 
     JSON is a subset of YAML for these files; ``.json`` files are read with
     :mod:`json` so that their errors are reported as JSON errors. YAML is read
-    as every radiomix settings file (:func:`radiomix.safe_yaml.load_yaml`):
+    as every radiomix settings file (:func:`radiomix.typed_settings.read_settings_file`):
     a key given twice is an error, not the last value silently kept.
 
     Raises
@@ -348,14 +352,14 @@ def read_parameter_file(path: str | Path) -> dict:
         Unreadable file or invalid YAML/JSON (the message names the file).
     """
     path = Path(path)
+    if path.suffix.lower() != ".json":
+        return read_settings_file(path, "parameter file")
     try:
-        text = path.read_text()
+        data = json.loads(path.read_text())
     except OSError as exc:
         raise SpecError(f"{path}: cannot read parameter file ({exc.strerror})") from exc
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: not valid JSON ({exc})") from exc
     return {} if data is None else data
 
 
