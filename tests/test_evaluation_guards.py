@@ -206,6 +206,21 @@ def test_registration_section_worst_first_with_overlays(noise_run, tmp_path):
     assert "Registration quality per site and modality" in sites
 
 
+def test_registration_table_shows_the_search_checks_when_recorded(tmp_path):
+    from radiomix.report.registration import SEARCH_COLUMNS, read_registration_qa
+
+    row = ["P1", "MR", "CT", "rigid", "failed", "", "", -0.3, 0.1, 0.97, 120, "uncertain alignment", ""]
+    old = pd.DataFrame([row], columns=REGISTRATION_COLUMNS)
+    table, _ = read_registration_qa(old)
+    assert not set(SEARCH_COLUMNS) & set(table.columns)
+    new = old.assign(start_spread_mm=27.0, perturbation_gain=0.018)
+    new.to_csv(tmp_path / "registration_qa.csv", index=False)
+    table, folder = read_registration_qa(tmp_path / "registration_qa.csv")
+    assert folder == tmp_path
+    assert list(table.columns[-4:]) == [*SEARCH_COLUMNS, "note", "overlay"]
+    assert table.loc[0, "start_spread_mm"] == 27.0 and table.loc[0, "perturbation_gain"] == 0.018
+
+
 def test_cli_prints_the_chance_label_and_the_warning_count(tmp_path, capsys):
     import yaml
 

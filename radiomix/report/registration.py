@@ -3,7 +3,9 @@
 The table has one row per registered case: ``patient_id, modality,
 reference_modality, alignment, status, dice, centroid_distance_mm,
 final_metric, metric_improvement, fov_overlap, iterations, note, overlay``,
-where ``overlay`` is a PNG path relative to the CSV's folder. The report lists
+where ``overlay`` is a PNG path relative to the CSV's folder, and, from runs
+whose search records them, ``start_spread_mm`` and ``perturbation_gain`` (the
+search's checks, ``docs/registration.md``; shown when present). The report lists
 the cases worst first (a status other than ``ok`` first, then the lowest Dice,
 then the largest centroid distance) and embeds the overlays of the worst
 :data:`MAX_OVERLAYS` cases (as ``data:`` URIs: the report stays one file).
@@ -23,8 +25,10 @@ from radiomix.errors import InputError
 REGISTRATION_COLUMNS = ["patient_id", "modality", "reference_modality", "alignment", "status", "dice",
                         "centroid_distance_mm", "final_metric", "metric_improvement", "fov_overlap",
                         "iterations", "note", "overlay"]
+SEARCH_COLUMNS = ["start_spread_mm", "perturbation_gain"]
+"""Columns of the rigid search's checks; tables of earlier runs lack them."""
 NUMERIC_COLUMNS = ["dice", "centroid_distance_mm", "final_metric", "metric_improvement", "fov_overlap",
-                   "iterations"]
+                   "iterations", *SEARCH_COLUMNS]
 #: Overlays embedded in the report (the worst cases).
 MAX_OVERLAYS = 12
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -62,8 +66,10 @@ def read_registration_qa(source) -> tuple[pd.DataFrame | None, Path | None]:
         raise InputError(f"the registration QA table lacks column(s) {absent} (expected {REGISTRATION_COLUMNS})",
                          path=None if folder is None else source)
     for column in NUMERIC_COLUMNS:
-        table[column] = pd.to_numeric(table[column], errors="coerce")
-    return sort_worst_first(table[REGISTRATION_COLUMNS]), folder
+        if column in table.columns:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    shown = REGISTRATION_COLUMNS[:-2] + [c for c in SEARCH_COLUMNS if c in table.columns] + REGISTRATION_COLUMNS[-2:]
+    return sort_worst_first(table[shown]), folder
 
 
 def sort_worst_first(table: pd.DataFrame) -> pd.DataFrame:
