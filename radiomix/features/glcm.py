@@ -514,8 +514,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         out[21] = cluster_shade
         out[22] = cluster_prominence
         if pyradiomics_correlations:
-            sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
-            out[18] = 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
+            out[18] = _pyradiomics_correlation(matrix, total, eps)
             _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
         else:
             if n_rows_used >= 2 and n_cols_used >= 2:
@@ -543,6 +542,39 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         out[17] = inverse_variance
         out[19] = autocorrelation
     return values
+
+
+@njit_exact
+def _pyradiomics_correlation(matrix, total, eps):
+    """pyradiomics' correlation of one matrix: ``cov / (sigma_x sigma_y + eps)``, 1 when ``sigma_x sigma_y`` is 0.
+
+    Means, spreads and covariance are sums over the joint probabilities
+    ``p_ij = matrix / total``, as pyradiomics sums them (not over the exact
+    marginals): where one marginal holds a single level (possible in an
+    asymmetric matrix), that spread is then a rounding residue rather than an
+    exact 0, and the value follows pyradiomics' instead of its zero-spread rule.
+    """
+    n = matrix.shape[0]
+    mean_row = 0.0
+    mean_col = 0.0
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j] != 0:
+                p = matrix[i, j] / total
+                mean_row += (i + 1.0) * p
+                mean_col += (j + 1.0) * p
+    var_row = 0.0
+    var_col = 0.0
+    covariance = 0.0
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j] != 0:
+                p = matrix[i, j] / total
+                var_row += p * (i + 1.0 - mean_row) ** 2
+                var_col += p * (j + 1.0 - mean_col) ** 2
+                covariance += p * (i + 1.0 - mean_row) * (j + 1.0 - mean_col)
+    sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
+    return 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
 
 
 @njit_exact
