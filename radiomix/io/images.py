@@ -36,6 +36,7 @@ from radiomix.io.dicom import (
     simpleitk_error_reason,
     strip_identifying_metadata,
 )
+from radiomix.io.metaimage import image_with_header
 from radiomix.io.nrrd import read_as_simpleitk
 
 ImageSource = str | os.PathLike | sitk.Image
@@ -149,13 +150,7 @@ def _read_float_nifti(path: Path) -> sitk.Image | None:
     size = reader.GetSize()
     if not unscaled or raw.dtype.str[1:] != expected or raw.size != int(np.prod(size)):
         return None
-    image = sitk.GetImageFromArray(raw.astype(raw.dtype.newbyteorder("="), copy=False).reshape(size[::-1]))
-    image.SetOrigin(reader.GetOrigin())
-    image.SetSpacing(reader.GetSpacing())
-    image.SetDirection(reader.GetDirection())
-    for key in reader.GetMetaDataKeys():
-        image.SetMetaData(key, reader.GetMetaData(key))
-    return image
+    return image_with_header(raw.astype(raw.dtype.newbyteorder("="), copy=False).reshape(size[::-1]), reader)
 
 
 def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:

@@ -69,6 +69,11 @@ def read_compressed_metaimage(path: Path) -> sitk.Image | None:
                             fields.get("ElementByteOrderMSB", "").lower())
     stored = np.dtype(dtype).newbyteorder(">" if big_endian else "<")
     voxels = np.frombuffer(data, dtype=stored).astype(np.dtype(dtype), copy=False).reshape(size[::-1])
+    return image_with_header(voxels, reader)
+
+
+def image_with_header(voxels: np.ndarray, reader: sitk.ImageFileReader) -> sitk.Image:
+    """A SimpleITK image of ``voxels`` (z, y, x) with the geometry and metadata ``reader`` read from a header."""
     image = sitk.GetImageFromArray(voxels)
     image.SetOrigin(reader.GetOrigin())
     image.SetSpacing(reader.GetSpacing())
