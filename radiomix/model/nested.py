@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
@@ -104,6 +104,12 @@ def recording_warnings(function):
     return recorded
 
 
+IDLE_WORKER_TIMEOUT_S = 2
+"""Seconds joblib's worker processes wait for more work before they exit. joblib's default (300 s)
+kept a Luigi task process alive for five minutes after its evaluation had finished: the process
+waits for its workers when it exits."""
+
+
 def run_tasks(tasks, n_jobs: int) -> list:
     """Run ``delayed(recording_warnings(f))(...)`` tasks with ``n_jobs`` processes; their results in order.
 
@@ -112,7 +118,9 @@ def run_tasks(tasks, n_jobs: int) -> list:
     filters whether the task ran in this process or in a worker.
     """
     results = []
-    for result, caught in Parallel(n_jobs=n_jobs)(tasks):
+    with parallel_config(backend="loky", idle_worker_timeout=IDLE_WORKER_TIMEOUT_S):
+        outputs = Parallel(n_jobs=n_jobs)(tasks)
+    for result, caught in outputs:
         for message, category, filename, lineno in caught:
             warnings.warn_explicit(message, category, filename, lineno, registry=_REISSUED)
         results.append(result)
