@@ -242,8 +242,9 @@ def load_cohort(
             missing = ", ".join(labels.index[unlabelled][:5])
             raise InputError(f"batch column {batch_column!r} has no value for patient(s) {missing}, who have "
                              "radiomic features", path=clinical_path)
-        table[batch_column] = pd.Series([None if pd.isna(v) else str(v) for v in labels], index=table.index,
-                                        dtype=object)
+        # assign() copies (one block per dtype) before it adds the column: no insert into a frame of 1,000 blocks
+        table = table.assign(**{batch_column: pd.Series([None if pd.isna(v) else str(v) for v in labels],
+                                                         index=table.index, dtype=object)})
     _check_names([*table.columns], features_path)
     # one block per dtype: every fold's row selection then copies a few arrays, not a thousand columns
     table = table.copy()

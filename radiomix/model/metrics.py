@@ -165,7 +165,8 @@ def _logistic_fit(design: np.ndarray, y: np.ndarray, offset: np.ndarray,
     beta = np.zeros(design.shape[1])
     for _ in range(max_iterations):
         eta = offset + design @ beta
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        with np.errstate(over="ignore"):  # exp(-eta) = inf for eta < -709 gives mu = 0, its limit
+            mu = 1.0 / (1.0 + np.exp(-eta))
         weight = mu * (1 - mu)
         hessian = design.T @ (design * weight[:, None])
         gradient = design.T @ (y - mu)
@@ -310,7 +311,8 @@ def _logistic_fit_batch(design: np.ndarray, y: np.ndarray, offset: np.ndarray,
         rows = design[active]
         transposed = np.swapaxes(rows, 1, 2)
         eta = offset[active] + (rows @ beta[active][:, :, None])[:, :, 0]
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        with np.errstate(over="ignore"):  # exp(-eta) = inf for eta < -709 gives mu = 0, its limit
+            mu = 1.0 / (1.0 + np.exp(-eta))
         weight = mu * (1 - mu)
         hessian = transposed @ (rows * weight[:, :, None])
         gradient = (transposed @ (y[active] - mu)[:, :, None])[:, :, 0]
