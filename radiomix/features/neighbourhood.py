@@ -163,10 +163,14 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     p_x = nx + 2 * pad_x
     plane = p_y * p_x
     padded = np.zeros((nz + 2 * pad_z) * plane + 2 * pad_x, level_type)
+    has_roi = np.zeros(nz, np.bool_)
     for z in range(nz):
         for y in range(ny):
             start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
-            padded[start:start + nx] = levels[z, y]
+            for x in range(nx):  # element by element: a slice assignment costs seconds of compilation
+                level = levels[z, y, x]
+                padded[start + x] = level
+                has_roi[z] |= level > 0
     # level differences are integers below n_levels: |difference| <= alpha
     # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
     tolerance = level_type(min(np.floor(alpha), n_levels))
@@ -178,7 +182,7 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     n_neighbours = np.empty(n_centres, count_type)
     total = np.empty(n_centres, sum_type)
     for z in range(nz):
-        if not levels[z].any():
+        if not has_roi[z]:
             continue
         start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
         centre = padded[start:start + n_centres]
@@ -191,11 +195,22 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
                               slice_dependence[z], slice_counts[z], slice_sums[z])
             first = start + steps[o]
             neighbour = padded[first:first + n_centres]
-            if dependences:
-                _add_dependent_neighbours(centre, neighbour, tolerance, dependence)
+            # branch-free loops over contiguous voxels (vectorised); outside the ROI (level 0) never depends
+            if dependences and tolerance == 0:  # equal levels: compared in the levels' own type
+                for x in range(n_centres):
+                    level = neighbour[x]
+                    dependence[x] += (level > 0) & (level == centre[x])
+            elif dependences:
+                for x in range(n_centres):
+                    level = neighbour[x]
+                    # unsigned levels: the difference as the larger minus the smaller
+                    difference = max(level, centre[x]) - min(level, centre[x])
+                    dependence[x] += (level > 0) & (difference <= tolerance)
             if differences:
-                _add_neighbour_row(neighbour, total)
-                _add_roi_voxels(neighbour, n_neighbours)
+                for x in range(n_centres):
+                    total[x] += neighbour[x]
+                for x in range(n_centres):
+                    n_neighbours[x] += neighbour[x] > 0
         if per_slice and n_in_plane == n_used:
             _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                           slice_dependence[z], slice_counts[z], slice_sums[z])
@@ -208,60 +223,21 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
 @njit
 def _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                   dependence_matrix, counts, sums):
-    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns."""
-    if dependences:
-        _count_centres(centre, dependence, dependence_matrix)
-    if differences:
-        _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums)
+    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns.
 
-
-@njit
-def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
-    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
-    # branch-free: outside the ROI (level 0) never depends
-    if tolerance == 0:  # equal levels: compared in the levels' own type, more vector lanes
-        for x in range(centre.size):
-            level = neighbour[x]
-            dependence[x] += (level > 0) & (level == centre[x])
-        return
-    for x in range(centre.size):
-        level = neighbour[x]
-        # unsigned levels: the difference as the larger minus the smaller
-        difference = max(level, centre[x]) - min(level, centre[x])
-        dependence[x] += (level > 0) & (difference <= tolerance)
-
-
-@njit
-def _add_neighbour_row(neighbour, total):
-    """Add ``neighbour`` to ``total`` element-wise."""
-    for x in range(neighbour.size):
-        total[x] += neighbour[x]
-
-
-@njit
-def _add_roi_voxels(neighbour, n_neighbours):
-    """Add 1 to ``n_neighbours`` where ``neighbour`` is in the ROI (level > 0)."""
-    for x in range(neighbour.size):
-        n_neighbours[x] += neighbour[x] > 0
-
-
-@njit
-def _count_centres(centre, dependence, matrix):
-    """Count the ROI voxels of a slice in ``matrix[level - 1, dependence - 1]``."""
-    for x in range(centre.size):
-        level = centre[x]
-        if level > 0:
-            matrix[level - 1, dependence[x] - 1] += 1
-
-
-@njit
-def _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums):
-    """Add the ROI voxels of ``centre`` to ``n_i`` (``counts``) and ``s_i`` (``sums``).
-
-    ``total`` and ``n_neighbours`` hold the level sums and counts of the ROI
-    neighbours (the centre excluded); a voxel without neighbours counts only
-    with ``count_isolated`` (with a difference of 0).
+    ``dependence_matrix[level - 1, dependence - 1]`` counts the voxels by
+    level and dependence; ``counts`` and ``sums`` are the NGTDM columns
+    ``n_i`` and ``s_i``, from ``total`` and ``n_neighbours``, the level sums
+    and counts of the ROI neighbours (the centre excluded); a voxel without
+    neighbours counts only with ``count_isolated`` (with a difference of 0).
     """
+    if dependences:
+        for x in range(centre.size):
+            level = centre[x]
+            if level > 0:
+                dependence_matrix[level - 1, dependence[x] - 1] += 1
+    if not differences:
+        return
     for x in range(centre.size):
         level = centre[x]
         if level == 0:
