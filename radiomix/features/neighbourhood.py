@@ -163,14 +163,13 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     p_x = nx + 2 * pad_x
     plane = p_y * p_x
     padded = np.zeros((nz + 2 * pad_z) * plane + 2 * pad_x, level_type)
-    has_roi = np.zeros(nz, np.bool_)
     for z in range(nz):
         for y in range(ny):
             start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
+            row = levels[z, y]
+            target = padded[start:start + nx]
             for x in range(nx):  # element by element: a slice assignment costs seconds of compilation
-                level = levels[z, y, x]
-                padded[start + x] = level
-                has_roi[z] |= level > 0
+                target[x] = row[x]
     # level differences are integers below n_levels: |difference| <= alpha
     # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
     tolerance = level_type(min(np.floor(alpha), n_levels))
@@ -182,7 +181,7 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     n_neighbours = np.empty(n_centres, count_type)
     total = np.empty(n_centres, sum_type)
     for z in range(nz):
-        if not has_roi[z]:
+        if not _any_voxel(levels[z]):
             continue
         start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
         centre = padded[start:start + n_centres]
@@ -218,6 +217,16 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
             _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                           volume_dependence[0], volume_counts[0], volume_sums[0])
     return slice_dependence, volume_dependence, slice_counts, slice_sums, volume_counts, volume_sums
+
+
+@njit
+def _any_voxel(plane):
+    """Whether a 2D array holds a non-zero value (stops at the first; ``.any()`` costs a compilation more)."""
+    for y in range(plane.shape[0]):
+        for x in range(plane.shape[1]):
+            if plane[y, x] != 0:
+                return True
+    return False
 
 
 @njit
