@@ -108,10 +108,13 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
         raise InputError(f"the first {n_in_plane} neighbour offsets must be in-plane (dz = 0)")
     n_neighbourhood = len(offsets) + 1
     count_type = _smallest_unsigned_type(n_neighbourhood)
+    # level sums in uint16 at least: one compiled variant serves every ROI of up to 2,427 levels (26
+    # neighbours), where uint8 would compile another for ROIs of fewer than 10 levels only
+    sum_type = _smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
     return NeighbourhoodMatrices(*_neighbourhood_kernel(
         levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
         bool(dependences), bool(differences), bool(count_isolated), smallest_level_type(int(n_levels)), count_type,
-        _smallest_unsigned_type(n_neighbourhood * int(n_levels))))
+        sum_type))
 
 
 def _smallest_unsigned_type(largest: int) -> type:
@@ -136,7 +139,8 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     additions changes nothing. Parameters and outputs: :func:`neighbourhood_matrices`;
     ``level_type``, ``count_type`` and ``sum_type`` are the smallest unsigned
     types holding ``n_levels``, the number of neighbours + 1, and their level sum
-    (small types keep a slice in cache and fill more vector lanes).
+    (uint16 at least: fewer compiled variants); small types keep a slice in
+    cache and fill more vector lanes.
     """
     nz, ny, nx = levels.shape
     n_offsets = offsets.shape[0]
