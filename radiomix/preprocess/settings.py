@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from radiomix.errors import SpecError
+
 DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
+BinEdgeConvention = Literal["ibsi", "pyradiomics"]
 
 IntensityConversion = Literal["none", "hu", "suv"]
 Normalisation = Literal["none", "zscore", "percentile"]
@@ -126,9 +129,25 @@ class DiscretisationSettings:
         Lower edge of the first bin for ``fixed_bin_size``; ``null`` takes the
         lower bound of the re-segmentation range when set, else the ROI
         minimum (IBSI-1).
+    bin_edges : {"ibsi", "pyradiomics"}
+        Where the bins of ``fixed_bin_size`` and ``fixed_bin_number`` lie.
+        ``ibsi``: IBSI-1's formulas (:mod:`radiomix.preprocess.discretisation`).
+        ``pyradiomics``: pyradiomics' edges, the ROI intensities binned in
+        their own pixel type by ``numpy.digitize``: for ``fixed_bin_size``
+        at multiples of ``bin_width``, from the largest multiple not above the
+        ROI minimum (``lower_bound`` and the re-segmentation range are not
+        used); for ``fixed_bin_number``, NumPy's ``n_bins`` equal histogram
+        bins over the ROI range with the top edge raised by 1 (the maximum
+        falls in bin ``n_bins``). ``none`` ignores this setting.
     """
 
     method: DiscretisationMethod = "fixed_bin_number"
     bin_width: float | None = None
     n_bins: int | None = 32
     lower_bound: float | None = None
+    bin_edges: BinEdgeConvention = "ibsi"
+
+    def __post_init__(self):
+        if self.bin_edges == "pyradiomics" and self.lower_bound is not None:
+            raise SpecError("lower_bound is not used with bin_edges: pyradiomics (its bins start at a "
+                            "multiple of bin_width): remove lower_bound or use bin_edges: ibsi")
