@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from test_extract_filters import _case
 
 import radiomix
 from radiomix.errors import SpecError
@@ -95,17 +95,10 @@ def test_spec_setting_defaults_to_ibsi_and_is_checked():
 
 
 def test_extract_features_bins_the_roi_at_multiples_of_the_width(tmp_path):
-    rng = np.random.default_rng(5)
-    array = rng.normal(30, 40, (6, 10, 10)).round()
-    mask = np.zeros(array.shape, np.uint8)
-    mask[1:5, 2:8, 2:8] = 1
-    paths = []
-    for name, data in (("image.nii.gz", array), ("mask.nii.gz", mask)):
-        sitk.WriteImage(sitk.GetImageFromArray(data), str(tmp_path / name))
-        paths.append(str(tmp_path / name))
+    paths, array, roi = _case(tmp_path)
     spec = {"discretisation": {"method": "fixed_bin_size", "bin_width": 25, "bin_edges": "pyradiomics"},
             "features": {"histogram": {}}}
     table = radiomix.extract_features(*paths, spec).set_index("name")["value"]
-    values = array[mask.astype(bool)]
+    values = array[roi]
     levels = np.floor(values / 25) - np.floor(values.min() / 25) + 1  # bins [25 k, 25 (k + 1))
     assert table["Mean discretised intensity"] == pytest.approx(levels.mean(), rel=1e-12)
