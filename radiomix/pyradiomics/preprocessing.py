@@ -48,7 +48,9 @@ from radiomix.errors import (
 from radiomix.features.texture import grow_box_to_row
 from radiomix.io.nrrd import read_as_simpleitk
 from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
-from radiomix.preprocess.settings import DiscretisationSettings
+from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.preprocess.resegmentation import resegment
+from radiomix.preprocess.settings import DiscretisationSettings, ResegmentationSettings
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 ITK_DEFAULT_TOLERANCE = 1e-6
@@ -174,21 +176,6 @@ def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple
         raise LabelAbsentError(f"label {settings.label} is not in the mask; labels present: "
                                f"{', '.join(str(v) for v in present)}")
     return mask, roi
-
-
-def normalized(image: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
-    """pyradiomics' ``normalize``: ``normalizeScale * clip((x - mean) / sd, +-removeOutliers)``.
-
-    Mean and (sample) standard deviation are over the whole image, not the ROI.
-    """
-    image = sitk.Normalize(image)
-    if settings.removeOutliers is not None:
-        values = sitk.GetArrayFromImage(image)
-        np.clip(values, -settings.removeOutliers, settings.removeOutliers, out=values)
-        clipped = sitk.GetImageFromArray(values)
-        clipped.CopyInformation(image)
-        image = clipped
-    return image * settings.normalizeScale
 
 
 def roi_box(roi: np.ndarray) -> BoundingBox:
@@ -392,40 +379,29 @@ def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSetting
                                f"{settings.minimumROISize}")
 
 
-def resegmentation_thresholds(values: np.ndarray, settings: PyradiomicsSettings) -> list[float]:
-    """The sorted resegmentation thresholds in intensity units.
-
-    ``absolute``: the range itself; ``relative``: fractions of the ROI
-    maximum; ``sigma``: mean + k * (population) standard deviation of the ROI.
-    """
+def resegmentation(settings: PyradiomicsSettings) -> ResegmentationSettings:
+    """pyradiomics' ``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode`` as settings."""
     bounds = sorted(settings.resegmentRange)
-    if settings.resegmentMode == "relative":
-        top = values.max()
-        return [top * bound for bound in bounds]
-    if settings.resegmentMode == "sigma":
-        mean, sd = np.mean(values), np.std(values)
-        return [mean + sd * bound for bound in bounds]
-    return bounds
+    return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
+                                  range_mode=settings.resegmentMode)
 
 
 def resegmented_roi(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
     """The ROI voxels with intensity ``>=`` the lower threshold (and ``<=`` the upper one, if given).
+
+    The thresholds are :func:`radiomix.preprocess.resegmentation.range_thresholds`
+    of :func:`resegmentation`, compared in the image's own pixel type.
 
     Raises
     ------
     RoiTooSmallError
         One voxel or none is left.
     """
-    values = image_array[roi]
-    thresholds = resegmentation_thresholds(values, settings)
-    keep = values >= thresholds[0]
-    if len(thresholds) == 2:
-        keep &= values <= thresholds[1]
-    if keep.sum() <= 1:
+    result = resegment(image_array, roi, resegmentation(settings))
+    n_kept = int(np.count_nonzero(result))
+    if n_kept <= 1:
         raise RoiTooSmallError(f"resegmentation ({settings.resegmentMode} range "
-                               f"{list(settings.resegmentRange)}) leaves {int(keep.sum())} voxel(s)")
-    result = np.zeros_like(roi)
-    result[roi] = keep
+                               f"{list(settings.resegmentRange)}) leaves {n_kept} voxel(s)")
     return result
 
 
@@ -444,7 +420,7 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
                          "store a 2D image as a volume of one slice and set force2D")
     mask, roi = _label_map_and_roi(mask, settings)
     if settings.normalize:
-        image = normalized(image, settings)
+        image = normalise_whole_image(image, settings.normalizeScale, settings.removeOutliers)
     if settings.interpolator is not None and settings.resampledPixelSpacing is not None:
         image, mask = resampled(image, mask, settings)
         roi = None
