@@ -34,6 +34,7 @@ Conventions shared by every filter
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -365,11 +366,17 @@ LbpMethod = Literal["default", "ror", "uniform", "var"]
 LbpMap = Literal["norm", "kurtosis"]
 
 
-def _check_wavelet_name(wavelet: str) -> None:
-    """A discrete PyWavelets wavelet name, or a SpecError with a suggestion."""
+@functools.cache
+def _discrete_wavelets() -> tuple[str, ...]:
+    """PyWavelets' discrete wavelet names (listed once per process)."""
     import pywt
 
-    known = pywt.wavelist(kind="discrete")
+    return tuple(pywt.wavelist(kind="discrete"))
+
+
+def _check_wavelet_name(wavelet: str) -> None:
+    """A discrete PyWavelets wavelet name, or a SpecError with a suggestion."""
+    known = _discrete_wavelets()
     if wavelet not in known:
         close = closest_match(wavelet, known)
         hint = f"; did you mean {close!r}?" if close else " (see pywt.wavelist(kind='discrete'))"
