@@ -144,7 +144,8 @@ def test_pyradiomics_image_types_translate_into_filter_kinds():
     assert wavelet[7] == ("wavelet2-LLH", StationaryWaveletFilterSettings("LLH", "db1", 3))
     assert wavelet[-1] == ("wavelet2-LLL", StationaryWaveletFilterSettings("LLL", "db1", 3))
     assert image_type_filters("LoG", PyradiomicsSettings(sigma=(1, 2.5)), image) == [
-        ("log-sigma-1-mm-3D", RecursiveLogFilterSettings(1.0)), ("log-sigma-2-5-mm-3D", RecursiveLogFilterSettings(2.5))]
+        ("log-sigma-1-mm-3D", RecursiveLogFilterSettings(1.0)),
+        ("log-sigma-2-5-mm-3D", RecursiveLogFilterSettings(2.5))]
     assert image_type_filters("LBP3D", PyradiomicsSettings(lbp3DLevels=2), image) == [
         ("lbp-3D-m1", LocalBinaryPattern3DFilterSettings("norm", 0)),
         ("lbp-3D-m2", LocalBinaryPattern3DFilterSettings("norm", 1)),

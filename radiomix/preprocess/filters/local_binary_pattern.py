@@ -30,7 +30,7 @@ LBP_METHODS = {"default": 0, "ror": 1, "uniform": 2, "var": 3}
 
 def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
                   roi: np.ndarray | None = None) -> list[np.ndarray]:
-    """:func:`local_binary_pattern_2d` (float64) on ``box`` for each ``LocalBinaryPatternFilterSettings`` of ``group``."""
+    """:func:`local_binary_pattern_2d` (float64) on ``box`` for each settings of ``group``."""
     return [local_binary_pattern_2d(array, settings.slice_axis, settings.samples, settings.radius, settings.method,
                                     box) for settings in group]
 
