@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from radiomix.errors import SpecError
+
 DiscretisationMethod = Literal["none", "fixed_bin_size", "fixed_bin_number"]
+BinEdgeConvention = Literal["ibsi", "pyradiomics"]
 
 IntensityConversion = Literal["none", "hu", "suv"]
 Normalisation = Literal["none", "zscore", "percentile"]
-NormalisationRegion = Literal["roi", "body"]
+NormalisationRegion = Literal["roi", "body", "image"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,17 @@ class IntensitySettings:
         N4 bias-field correction (MR), within the body mask.
     normalisation : {"none", "zscore", "percentile"}
         MR intensity normalisation: z-score, or the percentiles mapped to 0 and 1.
-    normalisation_region : {"roi", "body"}
-        Where the normalisation statistics are taken.
+    normalisation_region : {"roi", "body", "image"}
+        Where the normalisation statistics are taken; ``image``: every voxel
+        (a ``zscore`` then uses the sample standard deviation, as
+        pyradiomics' ``normalize`` and SimpleITK's ``Normalize``).
     percentiles : tuple of float
         ``[low, high]`` (0-100) for ``percentile``.
+    normalisation_clip : float or None
+        Normalised values beyond +-``normalisation_clip`` are set to it
+        (pyradiomics' ``removeOutliers``); ``null``: no clipping.
+    normalisation_scale : float
+        Factor of the normalised values, applied last (``normalizeScale``).
     """
 
     conversion: IntensityConversion = "none"
@@ -51,6 +61,14 @@ class IntensitySettings:
     normalisation: Normalisation = "none"
     normalisation_region: NormalisationRegion = "body"
     percentiles: tuple[float, float] = (1.0, 99.0)
+    normalisation_clip: float | None = None
+    normalisation_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.normalisation_clip is not None and not self.normalisation_clip > 0:
+            raise SpecError(f"normalisation_clip must be positive (standard deviations), got {self.normalisation_clip}")
+        if not self.normalisation_scale > 0:
+            raise SpecError(f"normalisation_scale must be positive, got {self.normalisation_scale}")
 
 
 ImageInterpolation = Literal["nearest", "linear", "cubic"]
@@ -89,6 +107,9 @@ class InterpolationSettings:
     round_intensities: bool = False
 
 
+ResegmentationRangeMode = Literal["absolute", "relative", "sigma"]
+
+
 @dataclass(frozen=True)
 class ResegmentationSettings:
     """Re-segmentation of the intensity mask (IBSI-1 "re-segmentation").
@@ -96,8 +117,15 @@ class ResegmentationSettings:
     Attributes
     ----------
     range : tuple of (float or None)
-        ``[low, high]`` intensity range kept in the intensity mask (inclusive);
-        ``null`` leaves that side open.
+        ``[low, high]`` range kept in the intensity mask (inclusive), in the
+        units of ``range_mode``; ``null`` leaves that side open.
+    range_mode : {"absolute", "relative", "sigma"}
+        ``absolute``: ``range`` in intensity units (IBSI). pyradiomics'
+        ``resegmentMode`` values: ``relative``, fractions of the ROI maximum
+        (bound ``b`` -> ``b * max``); ``sigma``, (population) standard
+        deviations of the ROI from its mean (``mean + b * sd``). Only an
+        absolute range serves as an intensity bound later (the lower edge of
+        fixed bin size bins, the IVH range).
     outlier_sigma : float or None
         Remove voxels outside mean +/- ``outlier_sigma`` standard deviations
         of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
@@ -107,6 +135,7 @@ class ResegmentationSettings:
 
     range: tuple[float | None, float | None] = (None, None)
     outlier_sigma: float | None = None
+    range_mode: ResegmentationRangeMode = "absolute"
 
 
 @dataclass(frozen=True)
@@ -126,9 +155,25 @@ class DiscretisationSettings:
         Lower edge of the first bin for ``fixed_bin_size``; ``null`` takes the
         lower bound of the re-segmentation range when set, else the ROI
         minimum (IBSI-1).
+    bin_edges : {"ibsi", "pyradiomics"}
+        Where the bins of ``fixed_bin_size`` and ``fixed_bin_number`` lie.
+        ``ibsi``: IBSI-1's formulas (:mod:`radiomix.preprocess.discretisation`).
+        ``pyradiomics``: pyradiomics' edges, the ROI intensities binned in
+        their own pixel type by ``numpy.digitize``: for ``fixed_bin_size``
+        at multiples of ``bin_width``, from the largest multiple not above the
+        ROI minimum (``lower_bound`` and the re-segmentation range are not
+        used); for ``fixed_bin_number``, NumPy's ``n_bins`` equal histogram
+        bins over the ROI range with the top edge raised by 1 (the maximum
+        falls in bin ``n_bins``). ``none`` ignores this setting.
     """
 
     method: DiscretisationMethod = "fixed_bin_number"
     bin_width: float | None = None
     n_bins: int | None = 32
     lower_bound: float | None = None
+    bin_edges: BinEdgeConvention = "ibsi"
+
+    def __post_init__(self):
+        if self.bin_edges == "pyradiomics" and self.lower_bound is not None:
+            raise SpecError("lower_bound is not used with bin_edges: pyradiomics (its bins start at a "
+                            "multiple of bin_width): remove lower_bound or use bin_edges: ibsi")

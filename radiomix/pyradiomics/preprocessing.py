@@ -19,7 +19,8 @@ The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
 5. ``resegmentRange``: the ROI keeps the voxels within the thresholds
    (:func:`resegmented_roi`), and the checks are repeated;
 6. every image type is cropped to the ROI's bounding box (no padding) and
-   discretised with :func:`discretise`.
+   discretised with :func:`discretise` (pyradiomics' bin edges of
+   :mod:`radiomix.preprocess.discretisation`).
 
 Grid operations (resampling, mask correction) use SimpleITK exactly as
 pyradiomics does, so that the numbers agree; everything else works on NumPy
@@ -46,6 +47,10 @@ from radiomix.errors import (
 )
 from radiomix.features.texture import grow_box_to_row
 from radiomix.io.nrrd import read_as_simpleitk
+from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
+from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.preprocess.resegmentation import resegment
+from radiomix.preprocess.settings import DiscretisationSettings, ResegmentationSettings
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 ITK_DEFAULT_TOLERANCE = 1e-6
@@ -171,21 +176,6 @@ def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple
         raise LabelAbsentError(f"label {settings.label} is not in the mask; labels present: "
                                f"{', '.join(str(v) for v in present)}")
     return mask, roi
-
-
-def normalized(image: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
-    """pyradiomics' ``normalize``: ``normalizeScale * clip((x - mean) / sd, +-removeOutliers)``.
-
-    Mean and (sample) standard deviation are over the whole image, not the ROI.
-    """
-    image = sitk.Normalize(image)
-    if settings.removeOutliers is not None:
-        values = sitk.GetArrayFromImage(image)
-        np.clip(values, -settings.removeOutliers, settings.removeOutliers, out=values)
-        clipped = sitk.GetImageFromArray(values)
-        clipped.CopyInformation(image)
-        image = clipped
-    return image * settings.normalizeScale
 
 
 def roi_box(roi: np.ndarray) -> BoundingBox:
@@ -389,40 +379,29 @@ def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSetting
                                f"{settings.minimumROISize}")
 
 
-def resegmentation_thresholds(values: np.ndarray, settings: PyradiomicsSettings) -> list[float]:
-    """The sorted resegmentation thresholds in intensity units.
-
-    ``absolute``: the range itself; ``relative``: fractions of the ROI
-    maximum; ``sigma``: mean + k * (population) standard deviation of the ROI.
-    """
+def resegmentation(settings: PyradiomicsSettings) -> ResegmentationSettings:
+    """pyradiomics' ``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode`` as settings."""
     bounds = sorted(settings.resegmentRange)
-    if settings.resegmentMode == "relative":
-        top = values.max()
-        return [top * bound for bound in bounds]
-    if settings.resegmentMode == "sigma":
-        mean, sd = np.mean(values), np.std(values)
-        return [mean + sd * bound for bound in bounds]
-    return bounds
+    return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
+                                  range_mode=settings.resegmentMode)
 
 
 def resegmented_roi(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
     """The ROI voxels with intensity ``>=`` the lower threshold (and ``<=`` the upper one, if given).
+
+    The thresholds are :func:`radiomix.preprocess.resegmentation.range_thresholds`
+    of :func:`resegmentation`, compared in the image's own pixel type.
 
     Raises
     ------
     RoiTooSmallError
         One voxel or none is left.
     """
-    values = image_array[roi]
-    thresholds = resegmentation_thresholds(values, settings)
-    keep = values >= thresholds[0]
-    if len(thresholds) == 2:
-        keep &= values <= thresholds[1]
-    if keep.sum() <= 1:
+    result = resegment(image_array, roi, resegmentation(settings))
+    n_kept = int(np.count_nonzero(result))
+    if n_kept <= 1:
         raise RoiTooSmallError(f"resegmentation ({settings.resegmentMode} range "
-                               f"{list(settings.resegmentRange)}) leaves {int(keep.sum())} voxel(s)")
-    result = np.zeros_like(roi)
-    result[roi] = keep
+                               f"{list(settings.resegmentRange)}) leaves {n_kept} voxel(s)")
     return result
 
 
@@ -441,7 +420,7 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
                          "store a 2D image as a volume of one slice and set force2D")
     mask, roi = _label_map_and_roi(mask, settings)
     if settings.normalize:
-        image = normalized(image, settings)
+        image = normalise_whole_image(image, settings.normalizeScale, settings.removeOutliers)
     if settings.interpolator is not None and settings.resampledPixelSpacing is not None:
         image, mask = resampled(image, mask, settings)
         roi = None
@@ -460,68 +439,6 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
             shape_roi = roi
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return PreparedCase(image=image, mask=mask, roi=roi, shape_roi=shape_roi, box=box, spacing=spacing)
-
-
-def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
-    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype).
-
-    Fixed bin width ``w``: edges ``low, low + w, ...`` up to below
-    ``max + 2 w``, with ``low = min - (min mod w)`` (edges at multiples of
-    ``w``); a single edge (flat ROI on an edge) becomes ``[low - 0.5, low + 0.5]``.
-    Fixed bin count ``n``: NumPy's ``n`` equal-width histogram bins over
-    ``[min, max]``, the top edge raised by 1 so that the maximum falls in bin ``n``.
-    """
-    if settings.binCount is not None:
-        edges = np.histogram(values, settings.binCount)[1]
-        edges[-1] += 1
-        return edges
-    width = settings.binWidth
-    minimum, maximum = values.min(), values.max()
-    low = minimum - (minimum % width)
-    edges = np.arange(low, maximum + 2 * width, width)
-    if len(edges) == 1:
-        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-    return edges
-
-
-@njit
-def _digitize_kernel(values, edges, roi):
-    """``numpy.digitize(values, edges)`` (edges increasing), scattered into the ROI of a (z, y, x) array.
-
-    ``values`` and ``edges`` are float64: every pixel type radiomix reads
-    converts to float64 exactly, so the comparisons are those NumPy makes in
-    the values' own type. A first guess from the edges' mean spacing is
-    corrected by comparisons with the edges themselves, so each level is the
-    number of edges ``<=`` the value, exactly as
-    ``numpy.searchsorted(edges, value, side="right")``. Returns ``(levels of
-    the ROI values, levels array with 0 outside the ROI)``.
-    """
-    n_edges = edges.shape[0]
-    first = float(edges[0])
-    step = (float(edges[n_edges - 1]) - first) / (n_edges - 1)
-    roi_levels = np.empty(values.shape[0], dtype=np.int32)
-    for k in range(values.shape[0]):
-        value = values[k]
-        if value != value:  # NaN sorts after every edge
-            roi_levels[k] = n_edges
-            continue
-        guess = (float(value) - first) / step + 1.0 if step > 0 else 0.0
-        level = int(min(max(guess, 0.0), float(n_edges)))
-        while level < n_edges and edges[level] <= value:
-            level += 1
-        while level > 0 and edges[level - 1] > value:
-            level -= 1
-        roi_levels[k] = level
-    levels = np.zeros(roi.shape, dtype=np.int32)
-    k = 0
-    nz, ny, nx = roi.shape
-    for iz in range(nz):
-        for iy in range(ny):
-            for ix in range(nx):
-                if roi[iz, iy, ix]:
-                    levels[iz, iy, ix] = roi_levels[k]
-                    k += 1
-    return roi_levels, levels
 
 
 @dataclass(frozen=True)
@@ -549,8 +466,21 @@ class Discretised:
     float_values: np.ndarray
 
 
+def binning(settings: PyradiomicsSettings) -> DiscretisationSettings:
+    """pyradiomics' ``binWidth`` / ``binCount`` as discretisation settings with pyradiomics' bin edges."""
+    if settings.binCount is not None:
+        return DiscretisationSettings("fixed_bin_number", n_bins=settings.binCount, bin_edges="pyradiomics")
+    return DiscretisationSettings("fixed_bin_size", bin_width=settings.binWidth, n_bins=None,
+                                  bin_edges="pyradiomics")
+
+
+def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
+    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype; see :func:`binning`)."""
+    return pyradiomics_bin_edges(values, binning(settings))
+
+
 def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> Discretised:
-    """pyradiomics' discretisation of the ROI of a (z, y, x) image (``numpy.digitize`` against :func:`bin_edges`).
+    """pyradiomics' discretisation of the ROI of a (z, y, x) image (see :func:`binning`).
 
     Parameters
     ----------
@@ -568,8 +498,7 @@ def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSe
     values = image_array[roi]
     if values.size == 0:
         raise EmptyRoiError("cannot discretise an empty ROI")
-    edges = np.asarray(bin_edges(values, settings), dtype=np.float64)
     float_values = values.astype(np.float64)
-    roi_levels, levels = _digitize_kernel(float_values, edges, roi)
+    roi_levels, levels = digitised(float_values, roi, bin_edges(values, settings))
     return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels,
                        float_values=float_values)
