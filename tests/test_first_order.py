@@ -282,6 +282,13 @@ def test_statistics_undefined_ratios_have_status():
     assert features["robust_mean_absolute_deviation"].status == statistics.NOTHING_BETWEEN_PERCENTILES
 
 
+def test_statistics_of_an_underflowing_variance_are_undefined_not_errors():
+    features = values_by_key(statistics, make_roi([2e-159, 0.0], levels=np.ones(2)), StatisticsSettings())
+    assert 0 < features["variance"].value < 1e-300  # variance^1.5 and variance^2 are 0 in floating point
+    for key in ("skewness", "kurtosis"):
+        assert math.isnan(features[key].value) and features[key].status == statistics.UNDERFLOW
+
+
 @settings(max_examples=30, deadline=None)
 @given(values=hnp.arrays(np.float64, st.integers(2, 40),
                          elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)))

@@ -15,8 +15,9 @@ deviation); its defaults are IBSI's.
 
 :func:`distribution_features` holds the formulas shared with the intensity
 histogram family (which applies them to discretised grey levels). Every sum
-comes from one kernel (:func:`_moments_kernel`), the order statistics from
-:func:`_ranked_values_kernel`, which sorts only the values near them.
+comes from one kernel (:func:`_moments_kernel`), the percentiles from
+:func:`_percentiles_kernel`, whose order statistics
+(:func:`_ranked_values_kernel`) sort only the values near them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ FAMILY = "statistics"
 ZERO_MEAN = "undefined: mean intensity is zero"
 ZERO_QUARTILE_SUM = "undefined: 25th and 75th percentiles sum to zero"
 NOTHING_BETWEEN_PERCENTILES = "undefined: no value lies between the 10th and 90th percentiles"
-UNDEFINED = {"robust_mean_absolute_deviation": NOTHING_BETWEEN_PERCENTILES,
+UNDERFLOW = "undefined: the variance is too small for this moment in floating point (underflow)"
+UNDEFINED = {"skewness": UNDERFLOW, "kurtosis": UNDERFLOW,
+             "robust_mean_absolute_deviation": NOTHING_BETWEEN_PERCENTILES,
              "coefficient_of_variation": ZERO_MEAN,
              "quartile_coefficient_of_dispersion": ZERO_QUARTILE_SUM}
 """Feature key -> the status of its NaN value (the only features that can be undefined)."""
@@ -259,11 +262,13 @@ def _distribution(values, kurtosis: str, shift: float) -> tuple[dict[str, float]
     (mean, variance, m3, m4, absolute, robust, energy, from_median) = _moments_kernel(
         values, float(shift), p10, p90, median)
     flat = variance == 0
+    cubed_deviation, fourth_power = variance ** 1.5, variance ** 2.0  # 0 also when they underflow
     return {
         "mean": mean,
         "variance": variance,
-        "skewness": 0.0 if flat else m3 / variance ** 1.5,
-        "kurtosis": 0.0 if flat else m4 / variance ** 2.0 - (3.0 if kurtosis == "excess" else 0.0),
+        "skewness": 0.0 if flat else m3 / cubed_deviation if cubed_deviation else math.nan,
+        "kurtosis": 0.0 if flat else m4 / fourth_power - (3.0 if kurtosis == "excess" else 0.0) if fourth_power
+        else math.nan,
         "median": median,
         "minimum": minimum,
         "percentile_10": p10,

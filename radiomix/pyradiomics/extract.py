@@ -8,8 +8,9 @@ filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
 intensity histogram families with pyradiomics' conventions,
 :func:`firstorder_settings`) and the texture classes
-(:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``, ``ngtdm``). Each row's ``feature`` is pyradiomics' column name
-(``original_glcm_Contrast``, ``log-sigma-1-0-mm-3D_firstorder_Mean``).
+(:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``, ``ngtdm``).
+Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
+``log-sigma-1-0-mm-3D_firstorder_Mean``).
 """
 
 from __future__ import annotations
@@ -110,8 +111,8 @@ def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
     results.update((("statistics", key), value) for key, value in statistics.intensity_statistics(
         binned.float_values, math.prod(spacing), statistics_settings).items())
     values = {name: results[source] for name, source in FIRSTORDER_SOURCES.items()}
-    statuses = {name: statistics.UNDEFINED[source[1]] for name, source in FIRSTORDER_SOURCES.items()
-                if math.isnan(values[name])}
+    statuses = {name: statistics.UNDEFINED[key] for name, (_, key) in FIRSTORDER_SOURCES.items()
+                if math.isnan(values[name]) and key in statistics.UNDEFINED}
     return values, statuses
 
 
