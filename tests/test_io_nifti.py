@@ -112,3 +112,13 @@ def test_an_integer_mask_file_reads_through_the_fast_path(tmp_path):
     mask_path = _write(tmp_path / "mask.nii.gz", labels, True)
     mask = read_mask(mask_path, reference=image_path, label=2)
     np.testing.assert_array_equal(sitk.GetArrayViewFromImage(mask), labels == 2)
+
+
+def test_without_a_writable_temporary_folder_itk_reads_the_compressed_header(tmp_path, monkeypatch):
+    import tempfile
+
+    values = np.arange(210, dtype=np.int16).reshape(5, 6, 7)
+    path = _write(tmp_path / "ct.nii.gz", values, True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    _assert_same_image(read_unscaled_nifti(path, keep_non_finite=False), sitk.ReadImage(str(path)))
+

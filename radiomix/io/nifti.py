@@ -3,10 +3,10 @@
 ITK's NIfTI reader inflates ``.nii.gz`` files with zlib, and replaces every NaN or infinite
 float voxel with 0 (SimpleITK 2.5, ITK 5; fixed in ITK 6, pull request
 InsightSoftwareConsortium/ITK#6683). For the usual file (one scalar voxel block stored
-unscaled: ``scl_slope`` 0 or 1 and ``scl_inter`` 0), :func:`read_unscaled_nifti` lets ITK read
-only the header (pixel type, size, geometry and metadata, with
-``ImageFileReader.ReadImageInformation``) and takes the voxels from the file's bytes, inflated
-once (ISA-L's ``isal_zlib`` is about twice as fast as zlib). The result is the image SimpleITK
+unscaled: ``scl_slope`` 0 or 1 and ``scl_inter`` 0), :func:`read_unscaled_nifti` inflates the
+file once (ISA-L's ``isal_zlib`` is about twice as fast as zlib), lets ITK read only the header
+(pixel type, size, geometry and metadata, with ``ImageFileReader.ReadImageInformation``, from
+the inflated header bytes) and takes the voxels from the inflated bytes. The result is the image SimpleITK
 reads, with either its zeros in place of non-finite voxels (``keep_non_finite=False``) or
 the stored NaN and infinite values. The test suite checks this against ``SimpleITK.ReadImage``.
 
@@ -19,8 +19,10 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import tempfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import SimpleITK as sitk
@@ -66,11 +68,22 @@ def file_content(path: Path) -> bytes:
         return stream.read()
 
 
-def nifti_voxels(content: bytes) -> tuple[np.ndarray, bool] | None:
-    """The raw voxels of a single-file scalar NIfTI-1/NIfTI-2 file's bytes (file order, stored byte
-    order), and whether they are stored unscaled (``scl_slope`` 0 or 1 and ``scl_inter`` 0);
-    None for other files, and for files shorter than their header announces.
-    """
+class NiftiVoxels(NamedTuple):
+    """The voxel block of a single-file NIfTI file's bytes."""
+
+    voxels: np.ndarray
+    """The raw voxels, in file order and stored byte order."""
+    unscaled: bool
+    """Whether they are stored unscaled (``scl_slope`` 0 or 1 and ``scl_inter`` 0)."""
+    header_bytes: int
+    """Bytes before the voxels (``vox_offset``: the header and its extensions)."""
+    header_size: int
+    """348 (NIfTI-1) or 540 (NIfTI-2)."""
+
+
+def nifti_voxels(content: bytes) -> NiftiVoxels | None:
+    """The voxel block of a single-file scalar NIfTI-1/NIfTI-2 file's bytes; None for other files,
+    and for files shorter than their header announces."""
     if len(content) < 348:
         return None
     for byte_order in "<>":
@@ -96,7 +109,35 @@ def nifti_voxels(content: bytes) -> tuple[np.ndarray, bool] | None:
     if count < 1 or offset + count * dtype.itemsize > len(content):
         return None
     voxels = np.frombuffer(content, dtype=dtype, count=count, offset=offset)
-    return voxels, slope in (0.0, 1.0) and (slope == 0.0 or intercept == 0.0)
+    return NiftiVoxels(voxels, slope in (0.0, 1.0) and (slope == 0.0 or intercept == 0.0), offset, header_size)
+
+
+def _header_information(path: Path, content: bytes, found: NiftiVoxels) -> sitk.ImageFileReader | None:
+    """ITK's reading of the file's header (pixel type, size, geometry, metadata); None if ITK cannot read it.
+
+    For a ``.nii.gz`` file ITK is given the inflated header (and its extensions) in a temporary
+    ``.nii`` file: the same bytes, parsed by the same reader, without inflating the gzip stream
+    again (ITK's header read of a compressed file inflates far beyond the header: 1.6 ms against
+    0.3 ms for a 150 kB PET). Where no temporary file can be written, ITK reads the file itself.
+    """
+    reader = sitk.ImageFileReader()
+    reader.SetImageIO("NiftiImageIO")
+    if path.name.lower().endswith(".gz") and found.header_bytes >= found.header_size:
+        try:
+            with tempfile.NamedTemporaryFile(suffix=".nii") as header_file:
+                header_file.write(content[:found.header_bytes])
+                header_file.flush()
+                reader.SetFileName(header_file.name)
+                reader.ReadImageInformation()
+            return reader
+        except (OSError, RuntimeError):
+            pass  # read from the file itself, below
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    return reader
 
 
 def read_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Image | None:
@@ -122,25 +163,18 @@ def read_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Image | None:
     """
     if not is_single_file_nifti(path):
         return None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    reader.SetImageIO("NiftiImageIO")
     try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        return None
-    expected = _ITK_VOXEL_TYPES.get(reader.GetPixelID())
-    if expected is None or reader.GetNumberOfComponents() != 1:
-        return None
-    try:
-        found = nifti_voxels(file_content(path))
+        content = file_content(path)
     except (OSError, EOFError, zlib.error, InflateError) as error:
         raise UnreadableFileError(f"is truncated or damaged: its voxels cannot be read ({error})", path) from error
-    if found is None:
+    found = nifti_voxels(content)
+    if found is None or not found.unscaled:
         return None
-    raw, unscaled = found
-    size = reader.GetSize()
-    if not unscaled or raw.dtype.str[1:] != expected or raw.size != math.prod(size):
+    reader = _header_information(path, content, found)
+    if reader is None or reader.GetNumberOfComponents() != 1:
+        return None
+    raw, size = found.voxels, reader.GetSize()
+    if raw.dtype.str[1:] != _ITK_VOXEL_TYPES.get(reader.GetPixelID()) or raw.size != math.prod(size):
         return None
     voxels = raw.astype(raw.dtype.newbyteorder("="), copy=False).reshape(size[::-1])
     if not keep_non_finite and voxels.dtype.kind == "f":
@@ -150,6 +184,6 @@ def read_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Image | None:
     return image_with_header(voxels, reader)
 
 
-def nifti_voxels_of_file(path: Path) -> tuple[np.ndarray, bool] | None:
+def nifti_voxels_of_file(path: Path) -> NiftiVoxels | None:
     """:func:`nifti_voxels` of a file's (inflated) bytes."""
     return nifti_voxels(file_content(path))
