@@ -1,4 +1,5 @@
-"""Sphere means split into parallel blocks of centres equal those of one block and a NumPy reference."""
+"""Sphere means split into parallel blocks of centres, with or without the per-voxel finiteness test,
+equal those of one block and a NumPy reference."""
 
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ def test_blocks_of_centres_give_the_same_means(seed, n_chunks, radius_mm):
         intensity.flat[rng.integers(0, intensity.size)] = np.nan  # padding outside the ROI
     centres = np.ascontiguousarray(np.argwhere(rng.random(shape) < 0.4), dtype=np.int64)
     rows = sphere_rows(spacing, radius_mm)
-    one_block = _sphere_means_kernel(intensity, centres, rows, 1)
-    np.testing.assert_array_equal(_sphere_means_kernel(intensity, centres, rows, n_chunks), one_block)
+    all_finite = bool(np.isfinite(intensity).all())
+    one_block = _sphere_means_kernel(intensity, centres, rows, 1, all_finite)
+    np.testing.assert_array_equal(_sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite), one_block)
+    if all_finite:  # the plain run sums agree with the voxel-by-voxel tested sums
+        np.testing.assert_allclose(_sphere_means_kernel(intensity, centres, rows, n_chunks, False), one_block,
+                                   rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(one_block, _numpy_sphere_means(intensity, centres, spacing, radius_mm),
                                rtol=1e-12, atol=1e-9)
