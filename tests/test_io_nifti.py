@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from radiomix.errors import UnreadableFileError
+from radiomix.errors import LabelAbsentError, UnreadableFileError
 from radiomix.io import read_image, read_mask
 from radiomix.io.nifti import read_unscaled_nifti
 from radiomix.io.nrrd import read_as_simpleitk
@@ -122,3 +122,24 @@ def test_without_a_writable_temporary_folder_itk_reads_the_compressed_header(tmp
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     _assert_same_image(read_unscaled_nifti(path, keep_non_finite=False), sitk.ReadImage(str(path)))
 
+
+
+def test_a_binary_uint8_mask_file_is_read_as_the_threshold_gives_it(tmp_path):
+    """Label 1 of a 0/1 UInt8 file: the file's voxels, the reference's geometry, no file metadata; an
+    in-memory mask image is left as it was."""
+    labels = np.zeros((4, 5, 6), dtype=np.uint8)
+    labels[1:3, 1:4, 2:5] = 1
+    path = _write(tmp_path / "mask.nii.gz", labels, True)
+    reference = sitk.Cast(sitk.ReadImage(str(path)), sitk.sitkFloat32)
+    origin = reference.GetOrigin()
+    reference.SetOrigin((origin[0] + 1e-7, origin[1], origin[2]))  # within the grid tolerance: the mask takes it
+    mask = read_mask(path, reference=reference)
+    assert mask.GetPixelID() == sitk.sitkUInt8 and mask.GetMetaDataKeys() == ()
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(mask), labels)
+    assert (mask.GetOrigin(), mask.GetSpacing(), mask.GetDirection()) == \
+        (reference.GetOrigin(), reference.GetSpacing(), reference.GetDirection())
+    in_memory = sitk.ReadImage(str(path))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(read_mask(in_memory, reference=reference)), labels)
+    assert in_memory.GetOrigin() == origin and in_memory.GetMetaDataKeys() != ()
+    with pytest.raises(LabelAbsentError, match="label 2 is not in the mask; labels present: \\[0, 1\\]"):
+        read_mask(path, reference=reference, label=2)

@@ -303,13 +303,21 @@ def _integer_label_mask(
     """The binary mask of ``label`` in a label image of a type whose every value is an ``Int32`` label.
 
     The voxels are compared as stored (no ``Int32`` copy of the volume first): the same mask as
-    :func:`to_label_image` followed by a threshold at ``label``.
+    :func:`to_label_image` followed by a threshold at ``label``. A UInt8 file holding only 0 and 1,
+    asked for label 1, is returned itself (without its file metadata, as a threshold's output).
     """
     if reference is not None:
         sources = [item for item in (file, reference_path) if item is not None]
         check_same_grid(reference, labels, tolerance_mm=tolerance_mm, direction_tolerance=direction_tolerance,
                         source=sources or None)
     values = sitk.GetArrayViewFromImage(labels)
+    if file is not None and label == 1 and labels.GetPixelID() == sitk.sitkUInt8 and values.max() == 1:
+        # a binary UInt8 file (read here, nobody else's image) already is the mask: no compare, no copy
+        for key in labels.GetMetaDataKeys():
+            labels.EraseMetaData(key)
+        if reference is not None:
+            labels.CopyInformation(reference)
+        return labels
     inside = values == label
     if not inside.any():
         raise LabelAbsentError(f"label {label} is not in the mask; labels present: {_labels_present(values)}", file)
