@@ -58,3 +58,19 @@ def test_kernel_equals_map_coordinates_and_the_numpy_reference(seed, order, bool
     np.testing.assert_array_equal(found, expected)
     np.testing.assert_array_equal(_numpy_spline(block, coordinates, order), expected)
     assert np.array_equal(np.signbit(found[found == 0]), np.signbit(expected[expected == 0]))
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_roi_extent_equals_the_per_axis_projections(seed):
+    from radiomix.preprocess.interpolation import roi_extent
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 9, size=3))
+    roi = rng.random(shape) < rng.uniform(0.01, 0.5)
+    roi[tuple(int(rng.integers(0, n)) for n in shape)] = True
+    expected = []
+    for axis in range(3):
+        present = np.flatnonzero(roi.any(axis=tuple(a for a in range(3) if a != axis)))
+        expected.append((int(present[0]), int(present[-1])))
+    assert roi_extent(roi) == expected

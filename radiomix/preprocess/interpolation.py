@@ -229,10 +229,8 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     new_spacing = target_spacing(spacing, settings)
     size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
     region = []
-    for axis in range(roi.ndim):
-        other = tuple(a for a in range(roi.ndim) if a != axis)
-        present = np.flatnonzero(roi.any(axis=other))
-        touched = _touching(coordinates[axis], roi.shape[axis], int(present[0]), int(present[-1]))
+    for axis, (first_old, last_old) in enumerate(roi_extent(roi)):
+        touched = _touching(coordinates[axis], roi.shape[axis], first_old, last_old)
         if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
             return (*interpolate(intensity, roi, spacing, settings), tuple(slice(0, m) for m in size))
         first, last = touched
@@ -244,6 +242,19 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
         image = np.rint(image)
     mask = resample_region(roi, coordinates, region, SPLINE_ORDER[settings.mask_method])
     return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
+
+
+def roi_extent(roi: np.ndarray) -> list[tuple[int, int]]:
+    """Per axis, the first and last index holding a ``True`` voxel of a 3D ``roi`` (at least one).
+
+    One pass over the whole array finds the slices (axis 0); the other axes are searched
+    within those slices only.
+    """
+    slices = np.flatnonzero(roi.any(axis=(1, 2)))
+    block = roi[slices[0]:slices[-1] + 1]
+    rows = np.flatnonzero(block.any(axis=(0, 2)))
+    columns = np.flatnonzero(block[:, rows[0]:rows[-1] + 1].any(axis=(0, 1)))
+    return [(int(present[0]), int(present[-1])) for present in (slices, rows, columns)]
 
 
 def target_spacing(spacing_zyx: tuple[float, float, float],
