@@ -17,7 +17,7 @@ import SimpleITK as sitk
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
-from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region
+from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region, roi_extent
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
 from radiomix.spec import Spec
 
@@ -161,9 +161,7 @@ def _margin_mm(spec: Spec) -> float:
 def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
     """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
     crop = []
-    for axis, size in enumerate(roi.shape):
-        other = tuple(a for a in range(roi.ndim) if a != axis)
-        present = np.flatnonzero(roi.any(axis=other))
+    for axis, ((first, last), size) in enumerate(zip(roi_extent(roi), roi.shape)):
         pad = int(math.ceil(margin_mm / spacing[axis])) + 1
-        crop.append(slice(max(int(present[0]) - pad, 0), min(int(present[-1]) + 1 + pad, size)))
+        crop.append(slice(max(first - pad, 0), min(last + 1 + pad, size)))
     return tuple(crop)
