@@ -160,9 +160,10 @@ def test_box_kernel_matches_brute_force(case):
     mask, spacing, _ = case
     vertices, _ = morphology.surface_mesh(mask, spacing)
     hull = ConvexHull(vertices)
-    points = np.ascontiguousarray(vertices[hull.vertices])
+    convex = geometry._hull_structure(hull)
+    points = convex[0]
     normals = np.ascontiguousarray(hull.equations[:, :3])
-    sides, axes = geometry._boxes_about_normals(points, normals)
+    sides, axes = geometry._boxes_about_normals(convex, normals)
     expected = [naive_box_volume_about(points, normal) for normal in normals]
     np.testing.assert_allclose(np.prod(sides, axis=1), expected, rtol=1e-9)
     np.testing.assert_allclose(np.einsum("kij,klj->kil", axes, axes), np.broadcast_to(np.eye(3), axes.shape),

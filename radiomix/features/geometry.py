@@ -19,10 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
 
-from radiomix._numba import njit
+from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
 
 ELLIPSOID_AREA_TERMS = 20
@@ -33,6 +32,18 @@ OMBB_DIRECTIONS = 2000
 
 OMBB_REFINED = 4
 """Best sampled directions refined by the oriented minimum bounding box search."""
+
+OMBB_TILT_TOLERANCE = 1.0e-10
+"""Nelder-Mead stops when the simplex spans less than this tilt (radians, about) and ..."""
+
+OMBB_VOLUME_TOLERANCE = 1.0e-12
+"""... its box volumes differ by less than this fraction of the smallest sampled volume."""
+
+OMBB_TILT_STEP = 0.03
+"""Size of the initial Nelder-Mead simplex: tilts (about radians) along each in-plane axis."""
+
+OMBB_MAX_EVALUATIONS = 400
+"""Nelder-Mead's budget of box evaluations (and of iterations) per refined direction."""
 
 OMBB_TIE_TOLERANCE = 1.0e-7
 """Boxes whose volumes differ by less than this fraction tie; the smaller surface area wins."""
@@ -231,38 +242,27 @@ def _precedes(u, v, a, b):
 
 @njit
 def _lexicographic_order(u, v):
-    """Indices sorting the points by ``u``, ties by ``v``, then by index (bottom-up merge sort).
+    """Indices sorting the points by ``u``, ties by ``v``, then by index.
 
-    The order is total (no two points tie on the index), so any correct sort gives this one
-    permutation; plain loops keep the kernel quick to compile.
+    The order is total (no two points tie on the index), so any correct sort
+    gives this one permutation: numba's quicksort by ``u``, then an insertion
+    sort of each run of equal ``u`` (short, as ties are few).
     """
-    n_points = u.shape[0]
-    order = np.arange(n_points)
-    spare = np.empty(n_points, dtype=order.dtype)
-    width = 1
-    while width < n_points:
-        for start in range(0, n_points, 2 * width):
-            middle = min(start + width, n_points)
-            stop = min(start + 2 * width, n_points)
-            left, right, out = start, middle, start
-            while left < middle and right < stop:
-                if _precedes(u, v, order[right], order[left]):
-                    spare[out] = order[right]
-                    right += 1
-                else:
-                    spare[out] = order[left]
-                    left += 1
-                out += 1
-            while left < middle:
-                spare[out] = order[left]
-                left += 1
-                out += 1
-            while right < stop:
-                spare[out] = order[right]
-                right += 1
-                out += 1
-        order, spare = spare, order
-        width *= 2
+    order = np.argsort(u)
+    n_points = order.shape[0]
+    run_start = 0
+    while run_start < n_points:
+        run_stop = run_start + 1
+        while run_stop < n_points and u[order[run_stop]] == u[order[run_start]]:
+            run_stop += 1
+        for k in range(run_start + 1, run_stop):
+            moving = order[k]
+            j = k - 1
+            while j >= run_start and _precedes(u, v, moving, order[j]):
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = moving
+        run_start = run_stop
     return order
 
 
@@ -297,16 +297,69 @@ def _planar_hull(u, v):
     return hull[:max(size - 1, 1)]
 
 
-@njit
-def _box_about_normal(points, normal, sides, axes):
-    """The minimum-volume box enclosing ``points`` with an axis along the unit ``normal``.
+SILHOUETTE_MARGIN = 1.0e-9
+"""Faces whose unit normal is within this dot product of orthogonal to the view count as facing either way."""
 
-    The box's height is the extent of the points along the normal; its base
-    is the minimum-area rectangle of the points projected on the orthogonal
-    plane, which has a side along an edge of their 2D convex hull (rotating
-    calipers). Writes the side lengths into ``sides`` (3,) and the unit axis
-    directions, as rows in the same order, into ``axes`` (3, 3).
+
+def _hull_structure(hull: ConvexHull) -> tuple:
+    """The convex hull as the box kernels read it: vertices, face normals and edges.
+
+    Returns ``(vertices, face_normals, edge_vertices, edge_faces)``: the hull
+    vertices (in ``hull.vertices`` order), the unit outward normal of each
+    triangle, and for each edge its two vertices (rows of ``vertices``) and
+    its two triangles.
     """
+    position = np.full(len(hull.points), -1, dtype=np.int64)
+    position[hull.vertices] = np.arange(len(hull.vertices))
+    triangles = position[hull.simplices]
+    face_normals = hull.equations[:, :3] / np.linalg.norm(hull.equations[:, :3], axis=1, keepdims=True)
+    faces, corners = np.nonzero(np.arange(len(triangles))[:, None] < hull.neighbors)
+    edge_vertices = np.column_stack([triangles[faces, (corners + 1) % 3], triangles[faces, (corners + 2) % 3]])
+    edge_faces = np.column_stack([faces, hull.neighbors[faces, corners]])
+    return (np.ascontiguousarray(hull.points[hull.vertices], dtype=np.float64),
+            np.ascontiguousarray(face_normals), np.ascontiguousarray(edge_vertices, dtype=np.int64),
+            np.ascontiguousarray(edge_faces, dtype=np.int64))
+
+
+@njit
+def _silhouette_vertices(convex, normal, margin):
+    """Indices (increasing) of the hull vertices that may bound the hull's projection along ``normal``.
+
+    A vertex projects onto the boundary of the projected hull only if it lies
+    on an edge between a face turned towards ``normal`` and one turned away
+    (the silhouette); faces within ``margin`` of edge-on count as both, so
+    that no vertex on the boundary up to rounding is left out. The other
+    vertices project strictly inside.
+    """
+    _, face_normals, edge_vertices, edge_faces = convex
+    n_vertices = convex[0].shape[0]
+    facing = np.empty(face_normals.shape[0])
+    for f in range(face_normals.shape[0]):
+        facing[f] = face_normals[f, 0] * normal[0] + face_normals[f, 1] * normal[1] + face_normals[f, 2] * normal[2]
+    on_silhouette = np.zeros(n_vertices, dtype=np.bool_)
+    for e in range(edge_faces.shape[0]):
+        a = facing[edge_faces[e, 0]]
+        b = facing[edge_faces[e, 1]]
+        if min(a, b) <= margin and max(a, b) >= -margin:
+            on_silhouette[edge_vertices[e, 0]] = True
+            on_silhouette[edge_vertices[e, 1]] = True
+    return np.nonzero(on_silhouette)[0]
+
+
+@njit
+def _box_about_normal(convex, normal, sides, axes):
+    """The minimum-volume box enclosing the convex hull ``convex`` with an axis along the unit ``normal``.
+
+    ``convex`` is :func:`_hull_structure`'s tuple. The box's height is the
+    extent of the hull vertices along the normal; its base is the
+    minimum-area rectangle of their projection on the orthogonal plane,
+    which has a side along an edge of the projection's 2D convex hull
+    (rotating calipers), found among the silhouette vertices
+    (:func:`_silhouette_vertices`). Writes the side lengths into ``sides``
+    (3,) and the unit axis directions, as rows in the same order, into
+    ``axes`` (3, 3).
+    """
+    points = convex[0]
     n_points = points.shape[0]
     helper = np.zeros(3)
     if abs(normal[0]) < 0.6:
@@ -321,14 +374,20 @@ def _box_about_normal(points, normal, sides, axes):
     second[2] = normal[0] * first[1] - normal[1] * first[0]
     height_low = np.inf
     height_high = -np.inf
-    u = np.empty(n_points)
-    v = np.empty(n_points)
     for i in range(n_points):
         h = points[i, 0] * normal[0] + points[i, 1] * normal[1] + points[i, 2] * normal[2]
         height_low = min(height_low, h)
         height_high = max(height_high, h)
-        u[i] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
-        v[i] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
+    silhouette = _silhouette_vertices(convex, normal, SILHOUETTE_MARGIN)
+    if silhouette.shape[0] < 3:
+        silhouette = np.arange(n_points)
+    n_silhouette = silhouette.shape[0]
+    u = np.empty(n_silhouette)
+    v = np.empty(n_silhouette)
+    for k in range(n_silhouette):
+        i = silhouette[k]
+        u[k] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
+        v[k] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
     hull = _planar_hull(u, v)
     m = hull.shape[0]
     best_area = np.inf
@@ -375,7 +434,7 @@ def _box_about_normal(points, normal, sides, axes):
 
 
 @njit
-def _boxes_about_normals(points, normals):
+def _boxes_about_normals(convex, normals):
     """:func:`_box_about_normal` for each row of ``normals``.
 
     One thread: a parallel loop takes seconds more to compile on first use than it saves
@@ -390,7 +449,7 @@ def _boxes_about_normals(points, normals):
     sides = np.empty((n_normals, 3))
     axes = np.empty((n_normals, 3, 3))
     for k in range(n_normals):
-        _box_about_normal(points, normals[k], sides[k], axes[k])
+        _box_about_normal(convex, normals[k], sides[k], axes[k])
     return sides, axes
 
 
@@ -417,10 +476,124 @@ def _tilting_basis(normal: np.ndarray) -> np.ndarray:
     return np.array([first, np.cross(normal, first)])
 
 
-def _tilted(normal: np.ndarray, basis: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    """``normal`` moved by ``tilt @ basis`` in its orthogonal plane, renormalised."""
-    moved = normal + tilt @ basis
-    return moved / math.sqrt(moved @ moved)
+@njit_exact
+def _tilted_box_volume(convex, normal, basis, tilt, sides, axes):
+    """Volume of :func:`_box_about_normal` about ``normal + tilt @ basis`` (renormalised); fills ``sides``, ``axes``.
+
+    ``np.dot`` calls the BLAS routines NumPy's ``@`` calls, so the direction is
+    the one NumPy computes to the last bit.
+    """
+    moved = normal + np.dot(tilt, basis)
+    _box_about_normal(convex, moved / np.sqrt(np.dot(moved, moved)), sides, axes)
+    return sides[0] * sides[1] * sides[2]
+
+
+@njit_exact
+def _sorted_simplex(simplex, volumes):
+    """Reorder the 3 vertices of a 2D simplex by increasing volume, ties kept in order (stable)."""
+    for k in range(1, 3):
+        k_volume = volumes[k]
+        k_first = simplex[k, 0]
+        k_second = simplex[k, 1]
+        j = k - 1
+        while j >= 0 and volumes[j] > k_volume:
+            volumes[j + 1] = volumes[j]
+            simplex[j + 1, 0] = simplex[j, 0]
+            simplex[j + 1, 1] = simplex[j, 1]
+            j -= 1
+        volumes[j + 1] = k_volume
+        simplex[j + 1, 0] = k_first
+        simplex[j + 1, 1] = k_second
+
+
+@njit_exact
+def _refined_box(convex, normal, basis, step, tilt_tolerance, volume_tolerance, max_evaluations, sides, axes):
+    """Nelder-Mead search over the tilt of ``normal`` for the smallest :func:`_box_about_normal`.
+
+    The algorithm of :func:`scipy.optimize.minimize` (``method="Nelder-Mead"``,
+    standard coefficients: reflection 1, expansion 2, contraction 1/2,
+    shrink 1/2) step by step, with the initial simplex ``(0, 0), (step, 0),
+    (0, step)``, its stopping rule (simplex within ``tilt_tolerance`` and
+    volumes within ``volume_tolerance``) and its budget of ``max_evaluations``
+    evaluations and iterations. Fills ``sides`` and ``axes`` with the box at
+    the best tilt found.
+    """
+    simplex = np.zeros((3, 2))
+    simplex[1, 0] = step
+    simplex[2, 1] = step
+    volumes = np.empty(3)
+    trial = np.empty(2)
+    expanded = np.empty(2)
+    for k in range(3):
+        volumes[k] = _tilted_box_volume(convex, normal, basis, simplex[k], sides, axes)
+    evaluations = 3
+    _sorted_simplex(simplex, volumes)
+    iterations = 1
+    while evaluations < max_evaluations and iterations < max_evaluations:
+        spread = max(abs(simplex[1, 0] - simplex[0, 0]), abs(simplex[1, 1] - simplex[0, 1]),
+                     abs(simplex[2, 0] - simplex[0, 0]), abs(simplex[2, 1] - simplex[0, 1]))
+        if spread <= tilt_tolerance and max(abs(volumes[0] - volumes[1]),
+                                            abs(volumes[0] - volumes[2])) <= volume_tolerance:
+            break
+        centre_first = (simplex[0, 0] + simplex[1, 0]) / 2
+        centre_second = (simplex[0, 1] + simplex[1, 1]) / 2
+        trial[0] = 2.0 * centre_first - simplex[2, 0]
+        trial[1] = 2.0 * centre_second - simplex[2, 1]
+        trial_volume = _tilted_box_volume(convex, normal, basis, trial, sides, axes)
+        evaluations += 1
+        if trial_volume < volumes[0]:  # reflected point the best: try expanding
+            if evaluations >= max_evaluations:
+                break
+            expanded[0] = 3.0 * centre_first - 2.0 * simplex[2, 0]
+            expanded[1] = 3.0 * centre_second - 2.0 * simplex[2, 1]
+            expanded_volume = _tilted_box_volume(convex, normal, basis, expanded, sides, axes)
+            evaluations += 1
+            if expanded_volume < trial_volume:
+                trial[0] = expanded[0]
+                trial[1] = expanded[1]
+                trial_volume = expanded_volume
+            simplex[2, 0] = trial[0]
+            simplex[2, 1] = trial[1]
+            volumes[2] = trial_volume
+        elif trial_volume < volumes[1]:  # better than the second worst: accept
+            simplex[2, 0] = trial[0]
+            simplex[2, 1] = trial[1]
+            volumes[2] = trial_volume
+        else:
+            if evaluations >= max_evaluations:
+                break
+            if trial_volume < volumes[2]:  # outside contraction
+                expanded[0] = 1.5 * centre_first - 0.5 * simplex[2, 0]
+                expanded[1] = 1.5 * centre_second - 0.5 * simplex[2, 1]
+                limit = trial_volume
+                shrink_unless_strictly_better = False
+            else:  # inside contraction
+                expanded[0] = 0.5 * centre_first + 0.5 * simplex[2, 0]
+                expanded[1] = 0.5 * centre_second + 0.5 * simplex[2, 1]
+                limit = volumes[2]
+                shrink_unless_strictly_better = True
+            contracted_volume = _tilted_box_volume(convex, normal, basis, expanded, sides, axes)
+            evaluations += 1
+            if contracted_volume < limit or (contracted_volume == limit and not shrink_unless_strictly_better):
+                simplex[2, 0] = expanded[0]
+                simplex[2, 1] = expanded[1]
+                volumes[2] = contracted_volume
+            else:  # shrink towards the best vertex
+                stopped = False
+                for j in range(1, 3):
+                    simplex[j, 0] = simplex[0, 0] + 0.5 * (simplex[j, 0] - simplex[0, 0])
+                    simplex[j, 1] = simplex[0, 1] + 0.5 * (simplex[j, 1] - simplex[0, 1])
+                    if evaluations >= max_evaluations:
+                        stopped = True
+                        break
+                    volumes[j] = _tilted_box_volume(convex, normal, basis, simplex[j], sides, axes)
+                    evaluations += 1
+                if stopped:
+                    _sorted_simplex(simplex, volumes)
+                    break
+        iterations += 1
+        _sorted_simplex(simplex, volumes)
+    _tilted_box_volume(convex, normal, basis, simplex[0], sides, axes)
 
 
 def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_DIRECTIONS,
@@ -461,31 +634,21 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
     if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
         raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
     points = points - points.mean(axis=0)
-    hull = ConvexHull(points)
-    vertices = np.ascontiguousarray(points[hull.vertices])
-    face_normals = hull.equations[:, :3] / np.linalg.norm(hull.equations[:, :3], axis=1, keepdims=True)
-    normals = np.vstack([np.unique(np.round(face_normals, 12), axis=0), np.eye(3),
+    convex = _hull_structure(ConvexHull(points))
+    normals = np.vstack([np.unique(np.round(convex[1], 12), axis=0), np.eye(3),
                          _hemisphere_directions(n_directions)])
-    sides, axes = _boxes_about_normals(vertices, np.ascontiguousarray(normals))
+    sides, axes = _boxes_about_normals(convex, np.ascontiguousarray(normals))
     volumes = np.prod(sides, axis=1)
-
-    work_sides, work_axes = np.empty(3), np.empty((3, 3))
-
-    def volume_about(tilt, start, basis):
-        _box_about_normal(vertices, _tilted(start, basis, tilt), work_sides, work_axes)
-        return float(work_sides[0] * work_sides[1] * work_sides[2])
 
     found_sides, found_axes = list(sides), list(axes)
     smallest = float(volumes.min())
     _, first_of_each = np.unique(np.round(volumes / smallest, 9), return_index=True)
     for index in first_of_each[:n_refined]:
-        basis = _tilting_basis(normals[index])
-        result = minimize(volume_about, np.zeros(2), args=(normals[index], basis), method="Nelder-Mead",
-                          options={"xatol": 1e-10, "fatol": 1e-12 * smallest,
-                                   "initial_simplex": [[0.0, 0.0], [0.03, 0.0], [0.0, 0.03]]})
-        _box_about_normal(vertices, _tilted(normals[index], basis, result.x), work_sides, work_axes)
-        found_sides.append(work_sides.copy())
-        found_axes.append(work_axes.copy())
+        refined_sides, refined_axes = np.empty(3), np.empty((3, 3))
+        _refined_box(convex, normals[index], _tilting_basis(normals[index]), OMBB_TILT_STEP, OMBB_TILT_TOLERANCE,
+                     OMBB_VOLUME_TOLERANCE * smallest, OMBB_MAX_EVALUATIONS, refined_sides, refined_axes)
+        found_sides.append(refined_sides)
+        found_axes.append(refined_axes)
     found_sides = np.array(found_sides)
     found_volumes = np.prod(found_sides, axis=1)
     near_smallest = np.flatnonzero(found_volumes <= found_volumes.min() * (1.0 + OMBB_TIE_TOLERANCE))
