@@ -242,27 +242,38 @@ def _precedes(u, v, a, b):
 
 @njit
 def _lexicographic_order(u, v):
-    """Indices sorting the points by ``u``, ties by ``v``, then by index.
+    """Indices sorting the points by ``u``, ties by ``v``, then by index (bottom-up merge sort).
 
-    The order is total (no two points tie on the index), so any correct sort
-    gives this one permutation: numba's quicksort by ``u``, then an insertion
-    sort of each run of equal ``u`` (short, as ties are few).
+    The order is total (no two points tie on the index), so any correct sort gives this one
+    permutation; plain loops keep the kernel quick to compile.
     """
-    order = np.argsort(u)
-    n_points = order.shape[0]
-    run_start = 0
-    while run_start < n_points:
-        run_stop = run_start + 1
-        while run_stop < n_points and u[order[run_stop]] == u[order[run_start]]:
-            run_stop += 1
-        for k in range(run_start + 1, run_stop):
-            moving = order[k]
-            j = k - 1
-            while j >= run_start and _precedes(u, v, moving, order[j]):
-                order[j + 1] = order[j]
-                j -= 1
-            order[j + 1] = moving
-        run_start = run_stop
+    n_points = u.shape[0]
+    order = np.arange(n_points)
+    spare = np.empty(n_points, dtype=order.dtype)
+    width = 1
+    while width < n_points:
+        for start in range(0, n_points, 2 * width):
+            middle = min(start + width, n_points)
+            stop = min(start + 2 * width, n_points)
+            left, right, out = start, middle, start
+            while left < middle and right < stop:
+                if _precedes(u, v, order[right], order[left]):
+                    spare[out] = order[right]
+                    right += 1
+                else:
+                    spare[out] = order[left]
+                    left += 1
+                out += 1
+            while left < middle:
+                spare[out] = order[left]
+                left += 1
+                out += 1
+            while right < stop:
+                spare[out] = order[right]
+                right += 1
+                out += 1
+        order, spare = spare, order
+        width *= 2
     return order
 
 
@@ -478,13 +489,14 @@ def _tilting_basis(normal: np.ndarray) -> np.ndarray:
 
 @njit_exact
 def _tilted_box_volume(convex, normal, basis, tilt, sides, axes):
-    """Volume of :func:`_box_about_normal` about ``normal + tilt @ basis`` (renormalised); fills ``sides``, ``axes``.
-
-    ``np.dot`` calls the BLAS routines NumPy's ``@`` calls, so the direction is
-    the one NumPy computes to the last bit.
-    """
-    moved = normal + np.dot(tilt, basis)
-    _box_about_normal(convex, moved / np.sqrt(np.dot(moved, moved)), sides, axes)
+    """Volume of :func:`_box_about_normal` about ``normal + tilt @ basis`` (renormalised); fills ``sides``, ``axes``."""
+    moved = np.empty(3)
+    for c in range(3):
+        moved[c] = normal[c] + (tilt[0] * basis[0, c] + tilt[1] * basis[1, c])
+    length = np.sqrt(moved[0] * moved[0] + moved[1] * moved[1] + moved[2] * moved[2])
+    for c in range(3):
+        moved[c] /= length
+    _box_about_normal(convex, moved, sides, axes)
     return sides[0] * sides[1] * sides[2]
 
 
