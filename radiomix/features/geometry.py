@@ -7,8 +7,11 @@ lengths, areas or volumes in mm units.
 Kernels (numba, private, under public wrappers):
 
 - :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
-  set of directions, the smallest box with an axis along each (rotating
-  calipers over the projected 2D hull);
+  set of directions, the smallest box with an axis along each (minimum-area
+  rectangle over the edges of the projected 2D hull, which is built from the
+  3D hull's silhouette vertices only, :func:`_silhouette_vertices`), and
+  :func:`_refined_box`, SciPy's Nelder-Mead search over the direction,
+  compiled;
 - :func:`_khachiyan_weights` / :func:`minimum_volume_enclosing_ellipsoid`:
   Khachiyan's algorithm (with Todd-Yildirim away steps) for the minimum
   volume enclosing ellipsoid.
@@ -34,10 +37,11 @@ OMBB_REFINED = 4
 """Best sampled directions refined by the oriented minimum bounding box search."""
 
 OMBB_TILT_TOLERANCE = 1.0e-10
-"""Nelder-Mead stops when the simplex spans less than this tilt (radians, about) and ..."""
+"""Nelder-Mead's tilt tolerance: the refinement stops once the simplex spans less than this (radians,
+about) and its box volumes differ by less than :data:`OMBB_VOLUME_TOLERANCE`."""
 
 OMBB_VOLUME_TOLERANCE = 1.0e-12
-"""... its box volumes differ by less than this fraction of the smallest sampled volume."""
+"""Nelder-Mead's volume tolerance, a fraction of the smallest sampled box volume."""
 
 OMBB_TILT_STEP = 0.03
 """Size of the initial Nelder-Mead simplex: tilts (about radians) along each in-plane axis."""
@@ -624,8 +628,9 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
     (boxes with a face flush with the hull), the coordinate axes (so the
     result is never larger than the axis-aligned box) and ``n_directions``
     evenly spread directions; the ``n_refined`` best directions of distinct
-    volume are then refined by a Nelder-Mead search over the direction (the
-    optimum need not have a face flush with the hull, O'Rourke 1985). Of the
+    volume are then refined by a Nelder-Mead search over the direction
+    (:func:`_refined_box`; the optimum need not have a face flush with the
+    hull, O'Rourke 1985). Of the
     boxes within :data:`OMBB_TIE_TOLERANCE` of the smallest volume, the one of
     smallest surface area is returned, so that near-ties do not make the area
     flip.
