@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
@@ -43,7 +44,7 @@ def projected_hull(points, normal):
 
 
 @FAST
-@given(clouds())
+@given(st.one_of(clouds(), lattice_hulls()))
 def test_silhouette_holds_every_vertex_of_the_projected_hull(case):
     points, normal = case
     convex = geometry._hull_structure(ConvexHull(points))
@@ -101,3 +102,11 @@ def test_refined_box_follows_scipy_nelder_mead(case, budget):
     found = np.empty(3)
     geometry._refined_box(convex, normal, basis, 0.03, 1e-10, 1e-12 * scale, budget, found, np.empty((3, 3)))
     np.testing.assert_allclose(found, expected, rtol=1e-12)
+
+
+@FAST
+@given(clouds(), st.integers(1, 8))
+def test_maximum_diameter_is_the_largest_pairwise_distance(case, block_rows):
+    points, _ = case
+    expected = max(np.linalg.norm(a - b) for a in points for b in points)
+    assert geometry.maximum_diameter(points, block_rows) == pytest.approx(expected, rel=1e-14)

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 from scipy.spatial import ConvexHull
+from scipy.spatial.distance import cdist
 
 from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
@@ -76,8 +77,7 @@ def maximum_diameter(points: np.ndarray, block_rows: int = 1024) -> float:
     points = np.asarray(points, dtype=np.float64)
     largest_squared = 0.0
     for start in range(0, len(points), block_rows):
-        block = points[start:start + block_rows]
-        squared = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        squared = cdist(points[start:start + block_rows], points, "sqeuclidean")
         largest_squared = max(largest_squared, float(squared.max()))
     return math.sqrt(largest_squared)
 
