@@ -147,6 +147,8 @@ def _khachiyan_weights(points, tolerance, max_iterations):
     while iteration < max_iterations:
         scatter = np.zeros((n_dims + 1, n_dims + 1))
         for i in range(n_points):
+            if weights[i] == 0.0:  # dropped by an away step: adds only zeros
+                continue
             for r in range(n_dims + 1):
                 for c in range(n_dims + 1):
                     scatter[r, c] += weights[i] * lifted[i, r] * lifted[i, c]
