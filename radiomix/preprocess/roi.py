@@ -19,6 +19,7 @@ from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
 from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
+from radiomix.preprocess.roi_grid import resample_arrays_on_roi_grid
 from radiomix.spec import Spec
 
 
@@ -90,7 +91,9 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         No voxel is left after interpolation or after re-segmentation.
     """
     if spec.interpolation.spacing_mm is not None:
-        if _interpolates_region_only(spec):
+        if spec.interpolation.grid == "pyradiomics":
+            intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation)
+        elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
                                                                 _margin_mm(spec))
         else:
