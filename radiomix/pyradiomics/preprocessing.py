@@ -50,8 +50,9 @@ from radiomix.features.texture import roi_box as texture_roi_box
 from radiomix.io.nrrd import read_as_simpleitk
 from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
 from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.preprocess.mask_conventions import check_roi_extent, mask_on_image_grid, select_label_channel
 from radiomix.preprocess.resegmentation import resegment
-from radiomix.preprocess.roi_grid import check_roi_inside_image, crop_to_box, label_box, resample_on_roi_grid
+from radiomix.preprocess.roi_grid import crop_to_box, resample_on_roi_grid
 from radiomix.preprocess.settings import DiscretisationSettings, InterpolationSettings, ResegmentationSettings
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
@@ -166,12 +167,7 @@ def label_map(mask: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
 
 def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple[sitk.Image, np.ndarray]:
     """:func:`label_map` and its voxels of ``settings.label`` (bool, z, y, x)."""
-    if mask.GetNumberOfComponentsPerPixel() > 1:
-        channels = mask.GetNumberOfComponentsPerPixel()
-        if settings.label_channel >= channels:
-            raise InputError(f"label_channel {settings.label_channel} asked for, but the segmentation "
-                             f"holds {channels} channels (0-{channels - 1})")
-        mask = sitk.VectorIndexSelectionCast(mask, settings.label_channel)
+    mask = select_label_channel(mask, settings.label_channel)
     if mask.GetPixelID() not in LABEL_TYPES or not 0 < settings.label < 2 ** 31:
         mask = sitk.Cast(mask, sitk.sitkUInt32)
     labels = sitk.GetArrayViewFromImage(mask)
@@ -269,8 +265,7 @@ def _checked_mask_and_roi(image: sitk.Image, mask: sitk.Image, settings: Pyradio
                 "image and mask grids differ (size, origin, spacing or direction beyond a tolerance of "
                 f"{tolerance:g}); set correctMask: true to resample the mask onto the image grid, or raise "
                 "geometryTolerance")
-        check_roi_inside_image(image, mask, label_box(mask, settings.label))
-        mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+        mask = mask_on_image_grid(image, mask, settings.label)
         roi = None
     if roi is None:
         roi = _label_roi(mask, settings.label)
@@ -283,15 +278,10 @@ def _checked_mask_and_roi(image: sitk.Image, mask: sitk.Image, settings: Pyradio
 
 def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSettings) -> None:
     """pyradiomics' ``minimumROIDimensions`` and ``minimumROISize`` rules (see :func:`checked_mask`)."""
-    spanned = int(np.sum(box.size > 1))
-    if spanned == 0:
-        raise RoiTooSmallError("the ROI is a single voxel: no features can be computed")
-    if spanned < settings.minimumROIDimensions:
-        raise RoiTooSmallError(f"the ROI spans {spanned} axes; minimumROIDimensions is "
-                               f"{settings.minimumROIDimensions}")
-    if settings.minimumROISize is not None and n_voxels <= settings.minimumROISize:
-        raise RoiTooSmallError(f"the ROI holds {n_voxels} voxels; minimumROISize requires more than "
-                               f"{settings.minimumROISize}")
+    min_voxels = 1 if settings.minimumROISize is None else settings.minimumROISize + 1
+    check_roi_extent(box.size, n_voxels, settings.minimumROIDimensions, min_voxels,
+                     dimensions_setting="minimumROIDimensions",
+                     voxels_setting=f"minimumROISize ({settings.minimumROISize}) + 1")
 
 
 def resegmentation(settings: PyradiomicsSettings) -> ResegmentationSettings:
