@@ -192,7 +192,7 @@ def _box_and_count(roi: np.ndarray) -> tuple[BoundingBox, int]:
     if box is None:
         raise EmptyRoiError("the ROI holds no voxel")
     return (BoundingBox(tuple(s.start for s in box), tuple(s.stop - 1 for s in box)),
-            int(np.count_nonzero(roi)))
+            int(np.count_nonzero(roi[box])))
 
 
 def _label_roi(mask: sitk.Image, label: int) -> np.ndarray:
