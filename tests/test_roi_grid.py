@@ -132,3 +132,16 @@ def test_resampled_values_do_not_depend_on_the_origin():
     near = radiomix.extract_features(*_case(np.int16), spec)["value"].to_numpy()
     far = radiomix.extract_features(*_case(np.int16, origin=(-251.3, 117.9, -840.25)), spec)["value"].to_numpy()
     np.testing.assert_array_equal(near, far)
+
+
+def test_in_plane_spacing_keeps_the_slice_thickness():
+    image, mask = _case(np.int16)
+    section = {"grid": "pyradiomics", "image_method": "linear", "mask_method": "nearest"}
+    in_plane = radiomix.extract_features(image, mask, {
+        "interpolation": {"spacing_mm": [1.1, 1.2], **section}, "features": {"statistics": {}}})
+    explicit = radiomix.extract_features(image, mask, {
+        "interpolation": {"spacing_mm": [1.1, 1.2, 2.4], **section}, "features": {"statistics": {}}})
+    coarse = radiomix.extract_features(image, mask, {
+        "interpolation": {"spacing_mm": [1.1, 1.2, 3.0], **section}, "features": {"statistics": {}}})
+    np.testing.assert_array_equal(in_plane["value"].to_numpy(), explicit["value"].to_numpy())
+    assert not np.array_equal(in_plane["value"].to_numpy(), coarse["value"].to_numpy())
