@@ -189,10 +189,10 @@ def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing:
 
     Returns
     -------
-    intensity : ndarray of float64
-    roi : ndarray of bool
-    spacing : tuple of float
-        The new ``(z, y, x)`` voxel size in mm.
+    tuple
+        As :func:`radiomix.preprocess.interpolation.interpolate`: float64
+        intensities, boolean ROI and the new ``(z, y, x)`` voxel size, on the
+        grid's box.
     """
     spacing_xyz = tuple(float(s) for s in reversed(spacing))
     image = sitk.GetImageFromArray(np.ascontiguousarray(intensity))
