@@ -20,6 +20,7 @@ from radiomix.features.table import COLUMNS, feature_rows
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.mask_conventions import read_mask_with_conventions
 from radiomix.preprocess.roi import image_arrays, process_image, roi_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
@@ -197,8 +198,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
                  source_image: str) -> pd.DataFrame:
     """The tidy table of one ROI label."""
     source = f"image {source_image}, mask {_describe(mask)} (label {label})"
-    binary = io.read_mask(mask, reference=picture, roi=roi, label=label,
-                          tolerance_mm=settings.mask.geometry_tolerance_mm)
+    binary = read_mask_with_conventions(mask, picture, roi, label, settings.mask)
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
     processed = process_image(intensity, region, spacing, settings, source=source)

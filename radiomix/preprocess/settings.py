@@ -71,33 +71,56 @@ class IntensitySettings:
             raise SpecError(f"normalisation_scale must be positive, got {self.normalisation_scale}")
 
 
-ImageInterpolation = Literal["nearest", "linear", "cubic"]
+ImageInterpolation = Literal["nearest", "linear", "cubic", "bspline", "gaussian", "label_gaussian",
+                             "hamming_windowed_sinc", "cosine_windowed_sinc", "welch_windowed_sinc",
+                             "lanczos_windowed_sinc", "blackman_windowed_sinc"]
 MaskInterpolation = Literal["nearest", "linear"]
+InterpolationGrid = Literal["ibsi", "pyradiomics"]
+IBSI_IMAGE_METHODS = ("nearest", "linear", "cubic")
+"""``image_method`` values of the IBSI grid; the others are SimpleITK's, for the pyradiomics grid."""
 
 
 @dataclass(frozen=True)
 class InterpolationSettings:
     """Interpolation to a new voxel size (IBSI-1 "interpolation").
 
-    The new grid has ``ceil(n * old / new)`` voxels per axis and is centred on
-    the original grid; intensities beyond the original grid take the nearest
-    boundary value. Images and masks are interpolated as 64-bit floats.
+    ``grid: ibsi``: the new grid has ``ceil(n * old / new)`` voxels per axis
+    and is centred on the original grid; intensities beyond the original grid
+    take the nearest boundary value. Images and masks are interpolated as
+    64-bit floats (:mod:`radiomix.preprocess.interpolation`).
+
+    ``grid: pyradiomics``: pyradiomics' ``resampledPixelSpacing`` grid
+    (:mod:`radiomix.preprocess.roi_grid`): aligned with the first voxel corner,
+    covering the ROI's bounding box plus ``pad_voxels`` new voxels, an axis on
+    which the ROI spans one voxel keeps its spacing; the image is interpolated
+    by SimpleITK into its own pixel type, the mask by nearest neighbour.
 
     Attributes
     ----------
     spacing_mm : tuple of float or None
         New voxel size in mm, ``[x, y, z]`` (3D interpolation) or ``[x, y]``
         (in-plane only, slice thickness kept); ``null``: no interpolation.
-    image_method : {"nearest", "linear", "cubic"}
-        Image interpolation: nearest neighbour, (tri/bi)linear, or cubic
-        B-spline.
+    image_method : str
+        Image interpolation. ``grid: ibsi``: ``nearest``, ``linear``
+        ((tri/bi)linear) or ``cubic`` (cubic B-spline). ``grid: pyradiomics``:
+        a SimpleITK interpolator, ``nearest``, ``linear``, ``bspline`` (cubic
+        B-spline, pyradiomics' default ``sitkBSpline``), ``gaussian``,
+        ``label_gaussian``, ``hamming_windowed_sinc``, ``cosine_windowed_sinc``,
+        ``welch_windowed_sinc``, ``lanczos_windowed_sinc``,
+        ``blackman_windowed_sinc``.
     mask_method : {"nearest", "linear"}
-        Mask interpolation; ``linear`` is followed by the partial-volume threshold.
+        Mask interpolation; ``linear`` is followed by the partial-volume
+        threshold. ``grid: pyradiomics`` takes ``nearest`` only.
     mask_threshold : float
         A voxel belongs to the interpolated ROI when its interpolated mask
         value is at least this (IBSI: 0.5).
     round_intensities : bool
         Round interpolated intensities to the nearest integer (IBSI, for CT).
+    grid : {"ibsi", "pyradiomics"}
+        Where the new grid lies (above).
+    pad_voxels : int
+        ``grid: pyradiomics``: new voxels kept around the ROI's bounding box
+        (pyradiomics' ``padDistance``; filters see them). Not used by ``ibsi``.
     """
 
     spacing_mm: tuple[float, ...] | None = None
@@ -105,6 +128,23 @@ class InterpolationSettings:
     mask_method: MaskInterpolation = "linear"
     mask_threshold: float = 0.5
     round_intensities: bool = False
+    grid: InterpolationGrid = "ibsi"
+    pad_voxels: int = 5
+
+    def __post_init__(self):
+        if self.grid == "ibsi" and self.image_method not in IBSI_IMAGE_METHODS:
+            hint = " (the cubic B-spline of the IBSI grid is 'cubic')" if self.image_method == "bspline" else ""
+            raise SpecError(f"interpolation.image_method {self.image_method!r} is a SimpleITK interpolator of "
+                            f"grid: pyradiomics; grid: ibsi takes {list(IBSI_IMAGE_METHODS)}{hint}")
+        if self.grid == "pyradiomics":
+            if self.image_method == "cubic":
+                raise SpecError("interpolation.image_method 'cubic' is the IBSI grid's spline; grid: pyradiomics "
+                                "takes SimpleITK's interpolators: did you mean 'bspline'?")
+            if self.mask_method != "nearest":
+                raise SpecError("interpolation.grid pyradiomics resamples the mask by nearest neighbour: "
+                                "set interpolation.mask_method: nearest")
+        if self.pad_voxels < 0:
+            raise SpecError(f"interpolation.pad_voxels must be at least 0, got {self.pad_voxels}")
 
 
 ResegmentationRangeMode = Literal["absolute", "relative", "sigma"]
