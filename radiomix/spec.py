@@ -323,8 +323,11 @@ def _validate(spec: Spec) -> None:
         if settings.method == "fixed_bin_number" and not (settings.n_bins and settings.n_bins >= 1):
             raise SpecError(f"{where}.method is fixed_bin_number: set {where}.n_bins to a positive integer")
     spacing = spec.interpolation.spacing_mm
-    if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) <= 0):
-        raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive")
+    keeps_axes = spec.interpolation.grid == "pyradiomics"  # a 0 spacing keeps that axis' own spacing
+    if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) < 0
+                                or (min(spacing) == 0 and not keeps_axes)):
+        raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive "
+                        "(0 keeps an axis' own spacing with grid: pyradiomics)")
     low_percentile, high_percentile = spec.intensity.percentiles
     if not 0 <= low_percentile < high_percentile <= 100:
         raise SpecError("intensity.percentiles must be [low, high] with 0 <= low < high <= 100")

@@ -114,9 +114,8 @@ def test_ordinary_spec_reproduces_pyradiomics_resampling(dtype, interpolator, sp
     """firstorder of a resampled case: pyradiomics' parameter file and an ordinary spec give the same values."""
     image, mask = _case(dtype, **geometry)
     method = {"sitkBSpline": "bspline", "sitkLinear": "linear", "sitkNearestNeighbor": "nearest"}[interpolator]
-    ordinary_spacing = [s if s else old for s, old in zip(spacing, image.GetSpacing())]
     ordinary = radiomix.extract_features(image, mask, {
-        **FIRSTORDER_SPEC, "interpolation": {"spacing_mm": ordinary_spacing, "grid": "pyradiomics",
+        **FIRSTORDER_SPEC, "interpolation": {"spacing_mm": spacing, "grid": "pyradiomics",
                                              "image_method": method, "mask_method": "nearest", "pad_voxels": 5}})
     pyradiomics = radiomix.extract_features(image, mask, pyradiomics_firstorder(
         resampledPixelSpacing=spacing, interpolator=interpolator, padDistance=5))
@@ -145,3 +144,17 @@ def test_in_plane_spacing_keeps_the_slice_thickness():
         "interpolation": {"spacing_mm": [1.1, 1.2, 3.0], **section}, "features": {"statistics": {}}})
     np.testing.assert_array_equal(in_plane["value"].to_numpy(), explicit["value"].to_numpy())
     assert not np.array_equal(in_plane["value"].to_numpy(), coarse["value"].to_numpy())
+
+
+def test_zero_spacing_keeps_the_axis_on_the_pyradiomics_grid_only():
+    """pyradiomics' 0 in resampledPixelSpacing (keep that axis) is an ordinary spec's 0 with grid: pyradiomics."""
+    image, mask = _case(np.float32, **OBLIQUE)
+    section = {"grid": "pyradiomics", "image_method": "linear", "mask_method": "nearest"}
+    kept = radiomix.extract_features(image, mask, {
+        "interpolation": {"spacing_mm": [1.3, 0.0, 1.7], **section}, "features": {"statistics": {}}})
+    explicit = radiomix.extract_features(image, mask, {
+        "interpolation": {"spacing_mm": [1.3, image.GetSpacing()[1], 1.7], **section},
+        "features": {"statistics": {}}})
+    np.testing.assert_array_equal(kept["value"].to_numpy(), explicit["value"].to_numpy())
+    with pytest.raises(SpecError, match="0 keeps an axis"):
+        load_spec({"interpolation": {"spacing_mm": [1.3, 0.0, 1.7]}})
