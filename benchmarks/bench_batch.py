@@ -1,7 +1,8 @@
 """Ten small real cases in one batch: ``radiomix extract`` in a loop, ``radiomix extract-batch``, pictologics' batch.
 
-The cases: the CT, PET and T1 MR of the three patients of ``sts_dicom`` (DICOM series and
-RTSTRUCT converted once to NIfTI under ``--workdir``) and brain1 of pyradiomics' cases. Each
+The cases: the CT, PET and T1 MR of STS_003 and STS_047 and the PET of STS_049 of ``sts_dicom``
+(DICOM series and RTSTRUCT converted once to NIfTI under ``--workdir``; STS_049's CT and MR ROIs, 341k
+voxels, are left out as not small) and brain1, breast1 and the prostate phantom of pyradiomics' cases. Each
 measurement is a fresh process (or, for the loop, ten), timed from the outside, so process
 start, imports and loading numba's cached kernels count as a user sees them:
 
@@ -39,8 +40,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.engines import IBSI_SPEC  # noqa: E402
 
-STS_PATIENTS = ("STS_003", "STS_047", "STS_049")
-STS_SERIES = {"CT": "GTV_Mass_CT", "PET": "GTV_Mass_PET", "MR_T1": "GTV_Mass_MR_T1"}
+STS_CASES = (("STS_003", "CT"), ("STS_003", "PET"), ("STS_003", "MR_T1"), ("STS_047", "CT"), ("STS_047", "PET"),
+             ("STS_047", "MR_T1"), ("STS_049", "PET"))
+"""(patient, series) of ``sts_dicom``; each series' RTSTRUCT holds the ROI ``GTV_Mass_<series>``."""
+PYRADIOMICS_CASES = ("brain1", "breast1", "prostate_phantom")
 
 PICTOLOGICS_BATCH = r"""
 import json, sys
@@ -80,19 +83,18 @@ def prepare_cases(workdir: Path) -> Path:
     folder = workdir / "cases"
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for patient in STS_PATIENTS:
-        for series, roi in STS_SERIES.items():
-            case_id = f"{patient}_{series}"
-            image_path, mask_path = folder / f"{case_id}_image.nii.gz", folder / f"{case_id}_mask.nii.gz"
-            if not (image_path.exists() and mask_path.exists()):
-                source = data_root() / "sts_dicom" / patient / series
-                image = io.read_image(source / "image")
-                mask = io.read_mask(source / "mask" / "RS.dcm", reference=image, roi=roi)
-                sitk.WriteImage(image, str(image_path))
-                sitk.WriteImage(mask, str(mask_path))
-            rows.append((case_id, image_path, mask_path))
+    for patient, series in STS_CASES:
+        case_id = f"{patient}_{series}"
+        image_path, mask_path = folder / f"{case_id}_image.nii.gz", folder / f"{case_id}_mask.nii.gz"
+        if not (image_path.exists() and mask_path.exists()):
+            source = data_root() / "sts_dicom" / patient / series
+            image = io.read_image(source / "image")
+            mask = io.read_mask(source / "mask" / "RS.dcm", reference=image, roi=f"GTV_Mass_{series}")
+            sitk.WriteImage(image, str(image_path))
+            sitk.WriteImage(mask, str(mask_path))
+        rows.append((case_id, image_path, mask_path))
     cases = data_root() / "pyradiomics" / "cases"
-    rows.append(("brain1", cases / "brain1_image.nrrd", cases / "brain1_label.nrrd"))
+    rows += [(name, cases / f"{name}_image.nrrd", cases / f"{name}_label.nrrd") for name in PYRADIOMICS_CASES]
     lines = ["case_id,image,mask"] + [f"{case_id},{os.path.relpath(image, workdir)},{os.path.relpath(mask, workdir)}"
                                       for case_id, image, mask in rows]
     case_list = workdir / "cases.csv"
@@ -109,11 +111,11 @@ def spec_file(workdir: Path, setting: str) -> Path:
     return path
 
 
-def timed(command: list[str], environment: dict) -> float:
-    """Wall time (s) of one command; raises when it fails."""
+def timed(command: list[str], environment: dict) -> tuple[float, str]:
+    """Wall time (s) and standard output of one command; raises when it fails."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    finished = subprocess.run(command, check=True, env=environment, stdout=subprocess.PIPE, text=True)
+    return time.perf_counter() - start, finished.stdout
 
 
 def measure(workdir: Path, setting: str, pictologics_python: str | None) -> list[dict]:
@@ -130,8 +132,9 @@ def measure(workdir: Path, setting: str, pictologics_python: str | None) -> list
     table = pd.read_csv(case_list, dtype=str)
     records = []
 
-    def record(method: str, seconds: float, load: float) -> None:
-        records.append({"setting": setting, "method": method, "seconds": seconds, "load": load})
+    def record(method: str, seconds: float, load: float, extracted: int) -> None:
+        records.append({"setting": setting, "method": method, "seconds": seconds, "load": load,
+                        "extracted": f"{extracted}/{len(table)}"})
         print(json.dumps(records[-1]), flush=True)
 
     load = os.getloadavg()[0]
@@ -140,20 +143,23 @@ def measure(workdir: Path, setting: str, pictologics_python: str | None) -> list
         subprocess.run([*radiomix, "extract", str(workdir / row.image), str(workdir / row.mask), "--spec", str(spec),
                         "-o", str(out / f"{row.case_id}.csv")], check=True, env=environment,
                        stdout=subprocess.DEVNULL)
-    record("(a) radiomix extract, loop of 10 processes", time.perf_counter() - start, load)
+    record("(a) radiomix extract, loop of 10 processes", time.perf_counter() - start, load,
+           sum((out / f"{case_id}.csv").exists() for case_id in table["case_id"]))
     for workers in (1, 2):
         load = os.getloadavg()[0]
-        seconds = timed([*radiomix, "extract-batch", str(case_list), "--spec", str(spec), "-o",
-                         str(out / f"batch_{workers}.csv"), "--workers", str(workers)], environment)
-        record(f"(b) radiomix extract-batch --workers {workers}", seconds, load)
+        output = out / f"batch_{workers}.csv"
+        seconds, _ = timed([*radiomix, "extract-batch", str(case_list), "--spec", str(spec), "-o", str(output),
+                            "--workers", str(workers)], environment)
+        record(f"(b) radiomix extract-batch --workers {workers}", seconds, load,
+               pd.read_csv(output)["case_id"].nunique())
     if pictologics_python and Path(pictologics_python).exists():
         absolute = table.assign(image=[str(workdir / p) for p in table["image"]],
                                 mask=[str(workdir / p) for p in table["mask"]])
         absolute.to_csv(out / "cases_absolute.csv", index=False)
         load = os.getloadavg()[0]
-        seconds = timed([pictologics_python, "-c", PICTOLOGICS_BATCH, str(out / "cases_absolute.csv"),
-                         str(out / "pictologics"), setting, "2"], {**os.environ})
-        record("(c) pictologics run_batch, workers=2", seconds, load)
+        seconds, printed = timed([pictologics_python, "-c", PICTOLOGICS_BATCH, str(out / "cases_absolute.csv"),
+                                  str(out / "pictologics"), setting, "2"], {**os.environ})
+        record("(c) pictologics run_batch, workers=2", seconds, load, json.loads(printed.splitlines()[-1])["completed"])
     else:
         print(f"pictologics skipped: no Python at {pictologics_python}", flush=True)
     return records
@@ -170,9 +176,10 @@ def main() -> None:
     prepare_cases(args.workdir)
     records = [record for setting in args.setting for record in measure(args.workdir, setting,
                                                                          args.pictologics_python)]
-    print("\n| setting | method | wall time (s) | load average before |\n|---|---|---|---|")
+    print("\n| setting | method | wall time (s) | cases extracted | load average before |\n|---|---|---|---|---|")
     for record in records:
-        print(f"| {record['setting']} | {record['method']} | {record['seconds']:.1f} | {record['load']:.1f} |")
+        print(f"| {record['setting']} | {record['method']} | {record['seconds']:.1f} | {record['extracted']} | "
+              f"{record['load']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class BatchCase:
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """What extracting one case gave: its tidy table, or the error (``bug`` for an unexpected exception)."""
+    """What extracting one case gave: its tidy table, or the error (``traceback`` for a bug in radiomix)."""
 
     case: BatchCase
     seconds: float
@@ -76,11 +76,16 @@ class CaseOutcome:
     error_type: str = ""
     file: str = ""
     message: str = ""
-    bug: bool = False
+    traceback: str = ""
 
     @property
     def ok(self) -> bool:
         return self.table is not None
+
+    @property
+    def bug(self) -> bool:
+        """An unexpected exception (not an input problem) ended this case."""
+        return bool(self.traceback)
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,7 @@ def extract_case(case: BatchCase, spec: str | Path) -> CaseOutcome:
 
     An input problem is a :class:`~radiomix.errors.RadiomixError` or an ``OSError``
     (``file`` is the file it names). Any other exception is a bug in radiomix: its
-    outcome says so, with the exception and its traceback in the message.
+    outcome says so, and keeps the traceback.
     """
     started = time.perf_counter()
     try:
@@ -232,11 +237,10 @@ def extract_case(case: BatchCase, spec: str | Path) -> CaseOutcome:
         return CaseOutcome(case, time.perf_counter() - started, error_type=type(error).__name__, file=str(file),
                            message=str(error) or type(error).__name__)
     except Exception as error:  # a bug: reported with its traceback (not hidden); the other cases go on
-        trace = "".join(traceback.format_exception(error))
         message = (f"bug in radiomix (unexpected {type(error).__name__}: {error}) on image {case.image}, mask "
-                   f"{case.mask}; please report it with this traceback:\n{trace}")
+                   f"{case.mask}; please report it with the traceback printed on the console")
         return CaseOutcome(case, time.perf_counter() - started, error_type=type(error).__name__, message=message,
-                           bug=True)
+                           traceback="".join(traceback.format_exception(error)))
     if "label" not in table.columns and not isinstance(case.label, str) and case.roi is None:
         table = table.assign(label=case.label)
     elif "roi" not in table.columns and case.roi is not None:
@@ -255,9 +259,11 @@ def extract_batch(cases: Sequence[BatchCase], spec: str | Path, workers: int = 1
     spec : str or Path
         The spec file (or a pyradiomics parameter file), read once per process.
     workers : int
-        1: every case in this process. More: that many worker processes (forked
-        from this one where the platform allows, so they start with radiomix
-        imported), each extracting one case at a time.
+        1: every case in this process. More: that many worker processes, each
+        extracting one case at a time. Where processes can fork, the first case
+        is extracted here first, so that the workers, forked afterwards, start
+        with radiomix imported and the spec's kernels loaded (once, not once per
+        worker).
     stream : file, optional
         Where the progress lines go (default ``sys.stdout``).
 
@@ -278,20 +284,22 @@ def extract_batch(cases: Sequence[BatchCase], spec: str | Path, workers: int = 1
         stream.write(_progress_line(len(outcomes), len(cases), outcome) + "\n")
         stream.flush()
 
-    if workers == 1 or len(cases) == 1:
-        for index, case in enumerate(cases):
-            finished(index, extract_case(case, spec))
-    else:
-        _extract_in_pool(cases, spec, min(workers, len(cases)), finished)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    here = len(cases) if workers == 1 or len(cases) <= 2 else int(fork)
+    for index in range(here):
+        finished(index, extract_case(cases[index], spec))
+    if here < len(cases):
+        _extract_in_pool(cases, here, spec, min(workers, len(cases) - here), fork, finished)
     return BatchResult([outcomes[index] for index in range(len(cases))], time.perf_counter() - started)
 
 
-def _extract_in_pool(cases: Sequence[BatchCase], spec: str | Path, workers: int, finished) -> None:
-    """Extract ``cases`` in a pool of ``workers`` processes; a dead worker fails the cases it left unfinished."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+def _extract_in_pool(cases: Sequence[BatchCase], start: int, spec: str | Path, workers: int, fork: bool,
+                     finished) -> None:
+    """Extract ``cases[start:]`` in a pool of ``workers`` processes; a dead worker fails the cases left unfinished."""
+    context = multiprocessing.get_context("fork" if fork else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures: dict[Future, int] = {pool.submit(extract_case, case, spec): index for index, case in enumerate(cases)}
+        futures: dict[Future, int] = {pool.submit(extract_case, cases[index], spec): index
+                                      for index in range(start, len(cases))}
         for future in as_completed(futures):
             index = futures[future]
             try:
@@ -310,8 +318,7 @@ def _progress_line(done: int, total: int, outcome: CaseOutcome) -> str:
     head = f"[{done:>{width}}/{total}] {outcome.case.case_id}:"
     if outcome.ok:
         return f"{head} {int(outcome.table['value'].notna().sum())} values, {outcome.seconds:.2f} s"
-    message = outcome.message.splitlines()[0] if outcome.message else ""
-    return f"{head} FAILED ({outcome.error_type}) {message}"
+    return f"{head} FAILED ({outcome.error_type}) {outcome.message}"
 
 
 def failures_path(output: str | Path) -> Path:
@@ -362,7 +369,8 @@ def run_batch(case_list: str | Path, spec: str | Path, output: str | Path, *, wo
     result = extract_batch(cases, spec, workers=workers, stream=stream)
     for outcome in result.outcomes:
         if outcome.bug:
-            print(f"radiomix extract-batch: case {outcome.case.case_id}: {outcome.message}", file=sys.stderr)
+            print(f"radiomix extract-batch: case {outcome.case.case_id}: {outcome.message}\n{outcome.traceback}",
+                  file=sys.stderr)
     failures = failures_path(output) if failures is None else Path(failures)
     write_csv_atomic(result.features, Path(output))
     written = [str(output)]

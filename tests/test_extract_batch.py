@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io as text_io
+import os
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,21 @@ def test_a_bad_spec_stops_before_any_case(cohort, tmp_path, capsys):
     status = main(["extract-batch", str(case_list), "--spec", str(spec), "-o", str(tmp_path / "f.csv")])
     assert status == 2 and "discretisation" in capsys.readouterr().err
     assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_a_worker_that_dies_fails_its_unfinished_cases_and_keeps_the_finished_ones(cohort, monkeypatch):
+    case_list, spec = cohort
+    parent = os.getpid()
+
+    def dying_in_a_worker(image, mask, spec, label=1, roi=None):
+        if os.getpid() != parent:
+            os._exit(1)  # as a worker killed by the out-of-memory killer
+        return extract_features(image, mask, spec, label=label, roi=roi)
+
+    monkeypatch.setattr(batch, "extract_features", dying_in_a_worker)
+    result = extract_batch(read_case_list(case_list), spec, workers=2, stream=text_io.StringIO())
+    assert list(result.features["case_id"].unique()) == ["P1"]  # extracted before the workers started
+    assert list(result.failures["case_id"]) == ["P2", "P3"]
+    assert set(result.failures["error_type"]) == {"BrokenProcessPool"} and result.exit_status == 1
+    assert result.failures["message"].str.contains("ended abruptly").all()
