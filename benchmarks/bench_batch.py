@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -171,15 +172,22 @@ def main() -> None:
                         help="folder (outside the repository) for the converted cases and outputs")
     parser.add_argument("--setting", nargs="+", choices=("pyradiomics", "ibsi"), default=["pyradiomics", "ibsi"])
     parser.add_argument("--pictologics-python", default=None, help="Python of an environment with pictologics")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of every measurement, interleaved; the table gives the median and the range")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     prepare_cases(args.workdir)
-    records = [record for setting in args.setting for record in measure(args.workdir, setting,
-                                                                         args.pictologics_python)]
-    print("\n| setting | method | wall time (s) | cases extracted | load average before |\n|---|---|---|---|---|")
-    for record in records:
-        print(f"| {record['setting']} | {record['method']} | {record['seconds']:.1f} | {record['extracted']} | "
-              f"{record['load']:.1f} |")
+    rounds = [[record for setting in args.setting for record in measure(args.workdir, setting,
+                                                                          args.pictologics_python)]
+              for _ in range(args.repeats)]
+    print(f"\n| setting | method | wall time (s), median of {args.repeats} [range] | cases extracted | "
+          "load average before |\n|---|---|---|---|---|")
+    for same in zip(*rounds):
+        seconds = sorted(record["seconds"] for record in same)
+        loads = [record["load"] for record in same]
+        print(f"| {same[0]['setting']} | {same[0]['method']} | {statistics.median(seconds):.1f} "
+              f"[{seconds[0]:.1f}-{seconds[-1]:.1f}] | {', '.join(sorted({r['extracted'] for r in same}))} | "
+              f"{min(loads):.1f}-{max(loads):.1f} |")
 
 
 if __name__ == "__main__":
