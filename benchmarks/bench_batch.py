@@ -19,7 +19,7 @@ average before each measurement (the machine may be shared: read the ratios).
 
 Usage::
 
-    python benchmarks/bench_batch.py --workdir DIR [--setting pyradiomics ibsi] [--pictologics-python PY]
+    python benchmarks/bench_batch.py --workdir DIR [--setting pyradiomics ibsi] [--pictologics-python PY] [--repeats 3]
 """
 
 from __future__ import annotations

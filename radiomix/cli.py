@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     batch = commands.add_parser("extract-batch", help="extract the cases of a case list CSV with one spec, in one "
                                                       "process (or --workers): tidy, wide and failures tables",
-                                epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog="exit codes: 0 every case extracted; 1 some cases failed (listed, and in "
+                                       "the failures CSV); 2 bad case list or spec (found before any extraction); "
+                                       "3 a bug in radiomix on some case (traceback on the console)")
     batch.add_argument("cases", help="case list CSV: case_id, image, mask [, label, roi] (paths relative to its "
                                      "folder)")
     batch.add_argument("--spec", required=True, help="spec YAML (see feature_specs/) or pyradiomics parameter file")
