@@ -210,3 +210,21 @@ def test_a_worker_that_dies_fails_its_unfinished_cases_and_keeps_the_finished_on
     assert list(result.failures["case_id"]) == ["P2", "P3"]
     assert set(result.failures["error_type"]) == {"BrokenProcessPool"} and result.exit_status == 1
     assert result.failures["message"].str.contains("ended abruptly").all()
+
+
+def test_dicom_cases_are_named_by_the_case_list_only(tmp_path):
+    from conftest import require_data
+
+    series = require_data("sts_dicom/STS_003/PET")
+    case_list = tmp_path / "cases.csv"
+    case_list.write_text(f"case_id,image,mask,roi\ncase7,{series / 'image'},{series / 'mask' / 'RS.dcm'},"
+                         "GTV_Mass_PET\n", encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+    status = run_batch(case_list, spec, tmp_path / "features.csv", wide=tmp_path / "wide.csv",
+                       stream=text_io.StringIO())
+    assert status == 0
+    features = pd.read_csv(tmp_path / "features.csv")
+    assert set(features["case_id"]) == {"case7"} and set(features["roi"]) == {"GTV_Mass_PET"}
+    for output in ("features.csv", "wide.csv"):
+        assert "STS" not in (tmp_path / output).read_text(encoding="utf-8")  # no DICOM patient name or ID
