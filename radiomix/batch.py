@@ -197,8 +197,6 @@ def _check_columns(columns: list[str], path: Path) -> None:
     for column in unknown:
         close = closest_match(column, valid)
         problems.append(f"unknown column {column!r}" + (f"; did you mean {close!r}?" if close else ""))
-    duplicated = sorted({column for column in columns if columns.count(column) > 1})
-    problems += [f"column {column!r} appears twice" for column in duplicated]
     if problems:
         raise CaseListError(f"{'; '.join(problems)}. A case list has the columns {', '.join(REQUIRED_COLUMNS)} "
                             f"and optionally {', '.join(OPTIONAL_COLUMNS)}", str(path))
@@ -226,8 +224,9 @@ def extract_case(case: BatchCase, spec: str | Path) -> CaseOutcome:
     """Extract one case; an input problem or a bug becomes a failed outcome, never an exception.
 
     An input problem is a :class:`~radiomix.errors.RadiomixError` or an ``OSError``
-    (``file`` is the file it names). Any other exception is a bug in radiomix: its
-    outcome says so, and keeps the traceback.
+    (``file`` is the file it names); a case too large for the memory is a
+    ``MemoryError``. Any other exception is a bug in radiomix: its outcome says so,
+    and keeps the traceback.
     """
     started = time.perf_counter()
     try:
@@ -236,6 +235,9 @@ def extract_case(case: BatchCase, spec: str | Path) -> CaseOutcome:
         file = getattr(error, "path", None) or getattr(error, "filename", None) or ""
         return CaseOutcome(case, time.perf_counter() - started, error_type=type(error).__name__, file=str(file),
                            message=str(error) or type(error).__name__)
+    except MemoryError as error:
+        return CaseOutcome(case, time.perf_counter() - started, error_type=type(error).__name__,
+                           message=f"out of memory while extracting image {case.image}, mask {case.mask}")
     except Exception as error:  # a bug: reported with its traceback (not hidden); the other cases go on
         message = (f"bug in radiomix (unexpected {type(error).__name__}: {error}) on image {case.image}, mask "
                    f"{case.mask}; please report it with the traceback printed on the console")

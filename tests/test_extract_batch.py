@@ -228,3 +228,17 @@ def test_dicom_cases_are_named_by_the_case_list_only(tmp_path):
     assert set(features["case_id"]) == {"case7"} and set(features["roi"]) == {"GTV_Mass_PET"}
     for output in ("features.csv", "wide.csv"):
         assert "STS" not in (tmp_path / output).read_text(encoding="utf-8")  # no DICOM patient name or ID
+
+
+def test_a_case_too_large_for_the_memory_is_a_failure_not_a_bug(cohort, monkeypatch):
+    case_list, spec = cohort
+
+    def out_of_memory_on_c(image, mask, spec, label=1, roi=None):
+        if "c_image" in str(image):
+            raise MemoryError
+        return extract_features(image, mask, spec, label=label, roi=roi)
+
+    monkeypatch.setattr(batch, "extract_features", out_of_memory_on_c)
+    result = extract_batch(read_case_list(case_list), spec, stream=text_io.StringIO())
+    assert result.exit_status == 1 and list(result.failures["case_id"]) == ["P3"]
+    assert result.failures.loc[0, "message"].startswith("out of memory while extracting image")
