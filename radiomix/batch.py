@@ -35,7 +35,7 @@ import pandas as pd
 
 from radiomix.cohort.console import EXIT_BUG, EXIT_CASES_FAILED, EXIT_DONE
 from radiomix.cohort.identifiers import identifier_problem
-from radiomix.cohort.manifest import _resolve as resolve_path
+from radiomix.cohort.manifest import resolve_listed_path
 from radiomix.errors import InputError, RadiomixError
 from radiomix.extract import extract_features
 from radiomix.features.table import COLUMNS
@@ -177,8 +177,8 @@ def read_case_list(path: str | Path) -> list[BatchCase]:
         problems += [f"row {number} ({case_id or 'no case_id'}): {problem}" for problem in row_problems]
         if not row_problems:
             roi = row.get("roi", "").strip() or None
-            cases.append(BatchCase(case_id, resolve_path(path.parent, row["image"]),
-                                   resolve_path(path.parent, row["mask"]), label, roi))
+            cases.append(BatchCase(case_id, resolve_listed_path(path.parent, row["image"]),
+                                   resolve_listed_path(path.parent, row["mask"]), label, roi))
     if problems:
         raise CaseListError(f"{len(problems)} problem(s): {'; '.join(problems)}", str(path))
     if not cases:
