@@ -34,6 +34,15 @@ WARM_BUDGET_SECONDS = 20.0
 IBSI_FAMILIES = ("morphology", "local_intensity", "statistics", "histogram", "ivh", "glcm", "glrlm", "glszm", "gldzm",
                  "ngtdm", "ngldm")
 """radiomix's IBSI feature families, all computed by the ``ibsi`` setting."""
+IBSI_SPEC = {"mask": {"min_roi_voxels": 1},
+             "interpolation": {"spacing_mm": [2.0, 2.0, 2.0], "image_method": "linear", "mask_method": "linear",
+                               "mask_threshold": 0.5},
+             "discretisation": {"method": "fixed_bin_number", "n_bins": 32},
+             # every family (a "features" block lists the families computed)
+             "features": {**{family: {} for family in IBSI_FAMILIES},
+                          "ivh": {"method": "fixed_bin_number", "n_bins": 1000}},
+             "texture": {"dimensions": ["3D"]}}
+"""radiomix's spec of the ``ibsi`` setting for every case but the CT phantom (configuration C there)."""
 
 
 def _ibsi_is_ct(image: str) -> bool:
@@ -49,14 +58,7 @@ def radiomix_runner(image: str, mask: str, setting: str):
     elif _ibsi_is_ct(image):
         spec = REPO_ROOT / "feature_specs" / "ibsi" / "config_C.yaml"
     else:
-        spec = {"mask": {"min_roi_voxels": 1},
-                "interpolation": {"spacing_mm": [2.0, 2.0, 2.0], "image_method": "linear", "mask_method": "linear",
-                                  "mask_threshold": 0.5},
-                "discretisation": {"method": "fixed_bin_number", "n_bins": 32},
-                # every family (a "features" block lists the families computed)
-                "features": {**{family: {} for family in IBSI_FAMILIES},
-                             "ivh": {"method": "fixed_bin_number", "n_bins": 1000}},
-                "texture": {"dimensions": ["3D"]}}
+        spec = IBSI_SPEC
     return lambda: int(extract_features(image, mask, spec)["value"].notna().sum())
 
 

@@ -37,6 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--roi", default=None, help="ROI name in an RTSTRUCT")
     extract.add_argument("-o", "--output", required=True, help="output CSV (tidy table)")
 
+    batch = commands.add_parser("extract-batch", help="extract the cases of a case list CSV with one spec, in one "
+                                                      "process (or --workers): tidy, wide and failures tables",
+                                epilog="exit codes: 0 every case extracted; 1 some cases failed (listed, and in "
+                                       "the failures CSV); 2 bad case list or spec (found before any extraction); "
+                                       "3 a bug in radiomix on some case (traceback on the console)")
+    batch.add_argument("cases", help="case list CSV: case_id, image, mask [, label, roi] (paths relative to its "
+                                     "folder)")
+    batch.add_argument("--spec", required=True, help="spec YAML (see feature_specs/) or pyradiomics parameter file")
+    batch.add_argument("-o", "--output", required=True, help="output CSV (tidy table, case_id first)")
+    batch.add_argument("--wide", default=None, help="also write the wide table (one row per case) to this CSV")
+    batch.add_argument("--failures", default=None,
+                       help="failures CSV (default <output>_failures.csv beside the output; written on every run)")
+    batch.add_argument("--workers", type=int, default=1, help="worker processes (default 1: this process)")
+
     evaluate = commands.add_parser("evaluate", help="nested cross-validated evaluation of a wide feature table "
                                                     "with clinical data: metrics, SHAP, model and HTML report")
     evaluate.add_argument("--features", required=True,
@@ -194,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             table = extract_features(args.image, args.mask, args.spec, label=args.label, roi=args.roi)
             write_csv_atomic(table, Path(args.output))
             print(f"{len(table)} feature values written to {args.output}")
+        elif args.command == "extract-batch":
+            from radiomix.batch import run_batch
+
+            return run_batch(args.cases, args.spec, args.output, workers=args.workers, wide=args.wide,
+                             failures=args.failures)
         elif args.command == "evaluate" and args.assign_batch is not None and args.model is None:
             raise RadiomixError("--assign-batch is for external validation: give --model too")
         elif args.command == "evaluate" and args.model is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import importlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from radiomix.features.table import COLUMNS, feature_rows
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.mask_conventions import read_mask_with_conventions
 from radiomix.preprocess.roi import image_arrays, process_image, roi_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
@@ -106,7 +109,10 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
 
 
 def _load_spec(spec: str | Path | Mapping | Spec) -> Spec | PyradiomicsSpec:
-    """:func:`load_spec`, parsing a spec file once per process while it is unchanged (same size and mtime)."""
+    """:func:`load_spec`, parsing a spec file once per process while it is unchanged (same size and mtime),
+    and a mapping once per content (:func:`_load_spec_mapping`)."""
+    if isinstance(spec, Mapping):
+        return _load_spec_mapping(spec)
     if not isinstance(spec, (str, Path)):
         return load_spec(spec)
     path = Path(spec)
@@ -122,6 +128,34 @@ def _load_spec_file(path: str, mtime_ns: int, size: int) -> Spec | PyradiomicsSp
     """A spec file's settings (immutable), cached by path, modification time and size."""
     del mtime_ns, size  # part of the cache key only
     return load_spec(path)
+
+
+_MAPPING_SPECS: collections.OrderedDict[str, Spec | PyradiomicsSpec] = collections.OrderedDict()
+"""Settings of the latest spec mappings, by their text (:func:`_load_spec_mapping`)."""
+
+_MAPPING_SPECS_KEPT = 32
+"""Spec mappings whose settings are kept."""
+
+
+def _load_spec_mapping(spec: Mapping) -> Spec | PyradiomicsSpec:
+    """The settings (immutable) of a spec mapping, parsed once per content.
+
+    A mapping of plain values (those JSON holds: mappings, lists, tuples, strings, numbers,
+    booleans, None) is known by its ``repr``, which tells every such content apart (a tuple from
+    a list, ``1`` from ``"1"``, keys in their order); other mappings are parsed every time.
+    """
+    try:
+        json.dumps(spec)
+    except (TypeError, ValueError):  # paths, arrays...: no exact text to know the content by
+        return load_spec(spec)
+    content = repr(spec)
+    settings = _MAPPING_SPECS.get(content)
+    if settings is None:
+        settings = load_spec(spec)
+        _MAPPING_SPECS[content] = settings
+        if len(_MAPPING_SPECS) > _MAPPING_SPECS_KEPT:
+            _MAPPING_SPECS.popitem(last=False)
+    return settings
 
 
 def _extract_pyradiomics(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec, label: LabelLike,
@@ -164,8 +198,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
                  source_image: str) -> pd.DataFrame:
     """The tidy table of one ROI label."""
     source = f"image {source_image}, mask {_describe(mask)} (label {label})"
-    binary = io.read_mask(mask, reference=picture, roi=roi, label=label,
-                          tolerance_mm=settings.mask.geometry_tolerance_mm)
+    binary = read_mask_with_conventions(mask, picture, roi, label, settings.mask)
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
     processed = process_image(intensity, region, spacing, settings, source=source)

@@ -95,12 +95,41 @@ class LocalIntensitySettings:
 
 @dataclass(frozen=True)
 class StatisticsSettings:
-    """Intensity-based statistical features (no settings)."""
+    """Intensity-based statistical features; the defaults are IBSI's.
+
+    Attributes
+    ----------
+    kurtosis : {"excess", "non_excess"}
+        ``excess`` (IBSI): ``m4 / m2^2 - 3``; ``non_excess`` (pyradiomics'
+        Kurtosis): ``m4 / m2^2``. Either way 0 when the variance is 0.
+    voxel_shift : float
+        Intensity (intensity units) added to every intensity in the energy,
+        root mean square and total energy (pyradiomics' ``voxelArrayShift``);
+        IBSI: 0.
+    non_ibsi_features : tuple of {"total_energy", "standard_deviation"}
+        Features outside IBSI to add: ``total_energy`` (the energy times the
+        voxel volume, intensity^2 mm^3; pyradiomics' TotalEnergy) and
+        ``standard_deviation`` (square root of the variance, intensity units).
+    """
+
+    kurtosis: Literal["excess", "non_excess"] = "excess"
+    voxel_shift: float = 0.0
+    non_ibsi_features: tuple[Literal["total_energy", "standard_deviation"], ...] = ()
 
 
 @dataclass(frozen=True)
 class HistogramSettings:
-    """Intensity histogram features (no settings; bins from ``discretisation``)."""
+    """Intensity histogram features (bins from ``discretisation``); the default is IBSI's.
+
+    Attributes
+    ----------
+    entropy_epsilon : float
+        Added to ``p_i`` inside the logarithm of the entropy (dimensionless):
+        IBSI 0; pyradiomics ``numpy.spacing(1)`` (2.2e-16), which makes the
+        entropy of a single-level ROI -3.2e-16 instead of 0.
+    """
+
+    entropy_epsilon: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -294,8 +323,11 @@ def _validate(spec: Spec) -> None:
         if settings.method == "fixed_bin_number" and not (settings.n_bins and settings.n_bins >= 1):
             raise SpecError(f"{where}.method is fixed_bin_number: set {where}.n_bins to a positive integer")
     spacing = spec.interpolation.spacing_mm
-    if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) <= 0):
-        raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive")
+    keeps_axes = spec.interpolation.grid == "pyradiomics"  # a 0 spacing keeps that axis' own spacing
+    if spacing is not None and (len(spacing) not in (2, 3) or min(spacing) < 0
+                                or (min(spacing) == 0 and not keeps_axes)):
+        raise SpecError("interpolation.spacing_mm must be [x, y] (in-plane) or [x, y, z], in mm, all positive "
+                        "(0 keeps an axis' own spacing with grid: pyradiomics)")
     low_percentile, high_percentile = spec.intensity.percentiles
     if not 0 <= low_percentile < high_percentile <= 100:
         raise SpecError("intensity.percentiles must be [low, high] with 0 <= low < high <= 100")

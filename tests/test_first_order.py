@@ -108,6 +108,8 @@ def test_ct_phantom_config_a_reference_rows(family, ct_phantom_config_a_roi):
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_every_registered_feature_once_and_nan_only_with_status(family, digital_phantom_roi):
     module, family_settings = FAMILIES[family]
+    if family == "statistics":  # the features outside IBSI too
+        family_settings = StatisticsSettings(non_ibsi_features=statistics.NON_IBSI_KEYS)
     results = module.compute(digital_phantom_roi, family_settings, ("3D",))
     assert [r.key for r in results] == [d.key for d in registry.definitions(family)]
     assert all(r.aggregation == "" for r in results)
@@ -280,6 +282,13 @@ def test_statistics_undefined_ratios_have_status():
     assert features["robust_mean_absolute_deviation"].status == statistics.NOTHING_BETWEEN_PERCENTILES
 
 
+def test_statistics_of_an_underflowing_variance_are_undefined_not_errors():
+    features = values_by_key(statistics, make_roi([2e-159, 0.0], levels=np.ones(2)), StatisticsSettings())
+    assert 0 < features["variance"].value < 1e-300  # variance^1.5 and variance^2 are 0 in floating point
+    for key in ("skewness", "kurtosis"):
+        assert math.isnan(features[key].value) and features[key].status == statistics.UNDERFLOW
+
+
 @settings(max_examples=30, deadline=None)
 @given(values=hnp.arrays(np.float64, st.integers(2, 40),
                          elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)))
@@ -292,6 +301,64 @@ def test_statistics_moments_match_scipy(values):
         assert features["skewness"].value == pytest.approx(scipy.stats.skew(values), rel=1e-6, abs=1e-6)
         assert features["kurtosis"].value == pytest.approx(scipy.stats.kurtosis(values), rel=1e-6, abs=1e-6)
     assert features["percentile_90"].value == pytest.approx(np.percentile(values, 90))
+
+
+def naive_moments(values, shift, low, high, centre):
+    """What ``_moments_kernel`` returns, with plain NumPy calls."""
+    mean = values[0] if np.ptp(values) == 0 else values.mean()
+    deviations = values - mean
+    central = values[(values >= low) & (values <= high)]
+    central_mean = central[0] if central.size and np.ptp(central) == 0 else np.mean(central) if central.size else 0
+    robust = np.mean(np.abs(central - central_mean)) if central.size else np.nan
+    return (mean, *(np.mean(deviations ** k) for k in (2, 3, 4)), np.mean(np.abs(deviations)), robust,
+            np.sum((values + shift) ** 2), np.mean(np.abs(values - centre)))
+
+
+finite_values = hnp.arrays(np.float64, st.integers(1, 60), elements=st.floats(-1e4, 1e4, allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=finite_values, flat=st.booleans(), shift=st.sampled_from([0.0, 13.5, 2000.0]),
+       bounds=st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4)), centre=st.floats(-1e4, 1e4))
+def test_moments_kernel_matches_numpy_reference(values, flat, shift, bounds, centre):
+    values = np.full_like(values, values[0]) if flat else values
+    low, high = min(bounds), max(bounds)
+    kernel = statistics._moments_kernel(values, shift, low, high, centre)
+    expected = naive_moments(values, shift, low, high, centre)
+    scale = 1.0 + np.max(np.abs(values)) + shift
+    for power, (ours, reference) in zip((1, 2, 3, 4, 1, 1, 2, 1), zip(kernel, expected)):
+        assert ours == pytest.approx(reference, rel=1e-9, abs=1e-9 * scale ** power, nan_ok=True)
+    if flat:  # exactly the common value and no rounding residue
+        assert kernel[0] == values[0] and kernel[1:4] == (0.0, 0.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=hnp.arrays(np.float64, st.integers(1, 80), elements=st.integers(-20, 20).map(float)
+                         | st.floats(-1e6, 1e6, allow_nan=False)),
+       data=st.data(), n_buckets=st.integers(1, 50))
+def test_ranked_values_kernel_is_a_sort(values, data, n_buckets):
+    ranks = np.array(data.draw(st.lists(st.integers(0, len(values) - 1), min_size=1, max_size=12)), dtype=np.int64)
+    np.testing.assert_array_equal(statistics._ranked_values_kernel(values, ranks, n_buckets),
+                                  np.sort(values)[ranks])
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=finite_values, quantiles=st.lists(st.floats(0, 100), min_size=1, max_size=8))
+def test_percentiles_are_numpy_percentiles_bit_for_bit(values, quantiles):
+    np.testing.assert_array_equal(statistics.percentiles(values, quantiles), np.percentile(values, quantiles))
+
+
+def test_percentiles_of_a_subnormal_range():
+    values = np.array([0.0, 5e-324, 1e-323, 5e-324])  # n_buckets / range overflows
+    np.testing.assert_array_equal(statistics.percentiles(values, [0, 40, 100]), np.percentile(values, [0, 40, 100]))
+    np.testing.assert_array_equal(statistics._ranked_values_kernel(values, np.array([3, 0, 1]), 4),
+                                  np.sort(values)[[3, 0, 1]])
+
+
+def test_percentiles_of_a_large_roi_use_many_buckets():
+    values = np.random.default_rng(3).normal(100, 40, 50_000).round(1)
+    quantiles = [0, 10, 25, 50, 75, 90, 100]
+    np.testing.assert_array_equal(statistics.percentiles(values, quantiles), np.percentile(values, quantiles))
 
 
 # ----------------------------------------------------------------------------- intensity histogram
@@ -331,6 +398,25 @@ def test_histogram_gradient_ends_and_single_bin():
                 "minimum_gradient_intensity"):
         assert math.isnan(features[key].value) and features[key].status == histogram.SINGLE_BIN
     assert features["entropy"].value == 0.0 and features["uniformity"].value == 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(levels=hnp.arrays(np.int32, st.integers(1, 60), elements=st.integers(1, 9)),
+       epsilon=st.sampled_from([0.0, float(np.spacing(1)), 1e-3]))
+def test_histogram_kernels_match_numpy_reference(levels, epsilon):
+    counts = histogram.level_counts(levels, 9)
+    np.testing.assert_array_equal(counts, np.bincount(levels, minlength=10)[1:])
+    p = counts[counts > 0] / levels.size
+    entropy, uniformity = histogram.entropy_and_uniformity(counts, epsilon)
+    assert entropy == pytest.approx(-np.sum(p * np.log2(p + epsilon)), rel=1e-13, abs=1e-15)
+    assert uniformity == pytest.approx(np.sum(p ** 2), rel=1e-13)
+
+
+def test_entropy_epsilon_of_a_single_level():
+    single = make_roi([2, 2, 2], n_levels=3)
+    assert values_by_key(histogram, single, HistogramSettings())["entropy"].value == 0.0
+    with_epsilon = values_by_key(histogram, single, HistogramSettings(entropy_epsilon=float(np.spacing(1))))
+    assert with_epsilon["entropy"].value == -np.log2(1 + np.spacing(1))  # pyradiomics' -3.2e-16
 
 
 def test_histogram_rejects_levels_outside_range():

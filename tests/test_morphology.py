@@ -12,7 +12,7 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
 from radiomix.errors import EmptyRoiError
-from radiomix.features import morphology, registry, table
+from radiomix.features import geometry, morphology, registry, table
 from radiomix.features.base import RoiImage
 from radiomix.spec import MorphologySettings
 
@@ -146,7 +146,7 @@ def test_ct_phantom_config_a_reference(ct_phantom_config_a_roi):
 def test_planar_hull_matches_qhull(seed, n_points):
     rng = np.random.default_rng(seed)
     u, v = rng.normal(size=(2, n_points + 3))
-    hull = morphology._planar_hull(u, v)
+    hull = geometry._planar_hull(u, v)
     assert set(hull) == set(ConvexHull(np.column_stack([u, v])).vertices)
     ring = np.column_stack([u[hull], v[hull]])
     edges = np.roll(ring, -1, axis=0) - ring
@@ -160,9 +160,10 @@ def test_box_kernel_matches_brute_force(case):
     mask, spacing, _ = case
     vertices, _ = morphology.surface_mesh(mask, spacing)
     hull = ConvexHull(vertices)
-    points = np.ascontiguousarray(vertices[hull.vertices])
+    convex = geometry._hull_structure(hull)
+    points = convex[0]
     normals = np.ascontiguousarray(hull.equations[:, :3])
-    sides, axes = morphology._boxes_about_normals(points, normals)
+    sides, axes = geometry._boxes_about_normals(convex, normals)
     expected = [naive_box_volume_about(points, normal) for normal in normals]
     np.testing.assert_allclose(np.prod(sides, axis=1), expected, rtol=1e-9)
     np.testing.assert_allclose(np.einsum("kij,klj->kil", axes, axes), np.broadcast_to(np.eye(3), axes.shape),
@@ -175,7 +176,7 @@ def test_box_kernel_matches_brute_force(case):
 @given(st.integers(0, 2 ** 32 - 1), st.integers(4, 30))
 def test_khachiyan_kernel_matches_numpy_iteration(seed, n_points):
     points = np.random.default_rng(seed).normal(size=(n_points, 3)) * [3.0, 2.0, 1.0]
-    weights, iterations = morphology._khachiyan_weights(points, 1e-3, 500)
+    weights, iterations = geometry._khachiyan_weights(points, 1e-3, 500)
     expected_weights, expected_iterations = naive_khachiyan_weights(points, 1e-3, 500)
     assert iterations == expected_iterations
     np.testing.assert_allclose(weights, expected_weights, rtol=1e-8, atol=1e-12)
@@ -226,7 +227,7 @@ def test_mvee_encloses_the_hull_vertices(case):
     mask, spacing, _ = case
     vertices, _ = morphology.surface_mesh(mask, spacing)
     points = vertices[ConvexHull(vertices).vertices]
-    semi_axes, centre, axes = morphology.minimum_volume_enclosing_ellipsoid(points)
+    semi_axes, centre, axes = geometry.minimum_volume_enclosing_ellipsoid(points)
     scaled = ((points - centre) @ axes.T) / semi_axes
     assert np.all((scaled ** 2).sum(axis=1) <= 1 + 1e-9)
     assert ellipsoid_volume(semi_axes) >= ConvexHull(points).volume * (1 - 1e-9)
@@ -288,7 +289,7 @@ def test_voxel_ellipsoid_axes_and_enclosing_ellipsoids():
     observed = [values[k][0] for k in ("major_axis_length", "minor_axis_length", "least_axis_length")]
     np.testing.assert_allclose(observed, expected_lengths, rtol=0.01)
     vertices, _ = morphology.surface_mesh(mask, (1.0, 1.0, 1.0))
-    mvee_axes, centre, _ = morphology.minimum_volume_enclosing_ellipsoid(
+    mvee_axes, centre, _ = geometry.minimum_volume_enclosing_ellipsoid(
         vertices[ConvexHull(vertices).vertices])
     reach = np.sort(semi_axes)[::-1]
     assert np.all(mvee_axes >= reach) and np.all(mvee_axes <= reach + 1.0)  # mesh reaches 0.5 voxel out
@@ -306,7 +307,7 @@ def test_mvee_recovers_an_exact_rotated_ellipsoid():
     rotation = Rotation.from_euler("zyx", [30, 50, -20], degrees=True).as_matrix()
     surface = (directions * semi_axes) @ rotation.T + [10.0, -3.0, 4.0]
     inside = 0.5 * (directions[:100] * semi_axes) @ rotation.T + [10.0, -3.0, 4.0]
-    found, centre, axes = morphology.minimum_volume_enclosing_ellipsoid(np.vstack([surface, inside]))
+    found, centre, axes = geometry.minimum_volume_enclosing_ellipsoid(np.vstack([surface, inside]))
     np.testing.assert_allclose(found, semi_axes, rtol=1e-6)
     np.testing.assert_allclose(centre, [10.0, -3.0, 4.0], atol=1e-5)
     np.testing.assert_allclose(np.abs(axes @ rotation), np.eye(3), atol=1e-5)
@@ -319,7 +320,7 @@ def test_ombb_recovers_an_exact_rotated_box():
     interior = (rng.random((200, 3)) - 0.5) * sides
     rotation = Rotation.from_euler("xyz", [25, -40, 65], degrees=True).as_matrix()
     points = np.vstack([corners, interior]) @ rotation.T + 100.0
-    found, axes = morphology.oriented_minimum_bounding_box(points)
+    found, axes = geometry.oriented_minimum_bounding_box(points)
     np.testing.assert_allclose(found, sides, rtol=1e-9)
     np.testing.assert_allclose(np.abs(axes @ rotation), np.eye(3), atol=1e-9)
 
@@ -329,7 +330,7 @@ def test_ombb_of_a_regular_tetrahedron_is_its_cube():
     # face: the best face-flush box has twice its volume
     tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
     rotation = Rotation.from_euler("zxz", [17, 71, -33], degrees=True).as_matrix()
-    found, _ = morphology.oriented_minimum_bounding_box(tetrahedron @ rotation.T)
+    found, _ = geometry.oriented_minimum_bounding_box(tetrahedron @ rotation.T)
     np.testing.assert_allclose(found, [2.0, 2.0, 2.0], rtol=1e-6)
 
 
@@ -350,13 +351,13 @@ def test_ombb_of_a_rotated_voxel_box_is_near_the_box():
 def test_ellipsoid_surface_area_series():
     from numpy.polynomial.legendre import legval
 
-    assert morphology.ellipsoid_surface_area([3.0, 3.0, 3.0]) == pytest.approx(4 * math.pi * 9.0)
+    assert geometry.ellipsoid_surface_area([3.0, 3.0, 3.0]) == pytest.approx(4 * math.pi * 9.0)
     a, b, c = 6.0, 4.0, 3.0
     alpha, beta = math.sqrt(1 - b ** 2 / a ** 2), math.sqrt(1 - c ** 2 / a ** 2)
     nu = np.arange(21)
     series = legval((alpha ** 2 + beta ** 2) / (2 * alpha * beta), (alpha * beta) ** nu / (1 - 4 * nu ** 2))
-    assert morphology.ellipsoid_surface_area([c, a, b]) == pytest.approx(4 * math.pi * a * b * series, rel=1e-12)
-    prolate = morphology.ellipsoid_surface_area([5.0, 2.0, 2.0])  # alpha = beta: no division by 0
+    assert geometry.ellipsoid_surface_area([c, a, b]) == pytest.approx(4 * math.pi * a * b * series, rel=1e-12)
+    prolate = geometry.ellipsoid_surface_area([5.0, 2.0, 2.0])  # alpha = beta: no division by 0
     assert math.isfinite(prolate) and prolate > 4 * math.pi * 4.0
 
 
@@ -422,4 +423,4 @@ def test_lexicographic_order_matches_numpy_lexsort(seed, n_points, n_values):
     # few distinct values: many ties in u, in v and in both
     rng = np.random.default_rng(seed)
     u, v = rng.integers(0, n_values, size=(2, n_points)).astype(np.float64)
-    np.testing.assert_array_equal(morphology._lexicographic_order(u, v), np.lexsort((v, u)))
+    np.testing.assert_array_equal(geometry._lexicographic_order(u, v), np.lexsort((v, u)))

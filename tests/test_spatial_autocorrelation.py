@@ -157,12 +157,38 @@ def test_shipped_ct_spec_is_bounded_and_a_large_roi_takes_the_fft():
         is None
 
 
-def test_inverse_distance_kernel_matches_numpy_reference():
-    box, grid, spacing = (3, 4, 2), (6, 8, 4), (2.0, 0.5, 1.5)
-    kernel = sa._inverse_distance_kernel(box, grid, spacing)
-    expected = np.zeros(grid)
+def naive_inverse_distance_kernel(box, grid, spacing):
+    """``1 / ||o * spacing||`` at every offset ``0 < |o| < box`` (per axis), wrapped onto the grid; else 0."""
+    kernel = np.zeros(grid)
     for offset in np.ndindex(*(2 * s - 1 for s in box)):
         o = np.array(offset) - (np.array(box) - 1)
         if o.any():
-            expected[tuple(o % np.array(grid))] = 1.0 / np.linalg.norm(o * spacing)
-    np.testing.assert_allclose(kernel, expected, rtol=1e-14)
+            kernel[tuple(o % np.array(grid))] = 1.0 / np.linalg.norm(o * spacing)
+    return kernel
+
+
+@FAST
+@given(st.tuples(*(st.integers(1, 6) for _ in range(3))),
+       st.tuples(*(st.sampled_from([0.5, 0.8, 1.0, 2.0, 3.0]) for _ in range(3))))
+def test_kernel_spectrum_from_one_octant_is_numpys_full_transform(box, spacing):
+    grid = sa.fft_grid_shape(box)
+    assert all(g % 2 == 0 and g >= 2 * s - 1 for g, s in zip(grid, box))
+    expected = np.fft.rfftn(naive_inverse_distance_kernel(box, grid, spacing))
+    found = np.ones(expected.shape, dtype=complex)
+    sa._multiply_by_even(found, sa._inverse_distance_spectrum(box, grid, spacing))
+    np.testing.assert_allclose(found, expected.real, rtol=0, atol=1e-12 * np.abs(expected).max())
+    np.testing.assert_allclose(expected.imag, 0.0, atol=1e-12 * np.abs(expected).max())
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1), st.tuples(*(st.integers(1, 6) for _ in range(3))))
+def test_pruned_transforms_are_numpys_padded_transforms(seed, box):
+    rng = np.random.default_rng(seed)
+    volume = rng.normal(size=box)
+    grid = sa.fft_grid_shape(box)
+    forward = sa._forward(volume, grid, workers=1)
+    np.testing.assert_allclose(forward, np.fft.rfftn(volume, grid, axes=(0, 1, 2)), rtol=1e-12, atol=1e-12)
+    spectrum = rng.normal(size=forward.shape) + 1j * rng.normal(size=forward.shape)
+    inside = tuple(slice(0, s) for s in box)
+    np.testing.assert_allclose(sa._inverse_inside(spectrum.copy(), grid, box, workers=1),
+                               np.fft.irfftn(spectrum, grid, axes=(0, 1, 2))[inside], rtol=1e-12, atol=1e-12)

@@ -259,8 +259,9 @@ def preprocess(case: Case, registered: StageRecord, *, spec: Spec, output: Path)
     if settings.bias_field_correction:
         image = n4_bias_correction(image, body_mask(image))[0]
     if settings.normalisation != "none":
-        region = mask if settings.normalisation_region == "roi" else "body"
-        image = normalise_mr(image, settings.normalisation, region=region, percentiles=settings.percentiles)
+        region = mask if settings.normalisation_region == "roi" else settings.normalisation_region
+        image = normalise_mr(image, settings.normalisation, region=region, percentiles=settings.percentiles,
+                             scale=settings.normalisation_scale, clip=settings.normalisation_clip)
     write_image_atomic(image, output)
     return StageRecord(case.patient_id, case.modality, "preprocess", True,
                        artifacts={"image": str(output), "mask": registered.artifacts["mask"]}, details=details)

@@ -127,12 +127,12 @@ def _read_table(path: Path) -> pd.DataFrame:
     table["patient_id"] = table["patient_id"].str.strip()
     table["modality"] = table["modality"].str.strip().str.upper()
     for column in ("image", "mask"):
-        table[column] = [_resolve(path.parent, value) for value in table[column]]
+        table[column] = [resolve_listed_path(path.parent, value) for value in table[column]]
     return table
 
 
-def _resolve(folder: Path, value: str) -> str:
-    """``value`` as an absolute path (relative to ``folder``); empty stays empty."""
+def resolve_listed_path(folder: Path, value: str) -> str:
+    """A path listed in a table (manifest, case list) as an absolute path, relative to ``folder``; empty stays empty."""
     if not value.strip():
         return ""
     candidate = Path(value.strip())

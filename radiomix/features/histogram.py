@@ -9,6 +9,11 @@ The 16 distribution features (mean ... quartile coefficient of dispersion)
 use the same formulas and percentile convention as the intensity-based
 statistics (:func:`radiomix.features.statistics.distribution_features`).
 
+:class:`~radiomix.spec.HistogramSettings` holds pyradiomics' one departure
+(the epsilon inside the entropy's logarithm); pyradiomics' firstorder Entropy
+and Uniformity are :func:`entropy_and_uniformity` of its own discretisation's
+levels.
+
 Ties: the *mode* is, among the levels of highest count, the one closest to the
 mean (the lower one when two are equally close, IBSI); the gradient
 intensities are the lowest level at which the gradient reaches its maximum or
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -60,7 +66,7 @@ _DEFINITIONS = (
     ("quartile_coefficient_of_dispersion", "Intensity histogram quartile coefficient of dispersion",
      "SLWD", "1", "(P_75 - P_25) / (P_75 + P_25) of X_d"),
     ("entropy", "Discretised intensity entropy", "TLU2", "1",
-     "-sum_i p_i log2 p_i over levels with p_i > 0"),
+     "-sum_i p_i log2(p_i + epsilon) over levels with p_i > 0; epsilon = entropy_epsilon (0 in IBSI)"),
     ("uniformity", "Discretised intensity uniformity", "BJ5W", "1", "sum_i p_i^2"),
     ("maximum_gradient", "Maximum histogram gradient", "12CE", "voxel",
      "max_i H'_i with H'_1 = n_2 - n_1, H'_i = (n_(i+1) - n_(i-1)) / 2 for 1 < i < N_g, "
@@ -72,6 +78,19 @@ _DEFINITIONS = (
      "the (lowest) level i where H'_i is minimal"),
 )
 FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS)
+
+
+@njit
+def _level_counts_kernel(levels, n_levels):
+    """Voxels per level ``1..n_levels`` and whether every level lies in that range."""
+    counts = np.zeros(n_levels + 1, dtype=np.int64)
+    in_range = True
+    for level in levels:
+        if level < 1 or level > n_levels:
+            in_range = False
+        else:
+            counts[level] += 1
+    return counts[1:], in_range
 
 
 def level_counts(levels: np.ndarray, n_levels: int) -> np.ndarray:
@@ -94,11 +113,12 @@ def level_counts(levels: np.ndarray, n_levels: int) -> np.ndarray:
     InputError
         A level lies outside ``1..n_levels``.
     """
-    levels = np.asarray(levels)
-    if levels.size and (levels.min() < 1 or levels.max() > n_levels):
+    levels = np.ascontiguousarray(levels).ravel()
+    counts, in_range = _level_counts_kernel(levels, int(n_levels))
+    if not in_range:
         raise InputError(f"discretised grey levels {levels.min()}..{levels.max()} fall outside "
                          f"1..{n_levels}: the discretisation and n_levels disagree")
-    return np.bincount(levels.astype(np.int64), minlength=n_levels + 1)[1:]
+    return counts
 
 
 def histogram_gradient(counts: np.ndarray) -> np.ndarray:
@@ -128,6 +148,40 @@ def histogram_mode(counts: np.ndarray, mean: float) -> int:
     return int(candidates[np.flatnonzero(distances == distances.min())[0]])
 
 
+@njit_exact
+def _entropy_and_uniformity_kernel(counts, epsilon):
+    """Entropy and uniformity of the non-empty levels of ``counts`` (exact arithmetic)."""
+    total = 0
+    for count in counts:
+        total += count
+    entropy = 0.0
+    uniformity = 0.0
+    for count in counts:
+        if count > 0:
+            p = count / total
+            entropy -= p * np.log2(p + epsilon)
+            uniformity += p * p
+    return entropy, uniformity
+
+
+def entropy_and_uniformity(counts: np.ndarray, epsilon: float = 0.0) -> tuple[float, float]:
+    """Entropy ``-sum_i p_i log2(p_i + epsilon)`` and uniformity ``sum_i p_i^2`` of a histogram.
+
+    Parameters
+    ----------
+    counts : ndarray of int
+        Voxels per level ``n_i`` (empty levels allowed; at least one voxel).
+    epsilon : float
+        Added to ``p_i`` inside the logarithm (IBSI: 0).
+
+    Returns
+    -------
+    entropy, uniformity : float
+        Both over the non-empty levels, ``p_i = n_i / sum_i n_i`` (dimensionless).
+    """
+    return _entropy_and_uniformity_kernel(np.ascontiguousarray(counts, dtype=np.int64), float(epsilon))
+
+
 def compute(roi: RoiImage, settings: HistogramSettings,
             dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """The 23 intensity histogram features of the ROI intensity mask (3D; ``dimensions`` unused).
@@ -141,12 +195,11 @@ def compute(roi: RoiImage, settings: HistogramSettings,
     """
     levels = roi.intensity_mask_values("intensity histogram features", "discretised")
     counts = level_counts(levels, roi.n_levels)
-    probabilities = counts / levels.size
     results = {item.key: item for item in distribution_features(levels)}
-    present = probabilities[probabilities > 0]
+    entropy, uniformity = entropy_and_uniformity(counts, settings.entropy_epsilon)
     results["mode"] = FeatureValue("mode", "", float(histogram_mode(counts, results["mean"].value)))
-    results["entropy"] = FeatureValue("entropy", "", float(-np.sum(present * np.log2(present))))
-    results["uniformity"] = FeatureValue("uniformity", "", float(np.sum(probabilities ** 2)))
+    results["entropy"] = FeatureValue("entropy", "", entropy)
+    results["uniformity"] = FeatureValue("uniformity", "", uniformity)
     if roi.n_levels >= 2:
         gradient = histogram_gradient(counts)
         gradient_features = {

@@ -140,7 +140,8 @@ def _histogram(discretised: np.ndarray, intensities: np.ndarray, low: float, hig
     below = np.searchsorted(ordered, intensities, side="left")
     return IntensityVolumeHistogram(
         intensities=intensities, volume_fractions=1.0 - below / ordered.size,
-        range_low=low, range_high=high, step=step, n_distinct=int(np.unique(ordered).size))
+        range_low=low, range_high=high, step=step,
+        n_distinct=1 + int(np.count_nonzero(ordered[1:] != ordered[:-1])))  # distinct values of a sorted array
 
 
 def intensity_volume_histogram(values: np.ndarray, settings: IvhFeatureSettings,

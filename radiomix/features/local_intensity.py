@@ -17,8 +17,9 @@ Extraction must keep at least ``r`` of image around the ROI when it crops the
 image, otherwise spheres near the ROI border lose voxels.
 
 :func:`sphere_rows` describes the sphere as runs along x;
-:func:`_sphere_means_kernel` computes the sphere means (parallel over ROI
-voxels; each iteration writes only its own output element);
+:func:`_sphere_means_kernel` computes the sphere means (in parallel over blocks of
+ROI voxels when the work is large, :func:`radiomix._numba.chunk_count`; each block writes
+only its own output elements);
 :func:`sphere_mean_intensities` validates and allocates.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix._numba import njit_parallel, prange
+from radiomix._numba import chunk_count, njit_parallel, prange
 from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -86,7 +87,7 @@ def sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.nda
 
 
 @njit_parallel
-def _sphere_means_kernel(intensity, centres, rows):
+def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):
     """Mean finite intensity in the sphere ``rows`` around every centre, inside the array.
 
     Parameters
@@ -96,6 +97,10 @@ def _sphere_means_kernel(intensity, centres, rows):
         ``(z, y, x)`` indices of the sphere centres.
     rows : ndarray of int64, shape (n_rows, 3)
         ``(dz, dy, half_width)`` runs of the sphere from :func:`sphere_rows`.
+    n_chunks : int
+        Consecutive blocks of centres processed in parallel (1: on the calling thread).
+    all_finite : bool
+        Every intensity is finite: the finiteness test per voxel is skipped.
 
     Returns
     -------
@@ -105,21 +110,28 @@ def _sphere_means_kernel(intensity, centres, rows):
     n_z, n_y, n_x = intensity.shape
     n_centres = centres.shape[0]
     means = np.empty(n_centres, dtype=np.float64)
-    for k in prange(n_centres):
-        total = 0.0
-        count = 0
-        for r in range(rows.shape[0]):
-            z = centres[k, 0] + rows[r, 0]
-            y = centres[k, 1] + rows[r, 1]
-            if 0 <= z < n_z and 0 <= y < n_y:
-                first = max(centres[k, 2] - rows[r, 2], 0)
-                last = min(centres[k, 2] + rows[r, 2], n_x - 1)
-                for x in range(first, last + 1):
-                    value = intensity[z, y, x]
-                    if np.isfinite(value):
-                        total += value
-                        count += 1
-        means[k] = total / count if count > 0 else np.nan
+    chunk = (n_centres + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for k in range(c * chunk, min((c + 1) * chunk, n_centres)):
+            total = 0.0
+            count = 0
+            for r in range(rows.shape[0]):
+                z = centres[k, 0] + rows[r, 0]
+                y = centres[k, 1] + rows[r, 1]
+                if 0 <= z < n_z and 0 <= y < n_y:
+                    first = max(centres[k, 2] - rows[r, 2], 0)
+                    last = min(centres[k, 2] + rows[r, 2], n_x - 1)
+                    if all_finite:  # a plain run sum (vectorised)
+                        for x in range(first, last + 1):
+                            total += intensity[z, y, x]
+                        count += last + 1 - first
+                        continue
+                    for x in range(first, last + 1):
+                        value = intensity[z, y, x]
+                        if np.isfinite(value):
+                            total += value
+                            count += 1
+            means[k] = total / count if count > 0 else np.nan
     return means
 
 
@@ -164,7 +176,10 @@ def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
         raise NonFiniteIntensityError("the ROI holds NaN or infinite intensities; "
                                       "re-segment or fix the image before extraction")
     centres = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64)
-    return _sphere_means_kernel(intensity, centres, sphere_rows(spacing, radius_mm))
+    rows = sphere_rows(spacing, radius_mm)
+    work = len(centres) * int((2 * rows[:, 2] + 1).sum())
+    all_finite = bool(np.isfinite(intensity).all())
+    return _sphere_means_kernel(intensity, centres, rows, chunk_count(work, len(centres)), all_finite)
 
 
 def compute(roi: RoiImage, settings: LocalIntensitySettings,

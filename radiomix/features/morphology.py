@@ -18,17 +18,11 @@ centre of the morphological-mask voxels with the intensity-weighted centre of
 the intensity-mask voxels; Moran's I and Geary's C use the intensity-mask
 voxels.
 
-Kernels (numba, private, under public wrappers):
-
-- Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
-  (exact pair sums or FFT convolution, whichever is cheaper), bounded by
-  ``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`);
-- :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
-  set of directions, the smallest box with an axis along each (rotating
-  calipers over the projected 2D hull);
-- :func:`_khachiyan_weights` / :func:`minimum_volume_enclosing_ellipsoid`:
-  Khachiyan's algorithm (with Todd-Yildirim away steps) for the minimum
-  volume enclosing ellipsoid.
+Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
+(exact pair sums or FFT convolution, whichever is cheaper), bounded by
+``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Maximum
+diameter, oriented minimum bounding box and minimum volume enclosing
+ellipsoid: :mod:`radiomix.features.geometry`.
 """
 
 from __future__ import annotations
@@ -36,36 +30,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.spatial import ConvexHull
 from skimage.measure import marching_cubes
 
-from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.geometry import (
+    MVEE_MAX_ITERATIONS,
+    MVEE_TOLERANCE,
+    box_surface_area,
+    ellipsoid_surface_area,
+    maximum_diameter,
+    minimum_volume_enclosing_ellipsoid,
+    oriented_minimum_bounding_box,
+)
 from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
 from radiomix.spec import MorphologySettings
 
 FAMILY = "morphology"
-
-ELLIPSOID_AREA_TERMS = 20
-"""Highest Legendre term of the IBSI series for the surface area of an ellipsoid."""
-
-OMBB_DIRECTIONS = 2000
-"""Directions sampled on the half sphere by the oriented minimum bounding box search."""
-
-OMBB_REFINED = 4
-"""Best sampled directions refined by the oriented minimum bounding box search."""
-
-OMBB_TIE_TOLERANCE = 1.0e-7
-"""Boxes whose volumes differ by less than this fraction tie; the smaller surface area wins."""
-
-MVEE_TOLERANCE = 1.0e-7
-"""Tolerance of Khachiyan's algorithm used by :func:`compute` (a few thousand iterations at most)."""
-
-MVEE_MAX_ITERATIONS = 100_000
-"""Iteration cap of Khachiyan's algorithm used by :func:`compute`."""
 
 COPLANAR_EIGENVALUE_RATIO = 1.0e-10
 """Voxel-centre covariance eigenvalues below this fraction of the largest are zero.
@@ -242,452 +225,6 @@ def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
 
 
-def maximum_diameter(points: np.ndarray, block_rows: int = 1024) -> float:
-    """Largest Euclidean distance between two points (mm).
-
-    Parameters
-    ----------
-    points : ndarray of float, shape (n, 3)
-        Positions in mm; pass convex-hull vertices to keep ``n`` small (the
-        farthest pair is always among them).
-    block_rows : int
-        Rows of the distance matrix held in memory at once.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    largest_squared = 0.0
-    for start in range(0, len(points), block_rows):
-        block = points[start:start + block_rows]
-        squared = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
-        largest_squared = max(largest_squared, float(squared.max()))
-    return math.sqrt(largest_squared)
-
-
-# ---------------------------------------------------------------- ellipsoids
-
-
-def ellipsoid_surface_area(semi_axes, n_terms: int = ELLIPSOID_AREA_TERMS) -> float:
-    """IBSI-1's Legendre-series surface area (mm^2) of an ellipsoid.
-
-    ``A = 4 pi a b sum_{nu=0}^{n_terms} (alpha beta)^nu / (1 - 4 nu^2)
-    P_nu((alpha^2 + beta^2) / (2 alpha beta))`` with ``a >= b >= c``,
-    ``alpha = sqrt(1 - b^2/a^2)``, ``beta = sqrt(1 - c^2/a^2)``. This is the
-    manual's definition of the enclosing-ellipsoid areas; it equals the exact
-    area for a sphere and departs from it as the ellipsoid gets eccentric.
-    The terms ``t_nu = (alpha beta)^nu P_nu(x)`` are built with Bonnet's
-    recursion multiplied through by ``(alpha beta)^(nu + 1)``, which needs no
-    division by ``alpha beta`` and so also holds for spheroids and spheres.
-
-    Parameters
-    ----------
-    semi_axes : sequence of 3 float
-        Semi-axis lengths in mm, any order, all positive.
-    n_terms : int
-        Highest order ``nu`` of the series (IBSI: 20).
-    """
-    a, b, c = sorted((float(s) for s in semi_axes), reverse=True)
-    if c <= 0.0:
-        raise InputError(f"ellipsoid semi-axes must be positive, got {tuple(semi_axes)}")
-    alpha_sq = 1.0 - (b / a) ** 2
-    beta_sq = 1.0 - (c / a) ** 2
-    half_sum = 0.5 * (alpha_sq + beta_sq)  # x * alpha * beta
-    product_sq = alpha_sq * beta_sq  # (alpha * beta)^2
-    previous, current = 1.0, half_sum  # t_0, t_1
-    total = previous + current / (1.0 - 4.0)
-    for nu in range(1, n_terms):
-        following = ((2 * nu + 1) * half_sum * current - nu * product_sq * previous) / (nu + 1)
-        previous, current = current, following
-        total += current / (1.0 - 4.0 * (nu + 1) ** 2)
-    return 4.0 * math.pi * a * b * total
-
-
-@njit
-def _khachiyan_weights(points, tolerance, max_iterations):
-    """Khachiyan's algorithm with Todd-Yildirim away steps: MVEE weights ``u`` of the points.
-
-    With ``q_i`` the points lifted by a trailing 1, ``X(u) = sum_i u_i q_i q_i^T``
-    and ``M_i = q_i^T X(u)^-1 q_i``, each iteration moves weight towards the
-    point of largest ``M`` (Khachiyan's step) or, when that gains less, away
-    from the weighted point of smallest ``M`` (an away step, which may drop
-    it), by the line-search optimum ``tau = (M_j - d - 1) / ((d + 1)(M_j - 1))``:
-    ``u <- (1 - tau) u + tau e_j``. Stops when ``max_i M_i <= (1 + tolerance)(d + 1)``.
-    Returns the weights and the number of iterations done.
-    """
-    n_points, n_dims = points.shape
-    lifted = np.ones((n_points, n_dims + 1))
-    lifted[:, :n_dims] = points
-    weights = np.full(n_points, 1.0 / n_points)
-    target = n_dims + 1.0
-    distances = np.empty(n_points)
-    iteration = 0
-    while iteration < max_iterations:
-        scatter = np.zeros((n_dims + 1, n_dims + 1))
-        for i in range(n_points):
-            for r in range(n_dims + 1):
-                for c in range(n_dims + 1):
-                    scatter[r, c] += weights[i] * lifted[i, r] * lifted[i, c]
-        inverse = np.linalg.inv(scatter)
-        farthest = 0
-        nearest = -1
-        for i in range(n_points):
-            value = 0.0
-            for r in range(n_dims + 1):
-                for c in range(n_dims + 1):
-                    value += lifted[i, r] * inverse[r, c] * lifted[i, c]
-            distances[i] = value
-            if value > distances[farthest]:
-                farthest = i
-            if weights[i] > 0.0 and (nearest < 0 or value < distances[nearest]):
-                nearest = i
-        if distances[farthest] <= (1.0 + tolerance) * target:
-            break
-        if distances[farthest] - target >= target - distances[nearest]:
-            chosen = farthest
-            step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
-            dropped = False
-        else:
-            chosen = nearest
-            step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
-            limit = -weights[chosen] / (1.0 - weights[chosen])
-            dropped = step <= limit
-            if dropped:
-                step = limit
-        for i in range(n_points):
-            weights[i] *= 1.0 - step
-        weights[chosen] += step
-        if dropped:
-            weights[chosen] = 0.0
-        iteration += 1
-    return weights, iteration
-
-
-def minimum_volume_enclosing_ellipsoid(points: np.ndarray, tolerance: float = MVEE_TOLERANCE,
-                                       max_iterations: int = MVEE_MAX_ITERATIONS):
-    """Minimum volume ellipsoid enclosing a 3D point set (Khachiyan's algorithm, away steps).
-
-    The returned ellipsoid always encloses every point: the weighted scatter
-    found by Khachiyan's algorithm is scaled to touch the farthest point. Its
-    excess volume over the minimum shrinks in proportion to ``tolerance``;
-    with Todd and Yildirim's away steps the iteration converges linearly, so
-    a tight tolerance (1e-7) costs a few hundred to a few thousand iterations.
-
-    Parameters
-    ----------
-    points : ndarray of float, shape (n, 3)
-        Positions in mm, not all in one plane (pass convex-hull vertices to
-        keep ``n`` small: the MVEE depends on them only).
-    tolerance : float
-        Stop when ``max_j M_j <= (1 + tolerance)(d + 1)`` (``d`` = 3).
-    max_iterations : int
-        Give up refining after this many iterations (the ellipsoid is still an
-        enclosing one, only less tight).
-
-    Returns
-    -------
-    semi_axes : ndarray of float64, shape (3,)
-        Semi-axis lengths in mm, decreasing.
-    centre : ndarray of float64, shape (3,)
-        Centre in the coordinates of ``points``.
-    axes : ndarray of float64, shape (3, 3)
-        Unit axis directions as rows, in the order of ``semi_axes``.
-    """
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
-        raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
-    if not tolerance > 0.0:
-        raise InputError(f"tolerance must be positive, got {tolerance}")
-    offset = points.mean(axis=0)
-    centred = points - offset
-    if np.linalg.matrix_rank(centred) < 3:
-        raise InputError("the points lie in one plane: their enclosing ellipsoid is flat")
-    weights, _ = _khachiyan_weights(centred, float(tolerance), int(max_iterations))
-    centre = weights @ centred
-    scatter = (centred * weights[:, None]).T @ centred - np.outer(centre, centre)
-    eigenvalues, eigenvectors = np.linalg.eigh(scatter)
-    deviations = centred - centre
-    reach = np.einsum("ij,jk,ik->i", deviations, np.linalg.inv(scatter), deviations).max()
-    order = np.argsort(eigenvalues)[::-1]
-    semi_axes = np.sqrt(eigenvalues[order] * reach)
-    return semi_axes, centre + offset, eigenvectors[:, order].T
-
-
-# ------------------------------------------------------------ bounding boxes
-
-
-@njit
-def _precedes(u, v, a, b):
-    """Whether point ``a`` comes before point ``b`` by ``u``, ties by ``v``, then by index."""
-    if u[a] != u[b]:
-        return u[a] < u[b]
-    if v[a] != v[b]:
-        return v[a] < v[b]
-    return a < b
-
-
-@njit
-def _lexicographic_order(u, v):
-    """Indices sorting the points by ``u``, ties by ``v``, then by index (bottom-up merge sort).
-
-    The order is total (no two points tie on the index), so any correct sort gives this one
-    permutation; plain loops keep the kernel quick to compile.
-    """
-    n_points = u.shape[0]
-    order = np.arange(n_points)
-    spare = np.empty(n_points, dtype=order.dtype)
-    width = 1
-    while width < n_points:
-        for start in range(0, n_points, 2 * width):
-            middle = min(start + width, n_points)
-            stop = min(start + 2 * width, n_points)
-            left, right, out = start, middle, start
-            while left < middle and right < stop:
-                if _precedes(u, v, order[right], order[left]):
-                    spare[out] = order[right]
-                    right += 1
-                else:
-                    spare[out] = order[left]
-                    left += 1
-                out += 1
-            while left < middle:
-                spare[out] = order[left]
-                left += 1
-                out += 1
-            while right < stop:
-                spare[out] = order[right]
-                right += 1
-                out += 1
-        order, spare = spare, order
-        width *= 2
-    return order
-
-
-@njit
-def _planar_hull(u, v):
-    """Indices of the 2D convex hull of points (u, v), counter-clockwise (monotone chain)."""
-    n_points = u.shape[0]
-    order = _lexicographic_order(u, v)
-    hull = np.empty(2 * n_points + 1, dtype=np.int64)
-    size = 0
-    for k in range(n_points):  # lower chain
-        p = order[k]
-        while size >= 2:
-            a = hull[size - 2]
-            b = hull[size - 1]
-            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
-                break
-            size -= 1
-        hull[size] = p
-        size += 1
-    lower_size = size + 1
-    for k in range(n_points - 2, -1, -1):  # upper chain
-        p = order[k]
-        while size >= lower_size:
-            a = hull[size - 2]
-            b = hull[size - 1]
-            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
-                break
-            size -= 1
-        hull[size] = p
-        size += 1
-    return hull[:max(size - 1, 1)]
-
-
-@njit
-def _box_about_normal(points, normal, sides, axes):
-    """The minimum-volume box enclosing ``points`` with an axis along the unit ``normal``.
-
-    The box's height is the extent of the points along the normal; its base
-    is the minimum-area rectangle of the points projected on the orthogonal
-    plane, which has a side along an edge of their 2D convex hull (rotating
-    calipers). Writes the side lengths into ``sides`` (3,) and the unit axis
-    directions, as rows in the same order, into ``axes`` (3, 3).
-    """
-    n_points = points.shape[0]
-    helper = np.zeros(3)
-    if abs(normal[0]) < 0.6:
-        helper[0] = 1.0
-    else:
-        helper[1] = 1.0
-    first = helper - (helper[0] * normal[0] + helper[1] * normal[1] + helper[2] * normal[2]) * normal
-    first /= np.sqrt(first[0] ** 2 + first[1] ** 2 + first[2] ** 2)
-    second = np.empty(3)
-    second[0] = normal[1] * first[2] - normal[2] * first[1]
-    second[1] = normal[2] * first[0] - normal[0] * first[2]
-    second[2] = normal[0] * first[1] - normal[1] * first[0]
-    height_low = np.inf
-    height_high = -np.inf
-    u = np.empty(n_points)
-    v = np.empty(n_points)
-    for i in range(n_points):
-        h = points[i, 0] * normal[0] + points[i, 1] * normal[1] + points[i, 2] * normal[2]
-        height_low = min(height_low, h)
-        height_high = max(height_high, h)
-        u[i] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
-        v[i] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
-    hull = _planar_hull(u, v)
-    m = hull.shape[0]
-    best_area = np.inf
-    best_width = 0.0
-    best_depth = 0.0
-    best_du = 1.0
-    best_dv = 0.0
-    for e in range(m):
-        a = hull[e]
-        b = hull[(e + 1) % m]
-        du = u[b] - u[a]
-        dv = v[b] - v[a]
-        length = np.sqrt(du * du + dv * dv)
-        if length == 0.0:
-            continue
-        du /= length
-        dv /= length
-        along_low = np.inf
-        along_high = -np.inf
-        across_low = np.inf
-        across_high = -np.inf
-        for t in range(m):
-            p = hull[t]
-            along = u[p] * du + v[p] * dv
-            across = -u[p] * dv + v[p] * du
-            along_low = min(along_low, along)
-            along_high = max(along_high, along)
-            across_low = min(across_low, across)
-            across_high = max(across_high, across)
-        area = (along_high - along_low) * (across_high - across_low)
-        if area < best_area:
-            best_area = area
-            best_width = along_high - along_low
-            best_depth = across_high - across_low
-            best_du = du
-            best_dv = dv
-    sides[0] = height_high - height_low
-    sides[1] = best_width
-    sides[2] = best_depth
-    for c in range(3):
-        axes[0, c] = normal[c]
-        axes[1, c] = best_du * first[c] + best_dv * second[c]
-        axes[2, c] = -best_dv * first[c] + best_du * second[c]
-
-
-@njit
-def _boxes_about_normals(points, normals):
-    """:func:`_box_about_normal` for each row of ``normals``.
-
-    One thread: a parallel loop takes seconds more to compile on first use than it saves
-    on a few thousand normals.
-
-    Returns
-    -------
-    sides : (n_normals, 3) side lengths along ``axes[k, 0..2]``.
-    axes : (n_normals, 3, 3) unit axis directions as rows.
-    """
-    n_normals = normals.shape[0]
-    sides = np.empty((n_normals, 3))
-    axes = np.empty((n_normals, 3, 3))
-    for k in range(n_normals):
-        _box_about_normal(points, normals[k], sides[k], axes[k])
-    return sides, axes
-
-
-def _box_area(sides) -> float:
-    """Surface area (mm^2) of a box with side lengths ``sides``."""
-    l1, l2, l3 = (float(s) for s in sides)
-    return 2.0 * (l1 * l2 + l1 * l3 + l2 * l3)
-
-
-def _hemisphere_directions(count: int) -> np.ndarray:
-    """``count`` unit vectors spread evenly over the half sphere ``z >= 0`` (Fibonacci lattice)."""
-    index = np.arange(count) + 0.5
-    height = index / count
-    azimuth = math.pi * (3.0 - math.sqrt(5.0)) * index
-    radius = np.sqrt(1.0 - height ** 2)
-    return np.column_stack([radius * np.cos(azimuth), radius * np.sin(azimuth), height])
-
-
-def _tilting_basis(normal: np.ndarray) -> np.ndarray:
-    """Two unit vectors (rows) orthogonal to ``normal`` and to each other."""
-    helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.6 else np.array([0.0, 1.0, 0.0])
-    first = np.cross(normal, helper)
-    first /= np.linalg.norm(first)
-    return np.array([first, np.cross(normal, first)])
-
-
-def _tilted(normal: np.ndarray, basis: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    """``normal`` moved by ``tilt @ basis`` in its orthogonal plane, renormalised."""
-    moved = normal + tilt @ basis
-    return moved / math.sqrt(moved @ moved)
-
-
-def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_DIRECTIONS,
-                                  n_refined: int = OMBB_REFINED):
-    """Minimum-volume box of any orientation enclosing a 3D point set.
-
-    For a given direction ``n`` of one of its axes, the smallest enclosing box
-    is exact: its height is the extent of the points along ``n`` and its base
-    the minimum-area rectangle of their projection (rotating calipers,
-    :func:`_boxes_about_normals`). The box volume is thus a function of ``n``
-    on the half sphere, minimised here over the convex-hull face normals
-    (boxes with a face flush with the hull), the coordinate axes (so the
-    result is never larger than the axis-aligned box) and ``n_directions``
-    evenly spread directions; the ``n_refined`` best directions of distinct
-    volume are then refined by a Nelder-Mead search over the direction (the
-    optimum need not have a face flush with the hull, O'Rourke 1985). Of the
-    boxes within :data:`OMBB_TIE_TOLERANCE` of the smallest volume, the one of
-    smallest surface area is returned, so that near-ties do not make the area
-    flip.
-
-    Parameters
-    ----------
-    points : ndarray of float, shape (n, 3)
-        Positions in mm, not all in one plane.
-    n_directions : int
-        Directions sampled evenly on the half sphere.
-    n_refined : int
-        Number of best directions refined by the local search.
-
-    Returns
-    -------
-    sides : ndarray of float64, shape (3,)
-        Side lengths in mm, decreasing.
-    axes : ndarray of float64, shape (3, 3)
-        Unit side directions as rows, in the order of ``sides``.
-    """
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
-        raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
-    points = points - points.mean(axis=0)
-    hull = ConvexHull(points)
-    vertices = np.ascontiguousarray(points[hull.vertices])
-    face_normals = hull.equations[:, :3] / np.linalg.norm(hull.equations[:, :3], axis=1, keepdims=True)
-    normals = np.vstack([np.unique(np.round(face_normals, 12), axis=0), np.eye(3),
-                         _hemisphere_directions(n_directions)])
-    sides, axes = _boxes_about_normals(vertices, np.ascontiguousarray(normals))
-    volumes = np.prod(sides, axis=1)
-
-    work_sides, work_axes = np.empty(3), np.empty((3, 3))
-
-    def volume_about(tilt, start, basis):
-        _box_about_normal(vertices, _tilted(start, basis, tilt), work_sides, work_axes)
-        return float(work_sides[0] * work_sides[1] * work_sides[2])
-
-    found_sides, found_axes = list(sides), list(axes)
-    smallest = float(volumes.min())
-    _, first_of_each = np.unique(np.round(volumes / smallest, 9), return_index=True)
-    for index in first_of_each[:n_refined]:
-        basis = _tilting_basis(normals[index])
-        result = minimize(volume_about, np.zeros(2), args=(normals[index], basis), method="Nelder-Mead",
-                          options={"xatol": 1e-10, "fatol": 1e-12 * smallest,
-                                   "initial_simplex": [[0.0, 0.0], [0.03, 0.0], [0.0, 0.03]]})
-        _box_about_normal(vertices, _tilted(normals[index], basis, result.x), work_sides, work_axes)
-        found_sides.append(work_sides.copy())
-        found_axes.append(work_axes.copy())
-    found_sides = np.array(found_sides)
-    found_volumes = np.prod(found_sides, axis=1)
-    near_smallest = np.flatnonzero(found_volumes <= found_volumes.min() * (1.0 + OMBB_TIE_TOLERANCE))
-    best = near_smallest[np.argmin([_box_area(found_sides[k]) for k in near_smallest])]
-    order = np.argsort(found_sides[best])[::-1]
-    return found_sides[best][order], found_axes[best][order]
-
-
 # ------------------------------------------------------------------ family
 
 
@@ -813,11 +350,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
 
     aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
     put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
-    put("area_density_aabb", area / _box_area(aabb_sides))
+    put("area_density_aabb", area / box_surface_area(aabb_sides))
 
     ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
     put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
-    put("area_density_ombb", area / _box_area(ombb_sides))
+    put("area_density_ombb", area / box_surface_area(ombb_sides))
 
     mvee_semi_axes, _, _ = minimum_volume_enclosing_ellipsoid(
         hull_vertices, MVEE_TOLERANCE, MVEE_MAX_ITERATIONS)

@@ -13,17 +13,20 @@ They are computed exactly by one of two methods:
   voxel offset only, so on the voxel grid ``F = K * M`` and ``G = K * D``
   (``K(o) = 1 / ||o * spacing||``, ``K(0) = 0``, ``M`` the mask, ``D`` the
   deviations, 0 outside) are linear convolutions, done with real FFTs on a
-  grid of ``next_fast_len(2 s - 1)`` per axis (``s`` the bounding box): then
-  ``W = sum M F``, ``X = sum D G`` and ``Q = 2 (sum D^2 F - X)``. This is
-  the same sum, exact up to floating-point rounding: the FFT's error is
-  about ``1e-16 log2(grid)`` of the largest convolution value; measured
-  differences from the pair sums are 1e-15 to 1e-14 (relative) on the CT
-  phantom and on noise ROIs (Moran's I near 0), and
+  grid of the even fast length ``>= 2 s - 1`` per axis (``s`` the bounding
+  box): then ``W = sum M F``, ``X = sum D G`` and ``Q = 2 (sum D^2 F - X)``.
+  The transforms skip the lines that are all padding (forward) or fall
+  outside the box (inverse), and ``K``'s transform, real and even, is the
+  type-1 DCT of one octant of the grid. This is the same sum, exact up to
+  floating-point rounding: the FFT's error is about ``1e-16 log2(grid)`` of
+  the largest convolution value; measured differences from the pair sums
+  are 1e-15 to 1e-14 (relative) on the CT phantom, real PET and MR ROIs and
+  on noise ROIs (Moran's I near 0), and
   ``tests/test_spatial_autocorrelation.py`` checks ``|difference| <=
-  FFT_TOLERANCE`` (1e-9) against the definition. Cost: five
-  3D FFTs of the grid (about ``8 s_z s_y s_x`` elements), 0.1-0.2 us per
-  grid element on 2 cores and about 50 bytes per grid element of memory
-  (measured: 46k voxels 0.09 s; 1.6 million voxels, grid 300^3, 4.8 s, 1.5 GB).
+  FFT_TOLERANCE`` (1e-9) against the definition. Cost: four pruned 3D FFTs
+  of the grid (about ``8 s_z s_y s_x`` elements), 40-130 ns per grid
+  element on the shared 2-core machine (CT phantom, 46k voxels, grid
+  100 x 120 x 120: 31 ms) and about 50 bytes per grid element of memory.
 
 :func:`grid_morans_i_gearys_c` picks the method with the smaller estimated
 cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, measured on a 2-core machine).
@@ -39,12 +42,13 @@ import scipy.fft
 from radiomix._numba import njit, njit_parallel, prange
 from radiomix.errors import InputError
 
-PAIR_EVALUATIONS_PER_FFT_ELEMENT = 150.0
-"""Pair evaluations costing as much as one FFT grid element (the five transforms and products).
+PAIR_EVALUATIONS_PER_FFT_ELEMENT = 40.0
+"""Pair evaluations costing as much as one FFT grid element (the four transforms and products).
 
-Measured on the 2-core development machine: an ellipsoid of 47k voxels (1.1e9 pairs) takes
-2.4 s by pairs and 0.26 s by FFT (grid 80 x 90 x 100); 7.8k voxels 0.066 s and 0.034 s. The
-two methods break even near 5,000 voxels for a compact ROI.
+Measured on the shared 2-core development machine (load 4-5) on ellipsoids at 2 mm: the ratio
+of the time per grid element to the time per pair was 17-62 (1.5k voxels: pairs 3.6 ms, FFT
+1.6 ms; 5.2k voxels: 24 ms and 9 ms; 24k voxels: 590 ms and 66 ms). The two methods break
+even near 1,000-1,500 voxels for a compact ROI.
 """
 
 FFT_TOLERANCE = 1.0e-9
@@ -157,62 +161,84 @@ def morans_i_gearys_c(positions: np.ndarray, values: np.ndarray) -> tuple[float,
     return _moran_geary(len(values), *partial.sum(axis=0), squares)
 
 
+def _even_fast_length(n: int) -> int:
+    """Smallest even length ``>= n`` that SciPy's real FFT transforms fast (factors 2, 3, 5 only)."""
+    length = scipy.fft.next_fast_len(n, real=True)
+    while length % 2:
+        length = scipy.fft.next_fast_len(length + 1, real=True)
+    return length
+
+
 def fft_grid_shape(box_shape) -> tuple[int, ...]:
-    """FFT grid of the convolution method for a bounding box: ``next_fast_len(2 s - 1)`` per axis."""
-    return tuple(scipy.fft.next_fast_len(2 * int(s) - 1, real=True) for s in box_shape)
+    """FFT grid of the convolution method for a bounding box: the even fast length ``>= 2 s - 1`` per axis."""
+    return tuple(_even_fast_length(2 * int(s) - 1) for s in box_shape)
 
 
-@njit_parallel
-def _fill_inverse_distance_kernel(kernel, box_shape, spacing):
-    """Write ``1 / ||o * spacing||`` for every offset ``|o_a| < box_shape[a]``, wrapped onto ``kernel``; else 0."""
-    lz, ly, lx = kernel.shape
-    for i in prange(lz):
-        oz = i if i < box_shape[0] else i - lz
-        reach_z = i < box_shape[0] or i > lz - box_shape[0]
-        dz = oz * spacing[0]
-        for j in range(ly):
-            oy = j if j < box_shape[1] else j - ly
-            reach_zy = reach_z and (j < box_shape[1] or j > ly - box_shape[1])
-            dy = oy * spacing[1]
-            for k in range(lx):
-                ox = k if k < box_shape[2] else k - lx
-                if reach_zy and (k < box_shape[2] or k > lx - box_shape[2]) and (i or j or k):
-                    dx = ox * spacing[2]
-                    kernel[i, j, k] = 1.0 / np.sqrt(dz * dz + dy * dy + dx * dx)
-                else:
-                    kernel[i, j, k] = 0.0
+def _inverse_distance_spectrum(box_shape, grid_shape, spacing) -> np.ndarray:
+    """Octant ``0 <= k_a <= L_a / 2`` of the real FFT of ``K(o) = 1 / ||o * spacing||`` (``0 < |o_a| < s_a``, else 0).
+
+    ``K`` is real and even along every axis of the (even-sized) grid, so its
+    transform is real, even, and equal to the type-1 DCT of one octant
+    ``0 <= o_a <= L_a / 2``: an eighth of the grid is transformed. The
+    octant's last axis is the ``rfftn`` layout's; :func:`_multiply_by_even`
+    mirrors the other two.
+    """
+    octant = [np.arange(length // 2 + 1) for length in grid_shape]
+    squared = [(offsets * float(step)) ** 2 for offsets, step in zip(octant, spacing)]
+    distance = np.sqrt(squared[0][:, None, None] + squared[1][None, :, None] + squared[2][None, None, :])
+    distance[0, 0, 0] = np.inf
+    kernel = 1.0 / distance
+    kernel[box_shape[0]:] = 0.0
+    kernel[:, box_shape[1]:] = 0.0
+    kernel[:, :, box_shape[2]:] = 0.0
+    return scipy.fft.dctn(kernel, type=1)
 
 
-def _inverse_distance_kernel(box_shape, grid_shape, spacing) -> np.ndarray:
-    """``1 / ||o * spacing||`` at every offset ``|o| < s`` per axis, wrapped onto the FFT grid; 0 at ``o = 0``."""
-    kernel = np.empty(grid_shape)
-    _fill_inverse_distance_kernel(kernel, np.asarray(box_shape, dtype=np.int64),
-                                  np.asarray(spacing, dtype=np.float64))
-    return kernel
+def _multiply_by_even(transform: np.ndarray, octant: np.ndarray) -> None:
+    """``transform *= K`` in place, ``K`` the even spectrum whose first octant (axes 0 and 1) is ``octant``.
+
+    An even spectrum on an axis of even length ``L`` holds ``K[L - k] = K[k]``:
+    the rows ``k > L / 2`` are the octant's rows ``L - k``, read backwards.
+    """
+    n0, n1 = octant.shape[:2]
+    upper = slice(n0 - 2, 0, -1)  # octant rows L/2 - 1, ..., 1 for transform rows L/2 + 1, ..., L - 1
+    left = slice(n1 - 2, 0, -1)
+    transform[:n0, :n1] *= octant
+    transform[n0:, :n1] *= octant[upper]
+    transform[:n0, n1:] *= octant[:, left]
+    transform[n0:, n1:] *= octant[upper, left]
+
+
+def _forward(volume: np.ndarray, grid_shape, workers: int) -> np.ndarray:
+    """``rfftn(volume, grid_shape)``, transforming only the lines that are not all padding."""
+    transform = scipy.fft.rfft(volume, n=grid_shape[2], axis=2, workers=workers)
+    transform = scipy.fft.fft(transform, n=grid_shape[1], axis=1, workers=workers)
+    return scipy.fft.fft(transform, n=grid_shape[0], axis=0, workers=workers)
+
+
+def _inverse_inside(transform: np.ndarray, grid_shape, box_shape, workers: int) -> np.ndarray:
+    """``irfftn(transform, grid_shape)[box]``, transforming only the lines that reach the box."""
+    inverse = scipy.fft.ifft(transform, axis=0, workers=workers)[:box_shape[0]]
+    inverse = scipy.fft.ifft(inverse, axis=1, workers=workers)[:, :box_shape[1]]
+    return scipy.fft.irfft(inverse, n=grid_shape[2], axis=2, workers=workers)[:, :, :box_shape[2]]
 
 
 def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spacing, workers: int = -1):
     """``W``, ``X`` and ``Q`` over ordered pairs by FFT convolution with the inverse-distance kernel."""
     box_shape = mask.shape
     grid_shape = fft_grid_shape(box_shape)
-    inside = tuple(slice(0, s) for s in box_shape)
-    # the kernel is real and even: its transform is real (the imaginary part is rounding only)
-    kernel = scipy.fft.rfftn(_inverse_distance_kernel(box_shape, grid_shape, spacing), workers=workers).real
-    mask_field = scipy.fft.irfftn(scipy.fft.rfftn(mask.astype(np.float64), grid_shape, workers=workers) * kernel,
-                                  grid_shape, workers=workers)[inside]
+    kernel = _inverse_distance_spectrum(box_shape, grid_shape, spacing)
+    transform = _forward(mask.astype(np.float64), grid_shape, workers)
+    _multiply_by_even(transform, kernel)
+    mask_field = _inverse_inside(transform, grid_shape, box_shape, workers)
     weight_sum = float(mask_field[mask].sum())
     squared_weighted = float((deviation_grid ** 2 * mask_field).sum())
     del mask_field
-    deviation_field = _irfftn_product(scipy.fft.rfftn(deviation_grid, grid_shape, workers=workers), kernel,
-                                     grid_shape, workers)[inside]
+    transform = _forward(deviation_grid, grid_shape, workers)
+    _multiply_by_even(transform, kernel)
+    deviation_field = _inverse_inside(transform, grid_shape, box_shape, workers)
     cross_sum = float((deviation_grid * deviation_field).sum())
     return weight_sum, cross_sum, 2.0 * (squared_weighted - cross_sum)
-
-
-def _irfftn_product(transform: np.ndarray, kernel: np.ndarray, grid_shape, workers: int) -> np.ndarray:
-    """Inverse real FFT of ``transform * kernel`` on ``grid_shape``."""
-    transform *= kernel
-    return scipy.fft.irfftn(transform, grid_shape, workers=workers)
 
 
 def choose_method(n_voxels: int, box_shape) -> str:

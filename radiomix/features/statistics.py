@@ -3,18 +3,30 @@
 Computed on the intensities ``X`` of the ``N_v`` voxels of the ROI intensity
 mask, over the 3D volume (IBSI DHQ4). Percentiles ``P_q`` are sample
 percentiles with linear interpolation between order statistics (Hyndman and
-Fan type 7, NumPy's default ``method="linear"``): the IBSI digital phantom's
-90th percentile 4 (and not the 4.2 of midpoint-style conventions) follows from
-it.
+Fan type 7, NumPy's default ``method="linear"``, the median included): the
+IBSI digital phantom's 90th percentile 4 (and not the 4.2 of midpoint-style
+conventions) follows from it. pyradiomics' firstorder class uses the same
+percentiles and the same robust mean absolute deviation.
+
+:class:`~radiomix.spec.StatisticsSettings` names what pyradiomics' firstorder
+class does differently (non-excess kurtosis, ``voxelArrayShift`` in the
+energies) and adds the two features it has beyond IBSI (total energy, standard
+deviation); its defaults are IBSI's.
 
 :func:`distribution_features` holds the formulas shared with the intensity
-histogram family (which applies them to discretised grey levels).
+histogram family (which applies them to discretised grey levels). Every sum
+comes from one kernel (:func:`_moments_kernel`), the percentiles from
+:func:`_percentiles_kernel`, whose order statistics
+(:func:`_ranked_values_kernel`) sort only the values near them.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from radiomix._numba import njit, njit_exact
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import StatisticsSettings
@@ -24,6 +36,18 @@ FAMILY = "statistics"
 ZERO_MEAN = "undefined: mean intensity is zero"
 ZERO_QUARTILE_SUM = "undefined: 25th and 75th percentiles sum to zero"
 NOTHING_BETWEEN_PERCENTILES = "undefined: no value lies between the 10th and 90th percentiles"
+UNDERFLOW = "undefined: the variance is too small for this moment in floating point (underflow)"
+UNDEFINED = {"skewness": UNDERFLOW, "kurtosis": UNDERFLOW,
+             "robust_mean_absolute_deviation": NOTHING_BETWEEN_PERCENTILES,
+             "coefficient_of_variation": ZERO_MEAN,
+             "quartile_coefficient_of_dispersion": ZERO_QUARTILE_SUM}
+"""Feature key -> the status of its NaN value (the only features that can be undefined)."""
+
+ORDER_BUCKETS = 4096
+"""Most buckets of the histogram that locates order statistics before a sort (speed only)."""
+
+VALUES_PER_BUCKET = 8
+"""Fewer buckets for few values: about this many values per bucket (speed only)."""
 
 registry.define(FAMILY, "mean", "Mean intensity", "Q4LE", "I", "mu = (1/N_v) sum_k X_k")
 registry.define(FAMILY, "variance", "Intensity variance", "ECT3", "I^2",
@@ -31,8 +55,9 @@ registry.define(FAMILY, "variance", "Intensity variance", "ECT3", "I^2",
 registry.define(FAMILY, "skewness", "Intensity skewness", "KE2A", "1",
                 "[(1/N_v) sum_k (X_k - mu)^3] / [(1/N_v) sum_k (X_k - mu)^2]^(3/2); 0 when the variance is 0")
 registry.define(FAMILY, "kurtosis", "(Excess) intensity kurtosis", "IPH6", "1",
-                "[(1/N_v) sum_k (X_k - mu)^4] / [(1/N_v) sum_k (X_k - mu)^2]^2 - 3; 0 when the variance is 0")
-registry.define(FAMILY, "median", "Median intensity", "Y12H", "I", "sample median of X")
+                "[(1/N_v) sum_k (X_k - mu)^4] / [(1/N_v) sum_k (X_k - mu)^2]^2 - 3 (without the - 3 when "
+                "kurtosis is non_excess); 0 when the variance is 0")
+registry.define(FAMILY, "median", "Median intensity", "Y12H", "I", "sample median of X (P_50)")
 registry.define(FAMILY, "minimum", "Minimum intensity", "1GSF", "I", "min(X)")
 registry.define(FAMILY, "percentile_10", "10th intensity percentile", "QG58", "I",
                 "P_10 of X (linear interpolation between order statistics)")
@@ -54,12 +79,218 @@ registry.define(FAMILY, "coefficient_of_variation", "Intensity-based coefficient
 registry.define(FAMILY, "quartile_coefficient_of_dispersion",
                 "Intensity-based quartile coefficient of dispersion", "9S40", "1",
                 "(P_75 - P_25) / (P_75 + P_25); undefined when P_75 + P_25 = 0")
-registry.define(FAMILY, "energy", "Intensity-based energy", "N8CA", "I^2", "sum_k X_k^2")
+registry.define(FAMILY, "energy", "Intensity-based energy", "N8CA", "I^2",
+                "sum_k (X_k + c)^2, c = voxel_shift (0 in IBSI)")
 registry.define(FAMILY, "root_mean_square", "Root mean square intensity", "5ZWQ", "I",
-                "sqrt((1/N_v) sum_k X_k^2)")
+                "sqrt((1/N_v) sum_k (X_k + c)^2), c = voxel_shift (0 in IBSI)")
+NON_IBSI_KEYS = (
+    registry.define(FAMILY, "total_energy", "Total energy", "", "I^2*mm^3",
+                    "V_voxel sum_k (X_k + c)^2: the energy times the voxel volume (mm^3); not in IBSI "
+                    "(pyradiomics' TotalEnergy); with non_ibsi_features").key,
+    registry.define(FAMILY, "standard_deviation", "Intensity standard deviation", "", "I",
+                    "sqrt(variance); not in IBSI (pyradiomics' StandardDeviation); with non_ibsi_features").key,
+)
+"""Features computed only when :attr:`StatisticsSettings.non_ibsi_features` names them."""
 
 
-def distribution_features(values: np.ndarray) -> list[FeatureValue]:
+@njit
+def _moments_kernel(values, shift, low, high, centre):
+    """Sums over ``values`` (float64, at least one) in branch-free passes.
+
+    Returns ``(mean, m2, m3, m4, mean_absolute_deviation,
+    robust_mean_absolute_deviation, energy, centre_absolute_deviation)``:
+    ``m_k`` are central moments (exactly 0 when every value is the same, the
+    mean then exactly that value); the robust deviation is taken over
+    ``low <= x <= high`` (NaN when no value lies there; exactly 0 when those
+    values are all the same); ``energy`` is
+    ``sum (x + shift)^2``; the last is ``mean |x - centre|``.
+    """
+    n = values.shape[0]
+    total = 0.0
+    energy = 0.0
+    n_different = 0
+    first = values[0]
+    for i in range(n):  # branch-free sums (vectorised)
+        total += values[i]
+        energy += (values[i] + shift) * (values[i] + shift)
+        n_different += values[i] != first
+    mean = first if n_different == 0 else total / n
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
+    absolute = 0.0
+    from_centre = 0.0
+    central_total = 0.0
+    central_count = 0
+    for i in range(n):
+        deviation = values[i] - mean
+        squared = deviation * deviation
+        m2 += squared
+        m3 += squared * deviation
+        m4 += squared * squared
+        absolute += abs(deviation)
+        from_centre += abs(values[i] - centre)
+        central = (values[i] >= low) & (values[i] <= high)
+        central_total += values[i] if central else 0.0
+        central_count += central
+    robust = np.nan
+    if central_count > 0:
+        central_mean = central_total / central_count
+        robust = 0.0
+        for i in range(n):
+            central = (values[i] >= low) & (values[i] <= high)
+            robust += abs(values[i] - central_mean) if central else 0.0
+        robust /= central_count
+        if robust <= central_count * 2.3e-16 * abs(central_mean):  # maybe only the rounding residue of the mean
+            central_low = np.inf
+            central_high = -np.inf
+            for i in range(n):
+                central = (values[i] >= low) & (values[i] <= high)
+                central_low = min(central_low, values[i] if central else np.inf)
+                central_high = max(central_high, values[i] if central else -np.inf)
+            robust = 0.0 if central_low == central_high else robust
+    return (mean, m2 / n, m3 / n, m4 / n, absolute / n, robust, energy, from_centre / n)
+
+
+@njit
+def _ranked_values_kernel(values, ranks, n_buckets):
+    """The values of the given ranks (any order, repeats allowed; 0 = smallest) of ``values``.
+
+    A histogram of ``n_buckets`` equal buckets over ``[min, max]`` (bucket
+    index monotone in the value; all in the first when the range is too small
+    to divide) locates the bucket of each requested rank; only the values of
+    those buckets are gathered and sorted.
+    """
+    n = values.shape[0]
+    low = values[0]
+    high = values[0]
+    for i in range(n):
+        if values[i] < low:
+            low = values[i]
+        if values[i] > high:
+            high = values[i]
+    ranked = np.empty(ranks.shape[0])
+    if high == low:
+        ranked[:] = low
+        return ranked
+    scale = n_buckets / (high - low)
+    if not np.isfinite(scale):  # a subnormal range: one bucket (0 * inf would index out of bounds)
+        scale = 0.0
+    buckets = np.empty(n, dtype=np.int64)
+    counts = np.zeros(n_buckets, dtype=np.int64)
+    for i in range(n):
+        bucket = min(int((values[i] - low) * scale), n_buckets - 1)
+        buckets[i] = bucket
+        counts[bucket] += 1
+    below = np.zeros(n_buckets + 1, dtype=np.int64)
+    for bucket in range(n_buckets):
+        below[bucket + 1] = below[bucket] + counts[bucket]
+    rank_buckets = np.empty(ranks.shape[0], dtype=np.int64)
+    needed = np.zeros(n_buckets, dtype=np.bool_)
+    for r in range(ranks.shape[0]):  # the last bucket starting at or below the rank: it holds the rank
+        bucket = np.searchsorted(below, ranks[r], side="right") - 1
+        rank_buckets[r] = bucket
+        needed[bucket] = True
+    offsets = np.zeros(n_buckets + 1, dtype=np.int64)
+    for bucket in range(n_buckets):
+        offsets[bucket + 1] = offsets[bucket] + (counts[bucket] if needed[bucket] else 0)
+    gathered = np.empty(offsets[n_buckets])
+    filled = offsets[:n_buckets].copy()
+    for i in range(n):
+        if needed[buckets[i]]:
+            gathered[filled[buckets[i]]] = values[i]
+            filled[buckets[i]] += 1
+    for bucket in range(n_buckets):
+        if needed[bucket]:
+            gathered[offsets[bucket]:offsets[bucket + 1]] = np.sort(gathered[offsets[bucket]:offsets[bucket + 1]])
+    for r in range(ranks.shape[0]):
+        bucket = rank_buckets[r]
+        ranked[r] = gathered[offsets[bucket] + ranks[r] - below[bucket]]
+    return ranked
+
+
+@njit_exact
+def _percentiles_kernel(values, fractions, n_buckets):
+    """``numpy.percentile(values, 100 fractions)`` (linear rule), bit for bit.
+
+    Position ``f (N - 1)`` between the order statistics ``a`` (its floor) and
+    ``b`` (the next), ``t`` its fractional part: ``a + (b - a) t``, or
+    ``b - (b - a) (1 - t)`` when ``t >= 0.5`` (NumPy's ``_lerp``); exact
+    arithmetic (no fused multiply-add), as NumPy computes it.
+    """
+    n = values.shape[0]
+    m = fractions.shape[0]
+    ranks = np.empty(2 * m, dtype=np.int64)
+    for j in range(m):
+        below = int(np.floor(fractions[j] * (n - 1)))
+        ranks[2 * j] = below
+        ranks[2 * j + 1] = min(below + 1, n - 1)
+    ranked = _ranked_values_kernel(values, ranks, n_buckets)
+    result = np.empty(m)
+    for j in range(m):
+        position = fractions[j] * (n - 1)
+        t = position - np.floor(position)
+        low = ranked[2 * j]
+        difference = ranked[2 * j + 1] - low
+        result[j] = ranked[2 * j + 1] - difference * (1.0 - t) if t >= 0.5 else low + difference * t
+    return result
+
+
+def percentiles(values: np.ndarray, quantiles) -> np.ndarray:
+    """Percentiles of ``values`` by NumPy's linear rule (``numpy.percentile``'s default), bit for bit.
+
+    Parameters
+    ----------
+    values : ndarray of float64
+        At least one value.
+    quantiles : sequence of float
+        Percentages in [0, 100] (0 and 100 give the minimum and maximum).
+
+    Returns
+    -------
+    ndarray of float64
+        ``P_q`` for each of ``quantiles``.
+    """
+    n_buckets = min(ORDER_BUCKETS, len(values) // VALUES_PER_BUCKET + 1)
+    return _percentiles_kernel(values, np.asarray(quantiles, dtype=np.float64) / 100.0, n_buckets)
+
+
+def _distribution(values, kurtosis: str, shift: float) -> tuple[dict[str, float], float]:
+    """The values of :func:`distribution_features` by key (NaN where undefined) and ``sum (x + shift)^2``."""
+    values = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    minimum, p10, p25, median, p75, p90, maximum = percentiles(values, (0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 100.0))
+    (mean, variance, m3, m4, absolute, robust, energy, from_median) = _moments_kernel(
+        values, float(shift), p10, p90, median)
+    flat = variance == 0
+    cubed_deviation, fourth_power = variance ** 1.5, variance ** 2.0  # 0 also when they underflow
+    return {
+        "mean": mean,
+        "variance": variance,
+        "skewness": 0.0 if flat else m3 / cubed_deviation if cubed_deviation else math.nan,
+        "kurtosis": 0.0 if flat else m4 / fourth_power - (3.0 if kurtosis == "excess" else 0.0) if fourth_power
+        else math.nan,
+        "median": median,
+        "minimum": minimum,
+        "percentile_10": p10,
+        "percentile_90": p90,
+        "maximum": maximum,
+        "interquartile_range": p75 - p25,
+        "range": maximum - minimum,
+        "mean_absolute_deviation": absolute,
+        "robust_mean_absolute_deviation": robust,
+        "median_absolute_deviation": from_median,
+        "coefficient_of_variation": math.sqrt(variance) / mean if mean != 0 else math.nan,
+        "quartile_coefficient_of_dispersion": (p75 - p25) / (p75 + p25) if p75 + p25 != 0 else math.nan,
+    }, energy
+
+
+def feature_values(values: dict[str, float]) -> list[FeatureValue]:
+    """``values`` (key -> value) as FeatureValues, each NaN with its :data:`UNDEFINED` status."""
+    return [FeatureValue(key, "", float(value), UNDEFINED.get(key, "") if math.isnan(value) else "")
+            for key, value in values.items()]
+
+
+def distribution_features(values: np.ndarray, kurtosis: str = "excess") -> list[FeatureValue]:
     """The distribution features shared by the statistics and intensity histogram families.
 
     Parameters
@@ -67,6 +298,8 @@ def distribution_features(values: np.ndarray) -> list[FeatureValue]:
     values : ndarray
         One value per ROI voxel (intensities or discretised grey levels); at
         least one.
+    kurtosis : {"excess", "non_excess"}
+        Kurtosis with or without the ``- 3``; 0 either way when the variance is 0.
 
     Returns
     -------
@@ -77,74 +310,46 @@ def distribution_features(values: np.ndarray) -> list[FeatureValue]:
         ``robust_mean_absolute_deviation``, ``median_absolute_deviation``,
         ``coefficient_of_variation``, ``quartile_coefficient_of_dispersion``.
     """
-    values = np.asarray(values, dtype=np.float64).ravel()
-    minimum, maximum = values.min(), values.max()
-    mean = _mean(values)
-    deviations = values - mean
-    variance = np.mean(deviations ** 2)
-    if variance > 0:
-        standardised = deviations / np.sqrt(variance)
-        skewness = np.mean(standardised ** 3)
-        kurtosis = np.mean(standardised ** 4) - 3.0
-    else:
-        skewness = kurtosis = 0.0
-    p10, p25, median, p75, p90 = np.percentile(values, [10, 25, 50, 75, 90])
-    central = values[(values >= p10) & (values <= p90)]
-    if central.size:
-        robust_deviation = FeatureValue("robust_mean_absolute_deviation", "",
-                                        float(np.mean(np.abs(central - _mean(central)))))
-    else:
-        robust_deviation = FeatureValue("robust_mean_absolute_deviation", "", np.nan,
-                                        NOTHING_BETWEEN_PERCENTILES)
-    if mean != 0:
-        coefficient_of_variation = FeatureValue("coefficient_of_variation", "",
-                                                float(np.sqrt(variance) / mean))
-    else:
-        coefficient_of_variation = FeatureValue("coefficient_of_variation", "", np.nan, ZERO_MEAN)
-    if p75 + p25 != 0:
-        quartile_dispersion = FeatureValue("quartile_coefficient_of_dispersion", "",
-                                           float((p75 - p25) / (p75 + p25)))
-    else:
-        quartile_dispersion = FeatureValue("quartile_coefficient_of_dispersion", "", np.nan,
-                                           ZERO_QUARTILE_SUM)
-    plain = {
-        "mean": mean,
-        "variance": variance,
-        "skewness": skewness,
-        "kurtosis": kurtosis,
-        "median": median,
-        "minimum": minimum,
-        "percentile_10": p10,
-        "percentile_90": p90,
-        "maximum": maximum,
-        "interquartile_range": p75 - p25,
-        "range": maximum - minimum,
-        "mean_absolute_deviation": np.mean(np.abs(deviations)),
-    }
-    return ([FeatureValue(key, "", float(value)) for key, value in plain.items()]
-            + [robust_deviation,
-               FeatureValue("median_absolute_deviation", "", float(np.mean(np.abs(values - median)))),
-               coefficient_of_variation, quartile_dispersion])
+    return feature_values(_distribution(values, kurtosis, 0.0)[0])
 
 
-def _mean(values: np.ndarray) -> float:
-    """Arithmetic mean; exactly the common value of a constant set (no rounding residue)."""
-    minimum, maximum = values.min(), values.max()
-    return minimum if minimum == maximum else values.mean()
+def intensity_statistics(values: np.ndarray, voxel_volume: float, settings: StatisticsSettings) -> dict[str, float]:
+    """The statistical features of the intensities ``values`` under ``settings``, by key.
+
+    Parameters
+    ----------
+    values : ndarray
+        The intensity of every voxel of the ROI (any numeric dtype; at least one).
+    voxel_volume : float
+        Volume of one voxel (mm^3), for the total energy.
+    settings : StatisticsSettings
+        Kurtosis convention, voxel shift and the features outside IBSI to add.
+
+    Returns
+    -------
+    dict of str to float
+        The keys of :func:`distribution_features`, ``energy``,
+        ``root_mean_square``, then those of ``settings.non_ibsi_features`` in
+        registry order; NaN where undefined (:data:`UNDEFINED` says why).
+    """
+    features, energy = _distribution(values, settings.kurtosis, settings.voxel_shift)
+    features["energy"] = energy
+    features["root_mean_square"] = math.sqrt(energy / np.size(values))
+    extra = {"total_energy": energy * voxel_volume, "standard_deviation": math.sqrt(features["variance"])}
+    features.update((key, extra[key]) for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
+    return features
 
 
 def compute(roi: RoiImage, settings: StatisticsSettings,
             dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """The 18 intensity-based statistical features of the ROI intensity mask (3D; ``dimensions`` unused).
 
+    Plus the features outside IBSI that ``settings.non_ibsi_features`` names.
+
     Raises
     ------
     EmptyRoiError
         The intensity mask holds no voxel.
     """
-    values = np.asarray(roi.intensity_mask_values("statistical features"), dtype=np.float64)
-    energy = float(np.sum(values ** 2))
-    return distribution_features(values) + [
-        FeatureValue("energy", "", energy),
-        FeatureValue("root_mean_square", "", float(np.sqrt(energy / values.size))),
-    ]
+    values = roi.intensity_mask_values("statistical features")
+    return feature_values(intensity_statistics(values, math.prod(roi.spacing), settings))

@@ -9,16 +9,14 @@ silently replaces every non-finite float voxel with 0 (fixed in ITK 6, pull requ
 InsightSoftwareConsortium/ITK#6683). Zeros would hide broken voxels from the ROI checks,
 so for single-file float NIfTI images (``.nii``, ``.nii.gz``) radiomix reads the voxel
 block itself and puts the NaN and infinite values back where they were. Unscaled ones
-(``scl_slope`` 0 or 1, ``scl_inter`` 0), the usual case, are inflated once: ITK reads only
-their header (geometry and metadata) and the voxels come from radiomix's own read.
+(``scl_slope`` 0 or 1, ``scl_inter`` 0) of any scalar type, the usual case, are inflated
+once (:mod:`radiomix.io.nifti`): ITK reads only their header (geometry and metadata) and
+the voxels come from radiomix's own read.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +34,7 @@ from radiomix.io.dicom import (
     simpleitk_error_reason,
     strip_identifying_metadata,
 )
-from radiomix.io.metaimage import image_with_header
+from radiomix.io.nifti import is_single_file_nifti, nifti_voxels_of_file, read_unscaled_nifti
 from radiomix.io.nrrd import read_as_simpleitk
 
 ImageSource = str | os.PathLike | sitk.Image
@@ -76,88 +74,11 @@ def as_volume(image: sitk.Image, source: str | os.PathLike | None = None) -> sit
     return image
 
 
-_NIFTI_FLOAT_TYPES = {16: "f4", 64: "f8"}
-"""NIfTI ``datatype`` codes of float voxels (FLOAT32, FLOAT64) and their NumPy type codes."""
-
-
-def _file_content(path: Path) -> bytes:
-    """The bytes of a file, inflated when gzip-compressed (one zlib pass for a single-member file)."""
-    content = path.read_bytes()
-    if not path.name.lower().endswith(".gz"):
-        return content
-    inflater = zlib.decompressobj(wbits=31)
-    inflated = inflater.decompress(content)
-    if inflater.eof and not inflater.unused_data:
-        return inflated
-    with gzip.open(path, "rb") as stream:  # several gzip members, or a damaged stream (gzip names the problem)
-        return stream.read()
-
-
-def _nifti_float_voxels(path: Path) -> tuple[np.ndarray, bool] | None:
-    """The raw voxels of a single-file float NIfTI-1/NIfTI-2 file (file order), and whether they
-    are stored unscaled (``scl_slope`` 0 or 1 and ``scl_inter`` 0); None for other files."""
-    content = _file_content(path)
-    for byte_order in "<>":
-        header_size = struct.unpack_from(f"{byte_order}i", content, 0)[0]
-        if header_size == 348:
-            datatype = struct.unpack_from(f"{byte_order}h", content, 70)[0]
-            dims = struct.unpack_from(f"{byte_order}8h", content, 40)
-            offset = int(struct.unpack_from(f"{byte_order}f", content, 108)[0])
-            slope, intercept = struct.unpack_from(f"{byte_order}2f", content, 112)
-            break
-        if header_size == 540:
-            datatype = struct.unpack_from(f"{byte_order}h", content, 12)[0]
-            dims = struct.unpack_from(f"{byte_order}8q", content, 16)
-            offset = int(struct.unpack_from(f"{byte_order}q", content, 168)[0])
-            slope, intercept = struct.unpack_from(f"{byte_order}2d", content, 176)
-            break
-    else:
-        return None
-    if datatype not in _NIFTI_FLOAT_TYPES:
-        return None
-    count = int(np.prod(dims[1:dims[0] + 1]))
-    voxels = np.frombuffer(content, dtype=byte_order + _NIFTI_FLOAT_TYPES[datatype], count=count, offset=offset)
-    return voxels, slope in (0.0, 1.0) and (slope == 0.0 or intercept == 0.0)
-
-
-def _read_float_nifti(path: Path) -> sitk.Image | None:
-    """A float NIfTI image inflated once, with its non-finite voxels; None when not a plain one.
-
-    ITK reads the header only (pixel type, size, geometry, metadata); the voxels are those
-    of :func:`_nifti_float_voxels`, which ITK would give too (no scaling), apart from the
-    NaN and infinite values ITK replaces with 0. Scaled files, and any file whose header
-    ITK reads otherwise (pixel type, voxel count), return None for the full ITK read.
-    """
-    name = path.name.lower()
-    if not name.endswith((".nii", ".nii.gz")):
-        return None
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        return None
-    expected = {sitk.sitkFloat32: "f4", sitk.sitkFloat64: "f8"}.get(reader.GetPixelID())
-    if expected is None or reader.GetNumberOfComponents() != 1:
-        return None
-    try:
-        found = _nifti_float_voxels(path)
-    except (OSError, EOFError, zlib.error, struct.error) as error:
-        raise UnreadableFileError(f"is truncated or damaged: its voxels cannot be read ({error})", path) from error
-    if found is None:
-        return None
-    raw, unscaled = found
-    size = reader.GetSize()
-    if not unscaled or raw.dtype.str[1:] != expected or raw.size != int(np.prod(size)):
-        return None
-    return image_with_header(raw.astype(raw.dtype.newbyteorder("="), copy=False).reshape(size[::-1]), reader)
-
-
 def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:
     """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0."""
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
         return image
-    found = _nifti_float_voxels(path)
+    found = nifti_voxels_of_file(path)
     if found is None or found[0].size != image.GetNumberOfPixels():
         return image
     raw = found[0]
@@ -205,18 +126,19 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
             raise UnreadableFileError(
                 f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
     check_voxel_data(path)
-    if not is_dicom:
-        image = _read_float_nifti(path)
+    nifti = not is_dicom and is_single_file_nifti(path)
+    if nifti:
+        image = read_unscaled_nifti(path, keep_non_finite=True)
         if image is not None:
             return image
     try:
-        image = read_as_simpleitk(path)
+        image = sitk.ReadImage(str(path)) if nifti else read_as_simpleitk(path)
     except RuntimeError as error:
         raise UnreadableFileError(
             f"cannot be read as an image: {simpleitk_error_reason(error)}", path) from error
     if is_dicom:
         return strip_identifying_metadata(image)
-    if path.name.lower().endswith((".nii", ".nii.gz")):
+    if nifti:
         return _restore_nifti_non_finite(image, path)
     return image
 

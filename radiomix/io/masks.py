@@ -210,10 +210,10 @@ def _seg_label_map(
 
 
 def _label_file_map(
-    path: MaskSource, file: Path | None, reference: sitk.Image | None, reference_path: Path | None,
+    image: sitk.Image, file: Path | None, reference: sitk.Image | None, reference_path: Path | None,
     tolerance_mm: float, direction_tolerance: float,
 ) -> sitk.Image:
-    image = path if file is None else read_image_file(file)
+    """The ``Int32`` labels of a label image (read from ``file``, when given), on ``reference``'s grid."""
     labels = to_label_image(as_volume(image, file), file)
     if reference is not None:
         sources = [item for item in (file, reference_path) if item is not None]
@@ -233,11 +233,16 @@ def _label_map(
     if kind == "SEG":
         return _seg_label_map(
             file, _require_reference(reference, kind, file), roi, tolerance_mm, direction_tolerance)
+    _reject_roi_for_label_image(roi, file)
+    image = path if file is None else read_image_file(file)
+    return _label_file_map(image, file, reference, reference_path, tolerance_mm, direction_tolerance)
+
+
+def _reject_roi_for_label_image(roi: RoiSelection, file: Path | None) -> None:
     if roi is not None:
         raise InputError(
             f"roi={roi!r} names an RTSTRUCT ROI or SEG segment, but this mask is a label image: "
             "choose its region with label=", file)
-    return _label_file_map(path, file, reference, reference_path, tolerance_mm, direction_tolerance)
 
 
 def _path_or_none(source) -> Path | None:
@@ -289,6 +294,36 @@ def _labels_present(labels: np.ndarray) -> str:
     listed = ", ".join(str(int(v)) for v in values[:_LABEL_LISTING_LIMIT])
     more = f" and {values.size - _LABEL_LISTING_LIMIT} more" if values.size > _LABEL_LISTING_LIMIT else ""
     return f"[{listed}{more}]"
+
+
+def _integer_label_mask(
+    labels: sitk.Image, file: Path | None, label: int, reference: sitk.Image | None, reference_path: Path | None,
+    tolerance_mm: float, direction_tolerance: float,
+) -> sitk.Image:
+    """The binary mask of ``label`` in a label image of a type whose every value is an ``Int32`` label.
+
+    The voxels are compared as stored (no ``Int32`` copy of the volume first): the same mask as
+    :func:`to_label_image` followed by a threshold at ``label``. A UInt8 file holding only 0 and 1,
+    asked for label 1, is returned itself (without its file metadata, as a threshold's output).
+    """
+    if reference is not None:
+        sources = [item for item in (file, reference_path) if item is not None]
+        check_same_grid(reference, labels, tolerance_mm=tolerance_mm, direction_tolerance=direction_tolerance,
+                        source=sources or None)
+    values = sitk.GetArrayViewFromImage(labels)
+    if file is not None and label == 1 and labels.GetPixelID() == sitk.sitkUInt8 and values.max() == 1:
+        # a binary UInt8 file (read here, nobody else's image) already is the mask: no compare, no copy
+        for key in labels.GetMetaDataKeys():
+            labels.EraseMetaData(key)
+        if reference is not None:
+            labels.CopyInformation(reference)
+        return labels
+    inside = values == label
+    if not inside.any():
+        raise LabelAbsentError(f"label {label} is not in the mask; labels present: {_labels_present(values)}", file)
+    mask = sitk.GetImageFromArray(inside.view(np.uint8))
+    mask.CopyInformation(labels if reference is None else reference)
+    return mask
 
 
 def read_mask(
@@ -353,9 +388,13 @@ def read_mask(
         return seg.read_segment(
             file, reference_image, number, tolerance_mm=tolerance_mm,
             direction_tolerance=direction_tolerance)
-    labels = _label_map(
-        path, kind, file, reference_image, _path_or_none(reference), roi, tolerance_mm,
-        direction_tolerance)
+    _reject_roi_for_label_image(roi, file)
+    image = path if file is None else read_image_file(file)
+    if image.GetPixelID() in _INT32_SUBSET_PIXEL_TYPES:
+        return _integer_label_mask(as_volume(image, file), file, label, reference_image, _path_or_none(reference),
+                                   tolerance_mm, direction_tolerance)
+    labels = _label_file_map(image, file, reference_image, _path_or_none(reference), tolerance_mm,
+                             direction_tolerance)
     mask = sitk.BinaryThreshold(labels, lowerThreshold=label, upperThreshold=label, insideValue=1, outsideValue=0)
     if not sitk.GetArrayViewFromImage(mask).any():
         raise LabelAbsentError(

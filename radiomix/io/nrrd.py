@@ -26,6 +26,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import UnreadableFileError
 from radiomix.io.metaimage import read_compressed_metaimage
+from radiomix.io.nifti import read_unscaled_nifti
 
 try:
     from isal.isal_zlib import decompress as inflate
@@ -175,14 +176,15 @@ def read_simple_nrrd(path: Path) -> sitk.Image | None:
 
 def read_as_simpleitk(path: Path) -> sitk.Image:
     """An image file as ``SimpleITK.ReadImage`` reads it; plain NRRD volumes through :func:`read_simple_nrrd`,
-    compressed MetaImage files through :func:`radiomix.io.metaimage.read_compressed_metaimage`.
+    compressed MetaImage files through :func:`radiomix.io.metaimage.read_compressed_metaimage`, unscaled
+    single-file NIfTI images through :func:`radiomix.io.nifti.read_unscaled_nifti`.
 
     Raises
     ------
     RuntimeError
         SimpleITK cannot read the file.
     UnreadableFileError
-        A fast-path NRRD file, or a compressed MetaImage file, whose voxel data is short or damaged.
+        A fast-path NRRD, compressed MetaImage or NIfTI file whose voxel data is short or damaged.
     """
     name = path.name.lower()
     if name.endswith(".nrrd"):
@@ -193,4 +195,7 @@ def read_as_simpleitk(path: Path) -> sitk.Image:
         image = read_compressed_metaimage(path)
         if image is not None:
             return image
+    image = read_unscaled_nifti(path, keep_non_finite=False)
+    if image is not None:
+        return image
     return sitk.ReadImage(str(path))

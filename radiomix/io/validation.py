@@ -24,6 +24,7 @@ from radiomix.errors import (
     GeometryMismatchError,
     NonFiniteIntensityError,
     RoiTooSmallError,
+    SpecError,
 )
 
 
@@ -38,10 +39,31 @@ class MaskSettings:
     geometry_tolerance_mm : float
         Largest accepted difference (mm) between image and mask origins, and
         between their voxel sizes, before a ``GeometryMismatchError``.
+    correct_mask : bool
+        A label-file mask off the image grid (beyond the tolerances) is
+        resampled onto it by nearest neighbour, if its ROI lies inside the
+        image, instead of a ``GeometryMismatchError`` (pyradiomics'
+        ``correctMask``).
+    min_roi_dimensions : int
+        0: no check. 1-3: the ROI must span more than one voxel along at least
+        this many axes, after interpolation and after re-segmentation (a
+        single voxel is refused; pyradiomics' ``minimumROIDimensions``).
+    label_channel : int or None
+        The channel of a vector-valued (segmentation) label file holding the
+        ROI; ``null``: vector masks are refused.
     """
 
     min_roi_voxels: int = 1
     geometry_tolerance_mm: float = 1e-3
+    correct_mask: bool = False
+    min_roi_dimensions: int = 0
+    label_channel: int | None = None
+
+    def __post_init__(self):
+        if not 0 <= self.min_roi_dimensions <= 3:
+            raise SpecError(f"mask.min_roi_dimensions must be 0 (no check) to 3, got {self.min_roi_dimensions}")
+        if self.label_channel is not None and self.label_channel < 0:
+            raise SpecError(f"mask.label_channel must be at least 0, got {self.label_channel}")
 
 
 DIRECTION_TOLERANCE = 1e-4

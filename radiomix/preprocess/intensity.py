@@ -6,8 +6,9 @@ MR intensities have no physical unit: they differ between scanners, sessions
 and even positions in one image (the bias field). :func:`n4_bias_correction`
 removes the smooth multiplicative bias field (N4, Tustison et al. 2010), and
 :func:`normalise_mr` puts intensities on a common scale, either as z-scores or
-between two percentiles, computed within a region: the ROI, or a body mask
-from :func:`body_mask`.
+between two percentiles, computed within a region: the ROI, a body mask from
+:func:`body_mask`, or the whole image (:func:`normalise_whole_image`,
+pyradiomics' ``normalize``).
 """
 
 from __future__ import annotations
@@ -97,9 +98,40 @@ def body_mask(image: sitk.Image, *, closing_radius_mm: float = 5.0) -> sitk.Imag
     return sitk.Cast(filled, sitk.sitkUInt8)
 
 
+def normalise_whole_image(image: sitk.Image, scale: float = 1.0, clip: float | None = None) -> sitk.Image:
+    """z-scores over the whole image, clipped and scaled: pyradiomics' ``normalize``.
+
+    ``scale * clip((x - mean) / sd, -clip, clip)`` with the mean and the
+    sample standard deviation of every voxel (SimpleITK's ``Normalize``).
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+    scale : float
+        Factor of the z-scores (pyradiomics' ``normalizeScale``).
+    clip : float or None
+        z-scores beyond +-``clip`` are set to +-``clip`` (``removeOutliers``);
+        None: no clipping.
+
+    Returns
+    -------
+    SimpleITK.Image
+        Float64, on the image's grid.
+    """
+    normalised = sitk.Normalize(image)
+    if clip is not None:
+        values = sitk.GetArrayFromImage(normalised)
+        np.clip(values, -clip, clip, out=values)
+        clipped = sitk.GetImageFromArray(values)
+        clipped.CopyInformation(normalised)
+        normalised = clipped
+    return normalised * scale
+
+
 def normalise_mr(image: sitk.Image, method: MrNormalisation = "zscore",
-                 region: sitk.Image | Literal["body"] = "body",
-                 percentiles: tuple[float, float] = (1.0, 99.0)) -> sitk.Image:
+                 region: sitk.Image | Literal["body", "image"] = "body",
+                 percentiles: tuple[float, float] = (1.0, 99.0), scale: float = 1.0,
+                 clip: float | None = None) -> sitk.Image:
     """MR intensities normalised within a region.
 
     Parameters
@@ -109,11 +141,16 @@ def normalise_mr(image: sitk.Image, method: MrNormalisation = "zscore",
         ``zscore``: ``(I - mean) / standard deviation`` of the region.
         ``percentile``: ``(I - p_low) / (p_high - p_low)`` with the region's
         percentiles, so that they map to 0 and 1 (values beyond are kept).
-    region : SimpleITK.Image or "body"
+    region : SimpleITK.Image, "body" or "image"
         Mask (non-zero = inside) on the image's grid, e.g. the ROI; ``"body"``
-        computes :func:`body_mask`.
+        computes :func:`body_mask`; ``"image"``: every voxel (a ``zscore``
+        is then :func:`normalise_whole_image`'s, float64).
     percentiles : tuple of float
         ``(p_low, p_high)`` in 0-100, for ``percentile``.
+    scale : float
+        Factor applied last.
+    clip : float or None
+        Normalised values beyond +-``clip`` are set to +-``clip`` (before ``scale``).
 
     Returns
     -------
@@ -134,7 +171,12 @@ def normalise_mr(image: sitk.Image, method: MrNormalisation = "zscore",
     low_percentile, high_percentile = percentiles
     if not 0.0 <= low_percentile < high_percentile <= 100.0:
         raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {percentiles}")
-    values = _region_values(image, body_mask(image) if isinstance(region, str) else region)
+    if isinstance(region, str) and region == "image":
+        if method == "zscore":
+            return normalise_whole_image(image, scale, clip)
+        values = sitk.GetArrayViewFromImage(image).astype(np.float64).reshape(-1)
+    else:
+        values = _region_values(image, body_mask(image) if isinstance(region, str) else region)
     if method == "zscore":
         centre, spread = float(values.mean()), float(values.std())
     else:
@@ -144,6 +186,9 @@ def normalise_mr(image: sitk.Image, method: MrNormalisation = "zscore",
         raise InputError(f"the normalisation region is constant (all {centre:g}); "
                          "a z-score or percentile scale needs intensities that vary")
     array = (sitk.GetArrayFromImage(image).astype(np.float64) - centre) / spread
+    if clip is not None:
+        np.clip(array, -clip, clip, out=array)
+    array *= scale
     normalised = sitk.GetImageFromArray(array.astype(np.float32))
     normalised.CopyInformation(image)
     return normalised

@@ -37,6 +37,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from radiomix._numba import njit_exact
 from radiomix.spec import InterpolationSettings
 
 SPLINE_ORDER = {"nearest": 0, "linear": 1, "cubic": 3}
@@ -90,7 +91,7 @@ def _axis_coordinates(shape: tuple[int, ...], spacing: tuple[float, ...], new_sp
 
 
 def resample_region(array: np.ndarray, coordinates: list[np.ndarray], region: tuple[slice, ...],
-                    order: int, slab_voxels: int = 1 << 20) -> np.ndarray:
+                    order: int) -> np.ndarray:
     """The block ``region`` of :func:`resample`'s result, interpolating only the old voxels it needs.
 
     Parameters
@@ -103,35 +104,98 @@ def resample_region(array: np.ndarray, coordinates: list[np.ndarray], region: tu
         The new-grid block wanted (steps of 1).
     order : int
         0 (nearest) or 1 (linear): the spline of order > 1 needs a prefilter over the whole array.
-    slab_voxels : int
-        New voxels interpolated per call (bounds the coordinate arrays held at once).
 
     Returns
     -------
     ndarray of float64
         Equal, value for value, to ``resample(array, ...)[region]``: the old block read holds
         every voxel the interpolation touches (plus one), and the coordinates shifted into it
-        differ from the whole-array ones by an integer, which leaves them exact.
+        differ from the whole-array ones by an integer, which leaves them exact. The spline is
+        evaluated by :func:`_separable_spline_kernel` from per-axis taps (:func:`spline_taps`),
+        with scipy's arithmetic, without a coordinate array per new voxel.
     """
     if order > 1:
         raise ValueError("resample_region supports spline orders 0 and 1 only")
     wanted = [c[s] for c, s in zip(coordinates, region)]
     source = tuple(slice(min(max(int(np.floor(c.min())) - 1, 0), n - 1), max(min(int(np.floor(c.max())) + 3, n), 1))
                    for c, n in zip(wanted, array.shape))
-    block = np.ascontiguousarray(array[source], dtype=np.float64)
-    local = [c - s.start for c, s in zip(wanted, source)]
-    out = np.empty(tuple(len(c) for c in local))
-    plane = len(local[1]) * len(local[2])
-    step = max(1, slab_voxels // max(plane, 1))
-    for start in range(0, len(local[0]), step):
-        z = local[0][start:start + step]
-        grid = np.empty((3, len(z), len(local[1]), len(local[2])))
-        grid[0] = z[:, None, None]
-        grid[1] = local[1][None, :, None]
-        grid[2] = local[2][None, None, :]
-        ndimage.map_coordinates(block, grid, output=out[start:start + step], order=order, mode="nearest",
-                                prefilter=False)
+    return spline_on_grid(array[source], [c - s.start for c, s in zip(wanted, source)], order)
+
+
+def spline_on_grid(block: np.ndarray, coordinates: list[np.ndarray], order: int) -> np.ndarray:
+    """A spline of ``order`` (0 or 1, mode nearest) of a 3D array at every point of a grid.
+
+    Parameters
+    ----------
+    block : ndarray, 3D
+        Values (any real or bool type).
+    coordinates : list of three 1D ndarray of float64
+        Per axis, the (fractional) indices of the grid points into ``block``.
+    order : int
+        0 (nearest) or 1 (linear).
+
+    Returns
+    -------
+    ndarray of float64, shape ``tuple(len(c) for c in coordinates)``
+        Bit for bit ``scipy.ndimage.map_coordinates(block, <the grid>, order=order, mode="nearest",
+        prefilter=False)``.
+    """
+    # two compiled variants only: masks as uint8 (a view), intensities as float64 (as scipy reads them)
+    block = np.ascontiguousarray(block).view(np.uint8) if block.dtype == np.bool_ else \
+        np.ascontiguousarray(block, dtype=np.float64)
+    taps = [spline_taps(c, n, order) for c, n in zip(coordinates, block.shape)]
+    out = np.empty(tuple(len(c) for c in coordinates))
+    _separable_spline_kernel(block, *taps[0], *taps[1], *taps[2], order, out)
     return out
+
+
+def spline_taps(coordinates: np.ndarray, n_old: int, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per new voxel along one axis: the old indices and weights of a spline of ``order`` (0 or 1), mode nearest.
+
+    The arithmetic of :func:`scipy.ndimage.map_coordinates` (SciPy 1.17, ``mode="nearest"``): order 1
+    reads old voxels ``floor(c)`` and ``floor(c) + 1`` with weights ``w0 = 1 - (c - floor(c))`` and
+    ``1 - w0``; order 0 reads ``floor(c + 0.5)`` with weight 1; indices beyond the grid are moved to
+    its nearest end (the coordinate itself is not: beyond the grid, both taps read the end voxel).
+
+    Returns
+    -------
+    indices : ndarray of int64, shape (n_new, order + 1)
+    weights : ndarray of float64, shape (n_new, order + 1)
+    """
+    coordinates = np.asarray(coordinates, dtype=np.float64)
+    if order == 0:
+        nearest = np.floor(coordinates + 0.5).astype(np.int64)
+        return np.clip(nearest, 0, n_old - 1)[:, None], np.ones((len(coordinates), 1))
+    start = np.floor(coordinates)
+    first_weight = 1.0 - (coordinates - start)
+    start = start.astype(np.int64)
+    indices = np.clip(np.column_stack([start, start + 1]), 0, n_old - 1)
+    return indices, np.column_stack([first_weight, 1.0 - first_weight])
+
+
+@njit_exact
+def _separable_spline_kernel(block, z_index, z_weight, y_index, y_weight, x_index, x_weight, order, out):
+    """``out[i, j, k]``: the spline of :func:`spline_taps` at new voxel ``(i, j, k)``, summed as scipy sums it.
+
+    Over the taps in C order (x fastest): ``t += ((value * w_z) * w_y) * w_x`` from ``t = 0``
+    (no multiplication for order 0), in IEEE arithmetic (no fast-math): equal, bit for bit, to
+    :func:`scipy.ndimage.map_coordinates` at the same coordinates.
+    """
+    n_taps = z_index.shape[1]
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            for k in range(out.shape[2]):
+                total = 0.0
+                for a in range(n_taps):
+                    for b in range(n_taps):
+                        for c in range(n_taps):
+                            coefficient = float(block[z_index[i, a], y_index[j, b], x_index[k, c]])
+                            if order > 0:
+                                coefficient *= z_weight[i, a]
+                                coefficient *= y_weight[j, b]
+                                coefficient *= x_weight[k, c]
+                            total += coefficient
+                out[i, j, k] = total
 
 
 def _touching(coordinates: np.ndarray, n_old: int, low: int, high: int) -> tuple[int, int] | None:
@@ -165,10 +229,8 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     new_spacing = target_spacing(spacing, settings)
     size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
     region = []
-    for axis in range(roi.ndim):
-        other = tuple(a for a in range(roi.ndim) if a != axis)
-        present = np.flatnonzero(roi.any(axis=other))
-        touched = _touching(coordinates[axis], roi.shape[axis], int(present[0]), int(present[-1]))
+    for axis, (first_old, last_old) in enumerate(roi_extent(roi)):
+        touched = _touching(coordinates[axis], roi.shape[axis], first_old, last_old)
         if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
             return (*interpolate(intensity, roi, spacing, settings), tuple(slice(0, m) for m in size))
         first, last = touched
@@ -180,6 +242,19 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
         image = np.rint(image)
     mask = resample_region(roi, coordinates, region, SPLINE_ORDER[settings.mask_method])
     return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
+
+
+def roi_extent(roi: np.ndarray) -> list[tuple[int, int]]:
+    """Per axis, the first and last index holding a ``True`` voxel of a 3D ``roi`` (at least one).
+
+    One pass over the whole array finds the slices (axis 0); the other axes are searched
+    within those slices only.
+    """
+    slices = np.flatnonzero(roi.any(axis=(1, 2)))
+    block = roi[slices[0]:slices[-1] + 1]
+    rows = np.flatnonzero(block.any(axis=(0, 2)))
+    columns = np.flatnonzero(block[:, rows[0]:rows[-1] + 1].any(axis=(0, 1)))
+    return [(int(present[0]), int(present[-1])) for present in (slices, rows, columns)]
 
 
 def target_spacing(spacing_zyx: tuple[float, float, float],

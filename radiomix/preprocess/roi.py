@@ -17,8 +17,10 @@ import SimpleITK as sitk
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
-from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region
+from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region, roi_extent
+from radiomix.preprocess.mask_conventions import check_roi_dimensions
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
+from radiomix.preprocess.roi_grid import resample_arrays_on_roi_grid
 from radiomix.spec import Spec
 
 
@@ -90,7 +92,9 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         No voxel is left after interpolation or after re-segmentation.
     """
     if spec.interpolation.spacing_mm is not None:
-        if _interpolates_region_only(spec):
+        if spec.interpolation.grid == "pyradiomics":
+            intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation)
+        elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
                                                                 _margin_mm(spec))
         else:
@@ -112,6 +116,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
             f"no ROI voxel is left after re-segmentation (range [{low}, {high}], "
             f"outlier_sigma {spec.resegmentation.outlier_sigma}); check the intensity units "
             "or widen the range", source or None)
+    check_roi_dimensions(roi, spec.mask.min_roi_dimensions, "the (interpolated) ROI", source or None)
+    check_roi_dimensions(intensity_mask, spec.mask.min_roi_dimensions, "the re-segmented ROI", source or None)
     return ProcessedImage(intensity, roi, intensity_mask, spacing, resegmentation_range(spec.resegmentation))
 
 
@@ -161,9 +167,7 @@ def _margin_mm(spec: Spec) -> float:
 def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
     """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
     crop = []
-    for axis, size in enumerate(roi.shape):
-        other = tuple(a for a in range(roi.ndim) if a != axis)
-        present = np.flatnonzero(roi.any(axis=other))
+    for axis, ((first, last), size) in enumerate(zip(roi_extent(roi), roi.shape)):
         pad = int(math.ceil(margin_mm / spacing[axis])) + 1
-        crop.append(slice(max(int(present[0]) - pad, 0), min(int(present[-1]) + 1 + pad, size)))
+        crop.append(slice(max(first - pad, 0), min(last + 1 + pad, size)))
     return tuple(crop)

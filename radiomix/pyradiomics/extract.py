@@ -5,10 +5,12 @@ the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, the shape
 classes on the original mask cropped to the ROI's bounding box, then, for
 every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
 filtered image over the ROI's bounding box only (no padding), discretised once
-with that image type's settings, and handed to firstorder and the texture
-classes (:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``,
-``ngtdm``). Each row's ``feature`` is pyradiomics' column name
-(``original_glcm_Contrast``, ``log-sigma-1-0-mm-3D_firstorder_Mean``).
+with that image type's settings, and handed to firstorder (the statistics and
+intensity histogram families with pyradiomics' conventions,
+:func:`firstorder_settings`) and the texture classes
+(:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``, ``ngtdm``).
+Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
+``log-sigma-1-0-mm-3D_firstorder_Mean``).
 """
 
 from __future__ import annotations
@@ -24,13 +26,21 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
+from radiomix.features import histogram, statistics
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
-from radiomix.pyradiomics import firstorder, shape, shape2d
+from radiomix.pyradiomics import shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
-from radiomix.pyradiomics.mapping import SHAPE_CLASSES, PyradiomicsFeature, feature
+from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES, SHAPE_CLASSES, PyradiomicsFeature, feature
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import PreparedCase, discretise, prepare, read_image_and_mask
+from radiomix.pyradiomics.preprocessing import (
+    Discretised,
+    PreparedCase,
+    discretise,
+    prepare,
+    read_image_and_mask,
+)
+from radiomix.spec import HistogramSettings, StatisticsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +79,41 @@ def enabled_definitions(spec: PyradiomicsSpec) -> dict[str, tuple[PyradiomicsFea
     return {name: tuple(definition for definition in (feature(name, key) for key in spec.enabled_features(name))
                         if definition.status != "no value")
             for name, _ in spec.feature_classes}
+
+
+ENTROPY_EPSILON = float(np.spacing(1))
+"""Added to ``p(i)`` inside the logarithm of pyradiomics' Entropy (its machine epsilon, 2.2e-16)."""
+
+
+def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettings, HistogramSettings]:
+    """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
+
+    Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
+    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
+    """
+    return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
+                               non_ibsi_features=statistics.NON_IBSI_KEYS),
+            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
+
+
+def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
+                      settings: PyradiomicsSettings) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' firstorder features by pyradiomics name, and the status of each NaN.
+
+    The statistics family on the ROI intensities and the intensity histogram's
+    entropy and uniformity on pyradiomics' levels (only the non-empty bins
+    count), under :func:`firstorder_settings`; ``spacing`` (z, y, x) in mm.
+    """
+    statistics_settings, histogram_settings = firstorder_settings(settings)
+    counts = histogram.level_counts(binned.roi_levels, binned.n_levels)
+    entropy, uniformity = histogram.entropy_and_uniformity(counts, histogram_settings.entropy_epsilon)
+    results = {("histogram", "entropy"): entropy, ("histogram", "uniformity"): uniformity}
+    results.update((("statistics", key), value) for key, value in statistics.intensity_statistics(
+        binned.float_values, math.prod(spacing), statistics_settings).items())
+    values = {name: results[source] for name, source in FIRSTORDER_SOURCES.items()}
+    statuses = {name: statistics.UNDEFINED[key] for name, (_, key) in FIRSTORDER_SOURCES.items()
+                if math.isnan(values[name]) and key in statistics.UNDEFINED}
+    return values, statuses
 
 
 def _rows(prefix: str, feature_class: str, definitions, values: dict, statuses: dict,
@@ -118,8 +163,7 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
         if feature_class in SHAPE_CLASSES or not definitions:
             continue
         if feature_class == "firstorder":
-            values, statuses = firstorder.features(binned.float_values, binned.roi_levels, spacing,
-                                                   settings.voxelArrayShift)
+            values, statuses = firstorder_values(binned, spacing, settings)
         else:
             if texture_levels is None:
                 texture_levels = present_levels(binned.levels, binned.n_levels)

@@ -29,10 +29,12 @@ LBP3D         ``lbp-3D-m1``, ``lbp-3D-m2``, ...,       spherical-harmonic LBP an
 (Original and LBP2D: the image's; LoG and Gradient: float32; Wavelet: float32
 for a float32 image, else float64; the others and LBP3D: float64).
 
-This module only maps pyradiomics' image-type settings to the filters of
-:mod:`radiomix.preprocess.filters` (``recursive_log``, ``stationary_wavelet``,
-``intensity_transforms``, ``gradient``, ``local_binary_pattern``,
-``local_binary_pattern_3d``) and names their images. Every filter is computed
+This module only translates pyradiomics' image-type settings into filter
+kinds of :mod:`radiomix.preprocess.filters` (:func:`image_type_filters`:
+``recursive_log``, ``stationary_wavelet``, ``square``, ``square_root``,
+``logarithm``, ``exponential``, ``gradient``, ``local_binary_pattern``,
+``local_binary_pattern_3d``), each named with its pyradiomics prefix, and
+computes them with :func:`~radiomix.preprocess.filters.response_maps_on_box`
 on a sub-box only (``box``): the feature classes see the filtered image
 cropped to the ROI's bounding box, and each value inside it is computed
 exactly as pyradiomics computes it on the whole image (same arithmetic, bit
@@ -47,24 +49,34 @@ voxels or a sigma too large for the image.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix.preprocess.filters import intensity_transforms
-from radiomix.preprocess.filters.gradient import gradient_magnitude
-from radiomix.preprocess.filters.local_binary_pattern import local_binary_pattern_2d
-from radiomix.preprocess.filters.local_binary_pattern_3d import local_binary_pattern_3d
-from radiomix.preprocess.filters.recursive_log import laplacian_of_gaussian
-from radiomix.preprocess.filters.stationary_wavelet import stationary_wavelet
+from radiomix.preprocess.filters import response_maps_on_box
+from radiomix.preprocess.filters.settings import (
+    ExponentialFilterSettings,
+    FilterSettings,
+    GradientFilterSettings,
+    LocalBinaryPattern3DFilterSettings,
+    LocalBinaryPatternFilterSettings,
+    LogarithmFilterSettings,
+    RecursiveLogFilterSettings,
+    SquareFilterSettings,
+    SquareRootFilterSettings,
+    StationaryWaveletFilterSettings,
+)
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec
 from radiomix.pyradiomics.preprocessing import BoundingBox
 
 logger = logging.getLogger(__name__)
 
 Box = BoundingBox | tuple[slice, slice, slice]
+NamedFilter = tuple[str, FilterSettings | None]
+"""pyradiomics' prefix of an image and the filter that makes it (None: the original image)."""
 
 
 def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
@@ -98,10 +110,41 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
     """
     slices = _box_slices(image, box)
     array = sitk.GetArrayViewFromImage(image)
+    spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     for image_type in spec.image_types:
-        generator = _GENERATORS[image_type.name]
-        for prefix, values in generator(array, image, mask, image_type.settings, slices):
-            yield prefix, values, image_type.settings
+        settings = image_type.settings
+        named = image_type_filters(image_type.name, settings, image)
+        if not named:
+            continue
+        prefixes, group = zip(*named)
+        if group[0] is None:
+            yield prefixes[0], np.array(array[slices]), settings
+            continue
+        roi = sitk.GetArrayViewFromImage(mask) == settings.label if image_type.name == "LBP3D" else None
+        for prefix, values in zip(prefixes, response_maps_on_box(array, spacing, group, slices, roi)):
+            if image_type.name == "LBP2D":
+                stored = np.empty(values.shape, dtype=array.dtype)
+                with np.errstate(invalid="ignore"):
+                    stored[...] = values  # pyradiomics writes the LBP values into the image's own pixel type
+                values = stored
+            yield prefix, values, settings
+
+
+def image_type_filters(name: str, settings: PyradiomicsSettings, image: sitk.Image) -> list[NamedFilter]:
+    """The images of one pyradiomics image type: each one's prefix and filter, in pyradiomics' order.
+
+    Parameters
+    ----------
+    name : str
+        pyradiomics' image type (``Original``, ``LoG``, ``Wavelet``, ``Square``,
+        ``SquareRoot``, ``Logarithm``, ``Exponential``, ``Gradient``, ``LBP2D``, ``LBP3D``).
+    settings : PyradiomicsSettings
+        The image type's settings.
+    image : SimpleITK.Image
+        The image to filter (LoG is skipped, with pyradiomics' warnings, for
+        too small an image or too large a sigma).
+    """
+    return _TRANSLATIONS[name](settings, image)
 
 
 def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice]:
@@ -117,20 +160,13 @@ def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice
     return slices
 
 
-def _spacing_zyx(image: sitk.Image) -> tuple[float, float, float]:
-    return tuple(float(s) for s in reversed(image.GetSpacing()))
-
-
-def _original(array, image, mask, settings, slices):
-    yield "original", np.array(array[slices])
-
-
-def _log(array, image, mask, settings, slices):
+def _log(settings, image):
     size = np.array(image.GetSize())
     spacing = np.array(image.GetSpacing())
     if np.min(size) < 4:
         logger.warning("Image too small to apply LoG filter, size: %s", size)
-        return
+        return []
+    named = []
     for sigma in settings.sigma:
         if sigma <= 0.0:
             logger.warning("applyLoG: sigma must be greater than 0.0: %g", sigma)
@@ -138,67 +174,59 @@ def _log(array, image, mask, settings, slices):
             logger.warning("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
                            sigma, spacing, size)
         else:
-            name = "log-sigma-{}-mm-3D".format(str(sigma).replace(".", "-"))
-            yield name, laplacian_of_gaussian(array, _spacing_zyx(image), float(sigma), slices)
+            named.append(("log-sigma-{}-mm-3D".format(str(sigma).replace(".", "-")),
+                          RecursiveLogFilterSettings(float(sigma))))
+    return named
 
 
-def _wavelet(array, image, mask, settings, slices):
-    axes = [2, 1, 0]
-    if settings.force2D:
-        axes.remove(settings.force2Ddimension)
-    levels, approximation = stationary_wavelet(array, settings.wavelet, settings.start_level, settings.level,
-                                               tuple(axes), slices)
-    for index, level in enumerate(levels, start=1):
-        for decomposition, values in level.details.items():
-            yield (f"wavelet-{decomposition}" if index == 1 else f"wavelet{index}-{decomposition}"), values
-    low = "L" * len(axes)
-    yield (f"wavelet-{low}" if len(levels) == 1 else f"wavelet{len(levels)}-{low}"), approximation
+def _wavelet(settings, image):
+    dimensions = "2D" if settings.force2D else "3D"
+    n_axes = 2 if settings.force2D else 3
+    subbands = ["".join(letters) for letters in itertools.product("LH", repeat=n_axes)][1:]  # PyWavelets' order
+    named = []
+    for index in range(1, settings.level + 1):
+        stem = "wavelet" if index == 1 else f"wavelet{index}"
+        named += [(f"{stem}-{subband}", StationaryWaveletFilterSettings(
+            subband, settings.wavelet, settings.start_level + index, dimensions, settings.force2Ddimension))
+            for subband in subbands]
+    stem = "wavelet" if settings.level == 1 else f"wavelet{settings.level}"
+    named.append((f"{stem}-{'L' * n_axes}", StationaryWaveletFilterSettings(
+        "L" * n_axes, settings.wavelet, settings.start_level + settings.level, dimensions, settings.force2Ddimension)))
+    return named
 
 
-def _intensity_transform(prefix, transform):
-    """Generator of one point-wise image type of :mod:`~radiomix.preprocess.filters.intensity_transforms`."""
-    def generate(array, image, mask, settings, slices):
-        yield prefix, transform(array, slices)
-
-    return generate
-
-
-def _gradient(array, image, mask, settings, slices):
-    yield "gradient", gradient_magnitude(array, _spacing_zyx(image), settings.gradientUseSpacing, slices)
-
-
-def _lbp_2d(array, image, mask, settings, slices):
+def _lbp_2d(settings, image):
     if not settings.force2D:
         logger.warning("Calculating Local Binary Pattern in 2D, but extracting features in 3D. Use with caution!")
-    values = local_binary_pattern_2d(array, settings.force2Ddimension, settings.lbp2DSamples,
-                                     settings.lbp2DRadius, settings.lbp2DMethod, slices)
-    stored = np.empty(values.shape, dtype=array.dtype)
-    with np.errstate(invalid="ignore"):
-        stored[...] = values  # pyradiomics writes the LBP values into the image's own pixel type
-    yield "lbp-2D", stored
+    return [("lbp-2D", LocalBinaryPatternFilterSettings(settings.lbp2DRadius, settings.lbp2DSamples,
+                                                        settings.lbp2DMethod, settings.force2Ddimension))]
 
 
-def _lbp_3d(array, image, mask, settings, slices):
+def _lbp_3d(settings, image):
     if settings.force2D:
         logger.warning("Calculating Local Binary Pattern in 3D, but extracting features in 2D. Use with caution!")
-    roi = sitk.GetArrayViewFromImage(mask) == settings.label
-    norms, kurtosis = local_binary_pattern_3d(np.asarray(array), roi, settings.lbp3DLevels,
-                                              settings.lbp3DIcosphereRadius, settings.lbp3DIcosphereSubdivision)
-    for level, norm in enumerate(norms, start=1):
-        yield f"lbp-3D-m{level}", norm[slices]
-    yield "lbp-3D-k", kurtosis[slices]
+    sphere = {"icosphere_radius": settings.lbp3DIcosphereRadius,
+              "icosphere_subdivisions": settings.lbp3DIcosphereSubdivision}
+    return ([(f"lbp-3D-m{degree + 1}", LocalBinaryPattern3DFilterSettings("norm", degree, **sphere))
+             for degree in range(settings.lbp3DLevels)]
+            + [("lbp-3D-k", LocalBinaryPattern3DFilterSettings("kurtosis", **sphere))])
 
 
-_GENERATORS = {
-    "Original": _original,
+def _single(prefix, make):
+    """Translation of an image type that yields one image, made by ``make(settings)``."""
+    return lambda settings, image: [(prefix, make(settings))]
+
+
+_TRANSLATIONS = {
+    "Original": _single("original", lambda settings: None),
     "LoG": _log,
     "Wavelet": _wavelet,
-    "Square": _intensity_transform("square", intensity_transforms.square),
-    "SquareRoot": _intensity_transform("squareroot", intensity_transforms.square_root),
-    "Logarithm": _intensity_transform("logarithm", intensity_transforms.logarithm),
-    "Exponential": _intensity_transform("exponential", intensity_transforms.exponential),
-    "Gradient": _gradient,
+    "Square": _single("square", lambda settings: SquareFilterSettings()),
+    "SquareRoot": _single("squareroot", lambda settings: SquareRootFilterSettings()),
+    "Logarithm": _single("logarithm", lambda settings: LogarithmFilterSettings()),
+    "Exponential": _single("exponential", lambda settings: ExponentialFilterSettings()),
+    "Gradient": _single("gradient", lambda settings: GradientFilterSettings(settings.gradientUseSpacing)),
     "LBP2D": _lbp_2d,
     "LBP3D": _lbp_3d,
 }
-"""pyradiomics image type name -> generator of ``(prefix, values on the box)``."""
+"""pyradiomics image type name -> ``(settings, image) -> [(prefix, filter settings), ...]``."""

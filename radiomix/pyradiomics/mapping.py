@@ -243,6 +243,29 @@ FEATURES: tuple[PyradiomicsFeature, ...] = tuple(
 
 _BY_KEY = {(f.feature_class, f.name): f for f in FEATURES}
 
+FIRSTORDER_SOURCES: dict[str, tuple[str, str]] = {
+    "10Percentile": ("statistics", "percentile_10"),
+    "90Percentile": ("statistics", "percentile_90"),
+    "Energy": ("statistics", "energy"),
+    "Entropy": ("histogram", "entropy"),
+    "InterquartileRange": ("statistics", "interquartile_range"),
+    "Kurtosis": ("statistics", "kurtosis"),
+    "Maximum": ("statistics", "maximum"),
+    "Mean": ("statistics", "mean"),
+    "MeanAbsoluteDeviation": ("statistics", "mean_absolute_deviation"),
+    "Median": ("statistics", "median"),
+    "Minimum": ("statistics", "minimum"),
+    "Range": ("statistics", "range"),
+    "RobustMeanAbsoluteDeviation": ("statistics", "robust_mean_absolute_deviation"),
+    "RootMeanSquared": ("statistics", "root_mean_square"),
+    "Skewness": ("statistics", "skewness"),
+    "StandardDeviation": ("statistics", "standard_deviation"),
+    "TotalEnergy": ("statistics", "total_energy"),
+    "Uniformity": ("histogram", "uniformity"),
+    "Variance": ("statistics", "variance"),
+}
+"""pyradiomics' firstorder name -> (radiomix family, feature key) computing it (with pyradiomics' conventions)."""
+
 
 def feature(feature_class: str, name: str) -> PyradiomicsFeature:
     """The row of ``feature_class.name``; a KeyError names the class' features."""

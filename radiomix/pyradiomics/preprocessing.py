@@ -10,8 +10,10 @@ The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
    ``normalizeScale``;
 3. ``resampledPixelSpacing`` + ``interpolator``: image and mask resampled onto
    a grid aligned with the mask's first voxel corner, covering the ROI's
-   bounding box plus ``padDistance`` new voxels (:func:`resampled`); otherwise
-   ``preCrop`` crops both to the bounding box plus ``padDistance``;
+   bounding box plus ``padDistance`` new voxels (:func:`resampled`: the
+   ordinary chain's ``interpolation: {grid: pyradiomics}``,
+   :mod:`radiomix.preprocess.roi_grid`); otherwise ``preCrop`` crops both to
+   the bounding box plus ``padDistance``;
 4. mask checks (:func:`checked_mask`): image and mask grids must agree within
    ``geometryTolerance`` (or the mask is resampled onto the image grid when
    ``correctMask``), the ROI must span at least ``minimumROIDimensions`` axes
@@ -19,7 +21,8 @@ The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
 5. ``resegmentRange``: the ROI keeps the voxels within the thresholds
    (:func:`resegmented_roi`), and the checks are repeated;
 6. every image type is cropped to the ROI's bounding box (no padding) and
-   discretised with :func:`discretise`.
+   discretised with :func:`discretise` (pyradiomics' bin edges of
+   :mod:`radiomix.preprocess.discretisation`).
 
 Grid operations (resampling, mask correction) use SimpleITK exactly as
 pyradiomics does, so that the numbers agree; everything else works on NumPy
@@ -35,7 +38,6 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix._numba import njit
 from radiomix.errors import (
     EmptyRoiError,
     GeometryMismatchError,
@@ -44,15 +46,26 @@ from radiomix.errors import (
     RoiTooSmallError,
     UnreadableFileError,
 )
-from radiomix.features.texture import grow_box_to_row
+from radiomix.features.texture import roi_box as texture_roi_box
 from radiomix.io.nrrd import read_as_simpleitk
+from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
+from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.preprocess.mask_conventions import check_roi_extent, mask_on_image_grid, select_label_channel
+from radiomix.preprocess.resegmentation import resegment
+from radiomix.preprocess.roi_grid import crop_to_box, resample_on_roi_grid
+from radiomix.preprocess.settings import DiscretisationSettings, InterpolationSettings, ResegmentationSettings
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 ITK_DEFAULT_TOLERANCE = 1e-6
 """ITK's default coordinate and direction tolerance, used when ``geometryTolerance`` is not set."""
 
-ROI_BOUNDS_TOLERANCE = 1e-3
-"""Tolerance (voxels) of pyradiomics' check that the ROI lies inside the image before resampling."""
+PYRADIOMICS_INTERPOLATORS = {
+    "sitkNearestNeighbor": "nearest", "sitkLinear": "linear", "sitkBSpline": "bspline", "sitkGaussian": "gaussian",
+    "sitkLabelGaussian": "label_gaussian", "sitkHammingWindowedSinc": "hamming_windowed_sinc",
+    "sitkCosineWindowedSinc": "cosine_windowed_sinc", "sitkWelchWindowedSinc": "welch_windowed_sinc",
+    "sitkLanczosWindowedSinc": "lanczos_windowed_sinc", "sitkBlackmanWindowedSinc": "blackman_windowed_sinc",
+}
+"""pyradiomics' ``interpolator`` -> ``interpolation.image_method`` of the pyradiomics grid."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +167,7 @@ def label_map(mask: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
 
 def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple[sitk.Image, np.ndarray]:
     """:func:`label_map` and its voxels of ``settings.label`` (bool, z, y, x)."""
-    if mask.GetNumberOfComponentsPerPixel() > 1:
-        channels = mask.GetNumberOfComponentsPerPixel()
-        if settings.label_channel >= channels:
-            raise InputError(f"label_channel {settings.label_channel} asked for, but the segmentation "
-                             f"holds {channels} channels (0-{channels - 1})")
-        mask = sitk.VectorIndexSelectionCast(mask, settings.label_channel)
+    mask = select_label_channel(mask, settings.label_channel)
     if mask.GetPixelID() not in LABEL_TYPES or not 0 < settings.label < 2 ** 31:
         mask = sitk.Cast(mask, sitk.sitkUInt32)
     labels = sitk.GetArrayViewFromImage(mask)
@@ -173,152 +181,45 @@ def _label_map_and_roi(mask: sitk.Image, settings: PyradiomicsSettings) -> tuple
     return mask, roi
 
 
-def normalized(image: sitk.Image, settings: PyradiomicsSettings) -> sitk.Image:
-    """pyradiomics' ``normalize``: ``normalizeScale * clip((x - mean) / sd, +-removeOutliers)``.
-
-    Mean and (sample) standard deviation are over the whole image, not the ROI.
-    """
-    image = sitk.Normalize(image)
-    if settings.removeOutliers is not None:
-        values = sitk.GetArrayFromImage(image)
-        np.clip(values, -settings.removeOutliers, settings.removeOutliers, out=values)
-        clipped = sitk.GetImageFromArray(values)
-        clipped.CopyInformation(image)
-        image = clipped
-    return image * settings.normalizeScale
-
-
 def roi_box(roi: np.ndarray) -> BoundingBox:
     """Bounding box of the ``True`` voxels of a (z, y, x) array (at least one)."""
     return _box_and_count(roi)[0]
 
 
 def _box_and_count(roi: np.ndarray) -> tuple[BoundingBox, int]:
-    """Bounding box and number of the ``True`` voxels of a (z, y, x) array (at least one), in one pass."""
-    lower, upper, count = _extent_kernel(np.ascontiguousarray(roi, dtype=np.bool_))
-    return BoundingBox(tuple(int(v) for v in lower), tuple(int(v) for v in upper)), int(count)
-
-
-@njit
-def _extent_kernel(roi):
-    """Lowest and highest (z, y, x) index of the ``True`` voxels of ``roi`` and their number.
-
-    Each row is counted first (a vectorised sum); only rows holding a voxel
-    are searched for their first and last one.
-    """
-    nz, ny, nx = roi.shape
-    lower = np.array([nz, ny, nx], dtype=np.int64)
-    upper_end = np.zeros(3, dtype=np.int64)
-    count = 0
-    for z in range(nz):
-        for y in range(ny):
-            row = roi[z, y]
-            in_row = 0
-            for x in range(nx):
-                in_row += row[x]
-            if in_row == 0:
-                continue
-            count += in_row
-            grow_box_to_row(row, z, y, lower, upper_end)
-    return lower, upper_end - 1, count
+    """Bounding box (:func:`radiomix.features.texture.roi_box`) and number of the ``True`` voxels (at least one)."""
+    box = texture_roi_box(roi)
+    if box is None:
+        raise EmptyRoiError("the ROI holds no voxel")
+    return (BoundingBox(tuple(s.start for s in box), tuple(s.stop - 1 for s in box)),
+            int(np.count_nonzero(roi[box])))
 
 
 def _label_roi(mask: sitk.Image, label: int) -> np.ndarray:
     return sitk.GetArrayViewFromImage(mask) == label
 
 
-def roi_inside_image(image: sitk.Image, mask: sitk.Image, label: int) -> BoundingBox:
-    """The ROI's bounding box (mask index space), after checking that the ROI lies inside the image.
+def resampling(settings: PyradiomicsSettings) -> InterpolationSettings:
+    """pyradiomics' ``resampledPixelSpacing``, ``interpolator`` and ``padDistance`` as interpolation settings.
 
-    The corners of the ROI's bounding box (voxel edges, half a voxel beyond
-    the outer centres) are mapped into the image's continuous index space and
-    must lie within ``[-0.5, size - 0.5]`` to within 1e-3 voxel.
-
-    Raises
-    ------
-    GeometryMismatchError
-        Part of the ROI lies outside the image.
+    ``spacing_mm`` keeps pyradiomics' zeros (an axis keeping its spacing).
     """
-    roi = _label_roi(mask, label)
-    if not roi.any():
-        raise LabelAbsentError(f"label {label} is not in the mask")
-    box = roi_box(roi)
-    lower_xyz = np.array(box.lower[::-1], dtype=float)
-    upper_xyz = np.array(box.upper[::-1], dtype=float)
-    corners = [image.TransformPhysicalPointToContinuousIndex(
-        mask.TransformContinuousIndexToPhysicalPoint(tuple(float(c) for c in corner)))
-        for corner in (lower_xyz - 0.5, upper_xyz + 0.5)]
-    corners = np.array(corners)
-    size = np.array(image.GetSize(), dtype=float)
-    if np.any(corners.min(axis=0) < -0.5 - ROI_BOUNDS_TOLERANCE) or \
-            np.any(corners.max(axis=0) > size - 0.5 + ROI_BOUNDS_TOLERANCE):
-        raise GeometryMismatchError(
-            f"the ROI's bounding box reaches outside the image (ROI bounds in image index space "
-            f"x, y, z: {corners.min(axis=0).round(3).tolist()} to {corners.max(axis=0).round(3).tolist()}; "
-            f"image size {list(image.GetSize())})")
-    return box
-
-
-def cropped(image: sitk.Image, mask: sitk.Image, box: BoundingBox, pad: int) -> tuple[sitk.Image, sitk.Image]:
-    """Image and mask cropped to ``box`` plus ``pad`` voxels on every side (within the image)."""
-    size_xyz = np.array(mask.GetSize())
-    lower_xyz = np.maximum(np.array(box.lower[::-1]) - pad, 0)
-    upper_crop = np.maximum(size_xyz - np.array(box.upper[::-1]) - pad - 1, 0)
-    crop = sitk.CropImageFilter()
-    crop.SetLowerBoundaryCropSize([int(v) for v in lower_xyz])
-    crop.SetUpperBoundaryCropSize([int(v) for v in upper_crop])
-    return crop.Execute(image), crop.Execute(mask)
+    return InterpolationSettings(spacing_mm=settings.resampledPixelSpacing, grid="pyradiomics",
+                                 image_method=PYRADIOMICS_INTERPOLATORS[settings.interpolator],
+                                 mask_method="nearest", pad_voxels=settings.padDistance)
 
 
 def resampled(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) -> tuple[sitk.Image, sitk.Image]:
     """pyradiomics' resampling to ``resampledPixelSpacing`` (x, y, z mm; 0 keeps an axis' spacing).
 
-    The new grid has the mask's direction; along an axis where the ROI spans
-    a single voxel the spacing is kept. Its first voxel corner coincides with
-    the mask's first voxel corner, shifted by a whole number of new voxels;
-    it covers the ROI's bounding box plus ``padDistance`` new voxels, within
-    the mask's extent. The image is interpolated with ``interpolator`` into
-    its own pixel type, the mask with nearest neighbour. When the new spacing
-    equals the image's (``numpy.allclose``), only the mask is put onto the
-    image grid and both are cropped to the ROI plus ``padDistance``.
+    :func:`radiomix.preprocess.roi_grid.resample_on_roi_grid` with :func:`resampling`.
     """
-    mask_spacing = np.array(mask.GetSpacing())
-    image_spacing = np.array(image.GetSpacing())
-    new_spacing = np.array(settings.resampledPixelSpacing, dtype=float)
-    if len(new_spacing) != len(mask_spacing):
-        raise InputError(f"resampledPixelSpacing has {len(new_spacing)} values; the mask is "
-                         f"{len(mask_spacing)}D")
-    new_spacing = np.where(new_spacing == 0, mask_spacing, new_spacing)
-    box = roi_inside_image(image, mask, settings.label)
-    box_lower = np.array(box.lower[::-1], dtype=float)
-    box_size = box.size[::-1].astype(float)
-    new_spacing = np.where(box_size != 1, new_spacing, mask_spacing)
-
-    if np.allclose(image_spacing, new_spacing):
-        mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
-        return cropped(image, mask, roi_box(_label_roi(mask, settings.label)), settings.padDistance)
-
-    ratio = mask_spacing / new_spacing
-    new_lower = np.floor((box_lower - 0.5) * ratio - settings.padDistance)
-    new_upper = np.ceil((box_lower + box_size - 0.5) * ratio + settings.padDistance)
-    largest_upper = np.ceil(np.array(mask.GetSize()) * ratio) - 1
-    new_lower = np.where(new_lower < 0, 0, new_lower)
-    new_upper = np.where(new_upper > largest_upper, largest_upper, new_upper)
-    new_size = np.array(new_upper - new_lower + 1, dtype=int).tolist()
-    origin_index = 0.5 * (new_spacing - mask_spacing) / mask_spacing + new_lower / ratio
-    new_origin = mask.TransformContinuousIndexToPhysicalPoint(origin_index.tolist())
-
-    resample = sitk.ResampleImageFilter()
-    resample.SetOutputSpacing(new_spacing.tolist())
-    resample.SetOutputDirection(mask.GetDirection())
-    resample.SetSize(new_size)
-    resample.SetOutputOrigin(new_origin)
-    resample.SetOutputPixelType(image.GetPixelID())
-    resample.SetInterpolator(getattr(sitk, settings.interpolator))
-    new_image = resample.Execute(image)
-    resample.SetOutputPixelType(mask.GetPixelID())
-    resample.SetInterpolator(sitk.sitkNearestNeighbor)
-    return new_image, resample.Execute(mask)
+    if len(settings.resampledPixelSpacing) != mask.GetDimension():
+        raise InputError(f"resampledPixelSpacing has {len(settings.resampledPixelSpacing)} values; the mask is "
+                         f"{mask.GetDimension()}D")
+    interpolation = resampling(settings)
+    return resample_on_roi_grid(image, mask, settings.label, interpolation.spacing_mm, interpolation.pad_voxels,
+                                interpolation.image_method)
 
 
 def same_grid(image: sitk.Image, mask: sitk.Image, tolerance: float) -> bool:
@@ -364,8 +265,7 @@ def _checked_mask_and_roi(image: sitk.Image, mask: sitk.Image, settings: Pyradio
                 "image and mask grids differ (size, origin, spacing or direction beyond a tolerance of "
                 f"{tolerance:g}); set correctMask: true to resample the mask onto the image grid, or raise "
                 "geometryTolerance")
-        roi_inside_image(image, mask, settings.label)
-        mask = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+        mask = mask_on_image_grid(image, mask, settings.label)
         roi = None
     if roi is None:
         roi = _label_roi(mask, settings.label)
@@ -378,51 +278,35 @@ def _checked_mask_and_roi(image: sitk.Image, mask: sitk.Image, settings: Pyradio
 
 def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSettings) -> None:
     """pyradiomics' ``minimumROIDimensions`` and ``minimumROISize`` rules (see :func:`checked_mask`)."""
-    spanned = int(np.sum(box.size > 1))
-    if spanned == 0:
-        raise RoiTooSmallError("the ROI is a single voxel: no features can be computed")
-    if spanned < settings.minimumROIDimensions:
-        raise RoiTooSmallError(f"the ROI spans {spanned} axes; minimumROIDimensions is "
-                               f"{settings.minimumROIDimensions}")
-    if settings.minimumROISize is not None and n_voxels <= settings.minimumROISize:
-        raise RoiTooSmallError(f"the ROI holds {n_voxels} voxels; minimumROISize requires more than "
-                               f"{settings.minimumROISize}")
+    min_voxels = 1 if settings.minimumROISize is None else settings.minimumROISize + 1
+    check_roi_extent(box.size, n_voxels, settings.minimumROIDimensions, min_voxels,
+                     dimensions_setting="minimumROIDimensions",
+                     voxels_setting=f"minimumROISize ({settings.minimumROISize}) + 1")
 
 
-def resegmentation_thresholds(values: np.ndarray, settings: PyradiomicsSettings) -> list[float]:
-    """The sorted resegmentation thresholds in intensity units.
-
-    ``absolute``: the range itself; ``relative``: fractions of the ROI
-    maximum; ``sigma``: mean + k * (population) standard deviation of the ROI.
-    """
+def resegmentation(settings: PyradiomicsSettings) -> ResegmentationSettings:
+    """pyradiomics' ``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode`` as settings."""
     bounds = sorted(settings.resegmentRange)
-    if settings.resegmentMode == "relative":
-        top = values.max()
-        return [top * bound for bound in bounds]
-    if settings.resegmentMode == "sigma":
-        mean, sd = np.mean(values), np.std(values)
-        return [mean + sd * bound for bound in bounds]
-    return bounds
+    return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
+                                  range_mode=settings.resegmentMode)
 
 
 def resegmented_roi(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
     """The ROI voxels with intensity ``>=`` the lower threshold (and ``<=`` the upper one, if given).
+
+    The thresholds are :func:`radiomix.preprocess.resegmentation.range_thresholds`
+    of :func:`resegmentation`, compared in the image's own pixel type.
 
     Raises
     ------
     RoiTooSmallError
         One voxel or none is left.
     """
-    values = image_array[roi]
-    thresholds = resegmentation_thresholds(values, settings)
-    keep = values >= thresholds[0]
-    if len(thresholds) == 2:
-        keep &= values <= thresholds[1]
-    if keep.sum() <= 1:
+    result = resegment(image_array, roi, resegmentation(settings))
+    n_kept = int(np.count_nonzero(result))
+    if n_kept <= 1:
         raise RoiTooSmallError(f"resegmentation ({settings.resegmentMode} range "
-                               f"{list(settings.resegmentRange)}) leaves {int(keep.sum())} voxel(s)")
-    result = np.zeros_like(roi)
-    result[roi] = keep
+                               f"{list(settings.resegmentRange)}) leaves {n_kept} voxel(s)")
     return result
 
 
@@ -441,13 +325,13 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
                          "store a 2D image as a volume of one slice and set force2D")
     mask, roi = _label_map_and_roi(mask, settings)
     if settings.normalize:
-        image = normalized(image, settings)
+        image = normalise_whole_image(image, settings.normalizeScale, settings.removeOutliers)
     if settings.interpolator is not None and settings.resampledPixelSpacing is not None:
         image, mask = resampled(image, mask, settings)
         roi = None
     elif settings.preCrop:
         box, mask = checked_mask(image, mask, settings)
-        image, mask = cropped(image, mask, box, settings.padDistance)
+        image, mask = crop_to_box(image, mask, box.slices, settings.padDistance)
         roi = None
     box, mask, roi = _checked_mask_and_roi(image, mask, settings, roi)
     shape_roi = roi
@@ -460,68 +344,6 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
             shape_roi = roi
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return PreparedCase(image=image, mask=mask, roi=roi, shape_roi=shape_roi, box=box, spacing=spacing)
-
-
-def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
-    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype).
-
-    Fixed bin width ``w``: edges ``low, low + w, ...`` up to below
-    ``max + 2 w``, with ``low = min - (min mod w)`` (edges at multiples of
-    ``w``); a single edge (flat ROI on an edge) becomes ``[low - 0.5, low + 0.5]``.
-    Fixed bin count ``n``: NumPy's ``n`` equal-width histogram bins over
-    ``[min, max]``, the top edge raised by 1 so that the maximum falls in bin ``n``.
-    """
-    if settings.binCount is not None:
-        edges = np.histogram(values, settings.binCount)[1]
-        edges[-1] += 1
-        return edges
-    width = settings.binWidth
-    minimum, maximum = values.min(), values.max()
-    low = minimum - (minimum % width)
-    edges = np.arange(low, maximum + 2 * width, width)
-    if len(edges) == 1:
-        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-    return edges
-
-
-@njit
-def _digitize_kernel(values, edges, roi):
-    """``numpy.digitize(values, edges)`` (edges increasing), scattered into the ROI of a (z, y, x) array.
-
-    ``values`` and ``edges`` are float64: every pixel type radiomix reads
-    converts to float64 exactly, so the comparisons are those NumPy makes in
-    the values' own type. A first guess from the edges' mean spacing is
-    corrected by comparisons with the edges themselves, so each level is the
-    number of edges ``<=`` the value, exactly as
-    ``numpy.searchsorted(edges, value, side="right")``. Returns ``(levels of
-    the ROI values, levels array with 0 outside the ROI)``.
-    """
-    n_edges = edges.shape[0]
-    first = float(edges[0])
-    step = (float(edges[n_edges - 1]) - first) / (n_edges - 1)
-    roi_levels = np.empty(values.shape[0], dtype=np.int32)
-    for k in range(values.shape[0]):
-        value = values[k]
-        if value != value:  # NaN sorts after every edge
-            roi_levels[k] = n_edges
-            continue
-        guess = (float(value) - first) / step + 1.0 if step > 0 else 0.0
-        level = int(min(max(guess, 0.0), float(n_edges)))
-        while level < n_edges and edges[level] <= value:
-            level += 1
-        while level > 0 and edges[level - 1] > value:
-            level -= 1
-        roi_levels[k] = level
-    levels = np.zeros(roi.shape, dtype=np.int32)
-    k = 0
-    nz, ny, nx = roi.shape
-    for iz in range(nz):
-        for iy in range(ny):
-            for ix in range(nx):
-                if roi[iz, iy, ix]:
-                    levels[iz, iy, ix] = roi_levels[k]
-                    k += 1
-    return roi_levels, levels
 
 
 @dataclass(frozen=True)
@@ -549,8 +371,21 @@ class Discretised:
     float_values: np.ndarray
 
 
+def binning(settings: PyradiomicsSettings) -> DiscretisationSettings:
+    """pyradiomics' ``binWidth`` / ``binCount`` as discretisation settings with pyradiomics' bin edges."""
+    if settings.binCount is not None:
+        return DiscretisationSettings("fixed_bin_number", n_bins=settings.binCount, bin_edges="pyradiomics")
+    return DiscretisationSettings("fixed_bin_size", bin_width=settings.binWidth, n_bins=None,
+                                  bin_edges="pyradiomics")
+
+
+def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
+    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype; see :func:`binning`)."""
+    return pyradiomics_bin_edges(values, binning(settings))
+
+
 def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> Discretised:
-    """pyradiomics' discretisation of the ROI of a (z, y, x) image (``numpy.digitize`` against :func:`bin_edges`).
+    """pyradiomics' discretisation of the ROI of a (z, y, x) image (see :func:`binning`).
 
     Parameters
     ----------
@@ -568,8 +403,7 @@ def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSe
     values = image_array[roi]
     if values.size == 0:
         raise EmptyRoiError("cannot discretise an empty ROI")
-    edges = np.asarray(bin_edges(values, settings), dtype=np.float64)
     float_values = values.astype(np.float64)
-    roi_levels, levels = _digitize_kernel(float_values, edges, roi)
+    roi_levels, levels = digitised(float_values, roi, bin_edges(values, settings))
     return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels,
                        float_values=float_values)

@@ -10,15 +10,15 @@ Separable filters (mean, LoG, Laws, wavelets) run as 1D numba convolutions in
 parallel over lines; Gabor, Simoncelli and Riesz filters run as FFTs on all
 cores. Nothing is cached between calls.
 
-The filters of pyradiomics' image types are modules here too, each computing
+The filters of pyradiomics' image types are filter kinds too, each computing
 its response on a sub-box of the image with the arithmetic of the library
-pyradiomics calls: :mod:`.recursive_log` (ITK's recursive LoG),
-:mod:`.stationary_wavelet` (PyWavelets' SWT), :mod:`.gradient` (ITK's gradient
-magnitude), :mod:`.local_binary_pattern` (scikit-image's 2D LBP),
-:mod:`.local_binary_pattern_3d` (pyradiomics' spherical-harmonic LBP) and
-:mod:`.intensity_transforms` (square, square root, logarithm, exponential).
-:mod:`radiomix.pyradiomics.image_types` maps pyradiomics' ``imageType``
-settings to them; they are not (yet) kinds of a spec's ``filters:`` list.
+pyradiomics calls (:func:`response_maps_on_box`): :mod:`.recursive_log`
+(ITK's recursive LoG), :mod:`.stationary_wavelet` (PyWavelets' SWT),
+:mod:`.gradient` (ITK's gradient magnitude), :mod:`.local_binary_pattern`
+(scikit-image's 2D LBP), :mod:`.local_binary_pattern_3d` (pyradiomics'
+spherical-harmonic LBP) and :mod:`.intensity_transforms` (square, square
+root, logarithm, exponential). :mod:`radiomix.pyradiomics.image_types` builds
+their settings from pyradiomics' ``imageType`` settings.
 """
 
 from __future__ import annotations
@@ -41,10 +41,57 @@ from radiomix.preprocess.filters.settings import (
 )
 
 __all__ = ["FILTER_SETTINGS", "filter_image", "filter_image_type_name", "filter_kind", "filter_to_dict",
-           "parse_filter", "parse_filters", "response_map"]
+           "parse_filter", "parse_filters", "response_map", "response_maps_on_box"]
 
-_MODULES = {kind: f"radiomix.preprocess.filters.{kind}" for kind in FILTER_SETTINGS}
-"""Filter kind -> module exposing ``response_map(image, spacing, settings)``."""
+_BOX_MODULES = {
+    "recursive_log": "recursive_log",
+    "stationary_wavelet": "stationary_wavelet",
+    "gradient": "gradient",
+    "local_binary_pattern": "local_binary_pattern",
+    "local_binary_pattern_3d": "local_binary_pattern_3d",
+    "square": "intensity_transforms",
+    "square_root": "intensity_transforms",
+    "logarithm": "intensity_transforms",
+    "exponential": "intensity_transforms",
+}
+"""Kind of a pyradiomics image type's filter -> module (of this package) exposing
+``response_maps(array, spacing, group, box, roi)``."""
+
+_MODULES = {kind: f"radiomix.preprocess.filters.{_BOX_MODULES.get(kind, kind)}" for kind in FILTER_SETTINGS}
+"""Filter kind -> module exposing ``response_map(image, spacing, settings)`` (IBSI-2 filters) or
+``response_maps`` (:data:`_BOX_MODULES`)."""
+
+
+def response_maps_on_box(array: np.ndarray, spacing: tuple[float, float, float], group,
+                         box: tuple[slice, slice, slice], roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """Responses of filters of one pyradiomics image-type kind, on a box of the image only, computed together.
+
+    Parameters
+    ----------
+    array : ndarray, (z, y, x)
+        The whole image, in its own pixel type (the filters compute in the
+        precision pyradiomics' libraries use for it).
+    spacing : tuple of float
+        Voxel size ``(z, y, x)`` in mm.
+    group : sequence of filter settings
+        Settings of one kind of :data:`_BOX_MODULES` (a shared decomposition,
+        such as a wavelet's sub-bands, is computed once).
+    box : tuple of 3 slices
+        The region wanted (steps of 1).
+    roi : ndarray of bool, optional
+        Voxels computed by ``local_binary_pattern_3d`` (default: all).
+
+    Returns
+    -------
+    list of ndarray, shape of the box
+        One response per settings, in the pixel type of the library
+        pyradiomics calls (float32 for LoG and gradient).
+    """
+    kinds = {filter_kind(settings) for settings in group}
+    if len(kinds) != 1 or not kinds <= set(_BOX_MODULES):
+        raise ValueError(f"a group holds filters of one kind of {', '.join(_BOX_MODULES)}, got {sorted(kinds)}")
+    module = importlib.import_module(_MODULES[kinds.pop()])
+    return module.response_maps(array, spacing, group, box, roi)
 
 
 def response_map(image: np.ndarray, spacing: tuple[float, float, float],
@@ -72,8 +119,12 @@ def response_map(image: np.ndarray, spacing: tuple[float, float, float],
         raise ValueError(f"image must be a 3D (z, y, x) array, got {image.ndim} dimensions")
     if len(spacing) != 3 or min(spacing) <= 0:
         raise ValueError(f"spacing must be three positive voxel sizes (z, y, x) in mm, got {spacing}")
+    spacing = tuple(float(s) for s in spacing)
+    if filter_kind(settings) in _BOX_MODULES:
+        whole = tuple(slice(0, n) for n in image.shape)
+        return np.asarray(response_maps_on_box(image, spacing, [settings], whole)[0], dtype=np.float64)
     module = importlib.import_module(_MODULES[filter_kind(settings)])
-    return module.response_map(image, tuple(float(s) for s in spacing), settings)
+    return module.response_map(image, spacing, settings)
 
 
 def filter_image(image: str | Path | sitk.Image, spec: Mapping | FilterSettings) -> sitk.Image:

@@ -25,6 +25,12 @@ NEAREST = BOUNDARY_CODES["nearest"]
 """ITK's zero-flux Neumann boundary: the edge voxel repeated."""
 
 
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`gradient_magnitude` (float32) on ``box`` for each ``GradientFilterSettings`` of ``group``."""
+    return [gradient_magnitude(array, spacing_zyx, settings.use_spacing, box) for settings in group]
+
+
 def gradient_magnitude(array: np.ndarray, spacing_zyx, use_spacing: bool,
                        box: tuple[slice, slice, slice]) -> np.ndarray:
     """SimpleITK's gradient magnitude of a (z, y, x) array, on ``box`` only.

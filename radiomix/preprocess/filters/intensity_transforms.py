@@ -18,6 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiomix.preprocess.filters.settings import (
+    ExponentialFilterSettings,
+    LogarithmFilterSettings,
+    SquareFilterSettings,
+    SquareRootFilterSettings,
+)
+
 
 def largest_magnitude(array: np.ndarray) -> float:
     """``max(|x|)`` over the whole image, in float64 (pyradiomics converts before ``abs``)."""
@@ -57,3 +64,14 @@ def exponential(array: np.ndarray, box: tuple[slice, slice, slice]) -> np.ndarra
     largest = np.float64(largest_magnitude(array))
     coefficient = np.log(largest) / largest
     return np.exp(coefficient * array[box].astype(np.float64))
+
+
+TRANSFORMS = {SquareFilterSettings: square, SquareRootFilterSettings: square_root,
+              LogarithmFilterSettings: logarithm, ExponentialFilterSettings: exponential}
+"""Settings class of each transform's filter kind -> the transform."""
+
+
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """Each transform of ``group`` (settings of :data:`TRANSFORMS`) on ``box``, float64."""
+    return [TRANSFORMS[type(settings)](array, box) for settings in group]

@@ -28,6 +28,13 @@ LBP_METHODS = {"default": 0, "ror": 1, "uniform": 2, "var": 3}
 """pyradiomics' ``lbp2DMethod`` values and the kernel's method codes."""
 
 
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`local_binary_pattern_2d` (float64) on ``box`` for each settings of ``group``."""
+    return [local_binary_pattern_2d(array, settings.slice_axis, settings.samples, settings.radius, settings.method,
+                                    box) for settings in group]
+
+
 def local_binary_pattern_2d(array: np.ndarray, axis: int, samples: int, radius: float, method: str,
                             box: tuple[slice, slice, slice]) -> np.ndarray:
     """scikit-image's 2D LBP of every slice of a (z, y, x) array across ``axis``, on ``box`` only.

@@ -112,6 +112,24 @@ def legacy_spherical_harmonic(m: int, n: int, theta: np.ndarray, phi: np.ndarray
     return value
 
 
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """The maps of ``LocalBinaryPattern3DFilterSettings`` ``group`` on ``box`` (float64, 0 outside ``roi``).
+
+    Settings sharing an icosphere are computed together, up to their
+    highest degree. ``roi``: the voxels computed (default: all of them).
+    """
+    roi = np.ones(array.shape, dtype=bool) if roi is None else roi
+    maps = {}
+    for sphere in dict.fromkeys((s.icosphere_radius, s.icosphere_subdivisions) for s in group):
+        members = [s for s in group if (s.icosphere_radius, s.icosphere_subdivisions) == sphere]
+        levels = max((s.degree + 1 for s in members if s.map == "norm"), default=1)
+        norms, kurtosis = local_binary_pattern_3d(np.asarray(array), roi, levels, *sphere)
+        for settings in members:
+            maps[settings] = (norms[settings.degree] if settings.map == "norm" else kurtosis)[box]
+    return [maps[settings] for settings in group]
+
+
 def local_binary_pattern_3d(array: np.ndarray, roi: np.ndarray, levels: int, radius: float,
                             subdivisions: int) -> tuple[list[np.ndarray], np.ndarray]:
     """pyradiomics' LBP3D maps of a (z, y, x) array at the voxels of ``roi``.

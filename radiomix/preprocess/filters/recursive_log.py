@@ -498,6 +498,12 @@ def _accumulate(total, term, scale):
         flat_total[v] = np.float32(np.float64(flat_total[v]) + np.float64(flat_term[v]) * scale)
 
 
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`laplacian_of_gaussian` (float32) on ``box`` for each ``RecursiveLogFilterSettings`` of ``group``."""
+    return [laplacian_of_gaussian(array, spacing_zyx, settings.sigma_mm, box) for settings in group]
+
+
 def laplacian_of_gaussian(array: np.ndarray, spacing_zyx, sigma_mm: float,
                           box: tuple[slice, slice, slice]) -> np.ndarray:
     """ITK's normalised recursive LoG of a (z, y, x) array, on ``box`` only.

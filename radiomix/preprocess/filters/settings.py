@@ -1,7 +1,12 @@
 """Typed, frozen settings of the IBSI-2 convolutional filters, and their names.
 
 One settings class per filter kind; :data:`FILTER_SETTINGS` maps the kind
-written in a spec to its class. In a YAML spec a filter is a one-key mapping
+written in a spec to its class. Besides the IBSI-2 filters, the filters of
+pyradiomics' image types are kinds too (``recursive_log``,
+``stationary_wavelet``, ``gradient``, ``local_binary_pattern``,
+``local_binary_pattern_3d``, ``square``, ``square_root``, ``logarithm``,
+``exponential``), each computed with the arithmetic of the library
+pyradiomics calls. In a YAML spec a filter is a one-key mapping
 ``{kind: {settings}}``, for example::
 
     filters:
@@ -29,6 +34,7 @@ Conventions shared by every filter
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -271,13 +277,7 @@ class WaveletFilterSettings:
     boundary_condition: BoundaryCondition = "mirror"
 
     def __post_init__(self):
-        import pywt
-
-        known = pywt.wavelist(kind="discrete")
-        if self.wavelet not in known:
-            close = closest_match(self.wavelet, known)
-            hint = f"; did you mean {close!r}?" if close else " (see pywt.wavelist(kind='discrete'))"
-            raise SpecError(f"wavelet {self.wavelet!r} is not a discrete PyWavelets wavelet{hint}")
+        _check_wavelet_name(self.wavelet)
         letters = self.subband.upper()
         if not letters or set(letters) - {"L", "H"}:
             raise SpecError(f"subband {self.subband!r} must be L/H letters along x, y[, z], e.g. 'LHL'")
@@ -361,8 +361,210 @@ class RieszFilterSettings:
         return self.log if self.log is not None else self.simoncelli
 
 
+SliceAxis = Literal[0, 1, 2]
+LbpMethod = Literal["default", "ror", "uniform", "var"]
+LbpMap = Literal["norm", "kurtosis"]
+
+
+@functools.cache
+def _discrete_wavelets() -> tuple[str, ...]:
+    """PyWavelets' discrete wavelet names (listed once per process)."""
+    import pywt
+
+    return tuple(pywt.wavelist(kind="discrete"))
+
+
+def _check_wavelet_name(wavelet: str) -> None:
+    """A discrete PyWavelets wavelet name, or a SpecError with a suggestion."""
+    known = _discrete_wavelets()
+    if wavelet not in known:
+        close = closest_match(wavelet, known)
+        hint = f"; did you mean {close!r}?" if close else " (see pywt.wavelist(kind='discrete'))"
+        raise SpecError(f"wavelet {wavelet!r} is not a discrete PyWavelets wavelet{hint}")
+
+
+@dataclass(frozen=True)
+class RecursiveLogFilterSettings:
+    """ITK's recursive Laplacian of Gaussian, normalised across scale (pyradiomics' LoG image type).
+
+    SimpleITK's ``LaplacianRecursiveGaussian``: Deriche's recursive
+    approximation of the Gaussian's second derivatives along x, y, z, each
+    times ``sigma^2`` and divided by the voxel size squared, summed in float32
+    (:mod:`~radiomix.preprocess.filters.recursive_log`). 3D only; every side
+    of the image must be at least 4 voxels.
+
+    Attributes
+    ----------
+    sigma_mm : float
+        Width of the Gaussian, in mm.
+    """
+
+    sigma_mm: float
+
+    def __post_init__(self):
+        if not self.sigma_mm > 0:
+            raise SpecError(f"sigma_mm must be a positive scale in mm, got {self.sigma_mm}")
+
+
+@dataclass(frozen=True)
+class StationaryWaveletFilterSettings:
+    """PyWavelets' stationary wavelet transform as pyradiomics repeats it (its Wavelet image type).
+
+    Each level is a one-level ``pywt.swtn`` (undilated filters, periodic
+    boundary after an odd axis is padded with its first voxel) of the previous
+    level's all-low-pass image, in the image's precision (float32 stays
+    float32, else float64; :mod:`~radiomix.preprocess.filters.stationary_wavelet`).
+
+    Attributes
+    ----------
+    wavelet : str
+        A discrete PyWavelets wavelet name (pyradiomics' default ``coif1``).
+    subband : str
+        ``L`` (low pass) or ``H`` (high pass) along each transformed axis, in
+        the order x, y, z (the slice axis left out in 2D), e.g. ``LLH``; all
+        ``L`` is the level's approximation.
+    level : int
+        Decomposition level (1 = the first).
+    dimensions : {"2D", "3D"}
+        ``2D``: the axes of each slice across ``slice_axis`` only.
+    slice_axis : {0, 1, 2}
+        Array axis (z = 0, y = 1, x = 2) across which a 2D transform slices
+        the image (pyradiomics' ``force2Ddimension``); unused in 3D.
+    """
+
+    subband: str
+    wavelet: str = "coif1"
+    level: int = 1
+    dimensions: FilterDimension = "3D"
+    slice_axis: SliceAxis = 0
+
+    def __post_init__(self):
+        _check_wavelet_name(self.wavelet)
+        letters = self.subband.upper()
+        if not letters or set(letters) - {"L", "H"} or len(letters) != _axis_count(self.dimensions):
+            raise SpecError(f"subband {self.subband!r} must be {_axis_count(self.dimensions)} L/H letters "
+                            f"(dimensions {self.dimensions}), e.g. {'LH' if self.dimensions == '2D' else 'LLH'}")
+        if self.level < 1:
+            raise SpecError(f"level must be at least 1, got {self.level}")
+
+    def axes(self) -> tuple[int, ...]:
+        """The transformed array axes, in transform order (x, y, z without the slice axis in 2D)."""
+        return tuple(axis for axis in (2, 1, 0) if self.dimensions == "3D" or axis != self.slice_axis)
+
+
+@dataclass(frozen=True)
+class GradientFilterSettings:
+    """SimpleITK's gradient magnitude (pyradiomics' Gradient image type).
+
+    Central differences along x, y, z, the edge voxel repeated beyond the
+    border, ``sqrt`` of their sum of squares in float32
+    (:mod:`~radiomix.preprocess.filters.gradient`).
+
+    Attributes
+    ----------
+    use_spacing : bool
+        Differences per mm (pyradiomics' ``gradientUseSpacing``), else per voxel.
+    """
+
+    use_spacing: bool = True
+
+
+@dataclass(frozen=True)
+class LocalBinaryPatternFilterSettings:
+    """scikit-image's 2D local binary pattern of every slice (pyradiomics' LBP2D image type).
+
+    ``samples`` points on a circle of ``radius`` pixels, bilinearly
+    interpolated (0 outside the slice), each compared with the centre
+    (:mod:`~radiomix.preprocess.filters.local_binary_pattern`).
+
+    Attributes
+    ----------
+    radius : float
+        Circle radius in pixels (``lbp2DRadius``).
+    samples : int
+        Number of points on the circle (``lbp2DSamples``).
+    method : {"default", "ror", "uniform", "var"}
+        scikit-image's pattern code (``lbp2DMethod``).
+    slice_axis : {0, 1, 2}
+        Array axis (z = 0, y = 1, x = 2) across which the image is sliced
+        (``force2Ddimension``).
+    """
+
+    radius: float = 1.0
+    samples: int = 8
+    method: LbpMethod = "uniform"
+    slice_axis: SliceAxis = 0
+
+    def __post_init__(self):
+        if not self.radius > 0:
+            raise SpecError(f"radius must be positive (pixels), got {self.radius}")
+        if self.samples < 1:
+            raise SpecError(f"samples must be at least 1, got {self.samples}")
+
+
+@dataclass(frozen=True)
+class LocalBinaryPattern3DFilterSettings:
+    """pyradiomics' spherical-harmonic 3D local binary pattern (its LBP3D image type).
+
+    The image is sampled (cubic spline) on an icosphere around each voxel,
+    the samples thresholded at the voxel's value and projected on spherical
+    harmonics (:mod:`~radiomix.preprocess.filters.local_binary_pattern_3d`).
+    In a spec's ``filters:`` every voxel of the image is computed (pyradiomics
+    computes the ROI's voxels only: same values there).
+
+    Attributes
+    ----------
+    map : {"norm", "kurtosis"}
+        ``norm``: the rotation-invariant norm of spherical-harmonic degree
+        ``degree`` (pyradiomics' ``lbp-3D-m<degree + 1>``); ``kurtosis``: the
+        samples' kurtosis (``lbp-3D-k``).
+    degree : int
+        Spherical-harmonic degree of ``norm`` (0 = the first).
+    icosphere_radius : float
+        Icosphere radius in voxels (``lbp3DIcosphereRadius``).
+    icosphere_subdivisions : int
+        Icosphere subdivisions (``lbp3DIcosphereSubdivision``).
+    """
+
+    map: LbpMap = "norm"
+    degree: int = 0
+    icosphere_radius: float = 1.0
+    icosphere_subdivisions: int = 1
+
+    def __post_init__(self):
+        if self.degree < 0:
+            raise SpecError(f"degree must be at least 0, got {self.degree}")
+        if not self.icosphere_radius > 0:
+            raise SpecError(f"icosphere_radius must be positive (voxels), got {self.icosphere_radius}")
+        if self.icosphere_subdivisions < 0:
+            raise SpecError(f"icosphere_subdivisions must be at least 0, got {self.icosphere_subdivisions}")
+
+
+@dataclass(frozen=True)
+class SquareFilterSettings:
+    """``(x / sqrt(M))^2``, ``M`` the image's largest magnitude (pyradiomics' Square image type)."""
+
+
+@dataclass(frozen=True)
+class SquareRootFilterSettings:
+    """``sign(x) sqrt(|x| M)``, ``M`` the image's largest magnitude (pyradiomics' SquareRoot image type)."""
+
+
+@dataclass(frozen=True)
+class LogarithmFilterSettings:
+    """``sign(x) log(|x| + 1) M / log(M + 1)``, ``M`` the image's largest magnitude (pyradiomics' Logarithm)."""
+
+
+@dataclass(frozen=True)
+class ExponentialFilterSettings:
+    """``exp(x log(M) / M)``, ``M`` the image's largest magnitude (pyradiomics' Exponential image type)."""
+
+
 FilterSettings = (MeanFilterSettings | LogFilterSettings | LawsFilterSettings | GaborFilterSettings
-                  | WaveletFilterSettings | SimoncelliFilterSettings | RieszFilterSettings)
+                  | WaveletFilterSettings | SimoncelliFilterSettings | RieszFilterSettings
+                  | RecursiveLogFilterSettings | StationaryWaveletFilterSettings | GradientFilterSettings
+                  | LocalBinaryPatternFilterSettings | LocalBinaryPattern3DFilterSettings | SquareFilterSettings
+                  | SquareRootFilterSettings | LogarithmFilterSettings | ExponentialFilterSettings)
 
 FILTER_SETTINGS = {
     "mean": MeanFilterSettings,
@@ -372,8 +574,17 @@ FILTER_SETTINGS = {
     "wavelet": WaveletFilterSettings,
     "simoncelli": SimoncelliFilterSettings,
     "riesz": RieszFilterSettings,
+    "recursive_log": RecursiveLogFilterSettings,
+    "stationary_wavelet": StationaryWaveletFilterSettings,
+    "gradient": GradientFilterSettings,
+    "local_binary_pattern": LocalBinaryPatternFilterSettings,
+    "local_binary_pattern_3d": LocalBinaryPattern3DFilterSettings,
+    "square": SquareFilterSettings,
+    "square_root": SquareRootFilterSettings,
+    "logarithm": LogarithmFilterSettings,
+    "exponential": ExponentialFilterSettings,
 }
-"""Filter kind (the key written in a spec) -> settings class."""
+"""Filter kind (the key written in a spec) -> settings class (the IBSI-2 filters, then pyradiomics' image types)."""
 
 
 def filter_kind(settings: FilterSettings) -> str:
@@ -473,4 +684,27 @@ def filter_image_type_name(settings: FilterSettings) -> str:
     if isinstance(settings, RieszFilterSettings):
         order = "-".join(str(o) for o in settings.order)
         return f"riesz-order-{order}-{filter_image_type_name(settings.base)}"
+    return _pyradiomics_filter_name(settings)
+
+
+def _pyradiomics_filter_name(settings: FilterSettings) -> str:
+    """:func:`filter_image_type_name` of the filters of pyradiomics' image types."""
+    if isinstance(settings, RecursiveLogFilterSettings):
+        return f"recursive-log-sigma-{_number(settings.sigma_mm)}mm-3D"
+    if isinstance(settings, StationaryWaveletFilterSettings):
+        name = f"stationary-wavelet-{settings.wavelet}-{settings.subband.upper()}-level{settings.level}"
+        return f"{name}-2D-axis{settings.slice_axis}" if settings.dimensions == "2D" else f"{name}-3D"
+    if isinstance(settings, GradientFilterSettings):
+        return "gradient" if settings.use_spacing else "gradient-per-voxel"
+    if isinstance(settings, LocalBinaryPatternFilterSettings):
+        return (f"lbp-2D-radius{_number(settings.radius)}-samples{settings.samples}-{settings.method}"
+                f"-axis{settings.slice_axis}")
+    if isinstance(settings, LocalBinaryPattern3DFilterSettings):
+        what = f"norm-degree{settings.degree}" if settings.map == "norm" else "kurtosis"
+        return (f"lbp-3D-{what}-radius{_number(settings.icosphere_radius)}"
+                f"-subdivisions{settings.icosphere_subdivisions}")
+    kinds = {SquareFilterSettings: "square", SquareRootFilterSettings: "square-root",
+             LogarithmFilterSettings: "logarithm", ExponentialFilterSettings: "exponential"}
+    if type(settings) in kinds:
+        return kinds[type(settings)]
     raise TypeError(f"not a filter settings object: {settings!r}")

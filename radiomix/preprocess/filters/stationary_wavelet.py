@@ -57,6 +57,31 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if np.dtype(dtype) in (np.float16, np.float32) else np.dtype(np.float64)
 
 
+def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
+                  roi: np.ndarray | None = None) -> list[np.ndarray]:
+    """The sub-bands of ``StationaryWaveletFilterSettings`` ``group`` on ``box`` (see :func:`compute_dtype`).
+
+    Settings sharing a wavelet and axes are computed in one decomposition,
+    from their lowest level to their highest; an all-low-pass sub-band below
+    the highest level takes a decomposition of its own.
+    """
+    maps = {}
+    for wavelet, axes in dict.fromkeys((s.wavelet, s.axes()) for s in group):
+        members = [s for s in group if (s.wavelet, s.axes()) == (wavelet, axes)]
+        first = min(s.level for s in members)
+        last = max(s.level for s in members)
+        levels, approximation = stationary_wavelet(array, wavelet, first - 1, last - first + 1, axes, box)
+        for settings in members:
+            subband = settings.subband.upper()
+            if set(subband) != {"L"}:
+                maps[settings] = levels[settings.level - first].details[subband]
+            elif settings.level == last:
+                maps[settings] = approximation
+            else:
+                maps[settings] = stationary_wavelet(array, wavelet, settings.level - 1, 1, axes, box)[1]
+    return [maps[settings] for settings in group]
+
+
 def stationary_wavelet(array: np.ndarray, wavelet: str, start_level: int, level: int, axes: tuple[int, ...],
                        box: tuple[slice, slice, slice]) -> tuple[list[WaveletLevel], np.ndarray]:
     """pyradiomics' stationary wavelet decompositions of a (z, y, x) array, on ``box`` only.
