@@ -28,10 +28,11 @@ KERNEL_GROUPS = {
              "radiomix.features.local_intensity", "radiomix.features.texture", "radiomix.features.glcm",
              "radiomix.features.glrlm", "radiomix.features.zones", "radiomix.features.glszm",
              "radiomix.features.gldzm", "radiomix.features.statistics", "radiomix.features.histogram",
-             "radiomix.features.ngtdm", "radiomix.features.ngldm", "radiomix.features.neighbourhood"),
+             "radiomix.features.ngtdm", "radiomix.features.ngldm", "radiomix.features.neighbourhood",
+             "radiomix.features.geometry", "radiomix.preprocess.interpolation"),
     "filters": ("radiomix.preprocess.filters.boundary", "radiomix.preprocess.filters.fourier",
                 "radiomix.preprocess.filters.separable"),
-    "pyradiomics": ("radiomix.pyradiomics.preprocessing", "radiomix.features.statistics", "radiomix.features.histogram",
+    "pyradiomics": ("radiomix.preprocess.discretisation", "radiomix.features.statistics", "radiomix.features.histogram",
                     "radiomix.pyradiomics.shape", "radiomix.pyradiomics._texture_kernels",
                     "radiomix.preprocess.filters.transpose", "radiomix.preprocess.filters.gradient",
                     "radiomix.preprocess.filters.local_binary_pattern", "radiomix.preprocess.filters.recursive_log",
@@ -100,11 +101,19 @@ def _small_case() -> tuple[sitk.Image, sitk.Image]:
 
 
 def _warm_ibsi() -> None:
-    from radiomix.extract import load_kernels
+    from radiomix.extract import extract_features, load_kernels
     from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
 
-    load_kernels()
+    load_kernels()  # every family in 2D and 3D, from a float64 image
     picture, label = _small_case()
+    # numba compiles a variant of a kernel per argument types, so also: 3D alone (GLRLM's 13 directions
+    # in one pass, where 2D + 3D count 4 + 9), and an image stored as float32 (most scans; integer images
+    # alike) that reaches the kernels as a converted, writable copy where a float64 image is a read-only view,
+    # resampled (the interpolation kernel)
+    extract_features(sitk.Cast(picture, sitk.sitkFloat32), label,
+                     {"discretisation": {"method": "fixed_bin_number", "n_bins": 8}, "texture": {"dimensions": ["3D"]},
+                      "interpolation": {"spacing_mm": [1.5, 1.5, 1.5], "image_method": "linear",
+                                        "mask_method": "linear", "mask_threshold": 0.5}})
     intensity = sitk.GetArrayFromImage(picture)
     mask = sitk.GetArrayFromImage(label) > 0
     for method in ("pairs", "fft"):

@@ -51,3 +51,19 @@ def test_warmup_reports_progress_and_silences_the_first_use_warning(monkeypatch,
     assert "compiling kernels once, about a minute" in out and "filters: 2 of 3 kernels to compile" in out
     assert "filters: done in" in out
     assert "filters" in warmup._notified
+
+
+def test_ibsi_warm_up_compiles_the_variants_of_a_3d_extraction_from_a_float32_scan():
+    # numba compiles a kernel per argument types: a first IBSI extraction in 3D alone of a float32 (or integer)
+    # scan after `radiomix warmup` must find GLRLM's 13-direction variant and the writable-intensity sphere
+    # means; checked in a fresh process, where no other test has compiled them
+    script = ("from radiomix import warmup\n"
+              "from radiomix.features import glrlm, local_intensity\n"
+              "warmup._warm_ibsi()\n"
+              "print(sorted({s[2].count for s in glrlm._run_length_kernel.signatures}),\n"
+              "      any(s[0].mutable for s in local_intensity._sphere_means_kernel.signatures))\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    directions, writable = done.stdout.rsplit("]", 1)
+    assert 13 in [int(count) for count in directions.strip("[ ").split(",")]
+    assert writable.strip() == "True"

@@ -347,10 +347,11 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
         Columns in :data:`FEATURE_KEYS` order; NaN rows for empty matrices.
     """
     stack = np.asarray(matrices)
-    if not np.issubdtype(stack.dtype, np.integer):
-        stack = stack.astype(np.float64)
-    return _glcm_feature_kernel(np.ascontiguousarray(stack), float(n_levels), float(eps),
-                                bool(pyradiomics_correlations))
+    stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
+    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
+    if pyradiomics_correlations:  # a kernel of its own: compiled only when the pyradiomics dialect is used
+        _pyradiomics_correlations_kernel(stack, float(eps), values)
+    return values
 
 
 @njit_exact
@@ -384,8 +385,8 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``pyradiomics_correlations``
-    replaces correlation and the information correlations by pyradiomics'
-    (:func:`glcm_feature_values`).
+    leaves correlation and the information correlations NaN (pyradiomics'
+    are filled by :func:`_pyradiomics_correlations_kernel`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -393,7 +394,8 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     and a variance of exactly 0.
     """
     n_matrices, n_grey, _ = matrices.shape
-    values = np.full((n_matrices, 25), np.nan)
+    values = np.empty((n_matrices, 25))
+    values[:] = np.nan
     row_acc = np.empty(n_grey, matrices.dtype)
     col_acc = np.empty(n_grey, matrices.dtype)
     diff_acc = np.empty(n_grey, matrices.dtype)
@@ -513,10 +515,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         out[20] = cluster_tendency
         out[21] = cluster_shade
         out[22] = cluster_prominence
-        if pyradiomics_correlations:
-            out[18] = _pyradiomics_correlation(matrix, total, eps)
-            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
-        else:
+        if not pyradiomics_correlations:  # else left NaN here, filled by _pyradiomics_correlations_kernel
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
             if n_rows_used >= 2 or n_cols_used >= 2:
@@ -542,6 +541,45 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         out[17] = inverse_variance
         out[19] = autocorrelation
     return values
+
+
+@njit_exact
+def _pyradiomics_correlations_kernel(matrices, eps, values):
+    """pyradiomics' correlation and information correlations (columns 18, 23, 24) of each non-empty matrix.
+
+    Fills the columns that :func:`_glcm_feature_kernel` leaves NaN with
+    ``pyradiomics_correlations``; the total, marginals and their entropies
+    are summed as that kernel sums them (the same values), the joint
+    entropy read from its column 3.
+    """
+    n_matrices, n_grey, _ = matrices.shape
+    row_acc = np.empty(n_grey, matrices.dtype)
+    col_acc = np.empty(n_grey, matrices.dtype)
+    px = np.empty(n_grey)
+    py = np.empty(n_grey)
+    for m in range(n_matrices):
+        matrix = matrices[m]
+        row_acc[:] = 0
+        col_acc[:] = 0
+        for i in range(n_grey):
+            for j in range(n_grey):
+                row_acc[i] += matrix[i, j]
+                col_acc[j] += matrix[i, j]
+        total = 0.0
+        for i in range(n_grey):
+            total += float(row_acc[i])
+        if total == 0:
+            continue
+        hx = 0.0
+        hy = 0.0
+        for i in range(n_grey):
+            px[i] = float(row_acc[i]) / total
+            py[i] = float(col_acc[i]) / total
+            hx += _entropy_term(px[i], eps)
+            hy += _entropy_term(py[i], eps)
+        out = values[m]
+        out[18] = _pyradiomics_correlation(matrix, total, eps)
+        _pyradiomics_information_correlations(matrix, total, out[3], hx, hy, px, py, eps, out)
 
 
 @njit_exact

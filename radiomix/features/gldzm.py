@@ -149,7 +149,8 @@ def edge_distance_map(mask: np.ndarray, in_plane: bool = False) -> np.ndarray:
 def _zone_min_distance(labels, distance, n_zones):
     """Kernel of :func:`zone_distances`."""
     n_z, n_y, n_x = labels.shape
-    result = np.full(n_zones, np.iinfo(np.int32).max, np.int32)
+    result = np.empty(n_zones, np.int32)
+    result[:] = 2_147_483_647  # the largest int32
     for z in range(n_z):
         for y in range(n_y):
             for x in range(n_x):

@@ -103,7 +103,8 @@ def _roi_summary(discretised, intensity_mask, morphological_mask):
     n_mismatched = 0
     n_outside_morphological = 0
     largest_level = -np.inf
-    low = np.array([n_z, n_y, n_x], np.int64)
+    low = np.empty(3, np.int64)  # filled element by element: np.array([...]) is one more compilation
+    low[0], low[1], low[2] = n_z, n_y, n_x
     high = np.zeros(3, np.int64)
     voxels_per_slice = np.zeros(n_z, np.int64)
     for z in range(n_z):

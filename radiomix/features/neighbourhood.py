@@ -108,10 +108,13 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
         raise InputError(f"the first {n_in_plane} neighbour offsets must be in-plane (dz = 0)")
     n_neighbourhood = len(offsets) + 1
     count_type = _smallest_unsigned_type(n_neighbourhood)
+    # level sums in uint16 at least: one compiled variant serves every ROI of up to 2,427 levels (26
+    # neighbours), where uint8 would compile another for ROIs of fewer than 10 levels only
+    sum_type = _smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
     return NeighbourhoodMatrices(*_neighbourhood_kernel(
         levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
         bool(dependences), bool(differences), bool(count_isolated), smallest_level_type(int(n_levels)), count_type,
-        _smallest_unsigned_type(n_neighbourhood * int(n_levels))))
+        sum_type))
 
 
 def _smallest_unsigned_type(largest: int) -> type:
@@ -136,7 +139,8 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     additions changes nothing. Parameters and outputs: :func:`neighbourhood_matrices`;
     ``level_type``, ``count_type`` and ``sum_type`` are the smallest unsigned
     types holding ``n_levels``, the number of neighbours + 1, and their level sum
-    (small types keep a slice in cache and fill more vector lanes).
+    (uint16 at least: fewer compiled variants); small types keep a slice in
+    cache and fill more vector lanes.
     """
     nz, ny, nx = levels.shape
     n_offsets = offsets.shape[0]
@@ -166,7 +170,10 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     for z in range(nz):
         for y in range(ny):
             start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
-            padded[start:start + nx] = levels[z, y]
+            row = levels[z, y]
+            target = padded[start:start + nx]
+            for x in range(nx):  # element by element: a slice assignment costs seconds of compilation
+                target[x] = row[x]
     # level differences are integers below n_levels: |difference| <= alpha
     # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
     tolerance = level_type(min(np.floor(alpha), n_levels))
@@ -178,7 +185,7 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     n_neighbours = np.empty(n_centres, count_type)
     total = np.empty(n_centres, sum_type)
     for z in range(nz):
-        if not levels[z].any():
+        if not _any_voxel(levels[z]):
             continue
         start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
         centre = padded[start:start + n_centres]
@@ -191,11 +198,22 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
                               slice_dependence[z], slice_counts[z], slice_sums[z])
             first = start + steps[o]
             neighbour = padded[first:first + n_centres]
-            if dependences:
-                _add_dependent_neighbours(centre, neighbour, tolerance, dependence)
+            # branch-free loops over contiguous voxels (vectorised); outside the ROI (level 0) never depends
+            if dependences and tolerance == 0:  # equal levels: compared in the levels' own type
+                for x in range(n_centres):
+                    level = neighbour[x]
+                    dependence[x] += (level > 0) & (level == centre[x])
+            elif dependences:
+                for x in range(n_centres):
+                    level = neighbour[x]
+                    # unsigned levels: the difference as the larger minus the smaller
+                    difference = max(level, centre[x]) - min(level, centre[x])
+                    dependence[x] += (level > 0) & (difference <= tolerance)
             if differences:
-                _add_neighbour_row(neighbour, total)
-                _add_roi_voxels(neighbour, n_neighbours)
+                for x in range(n_centres):
+                    total[x] += neighbour[x]
+                for x in range(n_centres):
+                    n_neighbours[x] += neighbour[x] > 0
         if per_slice and n_in_plane == n_used:
             _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                           slice_dependence[z], slice_counts[z], slice_sums[z])
@@ -206,62 +224,33 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
 
 
 @njit
+def _any_voxel(plane):
+    """Whether a 2D array holds a non-zero value (stops at the first; ``.any()`` costs a compilation more)."""
+    for y in range(plane.shape[0]):
+        for x in range(plane.shape[1]):
+            if plane[y, x] != 0:
+                return True
+    return False
+
+
+@njit
 def _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                   dependence_matrix, counts, sums):
-    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns."""
-    if dependences:
-        _count_centres(centre, dependence, dependence_matrix)
-    if differences:
-        _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums)
+    """Add the ROI voxels of a slice to the dependence matrix and (or) the NGTDM columns.
 
-
-@njit
-def _add_dependent_neighbours(centre, neighbour, tolerance, dependence):
-    """Add 1 to ``dependence`` where the neighbour is in the ROI and within ``tolerance`` levels of the centre."""
-    # branch-free: outside the ROI (level 0) never depends
-    if tolerance == 0:  # equal levels: compared in the levels' own type, more vector lanes
-        for x in range(centre.size):
-            level = neighbour[x]
-            dependence[x] += (level > 0) & (level == centre[x])
-        return
-    for x in range(centre.size):
-        level = neighbour[x]
-        # unsigned levels: the difference as the larger minus the smaller
-        difference = max(level, centre[x]) - min(level, centre[x])
-        dependence[x] += (level > 0) & (difference <= tolerance)
-
-
-@njit
-def _add_neighbour_row(neighbour, total):
-    """Add ``neighbour`` to ``total`` element-wise."""
-    for x in range(neighbour.size):
-        total[x] += neighbour[x]
-
-
-@njit
-def _add_roi_voxels(neighbour, n_neighbours):
-    """Add 1 to ``n_neighbours`` where ``neighbour`` is in the ROI (level > 0)."""
-    for x in range(neighbour.size):
-        n_neighbours[x] += neighbour[x] > 0
-
-
-@njit
-def _count_centres(centre, dependence, matrix):
-    """Count the ROI voxels of a slice in ``matrix[level - 1, dependence - 1]``."""
-    for x in range(centre.size):
-        level = centre[x]
-        if level > 0:
-            matrix[level - 1, dependence[x] - 1] += 1
-
-
-@njit
-def _add_row_terms(centre, total, n_neighbours, count_isolated, counts, sums):
-    """Add the ROI voxels of ``centre`` to ``n_i`` (``counts``) and ``s_i`` (``sums``).
-
-    ``total`` and ``n_neighbours`` hold the level sums and counts of the ROI
-    neighbours (the centre excluded); a voxel without neighbours counts only
-    with ``count_isolated`` (with a difference of 0).
+    ``dependence_matrix[level - 1, dependence - 1]`` counts the voxels by
+    level and dependence; ``counts`` and ``sums`` are the NGTDM columns
+    ``n_i`` and ``s_i``, from ``total`` and ``n_neighbours``, the level sums
+    and counts of the ROI neighbours (the centre excluded); a voxel without
+    neighbours counts only with ``count_isolated`` (with a difference of 0).
     """
+    if dependences:
+        for x in range(centre.size):
+            level = centre[x]
+            if level > 0:
+                dependence_matrix[level - 1, dependence[x] - 1] += 1
+    if not differences:
+        return
     for x in range(centre.size):
         level = centre[x]
         if level == 0:

@@ -183,7 +183,8 @@ def ngtdm_feature_values(counts: np.ndarray, sums: np.ndarray, grey_levels: np.n
 def _ngtdm_feature_kernel(counts, sums, grey_levels, capped_coarseness, undefined_busyness, coarseness_maximum):
     """Kernel of :func:`ngtdm_feature_values`, compiled without fast-math."""
     n_matrices, n_levels = counts.shape
-    values = np.full((n_matrices, 5), np.nan)
+    values = np.empty((n_matrices, 5))
+    values[:] = np.nan
     grey = np.empty(n_levels)
     p = np.empty(n_levels)
     s = np.empty(n_levels)

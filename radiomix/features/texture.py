@@ -197,7 +197,8 @@ def grow_box_to_row(row, z, y, low, high):
 def _non_zero_box(array):
     """Kernel of :func:`roi_box`: ``(low, high)`` of the non-zero voxels, ``low > high`` when there are none."""
     n_z, n_y, n_x = array.shape
-    low = np.array([n_z, n_y, n_x], np.int64)
+    low = np.empty(3, np.int64)  # filled element by element: np.array([...]) is one more compilation
+    low[0], low[1], low[2] = n_z, n_y, n_x
     high = np.zeros(3, np.int64)
     for z in range(n_z):
         for y in range(n_y):
@@ -392,7 +393,8 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
     """Kernel of :func:`emphasis_features`, compiled without fast-math (a single grey level gives
     ``p = c / c = 1`` and a variance of exactly 0)."""
     n_matrices, n_rows, n_columns = matrices.shape
-    out = np.full((n_matrices, 17), np.nan)
+    out = np.empty((n_matrices, 17))
+    out[:] = np.nan
     row_sums = np.empty(n_rows)
     column_sums = np.empty(n_columns)
     for m in range(n_matrices):

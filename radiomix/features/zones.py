@@ -148,8 +148,8 @@ def _zone_root(parent, zone):
 @njit
 def _join(parent, first, second):
     """Merge the trees of two provisional zones under the smaller of their roots."""
-    first = _zone_root(parent, first)
-    second = _zone_root(parent, second)
+    first = _zone_root(parent, np.int64(first))  # one compiled variant for any integer arguments
+    second = _zone_root(parent, np.int64(second))
     if first < second:
         parent[second] = first
     elif second < first:
@@ -220,6 +220,9 @@ def _provisional_zones(levels, volume):
     voxel_count = np.zeros(n_roi, np.int64)
     zone_slice = np.empty(n_roi, np.int32)
     zone_level = np.empty(n_roi, np.int32)
+    ring = np.empty(8, np.int64)  # flat offsets of the 8 in-plane neighbours, in ring order
+    ring[0], ring[1], ring[2], ring[3] = -p_x - 1, -p_x, -p_x + 1, 1
+    ring[4], ring[5], ring[6], ring[7] = p_x + 1, p_x, p_x - 1, -1
     n_zones = 0
     for z in range(n_z):
         for y in range(n_y):
@@ -230,9 +233,9 @@ def _provisional_zones(levels, volume):
                     continue
                 above = voxel - p_x
                 if padded[above] == level:
-                    zone = provisional[above]
+                    zone = np.int64(provisional[above])
                 elif padded[above + 1] == level:
-                    zone = provisional[above + 1]
+                    zone = np.int64(provisional[above + 1])
                     if padded[above - 1] == level:
                         _join(in_plane_parent, zone, provisional[above - 1])
                         _join(volume_parent, zone, provisional[above - 1])
@@ -240,9 +243,9 @@ def _provisional_zones(levels, volume):
                         _join(in_plane_parent, zone, provisional[voxel - 1])
                         _join(volume_parent, zone, provisional[voxel - 1])
                 elif padded[above - 1] == level:
-                    zone = provisional[above - 1]
+                    zone = np.int64(provisional[above - 1])
                 elif padded[voxel - 1] == level:
-                    zone = provisional[voxel - 1]
+                    zone = np.int64(provisional[voxel - 1])
                 else:
                     zone = n_zones
                     in_plane_parent[zone] = zone
@@ -267,41 +270,19 @@ def _provisional_zones(levels, volume):
                 elif padded[below] == level:
                     _join(volume_parent, zone, provisional[below])
                 else:
-                    ring_0 = below - p_x - 1
-                    ring_1 = below - p_x
-                    ring_2 = below - p_x + 1
-                    ring_3 = below + 1
-                    ring_4 = below + p_x + 1
-                    ring_5 = below + p_x
-                    ring_6 = below + p_x - 1
-                    ring_7 = below - 1
-                    match_0 = padded[ring_0] == level
-                    match_1 = padded[ring_1] == level
-                    match_2 = padded[ring_2] == level
-                    match_3 = padded[ring_3] == level
-                    match_4 = padded[ring_4] == level
-                    match_5 = padded[ring_5] == level
-                    match_6 = padded[ring_6] == level
-                    match_7 = padded[ring_7] == level
-                    if match_0 and not match_7:
-                        _join(volume_parent, zone, provisional[ring_0])
-                    if match_1 and not match_0:
-                        _join(volume_parent, zone, provisional[ring_1])
-                    if match_2 and not match_1:
-                        _join(volume_parent, zone, provisional[ring_2])
-                    if match_3 and not match_2:
-                        _join(volume_parent, zone, provisional[ring_3])
-                    if match_4 and not match_3:
-                        _join(volume_parent, zone, provisional[ring_4])
-                    if match_5 and not match_4:
-                        _join(volume_parent, zone, provisional[ring_5])
-                    if match_6 and not match_5:
-                        _join(volume_parent, zone, provisional[ring_6])
-                    if match_7 and not match_6:
-                        _join(volume_parent, zone, provisional[ring_7])
-                    if (match_0 and match_1 and match_2 and match_3 and match_4 and match_5 and match_6
-                            and match_7):
-                        _join(volume_parent, zone, provisional[ring_0])
+                    # the 8 neighbours around ``below``, in ring order: one join per run of matching
+                    # members (a loop rather than 8 unrolled joins: far less code to compile)
+                    previous = padded[below + ring[7]] == level
+                    n_matching = 0
+                    for k in range(8):
+                        member = below + ring[k]
+                        matching = padded[member] == level
+                        if matching and not previous:
+                            _join(volume_parent, zone, provisional[member])
+                        n_matching += matching
+                        previous = matching
+                    if n_matching == 8:
+                        _join(volume_parent, zone, provisional[below + ring[0]])
     return (padded, provisional, in_plane_parent[:n_zones].copy(), volume_parent[:n_zones].copy(),
             voxel_count[:n_zones].copy(), zone_slice[:n_zones].copy(), zone_level[:n_zones].copy())
 
