@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.linalg
 from scipy.spatial import ConvexHull
 from scipy.spatial.distance import cdist
 
@@ -66,6 +67,10 @@ MVEE_SEED_TOLERANCE = 1.0e-3
 
 MVEE_MAX_ITERATIONS = 100_000
 """Default iteration cap of Khachiyan's algorithm."""
+
+MVEE_REFRESH_INTERVAL = 64
+"""Khachiyan iterations between recomputations of ``X^-1`` and ``M`` from the weights (rank-one updates
+in between); a compile-time constant of :func:`_khachiyan_weights`."""
 
 MVEE_NEWTON_STEPS = 60
 """Newton steps allowed per polish of the weights (a few to a few tens are needed); past them, Khachiyan's
@@ -143,10 +148,15 @@ def _khachiyan_weights(points, tolerance, max_iterations):
     from the weighted point of smallest ``M`` (an away step, which may drop
     it), by the line-search optimum ``tau = (M_j - d - 1) / ((d + 1)(M_j - 1))``:
     ``u <- (1 - tau) u + tau e_j``. Stops when ``max_i M_i <= (1 + tolerance)(d + 1)``.
+    ``X^-1`` and ``M`` follow each step by the rank-one (Sherman-Morrison)
+    update, ``M_i <- (M_i - tau (q_i^T X^-1 q_j)^2 / (1 - tau + tau M_j)) / (1 - tau)``,
+    and are recomputed from the weights every :data:`MVEE_REFRESH_INTERVAL`
+    iterations and before the stopping test is accepted.
     Returns the weights and the number of iterations done.
     """
     n_points, n_dims = points.shape
-    lifted = np.empty((n_points, n_dims + 1))  # loops, not slice assignment or np.full: 6 s quicker to compile
+    size = n_dims + 1
+    lifted = np.empty((n_points, size))  # loops, not slice assignment or np.full: 6 s quicker to compile
     weights = np.empty(n_points)
     for i in range(n_points):
         for r in range(n_dims):
@@ -155,30 +165,40 @@ def _khachiyan_weights(points, tolerance, max_iterations):
         weights[i] = 1.0 / n_points
     target = n_dims + 1.0
     distances = np.empty(n_points)
+    image = np.empty(size)
+    inverse = np.empty((size, size))
     iteration = 0
+    since_refresh = MVEE_REFRESH_INTERVAL
     while iteration < max_iterations:
-        scatter = np.zeros((n_dims + 1, n_dims + 1))
-        for i in range(n_points):
-            if weights[i] == 0.0:  # dropped by an away step: adds only zeros
-                continue
-            for r in range(n_dims + 1):
-                for c in range(n_dims + 1):
-                    scatter[r, c] += weights[i] * lifted[i, r] * lifted[i, c]
-        inverse = np.linalg.inv(scatter)
+        fresh = since_refresh >= MVEE_REFRESH_INTERVAL
+        if fresh:
+            scatter = np.zeros((size, size))
+            for i in range(n_points):
+                if weights[i] == 0.0:  # dropped by an away step: adds only zeros
+                    continue
+                for r in range(size):
+                    for c in range(size):
+                        scatter[r, c] += weights[i] * lifted[i, r] * lifted[i, c]
+            inverse = np.linalg.inv(scatter)
+            for i in range(n_points):
+                value = 0.0
+                for r in range(size):
+                    for c in range(size):
+                        value += lifted[i, r] * inverse[r, c] * lifted[i, c]
+                distances[i] = value
+            since_refresh = 0
         farthest = 0
         nearest = -1
         for i in range(n_points):
-            value = 0.0
-            for r in range(n_dims + 1):
-                for c in range(n_dims + 1):
-                    value += lifted[i, r] * inverse[r, c] * lifted[i, c]
-            distances[i] = value
-            if value > distances[farthest]:
+            if distances[i] > distances[farthest]:
                 farthest = i
-            if weights[i] > 0.0 and (nearest < 0 or value < distances[nearest]):
+            if weights[i] > 0.0 and (nearest < 0 or distances[i] < distances[nearest]):
                 nearest = i
         if distances[farthest] <= (1.0 + tolerance) * target:
-            break
+            if fresh:
+                break
+            since_refresh = MVEE_REFRESH_INTERVAL  # confirm on recomputed distances
+            continue
         if distances[farthest] - target >= target - distances[nearest]:
             chosen = farthest
             step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
@@ -190,12 +210,28 @@ def _khachiyan_weights(points, tolerance, max_iterations):
             dropped = step <= limit
             if dropped:
                 step = limit
+        for r in range(size):
+            value = 0.0
+            for c in range(size):
+                value += inverse[r, c] * lifted[chosen, c]
+            image[r] = value
+        shrink = 1.0 / (1.0 - step)
+        factor = step / (1.0 - step + step * distances[chosen])
+        for i in range(n_points):
+            projection = 0.0
+            for r in range(size):
+                projection += lifted[i, r] * image[r]
+            distances[i] = (distances[i] - factor * projection * projection) * shrink
+        for r in range(size):
+            for c in range(size):
+                inverse[r, c] = (inverse[r, c] - factor * image[r] * image[c]) * shrink
         for i in range(n_points):
             weights[i] *= 1.0 - step
         weights[chosen] += step
         if dropped:
             weights[chosen] = 0.0
         iteration += 1
+        since_refresh += 1
     return weights, iteration
 
 
@@ -208,14 +244,15 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
     gradient is ``M_i - (d + 1)`` and its Hessian ``-(K o K)`` with
     ``K_ij = q_i^T X^-1 q_j``. On the active set (the points of positive
     weight) each step solves ``(K o K) delta = M - (d + 1)`` by least squares
-    (the minimum-norm step where the weights are not unique, as for symmetric
-    point sets; the system is consistent) and moves the weights by ``delta``,
+    (a basic solution where the weights are not unique, as for symmetric
+    point sets or past 10 active points; the system is consistent) and moves the weights by ``delta``,
     or, if that drives a weight below zero, up to the first weight reaching
     zero, which leaves the active set. Once ``|M_i - (d + 1)| <= tolerance
     (d + 1)`` on the active set, the points with ``M_j > (1 + tolerance)(d + 1)``
     join it (at zero weight) and the steps go on; without any, these are the
     optimality conditions of the MVEE and the weights are returned
-    (normalised). Returns None after ``max_steps`` steps without reaching them.
+    (normalised). Returns None after ``max_steps`` steps without reaching them, or if the active
+    points stop spanning the space (a singular ``X``).
 
     Parameters
     ----------
@@ -229,7 +266,10 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
     active = np.flatnonzero(weights > 0.0)
     for _ in range(max_steps + 1):
         chosen = lifted[active]
-        inverse = np.linalg.inv((chosen * weights[active, None]).T @ chosen)
+        try:
+            inverse = np.linalg.inv((chosen * weights[active, None]).T @ chosen)
+        except np.linalg.LinAlgError:  # the active points no longer span the space
+            return None
         kernel = chosen @ inverse @ chosen.T
         gap = np.diagonal(kernel) - target
         if np.abs(gap).max() <= tolerance * target:
@@ -239,7 +279,8 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
                 return weights / weights.sum()
             active = np.union1d(active, outside)
             continue
-        delta = np.linalg.lstsq(kernel * kernel, gap, rcond=None)[0]
+        # rank-revealing QR (LAPACK's gelsy): the Hessian is singular past (d + 1)(d + 2) / 2 active points
+        delta = scipy.linalg.lstsq(kernel * kernel, gap, lapack_driver="gelsy", check_finite=False)[0]
         current = weights[active]
         reach = np.full(len(active), np.inf)  # step length at which each weight reaches zero
         falling = delta < 0.0
