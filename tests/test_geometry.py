@@ -260,3 +260,30 @@ def test_mvee_falls_back_to_khachiyan_when_newton_fails(monkeypatch):
     fallback = geometry.minimum_volume_enclosing_ellipsoid(points, tolerance=1e-9)
     np.testing.assert_allclose(fallback[0], exact[0], rtol=1e-6)
     assert np.prod(exact[0]) <= np.prod(fallback[0]) * (1 + 1e-12)
+
+
+def mvee_conditions(lifted, weights):
+    """Largest ``M_i / (d + 1) - 1`` over all points and largest ``|M_i / (d + 1) - 1|`` where ``u_i > 0`` (NumPy)."""
+    distances = np.einsum("ij,jk,ik->i", lifted, np.linalg.inv((lifted * weights[:, None]).T @ lifted), lifted)
+    relative = distances / lifted.shape[1] - 1.0
+    return relative.max(), np.abs(relative[weights > 0]).max()
+
+
+@FAST
+@given(st.one_of(clouds(), lattice_hulls()))
+def test_newton_polish_meets_the_optimality_conditions_from_a_khachiyan_seed(case):
+    points, _ = case
+    centred = points - points.mean(axis=0)
+    lifted = np.column_stack([centred, np.ones(len(centred))])
+    seed, _ = geometry._khachiyan_weights(centred, geometry.MVEE_SEED_TOLERANCE, 100_000)
+    polished = geometry._newton_weights(lifted, seed.copy(), 1e-12, geometry.MVEE_NEWTON_STEPS)
+    assert polished is not None
+    assert np.all(polished >= 0.0) and polished.sum() == pytest.approx(1.0, rel=1e-14)
+    outside, off_surface = mvee_conditions(lifted, polished)
+    assert outside <= 1e-12 and off_surface <= 1e-12
+
+
+def test_newton_polish_gives_up_on_points_that_do_not_span_the_space():
+    points = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    lifted = np.column_stack([points, np.ones(5)])
+    assert geometry._newton_weights(lifted, np.array([0.5, 0.5, 0.0, 0.0, 0.0]), 1e-12, 10) is None
