@@ -287,3 +287,23 @@ def test_newton_polish_gives_up_on_points_that_do_not_span_the_space():
     points = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
     lifted = np.column_stack([points, np.ones(5)])
     assert geometry._newton_weights(lifted, np.array([0.5, 0.5, 0.0, 0.0, 0.0]), 1e-12, 10) is None
+
+
+HULL_REVISITING_A_DROPPED_POINT = np.array([
+    [1, 2, 2], [2, 2, 1], [2, 1, 2], [2, 1, 20], [1, 2, 20], [1, 16, 20], [1, 18, 2], [2, 18, 1], [1, 18, 18],
+    [2, 19, 2], [2, 19, 18], [4, 1, 22], [4, 2, 23], [4, 16, 23], [4, 19, 20], [8, 18, 1], [8, 19, 2], [10, 1, 22],
+    [10, 2, 23], [10, 18, 23], [10, 19, 22], [14, 1, 20], [14, 4, 23], [16, 2, 1], [16, 1, 2], [16, 1, 18],
+    [16, 6, 23], [16, 14, 1], [16, 18, 3], [16, 18, 23], [16, 19, 4], [16, 19, 22], [17, 2, 2], [17, 2, 18],
+    [17, 6, 22], [17, 14, 2], [17, 18, 4], [17, 18, 22]]) * np.array([0.25, 0.25, 1.5])
+"""Hull vertices of a random 361-voxel mask (spacing 0.5, 0.5, 3 mm; half-voxel units here) on which a
+polish that let outside points join at zero weight dropped them again at once, for ever."""
+
+
+def test_newton_polish_does_not_cycle_when_a_joining_point_would_be_dropped():
+    centred = HULL_REVISITING_A_DROPPED_POINT - HULL_REVISITING_A_DROPPED_POINT.mean(axis=0)
+    lifted = np.column_stack([centred, np.ones(len(centred))])
+    seed, _ = geometry._khachiyan_weights(centred, geometry.MVEE_SEED_TOLERANCE, 100_000)
+    polished = geometry._newton_weights(lifted, seed, 1e-12, geometry.MVEE_NEWTON_STEPS)
+    assert polished is not None
+    outside, off_surface = mvee_conditions(lifted, polished)
+    assert outside <= 1e-12 and off_surface <= 1e-12

@@ -248,10 +248,11 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
     point sets or past 10 active points; the system is consistent) and moves the weights by ``delta``,
     or, if that drives a weight below zero, up to the first weight reaching
     zero, which leaves the active set. Once ``|M_i - (d + 1)| <= tolerance
-    (d + 1)`` on the active set, the points with ``M_j > (1 + tolerance)(d + 1)``
-    join it (at zero weight) and the steps go on; without any, these are the
-    optimality conditions of the MVEE and the weights are returned
-    (normalised). Returns None after ``max_steps`` steps without reaching them, or if the active
+    (d + 1)`` on the active set, the farthest point, if ``M_j > (1 + tolerance)(d + 1)``,
+    joins it by a Khachiyan step (which raises ``g`` and gives it a positive
+    weight, so that it is not dropped straight away) and the steps go on;
+    if none is that far, these are the optimality conditions of the MVEE and
+    the weights are returned (normalised). Returns None after ``max_steps`` steps without reaching them, or if the active
     points stop spanning the space (a singular ``X``).
 
     Parameters
@@ -274,10 +275,14 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
         gap = np.diagonal(kernel) - target
         if np.abs(gap).max() <= tolerance * target:
             distances = np.einsum("ij,jk,ik->i", lifted, inverse, lifted)
-            outside = np.flatnonzero(distances > (1.0 + tolerance) * target)
-            if len(outside) == 0:
+            farthest = int(np.argmax(distances))
+            if distances[farthest] <= (1.0 + tolerance) * target:
                 return weights / weights.sum()
-            active = np.union1d(active, outside)
+            # Khachiyan's step towards the farthest point: it joins the active set with a positive weight
+            step = (distances[farthest] - target) / (target * (distances[farthest] - 1.0))
+            weights = weights / weights.sum() * (1.0 - step)
+            weights[farthest] += step
+            active = np.union1d(active, [farthest])
             continue
         # rank-revealing QR (LAPACK's gelsy): the Hessian is singular past (d + 1)(d + 2) / 2 active points
         delta = scipy.linalg.lstsq(kernel * kernel, gap, lapack_driver="gelsy", check_finite=False)[0]
