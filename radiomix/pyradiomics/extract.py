@@ -40,7 +40,7 @@ from radiomix.pyradiomics.preprocessing import (
     prepare,
     read_image_and_mask,
 )
-from radiomix.spec import HistogramSettings, StatisticsSettings
+from radiomix.pyradiomics.translation import ENTROPY_EPSILON, firstorder_settings  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -79,21 +79,6 @@ def enabled_definitions(spec: PyradiomicsSpec) -> dict[str, tuple[PyradiomicsFea
     return {name: tuple(definition for definition in (feature(name, key) for key in spec.enabled_features(name))
                         if definition.status != "no value")
             for name, _ in spec.feature_classes}
-
-
-ENTROPY_EPSILON = float(np.spacing(1))
-"""Added to ``p(i)`` inside the logarithm of pyradiomics' Entropy (its machine epsilon, 2.2e-16)."""
-
-
-def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettings, HistogramSettings]:
-    """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
-
-    Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
-    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
-    """
-    return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
-                               non_ibsi_features=statistics.NON_IBSI_KEYS),
-            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
 
 
 def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
