@@ -21,8 +21,9 @@ The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
 5. ``resegmentRange``: the ROI keeps the voxels within the thresholds
    (:func:`resegmented_roi`), and the checks are repeated;
 6. every image type is cropped to the ROI's bounding box (no padding) and
-   discretised with :func:`discretise` (pyradiomics' bin edges of
-   :mod:`radiomix.preprocess.discretisation`).
+   discretised by the ordinary :func:`radiomix.preprocess.discretisation.discretise`
+   with pyradiomics' bin edges
+   (:func:`~radiomix.pyradiomics.translation.discretisation_settings`).
 
 Grid operations (resampling, mask correction) use SimpleITK exactly as
 pyradiomics does, so that the numbers agree; everything else works on NumPy
@@ -48,7 +49,6 @@ from radiomix.errors import (
 )
 from radiomix.features.texture import roi_box as texture_roi_box
 from radiomix.io.nrrd import read_as_simpleitk
-from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import check_roi_extent, mask_on_image_grid, select_label_channel
 from radiomix.preprocess.resegmentation import resegment
@@ -57,7 +57,6 @@ from radiomix.pyradiomics.image_types import BoundingBox
 from radiomix.pyradiomics.params import PyradiomicsSettings
 from radiomix.pyradiomics.translation import (
     ITK_DEFAULT_TOLERANCE,
-    discretisation_settings,
     interpolation_settings,
     resegmentation_settings,
 )
@@ -305,59 +304,3 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
             shape_roi = roi
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return PreparedCase(image=image, mask=mask, roi=roi, shape_roi=shape_roi, box=box, spacing=spacing)
-
-
-@dataclass(frozen=True)
-class Discretised:
-    """An image's ROI after pyradiomics' discretisation.
-
-    Attributes
-    ----------
-    levels : ndarray of int32, (z, y, x)
-        Bin index (from 1) inside the ROI, 0 outside.
-    n_levels : int
-        The highest level in the ROI (pyradiomics' ``Ng``).
-    values : ndarray
-        The ROI intensities in C order, in the image's dtype.
-    roi_levels : ndarray of int32
-        The level of each of ``values``.
-    float_values : ndarray of float64
-        ``values`` as float64 (what firstorder computes with).
-    """
-
-    levels: np.ndarray
-    n_levels: int
-    values: np.ndarray
-    roi_levels: np.ndarray
-    float_values: np.ndarray
-
-
-def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
-    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype; see
-    :func:`~radiomix.pyradiomics.translation.discretisation_settings`)."""
-    return pyradiomics_bin_edges(values, discretisation_settings(settings))
-
-
-def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> Discretised:
-    """pyradiomics' discretisation of the ROI of a (z, y, x) image (:func:`bin_edges`).
-
-    Parameters
-    ----------
-    image_array : ndarray, (z, y, x)
-        Intensities, in the image's own pixel type (as pyradiomics bins them).
-    roi : ndarray of bool, same shape
-        The ROI (at least one voxel).
-    settings : PyradiomicsSettings
-        ``binWidth`` or ``binCount`` of the image type.
-    """
-    image_array = np.ascontiguousarray(image_array)
-    roi = np.ascontiguousarray(roi, dtype=np.bool_)
-    if image_array.shape != roi.shape or image_array.ndim != 3:
-        raise ValueError(f"image {image_array.shape} and ROI {roi.shape} must be 3D arrays of one shape")
-    values = image_array[roi]
-    if values.size == 0:
-        raise EmptyRoiError("cannot discretise an empty ROI")
-    float_values = values.astype(np.float64)
-    roi_levels, levels = digitised(float_values, roi, bin_edges(values, settings))
-    return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels,
-                       float_values=float_values)
