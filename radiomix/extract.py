@@ -201,7 +201,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
     binary = read_mask_with_conventions(mask, picture, roi, label, settings.mask)
     io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
     intensity, region, spacing = image_arrays(picture, binary)
-    processed = process_image(intensity, region, spacing, settings, source=source)
+    processed = process_image(intensity, region, spacing, settings, source=source, geometry=picture)
     rows = _family_rows(roi_image(processed, settings), settings, "original")
     for filter_settings in settings.filters:
         response = response_map(processed.intensity, processed.spacing, filter_settings)

@@ -123,14 +123,21 @@ def test_ordinary_spec_reproduces_pyradiomics_resampling(dtype, interpolator, sp
         assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12)
 
 
-def test_resampled_values_do_not_depend_on_the_origin():
-    """The ordinary chain resamples in index space: a case far from the origin gives the same values."""
-    spec = {"interpolation": {"spacing_mm": [1.0, 1.0, 1.0], "grid": "pyradiomics", "image_method": "bspline",
-                              "mask_method": "nearest"},
-            "features": {"statistics": {}}}
-    near = radiomix.extract_features(*_case(np.int16), spec)["value"].to_numpy()
-    far = radiomix.extract_features(*_case(np.int16, origin=(-251.3, 117.9, -840.25)), spec)["value"].to_numpy()
-    np.testing.assert_array_equal(near, far)
+@pytest.mark.parametrize("origin", [(0.0, 0.0, 0.0), (-5.0, 3.0, 12.0), (-251.3, 117.9, -840.25)])
+def test_resampling_places_the_grid_on_the_image_as_pyradiomics(origin):
+    """The ordinary chain places the grid in physical space, on the image's origin, as pyradiomics does.
+
+    Where a new voxel centre falls on a voxel boundary, the nearest-neighbour mask (and an integer
+    image's cast) follow the rounding of the physical coordinates, so the origin can change the values.
+    """
+    image, mask = _case(np.int16, origin=origin)
+    ordinary = radiomix.extract_features(image, mask, {
+        **FIRSTORDER_SPEC, "interpolation": {"spacing_mm": [1.6, 1.8, 0.0], "grid": "pyradiomics",
+                                             "image_method": "bspline", "mask_method": "nearest"}})
+    pyradiomics = radiomix.extract_features(image, mask, pyradiomics_firstorder(
+        resampledPixelSpacing=[1.6, 1.8, 0.0], interpolator="sitkBSpline", padDistance=5))
+    for ours, theirs in firstorder_pairs(ordinary, pyradiomics):
+        assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12)
 
 
 def test_in_plane_spacing_keeps_the_slice_thickness():

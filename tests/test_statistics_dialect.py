@@ -19,10 +19,11 @@ from hypothesis.extra.numpy import arrays
 import radiomix
 from radiomix.errors import SpecError
 from radiomix.features import registry, statistics
+from radiomix.preprocess.discretisation import discretise
 from radiomix.pyradiomics import mapping
 from radiomix.pyradiomics.extract import ENTROPY_EPSILON, firstorder_values
 from radiomix.pyradiomics.params import PyradiomicsSettings
-from radiomix.pyradiomics.preprocessing import discretise
+from radiomix.pyradiomics.translation import discretisation_settings
 from radiomix.spec import HistogramSettings, StatisticsSettings, load_spec
 
 SPACING = (2.0, 0.5, 0.7)
@@ -128,11 +129,11 @@ def naive_firstorder(values: np.ndarray, levels: np.ndarray, shift: float, spaci
        st.sampled_from([1.0, 10.0, 100.0, 5000.0]), st.booleans())
 def test_firstorder_matches_the_numpy_formulas(values, dtype, shift, bin_width, flat):
     values = (np.full_like(values, values[0]) if flat else values).astype(dtype)
-    binned = discretise(values[None, None, :], np.ones((1, 1, len(values)), bool),
-                        PyradiomicsSettings(binWidth=bin_width))
-    ours, statuses = firstorder_values(binned, SPACING, PyradiomicsSettings(binWidth=bin_width,
-                                                                            voxelArrayShift=shift))
-    expected = naive_firstorder(values, binned.roi_levels, shift, SPACING)
+    image, roi = values[None, None, :], np.ones((1, 1, len(values)), bool)
+    binned = discretise(image, roi, discretisation_settings(PyradiomicsSettings(binWidth=bin_width)))
+    ours, statuses = firstorder_values(image, roi, binned, SPACING, PyradiomicsSettings(binWidth=bin_width,
+                                                                                      voxelArrayShift=shift))
+    expected = naive_firstorder(values, binned.levels[roi], shift, SPACING)
     assert set(ours) == set(expected)
     assert set(statuses) == {name for name, value in expected.items() if np.isnan(value)}
     for name, value in expected.items():
@@ -150,8 +151,9 @@ def _pyradiomics_case(image_array: np.ndarray, mask_array: np.ndarray, **setting
     oracle.enableFeatureByName("StandardDeviation")
     expected = {name: float(value) for name, value in oracle.execute().items()}
     pyradiomics_settings = PyradiomicsSettings(**settings_)
-    ours, _ = firstorder_values(discretise(image_array, mask_array.astype(bool), pyradiomics_settings),
-                                SPACING, pyradiomics_settings)
+    roi = mask_array.astype(bool)
+    binned = discretise(image_array, roi, discretisation_settings(pyradiomics_settings))
+    ours, _ = firstorder_values(image_array, roi, binned, SPACING, pyradiomics_settings)
     return expected, ours
 
 

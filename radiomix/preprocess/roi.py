@@ -63,7 +63,7 @@ class ProcessedImage:
 
 
 def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                  spec: Spec, source: str = "") -> ProcessedImage:
+                  spec: Spec, source: str = "", geometry: sitk.Image | None = None) -> ProcessedImage:
     """Interpolate (optional) and re-segment one image and its ROI.
 
     Parameters
@@ -78,6 +78,10 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         Interpolation and re-segmentation settings are read.
     source : str
         Names the input in error messages (file paths, patient).
+    geometry : SimpleITK.Image, optional
+        The image ``intensity`` holds the voxels of: its origin and direction
+        place ``interpolation: {grid: pyradiomics}``'s grid
+        (:func:`~radiomix.preprocess.roi_grid.resample_arrays_on_roi_grid`).
 
     Without filters, and with nearest or linear interpolation of image and mask (or none),
     only the block of the (interpolated) grid around the ROI (plus the local-intensity margin)
@@ -93,7 +97,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     """
     if spec.interpolation.spacing_mm is not None:
         if spec.interpolation.grid == "pyradiomics":
-            intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation)
+            intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation,
+                                                                   geometry)
         elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
                                                                 _margin_mm(spec))

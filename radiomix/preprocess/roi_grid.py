@@ -172,7 +172,7 @@ def resample_on_roi_grid(image: sitk.Image, mask: sitk.Image, label: int, spacin
 
 
 def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                                settings: InterpolationSettings):
+                                settings: InterpolationSettings, geometry: sitk.Image | None = None):
     """:func:`resample_on_roi_grid` of ``(z, y, x)`` arrays on one grid (the ordinary chain's step).
 
     Parameters
@@ -186,6 +186,11 @@ def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing:
     settings : InterpolationSettings
         ``spacing_mm`` (``[x, y, z]``, or in-plane ``[x, y]``), ``pad_voxels``
         and ``image_method``.
+    geometry : SimpleITK.Image, optional
+        The image the arrays hold the voxels of: its origin and direction
+        place the grid (as pyradiomics places it on the image). Default:
+        origin 0, identity direction (the grid's voxels then lie elsewhere
+        than pyradiomics' for an image with another origin or direction).
 
     Returns
     -------
@@ -197,8 +202,11 @@ def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing:
     spacing_xyz = tuple(float(s) for s in reversed(spacing))
     image = sitk.GetImageFromArray(np.ascontiguousarray(intensity))
     mask = sitk.GetImageFromArray(np.ascontiguousarray(roi, dtype=np.uint8))
-    image.SetSpacing(spacing_xyz)
-    mask.SetSpacing(spacing_xyz)
+    for item in (image, mask):
+        item.SetSpacing(spacing_xyz)
+        if geometry is not None:
+            item.SetOrigin(geometry.GetOrigin())
+            item.SetDirection(geometry.GetDirection())
     requested = tuple(settings.spacing_mm) + (0.0,) * (3 - len(settings.spacing_mm))
     new_image, new_mask = resample_on_roi_grid(image, mask, 1, requested, settings.pad_voxels,
                                                settings.image_method)

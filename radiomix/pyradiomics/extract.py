@@ -29,18 +29,17 @@ from radiomix.errors import SpecError
 from radiomix.features import histogram, statistics
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
+from radiomix.preprocess.discretisation import Discretised, discretise
 from radiomix.pyradiomics import shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES, SHAPE_CLASSES, PyradiomicsFeature, feature
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import (
-    Discretised,
-    PreparedCase,
-    discretise,
-    prepare,
-    read_image_and_mask,
+from radiomix.pyradiomics.preprocessing import PreparedCase, prepare, read_image_and_mask
+from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re-exported)
+    ENTROPY_EPSILON,
+    discretisation_settings,
+    firstorder_settings,
 )
-from radiomix.spec import HistogramSettings, StatisticsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -81,35 +80,34 @@ def enabled_definitions(spec: PyradiomicsSpec) -> dict[str, tuple[PyradiomicsFea
             for name, _ in spec.feature_classes}
 
 
-ENTROPY_EPSILON = float(np.spacing(1))
-"""Added to ``p(i)`` inside the logarithm of pyradiomics' Entropy (its machine epsilon, 2.2e-16)."""
-
-
-def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettings, HistogramSettings]:
-    """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
-
-    Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
-    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
-    """
-    return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
-                               non_ibsi_features=statistics.NON_IBSI_KEYS),
-            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
-
-
-def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
+def firstorder_values(intensity: np.ndarray, roi: np.ndarray, binned: Discretised,
+                      spacing: tuple[float, float, float],
                       settings: PyradiomicsSettings) -> tuple[dict[str, float], dict[str, str]]:
     """pyradiomics' firstorder features by pyradiomics name, and the status of each NaN.
 
     The statistics family on the ROI intensities and the intensity histogram's
-    entropy and uniformity on pyradiomics' levels (only the non-empty bins
-    count), under :func:`firstorder_settings`; ``spacing`` (z, y, x) in mm.
+    entropy and uniformity on pyradiomics' levels ``binned`` (only the
+    non-empty bins count), under :func:`firstorder_settings`.
+
+    Parameters
+    ----------
+    intensity : ndarray, (z, y, x)
+        The (filtered) image.
+    roi : ndarray of bool, same shape
+        The ROI.
+    binned : radiomix.preprocess.discretisation.Discretised
+        ``intensity``'s levels on ``roi`` (pyradiomics' bin edges).
+    spacing : tuple of float
+        Voxel size (z, y, x) in mm.
+    settings : PyradiomicsSettings
+        ``voxelArrayShift`` is read.
     """
     statistics_settings, histogram_settings = firstorder_settings(settings)
-    counts = histogram.level_counts(binned.roi_levels, binned.n_levels)
+    counts = histogram.level_counts(binned.levels[roi], binned.n_levels)
     entropy, uniformity = histogram.entropy_and_uniformity(counts, histogram_settings.entropy_epsilon)
     results = {("histogram", "entropy"): entropy, ("histogram", "uniformity"): uniformity}
     results.update((("statistics", key), value) for key, value in statistics.intensity_statistics(
-        binned.float_values, math.prod(spacing), statistics_settings).items())
+        intensity[roi].astype(np.float64), math.prod(spacing), statistics_settings).items())
     values = {name: results[source] for name, source in FIRSTORDER_SOURCES.items()}
     statuses = {name: statistics.UNDEFINED[key] for name, (_, key) in FIRSTORDER_SOURCES.items()
                 if math.isnan(values[name]) and key in statistics.UNDEFINED}
@@ -156,14 +154,14 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
 
     ``spacing`` is the voxel size (z, y, x) in mm.
     """
-    binned = discretise(filtered, box_roi, settings)
+    binned = discretise(filtered, box_roi, discretisation_settings(settings))
     rows = []
     texture_levels = None  # ranked once, shared by the texture classes of this image
     for feature_class, definitions in enabled.items():
         if feature_class in SHAPE_CLASSES or not definitions:
             continue
         if feature_class == "firstorder":
-            values, statuses = firstorder_values(binned, spacing, settings)
+            values, statuses = firstorder_values(filtered, box_roi, binned, spacing, settings)
         else:
             if texture_levels is None:
                 texture_levels = present_levels(binned.levels, binned.n_levels)

@@ -52,6 +52,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
@@ -70,9 +71,27 @@ from radiomix.preprocess.filters.settings import (
     StationaryWaveletFilterSettings,
 )
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec
-from radiomix.pyradiomics.preprocessing import BoundingBox
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """Inclusive index bounds of an ROI, in array order (z, y, x)."""
+
+    lower: tuple[int, int, int]
+    upper: tuple[int, int, int]
+
+    @property
+    def slices(self) -> tuple[slice, slice, slice]:
+        """Slices selecting the box from a (z, y, x) array."""
+        return tuple(slice(lo, hi + 1) for lo, hi in zip(self.lower, self.upper))
+
+    @property
+    def size(self) -> np.ndarray:
+        """Extent of the box in voxels, (z, y, x)."""
+        return np.array(self.upper) - np.array(self.lower) + 1
+
 
 Box = BoundingBox | tuple[slice, slice, slice]
 NamedFilter = tuple[str, FilterSettings | None]

@@ -21,8 +21,9 @@ The order is pyradiomics' (``RadiomicsFeatureExtractor.execute``):
 5. ``resegmentRange``: the ROI keeps the voxels within the thresholds
    (:func:`resegmented_roi`), and the checks are repeated;
 6. every image type is cropped to the ROI's bounding box (no padding) and
-   discretised with :func:`discretise` (pyradiomics' bin edges of
-   :mod:`radiomix.preprocess.discretisation`).
+   discretised by the ordinary :func:`radiomix.preprocess.discretisation.discretise`
+   with pyradiomics' bin edges
+   (:func:`~radiomix.pyradiomics.translation.discretisation_settings`).
 
 Grid operations (resampling, mask correction) use SimpleITK exactly as
 pyradiomics does, so that the numbers agree; everything else works on NumPy
@@ -48,42 +49,17 @@ from radiomix.errors import (
 )
 from radiomix.features.texture import roi_box as texture_roi_box
 from radiomix.io.nrrd import read_as_simpleitk
-from radiomix.preprocess.discretisation import digitised, pyradiomics_bin_edges
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import check_roi_extent, mask_on_image_grid, select_label_channel
 from radiomix.preprocess.resegmentation import resegment
 from radiomix.preprocess.roi_grid import crop_to_box, resample_on_roi_grid
-from radiomix.preprocess.settings import DiscretisationSettings, InterpolationSettings, ResegmentationSettings
+from radiomix.pyradiomics.image_types import BoundingBox
 from radiomix.pyradiomics.params import PyradiomicsSettings
-
-ITK_DEFAULT_TOLERANCE = 1e-6
-"""ITK's default coordinate and direction tolerance, used when ``geometryTolerance`` is not set."""
-
-PYRADIOMICS_INTERPOLATORS = {
-    "sitkNearestNeighbor": "nearest", "sitkLinear": "linear", "sitkBSpline": "bspline", "sitkGaussian": "gaussian",
-    "sitkLabelGaussian": "label_gaussian", "sitkHammingWindowedSinc": "hamming_windowed_sinc",
-    "sitkCosineWindowedSinc": "cosine_windowed_sinc", "sitkWelchWindowedSinc": "welch_windowed_sinc",
-    "sitkLanczosWindowedSinc": "lanczos_windowed_sinc", "sitkBlackmanWindowedSinc": "blackman_windowed_sinc",
-}
-"""pyradiomics' ``interpolator`` -> ``interpolation.image_method`` of the pyradiomics grid."""
-
-
-@dataclass(frozen=True)
-class BoundingBox:
-    """Inclusive index bounds of an ROI, in array order (z, y, x)."""
-
-    lower: tuple[int, int, int]
-    upper: tuple[int, int, int]
-
-    @property
-    def slices(self) -> tuple[slice, slice, slice]:
-        """Slices selecting the box from a (z, y, x) array."""
-        return tuple(slice(lo, hi + 1) for lo, hi in zip(self.lower, self.upper))
-
-    @property
-    def size(self) -> np.ndarray:
-        """Extent of the box in voxels, (z, y, x)."""
-        return np.array(self.upper) - np.array(self.lower) + 1
+from radiomix.pyradiomics.translation import (
+    ITK_DEFAULT_TOLERANCE,
+    interpolation_settings,
+    resegmentation_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -199,25 +175,16 @@ def _label_roi(mask: sitk.Image, label: int) -> np.ndarray:
     return sitk.GetArrayViewFromImage(mask) == label
 
 
-def resampling(settings: PyradiomicsSettings) -> InterpolationSettings:
-    """pyradiomics' ``resampledPixelSpacing``, ``interpolator`` and ``padDistance`` as interpolation settings.
-
-    ``spacing_mm`` keeps pyradiomics' zeros (an axis keeping its spacing).
-    """
-    return InterpolationSettings(spacing_mm=settings.resampledPixelSpacing, grid="pyradiomics",
-                                 image_method=PYRADIOMICS_INTERPOLATORS[settings.interpolator],
-                                 mask_method="nearest", pad_voxels=settings.padDistance)
-
-
 def resampled(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) -> tuple[sitk.Image, sitk.Image]:
     """pyradiomics' resampling to ``resampledPixelSpacing`` (x, y, z mm; 0 keeps an axis' spacing).
 
-    :func:`radiomix.preprocess.roi_grid.resample_on_roi_grid` with :func:`resampling`.
+    :func:`radiomix.preprocess.roi_grid.resample_on_roi_grid` with
+    :func:`~radiomix.pyradiomics.translation.interpolation_settings`.
     """
     if len(settings.resampledPixelSpacing) != mask.GetDimension():
         raise InputError(f"resampledPixelSpacing has {len(settings.resampledPixelSpacing)} values; the mask is "
                          f"{mask.GetDimension()}D")
-    interpolation = resampling(settings)
+    interpolation = interpolation_settings(settings)
     return resample_on_roi_grid(image, mask, settings.label, interpolation.spacing_mm, interpolation.pad_voxels,
                                 interpolation.image_method)
 
@@ -284,25 +251,18 @@ def check_roi_size(box: BoundingBox, n_voxels: int, settings: PyradiomicsSetting
                      voxels_setting=f"minimumROISize ({settings.minimumROISize}) + 1")
 
 
-def resegmentation(settings: PyradiomicsSettings) -> ResegmentationSettings:
-    """pyradiomics' ``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode`` as settings."""
-    bounds = sorted(settings.resegmentRange)
-    return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
-                                  range_mode=settings.resegmentMode)
-
-
 def resegmented_roi(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
     """The ROI voxels with intensity ``>=`` the lower threshold (and ``<=`` the upper one, if given).
 
     The thresholds are :func:`radiomix.preprocess.resegmentation.range_thresholds`
-    of :func:`resegmentation`, compared in the image's own pixel type.
+    of :func:`~radiomix.pyradiomics.translation.resegmentation_settings`, compared in the image's own pixel type.
 
     Raises
     ------
     RoiTooSmallError
         One voxel or none is left.
     """
-    result = resegment(image_array, roi, resegmentation(settings))
+    result = resegment(image_array, roi, resegmentation_settings(settings))
     n_kept = int(np.count_nonzero(result))
     if n_kept <= 1:
         raise RoiTooSmallError(f"resegmentation ({settings.resegmentMode} range "
@@ -344,66 +304,3 @@ def prepare(image: sitk.Image, mask: sitk.Image, settings: PyradiomicsSettings) 
             shape_roi = roi
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
     return PreparedCase(image=image, mask=mask, roi=roi, shape_roi=shape_roi, box=box, spacing=spacing)
-
-
-@dataclass(frozen=True)
-class Discretised:
-    """An image's ROI after pyradiomics' discretisation.
-
-    Attributes
-    ----------
-    levels : ndarray of int32, (z, y, x)
-        Bin index (from 1) inside the ROI, 0 outside.
-    n_levels : int
-        The highest level in the ROI (pyradiomics' ``Ng``).
-    values : ndarray
-        The ROI intensities in C order, in the image's dtype.
-    roi_levels : ndarray of int32
-        The level of each of ``values``.
-    float_values : ndarray of float64
-        ``values`` as float64 (what firstorder computes with).
-    """
-
-    levels: np.ndarray
-    n_levels: int
-    values: np.ndarray
-    roi_levels: np.ndarray
-    float_values: np.ndarray
-
-
-def binning(settings: PyradiomicsSettings) -> DiscretisationSettings:
-    """pyradiomics' ``binWidth`` / ``binCount`` as discretisation settings with pyradiomics' bin edges."""
-    if settings.binCount is not None:
-        return DiscretisationSettings("fixed_bin_number", n_bins=settings.binCount, bin_edges="pyradiomics")
-    return DiscretisationSettings("fixed_bin_size", bin_width=settings.binWidth, n_bins=None,
-                                  bin_edges="pyradiomics")
-
-
-def bin_edges(values: np.ndarray, settings: PyradiomicsSettings) -> np.ndarray:
-    """pyradiomics' bin edges for the ROI intensities ``values`` (kept in their own dtype; see :func:`binning`)."""
-    return pyradiomics_bin_edges(values, binning(settings))
-
-
-def discretise(image_array: np.ndarray, roi: np.ndarray, settings: PyradiomicsSettings) -> Discretised:
-    """pyradiomics' discretisation of the ROI of a (z, y, x) image (see :func:`binning`).
-
-    Parameters
-    ----------
-    image_array : ndarray, (z, y, x)
-        Intensities, in the image's own pixel type (as pyradiomics bins them).
-    roi : ndarray of bool, same shape
-        The ROI (at least one voxel).
-    settings : PyradiomicsSettings
-        ``binWidth`` or ``binCount`` of the image type.
-    """
-    image_array = np.ascontiguousarray(image_array)
-    roi = np.ascontiguousarray(roi, dtype=np.bool_)
-    if image_array.shape != roi.shape or image_array.ndim != 3:
-        raise ValueError(f"image {image_array.shape} and ROI {roi.shape} must be 3D arrays of one shape")
-    values = image_array[roi]
-    if values.size == 0:
-        raise EmptyRoiError("cannot discretise an empty ROI")
-    float_values = values.astype(np.float64)
-    roi_levels, levels = digitised(float_values, roi, bin_edges(values, settings))
-    return Discretised(levels=levels, n_levels=int(roi_levels.max()), values=values, roi_levels=roi_levels,
-                       float_values=float_values)

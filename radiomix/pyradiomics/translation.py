@@ -1,0 +1,245 @@
+"""A pyradiomics parameter file as ordinary specs plus a naming table.
+
+:func:`translate` turns a :class:`~radiomix.pyradiomics.params.PyradiomicsSpec`
+into one ordinary :class:`radiomix.spec.Spec` per image type (an image type may
+override the binning, the filter settings and ``voxelArrayShift``), whose
+processing sections and firstorder families carry pyradiomics' conventions
+(:data:`EXPRESSED`: each parameter-file setting and the ordinary setting that
+carries it). firstorder is the statistics family (non-excess kurtosis, the
+voxel shift, TotalEnergy and StandardDeviation) and the intensity histogram's
+entropy and uniformity (with pyradiomics' epsilon), as
+:func:`firstorder_settings` says; the naming table
+(:meth:`Translation.feature_names`) gives each ordinary column its pyradiomics
+name. :data:`NOT_EXPRESSED` lists the settings that have no ordinary
+equivalent yet, and why.
+
+Extracted through :func:`radiomix.extract_features` (the intensity section
+applied first, as a cohort's preprocess stage does), the translated specs give
+pyradiomics' firstorder values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.features import statistics
+from radiomix.features.table import column_name
+from radiomix.io.validation import MaskSettings
+from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.settings import (
+    DiscretisationSettings,
+    IntensitySettings,
+    InterpolationSettings,
+    ResegmentationSettings,
+)
+from radiomix.pyradiomics.image_types import image_type_filters
+from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES
+from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec
+from radiomix.spec import FeatureSettings, HistogramSettings, Spec, StatisticsSettings
+
+ITK_DEFAULT_TOLERANCE = 1e-6
+"""ITK's coordinate tolerance (fraction of the first voxel size) when ``geometryTolerance`` is not set."""
+
+PYRADIOMICS_INTERPOLATORS = {
+    "sitkNearestNeighbor": "nearest", "sitkLinear": "linear", "sitkBSpline": "bspline", "sitkGaussian": "gaussian",
+    "sitkLabelGaussian": "label_gaussian", "sitkHammingWindowedSinc": "hamming_windowed_sinc",
+    "sitkCosineWindowedSinc": "cosine_windowed_sinc", "sitkWelchWindowedSinc": "welch_windowed_sinc",
+    "sitkLanczosWindowedSinc": "lanczos_windowed_sinc", "sitkBlackmanWindowedSinc": "blackman_windowed_sinc",
+}
+"""pyradiomics' ``interpolator`` -> ``interpolation.image_method`` of the pyradiomics grid."""
+
+ENTROPY_EPSILON = float(np.spacing(1))
+"""Added to ``p(i)`` inside the logarithm of pyradiomics' Entropy (its machine epsilon, 2.2e-16)."""
+
+
+def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettings, HistogramSettings]:
+    """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
+
+    Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
+    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
+    """
+    return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
+                               non_ibsi_features=statistics.NON_IBSI_KEYS),
+            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
+
+
+EXPRESSED = {
+    "label": "the label argument of extract_features (Translation.label)",
+    "label_channel": "mask.label_channel",
+    "correctMask": "mask.correct_mask",
+    "minimumROIDimensions": "mask.min_roi_dimensions",
+    "minimumROISize": "mask.min_roi_voxels (minimumROISize + 1)",
+    "geometryTolerance": "mask.geometry_tolerance_mm (times the image's first voxel size)",
+    "normalize": "intensity: {normalisation: zscore, normalisation_region: image}",
+    "normalizeScale": "intensity.normalisation_scale",
+    "removeOutliers": "intensity.normalisation_clip",
+    "resampledPixelSpacing": "interpolation: {grid: pyradiomics, spacing_mm}",
+    "interpolator": "interpolation.image_method (mask_method: nearest)",
+    "padDistance": "interpolation.pad_voxels",
+    "resegmentRange": "resegmentation.range",
+    "resegmentMode": "resegmentation.range_mode",
+    "binWidth": "discretisation: {method: fixed_bin_size, bin_width, bin_edges: pyradiomics}",
+    "binCount": "discretisation: {method: fixed_bin_number, n_bins, bin_edges: pyradiomics}",
+    "voxelArrayShift": "features.statistics.voxel_shift",
+    "sigma": "filters: recursive_log.sigma_mm",
+    "start_level": "filters: stationary_wavelet.level",
+    "level": "filters: stationary_wavelet.level (one filter per level and sub-band)",
+    "wavelet": "filters: stationary_wavelet.wavelet",
+    "gradientUseSpacing": "filters: gradient.use_spacing",
+    "lbp2DRadius": "filters: local_binary_pattern.radius",
+    "lbp2DSamples": "filters: local_binary_pattern.samples",
+    "lbp2DMethod": "filters: local_binary_pattern.method",
+}
+"""Parameter-file setting -> the ordinary setting carrying it (image types: ``filters``,
+:func:`~radiomix.pyradiomics.image_types.image_type_filters`)."""
+
+NOT_EXPRESSED = {
+    "additionalInfo": "pyradiomics' diagnostics columns; radiomix keeps provenance apart from the feature "
+                      "table, so the setting changes no value",
+    "preCrop": "the ordinary chain filters the whole (interpolated) image; cropping to the ROI's box plus "
+               "padDistance before filtering changes filtered values near the crop border only",
+    "resegmentShape": "shape classes are outside this translation (the morphology family always uses the "
+                      "ROI before re-segmentation, i.e. resegmentShape: false)",
+    "distances": "texture classes are outside this translation (pyradiomics' Chebyshev neighbour shells)",
+    "force2D": "texture classes are outside this translation (per-slice matrices); Wavelet and LBP2D take it "
+               "as the filters' dimensions",
+    "force2Ddimension": "texture classes are outside this translation; Wavelet and LBP2D take it as the "
+                        "filters' slice_axis",
+    "symmetricalGLCM": "texture classes are outside this translation",
+    "weightingNorm": "texture classes are outside this translation (distance-weighted direction matrices)",
+    "gldm_a": "texture classes are outside this translation",
+    "lbp3DLevels": "LBP3D: pyradiomics computes the spherical-harmonic maps on the ROI's voxels only; the "
+                   "ordinary local_binary_pattern_3d filter computes every voxel, so the values differ",
+    "lbp3DIcosphereRadius": "LBP3D (see lbp3DLevels)",
+    "lbp3DIcosphereSubdivision": "LBP3D (see lbp3DLevels)",
+    "pixel types": "an ordinary spec filters float64 intensities and bins them as float64; pyradiomics "
+                   "bins each image in its own pixel type (LoG, Gradient: float32; LBP2D: the image's "
+                   "type); equal on every case tested, but a value could cross a bin edge",
+    "normalize (where)": "extract_features starts from the intensities it is given: the intensity section "
+                         "(the normalisation) is applied by a cohort's preprocess stage "
+                         "(radiomix.preprocess.intensity.normalise_whole_image)",
+}
+"""Parameter-file settings (and conventions) with no ordinary setting yet, and why."""
+
+
+@dataclass(frozen=True)
+class ImageTypeSpec:
+    """One pyradiomics image type as an ordinary spec.
+
+    Attributes
+    ----------
+    name : str
+        pyradiomics' image type (``Original``, ``LoG``, ...).
+    spec : Spec
+        Ordinary spec: the processing sections, the statistics and histogram
+        families with pyradiomics' conventions, and the image type's filters
+        (none for ``Original``).
+    prefixes : tuple of (str, str)
+        ``(ordinary image_type, pyradiomics prefix)`` of each image it yields.
+    """
+
+    name: str
+    spec: Spec
+    prefixes: tuple[tuple[str, str], ...]
+
+    def feature_names(self) -> dict[str, str]:
+        """Ordinary firstorder column -> pyradiomics' (``original_statistics_mean`` -> ``original_firstorder_Mean``)."""
+        return {column_name(image_type, family, key, ""): f"{prefix}_firstorder_{name}"
+                for image_type, prefix in self.prefixes
+                for name, (family, key) in FIRSTORDER_SOURCES.items()}
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A parameter file as ordinary specs: one per image type, and the ROI label."""
+
+    label: int
+    image_types: tuple[ImageTypeSpec, ...]
+
+    def feature_names(self) -> dict[str, str]:
+        """Ordinary firstorder column name -> pyradiomics column name, over every image type."""
+        names = {}
+        for image_type in self.image_types:
+            names.update(image_type.feature_names())
+        return names
+
+
+def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
+    """The ordinary specs of a pyradiomics spec's processing and firstorder (module docstring).
+
+    Parameters
+    ----------
+    spec : PyradiomicsSpec
+        The parameter file.
+    image : SimpleITK.Image
+        The image the specs are for: ``geometryTolerance`` is relative to its
+        first voxel size, and LoG is skipped (as pyradiomics) for too small an
+        image or too large a sigma.
+    """
+    image_types = []
+    for image_type in spec.image_types:
+        named = image_type_filters(image_type.name, image_type.settings, image)
+        if not named:
+            continue
+        filters = tuple(settings for _, settings in named if settings is not None)
+        prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
+                         for prefix, settings in named)
+        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, image, filters),
+                                         prefixes))
+    return Translation(spec.settings.label, tuple(image_types))
+
+
+def ordinary_spec(settings: PyradiomicsSettings, image: sitk.Image, filters: tuple = ()) -> Spec:
+    """The ordinary spec of one image type's settings (its ``filters`` given), firstorder families only."""
+    statistics, histogram = firstorder_settings(settings)
+    families = {name: None for name in FeatureSettings.__dataclass_fields__}
+    features = FeatureSettings(**{**families, "statistics": statistics, "histogram": histogram})
+    return Spec(name="pyradiomics", mask=mask_settings(settings, image), intensity=intensity_settings(settings),
+                interpolation=interpolation_settings(settings), resegmentation=resegmentation_settings(settings),
+                discretisation=discretisation_settings(settings), features=features, filters=filters)
+
+
+def mask_settings(settings: PyradiomicsSettings, image: sitk.Image) -> MaskSettings:
+    """``label_channel``, ``correctMask``, ``minimumROIDimensions``, ``minimumROISize``, ``geometryTolerance``."""
+    tolerance = ITK_DEFAULT_TOLERANCE if settings.geometryTolerance is None else settings.geometryTolerance
+    return MaskSettings(min_roi_voxels=1 if settings.minimumROISize is None else settings.minimumROISize + 1,
+                        geometry_tolerance_mm=abs(tolerance * image.GetSpacing()[0]),
+                        correct_mask=settings.correctMask, min_roi_dimensions=settings.minimumROIDimensions,
+                        label_channel=settings.label_channel)
+
+
+def intensity_settings(settings: PyradiomicsSettings) -> IntensitySettings:
+    """``normalize``, ``normalizeScale``, ``removeOutliers``: a z-score over the whole image."""
+    if not settings.normalize:
+        return IntensitySettings()
+    return IntensitySettings(normalisation="zscore", normalisation_region="image",
+                             normalisation_scale=settings.normalizeScale, normalisation_clip=settings.removeOutliers)
+
+
+def interpolation_settings(settings: PyradiomicsSettings) -> InterpolationSettings:
+    """``resampledPixelSpacing``, ``interpolator``, ``padDistance`` (resampling only when both of the first are set)."""
+    if settings.interpolator is None or settings.resampledPixelSpacing is None:
+        return InterpolationSettings()
+    return InterpolationSettings(spacing_mm=settings.resampledPixelSpacing, grid="pyradiomics",
+                                 image_method=PYRADIOMICS_INTERPOLATORS[settings.interpolator],
+                                 mask_method="nearest", pad_voxels=settings.padDistance)
+
+
+def resegmentation_settings(settings: PyradiomicsSettings) -> ResegmentationSettings:
+    """``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode``."""
+    if settings.resegmentRange is None:
+        return ResegmentationSettings()
+    bounds = sorted(settings.resegmentRange)
+    return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
+                                  range_mode=settings.resegmentMode)
+
+
+def discretisation_settings(settings: PyradiomicsSettings) -> DiscretisationSettings:
+    """``binWidth`` / ``binCount`` with pyradiomics' bin edges."""
+    if settings.binCount is not None:
+        return DiscretisationSettings("fixed_bin_number", n_bins=settings.binCount, bin_edges="pyradiomics")
+    return DiscretisationSettings("fixed_bin_size", bin_width=settings.binWidth, n_bins=None,
+                                  bin_edges="pyradiomics")

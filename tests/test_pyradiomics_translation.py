@@ -1,0 +1,161 @@
+"""A pyradiomics parameter file translated into ordinary specs (radiomix.pyradiomics.translation).
+
+The translated specs, extracted through the ordinary ``radiomix.extract_features``, give the
+pyradiomics path's firstorder values on every baseline configuration and on the prostate phantom
+with LoG and Wavelet; every parameter-file setting is either carried by an ordinary setting or
+named, with the reason, among those that are not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from golden_cases import PROSTATE_PARAMETERS, SPECS, _random_volume
+from test_pyradiomics_baseline import CONFIGURATIONS, _configuration_id, case_images, parameters
+
+import radiomix
+from radiomix.errors import SpecError
+from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.pyradiomics.params import PyradiomicsSettings, load_pyradiomics_spec
+from radiomix.pyradiomics.translation import EXPRESSED, NOT_EXPRESSED, ordinary_spec, translate
+
+from conftest import require_data
+
+
+def _ordinary_firstorder(image: sitk.Image, mask: sitk.Image, params: dict) -> dict[str, float]:
+    """pyradiomics-named firstorder values of the translated specs, through ``extract_features``.
+
+    The intensity section is applied first, as a cohort's preprocess stage does.
+    """
+    translation = translate(load_pyradiomics_spec(params), image)
+    names = translation.feature_names()
+    values = {}
+    for image_type in translation.image_types:
+        intensity = image_type.spec.intensity
+        source = image if intensity.normalisation == "none" else normalise_whole_image(
+            image, intensity.normalisation_scale, intensity.normalisation_clip)
+        table = radiomix.extract_features(source, mask, image_type.spec, label=translation.label)
+        prefixes = {prefix for _, prefix in image_type.prefixes}
+        for feature, value in zip(table["feature"], table["value"]):
+            name = names.get(feature)
+            if name is not None and name.split("_firstorder_")[0] in prefixes:
+                values[name] = value
+    return values
+
+
+def _assert_same_firstorder(image, mask, params):
+    reference = extract_pyradiomics(image, mask, params)
+    reference = {name: value for name, value in zip(reference["feature"], reference["value"])
+                 if "_firstorder_" in name}
+    assert reference
+    ours = _ordinary_firstorder(image, mask, params)
+    assert ours.keys() >= reference.keys()
+    for name, expected in reference.items():
+        assert ours[name] == pytest.approx(expected, rel=1e-12, abs=0, nan_ok=True), name
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS, ids=_configuration_id)
+def test_translated_spec_gives_the_firstorder_values_of_every_baseline(configuration):
+    image, mask = case_images(configuration)
+    _assert_same_firstorder(image, mask, parameters(configuration, ["firstorder"]))
+
+
+def test_translated_spec_gives_the_firstorder_values_of_log_and_wavelet():
+    folder = require_data("pyradiomics/cases")
+    image = sitk.ReadImage(str(folder / "prostate_phantom_image.nrrd"))
+    mask = sitk.ReadImage(str(folder / "prostate_phantom_label.nrrd"))
+    _assert_same_firstorder(image, mask, dict(PROSTATE_PARAMETERS, featureClass={"firstorder": []}))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_translated_default_parameter_file_gives_the_firstorder_values_of_random_volumes(seed):
+    """feature_specs/pyradiomics_default.yaml on the golden tables' random volumes (float64, off the origin)."""
+    params = load_pyradiomics_spec(SPECS / "pyradiomics_default.yaml")
+    _assert_same_firstorder(*_random_volume(seed, -50, 200), params)
+
+
+def _small_case() -> tuple[sitk.Image, sitk.Image]:
+    """A 16-bit random image (14 x 12 x 10 voxels, anisotropic) with a lumpy ROI of label 2."""
+    rng = np.random.default_rng(7)
+    shape = (10, 12, 14)
+    z, y, x = np.indices(shape)
+    distance = np.sqrt(((z - 4.6) * 1.8) ** 2 + ((y - 5.8) * 1.1) ** 2 + (x - 6.9) ** 2)
+    roi = (distance < 5.5 + rng.normal(0, 0.7, shape)).astype(np.uint8) * 2
+    image = sitk.GetImageFromArray(rng.integers(-300, 900, size=shape).astype(np.int16))
+    mask = sitk.GetImageFromArray(roi)
+    for item in (image, mask):
+        item.SetSpacing((0.9, 1.1, 1.8))
+        item.SetOrigin((-5.0, 3.0, 12.0))
+    return image, mask
+
+
+@pytest.mark.parametrize("setting", [
+    {"normalize": True, "normalizeScale": 50, "removeOutliers": 1.5},
+    {"resegmentRange": [-1.0, 1.5], "resegmentMode": "sigma"},
+    {"resegmentRange": [0.2], "resegmentMode": "relative"},
+    {"resegmentRange": [600, -100]},
+    {"binCount": 12, "voxelArrayShift": 500, "minimumROISize": 20},
+    {"resampledPixelSpacing": [1.5, 1.5, 0], "interpolator": "sitkLinear", "padDistance": 2},
+    {"resampledPixelSpacing": [1.2, 1.2, 1.2], "binWidth": 7},
+], ids=str)
+def test_translated_settings_give_the_same_firstorder_values(setting):
+    image, mask = _small_case()
+    params = {"imageType": {"Original": {}, "Gradient": {}, "Square": {"binWidth": 400}},
+              "featureClass": {"firstorder": []}, "setting": {"label": 2, **setting}}
+    _assert_same_firstorder(image, mask, params)
+
+
+def test_every_setting_is_expressed_or_listed_with_a_reason():
+    fields = {field.name for field in dataclasses.fields(PyradiomicsSettings)}
+    assert not EXPRESSED.keys() & NOT_EXPRESSED.keys()
+    assert fields <= EXPRESSED.keys() | NOT_EXPRESSED.keys(), fields - EXPRESSED.keys() - NOT_EXPRESSED.keys()
+    assert EXPRESSED.keys() <= fields
+    assert all(reason for reason in NOT_EXPRESSED.values())
+
+
+@pytest.mark.parametrize("name, value", [
+    ("label_channel", 1), ("correctMask", True), ("minimumROIDimensions", 3), ("minimumROISize", 40),
+    ("geometryTolerance", 1e-3), ("normalize", True), ("resampledPixelSpacing", (2.0, 2.0, 2.0)),
+    ("resegmentRange", (0.0, 100.0)), ("binWidth", 5.0), ("binCount", 8), ("voxelArrayShift", 10.0),
+])
+def test_every_processing_setting_changes_the_ordinary_spec(name, value):
+    image, _ = _small_case()
+    default = PyradiomicsSettings(resampledPixelSpacing=None)
+    changed = dataclasses.replace(default, **{name: value})
+    assert ordinary_spec(changed, image) != ordinary_spec(default, image)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("normalizeScale", 3.0), ("removeOutliers", 2.0), ("interpolator", "sitkLinear"), ("padDistance", 1),
+    ("resegmentMode", "relative"),
+])
+def test_dependent_settings_change_the_ordinary_spec(name, value):
+    image, _ = _small_case()
+    base = PyradiomicsSettings(normalize=True, resampledPixelSpacing=(2.0, 2.0, 2.0), resegmentRange=(0.5, 0.9))
+    assert ordinary_spec(dataclasses.replace(base, **{name: value}), image) != ordinary_spec(base, image)
+
+
+def test_image_type_settings_reach_the_filters_and_names():
+    image, _ = _small_case()
+    translation = translate(load_pyradiomics_spec({
+        "imageType": {"LoG": {"sigma": [1.0, 2]}, "Wavelet": {"level": 2, "wavelet": "haar"}},
+        "setting": {"label": 3}}), image)
+    assert translation.label == 3
+    log, wavelet = translation.image_types
+    assert [prefix for _, prefix in log.prefixes] == ["log-sigma-1-0-mm-3D", "log-sigma-2-mm-3D"]
+    assert [f.sigma_mm for f in log.spec.filters] == [1.0, 2.0]
+    assert len(wavelet.spec.filters) == 2 * 7 + 1 and {f.wavelet for f in wavelet.spec.filters} == {"haar"}
+    names = translation.feature_names()
+    assert set(names.values()) >= {"wavelet2-LLL_firstorder_Mean", "log-sigma-2-mm-3D_firstorder_Entropy"}
+    assert len(names) == len(set(names.values()))
+
+
+def test_misspelled_keys_remain_errors_with_suggestions():
+    with pytest.raises(SpecError, match="binWidth"):
+        load_pyradiomics_spec({"setting": {"binwidth": 10}})
+    with pytest.raises(SpecError, match="resegmentRange"):
+        load_pyradiomics_spec({"imageType": {"Original": {"resegmentRang": [1, 2]}}})
