@@ -32,7 +32,7 @@ KERNEL_GROUPS = {
     "filters": ("radiomix.preprocess.filters.boundary", "radiomix.preprocess.filters.fourier",
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.pyradiomics.preprocessing", "radiomix.features.statistics", "radiomix.features.histogram",
-                    "radiomix.pyradiomics.shape", "radiomix.pyradiomics._texture_kernels",
+                    "radiomix.features.marching_cubes", "radiomix.pyradiomics._texture_kernels",
                     "radiomix.preprocess.filters.transpose", "radiomix.preprocess.filters.gradient",
                     "radiomix.preprocess.filters.local_binary_pattern", "radiomix.preprocess.filters.recursive_log",
                     "radiomix.preprocess.filters.stationary_wavelet",

@@ -9,7 +9,15 @@ through three representations (IBSI):
   (the array origin is irrelevant: every feature is translation invariant);
 - the **surface mesh**: marching cubes (Lewiner, :func:`skimage.measure.marching_cubes`)
   at iso-level 0.5 on the morphological mask zero-padded by one voxel, with
-  vertices in mm, triangles wound so that their normals point outwards.
+  vertices in mm, triangles wound so that their normals point outwards; or,
+  with ``mesh: pyradiomics``, pyradiomics' marching cubes
+  (:mod:`radiomix.features.marching_cubes`), which may leave the mesh open.
+
+The conventions of pyradiomics' shape class are settings
+(:class:`~radiomix.spec.MorphologySettings`): ``mesh``, ``axis_covariance``
+and the per-plane maximum diameters in ``non_ibsi_features``; the formulas
+from the mesh's volume and area (:func:`volume_area_features`) and from the
+covariance eigenvalues (:func:`axis_features`) are the same for both.
 
 Which mask (IBSI): every shape feature uses the morphological mask. Integrated
 intensity multiplies the mesh volume (morphological mask) by the mean
@@ -28,20 +36,21 @@ ellipsoid: :mod:`radiomix.features.geometry`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import ConvexHull
-from skimage.measure import marching_cubes
+from skimage.measure import marching_cubes as lewiner_marching_cubes
 
 from radiomix.errors import EmptyRoiError, InputError
-from radiomix.features import registry
+from radiomix.features import marching_cubes, registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.geometry import (
     MVEE_MAX_ITERATIONS,
     MVEE_TOLERANCE,
     box_surface_area,
     ellipsoid_surface_area,
-    maximum_diameter,
     minimum_volume_enclosing_ellipsoid,
     oriented_minimum_bounding_box,
 )
@@ -92,6 +101,12 @@ registry.define(
 registry.define(
     FAMILY, "maximum_3d_diameter", "Maximum 3D diameter", "L0JK", "mm",
     "largest distance between two mesh vertices (searched among convex-hull vertices)")
+NON_IBSI_KEYS = tuple(registry.define(
+    FAMILY, f"maximum_2d_diameter_{plane}", f"Maximum 2D diameter ({plane}: {axes} plane)", "", "mm",
+    f"largest distance between two mesh vertices with the same {axis} coordinate; not in IBSI "
+    f"(pyradiomics' Maximum2DDiameter{plane.title()}); with non_ibsi_features").key
+    for plane, axes, axis in (("slice", "x-y", "z"), ("column", "y-z", "y"), ("row", "x-z", "x")))
+"""Features computed only when :attr:`MorphologySettings.non_ibsi_features` names them."""
 registry.define(
     FAMILY, "major_axis_length", "Major axis length", "TDIC", "mm",
     "4 sqrt(lambda_major), lambda the eigenvalues of the sample covariance (N - 1) of the "
@@ -157,7 +172,8 @@ registry.define(
     "(N - 1) / (2 sum_{k1 != k2} w) * sum_{k1 != k2} w (I_k1 - I_k2)^2 / sum_k (I_k - mu)^2, "
     "w = 1 / ||x_k1 - x_k2|| (mm), over intensity-mask voxels")
 
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY) if d.key not in NON_IBSI_KEYS)
+"""The IBSI features, always computed."""
 
 EMPTY_INTENSITY_MASK = "undefined: empty intensity mask"
 SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask"
@@ -165,6 +181,7 @@ CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
 SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
+NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
 
 
 def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
@@ -197,7 +214,7 @@ def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
     """
     mask = _check_mask(mask)
     padded = np.pad(mask, 1).astype(np.float64)
-    vertices, faces, _, _ = marching_cubes(
+    vertices, faces, _, _ = lewiner_marching_cubes(
         padded, level=0.5, spacing=tuple(float(s) for s in spacing))
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
@@ -249,6 +266,144 @@ def _axis_eigenvalues(positions: np.ndarray) -> np.ndarray:
     return eigenvalues
 
 
+@dataclass
+class Surface:
+    """The surface mesh of a morphological mask under a mesh convention, and its measures.
+
+    Attributes
+    ----------
+    volume : float
+        Mesh volume (mm^3).
+    area : float
+        Mesh surface area (mm^2).
+    vertices : ndarray of float64, shape (n, 3)
+        Vertex positions (z, y, x) in mm.
+    grid : ndarray of int64, shape (n, 3)
+        The vertices in half voxels (every vertex is the midpoint of a grid edge).
+    closed : bool
+        True for the closed Lewiner mesh, False for pyradiomics' (maybe open) mesh.
+    """
+
+    volume: float
+    area: float
+    vertices: np.ndarray
+    grid: np.ndarray
+    closed: bool
+
+    @cached_property
+    def hull(self) -> ConvexHull:
+        """Convex hull of the vertices."""
+        return ConvexHull(self.vertices)
+
+    def diameter_points(self) -> np.ndarray:
+        """Vertices among which the farthest pair lies: the hull's (closed mesh) or the line ends (pyradiomics)."""
+        if self.closed:
+            return self.vertices[self.hull.vertices]
+        return marching_cubes.diameter_candidates(self.vertices, self.grid)
+
+
+def surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
+    """The :class:`Surface` of a 3D mask (at least one voxel) with the ``mesh`` convention, spacing (z, y, x) in mm.
+
+    ``mesh``: ``lewiner`` (:func:`surface_mesh`, :func:`mesh_volume`,
+    :func:`mesh_area`) or ``pyradiomics`` (:func:`radiomix.features.marching_cubes.padded_mesh`).
+    """
+    spacing = np.asarray(spacing, dtype=np.float64)
+    if mesh == "pyradiomics":
+        area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
+        return Surface(volume, area, (grid * 0.5) * spacing, grid, closed=False)
+    vertices, faces = surface_mesh(mask, spacing)
+    grid = np.rint(vertices / spacing * 2.0).astype(np.int64)  # midpoints of grid edges: exact
+    return Surface(mesh_volume(vertices, faces), mesh_area(vertices, faces), vertices, grid, closed=True)
+
+
+def volume_area_features(volume: float, area: float) -> dict[str, float]:
+    """The features of the mesh volume ``volume`` (mm^3) and area ``area`` (mm^2), by key."""
+    sphere_term = (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0)
+    return {
+        "surface_to_volume_ratio": area / volume,
+        "compactness_1": volume / (math.sqrt(math.pi) * area ** 1.5),
+        "compactness_2": 36.0 * math.pi * volume ** 2 / area ** 3,
+        "spherical_disproportion": area / sphere_term,
+        "sphericity": sphere_term / area,
+        "asphericity": (area ** 3 / (36.0 * math.pi * volume ** 2)) ** (1.0 / 3.0) - 1.0,
+    }
+
+
+AXIS_KEYS = ("major_axis_length", "minor_axis_length", "least_axis_length")
+RATIO_KEYS = ("elongation", "flatness")
+
+
+def axis_features(eigenvalues: np.ndarray) -> dict[str, tuple[float, str]]:
+    """Axis lengths ``4 sqrt(lambda)``, elongation and flatness ``sqrt(lambda / lambda_major)``.
+
+    ``eigenvalues`` (mm^2) in decreasing order, 3 (or 2: no least axis, no
+    flatness). A negative eigenvalue (or a zero major one) makes its
+    features NaN with :data:`NEGATIVE_EIGENVALUE`. Returns key -> (value, status).
+    """
+    values = {}
+    for key, eigenvalue in zip(AXIS_KEYS, eigenvalues):
+        values[key] = 4.0 * np.sqrt(eigenvalue) if eigenvalue >= 0 else math.nan
+    major = eigenvalues[0]
+    for key, eigenvalue in zip(RATIO_KEYS, eigenvalues[1:]):
+        values[key] = np.sqrt(eigenvalue / major) if eigenvalue >= 0 and major >= 0 else math.nan
+    return {key: (float(value), NEGATIVE_EIGENVALUE if math.isnan(value) else "")
+            for key, value in values.items()}
+
+
+def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
+                   ) -> tuple[dict[str, tuple[float, str]], Surface, np.ndarray | None]:
+    """The features of the mesh and the voxel positions, under ``settings``' conventions.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The morphological mask (at least one voxel).
+    spacing : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+    settings : MorphologySettings
+        ``mesh``, ``axis_covariance`` and ``non_ibsi_features``.
+
+    Returns
+    -------
+    values : dict of str to (float, str)
+        Key -> (value, status) of the volumes, the surface area, the features of
+        :func:`volume_area_features`, the maximum 3D diameter, the axis
+        features and the requested per-plane diameters.
+    surface : Surface
+        The mesh.
+    eigenvalues : ndarray or None
+        The covariance eigenvalues (mm^2, decreasing); None when undefined.
+
+    Raises
+    ------
+    EmptyRoiError
+        The mask holds no voxel.
+    """
+    mask = _check_mask(mask)
+    spacing = np.asarray(spacing, dtype=np.float64)
+    mesh = surface(mask, spacing, settings.mesh)
+    values = {"volume_mesh": (mesh.volume, ""),
+              "volume_voxel_counting": (float(np.count_nonzero(mask) * float(np.prod(spacing))), ""),
+              "surface_area_mesh": (mesh.area, "")}
+    values.update((key, (value, "")) for key, value in volume_area_features(mesh.volume, mesh.area).items())
+    values["maximum_3d_diameter"] = (marching_cubes.farthest_pair_distance(mesh.diameter_points()), "")
+    if settings.axis_covariance == "population":
+        eigenvalues = marching_cubes.principal_eigenvalues(marching_cubes.padded_mask(mask), spacing)[::-1]
+        values.update(axis_features(eigenvalues))
+    elif np.count_nonzero(mask) < 2:
+        eigenvalues = None
+        values.update((key, (math.nan, SINGLE_MORPHOLOGICAL_VOXEL)) for key in AXIS_KEYS + RATIO_KEYS)
+    else:
+        eigenvalues = _axis_eigenvalues(_voxel_positions(mask, spacing))
+        values.update(axis_features(eigenvalues))
+    if settings.non_ibsi_features:
+        diameters = marching_cubes.plane_diameters(mesh.grid, spacing)
+        values.update((key, (float(diameter), "")) for key, diameter in zip(NON_IBSI_KEYS, diameters)
+                      if key in settings.non_ibsi_features)
+    return values, mesh, eigenvalues
+
+
 def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """All IBSI-1 morphological features of ``roi`` (3D; ``dimensions`` is ignored).
 
@@ -258,15 +413,17 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         Uses ``morphological_mask``, ``intensity_mask``, ``intensity`` and
         ``spacing`` (mm).
     settings : MorphologySettings
-        ``max_voxels_moran`` bounds the intensity-mask size for Moran's I and
-        Geary's C (above it: NaN and a ``skipped`` status).
+        The mesh and covariance conventions, the features outside IBSI to add,
+        and ``max_voxels_moran``, the bound on the intensity-mask size for
+        Moran's I and Geary's C (above it: NaN and a ``skipped`` status).
     dimensions : tuple of str
         Ignored: morphology is always computed in 3D.
 
     Returns
     -------
     list of FeatureValue
-        One value per feature of the family, in registry order, aggregation ``""``.
+        One value per IBSI feature of the family in registry order, then those
+        of ``settings.non_ibsi_features``; aggregation ``""``.
 
     Raises
     ------
@@ -277,23 +434,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     morphological = _check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
-    values: dict[str, tuple[float, str]] = {}
+    values, mesh, eigenvalues = shape_features(morphological, spacing, settings)
+    volume, area = mesh.volume, mesh.area
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
-
-    vertices, faces = surface_mesh(morphological, spacing)
-    volume = mesh_volume(vertices, faces)
-    area = mesh_area(vertices, faces)
-    put("volume_mesh", volume)
-    put("volume_voxel_counting", morphological.sum() * float(np.prod(spacing)))
-    put("surface_area_mesh", area)
-    put("surface_to_volume_ratio", area / volume)
-    put("compactness_1", volume / (math.sqrt(math.pi) * area ** 1.5))
-    put("compactness_2", 36.0 * math.pi * volume ** 2 / area ** 3)
-    put("spherical_disproportion", area / (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0))
-    put("sphericity", (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0) / area)
-    put("asphericity", (area ** 3 / (36.0 * math.pi * volume ** 2)) ** (1.0 / 3.0) - 1.0)
 
     morphological_positions = _voxel_positions(morphological, spacing)
     intensity_positions = _voxel_positions(intensity_mask, spacing)
@@ -325,33 +470,23 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("morans_i", morans_i)
             put("gearys_c", gearys_c)
 
-    hull = ConvexHull(vertices)
-    hull_vertices = vertices[hull.vertices]
-    put("maximum_3d_diameter", maximum_diameter(hull_vertices))
-
-    if len(morphological_positions) < 2:
-        for key in ("major_axis_length", "minor_axis_length", "least_axis_length", "elongation",
-                    "flatness", "volume_density_aee", "area_density_aee"):
-            put(key, math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+    if eigenvalues is None:
+        put("volume_density_aee", math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+        put("area_density_aee", math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+    elif not eigenvalues[2] > 0.0:
+        put("volume_density_aee", math.nan, FLAT_VOXEL_CENTRES)
+        put("area_density_aee", math.nan, FLAT_VOXEL_CENTRES)
     else:
-        major, minor, least = _axis_eigenvalues(morphological_positions)
-        put("major_axis_length", 4.0 * math.sqrt(major))
-        put("minor_axis_length", 4.0 * math.sqrt(minor))
-        put("least_axis_length", 4.0 * math.sqrt(least))
-        put("elongation", math.sqrt(minor / major))
-        put("flatness", math.sqrt(least / major))
-        if least == 0.0:
-            put("volume_density_aee", math.nan, FLAT_VOXEL_CENTRES)
-            put("area_density_aee", math.nan, FLAT_VOXEL_CENTRES)
-        else:
-            semi_axes = 2.0 * np.sqrt([major, minor, least])
-            put("volume_density_aee", 3.0 * volume / (4.0 * math.pi * float(np.prod(semi_axes))))
-            put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
+        semi_axes = 2.0 * np.sqrt(eigenvalues)
+        put("volume_density_aee", 3.0 * volume / (4.0 * math.pi * float(np.prod(semi_axes))))
+        put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
 
+    vertices = mesh.vertices
     aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
     put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
     put("area_density_aabb", area / box_surface_area(aabb_sides))
 
+    hull_vertices = vertices[mesh.hull.vertices]
     ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
     put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
     put("area_density_ombb", area / box_surface_area(ombb_sides))
@@ -361,8 +496,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
     put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-    put("volume_density_convex_hull", volume / hull.volume)
-    put("area_density_convex_hull", area / hull.area)
+    put("volume_density_convex_hull", volume / mesh.hull.volume)
+    put("area_density_convex_hull", area / mesh.hull.area)
 
-    return [FeatureValue(key, "", *values[key]) for key in FEATURE_KEYS]
-
+    keys = FEATURE_KEYS + tuple(key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
+    return [FeatureValue(key, "", *values[key]) for key in keys]

@@ -1,8 +1,9 @@
 """``extract_pyradiomics``: a pyradiomics parameter file + image + mask -> tidy feature table.
 
 The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``:
-the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, the shape
-classes on the original mask cropped to the ROI's bounding box, then, for
+the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, shape (the
+morphology family with pyradiomics' conventions, :func:`shape_settings`) and
+shape2D on the original mask cropped to the ROI's bounding box, then, for
 every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
 filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
@@ -26,12 +27,18 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import histogram, statistics
+from radiomix.features import histogram, morphology, statistics
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
-from radiomix.pyradiomics import shape, shape2d
+from radiomix.pyradiomics import shape2d
 from radiomix.pyradiomics.image_types import image_types
-from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES, SHAPE_CLASSES, PyradiomicsFeature, feature
+from radiomix.pyradiomics.mapping import (
+    FIRSTORDER_SOURCES,
+    SHAPE_CLASSES,
+    SHAPE_SOURCES,
+    PyradiomicsFeature,
+    feature,
+)
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
 from radiomix.pyradiomics.preprocessing import (
     Discretised,
@@ -40,7 +47,7 @@ from radiomix.pyradiomics.preprocessing import (
     prepare,
     read_image_and_mask,
 )
-from radiomix.spec import HistogramSettings, StatisticsSettings
+from radiomix.spec import HistogramSettings, MorphologySettings, StatisticsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +123,24 @@ def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
     return values, statuses
 
 
+SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
+                                    non_ibsi_features=morphology.NON_IBSI_KEYS)
+"""pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
+the population covariance of the voxel positions, and the per-plane maximum diameters."""
+
+
+def shape_values(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' shape features by pyradiomics name, and the status of each NaN.
+
+    The morphology family's mesh and voxel-position features of ``mask``
+    (z, y, x; spacing in mm) under :data:`SHAPE_SETTINGS`.
+    """
+    results, _, _ = morphology.shape_features(mask, spacing, SHAPE_SETTINGS)
+    values = {name: results[key][0] for name, key in SHAPE_SOURCES.items()}
+    statuses = {name: results[key][1] for name, key in SHAPE_SOURCES.items() if results[key][1]}
+    return values, statuses
+
+
 def _rows(prefix: str, feature_class: str, definitions, values: dict, statuses: dict,
           settings: PyradiomicsSettings) -> list[list]:
     """Table rows of one class' enabled features."""
@@ -136,7 +161,7 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
     mask = case.shape_roi[case.box.slices]
     settings = spec.settings
     if enabled.get("shape"):
-        values, statuses = shape.features(mask, case.spacing)
+        values, statuses = shape_values(mask, case.spacing)
         rows += _rows("original", "shape", enabled["shape"], values, statuses, settings)
     if enabled.get("shape2D"):
         if not settings.force2D:

@@ -15,7 +15,7 @@ corners stay apart, as in pyradiomics.
 - maximum diameter: the largest distance between two vertices.
 
 :func:`perimeter_coefficients` validates and calls :func:`_squares_kernel`
-and :func:`~radiomix.pyradiomics.shape.farthest_pair_distance`; :func:`features` gives the features by name.
+and :func:`~radiomix.features.marching_cubes.farthest_pair_distance`; :func:`features` gives the features by name.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import numpy as np
 
 from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
-from radiomix.pyradiomics.shape import axis_features, farthest_pair_distance, principal_eigenvalues
+from radiomix.features.marching_cubes import farthest_pair_distance, principal_eigenvalues
+from radiomix.features.morphology import axis_features
 
 SQUARE_CORNERS = np.array([(0, 0), (0, 1), (1, 1), (1, 0)], dtype=np.int64)
 """Offsets (y, x) of the 4 corners of a marching square, in order around it."""
@@ -172,7 +173,8 @@ def features(mask: np.ndarray, spacing_zyx, force2Ddimension: int) -> tuple[dict
         "SphericalDisproportion": 1.0 / sphericity,
         "MaximumDiameter": diameter,
     }
-    axes, statuses = axis_features(principal_eigenvalues(np.pad(plane, 1), spacing),
-                                   ("MajorAxisLength", "MinorAxisLength"))
-    values.update(axes)
-    return values, statuses
+    axes = axis_features(principal_eigenvalues(np.pad(plane, 1), spacing)[::-1])
+    names = {"major_axis_length": "MajorAxisLength", "minor_axis_length": "MinorAxisLength",
+             "elongation": "Elongation"}
+    values.update((names[key], value) for key, (value, _) in axes.items())
+    return values, {names[key]: status for key, (_, status) in axes.items() if status}
