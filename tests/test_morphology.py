@@ -113,9 +113,12 @@ def ellipsoid_volume(semi_axes):
 
 
 def test_registry_codes_match_reference_rows():
-    codes = {d.ibsi_code for d in registry.definitions("morphology")}
+    ibsi = [d for d in registry.definitions("morphology") if d.ibsi_code]
+    codes = {d.ibsi_code for d in ibsi}
     reference_codes = {row.ibsi_code for row in reference_rows("digital_phantom", {"morphology"})}
-    assert len(codes) == len(registry.definitions("morphology")) == 29
+    assert len(codes) == len(ibsi) == 29
+    assert [d.key for d in ibsi] == list(morphology.FEATURE_KEYS)
+    assert {d.key for d in registry.definitions("morphology") if not d.ibsi_code} == set(morphology.NON_IBSI_KEYS)
     assert reference_codes <= codes
     assert codes - reference_codes == NO_REFERENCE_CODES
 

@@ -1,0 +1,113 @@
+"""pyradiomics' shape conventions as settings of the morphology family.
+
+- an ordinary YAML spec with ``mesh: pyradiomics``, ``axis_covariance: population`` and the
+  per-plane diameters gives exactly the numbers of a pyradiomics ``shape`` parameter file, on a
+  synthetic anisotropic case and on pyradiomics' brain1 and breast1;
+- the defaults stay IBSI's (Lewiner mesh, sample covariance, no feature outside IBSI);
+- both meshes put their vertices at the same grid-edge midpoints, so the per-plane diameters
+  do not depend on the mesh;
+- the settings are checked (unknown values are spec errors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from hypothesis import given, settings
+from test_marching_cubes import masks, spacings
+
+from radiomix.errors import SpecError
+from radiomix.extract import extract_features
+from radiomix.features import marching_cubes, morphology
+from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.pyradiomics.mapping import SHAPE_SOURCES
+from radiomix.spec import MorphologySettings, load_spec
+
+from conftest import require_data
+
+PYRADIOMICS_SHAPE_SPEC = """
+features:
+  morphology:
+    mesh: pyradiomics
+    axis_covariance: population
+    non_ibsi_features: [maximum_2d_diameter_slice, maximum_2d_diameter_column, maximum_2d_diameter_row]
+"""
+
+SHAPE_PARAMETERS = {"imageType": {"Original": {}}, "featureClass": {"shape": list(SHAPE_SOURCES)},
+                    "setting": {"label": 1}}
+
+
+def synthetic_case() -> tuple[sitk.Image, sitk.Image]:
+    """A non-convex ROI (a ball with a notch and a stray voxel) on an anisotropic grid."""
+    z, y, x = np.indices((9, 14, 12))
+    roi = ((z - 4) ** 2 / 9 + (y - 7) ** 2 / 25 + (x - 5.5) ** 2 / 16 <= 1).astype(np.uint8)
+    roi[3:6, 6:9, 7:] = 0
+    roi[8, 1, 1] = 1
+    intensity = np.random.default_rng(5).normal(100.0, 20.0, roi.shape)
+    image, mask = sitk.GetImageFromArray(intensity), sitk.GetImageFromArray(roi)
+    for item in (image, mask):
+        item.SetSpacing((0.7, 1.1, 2.5))
+        item.SetOrigin((-3.0, 4.0, 10.0))
+    return image, mask
+
+
+def assert_spec_gives_pyradiomics_shape(image, mask, tmp_path):
+    spec_path = tmp_path / "pyradiomics_shape.yaml"
+    spec_path.write_text(PYRADIOMICS_SHAPE_SPEC)
+    ordinary = extract_features(image, mask, spec_path).set_index("feature")
+    pyradiomics = extract_pyradiomics(image, mask, SHAPE_PARAMETERS).set_index("feature")
+    assert len(pyradiomics) == len(SHAPE_SOURCES)
+    for name, key in SHAPE_SOURCES.items():
+        expected = pyradiomics.at[f"original_shape_{name}", "value"]
+        value = ordinary.at[f"original_morphology_{key}", "value"]
+        assert value == expected, (name, value, expected)
+
+
+def test_yaml_spec_gives_pyradiomics_shape_on_a_synthetic_case(tmp_path):
+    assert_spec_gives_pyradiomics_shape(*synthetic_case(), tmp_path)
+
+
+@pytest.mark.parametrize("case", ["brain1", "breast1"])
+def test_yaml_spec_gives_pyradiomics_shape_on_pyradiomics_cases(case, tmp_path):
+    folder = require_data("pyradiomics/cases")
+    assert_spec_gives_pyradiomics_shape(str(folder / f"{case}_image.nrrd"), str(folder / f"{case}_label.nrrd"),
+                                        tmp_path)
+
+
+def test_defaults_are_ibsi():
+    defaults = load_spec({}).features.morphology
+    assert (defaults.mesh, defaults.axis_covariance, defaults.non_ibsi_features) == ("lewiner", "sample", ())
+    assert not set(morphology.NON_IBSI_KEYS) & set(morphology.FEATURE_KEYS)
+
+
+@pytest.mark.parametrize("key, value", [("mesh", "cubes"), ("axis_covariance", "biased"),
+                                        ("non_ibsi_features", ["maximum_2d_diameter"])])
+def test_unknown_convention_is_a_spec_error(key, value):
+    with pytest.raises(SpecError):
+        load_spec({"features": {"morphology": {key: value}}})
+
+
+def test_ibsi_values_do_not_depend_on_the_non_ibsi_features():
+    _, mask = synthetic_case()
+    roi = sitk.GetArrayFromImage(mask).astype(bool)
+    ibsi, _, _ = morphology.shape_features(roi, (2.5, 1.1, 0.7), MorphologySettings())
+    extended, _, _ = morphology.shape_features(
+        roi, (2.5, 1.1, 0.7), MorphologySettings(non_ibsi_features=morphology.NON_IBSI_KEYS))
+    assert set(extended) - set(ibsi) == set(morphology.NON_IBSI_KEYS)
+    assert all(extended[key] == ibsi[key] for key in ibsi)
+
+
+@settings(max_examples=40, deadline=None)
+@given(masks(), spacings)
+def test_both_meshes_share_their_vertices_and_plane_diameters(mask, spacing):
+    lewiner = morphology.surface(mask, spacing, "lewiner")
+    pyradiomics = morphology.surface(mask, spacing, "pyradiomics")
+    # the Lewiner mesh lives on the padded full array, pyradiomics' on the padded ROI box
+    offset = 2 * np.argwhere(mask).min(axis=0)
+    lewiner_grid = np.unique(lewiner.grid - offset, axis=0)
+    assert np.array_equal(lewiner_grid, np.unique(pyradiomics.grid, axis=0))
+    np.testing.assert_allclose(marching_cubes.plane_diameters(lewiner.grid, spacing),
+                               marching_cubes.plane_diameters(pyradiomics.grid, spacing), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(lewiner.grid) * 0.5 * np.asarray(spacing), lewiner.vertices,
+                               rtol=1e-12, atol=1e-12)
