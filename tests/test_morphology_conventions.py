@@ -19,7 +19,7 @@ from test_marching_cubes import masks, spacings
 
 from radiomix.errors import SpecError
 from radiomix.extract import extract_features
-from radiomix.features import marching_cubes, morphology
+from radiomix.features import marching_cubes, morphology, surface
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.mapping import SHAPE_SOURCES
 from radiomix.spec import MorphologySettings, load_spec
@@ -91,8 +91,8 @@ def test_unknown_convention_is_a_spec_error(key, value):
 def test_ibsi_values_do_not_depend_on_the_non_ibsi_features():
     _, mask = synthetic_case()
     roi = sitk.GetArrayFromImage(mask).astype(bool)
-    ibsi, _, _ = morphology.shape_features(roi, (2.5, 1.1, 0.7), MorphologySettings())
-    extended, _, _ = morphology.shape_features(
+    ibsi, _, _ = surface.shape_features(roi, (2.5, 1.1, 0.7), MorphologySettings())
+    extended, _, _ = surface.shape_features(
         roi, (2.5, 1.1, 0.7), MorphologySettings(non_ibsi_features=morphology.NON_IBSI_KEYS))
     assert set(extended) - set(ibsi) == set(morphology.NON_IBSI_KEYS)
     assert all(extended[key] == ibsi[key] for key in ibsi)
@@ -101,8 +101,8 @@ def test_ibsi_values_do_not_depend_on_the_non_ibsi_features():
 @settings(max_examples=40, deadline=None)
 @given(masks(), spacings)
 def test_both_meshes_share_their_vertices_and_plane_diameters(mask, spacing):
-    lewiner = morphology.surface(mask, spacing, "lewiner")
-    pyradiomics = morphology.surface(mask, spacing, "pyradiomics")
+    lewiner = surface.build_surface(mask, spacing, "lewiner")
+    pyradiomics = surface.build_surface(mask, spacing, "pyradiomics")
     # the Lewiner mesh lives on the padded full array, pyradiomics' on the padded ROI box
     offset = 2 * np.argwhere(mask).min(axis=0)
     lewiner_grid = np.unique(lewiner.grid - offset, axis=0)

@@ -16,8 +16,8 @@ through three representations (IBSI):
 The conventions of pyradiomics' shape class are settings
 (:class:`~radiomix.spec.MorphologySettings`): ``mesh``, ``axis_covariance``
 and the per-plane maximum diameters in ``non_ibsi_features``; the formulas
-from the mesh's volume and area (:func:`volume_area_features`) and from the
-covariance eigenvalues (:func:`axis_features`) are the same for both.
+from the mesh's volume and area, the diameters and the axis features of the
+covariance eigenvalues are written once for both (:mod:`radiomix.features.surface`).
 
 Which mask (IBSI): every shape feature uses the morphological mask. Integrated
 intensity multiplies the mesh volume (morphological mask) by the mean
@@ -28,23 +28,19 @@ voxels.
 
 Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
 (exact pair sums or FFT convolution, whichever is cheaper), bounded by
-``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Maximum
-diameter, oriented minimum bounding box and minimum volume enclosing
-ellipsoid: :mod:`radiomix.features.geometry`.
+``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Oriented
+minimum bounding box and minimum volume enclosing ellipsoid:
+:mod:`radiomix.features.geometry`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy.spatial import ConvexHull
-from skimage.measure import marching_cubes as lewiner_marching_cubes
 
-from radiomix.errors import EmptyRoiError, InputError
-from radiomix.features import marching_cubes, registry
+from radiomix.features import registry, surface
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.geometry import (
     MVEE_MAX_ITERATIONS,
@@ -58,13 +54,6 @@ from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
 from radiomix.spec import MorphologySettings
 
 FAMILY = "morphology"
-
-COPLANAR_EIGENVALUE_RATIO = 1.0e-10
-"""Voxel-centre covariance eigenvalues below this fraction of the largest are zero.
-
-Rounding leaves ~1e-17 instead of an exact zero for coplanar or collinear
-voxel centres (a single slice, a single row); those are degenerate, not tiny.
-"""
 
 registry.define(
     FAMILY, "volume_mesh", "Volume (mesh)", "RNU0", "mm^3",
@@ -100,12 +89,14 @@ registry.define(
     "intensity-mask voxels ||, positions in mm")
 registry.define(
     FAMILY, "maximum_3d_diameter", "Maximum 3D diameter", "L0JK", "mm",
-    "largest distance between two mesh vertices (searched among convex-hull vertices)")
+    "largest distance between two mesh vertices (searched among the vertices that end their "
+    "axis-parallel lines, a superset of the convex-hull vertices)")
 NON_IBSI_KEYS = tuple(registry.define(
-    FAMILY, f"maximum_2d_diameter_{plane}", f"Maximum 2D diameter ({plane}: {axes} plane)", "", "mm",
+    FAMILY, key, f"Maximum 2D diameter ({plane}: {axes} plane)", "", "mm",
     f"largest distance between two mesh vertices with the same {axis} coordinate; not in IBSI "
     f"(pyradiomics' Maximum2DDiameter{plane.title()}); with non_ibsi_features").key
-    for plane, axes, axis in (("slice", "x-y", "z"), ("column", "y-z", "y"), ("row", "x-z", "x")))
+    for key, plane, axes, axis in zip(surface.PLANE_DIAMETER_KEYS, ("slice", "column", "row"),
+                                      ("x-y", "y-z", "x-z"), "zyx"))
 """Features computed only when :attr:`MorphologySettings.non_ibsi_features` names them."""
 registry.define(
     FAMILY, "major_axis_length", "Major axis length", "TDIC", "mm",
@@ -179,9 +170,8 @@ EMPTY_INTENSITY_MASK = "undefined: empty intensity mask"
 SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask"
 CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
-SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
-NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
+SINGLE_MORPHOLOGICAL_VOXEL = surface.SINGLE_MORPHOLOGICAL_VOXEL
 
 
 def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
@@ -189,219 +179,6 @@ def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
     return (f"skipped: ROI of {n_voxels} voxels exceeds max_voxels_moran ({max_voxels}); "
             "raise features.morphology.max_voxels_moran (or set it to null) to compute Moran's I "
             "and Geary's C, at the cost stated in radiomix.spec.MorphologySettings")
-
-
-# --------------------------------------------------------------------------- mesh
-
-
-def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
-    """Closed triangle mesh of a 3D mask's surface, triangles wound outwards.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The region; at least one voxel.
-    spacing : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    Returns
-    -------
-    vertices : ndarray of float64, shape (n_vertices, 3)
-        Vertex positions (z, y, x) in mm (of the mask padded by one voxel).
-    faces : ndarray of int64, shape (n_faces, 3)
-        Vertex indices of each triangle, wound so that the signed volume
-        :func:`mesh_volume` is positive.
-    """
-    mask = _check_mask(mask)
-    padded = np.pad(mask, 1).astype(np.float64)
-    vertices, faces, _, _ = lewiner_marching_cubes(
-        padded, level=0.5, spacing=tuple(float(s) for s in spacing))
-    vertices = np.asarray(vertices, dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.int64)
-    if _signed_volume(vertices, faces) < 0.0:
-        faces = faces[:, ::-1].copy()
-    return vertices, faces
-
-
-def _signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Sum of signed tetrahedron volumes (mm^3) spanned by the centroid and each triangle."""
-    centred = vertices - vertices.mean(axis=0)
-    a, b, c = centred[faces[:, 0]], centred[faces[:, 1]], centred[faces[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
-
-
-def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Volume (mm^3) enclosed by a closed, outward-wound triangle mesh (IBSI RNU0)."""
-    return _signed_volume(np.asarray(vertices, dtype=np.float64), np.asarray(faces))
-
-
-def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Surface area (mm^2) of a triangle mesh: the sum of its triangle areas (IBSI C0JK)."""
-    vertices = np.asarray(vertices, dtype=np.float64)
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
-
-
-# ------------------------------------------------------------------ family
-
-
-def _check_mask(mask: np.ndarray) -> np.ndarray:
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 3:
-        raise InputError(f"morphology needs a 3D (z, y, x) mask, got {mask.ndim} dimensions")
-    if not mask.any():
-        raise EmptyRoiError("the morphological mask holds no voxel: morphology needs at least one")
-    return mask
-
-
-def _voxel_positions(mask: np.ndarray, spacing) -> np.ndarray:
-    """Voxel-centre positions (z, y, x) in mm of the mask's voxels, in C order."""
-    return np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
-
-
-def _axis_eigenvalues(positions: np.ndarray) -> np.ndarray:
-    """Eigenvalues (mm^2, decreasing) of the sample covariance of ``positions``; degenerate ones 0."""
-    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(positions, rowvar=False)))[::-1]
-    eigenvalues[eigenvalues <= COPLANAR_EIGENVALUE_RATIO * eigenvalues[0]] = 0.0
-    return eigenvalues
-
-
-@dataclass
-class Surface:
-    """The surface mesh of a morphological mask under a mesh convention, and its measures.
-
-    Attributes
-    ----------
-    volume : float
-        Mesh volume (mm^3).
-    area : float
-        Mesh surface area (mm^2).
-    vertices : ndarray of float64, shape (n, 3)
-        Vertex positions (z, y, x) in mm.
-    grid : ndarray of int64, shape (n, 3)
-        The vertices in half voxels (every vertex is the midpoint of a grid edge).
-    closed : bool
-        True for the closed Lewiner mesh, False for pyradiomics' (maybe open) mesh.
-    """
-
-    volume: float
-    area: float
-    vertices: np.ndarray
-    grid: np.ndarray
-    closed: bool
-
-    @cached_property
-    def hull(self) -> ConvexHull:
-        """Convex hull of the vertices."""
-        return ConvexHull(self.vertices)
-
-    def diameter_points(self) -> np.ndarray:
-        """Vertices among which the farthest pair lies: the hull's (closed mesh) or the line ends (pyradiomics)."""
-        if self.closed:
-            return self.vertices[self.hull.vertices]
-        return marching_cubes.diameter_candidates(self.vertices, self.grid)
-
-
-def surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
-    """The :class:`Surface` of a 3D mask (at least one voxel) with the ``mesh`` convention, spacing (z, y, x) in mm.
-
-    ``mesh``: ``lewiner`` (:func:`surface_mesh`, :func:`mesh_volume`,
-    :func:`mesh_area`) or ``pyradiomics`` (:func:`radiomix.features.marching_cubes.padded_mesh`).
-    """
-    spacing = np.asarray(spacing, dtype=np.float64)
-    if mesh == "pyradiomics":
-        area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
-        return Surface(volume, area, (grid * 0.5) * spacing, grid, closed=False)
-    vertices, faces = surface_mesh(mask, spacing)
-    grid = np.rint(vertices / spacing * 2.0).astype(np.int64)  # midpoints of grid edges: exact
-    return Surface(mesh_volume(vertices, faces), mesh_area(vertices, faces), vertices, grid, closed=True)
-
-
-def volume_area_features(volume: float, area: float) -> dict[str, float]:
-    """The features of the mesh volume ``volume`` (mm^3) and area ``area`` (mm^2), by key."""
-    sphere_term = (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0)
-    return {
-        "surface_to_volume_ratio": area / volume,
-        "compactness_1": volume / (math.sqrt(math.pi) * area ** 1.5),
-        "compactness_2": 36.0 * math.pi * volume ** 2 / area ** 3,
-        "spherical_disproportion": area / sphere_term,
-        "sphericity": sphere_term / area,
-        "asphericity": (area ** 3 / (36.0 * math.pi * volume ** 2)) ** (1.0 / 3.0) - 1.0,
-    }
-
-
-AXIS_KEYS = ("major_axis_length", "minor_axis_length", "least_axis_length")
-RATIO_KEYS = ("elongation", "flatness")
-
-
-def axis_features(eigenvalues: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Axis lengths ``4 sqrt(lambda)``, elongation and flatness ``sqrt(lambda / lambda_major)``.
-
-    ``eigenvalues`` (mm^2) in decreasing order, 3 (or 2: no least axis, no
-    flatness). A negative eigenvalue (or a zero major one) makes its
-    features NaN with :data:`NEGATIVE_EIGENVALUE`. Returns key -> (value, status).
-    """
-    values = {}
-    for key, eigenvalue in zip(AXIS_KEYS, eigenvalues):
-        values[key] = 4.0 * np.sqrt(eigenvalue) if eigenvalue >= 0 else math.nan
-    major = eigenvalues[0]
-    for key, eigenvalue in zip(RATIO_KEYS, eigenvalues[1:]):
-        values[key] = np.sqrt(eigenvalue / major) if eigenvalue >= 0 and major >= 0 else math.nan
-    return {key: (float(value), NEGATIVE_EIGENVALUE if math.isnan(value) else "")
-            for key, value in values.items()}
-
-
-def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
-                   ) -> tuple[dict[str, tuple[float, str]], Surface, np.ndarray | None]:
-    """The features of the mesh and the voxel positions, under ``settings``' conventions.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The morphological mask (at least one voxel).
-    spacing : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    settings : MorphologySettings
-        ``mesh``, ``axis_covariance`` and ``non_ibsi_features``.
-
-    Returns
-    -------
-    values : dict of str to (float, str)
-        Key -> (value, status) of the volumes, the surface area, the features of
-        :func:`volume_area_features`, the maximum 3D diameter, the axis
-        features and the requested per-plane diameters.
-    surface : Surface
-        The mesh.
-    eigenvalues : ndarray or None
-        The covariance eigenvalues (mm^2, decreasing); None when undefined.
-
-    Raises
-    ------
-    EmptyRoiError
-        The mask holds no voxel.
-    """
-    mask = _check_mask(mask)
-    spacing = np.asarray(spacing, dtype=np.float64)
-    mesh = surface(mask, spacing, settings.mesh)
-    values = {"volume_mesh": (mesh.volume, ""),
-              "volume_voxel_counting": (float(np.count_nonzero(mask) * float(np.prod(spacing))), ""),
-              "surface_area_mesh": (mesh.area, "")}
-    values.update((key, (value, "")) for key, value in volume_area_features(mesh.volume, mesh.area).items())
-    values["maximum_3d_diameter"] = (marching_cubes.farthest_pair_distance(mesh.diameter_points()), "")
-    if settings.axis_covariance == "population":
-        eigenvalues = marching_cubes.principal_eigenvalues(marching_cubes.padded_mask(mask), spacing)[::-1]
-        values.update(axis_features(eigenvalues))
-    elif np.count_nonzero(mask) < 2:
-        eigenvalues = None
-        values.update((key, (math.nan, SINGLE_MORPHOLOGICAL_VOXEL)) for key in AXIS_KEYS + RATIO_KEYS)
-    else:
-        eigenvalues = _axis_eigenvalues(_voxel_positions(mask, spacing))
-        values.update(axis_features(eigenvalues))
-    if settings.non_ibsi_features:
-        diameters = marching_cubes.plane_diameters(mesh.grid, spacing)
-        values.update((key, (float(diameter), "")) for key, diameter in zip(NON_IBSI_KEYS, diameters)
-                      if key in settings.non_ibsi_features)
-    return values, mesh, eigenvalues
 
 
 def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -431,17 +208,17 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         The morphological mask holds no voxel.
     """
     del dimensions
-    morphological = _check_mask(roi.morphological_mask)
+    morphological = surface.check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
-    values, mesh, eigenvalues = shape_features(morphological, spacing, settings)
+    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings)
     volume, area = mesh.volume, mesh.area
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
 
-    morphological_positions = _voxel_positions(morphological, spacing)
-    intensity_positions = _voxel_positions(intensity_mask, spacing)
+    morphological_positions = surface.voxel_positions(morphological, spacing)
+    intensity_positions = surface.voxel_positions(intensity_mask, spacing)
     intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask]
     if len(intensities) == 0:
         for key in ("centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"):
@@ -486,7 +263,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
     put("area_density_aabb", area / box_surface_area(aabb_sides))
 
-    hull_vertices = vertices[mesh.hull.vertices]
+    hull = ConvexHull(vertices)
+    hull_vertices = vertices[hull.vertices]
     ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
     put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
     put("area_density_ombb", area / box_surface_area(ombb_sides))
@@ -496,8 +274,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
     put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-    put("volume_density_convex_hull", volume / mesh.hull.volume)
-    put("area_density_convex_hull", area / mesh.hull.area)
+    put("volume_density_convex_hull", volume / hull.volume)
+    put("area_density_convex_hull", area / hull.area)
 
     keys = FEATURE_KEYS + tuple(key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
     return [FeatureValue(key, "", *values[key]) for key in keys]

@@ -27,7 +27,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import histogram, morphology, statistics
+from radiomix.features import histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
 from radiomix.pyradiomics import shape2d
@@ -124,7 +124,7 @@ def firstorder_values(binned: Discretised, spacing: tuple[float, float, float],
 
 
 SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
-                                    non_ibsi_features=morphology.NON_IBSI_KEYS)
+                                    non_ibsi_features=surface.PLANE_DIAMETER_KEYS)
 """pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
 the population covariance of the voxel positions, and the per-plane maximum diameters."""
 
@@ -132,10 +132,11 @@ the population covariance of the voxel positions, and the per-plane maximum diam
 def shape_values(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[dict[str, float], dict[str, str]]:
     """pyradiomics' shape features by pyradiomics name, and the status of each NaN.
 
-    The morphology family's mesh and voxel-position features of ``mask``
+    The morphology family's mesh and voxel-position features
+    (:func:`radiomix.features.surface.shape_features`) of ``mask``
     (z, y, x; spacing in mm) under :data:`SHAPE_SETTINGS`.
     """
-    results, _, _ = morphology.shape_features(mask, spacing, SHAPE_SETTINGS)
+    results, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
     values = {name: results[key][0] for name, key in SHAPE_SOURCES.items()}
     statuses = {name: results[key][1] for name, key in SHAPE_SOURCES.items() if results[key][1]}
     return values, statuses

@@ -25,7 +25,7 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features.marching_cubes import farthest_pair_distance, principal_eigenvalues
-from radiomix.features.morphology import axis_features
+from radiomix.features.surface import axis_features
 
 SQUARE_CORNERS = np.array([(0, 0), (0, 1), (1, 1), (1, 0)], dtype=np.int64)
 """Offsets (y, x) of the 4 corners of a marching square, in order around it."""
