@@ -91,17 +91,33 @@ class MorphologySettings:
         1e-10 of the largest are 0; fewer than two voxels: undefined) or
         ``population`` (pyradiomics, divided by N; eigenvalues in
         (-1e-10, 0) are 0, other negative ones make their features NaN).
-    non_ibsi_features : tuple of {"maximum_2d_diameter_slice", "maximum_2d_diameter_column", "maximum_2d_diameter_row"}
-        Features outside IBSI to add (pyradiomics' Maximum2DDiameterSlice,
-        Column and Row): the largest distance (mm) between two mesh vertices
-        with the same z, the same y, the same x coordinate.
+    non_ibsi_features : tuple of str
+        Features outside IBSI to add. ``maximum_2d_diameter_slice``,
+        ``_column``, ``_row`` (pyradiomics' Maximum2DDiameterSlice, Column,
+        Row): the largest distance (mm) between two mesh vertices with the
+        same z, the same y, the same x coordinate. The 2D features of a
+        single-slice ROI (pyradiomics' shape2D, on its marching-squares
+        contour, :mod:`radiomix.features.marching_squares`):
+        ``perimeter_2d``, ``mesh_surface_2d``, ``pixel_surface_2d``,
+        ``perimeter_surface_ratio_2d``, ``sphericity_2d``,
+        ``spherical_disproportion_2d``, ``maximum_diameter_2d``,
+        ``major_axis_length_2d``, ``minor_axis_length_2d``,
+        ``elongation_2d`` (NaN when the ROI spans more than one slice along
+        ``slice_axis``).
+    slice_axis : {0, 1, 2}
+        The array axis (0 = z, 1 = y, 2 = x) across which a single-slice ROI
+        lies, for the 2D features (pyradiomics' ``force2Ddimension``).
     """
 
     max_voxels_moran: int | None = 2_000_000
     mesh: Literal["lewiner", "pyradiomics"] = "lewiner"
     axis_covariance: Literal["sample", "population"] = "sample"
     non_ibsi_features: tuple[Literal["maximum_2d_diameter_slice", "maximum_2d_diameter_column",
-                                     "maximum_2d_diameter_row"], ...] = ()
+                                     "maximum_2d_diameter_row", "perimeter_2d", "mesh_surface_2d",
+                                     "pixel_surface_2d", "perimeter_surface_ratio_2d", "sphericity_2d",
+                                     "spherical_disproportion_2d", "maximum_diameter_2d", "major_axis_length_2d",
+                                     "minor_axis_length_2d", "elongation_2d"], ...] = ()
+    slice_axis: Literal[0, 1, 2] = 0
 
 
 @dataclass(frozen=True)

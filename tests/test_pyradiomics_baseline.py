@@ -16,8 +16,8 @@ pyradiomics' own test harness (``tests/testUtils.py``), never the individual cas
   installed pyradiomics differs from them by more than the tolerance) are compared with the
   installed pyradiomics instead.
 
-The kernel of :mod:`~radiomix.pyradiomics.shape2d` is compared with a plain NumPy reference
-and with the installed pyradiomics on random masks (the 3D mesh's: ``test_marching_cubes``).
+The mesh kernels are compared with NumPy references and the installed pyradiomics in
+``test_marching_cubes`` and ``test_marching_squares``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import SimpleITK as sitk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from test_marching_cubes import installed_cshape, masks
+from test_marching_cubes import masks
 
-from radiomix.pyradiomics import mapping, shape2d
+from radiomix.pyradiomics import mapping
 from radiomix.pyradiomics.params import PyradiomicsSettings
 from radiomix.pyradiomics.preprocessing import bin_edges, discretise
 
@@ -238,62 +238,3 @@ def test_flat_region_on_a_bin_edge_has_one_bin():
     assert np.array_equal(bin_edges(np.array([50, 50, 50], dtype=np.int16), settings), [50, 75])
     binned = discretise(np.full((2, 2, 2), 40.0), np.ones((2, 2, 2), bool), settings)
     assert binned.n_levels == 1 and set(np.unique(binned.levels)) == {1}
-
-
-# --------------------------------------------------------------------------- shape2D kernel
-
-
-def naive_squares(mask2d: np.ndarray, spacing) -> tuple[float, float, list]:
-    """Marching squares one square at a time: perimeter, surface, vertices."""
-    padded = np.pad(np.asarray(mask2d, bool), 1)
-    spacing = np.asarray(spacing, dtype=float)
-    perimeter = surface2 = 0.0
-    vertices = []
-    for iy in range(padded.shape[0] - 1):
-        for ix in range(padded.shape[1] - 1):
-            origin = np.array([iy, ix])
-            case = sum(1 << k for k, corner in enumerate(shape2d.SQUARE_CORNERS) if padded[tuple(origin + corner)])
-            if case in (0, 15):
-                continue
-            edges = [e for e in shape2d.SEGMENT_TABLE[case] if e >= 0]
-            for t in range(0, len(edges), 2):
-                a, b = ((origin + shape2d.EDGE_MIDPOINTS_2D[e]) * spacing for e in edges[t:t + 2])
-                surface2 += a[0] * b[1] - b[0] * a[1]
-                perimeter += float(np.linalg.norm(a - b))
-            flipped = case ^ 15 if case > 7 else case
-            for corner, edge in ((0, 3), (2, 2)):
-                if flipped >> corner & 1:
-                    vertices.append(tuple((origin + shape2d.EDGE_MIDPOINTS_2D[edge]) * spacing))
-    return perimeter, surface2 / 2.0, vertices
-
-
-@PROPERTY
-@given(masks(max_shape=(1, 7, 7)), st.tuples(st.floats(0.3, 4.0), st.floats(0.3, 4.0)))
-def test_squares_kernel_matches_the_reference_and_pyradiomics(mask, spacing):
-    plane = mask[0]
-    perimeter, surface, diameter = shape2d.perimeter_coefficients(plane, spacing)
-    naive_perimeter, naive_surface, vertices = naive_squares(plane, spacing)
-    assert perimeter == pytest.approx(naive_perimeter, rel=1e-12)
-    assert surface == pytest.approx(naive_surface, rel=1e-12, abs=1e-12)
-    naive_diameter = max((math.dist(a, b) for i, a in enumerate(vertices) for b in vertices[:i]), default=0.0)
-    assert diameter == pytest.approx(naive_diameter, rel=1e-13)
-    c_shape = installed_cshape()
-    expected = c_shape.calculate_coefficients2D(np.pad(plane, 1), np.asarray(spacing))
-    assert np.allclose((perimeter, surface, diameter), expected, rtol=1e-12, atol=1e-12)
-
-
-def test_saddle_corners_stay_apart():
-    checker = np.array([[True, False], [False, True]])
-    perimeter, surface, _ = shape2d.perimeter_coefficients(checker, (1.0, 1.0))
-    assert surface == pytest.approx(2 * 0.5)  # two diamonds of area 1/2
-    assert perimeter == pytest.approx(8 * np.sqrt(0.5))
-
-
-def test_shape2d_needs_a_single_slice():
-    from radiomix.errors import InputError
-
-    with pytest.raises(InputError, match="one slice thick"):
-        shape2d.features(np.ones((2, 3, 3), bool), (1.0, 1.0, 1.0), 0)
-    values, _ = shape2d.features(np.ones((1, 3, 4), bool), (5.0, 1.0, 2.0), 0)
-    assert values["PixelSurface"] == pytest.approx(12 * 2.0)
-    assert values["MajorAxisLength"] >= values["MinorAxisLength"]

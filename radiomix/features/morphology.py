@@ -97,6 +97,24 @@ NON_IBSI_KEYS = tuple(registry.define(
     f"(pyradiomics' Maximum2DDiameter{plane.title()}); with non_ibsi_features").key
     for key, plane, axes, axis in zip(surface.PLANE_DIAMETER_KEYS, ("slice", "column", "row"),
                                       ("x-y", "y-z", "x-z"), "zyx"))
+NON_IBSI_KEYS += registry.define_table(FAMILY, [
+    (key, name, "", unit, f"{formula}; a single-slice ROI's marching-squares contour (pixel positions for the "
+                          f"axes), not in IBSI (pyradiomics' shape2D {pyradiomics}); with non_ibsi_features")
+    for key, name, unit, formula, pyradiomics in (
+        ("perimeter_2d", "Perimeter (2D)", "mm", "P = sum of the contour segment lengths", "Perimeter"),
+        ("mesh_surface_2d", "Surface (mesh, 2D)", "mm^2", "S = signed area enclosed by the contour", "MeshSurface"),
+        ("pixel_surface_2d", "Surface (pixel counting, 2D)", "mm^2", "N_pixels * pixel area", "PixelSurface"),
+        ("perimeter_surface_ratio_2d", "Perimeter to surface ratio (2D)", "mm^-1", "P / S",
+         "PerimeterSurfaceRatio"),
+        ("sphericity_2d", "Sphericity (2D)", "1", "2 sqrt(pi S) / P", "Sphericity"),
+        ("spherical_disproportion_2d", "Spherical disproportion (2D)", "1", "P / (2 sqrt(pi S))",
+         "SphericalDisproportion"),
+        ("maximum_diameter_2d", "Maximum diameter (2D)", "mm", "largest distance between two contour vertices",
+         "MaximumDiameter"),
+        ("major_axis_length_2d", "Major axis length (2D)", "mm",
+         "4 sqrt(lambda_major), population covariance of the pixel centres", "MajorAxisLength"),
+        ("minor_axis_length_2d", "Minor axis length (2D)", "mm", "4 sqrt(lambda_minor)", "MinorAxisLength"),
+        ("elongation_2d", "Elongation (2D)", "1", "sqrt(lambda_minor / lambda_major)", "Elongation"))])
 """Features computed only when :attr:`MorphologySettings.non_ibsi_features` names them."""
 registry.define(
     FAMILY, "major_axis_length", "Major axis length", "TDIC", "mm",

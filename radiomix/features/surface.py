@@ -30,7 +30,7 @@ import numpy as np
 from skimage.measure import marching_cubes as lewiner_marching_cubes
 
 from radiomix.errors import EmptyRoiError, InputError
-from radiomix.features import marching_cubes
+from radiomix.features import marching_cubes, marching_squares
 from radiomix.spec import MorphologySettings
 
 COPLANAR_EIGENVALUE_RATIO = 1.0e-10
@@ -45,6 +45,11 @@ NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
 
 PLANE_DIAMETER_KEYS = ("maximum_2d_diameter_slice", "maximum_2d_diameter_column", "maximum_2d_diameter_row")
 """Keys of the largest vertex distances within planes of equal z, equal y, equal x (not in IBSI)."""
+
+PLANAR_KEYS = ("perimeter_2d", "mesh_surface_2d", "pixel_surface_2d", "perimeter_surface_ratio_2d", "sphericity_2d",
+               "spherical_disproportion_2d", "maximum_diameter_2d", "major_axis_length_2d", "minor_axis_length_2d",
+               "elongation_2d")
+"""Keys of the 2D features of a single-slice ROI (pyradiomics' shape2D; not in IBSI)."""
 
 
 def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
@@ -235,8 +240,52 @@ def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
     else:
         eigenvalues = _axis_eigenvalues(voxel_positions(mask, spacing))
         values.update(axis_features(eigenvalues))
-    if settings.non_ibsi_features:
+    if set(PLANE_DIAMETER_KEYS) & set(settings.non_ibsi_features):
         diameters = marching_cubes.plane_diameters(mesh.grid, spacing)
         values.update((key, (float(diameter), "")) for key, diameter in zip(PLANE_DIAMETER_KEYS, diameters)
                       if key in settings.non_ibsi_features)
+    if set(PLANAR_KEYS) & set(settings.non_ibsi_features):
+        planar = planar_features(mask, spacing, settings.slice_axis)
+        values.update((key, planar[key]) for key in PLANAR_KEYS if key in settings.non_ibsi_features)
     return values, mesh, eigenvalues
+
+
+def planar_features(mask: np.ndarray, spacing, slice_axis: int) -> dict[str, tuple[float, str]]:
+    """The 2D features of a single-slice ROI, key -> (value, status) (pyradiomics' shape2D).
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The ROI (at least one voxel); every value is NaN with a status when it
+        spans more than one slice along ``slice_axis``.
+    spacing : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+    slice_axis : int
+        The out-of-plane axis (0 = z, 1 = y, 2 = x).
+
+    Perimeter ``P`` and surface ``S`` of the marching-squares contour
+    (:func:`radiomix.features.marching_squares.perimeter_coefficients`),
+    sphericity ``2 sqrt(pi S) / P``, the axis features (:func:`axis_features`)
+    of the population covariance of the pixel positions.
+    """
+    mask = check_mask(mask)
+    thickness = int(np.count_nonzero(mask.any(axis=tuple(a for a in range(3) if a != slice_axis))))
+    if thickness > 1:
+        status = f"undefined: the ROI spans {thickness} slices along axis {slice_axis} (2D features need one)"
+        return {key: (math.nan, status) for key in PLANAR_KEYS}
+    plane = marching_squares.slice_mask(mask, slice_axis)
+    plane_spacing = np.delete(np.asarray(spacing, dtype=np.float64), slice_axis)
+    perimeter, mesh_surface, diameter = marching_squares.perimeter_coefficients(plane, plane_spacing)
+    sphericity = 2.0 * np.sqrt(np.pi * mesh_surface) / perimeter
+    values = {
+        "perimeter_2d": (perimeter, ""),
+        "mesh_surface_2d": (mesh_surface, ""),
+        "pixel_surface_2d": (int(plane.sum()) * float(plane_spacing[1] * plane_spacing[0]), ""),
+        "perimeter_surface_ratio_2d": (perimeter / mesh_surface, ""),
+        "sphericity_2d": (float(sphericity), ""),
+        "spherical_disproportion_2d": (float(1.0 / sphericity), ""),
+        "maximum_diameter_2d": (diameter, ""),
+    }
+    eigenvalues = marching_cubes.principal_eigenvalues(np.pad(plane, 1), plane_spacing)[::-1]
+    values.update((f"{key}_2d", value) for key, value in axis_features(eigenvalues).items())
+    return values

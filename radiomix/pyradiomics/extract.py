@@ -1,9 +1,10 @@
 """``extract_pyradiomics``: a pyradiomics parameter file + image + mask -> tidy feature table.
 
 The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``:
-the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, shape (the
-morphology family with pyradiomics' conventions, :func:`shape_settings`) and
-shape2D on the original mask cropped to the ROI's bounding box, then, for
+the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, shape and
+shape2D (the morphology family with pyradiomics' conventions,
+:data:`SHAPE_SETTINGS`, :func:`shape2d_values`) on the original mask cropped
+to the ROI's bounding box, then, for
 every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
 filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
@@ -30,10 +31,10 @@ from radiomix.errors import SpecError
 from radiomix.features import histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
-from radiomix.pyradiomics import shape2d
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
+    SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
     PyradiomicsFeature,
@@ -137,8 +138,23 @@ def shape_values(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple
     (z, y, x; spacing in mm) under :data:`SHAPE_SETTINGS`.
     """
     results, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
-    values = {name: results[key][0] for name, key in SHAPE_SOURCES.items()}
-    statuses = {name: results[key][1] for name, key in SHAPE_SOURCES.items() if results[key][1]}
+    return _by_name(results, SHAPE_SOURCES)
+
+
+def shape2d_values(mask: np.ndarray, spacing: tuple[float, float, float],
+                   slice_axis: int) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' shape2D features by pyradiomics name, and the status of each NaN.
+
+    The morphology family's 2D features (:func:`radiomix.features.surface.planar_features`)
+    of ``mask`` (z, y, x; spacing in mm), one slice thick along ``slice_axis``.
+    """
+    return _by_name(surface.planar_features(mask, spacing, slice_axis), SHAPE2D_SOURCES)
+
+
+def _by_name(results: dict[str, tuple[float, str]], sources: dict[str, str]) -> tuple[dict, dict]:
+    """``(values, statuses)`` by pyradiomics name from the family's key -> (value, status)."""
+    values = {name: results[key][0] for name, key in sources.items()}
+    statuses = {name: results[key][1] for name, key in sources.items() if results[key][1]}
     return values, statuses
 
 
@@ -171,7 +187,7 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
             logger.warning("shape2D is enabled but the ROI spans %d slices along axis %d: no shape2D features",
                            case.box.size[settings.force2Ddimension], settings.force2Ddimension)
         else:
-            values, statuses = shape2d.features(mask, case.spacing, settings.force2Ddimension)
+            values, statuses = shape2d_values(mask, case.spacing, settings.force2Ddimension)
             rows += _rows("original", "shape2D", enabled["shape2D"], values, statuses, settings)
     return rows
 

@@ -287,6 +287,20 @@ SHAPE_SOURCES: dict[str, str] = {
 }
 """pyradiomics' shape name -> the morphology feature key computing it (with pyradiomics' conventions)."""
 
+SHAPE2D_SOURCES: dict[str, str] = {
+    "Elongation": "elongation_2d",
+    "MajorAxisLength": "major_axis_length_2d",
+    "MaximumDiameter": "maximum_diameter_2d",
+    "MeshSurface": "mesh_surface_2d",
+    "MinorAxisLength": "minor_axis_length_2d",
+    "Perimeter": "perimeter_2d",
+    "PerimeterSurfaceRatio": "perimeter_surface_ratio_2d",
+    "PixelSurface": "pixel_surface_2d",
+    "SphericalDisproportion": "spherical_disproportion_2d",
+    "Sphericity": "sphericity_2d",
+}
+"""pyradiomics' shape2D name -> the morphology feature key computing it (a single-slice ROI)."""
+
 
 def feature(feature_class: str, name: str) -> PyradiomicsFeature:
     """The row of ``feature_class.name``; a KeyError names the class' features."""
