@@ -87,7 +87,7 @@ def test_2d_features_follow_pyradiomics_formulas():
     plane[0, 1:5, 2:6] = True
     plane[0, 2, 1] = True
     values, statuses = shape2d_values(plane, (3.0, 0.5, 0.8), 0)
-    perimeter, mesh_surface, diameter = ms.perimeter_coefficients(plane[0], (0.5, 0.8))
+    perimeter, mesh_surface, diameter = ms.perimeter_coefficients(plane[0, 1:5, 1:6], (0.5, 0.8))  # ROI box
     assert not statuses
     assert (values["Perimeter"], values["MeshSurface"], values["MaximumDiameter"]) == (perimeter, mesh_surface,
                                                                                        diameter)

@@ -2,7 +2,8 @@
 
 - an ordinary YAML spec with ``mesh: pyradiomics``, ``axis_covariance: population`` and the
   per-plane diameters gives exactly the numbers of a pyradiomics ``shape`` parameter file, on a
-  synthetic anisotropic case and on pyradiomics' brain1 and breast1;
+  synthetic anisotropic case and on pyradiomics' brain1 and breast1; with the 2D features and
+  ``slice_axis``, those of ``shape2D`` on the largest slice of brain1's ROI;
 - the defaults stay IBSI's (Lewiner mesh, sample covariance, no feature outside IBSI);
 - both meshes put their vertices at the same grid-edge midpoints, so the per-plane diameters
   do not depend on the mesh;
@@ -21,7 +22,7 @@ from radiomix.errors import SpecError
 from radiomix.extract import extract_features
 from radiomix.features import marching_cubes, morphology, surface
 from radiomix.pyradiomics.extract import extract_pyradiomics
-from radiomix.pyradiomics.mapping import SHAPE_SOURCES
+from radiomix.pyradiomics.mapping import SHAPE2D_SOURCES, SHAPE_SOURCES
 from radiomix.spec import MorphologySettings, load_spec
 
 from conftest import require_data
@@ -75,6 +76,29 @@ def test_yaml_spec_gives_pyradiomics_shape_on_pyradiomics_cases(case, tmp_path):
                                         tmp_path)
 
 
+def test_yaml_spec_gives_pyradiomics_shape2d(tmp_path):
+    folder = require_data("pyradiomics/cases")
+    image = sitk.ReadImage(str(folder / "brain1_image.nrrd"))
+    label = sitk.ReadImage(str(folder / "brain1_label.nrrd"))
+    voxels = sitk.GetArrayFromImage(label) == 1
+    single = np.zeros(voxels.shape, np.uint8)  # the ROI's largest slice only
+    widest = int(np.argmax(voxels.sum(axis=(1, 2))))
+    single[widest] = voxels[widest]
+    mask = sitk.GetImageFromArray(single)
+    mask.CopyInformation(label)
+    spec_path = tmp_path / "pyradiomics_shape2d.yaml"
+    spec_path.write_text("features:\n  morphology:\n    slice_axis: 0\n"
+                         f"    non_ibsi_features: [{', '.join(SHAPE2D_SOURCES.values())}]\n")
+    ordinary = extract_features(image, mask, spec_path).set_index("feature")
+    parameters = {"imageType": {"Original": {}}, "featureClass": {"shape2D": list(SHAPE2D_SOURCES)},
+                  "setting": {"label": 1, "force2D": True, "force2Ddimension": 0}}
+    pyradiomics = extract_pyradiomics(image, mask, parameters).set_index("feature")
+    assert len(pyradiomics) == len(SHAPE2D_SOURCES)
+    for name, key in SHAPE2D_SOURCES.items():
+        value = ordinary.at[f"original_morphology_{key}", "value"]
+        assert value == pyradiomics.at[f"original_shape2D_{name}", "value"], name
+
+
 def test_defaults_are_ibsi():
     defaults = load_spec({}).features.morphology
     assert (defaults.mesh, defaults.axis_covariance, defaults.non_ibsi_features) == ("lewiner", "sample", ())
@@ -109,5 +133,10 @@ def test_both_meshes_share_their_vertices_and_plane_diameters(mask, spacing):
     assert np.array_equal(lewiner_grid, np.unique(pyradiomics.grid, axis=0))
     np.testing.assert_allclose(marching_cubes.plane_diameters(lewiner.grid, spacing),
                                marching_cubes.plane_diameters(pyradiomics.grid, spacing), rtol=1e-14)
-    np.testing.assert_allclose(np.asarray(lewiner.grid) * 0.5 * np.asarray(spacing), lewiner.vertices,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(lewiner.grid * 0.5 * np.asarray(spacing), lewiner.edge_vertices)
+    # the vertices left out (inside cubes) are in no farthest pair
+    all_pairs = np.sqrt(((lewiner.vertices[:, None] - lewiner.vertices[None]) ** 2).sum(axis=2)).max()
+    edge_pairs = np.sqrt(((lewiner.edge_vertices[:, None] - lewiner.edge_vertices[None]) ** 2).sum(axis=2)).max()
+    assert edge_pairs == pytest.approx(all_pairs, rel=1e-14)
+    features, _, _ = surface.shape_features(mask, spacing, MorphologySettings())
+    assert features["maximum_3d_diameter"][0] == pytest.approx(all_pairs, rel=1e-14)

@@ -134,13 +134,19 @@ class Surface:
         Mesh surface area (mm^2).
     vertices : ndarray of float64, shape (n, 3)
         Vertex positions (z, y, x) in mm.
-    grid : ndarray of int64, shape (n, 3)
-        The vertices in half voxels (every vertex is the midpoint of a grid edge).
+    edge_vertices : ndarray of float64, shape (m, 3)
+        The vertices at the midpoints of grid edges (mm): all of pyradiomics'
+        mesh; the Lewiner mesh also has a vertex inside some cubes of the
+        ambiguous cases, an average of edge vertices of its cube (so in no
+        farthest pair), which this leaves out.
+    grid : ndarray of int64, shape (m, 3)
+        ``edge_vertices`` in half voxels.
     """
 
     volume: float
     area: float
     vertices: np.ndarray
+    edge_vertices: np.ndarray
     grid: np.ndarray
 
 
@@ -153,10 +159,13 @@ def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
     spacing = np.asarray(spacing, dtype=np.float64)
     if mesh == "pyradiomics":
         area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
-        return Surface(volume, area, (grid * 0.5) * spacing, grid)
+        vertices = (grid * 0.5) * spacing
+        return Surface(volume, area, vertices, vertices, grid)
     vertices, faces = surface_mesh(mask, spacing)
-    grid = np.rint(vertices / spacing * 2.0).astype(np.int64)  # midpoints of grid edges: exact
-    return Surface(mesh_volume(vertices, faces), mesh_area(vertices, faces), vertices, grid)
+    grid = np.rint(vertices / spacing * 2.0).astype(np.int64)
+    on_edges = (np.count_nonzero(grid % 2, axis=1) == 1) & np.all(vertices == (grid * 0.5) * spacing, axis=1)
+    return Surface(mesh_volume(vertices, faces), mesh_area(vertices, faces), vertices, vertices[on_edges],
+                   grid[on_edges])
 
 
 def volume_area_features(volume: float, area: float) -> dict[str, float]:
@@ -229,7 +238,7 @@ def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
               "volume_voxel_counting": (float(np.count_nonzero(mask) * float(np.prod(spacing))), ""),
               "surface_area_mesh": (mesh.area, "")}
     values.update((key, (value, "")) for key, value in volume_area_features(mesh.volume, mesh.area).items())
-    candidates = marching_cubes.diameter_candidates(mesh.vertices, mesh.grid)
+    candidates = marching_cubes.diameter_candidates(mesh.edge_vertices, mesh.grid)
     values["maximum_3d_diameter"] = (marching_cubes.farthest_pair_distance(candidates), "")
     if settings.axis_covariance == "population":
         eigenvalues = marching_cubes.principal_eigenvalues(marching_cubes.padded_mask(mask), spacing)[::-1]
@@ -274,6 +283,8 @@ def planar_features(mask: np.ndarray, spacing, slice_axis: int) -> dict[str, tup
         status = f"undefined: the ROI spans {thickness} slices along axis {slice_axis} (2D features need one)"
         return {key: (math.nan, status) for key in PLANAR_KEYS}
     plane = marching_squares.slice_mask(mask, slice_axis)
+    rows, columns = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
+    plane = plane[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]  # the contour about the ROI box, as pyradiomics
     plane_spacing = np.delete(np.asarray(spacing, dtype=np.float64), slice_axis)
     perimeter, mesh_surface, diameter = marching_squares.perimeter_coefficients(plane, plane_spacing)
     sphericity = 2.0 * np.sqrt(np.pi * mesh_surface) / perimeter
