@@ -21,9 +21,17 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from radiomix.features import marching_cubes as mc
-from radiomix.pyradiomics.extract import shape_values
+from radiomix.features import surface
+from radiomix.pyradiomics.extract import SHAPE_SETTINGS, shape_values
 
 PROPERTY = settings(max_examples=40, deadline=None)
+
+
+def mesh_coefficients(mask: np.ndarray, spacing) -> tuple[float, float, np.ndarray]:
+    """Area, volume and diameters (slice, column, row, overall) of the family's pyradiomics mesh."""
+    values, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
+    diameters = [values[key][0] for key in (*surface.PLANE_DIAMETER_KEYS, "maximum_3d_diameter")]
+    return values["surface_area_mesh"][0], values["volume_mesh"][0], np.array(diameters)
 
 
 def naive_mesh(mask: np.ndarray, spacing) -> tuple[float, float, list]:
@@ -88,7 +96,7 @@ spacings = st.tuples(*[st.floats(0.3, 4.0) for _ in range(3)])
 @PROPERTY
 @given(masks(), spacings)
 def test_mesh_kernel_matches_the_reference(mask, spacing):
-    area, volume, diameters = mc.mesh_coefficients(mask, spacing)
+    area, volume, diameters = mesh_coefficients(mask, spacing)
     naive_area, naive_volume, vertices = naive_mesh(mask, spacing)
     assert area == pytest.approx(naive_area, rel=1e-12)
     assert volume == pytest.approx(naive_volume, rel=1e-12, abs=1e-12)
@@ -101,7 +109,7 @@ def test_mesh_matches_installed_pyradiomics(mask, spacing):
     c_shape = installed_cshape()
     expected_area, expected_volume, expected_diameters = c_shape.calculate_coefficients(
         mc.padded_mask(mask).astype(bool), np.asarray(spacing))
-    area, volume, diameters = mc.mesh_coefficients(mask, spacing)
+    area, volume, diameters = mesh_coefficients(mask, spacing)
     assert area == pytest.approx(expected_area, rel=1e-12)
     assert volume == pytest.approx(expected_volume, rel=1e-12, abs=1e-12)
     assert np.allclose(diameters, expected_diameters, rtol=1e-13, atol=0)
@@ -121,7 +129,7 @@ def test_farthest_pair_matches_all_pairs(points, grouped):
 
 
 def test_single_voxel_mesh_is_an_octahedron():
-    area, volume, diameters = mc.mesh_coefficients(np.ones((1, 1, 1), bool), (1.0, 1.0, 1.0))
+    area, volume, diameters = mesh_coefficients(np.ones((1, 1, 1), bool), (1.0, 1.0, 1.0))
     assert volume == pytest.approx(1.0 / 6.0) and area == pytest.approx(np.sqrt(3.0))
     assert np.allclose(diameters, 1.0)
 
@@ -181,8 +189,9 @@ def test_mesh_diameters_equal_all_pairs(mask, spacing):
                                     mc.OWNED_EDGES)
     vertices = (grid * 0.5) * spacing
     expected = all_pairs_diameters(vertices)
-    np.testing.assert_allclose(mc.mesh_diameters(vertices, grid, spacing), expected, rtol=1e-14, atol=0)
-    assert np.allclose(mc.mesh_coefficients(mask, spacing)[2], expected, rtol=1e-14, atol=0)
+    diameters = [*mc.plane_diameters(grid, spacing), mc.farthest_pair_distance(mc.diameter_candidates(vertices, grid))]
+    np.testing.assert_allclose(diameters, expected, rtol=1e-14, atol=0)
+    assert np.allclose(mesh_coefficients(mask, spacing)[2], expected, rtol=1e-14, atol=0)
 
 
 @PROPERTY

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -140,3 +142,14 @@ def test_both_meshes_share_their_vertices_and_plane_diameters(mask, spacing):
     assert edge_pairs == pytest.approx(all_pairs, rel=1e-14)
     features, _, _ = surface.shape_features(mask, spacing, MorphologySettings())
     assert features["maximum_3d_diameter"][0] == pytest.approx(all_pairs, rel=1e-14)
+
+
+def test_single_voxel_axes_under_each_covariance():
+    voxel = np.ones((1, 1, 1), bool)
+    population, _, _ = surface.shape_features(voxel, (1.0, 2.0, 3.0), MorphologySettings(axis_covariance="population"))
+    assert population["major_axis_length"] == population["least_axis_length"] == (0.0, "")
+    assert all(math.isnan(population[key][0]) and population[key][1] == surface.ZERO_MAJOR_AXIS
+               for key in ("elongation", "flatness"))
+    sample, _, _ = surface.shape_features(voxel, (1.0, 2.0, 3.0), MorphologySettings())
+    assert all(math.isnan(sample[key][0]) and sample[key][1] == surface.SINGLE_MORPHOLOGICAL_VOXEL
+               for key in ("major_axis_length", "elongation", "flatness"))

@@ -21,11 +21,12 @@ so the volume is summed about the crop's origin exactly as pyradiomics does).
 - diameters: the largest distance between two mesh vertices, overall and
   between vertices sharing their z (slice), y (column) or x (row) coordinate.
 
-:func:`mesh_coefficients` validates and calls the kernel :func:`_mesh_kernel`;
-:func:`mesh_diameters` finds the largest distances among the vertices of the
-convex hulls (farthest pairs are hull vertices): per plane with
-:func:`_plane_farthest_pair`, overall with :func:`_farthest_pair_kernel` on
-the vertices that end their axis-parallel lines (:func:`_line_ends`);
+:func:`padded_mask` crops and pads the mask and :func:`padded_mesh` calls the
+kernel :func:`_mesh_kernel`; the largest distances are found among the
+vertices of the convex hulls (farthest pairs are hull vertices): per plane
+with :func:`plane_diameters`, overall with :func:`farthest_pair_distance` on
+the :func:`diameter_candidates`, the vertices that end their axis-parallel
+lines (:func:`_line_ends`);
 :func:`principal_eigenvalues` gives the eigenvalues of the population
 covariance of the voxel positions (:func:`_covariance_kernel`).
 """
@@ -372,25 +373,6 @@ def diameter_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return vertices[_line_ends(grid, np.arange(3, dtype=np.int64))]
 
 
-def mesh_diameters(vertices: np.ndarray, grid: np.ndarray, spacing_zyx) -> np.ndarray:
-    """pyradiomics' diameters: largest vertex distances with equal z, equal y, equal x, and overall (mm).
-
-    Parameters
-    ----------
-    vertices : ndarray of float64, shape (n, 3)
-        Vertex positions (z, y, x) in mm, ``(grid * 0.5) * spacing``.
-    grid : ndarray of int64, shape (n, 3)
-        The same vertices in half voxels (non-negative integers).
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    :func:`plane_diameters` per plane; overall, :func:`farthest_pair_distance`
-    of the :func:`diameter_candidates`.
-    """
-    overall = farthest_pair_distance(diameter_candidates(vertices, grid))
-    return np.array([*plane_diameters(grid, spacing_zyx), overall])
-
-
 def padded_mask(mask: np.ndarray) -> np.ndarray:
     """The ROI mask cropped to its bounding box and padded by one empty voxel (uint8).
 
@@ -414,39 +396,6 @@ def padded_mask(mask: np.ndarray) -> np.ndarray:
     return padded
 
 
-def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarray]:
-    """Surface area, volume and diameters of pyradiomics' mesh of an ROI.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The ROI (at least one voxel); it is cropped to its bounding box and
-        padded by one empty voxel, as pyradiomics does, before meshing.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    Returns
-    -------
-    surface_area : float
-        Mesh surface area (mm^2).
-    volume : float
-        Mesh volume (mm^3).
-    diameters : ndarray of float, shape (4,)
-        Largest vertex distances (mm): within a slice (equal z), a column
-        (equal y), a row (equal x), and overall.
-    """
-    spacing = _checked_spacing(spacing_zyx)
-    return _padded_mesh_coefficients(padded_mask(mask), spacing)
-
-
-def _checked_spacing(spacing_zyx) -> np.ndarray:
-    """``spacing_zyx`` as float64 after checking it holds 3 positive voxel sizes."""
-    spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise ValueError(f"spacing must be 3 positive voxel sizes (z, y, x) in mm, got {spacing_zyx!r}")
-    return spacing
-
-
 def padded_mesh(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Surface area (mm^2), volume (mm^3) and vertices (half voxels, int64 (n, 3)) of a cropped, padded mask.
 
@@ -454,13 +403,6 @@ def padded_mesh(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, 
     """
     area, volume6, grid = _mesh_kernel(padded, spacing, TRIANGLE_TABLE, EDGE_MIDPOINTS, OWNED_EDGES)
     return float(area), float(volume6 / 6.0), grid
-
-
-def _padded_mesh_coefficients(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """:func:`mesh_coefficients` of a mask already cropped and padded (:func:`padded_mask`)."""
-    area, volume, grid = padded_mesh(padded, spacing)
-    vertices = (grid * 0.5) * spacing  # exactly (index + midpoint) * spacing
-    return area, volume, mesh_diameters(vertices, grid, spacing)
 
 
 @njit

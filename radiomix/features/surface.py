@@ -42,6 +42,7 @@ voxel centres (a single slice, a single row); those are degenerate, not tiny.
 
 SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
 NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
+ZERO_MAJOR_AXIS = "undefined: the voxel centres coincide (major axis 0)"
 
 PLANE_DIAMETER_KEYS = ("maximum_2d_diameter_slice", "maximum_2d_diameter_column", "maximum_2d_diameter_row")
 """Keys of the largest vertex distances within planes of equal z, equal y, equal x (not in IBSI)."""
@@ -189,17 +190,22 @@ def axis_features(eigenvalues: np.ndarray) -> dict[str, tuple[float, str]]:
     """Axis lengths ``4 sqrt(lambda)``, elongation and flatness ``sqrt(lambda / lambda_major)``.
 
     ``eigenvalues`` (mm^2) in decreasing order, 3 (or 2: no least axis, no
-    flatness). A negative eigenvalue (or a zero major one) makes its
-    features NaN with :data:`NEGATIVE_EIGENVALUE`. Returns key -> (value, status).
+    flatness). A negative eigenvalue makes its features NaN with
+    :data:`NEGATIVE_EIGENVALUE`; a zero major one (a single voxel) the ratios,
+    with :data:`ZERO_MAJOR_AXIS`. Returns key -> (value, status).
     """
     values = {}
     for key, eigenvalue in zip(AXIS_KEYS, eigenvalues):
-        values[key] = 4.0 * np.sqrt(eigenvalue) if eigenvalue >= 0 else math.nan
+        values[key] = (4.0 * math.sqrt(eigenvalue), "") if eigenvalue >= 0 else (math.nan, NEGATIVE_EIGENVALUE)
     major = eigenvalues[0]
     for key, eigenvalue in zip(RATIO_KEYS, eigenvalues[1:]):
-        values[key] = np.sqrt(eigenvalue / major) if eigenvalue >= 0 and major >= 0 else math.nan
-    return {key: (float(value), NEGATIVE_EIGENVALUE if math.isnan(value) else "")
-            for key, value in values.items()}
+        if eigenvalue < 0 or major < 0:
+            values[key] = (math.nan, NEGATIVE_EIGENVALUE)
+        elif major == 0:
+            values[key] = (math.nan, ZERO_MAJOR_AXIS)
+        else:
+            values[key] = (math.sqrt(eigenvalue / major), "")
+    return values
 
 
 def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
