@@ -74,9 +74,50 @@ class MorphologySettings:
         grows with the ROI's bounding box: on 2 cores about 0.3 s for
         50,000 voxels, 5 s and 1.5 GB for a 1.6-million-voxel ball. The
         default, 2 million, bounds one extraction to about 15 s and 2 GB.
+    mesh : {"lewiner", "pyradiomics"}
+        The surface mesh of the morphological mask. ``lewiner`` (IBSI):
+        scikit-image's marching cubes (Lewiner), closed and outward-wound,
+        volume summed about the vertices' centroid. ``pyradiomics``:
+        pyradiomics' marching cubes (the classic table's first 128 cases, a
+        cube with its last corner inside triangulated as its complement with
+        a negative volume sign), volume summed about the origin of the ROI's
+        bounding box padded by one voxel
+        (:mod:`radiomix.features.marching_cubes`). Both put the vertices at
+        the midpoints of the grid edges crossing the surface.
+    axis_covariance : {"sample", "population"}
+        Covariance of the voxel-centre positions whose eigenvalues give the
+        axis lengths, elongation and flatness (and the approximate enclosing
+        ellipsoid): ``sample`` (IBSI, divided by N - 1; eigenvalues below
+        1e-10 of the largest are 0; fewer than two voxels: undefined) or
+        ``population`` (pyradiomics, divided by N; eigenvalues in
+        (-1e-10, 0) are 0, other negative ones make their features NaN).
+    non_ibsi_features : tuple of str
+        Features outside IBSI to add. ``maximum_2d_diameter_slice``,
+        ``_column``, ``_row`` (pyradiomics' Maximum2DDiameterSlice, Column,
+        Row): the largest distance (mm) between two mesh vertices with the
+        same z, the same y, the same x coordinate. The 2D features of a
+        single-slice ROI (pyradiomics' shape2D, on its marching-squares
+        contour, :mod:`radiomix.features.marching_squares`):
+        ``perimeter_2d``, ``mesh_surface_2d``, ``pixel_surface_2d``,
+        ``perimeter_surface_ratio_2d``, ``sphericity_2d``,
+        ``spherical_disproportion_2d``, ``maximum_diameter_2d``,
+        ``major_axis_length_2d``, ``minor_axis_length_2d``,
+        ``elongation_2d`` (NaN when the ROI spans more than one slice along
+        ``slice_axis``).
+    slice_axis : {0, 1, 2}
+        The array axis (0 = z, 1 = y, 2 = x) across which a single-slice ROI
+        lies, for the 2D features (pyradiomics' ``force2Ddimension``).
     """
 
     max_voxels_moran: int | None = 2_000_000
+    mesh: Literal["lewiner", "pyradiomics"] = "lewiner"
+    axis_covariance: Literal["sample", "population"] = "sample"
+    non_ibsi_features: tuple[Literal["maximum_2d_diameter_slice", "maximum_2d_diameter_column",
+                                     "maximum_2d_diameter_row", "perimeter_2d", "mesh_surface_2d",
+                                     "pixel_surface_2d", "perimeter_surface_ratio_2d", "sphericity_2d",
+                                     "spherical_disproportion_2d", "maximum_diameter_2d", "major_axis_length_2d",
+                                     "minor_axis_length_2d", "elongation_2d"], ...] = ()
+    slice_axis: Literal[0, 1, 2] = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
 from radiomix.errors import EmptyRoiError
-from radiomix.features import geometry, morphology, registry, table
+from radiomix.features import geometry, morphology, registry, surface, table
 from radiomix.features.base import RoiImage
 from radiomix.spec import MorphologySettings
 
@@ -113,9 +113,12 @@ def ellipsoid_volume(semi_axes):
 
 
 def test_registry_codes_match_reference_rows():
-    codes = {d.ibsi_code for d in registry.definitions("morphology")}
+    ibsi = [d for d in registry.definitions("morphology") if d.ibsi_code]
+    codes = {d.ibsi_code for d in ibsi}
     reference_codes = {row.ibsi_code for row in reference_rows("digital_phantom", {"morphology"})}
-    assert len(codes) == len(registry.definitions("morphology")) == 29
+    assert len(codes) == len(ibsi) == 29
+    assert [d.key for d in ibsi] == list(morphology.FEATURE_KEYS)
+    assert {d.key for d in registry.definitions("morphology") if not d.ibsi_code} == set(morphology.NON_IBSI_KEYS)
     assert reference_codes <= codes
     assert codes - reference_codes == NO_REFERENCE_CODES
 
@@ -158,7 +161,7 @@ def test_planar_hull_matches_qhull(seed, n_points):
 @given(masks())
 def test_box_kernel_matches_brute_force(case):
     mask, spacing, _ = case
-    vertices, _ = morphology.surface_mesh(mask, spacing)
+    vertices, _ = surface.surface_mesh(mask, spacing)
     hull = ConvexHull(vertices)
     convex = geometry._hull_structure(hull)
     points = convex[0]
@@ -202,7 +205,7 @@ def test_enclosing_shapes_are_ordered(case):
     assert hull_volume <= ombb_volume * (1 + 1e-9)
     assert ombb_volume <= aabb_volume * (1 + 1e-9)
     assert hull_volume <= mvee_volume * (1 + 1e-9)
-    vertices, _ = morphology.surface_mesh(mask, spacing)
+    vertices, _ = surface.surface_mesh(mask, spacing)
     sides = np.ptp(vertices, axis=0)
     assert max(sides) - 1e-9 <= values["maximum_3d_diameter"][0] <= np.linalg.norm(sides) + 1e-9
 
@@ -225,7 +228,7 @@ def test_values_do_not_depend_on_the_position_of_the_roi_in_the_array(case):
 @given(masks(max_side=4))
 def test_mvee_encloses_the_hull_vertices(case):
     mask, spacing, _ = case
-    vertices, _ = morphology.surface_mesh(mask, spacing)
+    vertices, _ = surface.surface_mesh(mask, spacing)
     points = vertices[ConvexHull(vertices).vertices]
     semi_axes, centre, axes = geometry.minimum_volume_enclosing_ellipsoid(points)
     scaled = ((points - centre) @ axes.T) / semi_axes
@@ -288,7 +291,7 @@ def test_voxel_ellipsoid_axes_and_enclosing_ellipsoids():
     expected_lengths = 4 * np.sort(semi_axes)[::-1] / math.sqrt(5)  # AEE semi-axes 2 sqrt(a^2 / 5)
     observed = [values[k][0] for k in ("major_axis_length", "minor_axis_length", "least_axis_length")]
     np.testing.assert_allclose(observed, expected_lengths, rtol=0.01)
-    vertices, _ = morphology.surface_mesh(mask, (1.0, 1.0, 1.0))
+    vertices, _ = surface.surface_mesh(mask, (1.0, 1.0, 1.0))
     mvee_axes, centre, _ = geometry.minimum_volume_enclosing_ellipsoid(
         vertices[ConvexHull(vertices).vertices])
     reach = np.sort(semi_axes)[::-1]

@@ -16,8 +16,8 @@ pyradiomics' own test harness (``tests/testUtils.py``), never the individual cas
   installed pyradiomics differs from them by more than the tolerance) are compared with the
   installed pyradiomics instead.
 
-The kernels of :mod:`radiomix.pyradiomics.shape` and :mod:`~radiomix.pyradiomics.shape2d`
-are compared with plain NumPy references and with the installed pyradiomics on random masks.
+The mesh kernels are compared with NumPy references and the installed pyradiomics in
+``test_marching_cubes`` and ``test_marching_squares``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ import SimpleITK as sitk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from test_marching_cubes import masks
 
 from radiomix.preprocess.discretisation import discretise, pyradiomics_bin_edges
-from radiomix.pyradiomics import mapping, shape, shape2d
+from radiomix.pyradiomics import mapping
 from radiomix.pyradiomics.params import PyradiomicsSettings
 from radiomix.pyradiomics.translation import discretisation_settings
 
@@ -236,182 +237,3 @@ def test_flat_region_on_a_bin_edge_has_one_bin():
     assert np.array_equal(pyradiomics_bin_edges(np.array([50, 50, 50], dtype=np.int16), settings), [50, 75])
     binned = discretise(np.full((2, 2, 2), 40.0), np.ones((2, 2, 2), bool), settings)
     assert binned.n_levels == 1 and set(np.unique(binned.levels)) == {1}
-
-
-# --------------------------------------------------------------------------- mesh kernels
-
-
-def naive_mesh(mask: np.ndarray, spacing) -> tuple[float, float, list]:
-    """Marching cubes, one cube and one triangle at a time (NumPy, loops): area, volume, vertices."""
-    padded = shape.padded_mask(mask).astype(bool)
-    spacing = np.asarray(spacing, dtype=float)
-    area = volume6 = 0.0
-    vertices = []
-    nz, ny, nx = padded.shape
-    for iz in range(nz - 1):
-        for iy in range(ny - 1):
-            for ix in range(nx - 1):
-                origin = np.array([iz, iy, ix])
-                inside = [bool(padded[tuple(origin + corner)]) for corner in shape.CUBE_CORNERS]
-                case = sum(1 << k for k, flag in enumerate(inside) if flag)
-                sign = 1.0
-                if case >= 128:
-                    case, sign = 255 - case, -1.0
-                for corner, edge in shape.OWNED_EDGES:
-                    if case >> corner & 1:
-                        vertices.append(tuple((origin + shape.EDGE_MIDPOINTS[edge]) * spacing))
-                edges = [e for e in shape.TRIANGLE_TABLE[case] if e >= 0]
-                for t in range(0, len(edges), 3):
-                    a, b, c = ((origin + shape.EDGE_MIDPOINTS[e]) * spacing for e in edges[t:t + 3])
-                    volume6 += sign * float(np.dot(np.cross(a, b), c))
-                    area += 0.5 * float(np.linalg.norm(np.cross(a - c, b - c)))
-    return area, volume6 / 6.0, vertices
-
-
-def naive_diameters(vertices) -> np.ndarray:
-    """Largest vertex distances with equal z, equal y, equal x, and overall (all pairs)."""
-    best = np.zeros(4)
-    for i, a in enumerate(vertices):
-        for b in vertices[:i]:
-            distance = math.dist(a, b)
-            for axis in range(3):
-                if a[axis] == b[axis]:
-                    best[axis] = max(best[axis], distance)
-            best[3] = max(best[3], distance)
-    return best
-
-
-def installed_cshape():
-    """The installed pyradiomics' C shape extension (skips the test without pyradiomics)."""
-    radiomics = pytest.importorskip("radiomics")
-    return radiomics.cShape
-
-
-@st.composite
-def masks(draw, max_shape=(4, 5, 5)):
-    """Small 3D masks with at least one voxel, touching the array border, sometimes a single voxel."""
-    shape_ = tuple(draw(st.integers(1, m)) for m in max_shape)
-    mask = draw(arrays(np.bool_, shape_))
-    if not mask.any():
-        mask.flat[draw(st.integers(0, mask.size - 1))] = True
-    return mask
-
-
-spacings = st.tuples(*[st.floats(0.3, 4.0) for _ in range(3)])
-
-
-@PROPERTY
-@given(masks(), spacings)
-def test_mesh_kernel_matches_the_reference(mask, spacing):
-    area, volume, diameters = shape.mesh_coefficients(mask, spacing)
-    naive_area, naive_volume, vertices = naive_mesh(mask, spacing)
-    assert area == pytest.approx(naive_area, rel=1e-12)
-    assert volume == pytest.approx(naive_volume, rel=1e-12, abs=1e-12)
-    assert np.allclose(diameters, naive_diameters(vertices), rtol=1e-13, atol=0)
-
-
-@PROPERTY
-@given(masks(), spacings)
-def test_mesh_matches_installed_pyradiomics(mask, spacing):
-    c_shape = installed_cshape()
-    expected_area, expected_volume, expected_diameters = c_shape.calculate_coefficients(
-        shape.padded_mask(mask).astype(bool), np.asarray(spacing))
-    area, volume, diameters = shape.mesh_coefficients(mask, spacing)
-    assert area == pytest.approx(expected_area, rel=1e-12)
-    assert volume == pytest.approx(expected_volume, rel=1e-12, abs=1e-12)
-    assert np.allclose(diameters, expected_diameters, rtol=1e-13, atol=0)
-
-
-@PROPERTY
-@given(arrays(np.float64, st.tuples(st.integers(0, 60), st.sampled_from([2, 3])),
-              elements=st.floats(-50, 50)), st.booleans())
-def test_farthest_pair_matches_all_pairs(points, grouped):
-    groups = np.round(points[:, 0]) if grouped else None
-    expected = 0.0
-    for i in range(len(points)):
-        for j in range(i):
-            if groups is None or groups[i] == groups[j]:
-                expected = max(expected, math.dist(points[i], points[j]))
-    assert shape.farthest_pair_distance(points, groups) == pytest.approx(expected, rel=1e-12, abs=1e-12)
-
-
-def test_single_voxel_mesh_is_an_octahedron():
-    area, volume, diameters = shape.mesh_coefficients(np.ones((1, 1, 1), bool), (1.0, 1.0, 1.0))
-    assert volume == pytest.approx(1.0 / 6.0) and area == pytest.approx(np.sqrt(3.0))
-    assert np.allclose(diameters, 1.0)
-
-
-def test_shape_features_follow_pyradiomics_formulas():
-    mask = np.zeros((3, 6, 7), bool)
-    mask[:, 1:5, 2:6] = True
-    values, statuses = shape.features(mask, (2.0, 0.5, 0.8))
-    assert not statuses
-    assert values["VoxelVolume"] == pytest.approx(mask.sum() * 0.8)
-    assert values["Sphericity"] == pytest.approx(1.0 / values["SphericalDisproportion"])
-    assert values["Compactness2"] == pytest.approx(values["Sphericity"] ** 3)
-    assert values["LeastAxisLength"] <= values["MinorAxisLength"] <= values["MajorAxisLength"]
-
-
-def naive_squares(mask2d: np.ndarray, spacing) -> tuple[float, float, list]:
-    """Marching squares one square at a time: perimeter, surface, vertices."""
-    padded = np.pad(np.asarray(mask2d, bool), 1)
-    spacing = np.asarray(spacing, dtype=float)
-    perimeter = surface2 = 0.0
-    vertices = []
-    for iy in range(padded.shape[0] - 1):
-        for ix in range(padded.shape[1] - 1):
-            origin = np.array([iy, ix])
-            case = sum(1 << k for k, corner in enumerate(shape2d.SQUARE_CORNERS) if padded[tuple(origin + corner)])
-            if case in (0, 15):
-                continue
-            edges = [e for e in shape2d.SEGMENT_TABLE[case] if e >= 0]
-            for t in range(0, len(edges), 2):
-                a, b = ((origin + shape2d.EDGE_MIDPOINTS_2D[e]) * spacing for e in edges[t:t + 2])
-                surface2 += a[0] * b[1] - b[0] * a[1]
-                perimeter += float(np.linalg.norm(a - b))
-            flipped = case ^ 15 if case > 7 else case
-            for corner, edge in ((0, 3), (2, 2)):
-                if flipped >> corner & 1:
-                    vertices.append(tuple((origin + shape2d.EDGE_MIDPOINTS_2D[edge]) * spacing))
-    return perimeter, surface2 / 2.0, vertices
-
-
-@PROPERTY
-@given(masks(max_shape=(1, 7, 7)), st.tuples(st.floats(0.3, 4.0), st.floats(0.3, 4.0)))
-def test_squares_kernel_matches_the_reference_and_pyradiomics(mask, spacing):
-    plane = mask[0]
-    perimeter, surface, diameter = shape2d.perimeter_coefficients(plane, spacing)
-    naive_perimeter, naive_surface, vertices = naive_squares(plane, spacing)
-    assert perimeter == pytest.approx(naive_perimeter, rel=1e-12)
-    assert surface == pytest.approx(naive_surface, rel=1e-12, abs=1e-12)
-    naive_diameter = max((math.dist(a, b) for i, a in enumerate(vertices) for b in vertices[:i]), default=0.0)
-    assert diameter == pytest.approx(naive_diameter, rel=1e-13)
-    c_shape = installed_cshape()
-    expected = c_shape.calculate_coefficients2D(np.pad(plane, 1), np.asarray(spacing))
-    assert np.allclose((perimeter, surface, diameter), expected, rtol=1e-12, atol=1e-12)
-
-
-def test_saddle_corners_stay_apart():
-    checker = np.array([[True, False], [False, True]])
-    perimeter, surface, _ = shape2d.perimeter_coefficients(checker, (1.0, 1.0))
-    assert surface == pytest.approx(2 * 0.5)  # two diamonds of area 1/2
-    assert perimeter == pytest.approx(8 * np.sqrt(0.5))
-
-
-def test_shape2d_needs_a_single_slice():
-    from radiomix.errors import InputError
-
-    with pytest.raises(InputError, match="one slice thick"):
-        shape2d.features(np.ones((2, 3, 3), bool), (1.0, 1.0, 1.0), 0)
-    values, _ = shape2d.features(np.ones((1, 3, 4), bool), (5.0, 1.0, 2.0), 0)
-    assert values["PixelSurface"] == pytest.approx(12 * 2.0)
-    assert values["MajorAxisLength"] >= values["MinorAxisLength"]
-
-
-@PROPERTY
-@given(masks(), spacings)
-def test_covariance_kernel_matches_the_reference(mask, spacing):
-    positions = np.argwhere(mask) * np.asarray(spacing)
-    expected = np.cov(positions.T, bias=True) if len(positions) > 1 else np.zeros((3, 3))
-    covariance = shape._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
-    assert np.allclose(covariance, np.atleast_2d(expected), rtol=1e-10, atol=1e-10)

@@ -4,15 +4,10 @@
   every texture class give the numbers each class gets from the levels array;
 - the IBSI engine's run-length, co-occurrence and neighbourhood matrices with pyradiomics' offsets
   against the plain NumPy references of ``test_pyradiomics_texture`` on larger, long-run volumes;
-- the shape diameters (plane hulls, line-end candidates) against all pairs of mesh vertices, and
-  the covariance of voxel positions against exact rational arithmetic;
 - the one-pass ROI box and count, and masks used without a cast to UInt32.
 """
 
 from __future__ import annotations
-
-import itertools
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -32,7 +27,7 @@ from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.texture import present_levels
 from radiomix.pyradiomics import _texture_kernels as kernels
-from radiomix.pyradiomics import glcm, gldm, glrlm, glszm, ngtdm, preprocessing, shape
+from radiomix.pyradiomics import glcm, gldm, glrlm, glszm, ngtdm, preprocessing
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -105,76 +100,6 @@ def test_one_neighbourhood_pass_gives_the_dependences_and_the_ngtdm(levels, alph
     expected_counts, expected_differences = naive_ngtdm(levels, both)
     np.testing.assert_array_equal(counted.volume_counts[0][present.rows], expected_counts)
     np.testing.assert_allclose(counted.volume_sums[0][present.rows], expected_differences, rtol=1e-12, atol=1e-12)
-
-
-# ---------------------------------------------------------------------------------------------
-# shape
-# ---------------------------------------------------------------------------------------------
-
-@st.composite
-def blobs(draw, max_shape=(6, 11, 11)):
-    """Masks of a few overlapping boxes (convex and non-convex shapes, holes, several slices)."""
-    size = tuple(draw(st.integers(1, m)) for m in max_shape)
-    mask = np.zeros(size, dtype=bool)
-    for _ in range(draw(st.integers(1, 4))):
-        lower = [draw(st.integers(0, n - 1)) for n in size]
-        upper = [draw(st.integers(lo, n - 1)) for lo, n in zip(lower, size)]
-        mask[tuple(slice(lo, hi + 1) for lo, hi in zip(lower, upper))] = True
-    if draw(st.booleans()):
-        mask &= draw(arrays(np.bool_, size, elements=st.booleans()))  # holes, scattered voxels
-    if not mask.any():
-        mask.flat[0] = True
-    return mask
-
-
-spacings = st.tuples(*[st.sampled_from([0.4, 0.977, 1.0, 2.5, 6.5]) for _ in range(3)])
-
-
-def all_pairs_diameters(vertices: np.ndarray) -> np.ndarray:
-    """Largest distances with equal z, equal y, equal x, and overall, over every pair (NumPy)."""
-    difference = vertices[:, None, :] - vertices[None, :, :]
-    distance = np.sqrt(np.sum(difference ** 2, axis=2))
-    return np.array([distance[difference[:, :, axis] == 0].max() for axis in range(3)] + [distance.max()])
-
-
-@PROPERTY
-@given(blobs(), spacings)
-def test_mesh_diameters_equal_all_pairs(mask, spacing):
-    spacing = np.asarray(spacing)
-    padded = shape.padded_mask(mask)
-    _, _, grid = shape._mesh_kernel(padded, spacing, shape.TRIANGLE_TABLE, shape.EDGE_MIDPOINTS,
-                                    shape.OWNED_EDGES)
-    vertices = (grid * 0.5) * spacing
-    expected = all_pairs_diameters(vertices)
-    np.testing.assert_allclose(shape.mesh_diameters(vertices, grid, spacing), expected, rtol=1e-14, atol=0)
-    assert np.allclose(shape.mesh_coefficients(mask, spacing)[2], expected, rtol=1e-14, atol=0)
-
-
-@PROPERTY
-@given(arrays(np.int64, st.tuples(st.integers(1, 40), st.just(3)), elements=st.integers(0, 6)),
-       st.sampled_from([(0,), (1, 2), (0, 1, 2)]))
-def test_line_ends_keep_only_the_ends_of_lines(grid, axes):
-    keep = shape._line_ends(grid, np.array(axes, dtype=np.int64))
-    for i, point in enumerate(grid):
-        ends = []
-        for axis in axes:
-            others = [a for a in range(3) if a != axis]
-            line = grid[np.all(grid[:, others] == point[others], axis=1), axis]
-            ends.append(point[axis] in (line.min(), line.max()))
-        assert keep[i] == all(ends)
-
-
-@PROPERTY
-@given(blobs(), spacings)
-def test_covariance_is_exact_to_rounding(mask, spacing):
-    indices = np.argwhere(mask)
-    n = len(indices)
-    covariance = shape._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
-    for a, b in itertools.product(range(3), range(3)):
-        centred = Fraction(int(n * np.sum(indices[:, a] * indices[:, b]) - indices[:, a].sum() * indices[:, b].sum()),
-                           n * n)
-        exact = float(centred * Fraction(spacing[a]) * Fraction(spacing[b]))
-        assert covariance[a, b] == pytest.approx(exact, rel=1e-13, abs=1e-13 * max(spacing) ** 2)
 
 
 # ---------------------------------------------------------------------------------------------

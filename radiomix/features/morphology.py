@@ -9,7 +9,15 @@ through three representations (IBSI):
   (the array origin is irrelevant: every feature is translation invariant);
 - the **surface mesh**: marching cubes (Lewiner, :func:`skimage.measure.marching_cubes`)
   at iso-level 0.5 on the morphological mask zero-padded by one voxel, with
-  vertices in mm, triangles wound so that their normals point outwards.
+  vertices in mm, triangles wound so that their normals point outwards; or,
+  with ``mesh: pyradiomics``, pyradiomics' marching cubes
+  (:mod:`radiomix.features.marching_cubes`), which may leave the mesh open.
+
+The conventions of pyradiomics' shape class are settings
+(:class:`~radiomix.spec.MorphologySettings`): ``mesh``, ``axis_covariance``
+and the per-plane maximum diameters in ``non_ibsi_features``; the formulas
+from the mesh's volume and area, the diameters and the axis features of the
+covariance eigenvalues are written once for both (:mod:`radiomix.features.surface`).
 
 Which mask (IBSI): every shape feature uses the morphological mask. Integrated
 intensity multiplies the mesh volume (morphological mask) by the mean
@@ -20,9 +28,9 @@ voxels.
 
 Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
 (exact pair sums or FFT convolution, whichever is cheaper), bounded by
-``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Maximum
-diameter, oriented minimum bounding box and minimum volume enclosing
-ellipsoid: :mod:`radiomix.features.geometry`.
+``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Oriented
+minimum bounding box and minimum volume enclosing ellipsoid:
+:mod:`radiomix.features.geometry`.
 """
 
 from __future__ import annotations
@@ -31,17 +39,14 @@ import math
 
 import numpy as np
 from scipy.spatial import ConvexHull
-from skimage.measure import marching_cubes
 
-from radiomix.errors import EmptyRoiError, InputError
-from radiomix.features import registry
+from radiomix.features import registry, surface
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.geometry import (
     MVEE_MAX_ITERATIONS,
     MVEE_TOLERANCE,
     box_surface_area,
     ellipsoid_surface_area,
-    maximum_diameter,
     minimum_volume_enclosing_ellipsoid,
     oriented_minimum_bounding_box,
 )
@@ -49,13 +54,6 @@ from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
 from radiomix.spec import MorphologySettings
 
 FAMILY = "morphology"
-
-COPLANAR_EIGENVALUE_RATIO = 1.0e-10
-"""Voxel-centre covariance eigenvalues below this fraction of the largest are zero.
-
-Rounding leaves ~1e-17 instead of an exact zero for coplanar or collinear
-voxel centres (a single slice, a single row); those are degenerate, not tiny.
-"""
 
 registry.define(
     FAMILY, "volume_mesh", "Volume (mesh)", "RNU0", "mm^3",
@@ -91,7 +89,33 @@ registry.define(
     "intensity-mask voxels ||, positions in mm")
 registry.define(
     FAMILY, "maximum_3d_diameter", "Maximum 3D diameter", "L0JK", "mm",
-    "largest distance between two mesh vertices (searched among convex-hull vertices)")
+    "largest distance between two mesh vertices (searched among the vertices that end their "
+    "axis-parallel lines, a superset of the convex-hull vertices)")
+NON_IBSI_KEYS = tuple(registry.define(
+    FAMILY, key, f"Maximum 2D diameter ({plane}: {axes} plane)", "", "mm",
+    f"largest distance between two mesh vertices with the same {axis} coordinate; not in IBSI "
+    f"(pyradiomics' Maximum2DDiameter{plane.title()}); with non_ibsi_features").key
+    for key, plane, axes, axis in zip(surface.PLANE_DIAMETER_KEYS, ("slice", "column", "row"),
+                                      ("x-y", "y-z", "x-z"), "zyx"))
+NON_IBSI_KEYS += registry.define_table(FAMILY, [
+    (key, name, "", unit, f"{formula}; a single-slice ROI's marching-squares contour (pixel positions for the "
+                          f"axes), not in IBSI (pyradiomics' shape2D {pyradiomics}); with non_ibsi_features")
+    for key, name, unit, formula, pyradiomics in (
+        ("perimeter_2d", "Perimeter (2D)", "mm", "P = sum of the contour segment lengths", "Perimeter"),
+        ("mesh_surface_2d", "Surface (mesh, 2D)", "mm^2", "S = signed area enclosed by the contour", "MeshSurface"),
+        ("pixel_surface_2d", "Surface (pixel counting, 2D)", "mm^2", "N_pixels * pixel area", "PixelSurface"),
+        ("perimeter_surface_ratio_2d", "Perimeter to surface ratio (2D)", "mm^-1", "P / S",
+         "PerimeterSurfaceRatio"),
+        ("sphericity_2d", "Sphericity (2D)", "1", "2 sqrt(pi S) / P", "Sphericity"),
+        ("spherical_disproportion_2d", "Spherical disproportion (2D)", "1", "P / (2 sqrt(pi S))",
+         "SphericalDisproportion"),
+        ("maximum_diameter_2d", "Maximum diameter (2D)", "mm", "largest distance between two contour vertices",
+         "MaximumDiameter"),
+        ("major_axis_length_2d", "Major axis length (2D)", "mm",
+         "4 sqrt(lambda_major), population covariance of the pixel centres", "MajorAxisLength"),
+        ("minor_axis_length_2d", "Minor axis length (2D)", "mm", "4 sqrt(lambda_minor)", "MinorAxisLength"),
+        ("elongation_2d", "Elongation (2D)", "1", "sqrt(lambda_minor / lambda_major)", "Elongation"))])
+"""Features computed only when :attr:`MorphologySettings.non_ibsi_features` names them."""
 registry.define(
     FAMILY, "major_axis_length", "Major axis length", "TDIC", "mm",
     "4 sqrt(lambda_major), lambda the eigenvalues of the sample covariance (N - 1) of the "
@@ -157,14 +181,15 @@ registry.define(
     "(N - 1) / (2 sum_{k1 != k2} w) * sum_{k1 != k2} w (I_k1 - I_k2)^2 / sum_k (I_k - mu)^2, "
     "w = 1 / ||x_k1 - x_k2|| (mm), over intensity-mask voxels")
 
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY) if d.key not in NON_IBSI_KEYS)
+"""The IBSI features, always computed."""
 
 EMPTY_INTENSITY_MASK = "undefined: empty intensity mask"
 SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask"
 CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
-SINGLE_MORPHOLOGICAL_VOXEL = "undefined: fewer than two voxels in the morphological mask"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
+SINGLE_MORPHOLOGICAL_VOXEL = surface.SINGLE_MORPHOLOGICAL_VOXEL
 
 
 def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
@@ -172,81 +197,6 @@ def moran_geary_skipped_status(n_voxels: int, max_voxels: int) -> str:
     return (f"skipped: ROI of {n_voxels} voxels exceeds max_voxels_moran ({max_voxels}); "
             "raise features.morphology.max_voxels_moran (or set it to null) to compute Moran's I "
             "and Geary's C, at the cost stated in radiomix.spec.MorphologySettings")
-
-
-# --------------------------------------------------------------------------- mesh
-
-
-def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
-    """Closed triangle mesh of a 3D mask's surface, triangles wound outwards.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The region; at least one voxel.
-    spacing : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    Returns
-    -------
-    vertices : ndarray of float64, shape (n_vertices, 3)
-        Vertex positions (z, y, x) in mm (of the mask padded by one voxel).
-    faces : ndarray of int64, shape (n_faces, 3)
-        Vertex indices of each triangle, wound so that the signed volume
-        :func:`mesh_volume` is positive.
-    """
-    mask = _check_mask(mask)
-    padded = np.pad(mask, 1).astype(np.float64)
-    vertices, faces, _, _ = marching_cubes(
-        padded, level=0.5, spacing=tuple(float(s) for s in spacing))
-    vertices = np.asarray(vertices, dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.int64)
-    if _signed_volume(vertices, faces) < 0.0:
-        faces = faces[:, ::-1].copy()
-    return vertices, faces
-
-
-def _signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Sum of signed tetrahedron volumes (mm^3) spanned by the centroid and each triangle."""
-    centred = vertices - vertices.mean(axis=0)
-    a, b, c = centred[faces[:, 0]], centred[faces[:, 1]], centred[faces[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
-
-
-def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Volume (mm^3) enclosed by a closed, outward-wound triangle mesh (IBSI RNU0)."""
-    return _signed_volume(np.asarray(vertices, dtype=np.float64), np.asarray(faces))
-
-
-def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Surface area (mm^2) of a triangle mesh: the sum of its triangle areas (IBSI C0JK)."""
-    vertices = np.asarray(vertices, dtype=np.float64)
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
-
-
-# ------------------------------------------------------------------ family
-
-
-def _check_mask(mask: np.ndarray) -> np.ndarray:
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 3:
-        raise InputError(f"morphology needs a 3D (z, y, x) mask, got {mask.ndim} dimensions")
-    if not mask.any():
-        raise EmptyRoiError("the morphological mask holds no voxel: morphology needs at least one")
-    return mask
-
-
-def _voxel_positions(mask: np.ndarray, spacing) -> np.ndarray:
-    """Voxel-centre positions (z, y, x) in mm of the mask's voxels, in C order."""
-    return np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
-
-
-def _axis_eigenvalues(positions: np.ndarray) -> np.ndarray:
-    """Eigenvalues (mm^2, decreasing) of the sample covariance of ``positions``; degenerate ones 0."""
-    eigenvalues = np.sort(np.linalg.eigvalsh(np.cov(positions, rowvar=False)))[::-1]
-    eigenvalues[eigenvalues <= COPLANAR_EIGENVALUE_RATIO * eigenvalues[0]] = 0.0
-    return eigenvalues
 
 
 def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
@@ -258,15 +208,17 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         Uses ``morphological_mask``, ``intensity_mask``, ``intensity`` and
         ``spacing`` (mm).
     settings : MorphologySettings
-        ``max_voxels_moran`` bounds the intensity-mask size for Moran's I and
-        Geary's C (above it: NaN and a ``skipped`` status).
+        The mesh and covariance conventions, the features outside IBSI to add,
+        and ``max_voxels_moran``, the bound on the intensity-mask size for
+        Moran's I and Geary's C (above it: NaN and a ``skipped`` status).
     dimensions : tuple of str
         Ignored: morphology is always computed in 3D.
 
     Returns
     -------
     list of FeatureValue
-        One value per feature of the family, in registry order, aggregation ``""``.
+        One value per IBSI feature of the family in registry order, then those
+        of ``settings.non_ibsi_features``; aggregation ``""``.
 
     Raises
     ------
@@ -274,29 +226,17 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         The morphological mask holds no voxel.
     """
     del dimensions
-    morphological = _check_mask(roi.morphological_mask)
+    morphological = surface.check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
-    values: dict[str, tuple[float, str]] = {}
+    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings)
+    volume, area = mesh.volume, mesh.area
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
 
-    vertices, faces = surface_mesh(morphological, spacing)
-    volume = mesh_volume(vertices, faces)
-    area = mesh_area(vertices, faces)
-    put("volume_mesh", volume)
-    put("volume_voxel_counting", morphological.sum() * float(np.prod(spacing)))
-    put("surface_area_mesh", area)
-    put("surface_to_volume_ratio", area / volume)
-    put("compactness_1", volume / (math.sqrt(math.pi) * area ** 1.5))
-    put("compactness_2", 36.0 * math.pi * volume ** 2 / area ** 3)
-    put("spherical_disproportion", area / (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0))
-    put("sphericity", (36.0 * math.pi * volume ** 2) ** (1.0 / 3.0) / area)
-    put("asphericity", (area ** 3 / (36.0 * math.pi * volume ** 2)) ** (1.0 / 3.0) - 1.0)
-
-    morphological_positions = _voxel_positions(morphological, spacing)
-    intensity_positions = _voxel_positions(intensity_mask, spacing)
+    morphological_positions = surface.voxel_positions(morphological, spacing)
+    intensity_positions = surface.voxel_positions(intensity_mask, spacing)
     intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask]
     if len(intensities) == 0:
         for key in ("centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"):
@@ -325,33 +265,24 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("morans_i", morans_i)
             put("gearys_c", gearys_c)
 
-    hull = ConvexHull(vertices)
-    hull_vertices = vertices[hull.vertices]
-    put("maximum_3d_diameter", maximum_diameter(hull_vertices))
-
-    if len(morphological_positions) < 2:
-        for key in ("major_axis_length", "minor_axis_length", "least_axis_length", "elongation",
-                    "flatness", "volume_density_aee", "area_density_aee"):
-            put(key, math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+    if eigenvalues is None:
+        put("volume_density_aee", math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+        put("area_density_aee", math.nan, SINGLE_MORPHOLOGICAL_VOXEL)
+    elif not eigenvalues[2] > 0.0:
+        put("volume_density_aee", math.nan, FLAT_VOXEL_CENTRES)
+        put("area_density_aee", math.nan, FLAT_VOXEL_CENTRES)
     else:
-        major, minor, least = _axis_eigenvalues(morphological_positions)
-        put("major_axis_length", 4.0 * math.sqrt(major))
-        put("minor_axis_length", 4.0 * math.sqrt(minor))
-        put("least_axis_length", 4.0 * math.sqrt(least))
-        put("elongation", math.sqrt(minor / major))
-        put("flatness", math.sqrt(least / major))
-        if least == 0.0:
-            put("volume_density_aee", math.nan, FLAT_VOXEL_CENTRES)
-            put("area_density_aee", math.nan, FLAT_VOXEL_CENTRES)
-        else:
-            semi_axes = 2.0 * np.sqrt([major, minor, least])
-            put("volume_density_aee", 3.0 * volume / (4.0 * math.pi * float(np.prod(semi_axes))))
-            put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
+        semi_axes = 2.0 * np.sqrt(eigenvalues)
+        put("volume_density_aee", 3.0 * volume / (4.0 * math.pi * float(np.prod(semi_axes))))
+        put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
 
+    vertices = mesh.vertices
     aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
     put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
     put("area_density_aabb", area / box_surface_area(aabb_sides))
 
+    hull = ConvexHull(vertices)
+    hull_vertices = vertices[hull.vertices]
     ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
     put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
     put("area_density_ombb", area / box_surface_area(ombb_sides))
@@ -364,5 +295,5 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     put("volume_density_convex_hull", volume / hull.volume)
     put("area_density_convex_hull", area / hull.area)
 
-    return [FeatureValue(key, "", *values[key]) for key in FEATURE_KEYS]
-
+    keys = FEATURE_KEYS + tuple(key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
+    return [FeatureValue(key, "", *values[key]) for key in keys]

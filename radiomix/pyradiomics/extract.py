@@ -1,8 +1,10 @@
 """``extract_pyradiomics``: a pyradiomics parameter file + image + mask -> tidy feature table.
 
 The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``:
-the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, the shape
-classes on the original mask cropped to the ROI's bounding box, then, for
+the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, shape and
+shape2D (the morphology family with pyradiomics' conventions,
+:data:`SHAPE_SETTINGS`, :func:`shape2d_values`) on the original mask cropped
+to the ROI's bounding box, then, for
 every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
 filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
@@ -26,13 +28,19 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import histogram, statistics
+from radiomix.features import histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
 from radiomix.preprocess.discretisation import Discretised, discretise
-from radiomix.pyradiomics import shape, shape2d
 from radiomix.pyradiomics.image_types import image_types
-from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES, SHAPE_CLASSES, PyradiomicsFeature, feature
+from radiomix.pyradiomics.mapping import (
+    FIRSTORDER_SOURCES,
+    SHAPE2D_SOURCES,
+    SHAPE_CLASSES,
+    SHAPE_SOURCES,
+    PyradiomicsFeature,
+    feature,
+)
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
 from radiomix.pyradiomics.preprocessing import PreparedCase, prepare, read_image_and_mask
 from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re-exported)
@@ -40,6 +48,7 @@ from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re
     discretisation_settings,
     firstorder_settings,
 )
+from radiomix.spec import MorphologySettings
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +123,40 @@ def firstorder_values(intensity: np.ndarray, roi: np.ndarray, binned: Discretise
     return values, statuses
 
 
+SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
+                                    non_ibsi_features=surface.PLANE_DIAMETER_KEYS)
+"""pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
+the population covariance of the voxel positions, and the per-plane maximum diameters."""
+
+
+def shape_values(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' shape features by pyradiomics name, and the status of each NaN.
+
+    The morphology family's mesh and voxel-position features
+    (:func:`radiomix.features.surface.shape_features`) of ``mask``
+    (z, y, x; spacing in mm) under :data:`SHAPE_SETTINGS`.
+    """
+    results, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
+    return _by_name(results, SHAPE_SOURCES)
+
+
+def shape2d_values(mask: np.ndarray, spacing: tuple[float, float, float],
+                   slice_axis: int) -> tuple[dict[str, float], dict[str, str]]:
+    """pyradiomics' shape2D features by pyradiomics name, and the status of each NaN.
+
+    The morphology family's 2D features (:func:`radiomix.features.surface.planar_features`)
+    of ``mask`` (z, y, x; spacing in mm), one slice thick along ``slice_axis``.
+    """
+    return _by_name(surface.planar_features(mask, spacing, slice_axis), SHAPE2D_SOURCES)
+
+
+def _by_name(results: dict[str, tuple[float, str]], sources: dict[str, str]) -> tuple[dict, dict]:
+    """``(values, statuses)`` by pyradiomics name from the family's key -> (value, status)."""
+    values = {name: results[key][0] for name, key in sources.items()}
+    statuses = {name: results[key][1] for name, key in sources.items() if results[key][1]}
+    return values, statuses
+
+
 def _rows(prefix: str, feature_class: str, definitions, values: dict, statuses: dict,
           settings: PyradiomicsSettings) -> list[list]:
     """Table rows of one class' enabled features."""
@@ -134,7 +177,7 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
     mask = case.shape_roi[case.box.slices]
     settings = spec.settings
     if enabled.get("shape"):
-        values, statuses = shape.features(mask, case.spacing)
+        values, statuses = shape_values(mask, case.spacing)
         rows += _rows("original", "shape", enabled["shape"], values, statuses, settings)
     if enabled.get("shape2D"):
         if not settings.force2D:
@@ -143,7 +186,7 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
             logger.warning("shape2D is enabled but the ROI spans %d slices along axis %d: no shape2D features",
                            case.box.size[settings.force2Ddimension], settings.force2Ddimension)
         else:
-            values, statuses = shape2d.features(mask, case.spacing, settings.force2Ddimension)
+            values, statuses = shape2d_values(mask, case.spacing, settings.force2Ddimension)
             rows += _rows("original", "shape2D", enabled["shape2D"], values, statuses, settings)
     return rows
 

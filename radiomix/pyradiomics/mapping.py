@@ -266,6 +266,41 @@ FIRSTORDER_SOURCES: dict[str, tuple[str, str]] = {
 }
 """pyradiomics' firstorder name -> (radiomix family, feature key) computing it (with pyradiomics' conventions)."""
 
+SHAPE_SOURCES: dict[str, str] = {
+    "Compactness1": "compactness_1",
+    "Compactness2": "compactness_2",
+    "Elongation": "elongation",
+    "Flatness": "flatness",
+    "LeastAxisLength": "least_axis_length",
+    "MajorAxisLength": "major_axis_length",
+    "Maximum2DDiameterColumn": "maximum_2d_diameter_column",
+    "Maximum2DDiameterRow": "maximum_2d_diameter_row",
+    "Maximum2DDiameterSlice": "maximum_2d_diameter_slice",
+    "Maximum3DDiameter": "maximum_3d_diameter",
+    "MeshVolume": "volume_mesh",
+    "MinorAxisLength": "minor_axis_length",
+    "SphericalDisproportion": "spherical_disproportion",
+    "Sphericity": "sphericity",
+    "SurfaceArea": "surface_area_mesh",
+    "SurfaceVolumeRatio": "surface_to_volume_ratio",
+    "VoxelVolume": "volume_voxel_counting",
+}
+"""pyradiomics' shape name -> the morphology feature key computing it (with pyradiomics' conventions)."""
+
+SHAPE2D_SOURCES: dict[str, str] = {
+    "Elongation": "elongation_2d",
+    "MajorAxisLength": "major_axis_length_2d",
+    "MaximumDiameter": "maximum_diameter_2d",
+    "MeshSurface": "mesh_surface_2d",
+    "MinorAxisLength": "minor_axis_length_2d",
+    "Perimeter": "perimeter_2d",
+    "PerimeterSurfaceRatio": "perimeter_surface_ratio_2d",
+    "PixelSurface": "pixel_surface_2d",
+    "SphericalDisproportion": "spherical_disproportion_2d",
+    "Sphericity": "sphericity_2d",
+}
+"""pyradiomics' shape2D name -> the morphology feature key computing it (a single-slice ROI)."""
+
 
 def feature(feature_class: str, name: str) -> PyradiomicsFeature:
     """The row of ``feature_class.name``; a KeyError names the class' features."""

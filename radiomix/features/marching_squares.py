@@ -1,7 +1,8 @@
-"""pyradiomics' 2D shape class (``shape2D``): perimeter mesh of a single-slice ROI.
+"""pyradiomics' marching squares: the perimeter mesh of a single-slice ROI (the morphology family's 2D features).
 
-The ROI must be one slice thick along ``force2Ddimension``; the slice is
-padded by one empty pixel. Marching squares puts a vertex halfway along every
+The ROI must be one slice thick along the slice axis
+(:attr:`radiomix.spec.MorphologySettings.slice_axis`, pyradiomics'
+``force2Ddimension``); the slice is padded by one empty pixel. Marching squares puts a vertex halfway along every
 pixel edge joining an ROI pixel centre to a non-ROI one (physical coordinates
 ``index * spacing`` of the padded slice) and joins them with line segments:
 for every run of consecutive ROI corners of a 2 x 2 square (corners in the
@@ -15,7 +16,8 @@ corners stay apart, as in pyradiomics.
 - maximum diameter: the largest distance between two vertices.
 
 :func:`perimeter_coefficients` validates and calls :func:`_squares_kernel`
-and :func:`~radiomix.pyradiomics.shape.farthest_pair_distance`; :func:`features` gives the features by name.
+and :func:`~radiomix.features.marching_cubes.farthest_pair_distance`; :func:`slice_mask` takes the slice;
+:func:`radiomix.features.surface.planar_features` gives the features.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
-from radiomix.pyradiomics.shape import axis_features, farthest_pair_distance, principal_eigenvalues
+from radiomix.features.marching_cubes import farthest_pair_distance
 
 SQUARE_CORNERS = np.array([(0, 0), (0, 1), (1, 1), (1, 0)], dtype=np.int64)
 """Offsets (y, x) of the 4 corners of a marching square, in order around it."""
@@ -100,8 +102,8 @@ def _squares_kernel(mask, spacing, segments, midpoints):
     return perimeter, surface2, vertices[:n_vertices].copy()
 
 
-def slice_mask(mask: np.ndarray, force2Ddimension: int) -> np.ndarray:
-    """The single slice of a 3D ROI mask along ``force2Ddimension`` (axis 0 = z, 1 = y, 2 = x), as 2D bool.
+def slice_mask(mask: np.ndarray, slice_axis: int) -> np.ndarray:
+    """The single slice of a 3D ROI mask along ``slice_axis`` (axis 0 = z, 1 = y, 2 = x), as 2D bool.
 
     Raises
     ------
@@ -111,11 +113,11 @@ def slice_mask(mask: np.ndarray, force2Ddimension: int) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim == 2:
         return mask
-    occupied = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != force2Ddimension)))
+    occupied = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != slice_axis)))
     if len(occupied) > 1:
-        raise InputError(f"shape2D needs an ROI one slice thick along axis {force2Ddimension}; "
+        raise InputError(f"2D shape features need an ROI one slice thick along axis {slice_axis}; "
                          f"it spans {occupied[-1] - occupied[0] + 1} slices")
-    return np.take(mask, occupied[0] if len(occupied) else 0, axis=force2Ddimension)
+    return np.take(mask, occupied[0] if len(occupied) else 0, axis=slice_axis)
 
 
 def perimeter_coefficients(mask2d: np.ndarray, spacing) -> tuple[float, float, float]:
@@ -138,41 +140,3 @@ def perimeter_coefficients(mask2d: np.ndarray, spacing) -> tuple[float, float, f
     perimeter, surface2, vertices = _squares_kernel(padded, spacing, SEGMENT_TABLE, EDGE_MIDPOINTS_2D)
     diameter = farthest_pair_distance(vertices)
     return float(perimeter), float(surface2 / 2.0), diameter
-
-
-def features(mask: np.ndarray, spacing_zyx, force2Ddimension: int) -> tuple[dict[str, float], dict[str, str]]:
-    """pyradiomics' shape2D features of a single-slice ROI, by pyradiomics name.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The ROI, one slice thick along ``force2Ddimension``.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    force2Ddimension : int
-        The out-of-plane axis (0 = z, 1 = y, 2 = x).
-
-    Returns
-    -------
-    values : dict of str to float
-        Every shape2D feature, the deprecated SphericalDisproportion included.
-    statuses : dict of str to str
-        Reason for every NaN value.
-    """
-    plane = slice_mask(mask, force2Ddimension)
-    spacing = np.delete(np.asarray(spacing_zyx, dtype=np.float64), force2Ddimension)
-    perimeter, surface, diameter = perimeter_coefficients(plane, spacing)
-    sphericity = 2.0 * np.sqrt(np.pi * surface) / perimeter
-    values = {
-        "MeshSurface": surface,
-        "PixelSurface": int(plane.sum()) * float(spacing[1] * spacing[0]),
-        "Perimeter": perimeter,
-        "PerimeterSurfaceRatio": perimeter / surface,
-        "Sphericity": sphericity,
-        "SphericalDisproportion": 1.0 / sphericity,
-        "MaximumDiameter": diameter,
-    }
-    axes, statuses = axis_features(principal_eigenvalues(np.pad(plane, 1), spacing),
-                                   ("MajorAxisLength", "MinorAxisLength"))
-    values.update(axes)
-    return values, statuses

@@ -1,4 +1,8 @@
-"""pyradiomics' 3D shape class: mesh volume and surface, diameters, principal axes.
+"""pyradiomics' marching-cubes mesh of a mask: volume, surface, diameters; voxel-position covariance.
+
+The ``pyradiomics`` mesh convention of the morphology family
+(:attr:`radiomix.spec.MorphologySettings.mesh`, used by
+:mod:`radiomix.features.morphology`).
 
 The ROI surface is pyradiomics' marching-cubes mesh of the mask (cropped to the
 ROI bounding box and padded by one empty voxel): vertices sit halfway along
@@ -17,12 +21,14 @@ so the volume is summed about the crop's origin exactly as pyradiomics does).
 - diameters: the largest distance between two mesh vertices, overall and
   between vertices sharing their z (slice), y (column) or x (row) coordinate.
 
-:func:`mesh_coefficients` validates and calls the kernel :func:`_mesh_kernel`;
-:func:`mesh_diameters` finds the largest distances among the vertices of the
-convex hulls (farthest pairs are hull vertices): per plane with
-:func:`_plane_farthest_pair`, overall with :func:`_farthest_pair_kernel` on
-the vertices that end their axis-parallel lines (:func:`_line_ends`);
-:func:`features` gives pyradiomics' shape features by name.
+:func:`padded_mask` crops and pads the mask and :func:`padded_mesh` calls the
+kernel :func:`_mesh_kernel`; the largest distances are found among the
+vertices of the convex hulls (farthest pairs are hull vertices): per plane
+with :func:`plane_diameters`, overall with :func:`farthest_pair_distance` on
+the :func:`diameter_candidates`, the vertices that end their axis-parallel
+lines (:func:`_line_ends`);
+:func:`principal_eigenvalues` gives the eigenvalues of the population
+covariance of the voxel positions (:func:`_covariance_kernel`).
 """
 
 from __future__ import annotations
@@ -348,27 +354,23 @@ def _plane_farthest_pair(grid, spacing, axis):
     return best
 
 
-def mesh_diameters(vertices: np.ndarray, grid: np.ndarray, spacing_zyx) -> np.ndarray:
-    """pyradiomics' diameters: largest vertex distances with equal z, equal y, equal x, and overall (mm).
+def plane_diameters(grid: np.ndarray, spacing_zyx) -> np.ndarray:
+    """Largest distances (mm) between two vertices with equal z (slice), equal y (column), equal x (row).
 
-    Parameters
-    ----------
-    vertices : ndarray of float64, shape (n, 3)
-        Vertex positions (z, y, x) in mm, ``(grid * 0.5) * spacing``.
-    grid : ndarray of int64, shape (n, 3)
-        The same vertices in half voxels (non-negative integers).
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    The farthest pairs are pairs of convex hull vertices: in the planes of
-    equal z, y or x, :func:`_plane_farthest_pair` builds each plane's hull;
-    overall, only the vertices that end their lines along all three axes (a
-    superset of the hull's vertices) go to :func:`farthest_pair_distance`.
+    ``grid`` holds the vertices in half voxels (non-negative integers, (n, 3));
+    positions are ``(grid * 0.5) * spacing``. Each plane's farthest pair is a
+    pair of its convex hull's vertices (:func:`_plane_farthest_pair`).
     """
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    planes = [float(np.sqrt(_plane_farthest_pair(grid, spacing, axis))) for axis in range(3)]
-    overall = farthest_pair_distance(vertices[_line_ends(grid, np.arange(3, dtype=np.int64))])
-    return np.array([*planes, overall])
+    return np.array([float(np.sqrt(_plane_farthest_pair(grid, spacing, axis))) for axis in range(3)])
+
+
+def diameter_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The vertices that end their axis-parallel lines along all three axes: a superset of the hull's vertices.
+
+    ``vertices`` in mm and ``grid`` (the same vertices in half voxels), both (n, 3).
+    """
+    return vertices[_line_ends(grid, np.arange(3, dtype=np.int64))]
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:
@@ -394,45 +396,13 @@ def padded_mask(mask: np.ndarray) -> np.ndarray:
     return padded
 
 
-def mesh_coefficients(mask: np.ndarray, spacing_zyx) -> tuple[float, float, np.ndarray]:
-    """Surface area, volume and diameters of pyradiomics' mesh of an ROI.
+def padded_mesh(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Surface area (mm^2), volume (mm^3) and vertices (half voxels, int64 (n, 3)) of a cropped, padded mask.
 
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The ROI (at least one voxel); it is cropped to its bounding box and
-        padded by one empty voxel, as pyradiomics does, before meshing.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    Returns
-    -------
-    surface_area : float
-        Mesh surface area (mm^2).
-    volume : float
-        Mesh volume (mm^3).
-    diameters : ndarray of float, shape (4,)
-        Largest vertex distances (mm): within a slice (equal z), a column
-        (equal y), a row (equal x), and overall.
+    ``padded`` as :func:`padded_mask` makes it; ``spacing`` (z, y, x) in mm.
     """
-    spacing = _checked_spacing(spacing_zyx)
-    return _padded_mesh_coefficients(padded_mask(mask), spacing)
-
-
-def _checked_spacing(spacing_zyx) -> np.ndarray:
-    """``spacing_zyx`` as float64 after checking it holds 3 positive voxel sizes."""
-    spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise ValueError(f"spacing must be 3 positive voxel sizes (z, y, x) in mm, got {spacing_zyx!r}")
-    return spacing
-
-
-def _padded_mesh_coefficients(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """:func:`mesh_coefficients` of a mask already cropped and padded (:func:`padded_mask`)."""
     area, volume6, grid = _mesh_kernel(padded, spacing, TRIANGLE_TABLE, EDGE_MIDPOINTS, OWNED_EDGES)
-    vertices = (grid * 0.5) * spacing  # exactly (index + midpoint) * spacing
-    diameters = mesh_diameters(vertices, grid, spacing)
-    return float(area), float(volume6 / 6.0), diameters
+    return float(area), float(volume6 / 6.0), grid
 
 
 @njit
@@ -497,73 +467,3 @@ def principal_eigenvalues(mask: np.ndarray, spacing) -> np.ndarray:
     eigenvalues = np.linalg.eigvals(covariance).real
     eigenvalues[(eigenvalues < 0) & (eigenvalues > -1e-10)] = 0.0
     return np.sort(eigenvalues)
-
-
-NEGATIVE_EIGENVALUE = "undefined: negative principal-axis eigenvalue"
-
-
-def axis_features(eigenvalues: np.ndarray, names: tuple[str, ...]) -> tuple[dict, dict]:
-    """Axis lengths ``4 sqrt(lambda)`` and their ratios, pyradiomics-style, from ascending eigenvalues.
-
-    ``names`` maps, from the largest eigenvalue down, the axis length names
-    (``MajorAxisLength``, ``MinorAxisLength`` [, ``LeastAxisLength``]).
-    Returns ``(values, statuses)``; a negative eigenvalue gives NaN.
-    """
-    values, statuses = {}, {}
-    descending = eigenvalues[::-1]
-    for name, eigenvalue in zip(names, descending):
-        values[name] = 4.0 * np.sqrt(eigenvalue) if eigenvalue >= 0 else np.nan
-    major = descending[0]
-    ratios = {"Elongation": descending[1]}
-    if len(descending) == 3:
-        ratios["Flatness"] = descending[2]
-    for name, eigenvalue in ratios.items():
-        values[name] = np.sqrt(eigenvalue / major) if eigenvalue >= 0 and major >= 0 else np.nan
-    for name, value in values.items():
-        if np.isnan(value):
-            statuses[name] = NEGATIVE_EIGENVALUE
-    return values, statuses
-
-
-def features(mask: np.ndarray, spacing_zyx) -> tuple[dict[str, float], dict[str, str]]:
-    """pyradiomics' shape features of an ROI, by pyradiomics name.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (z, y, x)
-        The ROI (pyradiomics: the mask before resegmentation unless
-        ``resegmentShape``).
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-
-    Returns
-    -------
-    values : dict of str to float
-        Every shape feature, deprecated ones included.
-    statuses : dict of str to str
-        Reason for every NaN value.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    spacing = _checked_spacing(spacing_zyx)
-    padded = padded_mask(mask)
-    surface, volume, diameters = _padded_mesh_coefficients(padded, spacing)
-    n_voxels = int(np.count_nonzero(padded))
-    sphere_term = (36.0 * np.pi * volume ** 2) ** (1.0 / 3.0)
-    values = {
-        "MeshVolume": volume,
-        "VoxelVolume": n_voxels * float(spacing[0] * spacing[2] * spacing[1]),
-        "SurfaceArea": surface,
-        "SurfaceVolumeRatio": surface / volume,
-        "Sphericity": sphere_term / surface,
-        "Compactness1": volume / (surface ** 1.5 * np.sqrt(np.pi)),
-        "Compactness2": 36.0 * np.pi * volume ** 2 / surface ** 3,
-        "SphericalDisproportion": surface / sphere_term,
-        "Maximum3DDiameter": float(diameters[3]),
-        "Maximum2DDiameterSlice": float(diameters[0]),
-        "Maximum2DDiameterColumn": float(diameters[1]),
-        "Maximum2DDiameterRow": float(diameters[2]),
-    }
-    axes, statuses = axis_features(principal_eigenvalues(padded, spacing),
-                                   ("MajorAxisLength", "MinorAxisLength", "LeastAxisLength"))
-    values.update(axes)
-    return values, statuses

@@ -1,0 +1,221 @@
+"""pyradiomics' marching-cubes mesh (:mod:`radiomix.features.marching_cubes`), morphology's ``pyradiomics`` mesh.
+
+- the mesh kernel against a plain NumPy marching cubes (one cube, one triangle at a time) and
+  against the installed pyradiomics' C extension on random masks;
+- the diameters (plane hulls, line-end candidates, the pruned farthest pair) against all pairs
+  of mesh vertices;
+- the covariance of voxel positions against NumPy and against exact rational arithmetic;
+- pyradiomics' shape features from the morphology family (:func:`radiomix.pyradiomics.extract.shape_values`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from radiomix.features import marching_cubes as mc
+from radiomix.features import surface
+from radiomix.pyradiomics.extract import SHAPE_SETTINGS, shape_values
+
+PROPERTY = settings(max_examples=40, deadline=None)
+
+
+def mesh_coefficients(mask: np.ndarray, spacing) -> tuple[float, float, np.ndarray]:
+    """Area, volume and diameters (slice, column, row, overall) of the family's pyradiomics mesh."""
+    values, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
+    diameters = [values[key][0] for key in (*surface.PLANE_DIAMETER_KEYS, "maximum_3d_diameter")]
+    return values["surface_area_mesh"][0], values["volume_mesh"][0], np.array(diameters)
+
+
+def naive_mesh(mask: np.ndarray, spacing) -> tuple[float, float, list]:
+    """Marching cubes, one cube and one triangle at a time (NumPy, loops): area, volume, vertices."""
+    padded = mc.padded_mask(mask).astype(bool)
+    spacing = np.asarray(spacing, dtype=float)
+    area = volume6 = 0.0
+    vertices = []
+    nz, ny, nx = padded.shape
+    for iz in range(nz - 1):
+        for iy in range(ny - 1):
+            for ix in range(nx - 1):
+                origin = np.array([iz, iy, ix])
+                inside = [bool(padded[tuple(origin + corner)]) for corner in mc.CUBE_CORNERS]
+                case = sum(1 << k for k, flag in enumerate(inside) if flag)
+                sign = 1.0
+                if case >= 128:
+                    case, sign = 255 - case, -1.0
+                for corner, edge in mc.OWNED_EDGES:
+                    if case >> corner & 1:
+                        vertices.append(tuple((origin + mc.EDGE_MIDPOINTS[edge]) * spacing))
+                edges = [e for e in mc.TRIANGLE_TABLE[case] if e >= 0]
+                for t in range(0, len(edges), 3):
+                    a, b, c = ((origin + mc.EDGE_MIDPOINTS[e]) * spacing for e in edges[t:t + 3])
+                    volume6 += sign * float(np.dot(np.cross(a, b), c))
+                    area += 0.5 * float(np.linalg.norm(np.cross(a - c, b - c)))
+    return area, volume6 / 6.0, vertices
+
+
+def naive_diameters(vertices) -> np.ndarray:
+    """Largest vertex distances with equal z, equal y, equal x, and overall (all pairs)."""
+    best = np.zeros(4)
+    for i, a in enumerate(vertices):
+        for b in vertices[:i]:
+            distance = math.dist(a, b)
+            for axis in range(3):
+                if a[axis] == b[axis]:
+                    best[axis] = max(best[axis], distance)
+            best[3] = max(best[3], distance)
+    return best
+
+
+def installed_cshape():
+    """The installed pyradiomics' C shape extension (skips the test without pyradiomics)."""
+    radiomics = pytest.importorskip("radiomics")
+    return radiomics.cShape
+
+
+@st.composite
+def masks(draw, max_shape=(4, 5, 5)):
+    """Small 3D masks with at least one voxel, touching the array border, sometimes a single voxel."""
+    shape_ = tuple(draw(st.integers(1, m)) for m in max_shape)
+    mask = draw(arrays(np.bool_, shape_))
+    if not mask.any():
+        mask.flat[draw(st.integers(0, mask.size - 1))] = True
+    return mask
+
+
+spacings = st.tuples(*[st.floats(0.3, 4.0) for _ in range(3)])
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_mesh_kernel_matches_the_reference(mask, spacing):
+    area, volume, diameters = mesh_coefficients(mask, spacing)
+    naive_area, naive_volume, vertices = naive_mesh(mask, spacing)
+    assert area == pytest.approx(naive_area, rel=1e-12)
+    assert volume == pytest.approx(naive_volume, rel=1e-12, abs=1e-12)
+    assert np.allclose(diameters, naive_diameters(vertices), rtol=1e-13, atol=0)
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_mesh_matches_installed_pyradiomics(mask, spacing):
+    c_shape = installed_cshape()
+    expected_area, expected_volume, expected_diameters = c_shape.calculate_coefficients(
+        mc.padded_mask(mask).astype(bool), np.asarray(spacing))
+    area, volume, diameters = mesh_coefficients(mask, spacing)
+    assert area == pytest.approx(expected_area, rel=1e-12)
+    assert volume == pytest.approx(expected_volume, rel=1e-12, abs=1e-12)
+    assert np.allclose(diameters, expected_diameters, rtol=1e-13, atol=0)
+
+
+@PROPERTY
+@given(arrays(np.float64, st.tuples(st.integers(0, 60), st.sampled_from([2, 3])),
+              elements=st.floats(-50, 50)), st.booleans())
+def test_farthest_pair_matches_all_pairs(points, grouped):
+    groups = np.round(points[:, 0]) if grouped else None
+    expected = 0.0
+    for i in range(len(points)):
+        for j in range(i):
+            if groups is None or groups[i] == groups[j]:
+                expected = max(expected, math.dist(points[i], points[j]))
+    assert mc.farthest_pair_distance(points, groups) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_single_voxel_mesh_is_an_octahedron():
+    area, volume, diameters = mesh_coefficients(np.ones((1, 1, 1), bool), (1.0, 1.0, 1.0))
+    assert volume == pytest.approx(1.0 / 6.0) and area == pytest.approx(np.sqrt(3.0))
+    assert np.allclose(diameters, 1.0)
+
+
+def test_shape_features_follow_pyradiomics_formulas():
+    mask = np.zeros((3, 6, 7), bool)
+    mask[:, 1:5, 2:6] = True
+    values, statuses = shape_values(mask, (2.0, 0.5, 0.8))
+    assert not statuses
+    assert values["VoxelVolume"] == pytest.approx(mask.sum() * 0.8)
+    assert values["Sphericity"] == pytest.approx(1.0 / values["SphericalDisproportion"])
+    assert values["Compactness2"] == pytest.approx(values["Sphericity"] ** 3)
+    assert values["LeastAxisLength"] <= values["MinorAxisLength"] <= values["MajorAxisLength"]
+
+
+@PROPERTY
+@given(masks(), spacings)
+def test_covariance_kernel_matches_the_reference(mask, spacing):
+    positions = np.argwhere(mask) * np.asarray(spacing)
+    expected = np.cov(positions.T, bias=True) if len(positions) > 1 else np.zeros((3, 3))
+    covariance = mc._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
+    assert np.allclose(covariance, np.atleast_2d(expected), rtol=1e-10, atol=1e-10)
+
+
+@st.composite
+def blobs(draw, max_shape=(6, 11, 11)):
+    """Masks of a few overlapping boxes (convex and non-convex shapes, holes, several slices)."""
+    size = tuple(draw(st.integers(1, m)) for m in max_shape)
+    mask = np.zeros(size, dtype=bool)
+    for _ in range(draw(st.integers(1, 4))):
+        lower = [draw(st.integers(0, n - 1)) for n in size]
+        upper = [draw(st.integers(lo, n - 1)) for lo, n in zip(lower, size)]
+        mask[tuple(slice(lo, hi + 1) for lo, hi in zip(lower, upper))] = True
+    if draw(st.booleans()):
+        mask &= draw(arrays(np.bool_, size, elements=st.booleans()))  # holes, scattered voxels
+    if not mask.any():
+        mask.flat[0] = True
+    return mask
+
+
+blob_spacings = st.tuples(*[st.sampled_from([0.4, 0.977, 1.0, 2.5, 6.5]) for _ in range(3)])
+
+
+def all_pairs_diameters(vertices: np.ndarray) -> np.ndarray:
+    """Largest distances with equal z, equal y, equal x, and overall, over every pair (NumPy)."""
+    difference = vertices[:, None, :] - vertices[None, :, :]
+    distance = np.sqrt(np.sum(difference ** 2, axis=2))
+    return np.array([distance[difference[:, :, axis] == 0].max() for axis in range(3)] + [distance.max()])
+
+
+@PROPERTY
+@given(blobs(), blob_spacings)
+def test_mesh_diameters_equal_all_pairs(mask, spacing):
+    spacing = np.asarray(spacing)
+    padded = mc.padded_mask(mask)
+    _, _, grid = mc._mesh_kernel(padded, spacing, mc.TRIANGLE_TABLE, mc.EDGE_MIDPOINTS,
+                                    mc.OWNED_EDGES)
+    vertices = (grid * 0.5) * spacing
+    expected = all_pairs_diameters(vertices)
+    diameters = [*mc.plane_diameters(grid, spacing), mc.farthest_pair_distance(mc.diameter_candidates(vertices, grid))]
+    np.testing.assert_allclose(diameters, expected, rtol=1e-14, atol=0)
+    assert np.allclose(mesh_coefficients(mask, spacing)[2], expected, rtol=1e-14, atol=0)
+
+
+@PROPERTY
+@given(arrays(np.int64, st.tuples(st.integers(1, 40), st.just(3)), elements=st.integers(0, 6)),
+       st.sampled_from([(0,), (1, 2), (0, 1, 2)]))
+def test_line_ends_keep_only_the_ends_of_lines(grid, axes):
+    keep = mc._line_ends(grid, np.array(axes, dtype=np.int64))
+    for i, point in enumerate(grid):
+        ends = []
+        for axis in axes:
+            others = [a for a in range(3) if a != axis]
+            line = grid[np.all(grid[:, others] == point[others], axis=1), axis]
+            ends.append(point[axis] in (line.min(), line.max()))
+        assert keep[i] == all(ends)
+
+
+@PROPERTY
+@given(blobs(), blob_spacings)
+def test_covariance_is_exact_to_rounding(mask, spacing):
+    indices = np.argwhere(mask)
+    n = len(indices)
+    covariance = mc._covariance_kernel(mask.astype(np.uint8), np.asarray(spacing, dtype=float))
+    for a, b in itertools.product(range(3), range(3)):
+        centred = Fraction(int(n * np.sum(indices[:, a] * indices[:, b]) - indices[:, a].sum() * indices[:, b].sum()),
+                           n * n)
+        exact = float(centred * Fraction(spacing[a]) * Fraction(spacing[b]))
+        assert covariance[a, b] == pytest.approx(exact, rel=1e-13, abs=1e-13 * max(spacing) ** 2)
