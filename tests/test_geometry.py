@@ -106,14 +106,6 @@ def test_refined_box_follows_scipy_nelder_mead(case, budget):
     np.testing.assert_allclose([found[0], found[1] * found[2]], [expected[0], expected[1] * expected[2]], rtol=1e-12)
 
 
-@FAST
-@given(clouds(), st.integers(1, 8))
-def test_maximum_diameter_is_the_largest_pairwise_distance(case, block_rows):
-    points, _ = case
-    expected = max(np.linalg.norm(a - b) for a in points for b in points)
-    assert geometry.maximum_diameter(points, block_rows) == pytest.approx(expected, rel=1e-14)
-
-
 # --------------------------------------------- minimum volume enclosing ellipsoid
 
 

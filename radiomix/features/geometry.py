@@ -1,4 +1,4 @@
-"""General 3D geometry of point sets: diameter, enclosing ellipsoids and boxes.
+"""General 3D geometry of point sets: enclosing ellipsoids and boxes.
 
 Used by the morphological features (:mod:`radiomix.features.morphology`), but
 free of any feature definition: every function takes points in mm and returns
@@ -26,7 +26,6 @@ import math
 import numpy as np
 import scipy.linalg
 from scipy.spatial import ConvexHull
-from scipy.spatial.distance import cdist
 
 from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
@@ -78,26 +77,6 @@ iterations go on to a tighter seed tolerance and the polish starts again."""
 
 
 # ------------------------------------------------------------------ diameter
-
-
-def maximum_diameter(points: np.ndarray, block_rows: int = 1024) -> float:
-    """Largest Euclidean distance between two points (mm).
-
-    Parameters
-    ----------
-    points : ndarray of float, shape (n, 3)
-        Positions in mm; pass convex-hull vertices to keep ``n`` small (the
-        farthest pair is always among them).
-    block_rows : int
-        Rows of the distance matrix held in memory at once.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    largest_squared = 0.0
-    for start in range(0, len(points), block_rows):
-        squared = cdist(points[start:start + block_rows], points, "sqeuclidean")
-        largest_squared = max(largest_squared, float(squared.max()))
-    return math.sqrt(largest_squared)
-
 
 
 # ---------------------------------------------------------------- ellipsoids
