@@ -68,12 +68,13 @@ class MorphologySettings:
         Largest intensity mask (voxels) for which Moran's I and Geary's C,
         sums over every voxel pair, are computed; above it both are NaN with
         a ``skipped: ROI of N voxels exceeds max_voxels_moran`` status.
-        ``null``: no bound. Both are exact (pair sums below about 5,000
-        voxels, FFT convolution above, see
-        :mod:`radiomix.features.spatial_autocorrelation`); the FFT's cost
-        grows with the ROI's bounding box: on 2 cores about 0.3 s for
-        50,000 voxels, 5 s and 1.5 GB for a 1.6-million-voxel ball. The
-        default, 2 million, bounds one extraction to about 15 s and 2 GB.
+        ``null``: no bound. Both are exact (pair sums for small ROIs, FFT
+        convolution from about 1,500 voxels of a compact ROI, chosen by a
+        time model, see :mod:`radiomix.features.spatial_autocorrelation`);
+        the FFT's cost grows with the ROI's bounding box: on 2 cores about
+        0.03-0.06 s for 46,000 voxels, 1-2 s and 0.8 GB for a 1.6-million-voxel
+        ball. The default, 2 million, bounds one extraction to a few seconds
+        and about 1 GB.
     mesh : {"lewiner", "pyradiomics"}
         The surface mesh of the morphological mask. ``lewiner`` (IBSI):
         scikit-image's marching cubes (Lewiner), closed and outward-wound,
