@@ -299,3 +299,17 @@ def test_newton_polish_does_not_cycle_when_a_joining_point_would_be_dropped():
     assert polished is not None
     outside, off_surface = mvee_conditions(lifted, polished)
     assert outside <= 1e-12 and off_surface <= 1e-12
+
+
+def test_mvee_of_points_with_one_at_the_weighted_centre():
+    """A lattice whose centre point gets M = 1 exactly: the away step drops it (it used to divide by zero)."""
+    points = np.array([[0, .5, .5], [0, 1, 0], [0, 1, 1], [.5, 0, .5], [.5, 0, 1], [.5, .5, .5], [.5, .5, 1],
+                       [.5, 1, 0], [.5, 1, .5], [1, 0, 0], [1, 0, 1], [1, .5, 0]]) * [0.97934877, 0.13486304, 0.15062518]
+    semi_axes, centre, axes = geometry.minimum_volume_enclosing_ellipsoid(points)
+    lifted = np.column_stack([points - points.mean(axis=0), np.ones(len(points))])
+    centred = points - points.mean(axis=0)
+    seed, _ = geometry._khachiyan_weights(centred, geometry.MVEE_SEED_TOLERANCE, 100_000)
+    assert np.all(np.isfinite(seed)) and seed.sum() == pytest.approx(1.0)
+    deviations = (points - centre) @ axes.T / semi_axes
+    assert np.max(np.sum(deviations ** 2, axis=1)) <= 1.0 + 1e-9
+    assert mvee_conditions(lifted, geometry._newton_weights(lifted, seed, 1e-12, geometry.MVEE_NEWTON_STEPS))[0] <= 1e-12

@@ -184,8 +184,11 @@ def _khachiyan_weights(points, tolerance, max_iterations):
             dropped = False
         else:
             chosen = nearest
-            step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
             limit = -weights[chosen] / (1.0 - weights[chosen])
+            if distances[chosen] <= 1.0:  # M_j >= 1, equal at the weighted centre: the line search runs to the limit
+                step = limit
+            else:
+                step = (distances[chosen] - target) / (target * (distances[chosen] - 1.0))
             dropped = step <= limit
             if dropped:
                 step = limit
