@@ -304,7 +304,8 @@ def test_newton_polish_does_not_cycle_when_a_joining_point_would_be_dropped():
 def test_mvee_of_points_with_one_at_the_weighted_centre():
     """A lattice whose centre point gets M = 1 exactly: the away step drops it (it used to divide by zero)."""
     points = np.array([[0, .5, .5], [0, 1, 0], [0, 1, 1], [.5, 0, .5], [.5, 0, 1], [.5, .5, .5], [.5, .5, 1],
-                       [.5, 1, 0], [.5, 1, .5], [1, 0, 0], [1, 0, 1], [1, .5, 0]]) * [0.97934877, 0.13486304, 0.15062518]
+                       [.5, 1, 0], [.5, 1, .5], [1, 0, 0], [1, 0, 1], [1, .5, 0]])
+    points = points * [0.97934877, 0.13486304, 0.15062518]
     semi_axes, centre, axes = geometry.minimum_volume_enclosing_ellipsoid(points)
     lifted = np.column_stack([points - points.mean(axis=0), np.ones(len(points))])
     centred = points - points.mean(axis=0)
@@ -312,4 +313,5 @@ def test_mvee_of_points_with_one_at_the_weighted_centre():
     assert np.all(np.isfinite(seed)) and seed.sum() == pytest.approx(1.0)
     deviations = (points - centre) @ axes.T / semi_axes
     assert np.max(np.sum(deviations ** 2, axis=1)) <= 1.0 + 1e-9
-    assert mvee_conditions(lifted, geometry._newton_weights(lifted, seed, 1e-12, geometry.MVEE_NEWTON_STEPS))[0] <= 1e-12
+    polished = geometry._newton_weights(lifted, seed, 1e-12, geometry.MVEE_NEWTON_STEPS)
+    assert mvee_conditions(lifted, polished)[0] <= 1e-12
