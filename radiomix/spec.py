@@ -206,7 +206,7 @@ class IvhFeatureSettings:
     extra_bin_above_range: bool = False
 
 
-DegenerateMatrixConvention = Literal["radiomix", "mirp"]
+DegenerateMatrixConvention = Literal["radiomix", "mirp", "pyradiomics"]
 
 
 @dataclass(frozen=True)
@@ -219,18 +219,62 @@ class GlcmSettings:
         Chebyshev distance (voxels) between the voxel pairs counted.
     symmetric : bool
         Count each pair in both orders (IBSI: symmetric).
-    degenerate_matrices : {"radiomix", "mirp"}
+    degenerate_matrices : {"radiomix", "mirp", "pyradiomics"}
         Values of the features IBSI leaves open for a non-empty matrix whose
         pairs all join equal grey levels. ``radiomix``: correlation and
         information correlation 1 (0/0) are NaN and left out of averages such
         as ``2D, averaged``; inverse variance (an empty sum) is 0 and counted.
         ``mirp``: correlation and information correlation 1 are 1 and counted;
-        inverse variance is NaN and left out. See docs/ibsi.md.
+        inverse variance is NaN and left out. ``pyradiomics``: pyradiomics'
+        guard ``eps = 2.2e-16`` (``numpy.spacing(1)``) added inside every
+        logarithm and to correlation's denominator, so that correlation is 1
+        and both information correlations 0 for a single grey level; inverse
+        variance 0 when the discretisation has one level. See docs/ibsi.md.
+    offsets : {"ibsi", "pyradiomics"}
+        Neighbour offsets. ``ibsi``: the 13 (3D) or 4 (2D) directions at
+        ``distance``, aggregated as ``texture.dimensions`` says.
+        ``pyradiomics``: every offset whose Chebyshev length is one of
+        ``distances`` and that fits in the ROI's bounding box (one of each
+        opposite pair), not moving along ``slice_axis`` when that is set;
+        one matrix per offset over the whole ROI, features averaged over
+        offsets (``3D, averaged``; ``2.5D, direction-merged`` with
+        ``slice_axis``), or the offset matrices summed with
+        ``weighting_norm`` (``3D, merged`` / ``2.5D, merged``);
+        ``texture.dimensions`` is not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets:
+        pyradiomics`` (pyradiomics' ``distances``).
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D`` with ``force2Ddimension``);
+        None: 3D offsets.
+    weighting_norm : {"none", "infinity", "euclidean", "manhattan", "no_weighting"}
+        With ``offsets: pyradiomics``: ``none`` averages the features of the
+        offset matrices; otherwise the matrices are summed, each weighted by
+        ``exp(-d^2)`` with ``d`` the offset's length in mm under that norm
+        (largest component, Euclidean length, sum of components), or by 1 for
+        ``no_weighting`` (pyradiomics' ``weightingNorm``).
+    non_ibsi_features : tuple of {"maximal_correlation_coefficient"}
+        Features outside IBSI to compute as well: pyradiomics' MCC (one
+        eigenvalue problem per matrix, the costliest GLCM feature).
     """
 
     distance: int = 1
     symmetric: bool = True
     degenerate_matrices: DegenerateMatrixConvention = "radiomix"
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    weighting_norm: Literal["none", "infinity", "euclidean", "manhattan", "no_weighting"] = "none"
+    non_ibsi_features: tuple[Literal["maximal_correlation_coefficient"], ...] = ()
+
+    def __post_init__(self):
+        if not self.distances or min(self.distances) < 1:
+            raise SpecError(f"features.glcm.distances must be integers >= 1, got {list(self.distances)}")
+        if self.offsets == "ibsi" and (self.distances != (1,) or self.slice_axis is not None
+                                       or self.weighting_norm != "none"):
+            raise SpecError("features.glcm: distances, slice_axis and weighting_norm apply to offsets: "
+                            "pyradiomics (offsets: ibsi uses distance and texture.dimensions)")
 
 
 @dataclass(frozen=True)

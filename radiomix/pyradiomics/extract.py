@@ -10,7 +10,8 @@ filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
 intensity histogram families with pyradiomics' conventions,
 :func:`firstorder_settings`) and the texture classes
-(:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``, ``ngtdm``).
+(the GLCM family with pyradiomics' conventions, :func:`glcm_settings`;
+:mod:`~radiomix.pyradiomics.gldm`, ``glrlm``, ``glszm``, ``ngtdm``).
 Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
 ``log-sigma-1-0-mm-3D_firstorder_Mean``).
 """
@@ -28,13 +29,14 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import histogram, statistics, surface
+from radiomix.features import glcm, histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
 from radiomix.preprocess.discretisation import Discretised, discretise
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
+    GLCM_SOURCES,
     SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
@@ -48,7 +50,7 @@ from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re
     discretisation_settings,
     firstorder_settings,
 )
-from radiomix.spec import MorphologySettings
+from radiomix.spec import GlcmSettings, MorphologySettings
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +193,15 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
     return rows
 
 
+def glcm_settings(settings: PyradiomicsSettings, mcc: bool) -> GlcmSettings:
+    """pyradiomics' GLCM conventions as settings of the GLCM family (MCC when ``mcc``)."""
+    return GlcmSettings(symmetric=bool(settings.symmetricalGLCM), degenerate_matrices="pyradiomics",
+                        offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
+                        slice_axis=int(settings.force2Ddimension) if settings.force2D else None,
+                        weighting_norm=settings.weightingNorm or "none",
+                        non_ibsi_features=(glcm.MCC_KEY,) if mcc else ())
+
+
 def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, float, float],
                      settings: PyradiomicsSettings, box_roi: np.ndarray, enabled: dict) -> list[list]:
     """Rows of firstorder and the texture classes for one (filtered) image's values on the ROI box ``box_roi``.
@@ -208,9 +219,14 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
         else:
             if texture_levels is None:
                 texture_levels = present_levels(binned.levels, binned.n_levels)
-            module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
-            options = {"mcc": any(d.name == "MCC" for d in definitions)} if feature_class == "glcm" else {}
-            values = module.features(texture_levels, binned.n_levels, spacing, settings, **options)
+            if feature_class == "glcm":
+                mcc = any(d.name == "MCC" for d in definitions)
+                results = glcm.level_features(texture_levels, binned.n_levels, spacing, glcm_settings(settings, mcc))
+                by_key = {result.key: result.value for result in results}
+                values = {name: by_key[key] for name, key in GLCM_SOURCES.items() if key in by_key}
+            else:
+                module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
+                values = module.features(texture_levels, binned.n_levels, spacing, settings)
             statuses = {}
         rows += _rows(prefix, feature_class, definitions, values, statuses, settings)
     return rows

@@ -47,7 +47,7 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int, settings) -> tuple
     Parameters
     ----------
     levels, n_levels
-        As for :func:`radiomix.pyradiomics.glcm.matrices`.
+        As for :func:`radiomix.features.glcm.level_features`.
     settings : PyradiomicsSettings
         Reads ``distances``, ``gldm_a``, ``force2D`` and ``force2Ddimension``.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix.features.glrlm import glrlm_matrices
-from radiomix.features.texture import PresentLevels
+from radiomix.features.texture import PresentLevels, offset_lengths_mm
 from radiomix.pyradiomics import _texture_kernels as kernels
 
 NAMES = {
@@ -55,7 +55,7 @@ def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
     Parameters
     ----------
     levels, n_levels
-        As for :func:`radiomix.pyradiomics.glcm.matrices`.
+        As for :func:`radiomix.features.glcm.level_features`.
     spacing_zyx : sequence of 3 float
         Voxel size (z, y, x) in mm (used by ``weightingNorm``).
     settings : PyradiomicsSettings
@@ -76,7 +76,7 @@ def matrices(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx,
     present, angles = kernels.levels_and_angles(levels, n_levels, (1,), False, settings)
     counts = offset_matrices(present, angles)
     if settings.weightingNorm is not None:
-        weights = kernels.angle_weights(angles, spacing_zyx, settings.weightingNorm)
+        weights = offset_lengths_mm(angles, spacing_zyx, settings.weightingNorm)
         counts = (counts * weights).sum(axis=2, keepdims=True)
     elif counts.shape[2] > 1:
         counts = counts[:, :, counts.sum(axis=(0, 1)) > 0]

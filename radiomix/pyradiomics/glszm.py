@@ -49,7 +49,7 @@ def matrix(levels: np.ndarray | PresentLevels, n_levels: int,
     Parameters
     ----------
     levels, n_levels
-        As for :func:`radiomix.pyradiomics.glcm.matrices`.
+        As for :func:`radiomix.features.glcm.level_features`.
     settings : PyradiomicsSettings
         Reads ``force2D`` and ``force2Ddimension``.
 

@@ -287,6 +287,21 @@ SHAPE_SOURCES: dict[str, str] = {
 }
 """pyradiomics' shape name -> the morphology feature key computing it (with pyradiomics' conventions)."""
 
+GLCM_SOURCES: dict[str, str] = {
+    "Autocorrelation": "autocorrelation", "ClusterProminence": "cluster_prominence",
+    "ClusterShade": "cluster_shade", "ClusterTendency": "cluster_tendency", "Contrast": "contrast",
+    "Correlation": "correlation", "DifferenceAverage": "difference_average",
+    "DifferenceEntropy": "difference_entropy", "DifferenceVariance": "difference_variance",
+    "Id": "inverse_difference", "Idm": "inverse_difference_moment",
+    "Idmn": "normalised_inverse_difference_moment", "Idn": "normalised_inverse_difference",
+    "Imc1": "information_correlation_1", "Imc2": "information_correlation_2",
+    "InverseVariance": "inverse_variance", "JointAverage": "joint_average",
+    "JointEnergy": "angular_second_moment", "JointEntropy": "joint_entropy",
+    "MCC": "maximal_correlation_coefficient", "MaximumProbability": "joint_maximum",
+    "SumAverage": "sum_average", "SumEntropy": "sum_entropy", "SumSquares": "joint_variance",
+}
+"""pyradiomics' glcm name -> the GLCM feature key computing it (with pyradiomics' conventions)."""
+
 SHAPE2D_SOURCES: dict[str, str] = {
     "Elongation": "elongation_2d",
     "MajorAxisLength": "major_axis_length_2d",
