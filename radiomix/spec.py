@@ -208,6 +208,8 @@ class IvhFeatureSettings:
 
 DegenerateMatrixConvention = Literal["radiomix", "mirp", "pyradiomics"]
 
+WeightingNorm = Literal["none", "infinity", "euclidean", "manhattan", "no_weighting"]
+
 
 @dataclass(frozen=True)
 class GlcmSettings:
@@ -265,21 +267,65 @@ class GlcmSettings:
     offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
     distances: tuple[int, ...] = (1,)
     slice_axis: Literal[0, 1, 2] | None = None
-    weighting_norm: Literal["none", "infinity", "euclidean", "manhattan", "no_weighting"] = "none"
+    weighting_norm: WeightingNorm = "none"
     non_ibsi_features: tuple[Literal["maximal_correlation_coefficient"], ...] = ()
 
     def __post_init__(self):
         if not self.distances or min(self.distances) < 1:
             raise SpecError(f"features.glcm.distances must be integers >= 1, got {list(self.distances)}")
-        if self.offsets == "ibsi" and (self.distances != (1,) or self.slice_axis is not None
-                                       or self.weighting_norm != "none"):
-            raise SpecError("features.glcm: distances, slice_axis and weighting_norm apply to offsets: "
-                            "pyradiomics (offsets: ibsi uses distance and texture.dimensions)")
+        _check_offset_settings("glcm", self)
+
+
+_PYRADIOMICS_OFFSET_DEFAULTS = {"distances": (1,), "slice_axis": None, "weighting_norm": "none",
+                                "undefined_values": "ibsi"}
+"""Settings that apply only with ``offsets: pyradiomics``, and their values otherwise."""
+
+
+def _check_offset_settings(family: str, settings) -> None:
+    """Refuse the settings of pyradiomics' offsets (``slice_axis``, ``weighting_norm``, ...) with IBSI offsets."""
+    changed = [name for name, default in _PYRADIOMICS_OFFSET_DEFAULTS.items()
+               if getattr(settings, name, default) != default]
+    if settings.offsets == "ibsi" and changed:
+        raise SpecError(f"features.{family}: {', '.join(changed)} apply only with offsets: pyradiomics "
+                        "(offsets: ibsi uses distance and texture.dimensions)")
 
 
 @dataclass(frozen=True)
 class GlrlmSettings:
-    """Grey level run length matrix (no settings)."""
+    """Grey level run length matrix.
+
+    Attributes
+    ----------
+    offsets : {"ibsi", "pyradiomics"}
+        Run directions. ``ibsi``: the 13 (3D) or 4 (2D) directions,
+        aggregated as ``texture.dimensions`` says. ``pyradiomics``: the unit
+        offsets that fit in the ROI's bounding box (one of each opposite
+        pair), not moving along ``slice_axis`` when that is set; one matrix
+        per offset over the whole ROI, aggregated as the GLCM's
+        (:class:`GlcmSettings`); ``texture.dimensions`` is not used.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    weighting_norm : {"none", "infinity", "euclidean", "manhattan", "no_weighting"}
+        With ``offsets: pyradiomics``: ``none`` averages the features of the
+        offset matrices; otherwise the matrices are summed, each weighted by
+        the offset's length ``d`` in mm under that norm (not ``exp(-d^2)`` as
+        the GLCM), or by 1 for ``no_weighting`` (pyradiomics' ``weightingNorm``).
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics`` (with ``offsets: pyradiomics``): run entropy with
+        ``log2(p + 2.2e-16)``; an offset along which no line of the ROI box
+        holds two ROI voxels is emptied (pyradiomics' flat-ROI test), and a
+        single matrix without runs gives NaN, run entropy and run length
+        variance 0. ``ibsi``: ``log2 p``; empty matrices take no part.
+    """
+
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    slice_axis: Literal[0, 1, 2] | None = None
+    weighting_norm: WeightingNorm = "none"
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("glrlm", self)
 
 
 @dataclass(frozen=True)

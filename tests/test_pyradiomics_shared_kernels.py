@@ -24,13 +24,13 @@ from test_pyradiomics_texture import (
 )
 
 from radiomix.errors import InputError
-from radiomix.features import glcm
+from radiomix.features import glcm, glrlm
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.texture import present_levels, pyradiomics_offsets
-from radiomix.pyradiomics import gldm, glrlm, glszm, ngtdm, preprocessing
-from radiomix.pyradiomics.extract import glcm_settings
-from radiomix.pyradiomics.mapping import GLCM_SOURCES
+from radiomix.pyradiomics import gldm, glszm, ngtdm, preprocessing
+from radiomix.pyradiomics.extract import glcm_settings, glrlm_settings
+from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLRLM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -43,7 +43,14 @@ def glcm_features(levels, n_levels, spacing_zyx, settings, mcc=True) -> dict:
     return {name: values[key] for name, key in GLCM_SOURCES.items() if key in values}
 
 
-FEATURES = {"glcm": glcm_features, "glrlm": glrlm.features, "glszm": glszm.features, "gldm": gldm.features,
+def glrlm_features(levels, n_levels, spacing_zyx, settings) -> dict:
+    """The GLRLM family's values under pyradiomics' ``settings``, by pyradiomics name."""
+    values = {result.key: result.value
+              for result in glrlm.level_features(levels, n_levels, spacing_zyx, glrlm_settings(settings))}
+    return {name: values[key] for name, key in GLRLM_SOURCES.items()}
+
+
+FEATURES = {"glcm": glcm_features, "glrlm": glrlm_features, "glszm": glszm.features, "gldm": gldm.features,
             "ngtdm": ngtdm.features}
 SETTINGS = ({}, {"distances": [1, 2]}, {"force2D": True}, {"gldm_a": 1}, {"weightingNorm": "manhattan"})
 
@@ -91,7 +98,7 @@ def test_run_lengths_and_pairs_equal_references_on_long_runs(levels):
     assume(levels.size > 1)  # a single voxel has no neighbour offset
     unit = pyradiomics_offsets(levels.shape, (1,), False, None)
     present = present_levels(levels, int(levels.max()))
-    runs = glrlm.offset_matrices(present, unit)
+    runs = glrlm.offset_matrices(present, unit).transpose(1, 2, 0)
     expected = naive_glrlm_counts(levels, unit)
     np.testing.assert_array_equal(runs, expected[:, :runs.shape[1]])
     np.testing.assert_array_equal(

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from radiomix import _numba
 from radiomix.errors import InputError
-from radiomix.features import glcm, mcc
+from radiomix.features import glcm, glrlm, mcc
 from radiomix.features.glcm import FEATURE_KEYS as GLCM_KEYS
 from radiomix.features.glcm import glcm_feature_values, glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
@@ -44,9 +44,9 @@ from radiomix.features.texture import (
     pyradiomics_offsets,
 )
 from radiomix.pyradiomics import _texture_kernels as kernels
-from radiomix.pyradiomics import glrlm, glszm
-from radiomix.pyradiomics.extract import glcm_settings
-from radiomix.pyradiomics.mapping import GLCM_SOURCES
+from radiomix.pyradiomics import glszm
+from radiomix.pyradiomics.extract import glcm_settings, glrlm_settings
+from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLRLM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
@@ -123,16 +123,25 @@ def assert_same_values(ours: dict, theirs: dict, context: str) -> None:
 def features_of(name: str, levels: np.ndarray, n_levels: int, spacing_zyx, setting: dict) -> dict:
     if name == "glcm":
         return glcm_values(levels, n_levels, spacing_zyx, setting)
+    if name == "glrlm":
+        return family_values(glrlm, glrlm_settings(spec_settings(setting)), GLRLM_SOURCES, levels, n_levels,
+                             spacing_zyx)
     module = importlib.import_module(f"radiomix.pyradiomics.{name}")
     return module.features(levels, n_levels, spacing_zyx, spec_settings(setting))
 
 
 def glcm_values(levels: np.ndarray, n_levels: int, spacing_zyx, setting: dict) -> dict:
     """The GLCM family's values under pyradiomics' settings (with MCC), by pyradiomics name."""
-    results = glcm.level_features(levels, n_levels, spacing_zyx, glcm_settings(spec_settings(setting), mcc=True))
+    return family_values(glcm, glcm_settings(spec_settings(setting), mcc=True), GLCM_SOURCES, levels, n_levels,
+                         spacing_zyx)
+
+
+def family_values(family, family_settings, sources: dict, levels, n_levels: int, spacing_zyx) -> dict:
+    """A texture family's values (one aggregation) by pyradiomics name."""
+    results = family.level_features(levels, n_levels, spacing_zyx, family_settings)
     assert len({result.aggregation for result in results}) == 1
     by_key = {result.key: result.value for result in results}
-    return {name: by_key[key] for name, key in GLCM_SOURCES.items()}
+    return {name: by_key[key] for name, key in sources.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +443,7 @@ def check_matrix_kernels(levels):
             unit = pyradiomics_offsets(shape, (1,), False, force2d)
         except InputError:
             continue
-        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit)
+        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit).transpose(1, 2, 0)
         expected = naive_glrlm_counts(levels, unit)  # up to the box's longest side: runs no longer than the ROI's
         np.testing.assert_array_equal(counts, expected[:, :counts.shape[1]])
         assert not expected[:, counts.shape[1]:].any()

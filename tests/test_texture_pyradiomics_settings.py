@@ -1,6 +1,6 @@
 """pyradiomics' texture conventions as settings of the ordinary texture families (#21).
 
-- An ordinary YAML spec whose GLCM family carries pyradiomics' settings gives, through the
+- An ordinary YAML spec whose GLCM and GLRLM families carry pyradiomics' settings gives, through the
   family's ``compute``, exactly (``==``) the numbers ``extract_pyradiomics`` reports for brain1
   under ``feature_specs/pyradiomics_default.yaml`` and its variants (distances, force2D,
   weightingNorm), from the same discretised image.
@@ -20,12 +20,12 @@ import yaml
 from test_pyradiomics_texture import naive_mcc
 
 from radiomix.errors import SpecError
-from radiomix.features import glcm
+from radiomix.features import glcm, glrlm
 from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.image_types import image_types
-from radiomix.pyradiomics.mapping import GLCM_SOURCES
+from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLRLM_SOURCES
 from radiomix.pyradiomics.params import load_pyradiomics_spec
 from radiomix.pyradiomics.preprocessing import prepare, read_image_and_mask
 from radiomix.pyradiomics.translation import discretisation_settings
@@ -45,7 +45,15 @@ features:
     symmetric: true
     degenerate_matrices: pyradiomics
     non_ibsi_features: [maximal_correlation_coefficient]
+  glrlm:
+    offsets: pyradiomics
+    slice_axis: {slice_axis}
+    weighting_norm: {weighting_norm}
+    undefined_values: pyradiomics
 """
+
+FAMILIES = {"glcm": (glcm, GLCM_SOURCES), "glrlm": (glrlm, GLRLM_SOURCES)}
+"""pyradiomics class -> (family module, pyradiomics name -> family key)."""
 
 VARIANTS = {  # pyradiomics setting -> the GLCM family's settings in an ordinary spec
     "default": ({}, {"distances": "[1]", "slice_axis": "null", "weighting_norm": "none"}),
@@ -70,7 +78,7 @@ def test_an_ordinary_spec_gives_pyradiomics_glcm_values_on_brain1(variant, tmp_p
     image, mask = cases / "brain1_image.nrrd", cases / "brain1_label.nrrd"
     pyradiomics_settings, family_settings = VARIANTS[variant]
     parameters = yaml.safe_load(DEFAULT_PARAMETERS.read_text())
-    parameters["featureClass"] = {"glcm": []}
+    parameters["featureClass"] = {name: [] for name in FAMILIES}
     parameters["setting"].update(pyradiomics_settings)
     pyspec = load_pyradiomics_spec(parameters)
     table = extract_pyradiomics(image, mask, pyspec)
@@ -84,14 +92,15 @@ def test_an_ordinary_spec_gives_pyradiomics_glcm_values_on_brain1(variant, tmp_p
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(SPEC_YAML.format(**family_settings))
     spec = load_spec(spec_file)
-    results = glcm.compute(roi_image(binned.levels, binned.n_levels, case.spacing), spec.features.glcm,
-                           spec.texture.dimensions)
-    assert len({result.aggregation for result in results}) == 1
-    ours = {result.key: result.value for result in results}
-    assert set(GLCM_SOURCES.values()) <= set(ours)  # and IBSI's dissimilarity and sum variance
-    for name, key in GLCM_SOURCES.items():
-        theirs = expected[f"{prefix}_glcm_{name}"]
-        assert ours[key] == theirs or (np.isnan(ours[key]) and np.isnan(theirs)), (name, ours[key], theirs)
+    roi = roi_image(binned.levels, binned.n_levels, case.spacing)
+    for name, (family, sources) in FAMILIES.items():
+        results = family.compute(roi, getattr(spec.features, name), spec.texture.dimensions)
+        assert len({result.aggregation for result in results}) == 1
+        ours = {result.key: result.value for result in results}
+        assert set(sources.values()) <= set(ours)  # GLCM: and IBSI's dissimilarity and sum variance
+        for feature, key in sources.items():
+            theirs = expected[f"{prefix}_{name}_{feature}"]
+            assert ours[key] == theirs or (np.isnan(ours[key]) and np.isnan(theirs)), (feature, ours[key], theirs)
 
 
 def test_misspelled_texture_settings_are_errors_with_a_suggestion():
@@ -103,10 +112,13 @@ def test_misspelled_texture_settings_are_errors_with_a_suggestion():
         load_spec({"features": {"glcm": {"non_ibsi_features": ["mcc"]}}})
 
 
-@pytest.mark.parametrize("setting", [{"weighting_norm": "manhattan"}, {"slice_axis": 0}, {"distances": [1, 2]}])
-def test_pyradiomics_offset_settings_are_refused_with_ibsi_offsets(setting):
-    with pytest.raises(SpecError, match="offsets: pyradiomics"):
-        load_spec({"features": {"glcm": setting}})
+@pytest.mark.parametrize("family, setting", [
+    ("glcm", {"weighting_norm": "manhattan"}), ("glcm", {"slice_axis": 0}), ("glcm", {"distances": [1, 2]}),
+    ("glrlm", {"weighting_norm": "euclidean"}), ("glrlm", {"slice_axis": 2}),
+    ("glrlm", {"undefined_values": "pyradiomics"})])
+def test_pyradiomics_offset_settings_are_refused_with_ibsi_offsets(family, setting):
+    with pytest.raises(SpecError, match=f"features.{family}: .*offsets: pyradiomics"):
+        load_spec({"features": {family: setting}})
 
 
 def test_pyradiomics_distances_must_be_positive():

@@ -56,6 +56,7 @@ from radiomix.features.texture import (
     directional_groups,
     offset_lengths_mm,
     present_levels,
+    pyradiomics_label,
     pyradiomics_offsets,
 )
 from radiomix.spec import GlcmSettings
@@ -738,20 +739,17 @@ def pyradiomics_group(present: PresentLevels, spacing_zyx, settings: GlcmSetting
     """
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, False, settings.slice_axis)
     by_offset = glcm_matrices(present.ranked, present.n_present, offsets, settings.symmetric).astype(np.float64)
-    depth = "3D" if settings.slice_axis is None else "2.5D"
-    if settings.weighting_norm != "none":
+    weighted = settings.weighting_norm != "none"
+    if weighted:
         lengths_mm = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
         weights = lengths_mm if settings.weighting_norm == "no_weighting" else np.exp(-lengths_mm ** 2)
         by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
-        label = f"{depth}, merged"
-    else:
-        if by_offset.shape[0] > 1:
-            by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
-        label = "3D, averaged" if settings.slice_axis is None else "2.5D, direction-merged"
+    elif by_offset.shape[0] > 1:
+        by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
     rows = present.rows
     full = np.zeros((by_offset.shape[0], present.n_levels, present.n_levels))
     full[:, rows[:, None], rows[None, :]] = by_offset
-    return {label: full}
+    return {pyradiomics_label(settings.slice_axis, weighted): full}
 
 
 def _aggregation_groups(levels, n_levels, settings, dimensions) -> dict[str, np.ndarray]:

@@ -575,6 +575,20 @@ def _offsets(size_zyx: tuple, distances: tuple, bidirectional: bool, slice_axis:
     return np.array(offsets, dtype=np.int64).reshape(-1, 3)
 
 
+def pyradiomics_label(slice_axis: int | None, weighted: bool) -> str:
+    """Aggregation label of pyradiomics' offset matrices (GLCM, GLRLM).
+
+    Features averaged over the offset matrices: ``3D, averaged``, or
+    ``2.5D, direction-merged`` with a slice axis (in-plane offsets, slices
+    merged); matrices summed with a weighting norm: ``3D, merged`` /
+    ``2.5D, merged``.
+    """
+    depth = "3D" if slice_axis is None else "2.5D"
+    if weighted:
+        return f"{depth}, merged"
+    return "3D, averaged" if slice_axis is None else "2.5D, direction-merged"
+
+
 def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
     """Length of each offset in mm under a weighting norm (pyradiomics' ``weightingNorm``; 1 for ``no_weighting``).
 

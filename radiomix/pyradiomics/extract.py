@@ -10,8 +10,8 @@ filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
 intensity histogram families with pyradiomics' conventions,
 :func:`firstorder_settings`) and the texture classes
-(the GLCM family with pyradiomics' conventions, :func:`glcm_settings`;
-:mod:`~radiomix.pyradiomics.gldm`, ``glrlm``, ``glszm``, ``ngtdm``).
+(the GLCM and GLRLM families with pyradiomics' conventions, :data:`TEXTURE_FAMILIES`;
+:mod:`~radiomix.pyradiomics.gldm`, ``glszm``, ``ngtdm``).
 Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
 ``log-sigma-1-0-mm-3D_firstorder_Mean``).
 """
@@ -29,7 +29,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import glcm, histogram, statistics, surface
+from radiomix.features import glcm, glrlm, histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
 from radiomix.preprocess.discretisation import Discretised, discretise
@@ -37,6 +37,7 @@ from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
     GLCM_SOURCES,
+    GLRLM_SOURCES,
     SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
@@ -50,7 +51,7 @@ from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re
     discretisation_settings,
     firstorder_settings,
 )
-from radiomix.spec import GlcmSettings, MorphologySettings
+from radiomix.spec import GlcmSettings, GlrlmSettings, MorphologySettings
 
 logger = logging.getLogger(__name__)
 
@@ -197,9 +198,28 @@ def glcm_settings(settings: PyradiomicsSettings, mcc: bool) -> GlcmSettings:
     """pyradiomics' GLCM conventions as settings of the GLCM family (MCC when ``mcc``)."""
     return GlcmSettings(symmetric=bool(settings.symmetricalGLCM), degenerate_matrices="pyradiomics",
                         offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
-                        slice_axis=int(settings.force2Ddimension) if settings.force2D else None,
-                        weighting_norm=settings.weightingNorm or "none",
+                        slice_axis=_slice_axis(settings), weighting_norm=settings.weightingNorm or "none",
                         non_ibsi_features=(glcm.MCC_KEY,) if mcc else ())
+
+
+def glrlm_settings(settings: PyradiomicsSettings) -> GlrlmSettings:
+    """pyradiomics' GLRLM conventions as settings of the GLRLM family."""
+    return GlrlmSettings(offsets="pyradiomics", slice_axis=_slice_axis(settings),
+                         weighting_norm=settings.weightingNorm or "none", undefined_values="pyradiomics")
+
+
+def _slice_axis(settings: PyradiomicsSettings) -> int | None:
+    """The axis no offset moves along: ``force2Ddimension`` with ``force2D``, else None."""
+    return int(settings.force2Ddimension) if settings.force2D else None
+
+
+TEXTURE_FAMILIES = {
+    "glcm": (glcm, lambda settings, definitions: glcm_settings(settings, any(d.name == "MCC" for d in definitions)),
+             GLCM_SOURCES),
+    "glrlm": (glrlm, lambda settings, definitions: glrlm_settings(settings), GLRLM_SOURCES),
+}
+"""pyradiomics class -> (family module, its settings from the parameter file and the class' enabled
+features, pyradiomics name -> family key)."""
 
 
 def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, float, float],
@@ -219,11 +239,12 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
         else:
             if texture_levels is None:
                 texture_levels = present_levels(binned.levels, binned.n_levels)
-            if feature_class == "glcm":
-                mcc = any(d.name == "MCC" for d in definitions)
-                results = glcm.level_features(texture_levels, binned.n_levels, spacing, glcm_settings(settings, mcc))
+            if feature_class in TEXTURE_FAMILIES:
+                family, family_settings, sources = TEXTURE_FAMILIES[feature_class]
+                results = family.level_features(texture_levels, binned.n_levels, spacing,
+                                                family_settings(settings, definitions))
                 by_key = {result.key: result.value for result in results}
-                values = {name: by_key[key] for name, key in GLCM_SOURCES.items() if key in by_key}
+                values = {name: by_key[key] for name, key in sources.items() if key in by_key}
             else:
                 module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
                 values = module.features(texture_levels, binned.n_levels, spacing, settings)

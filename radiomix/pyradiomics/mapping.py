@@ -302,6 +302,22 @@ GLCM_SOURCES: dict[str, str] = {
 }
 """pyradiomics' glcm name -> the GLCM feature key computing it (with pyradiomics' conventions)."""
 
+GLRLM_SOURCES: dict[str, str] = {
+    "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelNonUniformityNormalized": "normalised_grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelRunEmphasis": "high_grey_level_run_emphasis",
+    "LongRunEmphasis": "long_runs_emphasis", "LongRunHighGrayLevelEmphasis": "long_run_high_grey_level_emphasis",
+    "LongRunLowGrayLevelEmphasis": "long_run_low_grey_level_emphasis",
+    "LowGrayLevelRunEmphasis": "low_grey_level_run_emphasis", "RunEntropy": "run_entropy",
+    "RunLengthNonUniformity": "run_length_non_uniformity",
+    "RunLengthNonUniformityNormalized": "normalised_run_length_non_uniformity",
+    "RunPercentage": "run_percentage", "RunVariance": "run_length_variance",
+    "ShortRunEmphasis": "short_runs_emphasis",
+    "ShortRunHighGrayLevelEmphasis": "short_run_high_grey_level_emphasis",
+    "ShortRunLowGrayLevelEmphasis": "short_run_low_grey_level_emphasis",
+}
+"""pyradiomics' glrlm name -> the GLRLM feature key computing it (with pyradiomics' conventions)."""
+
 SHAPE2D_SOURCES: dict[str, str] = {
     "Elongation": "elongation_2d",
     "MajorAxisLength": "major_axis_length_2d",
