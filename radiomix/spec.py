@@ -271,8 +271,6 @@ class GlcmSettings:
     non_ibsi_features: tuple[Literal["maximal_correlation_coefficient"], ...] = ()
 
     def __post_init__(self):
-        if not self.distances or min(self.distances) < 1:
-            raise SpecError(f"features.glcm.distances must be integers >= 1, got {list(self.distances)}")
         _check_offset_settings("glcm", self)
 
 
@@ -283,6 +281,9 @@ _PYRADIOMICS_OFFSET_DEFAULTS = {"distances": (1,), "slice_axis": None, "weightin
 
 def _check_offset_settings(family: str, settings) -> None:
     """Refuse the settings of pyradiomics' offsets (``slice_axis``, ``weighting_norm``, ...) with IBSI offsets."""
+    distances = getattr(settings, "distances", (1,))
+    if not distances or min(distances) < 1:
+        raise SpecError(f"features.{family}.distances must be integers >= 1, got {list(distances)}")
     changed = [name for name, default in _PYRADIOMICS_OFFSET_DEFAULTS.items()
                if getattr(settings, name, default) != default]
     if settings.offsets == "ibsi" and changed:
@@ -337,9 +338,17 @@ class ZoneSettings:
     linkage_distance : int
         Chebyshev distance (voxels) within which same-level voxels form one
         zone; 1 gives 26-connectivity in 3D and 8-connectivity in 2D.
+    slice_axis : {0, 1, 2}
+        Array axis (z, y, x) across which 2D and 2.5D zones are split into
+        slices (IBSI: 0, z; pyradiomics' ``force2Ddimension``).
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics``: the zone entropy with ``log2(p + 2.2e-16)``
+        (pyradiomics' guard); ``ibsi``: ``log2 p``.
     """
 
     linkage_distance: int = 1
+    slice_axis: Literal[0, 1, 2] = 0
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
 
 
 @dataclass(frozen=True)
@@ -349,10 +358,37 @@ class NgtdmSettings:
     Attributes
     ----------
     distance : int
-        Chebyshev radius (voxels) of the neighbourhood.
+        Chebyshev radius (voxels) of the neighbourhood (``offsets: ibsi``).
+    offsets : {"ibsi", "pyradiomics"}
+        ``ibsi``: the neighbourhood of ``distance`` (in-plane for 2D and
+        2.5D), aggregated as ``texture.dimensions`` says. ``pyradiomics``:
+        the offsets of the Chebyshev shells in ``distances`` that fit in the
+        ROI's bounding box, both directions, not moving along ``slice_axis``
+        when that is set; one matrix of the whole ROI (``3D``, or ``2.5D``
+        with a slice axis); ``texture.dimensions`` is not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets: pyradiomics``.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    count_isolated_voxels : bool
+        ``n_i`` also counts the voxels without any neighbour in the ROI (with
+        a difference of 0), as pyradiomics; IBSI leaves them out.
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``ibsi``: coarseness at most 1e6, busyness NaN when every ``i p_i``
+        is equal. ``pyradiomics`` (with ``offsets: pyradiomics``): coarseness
+        1e6 only when ``sum p_i s_i = 0``, busyness 0 then.
     """
 
     distance: int = 1
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    count_isolated_voxels: bool = False
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("ngtdm", self)
 
 
 @dataclass(frozen=True)
@@ -365,11 +401,34 @@ class NgldmSettings:
         Chebyshev radius (voxels) of the neighbourhood.
     alpha : float
         Coarseness: a neighbour depends on the centre when
-        ``|level difference| <= alpha``.
+        ``|level difference| <= alpha`` (pyradiomics' GLDM ``gldm_a``).
+    offsets : {"ibsi", "pyradiomics"}
+        ``ibsi``: the neighbourhood of ``distance``, aggregated as
+        ``texture.dimensions`` says. ``pyradiomics`` (pyradiomics' GLDM): the
+        offsets of the Chebyshev shells in ``distances`` that fit in the ROI's
+        bounding box, both directions, not moving along ``slice_axis`` when
+        that is set; one matrix of the whole ROI (``3D``, or ``2.5D`` with a
+        slice axis), rows the grey levels present; ``texture.dimensions`` is
+        not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets: pyradiomics``.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics`` (with ``offsets: pyradiomics``): dependence count
+        entropy with ``log2(p + 2.2e-16)``; ``ibsi``: ``log2 p``.
     """
 
     distance: int = 1
     alpha: float = 0.0
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("ngldm", self)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from radiomix.features import glcm, glrlm
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.texture import present_levels, pyradiomics_offsets
-from radiomix.pyradiomics import gldm, glszm, ngtdm, preprocessing
-from radiomix.pyradiomics.extract import glcm_settings, glrlm_settings
-from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLRLM_SOURCES
+from radiomix.pyradiomics import preprocessing
+from radiomix.pyradiomics.extract import TEXTURE_FAMILIES, glcm_settings, texture_dimensions
+from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 PROPERTY = settings(max_examples=30, deadline=None)
@@ -43,15 +43,17 @@ def glcm_features(levels, n_levels, spacing_zyx, settings, mcc=True) -> dict:
     return {name: values[key] for name, key in GLCM_SOURCES.items() if key in values}
 
 
-def glrlm_features(levels, n_levels, spacing_zyx, settings) -> dict:
-    """The GLRLM family's values under pyradiomics' ``settings``, by pyradiomics name."""
-    values = {result.key: result.value
-              for result in glrlm.level_features(levels, n_levels, spacing_zyx, glrlm_settings(settings))}
-    return {name: values[key] for name, key in GLRLM_SOURCES.items()}
+def class_features(name: str):
+    """``features(levels, n_levels, spacing_zyx, settings)`` of the family computing pyradiomics' class ``name``."""
+    def features(levels, n_levels, spacing_zyx, settings) -> dict:
+        family, family_settings, sources = TEXTURE_FAMILIES[name]
+        values = {result.key: result.value for result in family.level_features(
+            levels, n_levels, spacing_zyx, family_settings(settings, ()), texture_dimensions(settings))}
+        return {feature: values[key] for feature, key in sources.items()}
+    return features
 
 
-FEATURES = {"glcm": glcm_features, "glrlm": glrlm_features, "glszm": glszm.features, "gldm": gldm.features,
-            "ngtdm": ngtdm.features}
+FEATURES = {"glcm": glcm_features, **{name: class_features(name) for name in ("glrlm", "glszm", "gldm", "ngtdm")}}
 SETTINGS = ({}, {"distances": [1, 2]}, {"force2D": True}, {"gldm_a": 1}, {"weightingNorm": "manhattan"})
 
 

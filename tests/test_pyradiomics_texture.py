@@ -43,10 +43,17 @@ from radiomix.features.texture import (
     present_levels,
     pyradiomics_offsets,
 )
-from radiomix.pyradiomics import _texture_kernels as kernels
-from radiomix.pyradiomics import glszm
-from radiomix.pyradiomics.extract import glcm_settings, glrlm_settings
-from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLRLM_SOURCES
+from radiomix.features.zones import label_zones, zone_matrix
+from radiomix.pyradiomics.extract import (
+    TEXTURE_FAMILIES,
+    glcm_settings,
+    gldm_settings,
+    glrlm_settings,
+    glszm_settings,
+    ngtdm_settings,
+    texture_dimensions,
+)
+from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
@@ -120,28 +127,20 @@ def assert_same_values(ours: dict, theirs: dict, context: str) -> None:
             f"{context} {key}: radiomix {got!r}, pyradiomics {expected!r}"
 
 
-def features_of(name: str, levels: np.ndarray, n_levels: int, spacing_zyx, setting: dict) -> dict:
-    if name == "glcm":
-        return glcm_values(levels, n_levels, spacing_zyx, setting)
-    if name == "glrlm":
-        return family_values(glrlm, glrlm_settings(spec_settings(setting)), GLRLM_SOURCES, levels, n_levels,
-                             spacing_zyx)
-    module = importlib.import_module(f"radiomix.pyradiomics.{name}")
-    return module.features(levels, n_levels, spacing_zyx, spec_settings(setting))
+FAMILY_SETTINGS = {"glcm": lambda settings: glcm_settings(settings, mcc=True), "glrlm": glrlm_settings,
+                   "glszm": glszm_settings, "gldm": gldm_settings, "ngtdm": ngtdm_settings}
+"""pyradiomics class -> its family's settings under pyradiomics' parameters (GLCM with MCC)."""
 
 
-def glcm_values(levels: np.ndarray, n_levels: int, spacing_zyx, setting: dict) -> dict:
-    """The GLCM family's values under pyradiomics' settings (with MCC), by pyradiomics name."""
-    return family_values(glcm, glcm_settings(spec_settings(setting), mcc=True), GLCM_SOURCES, levels, n_levels,
-                         spacing_zyx)
-
-
-def family_values(family, family_settings, sources: dict, levels, n_levels: int, spacing_zyx) -> dict:
-    """A texture family's values (one aggregation) by pyradiomics name."""
-    results = family.level_features(levels, n_levels, spacing_zyx, family_settings)
+def features_of(name: str, levels, n_levels: int, spacing_zyx, setting: dict) -> dict:
+    """The family computing pyradiomics' class ``name``, under pyradiomics' ``setting``, by pyradiomics name."""
+    family, _, sources = TEXTURE_FAMILIES[name]
+    settings = spec_settings(setting)
+    results = family.level_features(levels, n_levels, spacing_zyx, FAMILY_SETTINGS[name](settings),
+                                    texture_dimensions(settings))
     assert len({result.aggregation for result in results}) == 1
     by_key = {result.key: result.value for result in results}
-    return {name: by_key[key] for name, key in sources.items()}
+    return {feature: by_key[key] for feature, key in sources.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,11 +207,11 @@ def test_angles_equal_pyradiomics_generate_angles(size, distances, bidirectional
 
 def test_invalid_levels_are_rejected_with_a_message():
     with pytest.raises(InputError, match="0..2"):
-        kernels.present(np.array([[[1, 3]]]), 2)
+        present_levels(np.array([[[1, 3]]]), 2)
     with pytest.raises(InputError, match="no voxel"):
-        kernels.present(np.zeros((2, 2, 2), dtype=np.int32), 1)
+        present_levels(np.zeros((2, 2, 2), dtype=np.int32), 1)
     with pytest.raises(InputError, match="3D"):
-        kernels.present(np.ones((2, 2), dtype=np.int32), 1)
+        present_levels(np.ones((2, 2), dtype=np.int32), 1)
     with pytest.raises(InputError, match="weighting norm"):
         offset_lengths_mm(np.ones((1, 3), dtype=np.int64), (1.0, 1.0, 1.0), "chebyshev")
 
@@ -447,8 +446,9 @@ def check_matrix_kernels(levels):
         expected = naive_glrlm_counts(levels, unit)  # up to the box's longest side: runs no longer than the ROI's
         np.testing.assert_array_equal(counts, expected[:, :counts.shape[1]])
         assert not expected[:, counts.shape[1]:].any()
-        setting = spec_settings({"force2D": force2d is not None, "force2Ddimension": force2d or 0})
-        counts, _, sizes = glszm.matrix(levels, n_levels, setting)
+        zones = label_zones(levels if force2d is None else np.moveaxis(levels, force2d, 0), linkage_distance=1,
+                            in_plane=force2d is not None)
+        counts, sizes = zone_matrix(zones.level, zones.size, n_levels)
         zones = sorted((level + 1, int(size)) for level, column in zip(*np.nonzero(counts))
                        for size in [sizes[column]] for _ in range(int(counts[level, column])))
         assert zones == naive_zones(levels, force2d)
@@ -611,7 +611,7 @@ def rank_one_offset(levels, n_levels, spacing, setting) -> bool:
 
 def test_glcm_of_a_single_grey_level_gives_pyradiomics_flat_values():
     levels = np.ones((2, 3, 3), dtype=np.int32)
-    values = glcm_values(levels, 1, (1.0, 1.0, 1.0), {})
+    values = features_of("glcm", levels, 1, (1.0, 1.0, 1.0), {})
     assert values["Correlation"] == 1.0 and values["MCC"] == 1.0 and values["Imc1"] == 0.0
     assert values["JointEnergy"] == 1.0
     assert values["JointEntropy"] == pytest.approx(-np.log2(1 + np.spacing(1)), rel=1e-12)  # log2(p + eps), p = 1

@@ -482,19 +482,22 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
     return out
 
 
-def neighbourhood_family_values(family: str, keys: tuple[str, ...], roi, dimensions: tuple[str, ...],
-                                empty_status: str,
+def neighbourhood_family_values(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
+                                dimensions: tuple[str, ...], empty_status: str,
                                 by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
     """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
 
-    ``by_dimension(levels)`` gives ``{dimension: {key: (value, status)}}``; an
-    ROI without voxels gives NaN with ``empty_status`` for every value.
+    ``levels`` are the discretised levels (``1..n_levels`` in the ROI, 0
+    outside); ``by_dimension(box_levels)`` gives ``{dimension: {key: (value,
+    status)}}``; an ROI without voxels gives NaN with ``empty_status`` for
+    every value.
     """
-    box = roi_box(np.asarray(roi.discretised))
+    levels = np.asarray(levels)
+    box = roi_box(levels)
     if box is None:
         values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
     else:
-        values = by_dimension(checked_levels(np.asarray(roi.discretised)[box], roi.n_levels))
+        values = by_dimension(checked_levels(levels[box], n_levels))
     return feature_values(family, keys, values, dimensions)
 
 

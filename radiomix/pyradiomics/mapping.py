@@ -318,6 +318,40 @@ GLRLM_SOURCES: dict[str, str] = {
 }
 """pyradiomics' glrlm name -> the GLRLM feature key computing it (with pyradiomics' conventions)."""
 
+GLDM_SOURCES: dict[str, str] = {
+    "DependenceEntropy": "dependence_count_entropy", "DependenceNonUniformity": "dependence_count_non_uniformity",
+    "DependenceNonUniformityNormalized": "normalised_dependence_count_non_uniformity",
+    "DependenceVariance": "dependence_count_variance", "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelEmphasis": "high_grey_level_count_emphasis",
+    "LargeDependenceEmphasis": "high_dependence_emphasis",
+    "LargeDependenceHighGrayLevelEmphasis": "high_dependence_high_grey_level_emphasis",
+    "LargeDependenceLowGrayLevelEmphasis": "high_dependence_low_grey_level_emphasis",
+    "LowGrayLevelEmphasis": "low_grey_level_count_emphasis", "SmallDependenceEmphasis": "low_dependence_emphasis",
+    "SmallDependenceHighGrayLevelEmphasis": "low_dependence_high_grey_level_emphasis",
+    "SmallDependenceLowGrayLevelEmphasis": "low_dependence_low_grey_level_emphasis",
+}
+"""pyradiomics' gldm name -> the NGLDM feature key computing it (with pyradiomics' conventions)."""
+
+GLSZM_SOURCES: dict[str, str] = {
+    "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelNonUniformityNormalized": "normalised_grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelZoneEmphasis": "high_grey_level_zone_emphasis",
+    "LargeAreaEmphasis": "large_zone_emphasis", "LargeAreaHighGrayLevelEmphasis": "large_zone_high_grey_level_emphasis",
+    "LargeAreaLowGrayLevelEmphasis": "large_zone_low_grey_level_emphasis",
+    "LowGrayLevelZoneEmphasis": "low_grey_level_zone_emphasis", "SizeZoneNonUniformity": "zone_size_non_uniformity",
+    "SizeZoneNonUniformityNormalized": "normalised_zone_size_non_uniformity",
+    "SmallAreaEmphasis": "small_zone_emphasis", "SmallAreaHighGrayLevelEmphasis": "small_zone_high_grey_level_emphasis",
+    "SmallAreaLowGrayLevelEmphasis": "small_zone_low_grey_level_emphasis", "ZoneEntropy": "zone_size_entropy",
+    "ZonePercentage": "zone_percentage", "ZoneVariance": "zone_size_variance",
+}
+"""pyradiomics' glszm name -> the GLSZM feature key computing it (with pyradiomics' conventions)."""
+
+NGTDM_SOURCES: dict[str, str] = {
+    "Busyness": "busyness", "Coarseness": "coarseness", "Complexity": "complexity", "Contrast": "contrast",
+    "Strength": "strength",
+}
+"""pyradiomics' ngtdm name -> the NGTDM feature key computing it (with pyradiomics' conventions)."""
+
 SHAPE2D_SOURCES: dict[str, str] = {
     "Elongation": "elongation_2d",
     "MajorAxisLength": "major_axis_length_2d",
