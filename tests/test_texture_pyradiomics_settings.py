@@ -1,9 +1,10 @@
 """pyradiomics' texture conventions as settings of the ordinary texture families (#21).
 
 - An ordinary YAML spec whose GLCM, GLRLM, NGLDM, NGTDM and GLSZM families carry pyradiomics'
-  settings gives, through each family's ``compute``, exactly (``==``) the numbers ``extract_pyradiomics`` reports for brain1
-  under ``feature_specs/pyradiomics_default.yaml`` and its variants (distances, force2D along z
-  and y, weightingNorm) for every texture class, from the same discretised image.
+  settings gives, through each family's ``compute``, exactly (``==``) the numbers
+  ``extract_pyradiomics`` reports for brain1 under ``feature_specs/pyradiomics_default.yaml``
+  and its variants (distances, force2D along z and y, weightingNorm) for every texture class,
+  from the same discretised image; NGTDM's ``count_isolated_voxels`` against a NumPy reference.
 - The settings are validated like every other spec key: misspelled keys are errors with a
   suggestion, pyradiomics-only settings are refused with IBSI offsets.
 - MCC is computed only when ``non_ibsi_features`` asks for it, also with IBSI offsets, where it
