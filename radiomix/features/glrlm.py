@@ -40,6 +40,7 @@ from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiI
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
+    box_present_levels,
     counted_in_roi_box,
     cropped_to_roi,
     direction_offsets,
@@ -47,7 +48,6 @@ from radiomix.features.texture import (
     emphasis_features,
     nanmean_columns,
     offset_lengths_mm,
-    present_levels,
     pyradiomics_label,
     pyradiomics_offsets,
 )
@@ -323,8 +323,7 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
                    dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
     """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`)."""
     if settings.offsets == "pyradiomics":
-        present = levels if isinstance(levels, PresentLevels) else present_levels(cropped_to_roi(levels, n_levels),
-                                                                                  n_levels)
+        present = box_present_levels(levels, n_levels)
         return _pyradiomics_values(present, spacing_zyx, settings)
     levels = cropped_to_roi(levels.levels if isinstance(levels, PresentLevels) else levels, n_levels)
     groups = directional_groups(

@@ -33,11 +33,10 @@ from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_mat
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
+    box_present_levels,
     checked_levels,
-    cropped_to_roi,
     emphasis_features,
     neighbourhood_family_values,
-    present_levels,
     pyradiomics_offsets,
 )
 from radiomix.spec import NgldmSettings
@@ -209,8 +208,7 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
     ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
     _check_parameters(settings.distance, settings.alpha)
     if settings.offsets == "pyradiomics":
-        present = levels if isinstance(levels, PresentLevels) else present_levels(cropped_to_roi(levels, n_levels),
-                                                                                  n_levels)
+        present = box_present_levels(levels, n_levels)
         label, counts = pyradiomics_matrix(present, settings)
         eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
         values = emphasis_features(counts[None], present.grey_levels,

@@ -31,10 +31,9 @@ from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
 from radiomix.features.texture import (
     PresentLevels,
+    box_present_levels,
     checked_levels,
-    cropped_to_roi,
     neighbourhood_family_values,
-    present_levels,
     pyradiomics_offsets,
 )
 from radiomix.spec import NgtdmSettings
@@ -286,8 +285,7 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
     ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
     _check_distance(settings.distance)
     if settings.offsets == "pyradiomics":
-        present = levels if isinstance(levels, PresentLevels) else present_levels(cropped_to_roi(levels, n_levels),
-                                                                                  n_levels)
+        present = box_present_levels(levels, n_levels)
         return _pyradiomics_values(present, settings)
     if isinstance(levels, PresentLevels):
         levels = levels.levels

@@ -283,6 +283,16 @@ class PresentLevels(NamedTuple):
         return self.grey_levels.astype(np.int64) - 1
 
 
+def box_present_levels(levels: np.ndarray | PresentLevels, n_levels: int) -> PresentLevels:
+    """:func:`present_levels` of ``levels`` cropped to the ROI's box; levels already ranked as they are.
+
+    One image's levels are ranked once and shared by its texture families.
+    """
+    if isinstance(levels, PresentLevels):
+        return levels
+    return present_levels(cropped_to_roi(levels, n_levels), n_levels)
+
+
 def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     """``levels`` checked (:func:`checked_levels`) and ranked among the grey levels present.
 
