@@ -33,6 +33,13 @@ matrix without a pair of different grey levels is an empty sum, 0. With
 matrix are 1 and count in averages, and inverse variance without a pair of
 different grey levels is NaN and left out (MIRP's conventions; docs/ibsi.md).
 
+pyradiomics' conventions are settings (:class:`~radiomix.spec.GlcmSettings`):
+``offsets: pyradiomics`` (its Chebyshev shells of offsets that fit the ROI's
+box, :func:`pyradiomics_group`, with ``weighting_norm`` and ``slice_axis``),
+``degenerate_matrices: pyradiomics`` (its ``eps`` guards and correlations), and
+its maximal correlation coefficient as a feature outside IBSI
+(:mod:`radiomix.features.mcc`, with ``non_ibsi_features``).
+
 :func:`glcm_matrices_2d` and :func:`glcm_matrices_3d` validate and call the
 kernel :func:`_cooccurrence_kernel`; :func:`glcm_features` turns matrices into
 feature values; :func:`compute` forms the aggregations.

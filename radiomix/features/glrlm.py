@@ -24,6 +24,10 @@ Empty matrices (slices without ROI voxels) take no part in averages; every
 feature is defined for a non-empty matrix, so no value is NaN. An ROI
 without voxels is an :class:`~radiomix.errors.EmptyRoiError`.
 
+pyradiomics' conventions are settings (:class:`~radiomix.spec.GlrlmSettings`):
+``offsets: pyradiomics`` (:func:`pyradiomics_matrices`) with ``weighting_norm``,
+``slice_axis`` and ``undefined_values: pyradiomics``.
+
 :func:`glrlm_matrices_2d` and :func:`glrlm_matrices_3d` validate and call the
 kernel :func:`_run_length_kernel`; :func:`glrlm_features` turns matrices into
 feature values; :func:`compute` forms the aggregations.
