@@ -206,7 +206,9 @@ class IvhFeatureSettings:
     extra_bin_above_range: bool = False
 
 
-DegenerateMatrixConvention = Literal["radiomix", "mirp"]
+DegenerateMatrixConvention = Literal["radiomix", "mirp", "pyradiomics"]
+
+WeightingNorm = Literal["none", "infinity", "euclidean", "manhattan", "no_weighting"]
 
 
 @dataclass(frozen=True)
@@ -219,23 +221,112 @@ class GlcmSettings:
         Chebyshev distance (voxels) between the voxel pairs counted.
     symmetric : bool
         Count each pair in both orders (IBSI: symmetric).
-    degenerate_matrices : {"radiomix", "mirp"}
+    degenerate_matrices : {"radiomix", "mirp", "pyradiomics"}
         Values of the features IBSI leaves open for a non-empty matrix whose
         pairs all join equal grey levels. ``radiomix``: correlation and
         information correlation 1 (0/0) are NaN and left out of averages such
         as ``2D, averaged``; inverse variance (an empty sum) is 0 and counted.
         ``mirp``: correlation and information correlation 1 are 1 and counted;
-        inverse variance is NaN and left out. See docs/ibsi.md.
+        inverse variance is NaN and left out. ``pyradiomics``: pyradiomics'
+        guard ``eps = 2.2e-16`` (``numpy.spacing(1)``) added inside every
+        logarithm and to correlation's denominator, so that correlation is 1
+        and both information correlations 0 for a single grey level; inverse
+        variance 0 when the discretisation has one level. See docs/ibsi.md.
+    offsets : {"ibsi", "pyradiomics"}
+        Neighbour offsets. ``ibsi``: the 13 (3D) or 4 (2D) directions at
+        ``distance``, aggregated as ``texture.dimensions`` says.
+        ``pyradiomics``: every offset whose Chebyshev length is one of
+        ``distances`` and that fits in the ROI's bounding box (one of each
+        opposite pair), not moving along ``slice_axis`` when that is set;
+        one matrix per offset over the whole ROI, features averaged over
+        offsets (``3D, averaged``; ``2.5D, direction-merged`` with
+        ``slice_axis``), or the offset matrices summed with
+        ``weighting_norm`` (``3D, merged`` / ``2.5D, merged``);
+        ``texture.dimensions`` is not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets:
+        pyradiomics`` (pyradiomics' ``distances``).
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D`` with ``force2Ddimension``);
+        None: 3D offsets.
+    weighting_norm : {"none", "infinity", "euclidean", "manhattan", "no_weighting"}
+        With ``offsets: pyradiomics``: ``none`` averages the features of the
+        offset matrices; otherwise the matrices are summed, each weighted by
+        ``exp(-d^2)`` with ``d`` the offset's length in mm under that norm
+        (largest component, Euclidean length, sum of components), or by 1 for
+        ``no_weighting`` (pyradiomics' ``weightingNorm``).
+    non_ibsi_features : tuple of {"maximal_correlation_coefficient"}
+        Features outside IBSI to compute as well: pyradiomics' MCC (one
+        eigenvalue problem per matrix, the costliest GLCM feature).
     """
 
     distance: int = 1
     symmetric: bool = True
     degenerate_matrices: DegenerateMatrixConvention = "radiomix"
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    weighting_norm: WeightingNorm = "none"
+    non_ibsi_features: tuple[Literal["maximal_correlation_coefficient"], ...] = ()
+
+    def __post_init__(self):
+        _check_offset_settings("glcm", self)
+
+
+_PYRADIOMICS_OFFSET_DEFAULTS = {"distances": (1,), "slice_axis": None, "weighting_norm": "none",
+                                "undefined_values": "ibsi"}
+"""Settings that apply only with ``offsets: pyradiomics``, and their values otherwise."""
+
+
+def _check_offset_settings(family: str, settings) -> None:
+    """Refuse the settings of pyradiomics' offsets (``slice_axis``, ``weighting_norm``, ...) with IBSI offsets."""
+    distances = getattr(settings, "distances", (1,))
+    if not distances or min(distances) < 1:
+        raise SpecError(f"features.{family}.distances must be integers >= 1, got {list(distances)}")
+    changed = [name for name, default in _PYRADIOMICS_OFFSET_DEFAULTS.items()
+               if getattr(settings, name, default) != default]
+    if settings.offsets == "ibsi" and changed:
+        raise SpecError(f"features.{family}: {', '.join(changed)} apply only with offsets: pyradiomics "
+                        "(offsets: ibsi uses distance and texture.dimensions)")
 
 
 @dataclass(frozen=True)
 class GlrlmSettings:
-    """Grey level run length matrix (no settings)."""
+    """Grey level run length matrix.
+
+    Attributes
+    ----------
+    offsets : {"ibsi", "pyradiomics"}
+        Run directions. ``ibsi``: the 13 (3D) or 4 (2D) directions,
+        aggregated as ``texture.dimensions`` says. ``pyradiomics``: the unit
+        offsets that fit in the ROI's bounding box (one of each opposite
+        pair), not moving along ``slice_axis`` when that is set; one matrix
+        per offset over the whole ROI, aggregated as the GLCM's
+        (:class:`GlcmSettings`); ``texture.dimensions`` is not used.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    weighting_norm : {"none", "infinity", "euclidean", "manhattan", "no_weighting"}
+        With ``offsets: pyradiomics``: ``none`` averages the features of the
+        offset matrices; otherwise the matrices are summed, each weighted by
+        the offset's length ``d`` in mm under that norm (not ``exp(-d^2)`` as
+        the GLCM), or by 1 for ``no_weighting`` (pyradiomics' ``weightingNorm``).
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics`` (with ``offsets: pyradiomics``): run entropy with
+        ``log2(p + 2.2e-16)``; an offset along which no line of the ROI box
+        holds two ROI voxels is emptied (pyradiomics' flat-ROI test), and a
+        single matrix without runs gives NaN, run entropy and run length
+        variance 0. ``ibsi``: ``log2 p``; empty matrices take no part.
+    """
+
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    slice_axis: Literal[0, 1, 2] | None = None
+    weighting_norm: WeightingNorm = "none"
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("glrlm", self)
 
 
 @dataclass(frozen=True)
@@ -247,9 +338,17 @@ class ZoneSettings:
     linkage_distance : int
         Chebyshev distance (voxels) within which same-level voxels form one
         zone; 1 gives 26-connectivity in 3D and 8-connectivity in 2D.
+    slice_axis : {0, 1, 2}
+        Array axis (z, y, x) across which 2D and 2.5D zones are split into
+        slices (IBSI: 0, z; pyradiomics' ``force2Ddimension``).
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics``: the zone entropy with ``log2(p + 2.2e-16)``
+        (pyradiomics' guard); ``ibsi``: ``log2 p``.
     """
 
     linkage_distance: int = 1
+    slice_axis: Literal[0, 1, 2] = 0
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
 
 
 @dataclass(frozen=True)
@@ -259,10 +358,37 @@ class NgtdmSettings:
     Attributes
     ----------
     distance : int
-        Chebyshev radius (voxels) of the neighbourhood.
+        Chebyshev radius (voxels) of the neighbourhood (``offsets: ibsi``).
+    offsets : {"ibsi", "pyradiomics"}
+        ``ibsi``: the neighbourhood of ``distance`` (in-plane for 2D and
+        2.5D), aggregated as ``texture.dimensions`` says. ``pyradiomics``:
+        the offsets of the Chebyshev shells in ``distances`` that fit in the
+        ROI's bounding box, both directions, not moving along ``slice_axis``
+        when that is set; one matrix of the whole ROI (``3D``, or ``2.5D``
+        with a slice axis); ``texture.dimensions`` is not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets: pyradiomics``.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    count_isolated_voxels : bool
+        ``n_i`` also counts the voxels without any neighbour in the ROI (with
+        a difference of 0), as pyradiomics; IBSI leaves them out.
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``ibsi``: coarseness at most 1e6, busyness NaN when every ``i p_i``
+        is equal. ``pyradiomics`` (with ``offsets: pyradiomics``): coarseness
+        1e6 only when ``sum p_i s_i = 0``, busyness 0 then.
     """
 
     distance: int = 1
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    count_isolated_voxels: bool = False
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("ngtdm", self)
 
 
 @dataclass(frozen=True)
@@ -275,11 +401,34 @@ class NgldmSettings:
         Chebyshev radius (voxels) of the neighbourhood.
     alpha : float
         Coarseness: a neighbour depends on the centre when
-        ``|level difference| <= alpha``.
+        ``|level difference| <= alpha`` (pyradiomics' GLDM ``gldm_a``).
+    offsets : {"ibsi", "pyradiomics"}
+        ``ibsi``: the neighbourhood of ``distance``, aggregated as
+        ``texture.dimensions`` says. ``pyradiomics`` (pyradiomics' GLDM): the
+        offsets of the Chebyshev shells in ``distances`` that fit in the ROI's
+        bounding box, both directions, not moving along ``slice_axis`` when
+        that is set; one matrix of the whole ROI (``3D``, or ``2.5D`` with a
+        slice axis), rows the grey levels present; ``texture.dimensions`` is
+        not used.
+    distances : tuple of int
+        Chebyshev lengths (voxels, >= 1) of the offsets with ``offsets: pyradiomics``.
+    slice_axis : {0, 1, 2} or None
+        With ``offsets: pyradiomics``: array axis (z, y, x) along which no
+        offset moves (pyradiomics' ``force2D``); None: 3D offsets.
+    undefined_values : {"ibsi", "pyradiomics"}
+        ``pyradiomics`` (with ``offsets: pyradiomics``): dependence count
+        entropy with ``log2(p + 2.2e-16)``; ``ibsi``: ``log2 p``.
     """
 
     distance: int = 1
     alpha: float = 0.0
+    offsets: Literal["ibsi", "pyradiomics"] = "ibsi"
+    distances: tuple[int, ...] = (1,)
+    slice_axis: Literal[0, 1, 2] | None = None
+    undefined_values: Literal["ibsi", "pyradiomics"] = "ibsi"
+
+    def __post_init__(self):
+        _check_offset_settings("ngldm", self)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ KERNEL_GROUPS = {
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.preprocess.discretisation", "radiomix.features.statistics", "radiomix.features.histogram",
                     "radiomix.features.marching_cubes", "radiomix.features.marching_squares",
-                    "radiomix.pyradiomics._texture_kernels",
+                    "radiomix.features.mcc",
                     "radiomix.preprocess.filters.transpose", "radiomix.preprocess.filters.gradient",
                     "radiomix.preprocess.filters.local_binary_pattern", "radiomix.preprocess.filters.recursive_log",
                     "radiomix.preprocess.filters.stationary_wavelet",

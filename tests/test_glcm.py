@@ -259,9 +259,11 @@ def test_invalid_input_is_refused():
 def test_registry_names_and_codes_are_the_manuals():
     rows = reference_rows("digital_phantom", {"glcm"})
     manual = {row.ibsi_code: row.feature for row in rows}
-    definitions = registry.definitions("glcm")
+    definitions = [d for d in registry.definitions("glcm") if d.ibsi_code]
     assert len(definitions) == 25
     assert {d.ibsi_code: d.name for d in definitions} == manual
+    outside = [d.key for d in registry.definitions("glcm") if not d.ibsi_code]
+    assert outside == [glcm.MCC_KEY]  # pyradiomics' MCC, computed only with non_ibsi_features
 
 
 def test_digital_phantom_reference_values(digital_phantom_roi):

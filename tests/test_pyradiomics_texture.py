@@ -5,7 +5,7 @@ Three layers:
 - every class against the installed pyradiomics class (``radiomics.glcm.RadiomicsGLCM(image,
   mask, **settings)`` etc.) on brain1, breast1 and the prostate phantom under several settings,
   within relative 1e-6 (absolute 1e-7 near zero);
-- every numba kernel of :mod:`radiomix.pyradiomics._texture_kernels` against a plain NumPy
+- every numba kernel (matrices, MCC, feature formulas, pyradiomics' offsets) against a plain NumPy
   reference written from pyradiomics' definitions, on random small volumes (hypothesis) and
   edge cases (one voxel, constant ROI, ROI on the array border, empty slices, anisotropic
   spacing);
@@ -28,13 +28,32 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from radiomix import _numba
+from radiomix.errors import InputError
+from radiomix.features import glcm, glrlm, mcc
+from radiomix.features.glcm import FEATURE_KEYS as GLCM_KEYS
 from radiomix.features.glcm import glcm_feature_values, glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.ngtdm import FEATURE_KEYS as NGTDM_KEYS
 from radiomix.features.ngtdm import ngtdm_feature_values
-from radiomix.features.texture import EMPHASIS_FEATURES, emphasis_features, present_levels
-from radiomix.pyradiomics import _texture_kernels as kernels
-from radiomix.pyradiomics import glcm, glrlm, glszm
+from radiomix.features.texture import (
+    EMPHASIS_FEATURES,
+    PYRADIOMICS_EPS,
+    emphasis_features,
+    offset_lengths_mm,
+    present_levels,
+    pyradiomics_offsets,
+)
+from radiomix.features.zones import label_zones, zone_matrix
+from radiomix.pyradiomics.extract import (
+    TEXTURE_FAMILIES,
+    glcm_settings,
+    gldm_settings,
+    glrlm_settings,
+    glszm_settings,
+    ngtdm_settings,
+    texture_dimensions,
+)
+from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
@@ -108,9 +127,20 @@ def assert_same_values(ours: dict, theirs: dict, context: str) -> None:
             f"{context} {key}: radiomix {got!r}, pyradiomics {expected!r}"
 
 
-def features_of(name: str, levels: np.ndarray, n_levels: int, spacing_zyx, setting: dict) -> dict:
-    module = importlib.import_module(f"radiomix.pyradiomics.{name}")
-    return module.features(levels, n_levels, spacing_zyx, spec_settings(setting))
+FAMILY_SETTINGS = {"glcm": lambda settings: glcm_settings(settings, mcc=True), "glrlm": glrlm_settings,
+                   "glszm": glszm_settings, "gldm": gldm_settings, "ngtdm": ngtdm_settings}
+"""pyradiomics class -> its family's settings under pyradiomics' parameters (GLCM with MCC)."""
+
+
+def features_of(name: str, levels, n_levels: int, spacing_zyx, setting: dict) -> dict:
+    """The family computing pyradiomics' class ``name``, under pyradiomics' ``setting``, by pyradiomics name."""
+    family, _, sources = TEXTURE_FAMILIES[name]
+    settings = spec_settings(setting)
+    results = family.level_features(levels, n_levels, spacing_zyx, FAMILY_SETTINGS[name](settings),
+                                    texture_dimensions(settings))
+    assert len({result.aggregation for result in results}) == 1
+    by_key = {result.key: result.value for result in results}
+    return {feature: by_key[key] for feature, key in sources.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,21 +199,21 @@ def test_angles_equal_pyradiomics_generate_angles(size, distances, bidirectional
         expected = cMatrices.generate_angles(np.array(size), np.array(distances), bidirectional,
                                              force2d is not None, force2d or 0)
     except RuntimeError:
-        with pytest.raises(kernels.InputError):
-            kernels.pyradiomics_angles(size, distances, bidirectional, force2d)
+        with pytest.raises(InputError):
+            pyradiomics_offsets(size, distances, bidirectional, force2d)
         return
-    assert np.array_equal(kernels.pyradiomics_angles(size, distances, bidirectional, force2d), expected)
+    assert np.array_equal(pyradiomics_offsets(size, distances, bidirectional, force2d), expected)
 
 
 def test_invalid_levels_are_rejected_with_a_message():
-    with pytest.raises(kernels.InputError, match="0..2"):
-        kernels.present(np.array([[[1, 3]]]), 2)
-    with pytest.raises(kernels.InputError, match="no voxel"):
-        kernels.present(np.zeros((2, 2, 2), dtype=np.int32), 1)
-    with pytest.raises(kernels.InputError, match="3D"):
-        kernels.present(np.ones((2, 2), dtype=np.int32), 1)
-    with pytest.raises(kernels.InputError, match="weightingNorm"):
-        kernels.angle_weights(np.ones((1, 3), dtype=np.int64), (1.0, 1.0, 1.0), "chebyshev")
+    with pytest.raises(InputError, match="0..2"):
+        present_levels(np.array([[[1, 3]]]), 2)
+    with pytest.raises(InputError, match="no voxel"):
+        present_levels(np.zeros((2, 2, 2), dtype=np.int32), 1)
+    with pytest.raises(InputError, match="3D"):
+        present_levels(np.ones((2, 2), dtype=np.int32), 1)
+    with pytest.raises(InputError, match="weighting norm"):
+        offset_lengths_mm(np.ones((1, 3), dtype=np.int64), (1.0, 1.0, 1.0), "chebyshev")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,10 +423,10 @@ def check_matrix_kernels(levels):
     n_levels = int(levels.max())
     for distances, force2d in [((1,), None), ((1, 2), None), ((1,), 0), ((2,), 2)]:
         try:
-            mono = kernels.pyradiomics_angles(shape, distances, False, force2d)
-        except kernels.InputError:
+            mono = pyradiomics_offsets(shape, distances, False, force2d)
+        except InputError:
             continue
-        both = kernels.pyradiomics_angles(shape, distances, True, force2d)
+        both = pyradiomics_offsets(shape, distances, True, force2d)
         present = present_levels(levels, n_levels)
         np.testing.assert_array_equal(
             glcm_matrices(present.ranked, present.n_present, mono, symmetric=False).transpose(1, 2, 0),
@@ -409,15 +439,16 @@ def check_matrix_kernels(levels):
                                    atol=1e-12)
     for force2d in (None, 0, 1):
         try:
-            unit = kernels.pyradiomics_angles(shape, (1,), False, force2d)
-        except kernels.InputError:
+            unit = pyradiomics_offsets(shape, (1,), False, force2d)
+        except InputError:
             continue
-        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit)
+        counts = glrlm.offset_matrices(present_levels(levels, n_levels), unit).transpose(1, 2, 0)
         expected = naive_glrlm_counts(levels, unit)  # up to the box's longest side: runs no longer than the ROI's
         np.testing.assert_array_equal(counts, expected[:, :counts.shape[1]])
         assert not expected[:, counts.shape[1]:].any()
-        setting = spec_settings({"force2D": force2d is not None, "force2Ddimension": force2d or 0})
-        counts, _, sizes = glszm.matrix(levels, n_levels, setting)
+        zones = label_zones(levels if force2d is None else np.moveaxis(levels, force2d, 0), linkage_distance=1,
+                            in_plane=force2d is not None)
+        counts, sizes = zone_matrix(zones.level, zones.size, n_levels)
         zones = sorted((level + 1, int(size)) for level, column in zip(*np.nonzero(counts))
                        for size in [sizes[column]] for _ in range(int(counts[level, column])))
         assert zones == naive_zones(levels, force2d)
@@ -431,8 +462,8 @@ def test_matrix_kernels_equal_references_on_edge_cases(levels):
 @pytest.mark.parametrize("distances, force2d", [((1,), None), ((1, 2), None), ((1,), 0), ((2,), 2)])
 def test_one_voxel_roi_has_no_neighbour_offset_and_says_so(distances, force2d):
     """A 1x1x1 ROI box fits no offset, as in pyradiomics; the error says which distance to change."""
-    with pytest.raises(kernels.InputError, match=r"no neighbour offset .* ROI box of size \(1, 1, 1\)"):
-        kernels.pyradiomics_angles((1, 1, 1), distances, False, force2d)
+    with pytest.raises(InputError, match=r"no neighbour offset .* ROI box of size \(1, 1, 1\)"):
+        pyradiomics_offsets((1, 1, 1), distances, False, force2d)
 
 
 @PROPERTY
@@ -460,14 +491,18 @@ def test_glcm_feature_kernel_equals_reference(matrices, symmetric):
     if symmetric:
         counts = counts + counts.transpose(1, 0, 2)
     n_levels = int(grey_levels.max())
-    values = glcm_feature_values(glcm.by_level(counts, grey_levels, n_levels), n_levels, kernels.EPS,
-                                 pyradiomics_correlations=True)[:, glcm._COLUMNS]
+    rows = grey_levels.astype(int) - 1
+    by_level = np.zeros((counts.shape[2], n_levels, n_levels))
+    by_level[:, rows[:, None], rows[None, :]] = counts.transpose(2, 0, 1)
+    values = glcm_feature_values(by_level, n_levels, PYRADIOMICS_EPS, pyradiomics_correlations=True)
     for a in range(counts.shape[2]):
         expected = naive_glcm_features(counts[:, :, a], grey_levels, n_levels)
-        for column, name in enumerate(glcm.IBSI_KEYS):
-            assert values[a, column] == pytest.approx(expected[name], rel=1e-9, abs=1e-12, nan_ok=True), name
+        for name, key in GLCM_SOURCES.items():
+            if name != "MCC":
+                assert values[a, GLCM_KEYS.index(key)] == pytest.approx(expected[name], rel=1e-9, abs=1e-12,
+                                                                        nan_ok=True), name
     if counts.shape[0] >= 2:
-        second = kernels.mcc_second_eigenvalues(counts, kernels.EPS)
+        second = mcc.mcc_second_eigenvalues(counts, mcc.EPS)
         expected = np.array([naive_mcc(counts[:, :, a]) for a in range(counts.shape[2])])
         # a second eigenvalue of 0 (rank-1 matrix) comes out as +-rounding noise: its root is ~1e-8 or NaN
         expected[np.isnan(expected)] = 0.0
@@ -483,7 +518,7 @@ def test_second_largest_eigenvalue_equals_lapack(n, seed):
     matrices[1, :, 0] = matrices[1, 0, :] = 0.0  # a zero row and column
     expected = np.linalg.eigvalsh(matrices)[:, -2]
     scale = np.abs(np.linalg.eigvalsh(matrices)).max(axis=1)
-    ours = [kernels.second_largest_eigenvalue(matrix.copy()) for matrix in matrices]
+    ours = [mcc.second_largest_eigenvalue(matrix.copy()) for matrix in matrices]
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-13 * scale.max())
 
 
@@ -549,9 +584,9 @@ def test_classes_match_pyradiomics_on_random_images(case, setting, bin_width):
     for feature_class in CLASSES:
         try:
             angles_fit = True
-            kernels.pyradiomics_angles(levels.shape, setting.get("distances", [1]), False,
+            pyradiomics_offsets(levels.shape, setting.get("distances", [1]), False,
                                        setting.get("force2Ddimension", 0) if setting.get("force2D") else None)
-        except kernels.InputError:
+        except InputError:
             angles_fit = False
         if not angles_fit:
             continue  # pyradiomics raises as well (no offset fits in the ROI box)
@@ -566,15 +601,17 @@ def test_classes_match_pyradiomics_on_random_images(case, setting, bin_width):
 
 def rank_one_offset(levels, n_levels, spacing, setting) -> bool:
     """True when some GLCM offset matrix has a second MCC eigenvalue of 0 (within rounding)."""
-    counts, _ = glcm.matrices(levels, n_levels, spacing, spec_settings(setting))
+    present = present_levels(levels, n_levels)
+    (stack,) = glcm.pyradiomics_group(present, spacing, glcm_settings(spec_settings(setting), mcc=True)).values()
+    counts = stack[:, present.rows[:, None], present.rows[None, :]].transpose(1, 2, 0)
     if counts.shape[0] < 2 or counts.shape[2] == 0 or not counts.sum(axis=(0, 1)).all():
         return False
-    return bool(np.any(np.abs(kernels.mcc_second_eigenvalues(counts, kernels.EPS)) < 1e-10))
+    return bool(np.any(np.abs(mcc.mcc_second_eigenvalues(counts, mcc.EPS)) < 1e-10))
 
 
 def test_glcm_of_a_single_grey_level_gives_pyradiomics_flat_values():
     levels = np.ones((2, 3, 3), dtype=np.int32)
-    values = glcm.features(levels, 1, (1.0, 1.0, 1.0), PyradiomicsSettings())
+    values = features_of("glcm", levels, 1, (1.0, 1.0, 1.0), {})
     assert values["Correlation"] == 1.0 and values["MCC"] == 1.0 and values["Imc1"] == 0.0
     assert values["JointEnergy"] == 1.0
     assert values["JointEntropy"] == pytest.approx(-np.log2(1 + np.spacing(1)), rel=1e-12)  # log2(p + eps), p = 1

@@ -33,6 +33,13 @@ matrix without a pair of different grey levels is an empty sum, 0. With
 matrix are 1 and count in averages, and inverse variance without a pair of
 different grey levels is NaN and left out (MIRP's conventions; docs/ibsi.md).
 
+pyradiomics' conventions are settings (:class:`~radiomix.spec.GlcmSettings`):
+``offsets: pyradiomics`` (its Chebyshev shells of offsets that fit the ROI's
+box, :func:`pyradiomics_group`, with ``weighting_norm`` and ``slice_axis``),
+``degenerate_matrices: pyradiomics`` (its ``eps`` guards and correlations), and
+its maximal correlation coefficient as a feature outside IBSI
+(:mod:`radiomix.features.mcc`, with ``non_ibsi_features``).
+
 :func:`glcm_matrices_2d` and :func:`glcm_matrices_3d` validate and call the
 kernel :func:`_cooccurrence_kernel`; :func:`glcm_features` turns matrices into
 feature values; :func:`compute` forms the aggregations.
@@ -46,11 +53,18 @@ from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.mcc import maximal_correlation_coefficient
 from radiomix.features.texture import (
+    PYRADIOMICS_EPS,
+    PresentLevels,
     counted_in_roi_box,
     cropped_to_roi,
     direction_offsets,
     directional_groups,
+    offset_lengths_mm,
+    present_levels,
+    pyradiomics_label,
+    pyradiomics_offsets,
 )
 from radiomix.spec import GlcmSettings
 
@@ -105,6 +119,13 @@ _DEFINITIONS = (
 FEATURE_KEYS = registry.define_table(
     FAMILY, _DEFINITIONS, notation="p_ij = M_ij / sum(M) of the (merged) co-occurrence matrix M")
 """Registry keys of the 25 GLCM features, in manual order."""
+
+MCC_KEY = registry.define(
+    FAMILY, "maximal_correlation_coefficient", "Maximal correlation coefficient", "", "1",
+    "sqrt of the second largest eigenvalue of Q_ij = sum_k p_ik p_jk / (p_i. p_.k + eps), eps = 2.2e-16, "
+    "over the grey levels present in the ROI; 1 for a single grey level; not in IBSI (pyradiomics' MCC); "
+    "with non_ibsi_features").key
+"""Registry key of the GLCM feature outside IBSI (:mod:`radiomix.features.mcc`)."""
 
 NO_PAIRS = "undefined: no pair of neighbouring ROI voxels"
 """Status when every matrix of an aggregation is empty."""
@@ -647,11 +668,16 @@ def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) 
     Parameters
     ----------
     roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside) and ``n_levels``.
+        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
+        and ``spacing`` (for ``weighting_norm``).
     settings : GlcmSettings
-        Chebyshev ``distance`` and ``symmetric``.
+        ``distance`` and ``symmetric``; ``offsets`` (with ``distances``,
+        ``slice_axis``, ``weighting_norm``), ``degenerate_matrices`` and
+        ``non_ibsi_features``.
     dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION` ``["glcm"]``.
+        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
+        ``["glcm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
+        aggregation, :func:`pyradiomics_group`).
 
     Returns
     -------
@@ -659,32 +685,106 @@ def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) 
         One per feature and aggregation, aggregation-major in the order of
         ``dimensions``.
     """
-    groups = _aggregation_groups(roi, settings, dimensions)
-    return _aggregate(groups, roi.n_levels, settings.degenerate_matrices == "mirp")
+    return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
 
-def _aggregation_groups(roi, settings, dimensions) -> dict[str, np.ndarray]:
-    """Aggregation label -> stack of matrices whose features are averaged."""
-    levels = cropped_to_roi(roi.discretised, roi.n_levels)
+def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: GlcmSettings,
+                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+    """:func:`compute` of discretised levels.
+
+    Parameters
+    ----------
+    levels : ndarray of int, shape (z, y, x), or PresentLevels
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside; or those of
+        the ROI's box already ranked (:func:`~radiomix.features.texture.present_levels`,
+        shared by the texture families of one image).
+    n_levels : int
+        ``Ng`` of the discretisation.
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+    settings, dimensions
+        As for :func:`compute`.
+    """
+    present = None
+    if isinstance(levels, PresentLevels):
+        present, levels = levels, levels.levels
+    else:
+        levels = cropped_to_roi(levels, n_levels)
+    if settings.offsets == "pyradiomics":
+        present = present if present is not None else present_levels(levels, n_levels)
+        groups = pyradiomics_group(present, spacing_zyx, settings)
+    else:
+        groups = _aggregation_groups(levels, n_levels, settings, dimensions)
+    results = _aggregate(groups, n_levels, settings.degenerate_matrices)
+    if MCC_KEY in settings.non_ibsi_features:
+        present = present if present is not None else present_levels(levels, n_levels)
+        results += [FeatureValue(MCC_KEY, label, _mcc(stack, present.rows)) for label, stack in groups.items()]
+    return results
+
+
+def _mcc(stack: np.ndarray, rows: np.ndarray) -> float:
+    """MCC of the matrices of one aggregation (:mod:`radiomix.features.mcc`) over the grey levels present.
+
+    Empty matrices are left out when there are several, as pyradiomics leaves out empty offsets.
+    """
+    if stack.shape[0] > 1:
+        stack = stack[stack.sum(axis=(1, 2)) > 0]
+    return maximal_correlation_coefficient(stack[:, rows[:, None], rows[None, :]].transpose(1, 2, 0)
+                                           .astype(np.float64))
+
+
+def pyradiomics_group(present: PresentLevels, spacing_zyx, settings: GlcmSettings) -> dict[str, np.ndarray]:
+    """The one aggregation of pyradiomics' offsets: label -> stack of matrices on every level ``1..Ng``.
+
+    One matrix per offset of :func:`~radiomix.features.texture.pyradiomics_offsets`
+    (``settings.distances`` in the ROI's box, not along ``settings.slice_axis``),
+    counted over the whole ROI; offsets without any pair left out (when more
+    than one): ``3D, averaged`` (``2.5D, direction-merged`` with a slice
+    axis). With a ``weighting_norm``, the one sum of the offset matrices
+    weighted by ``exp(-d^2)`` (``d`` in mm, :func:`~radiomix.features.texture.offset_lengths_mm`;
+    weight 1 for ``no_weighting``): ``3D, merged`` (``2.5D, merged``).
+    """
+    offsets = pyradiomics_offsets(present.levels.shape, settings.distances, False, settings.slice_axis)
+    by_offset = glcm_matrices(present.ranked, present.n_present, offsets, settings.symmetric).astype(np.float64)
+    weighted = settings.weighting_norm != "none"
+    if weighted:
+        lengths_mm = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
+        weights = lengths_mm if settings.weighting_norm == "no_weighting" else np.exp(-lengths_mm ** 2)
+        by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
+    elif by_offset.shape[0] > 1:
+        by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
+    rows = present.rows
+    full = np.zeros((by_offset.shape[0], present.n_levels, present.n_levels))
+    full[:, rows[:, None], rows[None, :]] = by_offset
+    return {pyradiomics_label(settings.slice_axis, weighted): full}
+
+
+def _aggregation_groups(levels, n_levels, settings, dimensions) -> dict[str, np.ndarray]:
+    """Aggregation label -> stack of matrices whose features are averaged (``levels`` cropped to the ROI)."""
     return directional_groups(
         FAMILY, dimensions,
-        lambda offsets, per_slice: _glcm_matrices(levels, roi.n_levels, offsets, per_slice, settings.symmetric, True),
+        lambda offsets, per_slice: _glcm_matrices(levels, n_levels, offsets, per_slice, settings.symmetric, True),
         settings.distance)
 
 
-def _aggregate(groups: dict[str, np.ndarray], n_levels: int, mirp_convention: bool = False) -> list[FeatureValue]:
+def _aggregate(groups: dict[str, np.ndarray], n_levels: int, convention: str = "radiomix") -> list[FeatureValue]:
     """Features of the non-empty matrices of every group, averaged per group.
 
     Empty matrices give NaN for every feature, so a mean over the defined
     values leaves them out together with the features undefined for a
-    single grey level. ``mirp_convention`` applies MIRP's values to
-    degenerate matrices (module docstring) before averaging.
+    single grey level. ``convention`` (``degenerate_matrices``) gives the
+    values of degenerate matrices (module docstring) before averaging.
     """
     results = []
     for label, stack in groups.items():
-        values = glcm_feature_values(stack, n_levels)
-        if mirp_convention:
-            _apply_mirp_convention(values)
+        if convention == "pyradiomics":
+            values = glcm_feature_values(stack, n_levels, PYRADIOMICS_EPS, pyradiomics_correlations=True)
+            if int(n_levels) == 1:  # pyradiomics' inverse variance sums over k = 1..Ng-1: nothing, even without pairs
+                values[:, _INVERSE_VARIANCE] = 0.0
+        else:
+            values = glcm_feature_values(stack, n_levels)
+            if convention == "mirp":
+                _apply_mirp_convention(values)
         defined = ~np.isnan(values)
         n_defined = defined.sum(axis=0)
         means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)

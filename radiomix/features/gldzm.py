@@ -196,5 +196,4 @@ def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[Featur
     list of FeatureValue
         16 values per aggregation; NaN with a status for an empty intensity mask.
     """
-    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings.linkage_distance, tuple(dimensions),
-                               _zone_edge_distance)
+    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings, tuple(dimensions), _zone_edge_distance)

@@ -24,6 +24,10 @@ Empty matrices (slices without ROI voxels) take no part in averages; every
 feature is defined for a non-empty matrix, so no value is NaN. An ROI
 without voxels is an :class:`~radiomix.errors.EmptyRoiError`.
 
+pyradiomics' conventions are settings (:class:`~radiomix.spec.GlrlmSettings`):
+``offsets: pyradiomics`` (:func:`pyradiomics_matrices`) with ``weighting_norm``,
+``slice_axis`` and ``undefined_values: pyradiomics``.
+
 :func:`glrlm_matrices_2d` and :func:`glrlm_matrices_3d` validate and call the
 kernel :func:`_run_length_kernel`; :func:`glrlm_features` turns matrices into
 feature values; :func:`compute` forms the aggregations.
@@ -38,11 +42,18 @@ from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
 from radiomix.features.texture import (
+    PYRADIOMICS_EPS,
+    PresentLevels,
+    box_present_levels,
     counted_in_roi_box,
     cropped_to_roi,
     direction_offsets,
     directional_groups,
     emphasis_features,
+    nanmean_columns,
+    offset_lengths_mm,
+    pyradiomics_label,
+    pyradiomics_offsets,
 )
 from radiomix.spec import GlrlmSettings
 
@@ -294,11 +305,14 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
     Parameters
     ----------
     roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside) and ``n_levels``.
+        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
+        and ``spacing`` (for ``weighting_norm``).
     settings : GlrlmSettings
-        No settings; accepted for the family contract.
+        ``offsets`` (with ``slice_axis``, ``weighting_norm``) and ``undefined_values``.
     dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION` ``["glrlm"]``.
+        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
+        ``["glrlm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
+        aggregation, :func:`pyradiomics_matrices`).
 
     Returns
     -------
@@ -306,9 +320,18 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
         One per feature and aggregation, aggregation-major in the order of
         ``dimensions``.
     """
-    levels = cropped_to_roi(roi.discretised, roi.n_levels)
+    return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
+
+
+def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: GlrlmSettings,
+                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+    """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`)."""
+    if settings.offsets == "pyradiomics":
+        present = box_present_levels(levels, n_levels)
+        return _pyradiomics_values(present, spacing_zyx, settings)
+    levels = cropped_to_roi(levels.levels if isinstance(levels, PresentLevels) else levels, n_levels)
     groups = directional_groups(
-        FAMILY, dimensions, lambda offsets, per_slice: _glrlm_matrices(levels, roi.n_levels, offsets, per_slice, True))
+        FAMILY, dimensions, lambda offsets, per_slice: _glrlm_matrices(levels, n_levels, offsets, per_slice, True))
     results = []
     for dimension in dimensions:
         for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
@@ -317,3 +340,91 @@ def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...])
             means = values[~np.isnan(values[:, 0])].mean(axis=0)
             results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
     return results
+
+
+NO_RUNS = "undefined: no run along any offset"
+"""Status of a NaN value with pyradiomics' offsets (every offset matrix empty)."""
+
+_RUN_ENTROPY = FEATURE_KEYS.index("run_entropy")
+_RUN_LENGTH_VARIANCE = FEATURE_KEYS.index("run_length_variance")
+
+
+def _pyradiomics_values(present: PresentLevels, spacing_zyx, settings: GlrlmSettings) -> list[FeatureValue]:
+    """Features of :func:`pyradiomics_matrices`, averaged over the matrices that have runs."""
+    label, counts = pyradiomics_matrices(present, spacing_zyx, settings)
+    pyradiomics = settings.undefined_values == "pyradiomics"
+    run_lengths = np.arange(1, counts.shape[2] + 1, dtype=np.float64)
+    values = emphasis_features(counts, present.grey_levels, run_lengths,
+                               PYRADIOMICS_EPS if pyradiomics else 0.0)[:, :len(FEATURE_KEYS)]
+    means = nanmean_columns(values.T)
+    if pyradiomics and counts.shape[0] == 1 and not counts.any():
+        # a single matrix without runs: pyradiomics removes every (empty) run-length column, so the
+        # run-length variance and the entropy are empty sums (0); the other features divide by a
+        # NaN run count
+        means[[_RUN_ENTROPY, _RUN_LENGTH_VARIANCE]] = 0.0
+    return [FeatureValue(key, label, float(mean), NO_RUNS if np.isnan(mean) else "")
+            for key, mean in zip(FEATURE_KEYS, means)]
+
+
+def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSettings) -> tuple[str, np.ndarray]:
+    """The aggregation label and run-length matrices of pyradiomics' offsets, rows the grey levels present.
+
+    1. one matrix per unit offset of :func:`~radiomix.features.texture.pyradiomics_offsets`
+       that fits in the ROI's box (not along ``settings.slice_axis``): runs of
+       equal level along lines of the box, ended by voxels outside the ROI;
+    2. with ``undefined_values: pyradiomics``, an offset along which no line
+       holds two ROI voxels emptied (pyradiomics' test for a flat ROI);
+    3. with a ``weighting_norm``, the offset matrices summed, each weighted by
+       the offset's length in mm under that norm (1 for ``no_weighting``);
+    4. else offsets without runs removed (when more than one).
+
+    Returns
+    -------
+    label : str
+        ``3D, averaged`` / ``2.5D, direction-merged``, or ``3D, merged`` /
+        ``2.5D, merged`` with a weighting norm.
+    counts : ndarray of float64, shape (n_matrices, n_present, max_run)
+        Column ``j - 1`` counts runs of length ``j``.
+    """
+    offsets = pyradiomics_offsets(present.levels.shape, (1,), False, settings.slice_axis)
+    counts = offset_matrices(present, offsets, settings.undefined_values == "pyradiomics")
+    weighted = settings.weighting_norm != "none"
+    if weighted:
+        weights = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
+        counts = (counts * weights[:, None, None]).sum(axis=0, keepdims=True)
+    elif counts.shape[0] > 1:
+        counts = counts[counts.sum(axis=(1, 2)) > 0]
+    return pyradiomics_label(settings.slice_axis, weighted), counts
+
+
+def offset_matrices(present: PresentLevels, offsets: np.ndarray, flat_roi_rule: bool = True) -> np.ndarray:
+    """Run counts ``[a, i, j - 1]`` (float64) of each offset ``a``, rows the grey levels present.
+
+    Counted by :func:`glrlm_matrices` from the ranked levels; with
+    ``flat_roi_rule``, an offset along which no line of the box holds two ROI
+    voxels is emptied (pyradiomics' test for a flat ROI).
+    """
+    counts = glrlm_matrices(present.ranked, present.n_present, offsets).astype(np.float64)
+    if flat_roi_rule:
+        # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
+        roi = present.levels > 0
+        for a in np.flatnonzero(~counts[:, :, 1:].any(axis=(1, 2))):
+            if not _line_with_two_roi_voxels(roi, offsets[a]):
+                counts[a] = 0.0
+    return counts
+
+
+def _line_with_two_roi_voxels(roi: np.ndarray, offset: np.ndarray) -> bool:
+    """True when some line of the box along ``offset`` holds two ROI voxels (pyradiomics' test for a flat ROI).
+
+    Checks the voxel pairs ``(v, v + k offset)`` for ``k = 1, 2, ...`` while the step fits in the box.
+    """
+    for k in range(1, max(roi.shape)):
+        step = k * np.asarray(offset)
+        if np.any(np.abs(step) >= roi.shape):
+            break
+        first = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, roi.shape))
+        second = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, roi.shape))
+        if np.any(roi[first] & roi[second]):
+            return True
+    return False

@@ -21,6 +21,7 @@ same zones by their distance to the ROI edge instead of their size.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -29,8 +30,9 @@ from radiomix._numba import njit
 from radiomix.errors import InputError, SpecError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import emphasis_features, grow_box_to_row
+from radiomix.features.texture import PYRADIOMICS_EPS, PresentLevels, emphasis_features, grow_box_to_row
 from radiomix.features.zones import Zones, zone_matrix, zones_by_connectivity
+from radiomix.spec import ZoneSettings
 
 FAMILY = "glszm"
 
@@ -163,7 +165,7 @@ ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
 """``(zones, morphological_mask, in_plane) -> column index (>= 1) of each zone``."""
 
 
-def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linkage_distance: int,
+def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, settings: ZoneSettings,
                         dimensions: tuple[str, ...], zone_column: ZoneColumn | None) -> list[FeatureValue]:
     """Features of a zone family (GLSZM or GLDZM) for the aggregations asked for.
 
@@ -176,8 +178,9 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
     roi : RoiImage
         Discretised ROI; the arrays are cropped to the bounding box of the
         morphological mask before labelling.
-    linkage_distance : int
-        Chebyshev linkage distance (voxels).
+    settings : ZoneSettings
+        ``linkage_distance`` (Chebyshev, voxels), ``slice_axis`` (the axis of
+        the 2D / 2.5D slices) and ``undefined_values`` (the entropy's guard).
     dimensions : tuple of {"2D", "2.5D", "3D"}
         Aggregations to compute.
     zone_column : callable or None
@@ -192,6 +195,10 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
     unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
     if unknown:
         raise SpecError(f"texture dimension {unknown[0]!r} is not one of 2D, 2.5D, 3D")
+    if settings.slice_axis != 0:
+        roi = _slices_along(roi, settings.slice_axis)
+    linkage_distance = settings.linkage_distance
+    eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
     *_, low, high, voxels_per_slice = _checked_roi_summary(roi)
     if not voxels_per_slice.any():
         return [FeatureValue(key, label, float("nan"), STATUS_EMPTY_ROI)
@@ -216,19 +223,21 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, linka
             occupied = np.flatnonzero(voxels_per_slice > 0)
             bounds = np.searchsorted(zones.first_slice, np.arange(levels.shape[0] + 1))
             result = _zone_features(zones.level, column, bounds[occupied], bounds[occupied + 1],
-                                    voxels_per_slice[occupied].astype(np.float64), roi.n_levels).mean(axis=0)
+                                    voxels_per_slice[occupied].astype(np.float64), roi.n_levels, eps).mean(axis=0)
         else:
             result = _zone_features(zones.level, column, np.zeros(1, np.int64),
                                     np.array([zones.level.size], np.int64),
-                                    np.array([float(voxels_per_slice.sum())]), roi.n_levels)[0]
+                                    np.array([float(voxels_per_slice.sum())]), roi.n_levels, eps)[0]
         for label in AGGREGATIONS_BY_DIMENSION[family][dimension]:
             values.extend(FeatureValue(key, label, float(value)) for key, value in zip(keys, result))
     return values
 
 
 def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                   n_voxels: np.ndarray, n_levels: int) -> np.ndarray:
+                   n_voxels: np.ndarray, n_levels: int, eps: float = 0.0) -> np.ndarray:
     """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
+
+    ``eps`` is added to ``p`` inside the entropy's logarithm (pyradiomics' guard; IBSI 0).
 
     Each group's matrix holds the columns (sizes or distances) that occur
     (:func:`~radiomix.features.zones.zone_matrix`), so it stays small.
@@ -237,12 +246,34 @@ def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.n
     values = np.empty((starts.size, len(FEATURES)))
     for group, (start, stop) in enumerate(zip(starts, stops)):
         counts, columns = zone_matrix(zone_level[start:stop], zone_column[start:stop], n_levels)
-        values[group] = emphasis_features(counts[None], grey_levels, columns)[0, :len(FEATURES)]
+        values[group] = emphasis_features(counts[None], grey_levels, columns, eps)[0, :len(FEATURES)]
     values[:, 12] = (stops - starts) / n_voxels
     return values
 
 
-def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
+def _slices_along(roi: RoiImage, axis: int) -> RoiImage:
+    """``roi`` with array axis ``axis`` moved first (the axis the zone families split into slices)."""
+    def moved(array):
+        return np.moveaxis(array, axis, 0)
+    spacing = tuple(roi.spacing[i] for i in [axis] + [i for i in range(3) if i != axis])
+    return dataclasses.replace(roi, intensity=moved(roi.intensity), morphological_mask=moved(roi.morphological_mask),
+                               intensity_mask=moved(roi.intensity_mask), discretised=moved(roi.discretised),
+                               spacing=spacing)
+
+
+def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: ZoneSettings,
+                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+    """:func:`compute` of discretised levels (``1..n_levels`` in the ROI, 0 outside; or
+    :class:`~radiomix.features.texture.PresentLevels`), the ROI being the non-zero voxels."""
+    levels = levels.levels if isinstance(levels, PresentLevels) else np.asarray(levels)
+    inside = levels > 0
+    roi = RoiImage(intensity=levels, morphological_mask=inside, intensity_mask=inside,
+                   spacing=tuple(float(s) for s in spacing_zyx), discretised=levels, n_levels=int(n_levels),
+                   bin_width=None, lower_bound=0.0, resegmentation_range=(-np.inf, np.inf))
+    return compute(roi, settings, dimensions)
+
+
+def compute(roi: RoiImage, settings: ZoneSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """GLSZM features of ``roi`` for each of ``dimensions``.
 
     Parameters
@@ -250,7 +281,7 @@ def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[Featur
     roi : RoiImage
         Discretised ROI (zones come from the intensity mask).
     settings : radiomix.spec.ZoneSettings
-        ``linkage_distance`` (Chebyshev, voxels).
+        ``linkage_distance`` (Chebyshev, voxels), ``slice_axis``, ``undefined_values``.
     dimensions : tuple of {"2D", "2.5D", "3D"}
         Aggregations; labels from ``AGGREGATIONS_BY_DIMENSION["glszm"]``.
 
@@ -259,4 +290,4 @@ def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[Featur
     list of FeatureValue
         16 values per aggregation; NaN with a status for an empty intensity mask.
     """
-    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings.linkage_distance, tuple(dimensions), None)
+    return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings, tuple(dimensions), None)

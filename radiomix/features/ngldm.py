@@ -30,7 +30,15 @@ from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
-from radiomix.features.texture import checked_levels, emphasis_features, neighbourhood_family_values
+from radiomix.features.texture import (
+    PYRADIOMICS_EPS,
+    PresentLevels,
+    box_present_levels,
+    checked_levels,
+    emphasis_features,
+    neighbourhood_family_values,
+    pyradiomics_offsets,
+)
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
@@ -180,20 +188,39 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
         0 outside) and ``n_levels``.
     settings : NgldmSettings
         ``distance``: Chebyshev radius (voxels); ``alpha``: coarseness
-        parameter (grey levels).
+        parameter (grey levels); ``offsets`` (with ``distances``,
+        ``slice_axis``) and ``undefined_values``.
     dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``).
+        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``;
+        pyradiomics' offsets give one, :func:`pyradiomics_matrix`).
 
     Returns
     -------
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    _check_parameters(settings.distance, settings.alpha)
+    return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
-    def by_dimension(levels):
-        n_voxels = int(np.count_nonzero(levels))
-        slices, volume = _counted(levels, roi.n_levels, settings.distance, settings.alpha,
+
+def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: NgldmSettings,
+                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+    """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`;
+    ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
+    _check_parameters(settings.distance, settings.alpha)
+    if settings.offsets == "pyradiomics":
+        present = box_present_levels(levels, n_levels)
+        label, counts = pyradiomics_matrix(present, settings)
+        eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
+        values = emphasis_features(counts[None], present.grey_levels,
+                                   np.arange(1, counts.shape[1] + 1, dtype=np.float64), eps)[0]
+        values[12] = counts.sum() / np.count_nonzero(present.levels)
+        return [FeatureValue(key, label, float(value)) for key, value in zip(FEATURE_KEYS, values)]
+    if isinstance(levels, PresentLevels):
+        levels = levels.levels
+
+    def by_dimension(box_levels):
+        n_voxels = int(np.count_nonzero(box_levels))
+        slices, volume = _counted(box_levels, n_levels, settings.distance, settings.alpha,
                                   "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
         values = {}
         if "2D" in dimensions:
@@ -204,4 +231,26 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
             values["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
         return values
 
-    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, roi, dimensions, EMPTY_ROI, by_dimension)
+    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, levels, n_levels, dimensions, EMPTY_ROI, by_dimension)
+
+
+def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple[str, np.ndarray]:
+    """The aggregation label and dependence matrix of pyradiomics' GLDM offsets.
+
+    For each ROI voxel, the number of its dependent neighbours (ROI voxels at
+    one of the offsets of :func:`~radiomix.features.texture.pyradiomics_offsets`,
+    both directions, whose level differs by at most ``alpha``); the matrix
+    counts voxels by grey level present (rows) and dependence ``j = 1 +
+    dependent neighbours`` (column ``j - 1``, up to the number of offsets + 1).
+
+    Returns
+    -------
+    label : str
+        ``3D``, or ``2.5D`` with a slice axis.
+    counts : ndarray of float64, shape (n_present, n_offsets + 1)
+    """
+    offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
+    counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, alpha=settings.alpha,
+                                     differences=False)
+    counts = counted.volume_dependence[0][present.rows].astype(np.float64)
+    return ("3D" if settings.slice_axis is None else "2.5D"), counts

@@ -29,7 +29,13 @@ from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
-from radiomix.features.texture import checked_levels, neighbourhood_family_values
+from radiomix.features.texture import (
+    PresentLevels,
+    box_present_levels,
+    checked_levels,
+    neighbourhood_family_values,
+    pyradiomics_offsets,
+)
 from radiomix.spec import NgtdmSettings
 
 FAMILY = "ngtdm"
@@ -66,10 +72,10 @@ BUSYNESS_UNDEFINED = "undefined: i * p_i is the same for every grey level presen
 
 
 def _counted(levels: np.ndarray, n_levels: int, distance: int, per_slice: bool,
-             volume: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             volume: bool, count_isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Slice and volume ``n_i``, ``s_i`` of checked ``levels`` in IBSI's Chebyshev neighbourhood of ``distance``."""
     counted = neighbourhood_matrices(levels, n_levels, *chebyshev_offsets(distance), per_slice=per_slice,
-                                     volume=volume, dependences=False)
+                                     volume=volume, dependences=False, count_isolated=count_isolated)
     return counted.slice_counts, counted.slice_sums, counted.volume_counts, counted.volume_sums
 
 
@@ -261,19 +267,34 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
     roi, dimensions
         As for :func:`radiomix.features.ngldm.compute`.
     settings : NgtdmSettings
-        ``distance``: Chebyshev radius (voxels) of the neighbourhood.
+        ``distance``: Chebyshev radius (voxels) of the neighbourhood;
+        ``offsets`` (with ``distances``, ``slice_axis``),
+        ``count_isolated_voxels`` and ``undefined_values``.
 
     Returns
     -------
     list of FeatureValue
         One per feature per aggregation label, in declaration order.
     """
-    _check_distance(settings.distance)
+    return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
-    def by_dimension(levels):
+
+def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: NgtdmSettings,
+                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+    """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`;
+    ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
+    _check_distance(settings.distance)
+    if settings.offsets == "pyradiomics":
+        present = box_present_levels(levels, n_levels)
+        return _pyradiomics_values(present, settings)
+    if isinstance(levels, PresentLevels):
+        levels = levels.levels
+    isolated = settings.count_isolated_voxels
+
+    def by_dimension(box_levels):
         in_plane = "2D" in dimensions or "2.5D" in dimensions
         slice_counts, slice_sums, volume_counts, volume_sums = _counted(
-            levels, roi.n_levels, settings.distance, in_plane, "3D" in dimensions)
+            box_levels, n_levels, settings.distance, in_plane, "3D" in dimensions, isolated)
         values = {}
         if "2D" in dimensions:
             values["2D"] = _averaged_over_slices(slice_counts, slice_sums)
@@ -283,4 +304,26 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
             values["3D"] = ngtdm_features(volume_counts[0], volume_sums[0])
         return values
 
-    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, roi, dimensions, EMPTY_ROI, by_dimension)
+    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, levels, n_levels, dimensions, EMPTY_ROI, by_dimension)
+
+
+def _pyradiomics_values(present: PresentLevels, settings: NgtdmSettings) -> list[FeatureValue]:
+    """Features of the one matrix of pyradiomics' offsets, columns the grey levels present.
+
+    ``n_i`` and ``s_i`` over the neighbours at the offsets of
+    :func:`~radiomix.features.texture.pyradiomics_offsets` (both directions,
+    not along ``slice_axis``): ``3D``, or ``2.5D`` with a slice axis.
+    """
+    offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
+    counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, dependences=False,
+                                     count_isolated=settings.count_isolated_voxels)
+    counts = counted.volume_counts[0][present.rows].astype(np.float64)
+    sums = counted.volume_sums[0][present.rows]
+    pyradiomics = settings.undefined_values == "pyradiomics"
+    values = ngtdm_feature_values(counts[None], sums[None], present.grey_levels, capped_coarseness=not pyradiomics,
+                                  undefined_busyness=0.0 if pyradiomics else np.nan)[0]
+    label = "3D" if settings.slice_axis is None else "2.5D"
+    if counts.sum() == 0:
+        return [FeatureValue(key, label, np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS]
+    return [FeatureValue(key, label, float(value), BUSYNESS_UNDEFINED if np.isnan(value) else "")
+            for key, value in zip(FEATURE_KEYS, values)]

@@ -1,7 +1,10 @@
-"""Helpers shared by the texture families: level checks, the ROI's box, present levels, and emitting values."""
+"""Helpers shared by the texture families: level checks, the ROI's box, present levels, neighbour offsets,
+and emitting values."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -280,6 +283,16 @@ class PresentLevels(NamedTuple):
         return self.grey_levels.astype(np.int64) - 1
 
 
+def box_present_levels(levels: np.ndarray | PresentLevels, n_levels: int) -> PresentLevels:
+    """:func:`present_levels` of ``levels`` cropped to the ROI's box; levels already ranked as they are.
+
+    One image's levels are ranked once and shared by its texture families.
+    """
+    if isinstance(levels, PresentLevels):
+        return levels
+    return present_levels(cropped_to_roi(levels, n_levels), n_levels)
+
+
 def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     """``levels`` checked (:func:`checked_levels`) and ranked among the grey levels present.
 
@@ -479,19 +492,22 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
     return out
 
 
-def neighbourhood_family_values(family: str, keys: tuple[str, ...], roi, dimensions: tuple[str, ...],
-                                empty_status: str,
+def neighbourhood_family_values(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
+                                dimensions: tuple[str, ...], empty_status: str,
                                 by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
     """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
 
-    ``by_dimension(levels)`` gives ``{dimension: {key: (value, status)}}``; an
-    ROI without voxels gives NaN with ``empty_status`` for every value.
+    ``levels`` are the discretised levels (``1..n_levels`` in the ROI, 0
+    outside); ``by_dimension(box_levels)`` gives ``{dimension: {key: (value,
+    status)}}``; an ROI without voxels gives NaN with ``empty_status`` for
+    every value.
     """
-    box = roi_box(np.asarray(roi.discretised))
+    levels = np.asarray(levels)
+    box = roi_box(levels)
     if box is None:
         values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
     else:
-        values = by_dimension(checked_levels(np.asarray(roi.discretised)[box], roi.n_levels))
+        values = by_dimension(checked_levels(levels[box], n_levels))
     return feature_values(family, keys, values, dimensions)
 
 
@@ -506,3 +522,120 @@ def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, d
             for dimension in dimensions
             for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
             for key in keys]
+
+
+# ----------------------------------------------------------------------------------------------
+# pyradiomics' neighbour offsets (``offsets: pyradiomics``)
+# ----------------------------------------------------------------------------------------------
+
+PYRADIOMICS_EPS = float(np.spacing(1))
+"""pyradiomics' guard against log(0) and division by 0 (``numpy.spacing(1)``, 2.2e-16)."""
+
+WEIGHTING_NORMS = ("infinity", "euclidean", "manhattan", "no_weighting")
+"""Norms of pyradiomics' ``weightingNorm`` (:func:`offset_lengths_mm`)."""
+
+
+def pyradiomics_offsets(size_zyx, distances, bidirectional: bool, slice_axis: int | None) -> np.ndarray:
+    """pyradiomics' neighbour offsets for an array of shape ``size_zyx``.
+
+    Parameters
+    ----------
+    size_zyx : sequence of 3 int
+        Array shape (z, y, x) (the ROI box).
+    distances : sequence of int
+        Chebyshev distances (voxels, >= 1) whose offsets are kept.
+    bidirectional : bool
+        Keep both offsets of each opposite pair (GLDM, NGTDM, GLSZM), else
+        only the one whose first non-zero component is positive (GLCM, GLRLM).
+    slice_axis : int or None
+        Axis along which no offset moves (pyradiomics' ``force2D`` along
+        ``force2Ddimension``); None: 3D.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` offsets, in pyradiomics' order (from ``(d, d, d)``
+        downwards, z varying slowest).
+
+    Raises
+    ------
+    InputError
+        A distance below 1, or no offset fits in the array.
+    """
+    distances = tuple(sorted({int(d) for d in distances}))
+    if not distances or distances[0] < 1:
+        raise InputError(f"distances must be integers >= 1, got {list(distances)}")
+    # only whether each side exceeds the largest distance matters: clamp, so that boxes share the cache
+    clamped = tuple(min(int(n), distances[-1] + 1) for n in size_zyx)
+    offsets = _offsets(clamped, distances, bool(bidirectional), slice_axis)
+    if offsets.size == 0:
+        raise InputError(f"no neighbour offset at distances {list(distances)} fits in an ROI box of size "
+                         f"{tuple(size_zyx)} (pyradiomics fails too); use a smaller distance")
+    return offsets.copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _offsets(size_zyx: tuple, distances: tuple, bidirectional: bool, slice_axis: int | None) -> np.ndarray:
+    """:func:`pyradiomics_offsets` (distances sorted, unique and >= 1); empty when no offset fits."""
+    wanted = set(distances)
+    steps = range(distances[-1], -distances[-1] - 1, -1)
+    offsets = [offset for offset in itertools.product(steps, steps, steps)
+               if max(abs(o) for o in offset) in wanted
+               and all(abs(o) < n for o, n in zip(offset, size_zyx))
+               and (slice_axis is None or offset[slice_axis] == 0)]
+    if not bidirectional:
+        offsets = offsets[: len(offsets) // 2]
+    return np.array(offsets, dtype=np.int64).reshape(-1, 3)
+
+
+def pyradiomics_label(slice_axis: int | None, weighted: bool) -> str:
+    """Aggregation label of pyradiomics' offset matrices (GLCM, GLRLM).
+
+    Features averaged over the offset matrices: ``3D, averaged``, or
+    ``2.5D, direction-merged`` with a slice axis (in-plane offsets, slices
+    merged); matrices summed with a weighting norm: ``3D, merged`` /
+    ``2.5D, merged``.
+    """
+    depth = "3D" if slice_axis is None else "2.5D"
+    if weighted:
+        return f"{depth}, merged"
+    return "3D, averaged" if slice_axis is None else "2.5D, direction-merged"
+
+
+def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
+    """Length of each offset in mm under a weighting norm (pyradiomics' ``weightingNorm``; 1 for ``no_weighting``).
+
+    Parameters
+    ----------
+    offsets : ndarray of int, shape (n_offsets, 3)
+        ``(dz, dy, dx)`` offsets (voxels).
+    spacing_zyx : sequence of 3 float
+        Voxel size (z, y, x) in mm.
+    norm : {"infinity", "euclidean", "manhattan", "no_weighting"}
+        Largest component, Euclidean length or sum of components of the
+        offset in mm; ``no_weighting``: 1.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_offsets,)
+        The GLRLM weighs offset matrices by this length ``d``; the GLCM by
+        ``exp(-d^2)`` (by 1 for ``no_weighting``).
+    """
+    if norm not in WEIGHTING_NORMS:
+        raise InputError(f"weighting norm must be one of {WEIGHTING_NORMS}, got {norm!r}")
+    steps_mm = np.abs(offsets) * np.asarray(spacing_zyx, dtype=np.float64)
+    if norm == "infinity":
+        return steps_mm.max(axis=1)
+    if norm == "euclidean":
+        return np.sqrt(np.sum(steps_mm ** 2, axis=1))
+    if norm == "manhattan":
+        return np.sum(steps_mm, axis=1)
+    return np.ones(offsets.shape[0])
+
+
+def nanmean_columns(values: np.ndarray) -> np.ndarray:
+    """Mean of each row over its non-NaN entries (NaN when there are none), without warnings."""
+    finite = ~np.isnan(values)
+    counts = finite.sum(axis=1)
+    sums = np.where(finite, values, 0.0).sum(axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -6,8 +6,7 @@ linkage distance (1: 26-connectivity in 3D, 8-connectivity within a slice for
 in-plane zones). The grey level size zone family
 (:mod:`radiomix.features.glszm`) counts zones by size, the grey level distance
 zone family (:mod:`radiomix.features.gldzm`) by their distance to the ROI
-edge, and pyradiomics' GLSZM (:mod:`radiomix.pyradiomics.glszm`) uses the same
-zones.
+edge (pyradiomics' GLSZM is the GLSZM family with its settings).
 
 Linkage distance 1 is labelled by union-find over provisional zones (one
 raster scan), larger distances by a flood fill; both number the zones in

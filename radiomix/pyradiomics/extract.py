@@ -10,7 +10,8 @@ filtered image over the ROI's bounding box only (no padding), discretised once
 with that image type's settings, and handed to firstorder (the statistics and
 intensity histogram families with pyradiomics' conventions,
 :func:`firstorder_settings`) and the texture classes
-(:mod:`~radiomix.pyradiomics.glcm`, ``gldm``, ``glrlm``, ``glszm``, ``ngtdm``).
+(the GLCM, GLRLM, NGLDM, NGTDM and GLSZM families with pyradiomics' conventions,
+:data:`TEXTURE_FAMILIES`).
 Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
 ``log-sigma-1-0-mm-3D_firstorder_Mean``).
 """
@@ -18,7 +19,6 @@ Each row's ``feature`` is pyradiomics' column name (``original_glcm_Contrast``,
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import math
 from pathlib import Path
@@ -28,13 +28,18 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.features import histogram, statistics, surface
+from radiomix.features import glcm, glrlm, glszm, histogram, ngldm, ngtdm, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels
 from radiomix.preprocess.discretisation import Discretised, discretise
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
+    GLCM_SOURCES,
+    GLDM_SOURCES,
+    GLRLM_SOURCES,
+    GLSZM_SOURCES,
+    NGTDM_SOURCES,
     SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
@@ -48,7 +53,7 @@ from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re
     discretisation_settings,
     firstorder_settings,
 )
-from radiomix.spec import MorphologySettings
+from radiomix.spec import GlcmSettings, GlrlmSettings, MorphologySettings, NgldmSettings, NgtdmSettings, ZoneSettings
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +196,62 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
     return rows
 
 
+def glcm_settings(settings: PyradiomicsSettings, mcc: bool) -> GlcmSettings:
+    """pyradiomics' GLCM conventions as settings of the GLCM family (MCC when ``mcc``)."""
+    return GlcmSettings(symmetric=bool(settings.symmetricalGLCM), degenerate_matrices="pyradiomics",
+                        offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
+                        slice_axis=_slice_axis(settings), weighting_norm=settings.weightingNorm or "none",
+                        non_ibsi_features=(glcm.MCC_KEY,) if mcc else ())
+
+
+def glrlm_settings(settings: PyradiomicsSettings) -> GlrlmSettings:
+    """pyradiomics' GLRLM conventions as settings of the GLRLM family."""
+    return GlrlmSettings(offsets="pyradiomics", slice_axis=_slice_axis(settings),
+                         weighting_norm=settings.weightingNorm or "none", undefined_values="pyradiomics")
+
+
+def gldm_settings(settings: PyradiomicsSettings) -> NgldmSettings:
+    """pyradiomics' GLDM as settings of the NGLDM family (``gldm_a`` its coarseness ``alpha``)."""
+    return NgldmSettings(alpha=float(settings.gldm_a), offsets="pyradiomics",
+                         distances=tuple(int(d) for d in settings.distances), slice_axis=_slice_axis(settings),
+                         undefined_values="pyradiomics")
+
+
+def ngtdm_settings(settings: PyradiomicsSettings) -> NgtdmSettings:
+    """pyradiomics' NGTDM conventions as settings of the NGTDM family."""
+    return NgtdmSettings(offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
+                         slice_axis=_slice_axis(settings), count_isolated_voxels=True,
+                         undefined_values="pyradiomics")
+
+
+def glszm_settings(settings: PyradiomicsSettings) -> ZoneSettings:
+    """pyradiomics' GLSZM conventions as settings of the GLSZM family (26- or, with force2D, 8-connected zones)."""
+    return ZoneSettings(linkage_distance=1, slice_axis=_slice_axis(settings) or 0, undefined_values="pyradiomics")
+
+
+def _slice_axis(settings: PyradiomicsSettings) -> int | None:
+    """The axis no offset moves along: ``force2Ddimension`` with ``force2D``, else None."""
+    return int(settings.force2Ddimension) if settings.force2D else None
+
+
+TEXTURE_FAMILIES = {
+    "glcm": (glcm, lambda settings, definitions: glcm_settings(settings, any(d.name == "MCC" for d in definitions)),
+             GLCM_SOURCES),
+    "glrlm": (glrlm, lambda settings, definitions: glrlm_settings(settings), GLRLM_SOURCES),
+    "gldm": (ngldm, lambda settings, definitions: gldm_settings(settings), GLDM_SOURCES),
+    "ngtdm": (ngtdm, lambda settings, definitions: ngtdm_settings(settings), NGTDM_SOURCES),
+    "glszm": (glszm, lambda settings, definitions: glszm_settings(settings), GLSZM_SOURCES),
+}
+"""pyradiomics class -> (family module, its settings from the parameter file and the class' enabled
+features, pyradiomics name -> family key). The families run on the ROI box's levels for the one
+aggregation of :func:`texture_dimensions` (pyradiomics' offsets give one aggregation whatever it is)."""
+
+
+def texture_dimensions(settings: PyradiomicsSettings) -> tuple[str]:
+    """``("2.5D",)`` with ``force2D`` (slices along ``force2Ddimension``), else ``("3D",)``."""
+    return ("2.5D",) if settings.force2D else ("3D",)
+
+
 def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, float, float],
                      settings: PyradiomicsSettings, box_roi: np.ndarray, enabled: dict) -> list[list]:
     """Rows of firstorder and the texture classes for one (filtered) image's values on the ROI box ``box_roi``.
@@ -208,9 +269,11 @@ def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, fl
         else:
             if texture_levels is None:
                 texture_levels = present_levels(binned.levels, binned.n_levels)
-            module = importlib.import_module(f"radiomix.pyradiomics.{feature_class}")
-            options = {"mcc": any(d.name == "MCC" for d in definitions)} if feature_class == "glcm" else {}
-            values = module.features(texture_levels, binned.n_levels, spacing, settings, **options)
+            family, family_settings, sources = TEXTURE_FAMILIES[feature_class]
+            results = family.level_features(texture_levels, binned.n_levels, spacing,
+                                            family_settings(settings, definitions), texture_dimensions(settings))
+            by_key = {result.key: result.value for result in results}
+            values = {name: by_key[key] for name, key in sources.items() if key in by_key}
             statuses = {}
         rows += _rows(prefix, feature_class, definitions, values, statuses, settings)
     return rows

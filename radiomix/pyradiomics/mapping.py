@@ -287,6 +287,71 @@ SHAPE_SOURCES: dict[str, str] = {
 }
 """pyradiomics' shape name -> the morphology feature key computing it (with pyradiomics' conventions)."""
 
+GLCM_SOURCES: dict[str, str] = {
+    "Autocorrelation": "autocorrelation", "ClusterProminence": "cluster_prominence",
+    "ClusterShade": "cluster_shade", "ClusterTendency": "cluster_tendency", "Contrast": "contrast",
+    "Correlation": "correlation", "DifferenceAverage": "difference_average",
+    "DifferenceEntropy": "difference_entropy", "DifferenceVariance": "difference_variance",
+    "Id": "inverse_difference", "Idm": "inverse_difference_moment",
+    "Idmn": "normalised_inverse_difference_moment", "Idn": "normalised_inverse_difference",
+    "Imc1": "information_correlation_1", "Imc2": "information_correlation_2",
+    "InverseVariance": "inverse_variance", "JointAverage": "joint_average",
+    "JointEnergy": "angular_second_moment", "JointEntropy": "joint_entropy",
+    "MCC": "maximal_correlation_coefficient", "MaximumProbability": "joint_maximum",
+    "SumAverage": "sum_average", "SumEntropy": "sum_entropy", "SumSquares": "joint_variance",
+}
+"""pyradiomics' glcm name -> the GLCM feature key computing it (with pyradiomics' conventions)."""
+
+GLRLM_SOURCES: dict[str, str] = {
+    "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelNonUniformityNormalized": "normalised_grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelRunEmphasis": "high_grey_level_run_emphasis",
+    "LongRunEmphasis": "long_runs_emphasis", "LongRunHighGrayLevelEmphasis": "long_run_high_grey_level_emphasis",
+    "LongRunLowGrayLevelEmphasis": "long_run_low_grey_level_emphasis",
+    "LowGrayLevelRunEmphasis": "low_grey_level_run_emphasis", "RunEntropy": "run_entropy",
+    "RunLengthNonUniformity": "run_length_non_uniformity",
+    "RunLengthNonUniformityNormalized": "normalised_run_length_non_uniformity",
+    "RunPercentage": "run_percentage", "RunVariance": "run_length_variance",
+    "ShortRunEmphasis": "short_runs_emphasis",
+    "ShortRunHighGrayLevelEmphasis": "short_run_high_grey_level_emphasis",
+    "ShortRunLowGrayLevelEmphasis": "short_run_low_grey_level_emphasis",
+}
+"""pyradiomics' glrlm name -> the GLRLM feature key computing it (with pyradiomics' conventions)."""
+
+GLDM_SOURCES: dict[str, str] = {
+    "DependenceEntropy": "dependence_count_entropy", "DependenceNonUniformity": "dependence_count_non_uniformity",
+    "DependenceNonUniformityNormalized": "normalised_dependence_count_non_uniformity",
+    "DependenceVariance": "dependence_count_variance", "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelEmphasis": "high_grey_level_count_emphasis",
+    "LargeDependenceEmphasis": "high_dependence_emphasis",
+    "LargeDependenceHighGrayLevelEmphasis": "high_dependence_high_grey_level_emphasis",
+    "LargeDependenceLowGrayLevelEmphasis": "high_dependence_low_grey_level_emphasis",
+    "LowGrayLevelEmphasis": "low_grey_level_count_emphasis", "SmallDependenceEmphasis": "low_dependence_emphasis",
+    "SmallDependenceHighGrayLevelEmphasis": "low_dependence_high_grey_level_emphasis",
+    "SmallDependenceLowGrayLevelEmphasis": "low_dependence_low_grey_level_emphasis",
+}
+"""pyradiomics' gldm name -> the NGLDM feature key computing it (with pyradiomics' conventions)."""
+
+GLSZM_SOURCES: dict[str, str] = {
+    "GrayLevelNonUniformity": "grey_level_non_uniformity",
+    "GrayLevelNonUniformityNormalized": "normalised_grey_level_non_uniformity",
+    "GrayLevelVariance": "grey_level_variance", "HighGrayLevelZoneEmphasis": "high_grey_level_zone_emphasis",
+    "LargeAreaEmphasis": "large_zone_emphasis", "LargeAreaHighGrayLevelEmphasis": "large_zone_high_grey_level_emphasis",
+    "LargeAreaLowGrayLevelEmphasis": "large_zone_low_grey_level_emphasis",
+    "LowGrayLevelZoneEmphasis": "low_grey_level_zone_emphasis", "SizeZoneNonUniformity": "zone_size_non_uniformity",
+    "SizeZoneNonUniformityNormalized": "normalised_zone_size_non_uniformity",
+    "SmallAreaEmphasis": "small_zone_emphasis", "SmallAreaHighGrayLevelEmphasis": "small_zone_high_grey_level_emphasis",
+    "SmallAreaLowGrayLevelEmphasis": "small_zone_low_grey_level_emphasis", "ZoneEntropy": "zone_size_entropy",
+    "ZonePercentage": "zone_percentage", "ZoneVariance": "zone_size_variance",
+}
+"""pyradiomics' glszm name -> the GLSZM feature key computing it (with pyradiomics' conventions)."""
+
+NGTDM_SOURCES: dict[str, str] = {
+    "Busyness": "busyness", "Coarseness": "coarseness", "Complexity": "complexity", "Contrast": "contrast",
+    "Strength": "strength",
+}
+"""pyradiomics' ngtdm name -> the NGTDM feature key computing it (with pyradiomics' conventions)."""
+
 SHAPE2D_SOURCES: dict[str, str] = {
     "Elongation": "elongation_2d",
     "MajorAxisLength": "major_axis_length_2d",
