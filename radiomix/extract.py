@@ -184,8 +184,9 @@ def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelL
     if isinstance(label, str):
         if label != "all":
             raise ValueError(f"label must be an integer, a list of integers or 'all', got {label!r}")
-        label_map = io.read_label_map(mask, reference=picture, roi=roi,
-                                      tolerance_mm=settings.mask.geometry_tolerance_mm)
+        tolerance_mm, direction_tolerance = settings.mask.grid_tolerances(picture)
+        label_map = io.read_label_map(mask, reference=picture, roi=roi, tolerance_mm=tolerance_mm,
+                                      direction_tolerance=direction_tolerance)
         labels = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(label_map)) if v != 0)
         if not labels:
             raise EmptyRoiError("holds no non-zero label: label='all' finds no region to extract",

@@ -72,7 +72,7 @@ EXPRESSED = {
     "correctMask": "mask.correct_mask",
     "minimumROIDimensions": "mask.min_roi_dimensions",
     "minimumROISize": "mask.min_roi_voxels (minimumROISize + 1)",
-    "geometryTolerance": "mask.geometry_tolerance_mm (times the image's first voxel size)",
+    "geometryTolerance": "mask.geometry_tolerance_voxels (ITK's rule: a fraction of the image's first voxel size)",
     "normalize": "intensity: {normalisation: zscore, normalisation_region: image}",
     "normalizeScale": "intensity.normalisation_scale",
     "removeOutliers": "intensity.normalisation_clip",
@@ -175,9 +175,8 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
     spec : PyradiomicsSpec
         The parameter file.
     image : SimpleITK.Image
-        The image the specs are for: ``geometryTolerance`` is relative to its
-        first voxel size, and LoG is skipped (as pyradiomics) for too small an
-        image or too large a sigma.
+        The image the specs are for: LoG is skipped (as pyradiomics) for too
+        small an image or too large a sigma.
     """
     image_types = []
     for image_type in spec.image_types:
@@ -187,27 +186,26 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
         filters = tuple(settings for _, settings in named if settings is not None)
         prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
                          for prefix, settings in named)
-        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, image, filters),
+        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters),
                                          prefixes))
     return Translation(spec.settings.label, tuple(image_types))
 
 
-def ordinary_spec(settings: PyradiomicsSettings, image: sitk.Image, filters: tuple = ()) -> Spec:
+def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = ()) -> Spec:
     """The ordinary spec of one image type's settings (its ``filters`` given), firstorder families only."""
     statistics, histogram = firstorder_settings(settings)
     families = {name: None for name in FeatureSettings.__dataclass_fields__}
     features = FeatureSettings(**{**families, "statistics": statistics, "histogram": histogram})
-    return Spec(name="pyradiomics", mask=mask_settings(settings, image), intensity=intensity_settings(settings),
+    return Spec(name="pyradiomics", mask=mask_settings(settings), intensity=intensity_settings(settings),
                 interpolation=interpolation_settings(settings), resegmentation=resegmentation_settings(settings),
                 discretisation=discretisation_settings(settings), features=features, filters=filters)
 
 
-def mask_settings(settings: PyradiomicsSettings, image: sitk.Image) -> MaskSettings:
+def mask_settings(settings: PyradiomicsSettings) -> MaskSettings:
     """``label_channel``, ``correctMask``, ``minimumROIDimensions``, ``minimumROISize``, ``geometryTolerance``."""
     tolerance = ITK_DEFAULT_TOLERANCE if settings.geometryTolerance is None else settings.geometryTolerance
     return MaskSettings(min_roi_voxels=1 if settings.minimumROISize is None else settings.minimumROISize + 1,
-                        geometry_tolerance_mm=abs(tolerance * image.GetSpacing()[0]),
-                        correct_mask=settings.correctMask, min_roi_dimensions=settings.minimumROIDimensions,
+                        geometry_tolerance_voxels=tolerance, correct_mask=settings.correctMask, min_roi_dimensions=settings.minimumROIDimensions,
                         label_channel=settings.label_channel)
 
 
