@@ -21,7 +21,7 @@ from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.mask_conventions import read_mask_with_conventions
-from radiomix.preprocess.roi import image_arrays, process_image, roi_image
+from radiomix.preprocess.roi import image_arrays, keeps_pixel_type, process_image, roi_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.spec import Spec, load_spec
@@ -205,7 +205,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
     processed = process_image(intensity, region, spacing, settings, source=source, geometry=picture)
     rows = _family_rows(roi_image(processed, settings), settings, "original")
     for filter_settings in settings.filters:
-        response = response_map(processed.intensity, processed.spacing, filter_settings)
+        response = response_map(processed.intensity, processed.spacing, filter_settings, keeps_pixel_type(settings))
         rows += _family_rows(roi_image(processed, settings, response), settings,
                              filter_image_type_name(filter_settings))
     return pd.DataFrame(rows, columns=COLUMNS)

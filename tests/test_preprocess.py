@@ -202,3 +202,27 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     assert spacing == whole_spacing
     assert np.array_equal(image, whole_image[region]) and np.array_equal(mask, whole_mask[region])
     assert mask.sum() == whole_mask.sum()
+
+
+@pytest.mark.parametrize("pixel_type, spacing_mm", [(np.int16, None), (np.float32, None), (np.float32, [2.0, 2.0, 2.0])])
+def test_pixel_type_image_keeps_the_image_type_through_processing_and_filters(pixel_type, spacing_mm):
+    """``intensity.pixel_type: image`` keeps the type (also on the pyradiomics grid); the default makes float64."""
+    from radiomix.preprocess.filters import response_map
+    from radiomix.preprocess.roi import process_image
+    from radiomix.spec import load_spec
+
+    rng = np.random.default_rng(5)
+    intensity = rng.normal(100.0, 30.0, (9, 10, 11)).astype(pixel_type)
+    roi = np.zeros(intensity.shape, bool)
+    roi[2:7, 3:8, 2:9] = True
+    interpolation = {} if spacing_mm is None else {"spacing_mm": spacing_mm, "grid": "pyradiomics",
+                                                   "image_method": "linear", "mask_method": "nearest"}
+    section = {"interpolation": interpolation, "filters": [{"recursive_log": {"sigma_mm": 1.0}}]}
+    kept = process_image(intensity, roi, (1.0, 1.0, 1.0), load_spec({**section, "intensity": {"pixel_type": "image"}}))
+    ibsi = process_image(intensity, roi, (1.0, 1.0, 1.0), load_spec(section))
+    assert kept.intensity.dtype == pixel_type and ibsi.intensity.dtype == np.float64
+    np.testing.assert_array_equal(kept.intensity.astype(np.float64), ibsi.intensity)
+    np.testing.assert_array_equal(kept.intensity_mask, ibsi.intensity_mask)
+    log = {"recursive_log": {"sigma_mm": 1.0}}
+    assert response_map(kept.intensity, kept.spacing, log, keep_pixel_type=True).dtype == np.float32
+    assert response_map(kept.intensity, kept.spacing, log).dtype == np.float64

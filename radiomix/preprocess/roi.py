@@ -43,7 +43,7 @@ class ProcessedImage:
 
     Attributes
     ----------
-    intensity : ndarray of float64
+    intensity : ndarray of float64 (or the image's type, ``intensity.pixel_type: image``)
         The (interpolated) image, ``(z, y, x)``: the whole image, or, when it was
         interpolated without filters (see :func:`process_image`), the block of the
         interpolated grid around the ROI that every later step reads.
@@ -69,7 +69,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     Parameters
     ----------
     intensity : ndarray of real numbers
-        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept.
+        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept,
+        unless ``intensity.pixel_type`` is ``image``.
     roi : ndarray of bool
         The morphological mask, same shape; must not be empty.
     spacing : tuple of float
@@ -98,7 +99,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     if spec.interpolation.spacing_mm is not None:
         if spec.interpolation.grid == "pyradiomics":
             intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation,
-                                                                   geometry)
+                                                                   geometry, keeps_pixel_type(spec))
         elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
                                                                 _margin_mm(spec))
@@ -108,7 +109,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
             crop = _crop_slices(roi, spacing, _margin_mm(spec))
             intensity, roi = intensity[crop], roi[crop]
-        intensity = np.asarray(intensity, dtype=np.float64)
+        intensity = np.asarray(intensity, dtype=None if keeps_pixel_type(spec) else np.float64)
         if not roi.any():
             raise EmptyRoiError(
                 f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
@@ -155,6 +156,11 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
                 spec: Spec, source: str = "") -> RoiImage:
     """Interpolate, re-segment, discretise and crop one ROI (see :func:`process_image`)."""
     return roi_image(process_image(intensity, roi, spacing, spec, source), spec)
+
+
+def keeps_pixel_type(spec: Spec) -> bool:
+    """Whether the intensities keep the image's pixel type (``intensity.pixel_type: image``)."""
+    return spec.intensity.pixel_type == "image"
 
 
 def _interpolates_region_only(spec: Spec) -> bool:

@@ -20,6 +20,7 @@ BinEdgeConvention = Literal["ibsi", "pyradiomics"]
 IntensityConversion = Literal["none", "hu", "suv"]
 Normalisation = Literal["none", "zscore", "percentile"]
 NormalisationRegion = Literal["roi", "body", "image"]
+PixelType = Literal["float64", "image"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class IntensitySettings:
         (pyradiomics' ``removeOutliers``); ``null``: no clipping.
     normalisation_scale : float
         Factor of the normalised values, applied last (``normalizeScale``).
+    pixel_type : {"float64", "image"}
+        Type of the intensities through the IBSI chain (read by
+        :func:`radiomix.preprocess.roi.process_image` and the filters, not by
+        the preprocess stage). ``float64`` (IBSI): 64-bit floats from the
+        start. ``image``: the image's own pixel type, as pyradiomics keeps it:
+        ``grid: pyradiomics`` interpolation casts into it (as SimpleITK),
+        filters compute in the precision their library uses for it (LoG and
+        gradient: float32; wavelet: float32 for a float32 image), and the
+        discretisation bins those values. ``grid: ibsi`` interpolation gives
+        float64 whatever this setting.
     """
 
     conversion: IntensityConversion = "none"
@@ -63,6 +74,7 @@ class IntensitySettings:
     percentiles: tuple[float, float] = (1.0, 99.0)
     normalisation_clip: float | None = None
     normalisation_scale: float = 1.0
+    pixel_type: PixelType = "float64"
 
     def __post_init__(self):
         if self.normalisation_clip is not None and not self.normalisation_clip > 0:

@@ -115,9 +115,6 @@ NOT_EXPRESSED = {
                    "ordinary local_binary_pattern_3d filter computes every voxel, so the values differ",
     "lbp3DIcosphereRadius": "LBP3D (see lbp3DLevels)",
     "lbp3DIcosphereSubdivision": "LBP3D (see lbp3DLevels)",
-    "pixel types": "an ordinary spec filters float64 intensities and bins them as float64; pyradiomics "
-                   "bins each image in its own pixel type (LoG, Gradient: float32; LBP2D: the image's "
-                   "type); equal on every case tested, but a value could cross a bin edge",
     "normalize (where)": "extract_features starts from the intensities it is given: the intensity section "
                          "(the normalisation) is applied by a cohort's preprocess stage "
                          "(radiomix.preprocess.intensity.normalise_whole_image)",
@@ -210,11 +207,16 @@ def mask_settings(settings: PyradiomicsSettings) -> MaskSettings:
 
 
 def intensity_settings(settings: PyradiomicsSettings) -> IntensitySettings:
-    """``normalize``, ``normalizeScale``, ``removeOutliers``: a z-score over the whole image."""
+    """``normalize``, ``normalizeScale``, ``removeOutliers``: a z-score over the whole image.
+
+    The intensities keep the image's pixel type (``pixel_type: image``): pyradiomics
+    filters and bins each image in its own type.
+    """
     if not settings.normalize:
-        return IntensitySettings()
+        return IntensitySettings(pixel_type="image")
     return IntensitySettings(normalisation="zscore", normalisation_region="image",
-                             normalisation_scale=settings.normalizeScale, normalisation_clip=settings.removeOutliers)
+                             normalisation_scale=settings.normalizeScale, normalisation_clip=settings.removeOutliers,
+                             pixel_type="image")
 
 
 def interpolation_settings(settings: PyradiomicsSettings) -> InterpolationSettings:
