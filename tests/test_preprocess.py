@@ -226,3 +226,23 @@ def test_pixel_type_image_keeps_the_image_type_through_processing_and_filters(pi
     log = {"recursive_log": {"sigma_mm": 1.0}}
     assert response_map(kept.intensity, kept.spacing, log, keep_pixel_type=True).dtype == np.float32
     assert response_map(kept.intensity, kept.spacing, log).dtype == np.float64
+
+
+def test_crop_to_roi_crops_the_filtered_image_to_the_roi_box_plus_pad_voxels():
+    """``interpolation.crop_to_roi``: the filters see the ROI's box plus ``pad_voxels`` (clipped to the image)."""
+    from radiomix.preprocess.roi import process_image
+    from radiomix.spec import load_spec
+
+    rng = np.random.default_rng(9)
+    intensity = rng.normal(0.0, 1.0, (8, 12, 13))
+    roi = np.zeros(intensity.shape, bool)
+    roi[1:5, 4:7, 6:12] = True
+    filters = [{"square": {}}]
+    cropped = process_image(intensity, roi, (2.0, 1.0, 1.0),
+                            load_spec({"filters": filters, "interpolation": {"crop_to_roi": True, "pad_voxels": 2}}))
+    np.testing.assert_array_equal(cropped.intensity, intensity[0:7, 2:9, 4:13])
+    np.testing.assert_array_equal(cropped.morphological_mask, roi[0:7, 2:9, 4:13])
+    whole = process_image(intensity, roi, (2.0, 1.0, 1.0), load_spec({"filters": filters}))
+    assert whole.intensity.shape == intensity.shape
+    with pytest.raises(SpecError, match="crop_to_roi"):
+        load_spec({"interpolation": {"crop_to_roi": True, "spacing_mm": [1.0, 1.0, 1.0]}})

@@ -101,12 +101,27 @@ def _small_case() -> tuple[sitk.Image, sitk.Image]:
     {"binCount": 12, "voxelArrayShift": 500, "minimumROISize": 20},
     {"resampledPixelSpacing": [1.5, 1.5, 0], "interpolator": "sitkLinear", "padDistance": 2},
     {"resampledPixelSpacing": [1.2, 1.2, 1.2], "binWidth": 7},
+    {"preCrop": True, "padDistance": 0},
+    {"preCrop": True, "padDistance": 1, "normalize": True},
 ], ids=str)
 def test_translated_settings_give_the_same_firstorder_values(setting):
     image, mask = _small_case()
     params = {"imageType": {"Original": {}, "Gradient": {}, "Square": {"binWidth": 400}},
               "featureClass": {"firstorder": []}, "setting": {"label": 2, **setting}}
     _assert_same_firstorder(image, mask, params)
+
+
+def test_pre_crop_changes_the_filtered_values_it_is_translated_to():
+    """preCrop is not a mere speed-up: Square's max|x| and Gradient's border see the cropped block only."""
+    image, mask = _small_case()
+    image = sitk.ConstantPad(image, (1, 1, 1), (1, 1, 1), 5000)  # a bright frame outside the ROI's box
+    mask = sitk.ConstantPad(mask, (1, 1, 1), (1, 1, 1), 0)
+    params = {"imageType": {"Square": {}, "Gradient": {}}, "featureClass": {"firstorder": []},
+              "setting": {"label": 2, "padDistance": 0}}
+    whole = _ordinary_firstorder(image, mask, params)
+    cropped = _ordinary_firstorder(image, mask, {**params, "setting": {**params["setting"], "preCrop": True}})
+    assert cropped["square_firstorder_Mean"] != whole["square_firstorder_Mean"]
+    assert cropped["gradient_firstorder_Mean"] != whole["gradient_firstorder_Mean"]
 
 
 def test_every_setting_is_expressed_or_listed_with_a_reason():

@@ -109,6 +109,9 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
             crop = _crop_slices(roi, spacing, _margin_mm(spec))
             intensity, roi = intensity[crop], roi[crop]
+        elif spec.interpolation.crop_to_roi:  # the filters see the ROI's box plus pad_voxels only
+            crop = _box_slices(roi, (spec.interpolation.pad_voxels,) * roi.ndim)
+            intensity, roi = intensity[crop], roi[crop]
         intensity = np.asarray(intensity, dtype=None if keeps_pixel_type(spec) else np.float64)
         if not roi.any():
             raise EmptyRoiError(
@@ -177,8 +180,10 @@ def _margin_mm(spec: Spec) -> float:
 
 def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
     """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
-    crop = []
-    for axis, ((first, last), size) in enumerate(zip(roi_extent(roi), roi.shape)):
-        pad = int(math.ceil(margin_mm / spacing[axis])) + 1
-        crop.append(slice(max(first - pad, 0), min(last + 1 + pad, size)))
-    return tuple(crop)
+    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 for step in spacing])
+
+
+def _box_slices(roi: np.ndarray, pads) -> tuple[slice, ...]:
+    """Slices of the ROI's bounding box grown by ``pads[axis]`` voxels, clipped to the array."""
+    return tuple(slice(max(first - pad, 0), min(last + 1 + pad, size))
+                 for (first, last), size, pad in zip(roi_extent(roi), roi.shape, pads))

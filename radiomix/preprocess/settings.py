@@ -132,7 +132,16 @@ class InterpolationSettings:
         Where the new grid lies (above).
     pad_voxels : int
         ``grid: pyradiomics``: new voxels kept around the ROI's bounding box
-        (pyradiomics' ``padDistance``; filters see them). Not used by ``ibsi``.
+        (pyradiomics' ``padDistance``; filters see them); with
+        ``crop_to_roi``, the voxels kept around it. Not used by ``ibsi``.
+    crop_to_roi : bool
+        Without interpolation: image and ROI are cropped to the ROI's bounding
+        box plus ``pad_voxels`` voxels (within the image) before filtering, so
+        the filters see that block only (pyradiomics' ``preCrop``; filtered
+        values near the block's border differ from those of the whole image).
+        Without filters nothing changes (every later step reads the ROI's
+        box only). Not allowed with ``spacing_mm`` (the pyradiomics grid
+        covers that block already).
     """
 
     spacing_mm: tuple[float, ...] | None = None
@@ -142,6 +151,7 @@ class InterpolationSettings:
     round_intensities: bool = False
     grid: InterpolationGrid = "ibsi"
     pad_voxels: int = 5
+    crop_to_roi: bool = False
 
     def __post_init__(self):
         if self.grid == "ibsi" and self.image_method not in IBSI_IMAGE_METHODS:
@@ -157,6 +167,10 @@ class InterpolationSettings:
                                 "set interpolation.mask_method: nearest")
         if self.pad_voxels < 0:
             raise SpecError(f"interpolation.pad_voxels must be at least 0, got {self.pad_voxels}")
+        if self.crop_to_roi and self.spacing_mm is not None:
+            raise SpecError("interpolation.crop_to_roi crops an image that is not interpolated; with spacing_mm, "
+                            "use grid: pyradiomics (its grid covers the ROI's box plus pad_voxels) or drop "
+                            "crop_to_roi")
 
 
 ResegmentationRangeMode = Literal["absolute", "relative", "sigma"]

@@ -79,6 +79,7 @@ EXPRESSED = {
     "resampledPixelSpacing": "interpolation: {grid: pyradiomics, spacing_mm}",
     "interpolator": "interpolation.image_method (mask_method: nearest)",
     "padDistance": "interpolation.pad_voxels",
+    "preCrop": "interpolation.crop_to_roi (without resampling; the pyradiomics grid crops anyway)",
     "resegmentRange": "resegmentation.range",
     "resegmentMode": "resegmentation.range_mode",
     "binWidth": "discretisation: {method: fixed_bin_size, bin_width, bin_edges: pyradiomics}",
@@ -99,8 +100,6 @@ EXPRESSED = {
 NOT_EXPRESSED = {
     "additionalInfo": "pyradiomics' diagnostics columns; radiomix keeps provenance apart from the feature "
                       "table, so the setting changes no value",
-    "preCrop": "the ordinary chain filters the whole (interpolated) image; cropping to the ROI's box plus "
-               "padDistance before filtering changes filtered values near the crop border only",
     "resegmentShape": "shape classes are outside this translation (the morphology family always uses the "
                       "ROI before re-segmentation, i.e. resegmentShape: false)",
     "distances": "texture classes are outside this translation (pyradiomics' Chebyshev neighbour shells)",
@@ -220,8 +219,11 @@ def intensity_settings(settings: PyradiomicsSettings) -> IntensitySettings:
 
 
 def interpolation_settings(settings: PyradiomicsSettings) -> InterpolationSettings:
-    """``resampledPixelSpacing``, ``interpolator``, ``padDistance`` (resampling only when both of the first are set)."""
+    """``resampledPixelSpacing``, ``interpolator``, ``padDistance`` (resampling only when both of the first are set),
+    ``preCrop`` (without resampling)."""
     if settings.interpolator is None or settings.resampledPixelSpacing is None:
+        if settings.preCrop:
+            return InterpolationSettings(crop_to_roi=True, pad_voxels=settings.padDistance)
         return InterpolationSettings()
     return InterpolationSettings(spacing_mm=settings.resampledPixelSpacing, grid="pyradiomics",
                                  image_method=PYRADIOMICS_INTERPOLATORS[settings.interpolator],
