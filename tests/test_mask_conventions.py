@@ -89,7 +89,7 @@ def test_ordinary_chain_checks_the_dimensions():
     assert len(radiomix.extract_features(image, line, spec))
     with pytest.raises(RoiTooSmallError, match="spans 1 axes; min_roi_dimensions is 2"):
         radiomix.extract_features(image, line, {**spec, "mask": {"min_roi_dimensions": 2}})
-    with pytest.raises(RoiTooSmallError, match="minimumROIDimensions is 2"):
+    with pytest.raises(RoiTooSmallError, match="spans 1 axes; min_roi_dimensions is 2"):  # minimumROIDimensions
         radiomix.extract_features(image, line, pyradiomics_firstorder())
 
 

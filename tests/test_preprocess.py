@@ -204,7 +204,8 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     assert mask.sum() == whole_mask.sum()
 
 
-@pytest.mark.parametrize("pixel_type, spacing_mm", [(np.int16, None), (np.float32, None), (np.float32, [2.0, 2.0, 2.0])])
+@pytest.mark.parametrize("pixel_type, spacing_mm",
+                         [(np.int16, None), (np.float32, None), (np.float32, [2.0, 2.0, 2.0])])
 def test_pixel_type_image_keeps_the_image_type_through_processing_and_filters(pixel_type, spacing_mm):
     """``intensity.pixel_type: image`` keeps the type (also on the pyradiomics grid); the default makes float64."""
     from radiomix.preprocess.filters import response_map

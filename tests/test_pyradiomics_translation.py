@@ -172,3 +172,15 @@ def test_misspelled_keys_remain_errors_with_suggestions():
         load_pyradiomics_spec({"setting": {"binwidth": 10}})
     with pytest.raises(SpecError, match="resegmentRange"):
         load_pyradiomics_spec({"imageType": {"Original": {"resegmentRang": [1, 2]}}})
+
+
+@pytest.mark.parametrize("pixel_type", [sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkFloat32,
+                                        sitk.sitkFloat64, sitk.sitkInt64])
+def test_masks_of_every_pixel_type_give_the_same_roi(pixel_type):
+    """The ordinary mask reader finds label 2 in any pixel type, as pyradiomics' UInt32 cast does."""
+    image, mask = _small_case()
+    params = {"featureClass": {"firstorder": [], "shape": []}, "setting": {"label": 2}}
+    expected = extract_pyradiomics(image, mask, params)
+    ours = extract_pyradiomics(image, sitk.Cast(mask, pixel_type), params)
+    np.testing.assert_array_equal(ours["value"].to_numpy(), expected["value"].to_numpy())
+    assert len(ours) == 18 + 14

@@ -98,7 +98,7 @@ NamedFilter = tuple[str, FilterSettings | None]
 """pyradiomics' prefix of an image and the filter that makes it (None: the original image)."""
 
 
-def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
+def image_types(image: sitk.Image, mask: sitk.Image | np.ndarray, spec: PyradiomicsSpec,
                 box: Box | None = None) -> Iterator[tuple[str, np.ndarray, PyradiomicsSettings]]:
     """The filtered images of every enabled image type, as pyradiomics' extractor generates them.
 
@@ -107,9 +107,10 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
     image : SimpleITK.Image
         The 3D image after pyradiomics' loading chain (normalised, resampled
         or pre-cropped as configured).
-    mask : SimpleITK.Image
-        Label map on ``image``'s grid (the resegmented ROI if any); LBP3D
-        uses the voxels of label ``settings.label``.
+    mask : SimpleITK.Image or ndarray of bool
+        Label map on ``image``'s grid (the resegmented ROI if any), of which
+        LBP3D uses the voxels of label ``settings.label``; or those voxels
+        themselves, ``(z, y, x)``.
     spec : PyradiomicsSpec
         Enabled image types and their settings.
     box : BoundingBox or tuple of 3 slices, optional
@@ -139,7 +140,7 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
         if group[0] is None:
             yield prefixes[0], np.array(array[slices]), settings
             continue
-        roi = sitk.GetArrayViewFromImage(mask) == settings.label if image_type.name == "LBP3D" else None
+        roi = _lbp3d_roi(mask, settings.label) if image_type.name == "LBP3D" else None
         for prefix, values in zip(prefixes, response_maps_on_box(array, spacing, group, slices, roi)):
             if image_type.name == "LBP2D":
                 stored = np.empty(values.shape, dtype=array.dtype)
@@ -147,6 +148,11 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
                     stored[...] = values  # pyradiomics writes the LBP values into the image's own pixel type
                 values = stored
             yield prefix, values, settings
+
+
+def _lbp3d_roi(mask: sitk.Image | np.ndarray, label: int) -> np.ndarray:
+    """The voxels of ``label`` of a label map, or a boolean ROI as it is."""
+    return mask if isinstance(mask, np.ndarray) else sitk.GetArrayViewFromImage(mask) == label
 
 
 def image_type_filters(name: str, settings: PyradiomicsSettings, image: sitk.Image) -> list[NamedFilter]:

@@ -201,7 +201,8 @@ def mask_settings(settings: PyradiomicsSettings) -> MaskSettings:
     """``label_channel``, ``correctMask``, ``minimumROIDimensions``, ``minimumROISize``, ``geometryTolerance``."""
     tolerance = ITK_DEFAULT_TOLERANCE if settings.geometryTolerance is None else settings.geometryTolerance
     return MaskSettings(min_roi_voxels=1 if settings.minimumROISize is None else settings.minimumROISize + 1,
-                        geometry_tolerance_voxels=tolerance, correct_mask=settings.correctMask, min_roi_dimensions=settings.minimumROIDimensions,
+                        geometry_tolerance_voxels=tolerance, correct_mask=settings.correctMask,
+                        min_roi_dimensions=settings.minimumROIDimensions,
                         label_channel=settings.label_channel)
 
 
