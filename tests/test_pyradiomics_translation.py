@@ -17,7 +17,7 @@ from golden_cases import PROSTATE_PARAMETERS, SPECS, _random_volume
 from test_pyradiomics_baseline import CONFIGURATIONS, _configuration_id, case_images, parameters
 
 import radiomix
-from radiomix.errors import SpecError
+from radiomix.errors import InputError, SpecError
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSettings, load_pyradiomics_spec
@@ -184,3 +184,24 @@ def test_masks_of_every_pixel_type_give_the_same_roi(pixel_type):
     ours = extract_pyradiomics(image, sitk.Cast(mask, pixel_type), params)
     np.testing.assert_array_equal(ours["value"].to_numpy(), expected["value"].to_numpy())
     assert len(ours) == 18 + 14
+
+
+def test_errors_name_the_files_the_label_and_the_problem(tmp_path):
+    """Mask files are read beside the image (on a thread): their errors still name them."""
+    from radiomix.errors import GeometryMismatchError, LabelAbsentError
+
+    image, mask = _small_case()
+    image_path, mask_path = tmp_path / "image.nrrd", tmp_path / "mask.nrrd"
+    sitk.WriteImage(image, str(image_path))
+    sitk.WriteImage(mask, str(mask_path))
+    params = {"featureClass": {"firstorder": []}, "setting": {"label": 3}}
+    with pytest.raises(LabelAbsentError, match=r"mask\.nrrd: label 3 is not in the mask; labels present: \[0, 2\]"):
+        extract_pyradiomics(image_path, mask_path, params)
+    nudged = sitk.Image(mask)
+    nudged.SetOrigin((-5.0, 3.0, 12.01))
+    sitk.WriteImage(nudged, str(mask_path))
+    with pytest.raises(GeometryMismatchError, match=r"mask\.nrrd: .*origins are 0\.01 mm apart.*correctMask"):
+        extract_pyradiomics(image_path, mask_path, {**params, "setting": {"label": 2}})
+    (tmp_path / "broken.nrrd").write_text("not an image")
+    with pytest.raises(InputError, match="broken.nrrd"):
+        extract_pyradiomics(image_path, tmp_path / "broken.nrrd", params)

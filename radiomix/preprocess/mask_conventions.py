@@ -90,7 +90,7 @@ def check_roi_dimensions(roi: np.ndarray, min_dimensions: int, what: str = "the 
 
 
 def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, label: int,
-                               settings: MaskSettings) -> sitk.Image:
+                               settings: MaskSettings, source=None) -> sitk.Image:
     """:func:`radiomix.io.read_mask` under a spec's ``mask`` section.
 
     Grids are compared within :meth:`MaskSettings.grid_tolerances` (absolute,
@@ -98,18 +98,19 @@ def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, lab
     ``label_channel`` selects its channel and ``correct_mask`` puts it onto
     ``reference``'s grid when the grids differ (:func:`mask_on_image_grid`);
     without ``correct_mask`` the error says it exists. DICOM masks are
-    rasterised onto ``reference`` anyway.
+    rasterised onto ``reference`` anyway. ``source``: the file an in-memory
+    label image was read from, named in error messages.
     """
     tolerance_mm, direction_tolerance = settings.grid_tolerances(reference)
     tolerances = {"tolerance_mm": tolerance_mm, "direction_tolerance": direction_tolerance}
     kind = mask_kind(path)
     if kind in ("RTSTRUCT", "SEG"):
         return read_mask(path, reference=reference, roi=roi, label=label, **tolerances)
-    file = None if isinstance(path, sitk.Image) else path
+    file = source if isinstance(path, sitk.Image) else path
     try:
         if settings.label_channel is None and not settings.correct_mask:
             return read_mask(path, reference=reference, roi=roi, label=label, **tolerances)
-        labels = path if file is None else read_image_file(file)
+        labels = path if isinstance(path, sitk.Image) else read_image_file(path)
         if settings.label_channel is not None:
             labels = select_label_channel(labels, settings.label_channel, file)
         labels = as_volume(labels, file)

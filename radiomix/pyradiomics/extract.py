@@ -27,6 +27,7 @@ import dataclasses
 import importlib
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from radiomix.errors import InputError, SpecError
 from radiomix.features import histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels, roi_box
+from radiomix.io.images import read_image_file
 from radiomix.preprocess.discretisation import Discretised, discretise
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import check_roi_extent, read_mask_with_conventions
@@ -111,13 +113,14 @@ def prepare(image: ImageLike, mask: ImageLike, spec: PyradiomicsSpec) -> Prepare
         names the files and the label.
     """
     settings = spec.settings
-    picture = io.read_image(image)
+    picture, mask_file = _read_image_and_mask(image, mask)
     source = f"image {_describe(image)}, mask {_describe(mask)} (label {settings.label})"
     if picture.GetDimension() != 3:
         raise InputError(f"radiomix's pyradiomics backend needs 3D images (got {picture.GetDimension()}D); "
                          "store a 2D image as a volume of one slice and set force2D", _describe(image))
     ordinary = ordinary_spec(settings, _filters(spec, picture))
-    binary = read_mask_with_conventions(mask, picture, None, settings.label, ordinary.mask)
+    binary = read_mask_with_conventions(mask if mask_file is None else mask_file, picture, None, settings.label,
+                                        ordinary.mask, source=None if mask_file is None else mask)
     if settings.normalize:
         picture = normalise_whole_image(picture, settings.normalizeScale, settings.removeOutliers)
     intensity, region, spacing = image_arrays(picture, binary)
@@ -134,6 +137,18 @@ def prepare(image: ImageLike, mask: ImageLike, spec: PyradiomicsSpec) -> Prepare
     shape_roi = processed.intensity_mask if settings.resegmentShape else processed.morphological_mask
     return PreparedCase(image=picture, roi=processed.intensity_mask, shape_roi=shape_roi, box=box,
                         spacing=processed.spacing)
+
+
+def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image, sitk.Image | None]:
+    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask`` (None otherwise).
+
+    Inflating compressed files releases the GIL, so the two reads overlap.
+    """
+    if isinstance(mask, sitk.Image) or io.mask_kind(mask) in ("RTSTRUCT", "SEG"):
+        return io.read_image(image), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mask_read = pool.submit(read_image_file, mask)
+        return io.read_image(image), mask_read.result()
 
 
 def _filters(spec: PyradiomicsSpec, image: sitk.Image) -> tuple:
