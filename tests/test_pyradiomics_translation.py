@@ -205,3 +205,16 @@ def test_errors_name_the_files_the_label_and_the_problem(tmp_path):
     (tmp_path / "broken.nrrd").write_text("not an image")
     with pytest.raises(InputError, match="broken.nrrd"):
         extract_pyradiomics(image_path, tmp_path / "broken.nrrd", params)
+
+
+def test_pyradiomics_warnings_are_logged_once_per_case(caplog):
+    """The preparation asks for the filters silently; the image types warn, as pyradiomics, once."""
+    import logging
+
+    image, mask = _small_case()
+    params = {"imageType": {"LoG": {"sigma": [1.0, 100.0]}}, "featureClass": {"firstorder": []},
+              "setting": {"label": 2}}
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
+        table = extract_pyradiomics(image, mask, params)
+    assert caplog.text.count("must be greater than the size") == 1
+    assert {name.split("_")[0] for name in table["feature"]} == {"log-sigma-1-0-mm-3D"}

@@ -152,9 +152,14 @@ def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image,
 
 
 def _filters(spec: PyradiomicsSpec, image: sitk.Image) -> tuple:
-    """The filters of every image type of ``spec`` on ``image`` (whether any filter reads the whole image)."""
+    """The filters of every image type of ``spec`` on ``image`` (whether any filter reads the whole image).
+
+    pyradiomics' warnings are left to :func:`~radiomix.pyradiomics.image_types.image_types`, which
+    decides on the processed image.
+    """
     return tuple(filter_settings for image_type in spec.image_types
-                 for _, filter_settings in image_type_filters(image_type.name, image_type.settings, image)
+                 for _, filter_settings in image_type_filters(image_type.name, image_type.settings, image,
+                                                              warn=False)
                  if filter_settings is not None)
 
 
