@@ -140,11 +140,12 @@ def prepare(image: ImageLike, mask: ImageLike, spec: PyradiomicsSpec) -> Prepare
 
 
 def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image, sitk.Image | None]:
-    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask`` (None otherwise).
+    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask`` (None for an image).
 
-    Inflating compressed files releases the GIL, so the two reads overlap.
+    Inflating compressed files releases the GIL, so the two reads overlap. (A DICOM RTSTRUCT or
+    SEG reaches this function rasterised: :func:`radiomix.extract_features` does it.)
     """
-    if isinstance(mask, sitk.Image) or io.mask_kind(mask) in ("RTSTRUCT", "SEG"):
+    if isinstance(mask, sitk.Image):
         return io.read_image(image), None
     with ThreadPoolExecutor(max_workers=1) as pool:
         mask_read = pool.submit(read_image_file, mask)
