@@ -99,7 +99,9 @@ def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, lab
     ``reference``'s grid when the grids differ (:func:`mask_on_image_grid`);
     without ``correct_mask`` the error says it exists. DICOM masks are
     rasterised onto ``reference`` anyway. ``source``: the file an in-memory
-    label image was read from, named in error messages.
+    label image was read from, named in error messages; the image is then
+    handed over (:func:`radiomix.io.read_mask`'s ``owned``: it may be
+    returned as the mask).
     """
     tolerance_mm, direction_tolerance = settings.grid_tolerances(reference)
     tolerances = {"tolerance_mm": tolerance_mm, "direction_tolerance": direction_tolerance}
@@ -107,9 +109,10 @@ def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, lab
     if kind in ("RTSTRUCT", "SEG"):
         return read_mask(path, reference=reference, roi=roi, label=label, **tolerances)
     file = source if isinstance(path, sitk.Image) else path
+    owned = not isinstance(path, sitk.Image) or source is not None
     try:
         if settings.label_channel is None and not settings.correct_mask:
-            return read_mask(path, reference=reference, roi=roi, label=label, **tolerances)
+            return read_mask(path, reference=reference, roi=roi, label=label, owned=owned, **tolerances)
         labels = path if isinstance(path, sitk.Image) else read_image_file(path)
         if settings.label_channel is not None:
             labels = select_label_channel(labels, settings.label_channel, file)
@@ -119,7 +122,7 @@ def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, lab
                 check_same_grid(reference, labels, **tolerances)
             except GeometryMismatchError:
                 labels = mask_on_image_grid(reference, labels, label)
-        return read_mask(labels, reference=reference, roi=roi, label=label, **tolerances)
+        return read_mask(labels, reference=reference, roi=roi, label=label, owned=owned, **tolerances)
     except InputError as error:
         if isinstance(error, GeometryMismatchError) and not settings.correct_mask:
             raise GeometryMismatchError(f"{error.detail}; or set mask.correct_mask: true (pyradiomics' correctMask) "
