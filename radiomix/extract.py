@@ -21,7 +21,7 @@ from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.mask_conventions import read_mask_with_conventions
-from radiomix.preprocess.roi import image_arrays, process_image, roi_image
+from radiomix.preprocess.roi import image_arrays, keeps_pixel_type, process_image, roi_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.spec import Spec, load_spec
@@ -184,8 +184,9 @@ def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelL
     if isinstance(label, str):
         if label != "all":
             raise ValueError(f"label must be an integer, a list of integers or 'all', got {label!r}")
-        label_map = io.read_label_map(mask, reference=picture, roi=roi,
-                                      tolerance_mm=settings.mask.geometry_tolerance_mm)
+        tolerance_mm, direction_tolerance = settings.mask.grid_tolerances(picture)
+        label_map = io.read_label_map(mask, reference=picture, roi=roi, tolerance_mm=tolerance_mm,
+                                      direction_tolerance=direction_tolerance)
         labels = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(label_map)) if v != 0)
         if not labels:
             raise EmptyRoiError("holds no non-zero label: label='all' finds no region to extract",
@@ -204,7 +205,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: in
     processed = process_image(intensity, region, spacing, settings, source=source, geometry=picture)
     rows = _family_rows(roi_image(processed, settings), settings, "original")
     for filter_settings in settings.filters:
-        response = response_map(processed.intensity, processed.spacing, filter_settings)
+        response = response_map(processed.intensity, processed.spacing, filter_settings, keeps_pixel_type(settings))
         rows += _family_rows(roi_image(processed, settings, response), settings,
                              filter_image_type_name(filter_settings))
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -556,3 +556,17 @@ def test_non_finite_intensity_in_roi_is_counted(tmp_path, bad_value):
 def test_validate_roi_shape_mismatch():
     with pytest.raises(GeometryMismatchError, match="m.nii"):
         validate_roi(np.zeros((2, 3, 4)), np.ones((2, 3, 5)), source="m.nii")
+
+
+def test_read_mask_returns_a_handed_over_binary_image_itself():
+    """``owned``: a binary UInt8 image nobody else uses is the mask (no copy); otherwise the caller's stays intact."""
+    values = np.zeros((3, 4, 5), np.uint8)
+    values[1, 1:3, 2:4] = 1
+    reference = sitk.GetImageFromArray(values.astype(np.int16))
+    labels = sitk.GetImageFromArray(values)
+    labels.SetMetaData("note", "kept by the caller")
+    copied = read_mask(labels, reference=reference)
+    assert copied is not labels and labels.HasMetaDataKey("note")
+    handed = read_mask(labels, reference=reference, owned=True)
+    assert handed is labels and not handed.HasMetaDataKey("note")
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(handed), sitk.GetArrayViewFromImage(copied))

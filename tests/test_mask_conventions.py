@@ -89,7 +89,7 @@ def test_ordinary_chain_checks_the_dimensions():
     assert len(radiomix.extract_features(image, line, spec))
     with pytest.raises(RoiTooSmallError, match="spans 1 axes; min_roi_dimensions is 2"):
         radiomix.extract_features(image, line, {**spec, "mask": {"min_roi_dimensions": 2}})
-    with pytest.raises(RoiTooSmallError, match="minimumROIDimensions is 2"):
+    with pytest.raises(RoiTooSmallError, match="spans 1 axes; min_roi_dimensions is 2"):  # minimumROIDimensions
         radiomix.extract_features(image, line, pyradiomics_firstorder())
 
 
@@ -106,6 +106,29 @@ def test_correct_mask_is_pyradiomics_correct_mask():
     resampled = sitk.Resample(moved, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, moved.GetPixelID())
     direct = radiomix.extract_features(image, resampled, FIRSTORDER_SPEC)
     np.testing.assert_array_equal(direct["value"].to_numpy(), ordinary["value"].to_numpy())
+
+
+def test_geometry_tolerance_relative_to_the_voxel_size(tmp_path):
+    """``geometry_tolerance_voxels``: a fraction of the first voxel size (0.8 mm), pyradiomics' geometryTolerance."""
+    image, mask = _case()
+    nudged = sitk.Image(mask)
+    nudged.SetOrigin((10.0, -20.0, 30.0 + 0.5e-3))  # 0.5 um: 6.25e-4 of the 0.8 mm first voxel size
+    path = tmp_path / "nudged.nrrd"
+    sitk.WriteImage(nudged, str(path))
+    with pytest.raises(GeometryMismatchError, match="correct_mask") as error:
+        radiomix.extract_features(image, path, {**FIRSTORDER_SPEC, "mask": {"geometry_tolerance_voxels": 6e-4}})
+    assert "nudged.nrrd" in str(error.value) and "0.00048 mm" in str(error.value)
+    relaxed = radiomix.extract_features(image, path, {**FIRSTORDER_SPEC, "mask": {"geometry_tolerance_voxels": 7e-4}})
+    direct = radiomix.extract_features(image, mask, FIRSTORDER_SPEC)
+    np.testing.assert_array_equal(relaxed["value"].to_numpy(), direct["value"].to_numpy())
+    turned = sitk.Image(mask)
+    turned.SetDirection((1.0, 5e-4, 0.0, -5e-4, 1.0, 0.0, 0.0, 0.0, 1.0))  # within 1e-3 mm, cosines 5e-4 apart
+    assert MaskSettings(geometry_tolerance_voxels=1e-3).grid_tolerances(image) == pytest.approx((0.8e-3, 1e-3))
+    radiomix.extract_features(image, turned, {**FIRSTORDER_SPEC, "mask": {"geometry_tolerance_voxels": 1e-3}})
+    with pytest.raises(GeometryMismatchError, match="direction cosines"):
+        radiomix.extract_features(image, turned, FIRSTORDER_SPEC)
+    with pytest.raises(SpecError, match="geometry_tolerance_voxels"):
+        MaskSettings(geometry_tolerance_voxels=-1.0)
 
 
 def test_correct_mask_refuses_an_roi_outside_the_image(tmp_path):

@@ -202,3 +202,48 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     assert spacing == whole_spacing
     assert np.array_equal(image, whole_image[region]) and np.array_equal(mask, whole_mask[region])
     assert mask.sum() == whole_mask.sum()
+
+
+@pytest.mark.parametrize("pixel_type, spacing_mm",
+                         [(np.int16, None), (np.float32, None), (np.float32, [2.0, 2.0, 2.0])])
+def test_pixel_type_image_keeps_the_image_type_through_processing_and_filters(pixel_type, spacing_mm):
+    """``intensity.pixel_type: image`` keeps the type (also on the pyradiomics grid); the default makes float64."""
+    from radiomix.preprocess.filters import response_map
+    from radiomix.preprocess.roi import process_image
+    from radiomix.spec import load_spec
+
+    rng = np.random.default_rng(5)
+    intensity = rng.normal(100.0, 30.0, (9, 10, 11)).astype(pixel_type)
+    roi = np.zeros(intensity.shape, bool)
+    roi[2:7, 3:8, 2:9] = True
+    interpolation = {} if spacing_mm is None else {"spacing_mm": spacing_mm, "grid": "pyradiomics",
+                                                   "image_method": "linear", "mask_method": "nearest"}
+    section = {"interpolation": interpolation, "filters": [{"recursive_log": {"sigma_mm": 1.0}}]}
+    kept = process_image(intensity, roi, (1.0, 1.0, 1.0), load_spec({**section, "intensity": {"pixel_type": "image"}}))
+    ibsi = process_image(intensity, roi, (1.0, 1.0, 1.0), load_spec(section))
+    assert kept.intensity.dtype == pixel_type and ibsi.intensity.dtype == np.float64
+    np.testing.assert_array_equal(kept.intensity.astype(np.float64), ibsi.intensity)
+    np.testing.assert_array_equal(kept.intensity_mask, ibsi.intensity_mask)
+    log = {"recursive_log": {"sigma_mm": 1.0}}
+    assert response_map(kept.intensity, kept.spacing, log, keep_pixel_type=True).dtype == np.float32
+    assert response_map(kept.intensity, kept.spacing, log).dtype == np.float64
+
+
+def test_crop_to_roi_crops_the_filtered_image_to_the_roi_box_plus_pad_voxels():
+    """``interpolation.crop_to_roi``: the filters see the ROI's box plus ``pad_voxels`` (clipped to the image)."""
+    from radiomix.preprocess.roi import process_image
+    from radiomix.spec import load_spec
+
+    rng = np.random.default_rng(9)
+    intensity = rng.normal(0.0, 1.0, (8, 12, 13))
+    roi = np.zeros(intensity.shape, bool)
+    roi[1:5, 4:7, 6:12] = True
+    filters = [{"square": {}}]
+    cropped = process_image(intensity, roi, (2.0, 1.0, 1.0),
+                            load_spec({"filters": filters, "interpolation": {"crop_to_roi": True, "pad_voxels": 2}}))
+    np.testing.assert_array_equal(cropped.intensity, intensity[0:7, 2:9, 4:13])
+    np.testing.assert_array_equal(cropped.morphological_mask, roi[0:7, 2:9, 4:13])
+    whole = process_image(intensity, roi, (2.0, 1.0, 1.0), load_spec({"filters": filters}))
+    assert whole.intensity.shape == intensity.shape
+    with pytest.raises(SpecError, match="crop_to_roi"):
+        load_spec({"interpolation": {"crop_to_roi": True, "spacing_mm": [1.0, 1.0, 1.0]}})

@@ -20,9 +20,8 @@ import SimpleITK as sitk
 from test_filters_pyradiomics_kernels import assert_close
 
 from radiomix import _numba
-from radiomix.pyradiomics.image_types import image_types
+from radiomix.pyradiomics.image_types import BoundingBox, image_types
 from radiomix.pyradiomics.params import load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import BoundingBox
 
 from conftest import require_data
 

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import SimpleITK as sitk
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -28,7 +26,6 @@ from radiomix.features import glcm, glrlm
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.texture import present_levels, pyradiomics_offsets
-from radiomix.pyradiomics import preprocessing
 from radiomix.pyradiomics.extract import TEXTURE_FAMILIES, glcm_settings, texture_dimensions
 from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
@@ -124,30 +121,3 @@ def test_one_neighbourhood_pass_gives_the_dependences_and_the_ngtdm(levels, alph
     np.testing.assert_allclose(counted.volume_sums[0][present.rows], expected_differences, rtol=1e-12, atol=1e-12)
 
 
-# ---------------------------------------------------------------------------------------------
-# preprocessing
-# ---------------------------------------------------------------------------------------------
-
-@PROPERTY
-@given(arrays(np.bool_, st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7))))
-def test_roi_box_and_count_in_one_pass(roi):
-    if not roi.any():
-        roi[tuple(np.array(roi.shape) - 1)] = True
-    box, count = preprocessing._box_and_count(roi)
-    indices = np.argwhere(roi)
-    assert box.lower == tuple(indices.min(axis=0)) and box.upper == tuple(indices.max(axis=0))
-    assert count == len(indices)
-    assert preprocessing.roi_box(roi) == box
-
-
-@pytest.mark.parametrize("pixel_type", [sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkFloat32,
-                                        sitk.sitkFloat64, sitk.sitkInt64])
-def test_label_map_holds_the_roi_of_the_uint32_cast(pixel_type):
-    values = np.array([[[0, 1, 2], [2, 1, 0]], [[3, 0, 1], [1, 1, 2]]], dtype=np.float64)
-    mask = sitk.Cast(sitk.GetImageFromArray(values), pixel_type)
-    settings_ = PyradiomicsSettings(label=2)
-    labels, roi = preprocessing._label_map_and_roi(mask, settings_)
-    expected = sitk.GetArrayFromImage(sitk.Cast(mask, sitk.sitkUInt32)) == 2
-    np.testing.assert_array_equal(roi, expected)
-    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(labels) == 2, expected)
-    assert preprocessing.label_map(mask, settings_).GetSize() == mask.GetSize()

@@ -17,7 +17,7 @@ from golden_cases import PROSTATE_PARAMETERS, SPECS, _random_volume
 from test_pyradiomics_baseline import CONFIGURATIONS, _configuration_id, case_images, parameters
 
 import radiomix
-from radiomix.errors import SpecError
+from radiomix.errors import InputError, SpecError
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSettings, load_pyradiomics_spec
@@ -101,12 +101,27 @@ def _small_case() -> tuple[sitk.Image, sitk.Image]:
     {"binCount": 12, "voxelArrayShift": 500, "minimumROISize": 20},
     {"resampledPixelSpacing": [1.5, 1.5, 0], "interpolator": "sitkLinear", "padDistance": 2},
     {"resampledPixelSpacing": [1.2, 1.2, 1.2], "binWidth": 7},
+    {"preCrop": True, "padDistance": 0},
+    {"preCrop": True, "padDistance": 1, "normalize": True},
 ], ids=str)
 def test_translated_settings_give_the_same_firstorder_values(setting):
     image, mask = _small_case()
     params = {"imageType": {"Original": {}, "Gradient": {}, "Square": {"binWidth": 400}},
               "featureClass": {"firstorder": []}, "setting": {"label": 2, **setting}}
     _assert_same_firstorder(image, mask, params)
+
+
+def test_pre_crop_changes_the_filtered_values_it_is_translated_to():
+    """preCrop is not a mere speed-up: Square's max|x| and Gradient's border see the cropped block only."""
+    image, mask = _small_case()
+    image = sitk.ConstantPad(image, (1, 1, 1), (1, 1, 1), 5000)  # a bright frame outside the ROI's box
+    mask = sitk.ConstantPad(mask, (1, 1, 1), (1, 1, 1), 0)
+    params = {"imageType": {"Square": {}, "Gradient": {}}, "featureClass": {"firstorder": []},
+              "setting": {"label": 2, "padDistance": 0}}
+    whole = _ordinary_firstorder(image, mask, params)
+    cropped = _ordinary_firstorder(image, mask, {**params, "setting": {**params["setting"], "preCrop": True}})
+    assert cropped["square_firstorder_Mean"] != whole["square_firstorder_Mean"]
+    assert cropped["gradient_firstorder_Mean"] != whole["gradient_firstorder_Mean"]
 
 
 def test_every_setting_is_expressed_or_listed_with_a_reason():
@@ -123,10 +138,9 @@ def test_every_setting_is_expressed_or_listed_with_a_reason():
     ("resegmentRange", (0.0, 100.0)), ("binWidth", 5.0), ("binCount", 8), ("voxelArrayShift", 10.0),
 ])
 def test_every_processing_setting_changes_the_ordinary_spec(name, value):
-    image, _ = _small_case()
     default = PyradiomicsSettings(resampledPixelSpacing=None)
     changed = dataclasses.replace(default, **{name: value})
-    assert ordinary_spec(changed, image) != ordinary_spec(default, image)
+    assert ordinary_spec(changed) != ordinary_spec(default)
 
 
 @pytest.mark.parametrize("name, value", [
@@ -134,9 +148,8 @@ def test_every_processing_setting_changes_the_ordinary_spec(name, value):
     ("resegmentMode", "relative"),
 ])
 def test_dependent_settings_change_the_ordinary_spec(name, value):
-    image, _ = _small_case()
     base = PyradiomicsSettings(normalize=True, resampledPixelSpacing=(2.0, 2.0, 2.0), resegmentRange=(0.5, 0.9))
-    assert ordinary_spec(dataclasses.replace(base, **{name: value}), image) != ordinary_spec(base, image)
+    assert ordinary_spec(dataclasses.replace(base, **{name: value})) != ordinary_spec(base)
 
 
 def test_image_type_settings_reach_the_filters_and_names():
@@ -159,3 +172,49 @@ def test_misspelled_keys_remain_errors_with_suggestions():
         load_pyradiomics_spec({"setting": {"binwidth": 10}})
     with pytest.raises(SpecError, match="resegmentRange"):
         load_pyradiomics_spec({"imageType": {"Original": {"resegmentRang": [1, 2]}}})
+
+
+@pytest.mark.parametrize("pixel_type", [sitk.sitkUInt8, sitk.sitkInt16, sitk.sitkUInt32, sitk.sitkFloat32,
+                                        sitk.sitkFloat64, sitk.sitkInt64])
+def test_masks_of_every_pixel_type_give_the_same_roi(pixel_type):
+    """The ordinary mask reader finds label 2 in any pixel type, as pyradiomics' UInt32 cast does."""
+    image, mask = _small_case()
+    params = {"featureClass": {"firstorder": [], "shape": []}, "setting": {"label": 2}}
+    expected = extract_pyradiomics(image, mask, params)
+    ours = extract_pyradiomics(image, sitk.Cast(mask, pixel_type), params)
+    np.testing.assert_array_equal(ours["value"].to_numpy(), expected["value"].to_numpy())
+    assert len(ours) == 18 + 14
+
+
+def test_errors_name_the_files_the_label_and_the_problem(tmp_path):
+    """Mask files are read beside the image (on a thread): their errors still name them."""
+    from radiomix.errors import GeometryMismatchError, LabelAbsentError
+
+    image, mask = _small_case()
+    image_path, mask_path = tmp_path / "image.nrrd", tmp_path / "mask.nrrd"
+    sitk.WriteImage(image, str(image_path))
+    sitk.WriteImage(mask, str(mask_path))
+    params = {"featureClass": {"firstorder": []}, "setting": {"label": 3}}
+    with pytest.raises(LabelAbsentError, match=r"mask\.nrrd: label 3 is not in the mask; labels present: \[0, 2\]"):
+        extract_pyradiomics(image_path, mask_path, params)
+    nudged = sitk.Image(mask)
+    nudged.SetOrigin((-5.0, 3.0, 12.01))
+    sitk.WriteImage(nudged, str(mask_path))
+    with pytest.raises(GeometryMismatchError, match=r"mask\.nrrd: .*origins are 0\.01 mm apart.*correctMask"):
+        extract_pyradiomics(image_path, mask_path, {**params, "setting": {"label": 2}})
+    (tmp_path / "broken.nrrd").write_text("not an image")
+    with pytest.raises(InputError, match="broken.nrrd"):
+        extract_pyradiomics(image_path, tmp_path / "broken.nrrd", params)
+
+
+def test_pyradiomics_warnings_are_logged_once_per_case(caplog):
+    """The preparation asks for the filters silently; the image types warn, as pyradiomics, once."""
+    import logging
+
+    image, mask = _small_case()
+    params = {"imageType": {"LoG": {"sigma": [1.0, 100.0]}}, "featureClass": {"firstorder": []},
+              "setting": {"label": 2}}
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
+        table = extract_pyradiomics(image, mask, params)
+    assert caplog.text.count("must be greater than the size") == 1
+    assert {name.split("_")[0] for name in table["feature"]} == {"log-sigma-1-0-mm-3D"}

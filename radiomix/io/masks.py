@@ -298,7 +298,7 @@ def _labels_present(labels: np.ndarray) -> str:
 
 def _integer_label_mask(
     labels: sitk.Image, file: Path | None, label: int, reference: sitk.Image | None, reference_path: Path | None,
-    tolerance_mm: float, direction_tolerance: float,
+    tolerance_mm: float, direction_tolerance: float, owned: bool,
 ) -> sitk.Image:
     """The binary mask of ``label`` in a label image of a type whose every value is an ``Int32`` label.
 
@@ -311,8 +311,8 @@ def _integer_label_mask(
         check_same_grid(reference, labels, tolerance_mm=tolerance_mm, direction_tolerance=direction_tolerance,
                         source=sources or None)
     values = sitk.GetArrayViewFromImage(labels)
-    if file is not None and label == 1 and labels.GetPixelID() == sitk.sitkUInt8 and values.max() == 1:
-        # a binary UInt8 file (read here, nobody else's image) already is the mask: no compare, no copy
+    if owned and label == 1 and labels.GetPixelID() == sitk.sitkUInt8 and values.max() == 1:
+        # a binary UInt8 image (read here or handed over: nobody else's) already is the mask: no compare, no copy
         for key in labels.GetMetaDataKeys():
             labels.EraseMetaData(key)
         if reference is not None:
@@ -330,6 +330,7 @@ def read_mask(
     path: MaskSource, reference: ImageSource | None = None, roi: str | None = None, label: int = 1, *,
     tolerance_mm: float = MaskSettings.geometry_tolerance_mm,
     direction_tolerance: float = DIRECTION_TOLERANCE,
+    owned: bool = False,
 ) -> sitk.Image:
     """Read one region of interest as a binary mask, on the reference image's grid.
 
@@ -352,6 +353,10 @@ def read_mask(
         (and, for SEG, between frame pixel centres and voxel centres).
     direction_tolerance : float
         Largest accepted difference between mask and reference direction cosines.
+    owned : bool
+        ``path`` is an image handed over (nobody else uses it): a binary ``UInt8`` label
+        image asked for label 1 is then returned itself (its metadata cleared, the
+        reference's geometry), as a file read here is.
 
     Returns
     -------
@@ -392,7 +397,7 @@ def read_mask(
     image = path if file is None else read_image_file(file)
     if image.GetPixelID() in _INT32_SUBSET_PIXEL_TYPES:
         return _integer_label_mask(as_volume(image, file), file, label, reference_image, _path_or_none(reference),
-                                   tolerance_mm, direction_tolerance)
+                                   tolerance_mm, direction_tolerance, owned or file is not None)
     labels = _label_file_map(image, file, reference_image, _path_or_none(reference), tolerance_mm,
                              direction_tolerance)
     mask = sitk.BinaryThreshold(labels, lowerThreshold=label, upperThreshold=label, insideValue=1, outsideValue=0)

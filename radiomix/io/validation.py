@@ -51,6 +51,12 @@ class MaskSettings:
     label_channel : int or None
         The channel of a vector-valued (segmentation) label file holding the
         ROI; ``null``: vector masks are refused.
+    geometry_tolerance_voxels : float or None
+        A tolerance relative to the voxel size instead (pyradiomics'
+        ``geometryTolerance``, ITK's rule): origins and voxel sizes may differ
+        by this fraction of the image's first voxel size (x), direction
+        cosines by this value; replaces ``geometry_tolerance_mm`` and the
+        direction tolerance. ``null``: the absolute tolerances.
     """
 
     min_roi_voxels: int = 1
@@ -58,12 +64,22 @@ class MaskSettings:
     correct_mask: bool = False
     min_roi_dimensions: int = 0
     label_channel: int | None = None
+    geometry_tolerance_voxels: float | None = None
 
     def __post_init__(self):
         if not 0 <= self.min_roi_dimensions <= 3:
             raise SpecError(f"mask.min_roi_dimensions must be 0 (no check) to 3, got {self.min_roi_dimensions}")
         if self.label_channel is not None and self.label_channel < 0:
             raise SpecError(f"mask.label_channel must be at least 0, got {self.label_channel}")
+        if self.geometry_tolerance_voxels is not None and not self.geometry_tolerance_voxels >= 0:
+            raise SpecError("mask.geometry_tolerance_voxels must be at least 0 (a fraction of the voxel size), "
+                            f"got {self.geometry_tolerance_voxels}")
+
+    def grid_tolerances(self, image: sitk.Image) -> tuple[float, float]:
+        """``(tolerance_mm, direction_tolerance)`` of :func:`check_same_grid` for a mask of ``image``."""
+        if self.geometry_tolerance_voxels is None:
+            return self.geometry_tolerance_mm, DIRECTION_TOLERANCE
+        return abs(self.geometry_tolerance_voxels * image.GetSpacing()[0]), self.geometry_tolerance_voxels
 
 
 DIRECTION_TOLERANCE = 1e-4
@@ -146,7 +162,7 @@ def check_same_grid(
     if problems:
         raise GeometryMismatchError(
             "mask and image grids differ: " + "; ".join(problems)
-            + f". Tolerance {tolerance_mm} mm (keyword tolerance_mm). Resample the mask onto the "
+            + f". Tolerance {tolerance_mm:.4g} mm (keyword tolerance_mm). Resample the mask onto the "
             "image grid (nearest neighbour), or raise the tolerance if the difference is rounding",
             where)
 

@@ -90,31 +90,43 @@ def check_roi_dimensions(roi: np.ndarray, min_dimensions: int, what: str = "the 
 
 
 def read_mask_with_conventions(path, reference: sitk.Image, roi: str | None, label: int,
-                               settings: MaskSettings) -> sitk.Image:
+                               settings: MaskSettings, source=None) -> sitk.Image:
     """:func:`radiomix.io.read_mask` under a spec's ``mask`` section.
 
-    For a label file (or image), ``label_channel`` selects its channel and
-    ``correct_mask`` puts it onto ``reference``'s grid when the grids differ
-    beyond ``geometry_tolerance_mm`` (:func:`mask_on_image_grid`); DICOM masks
-    are rasterised onto ``reference`` anyway.
+    Grids are compared within :meth:`MaskSettings.grid_tolerances` (absolute,
+    or relative to ``reference``'s voxel size). For a label file (or image),
+    ``label_channel`` selects its channel and ``correct_mask`` puts it onto
+    ``reference``'s grid when the grids differ (:func:`mask_on_image_grid`);
+    without ``correct_mask`` the error says it exists. DICOM masks are
+    rasterised onto ``reference`` anyway. ``source``: the file an in-memory
+    label image was read from, named in error messages; the image is then
+    handed over (:func:`radiomix.io.read_mask`'s ``owned``: it may be
+    returned as the mask).
     """
+    tolerance_mm, direction_tolerance = settings.grid_tolerances(reference)
+    tolerances = {"tolerance_mm": tolerance_mm, "direction_tolerance": direction_tolerance}
     kind = mask_kind(path)
-    if kind in ("RTSTRUCT", "SEG") or (settings.label_channel is None and not settings.correct_mask):
-        return read_mask(path, reference=reference, roi=roi, label=label, tolerance_mm=settings.geometry_tolerance_mm)
-    file = None if isinstance(path, sitk.Image) else path
-    labels = path if file is None else read_image_file(file)
-    if settings.label_channel is not None:
-        labels = select_label_channel(labels, settings.label_channel, file)
-    labels = as_volume(labels, file)
+    if kind in ("RTSTRUCT", "SEG"):
+        return read_mask(path, reference=reference, roi=roi, label=label, **tolerances)
+    file = source if isinstance(path, sitk.Image) else path
+    owned = not isinstance(path, sitk.Image) or source is not None
     try:
+        if settings.label_channel is None and not settings.correct_mask:
+            return read_mask(path, reference=reference, roi=roi, label=label, owned=owned, **tolerances)
+        labels = path if isinstance(path, sitk.Image) else read_image_file(path)
+        if settings.label_channel is not None:
+            labels = select_label_channel(labels, settings.label_channel, file)
+        labels = as_volume(labels, file)
         if settings.correct_mask:
             try:
-                check_same_grid(reference, labels, tolerance_mm=settings.geometry_tolerance_mm)
+                check_same_grid(reference, labels, **tolerances)
             except GeometryMismatchError:
                 labels = mask_on_image_grid(reference, labels, label)
-        return read_mask(labels, reference=reference, roi=roi, label=label,
-                         tolerance_mm=settings.geometry_tolerance_mm)
+        return read_mask(labels, reference=reference, roi=roi, label=label, owned=owned, **tolerances)
     except InputError as error:
+        if isinstance(error, GeometryMismatchError) and not settings.correct_mask:
+            raise GeometryMismatchError(f"{error.detail}; or set mask.correct_mask: true (pyradiomics' correctMask) "
+                                        "to resample the mask onto the image grid", error.path or file) from error
         if error.path is not None or file is None:
             raise
         raise type(error)(error.detail, file) from error

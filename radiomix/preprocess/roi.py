@@ -43,7 +43,7 @@ class ProcessedImage:
 
     Attributes
     ----------
-    intensity : ndarray of float64
+    intensity : ndarray of float64 (or the image's type, ``intensity.pixel_type: image``)
         The (interpolated) image, ``(z, y, x)``: the whole image, or, when it was
         interpolated without filters (see :func:`process_image`), the block of the
         interpolated grid around the ROI that every later step reads.
@@ -69,7 +69,8 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     Parameters
     ----------
     intensity : ndarray of real numbers
-        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept.
+        Voxel intensities, ``(z, y, x)``, in any real type; made float64 where they are kept,
+        unless ``intensity.pixel_type`` is ``image``.
     roi : ndarray of bool
         The morphological mask, same shape; must not be empty.
     spacing : tuple of float
@@ -98,7 +99,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
     if spec.interpolation.spacing_mm is not None:
         if spec.interpolation.grid == "pyradiomics":
             intensity, roi, spacing = resample_arrays_on_roi_grid(intensity, roi, spacing, spec.interpolation,
-                                                                   geometry)
+                                                                   geometry, keeps_pixel_type(spec))
         elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
                                                                 _margin_mm(spec))
@@ -108,7 +109,10 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
             crop = _crop_slices(roi, spacing, _margin_mm(spec))
             intensity, roi = intensity[crop], roi[crop]
-        intensity = np.asarray(intensity, dtype=np.float64)
+        elif spec.interpolation.crop_to_roi:  # the filters see the ROI's box plus pad_voxels only
+            crop = _box_slices(roi, (spec.interpolation.pad_voxels,) * roi.ndim)
+            intensity, roi = intensity[crop], roi[crop]
+        intensity = np.asarray(intensity, dtype=None if keeps_pixel_type(spec) else np.float64)
         if not roi.any():
             raise EmptyRoiError(
                 f"no ROI voxel is left after interpolation to {list(spec.interpolation.spacing_mm)} mm "
@@ -157,6 +161,11 @@ def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, fl
     return roi_image(process_image(intensity, roi, spacing, spec, source), spec)
 
 
+def keeps_pixel_type(spec: Spec) -> bool:
+    """Whether the intensities keep the image's pixel type (``intensity.pixel_type: image``)."""
+    return spec.intensity.pixel_type == "image"
+
+
 def _interpolates_region_only(spec: Spec) -> bool:
     """Whether interpolation may stop at the ROI's neighbourhood (no filters, spline orders <= 1)."""
     orders = (SPLINE_ORDER[spec.interpolation.image_method], SPLINE_ORDER[spec.interpolation.mask_method])
@@ -171,8 +180,10 @@ def _margin_mm(spec: Spec) -> float:
 
 def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
     """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
-    crop = []
-    for axis, ((first, last), size) in enumerate(zip(roi_extent(roi), roi.shape)):
-        pad = int(math.ceil(margin_mm / spacing[axis])) + 1
-        crop.append(slice(max(first - pad, 0), min(last + 1 + pad, size)))
-    return tuple(crop)
+    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 for step in spacing])
+
+
+def _box_slices(roi: np.ndarray, pads) -> tuple[slice, ...]:
+    """Slices of the ROI's bounding box grown by ``pads[axis]`` voxels, clipped to the array."""
+    return tuple(slice(max(first - pad, 0), min(last + 1 + pad, size))
+                 for (first, last), size, pad in zip(roi_extent(roi), roi.shape, pads))

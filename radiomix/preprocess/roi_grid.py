@@ -172,7 +172,8 @@ def resample_on_roi_grid(image: sitk.Image, mask: sitk.Image, label: int, spacin
 
 
 def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                                settings: InterpolationSettings, geometry: sitk.Image | None = None):
+                                settings: InterpolationSettings, geometry: sitk.Image | None = None,
+                                keep_pixel_type: bool = False):
     """:func:`resample_on_roi_grid` of ``(z, y, x)`` arrays on one grid (the ordinary chain's step).
 
     Parameters
@@ -191,13 +192,16 @@ def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing:
         place the grid (as pyradiomics places it on the image). Default:
         origin 0, identity direction (the grid's voxels then lie elsewhere
         than pyradiomics' for an image with another origin or direction).
+    keep_pixel_type : bool
+        Return the intensities in ``intensity``'s type (as SimpleITK
+        interpolates them) rather than as float64.
 
     Returns
     -------
     tuple
         As :func:`radiomix.preprocess.interpolation.interpolate`: float64
-        intensities, boolean ROI and the new ``(z, y, x)`` voxel size, on the
-        grid's box.
+        intensities (or ``intensity``'s type), boolean ROI and the new
+        ``(z, y, x)`` voxel size, on the grid's box.
     """
     spacing_xyz = tuple(float(s) for s in reversed(spacing))
     image = sitk.GetImageFromArray(np.ascontiguousarray(intensity))
@@ -210,7 +214,7 @@ def resample_arrays_on_roi_grid(intensity: np.ndarray, roi: np.ndarray, spacing:
     requested = tuple(settings.spacing_mm) + (0.0,) * (3 - len(settings.spacing_mm))
     new_image, new_mask = resample_on_roi_grid(image, mask, 1, requested, settings.pad_voxels,
                                                settings.image_method)
-    new_intensity = sitk.GetArrayViewFromImage(new_image).astype(np.float64)
+    new_intensity = sitk.GetArrayViewFromImage(new_image).astype(intensity.dtype if keep_pixel_type else np.float64)
     if settings.round_intensities:
         new_intensity = np.rint(new_intensity)
     new_spacing = tuple(float(s) for s in reversed(new_image.GetSpacing()))

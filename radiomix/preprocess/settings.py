@@ -20,6 +20,7 @@ BinEdgeConvention = Literal["ibsi", "pyradiomics"]
 IntensityConversion = Literal["none", "hu", "suv"]
 Normalisation = Literal["none", "zscore", "percentile"]
 NormalisationRegion = Literal["roi", "body", "image"]
+PixelType = Literal["float64", "image"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class IntensitySettings:
         (pyradiomics' ``removeOutliers``); ``null``: no clipping.
     normalisation_scale : float
         Factor of the normalised values, applied last (``normalizeScale``).
+    pixel_type : {"float64", "image"}
+        Type of the intensities through the IBSI chain (read by
+        :func:`radiomix.preprocess.roi.process_image` and the filters, not by
+        the preprocess stage). ``float64`` (IBSI): 64-bit floats from the
+        start. ``image``: the image's own pixel type, as pyradiomics keeps it:
+        ``grid: pyradiomics`` interpolation casts into it (as SimpleITK),
+        filters compute in the precision their library uses for it (LoG and
+        gradient: float32; wavelet: float32 for a float32 image), and the
+        discretisation bins those values. ``grid: ibsi`` interpolation gives
+        float64 whatever this setting.
     """
 
     conversion: IntensityConversion = "none"
@@ -63,6 +74,7 @@ class IntensitySettings:
     percentiles: tuple[float, float] = (1.0, 99.0)
     normalisation_clip: float | None = None
     normalisation_scale: float = 1.0
+    pixel_type: PixelType = "float64"
 
     def __post_init__(self):
         if self.normalisation_clip is not None and not self.normalisation_clip > 0:
@@ -120,7 +132,16 @@ class InterpolationSettings:
         Where the new grid lies (above).
     pad_voxels : int
         ``grid: pyradiomics``: new voxels kept around the ROI's bounding box
-        (pyradiomics' ``padDistance``; filters see them). Not used by ``ibsi``.
+        (pyradiomics' ``padDistance``; filters see them); with
+        ``crop_to_roi``, the voxels kept around it. Not used by ``ibsi``.
+    crop_to_roi : bool
+        Without interpolation: image and ROI are cropped to the ROI's bounding
+        box plus ``pad_voxels`` voxels (within the image) before filtering, so
+        the filters see that block only (pyradiomics' ``preCrop``; filtered
+        values near the block's border differ from those of the whole image).
+        Without filters nothing changes (every later step reads the ROI's
+        box only). Not allowed with ``spacing_mm`` (the pyradiomics grid
+        covers that block already).
     """
 
     spacing_mm: tuple[float, ...] | None = None
@@ -130,6 +151,7 @@ class InterpolationSettings:
     round_intensities: bool = False
     grid: InterpolationGrid = "ibsi"
     pad_voxels: int = 5
+    crop_to_roi: bool = False
 
     def __post_init__(self):
         if self.grid == "ibsi" and self.image_method not in IBSI_IMAGE_METHODS:
@@ -145,6 +167,10 @@ class InterpolationSettings:
                                 "set interpolation.mask_method: nearest")
         if self.pad_voxels < 0:
             raise SpecError(f"interpolation.pad_voxels must be at least 0, got {self.pad_voxels}")
+        if self.crop_to_roi and self.spacing_mm is not None:
+            raise SpecError("interpolation.crop_to_roi crops an image that is not interpolated; with spacing_mm, "
+                            "use grid: pyradiomics (its grid covers the ROI's box plus pad_voxels) or drop "
+                            "crop_to_roi")
 
 
 ResegmentationRangeMode = Literal["absolute", "relative", "sigma"]

@@ -1,13 +1,19 @@
 """``extract_pyradiomics``: a pyradiomics parameter file + image + mask -> tidy feature table.
 
-The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``:
-the processing chain of :mod:`radiomix.pyradiomics.preprocessing`, shape and
-shape2D (the morphology family with pyradiomics' conventions,
-:data:`SHAPE_SETTINGS`, :func:`shape2d_values`) on the original mask cropped
-to the ROI's bounding box, then, for
-every image type (:func:`radiomix.pyradiomics.image_types.image_types`), the
-filtered image over the ROI's bounding box only (no padding), discretised once
-with that image type's settings, and handed to firstorder (the statistics and
+The steps are those of pyradiomics' ``RadiomicsFeatureExtractor.execute``,
+each case prepared by the ordinary chain under the parameter file's
+translation (:func:`prepare`, :mod:`radiomix.pyradiomics.translation`): the
+reader (:func:`radiomix.io.read_image`, pixel type kept), the whole-image
+normalisation, :func:`~radiomix.preprocess.mask_conventions.read_mask_with_conventions`
+(label channel, ``correctMask``, ``geometryTolerance``),
+:func:`~radiomix.preprocess.roi.process_image` (pyradiomics grid, ``preCrop``,
+resegmentation, in the image's pixel type) and the ROI size checks. Then
+shape and shape2D (the morphology family with pyradiomics' conventions,
+:data:`SHAPE_SETTINGS`, :func:`shape2d_values`) on the mask cropped to the
+ROI's bounding box, and, for every image type
+(:func:`radiomix.pyradiomics.image_types.image_types`), the filtered image
+over the ROI's bounding box only (no padding), discretised once with that
+image type's settings, and handed to firstorder (the statistics and
 intensity histogram families with pyradiomics' conventions,
 :func:`firstorder_settings`) and the texture classes
 (the GLCM, GLRLM, NGLDM, NGTDM and GLSZM families with pyradiomics' conventions,
@@ -21,18 +27,25 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from radiomix.errors import SpecError
+from radiomix import io
+from radiomix.errors import InputError, SpecError
 from radiomix.features import glcm, glrlm, glszm, histogram, ngldm, ngtdm, statistics, surface
 from radiomix.features.table import COLUMNS
-from radiomix.features.texture import present_levels
+from radiomix.features.texture import present_levels, roi_box
+from radiomix.io.images import read_image_file
 from radiomix.preprocess.discretisation import Discretised, discretise
-from radiomix.pyradiomics.image_types import image_types
+from radiomix.preprocess.intensity import normalise_whole_image
+from radiomix.preprocess.mask_conventions import check_roi_extent, read_mask_with_conventions
+from radiomix.preprocess.roi import image_arrays, process_image
+from radiomix.pyradiomics.image_types import BoundingBox, image_type_filters, image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
     GLCM_SOURCES,
@@ -47,11 +60,11 @@ from radiomix.pyradiomics.mapping import (
     feature,
 )
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import PreparedCase, prepare, read_image_and_mask
 from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re-exported)
     ENTROPY_EPSILON,
     discretisation_settings,
     firstorder_settings,
+    ordinary_spec,
 )
 from radiomix.spec import GlcmSettings, GlrlmSettings, MorphologySettings, NgldmSettings, NgtdmSettings, ZoneSettings
 
@@ -62,6 +75,121 @@ UNDEFINED = "undefined: pyradiomics gives no number for this ROI"
 
 SpecLike = str | Path | dict | PyradiomicsSpec
 ImageLike = str | Path | sitk.Image
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """Image and ROI after the ordinary chain under a parameter file's translation, ready for the image types.
+
+    Attributes
+    ----------
+    image : SimpleITK.Image
+        The image the filters receive (normalised, resampled or pre-cropped;
+        its own pixel type).
+    roi : ndarray of bool, (z, y, x)
+        Voxels of the ROI for firstorder, the texture classes and LBP3D
+        (re-segmented).
+    shape_roi : ndarray of bool, (z, y, x)
+        Voxels of the ROI for the shape classes (before re-segmentation unless
+        ``resegmentShape``).
+    box : BoundingBox
+        Bounding box of ``roi``; every class sees its image cropped to it
+        (shape classes too, as in pyradiomics).
+    spacing : tuple of float
+        Voxel size (z, y, x) in mm.
+    """
+
+    image: sitk.Image
+    roi: np.ndarray
+    shape_roi: np.ndarray
+    box: BoundingBox
+    spacing: tuple[float, float, float]
+
+
+def prepare(image: ImageLike, mask: ImageLike, spec: PyradiomicsSpec) -> PreparedCase:
+    """One case through the ordinary chain under ``spec``'s translation (module docstring).
+
+    Raises
+    ------
+    radiomix.errors.InputError
+        Unreadable files, a 2D image, an absent label, a grid mismatch (without
+        ``correctMask``), an ROI too small (``minimumROIDimensions``,
+        ``minimumROISize``) or emptied by the re-segmentation; the message
+        names the files and the label.
+    """
+    settings = spec.settings
+    picture, mask_file = _read_image_and_mask(image, mask)
+    source = f"image {_describe(image)}, mask {_describe(mask)} (label {settings.label})"
+    if picture.GetDimension() != 3:
+        raise InputError(f"radiomix's pyradiomics backend needs 3D images (got {picture.GetDimension()}D); "
+                         "store a 2D image as a volume of one slice and set force2D", _describe(image))
+    ordinary = ordinary_spec(settings, _filters(spec, picture))
+    binary = read_mask_with_conventions(mask if mask_file is None else mask_file, picture, None, settings.label,
+                                        ordinary.mask, source=None if mask_file is None else mask)
+    if settings.normalize:
+        picture = normalise_whole_image(picture, settings.normalizeScale, settings.removeOutliers)
+    intensity, region, spacing = image_arrays(picture, binary)
+    processed = process_image(intensity, region, spacing, ordinary, source, geometry=picture)
+    for what, roi in (("the (interpolated) ROI", processed.morphological_mask),
+                      ("the re-segmented ROI", processed.intensity_mask)):
+        box = _box(roi)
+        check_roi_extent(box.size, int(np.count_nonzero(roi[box.slices])), ordinary.mask.min_roi_dimensions,
+                         ordinary.mask.min_roi_voxels, what,
+                         voxels_setting=f"min_roi_voxels (minimumROISize {settings.minimumROISize} + 1)",
+                         source=source)
+    if processed.intensity.shape != intensity.shape or processed.spacing != spacing:
+        picture = _on_grid(processed.intensity, processed.spacing, picture)
+    shape_roi = processed.intensity_mask if settings.resegmentShape else processed.morphological_mask
+    return PreparedCase(image=picture, roi=processed.intensity_mask, shape_roi=shape_roi, box=box,
+                        spacing=processed.spacing)
+
+
+def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image, sitk.Image | None]:
+    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask`` (None for an image).
+
+    Inflating compressed files releases the GIL, so the two reads overlap. (A DICOM RTSTRUCT or
+    SEG reaches this function rasterised: :func:`radiomix.extract_features` does it.)
+    """
+    if isinstance(mask, sitk.Image):
+        return io.read_image(image), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mask_read = pool.submit(read_image_file, mask)
+        return io.read_image(image), mask_read.result()
+
+
+def _filters(spec: PyradiomicsSpec, image: sitk.Image) -> tuple:
+    """The filters of every image type of ``spec`` on ``image`` (whether any filter reads the whole image).
+
+    pyradiomics' warnings are left to :func:`~radiomix.pyradiomics.image_types.image_types`, which
+    decides on the processed image.
+    """
+    return tuple(filter_settings for image_type in spec.image_types
+                 for _, filter_settings in image_type_filters(image_type.name, image_type.settings, image,
+                                                              warn=False)
+                 if filter_settings is not None)
+
+
+def _box(roi: np.ndarray) -> BoundingBox:
+    """Bounding box of a non-empty ROI."""
+    box = roi_box(roi)
+    return BoundingBox(tuple(s.start for s in box), tuple(s.stop - 1 for s in box))
+
+
+def _on_grid(intensity: np.ndarray, spacing: tuple[float, float, float], image: sitk.Image) -> sitk.Image:
+    """The processed (resampled or pre-cropped) intensities as an image of ``spacing`` (z, y, x mm).
+
+    Origin and direction are ``image``'s: the filters read the voxel size only.
+    """
+    result = sitk.GetImageFromArray(np.ascontiguousarray(intensity))
+    result.SetSpacing(tuple(reversed(spacing)))
+    result.SetOrigin(image.GetOrigin())
+    result.SetDirection(image.GetDirection())
+    return result
+
+
+def _describe(source: ImageLike) -> str:
+    """How an input is named in messages."""
+    return "<in-memory image>" if isinstance(source, sitk.Image) else str(source)
 
 
 def aggregation(feature_class: str, settings: PyradiomicsSettings) -> str:
@@ -309,17 +437,17 @@ def extract_pyradiomics(image: ImageLike, mask: ImageLike, spec: SpecLike,
         Invalid parameter file.
     radiomix.errors.InputError
         Unreadable image or mask, absent label, geometry mismatch, ROI too
-        small (pyradiomics' checks, see :mod:`~radiomix.pyradiomics.preprocessing`).
+        small (pyradiomics' checks, see :func:`prepare`).
     """
     spec = load_pyradiomics_spec(spec)
     if label is not None:
         spec = with_label(spec, label)
-    case = prepare(*read_image_and_mask(image, mask), spec.settings)
+    case = prepare(image, mask, spec)
     enabled = enabled_definitions(spec)
     rows = _shape_rows(case, spec, enabled)
     if any(definitions for name, definitions in enabled.items() if name not in SHAPE_CLASSES):
         box_roi = np.ascontiguousarray(case.roi[case.box.slices])
-        for prefix, filtered, settings in image_types(case.image, case.mask, spec, box=case.box):
+        for prefix, filtered, settings in image_types(case.image, case.roi, spec, box=case.box):
             rows += _image_type_rows(prefix, filtered, case.spacing, settings, box_roi, enabled)
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -98,7 +98,7 @@ NamedFilter = tuple[str, FilterSettings | None]
 """pyradiomics' prefix of an image and the filter that makes it (None: the original image)."""
 
 
-def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
+def image_types(image: sitk.Image, mask: sitk.Image | np.ndarray, spec: PyradiomicsSpec,
                 box: Box | None = None) -> Iterator[tuple[str, np.ndarray, PyradiomicsSettings]]:
     """The filtered images of every enabled image type, as pyradiomics' extractor generates them.
 
@@ -107,9 +107,10 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
     image : SimpleITK.Image
         The 3D image after pyradiomics' loading chain (normalised, resampled
         or pre-cropped as configured).
-    mask : SimpleITK.Image
-        Label map on ``image``'s grid (the resegmented ROI if any); LBP3D
-        uses the voxels of label ``settings.label``.
+    mask : SimpleITK.Image or ndarray of bool
+        Label map on ``image``'s grid (the resegmented ROI if any), of which
+        LBP3D uses the voxels of label ``settings.label``; or those voxels
+        themselves, ``(z, y, x)``.
     spec : PyradiomicsSpec
         Enabled image types and their settings.
     box : BoundingBox or tuple of 3 slices, optional
@@ -139,7 +140,7 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
         if group[0] is None:
             yield prefixes[0], np.array(array[slices]), settings
             continue
-        roi = sitk.GetArrayViewFromImage(mask) == settings.label if image_type.name == "LBP3D" else None
+        roi = _lbp3d_roi(mask, settings.label) if image_type.name == "LBP3D" else None
         for prefix, values in zip(prefixes, response_maps_on_box(array, spacing, group, slices, roi)):
             if image_type.name == "LBP2D":
                 stored = np.empty(values.shape, dtype=array.dtype)
@@ -149,7 +150,13 @@ def image_types(image: sitk.Image, mask: sitk.Image, spec: PyradiomicsSpec,
             yield prefix, values, settings
 
 
-def image_type_filters(name: str, settings: PyradiomicsSettings, image: sitk.Image) -> list[NamedFilter]:
+def _lbp3d_roi(mask: sitk.Image | np.ndarray, label: int) -> np.ndarray:
+    """The voxels of ``label`` of a label map, or a boolean ROI as it is."""
+    return mask if isinstance(mask, np.ndarray) else sitk.GetArrayViewFromImage(mask) == label
+
+
+def image_type_filters(name: str, settings: PyradiomicsSettings, image: sitk.Image,
+                       warn: bool = True) -> list[NamedFilter]:
     """The images of one pyradiomics image type: each one's prefix and filter, in pyradiomics' order.
 
     Parameters
@@ -162,8 +169,14 @@ def image_type_filters(name: str, settings: PyradiomicsSettings, image: sitk.Ima
     image : SimpleITK.Image
         The image to filter (LoG is skipped, with pyradiomics' warnings, for
         too small an image or too large a sigma).
+    warn : bool
+        Log pyradiomics' warnings (False: the same filters, silently).
     """
-    return _TRANSLATIONS[name](settings, image)
+    return _TRANSLATIONS[name](settings, image, logger.warning if warn else _silent)
+
+
+def _silent(*_) -> None:
+    """A warning not logged."""
 
 
 def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice]:
@@ -179,26 +192,26 @@ def _box_slices(image: sitk.Image, box: Box | None) -> tuple[slice, slice, slice
     return slices
 
 
-def _log(settings, image):
+def _log(settings, image, warn):
     size = np.array(image.GetSize())
     spacing = np.array(image.GetSpacing())
     if np.min(size) < 4:
-        logger.warning("Image too small to apply LoG filter, size: %s", size)
+        warn("Image too small to apply LoG filter, size: %s", size)
         return []
     named = []
     for sigma in settings.sigma:
         if sigma <= 0.0:
-            logger.warning("applyLoG: sigma must be greater than 0.0: %g", sigma)
+            warn("applyLoG: sigma must be greater than 0.0: %g", sigma)
         elif not np.all(size >= np.ceil(sigma / spacing) + 1):
-            logger.warning("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
-                           sigma, spacing, size)
+            warn("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
+                 sigma, spacing, size)
         else:
             named.append(("log-sigma-{}-mm-3D".format(str(sigma).replace(".", "-")),
                           RecursiveLogFilterSettings(float(sigma))))
     return named
 
 
-def _wavelet(settings, image):
+def _wavelet(settings, image, warn):
     dimensions = "2D" if settings.force2D else "3D"
     n_axes = 2 if settings.force2D else 3
     subbands = ["".join(letters) for letters in itertools.product("LH", repeat=n_axes)][1:]  # PyWavelets' order
@@ -214,16 +227,16 @@ def _wavelet(settings, image):
     return named
 
 
-def _lbp_2d(settings, image):
+def _lbp_2d(settings, image, warn):
     if not settings.force2D:
-        logger.warning("Calculating Local Binary Pattern in 2D, but extracting features in 3D. Use with caution!")
+        warn("Calculating Local Binary Pattern in 2D, but extracting features in 3D. Use with caution!")
     return [("lbp-2D", LocalBinaryPatternFilterSettings(settings.lbp2DRadius, settings.lbp2DSamples,
                                                         settings.lbp2DMethod, settings.force2Ddimension))]
 
 
-def _lbp_3d(settings, image):
+def _lbp_3d(settings, image, warn):
     if settings.force2D:
-        logger.warning("Calculating Local Binary Pattern in 3D, but extracting features in 2D. Use with caution!")
+        warn("Calculating Local Binary Pattern in 3D, but extracting features in 2D. Use with caution!")
     sphere = {"icosphere_radius": settings.lbp3DIcosphereRadius,
               "icosphere_subdivisions": settings.lbp3DIcosphereSubdivision}
     return ([(f"lbp-3D-m{degree + 1}", LocalBinaryPattern3DFilterSettings("norm", degree, **sphere))
@@ -233,7 +246,7 @@ def _lbp_3d(settings, image):
 
 def _single(prefix, make):
     """Translation of an image type that yields one image, made by ``make(settings)``."""
-    return lambda settings, image: [(prefix, make(settings))]
+    return lambda settings, image, warn: [(prefix, make(settings))]
 
 
 _TRANSLATIONS = {
@@ -248,4 +261,4 @@ _TRANSLATIONS = {
     "LBP2D": _lbp_2d,
     "LBP3D": _lbp_3d,
 }
-"""pyradiomics image type name -> ``(settings, image) -> [(prefix, filter settings), ...]``."""
+"""pyradiomics image type name -> ``(settings, image, warn) -> [(prefix, filter settings), ...]``."""

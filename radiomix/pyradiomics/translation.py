@@ -72,13 +72,14 @@ EXPRESSED = {
     "correctMask": "mask.correct_mask",
     "minimumROIDimensions": "mask.min_roi_dimensions",
     "minimumROISize": "mask.min_roi_voxels (minimumROISize + 1)",
-    "geometryTolerance": "mask.geometry_tolerance_mm (times the image's first voxel size)",
+    "geometryTolerance": "mask.geometry_tolerance_voxels (ITK's rule: a fraction of the image's first voxel size)",
     "normalize": "intensity: {normalisation: zscore, normalisation_region: image}",
     "normalizeScale": "intensity.normalisation_scale",
     "removeOutliers": "intensity.normalisation_clip",
     "resampledPixelSpacing": "interpolation: {grid: pyradiomics, spacing_mm}",
     "interpolator": "interpolation.image_method (mask_method: nearest)",
     "padDistance": "interpolation.pad_voxels",
+    "preCrop": "interpolation.crop_to_roi (without resampling; the pyradiomics grid crops anyway)",
     "resegmentRange": "resegmentation.range",
     "resegmentMode": "resegmentation.range_mode",
     "binWidth": "discretisation: {method: fixed_bin_size, bin_width, bin_edges: pyradiomics}",
@@ -99,8 +100,6 @@ EXPRESSED = {
 NOT_EXPRESSED = {
     "additionalInfo": "pyradiomics' diagnostics columns; radiomix keeps provenance apart from the feature "
                       "table, so the setting changes no value",
-    "preCrop": "the ordinary chain filters the whole (interpolated) image; cropping to the ROI's box plus "
-               "padDistance before filtering changes filtered values near the crop border only",
     "resegmentShape": "shape classes are outside this translation (the morphology family always uses the "
                       "ROI before re-segmentation, i.e. resegmentShape: false)",
     "distances": "texture classes are outside this translation (pyradiomics' Chebyshev neighbour shells)",
@@ -115,9 +114,6 @@ NOT_EXPRESSED = {
                    "ordinary local_binary_pattern_3d filter computes every voxel, so the values differ",
     "lbp3DIcosphereRadius": "LBP3D (see lbp3DLevels)",
     "lbp3DIcosphereSubdivision": "LBP3D (see lbp3DLevels)",
-    "pixel types": "an ordinary spec filters float64 intensities and bins them as float64; pyradiomics "
-                   "bins each image in its own pixel type (LoG, Gradient: float32; LBP2D: the image's "
-                   "type); equal on every case tested, but a value could cross a bin edge",
     "normalize (where)": "extract_features starts from the intensities it is given: the intensity section "
                          "(the normalisation) is applied by a cohort's preprocess stage "
                          "(radiomix.preprocess.intensity.normalise_whole_image)",
@@ -175,9 +171,8 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
     spec : PyradiomicsSpec
         The parameter file.
     image : SimpleITK.Image
-        The image the specs are for: ``geometryTolerance`` is relative to its
-        first voxel size, and LoG is skipped (as pyradiomics) for too small an
-        image or too large a sigma.
+        The image the specs are for: LoG is skipped (as pyradiomics) for too
+        small an image or too large a sigma.
     """
     image_types = []
     for image_type in spec.image_types:
@@ -187,41 +182,49 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
         filters = tuple(settings for _, settings in named if settings is not None)
         prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
                          for prefix, settings in named)
-        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, image, filters),
+        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters),
                                          prefixes))
     return Translation(spec.settings.label, tuple(image_types))
 
 
-def ordinary_spec(settings: PyradiomicsSettings, image: sitk.Image, filters: tuple = ()) -> Spec:
+def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = ()) -> Spec:
     """The ordinary spec of one image type's settings (its ``filters`` given), firstorder families only."""
     statistics, histogram = firstorder_settings(settings)
     families = {name: None for name in FeatureSettings.__dataclass_fields__}
     features = FeatureSettings(**{**families, "statistics": statistics, "histogram": histogram})
-    return Spec(name="pyradiomics", mask=mask_settings(settings, image), intensity=intensity_settings(settings),
+    return Spec(name="pyradiomics", mask=mask_settings(settings), intensity=intensity_settings(settings),
                 interpolation=interpolation_settings(settings), resegmentation=resegmentation_settings(settings),
                 discretisation=discretisation_settings(settings), features=features, filters=filters)
 
 
-def mask_settings(settings: PyradiomicsSettings, image: sitk.Image) -> MaskSettings:
+def mask_settings(settings: PyradiomicsSettings) -> MaskSettings:
     """``label_channel``, ``correctMask``, ``minimumROIDimensions``, ``minimumROISize``, ``geometryTolerance``."""
     tolerance = ITK_DEFAULT_TOLERANCE if settings.geometryTolerance is None else settings.geometryTolerance
     return MaskSettings(min_roi_voxels=1 if settings.minimumROISize is None else settings.minimumROISize + 1,
-                        geometry_tolerance_mm=abs(tolerance * image.GetSpacing()[0]),
-                        correct_mask=settings.correctMask, min_roi_dimensions=settings.minimumROIDimensions,
+                        geometry_tolerance_voxels=tolerance, correct_mask=settings.correctMask,
+                        min_roi_dimensions=settings.minimumROIDimensions,
                         label_channel=settings.label_channel)
 
 
 def intensity_settings(settings: PyradiomicsSettings) -> IntensitySettings:
-    """``normalize``, ``normalizeScale``, ``removeOutliers``: a z-score over the whole image."""
+    """``normalize``, ``normalizeScale``, ``removeOutliers``: a z-score over the whole image.
+
+    The intensities keep the image's pixel type (``pixel_type: image``): pyradiomics
+    filters and bins each image in its own type.
+    """
     if not settings.normalize:
-        return IntensitySettings()
+        return IntensitySettings(pixel_type="image")
     return IntensitySettings(normalisation="zscore", normalisation_region="image",
-                             normalisation_scale=settings.normalizeScale, normalisation_clip=settings.removeOutliers)
+                             normalisation_scale=settings.normalizeScale, normalisation_clip=settings.removeOutliers,
+                             pixel_type="image")
 
 
 def interpolation_settings(settings: PyradiomicsSettings) -> InterpolationSettings:
-    """``resampledPixelSpacing``, ``interpolator``, ``padDistance`` (resampling only when both of the first are set)."""
+    """``resampledPixelSpacing``, ``interpolator``, ``padDistance`` (resampling only when both of the first are set),
+    ``preCrop`` (without resampling)."""
     if settings.interpolator is None or settings.resampledPixelSpacing is None:
+        if settings.preCrop:
+            return InterpolationSettings(crop_to_roi=True, pad_voxels=settings.padDistance)
         return InterpolationSettings()
     return InterpolationSettings(spacing_mm=settings.resampledPixelSpacing, grid="pyradiomics",
                                  image_method=PYRADIOMICS_INTERPOLATORS[settings.interpolator],

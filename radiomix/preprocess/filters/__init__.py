@@ -95,7 +95,7 @@ def response_maps_on_box(array: np.ndarray, spacing: tuple[float, float, float],
 
 
 def response_map(image: np.ndarray, spacing: tuple[float, float, float],
-                 spec: Mapping | FilterSettings) -> np.ndarray:
+                 spec: Mapping | FilterSettings, keep_pixel_type: bool = False) -> np.ndarray:
     """Filter response of a ``(z, y, x)`` array.
 
     Parameters
@@ -107,14 +107,19 @@ def response_map(image: np.ndarray, spacing: tuple[float, float, float],
     spec : mapping or settings object
         One filter: ``{kind: {settings}}`` or a settings object from
         :mod:`radiomix.preprocess.filters.settings`.
+    keep_pixel_type : bool
+        Filter ``image`` in its own pixel type and return the response in the
+        type its library gives for it (``intensity.pixel_type: image``;
+        pyradiomics' filters: :func:`response_maps_on_box`); other filters
+        compute in float64 anyway.
 
     Returns
     -------
-    ndarray of float64
+    ndarray of float64 (or the library's type, ``keep_pixel_type``)
         Same shape as ``image``.
     """
     settings = parse_filter(spec)
-    image = np.asarray(image, dtype=np.float64)
+    image = np.asarray(image, dtype=None if keep_pixel_type else np.float64)
     if image.ndim != 3:
         raise ValueError(f"image must be a 3D (z, y, x) array, got {image.ndim} dimensions")
     if len(spacing) != 3 or min(spacing) <= 0:
@@ -122,9 +127,10 @@ def response_map(image: np.ndarray, spacing: tuple[float, float, float],
     spacing = tuple(float(s) for s in spacing)
     if filter_kind(settings) in _BOX_MODULES:
         whole = tuple(slice(0, n) for n in image.shape)
-        return np.asarray(response_maps_on_box(image, spacing, [settings], whole)[0], dtype=np.float64)
+        response = response_maps_on_box(image, spacing, [settings], whole)[0]
+        return np.asarray(response, dtype=None if keep_pixel_type else np.float64)
     module = importlib.import_module(_MODULES[filter_kind(settings)])
-    return module.response_map(image, spacing, settings)
+    return module.response_map(np.asarray(image, dtype=np.float64), spacing, settings)
 
 
 def filter_image(image: str | Path | sitk.Image, spec: Mapping | FilterSettings) -> sitk.Image:
