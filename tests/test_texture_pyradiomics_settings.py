@@ -26,11 +26,10 @@ from radiomix.features.base import RoiImage
 from radiomix.features.ngtdm import ngtdm_feature_values
 from radiomix.features.texture import pyradiomics_offsets
 from radiomix.preprocess.discretisation import discretise
-from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.pyradiomics.extract import extract_pyradiomics, prepare
 from radiomix.pyradiomics.image_types import image_types
 from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLDM_SOURCES, GLRLM_SOURCES, GLSZM_SOURCES, NGTDM_SOURCES
 from radiomix.pyradiomics.params import load_pyradiomics_spec
-from radiomix.pyradiomics.preprocessing import prepare, read_image_and_mask
 from radiomix.pyradiomics.translation import discretisation_settings
 from radiomix.spec import load_spec
 
@@ -109,8 +108,8 @@ def test_an_ordinary_spec_gives_pyradiomics_glcm_values_on_brain1(variant, tmp_p
     table = extract_pyradiomics(image, mask, pyspec)
     expected = dict(zip(table["feature"], table["value"]))
 
-    case = prepare(*read_image_and_mask(image, mask), pyspec.settings)
-    ((prefix, filtered, settings),) = list(image_types(case.image, case.mask, pyspec, box=case.box))
+    case = prepare(image, mask, pyspec)
+    ((prefix, filtered, settings),) = list(image_types(case.image, case.roi, pyspec, box=case.box))
     box_roi = np.ascontiguousarray(case.roi[case.box.slices])
     binned = discretise(filtered, box_roi, discretisation_settings(settings))
 
