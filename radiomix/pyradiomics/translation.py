@@ -20,13 +20,15 @@ pyradiomics' firstorder values.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix.features import statistics
+from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm, statistics, surface
 from radiomix.features.table import column_name
+from radiomix.features.texture import pyradiomics_label
 from radiomix.io.validation import MaskSettings
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.settings import (
@@ -36,9 +38,34 @@ from radiomix.preprocess.settings import (
     ResegmentationSettings,
 )
 from radiomix.pyradiomics.image_types import image_type_filters
-from radiomix.pyradiomics.mapping import FIRSTORDER_SOURCES
+from radiomix.pyradiomics.mapping import (
+    FEATURE_CLASSES,
+    FIRSTORDER_SOURCES,
+    GLCM_SOURCES,
+    GLDM_SOURCES,
+    GLRLM_SOURCES,
+    GLSZM_SOURCES,
+    NGTDM_SOURCES,
+    SHAPE2D_SOURCES,
+    SHAPE_CLASSES,
+    SHAPE_SOURCES,
+    feature,
+    feature_names,
+)
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec
-from radiomix.spec import FeatureSettings, HistogramSettings, Spec, StatisticsSettings
+from radiomix.spec import (
+    FeatureSettings,
+    GlcmSettings,
+    GlrlmSettings,
+    HistogramSettings,
+    MorphologySettings,
+    NgldmSettings,
+    NgtdmSettings,
+    Spec,
+    StatisticsSettings,
+    TextureSettings,
+    ZoneSettings,
+)
 
 ITK_DEFAULT_TOLERANCE = 1e-6
 """ITK's coordinate tolerance (fraction of the first voxel size) when ``geometryTolerance`` is not set."""
@@ -64,6 +91,102 @@ def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettin
     return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
                                non_ibsi_features=statistics.NON_IBSI_KEYS),
             HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
+
+
+SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
+                                    non_ibsi_features=surface.PLANE_DIAMETER_KEYS)
+"""pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
+the population covariance of the voxel positions, and the per-plane maximum diameters."""
+
+
+def shape_settings(settings: PyradiomicsSettings, shape2d: bool) -> MorphologySettings:
+    """:data:`SHAPE_SETTINGS`, with shape2D's features (slices across ``force2Ddimension``) when ``shape2d``.
+
+    pyradiomics computes shape2D only with ``force2D``.
+    """
+    if not (shape2d and settings.force2D):
+        return SHAPE_SETTINGS
+    return dataclasses.replace(SHAPE_SETTINGS, non_ibsi_features=SHAPE_SETTINGS.non_ibsi_features + surface.PLANAR_KEYS,
+                               slice_axis=int(settings.force2Ddimension))
+
+
+def glcm_settings(settings: PyradiomicsSettings, mcc: bool) -> GlcmSettings:
+    """pyradiomics' GLCM conventions as settings of the GLCM family (MCC when ``mcc``)."""
+    return GlcmSettings(symmetric=bool(settings.symmetricalGLCM), degenerate_matrices="pyradiomics",
+                        offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
+                        slice_axis=_slice_axis(settings), weighting_norm=settings.weightingNorm or "none",
+                        non_ibsi_features=(glcm.MCC_KEY,) if mcc else ())
+
+
+def glrlm_settings(settings: PyradiomicsSettings) -> GlrlmSettings:
+    """pyradiomics' GLRLM conventions as settings of the GLRLM family."""
+    return GlrlmSettings(offsets="pyradiomics", slice_axis=_slice_axis(settings),
+                         weighting_norm=settings.weightingNorm or "none", undefined_values="pyradiomics")
+
+
+def gldm_settings(settings: PyradiomicsSettings) -> NgldmSettings:
+    """pyradiomics' GLDM as settings of the NGLDM family (``gldm_a`` its coarseness ``alpha``)."""
+    return NgldmSettings(alpha=float(settings.gldm_a), offsets="pyradiomics",
+                         distances=tuple(int(d) for d in settings.distances), slice_axis=_slice_axis(settings),
+                         undefined_values="pyradiomics")
+
+
+def ngtdm_settings(settings: PyradiomicsSettings) -> NgtdmSettings:
+    """pyradiomics' NGTDM conventions as settings of the NGTDM family."""
+    return NgtdmSettings(offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
+                         slice_axis=_slice_axis(settings), count_isolated_voxels=True,
+                         undefined_values="pyradiomics")
+
+
+def glszm_settings(settings: PyradiomicsSettings) -> ZoneSettings:
+    """pyradiomics' GLSZM conventions as settings of the GLSZM family (26- or, with force2D, 8-connected zones)."""
+    return ZoneSettings(linkage_distance=1, slice_axis=_slice_axis(settings) or 0, undefined_values="pyradiomics")
+
+
+def _slice_axis(settings: PyradiomicsSettings) -> int | None:
+    """The axis no offset moves along: ``force2Ddimension`` with ``force2D``, else None."""
+    return int(settings.force2Ddimension) if settings.force2D else None
+
+
+TEXTURE_FAMILIES = {
+    "glcm": (glcm, lambda settings, definitions: glcm_settings(settings, any(d.name == "MCC" for d in definitions)),
+             GLCM_SOURCES),
+    "glrlm": (glrlm, lambda settings, definitions: glrlm_settings(settings), GLRLM_SOURCES),
+    "gldm": (ngldm, lambda settings, definitions: gldm_settings(settings), GLDM_SOURCES),
+    "ngtdm": (ngtdm, lambda settings, definitions: ngtdm_settings(settings), NGTDM_SOURCES),
+    "glszm": (glszm, lambda settings, definitions: glszm_settings(settings), GLSZM_SOURCES),
+}
+"""pyradiomics class -> (family module, its settings from the parameter file and the class' enabled
+features, pyradiomics name -> family key). The families run on the ROI box's levels for the one
+aggregation of :func:`texture_dimensions` (pyradiomics' offsets give one aggregation whatever it is)."""
+
+TEXTURE_SPEC_FAMILIES = {"glcm": "glcm", "glrlm": "glrlm", "gldm": "ngldm", "ngtdm": "ngtdm", "glszm": "glszm"}
+"""pyradiomics texture class -> the ordinary spec's family (``FeatureSettings`` field)."""
+
+
+def texture_dimensions(settings: PyradiomicsSettings) -> tuple[str]:
+    """``("2.5D",)`` with ``force2D`` (slices along ``force2Ddimension``), else ``("3D",)``."""
+    return ("2.5D",) if settings.force2D else ("3D",)
+
+
+def aggregation(feature_class: str, settings: PyradiomicsSettings) -> str:
+    """IBSI aggregation label of a pyradiomics class' values under ``settings``.
+
+    GLCM and GLRLM: one matrix per direction, features averaged over
+    directions (``3D, averaged``; with ``force2D`` the slices are merged per
+    direction: ``2.5D, direction-merged``), or direction matrices summed when
+    ``weightingNorm`` is set (``merged``; weighted unless ``no_weighting``).
+    GLSZM, GLDM, NGTDM: one matrix (``3D``, or ``2.5D`` with ``force2D``).
+    Other classes: no aggregation.
+    """
+    depth = "2.5D" if settings.force2D else "3D"
+    if feature_class in ("glcm", "glrlm"):
+        if settings.weightingNorm is None:
+            return f"{depth}, direction-merged" if settings.force2D else f"{depth}, averaged"
+        return f"{depth}, merged"
+    if feature_class in ("glszm", "gldm", "ngtdm"):
+        return depth
+    return ""
 
 
 EXPRESSED = {
@@ -130,9 +253,10 @@ class ImageTypeSpec:
     name : str
         pyradiomics' image type (``Original``, ``LoG``, ...).
     spec : Spec
-        Ordinary spec: the processing sections, the statistics and histogram
-        families with pyradiomics' conventions, and the image type's filters
-        (none for ``Original``).
+        Ordinary spec: the processing sections, the families of the enabled
+        classes with pyradiomics' conventions (the morphology family in the
+        first image type's spec only: pyradiomics computes shape once, on the
+        original image) and the image type's filters (none for ``Original``).
     prefixes : tuple of (str, str)
         ``(ordinary image_type, pyradiomics prefix)`` of each image it yields.
     """
@@ -142,10 +266,39 @@ class ImageTypeSpec:
     prefixes: tuple[tuple[str, str], ...]
 
     def feature_names(self) -> dict[str, str]:
-        """Ordinary firstorder column -> pyradiomics' (``original_statistics_mean`` -> ``original_firstorder_Mean``)."""
-        return {column_name(image_type, family, key, ""): f"{prefix}_firstorder_{name}"
-                for image_type, prefix in self.prefixes
-                for name, (family, key) in FIRSTORDER_SOURCES.items()}
+        """Ordinary column -> pyradiomics' of the values this spec is for.
+
+        ``original_statistics_mean`` -> ``original_firstorder_Mean``,
+        ``original_glcm_joint_maximum_3D_averaged`` -> ``original_glcm_MaximumProbability``,
+        ``original_morphology_volume_mesh`` -> ``original_shape_MeshVolume``.
+        """
+        features = self.spec.features
+        names = {}
+        if features.morphology is not None:
+            names.update((column_name("original", "morphology", key, ""), f"original_shape_{name}")
+                         for name, key in SHAPE_SOURCES.items())
+            if set(surface.PLANAR_KEYS) <= set(features.morphology.non_ibsi_features):
+                names.update((column_name("original", "morphology", key, ""), f"original_shape2D_{name}")
+                             for name, key in SHAPE2D_SOURCES.items())
+        for image_type, prefix in self.prefixes:
+            if features.statistics is not None:
+                names.update((column_name(image_type, family, key, ""), f"{prefix}_firstorder_{name}")
+                             for name, (family, key) in FIRSTORDER_SOURCES.items())
+            for feature_class, family in TEXTURE_SPEC_FAMILIES.items():
+                family_settings = getattr(features, family)
+                if family_settings is None:
+                    continue
+                label = self._aggregation(family, family_settings)
+                names.update((column_name(image_type, family, key, label), f"{prefix}_{feature_class}_{name}")
+                             for name, key in TEXTURE_FAMILIES[feature_class][2].items())
+        return names
+
+    def _aggregation(self, family: str, settings) -> str:
+        """The aggregation label of a texture family's values (pyradiomics' offsets give one)."""
+        if family in ("glcm", "glrlm"):
+            return pyradiomics_label(settings.slice_axis, settings.weighting_norm != "none")
+        (dimension,) = self.spec.texture.dimensions
+        return dimension
 
 
 @dataclass(frozen=True)
@@ -156,7 +309,7 @@ class Translation:
     image_types: tuple[ImageTypeSpec, ...]
 
     def feature_names(self) -> dict[str, str]:
-        """Ordinary firstorder column name -> pyradiomics column name, over every image type."""
+        """Ordinary column name -> pyradiomics column name, over every image type."""
         names = {}
         for image_type in self.image_types:
             names.update(image_type.feature_names())
@@ -164,7 +317,7 @@ class Translation:
 
 
 def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
-    """The ordinary specs of a pyradiomics spec's processing and firstorder (module docstring).
+    """The ordinary specs of a pyradiomics spec, one per image type (module docstring).
 
     Parameters
     ----------
@@ -174,6 +327,7 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
         The image the specs are for: LoG is skipped (as pyradiomics) for too
         small an image or too large a sigma.
     """
+    classes = {name: spec.enabled_features(name) for name, _ in spec.feature_classes}
     image_types = []
     for image_type in spec.image_types:
         named = image_type_filters(image_type.name, image_type.settings, image)
@@ -182,19 +336,41 @@ def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
         filters = tuple(settings for _, settings in named if settings is not None)
         prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
                          for prefix, settings in named)
-        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters),
+        image_classes = classes if not image_types else {
+            name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
+        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters, image_classes),
                                          prefixes))
     return Translation(spec.settings.label, tuple(image_types))
 
 
-def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = ()) -> Spec:
-    """The ordinary spec of one image type's settings (its ``filters`` given), firstorder families only."""
-    statistics, histogram = firstorder_settings(settings)
-    families = {name: None for name in FeatureSettings.__dataclass_fields__}
-    features = FeatureSettings(**{**families, "statistics": statistics, "histogram": histogram})
+def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = (),
+                  classes: dict[str, tuple[str, ...]] | None = None) -> Spec:
+    """The ordinary spec of one image type's settings, its ``filters`` and the enabled ``classes``.
+
+    ``classes`` maps each enabled pyradiomics class to its enabled features
+    (None: every class, with its default features): firstorder gives the
+    statistics and histogram families (:func:`firstorder_settings`), shape the
+    morphology family (:func:`shape_settings`, shape2D's features when shape2D
+    is enabled), each texture class its family (:data:`TEXTURE_FAMILIES`,
+    MCC only when enabled), under ``texture.dimensions``
+    (:func:`texture_dimensions`).
+    """
+    if classes is None:
+        classes = {name: feature_names(name, include_deprecated=False) for name in FEATURE_CLASSES}
+    families = dict.fromkeys(FeatureSettings.__dataclass_fields__)
+    if "firstorder" in classes:
+        families["statistics"], families["histogram"] = firstorder_settings(settings)
+    if "shape" in classes or "shape2D" in classes:
+        families["morphology"] = shape_settings(settings, "shape2D" in classes)
+    for feature_class, family in TEXTURE_SPEC_FAMILIES.items():
+        if feature_class in classes:
+            definitions = tuple(feature(feature_class, name) for name in classes[feature_class])
+            families[family] = TEXTURE_FAMILIES[feature_class][1](settings, definitions)
     return Spec(name="pyradiomics", mask=mask_settings(settings), intensity=intensity_settings(settings),
                 interpolation=interpolation_settings(settings), resegmentation=resegmentation_settings(settings),
-                discretisation=discretisation_settings(settings), features=features, filters=filters)
+                discretisation=discretisation_settings(settings),
+                texture=TextureSettings(dimensions=texture_dimensions(settings)),
+                features=FeatureSettings(**families), filters=filters)
 
 
 def mask_settings(settings: PyradiomicsSettings) -> MaskSettings:
