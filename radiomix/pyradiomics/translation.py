@@ -2,20 +2,23 @@
 
 :func:`translate` turns a :class:`~radiomix.pyradiomics.params.PyradiomicsSpec`
 into one ordinary :class:`radiomix.spec.Spec` per image type (an image type may
-override the binning, the filter settings and ``voxelArrayShift``), whose
-processing sections and firstorder families carry pyradiomics' conventions
-(:data:`EXPRESSED`: each parameter-file setting and the ordinary setting that
-carries it). firstorder is the statistics family (non-excess kurtosis, the
-voxel shift, TotalEnergy and StandardDeviation) and the intensity histogram's
-entropy and uniformity (with pyradiomics' epsilon), as
-:func:`firstorder_settings` says; the naming table
+override the binning, the filter settings and ``voxelArrayShift``) whose
+sections carry pyradiomics' conventions (:data:`EXPRESSED`: each
+parameter-file setting and the ordinary setting that carries it): the
+processing sections, and a family per enabled class. firstorder is the
+statistics family and the intensity histogram's entropy and uniformity
+(:func:`firstorder_settings`); shape and shape2D the morphology family
+(:data:`SHAPE_SETTINGS`, :func:`shape_settings`); glcm, glrlm, gldm, ngtdm and
+glszm the GLCM, GLRLM, NGLDM, NGTDM and GLSZM families with pyradiomics'
+offsets (:data:`TEXTURE_FAMILIES`) under ``texture.dimensions``
+(:func:`texture_dimensions`). The naming table
 (:meth:`Translation.feature_names`) gives each ordinary column its pyradiomics
 name. :data:`NOT_EXPRESSED` lists the settings that have no ordinary
 equivalent yet, and why.
 
 Extracted through :func:`radiomix.extract_features` (the intensity section
 applied first, as a cohort's preprocess stage does), the translated specs give
-pyradiomics' firstorder values.
+pyradiomics' values of every class.
 """
 
 from __future__ import annotations
@@ -208,6 +211,14 @@ EXPRESSED = {
     "binWidth": "discretisation: {method: fixed_bin_size, bin_width, bin_edges: pyradiomics}",
     "binCount": "discretisation: {method: fixed_bin_number, n_bins, bin_edges: pyradiomics}",
     "voxelArrayShift": "features.statistics.voxel_shift",
+    "distances": "features.{glcm,ngldm,ngtdm}.distances (offsets: pyradiomics, Chebyshev neighbour shells)",
+    "force2D": "features.{glcm,glrlm,ngldm,ngtdm}.slice_axis, texture.dimensions: [2.5D] (glszm's slices); "
+               "Wavelet and LBP2D take it as the filters' dimensions",
+    "force2Ddimension": "features.{glcm,glrlm,ngldm,ngtdm,glszm}.slice_axis and features.morphology.slice_axis "
+                        "(shape2D); Wavelet and LBP2D take it as the filters' slice_axis",
+    "symmetricalGLCM": "features.glcm.symmetric",
+    "weightingNorm": "features.{glcm,glrlm}.weighting_norm (distance-weighted direction matrices, summed)",
+    "gldm_a": "features.ngldm.alpha",
     "sigma": "filters: recursive_log.sigma_mm",
     "start_level": "filters: stationary_wavelet.level",
     "level": "filters: stationary_wavelet.level (one filter per level and sub-band)",
@@ -223,20 +234,15 @@ EXPRESSED = {
 NOT_EXPRESSED = {
     "additionalInfo": "pyradiomics' diagnostics columns; radiomix keeps provenance apart from the feature "
                       "table, so the setting changes no value",
-    "resegmentShape": "shape classes are outside this translation (the morphology family always uses the "
-                      "ROI before re-segmentation, i.e. resegmentShape: false)",
-    "distances": "texture classes are outside this translation (pyradiomics' Chebyshev neighbour shells)",
-    "force2D": "texture classes are outside this translation (per-slice matrices); Wavelet and LBP2D take it "
-               "as the filters' dimensions",
-    "force2Ddimension": "texture classes are outside this translation; Wavelet and LBP2D take it as the "
-                        "filters' slice_axis",
-    "symmetricalGLCM": "texture classes are outside this translation",
-    "weightingNorm": "texture classes are outside this translation (distance-weighted direction matrices)",
-    "gldm_a": "texture classes are outside this translation",
+    "resegmentShape": "the morphology family always uses the ROI before re-segmentation (resegmentShape: "
+                      "false); true has no ordinary setting",
     "lbp3DLevels": "LBP3D: pyradiomics computes the spherical-harmonic maps on the ROI's voxels only; the "
                    "ordinary local_binary_pattern_3d filter computes every voxel, so the values differ",
     "lbp3DIcosphereRadius": "LBP3D (see lbp3DLevels)",
     "lbp3DIcosphereSubdivision": "LBP3D (see lbp3DLevels)",
+    "shape2D (rows)": "pyradiomics gives no shape2D column for an ROI spanning more than one slice along "
+                      "force2Ddimension; the morphology family gives its 2D features as NaN with an "
+                      "'undefined: the ROI spans N slices' status",
     "normalize (where)": "extract_features starts from the intensities it is given: the intensity section "
                          "(the normalisation) is applied by a cohort's preprocess stage "
                          "(radiomix.preprocess.intensity.normalise_whole_image)",
