@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from radiomix.pyradiomics import mapping
-from radiomix.pyradiomics.extract import ENTROPY_EPSILON
+from radiomix.pyradiomics.translation import ENTROPY_EPSILON
 
 FIRSTORDER_SPEC = {
     "discretisation": {"method": "fixed_bin_size", "bin_width": 25, "bin_edges": "pyradiomics"},

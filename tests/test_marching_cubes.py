@@ -22,7 +22,8 @@ from hypothesis.extra.numpy import arrays
 
 from radiomix.features import marching_cubes as mc
 from radiomix.features import surface
-from radiomix.pyradiomics.extract import SHAPE_SETTINGS, shape_values
+from radiomix.pyradiomics.extract import shape_values
+from radiomix.pyradiomics.translation import SHAPE_SETTINGS
 
 PROPERTY = settings(max_examples=40, deadline=None)
 

@@ -26,9 +26,9 @@ from radiomix.features import glcm, glrlm
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
 from radiomix.features.texture import present_levels, pyradiomics_offsets
-from radiomix.pyradiomics.extract import TEXTURE_FAMILIES, glcm_settings, texture_dimensions
 from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
+from radiomix.pyradiomics.translation import TEXTURE_FAMILIES, glcm_settings, texture_dimensions
 
 PROPERTY = settings(max_examples=30, deadline=None)
 

@@ -44,7 +44,9 @@ from radiomix.features.texture import (
     pyradiomics_offsets,
 )
 from radiomix.features.zones import label_zones, zone_matrix
-from radiomix.pyradiomics.extract import (
+from radiomix.pyradiomics.mapping import GLCM_SOURCES
+from radiomix.pyradiomics.params import PyradiomicsSettings
+from radiomix.pyradiomics.translation import (
     TEXTURE_FAMILIES,
     glcm_settings,
     gldm_settings,
@@ -53,8 +55,6 @@ from radiomix.pyradiomics.extract import (
     ngtdm_settings,
     texture_dimensions,
 )
-from radiomix.pyradiomics.mapping import GLCM_SOURCES
-from radiomix.pyradiomics.params import PyradiomicsSettings
 
 from conftest import require_data
 

@@ -1,9 +1,11 @@
 """A pyradiomics parameter file translated into ordinary specs (radiomix.pyradiomics.translation).
 
-The translated specs, extracted through the ordinary ``radiomix.extract_features``, give the
-pyradiomics path's firstorder values on every baseline configuration and on the prostate phantom
-with LoG and Wavelet; every parameter-file setting is either carried by an ordinary setting or
-named, with the reason, among those that are not.
+The translated specs, extracted through the ordinary ``radiomix.extract_features`` (one call per
+image type) and renamed through the naming table, give the pyradiomics path's values: firstorder on
+every baseline configuration and on the prostate phantom with LoG and Wavelet, every class on brain1
+(feature_specs/pyradiomics_default.yaml and a force2D/distances/weightingNorm variant) and on a small
+case with LoG and Wavelet and a single-slice ROI (shape2D); every parameter-file setting is either
+carried by an ordinary setting or named, with the reason, among those that are not.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import numpy as np
 import pytest
 import SimpleITK as sitk
+import yaml
 from golden_cases import PROSTATE_PARAMETERS, SPECS, _random_volume
 from test_pyradiomics_baseline import CONFIGURATIONS, _configuration_id, case_images, parameters
 
@@ -20,42 +23,46 @@ import radiomix
 from radiomix.errors import InputError, SpecError
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.pyradiomics.mapping import FEATURE_CLASSES
 from radiomix.pyradiomics.params import PyradiomicsSettings, load_pyradiomics_spec
 from radiomix.pyradiomics.translation import EXPRESSED, NOT_EXPRESSED, ordinary_spec, translate
 
 from conftest import require_data
 
 
-def _ordinary_firstorder(image: sitk.Image, mask: sitk.Image, params: dict) -> dict[str, float]:
-    """pyradiomics-named firstorder values of the translated specs, through ``extract_features``.
+def _ordinary_values(image: sitk.Image, mask: sitk.Image, params: dict) -> dict[str, float]:
+    """pyradiomics-named values of the translated specs, one ``extract_features`` call per image type.
 
-    The intensity section is applied first, as a cohort's preprocess stage does.
+    The intensity section is applied first, as a cohort's preprocess stage does; each table is
+    renamed through its image type's naming table.
     """
     translation = translate(load_pyradiomics_spec(params), image)
-    names = translation.feature_names()
     values = {}
     for image_type in translation.image_types:
+        names = image_type.feature_names()
         intensity = image_type.spec.intensity
         source = image if intensity.normalisation == "none" else normalise_whole_image(
             image, intensity.normalisation_scale, intensity.normalisation_clip)
         table = radiomix.extract_features(source, mask, image_type.spec, label=translation.label)
-        prefixes = {prefix for _, prefix in image_type.prefixes}
-        for feature, value in zip(table["feature"], table["value"]):
-            name = names.get(feature)
-            if name is not None and name.split("_firstorder_")[0] in prefixes:
-                values[name] = value
+        values.update((names[feature], value) for feature, value in zip(table["feature"], table["value"])
+                      if feature in names)
     return values
 
 
-def _assert_same_firstorder(image, mask, params):
+def _assert_same_values(image, mask, params, feature_class: str | None = None) -> None:
+    """Every value ``extract_pyradiomics`` gives (of ``feature_class`` when given) within 1e-12 relative."""
     reference = extract_pyradiomics(image, mask, params)
     reference = {name: value for name, value in zip(reference["feature"], reference["value"])
-                 if "_firstorder_" in name}
+                 if feature_class is None or f"_{feature_class}_" in name}
     assert reference
-    ours = _ordinary_firstorder(image, mask, params)
-    assert ours.keys() >= reference.keys()
+    ours = _ordinary_values(image, mask, params)
+    assert ours.keys() >= reference.keys(), sorted(reference.keys() - ours.keys())
     for name, expected in reference.items():
         assert ours[name] == pytest.approx(expected, rel=1e-12, abs=0, nan_ok=True), name
+
+
+def _assert_same_firstorder(image, mask, params):
+    _assert_same_values(image, mask, params, "firstorder")
 
 
 @pytest.mark.parametrize("configuration", CONFIGURATIONS, ids=_configuration_id)
@@ -93,6 +100,45 @@ def _small_case() -> tuple[sitk.Image, sitk.Image]:
     return image, mask
 
 
+ALL_CLASSES = {name: [] for name in FEATURE_CLASSES}
+
+
+@pytest.mark.parametrize("setting", [
+    {},
+    {"force2D": True, "force2Ddimension": 1, "distances": [1, 2], "weightingNorm": "euclidean",
+     "symmetricalGLCM": False, "gldm_a": 1},
+], ids=["default", "force2D_distances_weightingNorm"])
+def test_translated_default_parameter_file_gives_every_class_on_brain1(setting):
+    cases = require_data("pyradiomics/cases")
+    image = sitk.ReadImage(str(cases / "brain1_image.nrrd"))
+    mask = sitk.ReadImage(str(cases / "brain1_label.nrrd"))
+    params = yaml.safe_load((SPECS / "pyradiomics_default.yaml").read_text())
+    params["setting"].update(setting)
+    _assert_same_values(image, mask, params)
+
+
+def test_translated_specs_give_every_class_of_log_and_wavelet():
+    image, mask = _small_case()
+    params = {"imageType": {"Original": {}, "LoG": {"sigma": [1.5]}, "Wavelet": {"binWidth": 10}},
+              "featureClass": ALL_CLASSES, "setting": {"label": 2, "distances": [1, 2]}}
+    _assert_same_values(image, mask, params)
+
+
+@pytest.mark.parametrize("axis", [0, 2])
+def test_translated_specs_give_shape2d_of_a_single_slice_roi(axis):
+    image, mask = _small_case()
+    roi = sitk.GetArrayFromImage(mask)
+    single = np.zeros_like(roi)
+    index = [slice(None)] * 3
+    index[axis] = roi.shape[axis] // 2
+    single[tuple(index)] = roi[tuple(index)]
+    flat = sitk.GetImageFromArray(single)
+    flat.CopyInformation(mask)
+    params = {"featureClass": ALL_CLASSES, "setting": {"label": 2, "force2D": True, "force2Ddimension": axis}}
+    _assert_same_values(image, flat, params)
+    assert any("_shape2D_" in name for name in extract_pyradiomics(image, flat, params)["feature"])
+
+
 @pytest.mark.parametrize("setting", [
     {"normalize": True, "normalizeScale": 50, "removeOutliers": 1.5},
     {"resegmentRange": [-1.0, 1.5], "resegmentMode": "sigma"},
@@ -118,8 +164,8 @@ def test_pre_crop_changes_the_filtered_values_it_is_translated_to():
     mask = sitk.ConstantPad(mask, (1, 1, 1), (1, 1, 1), 0)
     params = {"imageType": {"Square": {}, "Gradient": {}}, "featureClass": {"firstorder": []},
               "setting": {"label": 2, "padDistance": 0}}
-    whole = _ordinary_firstorder(image, mask, params)
-    cropped = _ordinary_firstorder(image, mask, {**params, "setting": {**params["setting"], "preCrop": True}})
+    whole = _ordinary_values(image, mask, params)
+    cropped = _ordinary_values(image, mask, {**params, "setting": {**params["setting"], "preCrop": True}})
     assert cropped["square_firstorder_Mean"] != whole["square_firstorder_Mean"]
     assert cropped["gradient_firstorder_Mean"] != whole["gradient_firstorder_Mean"]
 
@@ -136,6 +182,8 @@ def test_every_setting_is_expressed_or_listed_with_a_reason():
     ("label_channel", 1), ("correctMask", True), ("minimumROIDimensions", 3), ("minimumROISize", 40),
     ("geometryTolerance", 1e-3), ("normalize", True), ("resampledPixelSpacing", (2.0, 2.0, 2.0)),
     ("resegmentRange", (0.0, 100.0)), ("binWidth", 5.0), ("binCount", 8), ("voxelArrayShift", 10.0),
+    ("distances", (1, 2)), ("force2D", True), ("symmetricalGLCM", False), ("weightingNorm", "manhattan"),
+    ("gldm_a", 1),
 ])
 def test_every_processing_setting_changes_the_ordinary_spec(name, value):
     default = PyradiomicsSettings(resampledPixelSpacing=None)
@@ -145,10 +193,11 @@ def test_every_processing_setting_changes_the_ordinary_spec(name, value):
 
 @pytest.mark.parametrize("name, value", [
     ("normalizeScale", 3.0), ("removeOutliers", 2.0), ("interpolator", "sitkLinear"), ("padDistance", 1),
-    ("resegmentMode", "relative"),
+    ("resegmentMode", "relative"), ("force2Ddimension", 1),
 ])
 def test_dependent_settings_change_the_ordinary_spec(name, value):
-    base = PyradiomicsSettings(normalize=True, resampledPixelSpacing=(2.0, 2.0, 2.0), resegmentRange=(0.5, 0.9))
+    base = PyradiomicsSettings(normalize=True, resampledPixelSpacing=(2.0, 2.0, 2.0), resegmentRange=(0.5, 0.9),
+                               force2D=True)
     assert ordinary_spec(dataclasses.replace(base, **{name: value})) != ordinary_spec(base)
 
 

@@ -21,9 +21,9 @@ from radiomix.errors import SpecError
 from radiomix.features import registry, statistics
 from radiomix.preprocess.discretisation import discretise
 from radiomix.pyradiomics import mapping
-from radiomix.pyradiomics.extract import ENTROPY_EPSILON, firstorder_values
+from radiomix.pyradiomics.extract import firstorder_values
 from radiomix.pyradiomics.params import PyradiomicsSettings
-from radiomix.pyradiomics.translation import discretisation_settings
+from radiomix.pyradiomics.translation import ENTROPY_EPSILON, discretisation_settings
 from radiomix.spec import HistogramSettings, StatisticsSettings, load_spec
 
 SPACING = (2.0, 0.5, 0.7)

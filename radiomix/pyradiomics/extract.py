@@ -37,7 +37,7 @@ import SimpleITK as sitk
 
 from radiomix import io
 from radiomix.errors import InputError, SpecError
-from radiomix.features import glcm, glrlm, glszm, histogram, ngldm, ngtdm, statistics, surface
+from radiomix.features import histogram, statistics, surface
 from radiomix.features.table import COLUMNS
 from radiomix.features.texture import present_levels, roi_box
 from radiomix.io.images import read_image_file
@@ -48,11 +48,6 @@ from radiomix.preprocess.roi import image_arrays, process_image
 from radiomix.pyradiomics.image_types import BoundingBox, image_type_filters, image_types
 from radiomix.pyradiomics.mapping import (
     FIRSTORDER_SOURCES,
-    GLCM_SOURCES,
-    GLDM_SOURCES,
-    GLRLM_SOURCES,
-    GLSZM_SOURCES,
-    NGTDM_SOURCES,
     SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
@@ -60,13 +55,15 @@ from radiomix.pyradiomics.mapping import (
     feature,
 )
 from radiomix.pyradiomics.params import PyradiomicsSettings, PyradiomicsSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.translation import (  # noqa: F401 (ENTROPY_EPSILON re-exported)
-    ENTROPY_EPSILON,
+from radiomix.pyradiomics.translation import (
+    SHAPE_SETTINGS,
+    TEXTURE_FAMILIES,
+    aggregation,
     discretisation_settings,
     firstorder_settings,
     ordinary_spec,
+    texture_dimensions,
 )
-from radiomix.spec import GlcmSettings, GlrlmSettings, MorphologySettings, NgldmSettings, NgtdmSettings, ZoneSettings
 
 logger = logging.getLogger(__name__)
 
@@ -192,26 +189,6 @@ def _describe(source: ImageLike) -> str:
     return "<in-memory image>" if isinstance(source, sitk.Image) else str(source)
 
 
-def aggregation(feature_class: str, settings: PyradiomicsSettings) -> str:
-    """IBSI aggregation label of a pyradiomics class' values under ``settings``.
-
-    GLCM and GLRLM: one matrix per direction, features averaged over
-    directions (``3D, averaged``; with ``force2D`` the slices are merged per
-    direction: ``2.5D, direction-merged``), or direction matrices summed when
-    ``weightingNorm`` is set (``merged``; weighted unless ``no_weighting``).
-    GLSZM, GLDM, NGTDM: one matrix (``3D``, or ``2.5D`` with ``force2D``).
-    Other classes: no aggregation.
-    """
-    depth = "2.5D" if settings.force2D else "3D"
-    if feature_class in ("glcm", "glrlm"):
-        if settings.weightingNorm is None:
-            return f"{depth}, direction-merged" if settings.force2D else f"{depth}, averaged"
-        return f"{depth}, merged"
-    if feature_class in ("glszm", "gldm", "ngtdm"):
-        return depth
-    return ""
-
-
 def enabled_definitions(spec: PyradiomicsSpec) -> dict[str, tuple[PyradiomicsFeature, ...]]:
     """Enabled classes (in file order) and their enabled features that have a value.
 
@@ -254,12 +231,6 @@ def firstorder_values(intensity: np.ndarray, roi: np.ndarray, binned: Discretise
     statuses = {name: statistics.UNDEFINED[key] for name, (_, key) in FIRSTORDER_SOURCES.items()
                 if math.isnan(values[name]) and key in statistics.UNDEFINED}
     return values, statuses
-
-
-SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
-                                    non_ibsi_features=surface.PLANE_DIAMETER_KEYS)
-"""pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
-the population covariance of the voxel positions, and the per-plane maximum diameters."""
 
 
 def shape_values(mask: np.ndarray, spacing: tuple[float, float, float]) -> tuple[dict[str, float], dict[str, str]]:
@@ -322,62 +293,6 @@ def _shape_rows(case: PreparedCase, spec: PyradiomicsSpec, enabled: dict) -> lis
             values, statuses = shape2d_values(mask, case.spacing, settings.force2Ddimension)
             rows += _rows("original", "shape2D", enabled["shape2D"], values, statuses, settings)
     return rows
-
-
-def glcm_settings(settings: PyradiomicsSettings, mcc: bool) -> GlcmSettings:
-    """pyradiomics' GLCM conventions as settings of the GLCM family (MCC when ``mcc``)."""
-    return GlcmSettings(symmetric=bool(settings.symmetricalGLCM), degenerate_matrices="pyradiomics",
-                        offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
-                        slice_axis=_slice_axis(settings), weighting_norm=settings.weightingNorm or "none",
-                        non_ibsi_features=(glcm.MCC_KEY,) if mcc else ())
-
-
-def glrlm_settings(settings: PyradiomicsSettings) -> GlrlmSettings:
-    """pyradiomics' GLRLM conventions as settings of the GLRLM family."""
-    return GlrlmSettings(offsets="pyradiomics", slice_axis=_slice_axis(settings),
-                         weighting_norm=settings.weightingNorm or "none", undefined_values="pyradiomics")
-
-
-def gldm_settings(settings: PyradiomicsSettings) -> NgldmSettings:
-    """pyradiomics' GLDM as settings of the NGLDM family (``gldm_a`` its coarseness ``alpha``)."""
-    return NgldmSettings(alpha=float(settings.gldm_a), offsets="pyradiomics",
-                         distances=tuple(int(d) for d in settings.distances), slice_axis=_slice_axis(settings),
-                         undefined_values="pyradiomics")
-
-
-def ngtdm_settings(settings: PyradiomicsSettings) -> NgtdmSettings:
-    """pyradiomics' NGTDM conventions as settings of the NGTDM family."""
-    return NgtdmSettings(offsets="pyradiomics", distances=tuple(int(d) for d in settings.distances),
-                         slice_axis=_slice_axis(settings), count_isolated_voxels=True,
-                         undefined_values="pyradiomics")
-
-
-def glszm_settings(settings: PyradiomicsSettings) -> ZoneSettings:
-    """pyradiomics' GLSZM conventions as settings of the GLSZM family (26- or, with force2D, 8-connected zones)."""
-    return ZoneSettings(linkage_distance=1, slice_axis=_slice_axis(settings) or 0, undefined_values="pyradiomics")
-
-
-def _slice_axis(settings: PyradiomicsSettings) -> int | None:
-    """The axis no offset moves along: ``force2Ddimension`` with ``force2D``, else None."""
-    return int(settings.force2Ddimension) if settings.force2D else None
-
-
-TEXTURE_FAMILIES = {
-    "glcm": (glcm, lambda settings, definitions: glcm_settings(settings, any(d.name == "MCC" for d in definitions)),
-             GLCM_SOURCES),
-    "glrlm": (glrlm, lambda settings, definitions: glrlm_settings(settings), GLRLM_SOURCES),
-    "gldm": (ngldm, lambda settings, definitions: gldm_settings(settings), GLDM_SOURCES),
-    "ngtdm": (ngtdm, lambda settings, definitions: ngtdm_settings(settings), NGTDM_SOURCES),
-    "glszm": (glszm, lambda settings, definitions: glszm_settings(settings), GLSZM_SOURCES),
-}
-"""pyradiomics class -> (family module, its settings from the parameter file and the class' enabled
-features, pyradiomics name -> family key). The families run on the ROI box's levels for the one
-aggregation of :func:`texture_dimensions` (pyradiomics' offsets give one aggregation whatever it is)."""
-
-
-def texture_dimensions(settings: PyradiomicsSettings) -> tuple[str]:
-    """``("2.5D",)`` with ``force2D`` (slices along ``force2Ddimension``), else ``("3D",)``."""
-    return ("2.5D",) if settings.force2D else ("3D",)
 
 
 def _image_type_rows(prefix: str, filtered: np.ndarray, spacing: tuple[float, float, float],
