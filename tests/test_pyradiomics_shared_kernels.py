@@ -25,7 +25,7 @@ from radiomix.errors import InputError
 from radiomix.features import glcm, glrlm
 from radiomix.features.glcm import glcm_matrices
 from radiomix.features.neighbourhood import neighbourhood_matrices
-from radiomix.features.texture import present_levels, pyradiomics_offsets
+from radiomix.features.texture import cropped_to_roi, present_levels, pyradiomics_offsets
 from radiomix.pyradiomics.mapping import GLCM_SOURCES
 from radiomix.pyradiomics.params import PyradiomicsSettings
 from radiomix.pyradiomics.translation import TEXTURE_FAMILIES, glcm_settings, texture_dimensions
@@ -72,7 +72,7 @@ def blob_levels(draw, max_shape=(5, 9, 9), max_levels=4):
 def test_shared_levels_give_each_class_its_own_numbers(levels, setting):
     n_levels = int(levels.max())
     spec = spec_settings(setting)
-    shared = present_levels(levels, n_levels)
+    shared = present_levels(cropped_to_roi(levels, n_levels), n_levels)  # ranked levels are of the ROI's box
     for name, features in FEATURES.items():
         try:
             alone = features(levels, n_levels, (2.0, 1.0, 0.5), spec)
