@@ -70,61 +70,10 @@ from radiomix.spec import GlcmSettings
 
 FAMILY = "glcm"
 
-_DEFINITIONS = (
-    ("joint_maximum", "Joint maximum", "GYBY", "1", "max_ij p_ij"),
-    ("joint_average", "Joint average", "60VM", "grey level", "sum_ij i p_ij"),
-    ("joint_variance", "Joint variance", "UR99", "grey level^2",
-     "sum_ij (i - mu)^2 p_ij, mu = joint average"),
-    ("joint_entropy", "Joint entropy", "TU9B", "1", "-sum_ij p_ij log2 p_ij"),
-    ("difference_average", "Difference average", "TF7R", "grey level",
-     "sum_k k p_(i-j),k, k = |i - j| = 0..Ng-1"),
-    ("difference_variance", "Difference variance", "D3YU", "grey level^2",
-     "sum_k (k - mu)^2 p_(i-j),k, mu = difference average"),
-    ("difference_entropy", "Difference entropy", "NTRS", "1",
-     "-sum_k p_(i-j),k log2 p_(i-j),k"),
-    ("sum_average", "Sum average", "ZGXS", "grey level", "sum_k k p_(i+j),k, k = i + j = 2..2Ng"),
-    ("sum_variance", "Sum variance", "OEEB", "grey level^2",
-     "sum_k (k - mu)^2 p_(i+j),k, mu = sum average"),
-    ("sum_entropy", "Sum entropy", "P6QZ", "1", "-sum_k p_(i+j),k log2 p_(i+j),k"),
-    ("angular_second_moment", "Angular second moment", "8ZQL", "1", "sum_ij p_ij^2"),
-    ("contrast", "Contrast", "ACUI", "grey level^2", "sum_ij (i - j)^2 p_ij"),
-    ("dissimilarity", "Dissimilarity", "8S9J", "grey level", "sum_ij |i - j| p_ij"),
-    ("inverse_difference", "Inverse difference", "IB1Z", "1", "sum_ij p_ij / (1 + |i - j|)"),
-    ("normalised_inverse_difference", "Normalised inverse difference", "NDRX", "1",
-     "sum_ij p_ij / (1 + |i - j| / Ng), Ng = number of grey levels of the discretisation"),
-    ("inverse_difference_moment", "Inverse difference moment", "WF0Z", "1",
-     "sum_ij p_ij / (1 + (i - j)^2)"),
-    ("normalised_inverse_difference_moment", "Normalised inverse difference moment", "1QCO", "1",
-     "sum_ij p_ij / (1 + (i - j)^2 / Ng^2)"),
-    ("inverse_variance", "Inverse variance", "E8JP", "grey level^-2",
-     "sum_(i != j) p_ij / (i - j)^2 (= 2 sum_(j > i) p_ij / (i - j)^2 when symmetric)"),
-    ("correlation", "Correlation", "NI2N", "1",
-     "(sum_ij i j p_ij - mu_i. mu_.j) / (sigma_i. sigma_.j), from the row and column "
-     "marginals p_i., p_.j; undefined (NaN) for a single grey level"),
-    ("autocorrelation", "Autocorrelation", "QWB0", "grey level^2", "sum_ij i j p_ij"),
-    ("cluster_tendency", "Cluster tendency", "DG8W", "grey level^2",
-     "sum_ij (i + j - mu_i. - mu_.j)^2 p_ij"),
-    ("cluster_shade", "Cluster shade", "7NFM", "grey level^3",
-     "sum_ij (i + j - mu_i. - mu_.j)^3 p_ij"),
-    ("cluster_prominence", "Cluster prominence", "AE86", "grey level^4",
-     "sum_ij (i + j - mu_i. - mu_.j)^4 p_ij"),
-    ("information_correlation_1", "Information correlation 1", "R8DG", "1",
-     "(HXY - HXY1) / max(HX, HY), HXY = -sum_ij p_ij log2 p_ij, "
-     "HXY1 = -sum_ij p_ij log2(p_i. p_.j), HX = -sum_i p_i. log2 p_i. (HY likewise, "
-     "= HX when symmetric); undefined (NaN) for a single grey level"),
-    ("information_correlation_2", "Information correlation 2", "JN9H", "1",
-     "sqrt(1 - exp(-2 (HXY2 - HXY))), HXY2 = -sum_ij p_i. p_.j log2(p_i. p_.j)"),
-)
-
-FEATURE_KEYS = registry.define_table(
-    FAMILY, _DEFINITIONS, notation="p_ij = M_ij / sum(M) of the (merged) co-occurrence matrix M")
+FEATURE_KEYS = registry.keys(FAMILY, ibsi=True)
 """Registry keys of the 25 GLCM features, in manual order."""
 
-MCC_KEY = registry.define(
-    FAMILY, "maximal_correlation_coefficient", "Maximal correlation coefficient", "", "1",
-    "sqrt of the second largest eigenvalue of Q_ij = sum_k p_ik p_jk / (p_i. p_.k + eps), eps = 2.2e-16, "
-    "over the grey levels present in the ROI; 1 for a single grey level; not in IBSI (pyradiomics' MCC); "
-    "with non_ibsi_features").key
+MCC_KEY = "maximal_correlation_coefficient"
 """Registry key of the GLCM feature outside IBSI (:mod:`radiomix.features.mcc`)."""
 
 NO_PAIRS = "undefined: no pair of neighbouring ROI voxels"

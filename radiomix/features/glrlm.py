@@ -59,41 +59,7 @@ from radiomix.spec import GlrlmSettings
 
 FAMILY = "glrlm"
 
-_DEFINITIONS = (
-    ("short_runs_emphasis", "Short runs emphasis", "22OV", "voxel^-2", "(1/N_s) sum_j r_.j / j^2"),
-    ("long_runs_emphasis", "Long runs emphasis", "W4KF", "voxel^2", "(1/N_s) sum_j j^2 r_.j"),
-    ("low_grey_level_run_emphasis", "Low grey level run emphasis", "V3SW", "grey level^-2",
-     "(1/N_s) sum_i r_i. / i^2"),
-    ("high_grey_level_run_emphasis", "High grey level run emphasis", "G3QZ", "grey level^2",
-     "(1/N_s) sum_i i^2 r_i."),
-    ("short_run_low_grey_level_emphasis", "Short run low grey level emphasis", "HTZT", "1",
-     "(1/N_s) sum_ij r_ij / (i^2 j^2)"),
-    ("short_run_high_grey_level_emphasis", "Short run high grey level emphasis", "GD3A", "1",
-     "(1/N_s) sum_ij i^2 r_ij / j^2"),
-    ("long_run_low_grey_level_emphasis", "Long run low grey level emphasis", "IVPO", "1",
-     "(1/N_s) sum_ij j^2 r_ij / i^2"),
-    ("long_run_high_grey_level_emphasis", "Long run high grey level emphasis", "3KUM", "1",
-     "(1/N_s) sum_ij i^2 j^2 r_ij"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "R5YN", "1",
-     "(1/N_s) sum_i r_i.^2"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "OVBL", "1",
-     "(1/N_s^2) sum_i r_i.^2"),
-    ("run_length_non_uniformity", "Run length non-uniformity", "W92Y", "1",
-     "(1/N_s) sum_j r_.j^2"),
-    ("normalised_run_length_non_uniformity", "Normalised run length non-uniformity", "IC23", "1",
-     "(1/N_s^2) sum_j r_.j^2"),
-    ("run_percentage", "Run percentage", "9ZK5", "1",
-     "N_s / N_v, N_v = sum_ij j r_ij (the voxels of the ROI, summed over merged matrices)"),
-    ("grey_level_variance", "Grey level variance", "8CE5", "grey level^2",
-     "sum_ij (i - mu)^2 p_ij, mu = sum_ij i p_ij"),
-    ("run_length_variance", "Run length variance", "SXLW", "voxel^2",
-     "sum_ij (j - mu)^2 p_ij, mu = sum_ij j p_ij"),
-    ("run_entropy", "Run entropy", "HJ9O", "1", "-sum_ij p_ij log2 p_ij"),
-)
-
-FEATURE_KEYS = registry.define_table(
-    FAMILY, _DEFINITIONS, notation="r_ij = runs of grey level i and length j of the (merged) run "
-                                   "length matrix, N_s = sum_ij r_ij, p_ij = r_ij / N_s")
+FEATURE_KEYS = registry.keys(FAMILY)
 """Registry keys of the 16 GLRLM features, in manual order."""
 
 @njit

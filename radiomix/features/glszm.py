@@ -39,48 +39,8 @@ FAMILY = "glszm"
 STATUS_EMPTY_ROI = "undefined: no voxel in the intensity mask"
 """Status of every value of a ROI whose intensity mask holds no voxel."""
 
-# Notation of the descriptions: s[i, j] is the number of zones of grey level i
-# (1..Ng) and size j (1..Nz voxels), N_s the number of zones, N_v the number of
-# intensity-mask voxels, s_i. = sum_j s[i, j], s_.j = sum_i s[i, j],
-# p[i, j] = s[i, j] / N_s.
-FEATURES = (
-    ("small_zone_emphasis", "Small zone emphasis", "5QRC",
-     "sum_j s_.j / j^2 / N_s"),
-    ("large_zone_emphasis", "Large zone emphasis", "48P8",
-     "sum_j j^2 s_.j / N_s"),
-    ("low_grey_level_zone_emphasis", "Low grey level zone emphasis", "XMSY",
-     "sum_i s_i. / i^2 / N_s"),
-    ("high_grey_level_zone_emphasis", "High grey level zone emphasis", "5GN9",
-     "sum_i i^2 s_i. / N_s"),
-    ("small_zone_low_grey_level_emphasis", "Small zone low grey level emphasis", "5RAI",
-     "sum_ij s[i, j] / (i^2 j^2) / N_s"),
-    ("small_zone_high_grey_level_emphasis", "Small zone high grey level emphasis", "HW1V",
-     "sum_ij i^2 s[i, j] / j^2 / N_s"),
-    ("large_zone_low_grey_level_emphasis", "Large zone low grey level emphasis", "YH51",
-     "sum_ij j^2 s[i, j] / i^2 / N_s"),
-    ("large_zone_high_grey_level_emphasis", "Large zone high grey level emphasis", "J17V",
-     "sum_ij i^2 j^2 s[i, j] / N_s"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "JNSA",
-     "sum_i s_i.^2 / N_s"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "Y1RO",
-     "sum_i s_i.^2 / N_s^2"),
-    ("zone_size_non_uniformity", "Zone size non-uniformity", "4JP3",
-     "sum_j s_.j^2 / N_s"),
-    ("normalised_zone_size_non_uniformity", "Normalised zone size non-uniformity", "VB3A",
-     "sum_j s_.j^2 / N_s^2"),
-    ("zone_percentage", "Zone percentage", "P30P",
-     "N_s / N_v"),
-    ("grey_level_variance", "Grey level variance", "BYLV",
-     "sum_ij (i - mu)^2 p[i, j], mu = sum_ij i p[i, j]"),
-    ("zone_size_variance", "Zone size variance", "3NSA",
-     "sum_ij (j - mu)^2 p[i, j], mu = sum_ij j p[i, j]"),
-    ("zone_size_entropy", "Zone size entropy", "GU8N",
-     "-sum_ij p[i, j] log2 p[i, j] (over p > 0)"),
-)
-"""``(key, IBSI name, IBSI code, formula)``, in the order of the columns of :func:`_zone_features`."""
-
-FEATURE_KEYS = registry.define_table(FAMILY, FEATURES, unit="1")
-"""Registry keys of the 16 GLSZM features, in the order of :data:`FEATURES`."""
+FEATURE_KEYS = registry.keys(FAMILY)
+"""Registry keys of the 16 GLSZM features, in manual order (the columns of :func:`_zone_features`)."""
 
 
 @njit
@@ -174,7 +134,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
     family : str
         ``"glszm"`` or ``"gldzm"`` (aggregation labels and registry keys).
     keys : tuple of str
-        Registry keys in the order of :data:`FEATURES`.
+        Registry keys in the order of :data:`FEATURE_KEYS`.
     roi : RoiImage
         Discretised ROI; the arrays are cropped to the bounding box of the
         morphological mask before labelling.
@@ -235,7 +195,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
 
 def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
                    n_voxels: np.ndarray, n_levels: int, eps: float = 0.0) -> np.ndarray:
-    """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
+    """Features (rows, :data:`FEATURE_KEYS` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
 
     ``eps`` is added to ``p`` inside the entropy's logarithm (pyradiomics' guard; IBSI 0).
 
@@ -243,10 +203,10 @@ def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.n
     (:func:`~radiomix.features.zones.zone_matrix`), so it stays small.
     """
     grey_levels = np.arange(1.0, n_levels + 1)
-    values = np.empty((starts.size, len(FEATURES)))
+    values = np.empty((starts.size, len(FEATURE_KEYS)))
     for group, (start, stop) in enumerate(zip(starts, stops)):
         counts, columns = zone_matrix(zone_level[start:stop], zone_column[start:stop], n_levels)
-        values[group] = emphasis_features(counts[None], grey_levels, columns, eps)[0, :len(FEATURES)]
+        values[group] = emphasis_features(counts[None], grey_levels, columns, eps)[0, :len(FEATURE_KEYS)]
     values[:, 12] = (stops - starts) / n_voxels
     return values
 

@@ -35,49 +35,7 @@ FAMILY = "histogram"
 
 SINGLE_BIN = "undefined: the histogram has a single bin (N_g = 1)"
 
-_DEFINITIONS = (
-    ("mean", "Mean discretised intensity", "X6K6", "grey level", "mu = sum_i i p_i"),
-    ("variance", "Discretised intensity variance", "CH89", "grey level^2",
-     "sum_i (i - mu)^2 p_i (no bias correction)"),
-    ("skewness", "Discretised intensity skewness", "88K1", "1",
-     "sum_i (i - mu)^3 p_i / [sum_i (i - mu)^2 p_i]^(3/2); 0 when the variance is 0"),
-    ("kurtosis", "(Excess) discretised intensity kurtosis", "C3I7", "1",
-     "sum_i (i - mu)^4 p_i / [sum_i (i - mu)^2 p_i]^2 - 3; 0 when the variance is 0"),
-    ("median", "Median discretised intensity", "WIFQ", "grey level", "sample median of X_d"),
-    ("minimum", "Minimum discretised intensity", "1PR8", "grey level", "min(X_d)"),
-    ("percentile_10", "10th discretised intensity percentile", "GPMT", "grey level",
-     "P_10 of X_d (linear interpolation between order statistics)"),
-    ("percentile_90", "90th discretised intensity percentile", "OZ0C", "grey level",
-     "P_90 of X_d (linear interpolation between order statistics)"),
-    ("maximum", "Maximum discretised intensity", "3NCY", "grey level", "max(X_d)"),
-    ("mode", "Intensity histogram mode", "AMMC", "grey level",
-     "level i of highest n_i; ties: the level closest to mu, the lower one if equidistant"),
-    ("interquartile_range", "Discretised intensity interquartile range", "WR0O", "grey level",
-     "P_75 - P_25 of X_d"),
-    ("range", "Discretised intensity range", "5Z3W", "grey level", "max(X_d) - min(X_d)"),
-    ("mean_absolute_deviation", "Intensity histogram mean absolute deviation", "D2ZX", "grey level",
-     "(1/N_v) sum_k |X_d,k - mu|"),
-    ("robust_mean_absolute_deviation", "Intensity histogram robust mean absolute deviation", "WRZB",
-     "grey level", "mean |x - mean(X_d,10-90)| over X_d,10-90 = {x in X_d : P_10 <= x <= P_90}"),
-    ("median_absolute_deviation", "Intensity histogram median absolute deviation", "4RNL",
-     "grey level", "(1/N_v) sum_k |X_d,k - median(X_d)|"),
-    ("coefficient_of_variation", "Intensity histogram coefficient of variation", "CWYJ", "1",
-     "sqrt(variance) / mu"),
-    ("quartile_coefficient_of_dispersion", "Intensity histogram quartile coefficient of dispersion",
-     "SLWD", "1", "(P_75 - P_25) / (P_75 + P_25) of X_d"),
-    ("entropy", "Discretised intensity entropy", "TLU2", "1",
-     "-sum_i p_i log2(p_i + epsilon) over levels with p_i > 0; epsilon = entropy_epsilon (0 in IBSI)"),
-    ("uniformity", "Discretised intensity uniformity", "BJ5W", "1", "sum_i p_i^2"),
-    ("maximum_gradient", "Maximum histogram gradient", "12CE", "voxel",
-     "max_i H'_i with H'_1 = n_2 - n_1, H'_i = (n_(i+1) - n_(i-1)) / 2 for 1 < i < N_g, "
-     "H'_Ng = n_Ng - n_(Ng-1), over all levels 1..N_g"),
-    ("maximum_gradient_intensity", "Maximum histogram gradient intensity", "8E6O", "grey level",
-     "the (lowest) level i where H'_i is maximal"),
-    ("minimum_gradient", "Minimum histogram gradient", "VQB3", "voxel", "min_i H'_i"),
-    ("minimum_gradient_intensity", "Minimum histogram gradient intensity", "RHQZ", "grey level",
-     "the (lowest) level i where H'_i is minimal"),
-)
-FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS)
+FEATURE_KEYS = registry.keys(FAMILY)
 
 
 @njit

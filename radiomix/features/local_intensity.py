@@ -29,21 +29,11 @@ import numpy as np
 
 from radiomix._numba import chunk_count, njit_parallel, prange
 from radiomix.errors import InputError, NonFiniteIntensityError
-from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import LocalIntensitySettings
 
 FAMILY = "local_intensity"
 
-registry.define(
-    FAMILY, "local_intensity_peak", "Local intensity peak", "VJGA", "I",
-    "mean intensity of the image voxels whose centres lie within r = 6.2035 mm (1 cm^3 sphere) "
-    "of the centre of the ROI voxel with the maximum intensity; with several maximum voxels, "
-    "the highest of their means")
-registry.define(
-    FAMILY, "global_intensity_peak", "Global intensity peak", "0F91", "I",
-    "max over ROI voxels k of the mean intensity of the image voxels whose centres lie within "
-    "r = 6.2035 mm (1 cm^3 sphere) of the centre of voxel k")
 
 
 def sphere_offsets(spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:

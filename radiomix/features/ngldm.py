@@ -43,40 +43,7 @@ from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
 
-_DEFINITIONS = (
-    # key, IBSI name, IBSI code, formula
-    ("low_dependence_emphasis", "Low dependence emphasis", "SODN", "(1/N_s) sum_j s_.j / j^2"),
-    ("high_dependence_emphasis", "High dependence emphasis", "IMOQ", "(1/N_s) sum_j j^2 s_.j"),
-    ("low_grey_level_count_emphasis", "Low grey level count emphasis", "TL9H",
-     "(1/N_s) sum_i s_i. / i^2"),
-    ("high_grey_level_count_emphasis", "High grey level count emphasis", "OAE7",
-     "(1/N_s) sum_i i^2 s_i."),
-    ("low_dependence_low_grey_level_emphasis", "Low dependence low grey level emphasis", "EQ3F",
-     "(1/N_s) sum_i sum_j s_ij / (i^2 j^2)"),
-    ("low_dependence_high_grey_level_emphasis", "Low dependence high grey level emphasis", "JA6D",
-     "(1/N_s) sum_i sum_j i^2 s_ij / j^2"),
-    ("high_dependence_low_grey_level_emphasis", "High dependence low grey level emphasis", "NBZI",
-     "(1/N_s) sum_i sum_j j^2 s_ij / i^2"),
-    ("high_dependence_high_grey_level_emphasis", "High dependence high grey level emphasis", "9QMG",
-     "(1/N_s) sum_i sum_j i^2 j^2 s_ij"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "FP8K", "(1/N_s) sum_i s_i.^2"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "5SPA",
-     "(1/N_s^2) sum_i s_i.^2"),
-    ("dependence_count_non_uniformity", "Dependence count non-uniformity", "Z87G",
-     "(1/N_s) sum_j s_.j^2"),
-    ("normalised_dependence_count_non_uniformity", "Normalised dependence count non-uniformity",
-     "OKJI", "(1/N_s^2) sum_j s_.j^2"),
-    ("dependence_count_percentage", "Dependence count percentage", "6XV8",
-     "N_s / N_v (1 when every ROI voxel is a neighbourhood centre, as in IBSI)"),
-    ("grey_level_variance", "Grey level variance", "1PFV",
-     "sum_i sum_j (i - mu)^2 p_ij, mu = sum_i sum_j i p_ij"),
-    ("dependence_count_variance", "Dependence count variance", "DNX2",
-     "sum_i sum_j (j - mu)^2 p_ij, mu = sum_i sum_j j p_ij"),
-    ("dependence_count_entropy", "Dependence count entropy", "FCBV",
-     "-sum_i sum_j p_ij log2 p_ij over p_ij > 0"),
-    ("dependence_count_energy", "Dependence count energy", "CAS9", "sum_i sum_j p_ij^2"),
-)
-FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS, unit="1")
+FEATURE_KEYS = registry.keys(FAMILY)
 
 EMPTY_ROI = "undefined: empty ROI"
 

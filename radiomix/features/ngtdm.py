@@ -43,27 +43,7 @@ FAMILY = "ngtdm"
 COARSENESS_MAXIMUM = 1.0e6
 """IBSI's arbitrary maximum of coarseness, used when ``sum_i p_i s_i`` is (near) 0."""
 
-registry.define(
-    FAMILY, "coarseness", "Coarseness", "QCDE", "1",
-    "1 / sum_i p_i s_i; set to the IBSI maximum 1e6 when sum_i p_i s_i <= 1e-6 "
-    "(no grey tone differences)")
-registry.define(
-    FAMILY, "contrast", "Contrast", "65HE", "1",
-    "[1 / (N_gp (N_gp - 1)) sum_i1 sum_i2 p_i1 p_i2 (i1 - i2)^2] [sum_i s_i / N_vc]; "
-    "0 when N_gp = 1")
-registry.define(
-    FAMILY, "busyness", "Busyness", "NQ30", "1",
-    "sum_i p_i s_i / sum_i1 sum_i2 |i1 p_i1 - i2 p_i2| over levels with p > 0; 0 when N_gp = 1")
-registry.define(
-    FAMILY, "complexity", "Complexity", "HDEZ", "1",
-    "(1 / N_vc) sum_i1 sum_i2 |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) "
-    "over levels with p > 0")
-registry.define(
-    FAMILY, "strength", "Strength", "1X9X", "1",
-    "sum_i1 sum_i2 (p_i1 + p_i2) (i1 - i2)^2 / sum_i s_i over levels with p > 0; "
-    "0 when sum_i s_i = 0")
-
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.keys(FAMILY)
 
 NO_NEIGHBOURHOOD = "undefined: no ROI voxel has a neighbour in the ROI"
 EMPTY_ROI = "undefined: empty ROI"

@@ -49,47 +49,7 @@ ORDER_BUCKETS = 4096
 VALUES_PER_BUCKET = 8
 """Fewer buckets for few values: about this many values per bucket (speed only)."""
 
-registry.define(FAMILY, "mean", "Mean intensity", "Q4LE", "I", "mu = (1/N_v) sum_k X_k")
-registry.define(FAMILY, "variance", "Intensity variance", "ECT3", "I^2",
-                "(1/N_v) sum_k (X_k - mu)^2 (no bias correction)")
-registry.define(FAMILY, "skewness", "Intensity skewness", "KE2A", "1",
-                "[(1/N_v) sum_k (X_k - mu)^3] / [(1/N_v) sum_k (X_k - mu)^2]^(3/2); 0 when the variance is 0")
-registry.define(FAMILY, "kurtosis", "(Excess) intensity kurtosis", "IPH6", "1",
-                "[(1/N_v) sum_k (X_k - mu)^4] / [(1/N_v) sum_k (X_k - mu)^2]^2 - 3 (without the - 3 when "
-                "kurtosis is non_excess); 0 when the variance is 0")
-registry.define(FAMILY, "median", "Median intensity", "Y12H", "I", "sample median of X (P_50)")
-registry.define(FAMILY, "minimum", "Minimum intensity", "1GSF", "I", "min(X)")
-registry.define(FAMILY, "percentile_10", "10th intensity percentile", "QG58", "I",
-                "P_10 of X (linear interpolation between order statistics)")
-registry.define(FAMILY, "percentile_90", "90th intensity percentile", "8DWT", "I",
-                "P_90 of X (linear interpolation between order statistics)")
-registry.define(FAMILY, "maximum", "Maximum intensity", "84IY", "I", "max(X)")
-registry.define(FAMILY, "interquartile_range", "Intensity interquartile range", "SALO", "I",
-                "P_75 - P_25")
-registry.define(FAMILY, "range", "Intensity range", "2OJQ", "I", "max(X) - min(X)")
-registry.define(FAMILY, "mean_absolute_deviation", "Intensity-based mean absolute deviation", "4FUA",
-                "I", "(1/N_v) sum_k |X_k - mu|")
-registry.define(FAMILY, "robust_mean_absolute_deviation",
-                "Intensity-based robust mean absolute deviation", "1128", "I",
-                "mean |x - mean(X_10-90)| over X_10-90 = {x in X : P_10 <= x <= P_90}")
-registry.define(FAMILY, "median_absolute_deviation", "Intensity-based median absolute deviation",
-                "N72L", "I", "(1/N_v) sum_k |X_k - median(X)|")
-registry.define(FAMILY, "coefficient_of_variation", "Intensity-based coefficient of variation",
-                "7TET", "1", "sqrt(variance) / mu; undefined when mu = 0")
-registry.define(FAMILY, "quartile_coefficient_of_dispersion",
-                "Intensity-based quartile coefficient of dispersion", "9S40", "1",
-                "(P_75 - P_25) / (P_75 + P_25); undefined when P_75 + P_25 = 0")
-registry.define(FAMILY, "energy", "Intensity-based energy", "N8CA", "I^2",
-                "sum_k (X_k + c)^2, c = voxel_shift (0 in IBSI)")
-registry.define(FAMILY, "root_mean_square", "Root mean square intensity", "5ZWQ", "I",
-                "sqrt((1/N_v) sum_k (X_k + c)^2), c = voxel_shift (0 in IBSI)")
-NON_IBSI_KEYS = (
-    registry.define(FAMILY, "total_energy", "Total energy", "", "I^2*mm^3",
-                    "V_voxel sum_k (X_k + c)^2: the energy times the voxel volume (mm^3); not in IBSI "
-                    "(pyradiomics' TotalEnergy); with non_ibsi_features").key,
-    registry.define(FAMILY, "standard_deviation", "Intensity standard deviation", "", "I",
-                    "sqrt(variance); not in IBSI (pyradiomics' StandardDeviation); with non_ibsi_features").key,
-)
+NON_IBSI_KEYS = registry.keys(FAMILY, ibsi=False)
 """Features computed only when :attr:`StatisticsSettings.non_ibsi_features` names them."""
 
 
