@@ -39,45 +39,30 @@ def _edge_distance(mask, in_plane):
     outside voxel; the sweeps start from the outside voxel beyond the array.
     """
     n_z, n_y, n_x = mask.shape
-    far = n_z + n_y + n_x + 1  # beyond any distance inside the array
-    distance = np.zeros((n_z, n_y, n_x), np.int32)
+    distance = np.where(mask, np.int32(n_z + n_y + n_x + 1), np.int32(0))  # beyond any distance inside
     for z in range(n_z):
         for y in range(n_y):
-            for x in range(n_x):
-                if mask[z, y, x]:
-                    distance[z, y, x] = far
-    for z in range(n_z):
-        for y in range(n_y):
-            previous = 0
-            for x in range(n_x):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-            previous = 0
-            for x in range(n_x - 1, -1, -1):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-    for z in range(n_z):
+            _sweep(distance[z, y, :])
         for x in range(n_x):
-            previous = 0
-            for y in range(n_y):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-            previous = 0
-            for y in range(n_y - 1, -1, -1):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
+            _sweep(distance[z, :, x])
     if not in_plane:
         for y in range(n_y):
             for x in range(n_x):
-                previous = 0
-                for z in range(n_z):
-                    previous = min(distance[z, y, x], previous + 1)
-                    distance[z, y, x] = previous
-                previous = 0
-                for z in range(n_z - 1, -1, -1):
-                    previous = min(distance[z, y, x], previous + 1)
-                    distance[z, y, x] = previous
+                _sweep(distance[:, y, x])
     return distance
+
+
+@njit
+def _sweep(line):
+    """Each element of ``line`` at most 1 + its neighbours', from 0 beyond both ends, in place."""
+    previous = 0
+    for i in range(line.size):
+        previous = min(line[i], previous + 1)
+        line[i] = previous
+    previous = 0
+    for i in range(line.size - 1, -1, -1):
+        previous = min(line[i], previous + 1)
+        line[i] = previous
 
 
 def edge_distance_map(mask: np.ndarray, in_plane: bool = False) -> np.ndarray:

@@ -266,25 +266,10 @@ def _glrlm_feature_values(matrices: np.ndarray) -> np.ndarray:
 
 
 def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """GLRLM features of ``roi.discretised`` for the aggregations of ``dimensions``.
+    """GLRLM features of ``roi.discretised`` for ``dimensions``, as :func:`radiomix.features.glcm.compute`.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
-        and ``spacing`` (for ``weighting_norm``).
-    settings : GlrlmSettings
-        ``offsets`` (with ``slice_axis``, ``weighting_norm``) and ``undefined_values``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
-        ``["glrlm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
-        aggregation, :func:`pyradiomics_matrices`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature and aggregation, aggregation-major in the order of
-        ``dimensions``.
+    ``settings``: ``offsets`` (with ``slice_axis``, ``weighting_norm``; pyradiomics' give one aggregation,
+    :func:`pyradiomics_matrices`) and ``undefined_values``.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 

@@ -75,18 +75,9 @@ def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
     """
     n, _, n_matrices = matrices.shape
     stacked = np.ascontiguousarray(matrices.transpose(2, 0, 1))
-    if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:
-        return _mcc_serial(stacked, eps)
+    if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:  # on the calling thread: no parallel region to start
+        return np.array([_mcc_eigenvalue(matrix, eps) for matrix in stacked], dtype=np.float64)
     return _mcc_parallel(stacked, eps)
-
-
-@njit
-def _mcc_serial(stacked, eps):
-    """:func:`_mcc_eigenvalue` of each matrix, one after the other."""
-    out = np.empty(stacked.shape[0])
-    for index in range(stacked.shape[0]):
-        out[index] = _mcc_eigenvalue(stacked[index], eps)
-    return out
 
 
 @njit_parallel

@@ -13,13 +13,18 @@ One kernel, :func:`_neighbourhood_kernel`, counts either or both, per slice
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from radiomix._numba import njit
 from radiomix.errors import InputError
-from radiomix.features.texture import smallest_level_type
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+from radiomix.features.texture import checked_levels, roi_box, smallest_level_type
+
+EMPTY_ROI = "undefined: empty ROI"
+"""Status of every value of an ROI without voxels."""
 
 
 class NeighbourhoodMatrices(NamedTuple):
@@ -47,6 +52,61 @@ class NeighbourhoodMatrices(NamedTuple):
     slice_sums: np.ndarray
     volume_counts: np.ndarray
     volume_sums: np.ndarray
+
+
+def values_by_dimension(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
+                        dimensions: tuple[str, ...], count: Callable, matrix_values: Callable,
+                        undefined: str, no_matrix: str) -> list[FeatureValue]:
+    """Values of a family with one aggregation label per dimension (NGTDM, NGLDM), counted on the ROI's box.
+
+    ``2D``: the features of each slice matrix that holds voxels, averaged over
+    those slices; ``2.5D``: the features of the slice matrices summed; ``3D``:
+    those of the volume matrix.
+
+    Parameters
+    ----------
+    family, keys : str, tuple of str
+        The family (its aggregation labels) and its registry keys, in the order of ``matrix_values``' columns.
+    levels : ndarray of int, shape (z, y, x)
+        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
+    n_levels : int
+        Number of grey levels ``Ng``.
+    dimensions : tuple of {"2D", "2.5D", "3D"}
+    count : callable
+        ``(box_levels, per_slice, volume) -> (slice_matrices, volume_matrices)``: stacks of one matrix per
+        slice (when ``per_slice``) and one of the volume (when ``volume``), from the checked levels of the box.
+    matrix_values : callable
+        ``stack -> ndarray (n_matrices, len(keys))``: features of matrices that hold voxels, NaN where undefined.
+    undefined : str
+        Status of such a NaN (``2D``: with the number of slices where it occurs).
+    no_matrix : str
+        Status of every value when no matrix holds voxels.
+    """
+    levels = np.asarray(levels)
+    box = roi_box(levels)
+    if box is None:
+        return [FeatureValue(key, AGGREGATIONS_BY_DIMENSION[family][dimension][0], np.nan, EMPTY_ROI)
+                for dimension in dimensions for key in keys]
+    slices, volume = count(checked_levels(levels[box], n_levels), "2D" in dimensions or "2.5D" in dimensions,
+                           "3D" in dimensions)
+    stacks = {"2D": slices, "2.5D": slices.sum(axis=0, keepdims=True), "3D": volume}
+    results = []
+    for dimension in dimensions:
+        (label,) = AGGREGATIONS_BY_DIMENSION[family][dimension]
+        stack = stacks[dimension]
+        stack = stack[stack.sum(axis=tuple(range(1, stack.ndim))) > 0]
+        if not len(stack):
+            results += [FeatureValue(key, label, np.nan, no_matrix) for key in keys]
+            continue
+        values = matrix_values(stack)
+        for key, column in zip(keys, values.T):
+            n_undefined = int(np.isnan(column).sum())
+            if not n_undefined:
+                results.append(FeatureValue(key, label, float(column.mean())))
+            else:
+                where = f" (in {n_undefined} of {len(stack)} slices)" if dimension == "2D" else ""
+                results.append(FeatureValue(key, label, np.nan, undefined + where))
+    return results
 
 
 def chebyshev_offsets(distance: int) -> tuple[np.ndarray, int]:

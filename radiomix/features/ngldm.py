@@ -29,14 +29,14 @@ import numpy as np
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
+from radiomix.features.neighbourhood import EMPTY_ROI, chebyshev_offsets, neighbourhood_matrices, values_by_dimension
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
     box_present_levels,
+    checked_distance,
     checked_levels,
     emphasis_features,
-    neighbourhood_family_values,
     pyradiomics_offsets,
 )
 from radiomix.spec import NgldmSettings
@@ -44,8 +44,6 @@ from radiomix.spec import NgldmSettings
 FAMILY = "ngldm"
 
 FEATURE_KEYS = registry.keys(FAMILY)
-
-EMPTY_ROI = "undefined: empty ROI"
 
 
 def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: float = 0.0,
@@ -101,8 +99,7 @@ def _trimmed(matrix: np.ndarray) -> np.ndarray:
 
 def _check_parameters(distance, alpha) -> None:
     """Raise InputError unless ``distance`` is an integer >= 1 and ``alpha`` a finite number >= 0."""
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"NGLDM distance must be an integer >= 1 (voxels), got {distance!r}")
+    checked_distance("NGLDM", distance)
     if not (math.isfinite(alpha) and alpha >= 0):
         raise InputError(f"NGLDM alpha must be a finite number >= 0 (grey levels), got {alpha!r}")
 
@@ -130,41 +127,26 @@ def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, 
     return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, values)}
 
 
-def _ngldm_feature_values(matrices: np.ndarray, n_voxels: np.ndarray) -> np.ndarray:
-    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels."""
+def _ngldm_feature_values(matrices: np.ndarray, n_voxels, grey_levels: np.ndarray | None = None,
+                          eps: float = 0.0) -> np.ndarray:
+    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels.
+
+    Row ``i`` of a matrix is grey level ``grey_levels[i]`` (default ``i + 1``); ``eps`` as for
+    :func:`~radiomix.features.texture.emphasis_features`.
+    """
     n_grey, n_dependence = matrices.shape[-2:]
-    values = emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_dependence + 1))
+    grey_levels = np.arange(1.0, n_grey + 1) if grey_levels is None else grey_levels
+    values = emphasis_features(matrices, grey_levels, np.arange(1.0, n_dependence + 1), eps)
     values[:, 12] = matrices.sum(axis=(1, 2)) / n_voxels
     return values
 
 
-def _averaged_over_slices(matrices: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Features per slice averaged over the slices holding ROI voxels."""
-    occupied = matrices[matrices.sum(axis=(1, 2)) > 0].astype(np.float64)
-    per_slice = _ngldm_feature_values(occupied, occupied.sum(axis=(1, 2)))
-    return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, per_slice.mean(axis=0))}
-
-
 def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """NGLDM features of ``roi`` for each requested aggregation dimension.
+    """NGLDM features of ``roi.discretised`` for ``dimensions``, as :func:`radiomix.features.glcm.compute`.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels`` in the intensity mask,
-        0 outside) and ``n_levels``.
-    settings : NgldmSettings
-        ``distance``: Chebyshev radius (voxels); ``alpha``: coarseness
-        parameter (grey levels); ``offsets`` (with ``distances``,
-        ``slice_axis``) and ``undefined_values``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``;
-        pyradiomics' offsets give one, :func:`pyradiomics_matrix`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature per aggregation label, in declaration order.
+    ``settings``: ``distance`` (Chebyshev radius, voxels), ``alpha`` (coarseness, grey levels),
+    ``offsets`` (with ``distances``, ``slice_axis``; pyradiomics' give one aggregation,
+    :func:`pyradiomics_matrix`) and ``undefined_values``.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
@@ -178,27 +160,13 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
         present = box_present_levels(levels, n_levels)
         label, counts = pyradiomics_matrix(present, settings)
         eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
-        values = emphasis_features(counts[None], present.grey_levels,
-                                   np.arange(1, counts.shape[1] + 1, dtype=np.float64), eps)[0]
-        values[12] = counts.sum() / np.count_nonzero(present.levels)
+        values = _ngldm_feature_values(counts[None], np.count_nonzero(present.levels), present.grey_levels, eps)[0]
         return [FeatureValue(key, label, float(value)) for key, value in zip(FEATURE_KEYS, values)]
-    if isinstance(levels, PresentLevels):
-        levels = levels.levels
-
-    def by_dimension(box_levels):
-        n_voxels = int(np.count_nonzero(box_levels))
-        slices, volume = _counted(box_levels, n_levels, settings.distance, settings.alpha,
-                                  "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
-        values = {}
-        if "2D" in dimensions:
-            values["2D"] = _averaged_over_slices(_trimmed(slices))
-        if "2.5D" in dimensions:
-            values["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
-        if "3D" in dimensions:
-            values["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
-        return values
-
-    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, levels, n_levels, dimensions, EMPTY_ROI, by_dimension)
+    return values_by_dimension(
+        FAMILY, FEATURE_KEYS, levels.levels if isinstance(levels, PresentLevels) else levels, n_levels, dimensions,
+        lambda box_levels, per_slice, volume: _counted(box_levels, n_levels, settings.distance, settings.alpha,
+                                                       per_slice, volume),
+        lambda stack: _ngldm_feature_values(stack, stack.sum(axis=(1, 2))), "", EMPTY_ROI)
 
 
 def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple[str, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from radiomix._numba import njit, njit_exact
 from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION
 
 _IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
 _VOLUME_DIRECTIONS = (
@@ -44,10 +44,16 @@ def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
     """
     if dimension not in ("2D", "3D"):
         raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"GLCM distance must be an integer >= 1 (voxels), got {distance!r}")
+    checked_distance("GLCM", distance)
     base = _IN_PLANE_DIRECTIONS if dimension == "2D" else _VOLUME_DIRECTIONS
     return np.asarray(base, dtype=np.int64) * int(distance)
+
+
+def checked_distance(family: str, distance) -> int:
+    """``distance`` as an int, or an InputError naming ``family`` unless it is an integer >= 1 (voxels)."""
+    if int(distance) != distance or distance < 1:
+        raise InputError(f"{family} distance must be an integer >= 1 (voxels), got {distance!r}")
+    return int(distance)
 
 
 def in_plane_rows_of_volume_directions() -> np.ndarray:
@@ -490,38 +496,6 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
         values[15] = entropy
         values[16] = energy
     return out
-
-
-def neighbourhood_family_values(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
-                                dimensions: tuple[str, ...], empty_status: str,
-                                by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
-    """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
-
-    ``levels`` are the discretised levels (``1..n_levels`` in the ROI, 0
-    outside); ``by_dimension(box_levels)`` gives ``{dimension: {key: (value,
-    status)}}``; an ROI without voxels gives NaN with ``empty_status`` for
-    every value.
-    """
-    levels = np.asarray(levels)
-    box = roi_box(levels)
-    if box is None:
-        values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
-    else:
-        values = by_dimension(checked_levels(levels[box], n_levels))
-    return feature_values(family, keys, values, dimensions)
-
-
-def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],
-                   dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """One FeatureValue per aggregation label of each dimension and per key, in that order.
-
-    ``by_dimension[d][key]`` is ``(value, status)`` for dimension ``d``; families
-    with one label per dimension (GLSZM, GLDZM, NGTDM, NGLDM) use it directly.
-    """
-    return [FeatureValue(key, label, float(by_dimension[dimension][key][0]), by_dimension[dimension][key][1])
-            for dimension in dimensions
-            for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
-            for key in keys]
 
 
 # ----------------------------------------------------------------------------------------------
