@@ -39,30 +39,33 @@ def _edge_distance(mask, in_plane):
     outside voxel; the sweeps start from the outside voxel beyond the array.
     """
     n_z, n_y, n_x = mask.shape
-    distance = np.where(mask, np.int32(n_z + n_y + n_x + 1), np.int32(0))  # beyond any distance inside
+    distance = np.empty((n_z, n_y, n_x), np.int32)
+    far = n_z + n_y + n_x + 1  # beyond any distance inside the array
     for z in range(n_z):
         for y in range(n_y):
-            _sweep(distance[z, y, :])
-        for x in range(n_x):
-            _sweep(distance[z, :, x])
-    if not in_plane:
-        for y in range(n_y):
             for x in range(n_x):
-                _sweep(distance[:, y, x])
+                distance[z, y, x] = far if mask[z, y, x] else 0
+            _sweep(distance[z, y].reshape((n_x, 1)))
+        _sweep(distance[z])
+    if not in_plane:
+        _sweep(distance.reshape((n_z, n_y * n_x)))
     return distance
 
 
 @njit
-def _sweep(line):
-    """Each element of ``line`` at most 1 + its neighbours', from 0 beyond both ends, in place."""
-    previous = 0
-    for i in range(line.size):
-        previous = min(line[i], previous + 1)
-        line[i] = previous
-    previous = 0
-    for i in range(line.size - 1, -1, -1):
-        previous = min(line[i], previous + 1)
-        line[i] = previous
+def _sweep(lines):
+    """Along axis 0 of a 2D array, forward then backward: each element at most 1 + the one before it.
+
+    The element before the first is 0 (outside); every column is swept at once (vectorised).
+    """
+    n_lines, n_columns = lines.shape
+    for backward in (False, True):
+        previous = np.zeros(n_columns, lines.dtype)
+        for k in range(n_lines):
+            line = lines[n_lines - 1 - k if backward else k]
+            for j in range(n_columns):
+                previous[j] = min(line[j], previous[j] + 1)
+                line[j] = previous[j]
 
 
 def edge_distance_map(mask: np.ndarray, in_plane: bool = False) -> np.ndarray:
