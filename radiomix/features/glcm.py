@@ -6,20 +6,9 @@ element ``(i, j)`` of the matrix ``M_m+`` counts the ROI voxels of grey level
 symmetric GLCM of the manual is ``M_m = M_m+ + M_m+^T`` (pairs along ``+m``
 and ``-m``); with ``symmetric: false`` the matrix is ``M_m+`` alone.
 
-Directions are stored as ``(dz, dy, dx)`` offsets in array order: the 4
-in-plane directions of the manual's 2D neighbourhood and its 13 unique 3D
-directions (:func:`direction_offsets`).
-
-Aggregations (IBSI-1, see :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`):
-
-- ``2D, averaged`` (BTW3): features of every slice x direction matrix, averaged;
-- ``2D, slice-merged`` (SUJT): the 4 direction matrices of a slice summed,
-  features averaged over slices;
-- ``2.5D, direction-merged`` (JJUI): per direction, the slice matrices
-  summed, features averaged over the 4 directions;
-- ``2.5D, merged`` (ZW7Z): all slice x direction matrices summed;
-- ``3D, averaged`` (ITBB): features of the 13 volume direction matrices, averaged;
-- ``3D, merged`` (IAZD): the 13 direction matrices summed.
+Directions are ``(dz, dy, dx)`` offsets (:func:`~radiomix.features.texture.direction_offsets`);
+the six aggregations (2D, 2.5D, 3D; averaged or merged) are formed by
+:func:`~radiomix.features.texture.directional_groups`.
 
 Empty matrices (a slice without ROI voxels, or without a pair of neighbouring
 ROI voxels along a direction) take no part in averages. A feature that is
@@ -39,10 +28,6 @@ box, :func:`pyradiomics_group`, with ``weighting_norm`` and ``slice_axis``),
 ``degenerate_matrices: pyradiomics`` (its ``eps`` guards and correlations), and
 its maximal correlation coefficient as a feature outside IBSI
 (:mod:`radiomix.features.mcc`, with ``non_ibsi_features``).
-
-:func:`glcm_matrices_2d` and :func:`glcm_matrices_3d` validate and call the
-kernel :func:`_cooccurrence_kernel`; :func:`glcm_features` turns matrices into
-feature values; :func:`compute` forms the aggregations.
 """
 
 from __future__ import annotations
@@ -94,30 +79,13 @@ _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
-    Parameters
-    ----------
-    padded : ndarray of unsigned int (or int32), shape (nz + 2 pz, ny + 2 p, nx + 2 p)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
-        zeros ``p`` voxels wide in y and x and ``pz`` in z, the largest
-        ``|dy|, |dx|`` and ``|dz|`` of ``offsets`` (so every neighbour is a
-        flat-index offset inside the array).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    offsets : ndarray of int64, shape (n_directions, 3)
-        ``(dz, dy, dx)`` of each direction; ``dz = 0`` when ``per_slice``.
-    per_slice : bool
-        True: one matrix per slice (axis 0); False: one for the volume.
-    symmetric : bool
-        Also count each pair in the reverse order (``M + M^T``).
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros as
+    wide as the largest ``|dz|`` (in z) and ``|dy|, |dx|`` (in y and x) of
+    ``offsets``, so every neighbour is a flat-index offset inside the array.
+    Returns int64 counts of shape ``(nz or 1, n_directions, n_levels,
+    n_levels)`` (one table per slice when ``per_slice``), row the level of
+    ``v``, column that of ``v + m``, plus the transpose when ``symmetric``.
 
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_directions, n_levels, n_levels)
-        Row: level of ``v``, column: level of ``v + m`` (plus the transpose
-        when ``symmetric``).
-
-    Notes
-    -----
     The counts are gathered in a table with a row and a column for level 0,
     ordered ``(first level, direction, second level)``: a neighbour outside
     the ROI lands in column 0 (discarded) instead of taking a branch, and
@@ -150,22 +118,8 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
-    counts = np.empty((n_tables, n_directions, n_levels, n_levels), dtype=np.int64)
-    for t in range(n_tables):
-        for d in range(n_directions):
-            for i in range(n_levels):
-                for j in range(n_levels):
-                    counts[t, d, i, j] = table[t, i + 1, d, j + 1]
-    if symmetric:
-        for t in range(n_tables):
-            for d in range(n_directions):
-                for i in range(n_levels):
-                    counts[t, d, i, i] *= 2
-                    for j in range(i + 1, n_levels):
-                        both = counts[t, d, i, j] + counts[t, d, j, i]
-                        counts[t, d, i, j] = both
-                        counts[t, d, j, i] = both
-    return counts
+    counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)  # (table, direction, first level, second level)
+    return counts + counts.transpose(0, 1, 3, 2) if symmetric else counts.copy()
 
 
 def glcm_matrices_2d(levels: np.ndarray, n_levels: int, distance: int = 1,
@@ -191,10 +145,8 @@ def glcm_matrices_2d(levels: np.ndarray, n_levels: int, distance: int = 1,
 
     Raises
     ------
-    InputError
-        Invalid ``levels``, ``n_levels`` or ``distance``.
-    EmptyRoiError
-        No ROI voxel.
+    InputError, EmptyRoiError
+        Invalid ``levels``, ``n_levels`` or ``distance``; no ROI voxel.
     """
     return _glcm_matrices(levels, n_levels, direction_offsets("2D", distance), True, symmetric)
 
@@ -318,10 +270,7 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     """
     stack = np.asarray(matrices)
     stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
-    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
-    if pyradiomics_correlations:  # a kernel of its own: compiled only when the pyradiomics dialect is used
-        _pyradiomics_correlations_kernel(stack, float(eps), values)
-    return values
+    return _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
 
 
 @njit_exact
@@ -355,8 +304,8 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``pyradiomics_correlations``
-    leaves correlation and the information correlations NaN (pyradiomics'
-    are filled by :func:`_pyradiomics_correlations_kernel`).
+    gives pyradiomics' correlation and information correlations instead
+    (:func:`_pyradiomics_correlation`, :func:`_pyradiomics_information_correlations`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -389,24 +338,17 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 col_acc[j] += count
                 diff_acc[abs(i - j)] += count
                 sum_acc[i + j] += count
-        for i in range(n_grey):
-            row_sum[i] = row_acc[i]
-            col_sum[i] = col_acc[i]
-        for k in range(n_grey):
-            diff_sum[k] = diff_acc[k]
-        for k in range(2 * n_grey - 1):
-            sum_sum[k] = sum_acc[k]
+        row_sum[:] = row_acc
+        col_sum[:] = col_acc
+        diff_sum[:] = diff_acc
+        sum_sum[:] = sum_acc
         total = 0.0
         for i in range(n_grey):
             total += row_sum[i]
         if total == 0:
             continue
-        mu_row = 0.0
-        mu_col = 0.0
-        hx = 0.0
-        hy = 0.0
-        n_rows_used = 0
-        n_cols_used = 0
+        mu_row = mu_col = hx = hy = 0.0
+        n_rows_used = n_cols_used = 0
         for i in range(n_grey):
             px[i] = row_sum[i] / total
             py[i] = col_sum[i] / total
@@ -416,17 +358,11 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
             hy += _entropy_term(py[i], eps)
             n_rows_used += px[i] > 0
             n_cols_used += py[i] > 0
-        var_row = 0.0
-        var_col = 0.0
+        var_row = var_col = 0.0
         for i in range(n_grey):
             var_row += (i + 1.0 - mu_row) ** 2 * px[i]
             var_col += (i + 1.0 - mu_col) ** 2 * py[i]
-        joint_max = 0.0
-        joint_entropy = 0.0
-        second_moment = 0.0
-        autocorrelation = 0.0
-        covariance = 0.0
-        mutual_information = 0.0
+        joint_max = joint_entropy = second_moment = autocorrelation = covariance = mutual_information = 0.0
         for i in range(n_grey):
             gi = i + 1.0
             for j in range(n_grey):
@@ -442,18 +378,11 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 covariance += p * (gi - mu_row) * (gj - mu_col)
                 if not pyradiomics_correlations:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        for k in range(n_grey):
-            diff_sum[k] /= total
-        for k in range(2 * n_grey - 1):
-            sum_sum[k] /= total
-        diff_average = 0.0
-        diff_entropy = 0.0
-        contrast = 0.0
-        inverse_difference = 0.0
-        normalised_inverse_difference = 0.0
-        inverse_difference_moment = 0.0
-        normalised_inverse_difference_moment = 0.0
-        inverse_variance = 0.0
+        diff_sum /= total
+        sum_sum /= total
+        diff_average = diff_entropy = contrast = inverse_variance = 0.0
+        inverse_difference = normalised_inverse_difference = 0.0
+        inverse_difference_moment = normalised_inverse_difference_moment = 0.0
         for k in range(n_grey):
             p = diff_sum[k]
             diff_average += k * p
@@ -468,88 +397,32 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         diff_variance = 0.0
         for k in range(n_grey):
             diff_variance += (k - diff_average) ** 2 * diff_sum[k]
-        sum_average = 0.0
-        sum_entropy = 0.0
+        sum_average = sum_entropy = 0.0
         for k in range(2 * n_grey - 1):
             sum_average += (k + 2.0) * sum_sum[k]
             sum_entropy += _entropy_term(sum_sum[k], eps)
-        cluster_tendency = 0.0
-        cluster_shade = 0.0
-        cluster_prominence = 0.0
+        cluster_tendency = cluster_shade = cluster_prominence = 0.0
         for k in range(2 * n_grey - 1):
             centred = k + 2.0 - sum_average
             cluster_tendency += centred ** 2 * sum_sum[k]
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
-        out = values[m]
-        out[20] = cluster_tendency
-        out[21] = cluster_shade
-        out[22] = cluster_prominence
-        if not pyradiomics_correlations:  # else left NaN here, filled by _pyradiomics_correlations_kernel
+        out = values[m]  # columns in FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
+        out[:18] = (joint_max, mu_row, var_row, joint_entropy, diff_average, diff_variance, diff_entropy,
+                    sum_average, cluster_tendency, sum_entropy, second_moment, contrast, diff_average,
+                    inverse_difference, normalised_inverse_difference, inverse_difference_moment,
+                    normalised_inverse_difference_moment, inverse_variance)
+        out[19:23] = (autocorrelation, cluster_tendency, cluster_shade, cluster_prominence)
+        if pyradiomics_correlations:
+            out[18] = _pyradiomics_correlation(matrix, total, eps)
+            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
+        else:
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
             if n_rows_used >= 2 or n_cols_used >= 2:
                 out[23] = _quotient(-mutual_information, max(hx, hy))
             out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
-        out[0] = joint_max
-        out[1] = mu_row
-        out[2] = var_row
-        out[3] = joint_entropy
-        out[4] = diff_average
-        out[5] = diff_variance
-        out[6] = diff_entropy
-        out[7] = sum_average
-        out[8] = out[20]  # sum variance = cluster tendency
-        out[9] = sum_entropy
-        out[10] = second_moment
-        out[11] = contrast
-        out[12] = diff_average
-        out[13] = inverse_difference
-        out[14] = normalised_inverse_difference
-        out[15] = inverse_difference_moment
-        out[16] = normalised_inverse_difference_moment
-        out[17] = inverse_variance
-        out[19] = autocorrelation
     return values
-
-
-@njit_exact
-def _pyradiomics_correlations_kernel(matrices, eps, values):
-    """pyradiomics' correlation and information correlations (columns 18, 23, 24) of each non-empty matrix.
-
-    Fills the columns that :func:`_glcm_feature_kernel` leaves NaN with
-    ``pyradiomics_correlations``; the total, marginals and their entropies
-    are summed as that kernel sums them (the same values), the joint
-    entropy read from its column 3.
-    """
-    n_matrices, n_grey, _ = matrices.shape
-    row_acc = np.empty(n_grey, matrices.dtype)
-    col_acc = np.empty(n_grey, matrices.dtype)
-    px = np.empty(n_grey)
-    py = np.empty(n_grey)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        row_acc[:] = 0
-        col_acc[:] = 0
-        for i in range(n_grey):
-            for j in range(n_grey):
-                row_acc[i] += matrix[i, j]
-                col_acc[j] += matrix[i, j]
-        total = 0.0
-        for i in range(n_grey):
-            total += float(row_acc[i])
-        if total == 0:
-            continue
-        hx = 0.0
-        hy = 0.0
-        for i in range(n_grey):
-            px[i] = float(row_acc[i]) / total
-            py[i] = float(col_acc[i]) / total
-            hx += _entropy_term(px[i], eps)
-            hy += _entropy_term(py[i], eps)
-        out = values[m]
-        out[18] = _pyradiomics_correlation(matrix, total, eps)
-        _pyradiomics_information_correlations(matrix, total, out[3], hx, hy, px, py, eps, out)
 
 
 @njit_exact
@@ -563,24 +436,23 @@ def _pyradiomics_correlation(matrix, total, eps):
     exact 0, and the value follows pyradiomics' instead of its zero-spread rule.
     """
     n = matrix.shape[0]
-    mean_row = 0.0
-    mean_col = 0.0
+    mean_row = mean_col = 0.0
     for i in range(n):
         for j in range(n):
             if matrix[i, j] != 0:
                 p = matrix[i, j] / total
                 mean_row += (i + 1.0) * p
                 mean_col += (j + 1.0) * p
-    var_row = 0.0
-    var_col = 0.0
-    covariance = 0.0
+    var_row = var_col = covariance = 0.0
     for i in range(n):
         for j in range(n):
             if matrix[i, j] != 0:
                 p = matrix[i, j] / total
-                var_row += p * (i + 1.0 - mean_row) ** 2
-                var_col += p * (j + 1.0 - mean_col) ** 2
-                covariance += p * (i + 1.0 - mean_row) * (j + 1.0 - mean_col)
+                row_deviation = i + 1.0 - mean_row
+                col_deviation = j + 1.0 - mean_col
+                var_row += p * row_deviation ** 2
+                var_col += p * col_deviation ** 2
+                covariance += p * row_deviation * col_deviation
     sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
     return 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
 
@@ -614,25 +486,14 @@ def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, 
 def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """GLCM features of ``roi.discretised`` for the aggregations of ``dimensions``.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
-        and ``spacing`` (for ``weighting_norm``).
-    settings : GlcmSettings
-        ``distance`` and ``symmetric``; ``offsets`` (with ``distances``,
-        ``slice_axis``, ``weighting_norm``), ``degenerate_matrices`` and
-        ``non_ibsi_features``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
-        ``["glcm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
-        aggregation, :func:`pyradiomics_group`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature and aggregation, aggregation-major in the order of
-        ``dimensions``.
+    ``roi`` gives ``discretised`` (levels ``1..n_levels``, 0 outside),
+    ``n_levels`` and ``spacing`` (for ``weighting_norm``); ``settings``:
+    ``distance``, ``symmetric``, ``offsets`` (with ``distances``,
+    ``slice_axis``, ``weighting_norm``), ``degenerate_matrices`` and
+    ``non_ibsi_features``. Each of ``dimensions`` (``2D``, ``2.5D``, ``3D``)
+    adds its aggregations of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`
+    (pyradiomics' offsets give one, :func:`pyradiomics_group`). Returns one
+    FeatureValue per feature and aggregation, aggregation-major.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 

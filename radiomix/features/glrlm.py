@@ -27,10 +27,6 @@ without voxels is an :class:`~radiomix.errors.EmptyRoiError`.
 pyradiomics' conventions are settings (:class:`~radiomix.spec.GlrlmSettings`):
 ``offsets: pyradiomics`` (:func:`pyradiomics_matrices`) with ``weighting_norm``,
 ``slice_axis`` and ``undefined_values: pyradiomics``.
-
-:func:`glrlm_matrices_2d` and :func:`glrlm_matrices_3d` validate and call the
-kernel :func:`_run_length_kernel`; :func:`glrlm_features` turns matrices into
-feature values; :func:`compute` forms the aggregations.
 """
 
 from __future__ import annotations
@@ -78,28 +74,12 @@ def _run_length_kernel(padded, n_levels, steps, per_slice, max_run):
     compilation per number of directions), and flat indices are unsigned,
     which spares the checks for negative indices.
 
-    Parameters
-    ----------
-    padded : ndarray of unsigned int, shape (nz + 2, ny + 2, nx + 2)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
-        zeros one voxel wide on every side (so that every run ends inside
-        the array and neighbours are flat-index offsets without bounds checks).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    steps : tuple of int
-        Flat-index step ``(dz * (ny + 2) + dy) * (nx + 2) + dx`` of each
-        direction ``(dz, dy, dx)``, each component in -1..1, the first
-        non-zero one positive (so that the predecessor comes first in raster
-        order: every step is > 0); ``dz = 0`` when ``per_slice``.
-    per_slice : bool
-        True: one matrix per slice (axis 0); False: one for the volume.
-    max_run : int
-        Longest possible run (voxels), the number of matrix columns.
-
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_directions, n_levels, max_run)
-        Element ``[s, d, i - 1, j - 1]``: runs of level ``i`` and length ``j``.
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros
+    one voxel wide, so every run ends inside the array; ``steps`` are the
+    flat-index steps of the directions (components in -1..1, the first
+    non-zero one positive: the predecessor comes first in raster order).
+    Returns int64 counts ``[s, d, i - 1, j - 1]`` of runs of level ``i`` and
+    length ``j`` (``max_run`` columns), one table per slice when ``per_slice``.
     """
     p_z, p_y, p_x = padded.shape
     flat = padded.ravel()
@@ -160,36 +140,18 @@ def _direction_steps(offsets: np.ndarray, padded_shape: tuple[int, int, int]) ->
 def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """In-plane GLRLMs of every slice (axis 0) and each of the 4 2D directions.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-
-    Returns
-    -------
-    ndarray of int64, shape (nz, 4, n_levels, max_run)
-        Run counts (column ``j - 1`` for run length ``j``); ``max_run`` is
-        the larger in-plane side of the ROI's bounding box; directions in the
-        order of ``direction_offsets("2D")``; slices without ROI voxels hold zeros.
-
-    Raises
-    ------
-    InputError, EmptyRoiError
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d` (invalid ``levels``; no ROI voxel).
+    Parameters and errors as for :func:`radiomix.features.glcm.glcm_matrices_2d`. Returns int64 run
+    counts of shape ``(nz, 4, n_levels, max_run)`` (column ``j - 1`` for run length ``j``; ``max_run`` the
+    larger in-plane side of the ROI's box; directions of ``direction_offsets("2D")``; zeros for slices
+    without ROI voxels).
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("2D"), True)
 
 
 def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """GLRLMs of the volume for each of the 13 3D directions.
+    """GLRLMs of the volume for each of the 13 3D directions (:func:`glrlm_matrices_2d`'s parameters).
 
-    Parameters are those of :func:`glrlm_matrices_2d`.
-
-    Returns
-    -------
-    ndarray of int64, shape (13, n_levels, max_run)
-        Run counts; ``max_run`` is the longest side of the ROI's bounding
-        box; directions in the order of ``direction_offsets("3D")``.
+    Shape ``(13, n_levels, max_run)``, ``max_run`` the longest side of the ROI's box.
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("3D"), False)[0]
 
@@ -197,17 +159,8 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 def glrlm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray) -> np.ndarray:
     """GLRLMs of the volume for any unit directions (e.g. the subset of pyradiomics' offsets that fit the ROI).
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`glrlm_matrices_2d`.
-    offsets : ndarray of int, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_offsets, n_levels, max_run)
-        Run counts; ``max_run`` is the longest side of the ROI's bounding box.
+    ``offsets``: ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
+    Shape ``(n_offsets, n_levels, max_run)``, ``max_run`` the longest side of the ROI's box.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     first_non_zero = np.where(offsets != 0, offsets, 0)[np.arange(len(offsets)), np.argmax(offsets != 0, axis=1)] \

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix._numba import njit, njit_exact
+from radiomix._numba import njit_exact
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
@@ -38,58 +38,23 @@ SINGLE_BIN = "undefined: the histogram has a single bin (N_g = 1)"
 FEATURE_KEYS = registry.keys(FAMILY)
 
 
-@njit
-def _level_counts_kernel(levels, n_levels):
-    """Voxels per level ``1..n_levels`` and whether every level lies in that range."""
-    counts = np.zeros(n_levels + 1, dtype=np.int64)
-    in_range = True
-    for level in levels:
-        if level < 1 or level > n_levels:
-            in_range = False
-        else:
-            counts[level] += 1
-    return counts[1:], in_range
-
-
 def level_counts(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """Histogram ``n_i`` of grey levels ``1..n_levels``.
 
-    Parameters
-    ----------
-    levels : ndarray of int
-        Grey level of every ROI voxel.
-    n_levels : int
-        Number of grey levels ``N_g``.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_levels,)
-        ``counts[i - 1] = n_i``.
-
-    Raises
-    ------
-    InputError
-        A level lies outside ``1..n_levels``.
+    ``counts[i - 1] = n_i`` from the grey level of every ROI voxel; an
+    InputError when a level lies outside ``1..n_levels``.
     """
-    levels = np.ascontiguousarray(levels).ravel()
-    counts, in_range = _level_counts_kernel(levels, int(n_levels))
-    if not in_range:
+    levels = np.asarray(levels).ravel()
+    if levels.size and (levels.min() < 1 or levels.max() > n_levels):
         raise InputError(f"discretised grey levels {levels.min()}..{levels.max()} fall outside "
                          f"1..{n_levels}: the discretisation and n_levels disagree")
-    return counts
+    return np.bincount(levels, minlength=int(n_levels) + 1)[1:].astype(np.int64)
 
 
 def histogram_gradient(counts: np.ndarray) -> np.ndarray:
     """IBSI histogram gradient ``H'``: one-sided differences at the ends, central elsewhere.
 
-    Parameters
-    ----------
-    counts : ndarray, shape (N_g,)
-        Histogram ``n_1..n_Ng``, ``N_g >= 2``.
-
-    Returns
-    -------
-    ndarray of float64, shape (N_g,)
+    ``counts``: the histogram ``n_1..n_Ng``, ``N_g >= 2``.
     """
     counts = np.asarray(counts, dtype=np.float64)
     gradient = np.empty_like(counts)
@@ -125,17 +90,8 @@ def _entropy_and_uniformity_kernel(counts, epsilon):
 def entropy_and_uniformity(counts: np.ndarray, epsilon: float = 0.0) -> tuple[float, float]:
     """Entropy ``-sum_i p_i log2(p_i + epsilon)`` and uniformity ``sum_i p_i^2`` of a histogram.
 
-    Parameters
-    ----------
-    counts : ndarray of int
-        Voxels per level ``n_i`` (empty levels allowed; at least one voxel).
-    epsilon : float
-        Added to ``p_i`` inside the logarithm (IBSI: 0).
-
-    Returns
-    -------
-    entropy, uniformity : float
-        Both over the non-empty levels, ``p_i = n_i / sum_i n_i`` (dimensionless).
+    Over the non-empty levels of ``counts`` (at least one voxel), ``p_i = n_i / sum_i n_i``; ``epsilon``
+    is added to ``p_i`` inside the logarithm (IBSI: 0).
     """
     return _entropy_and_uniformity_kernel(np.ascontiguousarray(counts, dtype=np.int64), float(epsilon))
 

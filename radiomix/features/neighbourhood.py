@@ -63,24 +63,11 @@ def values_by_dimension(family: str, keys: tuple[str, ...], levels: np.ndarray, 
     those slices; ``2.5D``: the features of the slice matrices summed; ``3D``:
     those of the volume matrix.
 
-    Parameters
-    ----------
-    family, keys : str, tuple of str
-        The family (its aggregation labels) and its registry keys, in the order of ``matrix_values``' columns.
-    levels : ndarray of int, shape (z, y, x)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-    count : callable
-        ``(box_levels, per_slice, volume) -> (slice_matrices, volume_matrices)``: stacks of one matrix per
-        slice (when ``per_slice``) and one of the volume (when ``volume``), from the checked levels of the box.
-    matrix_values : callable
-        ``stack -> ndarray (n_matrices, len(keys))``: features of matrices that hold voxels, NaN where undefined.
-    undefined : str
-        Status of such a NaN (``2D``: with the number of slices where it occurs).
-    no_matrix : str
-        Status of every value when no matrix holds voxels.
+    ``count(box_levels, per_slice, volume)`` gives the stacks of slice matrices (when ``per_slice``) and of
+    the volume matrix (when ``volume``) from the checked levels of the ROI's box; ``matrix_values(stack)``
+    the features (columns in the order of ``keys``) of matrices that hold voxels, NaN where undefined,
+    whose status is ``undefined`` (``2D``: with the number of slices). ``no_matrix``: the status of every
+    value when no matrix holds voxels; an ROI without voxels gives :data:`EMPTY_ROI`.
     """
     levels = np.asarray(levels)
     box = roi_box(levels)
@@ -132,33 +119,14 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
                            count_isolated: bool = False) -> NeighbourhoodMatrices:
     """NGLDM dependences and NGTDM sums of checked ``levels`` for the neighbourhood ``offsets``.
 
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside (see
-        :func:`radiomix.features.texture.checked_levels`).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    offsets : ndarray of int, shape (n_offsets, 3)
-        Neighbour offsets ``(dz, dy, dx)`` (voxels), none ``(0, 0, 0)``; the
-        first ``n_in_plane`` have ``dz = 0``.
-    n_in_plane : int
-        Number of leading in-plane offsets: the neighbourhood of ``per_slice``.
-    alpha : float
-        A neighbour depends on the centre when ``|level difference| <= alpha`` (>= 0).
-    per_slice : bool
-        Count the in-plane neighbourhoods, one matrix per slice (axis 0).
-    volume : bool
-        Count the neighbourhoods of all offsets, one matrix for the volume.
-    dependences, differences : bool
-        Count the dependence matrices (NGLDM), the NGTDM columns.
-    count_isolated : bool
-        NGTDM ``n_i`` also counts voxels without any neighbour in the ROI
-        (pyradiomics); IBSI leaves them out.
-
-    Returns
-    -------
-    NeighbourhoodMatrices
+    ``levels``: checked grey levels (:func:`radiomix.features.texture.checked_levels`);
+    ``offsets``: neighbour ``(dz, dy, dx)`` offsets (voxels), none zero, the
+    first ``n_in_plane`` in-plane (``dz = 0``, the neighbourhood of
+    ``per_slice``: one matrix per slice; ``volume``: one matrix of all
+    offsets). A neighbour depends on the centre when ``|level difference| <=
+    alpha``. ``dependences`` and ``differences`` ask for the NGLDM and the
+    NGTDM; with ``count_isolated`` the NGTDM ``n_i`` also counts voxels
+    without any neighbour in the ROI (pyradiomics; IBSI leaves them out).
     """
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     if offsets.ndim != 2 or offsets.shape[1] != 3 or not offsets.size or not np.abs(offsets).sum(axis=1).all():

@@ -50,31 +50,11 @@ def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: fl
                  per_slice: bool = False) -> np.ndarray:
     """NGLDM of a discretised volume, per slice or for the whole volume.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-    distance : int
-        Chebyshev radius (voxels) of the neighbourhood.
-    alpha : float
-        Coarseness parameter (grey levels): a neighbour in the ROI depends on
-        the centre when ``|level difference| <= alpha``.
-    per_slice : bool
-        True: one matrix per slice (axis 0) with in-plane neighbourhoods
-        (IBSI 2D); False: one matrix of the volume (IBSI 3D).
-
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_levels, Nn)
-        Element ``[r, i - 1, j - 1]`` = ``s_ij``: centres of level ``i`` with
-        dependence ``j`` (``1..Nn``, the centre included); ``Nn`` is the
-        largest dependence found (at least 1).
-
-    Raises
-    ------
-    InputError
-        ``levels`` is not a 3D integer array with values in ``0..n_levels``,
-        ``distance`` is below 1 or ``alpha`` is negative.
+    Parameters as for :func:`radiomix.features.ngtdm.ngtdm_matrix`; ``alpha`` (grey levels): a neighbour
+    in the ROI depends on the centre when ``|level difference| <= alpha``. Returns int64 counts of shape
+    ``(nz or 1, n_levels, Nn)``: ``[r, i - 1, j - 1]`` = ``s_ij``, centres of level ``i`` with dependence
+    ``j`` (the centre included), ``Nn`` the largest dependence found (at least 1); an InputError for
+    invalid levels, a distance below 1 or a negative ``alpha``.
     """
     levels = checked_levels(levels, n_levels)
     _check_parameters(distance, alpha)

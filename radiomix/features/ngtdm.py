@@ -65,30 +65,12 @@ def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
                  per_slice: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """NGTDM of a discretised volume, per slice or for the whole volume.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-    distance : int
-        Chebyshev radius (voxels) of the neighbourhood; 1 gives 26 neighbours
-        in 3D and 8 in-plane neighbours per slice.
-    per_slice : bool
-        True: one matrix per slice (axis 0) with in-plane neighbourhoods
-        (IBSI 2D); False: one matrix of the volume (IBSI 3D).
-
-    Returns
-    -------
-    counts : ndarray of int64, shape (nz or 1, n_levels)
-        ``n_i``: voxels of level ``i`` (column ``i - 1``) with at least one
-        neighbour in the ROI.
-    sums : ndarray of float64, shape (nz or 1, n_levels)
-        ``s_i``: sum over those voxels of ``|i - mean neighbour level|``.
-
-    Raises
-    ------
-    InputError
-        ``levels`` is not a 3D integer array with values in ``0..n_levels``,
-        or ``distance`` is below 1.
+    ``levels``, ``n_levels`` as for :func:`radiomix.features.glcm.glcm_matrices_2d`; ``distance``: the
+    Chebyshev radius (voxels; 1: 26 neighbours, 8 in-plane); ``per_slice``: one matrix per slice (axis 0)
+    with in-plane neighbourhoods (IBSI 2D), else one of the volume (3D). Returns ``counts`` (int64, shape
+    ``(nz or 1, n_levels)``: ``n_i``, voxels of level ``i`` with a neighbour in the ROI) and ``sums``
+    (float64: ``s_i``, their sum of ``|i - mean neighbour level|``); an InputError for invalid levels or
+    a distance below 1.
     """
     counted = neighbourhood_matrices(checked_levels(levels, n_levels), n_levels,
                                      *chebyshev_offsets(checked_distance("NGTDM", distance)), per_slice=per_slice,
@@ -131,24 +113,13 @@ def ngtdm_feature_values(counts: np.ndarray, sums: np.ndarray, grey_levels: np.n
     (p_i s_i + p_j s_j) / (p_i + p_j) / N``; strength ``sum_ij (p_i + p_j)
     (i - j)^2 / sum s_i`` (0 when ``sum s_i = 0``).
 
-    Parameters
-    ----------
-    counts, sums : ndarray, shape (n_matrices, n_levels)
-        ``n_i`` and ``s_i`` of each matrix.
-    grey_levels : ndarray of float64, shape (n_levels,), optional
-        Grey level of each column; ``1..n_levels`` by default (pyradiomics:
-        the levels present).
-    capped_coarseness : bool
-        Coarseness at most :data:`COARSENESS_MAXIMUM` (IBSI); else
-        :data:`COARSENESS_MAXIMUM` only when ``sum p_i s_i = 0`` (pyradiomics).
-    undefined_busyness : float
-        Busyness when its denominator is 0 although several levels are present
-        (IBSI: NaN; pyradiomics: 0).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, 5)
-        NaN rows for matrices without voxels.
+    ``counts``, ``sums``: ``n_i`` and ``s_i`` of each matrix, shape
+    ``(n_matrices, n_levels)``; ``grey_levels``: the grey level of each column
+    (default ``1..n_levels``; pyradiomics: the levels present). Coarseness is
+    at most :data:`COARSENESS_MAXIMUM` when ``capped_coarseness`` (IBSI), else
+    that only when ``sum p_i s_i = 0`` (pyradiomics); busyness is
+    ``undefined_busyness`` when its denominator is 0 although several levels
+    are present (IBSI NaN, pyradiomics 0). NaN rows for matrices without voxels.
     """
     counts = np.ascontiguousarray(counts, dtype=np.float64)
     if grey_levels is None:

@@ -199,17 +199,7 @@ def _percentiles_kernel(values, fractions, n_buckets):
 def percentiles(values: np.ndarray, quantiles) -> np.ndarray:
     """Percentiles of ``values`` by NumPy's linear rule (``numpy.percentile``'s default), bit for bit.
 
-    Parameters
-    ----------
-    values : ndarray of float64
-        At least one value.
-    quantiles : sequence of float
-        Percentages in [0, 100] (0 and 100 give the minimum and maximum).
-
-    Returns
-    -------
-    ndarray of float64
-        ``P_q`` for each of ``quantiles``.
+    ``quantiles`` are percentages in [0, 100] (0 and 100: the minimum and maximum) of at least one value.
     """
     n_buckets = min(ORDER_BUCKETS, len(values) // VALUES_PER_BUCKET + 1)
     return _percentiles_kernel(values, np.asarray(quantiles, dtype=np.float64) / 100.0, n_buckets)
@@ -253,22 +243,10 @@ def feature_values(values: dict[str, float]) -> list[FeatureValue]:
 def distribution_features(values: np.ndarray, kurtosis: str = "excess") -> list[FeatureValue]:
     """The distribution features shared by the statistics and intensity histogram families.
 
-    Parameters
-    ----------
-    values : ndarray
-        One value per ROI voxel (intensities or discretised grey levels); at
-        least one.
-    kurtosis : {"excess", "non_excess"}
-        Kurtosis with or without the ``- 3``; 0 either way when the variance is 0.
-
-    Returns
-    -------
-    list of FeatureValue
-        Keys ``mean``, ``variance``, ``skewness``, ``kurtosis``, ``median``,
-        ``minimum``, ``percentile_10``, ``percentile_90``, ``maximum``,
-        ``interquartile_range``, ``range``, ``mean_absolute_deviation``,
-        ``robust_mean_absolute_deviation``, ``median_absolute_deviation``,
-        ``coefficient_of_variation``, ``quartile_coefficient_of_dispersion``.
+    ``values``: one per ROI voxel (intensities or discretised grey levels),
+    at least one; ``kurtosis``: ``excess`` or ``non_excess`` (without the
+    ``- 3``; 0 either way when the variance is 0). Keys from ``mean`` to
+    ``quartile_coefficient_of_dispersion``, in registry order.
     """
     return feature_values(_distribution(values, kurtosis, 0.0)[0])
 
@@ -276,21 +254,11 @@ def distribution_features(values: np.ndarray, kurtosis: str = "excess") -> list[
 def intensity_statistics(values: np.ndarray, voxel_volume: float, settings: StatisticsSettings) -> dict[str, float]:
     """The statistical features of the intensities ``values`` under ``settings``, by key.
 
-    Parameters
-    ----------
-    values : ndarray
-        The intensity of every voxel of the ROI (any numeric dtype; at least one).
-    voxel_volume : float
-        Volume of one voxel (mm^3), for the total energy.
-    settings : StatisticsSettings
-        Kurtosis convention, voxel shift and the features outside IBSI to add.
-
-    Returns
-    -------
-    dict of str to float
-        The keys of :func:`distribution_features`, ``energy``,
-        ``root_mean_square``, then those of ``settings.non_ibsi_features`` in
-        registry order; NaN where undefined (:data:`UNDEFINED` says why).
+    ``values``: the intensity of every ROI voxel (at least one);
+    ``voxel_volume`` (mm^3) for the total energy; ``settings``: kurtosis
+    convention, voxel shift and the features outside IBSI to add. Keys of
+    :func:`distribution_features`, ``energy``, ``root_mean_square``, then those
+    of ``settings.non_ibsi_features``; NaN where undefined (:data:`UNDEFINED`).
     """
     features, energy = _distribution(values, settings.kurtosis, settings.voxel_shift)
     features["energy"] = energy

@@ -22,25 +22,13 @@ _VOLUME_DIRECTIONS = (
 
 
 def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
-    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets.
+    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets, times ``distance`` (voxels).
 
-    Parameters
-    ----------
-    dimension : {"2D", "3D"}
-        ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (``dz =
-        0``); ``3D``: the 13 unique directions of the 26-neighbourhood (one of
-        each opposite pair).
-    distance : int
-        Chebyshev distance (voxels); every vector is multiplied by it.
-
-    Returns
-    -------
-    ndarray of int64, shape (4, 3) or (13, 3)
-        Of each opposite pair, the vector whose first non-zero component
-        (in z, y, x order) is positive: the manual's 2D vectors ``(1, 0)``,
-        ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``, and its 13 3D
-        vectors read as ``(dz, dy, dx)``. The sign matters for non-symmetric
-        GLCMs only.
+    ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (the manual's
+    ``(1, 0)``, ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``); ``3D``: the
+    13 unique directions of the 26-neighbourhood. Of each opposite pair, the
+    vector whose first non-zero component (z, y, x order) is positive (the
+    sign matters for non-symmetric GLCMs only). int64, shape (4 or 13, 3).
     """
     if dimension not in ("2D", "3D"):
         raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
@@ -98,22 +86,9 @@ def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDir
     the slice matrices of each in-plane direction summed; ``2.5D, merged``:
     all of them summed; ``3D, averaged``: the 13 volume direction matrices;
     ``3D, merged``: their sum. Each matrix is counted once: the in-plane
-    volume matrices are sums of slice matrices.
-
-    Parameters
-    ----------
-    family : str
-        Family of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-    count : callable
-        Counts the family's matrices along offsets, per slice or for the volume.
-    distance : int
-        Chebyshev distance of the directions (voxels).
-
-    Returns
-    -------
-    dict
-        In the order of ``dimensions`` and of each dimension's labels.
+    volume matrices are sums of slice matrices. ``count`` counts the
+    family's matrices along offsets (:data:`CountDirections`) at Chebyshev
+    ``distance``; labels in the order of ``dimensions``.
     """
     unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
     if unknown:
@@ -323,27 +298,13 @@ def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[
                        per_slice: bool, cropped: bool = False) -> np.ndarray:
     """Matrices counted by ``count`` on the ROI's box of ``levels`` inside a border of zeros.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng``.
-    pad : sequence of 3 int
-        Border ``(pz, py, px)`` of zeros around the box (so that neighbours need no bounds check).
-    count : callable
-        ``padded -> matrices`` of shape ``(n_box_slices or 1, ...)``; ``padded`` holds the
-        box's levels in the smallest unsigned type (:func:`smallest_level_type`).
-    per_slice : bool
-        ``count`` gives one matrix per slice of the box: they are returned for
-        every slice of ``levels`` (zeros outside the box).
-    cropped : bool
-        ``levels`` are already checked and cropped to the ROI's box (:func:`cropped_to_roi`).
-
-    Raises
-    ------
-    InputError, EmptyRoiError
-        Invalid ``levels`` or no ROI voxel (unless ``cropped``).
+    ``pad`` is the border ``(pz, py, px)`` (so that neighbours need no bounds
+    check); ``count(padded)`` gives matrices of shape ``(n_box_slices or 1,
+    ...)`` from the box's levels in :func:`smallest_level_type`. With
+    ``per_slice`` they are returned for every slice of ``levels`` (zeros
+    outside the box). ``cropped``: ``levels`` are already checked and cropped
+    (:func:`cropped_to_roi`); else an InputError or EmptyRoiError for invalid
+    levels or no ROI voxel.
     """
     if cropped:
         low, high = np.zeros(3, dtype=np.int64), np.array(levels.shape, dtype=np.int64)
@@ -386,21 +347,13 @@ def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_value
     N_s / sum c_ij j``, the variances ``sum p_ij (i - mu_i)^2`` and likewise
     for ``j``, ``entropy = -sum p_ij log2(p_ij + eps)`` and ``energy = sum p_ij^2``.
 
-    Parameters
-    ----------
-    matrices : ndarray, shape (n_matrices, n_rows, n_columns)
-        Counts (or weighted counts, >= 0).
-    row_values : ndarray of float64, shape (n_rows,)
-        Grey level of each row (IBSI: ``1..Ng``; pyradiomics: the levels present).
-    column_values : ndarray of float64, shape (n_columns,)
-        Run length, zone size, distance or dependence of each column (>= 1).
-    eps : float
-        Added to ``p`` inside the entropy's logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, len(EMPHASIS_FEATURES))
-        NaN rows for matrices without counts.
+    ``matrices``: counts (or weighted counts, >= 0), shape ``(n_matrices,
+    n_rows, n_columns)``; ``row_values``: the grey level of each row (IBSI
+    ``1..Ng``, pyradiomics the levels present); ``column_values``: the run
+    length, zone size, distance or dependence of each column (>= 1); ``eps``
+    is added to ``p`` in the entropy's logarithm (pyradiomics'
+    ``numpy.spacing(1)``; IBSI 0). Returns float64 values of shape
+    ``(n_matrices, len(EMPHASIS_FEATURES))``, NaN rows for empty matrices.
     """
     return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
                             np.ascontiguousarray(row_values, dtype=np.float64),
@@ -420,11 +373,7 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
         matrix = matrices[m]
         row_sums[:] = 0.0
         column_sums[:] = 0.0
-        total = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
+        total = short_low = short_high = long_low = long_high = 0.0
         for i in range(n_rows):
             g2 = row_values[i] * row_values[i]
             for j in range(n_columns):
@@ -441,61 +390,39 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
                 long_high += count * g2 * c2
         if total == 0.0:
             continue
-        entropy = 0.0
-        energy = 0.0
+        entropy = energy = 0.0
         for i in range(n_rows):
             for j in range(n_columns):
                 if matrix[i, j] != 0.0:  # an empty cell adds -0.0
                     probability = matrix[i, j] / total
                     entropy -= probability * np.log2(probability + eps)
                     energy += probability * probability
-        short = 0.0
-        long = 0.0
-        column_uniformity = 0.0
-        n_units = 0.0
-        column_mean = 0.0
-        for j in range(n_columns):
-            value = column_values[j]
-            short += column_sums[j] / (value * value)
-            long += column_sums[j] * value * value
-            column_uniformity += column_sums[j] * column_sums[j]
-            n_units += column_sums[j] * value
-            column_mean += column_sums[j] / total * value
-        column_variance = 0.0
-        for j in range(n_columns):
-            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
-        grey_uniformity = 0.0
-        low = 0.0
-        high = 0.0
-        grey_mean = 0.0
-        for i in range(n_rows):
-            value = row_values[i]
-            grey_uniformity += row_sums[i] * row_sums[i]
-            low += row_sums[i] / (value * value)
-            high += row_sums[i] * value * value
-            grey_mean += row_sums[i] / total * value
-        grey_variance = 0.0
-        for i in range(n_rows):
-            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
-        values = out[m]
-        values[0] = short / total
-        values[1] = long / total
-        values[2] = low / total
-        values[3] = high / total
-        values[4] = short_low / total
-        values[5] = short_high / total
-        values[6] = long_low / total
-        values[7] = long_high / total
-        values[8] = grey_uniformity / total
-        values[9] = grey_uniformity / (total * total)
-        values[10] = column_uniformity / total
-        values[11] = column_uniformity / (total * total)
-        values[12] = total / n_units
-        values[13] = grey_variance
-        values[14] = column_variance
-        values[15] = entropy
-        values[16] = energy
+        column_uniformity, short, long, n_units, column_variance = _marginal_sums(column_sums, column_values, total)
+        grey_uniformity, low, high, _, grey_variance = _marginal_sums(row_sums, row_values, total)
+        out[m] = (short / total, long / total, low / total, high / total, short_low / total, short_high / total,
+                  long_low / total, long_high / total, grey_uniformity / total, grey_uniformity / (total * total),
+                  column_uniformity / total, column_uniformity / (total * total), total / n_units, grey_variance,
+                  column_variance, entropy, energy)
     return out
+
+
+@njit_exact
+def _marginal_sums(sums, values, total):
+    """Of the row (or column) sums ``s_k`` of a matrix whose rows (columns) stand for ``values`` ``v_k``:
+    ``sum s_k^2``, ``sum s_k / v_k^2``, ``sum s_k v_k^2``, ``sum s_k v_k`` and the variance of ``v`` under
+    the probabilities ``s_k / total``."""
+    uniformity = inverse_square = square = weighted = mean = 0.0
+    for k in range(sums.size):
+        value = values[k]
+        uniformity += sums[k] * sums[k]
+        inverse_square += sums[k] / (value * value)
+        square += sums[k] * value * value
+        weighted += sums[k] * value
+        mean += sums[k] / total * value
+    variance = 0.0
+    for k in range(sums.size):
+        variance += sums[k] / total * (values[k] - mean) ** 2
+    return uniformity, inverse_square, square, weighted, variance
 
 
 # ----------------------------------------------------------------------------------------------
@@ -512,29 +439,13 @@ WEIGHTING_NORMS = ("infinity", "euclidean", "manhattan", "no_weighting")
 def pyradiomics_offsets(size_zyx, distances, bidirectional: bool, slice_axis: int | None) -> np.ndarray:
     """pyradiomics' neighbour offsets for an array of shape ``size_zyx``.
 
-    Parameters
-    ----------
-    size_zyx : sequence of 3 int
-        Array shape (z, y, x) (the ROI box).
-    distances : sequence of int
-        Chebyshev distances (voxels, >= 1) whose offsets are kept.
-    bidirectional : bool
-        Keep both offsets of each opposite pair (GLDM, NGTDM, GLSZM), else
-        only the one whose first non-zero component is positive (GLCM, GLRLM).
-    slice_axis : int or None
-        Axis along which no offset moves (pyradiomics' ``force2D`` along
-        ``force2Ddimension``); None: 3D.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` offsets, in pyradiomics' order (from ``(d, d, d)``
-        downwards, z varying slowest).
-
-    Raises
-    ------
-    InputError
-        A distance below 1, or no offset fits in the array.
+    The offsets at the Chebyshev ``distances`` (voxels, >= 1) that fit in an
+    array of shape ``size_zyx`` (the ROI box), none moving along
+    ``slice_axis`` (pyradiomics' ``force2Ddimension``; None: 3D); with
+    ``bidirectional`` both of each opposite pair (GLDM, NGTDM, GLSZM), else the
+    one whose first non-zero component is positive (GLCM, GLRLM). int64
+    ``(dz, dy, dx)`` rows in pyradiomics' order (from ``(d, d, d)`` down, z
+    slowest); an InputError for a distance below 1 or when none fits.
     """
     distances = tuple(sorted({int(d) for d in distances}))
     if not distances or distances[0] < 1:
@@ -579,21 +490,9 @@ def pyradiomics_label(slice_axis: int | None, weighted: bool) -> str:
 def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
     """Length of each offset in mm under a weighting norm (pyradiomics' ``weightingNorm``; 1 for ``no_weighting``).
 
-    Parameters
-    ----------
-    offsets : ndarray of int, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` offsets (voxels).
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    norm : {"infinity", "euclidean", "manhattan", "no_weighting"}
-        Largest component, Euclidean length or sum of components of the
-        offset in mm; ``no_weighting``: 1.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_offsets,)
-        The GLRLM weighs offset matrices by this length ``d``; the GLCM by
-        ``exp(-d^2)`` (by 1 for ``no_weighting``).
+    ``norm``: the largest component, the Euclidean length or the sum of the
+    components of each ``(dz, dy, dx)`` offset in mm (``spacing_zyx``). The
+    GLRLM weighs offset matrices by this length ``d``, the GLCM by ``exp(-d^2)``.
     """
     if norm not in WEIGHTING_NORMS:
         raise InputError(f"weighting norm must be one of {WEIGHTING_NORMS}, got {norm!r}")

@@ -357,27 +357,9 @@ def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: t
                           with_labels: bool) -> dict[bool, Zones | ZoneTable]:
     """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (z, y, x)
-        Grey levels ``>= 1`` inside the ROI, ``0`` (or negative) outside.
-    linkage_distance : int
-        Largest Chebyshev distance (voxels) between linked voxels.
-    in_plane : tuple of bool
-        ``True``: zones within each slice (2D, 2.5D); ``False``: zones in
-        the volume (3D).
-    with_labels : bool
-        Return :class:`Zones` (with each voxel's zone) rather than
-        :class:`ZoneTable`.
-
-    Returns
-    -------
-    dict
-        ``in_plane`` flag -> zones, numbered as by :func:`label_zones`.
-
-    Notes
-    -----
-    For linkage distance 1 the in-plane zones are found first; the volume's
+    Parameters as for :func:`label_zones`, with one flag of ``in_plane`` per
+    connectivity asked for; returns ``in_plane`` flag -> :class:`Zones` (with
+    ``with_labels``) or :class:`ZoneTable`. For linkage distance 1 the in-plane zones are found first; the volume's
     zones join them across slices. Larger distances flood-fill each
     connectivity.
     """
@@ -424,21 +406,10 @@ def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bo
 def zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
     """Zones counted by grey level and column (size or distance), restricted to the columns that occur.
 
-    Parameters
-    ----------
-    zone_level : ndarray of int
-        Level ``1..n_levels`` of each zone.
-    zone_column : ndarray of int
-        Size or distance of each zone (>= 1).
-    n_levels : int
-        Number of rows.
-
-    Returns
-    -------
-    counts : ndarray of float64, shape (n_levels, n_columns)
-        Zones of level ``i + 1`` (row ``i``) and column value ``columns[j]`` (column ``j``).
-    columns : ndarray of float64, shape (n_columns,)
-        The column values that occur, increasing.
+    ``zone_level``: level ``1..n_levels`` of each zone; ``zone_column``: its
+    size or distance (>= 1). Returns ``counts`` (float64, ``(n_levels,
+    n_columns)``: zones of level ``i + 1`` and column value ``columns[j]``)
+    and ``columns``, the column values that occur, increasing.
     """
     zone_column = np.asarray(zone_column, dtype=np.int64)
     zones_by_column = np.bincount(zone_column)
