@@ -164,7 +164,7 @@ def test_empty_roi_is_undefined():
     levels = np.zeros((2, 3, 3), dtype=np.int32)
     for item in ngtdm.compute(roi_from_levels(levels, 3), NgtdmSettings(), DIMENSIONS):
         assert math.isnan(item.value)
-        assert item.status == ngtdm.EMPTY_ROI
+        assert item.status == neighbourhood.EMPTY_ROI
 
 
 def test_constant_roi_follows_ibsi_conventions():

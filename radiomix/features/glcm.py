@@ -407,7 +407,7 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
             cluster_tendency += centred ** 2 * sum_sum[k]
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
-        out = values[m]  # columns in FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
+        out = values[m]  # FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
         out[:18] = (joint_max, mu_row, var_row, joint_entropy, diff_average, diff_variance, diff_entropy,
                     sum_average, cluster_tendency, sum_entropy, second_moment, contrast, diff_average,
                     inverse_difference, normalised_inverse_difference, inverse_difference_moment,

@@ -195,7 +195,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
 
 def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
                    n_voxels: np.ndarray, n_levels: int, eps: float = 0.0) -> np.ndarray:
-    """Features (rows, :data:`FEATURE_KEYS` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
+    """Features (rows in :data:`FEATURE_KEYS` order) of the zone groups ``starts[g]:stops[g]`` (``n_voxels[g]``).
 
     ``eps`` is added to ``p`` inside the entropy's logarithm (pyradiomics' guard; IBSI 0).
 

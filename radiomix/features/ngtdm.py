@@ -27,7 +27,7 @@ import numpy as np
 from radiomix._numba import njit_exact
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import EMPTY_ROI, chebyshev_offsets, neighbourhood_matrices, values_by_dimension
+from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices, values_by_dimension
 from radiomix.features.texture import (
     PresentLevels,
     box_present_levels,
