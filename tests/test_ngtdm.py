@@ -272,8 +272,8 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
 
 
 def test_sum_types_widen_for_large_neighbourhoods():
-    assert neighbourhood._smallest_unsigned_type(27) == np.uint8
-    assert neighbourhood._smallest_unsigned_type(256) == np.uint16
-    assert neighbourhood._smallest_unsigned_type(27 * 2427) == np.uint16
-    assert neighbourhood._smallest_unsigned_type(27 * 2428) == np.uint32
-    assert neighbourhood._smallest_unsigned_type(2 ** 32) == np.uint64
+    assert neighbourhood.smallest_unsigned_type(27) == np.uint8
+    assert neighbourhood.smallest_unsigned_type(256) == np.uint16
+    assert neighbourhood.smallest_unsigned_type(27 * 2427) == np.uint16
+    assert neighbourhood.smallest_unsigned_type(27 * 2428) == np.uint32
+    assert neighbourhood.smallest_unsigned_type(2 ** 32) == np.uint64

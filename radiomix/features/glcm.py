@@ -48,7 +48,7 @@ from radiomix.features.texture import (
     directional_groups,
     offset_lengths_mm,
     present_levels,
-    pyradiomics_label,
+    pyradiomics_aggregation,
     pyradiomics_offsets,
 )
 from radiomix.spec import GlcmSettings
@@ -221,16 +221,12 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
 
     Notes
     -----
-    Sums over ``(i, j)`` that depend on ``|i - j|`` or ``i + j`` only are taken
-    over the diagonal and cross-diagonal probabilities; cluster features use
-    ``i + j - mu_i. - mu_.j = k - sum average``. Correlation's numerator is
-    the centred sum ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` (equal to
-    ``sum_ij i j p_ij - mu_i. mu_.j``, without its cancellation when the
-    means are large). ``HXY1`` and ``HXY2`` of the
-    information correlations both equal ``HX + HY`` (``p_ij > 0`` implies
-    ``p_i. p_.j > 0``, and ``log2(p_i. p_.j) = log2 p_i. + log2 p_.j``), so
-    both use the mutual information ``HX + HY - HXY``, summed directly (see
-    :func:`glcm_feature_values`).
+    Sums that depend on ``|i - j|`` or ``i + j`` only are taken over the
+    diagonal and cross-diagonal probabilities; correlation's numerator is the
+    centred sum ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` (no cancellation when
+    the means are large); ``HXY1`` and ``HXY2`` both equal ``HX + HY``, so the
+    information correlations use the mutual information, summed directly
+    (:func:`_glcm_feature_kernel`).
     """
     counts = np.asarray(matrices)
     n_grey = counts.shape[-1]
@@ -243,30 +239,16 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
                         pyradiomics_correlations: bool = False) -> np.ndarray:
     """The 25 GLCM features of each matrix of a stack, in one of two dialects (IBSI's or pyradiomics').
 
-    Parameters
-    ----------
-    matrices : ndarray, shape (n_matrices, n, n)
-        Co-occurrence counts (integers or floats, e.g. pyradiomics' weighted
-        sums) or probabilities; row and column ``i`` hold grey level
-        ``i + 1`` (absent levels as empty rows and columns).
-    n_levels : float
-        ``Ng`` of the normalised inverse difference (moment).
-    eps : float
-        Added to every probability inside a logarithm (``log2(p + eps)``,
-        pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
-    pyradiomics_correlations : bool
-        pyradiomics' correlation and information correlations: correlation
-        as the covariance over ``sigma_i. sigma_.j + eps`` (1 when a
-        marginal has no spread); information correlations from ``HXY1`` and
-        ``HXY2`` with ``eps`` in their logarithms (0 when ``max(HX, HY)`` is
-        0, resp. ``HXY2 = HXY``; see :func:`_pyradiomics_information_correlations`).
-        False: IBSI's (the mutual information summed directly; the two
-        correlations NaN for a single grey level).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, 25)
-        Columns in :data:`FEATURE_KEYS` order; NaN rows for empty matrices.
+    ``matrices``: counts (integers, or floats such as pyradiomics' weighted
+    sums) or probabilities, shape ``(n_matrices, n, n)``, row and column
+    ``i`` for grey level ``i + 1``; ``n_levels``: ``Ng`` of the normalised
+    inverse difference (moment); ``eps`` is added to every probability inside
+    a logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
+    ``pyradiomics_correlations``: pyradiomics' correlation (covariance over
+    ``sigma_i. sigma_.j + eps``, 1 without spread) and information
+    correlations (:func:`_pyradiomics_information_correlations`), else IBSI's
+    (NaN for a single grey level). Returns float64 values of shape
+    ``(n_matrices, 25)`` in :data:`FEATURE_KEYS` order, NaN rows for empty matrices.
     """
     stack = np.asarray(matrices)
     stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
@@ -502,32 +484,21 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
                    dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
     """:func:`compute` of discretised levels.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (z, y, x), or PresentLevels
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside; or those of
-        the ROI's box already ranked (:func:`~radiomix.features.texture.present_levels`,
-        shared by the texture families of one image).
-    n_levels : int
-        ``Ng`` of the discretisation.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    settings, dimensions
-        As for :func:`compute`.
+    ``levels``: grey levels ``1..n_levels`` inside the ROI, 0 outside, or those of the ROI's box already
+    ranked (:class:`~radiomix.features.texture.PresentLevels`, shared by the texture families of one image);
+    ``spacing_zyx``: voxel size (z, y, x) in mm; ``settings``, ``dimensions`` as for :func:`compute`.
     """
-    present = None
-    if isinstance(levels, PresentLevels):
-        present, levels = levels, levels.levels
-    else:
-        levels = cropped_to_roi(levels, n_levels)
+    present = levels if isinstance(levels, PresentLevels) else None
+    levels = cropped_to_roi(levels, n_levels) if present is None else present.levels
+    if present is None and (settings.offsets == "pyradiomics" or MCC_KEY in settings.non_ibsi_features):
+        present = present_levels(levels, n_levels)
     if settings.offsets == "pyradiomics":
-        present = present if present is not None else present_levels(levels, n_levels)
         groups = pyradiomics_group(present, spacing_zyx, settings)
     else:
-        groups = _aggregation_groups(levels, n_levels, settings, dimensions)
+        groups = directional_groups(FAMILY, dimensions, lambda offsets, per_slice: _glcm_matrices(
+            levels, n_levels, offsets, per_slice, settings.symmetric, True), settings.distance)
     results = _aggregate(groups, n_levels, settings.degenerate_matrices)
     if MCC_KEY in settings.non_ibsi_features:
-        present = present if present is not None else present_levels(levels, n_levels)
         results += [FeatureValue(MCC_KEY, label, _mcc(stack, present.rows)) for label, stack in groups.items()]
     return results
 
@@ -556,25 +527,15 @@ def pyradiomics_group(present: PresentLevels, spacing_zyx, settings: GlcmSetting
     """
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, False, settings.slice_axis)
     by_offset = glcm_matrices(present.ranked, present.n_present, offsets, settings.symmetric).astype(np.float64)
-    weighted = settings.weighting_norm != "none"
-    if weighted:
+    weights = None
+    if settings.weighting_norm != "none":
         lengths_mm = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
         weights = lengths_mm if settings.weighting_norm == "no_weighting" else np.exp(-lengths_mm ** 2)
-        by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
-    elif by_offset.shape[0] > 1:
-        by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
+    label, by_offset = pyradiomics_aggregation(by_offset, weights, settings.slice_axis)
     rows = present.rows
     full = np.zeros((by_offset.shape[0], present.n_levels, present.n_levels))
     full[:, rows[:, None], rows[None, :]] = by_offset
-    return {pyradiomics_label(settings.slice_axis, weighted): full}
-
-
-def _aggregation_groups(levels, n_levels, settings, dimensions) -> dict[str, np.ndarray]:
-    """Aggregation label -> stack of matrices whose features are averaged (``levels`` cropped to the ROI)."""
-    return directional_groups(
-        FAMILY, dimensions,
-        lambda offsets, per_slice: _glcm_matrices(levels, n_levels, offsets, per_slice, settings.symmetric, True),
-        settings.distance)
+    return {label: full}
 
 
 def _aggregate(groups: dict[str, np.ndarray], n_levels: int, convention: str = "radiomix") -> list[FeatureValue]:

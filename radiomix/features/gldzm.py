@@ -133,14 +133,8 @@ def _zone_edge_distance(zones: Zones, morphological_mask: np.ndarray, in_plane: 
 
 
 def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """GLDZM features of ``roi`` for each of ``dimensions``.
+    """GLDZM features of ``roi`` for each of ``dimensions``, as :func:`radiomix.features.glszm.compute`.
 
-    Parameters are those of :func:`radiomix.features.glszm.compute`; the zones' distances to the
-    ROI edge come from the morphological mask of ``roi``.
-
-    Returns
-    -------
-    list of FeatureValue
-        16 values per aggregation; NaN with a status for an empty intensity mask.
+    The zones' distances to the ROI edge come from the morphological mask of ``roi``.
     """
     return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings, tuple(dimensions), _zone_edge_distance)

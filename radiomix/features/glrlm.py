@@ -2,15 +2,9 @@
 
 A run is a maximal sequence of consecutive ROI voxels of one grey level along
 a direction vector ``m``; element ``(i, j)`` of the matrix counts the runs of
-grey level ``i`` and length ``j`` voxels. Directions are those of the GLCM
-(:func:`radiomix.features.glcm.direction_offsets`, distance 1): 4 in-plane
-directions per slice for 2D and 2.5D, 13 volume directions for 3D. Run
-lengths go up to the longest run the ROI's bounding box allows.
-
-Aggregations are those of the GLCM (see :mod:`radiomix.features.glcm`):
-features per matrix averaged (``2D, averaged``, ``3D, averaged``), or
-features of matrices merged by summing run counts (``2D, slice-merged``,
-``2.5D, direction-merged``, ``2.5D, merged``, ``3D, merged``).
+grey level ``i`` and length ``j`` voxels. Directions and aggregations are
+those of the GLCM (:mod:`radiomix.features.glcm`, distance 1); run lengths go
+up to the longest run the ROI's bounding box allows.
 
 The number of voxels ``N_v`` of *run percentage* is taken from the matrix
 itself, ``N_v = sum_ij j r_ij``: along one direction every ROI voxel belongs
@@ -36,7 +30,7 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
@@ -48,7 +42,7 @@ from radiomix.features.texture import (
     emphasis_features,
     nanmean_columns,
     offset_lengths_mm,
-    pyradiomics_label,
+    pyradiomics_aggregation,
     pyradiomics_offsets,
 )
 from radiomix.spec import GlrlmSettings
@@ -237,12 +231,11 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
     groups = directional_groups(
         FAMILY, dimensions, lambda offsets, per_slice: _glrlm_matrices(levels, n_levels, offsets, per_slice, True))
     results = []
-    for dimension in dimensions:
-        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            values = _glrlm_feature_values(groups[label])
-            # empty matrices (NaN) take no part; a non-empty ROI leaves at least one non-empty matrix
-            means = values[~np.isnan(values[:, 0])].mean(axis=0)
-            results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
+    for label, stack in groups.items():
+        values = _glrlm_feature_values(stack)
+        # empty matrices (NaN) take no part; a non-empty ROI leaves at least one non-empty matrix
+        means = values[~np.isnan(values[:, 0])].mean(axis=0)
+        results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
     return results
 
 
@@ -280,25 +273,16 @@ def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSet
        holds two ROI voxels emptied (pyradiomics' test for a flat ROI);
     3. with a ``weighting_norm``, the offset matrices summed, each weighted by
        the offset's length in mm under that norm (1 for ``no_weighting``);
-    4. else offsets without runs removed (when more than one).
+    4. else offsets without runs removed (when more than one)
+       (:func:`~radiomix.features.texture.pyradiomics_aggregation`).
 
-    Returns
-    -------
-    label : str
-        ``3D, averaged`` / ``2.5D, direction-merged``, or ``3D, merged`` /
-        ``2.5D, merged`` with a weighting norm.
-    counts : ndarray of float64, shape (n_matrices, n_present, max_run)
-        Column ``j - 1`` counts runs of length ``j``.
+    The counts are float64, shape ``(n_matrices, n_present, max_run)``, column ``j - 1`` for run length ``j``.
     """
     offsets = pyradiomics_offsets(present.levels.shape, (1,), False, settings.slice_axis)
     counts = offset_matrices(present, offsets, settings.undefined_values == "pyradiomics")
-    weighted = settings.weighting_norm != "none"
-    if weighted:
-        weights = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
-        counts = (counts * weights[:, None, None]).sum(axis=0, keepdims=True)
-    elif counts.shape[0] > 1:
-        counts = counts[counts.sum(axis=(1, 2)) > 0]
-    return pyradiomics_label(settings.slice_axis, weighted), counts
+    weights = None if settings.weighting_norm == "none" else \
+        offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
+    return pyradiomics_aggregation(counts, weights, settings.slice_axis)
 
 
 def offset_matrices(present: PresentLevels, offsets: np.ndarray, flat_roi_rule: bool = True) -> np.ndarray:

@@ -12,12 +12,7 @@ statistics (:func:`radiomix.features.statistics.distribution_features`).
 :class:`~radiomix.spec.HistogramSettings` holds pyradiomics' one departure
 (the epsilon inside the entropy's logarithm); pyradiomics' firstorder Entropy
 and Uniformity are :func:`entropy_and_uniformity` of its own discretisation's
-levels.
-
-Ties: the *mode* is, among the levels of highest count, the one closest to the
-mean (the lower one when two are equally close, IBSI); the gradient
-intensities are the lowest level at which the gradient reaches its maximum or
-minimum.
+levels. Ties of the mode and of the gradient intensities: see the catalogue's descriptions.
 """
 
 from __future__ import annotations

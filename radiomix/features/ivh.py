@@ -97,12 +97,10 @@ class IntensityVolumeHistogram:
 def _resegmentation_bounds(values: np.ndarray, settings: IvhFeatureSettings,
                            resegmentation_range: tuple[float, float]) -> tuple[float, float]:
     """``(X_min, X_max)``: the set re-segmentation bounds when used, else the ROI's."""
-    low, high = float(values.min()), float(values.max())
-    if settings.use_resegmentation_range:
-        if math.isfinite(resegmentation_range[0]):
-            low = float(resegmentation_range[0])
-        if math.isfinite(resegmentation_range[1]):
-            high = float(resegmentation_range[1])
+    roi_bounds = (float(values.min()), float(values.max()))
+    if not settings.use_resegmentation_range:
+        return roi_bounds
+    low, high = (float(bound) if math.isfinite(bound) else own for bound, own in zip(resegmentation_range, roi_bounds))
     return low, high
 
 

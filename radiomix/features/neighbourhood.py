@@ -21,7 +21,7 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
-from radiomix.features.texture import checked_levels, roi_box, smallest_level_type
+from radiomix.features.texture import checked_dimensions, checked_levels, roi_box, smallest_unsigned_type
 
 EMPTY_ROI = "undefined: empty ROI"
 """Status of every value of an ROI without voxels."""
@@ -69,6 +69,7 @@ def values_by_dimension(family: str, keys: tuple[str, ...], levels: np.ndarray, 
     whose status is ``undefined`` (``2D``: with the number of slices). ``no_matrix``: the status of every
     value when no matrix holds voxels; an ROI without voxels gives :data:`EMPTY_ROI`.
     """
+    checked_dimensions(family, dimensions)
     levels = np.asarray(levels)
     box = roi_box(levels)
     if box is None:
@@ -135,22 +136,14 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
     if not 0 <= n_in_plane <= len(offsets) or offsets[:n_in_plane, 0].any():
         raise InputError(f"the first {n_in_plane} neighbour offsets must be in-plane (dz = 0)")
     n_neighbourhood = len(offsets) + 1
-    count_type = _smallest_unsigned_type(n_neighbourhood)
+    count_type = smallest_unsigned_type(n_neighbourhood)
     # level sums in uint16 at least: one compiled variant serves every ROI of up to 2,427 levels (26
     # neighbours), where uint8 would compile another for ROIs of fewer than 10 levels only
-    sum_type = _smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
+    sum_type = smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
     return NeighbourhoodMatrices(*_neighbourhood_kernel(
         levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
-        bool(dependences), bool(differences), bool(count_isolated), smallest_level_type(int(n_levels)), count_type,
+        bool(dependences), bool(differences), bool(count_isolated), smallest_unsigned_type(int(n_levels)), count_type,
         sum_type))
-
-
-def _smallest_unsigned_type(largest: int) -> type:
-    """The smallest unsigned integer type holding ``0..largest``."""
-    for candidate in (np.uint8, np.uint16, np.uint32):
-        if largest <= np.iinfo(candidate).max:
-            return candidate
-    return np.uint64
 
 
 @njit

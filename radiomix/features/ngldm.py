@@ -12,12 +12,8 @@ neighbourhoods are not required), and ``p_ij = s_ij / N_s``.
 Aggregations (IBSI): ``2D`` features per slice (in-plane neighbourhood,
 8 neighbours at distance 1), averaged over the slices holding ROI voxels;
 ``2.5D`` the slice matrices summed element-wise; ``3D`` one matrix of the
-volume (26 neighbours at distance 1).
-
-The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
-counting; :func:`ngldm_matrix`
-validates, allocates and trims; :func:`ngldm_features` turns one matrix into
-values.
+volume (26 neighbours at distance 1). Counting and aggregation are shared with
+the NGTDM (:mod:`radiomix.features.neighbourhood`).
 """
 
 from __future__ import annotations

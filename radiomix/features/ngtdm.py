@@ -14,10 +14,7 @@ with ``p_i > 0``. Aggregations (IBSI): ``2D`` features per slice (in-plane
 neighbourhood), averaged over the slices that hold voxels with a valid
 neighbourhood; ``2.5D`` the slice matrices merged by summing ``n_i`` and
 ``s_i``; ``3D`` one matrix of the volume (26 neighbours at distance 1).
-
-The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
-counting; :func:`ngtdm_matrix`
-validates and allocates; :func:`ngtdm_features` turns one matrix into values.
+Counting and aggregation are shared with the NGLDM (:mod:`radiomix.features.neighbourhood`).
 """
 
 from __future__ import annotations

@@ -14,10 +14,7 @@ energies) and adds the two features it has beyond IBSI (total energy, standard
 deviation); its defaults are IBSI's.
 
 :func:`distribution_features` holds the formulas shared with the intensity
-histogram family (which applies them to discretised grey levels). Every sum
-comes from one kernel (:func:`_moments_kernel`), the percentiles from
-:func:`_percentiles_kernel`, whose order statistics
-(:func:`_ranked_values_kernel`) sort only the values near them.
+histogram family (which applies them to discretised grey levels).
 """
 
 from __future__ import annotations

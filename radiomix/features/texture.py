@@ -90,10 +90,7 @@ def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDir
     family's matrices along offsets (:data:`CountDirections`) at Chebyshev
     ``distance``; labels in the order of ``dimensions``.
     """
-    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
-    if unknown:
-        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
-                        f"{list(AGGREGATIONS_BY_DIMENSION[family])}")
+    checked_dimensions(family, dimensions)
     groups = {}
     per_slice = volume = None
     if "2D" in dimensions:
@@ -121,6 +118,13 @@ def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDir
     return {label: groups[label] for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]}
 
 
+def checked_dimensions(family: str, dimensions: tuple[str, ...]) -> None:
+    """Raise a SpecError naming the first of ``dimensions`` without aggregations in ``family``."""
+    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
+    if unknown:
+        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of {list(AGGREGATIONS_BY_DIMENSION[family])}")
+
+
 def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix.
 
@@ -145,36 +149,16 @@ def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return np.ascontiguousarray(levels, dtype=np.int32)
 
 
-def smallest_level_type(n_levels: int) -> type:
-    """The smallest unsigned integer type holding levels ``0..n_levels`` (uint8, uint16 or uint32).
+def smallest_unsigned_type(largest: int) -> type:
+    """The smallest unsigned integer type holding ``0..largest`` (e.g. levels ``0..n_levels``).
 
     Kernels that gather neighbours of every voxel run faster on small level
     arrays, which stay in cache.
     """
-    for candidate in (np.uint8, np.uint16):
-        if n_levels <= np.iinfo(candidate).max:
+    for candidate in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(candidate).max:
             return candidate
-    return np.uint32
-
-
-@njit
-def grow_box_to_row(row, z, y, low, high):
-    """Grow the box ``[low, high)`` (z, y, x voxel indices) to hold the non-zero voxels of ``row``.
-
-    ``row`` is row ``y`` of slice ``z`` and holds at least one non-zero voxel.
-    """
-    first = 0
-    while row[first] == 0:
-        first += 1
-    last = row.shape[0] - 1
-    while row[last] == 0:
-        last -= 1
-    low[0] = min(low[0], z)
-    high[0] = max(high[0], z + 1)
-    low[1] = min(low[1], y)
-    high[1] = max(high[1], y + 1)
-    low[2] = min(low[2], first)
-    high[2] = max(high[2], last + 1)
+    return np.uint64
 
 
 @njit
@@ -192,7 +176,14 @@ def _non_zero_box(array):
                 n_inside += row[x] != 0
             if n_inside == 0:
                 continue
-            grow_box_to_row(row, z, y, low, high)
+            first = 0
+            while row[first] == 0:
+                first += 1
+            last = n_x - 1
+            while row[last] == 0:
+                last -= 1
+            low[0], low[1], low[2] = min(low[0], z), min(low[1], y), min(low[2], first)
+            high[0], high[1], high[2] = z + 1, max(high[1], y + 1), max(high[2], last + 1)
     return low, high
 
 
@@ -207,26 +198,24 @@ def roi_box(inside: np.ndarray) -> tuple[slice, slice, slice] | None:
     return tuple(slice(int(first), int(stop)) for first, stop in zip(low, high))
 
 
-def roi_bounds(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last index of the ROI (levels > 0) along (z, y, x), as int64 arrays.
+EMPTY_LEVELS = ("the discretised ROI holds no voxel (every level is 0); "
+                "check the mask label and the re-segmentation range")
+"""Message of the EmptyRoiError of levels without an ROI voxel."""
 
-    Raises
-    ------
-    EmptyRoiError
-        No voxel has a level above 0.
-    """
+
+def checked_roi_box(levels: np.ndarray, n_levels: int) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
+    """:func:`checked_levels` and the :func:`roi_box` of their ROI; an EmptyRoiError when it holds no voxel."""
+    levels = checked_levels(levels, n_levels)
     box = roi_box(levels)
     if box is None:
-        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
-                            "check the mask label and the re-segmentation range")
-    return (np.array([s.start for s in box], dtype=np.int64), np.array([s.stop for s in box], dtype=np.int64))
+        raise EmptyRoiError(EMPTY_LEVELS)
+    return levels, box
 
 
 def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """Checked ``levels`` cropped to the ROI's box (texture matrices do not change)."""
-    levels = checked_levels(levels, n_levels)
-    low, high = roi_bounds(levels)
-    return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
+    levels, box = checked_roi_box(levels, n_levels)
+    return np.ascontiguousarray(levels[box])
 
 
 class PresentLevels(NamedTuple):
@@ -288,8 +277,7 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
     present[0] = False
     if not present.any():
-        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
-                            "check the mask label and the re-segmentation range")
+        raise EmptyRoiError(EMPTY_LEVELS)
     rank_of_level = (np.cumsum(present) * present).astype(np.int32)
     return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
 
@@ -300,26 +288,24 @@ def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[
 
     ``pad`` is the border ``(pz, py, px)`` (so that neighbours need no bounds
     check); ``count(padded)`` gives matrices of shape ``(n_box_slices or 1,
-    ...)`` from the box's levels in :func:`smallest_level_type`. With
+    ...)`` from the box's levels in :func:`smallest_unsigned_type`. With
     ``per_slice`` they are returned for every slice of ``levels`` (zeros
     outside the box). ``cropped``: ``levels`` are already checked and cropped
     (:func:`cropped_to_roi`); else an InputError or EmptyRoiError for invalid
     levels or no ROI voxel.
     """
     if cropped:
-        low, high = np.zeros(3, dtype=np.int64), np.array(levels.shape, dtype=np.int64)
+        box = tuple(slice(0, n) for n in levels.shape)
     else:
-        levels = checked_levels(levels, n_levels)
-        low, high = roi_bounds(levels)
-    pad = np.asarray(pad, dtype=np.int64)
-    padded = np.zeros(tuple(high - low + 2 * pad), dtype=smallest_level_type(n_levels))
-    padded[tuple(slice(p, p + n) for p, n in zip(pad, high - low))] = \
-        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+        levels, box = checked_roi_box(levels, n_levels)
+    box_levels = levels[box]
+    padded = np.zeros(tuple(n + 2 * p for n, p in zip(box_levels.shape, pad)), dtype=smallest_unsigned_type(n_levels))
+    padded[tuple(slice(p, p + n) for p, n in zip(pad, box_levels.shape))] = box_levels
     counts = count(padded)
     if not per_slice:
         return counts
     every_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
-    every_slice[low[0]:high[0]] = counts
+    every_slice[box[0]] = counts
     return every_slice
 
 
@@ -485,6 +471,21 @@ def pyradiomics_label(slice_axis: int | None, weighted: bool) -> str:
     if weighted:
         return f"{depth}, merged"
     return "3D, averaged" if slice_axis is None else "2.5D, direction-merged"
+
+
+def pyradiomics_aggregation(matrices: np.ndarray, weights: np.ndarray | None,
+                            slice_axis: int | None) -> tuple[str, np.ndarray]:
+    """The one aggregation of pyradiomics' offset matrices (GLCM, GLRLM): its label and stack of matrices.
+
+    Without ``weights``, the offset matrices whose features are averaged, those
+    without counts left out when there are several; with ``weights`` (one per
+    offset, pyradiomics' ``weightingNorm``), their one weighted sum.
+    """
+    if weights is not None:
+        return pyradiomics_label(slice_axis, True), (matrices * weights[:, None, None]).sum(axis=0, keepdims=True)
+    if matrices.shape[0] > 1:
+        matrices = matrices[matrices.sum(axis=(1, 2)) > 0]
+    return pyradiomics_label(slice_axis, False), matrices
 
 
 def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:

@@ -28,9 +28,9 @@ class Zones(NamedTuple):
 
     Attributes
     ----------
-    labels : ndarray of int32
+    labels : ndarray of int32 or None
         Zone number ``1..n_zones`` of each voxel, 0 outside the ROI; same
-        shape as the input.
+        shape as the input (None when not asked for).
     level : ndarray of int32
         Grey level of each zone (``1..Ng``).
     size : ndarray of int64
@@ -335,38 +335,25 @@ def _zone_labels(padded, provisional, zone_of, n_z, n_y, n_x):
     return labels
 
 
-class ZoneTable(NamedTuple):
-    """Zones without their voxels: the fields of :class:`Zones` but ``labels``."""
+def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
+                          with_labels: bool) -> dict[bool, Zones]:
+    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
 
-    level: np.ndarray
-    size: np.ndarray
-    first_slice: np.ndarray
-
-
-def _checked_zone_input(discretised: np.ndarray, linkage_distance: int) -> np.ndarray:
-    levels = np.ascontiguousarray(discretised, dtype=np.int32)
+    Parameters as for :func:`label_zones`, with one flag of ``in_plane`` per
+    connectivity asked for; returns ``in_plane`` flag -> :class:`Zones`
+    (``labels`` None unless ``with_labels``). For linkage distance 1 the in-plane zones are found first; the volume's
+    zones join them across slices. Larger distances flood-fill each
+    connectivity.
+    """
+    levels = np.ascontiguousarray(levels, dtype=np.int32)
     if levels.ndim != 3:
         raise InputError(f"zone labelling needs a 3D (z, y, x) array, got {levels.ndim} dimensions; "
                          "add a leading axis of length 1 for a single slice")
     if int(linkage_distance) < 1:
         raise SpecError(f"linkage_distance must be at least 1, got {linkage_distance}")
-    return levels
-
-
-def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
-                          with_labels: bool) -> dict[bool, Zones | ZoneTable]:
-    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
-
-    Parameters as for :func:`label_zones`, with one flag of ``in_plane`` per
-    connectivity asked for; returns ``in_plane`` flag -> :class:`Zones` (with
-    ``with_labels``) or :class:`ZoneTable`. For linkage distance 1 the in-plane zones are found first; the volume's
-    zones join them across slices. Larger distances flood-fill each
-    connectivity.
-    """
-    levels = _checked_zone_input(levels, linkage_distance)
     if int(linkage_distance) != 1:
         labelled = {flag: Zones(*_label_zones(levels, int(linkage_distance), bool(flag))) for flag in in_plane}
-        return labelled if with_labels else {flag: ZoneTable(*zones[1:]) for flag, zones in labelled.items()}
+        return labelled if with_labels else {flag: zones._replace(labels=None) for flag, zones in labelled.items()}
     n_z, n_y, n_x = levels.shape
     padded, provisional, in_plane_parent, volume_parent, voxel_count, zone_slice, zone_level = \
         _provisional_zones(levels, False in in_plane)
@@ -374,10 +361,7 @@ def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: t
     result = {}
     for flag in in_plane:
         zone_of, *table = _number_zones(forests[flag], voxel_count, zone_slice, zone_level)
-        if with_labels:
-            result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x), *table)
-        else:
-            result[flag] = ZoneTable(*table)
+        result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x) if with_labels else None, *table)
     return result
 
 
