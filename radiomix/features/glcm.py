@@ -44,6 +44,7 @@ from radiomix.features.texture import (
     PresentLevels,
     counted_in_roi_box,
     cropped_to_roi,
+    defined_means,
     direction_offsets,
     directional_groups,
     offset_lengths_mm,
@@ -556,10 +557,8 @@ def _aggregate(groups: dict[str, np.ndarray], n_levels: int, convention: str = "
             values = glcm_feature_values(stack, n_levels)
             if convention == "mirp":
                 _apply_mirp_convention(values)
-        defined = ~np.isnan(values)
-        n_defined = defined.sum(axis=0)
-        means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
-        any_pairs = bool(defined[:, 0].any())  # the joint maximum is defined for every non-empty matrix
+        means, n_defined = defined_means(values)
+        any_pairs = n_defined[0] > 0  # the joint maximum is defined for every non-empty matrix
         for index, key in enumerate(FEATURE_KEYS):
             if n_defined[index]:
                 results.append(FeatureValue(key, label, float(means[index])))

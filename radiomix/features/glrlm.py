@@ -37,10 +37,10 @@ from radiomix.features.texture import (
     box_present_levels,
     counted_in_roi_box,
     cropped_to_roi,
+    defined_means,
     direction_offsets,
     directional_groups,
     emphasis_features,
-    nanmean_columns,
     offset_lengths_mm,
     pyradiomics_aggregation,
     pyradiomics_offsets,
@@ -253,7 +253,7 @@ def _pyradiomics_values(present: PresentLevels, spacing_zyx, settings: GlrlmSett
     run_lengths = np.arange(1, counts.shape[2] + 1, dtype=np.float64)
     values = emphasis_features(counts, present.grey_levels, run_lengths,
                                PYRADIOMICS_EPS if pyradiomics else 0.0)[:, :len(FEATURE_KEYS)]
-    means = nanmean_columns(values.T)
+    means, _ = defined_means(values)
     if pyradiomics and counts.shape[0] == 1 and not counts.any():
         # a single matrix without runs: pyradiomics removes every (empty) run-length column, so the
         # run-length variance and the entropy are empty sums (0); the other features divide by a

@@ -59,7 +59,6 @@ FEATURE_KEYS = registry.keys(FAMILY, ibsi=True)
 """The IBSI features, always computed."""
 NON_IBSI_KEYS = registry.keys(FAMILY, ibsi=False)
 """Features computed only when :attr:`MorphologySettings.non_ibsi_features` names them."""
-"""The IBSI features, always computed."""
 
 EMPTY_INTENSITY_MASK = "undefined: empty intensity mask"
 SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask"

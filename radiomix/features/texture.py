@@ -507,9 +507,12 @@ def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray
     return np.ones(offsets.shape[0])
 
 
-def nanmean_columns(values: np.ndarray) -> np.ndarray:
-    """Mean of each row over its non-NaN entries (NaN when there are none), without warnings."""
-    finite = ~np.isnan(values)
-    counts = finite.sum(axis=1)
-    sums = np.where(finite, values, 0.0).sum(axis=1)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+def defined_means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each column over its non-NaN entries (NaN where there are none, without warnings), and their number.
+
+    The features of the matrices of an aggregation (rows) averaged, undefined values left out (GLCM, GLRLM).
+    """
+    defined = ~np.isnan(values)
+    n_defined = defined.sum(axis=0)
+    means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
+    return np.where(n_defined > 0, means, np.nan), n_defined
