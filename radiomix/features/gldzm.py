@@ -41,31 +41,34 @@ def _edge_distance(mask, in_plane):
     n_z, n_y, n_x = mask.shape
     distance = np.empty((n_z, n_y, n_x), np.int32)
     far = n_z + n_y + n_x + 1  # beyond any distance inside the array
+    previous = np.empty(max(n_y, n_x, n_y * n_x), np.int32)
     for z in range(n_z):
         for y in range(n_y):
             for x in range(n_x):
                 distance[z, y, x] = far if mask[z, y, x] else 0
-            _sweep(distance[z, y].reshape((n_x, 1)))
-        _sweep(distance[z])
+        _sweep(distance[z].T, previous)  # along x, every row of the slice at once
+        _sweep(distance[z], previous)
     if not in_plane:
-        _sweep(distance.reshape((n_z, n_y * n_x)))
+        _sweep(distance.reshape((n_z, n_y * n_x)), previous)
     return distance
 
 
 @njit
-def _sweep(lines):
+def _sweep(lines, previous):
     """Along axis 0 of a 2D array, forward then backward: each element at most 1 + the one before it.
 
-    The element before the first is 0 (outside); every column is swept at once (vectorised).
+    The element before the first is 0 (outside); every column is swept at once
+    (vectorised); ``previous`` is scratch space of at least one element per column.
     """
     n_lines, n_columns = lines.shape
     for backward in (False, True):
-        previous = np.zeros(n_columns, lines.dtype)
+        previous[:n_columns] = 0
         for k in range(n_lines):
             line = lines[n_lines - 1 - k if backward else k]
             for j in range(n_columns):
-                previous[j] = min(line[j], previous[j] + 1)
-                line[j] = previous[j]
+                value = min(line[j], previous[j] + 1)
+                previous[j] = value
+                line[j] = value
 
 
 def edge_distance_map(mask: np.ndarray, in_plane: bool = False) -> np.ndarray:

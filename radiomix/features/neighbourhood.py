@@ -87,10 +87,9 @@ def values_by_dimension(family: str, keys: tuple[str, ...], levels: np.ndarray, 
             results += [FeatureValue(key, label, np.nan, no_matrix) for key in keys]
             continue
         values = matrix_values(stack)
-        for key, column in zip(keys, values.T):
-            n_undefined = int(np.isnan(column).sum())
+        for key, mean, n_undefined in zip(keys, values.mean(axis=0).tolist(), np.isnan(values).sum(axis=0).tolist()):
             if not n_undefined:
-                results.append(FeatureValue(key, label, float(column.mean())))
+                results.append(FeatureValue(key, label, mean))
             else:
                 where = f" (in {n_undefined} of {len(stack)} slices)" if dimension == "2D" else ""
                 results.append(FeatureValue(key, label, np.nan, undefined + where))

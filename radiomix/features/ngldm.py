@@ -142,7 +142,7 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
         FAMILY, FEATURE_KEYS, levels.levels if isinstance(levels, PresentLevels) else levels, n_levels, dimensions,
         lambda box_levels, per_slice, volume: _counted(box_levels, n_levels, settings.distance, settings.alpha,
                                                        per_slice, volume),
-        lambda stack: _ngldm_feature_values(stack, stack.sum(axis=(1, 2))), "", EMPTY_ROI)
+        lambda stack: _ngldm_feature_values(_trimmed(stack), stack.sum(axis=(1, 2))), "", EMPTY_ROI)
 
 
 def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple[str, np.ndarray]:

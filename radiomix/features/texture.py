@@ -126,14 +126,9 @@ def checked_dimensions(family: str, dimensions: tuple[str, ...]) -> None:
 
 
 def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix.
+    """``levels`` (grey levels ``1..n_levels`` inside the ROI, 0 outside) as a C-contiguous int32 3D array.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` of the discretisation.
+    An InputError says what to fix when they are not.
     """
     levels = np.asarray(levels)
     if levels.ndim != 3:
