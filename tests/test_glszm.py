@@ -296,6 +296,11 @@ def test_inconsistent_inputs_are_rejected():
                       ZoneSettings(), ("3D",))
     with pytest.raises(SpecError, match="dimension"):
         glszm.compute(good, ZoneSettings(), ("4D",))
+    with pytest.raises(InputError, match="differ in shape"):
+        glszm.compute(RoiImage(**{**good.__dict__, "morphological_mask": np.ones((1, 2, 3), dtype=bool)}),
+                      ZoneSettings(), ("3D",))
+    with pytest.raises(InputError, match="3D"):
+        glszm.compute(make_roi(levels[0]), ZoneSettings(), ("3D",))
 
 
 @settings(max_examples=30, deadline=None)
