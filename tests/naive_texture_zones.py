@@ -234,8 +234,8 @@ def zone_matrix_features(matrix: np.ndarray, n_voxels: int, column_values: np.nd
     Returns
     -------
     ndarray of float64, shape (16,)
-        Values in the order of :data:`radiomix.features.glszm.FEATURES` (and
-        of :data:`radiomix.features.gldzm.FEATURES`).
+        Values in the order of :data:`radiomix.features.glszm.FEATURE_KEYS` (and
+        of :data:`radiomix.features.gldzm.FEATURE_KEYS`).
     """
     counts = np.asarray(matrix, dtype=np.float64)
     n_zones = counts.sum()

@@ -15,7 +15,7 @@ from radiomix.features import glcm, registry, texture
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION
 from radiomix.features.table import tabulate
 from radiomix.features.texture import roi_box as texture_box
-from radiomix.features.texture import smallest_level_type
+from radiomix.features.texture import smallest_unsigned_type
 from radiomix.spec import GlcmSettings
 
 from ibsi_reference import misses, reference_rows
@@ -150,9 +150,9 @@ def test_pyradiomics_dialect_changes_only_the_order_and_the_single_level_values(
             np.testing.assert_allclose(centred[index], ibsi[index], rtol=1e-9, atol=1e-7, err_msg=key)
 
 
-def test_smallest_level_type_holds_the_levels():
-    assert [smallest_level_type(n) for n in (1, 255, 256, 65535, 65536)] == [
-        np.uint8, np.uint8, np.uint16, np.uint16, np.uint32]
+def test_smallest_unsigned_type_holds_the_levels():
+    assert [smallest_unsigned_type(n) for n in (1, 255, 256, 65535, 65536, 2 ** 32)] == [
+        np.uint8, np.uint8, np.uint16, np.uint16, np.uint32, np.uint64]
 
 
 def test_features_of_a_stack_are_those_of_each_matrix():

@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from radiomix.errors import EmptyRoiError, InputError, SpecError
 from radiomix.features import glcm, glrlm, registry, texture
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION
 from radiomix.features.table import tabulate
 from radiomix.features.texture import roi_box as texture_box
 from radiomix.spec import GlrlmSettings
@@ -216,7 +217,7 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
     every = {(v.aggregation, v.key): v.value for v in glrlm.compute(roi, GlrlmSettings(), ALL_DIMENSIONS)}
     subset = glrlm.compute(roi, GlrlmSettings(), dimensions)
     assert [v.aggregation for v in subset[::16]] == [
-        label for d in dimensions for label in glrlm.AGGREGATIONS_BY_DIMENSION["glrlm"][d]]
+        label for d in dimensions for label in AGGREGATIONS_BY_DIMENSION["glrlm"][d]]
     assert all(v.value == every[v.aggregation, v.key] for v in subset)
 
 

@@ -181,36 +181,6 @@ def test_zones_joined_through_several_neighbours_in_the_slice_below(upper_slice,
     assert label_zones(levels, 1, True).size.tolist() == [1, 1, 1, 1, size - 4]
 
 
-def reference_roi_summary(discretised, intensity_mask, morphological_mask):
-    """What :func:`glszm._roi_summary` returns, in plain NumPy."""
-    hits = np.argwhere(morphological_mask)
-    low = hits.min(axis=0) if hits.size else np.array(discretised.shape)
-    high = hits.max(axis=0) + 1 if hits.size else np.zeros(3, dtype=np.int64)
-    return (bool(np.any((discretised > 0) != intensity_mask)), bool(np.any(intensity_mask & ~morphological_mask)),
-            float(discretised.max()) if discretised.size else -np.inf, low, high,
-            np.count_nonzero(intensity_mask, axis=(1, 2)))
-
-
-@settings(max_examples=40, deadline=None)
-@given(levels=signed_level_volumes, seed=st.integers(0, 2**16), strided=st.booleans())
-def test_roi_summary_matches_numpy(levels, seed, strided):
-    rng = np.random.default_rng(seed)
-    intensity = levels > 0
-    if rng.random() < 0.3:  # an inconsistent intensity mask
-        intensity = intensity ^ (rng.random(levels.shape) < 0.1)
-    morphological = intensity | (rng.random(levels.shape) < 0.2)
-    if rng.random() < 0.3:  # intensity voxels outside the morphological mask
-        morphological = morphological & (rng.random(levels.shape) < 0.8)
-    if strided:  # views that are not C-contiguous
-        levels, intensity, morphological = (np.repeat(array, 2, axis=2)[:, :, ::2]
-                                            for array in (levels, intensity, morphological))
-    got = glszm._roi_summary(levels, intensity, morphological)
-    expected = reference_roi_summary(levels, intensity, morphological)
-    assert got[:3] == expected[:3]
-    for mine, theirs in zip(got[3:], expected[3:]):
-        assert np.array_equal(mine, theirs)
-
-
 # ---------------------------------------------------------------- matrix and features
 
 
@@ -326,6 +296,11 @@ def test_inconsistent_inputs_are_rejected():
                       ZoneSettings(), ("3D",))
     with pytest.raises(SpecError, match="dimension"):
         glszm.compute(good, ZoneSettings(), ("4D",))
+    with pytest.raises(InputError, match="differ in shape"):
+        glszm.compute(RoiImage(**{**good.__dict__, "morphological_mask": np.ones((1, 2, 3), dtype=bool)}),
+                      ZoneSettings(), ("3D",))
+    with pytest.raises(InputError, match="3D"):
+        glszm.compute(make_roi(levels[0]), ZoneSettings(), ("3D",))
 
 
 @settings(max_examples=30, deadline=None)

@@ -164,7 +164,7 @@ def test_empty_roi_is_undefined():
     levels = np.zeros((2, 3, 3), dtype=np.int32)
     for item in ngtdm.compute(roi_from_levels(levels, 3), NgtdmSettings(), DIMENSIONS):
         assert math.isnan(item.value)
-        assert item.status == ngtdm.EMPTY_ROI
+        assert item.status == neighbourhood.EMPTY_ROI
 
 
 def test_constant_roi_follows_ibsi_conventions():
@@ -272,8 +272,8 @@ def test_any_subset_of_dimensions_gives_the_values_of_all_dimensions(volume, dim
 
 
 def test_sum_types_widen_for_large_neighbourhoods():
-    assert neighbourhood._smallest_unsigned_type(27) == np.uint8
-    assert neighbourhood._smallest_unsigned_type(256) == np.uint16
-    assert neighbourhood._smallest_unsigned_type(27 * 2427) == np.uint16
-    assert neighbourhood._smallest_unsigned_type(27 * 2428) == np.uint32
-    assert neighbourhood._smallest_unsigned_type(2 ** 32) == np.uint64
+    assert neighbourhood.smallest_unsigned_type(27) == np.uint8
+    assert neighbourhood.smallest_unsigned_type(256) == np.uint16
+    assert neighbourhood.smallest_unsigned_type(27 * 2427) == np.uint16
+    assert neighbourhood.smallest_unsigned_type(27 * 2428) == np.uint32
+    assert neighbourhood.smallest_unsigned_type(2 ** 32) == np.uint64

@@ -14,17 +14,11 @@ import numpy as np
 
 from radiomix.errors import EmptyRoiError
 
+_DIRECTIONAL = {"2D": ("2D, averaged", "2D, slice-merged"), "2.5D": ("2.5D, direction-merged", "2.5D, merged"),
+                "3D": ("3D, averaged", "3D, merged")}
 AGGREGATIONS_BY_DIMENSION = {
-    "glcm": {"2D": ("2D, averaged", "2D, slice-merged"),
-             "2.5D": ("2.5D, direction-merged", "2.5D, merged"),
-             "3D": ("3D, averaged", "3D, merged")},
-    "glrlm": {"2D": ("2D, averaged", "2D, slice-merged"),
-              "2.5D": ("2.5D, direction-merged", "2.5D, merged"),
-              "3D": ("3D, averaged", "3D, merged")},
-    "glszm": {"2D": ("2D",), "2.5D": ("2.5D",), "3D": ("3D",)},
-    "gldzm": {"2D": ("2D",), "2.5D": ("2.5D",), "3D": ("3D",)},
-    "ngtdm": {"2D": ("2D",), "2.5D": ("2.5D",), "3D": ("3D",)},
-    "ngldm": {"2D": ("2D",), "2.5D": ("2.5D",), "3D": ("3D",)},
+    **dict.fromkeys(("glcm", "glrlm"), _DIRECTIONAL),
+    **dict.fromkeys(("glszm", "gldzm", "ngtdm", "ngldm"), {dimension: (dimension,) for dimension in _DIRECTIONAL}),
 }
 """IBSI aggregation labels produced for each texture family and dimension.
 

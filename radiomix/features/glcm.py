@@ -6,20 +6,9 @@ element ``(i, j)`` of the matrix ``M_m+`` counts the ROI voxels of grey level
 symmetric GLCM of the manual is ``M_m = M_m+ + M_m+^T`` (pairs along ``+m``
 and ``-m``); with ``symmetric: false`` the matrix is ``M_m+`` alone.
 
-Directions are stored as ``(dz, dy, dx)`` offsets in array order: the 4
-in-plane directions of the manual's 2D neighbourhood and its 13 unique 3D
-directions (:func:`direction_offsets`).
-
-Aggregations (IBSI-1, see :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`):
-
-- ``2D, averaged`` (BTW3): features of every slice x direction matrix, averaged;
-- ``2D, slice-merged`` (SUJT): the 4 direction matrices of a slice summed,
-  features averaged over slices;
-- ``2.5D, direction-merged`` (JJUI): per direction, the slice matrices
-  summed, features averaged over the 4 directions;
-- ``2.5D, merged`` (ZW7Z): all slice x direction matrices summed;
-- ``3D, averaged`` (ITBB): features of the 13 volume direction matrices, averaged;
-- ``3D, merged`` (IAZD): the 13 direction matrices summed.
+Directions are ``(dz, dy, dx)`` offsets (:func:`~radiomix.features.texture.direction_offsets`);
+the six aggregations (2D, 2.5D, 3D; averaged or merged) are formed by
+:func:`~radiomix.features.texture.directional_groups`.
 
 Empty matrices (a slice without ROI voxels, or without a pair of neighbouring
 ROI voxels along a direction) take no part in averages. A feature that is
@@ -39,10 +28,6 @@ box, :func:`pyradiomics_group`, with ``weighting_norm`` and ``slice_axis``),
 ``degenerate_matrices: pyradiomics`` (its ``eps`` guards and correlations), and
 its maximal correlation coefficient as a feature outside IBSI
 (:mod:`radiomix.features.mcc`, with ``non_ibsi_features``).
-
-:func:`glcm_matrices_2d` and :func:`glcm_matrices_3d` validate and call the
-kernel :func:`_cooccurrence_kernel`; :func:`glcm_features` turns matrices into
-feature values; :func:`compute` forms the aggregations.
 """
 
 from __future__ import annotations
@@ -59,72 +44,22 @@ from radiomix.features.texture import (
     PresentLevels,
     counted_in_roi_box,
     cropped_to_roi,
+    defined_means,
     direction_offsets,
     directional_groups,
     offset_lengths_mm,
     present_levels,
-    pyradiomics_label,
+    pyradiomics_aggregation,
     pyradiomics_offsets,
 )
 from radiomix.spec import GlcmSettings
 
 FAMILY = "glcm"
 
-_DEFINITIONS = (
-    ("joint_maximum", "Joint maximum", "GYBY", "1", "max_ij p_ij"),
-    ("joint_average", "Joint average", "60VM", "grey level", "sum_ij i p_ij"),
-    ("joint_variance", "Joint variance", "UR99", "grey level^2",
-     "sum_ij (i - mu)^2 p_ij, mu = joint average"),
-    ("joint_entropy", "Joint entropy", "TU9B", "1", "-sum_ij p_ij log2 p_ij"),
-    ("difference_average", "Difference average", "TF7R", "grey level",
-     "sum_k k p_(i-j),k, k = |i - j| = 0..Ng-1"),
-    ("difference_variance", "Difference variance", "D3YU", "grey level^2",
-     "sum_k (k - mu)^2 p_(i-j),k, mu = difference average"),
-    ("difference_entropy", "Difference entropy", "NTRS", "1",
-     "-sum_k p_(i-j),k log2 p_(i-j),k"),
-    ("sum_average", "Sum average", "ZGXS", "grey level", "sum_k k p_(i+j),k, k = i + j = 2..2Ng"),
-    ("sum_variance", "Sum variance", "OEEB", "grey level^2",
-     "sum_k (k - mu)^2 p_(i+j),k, mu = sum average"),
-    ("sum_entropy", "Sum entropy", "P6QZ", "1", "-sum_k p_(i+j),k log2 p_(i+j),k"),
-    ("angular_second_moment", "Angular second moment", "8ZQL", "1", "sum_ij p_ij^2"),
-    ("contrast", "Contrast", "ACUI", "grey level^2", "sum_ij (i - j)^2 p_ij"),
-    ("dissimilarity", "Dissimilarity", "8S9J", "grey level", "sum_ij |i - j| p_ij"),
-    ("inverse_difference", "Inverse difference", "IB1Z", "1", "sum_ij p_ij / (1 + |i - j|)"),
-    ("normalised_inverse_difference", "Normalised inverse difference", "NDRX", "1",
-     "sum_ij p_ij / (1 + |i - j| / Ng), Ng = number of grey levels of the discretisation"),
-    ("inverse_difference_moment", "Inverse difference moment", "WF0Z", "1",
-     "sum_ij p_ij / (1 + (i - j)^2)"),
-    ("normalised_inverse_difference_moment", "Normalised inverse difference moment", "1QCO", "1",
-     "sum_ij p_ij / (1 + (i - j)^2 / Ng^2)"),
-    ("inverse_variance", "Inverse variance", "E8JP", "grey level^-2",
-     "sum_(i != j) p_ij / (i - j)^2 (= 2 sum_(j > i) p_ij / (i - j)^2 when symmetric)"),
-    ("correlation", "Correlation", "NI2N", "1",
-     "(sum_ij i j p_ij - mu_i. mu_.j) / (sigma_i. sigma_.j), from the row and column "
-     "marginals p_i., p_.j; undefined (NaN) for a single grey level"),
-    ("autocorrelation", "Autocorrelation", "QWB0", "grey level^2", "sum_ij i j p_ij"),
-    ("cluster_tendency", "Cluster tendency", "DG8W", "grey level^2",
-     "sum_ij (i + j - mu_i. - mu_.j)^2 p_ij"),
-    ("cluster_shade", "Cluster shade", "7NFM", "grey level^3",
-     "sum_ij (i + j - mu_i. - mu_.j)^3 p_ij"),
-    ("cluster_prominence", "Cluster prominence", "AE86", "grey level^4",
-     "sum_ij (i + j - mu_i. - mu_.j)^4 p_ij"),
-    ("information_correlation_1", "Information correlation 1", "R8DG", "1",
-     "(HXY - HXY1) / max(HX, HY), HXY = -sum_ij p_ij log2 p_ij, "
-     "HXY1 = -sum_ij p_ij log2(p_i. p_.j), HX = -sum_i p_i. log2 p_i. (HY likewise, "
-     "= HX when symmetric); undefined (NaN) for a single grey level"),
-    ("information_correlation_2", "Information correlation 2", "JN9H", "1",
-     "sqrt(1 - exp(-2 (HXY2 - HXY))), HXY2 = -sum_ij p_i. p_.j log2(p_i. p_.j)"),
-)
-
-FEATURE_KEYS = registry.define_table(
-    FAMILY, _DEFINITIONS, notation="p_ij = M_ij / sum(M) of the (merged) co-occurrence matrix M")
+FEATURE_KEYS = registry.keys(FAMILY, ibsi=True)
 """Registry keys of the 25 GLCM features, in manual order."""
 
-MCC_KEY = registry.define(
-    FAMILY, "maximal_correlation_coefficient", "Maximal correlation coefficient", "", "1",
-    "sqrt of the second largest eigenvalue of Q_ij = sum_k p_ik p_jk / (p_i. p_.k + eps), eps = 2.2e-16, "
-    "over the grey levels present in the ROI; 1 for a single grey level; not in IBSI (pyradiomics' MCC); "
-    "with non_ibsi_features").key
+MCC_KEY = "maximal_correlation_coefficient"
 """Registry key of the GLCM feature outside IBSI (:mod:`radiomix.features.mcc`)."""
 
 NO_PAIRS = "undefined: no pair of neighbouring ROI voxels"
@@ -145,30 +80,13 @@ _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
-    Parameters
-    ----------
-    padded : ndarray of unsigned int (or int32), shape (nz + 2 pz, ny + 2 p, nx + 2 p)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
-        zeros ``p`` voxels wide in y and x and ``pz`` in z, the largest
-        ``|dy|, |dx|`` and ``|dz|`` of ``offsets`` (so every neighbour is a
-        flat-index offset inside the array).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    offsets : ndarray of int64, shape (n_directions, 3)
-        ``(dz, dy, dx)`` of each direction; ``dz = 0`` when ``per_slice``.
-    per_slice : bool
-        True: one matrix per slice (axis 0); False: one for the volume.
-    symmetric : bool
-        Also count each pair in the reverse order (``M + M^T``).
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros as
+    wide as the largest ``|dz|`` (in z) and ``|dy|, |dx|`` (in y and x) of
+    ``offsets``, so every neighbour is a flat-index offset inside the array.
+    Returns int64 counts of shape ``(nz or 1, n_directions, n_levels,
+    n_levels)`` (one table per slice when ``per_slice``), row the level of
+    ``v``, column that of ``v + m``, plus the transpose when ``symmetric``.
 
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_directions, n_levels, n_levels)
-        Row: level of ``v``, column: level of ``v + m`` (plus the transpose
-        when ``symmetric``).
-
-    Notes
-    -----
     The counts are gathered in a table with a row and a column for level 0,
     ordered ``(first level, direction, second level)``: a neighbour outside
     the ROI lands in column 0 (discarded) instead of taking a branch, and
@@ -201,22 +119,8 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
-    counts = np.empty((n_tables, n_directions, n_levels, n_levels), dtype=np.int64)
-    for t in range(n_tables):
-        for d in range(n_directions):
-            for i in range(n_levels):
-                for j in range(n_levels):
-                    counts[t, d, i, j] = table[t, i + 1, d, j + 1]
-    if symmetric:
-        for t in range(n_tables):
-            for d in range(n_directions):
-                for i in range(n_levels):
-                    counts[t, d, i, i] *= 2
-                    for j in range(i + 1, n_levels):
-                        both = counts[t, d, i, j] + counts[t, d, j, i]
-                        counts[t, d, i, j] = both
-                        counts[t, d, j, i] = both
-    return counts
+    counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)  # (table, direction, first level, second level)
+    return counts + counts.transpose(0, 1, 3, 2) if symmetric else counts.copy()
 
 
 def glcm_matrices_2d(levels: np.ndarray, n_levels: int, distance: int = 1,
@@ -242,10 +146,8 @@ def glcm_matrices_2d(levels: np.ndarray, n_levels: int, distance: int = 1,
 
     Raises
     ------
-    InputError
-        Invalid ``levels``, ``n_levels`` or ``distance``.
-    EmptyRoiError
-        No ROI voxel.
+    InputError, EmptyRoiError
+        Invalid ``levels``, ``n_levels`` or ``distance``; no ROI voxel.
     """
     return _glcm_matrices(levels, n_levels, direction_offsets("2D", distance), True, symmetric)
 
@@ -320,16 +222,12 @@ def glcm_features(matrices: np.ndarray, n_levels: int | None = None) -> dict[str
 
     Notes
     -----
-    Sums over ``(i, j)`` that depend on ``|i - j|`` or ``i + j`` only are taken
-    over the diagonal and cross-diagonal probabilities; cluster features use
-    ``i + j - mu_i. - mu_.j = k - sum average``. Correlation's numerator is
-    the centred sum ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` (equal to
-    ``sum_ij i j p_ij - mu_i. mu_.j``, without its cancellation when the
-    means are large). ``HXY1`` and ``HXY2`` of the
-    information correlations both equal ``HX + HY`` (``p_ij > 0`` implies
-    ``p_i. p_.j > 0``, and ``log2(p_i. p_.j) = log2 p_i. + log2 p_.j``), so
-    both use the mutual information ``HX + HY - HXY``, summed directly (see
-    :func:`glcm_feature_values`).
+    Sums that depend on ``|i - j|`` or ``i + j`` only are taken over the
+    diagonal and cross-diagonal probabilities; correlation's numerator is the
+    centred sum ``sum_ij (i - mu_i.)(j - mu_.j) p_ij`` (no cancellation when
+    the means are large); ``HXY1`` and ``HXY2`` both equal ``HX + HY``, so the
+    information correlations use the mutual information, summed directly
+    (:func:`_glcm_feature_kernel`).
     """
     counts = np.asarray(matrices)
     n_grey = counts.shape[-1]
@@ -342,37 +240,20 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
                         pyradiomics_correlations: bool = False) -> np.ndarray:
     """The 25 GLCM features of each matrix of a stack, in one of two dialects (IBSI's or pyradiomics').
 
-    Parameters
-    ----------
-    matrices : ndarray, shape (n_matrices, n, n)
-        Co-occurrence counts (integers or floats, e.g. pyradiomics' weighted
-        sums) or probabilities; row and column ``i`` hold grey level
-        ``i + 1`` (absent levels as empty rows and columns).
-    n_levels : float
-        ``Ng`` of the normalised inverse difference (moment).
-    eps : float
-        Added to every probability inside a logarithm (``log2(p + eps)``,
-        pyradiomics' ``numpy.spacing(1)``); 0: IBSI's ``log2 p``.
-    pyradiomics_correlations : bool
-        pyradiomics' correlation and information correlations: correlation
-        as the covariance over ``sigma_i. sigma_.j + eps`` (1 when a
-        marginal has no spread); information correlations from ``HXY1`` and
-        ``HXY2`` with ``eps`` in their logarithms (0 when ``max(HX, HY)`` is
-        0, resp. ``HXY2 = HXY``; see :func:`_pyradiomics_information_correlations`).
-        False: IBSI's (the mutual information summed directly; the two
-        correlations NaN for a single grey level).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, 25)
-        Columns in :data:`FEATURE_KEYS` order; NaN rows for empty matrices.
+    ``matrices``: counts (integers, or floats such as pyradiomics' weighted
+    sums) or probabilities, shape ``(n_matrices, n, n)``, row and column
+    ``i`` for grey level ``i + 1``; ``n_levels``: ``Ng`` of the normalised
+    inverse difference (moment); ``eps`` is added to every probability inside
+    a logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
+    ``pyradiomics_correlations``: pyradiomics' correlation (covariance over
+    ``sigma_i. sigma_.j + eps``, 1 without spread) and information
+    correlations (:func:`_pyradiomics_information_correlations`), else IBSI's
+    (NaN for a single grey level). Returns float64 values of shape
+    ``(n_matrices, 25)`` in :data:`FEATURE_KEYS` order, NaN rows for empty matrices.
     """
     stack = np.asarray(matrices)
     stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
-    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
-    if pyradiomics_correlations:  # a kernel of its own: compiled only when the pyradiomics dialect is used
-        _pyradiomics_correlations_kernel(stack, float(eps), values)
-    return values
+    return _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
 
 
 @njit_exact
@@ -406,8 +287,8 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``pyradiomics_correlations``
-    leaves correlation and the information correlations NaN (pyradiomics'
-    are filled by :func:`_pyradiomics_correlations_kernel`).
+    gives pyradiomics' correlation and information correlations instead
+    (:func:`_pyradiomics_correlation`, :func:`_pyradiomics_information_correlations`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -440,24 +321,17 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 col_acc[j] += count
                 diff_acc[abs(i - j)] += count
                 sum_acc[i + j] += count
-        for i in range(n_grey):
-            row_sum[i] = row_acc[i]
-            col_sum[i] = col_acc[i]
-        for k in range(n_grey):
-            diff_sum[k] = diff_acc[k]
-        for k in range(2 * n_grey - 1):
-            sum_sum[k] = sum_acc[k]
+        row_sum[:] = row_acc
+        col_sum[:] = col_acc
+        diff_sum[:] = diff_acc
+        sum_sum[:] = sum_acc
         total = 0.0
         for i in range(n_grey):
             total += row_sum[i]
         if total == 0:
             continue
-        mu_row = 0.0
-        mu_col = 0.0
-        hx = 0.0
-        hy = 0.0
-        n_rows_used = 0
-        n_cols_used = 0
+        mu_row = mu_col = hx = hy = 0.0
+        n_rows_used = n_cols_used = 0
         for i in range(n_grey):
             px[i] = row_sum[i] / total
             py[i] = col_sum[i] / total
@@ -467,17 +341,11 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
             hy += _entropy_term(py[i], eps)
             n_rows_used += px[i] > 0
             n_cols_used += py[i] > 0
-        var_row = 0.0
-        var_col = 0.0
+        var_row = var_col = 0.0
         for i in range(n_grey):
             var_row += (i + 1.0 - mu_row) ** 2 * px[i]
             var_col += (i + 1.0 - mu_col) ** 2 * py[i]
-        joint_max = 0.0
-        joint_entropy = 0.0
-        second_moment = 0.0
-        autocorrelation = 0.0
-        covariance = 0.0
-        mutual_information = 0.0
+        joint_max = joint_entropy = second_moment = autocorrelation = covariance = mutual_information = 0.0
         for i in range(n_grey):
             gi = i + 1.0
             for j in range(n_grey):
@@ -493,18 +361,11 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 covariance += p * (gi - mu_row) * (gj - mu_col)
                 if not pyradiomics_correlations:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        for k in range(n_grey):
-            diff_sum[k] /= total
-        for k in range(2 * n_grey - 1):
-            sum_sum[k] /= total
-        diff_average = 0.0
-        diff_entropy = 0.0
-        contrast = 0.0
-        inverse_difference = 0.0
-        normalised_inverse_difference = 0.0
-        inverse_difference_moment = 0.0
-        normalised_inverse_difference_moment = 0.0
-        inverse_variance = 0.0
+        diff_sum /= total
+        sum_sum /= total
+        diff_average = diff_entropy = contrast = inverse_variance = 0.0
+        inverse_difference = normalised_inverse_difference = 0.0
+        inverse_difference_moment = normalised_inverse_difference_moment = 0.0
         for k in range(n_grey):
             p = diff_sum[k]
             diff_average += k * p
@@ -519,88 +380,32 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         diff_variance = 0.0
         for k in range(n_grey):
             diff_variance += (k - diff_average) ** 2 * diff_sum[k]
-        sum_average = 0.0
-        sum_entropy = 0.0
+        sum_average = sum_entropy = 0.0
         for k in range(2 * n_grey - 1):
             sum_average += (k + 2.0) * sum_sum[k]
             sum_entropy += _entropy_term(sum_sum[k], eps)
-        cluster_tendency = 0.0
-        cluster_shade = 0.0
-        cluster_prominence = 0.0
+        cluster_tendency = cluster_shade = cluster_prominence = 0.0
         for k in range(2 * n_grey - 1):
             centred = k + 2.0 - sum_average
             cluster_tendency += centred ** 2 * sum_sum[k]
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
-        out = values[m]
-        out[20] = cluster_tendency
-        out[21] = cluster_shade
-        out[22] = cluster_prominence
-        if not pyradiomics_correlations:  # else left NaN here, filled by _pyradiomics_correlations_kernel
+        out = values[m]  # FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
+        out[:18] = (joint_max, mu_row, var_row, joint_entropy, diff_average, diff_variance, diff_entropy,
+                    sum_average, cluster_tendency, sum_entropy, second_moment, contrast, diff_average,
+                    inverse_difference, normalised_inverse_difference, inverse_difference_moment,
+                    normalised_inverse_difference_moment, inverse_variance)
+        out[19:23] = (autocorrelation, cluster_tendency, cluster_shade, cluster_prominence)
+        if pyradiomics_correlations:
+            out[18] = _pyradiomics_correlation(matrix, total, eps)
+            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
+        else:
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
             if n_rows_used >= 2 or n_cols_used >= 2:
                 out[23] = _quotient(-mutual_information, max(hx, hy))
             out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
-        out[0] = joint_max
-        out[1] = mu_row
-        out[2] = var_row
-        out[3] = joint_entropy
-        out[4] = diff_average
-        out[5] = diff_variance
-        out[6] = diff_entropy
-        out[7] = sum_average
-        out[8] = out[20]  # sum variance = cluster tendency
-        out[9] = sum_entropy
-        out[10] = second_moment
-        out[11] = contrast
-        out[12] = diff_average
-        out[13] = inverse_difference
-        out[14] = normalised_inverse_difference
-        out[15] = inverse_difference_moment
-        out[16] = normalised_inverse_difference_moment
-        out[17] = inverse_variance
-        out[19] = autocorrelation
     return values
-
-
-@njit_exact
-def _pyradiomics_correlations_kernel(matrices, eps, values):
-    """pyradiomics' correlation and information correlations (columns 18, 23, 24) of each non-empty matrix.
-
-    Fills the columns that :func:`_glcm_feature_kernel` leaves NaN with
-    ``pyradiomics_correlations``; the total, marginals and their entropies
-    are summed as that kernel sums them (the same values), the joint
-    entropy read from its column 3.
-    """
-    n_matrices, n_grey, _ = matrices.shape
-    row_acc = np.empty(n_grey, matrices.dtype)
-    col_acc = np.empty(n_grey, matrices.dtype)
-    px = np.empty(n_grey)
-    py = np.empty(n_grey)
-    for m in range(n_matrices):
-        matrix = matrices[m]
-        row_acc[:] = 0
-        col_acc[:] = 0
-        for i in range(n_grey):
-            for j in range(n_grey):
-                row_acc[i] += matrix[i, j]
-                col_acc[j] += matrix[i, j]
-        total = 0.0
-        for i in range(n_grey):
-            total += float(row_acc[i])
-        if total == 0:
-            continue
-        hx = 0.0
-        hy = 0.0
-        for i in range(n_grey):
-            px[i] = float(row_acc[i]) / total
-            py[i] = float(col_acc[i]) / total
-            hx += _entropy_term(px[i], eps)
-            hy += _entropy_term(py[i], eps)
-        out = values[m]
-        out[18] = _pyradiomics_correlation(matrix, total, eps)
-        _pyradiomics_information_correlations(matrix, total, out[3], hx, hy, px, py, eps, out)
 
 
 @njit_exact
@@ -614,24 +419,23 @@ def _pyradiomics_correlation(matrix, total, eps):
     exact 0, and the value follows pyradiomics' instead of its zero-spread rule.
     """
     n = matrix.shape[0]
-    mean_row = 0.0
-    mean_col = 0.0
+    mean_row = mean_col = 0.0
     for i in range(n):
         for j in range(n):
             if matrix[i, j] != 0:
                 p = matrix[i, j] / total
                 mean_row += (i + 1.0) * p
                 mean_col += (j + 1.0) * p
-    var_row = 0.0
-    var_col = 0.0
-    covariance = 0.0
+    var_row = var_col = covariance = 0.0
     for i in range(n):
         for j in range(n):
             if matrix[i, j] != 0:
                 p = matrix[i, j] / total
-                var_row += p * (i + 1.0 - mean_row) ** 2
-                var_col += p * (j + 1.0 - mean_col) ** 2
-                covariance += p * (i + 1.0 - mean_row) * (j + 1.0 - mean_col)
+                row_deviation = i + 1.0 - mean_row
+                col_deviation = j + 1.0 - mean_col
+                var_row += p * row_deviation ** 2
+                var_col += p * col_deviation ** 2
+                covariance += p * row_deviation * col_deviation
     sigma_product = np.sqrt(var_row) * np.sqrt(var_col)
     return 1.0 if sigma_product == 0.0 else covariance / (sigma_product + eps)
 
@@ -665,25 +469,14 @@ def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, 
 def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
     """GLCM features of ``roi.discretised`` for the aggregations of ``dimensions``.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
-        and ``spacing`` (for ``weighting_norm``).
-    settings : GlcmSettings
-        ``distance`` and ``symmetric``; ``offsets`` (with ``distances``,
-        ``slice_axis``, ``weighting_norm``), ``degenerate_matrices`` and
-        ``non_ibsi_features``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
-        ``["glcm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
-        aggregation, :func:`pyradiomics_group`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature and aggregation, aggregation-major in the order of
-        ``dimensions``.
+    ``roi`` gives ``discretised`` (levels ``1..n_levels``, 0 outside),
+    ``n_levels`` and ``spacing`` (for ``weighting_norm``); ``settings``:
+    ``distance``, ``symmetric``, ``offsets`` (with ``distances``,
+    ``slice_axis``, ``weighting_norm``), ``degenerate_matrices`` and
+    ``non_ibsi_features``. Each of ``dimensions`` (``2D``, ``2.5D``, ``3D``)
+    adds its aggregations of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`
+    (pyradiomics' offsets give one, :func:`pyradiomics_group`). Returns one
+    FeatureValue per feature and aggregation, aggregation-major.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
@@ -692,32 +485,21 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
                    dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
     """:func:`compute` of discretised levels.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (z, y, x), or PresentLevels
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside; or those of
-        the ROI's box already ranked (:func:`~radiomix.features.texture.present_levels`,
-        shared by the texture families of one image).
-    n_levels : int
-        ``Ng`` of the discretisation.
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    settings, dimensions
-        As for :func:`compute`.
+    ``levels``: grey levels ``1..n_levels`` inside the ROI, 0 outside, or those of the ROI's box already
+    ranked (:class:`~radiomix.features.texture.PresentLevels`, shared by the texture families of one image);
+    ``spacing_zyx``: voxel size (z, y, x) in mm; ``settings``, ``dimensions`` as for :func:`compute`.
     """
-    present = None
-    if isinstance(levels, PresentLevels):
-        present, levels = levels, levels.levels
-    else:
-        levels = cropped_to_roi(levels, n_levels)
+    present = levels if isinstance(levels, PresentLevels) else None
+    levels = cropped_to_roi(levels, n_levels) if present is None else present.levels
+    if present is None and (settings.offsets == "pyradiomics" or MCC_KEY in settings.non_ibsi_features):
+        present = present_levels(levels, n_levels)
     if settings.offsets == "pyradiomics":
-        present = present if present is not None else present_levels(levels, n_levels)
         groups = pyradiomics_group(present, spacing_zyx, settings)
     else:
-        groups = _aggregation_groups(levels, n_levels, settings, dimensions)
+        groups = directional_groups(FAMILY, dimensions, lambda offsets, per_slice: _glcm_matrices(
+            levels, n_levels, offsets, per_slice, settings.symmetric, True), settings.distance)
     results = _aggregate(groups, n_levels, settings.degenerate_matrices)
     if MCC_KEY in settings.non_ibsi_features:
-        present = present if present is not None else present_levels(levels, n_levels)
         results += [FeatureValue(MCC_KEY, label, _mcc(stack, present.rows)) for label, stack in groups.items()]
     return results
 
@@ -746,25 +528,15 @@ def pyradiomics_group(present: PresentLevels, spacing_zyx, settings: GlcmSetting
     """
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, False, settings.slice_axis)
     by_offset = glcm_matrices(present.ranked, present.n_present, offsets, settings.symmetric).astype(np.float64)
-    weighted = settings.weighting_norm != "none"
-    if weighted:
+    weights = None
+    if settings.weighting_norm != "none":
         lengths_mm = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
         weights = lengths_mm if settings.weighting_norm == "no_weighting" else np.exp(-lengths_mm ** 2)
-        by_offset = (by_offset * weights[:, None, None]).sum(axis=0, keepdims=True)
-    elif by_offset.shape[0] > 1:
-        by_offset = by_offset[by_offset.sum(axis=(1, 2)) > 0]
+    label, by_offset = pyradiomics_aggregation(by_offset, weights, settings.slice_axis)
     rows = present.rows
     full = np.zeros((by_offset.shape[0], present.n_levels, present.n_levels))
     full[:, rows[:, None], rows[None, :]] = by_offset
-    return {pyradiomics_label(settings.slice_axis, weighted): full}
-
-
-def _aggregation_groups(levels, n_levels, settings, dimensions) -> dict[str, np.ndarray]:
-    """Aggregation label -> stack of matrices whose features are averaged (``levels`` cropped to the ROI)."""
-    return directional_groups(
-        FAMILY, dimensions,
-        lambda offsets, per_slice: _glcm_matrices(levels, n_levels, offsets, per_slice, settings.symmetric, True),
-        settings.distance)
+    return {label: full}
 
 
 def _aggregate(groups: dict[str, np.ndarray], n_levels: int, convention: str = "radiomix") -> list[FeatureValue]:
@@ -785,10 +557,8 @@ def _aggregate(groups: dict[str, np.ndarray], n_levels: int, convention: str = "
             values = glcm_feature_values(stack, n_levels)
             if convention == "mirp":
                 _apply_mirp_convention(values)
-        defined = ~np.isnan(values)
-        n_defined = defined.sum(axis=0)
-        means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
-        any_pairs = bool(defined[:, 0].any())  # the joint maximum is defined for every non-empty matrix
+        means, n_defined = defined_means(values)
+        any_pairs = n_defined[0] > 0  # the joint maximum is defined for every non-empty matrix
         for index, key in enumerate(FEATURE_KEYS):
             if n_defined[index]:
                 results.append(FeatureValue(key, label, float(means[index])))

@@ -26,49 +26,8 @@ from radiomix.features.zones import Zones
 
 FAMILY = "gldzm"
 
-# Notation of the descriptions: d[i, j] is the number of zones of grey level i
-# (1..Ng) at distance j (1..Nd) from the ROI edge, N_s the number of zones,
-# N_v the number of intensity-mask voxels, d_i. = sum_j d[i, j],
-# d_.j = sum_i d[i, j], p[i, j] = d[i, j] / N_s.
-FEATURES = (
-    ("small_distance_emphasis", "Small distance emphasis", "0GBI",
-     "sum_j d_.j / j^2 / N_s"),
-    ("large_distance_emphasis", "Large distance emphasis", "MB4I",
-     "sum_j j^2 d_.j / N_s"),
-    ("low_grey_level_zone_emphasis", "Low grey level zone emphasis", "S1RA",
-     "sum_i d_i. / i^2 / N_s"),
-    ("high_grey_level_zone_emphasis", "High grey level zone emphasis", "K26C",
-     "sum_i i^2 d_i. / N_s"),
-    ("small_distance_low_grey_level_emphasis", "Small distance low grey level emphasis", "RUVG",
-     "sum_ij d[i, j] / (i^2 j^2) / N_s"),
-    ("small_distance_high_grey_level_emphasis", "Small distance high grey level emphasis", "DKNJ",
-     "sum_ij i^2 d[i, j] / j^2 / N_s"),
-    ("large_distance_low_grey_level_emphasis", "Large distance low grey level emphasis", "A7WM",
-     "sum_ij j^2 d[i, j] / i^2 / N_s"),
-    ("large_distance_high_grey_level_emphasis", "Large distance high grey level emphasis", "KLTH",
-     "sum_ij i^2 j^2 d[i, j] / N_s"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "VFT7",
-     "sum_i d_i.^2 / N_s"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "7HP3",
-     "sum_i d_i.^2 / N_s^2"),
-    ("zone_distance_non_uniformity", "Zone distance non-uniformity", "V294",
-     "sum_j d_.j^2 / N_s"),
-    ("normalised_zone_distance_non_uniformity", "Normalised zone distance non-uniformity", "IATH",
-     "sum_j d_.j^2 / N_s^2"),
-    ("zone_percentage", "Zone percentage", "VIWW",
-     "N_s / N_v"),
-    ("grey_level_variance", "Grey level variance", "QK93",
-     "sum_ij (i - mu)^2 p[i, j], mu = sum_ij i p[i, j]"),
-    ("zone_distance_variance", "Zone distance variance", "7WT1",
-     "sum_ij (j - mu)^2 p[i, j], mu = sum_ij j p[i, j]"),
-    ("zone_distance_entropy", "Zone distance entropy", "GBDU",
-     "-sum_ij p[i, j] log2 p[i, j] (over p > 0)"),
-)
-"""``(key, IBSI name, IBSI code, formula)``, in the order of
-:data:`radiomix.features.glszm.FEATURES` (the columns of its zone features)."""
-
-FEATURE_KEYS = registry.define_table(FAMILY, FEATURES, unit="1")
-"""Registry keys of the 16 GLDZM features, in the order of :data:`FEATURES`."""
+FEATURE_KEYS = registry.keys(FAMILY)
+"""Registry keys of the 16 GLDZM features, in the order of the GLSZM's (the columns of its zone features)."""
 
 
 @njit
@@ -80,45 +39,36 @@ def _edge_distance(mask, in_plane):
     outside voxel; the sweeps start from the outside voxel beyond the array.
     """
     n_z, n_y, n_x = mask.shape
+    distance = np.empty((n_z, n_y, n_x), np.int32)
     far = n_z + n_y + n_x + 1  # beyond any distance inside the array
-    distance = np.zeros((n_z, n_y, n_x), np.int32)
+    previous = np.empty(max(n_y, n_x, n_y * n_x), np.int32)
     for z in range(n_z):
         for y in range(n_y):
             for x in range(n_x):
-                if mask[z, y, x]:
-                    distance[z, y, x] = far
-    for z in range(n_z):
-        for y in range(n_y):
-            previous = 0
-            for x in range(n_x):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-            previous = 0
-            for x in range(n_x - 1, -1, -1):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-    for z in range(n_z):
-        for x in range(n_x):
-            previous = 0
-            for y in range(n_y):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
-            previous = 0
-            for y in range(n_y - 1, -1, -1):
-                previous = min(distance[z, y, x], previous + 1)
-                distance[z, y, x] = previous
+                distance[z, y, x] = far if mask[z, y, x] else 0
+        _sweep(distance[z].T, previous)  # along x, every row of the slice at once
+        _sweep(distance[z], previous)
     if not in_plane:
-        for y in range(n_y):
-            for x in range(n_x):
-                previous = 0
-                for z in range(n_z):
-                    previous = min(distance[z, y, x], previous + 1)
-                    distance[z, y, x] = previous
-                previous = 0
-                for z in range(n_z - 1, -1, -1):
-                    previous = min(distance[z, y, x], previous + 1)
-                    distance[z, y, x] = previous
+        _sweep(distance.reshape((n_z, n_y * n_x)), previous)
     return distance
+
+
+@njit
+def _sweep(lines, previous):
+    """Along axis 0 of a 2D array, forward then backward: each element at most 1 + the one before it.
+
+    The element before the first is 0 (outside); every column is swept at once
+    (vectorised); ``previous`` is scratch space of at least one element per column.
+    """
+    n_lines, n_columns = lines.shape
+    for backward in (False, True):
+        previous[:n_columns] = 0
+        for k in range(n_lines):
+            line = lines[n_lines - 1 - k if backward else k]
+            for j in range(n_columns):
+                value = min(line[j], previous[j] + 1)
+                previous[j] = value
+                line[j] = value
 
 
 def edge_distance_map(mask: np.ndarray, in_plane: bool = False) -> np.ndarray:
@@ -186,14 +136,8 @@ def _zone_edge_distance(zones: Zones, morphological_mask: np.ndarray, in_plane: 
 
 
 def compute(roi: RoiImage, settings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """GLDZM features of ``roi`` for each of ``dimensions``.
+    """GLDZM features of ``roi`` for each of ``dimensions``, as :func:`radiomix.features.glszm.compute`.
 
-    Parameters are those of :func:`radiomix.features.glszm.compute`; the zones' distances to the
-    ROI edge come from the morphological mask of ``roi``.
-
-    Returns
-    -------
-    list of FeatureValue
-        16 values per aggregation; NaN with a status for an empty intensity mask.
+    The zones' distances to the ROI edge come from the morphological mask of ``roi``.
     """
     return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings, tuple(dimensions), _zone_edge_distance)

@@ -2,15 +2,9 @@
 
 A run is a maximal sequence of consecutive ROI voxels of one grey level along
 a direction vector ``m``; element ``(i, j)`` of the matrix counts the runs of
-grey level ``i`` and length ``j`` voxels. Directions are those of the GLCM
-(:func:`radiomix.features.glcm.direction_offsets`, distance 1): 4 in-plane
-directions per slice for 2D and 2.5D, 13 volume directions for 3D. Run
-lengths go up to the longest run the ROI's bounding box allows.
-
-Aggregations are those of the GLCM (see :mod:`radiomix.features.glcm`):
-features per matrix averaged (``2D, averaged``, ``3D, averaged``), or
-features of matrices merged by summing run counts (``2D, slice-merged``,
-``2.5D, direction-merged``, ``2.5D, merged``, ``3D, merged``).
+grey level ``i`` and length ``j`` voxels. Directions and aggregations are
+those of the GLCM (:mod:`radiomix.features.glcm`, distance 1); run lengths go
+up to the longest run the ROI's bounding box allows.
 
 The number of voxels ``N_v`` of *run percentage* is taken from the matrix
 itself, ``N_v = sum_ij j r_ij``: along one direction every ROI voxel belongs
@@ -27,10 +21,6 @@ without voxels is an :class:`~radiomix.errors.EmptyRoiError`.
 pyradiomics' conventions are settings (:class:`~radiomix.spec.GlrlmSettings`):
 ``offsets: pyradiomics`` (:func:`pyradiomics_matrices`) with ``weighting_norm``,
 ``slice_axis`` and ``undefined_values: pyradiomics``.
-
-:func:`glrlm_matrices_2d` and :func:`glrlm_matrices_3d` validate and call the
-kernel :func:`_run_length_kernel`; :func:`glrlm_features` turns matrices into
-feature values; :func:`compute` forms the aggregations.
 """
 
 from __future__ import annotations
@@ -40,60 +30,26 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features import registry
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
+from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
     box_present_levels,
     counted_in_roi_box,
     cropped_to_roi,
+    defined_means,
     direction_offsets,
     directional_groups,
     emphasis_features,
-    nanmean_columns,
     offset_lengths_mm,
-    pyradiomics_label,
+    pyradiomics_aggregation,
     pyradiomics_offsets,
 )
 from radiomix.spec import GlrlmSettings
 
 FAMILY = "glrlm"
 
-_DEFINITIONS = (
-    ("short_runs_emphasis", "Short runs emphasis", "22OV", "voxel^-2", "(1/N_s) sum_j r_.j / j^2"),
-    ("long_runs_emphasis", "Long runs emphasis", "W4KF", "voxel^2", "(1/N_s) sum_j j^2 r_.j"),
-    ("low_grey_level_run_emphasis", "Low grey level run emphasis", "V3SW", "grey level^-2",
-     "(1/N_s) sum_i r_i. / i^2"),
-    ("high_grey_level_run_emphasis", "High grey level run emphasis", "G3QZ", "grey level^2",
-     "(1/N_s) sum_i i^2 r_i."),
-    ("short_run_low_grey_level_emphasis", "Short run low grey level emphasis", "HTZT", "1",
-     "(1/N_s) sum_ij r_ij / (i^2 j^2)"),
-    ("short_run_high_grey_level_emphasis", "Short run high grey level emphasis", "GD3A", "1",
-     "(1/N_s) sum_ij i^2 r_ij / j^2"),
-    ("long_run_low_grey_level_emphasis", "Long run low grey level emphasis", "IVPO", "1",
-     "(1/N_s) sum_ij j^2 r_ij / i^2"),
-    ("long_run_high_grey_level_emphasis", "Long run high grey level emphasis", "3KUM", "1",
-     "(1/N_s) sum_ij i^2 j^2 r_ij"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "R5YN", "1",
-     "(1/N_s) sum_i r_i.^2"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "OVBL", "1",
-     "(1/N_s^2) sum_i r_i.^2"),
-    ("run_length_non_uniformity", "Run length non-uniformity", "W92Y", "1",
-     "(1/N_s) sum_j r_.j^2"),
-    ("normalised_run_length_non_uniformity", "Normalised run length non-uniformity", "IC23", "1",
-     "(1/N_s^2) sum_j r_.j^2"),
-    ("run_percentage", "Run percentage", "9ZK5", "1",
-     "N_s / N_v, N_v = sum_ij j r_ij (the voxels of the ROI, summed over merged matrices)"),
-    ("grey_level_variance", "Grey level variance", "8CE5", "grey level^2",
-     "sum_ij (i - mu)^2 p_ij, mu = sum_ij i p_ij"),
-    ("run_length_variance", "Run length variance", "SXLW", "voxel^2",
-     "sum_ij (j - mu)^2 p_ij, mu = sum_ij j p_ij"),
-    ("run_entropy", "Run entropy", "HJ9O", "1", "-sum_ij p_ij log2 p_ij"),
-)
-
-FEATURE_KEYS = registry.define_table(
-    FAMILY, _DEFINITIONS, notation="r_ij = runs of grey level i and length j of the (merged) run "
-                                   "length matrix, N_s = sum_ij r_ij, p_ij = r_ij / N_s")
+FEATURE_KEYS = registry.keys(FAMILY)
 """Registry keys of the 16 GLRLM features, in manual order."""
 
 @njit
@@ -112,28 +68,12 @@ def _run_length_kernel(padded, n_levels, steps, per_slice, max_run):
     compilation per number of directions), and flat indices are unsigned,
     which spares the checks for negative indices.
 
-    Parameters
-    ----------
-    padded : ndarray of unsigned int, shape (nz + 2, ny + 2, nx + 2)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside, with a border of
-        zeros one voxel wide on every side (so that every run ends inside
-        the array and neighbours are flat-index offsets without bounds checks).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    steps : tuple of int
-        Flat-index step ``(dz * (ny + 2) + dy) * (nx + 2) + dx`` of each
-        direction ``(dz, dy, dx)``, each component in -1..1, the first
-        non-zero one positive (so that the predecessor comes first in raster
-        order: every step is > 0); ``dz = 0`` when ``per_slice``.
-    per_slice : bool
-        True: one matrix per slice (axis 0); False: one for the volume.
-    max_run : int
-        Longest possible run (voxels), the number of matrix columns.
-
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_directions, n_levels, max_run)
-        Element ``[s, d, i - 1, j - 1]``: runs of level ``i`` and length ``j``.
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros
+    one voxel wide, so every run ends inside the array; ``steps`` are the
+    flat-index steps of the directions (components in -1..1, the first
+    non-zero one positive: the predecessor comes first in raster order).
+    Returns int64 counts ``[s, d, i - 1, j - 1]`` of runs of level ``i`` and
+    length ``j`` (``max_run`` columns), one table per slice when ``per_slice``.
     """
     p_z, p_y, p_x = padded.shape
     flat = padded.ravel()
@@ -194,36 +134,18 @@ def _direction_steps(offsets: np.ndarray, padded_shape: tuple[int, int, int]) ->
 def glrlm_matrices_2d(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """In-plane GLRLMs of every slice (axis 0) and each of the 4 2D directions.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-
-    Returns
-    -------
-    ndarray of int64, shape (nz, 4, n_levels, max_run)
-        Run counts (column ``j - 1`` for run length ``j``); ``max_run`` is
-        the larger in-plane side of the ROI's bounding box; directions in the
-        order of ``direction_offsets("2D")``; slices without ROI voxels hold zeros.
-
-    Raises
-    ------
-    InputError, EmptyRoiError
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d` (invalid ``levels``; no ROI voxel).
+    Parameters and errors as for :func:`radiomix.features.glcm.glcm_matrices_2d`. Returns int64 run
+    counts of shape ``(nz, 4, n_levels, max_run)`` (column ``j - 1`` for run length ``j``; ``max_run`` the
+    larger in-plane side of the ROI's box; directions of ``direction_offsets("2D")``; zeros for slices
+    without ROI voxels).
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("2D"), True)
 
 
 def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """GLRLMs of the volume for each of the 13 3D directions.
+    """GLRLMs of the volume for each of the 13 3D directions (:func:`glrlm_matrices_2d`'s parameters).
 
-    Parameters are those of :func:`glrlm_matrices_2d`.
-
-    Returns
-    -------
-    ndarray of int64, shape (13, n_levels, max_run)
-        Run counts; ``max_run`` is the longest side of the ROI's bounding
-        box; directions in the order of ``direction_offsets("3D")``.
+    Shape ``(13, n_levels, max_run)``, ``max_run`` the longest side of the ROI's box.
     """
     return _glrlm_matrices(levels, n_levels, direction_offsets("3D"), False)[0]
 
@@ -231,17 +153,8 @@ def glrlm_matrices_3d(levels: np.ndarray, n_levels: int) -> np.ndarray:
 def glrlm_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarray) -> np.ndarray:
     """GLRLMs of the volume for any unit directions (e.g. the subset of pyradiomics' offsets that fit the ROI).
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`glrlm_matrices_2d`.
-    offsets : ndarray of int, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_offsets, n_levels, max_run)
-        Run counts; ``max_run`` is the longest side of the ROI's bounding box.
+    ``offsets``: ``(dz, dy, dx)`` directions, components in -1..1, the first non-zero one positive.
+    Shape ``(n_offsets, n_levels, max_run)``, ``max_run`` the longest side of the ROI's box.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     first_non_zero = np.where(offsets != 0, offsets, 0)[np.arange(len(offsets)), np.argmax(offsets != 0, axis=1)] \
@@ -300,25 +213,10 @@ def _glrlm_feature_values(matrices: np.ndarray) -> np.ndarray:
 
 
 def compute(roi: RoiImage, settings: GlrlmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """GLRLM features of ``roi.discretised`` for the aggregations of ``dimensions``.
+    """GLRLM features of ``roi.discretised`` for ``dimensions``, as :func:`radiomix.features.glcm.compute`.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels``, 0 outside), ``n_levels``
-        and ``spacing`` (for ``weighting_norm``).
-    settings : GlrlmSettings
-        ``offsets`` (with ``slice_axis``, ``weighting_norm``) and ``undefined_values``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Each adds the two aggregations of :data:`AGGREGATIONS_BY_DIMENSION`
-        ``["glrlm"]`` (``offsets: ibsi``; pyradiomics' offsets give one
-        aggregation, :func:`pyradiomics_matrices`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature and aggregation, aggregation-major in the order of
-        ``dimensions``.
+    ``settings``: ``offsets`` (with ``slice_axis``, ``weighting_norm``; pyradiomics' give one aggregation,
+    :func:`pyradiomics_matrices`) and ``undefined_values``.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
@@ -333,12 +231,11 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
     groups = directional_groups(
         FAMILY, dimensions, lambda offsets, per_slice: _glrlm_matrices(levels, n_levels, offsets, per_slice, True))
     results = []
-    for dimension in dimensions:
-        for label in AGGREGATIONS_BY_DIMENSION[FAMILY][dimension]:
-            values = _glrlm_feature_values(groups[label])
-            # empty matrices (NaN) take no part; a non-empty ROI leaves at least one non-empty matrix
-            means = values[~np.isnan(values[:, 0])].mean(axis=0)
-            results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
+    for label, stack in groups.items():
+        values = _glrlm_feature_values(stack)
+        # empty matrices (NaN) take no part; a non-empty ROI leaves at least one non-empty matrix
+        means = values[~np.isnan(values[:, 0])].mean(axis=0)
+        results.extend(FeatureValue(key, label, float(mean)) for key, mean in zip(FEATURE_KEYS, means))
     return results
 
 
@@ -356,7 +253,7 @@ def _pyradiomics_values(present: PresentLevels, spacing_zyx, settings: GlrlmSett
     run_lengths = np.arange(1, counts.shape[2] + 1, dtype=np.float64)
     values = emphasis_features(counts, present.grey_levels, run_lengths,
                                PYRADIOMICS_EPS if pyradiomics else 0.0)[:, :len(FEATURE_KEYS)]
-    means = nanmean_columns(values.T)
+    means, _ = defined_means(values)
     if pyradiomics and counts.shape[0] == 1 and not counts.any():
         # a single matrix without runs: pyradiomics removes every (empty) run-length column, so the
         # run-length variance and the entropy are empty sums (0); the other features divide by a
@@ -376,25 +273,16 @@ def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSet
        holds two ROI voxels emptied (pyradiomics' test for a flat ROI);
     3. with a ``weighting_norm``, the offset matrices summed, each weighted by
        the offset's length in mm under that norm (1 for ``no_weighting``);
-    4. else offsets without runs removed (when more than one).
+    4. else offsets without runs removed (when more than one)
+       (:func:`~radiomix.features.texture.pyradiomics_aggregation`).
 
-    Returns
-    -------
-    label : str
-        ``3D, averaged`` / ``2.5D, direction-merged``, or ``3D, merged`` /
-        ``2.5D, merged`` with a weighting norm.
-    counts : ndarray of float64, shape (n_matrices, n_present, max_run)
-        Column ``j - 1`` counts runs of length ``j``.
+    The counts are float64, shape ``(n_matrices, n_present, max_run)``, column ``j - 1`` for run length ``j``.
     """
     offsets = pyradiomics_offsets(present.levels.shape, (1,), False, settings.slice_axis)
     counts = offset_matrices(present, offsets, settings.undefined_values == "pyradiomics")
-    weighted = settings.weighting_norm != "none"
-    if weighted:
-        weights = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
-        counts = (counts * weights[:, None, None]).sum(axis=0, keepdims=True)
-    elif counts.shape[0] > 1:
-        counts = counts[counts.sum(axis=(1, 2)) > 0]
-    return pyradiomics_label(settings.slice_axis, weighted), counts
+    weights = None if settings.weighting_norm == "none" else \
+        offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)
+    return pyradiomics_aggregation(counts, weights, settings.slice_axis)
 
 
 def offset_matrices(present: PresentLevels, offsets: np.ndarray, flat_roi_rule: bool = True) -> np.ndarray:

@@ -4,14 +4,9 @@ A *zone* is a group of linked voxels of the intensity mask that share one
 discretised grey level. Two voxels are linked when their Chebyshev distance is
 at most the linkage distance (1: 26-connectivity in 3D, 8-connectivity within a
 slice in 2D). Element ``s[i, j]`` of the GLSZM counts the zones of grey level
-``i + 1`` holding ``j + 1`` voxels.
-
-Aggregation (labels of ``AGGREGATIONS_BY_DIMENSION["glszm"]``):
-
-* ``2D``: zones within each slice (axis 0), features per slice, averaged over
-  the slices that hold intensity-mask voxels;
-* ``2.5D``: the slice matrices summed (and their voxel counts), features once;
-* ``3D``: zones in the volume, features once.
+``i + 1`` holding ``j + 1`` voxels. ``2D``: zones within each slice (axis 0),
+features per slice averaged over the slices that hold intensity-mask voxels;
+``2.5D``: the slice matrices (and voxel counts) summed; ``3D``: zones in the volume.
 
 Zones come from :mod:`radiomix.features.zones`. The features of a zone
 family are shared with the grey level distance zone family
@@ -26,11 +21,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from radiomix._numba import njit
-from radiomix.errors import InputError, SpecError
+from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue, RoiImage
-from radiomix.features.texture import PYRADIOMICS_EPS, PresentLevels, emphasis_features, grow_box_to_row
+from radiomix.features.texture import PYRADIOMICS_EPS, PresentLevels, checked_dimensions, emphasis_features, roi_box
 from radiomix.features.zones import Zones, zone_matrix, zones_by_connectivity
 from radiomix.spec import ZoneSettings
 
@@ -39,126 +33,39 @@ FAMILY = "glszm"
 STATUS_EMPTY_ROI = "undefined: no voxel in the intensity mask"
 """Status of every value of a ROI whose intensity mask holds no voxel."""
 
-# Notation of the descriptions: s[i, j] is the number of zones of grey level i
-# (1..Ng) and size j (1..Nz voxels), N_s the number of zones, N_v the number of
-# intensity-mask voxels, s_i. = sum_j s[i, j], s_.j = sum_i s[i, j],
-# p[i, j] = s[i, j] / N_s.
-FEATURES = (
-    ("small_zone_emphasis", "Small zone emphasis", "5QRC",
-     "sum_j s_.j / j^2 / N_s"),
-    ("large_zone_emphasis", "Large zone emphasis", "48P8",
-     "sum_j j^2 s_.j / N_s"),
-    ("low_grey_level_zone_emphasis", "Low grey level zone emphasis", "XMSY",
-     "sum_i s_i. / i^2 / N_s"),
-    ("high_grey_level_zone_emphasis", "High grey level zone emphasis", "5GN9",
-     "sum_i i^2 s_i. / N_s"),
-    ("small_zone_low_grey_level_emphasis", "Small zone low grey level emphasis", "5RAI",
-     "sum_ij s[i, j] / (i^2 j^2) / N_s"),
-    ("small_zone_high_grey_level_emphasis", "Small zone high grey level emphasis", "HW1V",
-     "sum_ij i^2 s[i, j] / j^2 / N_s"),
-    ("large_zone_low_grey_level_emphasis", "Large zone low grey level emphasis", "YH51",
-     "sum_ij j^2 s[i, j] / i^2 / N_s"),
-    ("large_zone_high_grey_level_emphasis", "Large zone high grey level emphasis", "J17V",
-     "sum_ij i^2 j^2 s[i, j] / N_s"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "JNSA",
-     "sum_i s_i.^2 / N_s"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "Y1RO",
-     "sum_i s_i.^2 / N_s^2"),
-    ("zone_size_non_uniformity", "Zone size non-uniformity", "4JP3",
-     "sum_j s_.j^2 / N_s"),
-    ("normalised_zone_size_non_uniformity", "Normalised zone size non-uniformity", "VB3A",
-     "sum_j s_.j^2 / N_s^2"),
-    ("zone_percentage", "Zone percentage", "P30P",
-     "N_s / N_v"),
-    ("grey_level_variance", "Grey level variance", "BYLV",
-     "sum_ij (i - mu)^2 p[i, j], mu = sum_ij i p[i, j]"),
-    ("zone_size_variance", "Zone size variance", "3NSA",
-     "sum_ij (j - mu)^2 p[i, j], mu = sum_ij j p[i, j]"),
-    ("zone_size_entropy", "Zone size entropy", "GU8N",
-     "-sum_ij p[i, j] log2 p[i, j] (over p > 0)"),
-)
-"""``(key, IBSI name, IBSI code, formula)``, in the order of the columns of :func:`_zone_features`."""
-
-FEATURE_KEYS = registry.define_table(FAMILY, FEATURES, unit="1")
-"""Registry keys of the 16 GLSZM features, in the order of :data:`FEATURES`."""
+FEATURE_KEYS = registry.keys(FAMILY)
+"""Registry keys of the 16 GLSZM features, in manual order (the columns of :func:`_zone_features`)."""
 
 
-@njit
-def _roi_summary(discretised, intensity_mask, morphological_mask):
-    """One pass over a ROI's arrays: what :func:`_checked_roi_summary` checks, and what the zone families need.
+def _checked_zone_roi(roi: RoiImage) -> tuple[tuple[slice, slice, slice] | None, np.ndarray]:
+    """The box of ``roi``'s morphological mask and the intensity-mask voxels of each slice, its arrays checked.
 
-    Returns
-    -------
-    mismatched : bool
-        Some voxel has a level ``> 0`` outside the intensity mask, or ``<= 0``
-        inside it.
-    outside_morphological : bool
-        Some intensity-mask voxel lies outside the morphological mask.
-    largest_level : float
-        Largest value of ``discretised`` (``-inf`` for an empty array).
-    low, high : ndarray of int64, shape (3,)
-        Bounding box of the morphological mask (``low > high`` when empty).
-    voxels_per_slice : ndarray of int64, shape (nz,)
-        Intensity-mask voxels of each slice.
+    Raises
+    ------
+    InputError
+        The arrays differ in shape or are not 3D; grey levels not ``>= 1`` exactly inside the intensity
+        mask or above ``n_levels``; intensity-mask voxels outside the morphological mask.
     """
-    n_z, n_y, n_x = discretised.shape
-    n_mismatched = 0
-    n_outside_morphological = 0
-    largest_level = -np.inf
-    low = np.empty(3, np.int64)  # filled element by element: np.array([...]) is one more compilation
-    low[0], low[1], low[2] = n_z, n_y, n_x
-    high = np.zeros(3, np.int64)
-    voxels_per_slice = np.zeros(n_z, np.int64)
-    for z in range(n_z):
-        count = 0
-        for y in range(n_y):
-            levels = discretised[z, y]
-            intensity_row = intensity_mask[z, y]
-            morphological_row = morphological_mask[z, y]
-            n_morphological = 0
-            # counts and maxima rather than flags and branches, so that the loops vectorise
-            for x in range(n_x):
-                inside = np.int64(intensity_row[x])
-                morphological = np.int64(morphological_row[x])
-                n_mismatched += np.int64(levels[x] > 0) ^ inside
-                n_outside_morphological += inside & (1 - morphological)
-                count += inside
-                n_morphological += morphological
-            if n_x > 0:
-                row_largest = levels[0]
-                for x in range(n_x):
-                    row_largest = max(row_largest, levels[x])
-                largest_level = max(largest_level, float(row_largest))
-            if n_morphological > 0:
-                grow_box_to_row(morphological_row, z, y, low, high)
-        voxels_per_slice[z] = count
-    mismatched = n_mismatched > 0
-    outside_morphological = n_outside_morphological > 0
-    return mismatched, outside_morphological, largest_level, low, high, voxels_per_slice
-
-
-def _checked_roi_summary(roi: RoiImage):
-    """:func:`_roi_summary` of ``roi`` once its arrays are checked; raise :class:`InputError` naming the fix."""
-    if roi.discretised.shape != roi.intensity_mask.shape or roi.morphological_mask.shape != roi.intensity_mask.shape:
+    discretised = np.asarray(roi.discretised)
+    inside = np.asarray(roi.intensity_mask, dtype=bool)
+    morphological = np.asarray(roi.morphological_mask, dtype=bool)
+    if discretised.shape != inside.shape or morphological.shape != inside.shape:
         raise InputError("discretised array and masks differ in shape "
-                         f"({roi.discretised.shape}, {roi.intensity_mask.shape}, "
-                         f"{roi.morphological_mask.shape}); build them on one grid")
-    if roi.discretised.ndim != 3:
-        raise InputError(f"zone families need 3D (z, y, x) arrays, got {roi.discretised.ndim} dimensions; "
+                         f"({discretised.shape}, {inside.shape}, {morphological.shape}); build them on one grid")
+    if discretised.ndim != 3:
+        raise InputError(f"zone families need 3D (z, y, x) arrays, got {discretised.ndim} dimensions; "
                          "add a leading axis of length 1 for a single slice")
-    summary = _roi_summary(np.asarray(roi.discretised), np.asarray(roi.intensity_mask, dtype=np.bool_),
-                           np.asarray(roi.morphological_mask, dtype=np.bool_))
-    mismatched, outside_morphological, largest_level, _, _, voxels_per_slice = summary
-    if mismatched:
+    if np.any((discretised > 0) != inside):
         raise InputError("discretised grey levels must be >= 1 exactly inside the intensity mask and 0 "
                          "outside; re-run the discretisation on this mask")
-    if voxels_per_slice.any() and int(largest_level) > roi.n_levels:
-        raise InputError(f"grey level {int(largest_level)} exceeds n_levels={roi.n_levels}; "
+    voxels_per_slice = np.count_nonzero(inside, axis=(1, 2))
+    if voxels_per_slice.any() and discretised.max() > roi.n_levels:
+        raise InputError(f"grey level {int(discretised.max())} exceeds n_levels={roi.n_levels}; "
                          "set n_levels to the number of discretisation bins")
-    if outside_morphological:
+    if np.any(inside & ~morphological):
         raise InputError("the intensity mask has voxels outside the morphological mask; "
                          "re-segmentation may only remove voxels from the ROI")
-    return summary
+    return roi_box(morphological), voxels_per_slice
 
 
 ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
@@ -167,44 +74,25 @@ ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
 
 def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, settings: ZoneSettings,
                         dimensions: tuple[str, ...], zone_column: ZoneColumn | None) -> list[FeatureValue]:
-    """Features of a zone family (GLSZM or GLDZM) for the aggregations asked for.
+    """Features of a zone family (GLSZM or GLDZM, its registry ``keys``) for the aggregations of ``dimensions``.
 
-    Parameters
-    ----------
-    family : str
-        ``"glszm"`` or ``"gldzm"`` (aggregation labels and registry keys).
-    keys : tuple of str
-        Registry keys in the order of :data:`FEATURES`.
-    roi : RoiImage
-        Discretised ROI; the arrays are cropped to the bounding box of the
-        morphological mask before labelling.
-    settings : ZoneSettings
-        ``linkage_distance`` (Chebyshev, voxels), ``slice_axis`` (the axis of
-        the 2D / 2.5D slices) and ``undefined_values`` (the entropy's guard).
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations to compute.
-    zone_column : callable or None
-        Matrix column of each zone from the labelled zones (its distance to
-        the ROI edge); None for the zone size, which needs no labels.
-
-    Returns
-    -------
-    list of FeatureValue
-        One value per key and aggregation label, in the order of ``dimensions``.
+    The arrays of ``roi`` are cropped to the morphological mask's box before
+    labelling. ``settings``: ``linkage_distance`` (Chebyshev, voxels),
+    ``slice_axis`` (of the 2D and 2.5D slices) and ``undefined_values`` (the
+    entropy's guard). ``zone_column`` gives the matrix column of each
+    labelled zone (its distance to the ROI edge); None for the zone size,
+    which needs no labels. One value per key and aggregation label.
     """
-    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
-    if unknown:
-        raise SpecError(f"texture dimension {unknown[0]!r} is not one of 2D, 2.5D, 3D")
+    checked_dimensions(family, dimensions)
     if settings.slice_axis != 0:
         roi = _slices_along(roi, settings.slice_axis)
     linkage_distance = settings.linkage_distance
     eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
-    *_, low, high, voxels_per_slice = _checked_roi_summary(roi)
+    box, voxels_per_slice = _checked_zone_roi(roi)
     if not voxels_per_slice.any():
         return [FeatureValue(key, label, float("nan"), STATUS_EMPTY_ROI)
                 for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
                 for key in keys]
-    box = tuple(slice(int(first), int(stop)) for first, stop in zip(low, high))
     levels = np.ascontiguousarray(roi.discretised[box], dtype=np.int32)
     voxels_per_slice = voxels_per_slice[box[0]]
     connectivities = tuple(dict.fromkeys(dimension != "3D" for dimension in dimensions))
@@ -235,7 +123,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
 
 def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.ndarray, stops: np.ndarray,
                    n_voxels: np.ndarray, n_levels: int, eps: float = 0.0) -> np.ndarray:
-    """Features (rows, :data:`FEATURES` order) of the zone groups ``starts[g]:stops[g]`` with ``n_voxels[g]`` voxels.
+    """Features (rows in :data:`FEATURE_KEYS` order) of the zone groups ``starts[g]:stops[g]`` (``n_voxels[g]``).
 
     ``eps`` is added to ``p`` inside the entropy's logarithm (pyradiomics' guard; IBSI 0).
 
@@ -243,10 +131,10 @@ def _zone_features(zone_level: np.ndarray, zone_column: np.ndarray, starts: np.n
     (:func:`~radiomix.features.zones.zone_matrix`), so it stays small.
     """
     grey_levels = np.arange(1.0, n_levels + 1)
-    values = np.empty((starts.size, len(FEATURES)))
+    values = np.empty((starts.size, len(FEATURE_KEYS)))
     for group, (start, stop) in enumerate(zip(starts, stops)):
         counts, columns = zone_matrix(zone_level[start:stop], zone_column[start:stop], n_levels)
-        values[group] = emphasis_features(counts[None], grey_levels, columns, eps)[0, :len(FEATURES)]
+        values[group] = emphasis_features(counts[None], grey_levels, columns, eps)[0, :len(FEATURE_KEYS)]
     values[:, 12] = (stops - starts) / n_voxels
     return values
 
@@ -274,20 +162,8 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
 
 
 def compute(roi: RoiImage, settings: ZoneSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """GLSZM features of ``roi`` for each of ``dimensions``.
+    """GLSZM features of ``roi`` (zones of the intensity mask) for each of ``dimensions`` (:func:`compute_zone_family`).
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Discretised ROI (zones come from the intensity mask).
-    settings : radiomix.spec.ZoneSettings
-        ``linkage_distance`` (Chebyshev, voxels), ``slice_axis``, ``undefined_values``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations; labels from ``AGGREGATIONS_BY_DIMENSION["glszm"]``.
-
-    Returns
-    -------
-    list of FeatureValue
-        16 values per aggregation; NaN with a status for an empty intensity mask.
+    16 values per aggregation; NaN with a status for an empty intensity mask.
     """
     return compute_zone_family(FAMILY, FEATURE_KEYS, roi, settings, tuple(dimensions), None)

@@ -60,34 +60,7 @@ MAXIMUM_EVALUATED_INTENSITIES = 10_000_000
 
 ZERO_WIDTH_RANGE = "undefined: the IVH intensity range G has zero width"
 
-registry.define(
-    FAMILY, "volume_at_intensity_fraction_10", "Volume at intensity fraction V10", "BC2M", "1",
-    "V10: the largest volume fraction nu_i over discretised intensities i with intensity "
-    "fraction gamma_i >= 0.10")
-registry.define(
-    FAMILY, "volume_at_intensity_fraction_90", "Volume at intensity fraction V90", "BC2M", "1",
-    "V90: the largest volume fraction nu_i over discretised intensities i with intensity "
-    "fraction gamma_i >= 0.90")
-registry.define(
-    FAMILY, "intensity_at_volume_fraction_10", "Intensity at volume fraction I10", "GBPN", "I",
-    "I10: the lowest discretised intensity i with volume fraction nu_i <= 0.10 (a bin number "
-    "for fixed bin number discretisation)")
-registry.define(
-    FAMILY, "intensity_at_volume_fraction_90", "Intensity at volume fraction I90", "GBPN", "I",
-    "I90: the lowest discretised intensity i with volume fraction nu_i <= 0.90 (a bin number "
-    "for fixed bin number discretisation)")
-registry.define(
-    FAMILY, "volume_fraction_difference_10_90",
-    "Volume fraction difference between intensity fractions", "DDTU", "1", "V10 - V90")
-registry.define(
-    FAMILY, "intensity_fraction_difference_10_90",
-    "Intensity fraction difference between volume fractions", "CNV2", "I", "I10 - I90")
-registry.define(
-    FAMILY, "area_under_ivh_curve", "Area under the IVH curve", "9CMM", "1",
-    "trapezoidal integral of nu over gamma on the discretised intensities of G; 0 when the ROI "
-    "holds a single discretised intensity (IBSI gives no reference value)")
-
-FEATURE_KEYS = tuple(definition.key for definition in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.keys(FAMILY)
 
 
 @dataclass(frozen=True)
@@ -124,12 +97,10 @@ class IntensityVolumeHistogram:
 def _resegmentation_bounds(values: np.ndarray, settings: IvhFeatureSettings,
                            resegmentation_range: tuple[float, float]) -> tuple[float, float]:
     """``(X_min, X_max)``: the set re-segmentation bounds when used, else the ROI's."""
-    low, high = float(values.min()), float(values.max())
-    if settings.use_resegmentation_range:
-        if math.isfinite(resegmentation_range[0]):
-            low = float(resegmentation_range[0])
-        if math.isfinite(resegmentation_range[1]):
-            high = float(resegmentation_range[1])
+    roi_bounds = (float(values.min()), float(values.max()))
+    if not settings.use_resegmentation_range:
+        return roi_bounds
+    low, high = (float(bound) if math.isfinite(bound) else own for bound, own in zip(resegmentation_range, roi_bounds))
     return low, high
 
 

@@ -7,20 +7,8 @@ voxels beyond the array border are not part of the image and are left out, as
 are voxels with a non-finite intensity (padding). IBSI's sphere has a volume of
 1 cm^3, ``r = (3 / (4 pi))^(1/3) cm = 6.2035 mm``. Only voxels of the ROI
 intensity mask are sphere centres. Local intensity features are 3D by
-definition (IBSI DHQ4).
-
-- *local intensity peak*: the sphere mean around the ROI voxel of maximum
-  intensity; with several such voxels, the highest of their sphere means.
-- *global intensity peak*: the highest sphere mean over all ROI voxels.
-
-Extraction must keep at least ``r`` of image around the ROI when it crops the
-image, otherwise spheres near the ROI border lose voxels.
-
-:func:`sphere_rows` describes the sphere as runs along x;
-:func:`_sphere_means_kernel` computes the sphere means (in parallel over blocks of
-ROI voxels when the work is large, :func:`radiomix._numba.chunk_count`; each block writes
-only its own output elements);
-:func:`sphere_mean_intensities` validates and allocates.
+definition (IBSI DHQ4). Extraction must keep at least ``r`` of image around
+the ROI when it crops the image, otherwise spheres near the ROI border lose voxels.
 """
 
 from __future__ import annotations
@@ -29,21 +17,11 @@ import numpy as np
 
 from radiomix._numba import chunk_count, njit_parallel, prange
 from radiomix.errors import InputError, NonFiniteIntensityError
-from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import LocalIntensitySettings
 
 FAMILY = "local_intensity"
 
-registry.define(
-    FAMILY, "local_intensity_peak", "Local intensity peak", "VJGA", "I",
-    "mean intensity of the image voxels whose centres lie within r = 6.2035 mm (1 cm^3 sphere) "
-    "of the centre of the ROI voxel with the maximum intensity; with several maximum voxels, "
-    "the highest of their means")
-registry.define(
-    FAMILY, "global_intensity_peak", "Global intensity peak", "0F91", "I",
-    "max over ROI voxels k of the mean intensity of the image voxels whose centres lie within "
-    "r = 6.2035 mm (1 cm^3 sphere) of the centre of voxel k")
 
 
 def sphere_offsets(spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
@@ -88,24 +66,11 @@ def sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.nda
 
 @njit_parallel
 def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):
-    """Mean finite intensity in the sphere ``rows`` around every centre, inside the array.
+    """Mean finite intensity in the sphere ``rows`` (:func:`sphere_rows`) around every ``(z, y, x)`` centre.
 
-    Parameters
-    ----------
-    intensity : ndarray of float64, shape (nz, ny, nx)
-    centres : ndarray of int64, shape (n_centres, 3)
-        ``(z, y, x)`` indices of the sphere centres.
-    rows : ndarray of int64, shape (n_rows, 3)
-        ``(dz, dy, half_width)`` runs of the sphere from :func:`sphere_rows`.
-    n_chunks : int
-        Consecutive blocks of centres processed in parallel (1: on the calling thread).
-    all_finite : bool
-        Every intensity is finite: the finiteness test per voxel is skipped.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_centres,)
-        NaN where no voxel of the sphere has a finite intensity.
+    ``n_chunks`` consecutive blocks of centres are processed in parallel, each
+    writing its own elements; ``all_finite`` skips the finiteness test per
+    voxel. NaN where no voxel of the sphere has a finite intensity.
     """
     n_z, n_y, n_x = intensity.shape
     n_centres = centres.shape[0]
@@ -139,22 +104,9 @@ def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
                             spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
     """Mean image intensity in a sphere around every voxel of ``mask``.
 
-    Parameters
-    ----------
-    intensity : ndarray, shape (nz, ny, nx)
-        Image intensities, also outside the mask.
-    mask : ndarray of bool, same shape
-        Sphere centres.
-    spacing : tuple of float
-        Voxel size ``(z, y, x)`` in mm.
-    radius_mm : float
-        Sphere radius in mm.
-
-    Returns
-    -------
-    ndarray of float64, shape (mask.sum(),)
-        Sphere means of the mask voxels in C order (the order of
-        ``intensity[mask]``).
+    ``intensity`` (z, y, x) also outside ``mask`` (the sphere centres), ``spacing`` ``(z, y, x)`` and
+    ``radius_mm`` in mm. Returns the sphere means of the mask voxels in the order of ``intensity[mask]``
+    (in parallel over blocks of centres when the work is large, :func:`radiomix._numba.chunk_count`).
 
     Raises
     ------

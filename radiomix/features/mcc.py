@@ -21,15 +21,8 @@ EPS = float(np.spacing(1))
 def maximal_correlation_coefficient(counts: np.ndarray) -> float:
     """pyradiomics' MCC of a stack of GLCMs over the grey levels present in the ROI, averaged over matrices.
 
-    Parameters
-    ----------
-    counts : ndarray of float64, shape (n, n, n_matrices)
-        GLCM counts (any scale), one row and column per grey level present
-        in the ROI (whether or not it has pairs).
-
-    Returns
-    -------
-    float
+    ``counts``: GLCM counts (any scale) of shape ``(n, n, n_matrices)``, one
+    row and column per grey level present in the ROI. The value is
         1 for a single grey level (pyradiomics' flat-region value); NaN when
         a matrix is empty (pyradiomics' eigenvalue solver fails on it).
         Without any matrix: 1 for a single grey level, else NaN, as
@@ -62,31 +55,13 @@ def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
     to first order). A level with ``px_i = 0`` gives a zero row and column
     (eigenvalue 0, as in ``Q``).
 
-    Parameters
-    ----------
-    matrices : ndarray of float64, shape (n, n, n_matrices)
-        GLCM counts (any scale), n >= 2, each matrix with a non-zero sum.
-    eps : float
-        pyradiomics' ``numpy.spacing(1)``.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices,)
+    ``matrices``: GLCM counts (any scale) of shape ``(n, n, n_matrices)``, n >= 2, none empty.
     """
     n, _, n_matrices = matrices.shape
     stacked = np.ascontiguousarray(matrices.transpose(2, 0, 1))
-    if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:
-        return _mcc_serial(stacked, eps)
+    if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:  # on the calling thread: no parallel region to start
+        return np.array([_mcc_eigenvalue(matrix, eps) for matrix in stacked], dtype=np.float64)
     return _mcc_parallel(stacked, eps)
-
-
-@njit
-def _mcc_serial(stacked, eps):
-    """:func:`_mcc_eigenvalue` of each matrix, one after the other."""
-    out = np.empty(stacked.shape[0])
-    for index in range(stacked.shape[0]):
-        out[index] = _mcc_eigenvalue(stacked[index], eps)
-    return out
 
 
 @njit_parallel

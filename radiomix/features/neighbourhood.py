@@ -13,13 +13,18 @@ One kernel, :func:`_neighbourhood_kernel`, counts either or both, per slice
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from radiomix._numba import njit
 from radiomix.errors import InputError
-from radiomix.features.texture import smallest_level_type
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+from radiomix.features.texture import checked_dimensions, checked_levels, roi_box, smallest_unsigned_type
+
+EMPTY_ROI = "undefined: empty ROI"
+"""Status of every value of an ROI without voxels."""
 
 
 class NeighbourhoodMatrices(NamedTuple):
@@ -49,6 +54,48 @@ class NeighbourhoodMatrices(NamedTuple):
     volume_sums: np.ndarray
 
 
+def values_by_dimension(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
+                        dimensions: tuple[str, ...], count: Callable, matrix_values: Callable,
+                        undefined: str, no_matrix: str) -> list[FeatureValue]:
+    """Values of a family with one aggregation label per dimension (NGTDM, NGLDM), counted on the ROI's box.
+
+    ``2D``: the features of each slice matrix that holds voxels, averaged over
+    those slices; ``2.5D``: the features of the slice matrices summed; ``3D``:
+    those of the volume matrix.
+
+    ``count(box_levels, per_slice, volume)`` gives the stacks of slice matrices (when ``per_slice``) and of
+    the volume matrix (when ``volume``) from the checked levels of the ROI's box; ``matrix_values(stack)``
+    the features (columns in the order of ``keys``) of matrices that hold voxels, NaN where undefined,
+    whose status is ``undefined`` (``2D``: with the number of slices). ``no_matrix``: the status of every
+    value when no matrix holds voxels; an ROI without voxels gives :data:`EMPTY_ROI`.
+    """
+    checked_dimensions(family, dimensions)
+    levels = np.asarray(levels)
+    box = roi_box(levels)
+    if box is None:
+        return [FeatureValue(key, AGGREGATIONS_BY_DIMENSION[family][dimension][0], np.nan, EMPTY_ROI)
+                for dimension in dimensions for key in keys]
+    slices, volume = count(checked_levels(levels[box], n_levels), "2D" in dimensions or "2.5D" in dimensions,
+                           "3D" in dimensions)
+    stacks = {"2D": slices, "2.5D": slices.sum(axis=0, keepdims=True), "3D": volume}
+    results = []
+    for dimension in dimensions:
+        (label,) = AGGREGATIONS_BY_DIMENSION[family][dimension]
+        stack = stacks[dimension]
+        stack = stack[stack.sum(axis=tuple(range(1, stack.ndim))) > 0]
+        if not len(stack):
+            results += [FeatureValue(key, label, np.nan, no_matrix) for key in keys]
+            continue
+        values = matrix_values(stack)
+        for key, mean, n_undefined in zip(keys, values.mean(axis=0).tolist(), np.isnan(values).sum(axis=0).tolist()):
+            if not n_undefined:
+                results.append(FeatureValue(key, label, mean))
+            else:
+                where = f" (in {n_undefined} of {len(stack)} slices)" if dimension == "2D" else ""
+                results.append(FeatureValue(key, label, np.nan, undefined + where))
+    return results
+
+
 def chebyshev_offsets(distance: int) -> tuple[np.ndarray, int]:
     """IBSI's neighbourhood: every ``(dz, dy, dx)`` within Chebyshev ``distance``, the centre excepted.
 
@@ -72,33 +119,14 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
                            count_isolated: bool = False) -> NeighbourhoodMatrices:
     """NGLDM dependences and NGTDM sums of checked ``levels`` for the neighbourhood ``offsets``.
 
-    Parameters
-    ----------
-    levels : ndarray of int32, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` in the ROI, 0 outside (see
-        :func:`radiomix.features.texture.checked_levels`).
-    n_levels : int
-        Number of grey levels ``Ng``.
-    offsets : ndarray of int, shape (n_offsets, 3)
-        Neighbour offsets ``(dz, dy, dx)`` (voxels), none ``(0, 0, 0)``; the
-        first ``n_in_plane`` have ``dz = 0``.
-    n_in_plane : int
-        Number of leading in-plane offsets: the neighbourhood of ``per_slice``.
-    alpha : float
-        A neighbour depends on the centre when ``|level difference| <= alpha`` (>= 0).
-    per_slice : bool
-        Count the in-plane neighbourhoods, one matrix per slice (axis 0).
-    volume : bool
-        Count the neighbourhoods of all offsets, one matrix for the volume.
-    dependences, differences : bool
-        Count the dependence matrices (NGLDM), the NGTDM columns.
-    count_isolated : bool
-        NGTDM ``n_i`` also counts voxels without any neighbour in the ROI
-        (pyradiomics); IBSI leaves them out.
-
-    Returns
-    -------
-    NeighbourhoodMatrices
+    ``levels``: checked grey levels (:func:`radiomix.features.texture.checked_levels`);
+    ``offsets``: neighbour ``(dz, dy, dx)`` offsets (voxels), none zero, the
+    first ``n_in_plane`` in-plane (``dz = 0``, the neighbourhood of
+    ``per_slice``: one matrix per slice; ``volume``: one matrix of all
+    offsets). A neighbour depends on the centre when ``|level difference| <=
+    alpha``. ``dependences`` and ``differences`` ask for the NGLDM and the
+    NGTDM; with ``count_isolated`` the NGTDM ``n_i`` also counts voxels
+    without any neighbour in the ROI (pyradiomics; IBSI leaves them out).
     """
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     if offsets.ndim != 2 or offsets.shape[1] != 3 or not offsets.size or not np.abs(offsets).sum(axis=1).all():
@@ -107,22 +135,14 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
     if not 0 <= n_in_plane <= len(offsets) or offsets[:n_in_plane, 0].any():
         raise InputError(f"the first {n_in_plane} neighbour offsets must be in-plane (dz = 0)")
     n_neighbourhood = len(offsets) + 1
-    count_type = _smallest_unsigned_type(n_neighbourhood)
+    count_type = smallest_unsigned_type(n_neighbourhood)
     # level sums in uint16 at least: one compiled variant serves every ROI of up to 2,427 levels (26
     # neighbours), where uint8 would compile another for ROIs of fewer than 10 levels only
-    sum_type = _smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
+    sum_type = smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
     return NeighbourhoodMatrices(*_neighbourhood_kernel(
         levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
-        bool(dependences), bool(differences), bool(count_isolated), smallest_level_type(int(n_levels)), count_type,
+        bool(dependences), bool(differences), bool(count_isolated), smallest_unsigned_type(int(n_levels)), count_type,
         sum_type))
-
-
-def _smallest_unsigned_type(largest: int) -> type:
-    """The smallest unsigned integer type holding ``0..largest``."""
-    for candidate in (np.uint8, np.uint16, np.uint32):
-        if largest <= np.iinfo(candidate).max:
-            return candidate
-    return np.uint64
 
 
 @njit

@@ -12,12 +12,8 @@ neighbourhoods are not required), and ``p_ij = s_ij / N_s``.
 Aggregations (IBSI): ``2D`` features per slice (in-plane neighbourhood,
 8 neighbours at distance 1), averaged over the slices holding ROI voxels;
 ``2.5D`` the slice matrices summed element-wise; ``3D`` one matrix of the
-volume (26 neighbours at distance 1).
-
-The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
-counting; :func:`ngldm_matrix`
-validates, allocates and trims; :func:`ngldm_features` turns one matrix into
-values.
+volume (26 neighbours at distance 1). Counting and aggregation are shared with
+the NGTDM (:mod:`radiomix.features.neighbourhood`).
 """
 
 from __future__ import annotations
@@ -29,87 +25,32 @@ import numpy as np
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
+from radiomix.features.neighbourhood import EMPTY_ROI, chebyshev_offsets, neighbourhood_matrices, values_by_dimension
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
     box_present_levels,
+    checked_distance,
     checked_levels,
     emphasis_features,
-    neighbourhood_family_values,
     pyradiomics_offsets,
 )
 from radiomix.spec import NgldmSettings
 
 FAMILY = "ngldm"
 
-_DEFINITIONS = (
-    # key, IBSI name, IBSI code, formula
-    ("low_dependence_emphasis", "Low dependence emphasis", "SODN", "(1/N_s) sum_j s_.j / j^2"),
-    ("high_dependence_emphasis", "High dependence emphasis", "IMOQ", "(1/N_s) sum_j j^2 s_.j"),
-    ("low_grey_level_count_emphasis", "Low grey level count emphasis", "TL9H",
-     "(1/N_s) sum_i s_i. / i^2"),
-    ("high_grey_level_count_emphasis", "High grey level count emphasis", "OAE7",
-     "(1/N_s) sum_i i^2 s_i."),
-    ("low_dependence_low_grey_level_emphasis", "Low dependence low grey level emphasis", "EQ3F",
-     "(1/N_s) sum_i sum_j s_ij / (i^2 j^2)"),
-    ("low_dependence_high_grey_level_emphasis", "Low dependence high grey level emphasis", "JA6D",
-     "(1/N_s) sum_i sum_j i^2 s_ij / j^2"),
-    ("high_dependence_low_grey_level_emphasis", "High dependence low grey level emphasis", "NBZI",
-     "(1/N_s) sum_i sum_j j^2 s_ij / i^2"),
-    ("high_dependence_high_grey_level_emphasis", "High dependence high grey level emphasis", "9QMG",
-     "(1/N_s) sum_i sum_j i^2 j^2 s_ij"),
-    ("grey_level_non_uniformity", "Grey level non-uniformity", "FP8K", "(1/N_s) sum_i s_i.^2"),
-    ("normalised_grey_level_non_uniformity", "Normalised grey level non-uniformity", "5SPA",
-     "(1/N_s^2) sum_i s_i.^2"),
-    ("dependence_count_non_uniformity", "Dependence count non-uniformity", "Z87G",
-     "(1/N_s) sum_j s_.j^2"),
-    ("normalised_dependence_count_non_uniformity", "Normalised dependence count non-uniformity",
-     "OKJI", "(1/N_s^2) sum_j s_.j^2"),
-    ("dependence_count_percentage", "Dependence count percentage", "6XV8",
-     "N_s / N_v (1 when every ROI voxel is a neighbourhood centre, as in IBSI)"),
-    ("grey_level_variance", "Grey level variance", "1PFV",
-     "sum_i sum_j (i - mu)^2 p_ij, mu = sum_i sum_j i p_ij"),
-    ("dependence_count_variance", "Dependence count variance", "DNX2",
-     "sum_i sum_j (j - mu)^2 p_ij, mu = sum_i sum_j j p_ij"),
-    ("dependence_count_entropy", "Dependence count entropy", "FCBV",
-     "-sum_i sum_j p_ij log2 p_ij over p_ij > 0"),
-    ("dependence_count_energy", "Dependence count energy", "CAS9", "sum_i sum_j p_ij^2"),
-)
-FEATURE_KEYS = registry.define_table(FAMILY, _DEFINITIONS, unit="1")
-
-EMPTY_ROI = "undefined: empty ROI"
+FEATURE_KEYS = registry.keys(FAMILY)
 
 
 def ngldm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1, alpha: float = 0.0,
                  per_slice: bool = False) -> np.ndarray:
     """NGLDM of a discretised volume, per slice or for the whole volume.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-    distance : int
-        Chebyshev radius (voxels) of the neighbourhood.
-    alpha : float
-        Coarseness parameter (grey levels): a neighbour in the ROI depends on
-        the centre when ``|level difference| <= alpha``.
-    per_slice : bool
-        True: one matrix per slice (axis 0) with in-plane neighbourhoods
-        (IBSI 2D); False: one matrix of the volume (IBSI 3D).
-
-    Returns
-    -------
-    ndarray of int64, shape (nz or 1, n_levels, Nn)
-        Element ``[r, i - 1, j - 1]`` = ``s_ij``: centres of level ``i`` with
-        dependence ``j`` (``1..Nn``, the centre included); ``Nn`` is the
-        largest dependence found (at least 1).
-
-    Raises
-    ------
-    InputError
-        ``levels`` is not a 3D integer array with values in ``0..n_levels``,
-        ``distance`` is below 1 or ``alpha`` is negative.
+    Parameters as for :func:`radiomix.features.ngtdm.ngtdm_matrix`; ``alpha`` (grey levels): a neighbour
+    in the ROI depends on the centre when ``|level difference| <= alpha``. Returns int64 counts of shape
+    ``(nz or 1, n_levels, Nn)``: ``[r, i - 1, j - 1]`` = ``s_ij``, centres of level ``i`` with dependence
+    ``j`` (the centre included), ``Nn`` the largest dependence found (at least 1); an InputError for
+    invalid levels, a distance below 1 or a negative ``alpha``.
     """
     levels = checked_levels(levels, n_levels)
     _check_parameters(distance, alpha)
@@ -134,8 +75,7 @@ def _trimmed(matrix: np.ndarray) -> np.ndarray:
 
 def _check_parameters(distance, alpha) -> None:
     """Raise InputError unless ``distance`` is an integer >= 1 and ``alpha`` a finite number >= 0."""
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"NGLDM distance must be an integer >= 1 (voxels), got {distance!r}")
+    checked_distance("NGLDM", distance)
     if not (math.isfinite(alpha) and alpha >= 0):
         raise InputError(f"NGLDM alpha must be a finite number >= 0 (grey levels), got {alpha!r}")
 
@@ -163,41 +103,26 @@ def ngldm_features(matrix: np.ndarray, n_voxels: int) -> dict[str, tuple[float, 
     return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, values)}
 
 
-def _ngldm_feature_values(matrices: np.ndarray, n_voxels: np.ndarray) -> np.ndarray:
-    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels."""
+def _ngldm_feature_values(matrices: np.ndarray, n_voxels, grey_levels: np.ndarray | None = None,
+                          eps: float = 0.0) -> np.ndarray:
+    """Features (rows, :data:`FEATURE_KEYS` order) of a stack of non-empty matrices built from ``n_voxels`` voxels.
+
+    Row ``i`` of a matrix is grey level ``grey_levels[i]`` (default ``i + 1``); ``eps`` as for
+    :func:`~radiomix.features.texture.emphasis_features`.
+    """
     n_grey, n_dependence = matrices.shape[-2:]
-    values = emphasis_features(matrices, np.arange(1.0, n_grey + 1), np.arange(1.0, n_dependence + 1))
+    grey_levels = np.arange(1.0, n_grey + 1) if grey_levels is None else grey_levels
+    values = emphasis_features(matrices, grey_levels, np.arange(1.0, n_dependence + 1), eps)
     values[:, 12] = matrices.sum(axis=(1, 2)) / n_voxels
     return values
 
 
-def _averaged_over_slices(matrices: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Features per slice averaged over the slices holding ROI voxels."""
-    occupied = matrices[matrices.sum(axis=(1, 2)) > 0].astype(np.float64)
-    per_slice = _ngldm_feature_values(occupied, occupied.sum(axis=(1, 2)))
-    return {key: (float(value), "") for key, value in zip(FEATURE_KEYS, per_slice.mean(axis=0))}
-
-
 def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """NGLDM features of ``roi`` for each requested aggregation dimension.
+    """NGLDM features of ``roi.discretised`` for ``dimensions``, as :func:`radiomix.features.glcm.compute`.
 
-    Parameters
-    ----------
-    roi : RoiImage
-        Uses ``discretised`` (levels ``1..n_levels`` in the intensity mask,
-        0 outside) and ``n_levels``.
-    settings : NgldmSettings
-        ``distance``: Chebyshev radius (voxels); ``alpha``: coarseness
-        parameter (grey levels); ``offsets`` (with ``distances``,
-        ``slice_axis``) and ``undefined_values``.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-        Aggregations to compute (labels from ``AGGREGATIONS_BY_DIMENSION``;
-        pyradiomics' offsets give one, :func:`pyradiomics_matrix`).
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature per aggregation label, in declaration order.
+    ``settings``: ``distance`` (Chebyshev radius, voxels), ``alpha`` (coarseness, grey levels),
+    ``offsets`` (with ``distances``, ``slice_axis``; pyradiomics' give one aggregation,
+    :func:`pyradiomics_matrix`) and ``undefined_values``.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
@@ -211,27 +136,13 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
         present = box_present_levels(levels, n_levels)
         label, counts = pyradiomics_matrix(present, settings)
         eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
-        values = emphasis_features(counts[None], present.grey_levels,
-                                   np.arange(1, counts.shape[1] + 1, dtype=np.float64), eps)[0]
-        values[12] = counts.sum() / np.count_nonzero(present.levels)
+        values = _ngldm_feature_values(counts[None], np.count_nonzero(present.levels), present.grey_levels, eps)[0]
         return [FeatureValue(key, label, float(value)) for key, value in zip(FEATURE_KEYS, values)]
-    if isinstance(levels, PresentLevels):
-        levels = levels.levels
-
-    def by_dimension(box_levels):
-        n_voxels = int(np.count_nonzero(box_levels))
-        slices, volume = _counted(box_levels, n_levels, settings.distance, settings.alpha,
-                                  "2D" in dimensions or "2.5D" in dimensions, "3D" in dimensions)
-        values = {}
-        if "2D" in dimensions:
-            values["2D"] = _averaged_over_slices(_trimmed(slices))
-        if "2.5D" in dimensions:
-            values["2.5D"] = ngldm_features(_trimmed(slices.sum(axis=0, keepdims=True))[0], n_voxels)
-        if "3D" in dimensions:
-            values["3D"] = ngldm_features(_trimmed(volume)[0], n_voxels)
-        return values
-
-    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, levels, n_levels, dimensions, EMPTY_ROI, by_dimension)
+    return values_by_dimension(
+        FAMILY, FEATURE_KEYS, levels.levels if isinstance(levels, PresentLevels) else levels, n_levels, dimensions,
+        lambda box_levels, per_slice, volume: _counted(box_levels, n_levels, settings.distance, settings.alpha,
+                                                       per_slice, volume),
+        lambda stack: _ngldm_feature_values(_trimmed(stack), stack.sum(axis=(1, 2))), "", EMPTY_ROI)
 
 
 def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple[str, np.ndarray]:

@@ -14,10 +14,7 @@ with ``p_i > 0``. Aggregations (IBSI): ``2D`` features per slice (in-plane
 neighbourhood), averaged over the slices that hold voxels with a valid
 neighbourhood; ``2.5D`` the slice matrices merged by summing ``n_i`` and
 ``s_i``; ``3D`` one matrix of the volume (26 neighbours at distance 1).
-
-The shared kernel :func:`radiomix.features.neighbourhood.neighbourhood_matrices` does the
-counting; :func:`ngtdm_matrix`
-validates and allocates; :func:`ngtdm_features` turns one matrix into values.
+Counting and aggregation are shared with the NGLDM (:mod:`radiomix.features.neighbourhood`).
 """
 
 from __future__ import annotations
@@ -25,15 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from radiomix._numba import njit_exact
-from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices
+from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices, values_by_dimension
 from radiomix.features.texture import (
     PresentLevels,
     box_present_levels,
+    checked_distance,
     checked_levels,
-    neighbourhood_family_values,
     pyradiomics_offsets,
 )
 from radiomix.spec import NgtdmSettings
@@ -43,93 +39,49 @@ FAMILY = "ngtdm"
 COARSENESS_MAXIMUM = 1.0e6
 """IBSI's arbitrary maximum of coarseness, used when ``sum_i p_i s_i`` is (near) 0."""
 
-registry.define(
-    FAMILY, "coarseness", "Coarseness", "QCDE", "1",
-    "1 / sum_i p_i s_i; set to the IBSI maximum 1e6 when sum_i p_i s_i <= 1e-6 "
-    "(no grey tone differences)")
-registry.define(
-    FAMILY, "contrast", "Contrast", "65HE", "1",
-    "[1 / (N_gp (N_gp - 1)) sum_i1 sum_i2 p_i1 p_i2 (i1 - i2)^2] [sum_i s_i / N_vc]; "
-    "0 when N_gp = 1")
-registry.define(
-    FAMILY, "busyness", "Busyness", "NQ30", "1",
-    "sum_i p_i s_i / sum_i1 sum_i2 |i1 p_i1 - i2 p_i2| over levels with p > 0; 0 when N_gp = 1")
-registry.define(
-    FAMILY, "complexity", "Complexity", "HDEZ", "1",
-    "(1 / N_vc) sum_i1 sum_i2 |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) "
-    "over levels with p > 0")
-registry.define(
-    FAMILY, "strength", "Strength", "1X9X", "1",
-    "sum_i1 sum_i2 (p_i1 + p_i2) (i1 - i2)^2 / sum_i s_i over levels with p > 0; "
-    "0 when sum_i s_i = 0")
-
-FEATURE_KEYS = tuple(d.key for d in registry.definitions(FAMILY))
+FEATURE_KEYS = registry.keys(FAMILY)
 
 NO_NEIGHBOURHOOD = "undefined: no ROI voxel has a neighbour in the ROI"
-EMPTY_ROI = "undefined: empty ROI"
 BUSYNESS_UNDEFINED = "undefined: i * p_i is the same for every grey level present"
 """Status of busyness when several grey levels are present but every ``i p_i`` is equal."""
 
 
-def _counted(levels: np.ndarray, n_levels: int, distance: int, per_slice: bool,
-             volume: bool, count_isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Slice and volume ``n_i``, ``s_i`` of checked ``levels`` in IBSI's Chebyshev neighbourhood of ``distance``."""
+def _counted(levels: np.ndarray, n_levels: int, distance: int, per_slice: bool, volume: bool,
+             count_isolated: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Slice and volume NGTDMs of checked ``levels`` in IBSI's Chebyshev neighbourhood of ``distance``.
+
+    Stacks of shape ``(nz or 1, 2, n_levels)``: ``n_i`` (as float64) and ``s_i`` of each matrix.
+    """
     counted = neighbourhood_matrices(levels, n_levels, *chebyshev_offsets(distance), per_slice=per_slice,
                                      volume=volume, dependences=False, count_isolated=count_isolated)
-    return counted.slice_counts, counted.slice_sums, counted.volume_counts, counted.volume_sums
+    return (np.stack([counted.slice_counts, counted.slice_sums], axis=1),
+            np.stack([counted.volume_counts, counted.volume_sums], axis=1))
 
 
 def ngtdm_matrix(levels: np.ndarray, n_levels: int, distance: int = 1,
                  per_slice: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """NGTDM of a discretised volume, per slice or for the whole volume.
 
-    Parameters
-    ----------
-    levels, n_levels
-        As for :func:`radiomix.features.glcm.glcm_matrices_2d`.
-    distance : int
-        Chebyshev radius (voxels) of the neighbourhood; 1 gives 26 neighbours
-        in 3D and 8 in-plane neighbours per slice.
-    per_slice : bool
-        True: one matrix per slice (axis 0) with in-plane neighbourhoods
-        (IBSI 2D); False: one matrix of the volume (IBSI 3D).
-
-    Returns
-    -------
-    counts : ndarray of int64, shape (nz or 1, n_levels)
-        ``n_i``: voxels of level ``i`` (column ``i - 1``) with at least one
-        neighbour in the ROI.
-    sums : ndarray of float64, shape (nz or 1, n_levels)
-        ``s_i``: sum over those voxels of ``|i - mean neighbour level|``.
-
-    Raises
-    ------
-    InputError
-        ``levels`` is not a 3D integer array with values in ``0..n_levels``,
-        or ``distance`` is below 1.
+    ``levels``, ``n_levels`` as for :func:`radiomix.features.glcm.glcm_matrices_2d`; ``distance``: the
+    Chebyshev radius (voxels; 1: 26 neighbours, 8 in-plane); ``per_slice``: one matrix per slice (axis 0)
+    with in-plane neighbourhoods (IBSI 2D), else one of the volume (3D). Returns ``counts`` (int64, shape
+    ``(nz or 1, n_levels)``: ``n_i``, voxels of level ``i`` with a neighbour in the ROI) and ``sums``
+    (float64: ``s_i``, their sum of ``|i - mean neighbour level|``); an InputError for invalid levels or
+    a distance below 1.
     """
-    levels = checked_levels(levels, n_levels)
-    _check_distance(distance)
-    slice_counts, slice_sums, volume_counts, volume_sums = _counted(levels, n_levels, distance, bool(per_slice),
-                                                                    not per_slice)
-    return (slice_counts, slice_sums) if per_slice else (volume_counts, volume_sums)
+    counted = neighbourhood_matrices(checked_levels(levels, n_levels), n_levels,
+                                     *chebyshev_offsets(checked_distance("NGTDM", distance)), per_slice=per_slice,
+                                     volume=not per_slice, dependences=False)
+    if per_slice:
+        return counted.slice_counts, counted.slice_sums
+    return counted.volume_counts, counted.volume_sums
 
 
-def _check_distance(distance) -> None:
-    """Raise InputError unless ``distance`` is an integer >= 1."""
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"NGTDM distance must be an integer >= 1 (voxels), got {distance!r}")
+def ngtdm_features(counts: np.ndarray, sums: np.ndarray, grey_levels: np.ndarray | None = None,
+                   capped_coarseness: bool = True, undefined_busyness: float = np.nan) -> dict[str, tuple[float, str]]:
+    """The five NGTDM features of one matrix (``n_i``, ``s_i`` of shape ``(n_levels,)``).
 
-
-def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
-    """The five IBSI NGTDM features of one matrix.
-
-    Parameters
-    ----------
-    counts : ndarray, shape (n_levels,)
-        ``n_i`` for grey levels ``1..n_levels``.
-    sums : ndarray, shape (n_levels,)
-        ``s_i`` for grey levels ``1..n_levels``.
+    Parameters are those of :func:`ngtdm_feature_values` for one matrix.
 
     Returns
     -------
@@ -139,10 +91,10 @@ def ngtdm_features(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[floa
         ``i p_i`` is equal although several levels are present).
     """
     counts = np.asarray(counts, dtype=np.float64)
-    sums = np.asarray(sums, dtype=np.float64)
     if counts.sum() == 0:
         return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    values = ngtdm_feature_values(counts[None, :], sums[None, :])[0]
+    values = ngtdm_feature_values(counts[None, :], np.asarray(sums)[None, :], grey_levels, capped_coarseness,
+                                  undefined_busyness)[0]
     return {key: (float(value), BUSYNESS_UNDEFINED if np.isnan(value) else "")
             for key, value in zip(FEATURE_KEYS, values)}
 
@@ -158,24 +110,13 @@ def ngtdm_feature_values(counts: np.ndarray, sums: np.ndarray, grey_levels: np.n
     (p_i s_i + p_j s_j) / (p_i + p_j) / N``; strength ``sum_ij (p_i + p_j)
     (i - j)^2 / sum s_i`` (0 when ``sum s_i = 0``).
 
-    Parameters
-    ----------
-    counts, sums : ndarray, shape (n_matrices, n_levels)
-        ``n_i`` and ``s_i`` of each matrix.
-    grey_levels : ndarray of float64, shape (n_levels,), optional
-        Grey level of each column; ``1..n_levels`` by default (pyradiomics:
-        the levels present).
-    capped_coarseness : bool
-        Coarseness at most :data:`COARSENESS_MAXIMUM` (IBSI); else
-        :data:`COARSENESS_MAXIMUM` only when ``sum p_i s_i = 0`` (pyradiomics).
-    undefined_busyness : float
-        Busyness when its denominator is 0 although several levels are present
-        (IBSI: NaN; pyradiomics: 0).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, 5)
-        NaN rows for matrices without voxels.
+    ``counts``, ``sums``: ``n_i`` and ``s_i`` of each matrix, shape
+    ``(n_matrices, n_levels)``; ``grey_levels``: the grey level of each column
+    (default ``1..n_levels``; pyradiomics: the levels present). Coarseness is
+    at most :data:`COARSENESS_MAXIMUM` when ``capped_coarseness`` (IBSI), else
+    that only when ``sum p_i s_i = 0`` (pyradiomics); busyness is
+    ``undefined_busyness`` when its denominator is 0 although several levels
+    are present (IBSI NaN, pyradiomics 0). NaN rows for matrices without voxels.
     """
     counts = np.ascontiguousarray(counts, dtype=np.float64)
     if grey_levels is None:
@@ -239,42 +180,11 @@ def _ngtdm_feature_kernel(counts, sums, grey_levels, capped_coarseness, undefine
     return values
 
 
-def _averaged_over_slices(counts: np.ndarray, sums: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Features per slice averaged over the slices holding voxels with a valid neighbourhood.
-
-    A feature undefined in any of those slices (busyness with equal ``i p_i``)
-    is undefined for the average, with a status naming how many slices.
-    """
-    slices = np.flatnonzero(counts.sum(axis=1) > 0)
-    if not slices.size:
-        return {key: (np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS}
-    per_slice = ngtdm_feature_values(counts[slices], sums[slices])
-    averaged = {}
-    for index, key in enumerate(FEATURE_KEYS):
-        n_undefined = int(np.isnan(per_slice[:, index]).sum())
-        if n_undefined:
-            averaged[key] = (np.nan, f"{BUSYNESS_UNDEFINED} (in {n_undefined} of {slices.size} slices)")
-        else:
-            averaged[key] = (float(per_slice[:, index].mean()), "")
-    return averaged
-
-
 def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """NGTDM features of ``roi`` for each requested aggregation dimension.
+    """NGTDM features of ``roi.discretised`` for ``dimensions``, as :func:`radiomix.features.glcm.compute`.
 
-    Parameters
-    ----------
-    roi, dimensions
-        As for :func:`radiomix.features.ngldm.compute`.
-    settings : NgtdmSettings
-        ``distance``: Chebyshev radius (voxels) of the neighbourhood;
-        ``offsets`` (with ``distances``, ``slice_axis``),
-        ``count_isolated_voxels`` and ``undefined_values``.
-
-    Returns
-    -------
-    list of FeatureValue
-        One per feature per aggregation label, in declaration order.
+    ``settings``: ``distance`` (Chebyshev radius of the neighbourhood, voxels), ``offsets`` (with
+    ``distances``, ``slice_axis``), ``count_isolated_voxels`` and ``undefined_values``.
     """
     return level_features(roi.discretised, roi.n_levels, roi.spacing, settings, dimensions)
 
@@ -283,28 +193,14 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
                    dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
     """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`;
     ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
-    _check_distance(settings.distance)
+    checked_distance("NGTDM", settings.distance)
     if settings.offsets == "pyradiomics":
-        present = box_present_levels(levels, n_levels)
-        return _pyradiomics_values(present, settings)
-    if isinstance(levels, PresentLevels):
-        levels = levels.levels
-    isolated = settings.count_isolated_voxels
-
-    def by_dimension(box_levels):
-        in_plane = "2D" in dimensions or "2.5D" in dimensions
-        slice_counts, slice_sums, volume_counts, volume_sums = _counted(
-            box_levels, n_levels, settings.distance, in_plane, "3D" in dimensions, isolated)
-        values = {}
-        if "2D" in dimensions:
-            values["2D"] = _averaged_over_slices(slice_counts, slice_sums)
-        if "2.5D" in dimensions:
-            values["2.5D"] = ngtdm_features(slice_counts.sum(axis=0), slice_sums.sum(axis=0))
-        if "3D" in dimensions:
-            values["3D"] = ngtdm_features(volume_counts[0], volume_sums[0])
-        return values
-
-    return neighbourhood_family_values(FAMILY, FEATURE_KEYS, levels, n_levels, dimensions, EMPTY_ROI, by_dimension)
+        return _pyradiomics_values(box_present_levels(levels, n_levels), settings)
+    return values_by_dimension(
+        FAMILY, FEATURE_KEYS, levels.levels if isinstance(levels, PresentLevels) else levels, n_levels, dimensions,
+        lambda box_levels, per_slice, volume: _counted(box_levels, n_levels, settings.distance, per_slice, volume,
+                                                       settings.count_isolated_voxels),
+        lambda stack: ngtdm_feature_values(stack[:, 0], stack[:, 1]), BUSYNESS_UNDEFINED, NO_NEIGHBOURHOOD)
 
 
 def _pyradiomics_values(present: PresentLevels, settings: NgtdmSettings) -> list[FeatureValue]:
@@ -317,13 +213,9 @@ def _pyradiomics_values(present: PresentLevels, settings: NgtdmSettings) -> list
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
     counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, dependences=False,
                                      count_isolated=settings.count_isolated_voxels)
-    counts = counted.volume_counts[0][present.rows].astype(np.float64)
-    sums = counted.volume_sums[0][present.rows]
     pyradiomics = settings.undefined_values == "pyradiomics"
-    values = ngtdm_feature_values(counts[None], sums[None], present.grey_levels, capped_coarseness=not pyradiomics,
-                                  undefined_busyness=0.0 if pyradiomics else np.nan)[0]
+    features = ngtdm_features(counted.volume_counts[0][present.rows], counted.volume_sums[0][present.rows],
+                              present.grey_levels, capped_coarseness=not pyradiomics,
+                              undefined_busyness=0.0 if pyradiomics else np.nan)
     label = "3D" if settings.slice_axis is None else "2.5D"
-    if counts.sum() == 0:
-        return [FeatureValue(key, label, np.nan, NO_NEIGHBOURHOOD) for key in FEATURE_KEYS]
-    return [FeatureValue(key, label, float(value), BUSYNESS_UNDEFINED if np.isnan(value) else "")
-            for key, value in zip(FEATURE_KEYS, values)]
+    return [FeatureValue(key, label, *value) for key, value in features.items()]

@@ -1,15 +1,17 @@
 """Registry of every feature radiomix computes, keyed by family and key.
 
-Each feature module declares its features once, at import, with
-:func:`define`; the formula goes into ``description``. Extraction, the
-codebook, and the completeness tests read the registry, never a second list.
+The features are declared once, in the catalogue ``catalogue.csv`` next to this module
+(one row per feature: ``family, key, name, ibsi_code, unit, description``, the
+description holding the formula), read when this module is imported. Extraction,
+the codebook and the completeness tests read the registry, never a second list;
+it is complete whichever module a program imports first.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
-from dataclasses import dataclass
+import csv
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 FAMILY_TITLES = {
     "morphology": "Morphological features",
@@ -26,27 +28,28 @@ FAMILY_TITLES = {
 }
 """Short family identifiers and the IBSI-1 manual's family titles."""
 
+CATALOGUE = Path(__file__).with_name("catalogue.csv")
+"""The feature catalogue read into the registry."""
+
 
 @dataclass(frozen=True)
 class FeatureDefinition:
-    """One feature of one family.
+    """One feature of one family (a row of :data:`CATALOGUE`).
 
     Attributes
     ----------
     family : str
-        Short family identifier, a key of :data:`FAMILY_TITLES` (or a
-        non-IBSI family such as ``gldm``).
+        Short family identifier, a key of :data:`FAMILY_TITLES`.
     key : str
         Snake-case identifier, unique within the family, used in column names.
     name : str
         The IBSI-1 manual's feature name (for the IVH fraction features it
         carries ``V10``, ``V90``, ``I10`` or ``I90``).
     ibsi_code : str
-        Four-character IBSI identifier, empty for non-IBSI features.
+        Four-character IBSI identifier, empty for features outside IBSI.
     unit : str
-        Unit of the value, e.g. ``mm``, ``mm^2``, ``mm^3``, ``I`` (intensity
-        units), ``I^2``, ``I*mm^3``, ``1`` (dimensionless), ``grey level``,
-        ``grey level^2``, ``voxel``.
+        Unit of the value, e.g. ``mm``, ``mm^2``, ``I`` (intensity units),
+        ``1`` (dimensionless), ``grey level``, ``voxel``.
     description : str
         The formula or rule, in words or plain notation.
     """
@@ -59,67 +62,37 @@ class FeatureDefinition:
     description: str
 
 
-_REGISTRY: dict[tuple[str, str], FeatureDefinition] = {}
+def _read_catalogue() -> dict[tuple[str, str], FeatureDefinition]:
+    """The catalogue's definitions by ``(family, key)``, in catalogue order; a repeated pair is an error."""
+    registry = {}
+    with CATALOGUE.open(newline="", encoding="utf-8") as rows:
+        reader = csv.DictReader(rows)
+        if reader.fieldnames != [field.name for field in fields(FeatureDefinition)]:
+            raise ValueError(f"{CATALOGUE}: columns {reader.fieldnames} differ from FeatureDefinition's")
+        for row in reader:
+            definition = FeatureDefinition(**row)
+            if (definition.family, definition.key) in registry:
+                raise ValueError(f"{CATALOGUE}: feature {definition.family}.{definition.key} is declared twice")
+            registry[(definition.family, definition.key)] = definition
+    return registry
 
 
-def define(family: str, key: str, name: str, ibsi_code: str, unit: str,
-           description: str) -> FeatureDefinition:
-    """Declare a feature; declaring the same (family, key) twice is an error."""
-    if (family, key) in _REGISTRY:
-        raise ValueError(f"feature {family}.{key} is declared twice")
-    definition = FeatureDefinition(family, key, name, ibsi_code, unit, description)
-    _REGISTRY[(family, key)] = definition
-    return definition
-
-
-def define_table(family: str, rows, unit: str | None = None, notation: str = "") -> tuple[str, ...]:
-    """Declare the features of ``rows``, in order, and return their keys.
-
-    Parameters
-    ----------
-    family : str
-        The family of every row.
-    rows : sequence of tuple of str
-        ``(key, name, ibsi_code, unit, formula)``, or ``(key, name, ibsi_code, formula)``
-        when ``unit`` is given.
-    unit : str, optional
-        The unit of every row.
-    notation : str
-        The symbols the formulas use, appended to each formula after ``"; "``.
-    """
-    keys = []
-    for key, name, ibsi_code, *rest in rows:
-        row_unit, formula = rest if unit is None else (unit, *rest)
-        description = f"{formula}; {notation}" if notation else formula
-        keys.append(define(family, key, name, ibsi_code, row_unit, description).key)
-    return tuple(keys)
-
-
-def _declare(family: str | None) -> None:
-    """Import the module of ``family`` (of every family when None) unless it is imported or being imported.
-
-    So the registry is complete whichever module a program imported first; a family module that
-    reads its own definitions while it is being imported finds itself in ``sys.modules`` and
-    triggers nothing.
-    """
-    families = FAMILY_TITLES if family is None else (family,) if family in FAMILY_TITLES else ()
-    for name in families:
-        module = f"radiomix.features.{name}"
-        if module not in sys.modules:
-            importlib.import_module(module)
+_REGISTRY = _read_catalogue()
 
 
 def get(family: str, key: str) -> FeatureDefinition:
     """The definition of ``family.key``; a KeyError names the family's keys."""
-    _declare(family)
     try:
         return _REGISTRY[(family, key)]
     except KeyError:
-        known = sorted(k for f, k in _REGISTRY if f == family)
-        raise KeyError(f"no feature {key!r} in family {family!r}; known: {known}") from None
+        raise KeyError(f"no feature {key!r} in family {family!r}; known: {sorted(keys(family))}") from None
 
 
 def definitions(family: str | None = None) -> list[FeatureDefinition]:
-    """All definitions, or those of one family, in declaration order."""
-    _declare(family)
+    """All definitions, or those of one family, in catalogue order."""
     return [d for d in _REGISTRY.values() if family is None or d.family == family]
+
+
+def keys(family: str, ibsi: bool | None = None) -> tuple[str, ...]:
+    """Keys of a family in catalogue order: all, or (``ibsi``) those with an IBSI code, or those without."""
+    return tuple(d.key for d in definitions(family) if ibsi is None or bool(d.ibsi_code) == ibsi)

@@ -14,10 +14,7 @@ energies) and adds the two features it has beyond IBSI (total energy, standard
 deviation); its defaults are IBSI's.
 
 :func:`distribution_features` holds the formulas shared with the intensity
-histogram family (which applies them to discretised grey levels). Every sum
-comes from one kernel (:func:`_moments_kernel`), the percentiles from
-:func:`_percentiles_kernel`, whose order statistics
-(:func:`_ranked_values_kernel`) sort only the values near them.
+histogram family (which applies them to discretised grey levels).
 """
 
 from __future__ import annotations
@@ -49,47 +46,7 @@ ORDER_BUCKETS = 4096
 VALUES_PER_BUCKET = 8
 """Fewer buckets for few values: about this many values per bucket (speed only)."""
 
-registry.define(FAMILY, "mean", "Mean intensity", "Q4LE", "I", "mu = (1/N_v) sum_k X_k")
-registry.define(FAMILY, "variance", "Intensity variance", "ECT3", "I^2",
-                "(1/N_v) sum_k (X_k - mu)^2 (no bias correction)")
-registry.define(FAMILY, "skewness", "Intensity skewness", "KE2A", "1",
-                "[(1/N_v) sum_k (X_k - mu)^3] / [(1/N_v) sum_k (X_k - mu)^2]^(3/2); 0 when the variance is 0")
-registry.define(FAMILY, "kurtosis", "(Excess) intensity kurtosis", "IPH6", "1",
-                "[(1/N_v) sum_k (X_k - mu)^4] / [(1/N_v) sum_k (X_k - mu)^2]^2 - 3 (without the - 3 when "
-                "kurtosis is non_excess); 0 when the variance is 0")
-registry.define(FAMILY, "median", "Median intensity", "Y12H", "I", "sample median of X (P_50)")
-registry.define(FAMILY, "minimum", "Minimum intensity", "1GSF", "I", "min(X)")
-registry.define(FAMILY, "percentile_10", "10th intensity percentile", "QG58", "I",
-                "P_10 of X (linear interpolation between order statistics)")
-registry.define(FAMILY, "percentile_90", "90th intensity percentile", "8DWT", "I",
-                "P_90 of X (linear interpolation between order statistics)")
-registry.define(FAMILY, "maximum", "Maximum intensity", "84IY", "I", "max(X)")
-registry.define(FAMILY, "interquartile_range", "Intensity interquartile range", "SALO", "I",
-                "P_75 - P_25")
-registry.define(FAMILY, "range", "Intensity range", "2OJQ", "I", "max(X) - min(X)")
-registry.define(FAMILY, "mean_absolute_deviation", "Intensity-based mean absolute deviation", "4FUA",
-                "I", "(1/N_v) sum_k |X_k - mu|")
-registry.define(FAMILY, "robust_mean_absolute_deviation",
-                "Intensity-based robust mean absolute deviation", "1128", "I",
-                "mean |x - mean(X_10-90)| over X_10-90 = {x in X : P_10 <= x <= P_90}")
-registry.define(FAMILY, "median_absolute_deviation", "Intensity-based median absolute deviation",
-                "N72L", "I", "(1/N_v) sum_k |X_k - median(X)|")
-registry.define(FAMILY, "coefficient_of_variation", "Intensity-based coefficient of variation",
-                "7TET", "1", "sqrt(variance) / mu; undefined when mu = 0")
-registry.define(FAMILY, "quartile_coefficient_of_dispersion",
-                "Intensity-based quartile coefficient of dispersion", "9S40", "1",
-                "(P_75 - P_25) / (P_75 + P_25); undefined when P_75 + P_25 = 0")
-registry.define(FAMILY, "energy", "Intensity-based energy", "N8CA", "I^2",
-                "sum_k (X_k + c)^2, c = voxel_shift (0 in IBSI)")
-registry.define(FAMILY, "root_mean_square", "Root mean square intensity", "5ZWQ", "I",
-                "sqrt((1/N_v) sum_k (X_k + c)^2), c = voxel_shift (0 in IBSI)")
-NON_IBSI_KEYS = (
-    registry.define(FAMILY, "total_energy", "Total energy", "", "I^2*mm^3",
-                    "V_voxel sum_k (X_k + c)^2: the energy times the voxel volume (mm^3); not in IBSI "
-                    "(pyradiomics' TotalEnergy); with non_ibsi_features").key,
-    registry.define(FAMILY, "standard_deviation", "Intensity standard deviation", "", "I",
-                    "sqrt(variance); not in IBSI (pyradiomics' StandardDeviation); with non_ibsi_features").key,
-)
+NON_IBSI_KEYS = registry.keys(FAMILY, ibsi=False)
 """Features computed only when :attr:`StatisticsSettings.non_ibsi_features` names them."""
 
 
@@ -239,17 +196,7 @@ def _percentiles_kernel(values, fractions, n_buckets):
 def percentiles(values: np.ndarray, quantiles) -> np.ndarray:
     """Percentiles of ``values`` by NumPy's linear rule (``numpy.percentile``'s default), bit for bit.
 
-    Parameters
-    ----------
-    values : ndarray of float64
-        At least one value.
-    quantiles : sequence of float
-        Percentages in [0, 100] (0 and 100 give the minimum and maximum).
-
-    Returns
-    -------
-    ndarray of float64
-        ``P_q`` for each of ``quantiles``.
+    ``quantiles`` are percentages in [0, 100] (0 and 100: the minimum and maximum) of at least one value.
     """
     n_buckets = min(ORDER_BUCKETS, len(values) // VALUES_PER_BUCKET + 1)
     return _percentiles_kernel(values, np.asarray(quantiles, dtype=np.float64) / 100.0, n_buckets)
@@ -293,22 +240,10 @@ def feature_values(values: dict[str, float]) -> list[FeatureValue]:
 def distribution_features(values: np.ndarray, kurtosis: str = "excess") -> list[FeatureValue]:
     """The distribution features shared by the statistics and intensity histogram families.
 
-    Parameters
-    ----------
-    values : ndarray
-        One value per ROI voxel (intensities or discretised grey levels); at
-        least one.
-    kurtosis : {"excess", "non_excess"}
-        Kurtosis with or without the ``- 3``; 0 either way when the variance is 0.
-
-    Returns
-    -------
-    list of FeatureValue
-        Keys ``mean``, ``variance``, ``skewness``, ``kurtosis``, ``median``,
-        ``minimum``, ``percentile_10``, ``percentile_90``, ``maximum``,
-        ``interquartile_range``, ``range``, ``mean_absolute_deviation``,
-        ``robust_mean_absolute_deviation``, ``median_absolute_deviation``,
-        ``coefficient_of_variation``, ``quartile_coefficient_of_dispersion``.
+    ``values``: one per ROI voxel (intensities or discretised grey levels),
+    at least one; ``kurtosis``: ``excess`` or ``non_excess`` (without the
+    ``- 3``; 0 either way when the variance is 0). Keys from ``mean`` to
+    ``quartile_coefficient_of_dispersion``, in registry order.
     """
     return feature_values(_distribution(values, kurtosis, 0.0)[0])
 
@@ -316,21 +251,11 @@ def distribution_features(values: np.ndarray, kurtosis: str = "excess") -> list[
 def intensity_statistics(values: np.ndarray, voxel_volume: float, settings: StatisticsSettings) -> dict[str, float]:
     """The statistical features of the intensities ``values`` under ``settings``, by key.
 
-    Parameters
-    ----------
-    values : ndarray
-        The intensity of every voxel of the ROI (any numeric dtype; at least one).
-    voxel_volume : float
-        Volume of one voxel (mm^3), for the total energy.
-    settings : StatisticsSettings
-        Kurtosis convention, voxel shift and the features outside IBSI to add.
-
-    Returns
-    -------
-    dict of str to float
-        The keys of :func:`distribution_features`, ``energy``,
-        ``root_mean_square``, then those of ``settings.non_ibsi_features`` in
-        registry order; NaN where undefined (:data:`UNDEFINED` says why).
+    ``values``: the intensity of every ROI voxel (at least one);
+    ``voxel_volume`` (mm^3) for the total energy; ``settings``: kurtosis
+    convention, voxel shift and the features outside IBSI to add. Keys of
+    :func:`distribution_features`, ``energy``, ``root_mean_square``, then those
+    of ``settings.non_ibsi_features``; NaN where undefined (:data:`UNDEFINED`).
     """
     features, energy = _distribution(values, settings.kurtosis, settings.voxel_shift)
     features["energy"] = energy

@@ -12,7 +12,7 @@ import numpy as np
 
 from radiomix._numba import njit, njit_exact
 from radiomix.errors import EmptyRoiError, InputError, SpecError
-from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
+from radiomix.features.base import AGGREGATIONS_BY_DIMENSION
 
 _IN_PLANE_DIRECTIONS = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
 _VOLUME_DIRECTIONS = (
@@ -22,32 +22,26 @@ _VOLUME_DIRECTIONS = (
 
 
 def direction_offsets(dimension: str, distance: int = 1) -> np.ndarray:
-    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets.
+    """Direction vectors of the IBSI neighbourhood as ``(dz, dy, dx)`` offsets, times ``distance`` (voxels).
 
-    Parameters
-    ----------
-    dimension : {"2D", "3D"}
-        ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (``dz =
-        0``); ``3D``: the 13 unique directions of the 26-neighbourhood (one of
-        each opposite pair).
-    distance : int
-        Chebyshev distance (voxels); every vector is multiplied by it.
-
-    Returns
-    -------
-    ndarray of int64, shape (4, 3) or (13, 3)
-        Of each opposite pair, the vector whose first non-zero component
-        (in z, y, x order) is positive: the manual's 2D vectors ``(1, 0)``,
-        ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``, and its 13 3D
-        vectors read as ``(dz, dy, dx)``. The sign matters for non-symmetric
-        GLCMs only.
+    ``2D``: the 4 in-plane directions 0, 45, 90 and 135 degrees (the manual's
+    ``(1, 0)``, ``(1, 1)``, ``(0, 1)``, ``(-1, 1)`` in ``(x, y)``); ``3D``: the
+    13 unique directions of the 26-neighbourhood. Of each opposite pair, the
+    vector whose first non-zero component (z, y, x order) is positive (the
+    sign matters for non-symmetric GLCMs only). int64, shape (4 or 13, 3).
     """
     if dimension not in ("2D", "3D"):
         raise ValueError(f"dimension must be '2D' or '3D', got {dimension!r}")
-    if int(distance) != distance or distance < 1:
-        raise InputError(f"GLCM distance must be an integer >= 1 (voxels), got {distance!r}")
+    checked_distance("GLCM", distance)
     base = _IN_PLANE_DIRECTIONS if dimension == "2D" else _VOLUME_DIRECTIONS
     return np.asarray(base, dtype=np.int64) * int(distance)
+
+
+def checked_distance(family: str, distance) -> int:
+    """``distance`` as an int, or an InputError naming ``family`` unless it is an integer >= 1 (voxels)."""
+    if int(distance) != distance or distance < 1:
+        raise InputError(f"{family} distance must be an integer >= 1 (voxels), got {distance!r}")
+    return int(distance)
 
 
 def in_plane_rows_of_volume_directions() -> np.ndarray:
@@ -92,27 +86,11 @@ def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDir
     the slice matrices of each in-plane direction summed; ``2.5D, merged``:
     all of them summed; ``3D, averaged``: the 13 volume direction matrices;
     ``3D, merged``: their sum. Each matrix is counted once: the in-plane
-    volume matrices are sums of slice matrices.
-
-    Parameters
-    ----------
-    family : str
-        Family of :data:`~radiomix.features.base.AGGREGATIONS_BY_DIMENSION`.
-    dimensions : tuple of {"2D", "2.5D", "3D"}
-    count : callable
-        Counts the family's matrices along offsets, per slice or for the volume.
-    distance : int
-        Chebyshev distance of the directions (voxels).
-
-    Returns
-    -------
-    dict
-        In the order of ``dimensions`` and of each dimension's labels.
+    volume matrices are sums of slice matrices. ``count`` counts the
+    family's matrices along offsets (:data:`CountDirections`) at Chebyshev
+    ``distance``; labels in the order of ``dimensions``.
     """
-    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
-    if unknown:
-        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of "
-                        f"{list(AGGREGATIONS_BY_DIMENSION[family])}")
+    checked_dimensions(family, dimensions)
     groups = {}
     per_slice = volume = None
     if "2D" in dimensions:
@@ -140,15 +118,17 @@ def directional_groups(family: str, dimensions: tuple[str, ...], count: CountDir
     return {label: groups[label] for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]}
 
 
-def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
-    """``levels`` as a C-contiguous int32 3D array, or an InputError saying what to fix.
+def checked_dimensions(family: str, dimensions: tuple[str, ...]) -> None:
+    """Raise a SpecError naming the first of ``dimensions`` without aggregations in ``family``."""
+    unknown = [d for d in dimensions if d not in AGGREGATIONS_BY_DIMENSION[family]]
+    if unknown:
+        raise SpecError(f"texture.dimensions: {unknown[0]!r} is not one of {list(AGGREGATIONS_BY_DIMENSION[family])}")
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng`` of the discretisation.
+
+def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """``levels`` (grey levels ``1..n_levels`` inside the ROI, 0 outside) as a C-contiguous int32 3D array.
+
+    An InputError says what to fix when they are not.
     """
     levels = np.asarray(levels)
     if levels.ndim != 3:
@@ -164,36 +144,16 @@ def checked_levels(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return np.ascontiguousarray(levels, dtype=np.int32)
 
 
-def smallest_level_type(n_levels: int) -> type:
-    """The smallest unsigned integer type holding levels ``0..n_levels`` (uint8, uint16 or uint32).
+def smallest_unsigned_type(largest: int) -> type:
+    """The smallest unsigned integer type holding ``0..largest`` (e.g. levels ``0..n_levels``).
 
     Kernels that gather neighbours of every voxel run faster on small level
     arrays, which stay in cache.
     """
-    for candidate in (np.uint8, np.uint16):
-        if n_levels <= np.iinfo(candidate).max:
+    for candidate in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(candidate).max:
             return candidate
-    return np.uint32
-
-
-@njit
-def grow_box_to_row(row, z, y, low, high):
-    """Grow the box ``[low, high)`` (z, y, x voxel indices) to hold the non-zero voxels of ``row``.
-
-    ``row`` is row ``y`` of slice ``z`` and holds at least one non-zero voxel.
-    """
-    first = 0
-    while row[first] == 0:
-        first += 1
-    last = row.shape[0] - 1
-    while row[last] == 0:
-        last -= 1
-    low[0] = min(low[0], z)
-    high[0] = max(high[0], z + 1)
-    low[1] = min(low[1], y)
-    high[1] = max(high[1], y + 1)
-    low[2] = min(low[2], first)
-    high[2] = max(high[2], last + 1)
+    return np.uint64
 
 
 @njit
@@ -211,7 +171,14 @@ def _non_zero_box(array):
                 n_inside += row[x] != 0
             if n_inside == 0:
                 continue
-            grow_box_to_row(row, z, y, low, high)
+            first = 0
+            while row[first] == 0:
+                first += 1
+            last = n_x - 1
+            while row[last] == 0:
+                last -= 1
+            low[0], low[1], low[2] = min(low[0], z), min(low[1], y), min(low[2], first)
+            high[0], high[1], high[2] = z + 1, max(high[1], y + 1), max(high[2], last + 1)
     return low, high
 
 
@@ -226,26 +193,24 @@ def roi_box(inside: np.ndarray) -> tuple[slice, slice, slice] | None:
     return tuple(slice(int(first), int(stop)) for first, stop in zip(low, high))
 
 
-def roi_bounds(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last index of the ROI (levels > 0) along (z, y, x), as int64 arrays.
+EMPTY_LEVELS = ("the discretised ROI holds no voxel (every level is 0); "
+                "check the mask label and the re-segmentation range")
+"""Message of the EmptyRoiError of levels without an ROI voxel."""
 
-    Raises
-    ------
-    EmptyRoiError
-        No voxel has a level above 0.
-    """
+
+def checked_roi_box(levels: np.ndarray, n_levels: int) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
+    """:func:`checked_levels` and the :func:`roi_box` of their ROI; an EmptyRoiError when it holds no voxel."""
+    levels = checked_levels(levels, n_levels)
     box = roi_box(levels)
     if box is None:
-        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
-                            "check the mask label and the re-segmentation range")
-    return (np.array([s.start for s in box], dtype=np.int64), np.array([s.stop for s in box], dtype=np.int64))
+        raise EmptyRoiError(EMPTY_LEVELS)
+    return levels, box
 
 
 def cropped_to_roi(levels: np.ndarray, n_levels: int) -> np.ndarray:
     """Checked ``levels`` cropped to the ROI's box (texture matrices do not change)."""
-    levels = checked_levels(levels, n_levels)
-    low, high = roi_bounds(levels)
-    return np.ascontiguousarray(levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]])
+    levels, box = checked_roi_box(levels, n_levels)
+    return np.ascontiguousarray(levels[box])
 
 
 class PresentLevels(NamedTuple):
@@ -307,8 +272,7 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
     present[0] = False
     if not present.any():
-        raise EmptyRoiError("the discretised ROI holds no voxel (every level is 0); "
-                            "check the mask label and the re-segmentation range")
+        raise EmptyRoiError(EMPTY_LEVELS)
     rank_of_level = (np.cumsum(present) * present).astype(np.int32)
     return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
 
@@ -317,42 +281,26 @@ def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[
                        per_slice: bool, cropped: bool = False) -> np.ndarray:
     """Matrices counted by ``count`` on the ROI's box of ``levels`` inside a border of zeros.
 
-    Parameters
-    ----------
-    levels : ndarray of int, shape (nz, ny, nx)
-        Grey levels ``1..n_levels`` inside the ROI, 0 outside.
-    n_levels : int
-        Number of grey levels ``Ng``.
-    pad : sequence of 3 int
-        Border ``(pz, py, px)`` of zeros around the box (so that neighbours need no bounds check).
-    count : callable
-        ``padded -> matrices`` of shape ``(n_box_slices or 1, ...)``; ``padded`` holds the
-        box's levels in the smallest unsigned type (:func:`smallest_level_type`).
-    per_slice : bool
-        ``count`` gives one matrix per slice of the box: they are returned for
-        every slice of ``levels`` (zeros outside the box).
-    cropped : bool
-        ``levels`` are already checked and cropped to the ROI's box (:func:`cropped_to_roi`).
-
-    Raises
-    ------
-    InputError, EmptyRoiError
-        Invalid ``levels`` or no ROI voxel (unless ``cropped``).
+    ``pad`` is the border ``(pz, py, px)`` (so that neighbours need no bounds
+    check); ``count(padded)`` gives matrices of shape ``(n_box_slices or 1,
+    ...)`` from the box's levels in :func:`smallest_unsigned_type`. With
+    ``per_slice`` they are returned for every slice of ``levels`` (zeros
+    outside the box). ``cropped``: ``levels`` are already checked and cropped
+    (:func:`cropped_to_roi`); else an InputError or EmptyRoiError for invalid
+    levels or no ROI voxel.
     """
     if cropped:
-        low, high = np.zeros(3, dtype=np.int64), np.array(levels.shape, dtype=np.int64)
+        box = tuple(slice(0, n) for n in levels.shape)
     else:
-        levels = checked_levels(levels, n_levels)
-        low, high = roi_bounds(levels)
-    pad = np.asarray(pad, dtype=np.int64)
-    padded = np.zeros(tuple(high - low + 2 * pad), dtype=smallest_level_type(n_levels))
-    padded[tuple(slice(p, p + n) for p, n in zip(pad, high - low))] = \
-        levels[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+        levels, box = checked_roi_box(levels, n_levels)
+    box_levels = levels[box]
+    padded = np.zeros(tuple(n + 2 * p for n, p in zip(box_levels.shape, pad)), dtype=smallest_unsigned_type(n_levels))
+    padded[tuple(slice(p, p + n) for p, n in zip(pad, box_levels.shape))] = box_levels
     counts = count(padded)
     if not per_slice:
         return counts
     every_slice = np.zeros((levels.shape[0],) + counts.shape[1:], dtype=np.int64)
-    every_slice[low[0]:high[0]] = counts
+    every_slice[box[0]] = counts
     return every_slice
 
 
@@ -380,21 +328,13 @@ def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_value
     N_s / sum c_ij j``, the variances ``sum p_ij (i - mu_i)^2`` and likewise
     for ``j``, ``entropy = -sum p_ij log2(p_ij + eps)`` and ``energy = sum p_ij^2``.
 
-    Parameters
-    ----------
-    matrices : ndarray, shape (n_matrices, n_rows, n_columns)
-        Counts (or weighted counts, >= 0).
-    row_values : ndarray of float64, shape (n_rows,)
-        Grey level of each row (IBSI: ``1..Ng``; pyradiomics: the levels present).
-    column_values : ndarray of float64, shape (n_columns,)
-        Run length, zone size, distance or dependence of each column (>= 1).
-    eps : float
-        Added to ``p`` inside the entropy's logarithm (pyradiomics' ``numpy.spacing(1)``; IBSI 0).
-
-    Returns
-    -------
-    ndarray of float64, shape (n_matrices, len(EMPHASIS_FEATURES))
-        NaN rows for matrices without counts.
+    ``matrices``: counts (or weighted counts, >= 0), shape ``(n_matrices,
+    n_rows, n_columns)``; ``row_values``: the grey level of each row (IBSI
+    ``1..Ng``, pyradiomics the levels present); ``column_values``: the run
+    length, zone size, distance or dependence of each column (>= 1); ``eps``
+    is added to ``p`` in the entropy's logarithm (pyradiomics'
+    ``numpy.spacing(1)``; IBSI 0). Returns float64 values of shape
+    ``(n_matrices, len(EMPHASIS_FEATURES))``, NaN rows for empty matrices.
     """
     return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
                             np.ascontiguousarray(row_values, dtype=np.float64),
@@ -414,11 +354,7 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
         matrix = matrices[m]
         row_sums[:] = 0.0
         column_sums[:] = 0.0
-        total = 0.0
-        short_low = 0.0
-        short_high = 0.0
-        long_low = 0.0
-        long_high = 0.0
+        total = short_low = short_high = long_low = long_high = 0.0
         for i in range(n_rows):
             g2 = row_values[i] * row_values[i]
             for j in range(n_columns):
@@ -435,93 +371,39 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
                 long_high += count * g2 * c2
         if total == 0.0:
             continue
-        entropy = 0.0
-        energy = 0.0
+        entropy = energy = 0.0
         for i in range(n_rows):
             for j in range(n_columns):
                 if matrix[i, j] != 0.0:  # an empty cell adds -0.0
                     probability = matrix[i, j] / total
                     entropy -= probability * np.log2(probability + eps)
                     energy += probability * probability
-        short = 0.0
-        long = 0.0
-        column_uniformity = 0.0
-        n_units = 0.0
-        column_mean = 0.0
-        for j in range(n_columns):
-            value = column_values[j]
-            short += column_sums[j] / (value * value)
-            long += column_sums[j] * value * value
-            column_uniformity += column_sums[j] * column_sums[j]
-            n_units += column_sums[j] * value
-            column_mean += column_sums[j] / total * value
-        column_variance = 0.0
-        for j in range(n_columns):
-            column_variance += column_sums[j] / total * (column_values[j] - column_mean) ** 2
-        grey_uniformity = 0.0
-        low = 0.0
-        high = 0.0
-        grey_mean = 0.0
-        for i in range(n_rows):
-            value = row_values[i]
-            grey_uniformity += row_sums[i] * row_sums[i]
-            low += row_sums[i] / (value * value)
-            high += row_sums[i] * value * value
-            grey_mean += row_sums[i] / total * value
-        grey_variance = 0.0
-        for i in range(n_rows):
-            grey_variance += row_sums[i] / total * (row_values[i] - grey_mean) ** 2
-        values = out[m]
-        values[0] = short / total
-        values[1] = long / total
-        values[2] = low / total
-        values[3] = high / total
-        values[4] = short_low / total
-        values[5] = short_high / total
-        values[6] = long_low / total
-        values[7] = long_high / total
-        values[8] = grey_uniformity / total
-        values[9] = grey_uniformity / (total * total)
-        values[10] = column_uniformity / total
-        values[11] = column_uniformity / (total * total)
-        values[12] = total / n_units
-        values[13] = grey_variance
-        values[14] = column_variance
-        values[15] = entropy
-        values[16] = energy
+        column_uniformity, short, long, n_units, column_variance = _marginal_sums(column_sums, column_values, total)
+        grey_uniformity, low, high, _, grey_variance = _marginal_sums(row_sums, row_values, total)
+        out[m] = (short / total, long / total, low / total, high / total, short_low / total, short_high / total,
+                  long_low / total, long_high / total, grey_uniformity / total, grey_uniformity / (total * total),
+                  column_uniformity / total, column_uniformity / (total * total), total / n_units, grey_variance,
+                  column_variance, entropy, energy)
     return out
 
 
-def neighbourhood_family_values(family: str, keys: tuple[str, ...], levels: np.ndarray, n_levels: int,
-                                dimensions: tuple[str, ...], empty_status: str,
-                                by_dimension: Callable[[np.ndarray], dict]) -> list[FeatureValue]:
-    """Values of a family with one label per dimension (NGTDM, NGLDM) from the checked levels of the ROI's box.
-
-    ``levels`` are the discretised levels (``1..n_levels`` in the ROI, 0
-    outside); ``by_dimension(box_levels)`` gives ``{dimension: {key: (value,
-    status)}}``; an ROI without voxels gives NaN with ``empty_status`` for
-    every value.
-    """
-    levels = np.asarray(levels)
-    box = roi_box(levels)
-    if box is None:
-        values = {dimension: {key: (np.nan, empty_status) for key in keys} for dimension in dimensions}
-    else:
-        values = by_dimension(checked_levels(levels[box], n_levels))
-    return feature_values(family, keys, values, dimensions)
-
-
-def feature_values(family: str, keys: tuple[str, ...], by_dimension: dict[str, dict[str, tuple[float, str]]],
-                   dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """One FeatureValue per aggregation label of each dimension and per key, in that order.
-
-    ``by_dimension[d][key]`` is ``(value, status)`` for dimension ``d``; families
-    with one label per dimension (GLSZM, GLDZM, NGTDM, NGLDM) use it directly.
-    """
-    return [FeatureValue(key, label, float(by_dimension[dimension][key][0]), by_dimension[dimension][key][1])
-            for dimension in dimensions
-            for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
-            for key in keys]
+@njit_exact
+def _marginal_sums(sums, values, total):
+    """Of the row (or column) sums ``s_k`` of a matrix whose rows (columns) stand for ``values`` ``v_k``:
+    ``sum s_k^2``, ``sum s_k / v_k^2``, ``sum s_k v_k^2``, ``sum s_k v_k`` and the variance of ``v`` under
+    the probabilities ``s_k / total``."""
+    uniformity = inverse_square = square = weighted = mean = 0.0
+    for k in range(sums.size):
+        value = values[k]
+        uniformity += sums[k] * sums[k]
+        inverse_square += sums[k] / (value * value)
+        square += sums[k] * value * value
+        weighted += sums[k] * value
+        mean += sums[k] / total * value
+    variance = 0.0
+    for k in range(sums.size):
+        variance += sums[k] / total * (values[k] - mean) ** 2
+    return uniformity, inverse_square, square, weighted, variance
 
 
 # ----------------------------------------------------------------------------------------------
@@ -538,29 +420,13 @@ WEIGHTING_NORMS = ("infinity", "euclidean", "manhattan", "no_weighting")
 def pyradiomics_offsets(size_zyx, distances, bidirectional: bool, slice_axis: int | None) -> np.ndarray:
     """pyradiomics' neighbour offsets for an array of shape ``size_zyx``.
 
-    Parameters
-    ----------
-    size_zyx : sequence of 3 int
-        Array shape (z, y, x) (the ROI box).
-    distances : sequence of int
-        Chebyshev distances (voxels, >= 1) whose offsets are kept.
-    bidirectional : bool
-        Keep both offsets of each opposite pair (GLDM, NGTDM, GLSZM), else
-        only the one whose first non-zero component is positive (GLCM, GLRLM).
-    slice_axis : int or None
-        Axis along which no offset moves (pyradiomics' ``force2D`` along
-        ``force2Ddimension``); None: 3D.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` offsets, in pyradiomics' order (from ``(d, d, d)``
-        downwards, z varying slowest).
-
-    Raises
-    ------
-    InputError
-        A distance below 1, or no offset fits in the array.
+    The offsets at the Chebyshev ``distances`` (voxels, >= 1) that fit in an
+    array of shape ``size_zyx`` (the ROI box), none moving along
+    ``slice_axis`` (pyradiomics' ``force2Ddimension``; None: 3D); with
+    ``bidirectional`` both of each opposite pair (GLDM, NGTDM, GLSZM), else the
+    one whose first non-zero component is positive (GLCM, GLRLM). int64
+    ``(dz, dy, dx)`` rows in pyradiomics' order (from ``(d, d, d)`` down, z
+    slowest); an InputError for a distance below 1 or when none fits.
     """
     distances = tuple(sorted({int(d) for d in distances}))
     if not distances or distances[0] < 1:
@@ -602,24 +468,27 @@ def pyradiomics_label(slice_axis: int | None, weighted: bool) -> str:
     return "3D, averaged" if slice_axis is None else "2.5D, direction-merged"
 
 
+def pyradiomics_aggregation(matrices: np.ndarray, weights: np.ndarray | None,
+                            slice_axis: int | None) -> tuple[str, np.ndarray]:
+    """The one aggregation of pyradiomics' offset matrices (GLCM, GLRLM): its label and stack of matrices.
+
+    Without ``weights``, the offset matrices whose features are averaged, those
+    without counts left out when there are several; with ``weights`` (one per
+    offset, pyradiomics' ``weightingNorm``), their one weighted sum.
+    """
+    if weights is not None:
+        return pyradiomics_label(slice_axis, True), (matrices * weights[:, None, None]).sum(axis=0, keepdims=True)
+    if matrices.shape[0] > 1:
+        matrices = matrices[matrices.sum(axis=(1, 2)) > 0]
+    return pyradiomics_label(slice_axis, False), matrices
+
+
 def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray:
     """Length of each offset in mm under a weighting norm (pyradiomics' ``weightingNorm``; 1 for ``no_weighting``).
 
-    Parameters
-    ----------
-    offsets : ndarray of int, shape (n_offsets, 3)
-        ``(dz, dy, dx)`` offsets (voxels).
-    spacing_zyx : sequence of 3 float
-        Voxel size (z, y, x) in mm.
-    norm : {"infinity", "euclidean", "manhattan", "no_weighting"}
-        Largest component, Euclidean length or sum of components of the
-        offset in mm; ``no_weighting``: 1.
-
-    Returns
-    -------
-    ndarray of float64, shape (n_offsets,)
-        The GLRLM weighs offset matrices by this length ``d``; the GLCM by
-        ``exp(-d^2)`` (by 1 for ``no_weighting``).
+    ``norm``: the largest component, the Euclidean length or the sum of the
+    components of each ``(dz, dy, dx)`` offset in mm (``spacing_zyx``). The
+    GLRLM weighs offset matrices by this length ``d``, the GLCM by ``exp(-d^2)``.
     """
     if norm not in WEIGHTING_NORMS:
         raise InputError(f"weighting norm must be one of {WEIGHTING_NORMS}, got {norm!r}")
@@ -633,9 +502,12 @@ def offset_lengths_mm(offsets: np.ndarray, spacing_zyx, norm: str) -> np.ndarray
     return np.ones(offsets.shape[0])
 
 
-def nanmean_columns(values: np.ndarray) -> np.ndarray:
-    """Mean of each row over its non-NaN entries (NaN when there are none), without warnings."""
-    finite = ~np.isnan(values)
-    counts = finite.sum(axis=1)
-    sums = np.where(finite, values, 0.0).sum(axis=1)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+def defined_means(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each column over its non-NaN entries (NaN where there are none, without warnings), and their number.
+
+    The features of the matrices of an aggregation (rows) averaged, undefined values left out (GLCM, GLRLM).
+    """
+    defined = ~np.isnan(values)
+    n_defined = defined.sum(axis=0)
+    means = np.where(defined, values, 0.0).sum(axis=0) / np.maximum(n_defined, 1)
+    return np.where(n_defined > 0, means, np.nan), n_defined

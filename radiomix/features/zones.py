@@ -28,9 +28,9 @@ class Zones(NamedTuple):
 
     Attributes
     ----------
-    labels : ndarray of int32
+    labels : ndarray of int32 or None
         Zone number ``1..n_zones`` of each voxel, 0 outside the ROI; same
-        shape as the input.
+        shape as the input (None when not asked for).
     level : ndarray of int32
         Grey level of each zone (``1..Ng``).
     size : ndarray of int64
@@ -335,56 +335,25 @@ def _zone_labels(padded, provisional, zone_of, n_z, n_y, n_x):
     return labels
 
 
-class ZoneTable(NamedTuple):
-    """Zones without their voxels: the fields of :class:`Zones` but ``labels``."""
+def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
+                          with_labels: bool) -> dict[bool, Zones]:
+    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
 
-    level: np.ndarray
-    size: np.ndarray
-    first_slice: np.ndarray
-
-
-def _checked_zone_input(discretised: np.ndarray, linkage_distance: int) -> np.ndarray:
-    levels = np.ascontiguousarray(discretised, dtype=np.int32)
+    Parameters as for :func:`label_zones`, with one flag of ``in_plane`` per
+    connectivity asked for; returns ``in_plane`` flag -> :class:`Zones`
+    (``labels`` None unless ``with_labels``). For linkage distance 1 the in-plane zones are found first; the volume's
+    zones join them across slices. Larger distances flood-fill each
+    connectivity.
+    """
+    levels = np.ascontiguousarray(levels, dtype=np.int32)
     if levels.ndim != 3:
         raise InputError(f"zone labelling needs a 3D (z, y, x) array, got {levels.ndim} dimensions; "
                          "add a leading axis of length 1 for a single slice")
     if int(linkage_distance) < 1:
         raise SpecError(f"linkage_distance must be at least 1, got {linkage_distance}")
-    return levels
-
-
-def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: tuple[bool, ...],
-                          with_labels: bool) -> dict[bool, Zones | ZoneTable]:
-    """Zones of ``levels`` for each connectivity of ``in_plane``, labelling the array once.
-
-    Parameters
-    ----------
-    levels : ndarray of int, shape (z, y, x)
-        Grey levels ``>= 1`` inside the ROI, ``0`` (or negative) outside.
-    linkage_distance : int
-        Largest Chebyshev distance (voxels) between linked voxels.
-    in_plane : tuple of bool
-        ``True``: zones within each slice (2D, 2.5D); ``False``: zones in
-        the volume (3D).
-    with_labels : bool
-        Return :class:`Zones` (with each voxel's zone) rather than
-        :class:`ZoneTable`.
-
-    Returns
-    -------
-    dict
-        ``in_plane`` flag -> zones, numbered as by :func:`label_zones`.
-
-    Notes
-    -----
-    For linkage distance 1 the in-plane zones are found first; the volume's
-    zones join them across slices. Larger distances flood-fill each
-    connectivity.
-    """
-    levels = _checked_zone_input(levels, linkage_distance)
     if int(linkage_distance) != 1:
         labelled = {flag: Zones(*_label_zones(levels, int(linkage_distance), bool(flag))) for flag in in_plane}
-        return labelled if with_labels else {flag: ZoneTable(*zones[1:]) for flag, zones in labelled.items()}
+        return labelled if with_labels else {flag: zones._replace(labels=None) for flag, zones in labelled.items()}
     n_z, n_y, n_x = levels.shape
     padded, provisional, in_plane_parent, volume_parent, voxel_count, zone_slice, zone_level = \
         _provisional_zones(levels, False in in_plane)
@@ -392,10 +361,7 @@ def zones_by_connectivity(levels: np.ndarray, linkage_distance: int, in_plane: t
     result = {}
     for flag in in_plane:
         zone_of, *table = _number_zones(forests[flag], voxel_count, zone_slice, zone_level)
-        if with_labels:
-            result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x), *table)
-        else:
-            result[flag] = ZoneTable(*table)
+        result[flag] = Zones(_zone_labels(padded, provisional, zone_of, n_z, n_y, n_x) if with_labels else None, *table)
     return result
 
 
@@ -424,21 +390,10 @@ def label_zones(discretised: np.ndarray, linkage_distance: int = 1, in_plane: bo
 def zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
     """Zones counted by grey level and column (size or distance), restricted to the columns that occur.
 
-    Parameters
-    ----------
-    zone_level : ndarray of int
-        Level ``1..n_levels`` of each zone.
-    zone_column : ndarray of int
-        Size or distance of each zone (>= 1).
-    n_levels : int
-        Number of rows.
-
-    Returns
-    -------
-    counts : ndarray of float64, shape (n_levels, n_columns)
-        Zones of level ``i + 1`` (row ``i``) and column value ``columns[j]`` (column ``j``).
-    columns : ndarray of float64, shape (n_columns,)
-        The column values that occur, increasing.
+    ``zone_level``: level ``1..n_levels`` of each zone; ``zone_column``: its
+    size or distance (>= 1). Returns ``counts`` (float64, ``(n_levels,
+    n_columns)``: zones of level ``i + 1`` and column value ``columns[j]``)
+    and ``columns``, the column values that occur, increasing.
     """
     zone_column = np.asarray(zone_column, dtype=np.int64)
     zones_by_column = np.bincount(zone_column)
