@@ -8,8 +8,11 @@ Kernels (numba, private, under public wrappers):
 
 - :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
   set of directions, the smallest box with an axis along each (minimum-area
-  rectangle over the edges of the projected 2D hull, which is built from the
-  3D hull's silhouette vertices only, :func:`_silhouette_vertices`), and
+  rectangle by rotating calipers, :func:`_minimum_area_rectangle`, over the
+  projected 2D hull, which is the 3D hull's silhouette loop walked in order,
+  :func:`_silhouette_ring`, cleaned by a linear Graham scan,
+  :func:`_ring_hull`; or, should the loop not close, the silhouette vertices
+  sorted, :func:`_silhouette_vertices`, :func:`_planar_hull`), and
   :func:`_refined_box`, SciPy's Nelder-Mead search over the direction,
   compiled;
 - :func:`_khachiyan_weights` / :func:`minimum_volume_enclosing_ellipsoid`:
@@ -435,12 +438,13 @@ SILHOUETTE_MARGIN = 1.0e-9
 
 
 def _hull_structure(hull: ConvexHull) -> tuple:
-    """The convex hull as the box kernels read it: vertices, face normals and edges.
+    """The convex hull as the box kernels read it: vertices, face normals, edges and each vertex's edges.
 
-    Returns ``(vertices, face_normals, edge_vertices, edge_faces)``: the hull
-    vertices (in ``hull.vertices`` order), the unit outward normal of each
-    triangle, and for each edge its two vertices (rows of ``vertices``) and
-    its two triangles.
+    Returns ``(vertices, face_normals, edge_vertices, edge_faces,
+    vertex_edge_starts, vertex_edges)``: the hull vertices (in
+    ``hull.vertices`` order), the unit outward normal of each triangle, for
+    each edge its two vertices (rows of ``vertices``) and its two triangles,
+    and the edges of vertex ``i`` as ``vertex_edges[vertex_edge_starts[i]:vertex_edge_starts[i + 1]]``.
     """
     position = np.full(len(hull.points), -1, dtype=np.int64)
     position[hull.vertices] = np.arange(len(hull.vertices))
@@ -449,9 +453,106 @@ def _hull_structure(hull: ConvexHull) -> tuple:
     faces, corners = np.nonzero(np.arange(len(triangles))[:, None] < hull.neighbors)
     edge_vertices = np.column_stack([triangles[faces, (corners + 1) % 3], triangles[faces, (corners + 2) % 3]])
     edge_faces = np.column_stack([faces, hull.neighbors[faces, corners]])
+    ends = edge_vertices.ravel()
+    by_vertex = np.argsort(ends, kind="stable")
+    vertex_edge_starts = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=len(hull.vertices)))])
     return (np.ascontiguousarray(hull.points[hull.vertices], dtype=np.float64),
             np.ascontiguousarray(face_normals), np.ascontiguousarray(edge_vertices, dtype=np.int64),
-            np.ascontiguousarray(edge_faces, dtype=np.int64))
+            np.ascontiguousarray(edge_faces, dtype=np.int64), vertex_edge_starts.astype(np.int64),
+            (by_vertex // 2).astype(np.int64))
+
+
+@njit
+def _silhouette_ring(convex, normal):
+    """The hull vertices along the silhouette seen along ``normal``, in order around it; empty if it is not one loop.
+
+    The faces turned towards ``normal`` (``n_f . normal >= 0``) form a disc on
+    a convex polyhedron, whose boundary, the loop of edges between a face
+    turned towards ``normal`` and one turned away, projects onto the
+    boundary of the hull's projection (collinear runs included): walked from
+    edge to edge, it lists the vertices that may bound the projection
+    already in order around it, in either direction. Each vertex of the
+    loop has exactly two such edges; if one has another number (a sign
+    flipped by rounding on a face nearly edge-on), or no such edge exists,
+    the ring is empty and the caller sorts the silhouette instead.
+    """
+    face_normals = convex[1]
+    edge_vertices = convex[2]
+    edge_faces = convex[3]
+    starts = convex[4]
+    vertex_edges = convex[5]
+    n_vertices = convex[0].shape[0]
+    towards = np.empty(face_normals.shape[0], dtype=np.bool_)
+    for f in range(face_normals.shape[0]):
+        towards[f] = face_normals[f, 0] * normal[0] + face_normals[f, 1] * normal[1] + face_normals[f, 2] * normal[2] >= 0.0
+    ring = np.empty(n_vertices, dtype=np.int64)
+    first_edge = -1
+    for e in range(edge_faces.shape[0]):
+        if towards[edge_faces[e, 0]] != towards[edge_faces[e, 1]]:
+            first_edge = e
+            break
+    if first_edge < 0:
+        return ring[:0]
+    start = edge_vertices[first_edge, 0]
+    ring[0] = start
+    size = 1
+    vertex = edge_vertices[first_edge, 1]
+    edge = first_edge
+    while vertex != start:
+        if size == n_vertices:
+            return ring[:0]
+        ring[size] = vertex
+        size += 1
+        following = -1
+        count = 0
+        for k in range(starts[vertex], starts[vertex + 1]):
+            other = vertex_edges[k]
+            if towards[edge_faces[other, 0]] != towards[edge_faces[other, 1]]:
+                count += 1
+                if other != edge:
+                    following = other
+        if count != 2:
+            return ring[:0]
+        edge = following
+        vertex = edge_vertices[edge, 0] if edge_vertices[edge, 1] == vertex else edge_vertices[edge, 1]
+    return ring[:size]
+
+
+@njit
+def _ring_hull(u, v):
+    """Indices of the 2D convex hull of a closed ring of points (u, v) that runs around it, counter-clockwise.
+
+    The ring (in either direction) is a convex polygon up to collinear runs
+    and rounding; starting from its lexicographically smallest point, a
+    Graham scan in counter-clockwise order drops the points that do not
+    turn left, with :func:`_planar_hull`'s test, so that the hull starts
+    at the same point and runs the same way as that function's. Empty if the
+    ring encloses no area.
+    """
+    n_points = u.shape[0]
+    doubled_area = 0.0
+    lowest = 0
+    for k in range(n_points):
+        following = (k + 1) % n_points
+        doubled_area += u[k] * v[following] - u[following] * v[k]
+        if _precedes(u, v, k, lowest):
+            lowest = k
+    hull = np.empty(n_points + 1, dtype=np.int64)
+    if not doubled_area != 0.0:
+        return hull[:0]
+    step = 1 if doubled_area > 0.0 else n_points - 1
+    size = 0
+    for j in range(n_points + 1):
+        p = (lowest + j * step) % n_points
+        while size >= 2:
+            a = hull[size - 2]
+            b = hull[size - 1]
+            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
+                break
+            size -= 1
+        hull[size] = p
+        size += 1
+    return hull[:size - 1]
 
 
 @njit
@@ -464,7 +565,9 @@ def _silhouette_vertices(convex, normal, margin):
     that no vertex on the boundary up to rounding is left out. The other
     vertices project strictly inside.
     """
-    _, face_normals, edge_vertices, edge_faces = convex
+    face_normals = convex[1]
+    edge_vertices = convex[2]
+    edge_faces = convex[3]
     n_vertices = convex[0].shape[0]
     facing = np.empty(face_normals.shape[0])
     for f in range(face_normals.shape[0]):
@@ -480,6 +583,90 @@ def _silhouette_vertices(convex, normal, margin):
 
 
 @njit
+def _minimum_area_rectangle(u, v, hull):
+    """The smallest-area rectangle enclosing a convex polygon, with a side along one of its edges (rotating calipers).
+
+    ``hull`` lists the polygon's vertices (indices into ``u``, ``v``)
+    counter-clockwise, as :func:`_planar_hull` returns them. For each edge the
+    rectangle's extent along the edge and across it is set by three extreme
+    vertices (farthest along, farthest back, farthest across); as the edges
+    turn counter-clockwise these extremes do too, so each is found by moving
+    its pointer forward from the previous edge's (first edge: a full scan), in
+    O(m) steps for the whole polygon. The nearest side across is the edge
+    itself. Returns ``(width, depth, du, dv)``: the extent along the first
+    edge of smallest area (unit direction ``(du, dv)``) and across it;
+    ``(0, 0, 1, 0)`` when every edge has zero length.
+    """
+    m = hull.shape[0]
+    best_area = np.inf
+    best_width = 0.0
+    best_depth = 0.0
+    best_du = 1.0
+    best_dv = 0.0
+    ahead = -1  # positions in hull of the vertex farthest along, farthest back and farthest across
+    behind = -1
+    across = -1
+    for e in range(m):
+        a = hull[e]
+        b = hull[(e + 1) % m]
+        du = u[b] - u[a]
+        dv = v[b] - v[a]
+        length = np.sqrt(du * du + dv * dv)
+        if length == 0.0:
+            continue
+        du /= length
+        dv /= length
+        if ahead < 0:
+            ahead = behind = across = e
+            for t in range(m):
+                p = hull[t]
+                if u[p] * du + v[p] * dv > u[hull[ahead]] * du + v[hull[ahead]] * dv:
+                    ahead = t
+                if u[p] * du + v[p] * dv < u[hull[behind]] * du + v[hull[behind]] * dv:
+                    behind = t
+                if -u[p] * dv + v[p] * du > -u[hull[across]] * dv + v[hull[across]] * du:
+                    across = t
+        else:
+            for _ in range(m):
+                p = hull[(ahead + 1) % m]
+                if u[p] * du + v[p] * dv < u[hull[ahead]] * du + v[hull[ahead]] * dv:
+                    break
+                ahead = (ahead + 1) % m
+            for _ in range(m):
+                p = hull[(behind + 1) % m]
+                if u[p] * du + v[p] * dv > u[hull[behind]] * du + v[hull[behind]] * dv:
+                    break
+                behind = (behind + 1) % m
+            for _ in range(m):
+                p = hull[(across + 1) % m]
+                if -u[p] * dv + v[p] * du < -u[hull[across]] * dv + v[hull[across]] * du:
+                    break
+                across = (across + 1) % m
+        width = (u[hull[ahead]] * du + v[hull[ahead]] * dv) - (u[hull[behind]] * du + v[hull[behind]] * dv)
+        depth = (-u[hull[across]] * dv + v[hull[across]] * du) - min(-u[a] * dv + v[a] * du, -u[b] * dv + v[b] * du)
+        area = width * depth
+        if area < best_area:
+            best_area = area
+            best_width = width
+            best_depth = depth
+            best_du = du
+            best_dv = dv
+    return best_width, best_depth, best_du, best_dv
+
+
+@njit
+def _projected(points, chosen, first, second):
+    """Coordinates ``(u, v)`` of ``points[chosen]`` along the in-plane axes ``first`` and ``second``."""
+    u = np.empty(chosen.shape[0])
+    v = np.empty(chosen.shape[0])
+    for k in range(chosen.shape[0]):
+        i = chosen[k]
+        u[k] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
+        v[k] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
+    return u, v
+
+
+@njit
 def _box_about_normal(convex, normal, sides, axes):
     """The minimum-volume box enclosing the convex hull ``convex`` with an axis along the unit ``normal``.
 
@@ -487,8 +674,10 @@ def _box_about_normal(convex, normal, sides, axes):
     extent of the hull vertices along the normal; its base is the
     minimum-area rectangle of their projection on the orthogonal plane,
     which has a side along an edge of the projection's 2D convex hull
-    (rotating calipers), found among the silhouette vertices
-    (:func:`_silhouette_vertices`). Writes the side lengths into ``sides``
+    (rotating calipers, :func:`_minimum_area_rectangle`); that hull is the
+    silhouette loop (:func:`_silhouette_ring`, :func:`_ring_hull`), or, if
+    the loop does not close, the hull of the sorted silhouette vertices
+    (:func:`_silhouette_vertices`, :func:`_planar_hull`). Writes the side lengths into ``sides``
     (3,) and the unit axis directions, as rows in the same order, into
     ``axes`` (3, 3).
     """
@@ -511,52 +700,16 @@ def _box_about_normal(convex, normal, sides, axes):
         h = points[i, 0] * normal[0] + points[i, 1] * normal[1] + points[i, 2] * normal[2]
         height_low = min(height_low, h)
         height_high = max(height_high, h)
-    silhouette = _silhouette_vertices(convex, normal, SILHOUETTE_MARGIN)
-    if silhouette.shape[0] < 3:
-        silhouette = np.arange(n_points)
-    n_silhouette = silhouette.shape[0]
-    u = np.empty(n_silhouette)
-    v = np.empty(n_silhouette)
-    for k in range(n_silhouette):
-        i = silhouette[k]
-        u[k] = points[i, 0] * first[0] + points[i, 1] * first[1] + points[i, 2] * first[2]
-        v[k] = points[i, 0] * second[0] + points[i, 1] * second[1] + points[i, 2] * second[2]
-    hull = _planar_hull(u, v)
-    m = hull.shape[0]
-    best_area = np.inf
-    best_width = 0.0
-    best_depth = 0.0
-    best_du = 1.0
-    best_dv = 0.0
-    for e in range(m):
-        a = hull[e]
-        b = hull[(e + 1) % m]
-        du = u[b] - u[a]
-        dv = v[b] - v[a]
-        length = np.sqrt(du * du + dv * dv)
-        if length == 0.0:
-            continue
-        du /= length
-        dv /= length
-        along_low = np.inf
-        along_high = -np.inf
-        across_low = np.inf
-        across_high = -np.inf
-        for t in range(m):
-            p = hull[t]
-            along = u[p] * du + v[p] * dv
-            across = -u[p] * dv + v[p] * du
-            along_low = min(along_low, along)
-            along_high = max(along_high, along)
-            across_low = min(across_low, across)
-            across_high = max(across_high, across)
-        area = (along_high - along_low) * (across_high - across_low)
-        if area < best_area:
-            best_area = area
-            best_width = along_high - along_low
-            best_depth = across_high - across_low
-            best_du = du
-            best_dv = dv
+    ring = _silhouette_ring(convex, normal)
+    u, v = _projected(points, ring, first, second)
+    hull = _ring_hull(u, v) if ring.shape[0] >= 3 else ring[:0]
+    if hull.shape[0] < 3:  # not one loop, or no area: sort the silhouette's vertices
+        silhouette = _silhouette_vertices(convex, normal, SILHOUETTE_MARGIN)
+        if silhouette.shape[0] < 3:
+            silhouette = np.arange(n_points)
+        u, v = _projected(points, silhouette, first, second)
+        hull = _planar_hull(u, v)
+    best_width, best_depth, best_du, best_dv = _minimum_area_rectangle(u, v, hull)
     sides[0] = height_high - height_low
     sides[1] = best_width
     sides[2] = best_depth

@@ -34,7 +34,7 @@ They are computed exactly by one of two methods:
   forward 3D FFTs of the grid (about ``8 s_z s_y s_x`` elements), 15-20 ns
   per grid element on the shared 2-core machine (CT phantom at 2 mm, 46k
   voxels, grid 80 x 100 x 100: 12-15 ms), memory about 16 bytes per box
-  element times 3 and a block of 4 MiB.
+  element times 3 and a block of 1 MiB.
 
 :func:`grid_morans_i_gearys_c` picks the method with the smaller estimated
 cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, measured on a 2-core machine).
@@ -65,8 +65,8 @@ FFT_TOLERANCE = 1.0e-9
 
 METHODS = ("auto", "pairs", "fft")
 
-SPECTRUM_BLOCK_ELEMENTS = 2 ** 18
-"""Complex elements of the spectrum blocks transformed and summed at once by the FFT method (4 MiB)."""
+SPECTRUM_BLOCK_ELEMENTS = 2 ** 16
+"""Complex elements of the spectrum blocks transformed and summed at once by the FFT method (1 MiB)."""
 
 
 @njit
