@@ -148,7 +148,7 @@ def brute_force_rectangle_area(u, v, hull):
 
 @FAST
 @given(st.integers(0, 2 ** 32 - 1), st.integers(3, 60), st.booleans())
-def test_rotating_calipers_find_the_brute_force_rectangle(seed, n_points, on_a_lattice):
+def test_minimum_area_rectangle_is_the_numpy_one(seed, n_points, on_a_lattice):
     rng = np.random.default_rng(seed)
     points = rng.integers(0, 6, size=(n_points, 2)) * 0.5 if on_a_lattice else rng.normal(size=(n_points, 2))
     points = points * rng.uniform(0.2, 5.0, size=2)

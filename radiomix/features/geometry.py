@@ -8,7 +8,7 @@ Kernels (numba, private, under public wrappers):
 
 - :func:`_boxes_about_normals` / :func:`oriented_minimum_bounding_box`: for a
   set of directions, the smallest box with an axis along each (minimum-area
-  rectangle by rotating calipers, :func:`_minimum_area_rectangle`, over the
+  rectangle with a side along an edge, :func:`_minimum_area_rectangle`, of the
   projected 2D hull, which is the 3D hull's silhouette loop walked in order,
   :func:`_silhouette_ring`, cleaned by a linear Graham scan,
   :func:`_ring_hull`; or, should the loop not close, the silhouette vertices
@@ -584,17 +584,14 @@ def _silhouette_vertices(convex, normal, margin):
 
 @njit
 def _minimum_area_rectangle(u, v, hull):
-    """The smallest-area rectangle enclosing a convex polygon, with a side along one of its edges (rotating calipers).
+    """The smallest-area rectangle enclosing a convex polygon, with a side along one of its edges.
 
-    ``hull`` lists the polygon's vertices (indices into ``u``, ``v``)
-    counter-clockwise, as :func:`_planar_hull` returns them. For each edge the
-    rectangle's extent along the edge and across it is set by three extreme
-    vertices (farthest along, farthest back, farthest across); as the edges
-    turn counter-clockwise these extremes do too, so each is found by moving
-    its pointer forward from the previous edge's (first edge: a full scan), in
-    O(m) steps for the whole polygon. The nearest side across is the edge
-    itself. Returns ``(width, depth, du, dv)``: the extent along the first
-    edge of smallest area (unit direction ``(du, dv)``) and across it;
+    ``hull`` lists the polygon's vertices (indices into ``u``, ``v``) in
+    order. For each edge, the extents of every vertex along the edge and
+    across it (a plain double loop: with the few tens of vertices of a
+    projected hull it vectorises, and runs faster than rotating calipers'
+    pointer walks). Returns ``(width, depth, du, dv)``: the extents along the
+    first edge of smallest area (unit direction ``(du, dv)``) and across it;
     ``(0, 0, 1, 0)`` when every edge has zero length.
     """
     m = hull.shape[0]
@@ -603,9 +600,6 @@ def _minimum_area_rectangle(u, v, hull):
     best_depth = 0.0
     best_du = 1.0
     best_dv = 0.0
-    ahead = -1  # positions in hull of the vertex farthest along, farthest back and farthest across
-    behind = -1
-    across = -1
     for e in range(m):
         a = hull[e]
         b = hull[(e + 1) % m]
@@ -616,39 +610,23 @@ def _minimum_area_rectangle(u, v, hull):
             continue
         du /= length
         dv /= length
-        if ahead < 0:
-            ahead = behind = across = e
-            for t in range(m):
-                p = hull[t]
-                if u[p] * du + v[p] * dv > u[hull[ahead]] * du + v[hull[ahead]] * dv:
-                    ahead = t
-                if u[p] * du + v[p] * dv < u[hull[behind]] * du + v[hull[behind]] * dv:
-                    behind = t
-                if -u[p] * dv + v[p] * du > -u[hull[across]] * dv + v[hull[across]] * du:
-                    across = t
-        else:
-            for _ in range(m):
-                p = hull[(ahead + 1) % m]
-                if u[p] * du + v[p] * dv < u[hull[ahead]] * du + v[hull[ahead]] * dv:
-                    break
-                ahead = (ahead + 1) % m
-            for _ in range(m):
-                p = hull[(behind + 1) % m]
-                if u[p] * du + v[p] * dv > u[hull[behind]] * du + v[hull[behind]] * dv:
-                    break
-                behind = (behind + 1) % m
-            for _ in range(m):
-                p = hull[(across + 1) % m]
-                if -u[p] * dv + v[p] * du < -u[hull[across]] * dv + v[hull[across]] * du:
-                    break
-                across = (across + 1) % m
-        width = (u[hull[ahead]] * du + v[hull[ahead]] * dv) - (u[hull[behind]] * du + v[hull[behind]] * dv)
-        depth = (-u[hull[across]] * dv + v[hull[across]] * du) - min(-u[a] * dv + v[a] * du, -u[b] * dv + v[b] * du)
-        area = width * depth
+        along_low = np.inf
+        along_high = -np.inf
+        across_low = np.inf
+        across_high = -np.inf
+        for t in range(m):
+            p = hull[t]
+            along = u[p] * du + v[p] * dv
+            across = -u[p] * dv + v[p] * du
+            along_low = min(along_low, along)
+            along_high = max(along_high, along)
+            across_low = min(across_low, across)
+            across_high = max(across_high, across)
+        area = (along_high - along_low) * (across_high - across_low)
         if area < best_area:
             best_area = area
-            best_width = width
-            best_depth = depth
+            best_width = along_high - along_low
+            best_depth = across_high - across_low
             best_du = du
             best_dv = dv
     return best_width, best_depth, best_du, best_dv
@@ -674,7 +652,7 @@ def _box_about_normal(convex, normal, sides, axes):
     extent of the hull vertices along the normal; its base is the
     minimum-area rectangle of their projection on the orthogonal plane,
     which has a side along an edge of the projection's 2D convex hull
-    (rotating calipers, :func:`_minimum_area_rectangle`); that hull is the
+    (:func:`_minimum_area_rectangle`); that hull is the
     silhouette loop (:func:`_silhouette_ring`, :func:`_ring_hull`), or, if
     the loop does not close, the hull of the sorted silhouette vertices
     (:func:`_silhouette_vertices`, :func:`_planar_hull`). Writes the side lengths into ``sides``
@@ -889,7 +867,7 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
 
     For a given direction ``n`` of one of its axes, the smallest enclosing box
     is exact: its height is the extent of the points along ``n`` and its base
-    the minimum-area rectangle of their projection (rotating calipers,
+    the minimum-area rectangle of their projection (an edge of its 2D hull,
     :func:`_boxes_about_normals`). The box volume is thus a function of ``n``
     on the half sphere, minimised here over the convex-hull face normals
     (boxes with a face flush with the hull), the coordinate axes (so the
