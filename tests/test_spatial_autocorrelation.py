@@ -235,3 +235,17 @@ def test_fft_sums_are_the_pair_sums_for_any_block_size(case, block):
         sa.SPECTRUM_BLOCK_ELEMENTS = default
     scale = pairs[0] * max(1.0, float((deviations ** 2).max()))
     np.testing.assert_allclose(fft, pairs, rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_fft_sums_do_not_rely_on_scipy_transforming_in_place(monkeypatch):
+    # overwrite_x only allows SciPy to reuse its input: a SciPy that returns a fresh array must give the same sums
+    rng = np.random.default_rng(5)
+    mask = rng.random((5, 6, 7)) < 0.7
+    deviation_grid = np.where(mask, rng.normal(size=mask.shape), 0.0)
+    deviation_grid[mask] -= deviation_grid[mask].mean()
+    monkeypatch.setattr(sa, "SPECTRUM_BLOCK_ELEMENTS", 300)  # several blocks, the last one partial
+    in_place = sa._fft_inverse_distance_sums(mask, deviation_grid, (1.0, 2.0, 0.5), workers=1)
+    transform = sa.scipy.fft.fft
+    monkeypatch.setattr(sa.scipy.fft, "fft", lambda x, **options: transform(x.copy(), **options))
+    assert sa._fft_inverse_distance_sums(mask, deviation_grid, (1.0, 2.0, 0.5), workers=1) == pytest.approx(in_place,
+                                                                                                          rel=1e-14)

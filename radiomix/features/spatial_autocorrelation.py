@@ -279,14 +279,17 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
     block = np.empty((3,) + grid_shape[:2] + (width,), dtype=complex)
     totals = np.zeros(3)
     for first in range(0, n_columns, width):
-        columns = block[..., :min(width, n_columns - first)]
-        columns[:, :box_shape[0], :box_shape[1]] = lines[:, :, :, first:first + columns.shape[3]]
+        count = min(width, n_columns - first)
+        columns = block[..., :count]
+        columns[:, :box_shape[0], :box_shape[1]] = lines[..., first:first + count]
         columns[:, :box_shape[0], box_shape[1]:] = 0.0
         columns[:, box_shape[0]:] = 0.0
-        # in place: each pass writes into the block it reads
-        scipy.fft.fft(columns[:, :box_shape[0]], axis=2, overwrite_x=True, workers=workers)
-        scipy.fft.fft(columns, axis=1, overwrite_x=True, workers=workers)
-        totals += _spectral_sums(kernel, block, first, columns.shape[3], n_columns)
+        # overwrite_x lets SciPy transform in the block itself (no copy); its result is used either way
+        rows = scipy.fft.fft(columns[:, :box_shape[0]], axis=2, overwrite_x=True, workers=workers)
+        if not np.may_share_memory(rows, block):
+            columns[:, :box_shape[0]] = rows
+        spectra = scipy.fft.fft(columns, axis=1, overwrite_x=True, workers=workers)
+        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_columns)
     weight_sum, cross_sum, centred_square_sum = totals / math.prod(grid_shape)
     squared_weighted = mean_square * weight_sum + centred_square_sum
     return float(weight_sum), float(cross_sum), float(2.0 * (squared_weighted - cross_sum))
