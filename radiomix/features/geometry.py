@@ -906,16 +906,15 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
     sides, axes = _boxes_about_normals(convex, np.ascontiguousarray(normals))
     volumes = np.prod(sides, axis=1)
 
-    found_sides, found_axes = list(sides), list(axes)
     smallest = float(volumes.min())
     _, first_of_each = np.unique(np.round(volumes / smallest, 9), return_index=True)
-    for index in first_of_each[:n_refined]:
-        refined_sides, refined_axes = np.empty(3), np.empty((3, 3))
+    refined = first_of_each[:n_refined]
+    refined_sides, refined_axes = np.empty((len(refined), 3)), np.empty((len(refined), 3, 3))
+    for k, index in enumerate(refined):
         _refined_box(convex, normals[index], _tilting_basis(normals[index]), OMBB_TILT_STEP, OMBB_TILT_TOLERANCE,
-                     OMBB_VOLUME_TOLERANCE * smallest, OMBB_MAX_EVALUATIONS, refined_sides, refined_axes)
-        found_sides.append(refined_sides)
-        found_axes.append(refined_axes)
-    found_sides = np.array(found_sides)
+                     OMBB_VOLUME_TOLERANCE * smallest, OMBB_MAX_EVALUATIONS, refined_sides[k], refined_axes[k])
+    found_sides = np.concatenate([sides, refined_sides])  # the sampled boxes, then the refined ones
+    found_axes = np.concatenate([axes, refined_axes])
     found_volumes = np.prod(found_sides, axis=1)
     near_smallest = np.flatnonzero(found_volumes <= found_volumes.min() * (1.0 + OMBB_TIE_TOLERANCE))
     best = near_smallest[np.argmin([box_surface_area(found_sides[k]) for k in near_smallest])]
