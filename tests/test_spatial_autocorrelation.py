@@ -147,7 +147,7 @@ def test_above_max_voxels_moran_the_features_are_skipped_with_a_status():
 
 def test_shipped_ct_spec_is_bounded_and_a_large_roi_takes_the_fft():
     # a 1.6-million-voxel ball (radius 72.5 voxels) lies under the shipped bound and is computed by FFT
-    # on a grid of at most 300^3 elements (about 1.2 GB, seconds); a larger ROI stops with the status
+    # on a grid of at most 300^3 elements (1.3 s, 0.6 GB process peak); a larger ROI stops with the status
     bound = load_spec(REPO / "feature_specs" / "ct.yaml").features.morphology.max_voxels_moran
     assert bound is not None and 1_600_000 < bound
     assert sa.choose_method(1_600_000, (145, 145, 145)) == "fft"
