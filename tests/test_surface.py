@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radiomix.features import surface
+from radiomix.features import geometry, surface
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -27,7 +27,7 @@ def test_volume_and_area_kernel_is_numpys(seed, n_vertices, n_faces):
     rng = np.random.default_rng(seed)
     vertices = rng.normal(size=(n_vertices, 3)) * rng.uniform(0.5, 5.0, size=3) + rng.uniform(-50, 50, size=3)
     faces = rng.integers(0, n_vertices, size=(n_faces, 3))
-    volume, area = surface._volume_and_area(vertices, faces)
+    volume, area = geometry.mesh_volume_and_area(vertices, faces)
     expected_volume, expected_area = numpy_volume_and_area(vertices, faces)
     scale = np.abs(vertices - vertices.mean(axis=0)).max()
     assert volume == pytest.approx(expected_volume, rel=1e-12, abs=1e-12 * n_faces * scale ** 3)

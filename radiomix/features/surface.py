@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.measure import marching_cubes as lewiner_marching_cubes
 
-from radiomix._numba import njit
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import marching_cubes, marching_squares
+from radiomix.features.geometry import mesh_volume_and_area
 from radiomix.spec import MorphologySettings
 
 COPLANAR_EIGENVALUE_RATIO = 1.0e-10
@@ -83,59 +83,21 @@ def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, fl
         padded, level=0.5, spacing=tuple(float(s) for s in spacing))
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    volume, area = _volume_and_area(vertices, faces)
+    volume, area = mesh_volume_and_area(vertices, faces)
     if volume < 0.0:  # reversing every triangle negates every signed tetrahedron
         faces = np.ascontiguousarray(faces[:, ::-1])
         volume = -volume
     return vertices, faces, volume, area
 
 
-@njit
-def _triangle_volumes_and_areas(vertices, faces, centre, volumes, areas):
-    """Per triangle ``(a, b, c)``: ``a . (b x c) / 6`` about ``centre`` into ``volumes``, ``|(b - a) x (c - a)| / 2`` into ``areas``."""
-    for f in range(faces.shape[0]):
-        i, j, k = faces[f, 0], faces[f, 1], faces[f, 2]
-        a0 = vertices[i, 0] - centre[0]
-        a1 = vertices[i, 1] - centre[1]
-        a2 = vertices[i, 2] - centre[2]
-        b0 = vertices[j, 0] - centre[0]
-        b1 = vertices[j, 1] - centre[1]
-        b2 = vertices[j, 2] - centre[2]
-        c0 = vertices[k, 0] - centre[0]
-        c1 = vertices[k, 1] - centre[1]
-        c2 = vertices[k, 2] - centre[2]
-        volumes[f] = (a0 * (b1 * c2 - b2 * c1) + a1 * (b2 * c0 - b0 * c2) + a2 * (b0 * c1 - b1 * c0)) / 6.0
-        u0, u1, u2 = b0 - a0, b1 - a1, b2 - a2
-        w0, w1, w2 = c0 - a0, c1 - a1, c2 - a2
-        n0 = u1 * w2 - u2 * w1
-        n1 = u2 * w0 - u0 * w2
-        n2 = u0 * w1 - u1 * w0
-        areas[f] = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2) / 2.0
-
-
-def _volume_and_area(vertices: np.ndarray, faces: np.ndarray) -> tuple[float, float]:
-    """Signed volume (mm^3) and area (mm^2) of a triangle mesh, from one pass over its triangles.
-
-    The volume is the sum of the signed tetrahedra spanned by the vertices'
-    centroid and each triangle, ``a . (b x c) / 6`` (centred ``a, b, c``),
-    the area the sum of ``|(b - a) x (c - a)| / 2`` (:func:`_triangle_volumes_and_areas`;
-    NumPy's pairwise sums).
-    """
-    vertices = np.ascontiguousarray(vertices, dtype=np.float64)
-    faces = np.ascontiguousarray(faces, dtype=np.int64)
-    volumes, areas = np.empty(len(faces)), np.empty(len(faces))
-    _triangle_volumes_and_areas(vertices, faces, vertices.mean(axis=0), volumes, areas)
-    return float(volumes.sum()), float(areas.sum())
-
-
 def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     """Volume (mm^3) enclosed by a closed, outward-wound triangle mesh (IBSI RNU0)."""
-    return _volume_and_area(vertices, faces)[0]
+    return mesh_volume_and_area(vertices, faces)[0]
 
 
 def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
     """Surface area (mm^2) of a triangle mesh: the sum of its triangle areas (IBSI C0JK)."""
-    return _volume_and_area(vertices, faces)[1]
+    return mesh_volume_and_area(vertices, faces)[1]
 
 
 def check_mask(mask: np.ndarray) -> np.ndarray:
