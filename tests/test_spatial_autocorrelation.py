@@ -186,29 +186,31 @@ def test_kernel_spectrum_from_one_octant_is_numpys_full_transform(box, spacing):
     np.testing.assert_allclose(expected.imag, 0.0, atol=1e-12 * np.abs(expected).max())
 
 
-def numpy_spectral_sums(octant, spectra, first, width, n_columns):
-    """NumPy reference of :func:`sa._spectral_sums`: the full-grid sums of ``K Re(conj(A) B)`` over some columns."""
-    grid = spectra.shape[1:3]
-    kernel = even_spectrum(octant, grid + (2 * (n_columns - 1),))[:, :, first:first + width]
-    columns = np.arange(first, first + width)
-    weights = kernel * np.where((columns > 0) & (columns < n_columns - 1), 2.0, 1.0)
-    m, d, s = spectra[..., :width]
+def numpy_spectral_sums(octant, spectra, first, count, n_rows):
+    """NumPy reference of :func:`sa._spectral_sums`: the full-grid sums of ``K Re(conj(A) B)`` over some planes."""
+    grid = spectra.shape[2:]
+    mirrored = [np.minimum(np.arange(length), length - np.arange(length)) for length in grid]
+    kernel = octant[first:first + count][:, mirrored[0]][:, :, mirrored[1]]
+    planes = np.arange(first, first + count)
+    weights = kernel * np.where((planes > 0) & (planes < n_rows - 1), 2.0, 1.0)[:, None, None]
+    m, d, s = spectra[:, :count]
     return np.array([(weights * (np.conj(a) * b).real).sum() for a, b in ((m, m), (d, d), (s, m))])
 
 
 @FAST
 @given(st.integers(0, 2 ** 32 - 1), st.tuples(*(st.integers(1, 4) for _ in range(2))), st.integers(2, 7),
        st.data())
-def test_spectral_sums_are_numpys(seed, half_grid, n_columns, data):
+def test_spectral_sums_are_numpys(seed, half_grid, n_rows, data):
     rng = np.random.default_rng(seed)
     grid = tuple(2 * h for h in half_grid)
-    first = data.draw(st.integers(0, n_columns - 1))
-    width = data.draw(st.integers(1, n_columns - first))
-    spare = data.draw(st.integers(0, 2))  # the block may hold more columns than the ones summed
-    octant = rng.normal(size=(grid[0] // 2 + 1, grid[1] // 2 + 1, n_columns))
-    spectra = rng.normal(size=(3,) + grid + (width + spare,)) + 1j * rng.normal(size=(3,) + grid + (width + spare,))
-    found = sa._spectral_sums(octant, spectra, first, width, n_columns)
-    np.testing.assert_allclose(found, numpy_spectral_sums(octant, spectra, first, width, n_columns), rtol=1e-12,
+    first = data.draw(st.integers(0, n_rows - 1))
+    count = data.draw(st.integers(1, n_rows - first))
+    spare = data.draw(st.integers(0, 2))  # the block may hold more planes than the ones summed
+    octant = rng.normal(size=(n_rows, grid[0] // 2 + 1, grid[1] // 2 + 1))
+    shape = (3, count + spare) + grid
+    spectra = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    found = sa._spectral_sums(octant, spectra, first, count, n_rows)
+    np.testing.assert_allclose(found, numpy_spectral_sums(octant, spectra, first, count, n_rows), rtol=1e-12,
                                atol=1e-12 * np.abs(spectra).max() ** 2 * np.abs(octant).max() * spectra[0].size)
 
 

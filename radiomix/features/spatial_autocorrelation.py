@@ -20,9 +20,9 @@ They are computed exactly by one of two methods:
   turns each form into ``sum_k K^_k Re(conj(A^_k) B^_k) / N`` over the grid
   frequencies: three forward real FFTs (of ``M``, ``D``, ``S``), no inverse.
   ``Q = 2 (sum d_i^2 sum_j w_ij - X)``. The transforms skip the lines that
-  are all padding; the last two axes are transformed in place by blocks of
-  columns, each summed at once (:func:`_spectral_sums`), so no grid-sized
-  array is held; ``K``'s transform, real and even, is the type-1 DCT of one
+  are all padding: a real FFT along the first axis, then the other two axes
+  in place by contiguous blocks of planes, each summed at once
+  (:func:`_spectral_sums`), so no grid-sized array is held; ``K``'s transform, real and even, is the type-1 DCT of one
   octant of the grid. This is the same sum, exact up to floating-point
   rounding (sums per line, plane and block keep it small; ``S`` is centred
   so that its spectrum is not dominated by the zero frequency): measured
@@ -192,8 +192,8 @@ def _inverse_distance_spectrum(box_shape, grid_shape, spacing) -> np.ndarray:
     ``K`` is real and even along every axis of the (even-sized) grid, so its
     transform is real, even, and equal to the type-1 DCT of one octant
     ``0 <= o_a <= L_a / 2``: an eighth of the grid is transformed. The
-    octant's last axis is the ``rfftn`` layout's; :func:`_spectral_sums`
-    mirrors the other two.
+    octant's first axis is the half grid of a real FFT along axis 0;
+    :func:`_spectral_sums` mirrors the other two.
     """
     octant = [np.arange(length // 2 + 1) for length in grid_shape]
     squared = [(offsets * float(step)) ** 2 for offsets, step in zip(octant, spacing)]
@@ -207,42 +207,41 @@ def _inverse_distance_spectrum(box_shape, grid_shape, spacing) -> np.ndarray:
 
 
 @njit
-def _spectral_sums(octant, spectra, first_column, width, n_columns):
-    """``sum_k K_k Re(conj(A_k) B_k)`` for ``(A, B)`` = (M, M), (D, D) and (S, M) over some columns of the grid.
+def _spectral_sums(octant, spectra, first_row, count, n_rows):
+    """``sum_k K_k Re(conj(A_k) B_k)`` for ``(A, B)`` = (M, M), (D, D) and (S, M) over some planes of the grid.
 
-    ``spectra[..., :width]`` (of shape (3, L0, L1, >= width)) holds the ``rfftn`` half-grid
-    columns ``k_2 = first_column, ..., first_column + width - 1`` of ``M``, ``D`` and
-    ``S`` on an even grid whose half grid has ``n_columns`` columns;
-    ``K`` is the even kernel spectrum whose octant ``0 <= k_a <= L_a / 2`` is
-    ``octant`` (``K[L - k] = K[k]`` on axes 0 and 1). A column
-    ``0 < k_2 < L_2 / 2`` stands for itself and its mirror ``-k_2``
-    (weight 2), ``k_2 = 0`` and ``L_2 / 2`` for themselves only.
+    ``spectra[:, :count]`` (of shape (3, >= count, L1, L2)) holds the planes
+    ``k_0 = first_row, ..., first_row + count - 1`` of the half grid
+    (``rfft`` along axis 0, ``n_rows = L0 / 2 + 1`` planes) of ``M``, ``D``
+    and ``S`` on an even grid; ``K`` is the even kernel spectrum whose octant
+    ``0 <= k_a <= L_a / 2`` is ``octant`` (``K[L - k] = K[k]`` on axes 1 and
+    2). A plane ``0 < k_0 < L_0 / 2`` stands for itself and its mirror
+    ``-k_0`` (weight 2), ``k_0 = 0`` and ``L_0 / 2`` for themselves only.
     """
-    n0, n1 = spectra.shape[1:3]
+    n1, n2 = spectra.shape[2:]
+    half2 = n2 // 2
     totals = np.zeros(3)
-    for k0 in range(n0):  # sums per line, then per plane, then in all: rounding grows with the line count only
-        r0 = min(k0, n0 - k0)
+    for j in range(count):  # sums per line, then per plane, then in all: rounding grows with the line count only
+        k0 = first_row + j
+        plane_weight = 2.0 if 0 < k0 < n_rows - 1 else 1.0
         plane = np.zeros(3)
         for k1 in range(n1):
             r1 = min(k1, n1 - k1)
             mask_line = 0.0
             deviation_line = 0.0
             square_line = 0.0
-            for j in range(width):
-                k2 = first_column + j
-                weight = octant[r0, r1, k2]
-                if 0 < k2 < n_columns - 1:
-                    weight *= 2.0
-                m = spectra[0, k0, k1, j]
-                d = spectra[1, k0, k1, j]
-                q = spectra[2, k0, k1, j]
+            for k2 in range(n2):
+                weight = octant[k0, r1, min(k2, n2 - k2)]
+                m = spectra[0, j, k1, k2]
+                d = spectra[1, j, k1, k2]
+                q = spectra[2, j, k1, k2]
                 mask_line += weight * (m.real * m.real + m.imag * m.imag)
                 deviation_line += weight * (d.real * d.real + d.imag * d.imag)
                 square_line += weight * (q.real * m.real + q.imag * m.imag)
             plane[0] += mask_line
             plane[1] += deviation_line
             plane[2] += square_line
-        totals += plane
+        totals += plane_weight * plane
     return totals
 
 
@@ -256,40 +255,39 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
     ``(M, M)``, ``X`` from ``(D, D)`` and ``sum D^2 F`` from ``(S, M)``,
     ``S = D^2 - mean(D^2) M`` (centred, so that its spectrum is not dominated by
     the zero frequency: the rounding stays that of the pair sums):
-    three forward transforms and no inverse one. The last axis is transformed
-    at once (lines not all padding only), the other two by blocks of
-    :data:`SPECTRUM_BLOCK_ELEMENTS` whose sums are taken at once: no
-    grid-sized array is ever held.
+    three forward transforms and no inverse one. The first axis is
+    transformed at once (real FFT, lines not all padding only), the other two
+    by contiguous blocks of planes of :data:`SPECTRUM_BLOCK_ELEMENTS`, in
+    place, whose sums are taken at once: no grid-sized array is ever held.
     """
     box_shape = mask.shape
     grid_shape = fft_grid_shape(box_shape)
     kernel = _inverse_distance_spectrum(box_shape, grid_shape, spacing)
-    volumes = np.zeros((3,) + box_shape[:2] + (grid_shape[2],))
-    inside = (slice(None), slice(None), slice(0, box_shape[2]))
-    volumes[0][inside] = mask
-    volumes[1][inside] = deviation_grid
-    squares = volumes[2][inside]
+    volumes = np.empty((3,) + box_shape)
+    volumes[0] = mask
+    volumes[1] = deviation_grid
+    squares = volumes[2]
     np.square(deviation_grid, out=squares)
     mean_square = float(squares.sum()) / float(np.count_nonzero(mask))
     squares -= mean_square * mask
-    lines = scipy.fft.rfft(volumes, axis=3, workers=workers)
+    planes = scipy.fft.rfft(volumes, n=grid_shape[0], axis=1, workers=workers)  # (3, L0 / 2 + 1, s1, s2)
     del volumes
-    n_columns = lines.shape[3]
-    width = min(n_columns, max(1, SPECTRUM_BLOCK_ELEMENTS // (3 * grid_shape[0] * grid_shape[1])))
-    block = np.empty((3,) + grid_shape[:2] + (width,), dtype=complex)
+    n_rows = planes.shape[1]
+    width = min(n_rows, max(1, SPECTRUM_BLOCK_ELEMENTS // (3 * grid_shape[1] * grid_shape[2])))
+    block = np.empty((3, width) + grid_shape[1:], dtype=complex)
     totals = np.zeros(3)
-    for first in range(0, n_columns, width):
-        count = min(width, n_columns - first)
-        columns = block[..., :count]
-        columns[:, :box_shape[0], :box_shape[1]] = lines[..., first:first + count]
-        columns[:, :box_shape[0], box_shape[1]:] = 0.0
-        columns[:, box_shape[0]:] = 0.0
+    for first in range(0, n_rows, width):
+        count = min(width, n_rows - first)
+        rows = block[:, :count]
+        rows[:, :, :box_shape[1], :box_shape[2]] = planes[:, first:first + count]
+        rows[:, :, :box_shape[1], box_shape[2]:] = 0.0
+        rows[:, :, box_shape[1]:] = 0.0
         # overwrite_x lets SciPy transform in the block itself (no copy); its result is used either way
-        rows = scipy.fft.fft(columns[:, :box_shape[0]], axis=2, overwrite_x=True, workers=workers)
-        if not np.may_share_memory(rows, block):
-            columns[:, :box_shape[0]] = rows
-        spectra = scipy.fft.fft(columns, axis=1, overwrite_x=True, workers=workers)
-        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_columns)
+        lines = scipy.fft.fft(rows[:, :, :box_shape[1]], axis=3, overwrite_x=True, workers=workers)
+        if not np.may_share_memory(lines, block):
+            rows[:, :, :box_shape[1]] = lines
+        spectra = scipy.fft.fft(rows, axis=2, overwrite_x=True, workers=workers)
+        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows)
     weight_sum, cross_sum, centred_square_sum = totals / math.prod(grid_shape)
     squared_weighted = mean_square * weight_sum + centred_square_sum
     return float(weight_sum), float(cross_sum), float(2.0 * (squared_weighted - cross_sum))
