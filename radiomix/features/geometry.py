@@ -533,7 +533,8 @@ def _silhouette_ring(convex, normal):
     n_vertices = convex[0].shape[0]
     towards = np.empty(face_normals.shape[0], dtype=np.bool_)
     for f in range(face_normals.shape[0]):
-        towards[f] = face_normals[f, 0] * normal[0] + face_normals[f, 1] * normal[1] + face_normals[f, 2] * normal[2] >= 0.0
+        facing = face_normals[f, 0] * normal[0] + face_normals[f, 1] * normal[1] + face_normals[f, 2] * normal[2]
+        towards[f] = facing >= 0.0
     ring = np.empty(n_vertices, dtype=np.int64)
     first_edge = -1
     for e in range(edge_faces.shape[0]):

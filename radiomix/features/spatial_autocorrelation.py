@@ -219,7 +219,6 @@ def _spectral_sums(octant, spectra, first_row, count, n_rows):
     ``-k_0`` (weight 2), ``k_0 = 0`` and ``L_0 / 2`` for themselves only.
     """
     n1, n2 = spectra.shape[2:]
-    half2 = n2 // 2
     totals = np.zeros(3)
     for j in range(count):  # sums per line, then per plane, then in all: rounding grows with the line count only
         k0 = first_row + j
