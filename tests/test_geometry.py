@@ -59,7 +59,8 @@ def test_box_from_the_silhouette_is_the_box_from_every_vertex(case):
     # the silhouette is only a shortcut: the box is the one found from all hull vertices
     points, normal = case
     convex = geometry._hull_structure(ConvexHull(points))
-    every_vertex = (convex[0], np.zeros((0, 3)), np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
+    every_vertex = (convex[0], np.zeros((0, 3)), np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2), dtype=np.int64),
+                    np.zeros(len(convex[0]) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
     for direction in (normal, np.array([0.0, 0.0, 1.0]), convex[1][0]):
         found, reference = np.empty(3), np.empty(3)
         geometry._box_about_normal(convex, np.ascontiguousarray(direction), found, np.empty((3, 3)))
@@ -70,7 +71,7 @@ def test_box_from_the_silhouette_is_the_box_from_every_vertex(case):
 def test_hull_structure_lists_each_edge_once_between_its_two_faces():
     points = np.array([[0, 0, 0], [2, 0, 0], [0, 3, 0], [0, 0, 4], [2, 3, 4]], dtype=np.float64)
     hull = ConvexHull(points)
-    vertices, face_normals, edge_vertices, edge_faces = geometry._hull_structure(hull)
+    vertices, face_normals, edge_vertices, edge_faces, starts, vertex_edges = geometry._hull_structure(hull)
     assert len(edge_vertices) == 3 * len(hull.simplices) // 2  # closed triangulated surface
     assert len({tuple(sorted(edge)) for edge in edge_vertices.tolist()}) == len(edge_vertices)
     triangles = [set(vertices_of.tolist()) for vertices_of in np.searchsorted(hull.vertices, hull.simplices)]
@@ -78,6 +79,88 @@ def test_hull_structure_lists_each_edge_once_between_its_two_faces():
         assert {a, b} <= triangles[f] and {a, b} <= triangles[g] and f != g
     np.testing.assert_allclose(np.linalg.norm(face_normals, axis=1), 1.0)
     np.testing.assert_array_equal(vertices, points[hull.vertices])
+    for vertex in range(len(vertices)):  # each vertex lists exactly the edges that end at it
+        listed = sorted(vertex_edges[starts[vertex]:starts[vertex + 1]].tolist())
+        assert listed == [e for e, ends in enumerate(edge_vertices.tolist()) if vertex in ends]
+
+
+def in_plane(normal):
+    """The in-plane axes of ``_box_about_normal`` for ``normal``."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.6 else np.array([0.0, 1.0, 0.0])
+    first = helper - (helper @ normal) * normal
+    first /= np.linalg.norm(first)
+    return first, np.cross(normal, first)
+
+
+@FAST
+@given(st.one_of(clouds(), lattice_hulls()), st.booleans())
+def test_silhouette_ring_is_a_loop_of_edges_through_every_vertex_of_the_projected_hull(case, along_an_axis):
+    points, normal = case
+    if along_an_axis:  # lattice hulls seen along an axis: faces exactly edge-on
+        normal = np.eye(3)[int(np.argmax(np.abs(normal)))]
+    convex = geometry._hull_structure(ConvexHull(points))
+    ring = geometry._silhouette_ring(convex, np.ascontiguousarray(normal))
+    if len(ring) == 0:  # not one loop: the caller sorts the silhouette instead
+        return
+    assert len(set(ring.tolist())) == len(ring) >= 3
+    edges = {tuple(sorted(edge)) for edge in convex[2].tolist()}
+    assert all(tuple(sorted((a, b))) in edges for a, b in zip(ring, np.roll(ring, -1)))
+    first, second = in_plane(normal)
+    planar = convex[0] @ np.array([first, second]).T
+    if np.linalg.matrix_rank(planar - planar.mean(axis=0), tol=1e-9) == 2:
+        assert set(ConvexHull(planar).vertices.tolist()) <= set(ring.tolist())
+
+
+def planar_hull_reference(u, v):
+    """SciPy's 2D hull vertices, counter-clockwise from the lexicographically smallest (u, then v)."""
+    hull = ConvexHull(np.column_stack([u, v])).vertices.tolist()  # counter-clockwise
+    start = min(range(len(hull)), key=lambda k: (u[hull[k]], v[hull[k]]))
+    return hull[start:] + hull[:start]
+
+
+@FAST
+@given(clouds(), st.booleans())
+def test_ring_hull_is_the_hull_of_the_silhouette_ring_in_either_direction(case, reverse):
+    points, normal = case
+    convex = geometry._hull_structure(ConvexHull(points))
+    ring = geometry._silhouette_ring(convex, normal)
+    assert len(ring) >= 3  # points in general position, a random direction: the silhouette is one loop
+    first, second = in_plane(normal)
+    u, v = geometry._projected(convex[0], ring[::-1].copy() if reverse else ring, first, second)
+    assert geometry._ring_hull(u, v).tolist() == planar_hull_reference(u, v)
+    assert geometry._ring_hull(u, v).tolist() == geometry._planar_hull(u, v).tolist()
+
+
+def brute_force_rectangle_area(u, v, hull):
+    """Smallest area over the hull's edges of the rectangle with a side along the edge (NumPy, every point)."""
+    best = np.inf
+    for a, b in zip(hull, np.roll(hull, -1)):
+        direction = np.array([u[b] - u[a], v[b] - v[a]])
+        if not direction.any():
+            continue
+        direction /= np.linalg.norm(direction)
+        along = u * direction[0] + v * direction[1]
+        across = -u * direction[1] + v * direction[0]
+        best = min(best, np.ptp(along) * np.ptp(across))
+    return best
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1), st.integers(3, 60), st.booleans())
+def test_minimum_area_rectangle_is_the_numpy_one(seed, n_points, on_a_lattice):
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 6, size=(n_points, 2)) * 0.5 if on_a_lattice else rng.normal(size=(n_points, 2))
+    points = points * rng.uniform(0.2, 5.0, size=2)
+    u, v = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    hull = geometry._planar_hull(u, v)
+    width, depth, du, dv = geometry._minimum_area_rectangle(u, v, hull)
+    expected = brute_force_rectangle_area(u, v, hull)
+    if not np.isfinite(expected):  # all points coincide
+        assert (width, depth) == (0.0, 0.0)
+        return
+    assert width * depth == pytest.approx(expected, rel=1e-12, abs=1e-12 * np.ptp(points) ** 2)
+    along, across = u * du + v * dv, -u * dv + v * du  # the rectangle encloses every point
+    assert np.ptp(along) == pytest.approx(width, rel=1e-12, abs=1e-12) and np.ptp(across) <= depth * (1 + 1e-12) + 1e-12
 
 
 @FAST

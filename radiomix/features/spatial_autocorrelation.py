@@ -10,23 +10,31 @@ They are computed exactly by one of two methods:
   each row writing its own partial sums, reduced afterwards. Cost
   ``n (n - 1) / 2`` pair evaluations (about 1e9 per second per core).
 - **fft** (:func:`_fft_inverse_distance_sums`): the weight depends on the
-  voxel offset only, so on the voxel grid ``F = K * M`` and ``G = K * D``
-  (``K(o) = 1 / ||o * spacing||``, ``K(0) = 0``, ``M`` the mask, ``D`` the
-  deviations, 0 outside) are linear convolutions, done with real FFTs on a
-  grid of the even fast length ``>= 2 s - 1`` per axis (``s`` the bounding
-  box): then ``W = sum M F``, ``X = sum D G`` and ``Q = 2 (sum D^2 F - X)``.
-  The transforms skip the lines that are all padding (forward) or fall
-  outside the box (inverse), and ``K``'s transform, real and even, is the
-  type-1 DCT of one octant of the grid. This is the same sum, exact up to
-  floating-point rounding: the FFT's error is about ``1e-16 log2(grid)`` of
-  the largest convolution value; measured differences from the pair sums
-  are 1e-15 to 1e-14 (relative) on the CT phantom, real PET and MR ROIs and
-  on noise ROIs (Moran's I near 0), and
-  ``tests/test_spatial_autocorrelation.py`` checks ``|difference| <=
-  FFT_TOLERANCE`` (1e-9) against the definition. Cost: four pruned 3D FFTs
-  of the grid (about ``8 s_z s_y s_x`` elements), 40-130 ns per grid
-  element on the shared 2-core machine (CT phantom, 46k voxels, grid
-  100 x 120 x 120: 31 ms) and about 50 bytes per grid element of memory.
+  voxel offset only, so ``W``, ``X`` and ``sum_i d_i^2 sum_j w_ij`` are
+  quadratic forms ``sum_p A_p (K * B)_p`` of a linear convolution with
+  ``K(o) = 1 / ||o * spacing||`` (``K(0) = 0``) on the voxel grid, ``A, B``
+  among the mask ``M``, the deviations ``D`` and the centred squares
+  ``S = D^2 - mean(D^2) M`` (0 outside the ROI). On a grid of the even fast
+  length ``>= 2 s - 1`` per axis (``s`` the bounding box) the circular
+  convolution equals the linear one inside the box, and Parseval's theorem
+  turns each form into ``sum_k K^_k Re(conj(A^_k) B^_k) / N`` over the grid
+  frequencies: three forward real FFTs (of ``M``, ``D``, ``S``), no inverse.
+  ``Q = 2 (sum d_i^2 sum_j w_ij - X)``. The transforms skip the lines that
+  are all padding: a real FFT along the first axis, then the other two axes
+  in place by contiguous blocks of planes, each summed at once
+  (:func:`_spectral_sums`), so no grid-sized array is held; ``K``'s transform, real and even, is the type-1 DCT of one
+  octant of the grid. This is the same sum, exact up to floating-point
+  rounding (sums per line, plane and block keep it small; ``S`` is centred
+  so that its spectrum is not dominated by the zero frequency): measured
+  differences from the pair sums are about 1e-16 to 1e-14 absolute on
+  ellipsoids of 1k-50k voxels, noise and smooth, as for the former
+  convolution-field method, and ``tests/test_spatial_autocorrelation.py``
+  checks ``|difference| <= FFT_TOLERANCE`` (1e-9) against the definition
+  and the three sums against the pair sums to 1e-12. Cost: three pruned
+  forward 3D FFTs of the grid (about ``8 s_z s_y s_x`` elements), 15-20 ns
+  per grid element on the shared 2-core machine (CT phantom at 2 mm, 46k
+  voxels, grid 80 x 100 x 100: 12-15 ms), memory about 16 bytes per box
+  element times 3 and a block of 1 MiB.
 
 :func:`grid_morans_i_gearys_c` picks the method with the smaller estimated
 cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, measured on a 2-core machine).
@@ -42,19 +50,23 @@ import scipy.fft
 from radiomix._numba import njit, njit_parallel, prange
 from radiomix.errors import InputError
 
-PAIR_EVALUATIONS_PER_FFT_ELEMENT = 40.0
-"""Pair evaluations costing as much as one FFT grid element (the four transforms and products).
+PAIR_EVALUATIONS_PER_FFT_ELEMENT = 16.0
+"""Pair evaluations costing as much as one FFT grid element (the three transforms and the sums).
 
-Measured on the shared 2-core development machine (load 4-5) on ellipsoids at 2 mm: the ratio
-of the time per grid element to the time per pair was 17-62 (1.5k voxels: pairs 3.6 ms, FFT
-1.6 ms; 5.2k voxels: 24 ms and 9 ms; 24k voxels: 590 ms and 66 ms). The two methods break
-even near 1,000-1,500 voxels for a compact ROI.
+Measured on the shared 2-core development machine (load about 2) on ellipsoids at 2 mm, fastest
+of 9 interleaved calls: the ratio of the time per grid element to the time per pair was 14-19
+from 900 to 7,200 voxels (888 voxels: pairs 0.51 ms, FFT 0.36 ms; 2,136 voxels: 2.3 ms and
+0.62 ms; 7,216 voxels: 31 ms and 2.2 ms). The two methods break even near 300-500 voxels for a
+compact ROI.
 """
 
 FFT_TOLERANCE = 1.0e-9
 """Largest absolute difference of Moran's I and Geary's C between the FFT and pair methods in tests."""
 
 METHODS = ("auto", "pairs", "fft")
+
+SPECTRUM_BLOCK_ELEMENTS = 2 ** 16
+"""Complex elements of the spectrum blocks transformed and summed at once by the FFT method (1 MiB)."""
 
 
 @njit
@@ -180,8 +192,8 @@ def _inverse_distance_spectrum(box_shape, grid_shape, spacing) -> np.ndarray:
     ``K`` is real and even along every axis of the (even-sized) grid, so its
     transform is real, even, and equal to the type-1 DCT of one octant
     ``0 <= o_a <= L_a / 2``: an eighth of the grid is transformed. The
-    octant's last axis is the ``rfftn`` layout's; :func:`_multiply_by_even`
-    mirrors the other two.
+    octant's first axis is the half grid of a real FFT along axis 0;
+    :func:`_spectral_sums` mirrors the other two.
     """
     octant = [np.arange(length // 2 + 1) for length in grid_shape]
     squared = [(offsets * float(step)) ** 2 for offsets, step in zip(octant, spacing)]
@@ -194,51 +206,90 @@ def _inverse_distance_spectrum(box_shape, grid_shape, spacing) -> np.ndarray:
     return scipy.fft.dctn(kernel, type=1)
 
 
-def _multiply_by_even(transform: np.ndarray, octant: np.ndarray) -> None:
-    """``transform *= K`` in place, ``K`` the even spectrum whose first octant (axes 0 and 1) is ``octant``.
+@njit
+def _spectral_sums(octant, spectra, first_row, count, n_rows):
+    """``sum_k K_k Re(conj(A_k) B_k)`` for ``(A, B)`` = (M, M), (D, D) and (S, M) over some planes of the grid.
 
-    An even spectrum on an axis of even length ``L`` holds ``K[L - k] = K[k]``:
-    the rows ``k > L / 2`` are the octant's rows ``L - k``, read backwards.
+    ``spectra[:, :count]`` (of shape (3, >= count, L1, L2)) holds the planes
+    ``k_0 = first_row, ..., first_row + count - 1`` of the half grid
+    (``rfft`` along axis 0, ``n_rows = L0 / 2 + 1`` planes) of ``M``, ``D``
+    and ``S`` on an even grid; ``K`` is the even kernel spectrum whose octant
+    ``0 <= k_a <= L_a / 2`` is ``octant`` (``K[L - k] = K[k]`` on axes 1 and
+    2). A plane ``0 < k_0 < L_0 / 2`` stands for itself and its mirror
+    ``-k_0`` (weight 2), ``k_0 = 0`` and ``L_0 / 2`` for themselves only.
     """
-    n0, n1 = octant.shape[:2]
-    upper = slice(n0 - 2, 0, -1)  # octant rows L/2 - 1, ..., 1 for transform rows L/2 + 1, ..., L - 1
-    left = slice(n1 - 2, 0, -1)
-    transform[:n0, :n1] *= octant
-    transform[n0:, :n1] *= octant[upper]
-    transform[:n0, n1:] *= octant[:, left]
-    transform[n0:, n1:] *= octant[upper, left]
-
-
-def _forward(volume: np.ndarray, grid_shape, workers: int) -> np.ndarray:
-    """``rfftn(volume, grid_shape)``, transforming only the lines that are not all padding."""
-    transform = scipy.fft.rfft(volume, n=grid_shape[2], axis=2, workers=workers)
-    transform = scipy.fft.fft(transform, n=grid_shape[1], axis=1, workers=workers)
-    return scipy.fft.fft(transform, n=grid_shape[0], axis=0, workers=workers)
-
-
-def _inverse_inside(transform: np.ndarray, grid_shape, box_shape, workers: int) -> np.ndarray:
-    """``irfftn(transform, grid_shape)[box]``, transforming only the lines that reach the box."""
-    inverse = scipy.fft.ifft(transform, axis=0, workers=workers)[:box_shape[0]]
-    inverse = scipy.fft.ifft(inverse, axis=1, workers=workers)[:, :box_shape[1]]
-    return scipy.fft.irfft(inverse, n=grid_shape[2], axis=2, workers=workers)[:, :, :box_shape[2]]
+    n1, n2 = spectra.shape[2:]
+    totals = np.zeros(3)
+    for j in range(count):  # sums per line, then per plane, then in all: rounding grows with the line count only
+        k0 = first_row + j
+        plane_weight = 2.0 if 0 < k0 < n_rows - 1 else 1.0
+        plane = np.zeros(3)
+        for k1 in range(n1):
+            r1 = min(k1, n1 - k1)
+            mask_line = 0.0
+            deviation_line = 0.0
+            square_line = 0.0
+            for k2 in range(n2):
+                weight = octant[k0, r1, min(k2, n2 - k2)]
+                m = spectra[0, j, k1, k2]
+                d = spectra[1, j, k1, k2]
+                q = spectra[2, j, k1, k2]
+                mask_line += weight * (m.real * m.real + m.imag * m.imag)
+                deviation_line += weight * (d.real * d.real + d.imag * d.imag)
+                square_line += weight * (q.real * m.real + q.imag * m.imag)
+            plane[0] += mask_line
+            plane[1] += deviation_line
+            plane[2] += square_line
+        totals += plane_weight * plane
+    return totals
 
 
 def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spacing, workers: int = -1):
-    """``W``, ``X`` and ``Q`` over ordered pairs by FFT convolution with the inverse-distance kernel."""
+    """``W``, ``X`` and ``Q`` over ordered pairs by FFT convolution with the inverse-distance kernel.
+
+    With ``M`` the mask, ``D`` the deviations and ``K`` the kernel on a grid
+    that holds the linear convolutions, Parseval's theorem gives each sum
+    ``sum_p A_p (K * B)_p`` as ``sum_k K^_k Re(conj(A^_k) B^_k) / N`` over the
+    ``N`` grid frequencies (``K^`` real, :func:`_spectral_sums`): ``W`` from
+    ``(M, M)``, ``X`` from ``(D, D)`` and ``sum D^2 F`` from ``(S, M)``,
+    ``S = D^2 - mean(D^2) M`` (centred, so that its spectrum is not dominated by
+    the zero frequency: the rounding stays that of the pair sums):
+    three forward transforms and no inverse one. The first axis is
+    transformed at once (real FFT, lines not all padding only), the other two
+    by contiguous blocks of planes of :data:`SPECTRUM_BLOCK_ELEMENTS`, in
+    place, whose sums are taken at once: no grid-sized array is ever held.
+    """
     box_shape = mask.shape
     grid_shape = fft_grid_shape(box_shape)
     kernel = _inverse_distance_spectrum(box_shape, grid_shape, spacing)
-    transform = _forward(mask.astype(np.float64), grid_shape, workers)
-    _multiply_by_even(transform, kernel)
-    mask_field = _inverse_inside(transform, grid_shape, box_shape, workers)
-    weight_sum = float(mask_field[mask].sum())
-    squared_weighted = float((deviation_grid ** 2 * mask_field).sum())
-    del mask_field
-    transform = _forward(deviation_grid, grid_shape, workers)
-    _multiply_by_even(transform, kernel)
-    deviation_field = _inverse_inside(transform, grid_shape, box_shape, workers)
-    cross_sum = float((deviation_grid * deviation_field).sum())
-    return weight_sum, cross_sum, 2.0 * (squared_weighted - cross_sum)
+    volumes = np.empty((3,) + box_shape)
+    volumes[0] = mask
+    volumes[1] = deviation_grid
+    squares = volumes[2]
+    np.square(deviation_grid, out=squares)
+    mean_square = float(squares.sum()) / float(np.count_nonzero(mask))
+    squares -= mean_square * mask
+    planes = scipy.fft.rfft(volumes, n=grid_shape[0], axis=1, workers=workers)  # (3, L0 / 2 + 1, s1, s2)
+    del volumes
+    n_rows = planes.shape[1]
+    width = min(n_rows, max(1, SPECTRUM_BLOCK_ELEMENTS // (3 * grid_shape[1] * grid_shape[2])))
+    block = np.empty((3, width) + grid_shape[1:], dtype=complex)
+    totals = np.zeros(3)
+    for first in range(0, n_rows, width):
+        count = min(width, n_rows - first)
+        rows = block[:, :count]
+        rows[:, :, :box_shape[1], :box_shape[2]] = planes[:, first:first + count]
+        rows[:, :, :box_shape[1], box_shape[2]:] = 0.0
+        rows[:, :, box_shape[1]:] = 0.0
+        # overwrite_x lets SciPy transform in the block itself (no copy); its result is used either way
+        lines = scipy.fft.fft(rows[:, :, :box_shape[1]], axis=3, overwrite_x=True, workers=workers)
+        if not np.may_share_memory(lines, block):
+            rows[:, :, :box_shape[1]] = lines
+        spectra = scipy.fft.fft(rows, axis=2, overwrite_x=True, workers=workers)
+        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows)
+    weight_sum, cross_sum, centred_square_sum = totals / math.prod(grid_shape)
+    squared_weighted = mean_square * weight_sum + centred_square_sum
+    return float(weight_sum), float(cross_sum), float(2.0 * (squared_weighted - cross_sum))
 
 
 def choose_method(n_voxels: int, box_shape) -> str:

@@ -31,6 +31,7 @@ from skimage.measure import marching_cubes as lewiner_marching_cubes
 
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features import marching_cubes, marching_squares
+from radiomix.features.geometry import mesh_volume_and_area
 from radiomix.spec import MorphologySettings
 
 COPLANAR_EIGENVALUE_RATIO = 1.0e-10
@@ -71,34 +72,32 @@ def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
         Vertex indices of each triangle, wound so that the signed volume
         :func:`mesh_volume` is positive.
     """
-    mask = check_mask(mask)
+    vertices, faces, _, _ = _outward_mesh(check_mask(mask), spacing)
+    return vertices, faces
+
+
+def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2)."""
     padded = np.pad(mask, 1).astype(np.float64)
     vertices, faces, _, _ = lewiner_marching_cubes(
         padded, level=0.5, spacing=tuple(float(s) for s in spacing))
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    if _signed_volume(vertices, faces) < 0.0:
-        faces = faces[:, ::-1].copy()
-    return vertices, faces
-
-
-def _signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Sum of signed tetrahedron volumes (mm^3) spanned by the centroid and each triangle."""
-    centred = vertices - vertices.mean(axis=0)
-    a, b, c = centred[faces[:, 0]], centred[faces[:, 1]], centred[faces[:, 2]]
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+    volume, area = mesh_volume_and_area(vertices, faces)
+    if volume < 0.0:  # reversing every triangle negates every signed tetrahedron
+        faces = np.ascontiguousarray(faces[:, ::-1])
+        volume = -volume
+    return vertices, faces, volume, area
 
 
 def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     """Volume (mm^3) enclosed by a closed, outward-wound triangle mesh (IBSI RNU0)."""
-    return _signed_volume(np.asarray(vertices, dtype=np.float64), np.asarray(faces))
+    return mesh_volume_and_area(vertices, faces)[0]
 
 
 def mesh_area(vertices: np.ndarray, faces: np.ndarray) -> float:
     """Surface area (mm^2) of a triangle mesh: the sum of its triangle areas (IBSI C0JK)."""
-    vertices = np.asarray(vertices, dtype=np.float64)
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
+    return mesh_volume_and_area(vertices, faces)[1]
 
 
 def check_mask(mask: np.ndarray) -> np.ndarray:
@@ -162,11 +161,10 @@ def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
         area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
         vertices = (grid * 0.5) * spacing
         return Surface(volume, area, vertices, vertices, grid)
-    vertices, faces = surface_mesh(mask, spacing)
+    vertices, _, volume, area = _outward_mesh(check_mask(mask), spacing)
     grid = np.rint(vertices / spacing * 2.0).astype(np.int64)
     on_edges = (np.count_nonzero(grid % 2, axis=1) == 1) & np.all(vertices == (grid * 0.5) * spacing, axis=1)
-    return Surface(mesh_volume(vertices, faces), mesh_area(vertices, faces), vertices, vertices[on_edges],
-                   grid[on_edges])
+    return Surface(volume, area, vertices, vertices[on_edges], grid[on_edges])
 
 
 def volume_area_features(volume: float, area: float) -> dict[str, float]:
