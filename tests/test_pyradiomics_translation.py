@@ -38,7 +38,7 @@ def _ordinary_values(image: sitk.Image, mask: sitk.Image, params: dict) -> dict[
     """
     translation = translate(load_pyradiomics_spec(params), image)
     values = {}
-    for image_type in translation.image_types:
+    for image_type in translation.parts:
         names = image_type.feature_names()
         intensity = image_type.spec.intensity
         source = image if intensity.normalisation == "none" else normalise_whole_image(
@@ -263,7 +263,7 @@ def test_pyradiomics_warnings_are_logged_once_per_case(caplog):
     image, mask = _small_case()
     params = {"imageType": {"LoG": {"sigma": [1.0, 100.0]}}, "featureClass": {"firstorder": []},
               "setting": {"label": 2}}
-    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.translation"):
         table = extract_pyradiomics(image, mask, params)
     assert caplog.text.count("must be greater than the size") == 1
     assert {name.split("_")[0] for name in table["feature"]} == {"log-sigma-1-0-mm-3D"}
