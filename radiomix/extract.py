@@ -180,13 +180,20 @@ def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image,
     """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask``.
 
     Inflating compressed files releases the GIL, so the two reads overlap. The label image is
-    None for an in-memory mask, a DICOM RTSTRUCT or SEG (rasterised later onto the image).
+    None for an in-memory mask, a DICOM RTSTRUCT or SEG (rasterised later onto the image). An
+    unreadable image is reported before an unreadable mask.
     """
-    if isinstance(mask, sitk.Image) or io.mask_kind(mask) in ("RTSTRUCT", "SEG"):
+    if isinstance(mask, sitk.Image):
         return io.read_image(image), None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        mask_read = pool.submit(read_image_file, mask)
-        return io.read_image(image), mask_read.result()
+        mask_read = pool.submit(_label_file, mask)
+        picture = io.read_image(image)
+        return picture, mask_read.result()
+
+
+def _label_file(mask: str | Path) -> sitk.Image | None:
+    """The label image of a mask file (None for a DICOM RTSTRUCT or SEG)."""
+    return None if io.mask_kind(mask) in ("RTSTRUCT", "SEG") else read_image_file(mask)
 
 
 def _first_column(table: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -153,7 +153,7 @@ def _morphological_mask(roi: np.ndarray, intensity_mask: np.ndarray, settings: R
 
 def roi_crop(processed: ProcessedImage, spec: Spec) -> tuple[slice, ...]:
     """The block of the processed image every family reads: the ROI's bounding box plus the margin of
-    the local-intensity sphere (and one voxel)."""
+    the local-intensity sphere (and one voxel) when that family is enabled."""
     return _crop_slices(processed.morphological_mask, processed.spacing, _margin_mm(spec))
 
 
@@ -245,8 +245,9 @@ def _margin_mm(spec: Spec) -> float:
 
 
 def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
-    """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
-    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 for step in spacing])
+    """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel; none without a margin),
+    clipped to the array."""
+    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 if margin_mm else 0 for step in spacing])
 
 
 def _box_slices(roi: np.ndarray, pads) -> tuple[slice, ...]:

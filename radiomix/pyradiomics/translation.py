@@ -189,6 +189,14 @@ aggregation of :func:`texture_dimensions` (pyradiomics' offsets give one aggrega
 TEXTURE_SPEC_FAMILIES = {"glcm": "glcm", "glrlm": "glrlm", "gldm": "ngldm", "ngtdm": "ngtdm", "glszm": "glszm"}
 """pyradiomics texture class -> the ordinary spec's family (``FeatureSettings`` field)."""
 
+CLASS_FAMILIES = {"shape": "morphology", "shape2D": "morphology", "firstorder": "statistics",
+                  **TEXTURE_SPEC_FAMILIES}
+"""pyradiomics class -> the ordinary spec's family computing it (firstorder: with the histogram's)."""
+
+CLASS_SOURCES = {"shape": SHAPE_SOURCES, "shape2D": SHAPE2D_SOURCES, "firstorder": FIRSTORDER_SOURCES,
+                 **{name: sources for name, (_, _, sources) in TEXTURE_FAMILIES.items()}}
+"""pyradiomics class -> its features' sources (pyradiomics name -> family key; firstorder: (family, key))."""
+
 
 def texture_dimensions(settings: PyradiomicsSettings) -> tuple[str]:
     """``("2.5D",)`` with ``force2D`` (slices along ``force2Ddimension``), else ``("3D",)``."""
@@ -436,25 +444,23 @@ class ImageTypeSpec:
         ``original_morphology_volume_mesh`` -> ``original_shape_MeshVolume``.
         """
         features = self.spec.features
-        names = {}
-        if features.morphology is not None:
-            names.update((column_name("original", "morphology", key, ""), f"original_shape_{name}")
-                         for name, key in SHAPE_SOURCES.items())
-            if set(surface.PLANAR_KEYS) <= set(features.morphology.non_ibsi_features):
-                names.update((column_name("original", "morphology", key, ""), f"original_shape2D_{name}")
-                             for name, key in SHAPE2D_SOURCES.items())
-        for image_type, prefix in self.prefixes:
-            if features.statistics is not None:
-                names.update((column_name(image_type, family, key, ""), f"{prefix}_firstorder_{name}")
-                             for name, (family, key) in FIRSTORDER_SOURCES.items())
-            for feature_class, family in TEXTURE_SPEC_FAMILIES.items():
-                family_settings = getattr(features, family)
-                if family_settings is None:
-                    continue
-                label = self._aggregation(family, family_settings)
-                names.update((column_name(image_type, family, key, label), f"{prefix}_{feature_class}_{name}")
-                             for name, key in TEXTURE_FAMILIES[feature_class][2].items())
-        return names
+        classes = [name for name, family in CLASS_FAMILIES.items() if getattr(features, family) is not None]
+        if "shape" in classes and not set(surface.PLANAR_KEYS) <= set(features.morphology.non_ibsi_features):
+            classes.remove("shape2D")
+        return {self.column(image_type, feature_class, name): f"{prefix}_{feature_class}_{name}"
+                for image_type, prefix in self.prefixes for feature_class in classes
+                for name in CLASS_SOURCES[feature_class]}
+
+    def column(self, image_type: str, feature_class: str, name: str) -> str:
+        """The ordinary column of pyradiomics' feature ``name`` of ``feature_class`` on ``image_type``."""
+        if feature_class in SHAPE_CLASSES:
+            return column_name(image_type, "morphology", CLASS_SOURCES[feature_class][name], "")
+        if feature_class == "firstorder":
+            family, key = FIRSTORDER_SOURCES[name]
+            return column_name(image_type, family, key, "")
+        family = TEXTURE_SPEC_FAMILIES[feature_class]
+        return column_name(image_type, family, CLASS_SOURCES[feature_class][name],
+                           self._aggregation(family, getattr(self.spec.features, family)))
 
     def _aggregation(self, family: str, settings) -> str:
         """The aggregation label of a texture family's values (pyradiomics' offsets give one)."""
@@ -516,12 +522,11 @@ class Translation:
         by_column = {row["feature"]: row for row in rows}
         table = []
         for part in self.parts:
-            columns = {name: column for column, name in part.feature_names().items()}
-            for _, prefix in part.prefixes:
+            for image_type, prefix in part.prefixes:
                 for feature_class, definitions in self.classes:
                     if (feature_class in SHAPE_CLASSES) != (part is self.shape):
                         continue
-                    found = [(definition, by_column.get(columns.get(f"{prefix}_{feature_class}_{definition.name}")))
+                    found = [(definition, by_column.get(part.column(image_type, feature_class, definition.name)))
                              for definition in definitions]
                     if feature_class == "shape2D" and not _has_shape2d(found):
                         continue
