@@ -1,7 +1,8 @@
 """A pyradiomics parameter file translated into ordinary specs (radiomix.pyradiomics.translation).
 
-The translated specs, extracted through the ordinary ``radiomix.extract_features`` (one call per
-image type) and renamed through the naming table, give the pyradiomics path's values: firstorder on
+The translated specs, each extracted through ``radiomix.extract_features`` on its own (the shape
+classes' and each image type's) and renamed through the naming table, give the parameter file's
+values (its specs sharing one read and processing of the case): firstorder on
 every baseline configuration and on the prostate phantom with LoG and Wavelet, every class on brain1
 (feature_specs/pyradiomics_default.yaml and a force2D/distances/weightingNorm variant) and on a small
 case with LoG and Wavelet and a single-slice ROI (shape2D); every parameter-file setting is either

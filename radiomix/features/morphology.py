@@ -237,10 +237,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
 
-    morphological_positions = surface.voxel_positions(morphological, spacing)
-    intensity_positions = surface.voxel_positions(intensity_mask, spacing)
-    intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask]
-    if len(intensities) == 0:
+    intensity_keys = {"centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"} & set(wanted)
+    intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask] if intensity_keys else None
+    if not intensity_keys:
+        pass
+    elif len(intensities) == 0:
         for key in ("centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"):
             put(key, math.nan, EMPTY_INTENSITY_MASK)
     else:
@@ -248,6 +249,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         if total == 0.0:
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
+            morphological_positions = surface.voxel_positions(morphological, spacing)
+            intensity_positions = surface.voxel_positions(intensity_mask, spacing)
             weighted_centre = intensities @ intensity_positions / total
             put("centre_of_mass_shift",
                 np.linalg.norm(morphological_positions.mean(axis=0) - weighted_centre))

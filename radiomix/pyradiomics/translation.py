@@ -479,7 +479,9 @@ class Translation:
     label : int
         The ROI label.
     shape : ImageTypeSpec or None
-        The shape classes (computed once, on the original image), when enabled.
+        The shape classes' own spec (on the original image), when they are
+        enabled and no ``Original`` image type carries them (its spec has the
+        morphology family, with the parameter file's global settings).
     image_types : tuple of ImageTypeSpec
         The image types with a class to compute, in the file's order.
     classes : tuple of (str, tuple of PyradiomicsFeature)
@@ -520,18 +522,20 @@ class Translation:
         does, without ``force2D`` or for an ROI spanning several slices.
         """
         by_column = {row["feature"]: row for row in rows}
+        shape_part = next((part for part in self.parts if part.spec.features.morphology is not None), None)
+        images = [(shape_part, "original", "original", True)] if shape_part is not None else []
+        images += [(part, image_type, prefix, False)
+                   for part in self.image_types for image_type, prefix in part.prefixes]
         table = []
-        for part in self.parts:
-            for image_type, prefix in part.prefixes:
-                for feature_class, definitions in self.classes:
-                    if (feature_class in SHAPE_CLASSES) != (part is self.shape):
-                        continue
-                    found = [(definition, by_column.get(part.column(image_type, feature_class, definition.name)))
-                             for definition in definitions]
-                    if feature_class == "shape2D" and not _has_shape2d(found):
-                        continue
-                    table += [_row(prefix, feature_class, definition, row, part.settings)
-                              for definition, row in found]
+        for part, image_type, prefix, shape in images:
+            for feature_class, definitions in self.classes:
+                if (feature_class in SHAPE_CLASSES) != shape:
+                    continue
+                found = [(definition, by_column.get(part.column(image_type, feature_class, definition.name)))
+                         for definition in definitions]
+                if feature_class == "shape2D" and not _has_shape2d(found):
+                    continue
+                table += [_row(prefix, feature_class, definition, row, part.settings) for definition, row in found]
         return pd.DataFrame(table, columns=COLUMNS)
 
 
@@ -590,10 +594,7 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
     classes = {name: spec.enabled_features(name) for name, _ in spec.feature_classes}
     shape_classes = {name: features for name, features in classes.items() if name in SHAPE_CLASSES}
     image_classes = {name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
-    shape = None
-    if shape_classes:
-        shape = ImageTypeSpec("shape", ordinary_spec(spec.settings, (), shape_classes), (("original", "original"),),
-                              spec.settings)
+    shape_family = shape_settings(spec.settings, "shape2D" in shape_classes) if shape_classes else None
     image_types = []
     for image_type in spec.image_types if image_classes else ():
         named = image_type_filters(image_type.name, image_type.settings, *grid, warn=warn)
@@ -602,8 +603,16 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
         filters = tuple(settings for _, settings in named if settings is not None)
         prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
                          for prefix, settings in named)
-        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters, image_classes),
-                                         prefixes, image_type.settings))
+        ordinary = ordinary_spec(image_type.settings, filters, image_classes)
+        if image_type.name == "Original" and shape_family is not None:  # shape reads the original image too
+            ordinary = dataclasses.replace(ordinary, features=dataclasses.replace(ordinary.features,
+                                                                                  morphology=shape_family))
+            shape_family = None
+        image_types.append(ImageTypeSpec(image_type.name, ordinary, prefixes, image_type.settings))
+    shape = None
+    if shape_family is not None:
+        shape = ImageTypeSpec("shape", ordinary_spec(spec.settings, (), shape_classes), (("original", "original"),),
+                              spec.settings)
     parts = ((shape,) if shape is not None else ()) + tuple(image_types)
     processing = ordinary_spec(spec.settings, tuple(f for part in parts for f in part.spec.filters), {})
     for part in parts:
