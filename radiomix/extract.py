@@ -16,8 +16,9 @@ import SimpleITK as sitk
 
 from radiomix import io
 from radiomix.errors import EmptyRoiError, InputError
-from radiomix.features.base import RoiImage
+from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.table import COLUMNS, feature_rows
+from radiomix.features.texture import box_present_levels
 from radiomix.io.images import read_image_file
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters.settings import filter_image_type_name
@@ -42,10 +43,13 @@ FAMILY_MODULES = {
     "ngtdm": "radiomix.features.ngtdm",
     "ngldm": "radiomix.features.ngldm",
 }
-"""Spec family name -> module exposing ``compute(roi, settings, dimensions)``."""
+"""Spec family name -> module exposing ``compute(roi, settings, dimensions)`` (texture families also
+``level_features(levels, n_levels, spacing, settings, dimensions)``, see :func:`_family_rows`)."""
 
 ImageLike = str | Path | sitk.Image
 LabelLike = int | Sequence[int] | str
+FamilyValues = tuple[str, str, list[FeatureValue]]
+"""``(image_type, family, values)``: one family's values on one (original or filtered) image."""
 
 
 def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mapping | Spec,
@@ -225,7 +229,9 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec | Pyradiom
         return _extract_translated(picture, mask, settings, label, roi, source, mask_file)
     binary = _read_mask(picture, mask, settings, label, roi, mask_file)
     processed = _process(picture, binary, settings, source)
-    return pd.DataFrame(_image_rows(processed, settings, original=True), columns=COLUMNS)
+    rows = [row for image_type, family, values in _image_values(processed, settings, original=True)
+            for row in feature_rows(family, values, image_type)]
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: PyradiomicsSpec, label: int,
@@ -250,10 +256,10 @@ def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: Pyradi
         picture = normalise_whole_image(picture, intensity.normalisation_scale, intensity.normalisation_clip)
     processed = _process(picture, binary, processing, source)
     translation = translate(parameters, (processed.intensity.shape, processed.spacing))
-    rows = []
+    results = []
     for part in translation.parts:
-        rows += _image_rows(processed, part.spec, original=part.reads_original)
-    return translation.table(rows)
+        results += _image_values(processed, part.spec, original=part.reads_original)
+    return translation.table(results)
 
 
 def _read_mask(picture: sitk.Image, mask: ImageLike, settings: Spec, label: int, roi: str | None,
@@ -271,25 +277,36 @@ def _process(picture: sitk.Image, binary: sitk.Image, settings: Spec, source: st
     return process_image(intensity, region, spacing, settings, source=source, geometry=picture)
 
 
-def _image_rows(processed: ProcessedImage, settings: Spec, original: bool) -> list[dict]:
-    """The rows of the spec's families on the original image (when ``original``) and on each filtered image."""
+def _image_values(processed: ProcessedImage, settings: Spec, original: bool) -> list[FamilyValues]:
+    """The spec's families on the original image (when ``original``) and on each filtered image."""
     if not settings.features.enabled():
         return []
-    rows = _family_rows(roi_image(processed, settings), settings, "original") if original else []
+    results = _family_values(roi_image(processed, settings), settings, "original") if original else []
     for filter_settings, response in filter_responses(processed, settings):
-        rows += _family_rows(roi_image(processed, settings, response), settings,
-                             filter_image_type_name(filter_settings))
-    return rows
+        results += _family_values(roi_image(processed, settings, response), settings,
+                                  filter_image_type_name(filter_settings))
+    return results
 
 
-def _family_rows(roi: RoiImage, settings: Spec, image_type: str) -> list[dict]:
-    """The tidy rows of every enabled family for one (original or filtered) image (one table is built at the end)."""
-    rows = []
+def _family_values(roi: RoiImage, settings: Spec, image_type: str) -> list[FamilyValues]:
+    """The values of every enabled family for one (original or filtered) image.
+
+    Texture families with pyradiomics' offsets count their matrices on the ROI box's levels ranked
+    among the grey levels present: the image's levels are ranked once and handed to each one's
+    ``level_features`` (what its ``compute`` does with the levels it ranks itself).
+    """
+    results = []
+    present = None
     for family, family_settings in settings.features.enabled().items():
         module = importlib.import_module(FAMILY_MODULES[family])
-        values = module.compute(roi, family_settings, settings.texture.dimensions)
-        rows += feature_rows(family, values, image_type)
-    return rows
+        if getattr(family_settings, "offsets", None) == "pyradiomics":
+            present = present or box_present_levels(roi.discretised, roi.n_levels)
+            values = module.level_features(present, roi.n_levels, roi.spacing, family_settings,
+                                           settings.texture.dimensions)
+        else:
+            values = module.compute(roi, family_settings, settings.texture.dimensions)
+        results.append((image_type, family, values))
+    return results
 
 
 def _describe(source: ImageLike) -> str:

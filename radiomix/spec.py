@@ -58,6 +58,13 @@ class TextureSettings:
     dimensions: tuple[Dimension, ...] = ("3D",)
 
 
+HistogramFeature = Literal[
+    "mean", "variance", "skewness", "kurtosis", "median", "minimum", "percentile_10", "percentile_90", "maximum",
+    "mode", "interquartile_range", "range", "mean_absolute_deviation", "robust_mean_absolute_deviation",
+    "median_absolute_deviation", "coefficient_of_variation", "quartile_coefficient_of_dispersion", "entropy",
+    "uniformity", "maximum_gradient", "maximum_gradient_intensity", "minimum_gradient", "minimum_gradient_intensity"]
+"""Keys of the intensity histogram family's features (:attr:`HistogramSettings.ibsi_features`)."""
+
 MorphologyFeature = Literal[
     "volume_mesh", "volume_voxel_counting", "surface_area_mesh", "surface_to_volume_ratio", "compactness_1",
     "compactness_2", "spherical_disproportion", "sphericity", "asphericity", "centre_of_mass_shift",
@@ -185,9 +192,14 @@ class HistogramSettings:
         Added to ``p_i`` inside the logarithm of the entropy (dimensionless):
         IBSI 0; pyradiomics ``numpy.spacing(1)`` (2.2e-16), which makes the
         entropy of a single-level ROI -3.2e-16 instead of 0.
+    ibsi_features : tuple of str or None
+        The features to compute, by key (``mean``, ..., ``minimum_gradient_intensity``);
+        ``null``: all of them. Entropy and uniformity alone skip the distribution
+        statistics (pyradiomics' firstorder needs only those two).
     """
 
     entropy_epsilon: float = 0.0
+    ibsi_features: tuple[HistogramFeature, ...] | None = None
 
 
 @dataclass(frozen=True)

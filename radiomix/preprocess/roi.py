@@ -8,6 +8,7 @@ the margin that local intensity features need -> discretisation.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterator
@@ -67,6 +68,11 @@ class ProcessedImage:
     spacing: tuple[float, float, float]
     resegmentation_range: tuple[float, float]
 
+    @functools.cached_property
+    def morphological_extent(self) -> list[tuple[int, int]]:
+        """Per axis, the first and last index of the morphological mask (:func:`roi_extent`), found once."""
+        return roi_extent(self.morphological_mask)
+
 
 def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
                   spec: Spec, source: str = "", geometry: sitk.Image | None = None) -> ProcessedImage:
@@ -113,10 +119,10 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
             intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
     else:
         if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
-            crop = _crop_slices(roi, spacing, _margin_mm(spec))
+            crop = _crop_slices(roi_extent(roi), roi.shape, spacing, _margin_mm(spec))
             intensity, roi = intensity[crop], roi[crop]
         elif spec.interpolation.crop_to_roi:  # the filters see the ROI's box plus pad_voxels only
-            crop = _box_slices(roi, (spec.interpolation.pad_voxels,) * roi.ndim)
+            crop = _box_slices(roi_extent(roi), roi.shape, (spec.interpolation.pad_voxels,) * roi.ndim)
             intensity, roi = intensity[crop], roi[crop]
         intensity = np.asarray(intensity, dtype=None if keeps_pixel_type(spec) else np.float64)
         if not roi.any():
@@ -154,7 +160,8 @@ def _morphological_mask(roi: np.ndarray, intensity_mask: np.ndarray, settings: R
 def roi_crop(processed: ProcessedImage, spec: Spec) -> tuple[slice, ...]:
     """The block of the processed image every family reads: the ROI's bounding box plus the margin of
     the local-intensity sphere (and one voxel) when that family is enabled."""
-    return _crop_slices(processed.morphological_mask, processed.spacing, _margin_mm(spec))
+    return _crop_slices(processed.morphological_extent, processed.morphological_mask.shape, processed.spacing,
+                        _margin_mm(spec))
 
 
 def roi_image(processed: ProcessedImage, spec: Spec, response: np.ndarray | None = None) -> RoiImage:
@@ -244,13 +251,13 @@ def _margin_mm(spec: Spec) -> float:
     return 0.0 if local is None else local.peak_radius_mm
 
 
-def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
-    """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel; none without a margin),
-    clipped to the array."""
-    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 if margin_mm else 0 for step in spacing])
+def _crop_slices(extent, shape, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
+    """Slices of an ROI's bounding box (``extent``, :func:`roi_extent`, in an array of ``shape``) grown by
+    ``margin_mm`` (plus one voxel; none without a margin), clipped to the array."""
+    return _box_slices(extent, shape, [int(math.ceil(margin_mm / step)) + 1 if margin_mm else 0 for step in spacing])
 
 
-def _box_slices(roi: np.ndarray, pads) -> tuple[slice, ...]:
-    """Slices of the ROI's bounding box grown by ``pads[axis]`` voxels, clipped to the array."""
+def _box_slices(extent, shape, pads) -> tuple[slice, ...]:
+    """Slices of an ROI's bounding box (``extent``) grown by ``pads[axis]`` voxels, clipped to the array."""
     return tuple(slice(max(first - pad, 0), min(last + 1 + pad, size))
-                 for (first, last), size, pad in zip(roi_extent(roi), roi.shape, pads))
+                 for (first, last), size, pad in zip(extent, shape, pads))

@@ -39,6 +39,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm, statistics, surface
+from radiomix.features.base import FeatureValue
 from radiomix.features.table import COLUMNS, column_name
 from radiomix.features.texture import pyradiomics_label
 from radiomix.io.validation import MaskSettings
@@ -110,11 +111,12 @@ def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettin
     """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
 
     Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
-    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
+    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm; of the
+    histogram only the entropy and uniformity.
     """
     return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
                                non_ibsi_features=statistics.NON_IBSI_KEYS),
-            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
+            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON, ibsi_features=("entropy", "uniformity")))
 
 
 SHAPE_SETTINGS = MorphologySettings(
@@ -453,14 +455,10 @@ class ImageTypeSpec:
 
     def column(self, image_type: str, feature_class: str, name: str) -> str:
         """The ordinary column of pyradiomics' feature ``name`` of ``feature_class`` on ``image_type``."""
-        if feature_class in SHAPE_CLASSES:
-            return column_name(image_type, "morphology", CLASS_SOURCES[feature_class][name], "")
-        if feature_class == "firstorder":
-            family, key = FIRSTORDER_SOURCES[name]
-            return column_name(image_type, family, key, "")
-        family = TEXTURE_SPEC_FAMILIES[feature_class]
-        return column_name(image_type, family, CLASS_SOURCES[feature_class][name],
-                           self._aggregation(family, getattr(self.spec.features, family)))
+        family, key = source(feature_class, name)
+        settings = getattr(self.spec.features, family)
+        label = self._aggregation(family, settings) if feature_class in TEXTURE_SPEC_FAMILIES else ""
+        return column_name(image_type, family, key, label)
 
     def _aggregation(self, family: str, settings) -> str:
         """The aggregation label of a texture family's values (pyradiomics' offsets give one)."""
@@ -511,8 +509,10 @@ class Translation:
             names.update(part.feature_names())
         return names
 
-    def table(self, rows: list[dict]) -> pd.DataFrame:
-        """pyradiomics' table from the ordinary rows of every part (:data:`~radiomix.features.table.COLUMNS`).
+    def table(self, results: list[tuple[str, str, list[FeatureValue]]]) -> pd.DataFrame:
+        """pyradiomics' table (:data:`~radiomix.features.table.COLUMNS`) from the values of every part.
+
+        ``results`` holds ``(ordinary image_type, family, values)`` of each family on each image.
 
         One row per enabled feature in pyradiomics' order (shape classes, then
         each image type's images, each with its classes in file order);
@@ -521,7 +521,7 @@ class Translation:
         ``image_type`` pyradiomics' prefix. shape2D is left out, as pyradiomics
         does, without ``force2D`` or for an ROI spanning several slices.
         """
-        by_column = {row["feature"]: row for row in rows}
+        by_key = {(image_type, family, item.key): item for image_type, family, values in results for item in values}
         shape_part = next((part for part in self.parts if part.spec.features.morphology is not None), None)
         images = [(shape_part, "original", "original", True)] if shape_part is not None else []
         images += [(part, image_type, prefix, False)
@@ -531,7 +531,7 @@ class Translation:
             for feature_class, definitions in self.classes:
                 if (feature_class in SHAPE_CLASSES) != shape:
                     continue
-                found = [(definition, by_column.get(part.column(image_type, feature_class, definition.name)))
+                found = [(definition, by_key.get((image_type, *source(feature_class, definition.name))))
                          for definition in definitions]
                 if feature_class == "shape2D" and not _has_shape2d(found):
                     continue
@@ -544,25 +544,32 @@ def _has_shape2d(found: list) -> bool:
     if any(row is None for _, row in found):
         logger.info("shape2D is enabled but force2D is false: no shape2D features (as pyradiomics)")
         return False
-    status = found[0][1]["status"] if found else ""
+    status = found[0][1].status if found else ""
     if status.startswith(SPANS_SLICES):
         logger.warning("shape2D is enabled but %s: no shape2D features", status.removeprefix("undefined: "))
         return False
     return True
 
 
-def _row(prefix: str, feature_class: str, definition: PyradiomicsFeature, row: dict,
+def _row(prefix: str, feature_class: str, definition: PyradiomicsFeature, item: FeatureValue,
          settings: PyradiomicsSettings) -> list:
-    """pyradiomics' table row of one feature from its ordinary row.
+    """pyradiomics' table row of one feature from its family's value.
 
     A NaN of a texture class has status :data:`UNDEFINED`; firstorder and the
     shape classes keep their family's reason.
     """
-    value = float(row["value"])
-    status = row["status"] if feature_class == "firstorder" or feature_class in SHAPE_CLASSES else ""
+    value = float(item.value)
+    status = item.status if feature_class == "firstorder" or feature_class in SHAPE_CLASSES else ""
     status = status or (UNDEFINED if math.isnan(value) else "")
     return [f"{prefix}_{feature_class}_{definition.name}", feature_class, definition.title, definition.ibsi_code,
             aggregation(feature_class, settings), prefix, value, definition.unit, status]
+
+
+def source(feature_class: str, name: str) -> tuple[str, str]:
+    """``(family, key)`` of the ordinary feature giving pyradiomics' feature ``name`` of ``feature_class``."""
+    if feature_class == "firstorder":
+        return FIRSTORDER_SOURCES[name]
+    return CLASS_FAMILIES[feature_class], CLASS_SOURCES[feature_class][name]
 
 
 def enabled_definitions(spec: PyradiomicsSpec) -> tuple[tuple[str, tuple[PyradiomicsFeature, ...]], ...]:
