@@ -26,7 +26,7 @@ from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import read_mask_with_conventions
 from radiomix.preprocess.roi import ProcessedImage, filter_responses, image_arrays, process_image, roi_image
 from radiomix.pyradiomics.params import PyradiomicsSpec
-from radiomix.pyradiomics.translation import translate
+from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import Spec, load_spec
 from radiomix.warmup import notify_if_cold
 
@@ -241,7 +241,8 @@ def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: Pyradi
     The parameter file is translated into ordinary specs sharing their processing sections
     (:func:`radiomix.pyradiomics.translation.translate`); the case is read, normalised
     (the intensity section: whole image, as pyradiomics) and processed once
-    (:attr:`~radiomix.pyradiomics.translation.Translation.processing`); each spec's
+    (:func:`~radiomix.pyradiomics.translation.processing_spec`, the specs' shared processing
+    sections and every filter; the specs themselves are translated on the processed grid); each spec's
     filters and families run on that processed image (the shape classes' and ``Original``'s
     on the original image, the other image types' on their filtered images only); the rows
     are renamed through the naming table (:meth:`~radiomix.pyradiomics.translation.Translation.table`).
@@ -249,7 +250,7 @@ def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: Pyradi
     if picture.GetDimension() != 3:
         raise InputError(f"a pyradiomics parameter file needs 3D images (got {picture.GetDimension()}D); "
                          "store a 2D image as a volume of one slice and set force2D", source)
-    processing = translate(parameters, picture, warn=False).processing
+    processing = processing_spec(parameters, picture)
     binary = _read_mask(picture, mask, processing, label, roi, mask_file)
     intensity = processing.intensity
     if intensity.normalisation != "none":

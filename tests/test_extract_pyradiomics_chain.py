@@ -23,7 +23,7 @@ from radiomix.preprocess import roi as chain
 from radiomix.preprocess.filters import filter_kind, response_map
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import ImageTypeSpec, load_pyradiomics_spec
-from radiomix.pyradiomics.translation import translate
+from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import load_spec
 
 
@@ -68,6 +68,9 @@ def test_image_types_must_share_their_processing():
     image, _ = _case()
     spec = load_pyradiomics_spec({"imageType": {"Original": {}, "Square": {}}})
     translation = translate(spec, image)
+    assert processing_spec(spec, image) == translation.processing
+    assert processing_spec(load_pyradiomics_spec({"imageType": FILTERS}), image).filters == tuple(
+        f for part in translate(load_pyradiomics_spec({"imageType": FILTERS}), image).parts for f in part.spec.filters)
     assert all(getattr(part.spec, section) == getattr(translation.processing, section)
                for part in translation.parts for section in ("mask", "intensity", "interpolation", "resegmentation"))
     original, square = spec.image_types

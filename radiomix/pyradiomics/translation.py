@@ -596,8 +596,7 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
     warn : bool
         Log pyradiomics' warnings about skipped or doubtful image types.
     """
-    if isinstance(grid, sitk.Image):
-        grid = (grid.GetSize()[::-1], grid.GetSpacing()[::-1])
+    grid = _size_and_spacing(grid)
     classes = {name: spec.enabled_features(name) for name, _ in spec.feature_classes}
     shape_classes = {name: features for name, features in classes.items() if name in SHAPE_CLASSES}
     image_classes = {name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
@@ -632,6 +631,27 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
 
 PROCESSING_SECTIONS = ("mask", "intensity", "interpolation", "resegmentation")
 """Sections of an ordinary spec that process the case before filters and families."""
+
+
+def processing_spec(spec: PyradiomicsSpec, grid) -> Spec:
+    """:attr:`Translation.processing` of ``translate(spec, grid)``, without building the image types' specs.
+
+    The processing sections of the parameter file and the filters of every image type on
+    ``grid`` (an image, or its size and spacing, z, y, x), found silently.
+    """
+    grid = _size_and_spacing(grid)
+    computes_images = any(name not in SHAPE_CLASSES for name, _ in spec.feature_classes)
+    filters = tuple(settings for image_type in (spec.image_types if computes_images else ())
+                    for _, settings in image_type_filters(image_type.name, image_type.settings, *grid, warn=False)
+                    if settings is not None)
+    return ordinary_spec(spec.settings, filters, {})
+
+
+def _size_and_spacing(grid) -> tuple:
+    """``(size, spacing)`` (z, y, x) of an image, or ``grid`` itself."""
+    if isinstance(grid, sitk.Image):
+        return grid.GetSize()[::-1], grid.GetSpacing()[::-1]
+    return grid
 
 
 def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = (),
