@@ -284,9 +284,10 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
 
     vertices = mesh.vertices
-    aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
-    put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
-    put("area_density_aabb", area / box_surface_area(aabb_sides))
+    if {"volume_density_aabb", "area_density_aabb"} & set(wanted):
+        aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
+        put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
+        put("area_density_aabb", area / box_surface_area(aabb_sides))
 
     if {"volume_density_ombb", "area_density_ombb", "volume_density_mvee", "area_density_mvee",
             "volume_density_convex_hull", "area_density_convex_hull"} & set(wanted):
