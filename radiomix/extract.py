@@ -7,6 +7,7 @@ import functools
 import importlib
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +15,18 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix import io
-from radiomix.errors import EmptyRoiError
-from radiomix.features.base import RoiImage
+from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.table import COLUMNS, feature_rows
+from radiomix.features.texture import box_present_levels
+from radiomix.io.images import read_image_file
 from radiomix.io.rtstruct import roi_names
-from radiomix.preprocess.filters import response_map
 from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import read_mask_with_conventions
-from radiomix.preprocess.roi import image_arrays, keeps_pixel_type, process_image, roi_image
-from radiomix.pyradiomics.extract import extract_pyradiomics
+from radiomix.preprocess.roi import ProcessedImage, filter_responses, image_arrays, process_image, roi_image
 from radiomix.pyradiomics.params import PyradiomicsSpec
+from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import Spec, load_spec
 from radiomix.warmup import notify_if_cold
 
@@ -40,10 +43,13 @@ FAMILY_MODULES = {
     "ngtdm": "radiomix.features.ngtdm",
     "ngldm": "radiomix.features.ngldm",
 }
-"""Spec family name -> module exposing ``compute(roi, settings, dimensions)``."""
+"""Spec family name -> module exposing ``compute(roi, settings, dimensions)`` (texture families also
+``level_features(levels, n_levels, spacing, settings, dimensions)``, see :func:`_family_rows`)."""
 
 ImageLike = str | Path | sitk.Image
 LabelLike = int | Sequence[int] | str
+FamilyValues = tuple[str, str, list[FeatureValue]]
+"""``(image_type, family, values)``: one family's values on one (original or filtered) image."""
 
 
 def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mapping | Spec,
@@ -89,14 +95,17 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     settings = _load_spec(spec)
     if isinstance(settings, PyradiomicsSpec):
         notify_if_cold("pyradiomics")
-        return _extract_pyradiomics(image, mask, settings, label, roi)
-    notify_if_cold("ibsi")
-    if settings.filters:
-        notify_if_cold("filters")
+    else:
+        notify_if_cold("ibsi")
+        if settings.filters:
+            notify_if_cold("filters")
     source_image = _describe(image)
-    picture = io.read_image(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):
-        return _extract_one(picture, mask, settings, int(label), roi, source_image)
+        picture, mask_file = _read_image_and_mask(image, mask)
+        return _extract_one(picture, mask, settings, int(label), roi, source_image, mask_file)
+    if isinstance(settings, PyradiomicsSpec):
+        return _extract_pyradiomics_labels(image, mask, settings, label, roi)
+    picture = io.read_image(image)
     if roi is None and not isinstance(mask, sitk.Image) and io.mask_kind(mask) == "RTSTRUCT":
         names = roi_names(mask)
         numbers = sorted(names) if label == "all" else [int(v) for v in label]
@@ -158,20 +167,37 @@ def _load_spec_mapping(spec: Mapping) -> Spec | PyradiomicsSpec:
     return settings
 
 
-def _extract_pyradiomics(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec, label: LabelLike,
-                         roi: str | None) -> pd.DataFrame:
-    """A pyradiomics parameter file: pyradiomics' chain for each label (an RTSTRUCT/SEG ROI as label 1)."""
+def _extract_pyradiomics_labels(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec,
+                                label: Sequence[int] | str, roi: str | None) -> pd.DataFrame:
+    """A pyradiomics parameter file for each of several labels (of a label map, or of a DICOM mask's)."""
+    source_image = _describe(image)
     dicom_mask = not isinstance(mask, sitk.Image) and io.mask_kind(mask) in ("RTSTRUCT", "SEG")
-    if not (isinstance(label, str) or isinstance(label, Sequence)):
-        if dicom_mask:
-            binary = io.read_mask(mask, reference=io.read_image(image), roi=roi, label=int(label))
-            return extract_pyradiomics(image, binary, settings, label=1)
-        return extract_pyradiomics(image, mask, settings, label=int(label))
     picture = io.read_image(image)
     label_map = io.read_label_map(mask, reference=picture, roi=roi) if dicom_mask else mask
     values = _labels(mask, picture, roi, label, load_spec({})) if label == "all" else [int(v) for v in label]
-    tables = [extract_pyradiomics(picture, label_map, settings, label=value).assign(label=value) for value in values]
+    tables = [_extract_one(picture, label_map, settings, value, None, source_image).assign(label=value)
+              for value in values]
     return _first_column(pd.concat(tables, ignore_index=True), "label")
+
+
+def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image, sitk.Image | None]:
+    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask``.
+
+    Inflating compressed files releases the GIL, so the two reads overlap. The label image is
+    None for an in-memory mask, a DICOM RTSTRUCT or SEG (rasterised later onto the image). An
+    unreadable image is reported before an unreadable mask.
+    """
+    if isinstance(mask, sitk.Image):
+        return io.read_image(image), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mask_read = pool.submit(_label_file, mask)
+        picture = io.read_image(image)
+        return picture, mask_read.result()
+
+
+def _label_file(mask: str | Path) -> sitk.Image | None:
+    """The label image of a mask file (None for a DICOM RTSTRUCT or SEG)."""
+    return None if io.mask_kind(mask) in ("RTSTRUCT", "SEG") else read_image_file(mask)
 
 
 def _first_column(table: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -195,30 +221,93 @@ def _labels(mask: ImageLike, picture: sitk.Image, roi: str | None, label: LabelL
     return [int(v) for v in label]
 
 
-def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec, label: int, roi: str | None,
-                 source_image: str) -> pd.DataFrame:
-    """The tidy table of one ROI label."""
+def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec | PyradiomicsSpec, label: int,
+                 roi: str | None, source_image: str, mask_file: sitk.Image | None = None) -> pd.DataFrame:
+    """The tidy table of one ROI label (``mask_file``: ``mask``'s label image, already read)."""
     source = f"image {source_image}, mask {_describe(mask)} (label {label})"
-    binary = read_mask_with_conventions(mask, picture, roi, label, settings.mask)
-    io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
-    intensity, region, spacing = image_arrays(picture, binary)
-    processed = process_image(intensity, region, spacing, settings, source=source, geometry=picture)
-    rows = _family_rows(roi_image(processed, settings), settings, "original")
-    for filter_settings in settings.filters:
-        response = response_map(processed.intensity, processed.spacing, filter_settings, keeps_pixel_type(settings))
-        rows += _family_rows(roi_image(processed, settings, response), settings,
-                             filter_image_type_name(filter_settings))
+    if isinstance(settings, PyradiomicsSpec):
+        return _extract_translated(picture, mask, settings, label, roi, source, mask_file)
+    binary = _read_mask(picture, mask, settings, label, roi, mask_file)
+    processed = _process(picture, binary, settings, source)
+    rows = [row for image_type, family, values in _image_values(processed, settings, original=True)
+            for row in feature_rows(family, values, image_type)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _family_rows(roi: RoiImage, settings: Spec, image_type: str) -> list[dict]:
-    """The tidy rows of every enabled family for one (original or filtered) image (one table is built at the end)."""
-    rows = []
+def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: PyradiomicsSpec, label: int,
+                        roi: str | None, source: str, mask_file: sitk.Image | None) -> pd.DataFrame:
+    """A pyradiomics parameter file through the one chain, with pyradiomics' names and order.
+
+    The parameter file is translated into ordinary specs sharing their processing sections
+    (:func:`radiomix.pyradiomics.translation.translate`); the case is read, normalised
+    (the intensity section: whole image, as pyradiomics) and processed once
+    (:func:`~radiomix.pyradiomics.translation.processing_spec`, the specs' shared processing
+    sections and every filter; the specs themselves are translated on the processed grid); each spec's
+    filters and families run on that processed image (the shape classes' and ``Original``'s
+    on the original image, the other image types' on their filtered images only); the rows
+    are renamed through the naming table (:meth:`~radiomix.pyradiomics.translation.Translation.table`).
+    """
+    if picture.GetDimension() != 3:
+        raise InputError(f"a pyradiomics parameter file needs 3D images (got {picture.GetDimension()}D); "
+                         "store a 2D image as a volume of one slice and set force2D", source)
+    processing = processing_spec(parameters, picture)
+    binary = _read_mask(picture, mask, processing, label, roi, mask_file)
+    intensity = processing.intensity
+    if intensity.normalisation != "none":
+        picture = normalise_whole_image(picture, intensity.normalisation_scale, intensity.normalisation_clip)
+    processed = _process(picture, binary, processing, source)
+    translation = translate(parameters, (processed.intensity.shape, processed.spacing))
+    results = []
+    for part in translation.parts:
+        results += _image_values(processed, part.spec, original=part.reads_original)
+    return translation.table(results)
+
+
+def _read_mask(picture: sitk.Image, mask: ImageLike, settings: Spec, label: int, roi: str | None,
+               mask_file: sitk.Image | None) -> sitk.Image:
+    """The ROI of ``label`` on ``picture``'s grid under the spec's mask conventions."""
+    if mask_file is None:
+        return read_mask_with_conventions(mask, picture, roi, label, settings.mask)
+    return read_mask_with_conventions(mask_file, picture, roi, label, settings.mask, source=mask)
+
+
+def _process(picture: sitk.Image, binary: sitk.Image, settings: Spec, source: str) -> ProcessedImage:
+    """The ROI checked (:func:`radiomix.io.validate_roi`), the case interpolated and re-segmented."""
+    io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
+    intensity, region, spacing = image_arrays(picture, binary)
+    return process_image(intensity, region, spacing, settings, source=source, geometry=picture)
+
+
+def _image_values(processed: ProcessedImage, settings: Spec, original: bool) -> list[FamilyValues]:
+    """The spec's families on the original image (when ``original``) and on each filtered image."""
+    if not settings.features.enabled():
+        return []
+    results = _family_values(roi_image(processed, settings), settings, "original") if original else []
+    for filter_settings, response in filter_responses(processed, settings):
+        results += _family_values(roi_image(processed, settings, response), settings,
+                                  filter_image_type_name(filter_settings))
+    return results
+
+
+def _family_values(roi: RoiImage, settings: Spec, image_type: str) -> list[FamilyValues]:
+    """The values of every enabled family for one (original or filtered) image.
+
+    Texture families with pyradiomics' offsets count their matrices on the ROI box's levels ranked
+    among the grey levels present: the image's levels are ranked once and handed to each one's
+    ``level_features`` (what its ``compute`` does with the levels it ranks itself).
+    """
+    results = []
+    present = None
     for family, family_settings in settings.features.enabled().items():
         module = importlib.import_module(FAMILY_MODULES[family])
-        values = module.compute(roi, family_settings, settings.texture.dimensions)
-        rows += feature_rows(family, values, image_type)
-    return rows
+        if getattr(family_settings, "offsets", None) == "pyradiomics":
+            present = present or box_present_levels(roi.discretised, roi.n_levels)
+            values = module.level_features(present, roi.n_levels, roi.spacing, family_settings,
+                                           settings.texture.dimensions)
+        else:
+            values = module.compute(roi, family_settings, settings.texture.dimensions)
+        results.append((image_type, family, values))
+    return results
 
 
 def _describe(source: ImageLike) -> str:

@@ -58,6 +58,23 @@ class TextureSettings:
     dimensions: tuple[Dimension, ...] = ("3D",)
 
 
+HistogramFeature = Literal[
+    "mean", "variance", "skewness", "kurtosis", "median", "minimum", "percentile_10", "percentile_90", "maximum",
+    "mode", "interquartile_range", "range", "mean_absolute_deviation", "robust_mean_absolute_deviation",
+    "median_absolute_deviation", "coefficient_of_variation", "quartile_coefficient_of_dispersion", "entropy",
+    "uniformity", "maximum_gradient", "maximum_gradient_intensity", "minimum_gradient", "minimum_gradient_intensity"]
+"""Keys of the intensity histogram family's features (:attr:`HistogramSettings.ibsi_features`)."""
+
+MorphologyFeature = Literal[
+    "volume_mesh", "volume_voxel_counting", "surface_area_mesh", "surface_to_volume_ratio", "compactness_1",
+    "compactness_2", "spherical_disproportion", "sphericity", "asphericity", "centre_of_mass_shift",
+    "maximum_3d_diameter", "major_axis_length", "minor_axis_length", "least_axis_length", "elongation", "flatness",
+    "volume_density_aabb", "area_density_aabb", "volume_density_ombb", "area_density_ombb", "volume_density_aee",
+    "area_density_aee", "volume_density_mvee", "area_density_mvee", "volume_density_convex_hull",
+    "area_density_convex_hull", "integrated_intensity", "morans_i", "gearys_c"]
+"""Keys of the morphology family's IBSI features (:attr:`MorphologySettings.ibsi_features`)."""
+
+
 @dataclass(frozen=True)
 class MorphologySettings:
     """Morphological features.
@@ -108,6 +125,11 @@ class MorphologySettings:
     slice_axis : {0, 1, 2}
         The array axis (0 = z, 1 = y, 2 = x) across which a single-slice ROI
         lies, for the 2D features (pyradiomics' ``force2Ddimension``).
+    ibsi_features : tuple of str or None
+        The IBSI features to compute, by key (``volume_mesh``, ...,
+        ``gearys_c``); ``null``: all of them. Leaving out the bounding volumes
+        (oriented box, enclosing ellipsoid, convex hull) and Moran's I / Geary's C
+        saves their cost (pyradiomics' shape class needs none of them).
     """
 
     max_voxels_moran: int | None = 2_000_000
@@ -119,6 +141,7 @@ class MorphologySettings:
                                      "spherical_disproportion_2d", "maximum_diameter_2d", "major_axis_length_2d",
                                      "minor_axis_length_2d", "elongation_2d"], ...] = ()
     slice_axis: Literal[0, 1, 2] = 0
+    ibsi_features: tuple[MorphologyFeature, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,9 +192,14 @@ class HistogramSettings:
         Added to ``p_i`` inside the logarithm of the entropy (dimensionless):
         IBSI 0; pyradiomics ``numpy.spacing(1)`` (2.2e-16), which makes the
         entropy of a single-level ROI -3.2e-16 instead of 0.
+    ibsi_features : tuple of str or None
+        The features to compute, by key (``mean``, ..., ``minimum_gradient_intensity``);
+        ``null``: all of them. Entropy and uniformity alone skip the distribution
+        statistics (pyradiomics' firstorder needs only those two).
     """
 
     entropy_epsilon: float = 0.0
+    ibsi_features: tuple[HistogramFeature, ...] | None = None
 
 
 @dataclass(frozen=True)

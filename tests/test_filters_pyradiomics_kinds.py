@@ -26,8 +26,8 @@ from radiomix.preprocess.filters.settings import (
     parse_filter,
     parse_filters,
 )
-from radiomix.pyradiomics.image_types import image_type_filters
 from radiomix.pyradiomics.params import PyradiomicsSettings
+from radiomix.pyradiomics.translation import image_type_filters
 from radiomix.spec import load_spec
 
 EXAMPLES = [RecursiveLogFilterSettings(1.5), StationaryWaveletFilterSettings("LLH"),
@@ -138,19 +138,19 @@ def test_recursive_log_is_simpleitks():
 
 
 def test_pyradiomics_image_types_translate_into_filter_kinds():
-    image = sitk.GetImageFromArray(np.zeros((6, 6, 6)))
-    wavelet = image_type_filters("Wavelet", PyradiomicsSettings(start_level=1, level=2, wavelet="db1"), image)
+    grid = ((6, 6, 6), (1.0, 1.0, 1.0))  # size and spacing (z, y, x)
+    wavelet = image_type_filters("Wavelet", PyradiomicsSettings(start_level=1, level=2, wavelet="db1"), *grid)
     assert [prefix for prefix, _ in wavelet][:2] == ["wavelet-LLH", "wavelet-LHL"]
     assert wavelet[7] == ("wavelet2-LLH", StationaryWaveletFilterSettings("LLH", "db1", 3))
     assert wavelet[-1] == ("wavelet2-LLL", StationaryWaveletFilterSettings("LLL", "db1", 3))
-    assert image_type_filters("LoG", PyradiomicsSettings(sigma=(1, 2.5)), image) == [
+    assert image_type_filters("LoG", PyradiomicsSettings(sigma=(1, 2.5)), *grid) == [
         ("log-sigma-1-mm-3D", RecursiveLogFilterSettings(1.0)),
         ("log-sigma-2-5-mm-3D", RecursiveLogFilterSettings(2.5))]
-    assert image_type_filters("LBP3D", PyradiomicsSettings(lbp3DLevels=2), image) == [
+    assert image_type_filters("LBP3D", PyradiomicsSettings(lbp3DLevels=2), *grid) == [
         ("lbp-3D-m1", LocalBinaryPattern3DFilterSettings("norm", 0)),
         ("lbp-3D-m2", LocalBinaryPattern3DFilterSettings("norm", 1)),
         ("lbp-3D-k", LocalBinaryPattern3DFilterSettings("kurtosis"))]
-    assert image_type_filters("Original", PyradiomicsSettings(), image) == [("original", None)]
+    assert image_type_filters("Original", PyradiomicsSettings(), *grid) == [("original", None)]
 
 
 def test_ordinary_spec_extracts_the_pyradiomics_filters(tmp_path):

@@ -5,7 +5,7 @@
 - the diameters (plane hulls, line-end candidates, the pruned farthest pair) against all pairs
   of mesh vertices;
 - the covariance of voxel positions against NumPy and against exact rational arithmetic;
-- pyradiomics' shape features from the morphology family (:func:`radiomix.pyradiomics.extract.shape_values`).
+- pyradiomics' shape features from the morphology family (:func:`shape_values`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,18 @@ from hypothesis.extra.numpy import arrays
 
 from radiomix.features import marching_cubes as mc
 from radiomix.features import surface
-from radiomix.pyradiomics.extract import shape_values
+from radiomix.pyradiomics.mapping import SHAPE_SOURCES
 from radiomix.pyradiomics.translation import SHAPE_SETTINGS
 
 PROPERTY = settings(max_examples=40, deadline=None)
+
+
+def shape_values(mask: np.ndarray, spacing) -> tuple[dict, dict]:
+    """pyradiomics' shape values by name, and their statuses: the morphology family's mesh and
+    voxel-position features under the translation's shape settings."""
+    results, _, _ = surface.shape_features(mask, spacing, SHAPE_SETTINGS)
+    return ({name: results[key][0] for name, key in SHAPE_SOURCES.items()},
+            {name: results[key][1] for name, key in SHAPE_SOURCES.items() if results[key][1]})
 
 
 def mesh_coefficients(mask: np.ndarray, spacing) -> tuple[float, float, np.ndarray]:

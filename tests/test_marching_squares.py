@@ -19,9 +19,16 @@ from test_marching_cubes import installed_cshape, masks
 from radiomix.errors import InputError
 from radiomix.features import marching_squares as ms
 from radiomix.features import surface
-from radiomix.pyradiomics.extract import shape2d_values
+from radiomix.pyradiomics.mapping import SHAPE2D_SOURCES
 
 PROPERTY = settings(max_examples=40, deadline=None)
+
+
+def shape2d_values(mask: np.ndarray, spacing, slice_axis: int) -> tuple[dict, dict]:
+    """pyradiomics' shape2D values by name, and their statuses: the morphology family's 2D features."""
+    results = surface.planar_features(mask, spacing, slice_axis)
+    return ({name: results[key][0] for name, key in SHAPE2D_SOURCES.items()},
+            {name: results[key][1] for name, key in SHAPE2D_SOURCES.items() if results[key][1]})
 
 
 def naive_squares(mask2d: np.ndarray, spacing) -> tuple[float, float, list]:

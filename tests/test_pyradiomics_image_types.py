@@ -1,9 +1,11 @@
 """radiomix's pyradiomics image types against pyradiomics' generators and the libraries behind them.
 
-- :func:`radiomix.pyradiomics.image_types.image_types` against pyradiomics'
-  ``imageoperations.get<Type>Image`` on breast1, the prostate phantom and brain1, on the ROI box
-  and on the whole grid (names, order, pixel types, values);
-- parallel filters against serial ones; the generator's warnings and box handling.
+- the translated image types' filtered images (:func:`radiomix.pyradiomics.translation.translate`,
+  :func:`radiomix.preprocess.roi.filter_responses`, as :func:`radiomix.extract_features` computes
+  them) against pyradiomics' ``imageoperations.get<Type>Image`` on breast1, the prostate phantom
+  and brain1, on the block the families read and on the whole grid (names, order, pixel types,
+  values);
+- parallel filters against serial ones; pyradiomics' warnings.
 
 The filter kernels themselves are tested against their oracles in
 ``tests/test_filters_pyradiomics_kernels.py``.
@@ -20,8 +22,9 @@ import SimpleITK as sitk
 from test_filters_pyradiomics_kernels import assert_close
 
 from radiomix import _numba
-from radiomix.pyradiomics.image_types import BoundingBox, image_types
+from radiomix.preprocess.roi import ProcessedImage, filter_responses, roi_crop
 from radiomix.pyradiomics.params import load_pyradiomics_spec
+from radiomix.pyradiomics.translation import translate
 
 from conftest import require_data
 
@@ -45,9 +48,21 @@ def read_case(name: str) -> tuple[sitk.Image, sitk.Image]:
     return image, mask
 
 
-def roi_box(mask: sitk.Image) -> BoundingBox:
-    indices = np.nonzero(sitk.GetArrayViewFromImage(mask) == 1)
-    return BoundingBox(tuple(int(i.min()) for i in indices), tuple(int(i.max()) for i in indices))
+def image_types(image: sitk.Image, mask: sitk.Image, spec, whole: bool = False):
+    """``(prefix, values, image type settings)`` of every translated image, on the block the families
+    read (the ROI's box plus a voxel), or on the whole grid; and that block."""
+    roi = sitk.GetArrayFromImage(mask) == 1
+    processed = ProcessedImage(sitk.GetArrayFromImage(image), np.ones_like(roi) if whole else roi, roi,
+                               tuple(image.GetSpacing()[::-1]), (-np.inf, np.inf))
+    translation = translate(spec, image)
+    crop = roi_crop(processed, translation.processing)
+    images = []
+    for part in translation.image_types:
+        responses = iter(filter_responses(processed, part.spec))
+        for ordinary, prefix in part.prefixes:
+            values = processed.intensity[crop] if ordinary == "original" else next(responses)[1]
+            images.append((prefix, values, part.settings))
+    return images, crop
 
 
 def pyradiomics_images(image, mask, types: dict, setting: dict) -> list[tuple[str, np.ndarray, str]]:
@@ -66,15 +81,14 @@ def check_generator(case: str, types: dict, setting: dict, boxed: bool) -> None:
     image, mask = read_case(case)
     spec = load_pyradiomics_spec({"imageType": types, "setting": setting})
     settings_of = {it.name: it.settings for it in spec.image_types}
-    box = roi_box(mask) if boxed else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours = list(image_types(image, mask, spec, box=box))
+        ours, crop = image_types(image, mask, spec, whole=not boxed)
     theirs = pyradiomics_images(image, mask, types, setting)
     assert [prefix for prefix, _, _ in ours] == [prefix for prefix, _, _ in theirs]
     for (prefix, filtered, image_settings), (_, expected, type_name) in zip(ours, theirs):
         assert image_settings is settings_of[type_name]
-        assert_close(filtered, expected[box.slices] if box else expected, f"{case} {prefix}")
+        assert_close(filtered, expected[crop], f"{case} {prefix}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,39 +122,30 @@ def test_brain1_filters_equal_pyradiomics():
 def test_integer_sigma_keeps_pyradiomics_name():
     image, mask = read_case("breast1")
     spec = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1, 1.5]}}})
-    assert [prefix for prefix, _, _ in image_types(image, mask, spec, box=roi_box(mask))] == [
+    assert [prefix for prefix, _, _ in image_types(image, mask, spec)[0]] == [
         "log-sigma-1-mm-3D", "log-sigma-1-5-mm-3D"]
 
 
 def test_log_is_skipped_as_pyradiomics_does(caplog):
     image, mask = read_case("breast1")
     small = image[:, :, :3]  # 3 slices: too few for ITK's recursive filter
-    small_mask = sitk.Image(small.GetSize(), sitk.sitkUInt32)
-    small_mask.CopyInformation(small)
     spec = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1.0]}}})
-    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
-        assert list(image_types(small, small_mask, spec)) == []
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.translation"):
+        assert translate(spec, small).image_types == ()
     assert "Image too small to apply LoG filter" in caplog.text
     spacing = max(image.GetSpacing())
     too_wide = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1000.0 * spacing, 1.0]}}})
-    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
-        assert [prefix for prefix, _, _ in image_types(image, mask, too_wide)] == ["log-sigma-1-0-mm-3D"]
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.translation"):
+        assert [prefix for prefix, _, _ in image_types(image, mask, too_wide)[0]] == ["log-sigma-1-0-mm-3D"]
     assert "must be greater than the size" in caplog.text
-
-
-def test_box_outside_the_image_is_rejected():
-    image, mask = read_case("breast1")
-    with pytest.raises(ValueError, match="within"):
-        list(image_types(image, mask, load_pyradiomics_spec({}), box=(slice(0, 1), slice(0, 1), slice(0, 10 ** 6))))
 
 
 def test_lbp3d_yields_pyradiomics_names_and_roi_values():
     image, mask = read_case("breast1")
     spec = load_pyradiomics_spec({"imageType": {"LBP3D": {"lbp3DLevels": 3}}})
-    box = roi_box(mask)
-    result = list(image_types(image, mask, spec, box=box))
+    result, crop = image_types(image, mask, spec)
     assert [prefix for prefix, _, _ in result] == ["lbp-3D-m1", "lbp-3D-m2", "lbp-3D-m3", "lbp-3D-k"]
-    roi = sitk.GetArrayViewFromImage(mask)[box.slices] == 1
+    roi = sitk.GetArrayViewFromImage(mask)[crop] == 1
     for _, values, _ in result:
         assert values.dtype == np.float64 and np.all(values[~roi] == 0)
 
@@ -153,10 +158,9 @@ def test_parallel_filters_equal_serial_ones(monkeypatch):
     image, mask = read_case("breast1")
     spec = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1.5]}, "Wavelet": {}, "Gradient": {},
                                                 "LBP2D": {}}})
-    box = roi_box(mask)
-    serial = {prefix: filtered for prefix, filtered, _ in image_types(image, mask, spec, box)}
+    serial = {prefix: filtered for prefix, filtered, _ in image_types(image, mask, spec)[0]}
     monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 0)
-    parallel = {prefix: filtered for prefix, filtered, _ in image_types(image, mask, spec, box)}
+    parallel = {prefix: filtered for prefix, filtered, _ in image_types(image, mask, spec)[0]}
     assert list(serial) == list(parallel)
     for prefix in serial:
         np.testing.assert_array_equal(parallel[prefix], serial[prefix], err_msg=prefix)

@@ -1,7 +1,8 @@
 """A pyradiomics parameter file translated into ordinary specs (radiomix.pyradiomics.translation).
 
-The translated specs, extracted through the ordinary ``radiomix.extract_features`` (one call per
-image type) and renamed through the naming table, give the pyradiomics path's values: firstorder on
+The translated specs, each extracted through ``radiomix.extract_features`` on its own (the shape
+classes' and each image type's) and renamed through the naming table, give the parameter file's
+values (its specs sharing one read and processing of the case): firstorder on
 every baseline configuration and on the prostate phantom with LoG and Wavelet, every class on brain1
 (feature_specs/pyradiomics_default.yaml and a force2D/distances/weightingNorm variant) and on a small
 case with LoG and Wavelet and a single-slice ROI (shape2D); every parameter-file setting is either
@@ -38,7 +39,7 @@ def _ordinary_values(image: sitk.Image, mask: sitk.Image, params: dict) -> dict[
     """
     translation = translate(load_pyradiomics_spec(params), image)
     values = {}
-    for image_type in translation.image_types:
+    for image_type in translation.parts:
         names = image_type.feature_names()
         intensity = image_type.spec.intensity
         source = image if intensity.normalisation == "none" else normalise_whole_image(
@@ -263,7 +264,7 @@ def test_pyradiomics_warnings_are_logged_once_per_case(caplog):
     image, mask = _small_case()
     params = {"imageType": {"LoG": {"sigma": [1.0, 100.0]}}, "featureClass": {"firstorder": []},
               "setting": {"label": 2}}
-    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.image_types"):
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.translation"):
         table = extract_pyradiomics(image, mask, params)
     assert caplog.text.count("must be greater than the size") == 1
     assert {name.split("_")[0] for name in table["feature"]} == {"log-sigma-1-0-mm-3D"}

@@ -18,16 +18,30 @@ from hypothesis.extra.numpy import arrays
 
 import radiomix
 from radiomix.errors import SpecError
-from radiomix.features import registry, statistics
+from radiomix.features import histogram, registry, statistics
+from radiomix.features.base import RoiImage
 from radiomix.preprocess.discretisation import discretise
 from radiomix.pyradiomics import mapping
-from radiomix.pyradiomics.extract import firstorder_values
 from radiomix.pyradiomics.params import PyradiomicsSettings
-from radiomix.pyradiomics.translation import ENTROPY_EPSILON, discretisation_settings
+from radiomix.pyradiomics.translation import ENTROPY_EPSILON, discretisation_settings, firstorder_settings
 from radiomix.spec import HistogramSettings, StatisticsSettings, load_spec
 
 SPACING = (2.0, 0.5, 0.7)
 """Voxel size (z, y, x) in mm of the small cases."""
+
+
+def firstorder_values(image, roi, binned, spacing, settings) -> tuple[dict, dict]:
+    """pyradiomics' firstorder values by name, and the status of each NaN: the statistics and
+    histogram families under the translation's firstorder settings, as extract_features runs them."""
+    case = RoiImage(image, roi, roi, spacing, binned.levels, binned.n_levels, binned.bin_width, binned.lower_bound,
+                    (-np.inf, np.inf))
+    statistics_settings, histogram_settings = firstorder_settings(settings)
+    results = {("statistics", item.key): item for item in statistics.compute(case, statistics_settings, ("3D",))}
+    results.update((("histogram", item.key), item) for item in histogram.compute(case, histogram_settings, ("3D",)))
+    values = {name: results[source].value for name, source in mapping.FIRSTORDER_SOURCES.items()}
+    statuses = {name: results[source].status for name, source in mapping.FIRSTORDER_SOURCES.items()
+                if results[source].status}
+    return values, statuses
 
 
 # ----------------------------------------------------------------------------- settings

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 import yaml
 from test_pyradiomics_texture import naive_mcc, naive_ngtdm
 
@@ -25,12 +26,11 @@ from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm
 from radiomix.features.base import RoiImage
 from radiomix.features.ngtdm import ngtdm_feature_values
 from radiomix.features.texture import pyradiomics_offsets
-from radiomix.preprocess.discretisation import discretise
-from radiomix.pyradiomics.extract import extract_pyradiomics, prepare
-from radiomix.pyradiomics.image_types import image_types
+from radiomix.preprocess import roi as chain
+from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.mapping import GLCM_SOURCES, GLDM_SOURCES, GLRLM_SOURCES, GLSZM_SOURCES, NGTDM_SOURCES
 from radiomix.pyradiomics.params import load_pyradiomics_spec
-from radiomix.pyradiomics.translation import discretisation_settings
+from radiomix.pyradiomics.translation import translate
 from radiomix.spec import load_spec
 
 from conftest import require_data
@@ -108,15 +108,17 @@ def test_an_ordinary_spec_gives_pyradiomics_glcm_values_on_brain1(variant, tmp_p
     table = extract_pyradiomics(image, mask, pyspec)
     expected = dict(zip(table["feature"], table["value"]))
 
-    case = prepare(image, mask, pyspec)
-    ((prefix, filtered, settings),) = list(image_types(case.image, case.roi, pyspec, box=case.box))
-    box_roi = np.ascontiguousarray(case.roi[case.box.slices])
-    binned = discretise(filtered, box_roi, discretisation_settings(settings))
+    picture = sitk.ReadImage(str(image))
+    (original,) = translate(pyspec, picture).image_types
+    ((_, prefix),) = original.prefixes
+    processed = chain.process_image(*chain.image_arrays(picture, sitk.ReadImage(str(mask)) == 1), original.spec,
+                                    geometry=picture)
+    case = chain.roi_image(processed, original.spec)  # the discretised image the families read
 
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(SPEC_YAML.format(**family_settings))
     spec = load_spec(spec_file)
-    roi = roi_image(binned.levels, binned.n_levels, case.spacing)
+    roi = roi_image(case.discretised, case.n_levels, case.spacing)
     for name, (spec_family, family, sources) in FAMILIES.items():
         results = family.compute(roi, getattr(spec.features, spec_family), spec.texture.dimensions)
         assert len({result.aggregation for result in results}) == 1

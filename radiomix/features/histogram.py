@@ -104,9 +104,12 @@ def compute(roi: RoiImage, settings: HistogramSettings,
     """
     levels = roi.intensity_mask_values("intensity histogram features", "discretised")
     counts = level_counts(levels, roi.n_levels)
-    results = {item.key: item for item in distribution_features(levels)}
+    wanted = FEATURE_KEYS if settings.ibsi_features is None else settings.ibsi_features
+    results = {}
+    if set(wanted) - {"entropy", "uniformity"}:
+        results = {item.key: item for item in distribution_features(levels)}
+        results["mode"] = FeatureValue("mode", "", float(histogram_mode(counts, results["mean"].value)))
     entropy, uniformity = entropy_and_uniformity(counts, settings.entropy_epsilon)
-    results["mode"] = FeatureValue("mode", "", float(histogram_mode(counts, results["mean"].value)))
     results["entropy"] = FeatureValue("entropy", "", entropy)
     results["uniformity"] = FeatureValue("uniformity", "", uniformity)
     if roi.n_levels >= 2:
@@ -118,4 +121,4 @@ def compute(roi: RoiImage, settings: HistogramSettings,
             "minimum_gradient_intensity": float(np.argmin(gradient) + 1),
         }
         results.update({key: FeatureValue(key, "", value) for key, value in gradient_features.items()})
-    return [results.get(key, FeatureValue(key, "", np.nan, SINGLE_BIN)) for key in FEATURE_KEYS]
+    return [results.get(key, FeatureValue(key, "", np.nan, SINGLE_BIN)) for key in FEATURE_KEYS if key in wanted]

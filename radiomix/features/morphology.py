@@ -93,8 +93,9 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     Returns
     -------
     list of FeatureValue
-        One value per IBSI feature of the family in registry order, then those
-        of ``settings.non_ibsi_features``; aggregation ``""``.
+        One value per IBSI feature of the family (those of
+        ``settings.ibsi_features``) in registry order, then those of
+        ``settings.non_ibsi_features``; aggregation ``""``.
 
     Raises
     ------
@@ -107,14 +108,16 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     spacing = tuple(float(s) for s in roi.spacing)
     values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings)
     volume, area = mesh.volume, mesh.area
+    wanted = FEATURE_KEYS if settings.ibsi_features is None else settings.ibsi_features
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
 
-    morphological_positions = surface.voxel_positions(morphological, spacing)
-    intensity_positions = surface.voxel_positions(intensity_mask, spacing)
-    intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask]
-    if len(intensities) == 0:
+    intensity_keys = {"centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"} & set(wanted)
+    intensities = np.asarray(roi.intensity, dtype=np.float64)[intensity_mask] if intensity_keys else None
+    if not intensity_keys:
+        pass
+    elif len(intensities) == 0:
         for key in ("centre_of_mass_shift", "integrated_intensity", "morans_i", "gearys_c"):
             put(key, math.nan, EMPTY_INTENSITY_MASK)
     else:
@@ -122,6 +125,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         if total == 0.0:
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
+            morphological_positions = surface.voxel_positions(morphological, spacing)
+            intensity_positions = surface.voxel_positions(intensity_mask, spacing)
             weighted_centre = intensities @ intensity_positions / total
             put("centre_of_mass_shift",
                 np.linalg.norm(morphological_positions.mean(axis=0) - weighted_centre))
@@ -129,6 +134,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         if len(intensities) < 2:
             put("morans_i", math.nan, SINGLE_INTENSITY_VOXEL)
             put("gearys_c", math.nan, SINGLE_INTENSITY_VOXEL)
+        elif not {"morans_i", "gearys_c"} & set(wanted):
+            pass
         elif np.all(intensities == intensities[0]):
             put("morans_i", math.nan, CONSTANT_INTENSITY)
             put("gearys_c", math.nan, CONSTANT_INTENSITY)
@@ -153,23 +160,27 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         put("area_density_aee", area / ellipsoid_surface_area(semi_axes))
 
     vertices = mesh.vertices
-    aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
-    put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
-    put("area_density_aabb", area / box_surface_area(aabb_sides))
+    if {"volume_density_aabb", "area_density_aabb"} & set(wanted):
+        aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
+        put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
+        put("area_density_aabb", area / box_surface_area(aabb_sides))
 
-    hull = ConvexHull(vertices)
-    hull_vertices = vertices[hull.vertices]
-    ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
-    put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
-    put("area_density_ombb", area / box_surface_area(ombb_sides))
+    if {"volume_density_ombb", "area_density_ombb", "volume_density_mvee", "area_density_mvee",
+            "volume_density_convex_hull", "area_density_convex_hull"} & set(wanted):
+        hull = ConvexHull(vertices)
+        hull_vertices = vertices[hull.vertices]
+        ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
+        put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
+        put("area_density_ombb", area / box_surface_area(ombb_sides))
 
-    mvee_semi_axes, _, _ = minimum_volume_enclosing_ellipsoid(
-        hull_vertices, MVEE_TOLERANCE, MVEE_MAX_ITERATIONS)
-    put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
-    put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
+        mvee_semi_axes, _, _ = minimum_volume_enclosing_ellipsoid(
+            hull_vertices, MVEE_TOLERANCE, MVEE_MAX_ITERATIONS)
+        put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
+        put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-    put("volume_density_convex_hull", volume / hull.volume)
-    put("area_density_convex_hull", area / hull.area)
+        put("volume_density_convex_hull", volume / hull.volume)
+        put("area_density_convex_hull", area / hull.area)
 
-    keys = FEATURE_KEYS + tuple(key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
+    keys = tuple(key for key in FEATURE_KEYS if key in wanted) + tuple(
+        key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)
     return [FeatureValue(key, "", *values[key]) for key in keys]

@@ -1,14 +1,17 @@
 """From an image and its ROI mask to the :class:`RoiImage` that feature families read.
 
 The chain, in IBSI-1 order: arrays (float64 intensities, boolean morphological
-mask) -> interpolation (optional) -> re-segmentation (intensity mask) ->
-discretisation -> crop to the ROI's bounding box plus the margin that local
-intensity features need.
+mask) -> interpolation (optional) -> re-segmentation (intensity mask) -> filters
+(their responses on the block below only) -> crop to the ROI's bounding box plus
+the margin that local intensity features need -> discretisation.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,11 +19,15 @@ import SimpleITK as sitk
 
 from radiomix.errors import EmptyRoiError
 from radiomix.features.base import RoiImage
+from radiomix.features.texture import roi_box
 from radiomix.preprocess.discretisation import discretise
+from radiomix.preprocess.filters import BOX_KINDS, response_map, response_maps_on_box
+from radiomix.preprocess.filters.settings import FilterSettings, filter_kind
 from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region, roi_extent
-from radiomix.preprocess.mask_conventions import check_roi_dimensions
+from radiomix.preprocess.mask_conventions import check_roi_extent
 from radiomix.preprocess.resegmentation import resegment, resegmentation_range
 from radiomix.preprocess.roi_grid import resample_arrays_on_roi_grid
+from radiomix.preprocess.settings import ResegmentationSettings
 from radiomix.spec import Spec
 
 
@@ -60,6 +67,11 @@ class ProcessedImage:
     intensity_mask: np.ndarray
     spacing: tuple[float, float, float]
     resegmentation_range: tuple[float, float]
+
+    @functools.cached_property
+    def morphological_extent(self) -> list[tuple[int, int]]:
+        """Per axis, the first and last index of the morphological mask (:func:`roi_extent`), found once."""
+        return roi_extent(self.morphological_mask)
 
 
 def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
@@ -107,10 +119,10 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
             intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
     else:
         if not spec.filters:  # every later step reads the ROI's bounding box (+ margin) only
-            crop = _crop_slices(roi, spacing, _margin_mm(spec))
+            crop = _crop_slices(roi_extent(roi), roi.shape, spacing, _margin_mm(spec))
             intensity, roi = intensity[crop], roi[crop]
         elif spec.interpolation.crop_to_roi:  # the filters see the ROI's box plus pad_voxels only
-            crop = _box_slices(roi, (spec.interpolation.pad_voxels,) * roi.ndim)
+            crop = _box_slices(roi_extent(roi), roi.shape, (spec.interpolation.pad_voxels,) * roi.ndim)
             intensity, roi = intensity[crop], roi[crop]
         intensity = np.asarray(intensity, dtype=None if keeps_pixel_type(spec) else np.float64)
         if not roi.any():
@@ -125,34 +137,95 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
             f"no ROI voxel is left after re-segmentation (range [{low}, {high}], "
             f"outlier_sigma {spec.resegmentation.outlier_sigma}); check the intensity units "
             "or widen the range", source or None)
-    check_roi_dimensions(roi, spec.mask.min_roi_dimensions, "the (interpolated) ROI", source or None)
-    check_roi_dimensions(intensity_mask, spec.mask.min_roi_dimensions, "the re-segmented ROI", source or None)
-    return ProcessedImage(intensity, roi, intensity_mask, spacing, resegmentation_range(spec.resegmentation))
+    for what, mask in (("the (interpolated) ROI", roi), ("the re-segmented ROI", intensity_mask)):
+        box = roi_box(mask)
+        check_roi_extent(tuple(s.stop - s.start for s in box), int(np.count_nonzero(mask[box])),
+                         spec.mask.min_roi_dimensions, spec.mask.min_roi_voxels, what, source=source or None)
+    return ProcessedImage(intensity, _morphological_mask(roi, intensity_mask, spec.resegmentation),
+                          intensity_mask, spacing, resegmentation_range(spec.resegmentation))
+
+
+def _morphological_mask(roi: np.ndarray, intensity_mask: np.ndarray, settings: ResegmentationSettings) -> np.ndarray:
+    """The mask the morphology family reads (``resegmentation.morphological_mask``)."""
+    if settings.morphological_mask == "resegmented_roi":
+        return intensity_mask
+    if settings.morphological_mask == "roi_in_resegmented_box":
+        box = roi_box(intensity_mask)
+        cut = np.zeros_like(roi)
+        cut[box] = roi[box]
+        return cut
+    return roi
+
+
+def roi_crop(processed: ProcessedImage, spec: Spec) -> tuple[slice, ...]:
+    """The block of the processed image every family reads: the ROI's bounding box plus the margin of
+    the local-intensity sphere (and one voxel) when that family is enabled."""
+    return _crop_slices(processed.morphological_extent, processed.morphological_mask.shape, processed.spacing,
+                        _margin_mm(spec))
 
 
 def roi_image(processed: ProcessedImage, spec: Spec, response: np.ndarray | None = None) -> RoiImage:
-    """Discretise and crop a processed image, or a filter ``response`` map computed from it.
+    """Crop (:func:`roi_crop`) and discretise a processed image, or a filter ``response`` map computed from it.
 
+    ``response`` holds the values of the block :func:`roi_crop` only (:func:`filter_responses`).
     A response map keeps the image's masks (re-segmentation applies to the
     image's intensities), but its values are in other units: its bins start at
     the ROI minimum unless ``discretisation.lower_bound`` is set, and it carries
     no re-segmentation range.
     """
-    values = processed.intensity if response is None else response
+    crop = roi_crop(processed, spec)
+    values = np.ascontiguousarray(processed.intensity[crop] if response is None else response)
+    intensity_mask = np.ascontiguousarray(processed.intensity_mask[crop])
     range_low, range_high = processed.resegmentation_range if response is None else (-np.inf, np.inf)
-    binned = discretise(values, processed.intensity_mask, spec.discretisation, range_low)
-    crop = _crop_slices(processed.morphological_mask, processed.spacing, _margin_mm(spec))
+    binned = discretise(values, intensity_mask, spec.discretisation, range_low)
     return RoiImage(
-        intensity=np.ascontiguousarray(values[crop]),
+        intensity=values,
         morphological_mask=np.ascontiguousarray(processed.morphological_mask[crop]),
-        intensity_mask=np.ascontiguousarray(processed.intensity_mask[crop]),
+        intensity_mask=intensity_mask,
         spacing=processed.spacing,
-        discretised=np.ascontiguousarray(binned.levels[crop]),
+        discretised=np.ascontiguousarray(binned.levels),
         n_levels=binned.n_levels,
         bin_width=binned.bin_width,
         lower_bound=binned.lower_bound,
         resegmentation_range=(range_low, range_high),
     )
+
+
+def filter_responses(processed: ProcessedImage, spec: Spec) -> Iterator[tuple[FilterSettings, np.ndarray]]:
+    """Each filter of ``spec`` with its response on the block :func:`roi_crop`, in ``spec.filters``' order.
+
+    The filters read the whole processed image. Consecutive filters of one kind of
+    :data:`~radiomix.preprocess.filters.BOX_KINDS` (pyradiomics' image types) are computed
+    together on the block only (a wavelet's sub-bands from one decomposition), with the same
+    values as on the whole image; the 3D local binary pattern only at the ROI's voxels when no
+    family reads voxels outside the ROI (no local-intensity family). With ``intensity.pixel_type:
+    image`` the responses keep the type their library gives (the 2D local binary pattern: the
+    image's, as pyradiomics stores it).
+    """
+    crop = roi_crop(processed, spec)
+    keep = keeps_pixel_type(spec)
+    image = processed.intensity
+    roi = processed.intensity_mask if spec.features.local_intensity is None else None
+    for kind, group in itertools.groupby(spec.filters, filter_kind):
+        group = tuple(group)
+        if kind in BOX_KINDS:
+            responses = response_maps_on_box(image, processed.spacing, group, crop, roi)
+        else:
+            responses = [response_map(image, processed.spacing, settings, keep)[crop] for settings in group]
+        for settings, response in zip(group, responses):
+            yield settings, _stored(response, kind, image.dtype, keep)
+
+
+def _stored(response: np.ndarray, kind: str, image_type: np.dtype, keep: bool) -> np.ndarray:
+    """A response in the type the chain keeps: float64, or (``keep``) its library's type, the image's for LBP2D."""
+    if not keep:
+        return np.asarray(response, dtype=np.float64)
+    if kind == "local_binary_pattern":
+        stored = np.empty(response.shape, dtype=image_type)
+        with np.errstate(invalid="ignore"):
+            stored[...] = response  # pyradiomics writes the LBP values into the image's own pixel type
+        return stored
+    return response
 
 
 def prepare_roi(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
@@ -178,12 +251,13 @@ def _margin_mm(spec: Spec) -> float:
     return 0.0 if local is None else local.peak_radius_mm
 
 
-def _crop_slices(roi: np.ndarray, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
-    """Slices of the ROI's bounding box grown by ``margin_mm`` (plus one voxel), clipped to the array."""
-    return _box_slices(roi, [int(math.ceil(margin_mm / step)) + 1 for step in spacing])
+def _crop_slices(extent, shape, spacing: tuple[float, float, float], margin_mm: float) -> tuple[slice, ...]:
+    """Slices of an ROI's bounding box (``extent``, :func:`roi_extent`, in an array of ``shape``) grown by
+    ``margin_mm`` (plus one voxel; none without a margin), clipped to the array."""
+    return _box_slices(extent, shape, [int(math.ceil(margin_mm / step)) + 1 if margin_mm else 0 for step in spacing])
 
 
-def _box_slices(roi: np.ndarray, pads) -> tuple[slice, ...]:
-    """Slices of the ROI's bounding box grown by ``pads[axis]`` voxels, clipped to the array."""
+def _box_slices(extent, shape, pads) -> tuple[slice, ...]:
+    """Slices of an ROI's bounding box (``extent``) grown by ``pads[axis]`` voxels, clipped to the array."""
     return tuple(slice(max(first - pad, 0), min(last + 1 + pad, size))
-                 for (first, last), size, pad in zip(roi_extent(roi), roi.shape, pads))
+                 for (first, last), size, pad in zip(extent, shape, pads))

@@ -197,11 +197,18 @@ class ResegmentationSettings:
         of the ROI intensities (IBSI uses 3); ``null`` disables it. Mean and
         standard deviation come from the whole ROI; with a range, the intensity
         mask keeps the voxels inside both (IBSI: the intersection).
+    morphological_mask : {"roi", "roi_in_resegmented_box", "resegmented_roi"}
+        The mask the morphology family reads. ``roi`` (IBSI): the ROI before
+        re-segmentation. pyradiomics' shape class: ``roi_in_resegmented_box``
+        (``resegmentShape: false``), the ROI before re-segmentation cut to the
+        bounding box of the re-segmented ROI; ``resegmented_roi``
+        (``resegmentShape: true``), the re-segmented ROI.
     """
 
     range: tuple[float | None, float | None] = (None, None)
     outlier_sigma: float | None = None
     range_mode: ResegmentationRangeMode = "absolute"
+    morphological_mask: Literal["roi", "roi_in_resegmented_box", "resegmented_roi"] = "roi"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ pyradiomics computes nothing even when named (it logs a DeprecationWarning).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -376,6 +377,7 @@ def feature(feature_class: str, name: str) -> PyradiomicsFeature:
                        f"known: {feature_names(feature_class, include_deprecated=True)}") from None
 
 
+@functools.cache
 def feature_names(feature_class: str, include_deprecated: bool) -> tuple[str, ...]:
     """pyradiomics' feature names of a class, in its output order.
 

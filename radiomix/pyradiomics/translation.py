@@ -1,46 +1,67 @@
 """A pyradiomics parameter file as ordinary specs plus a naming table.
 
 :func:`translate` turns a :class:`~radiomix.pyradiomics.params.PyradiomicsSpec`
-into one ordinary :class:`radiomix.spec.Spec` per image type (an image type may
-override the binning, the filter settings and ``voxelArrayShift``) whose
-sections carry pyradiomics' conventions (:data:`EXPRESSED`: each
-parameter-file setting and the ordinary setting that carries it): the
-processing sections, and a family per enabled class. firstorder is the
+into ordinary :class:`radiomix.spec.Spec` objects: one for the shape classes
+(the morphology family on the original image) and one per image type (an image
+type may override the binning, the filter settings and ``voxelArrayShift``),
+whose sections carry pyradiomics' conventions (:data:`EXPRESSED`: each
+parameter-file setting and the ordinary setting that carries it). They share
+their processing sections (:attr:`Translation.processing`). firstorder is the
 statistics family and the intensity histogram's entropy and uniformity
 (:func:`firstorder_settings`); shape and shape2D the morphology family
 (:data:`SHAPE_SETTINGS`, :func:`shape_settings`); glcm, glrlm, gldm, ngtdm and
 glszm the GLCM, GLRLM, NGLDM, NGTDM and GLSZM families with pyradiomics'
 offsets (:data:`TEXTURE_FAMILIES`) under ``texture.dimensions``
-(:func:`texture_dimensions`). The naming table
-(:meth:`Translation.feature_names`) gives each ordinary column its pyradiomics
-name. :data:`NOT_EXPRESSED` lists the settings that have no ordinary
-equivalent yet, and why.
+(:func:`texture_dimensions`); each image type its filter kinds
+(:func:`image_type_filters`). The naming table
+(:meth:`Translation.feature_names`, :meth:`Translation.table`) gives each
+ordinary column its pyradiomics name. :data:`NOT_EXPRESSED` lists the settings
+that have no ordinary equivalent, and why.
 
-Extracted through :func:`radiomix.extract_features` (the intensity section
-applied first, as a cohort's preprocess stage does), the translated specs give
-pyradiomics' values of every class.
+:func:`radiomix.extract_features` runs a parameter file this way: the case is
+read and processed once, each spec's filters and families run on it, and the
+rows are renamed (:func:`radiomix.pyradiomics.extract.extract_pyradiomics` is
+that call). Each spec extracted on its own through ``extract_features`` (the
+intensity section applied first, as a cohort's preprocess stage does) gives
+the same values.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm, statistics, surface
-from radiomix.features.table import column_name
+from radiomix.features.base import FeatureValue
+from radiomix.features.table import COLUMNS, column_name
 from radiomix.features.texture import pyradiomics_label
 from radiomix.io.validation import MaskSettings
-from radiomix.preprocess.filters.settings import filter_image_type_name
+from radiomix.preprocess.filters.settings import (
+    ExponentialFilterSettings,
+    FilterSettings,
+    GradientFilterSettings,
+    LocalBinaryPattern3DFilterSettings,
+    LocalBinaryPatternFilterSettings,
+    LogarithmFilterSettings,
+    RecursiveLogFilterSettings,
+    SquareFilterSettings,
+    SquareRootFilterSettings,
+    StationaryWaveletFilterSettings,
+    filter_image_type_name,
+)
 from radiomix.preprocess.settings import (
     DiscretisationSettings,
     IntensitySettings,
     InterpolationSettings,
     ResegmentationSettings,
 )
-from radiomix.pyradiomics.image_types import image_type_filters
 from radiomix.pyradiomics.mapping import (
     FEATURE_CLASSES,
     FIRSTORDER_SOURCES,
@@ -52,6 +73,7 @@ from radiomix.pyradiomics.mapping import (
     SHAPE2D_SOURCES,
     SHAPE_CLASSES,
     SHAPE_SOURCES,
+    PyradiomicsFeature,
     feature,
     feature_names,
 )
@@ -89,17 +111,20 @@ def firstorder_settings(settings: PyradiomicsSettings) -> tuple[StatisticsSettin
     """pyradiomics' firstorder conventions as settings of the statistics and intensity histogram families.
 
     Non-excess kurtosis, ``voxelArrayShift`` in the energies, TotalEnergy and
-    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm.
+    StandardDeviation, and :data:`ENTROPY_EPSILON` inside the entropy's logarithm; of the
+    histogram only the entropy and uniformity.
     """
     return (StatisticsSettings(kurtosis="non_excess", voxel_shift=float(settings.voxelArrayShift),
                                non_ibsi_features=statistics.NON_IBSI_KEYS),
-            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON))
+            HistogramSettings(entropy_epsilon=ENTROPY_EPSILON, ibsi_features=("entropy", "uniformity")))
 
 
-SHAPE_SETTINGS = MorphologySettings(mesh="pyradiomics", axis_covariance="population",
-                                    non_ibsi_features=surface.PLANE_DIAMETER_KEYS)
+SHAPE_SETTINGS = MorphologySettings(
+    mesh="pyradiomics", axis_covariance="population", non_ibsi_features=surface.PLANE_DIAMETER_KEYS,
+    ibsi_features=tuple(key for key in SHAPE_SOURCES.values() if key not in surface.PLANE_DIAMETER_KEYS))
 """pyradiomics' shape conventions as settings of the morphology family: its marching-cubes mesh,
-the population covariance of the voxel positions, and the per-plane maximum diameters."""
+the population covariance of the voxel positions, the per-plane maximum diameters, and only the
+IBSI features shape has."""
 
 
 def shape_settings(settings: PyradiomicsSettings, shape2d: bool) -> MorphologySettings:
@@ -166,6 +191,14 @@ aggregation of :func:`texture_dimensions` (pyradiomics' offsets give one aggrega
 TEXTURE_SPEC_FAMILIES = {"glcm": "glcm", "glrlm": "glrlm", "gldm": "ngldm", "ngtdm": "ngtdm", "glszm": "glszm"}
 """pyradiomics texture class -> the ordinary spec's family (``FeatureSettings`` field)."""
 
+CLASS_FAMILIES = {"shape": "morphology", "shape2D": "morphology", "firstorder": "statistics",
+                  **TEXTURE_SPEC_FAMILIES}
+"""pyradiomics class -> the ordinary spec's family computing it (firstorder: with the histogram's)."""
+
+CLASS_SOURCES = {"shape": SHAPE_SOURCES, "shape2D": SHAPE2D_SOURCES, "firstorder": FIRSTORDER_SOURCES,
+                 **{name: sources for name, (_, _, sources) in TEXTURE_FAMILIES.items()}}
+"""pyradiomics class -> its features' sources (pyradiomics name -> family key; firstorder: (family, key))."""
+
 
 def texture_dimensions(settings: PyradiomicsSettings) -> tuple[str]:
     """``("2.5D",)`` with ``force2D`` (slices along ``force2Ddimension``), else ``("3D",)``."""
@@ -192,6 +225,124 @@ def aggregation(feature_class: str, settings: PyradiomicsSettings) -> str:
     return ""
 
 
+logger = logging.getLogger(__name__)
+
+NamedFilter = tuple[str, FilterSettings | None]
+"""pyradiomics' prefix of an image and the filter that makes it (None: the original image)."""
+
+
+def image_type_filters(name: str, settings: PyradiomicsSettings, size_zyx, spacing_zyx,
+                       warn: bool = True) -> list[NamedFilter]:
+    """The images of one pyradiomics image type: each one's prefix and filter, in pyradiomics' order.
+
+    ============  =======================================  ==========================================
+    image type    prefixes                                 filter kind (pyradiomics' definition)
+    ============  =======================================  ==========================================
+    Original      ``original``                             none: the image
+    LoG           ``log-sigma-<sigma>-mm-3D``              ``recursive_log`` (SimpleITK's recursive
+                                                           LoG, normalised across scale) per sigma
+    Wavelet       ``wavelet-LLH`` ... ``wavelet-HHH``,     ``stationary_wavelet`` (PyWavelets' SWT;
+                  ``wavelet-LLL`` (``wavelet<k>-...``      2 letters with ``force2D``)
+                  from the 2nd kept level on)
+    Square ...    ``square``, ``squareroot``,              ``square``, ``square_root``, ``logarithm``,
+                  ``logarithm``, ``exponential``           ``exponential`` (of the whole image's max|x|)
+    Gradient      ``gradient``                             ``gradient`` (``gradientUseSpacing``)
+    LBP2D         ``lbp-2D``                               ``local_binary_pattern`` across ``force2Ddimension``
+    LBP3D         ``lbp-3D-m1``, ..., ``lbp-3D-k``         ``local_binary_pattern_3d``
+    ============  =======================================  ==========================================
+
+    Parameters
+    ----------
+    name : str
+        pyradiomics' image type (``Original``, ``LoG``, ``Wavelet``, ``Square``,
+        ``SquareRoot``, ``Logarithm``, ``Exponential``, ``Gradient``, ``LBP2D``, ``LBP3D``).
+    settings : PyradiomicsSettings
+        The image type's settings.
+    size_zyx, spacing_zyx : sequence of 3
+        The grid to filter (voxels, mm): LoG is skipped, with pyradiomics'
+        warnings, for too small an image or too large a sigma.
+    warn : bool
+        Log pyradiomics' warnings (False: the same filters, silently).
+    """
+    return _TRANSLATIONS[name](settings, np.array(size_zyx[::-1]), np.array(spacing_zyx[::-1], dtype=float),
+                               logger.warning if warn else _silent)
+
+
+def _silent(*_) -> None:
+    """A warning not logged."""
+
+
+def _log(settings, size, spacing, warn):
+    if np.min(size) < 4:
+        warn("Image too small to apply LoG filter, size: %s", size)
+        return []
+    named = []
+    for sigma in settings.sigma:
+        if sigma <= 0.0:
+            warn("applyLoG: sigma must be greater than 0.0: %g", sigma)
+        elif not np.all(size >= np.ceil(sigma / spacing) + 1):
+            warn("applyLoG: sigma(%g)/spacing(%s) + 1 must be greater than the size(%s) of the inputImage",
+                 sigma, spacing, size)
+        else:
+            named.append(("log-sigma-{}-mm-3D".format(str(sigma).replace(".", "-")),
+                          RecursiveLogFilterSettings(float(sigma))))
+    return named
+
+
+def _wavelet(settings, size, spacing, warn):
+    dimensions = "2D" if settings.force2D else "3D"
+    n_axes = 2 if settings.force2D else 3
+    subbands = ["".join(letters) for letters in itertools.product("LH", repeat=n_axes)][1:]  # PyWavelets' order
+    named = []
+    for index in range(1, settings.level + 1):
+        stem = "wavelet" if index == 1 else f"wavelet{index}"
+        named += [(f"{stem}-{subband}", StationaryWaveletFilterSettings(
+            subband, settings.wavelet, settings.start_level + index, dimensions, settings.force2Ddimension))
+            for subband in subbands]
+    stem = "wavelet" if settings.level == 1 else f"wavelet{settings.level}"
+    named.append((f"{stem}-{'L' * n_axes}", StationaryWaveletFilterSettings(
+        "L" * n_axes, settings.wavelet, settings.start_level + settings.level, dimensions, settings.force2Ddimension)))
+    return named
+
+
+def _lbp_2d(settings, size, spacing, warn):
+    if not settings.force2D:
+        warn("Calculating Local Binary Pattern in 2D, but extracting features in 3D. Use with caution!")
+    return [("lbp-2D", LocalBinaryPatternFilterSettings(settings.lbp2DRadius, settings.lbp2DSamples,
+                                                        settings.lbp2DMethod, settings.force2Ddimension))]
+
+
+def _lbp_3d(settings, size, spacing, warn):
+    if settings.force2D:
+        warn("Calculating Local Binary Pattern in 3D, but extracting features in 2D. Use with caution!")
+    sphere = {"icosphere_radius": settings.lbp3DIcosphereRadius,
+              "icosphere_subdivisions": settings.lbp3DIcosphereSubdivision}
+    return ([(f"lbp-3D-m{degree + 1}", LocalBinaryPattern3DFilterSettings("norm", degree, **sphere))
+             for degree in range(settings.lbp3DLevels)]
+            + [("lbp-3D-k", LocalBinaryPattern3DFilterSettings("kurtosis", **sphere))])
+
+
+def _single(prefix, make):
+    """Translation of an image type that yields one image, made by ``make(settings)``."""
+    return lambda settings, size, spacing, warn: [(prefix, make(settings))]
+
+
+_TRANSLATIONS = {
+    "Original": _single("original", lambda settings: None),
+    "LoG": _log,
+    "Wavelet": _wavelet,
+    "Square": _single("square", lambda settings: SquareFilterSettings()),
+    "SquareRoot": _single("squareroot", lambda settings: SquareRootFilterSettings()),
+    "Logarithm": _single("logarithm", lambda settings: LogarithmFilterSettings()),
+    "Exponential": _single("exponential", lambda settings: ExponentialFilterSettings()),
+    "Gradient": _single("gradient", lambda settings: GradientFilterSettings(settings.gradientUseSpacing)),
+    "LBP2D": _lbp_2d,
+    "LBP3D": _lbp_3d,
+}
+"""pyradiomics image type name -> ``(settings, size, spacing, warn) -> [(prefix, filter settings), ...]``
+(``size``, ``spacing``: x, y, z, as pyradiomics reads them from SimpleITK)."""
+
+
 EXPRESSED = {
     "label": "the label argument of extract_features (Translation.label)",
     "label_channel": "mask.label_channel",
@@ -208,6 +359,8 @@ EXPRESSED = {
     "preCrop": "interpolation.crop_to_roi (without resampling; the pyradiomics grid crops anyway)",
     "resegmentRange": "resegmentation.range",
     "resegmentMode": "resegmentation.range_mode",
+    "resegmentShape": "resegmentation.morphological_mask: resegmented_roi (false: roi_in_resegmented_box, "
+                      "the ROI before re-segmentation cut to the re-segmented ROI's bounding box)",
     "binWidth": "discretisation: {method: fixed_bin_size, bin_width, bin_edges: pyradiomics}",
     "binCount": "discretisation: {method: fixed_bin_number, n_bins, bin_edges: pyradiomics}",
     "voxelArrayShift": "features.statistics.voxel_shift",
@@ -227,49 +380,63 @@ EXPRESSED = {
     "lbp2DRadius": "filters: local_binary_pattern.radius",
     "lbp2DSamples": "filters: local_binary_pattern.samples",
     "lbp2DMethod": "filters: local_binary_pattern.method",
+    "lbp3DLevels": "filters: local_binary_pattern_3d.degree (one filter per level, and the kurtosis map)",
+    "lbp3DIcosphereRadius": "filters: local_binary_pattern_3d.icosphere_radius",
+    "lbp3DIcosphereSubdivision": "filters: local_binary_pattern_3d.icosphere_subdivisions",
 }
 """Parameter-file setting -> the ordinary setting carrying it (image types: ``filters``,
-:func:`~radiomix.pyradiomics.image_types.image_type_filters`)."""
+:func:`image_type_filters`)."""
 
 NOT_EXPRESSED = {
     "additionalInfo": "pyradiomics' diagnostics columns; radiomix keeps provenance apart from the feature "
                       "table, so the setting changes no value",
-    "resegmentShape": "the morphology family always uses the ROI before re-segmentation (resegmentShape: "
-                      "false); true has no ordinary setting",
-    "lbp3DLevels": "LBP3D: pyradiomics computes the spherical-harmonic maps on the ROI's voxels only; the "
-                   "ordinary local_binary_pattern_3d filter computes every voxel, so the values differ",
-    "lbp3DIcosphereRadius": "LBP3D (see lbp3DLevels)",
-    "lbp3DIcosphereSubdivision": "LBP3D (see lbp3DLevels)",
     "shape2D (rows)": "pyradiomics gives no shape2D column for an ROI spanning more than one slice along "
                       "force2Ddimension; the morphology family gives its 2D features as NaN with an "
-                      "'undefined: the ROI spans N slices' status",
-    "normalize (where)": "extract_features starts from the intensities it is given: the intensity section "
-                         "(the normalisation) is applied by a cohort's preprocess stage "
-                         "(radiomix.preprocess.intensity.normalise_whole_image)",
+                      "'undefined: the ROI spans N slices' status (Translation.table leaves them out)",
+    "normalize (where)": "an ordinary spec's extraction starts from the intensities it is given: its intensity "
+                         "section (the normalisation) is applied by a cohort's preprocess stage; a parameter "
+                         "file's extraction applies it (radiomix.preprocess.intensity.normalise_whole_image)",
 }
 """Parameter-file settings (and conventions) with no ordinary setting yet, and why."""
 
 
+UNDEFINED = "undefined: pyradiomics gives no number for this ROI"
+"""Status of a NaN value of a texture class (and of any NaN the families give no reason for)."""
+
+SPANS_SLICES = "undefined: the ROI spans"
+"""Start of the morphology family's status of 2D features of an ROI spanning several slices."""
+
+
 @dataclass(frozen=True)
 class ImageTypeSpec:
-    """One pyradiomics image type as an ordinary spec.
+    """One pyradiomics image type (or the shape classes) as an ordinary spec.
 
     Attributes
     ----------
     name : str
-        pyradiomics' image type (``Original``, ``LoG``, ...).
+        pyradiomics' image type (``Original``, ``LoG``, ...), or ``shape`` for
+        the shape classes.
     spec : Spec
         Ordinary spec: the processing sections, the families of the enabled
-        classes with pyradiomics' conventions (the morphology family in the
-        first image type's spec only: pyradiomics computes shape once, on the
-        original image) and the image type's filters (none for ``Original``).
+        classes with pyradiomics' conventions and the image type's filters
+        (none for ``Original`` and ``shape``).
     prefixes : tuple of (str, str)
-        ``(ordinary image_type, pyradiomics prefix)`` of each image it yields.
+        ``(ordinary image_type, pyradiomics prefix)`` of each image it yields:
+        ``("original", "original")`` for ``Original`` and ``shape`` (their
+        families read the original image), the filters' otherwise.
+    settings : PyradiomicsSettings
+        The image type's settings.
     """
 
     name: str
     spec: Spec
     prefixes: tuple[tuple[str, str], ...]
+    settings: PyradiomicsSettings
+
+    @property
+    def reads_original(self) -> bool:
+        """Whether its families read the original image (else only the filtered images)."""
+        return ("original", "original") in self.prefixes
 
     def feature_names(self) -> dict[str, str]:
         """Ordinary column -> pyradiomics' of the values this spec is for.
@@ -279,25 +446,19 @@ class ImageTypeSpec:
         ``original_morphology_volume_mesh`` -> ``original_shape_MeshVolume``.
         """
         features = self.spec.features
-        names = {}
-        if features.morphology is not None:
-            names.update((column_name("original", "morphology", key, ""), f"original_shape_{name}")
-                         for name, key in SHAPE_SOURCES.items())
-            if set(surface.PLANAR_KEYS) <= set(features.morphology.non_ibsi_features):
-                names.update((column_name("original", "morphology", key, ""), f"original_shape2D_{name}")
-                             for name, key in SHAPE2D_SOURCES.items())
-        for image_type, prefix in self.prefixes:
-            if features.statistics is not None:
-                names.update((column_name(image_type, family, key, ""), f"{prefix}_firstorder_{name}")
-                             for name, (family, key) in FIRSTORDER_SOURCES.items())
-            for feature_class, family in TEXTURE_SPEC_FAMILIES.items():
-                family_settings = getattr(features, family)
-                if family_settings is None:
-                    continue
-                label = self._aggregation(family, family_settings)
-                names.update((column_name(image_type, family, key, label), f"{prefix}_{feature_class}_{name}")
-                             for name, key in TEXTURE_FAMILIES[feature_class][2].items())
-        return names
+        classes = [name for name, family in CLASS_FAMILIES.items() if getattr(features, family) is not None]
+        if "shape" in classes and not set(surface.PLANAR_KEYS) <= set(features.morphology.non_ibsi_features):
+            classes.remove("shape2D")
+        return {self.column(image_type, feature_class, name): f"{prefix}_{feature_class}_{name}"
+                for image_type, prefix in self.prefixes for feature_class in classes
+                for name in CLASS_SOURCES[feature_class]}
+
+    def column(self, image_type: str, feature_class: str, name: str) -> str:
+        """The ordinary column of pyradiomics' feature ``name`` of ``feature_class`` on ``image_type``."""
+        family, key = source(feature_class, name)
+        settings = getattr(self.spec.features, family)
+        label = self._aggregation(family, settings) if feature_class in TEXTURE_SPEC_FAMILIES else ""
+        return column_name(image_type, family, key, label)
 
     def _aggregation(self, family: str, settings) -> str:
         """The aggregation label of a texture family's values (pyradiomics' offsets give one)."""
@@ -309,44 +470,188 @@ class ImageTypeSpec:
 
 @dataclass(frozen=True)
 class Translation:
-    """A parameter file as ordinary specs: one per image type, and the ROI label."""
+    """A parameter file as ordinary specs: the shape classes', one per image type, and the ROI label.
+
+    Attributes
+    ----------
+    label : int
+        The ROI label.
+    shape : ImageTypeSpec or None
+        The shape classes' own spec (on the original image), when they are
+        enabled and no ``Original`` image type carries them (its spec has the
+        morphology family, with the parameter file's global settings).
+    image_types : tuple of ImageTypeSpec
+        The image types with a class to compute, in the file's order.
+    classes : tuple of (str, tuple of PyradiomicsFeature)
+        The enabled classes (file order) and their enabled features that have
+        a value (pyradiomics' "no value" deprecated features are left out).
+    processing : Spec
+        The spec that processes the case once for every part: the processing
+        sections (mask, intensity, interpolation, re-segmentation) every part
+        shares, and every part's filters (no family).
+    """
 
     label: int
+    shape: ImageTypeSpec | None
     image_types: tuple[ImageTypeSpec, ...]
+    classes: tuple[tuple[str, tuple[PyradiomicsFeature, ...]], ...]
+    processing: Spec
+
+    @property
+    def parts(self) -> tuple[ImageTypeSpec, ...]:
+        """The shape classes' spec (if any), then the image types', in the order of pyradiomics' table."""
+        return ((self.shape,) if self.shape is not None else ()) + self.image_types
 
     def feature_names(self) -> dict[str, str]:
         """Ordinary column name -> pyradiomics column name, over every image type."""
         names = {}
-        for image_type in self.image_types:
-            names.update(image_type.feature_names())
+        for part in self.parts:
+            names.update(part.feature_names())
         return names
 
+    def table(self, results: list[tuple[str, str, list[FeatureValue]]]) -> pd.DataFrame:
+        """pyradiomics' table (:data:`~radiomix.features.table.COLUMNS`) from the values of every part.
 
-def translate(spec: PyradiomicsSpec, image: sitk.Image) -> Translation:
-    """The ordinary specs of a pyradiomics spec, one per image type (module docstring).
+        ``results`` holds ``(ordinary image_type, family, values)`` of each family on each image.
+
+        One row per enabled feature in pyradiomics' order (shape classes, then
+        each image type's images, each with its classes in file order);
+        ``feature`` is pyradiomics' column name, ``family`` its class,
+        ``name``/``ibsi_code``/``unit`` from :mod:`radiomix.pyradiomics.mapping`,
+        ``image_type`` pyradiomics' prefix. shape2D is left out, as pyradiomics
+        does, without ``force2D`` or for an ROI spanning several slices.
+        """
+        by_key = {(image_type, family, item.key): item for image_type, family, values in results for item in values}
+        shape_part = next((part for part in self.parts if part.spec.features.morphology is not None), None)
+        images = [(shape_part, "original", "original", True)] if shape_part is not None else []
+        images += [(part, image_type, prefix, False)
+                   for part in self.image_types for image_type, prefix in part.prefixes]
+        table = []
+        for part, image_type, prefix, shape in images:
+            for feature_class, definitions in self.classes:
+                if (feature_class in SHAPE_CLASSES) != shape:
+                    continue
+                found = [(definition, by_key.get((image_type, *source(feature_class, definition.name))))
+                         for definition in definitions]
+                if feature_class == "shape2D" and not _has_shape2d(found):
+                    continue
+                table += [_row(prefix, feature_class, definition, row, part.settings) for definition, row in found]
+        return pd.DataFrame(table, columns=COLUMNS)
+
+
+def _has_shape2d(found: list) -> bool:
+    """Whether shape2D's values exist for the ROI (pyradiomics' reasons for none logged)."""
+    if any(row is None for _, row in found):
+        logger.info("shape2D is enabled but force2D is false: no shape2D features (as pyradiomics)")
+        return False
+    status = found[0][1].status if found else ""
+    if status.startswith(SPANS_SLICES):
+        logger.warning("shape2D is enabled but %s: no shape2D features", status.removeprefix("undefined: "))
+        return False
+    return True
+
+
+def _row(prefix: str, feature_class: str, definition: PyradiomicsFeature, item: FeatureValue,
+         settings: PyradiomicsSettings) -> list:
+    """pyradiomics' table row of one feature from its family's value.
+
+    A NaN of a texture class has status :data:`UNDEFINED`; firstorder and the
+    shape classes keep their family's reason.
+    """
+    value = float(item.value)
+    status = item.status if feature_class == "firstorder" or feature_class in SHAPE_CLASSES else ""
+    status = status or (UNDEFINED if math.isnan(value) else "")
+    return [f"{prefix}_{feature_class}_{definition.name}", feature_class, definition.title, definition.ibsi_code,
+            aggregation(feature_class, settings), prefix, value, definition.unit, status]
+
+
+def source(feature_class: str, name: str) -> tuple[str, str]:
+    """``(family, key)`` of the ordinary feature giving pyradiomics' feature ``name`` of ``feature_class``."""
+    if feature_class == "firstorder":
+        return FIRSTORDER_SOURCES[name]
+    return CLASS_FAMILIES[feature_class], CLASS_SOURCES[feature_class][name]
+
+
+def enabled_definitions(spec: PyradiomicsSpec) -> tuple[tuple[str, tuple[PyradiomicsFeature, ...]], ...]:
+    """Enabled classes (in file order) and their enabled features that have a value.
+
+    pyradiomics' "no value" deprecated features are left out even when named.
+    """
+    return tuple((name, tuple(definition for definition in (feature(name, key) for key in spec.enabled_features(name))
+                              if definition.status != "no value"))
+                 for name, _ in spec.feature_classes)
+
+
+def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
+    """The ordinary specs of a pyradiomics spec: the shape classes', one per image type (module docstring).
 
     Parameters
     ----------
     spec : PyradiomicsSpec
         The parameter file.
-    image : SimpleITK.Image
-        The image the specs are for: LoG is skipped (as pyradiomics) for too
-        small an image or too large a sigma.
+    grid : SimpleITK.Image or (size, spacing)
+        The image the specs are for, or its size (voxels) and spacing (mm),
+        (z, y, x): LoG is skipped (as pyradiomics) for too small an image or
+        too large a sigma.
+    warn : bool
+        Log pyradiomics' warnings about skipped or doubtful image types.
     """
+    grid = _size_and_spacing(grid)
     classes = {name: spec.enabled_features(name) for name, _ in spec.feature_classes}
+    shape_classes = {name: features for name, features in classes.items() if name in SHAPE_CLASSES}
+    image_classes = {name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
+    shape_family = shape_settings(spec.settings, "shape2D" in shape_classes) if shape_classes else None
     image_types = []
-    for image_type in spec.image_types:
-        named = image_type_filters(image_type.name, image_type.settings, image)
+    for image_type in spec.image_types if image_classes else ():
+        named = image_type_filters(image_type.name, image_type.settings, *grid, warn=warn)
         if not named:
             continue
         filters = tuple(settings for _, settings in named if settings is not None)
         prefixes = tuple((filter_image_type_name(settings) if settings is not None else "original", prefix)
                          for prefix, settings in named)
-        image_classes = classes if not image_types else {
-            name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
-        image_types.append(ImageTypeSpec(image_type.name, ordinary_spec(image_type.settings, filters, image_classes),
-                                         prefixes))
-    return Translation(spec.settings.label, tuple(image_types))
+        ordinary = ordinary_spec(image_type.settings, filters, image_classes)
+        if image_type.name == "Original" and shape_family is not None:  # shape reads the original image too
+            ordinary = dataclasses.replace(ordinary, features=dataclasses.replace(ordinary.features,
+                                                                                  morphology=shape_family))
+            shape_family = None
+        image_types.append(ImageTypeSpec(image_type.name, ordinary, prefixes, image_type.settings))
+    shape = None
+    if shape_family is not None:
+        shape = ImageTypeSpec("shape", ordinary_spec(spec.settings, (), shape_classes), (("original", "original"),),
+                              spec.settings)
+    parts = ((shape,) if shape is not None else ()) + tuple(image_types)
+    processing = ordinary_spec(spec.settings, tuple(f for part in parts for f in part.spec.filters), {})
+    for part in parts:
+        differing = [name for name in PROCESSING_SECTIONS if getattr(part.spec, name) != getattr(processing, name)]
+        if differing:
+            raise AssertionError(f"image type {part.name}'s {differing} differ from the parameter file's: the image "
+                                 "types of a parameter file share their processing (params.GLOBAL_ONLY_SETTINGS)")
+    return Translation(spec.settings.label, shape, tuple(image_types), enabled_definitions(spec), processing)
+
+
+PROCESSING_SECTIONS = ("mask", "intensity", "interpolation", "resegmentation")
+"""Sections of an ordinary spec that process the case before filters and families."""
+
+
+def processing_spec(spec: PyradiomicsSpec, grid) -> Spec:
+    """:attr:`Translation.processing` of ``translate(spec, grid)``, without building the image types' specs.
+
+    The processing sections of the parameter file and the filters of every image type on
+    ``grid`` (an image, or its size and spacing, z, y, x), found silently.
+    """
+    grid = _size_and_spacing(grid)
+    computes_images = any(name not in SHAPE_CLASSES for name, _ in spec.feature_classes)
+    filters = tuple(settings for image_type in (spec.image_types if computes_images else ())
+                    for _, settings in image_type_filters(image_type.name, image_type.settings, *grid, warn=False)
+                    if settings is not None)
+    return ordinary_spec(spec.settings, filters, {})
+
+
+def _size_and_spacing(grid) -> tuple:
+    """``(size, spacing)`` (z, y, x) of an image, or ``grid`` itself."""
+    if isinstance(grid, sitk.Image):
+        return grid.GetSize()[::-1], grid.GetSpacing()[::-1]
+    return grid
 
 
 def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = (),
@@ -414,12 +719,14 @@ def interpolation_settings(settings: PyradiomicsSettings) -> InterpolationSettin
 
 
 def resegmentation_settings(settings: PyradiomicsSettings) -> ResegmentationSettings:
-    """``resegmentRange`` (sorted; one value: a lower bound) and ``resegmentMode``."""
+    """``resegmentRange`` (sorted; one value: a lower bound), ``resegmentMode`` and ``resegmentShape``."""
     if settings.resegmentRange is None:
         return ResegmentationSettings()
     bounds = sorted(settings.resegmentRange)
     return ResegmentationSettings(range=(bounds[0], bounds[1] if len(bounds) == 2 else None),
-                                  range_mode=settings.resegmentMode)
+                                  range_mode=settings.resegmentMode,
+                                  morphological_mask="resegmented_roi" if settings.resegmentShape
+                                  else "roi_in_resegmented_box")
 
 
 def discretisation_settings(settings: PyradiomicsSettings) -> DiscretisationSettings:

@@ -17,8 +17,8 @@ pyradiomics calls (:func:`response_maps_on_box`): :mod:`.recursive_log`
 :mod:`.gradient` (ITK's gradient magnitude), :mod:`.local_binary_pattern`
 (scikit-image's 2D LBP), :mod:`.local_binary_pattern_3d` (pyradiomics'
 spherical-harmonic LBP) and :mod:`.intensity_transforms` (square, square
-root, logarithm, exponential). :mod:`radiomix.pyradiomics.image_types` builds
-their settings from pyradiomics' ``imageType`` settings.
+root, logarithm, exponential). :func:`radiomix.pyradiomics.translation.image_type_filters`
+builds their settings from pyradiomics' ``imageType`` settings.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from radiomix.preprocess.filters.settings import (
     parse_filters,
 )
 
-__all__ = ["FILTER_SETTINGS", "filter_image", "filter_image_type_name", "filter_kind", "filter_to_dict",
+__all__ = ["BOX_KINDS", "FILTER_SETTINGS", "filter_image", "filter_image_type_name", "filter_kind", "filter_to_dict",
            "parse_filter", "parse_filters", "response_map", "response_maps_on_box"]
 
 _BOX_MODULES = {
@@ -56,6 +56,9 @@ _BOX_MODULES = {
 }
 """Kind of a pyradiomics image type's filter -> module (of this package) exposing
 ``response_maps(array, spacing, group, box, roi)``."""
+
+BOX_KINDS = frozenset(_BOX_MODULES)
+"""Filter kinds computed on a box of the image only, those of one kind together (:func:`response_maps_on_box`)."""
 
 _MODULES = {kind: f"radiomix.preprocess.filters.{_BOX_MODULES.get(kind, kind)}" for kind in FILTER_SETTINGS}
 """Filter kind -> module exposing ``response_map(image, spacing, settings)`` (IBSI-2 filters) or
