@@ -164,13 +164,13 @@ def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
         raise InputError(f"spacing {spacing} must be three positive voxel sizes (z, y, x) in mm")
     if not (np.isfinite(radius_mm) and radius_mm > 0):
         raise InputError(f"peak radius {radius_mm} mm must be a positive number of mm")
-    if not np.isfinite(intensity[mask]).all():
+    all_finite = bool(np.isfinite(intensity).all())
+    if not all_finite and not np.isfinite(intensity[mask]).all():
         raise NonFiniteIntensityError("the ROI holds NaN or infinite intensities; "
                                       "re-segment or fix the image before extraction")
     centres = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64)
     rows = sphere_rows(spacing, radius_mm)
     work = len(centres) * int((2 * rows[:, 2] + 1).sum())
-    all_finite = bool(np.isfinite(intensity).all())
     return _sphere_means_kernel(intensity, centres, rows, chunk_count(work, len(centres)), all_finite)
 
 
