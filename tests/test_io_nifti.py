@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import LabelAbsentError, UnreadableFileError
 from radiomix.io import read_image, read_mask
-from radiomix.io.nifti import read_unscaled_nifti
+from radiomix.io.nifti import file_content, read_unscaled_nifti
 from radiomix.io.nrrd import read_as_simpleitk
 
 PIXEL_TYPES = [np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.uint64, np.int64, np.float32,
@@ -95,6 +96,25 @@ def test_a_multi_member_gzip_file_reads_whole(tmp_path):
     path = tmp_path / "mask.nii.gz"
     path.write_bytes(gzip.compress(plain[:400]) + gzip.compress(plain[400:]))
     _assert_same_image(read_unscaled_nifti(path, keep_non_finite=False), sitk.ReadImage(str(path)))
+
+
+@pytest.mark.parametrize("members", [[(0, 562)], [(0, 400), (400, 562)], [(0, 100), (100, 562)],
+                                     [(0, 0), (0, 562)], [(0, 562), (562, 562)]])
+def test_gzip_content_inflates_whole_whatever_its_members(tmp_path, members):
+    """The output buffer is sized from the last member's ISIZE: members longer or shorter than it, or empty."""
+    plain = _write(tmp_path / "plain.nii", np.arange(210, dtype=np.uint8).reshape(5, 6, 7), False).read_bytes()
+    assert len(plain) == 562
+    path = tmp_path / "image.nii.gz"
+    path.write_bytes(b"".join(gzip.compress(plain[start:stop]) for start, stop in members))
+    assert file_content(path) == plain
+
+
+def test_a_zlib_stream_named_gz_inflates_whole(tmp_path):
+    """A zlib stream (no gzip trailer, so no size hint) is read as before."""
+    plain = _write(tmp_path / "plain.nii", np.arange(210, dtype=np.uint8).reshape(5, 6, 7), False).read_bytes()
+    path = tmp_path / "image.nii.gz"
+    path.write_bytes(zlib.compress(plain))
+    assert file_content(path) == plain
 
 
 def test_a_cut_gzip_stream_is_an_unreadable_file_error(tmp_path):

@@ -43,3 +43,18 @@ def test_blocks_of_centres_give_the_same_means(seed, n_chunks, radius_mm):
                                    rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(one_block, _numpy_sphere_means(intensity, centres, spacing, radius_mm),
                                rtol=1e-12, atol=1e-9)
+
+
+@hypothesis_settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_chunks=st.integers(1, 5))
+def test_groups_of_four_inner_centres_equal_the_numpy_means(seed, n_chunks):
+    """Runs of centres whose spheres lie inside the array (summed four at a time) and border centres."""
+    rng = np.random.default_rng(seed)
+    intensity = rng.normal(-300.0, 400.0, size=(11, 12, 13))
+    centres = np.ascontiguousarray(np.argwhere(rng.random(intensity.shape) < 0.7), dtype=np.int64)
+    spacing, radius_mm = (1.5, 1.0, 1.0), 2.6
+    inner = np.all((centres >= (1, 2, 2)) & (centres < np.array(intensity.shape) - (1, 2, 2)), axis=1)
+    assert inner[:len(inner) // 4 * 4].reshape(-1, 4).all(axis=1).any() and not inner.all()
+    means = _sphere_means_kernel(intensity, centres, sphere_rows(spacing, radius_mm), n_chunks, True)
+    np.testing.assert_allclose(means, _numpy_sphere_means(intensity, centres, spacing, radius_mm),
+                               rtol=1e-12, atol=1e-9)

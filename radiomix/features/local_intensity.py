@@ -70,33 +70,73 @@ def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):
 
     ``n_chunks`` consecutive blocks of centres are processed in parallel, each
     writing its own elements; ``all_finite`` skips the finiteness test per
-    voxel. NaN where no voxel of the sphere has a finite intensity.
+    voxel. NaN where no voxel of the sphere has a finite intensity. Every sum
+    runs over the rows in order, x ascending; four consecutive centres whose
+    spheres lie inside the array are summed side by side (four independent
+    additions per sphere voxel instead of one chain); the groups of four do not
+    depend on ``n_chunks``, so neither do the means.
     """
     n_z, n_y, n_x = intensity.shape
+    flat = intensity.ravel()
     n_centres = centres.shape[0]
     means = np.empty(n_centres, dtype=np.float64)
-    chunk = (n_centres + n_chunks - 1) // n_chunks
+    n_offsets = 0
+    reach_z = reach_y = reach_x = 0
+    for r in range(rows.shape[0]):
+        n_offsets += 2 * rows[r, 2] + 1
+        reach_z = max(reach_z, abs(rows[r, 0]))
+        reach_y = max(reach_y, abs(rows[r, 1]))
+        reach_x = max(reach_x, rows[r, 2])
+    flat_offsets = np.empty(n_offsets, dtype=np.int64)  # the sphere's voxels in the order summed
+    j = 0
+    for r in range(rows.shape[0]):
+        for dx in range(-rows[r, 2], rows[r, 2] + 1):
+            flat_offsets[j] = (rows[r, 0] * n_y + rows[r, 1]) * n_x + dx
+            j += 1
+    starts = np.empty(n_centres, dtype=np.int64)  # flat index of each centre; -1: its sphere leaves the array
+    for k in range(n_centres):
+        z, y, x = centres[k, 0], centres[k, 1], centres[k, 2]
+        inside = (all_finite and reach_z <= z < n_z - reach_z and reach_y <= y < n_y - reach_y
+                  and reach_x <= x < n_x - reach_x)
+        starts[k] = (z * n_y + y) * n_x + x if inside else -1
+    chunk = ((n_centres + n_chunks - 1) // n_chunks + 3) // 4 * 4  # the same groups of four for any n_chunks
     for c in prange(n_chunks):
-        for k in range(c * chunk, min((c + 1) * chunk, n_centres)):
-            total = 0.0
-            count = 0
-            for r in range(rows.shape[0]):
-                z = centres[k, 0] + rows[r, 0]
-                y = centres[k, 1] + rows[r, 1]
-                if 0 <= z < n_z and 0 <= y < n_y:
-                    first = max(centres[k, 2] - rows[r, 2], 0)
-                    last = min(centres[k, 2] + rows[r, 2], n_x - 1)
-                    if all_finite:  # a plain run sum (vectorised)
+        stop = min((c + 1) * chunk, n_centres)
+        for group in range(c * chunk, stop, 4):
+            if group + 3 < stop and min(starts[group:group + 4]) >= 0:
+                s0, s1, s2, s3 = starts[group], starts[group + 1], starts[group + 2], starts[group + 3]
+                t0 = t1 = t2 = t3 = 0.0
+                for o in range(n_offsets):
+                    offset = flat_offsets[o]
+                    t0 += flat[s0 + offset]
+                    t1 += flat[s1 + offset]
+                    t2 += flat[s2 + offset]
+                    t3 += flat[s3 + offset]
+                means[group] = t0 / n_offsets
+                means[group + 1] = t1 / n_offsets
+                means[group + 2] = t2 / n_offsets
+                means[group + 3] = t3 / n_offsets
+                continue
+            for k in range(group, min(group + 4, stop)):
+                total = 0.0
+                count = 0
+                for r in range(rows.shape[0]):
+                    z = centres[k, 0] + rows[r, 0]
+                    y = centres[k, 1] + rows[r, 1]
+                    if 0 <= z < n_z and 0 <= y < n_y:
+                        first = max(centres[k, 2] - rows[r, 2], 0)
+                        last = min(centres[k, 2] + rows[r, 2], n_x - 1)
+                        if all_finite:  # a plain run sum (vectorised)
+                            for x in range(first, last + 1):
+                                total += intensity[z, y, x]
+                            count += last + 1 - first
+                            continue
                         for x in range(first, last + 1):
-                            total += intensity[z, y, x]
-                        count += last + 1 - first
-                        continue
-                    for x in range(first, last + 1):
-                        value = intensity[z, y, x]
-                        if np.isfinite(value):
-                            total += value
-                            count += 1
-            means[k] = total / count if count > 0 else np.nan
+                            value = intensity[z, y, x]
+                            if np.isfinite(value):
+                                total += value
+                                count += 1
+                means[k] = total / count if count > 0 else np.nan
     return means
 
 
@@ -124,13 +164,13 @@ def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
         raise InputError(f"spacing {spacing} must be three positive voxel sizes (z, y, x) in mm")
     if not (np.isfinite(radius_mm) and radius_mm > 0):
         raise InputError(f"peak radius {radius_mm} mm must be a positive number of mm")
-    if not np.isfinite(intensity[mask]).all():
+    all_finite = bool(np.isfinite(intensity).all())
+    if not all_finite and not np.isfinite(intensity[mask]).all():
         raise NonFiniteIntensityError("the ROI holds NaN or infinite intensities; "
                                       "re-segment or fix the image before extraction")
     centres = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64)
     rows = sphere_rows(spacing, radius_mm)
     work = len(centres) * int((2 * rows[:, 2] + 1).sum())
-    all_finite = bool(np.isfinite(intensity).all())
     return _sphere_means_kernel(intensity, centres, rows, chunk_count(work, len(centres)), all_finite)
 
 

@@ -46,6 +46,25 @@ def is_single_file_nifti(path: Path) -> bool:
     return path.name.lower().endswith((".nii", ".nii.gz"))
 
 
+_LARGEST_DEFLATE_RATIO = 1032
+"""Most bytes one compressed byte of a deflate stream inflates to (RFC 1951's 258-byte copy in 2 bits)."""
+
+
+def _inflated_size_hint(content: bytes) -> int:
+    """The first output buffer size for inflating a gzip file: its trailer's ISIZE + 1, or 0 (no hint).
+
+    ISA-L's and zlib's decompressors start from the ``max_length`` given and otherwise grow their
+    output buffer step by step; the final copies and reallocations of a multi-MB result cost ~40%
+    of the inflation (19 against 13 ms for the 9.8 MB CT phantom). ISIZE is the size of the
+    last member modulo 2**32: exact for the usual single-member file, and one byte more keeps the
+    buffer from filling before the stream's end. Zlib streams (no ISIZE) and implausible sizes give 0.
+    """
+    if len(content) < 18 or content[:2] != b"\x1f\x8b":
+        return 0
+    size = struct.unpack_from("<I", content, len(content) - 4)[0]
+    return size + 1 if size <= _LARGEST_DEFLATE_RATIO * len(content) else 0
+
+
 def file_content(path: Path) -> bytes:
     """The bytes of a file, inflated when gzip-compressed (one pass for a single-member file).
 
@@ -59,7 +78,9 @@ def file_content(path: Path) -> bytes:
         return content
     inflater = decompressobj(GZIP_OR_ZLIB_WBITS)
     try:
-        inflated = inflater.decompress(content)
+        inflated = inflater.decompress(content, _inflated_size_hint(content))
+        if not inflater.eof and inflater.unconsumed_tail:  # the hint was short: inflate the rest
+            inflated += inflater.decompress(inflater.unconsumed_tail)
     except InflateError:
         inflated = None  # gzip, below, names the problem
     if inflated is not None and inflater.eof and not inflater.unused_data:
