@@ -25,7 +25,7 @@ from radiomix.preprocess.roi import image_arrays, keeps_pixel_type, process_imag
 from radiomix.pyradiomics.extract import extract_pyradiomics
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.spec import Spec, load_spec
-from radiomix.warmup import notify_if_cold
+from radiomix.warmup import compile_if_cold
 
 FAMILY_MODULES = {
     "morphology": "radiomix.features.morphology",
@@ -87,12 +87,9 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
         Invalid settings.
     """
     settings = _load_spec(spec)
+    compile_if_cold(settings, image)
     if isinstance(settings, PyradiomicsSpec):
-        notify_if_cold("pyradiomics")
         return _extract_pyradiomics(image, mask, settings, label, roi)
-    notify_if_cold("ibsi")
-    if settings.filters:
-        notify_if_cold("filters")
     source_image = _describe(image)
     picture = io.read_image(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):

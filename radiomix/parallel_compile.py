@@ -1,0 +1,248 @@
+"""Compile numba kernels in several processes at once, filling the shared on-disk cache.
+
+Numba compiles a kernel in the process that first calls it, one kernel at a
+time. On an empty cache an extraction therefore spends most of its first call
+compiling on one core. This module splits the compile work into *units*, each
+a small extraction on a synthetic image (one feature family, one filter, one
+pyradiomics class, ...) that makes numba compile, and save to its cache, the
+kernels that family needs for the given settings and pixel type. The units
+are spread over separate interpreters (``python -m radiomix.parallel_compile``),
+balanced by their measured compile time; afterwards the calling process loads
+the kernels from the cache in about a second.
+
+Safety: numba's cache saves are serialised across processes by
+:mod:`radiomix._numba`, and one process at a time runs a parallel compile (a
+lock file in the cache folder), so concurrent first extractions (Luigi
+workers) wait for each other instead of each starting its own processes. A
+unit that fails in its process is logged with its error output; the kernels it
+did not compile are then compiled in the calling process when first used (by
+the extraction itself, or by ``radiomix warmup`` running the failed units
+in-process), so no error is hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numba
+import numpy as np
+import SimpleITK as sitk
+
+import radiomix
+
+LOGGER = logging.getLogger("radiomix")
+
+UNIT_SECONDS = {
+    "morphology": 10.5, "local_intensity": 1.5, "statistics": 4.5, "histogram": 2.0, "ivh": 0.8,
+    "glcm": 3.0, "glrlm": 2.5, "glszm": 3.0, "gldzm": 3.5, "ngtdm": 3.0, "ngldm": 2.5,
+    "grid_morans_i": 1.5,
+    "shape": 3.0, "shape2D": 1.5, "firstorder": 2.5, "gldm": 1.5,
+}
+"""Compile seconds (one core, empty cache, without the import and the shared preprocessing) of the units
+named after a family, class or kind, measured on IBSI configuration C (CT phantom, 2 cores); filters and
+unknown units count :data:`DEFAULT_UNIT_SECONDS`."""
+
+DEFAULT_UNIT_SECONDS = 1.0
+
+PROCESS_START_SECONDS = 1.0
+"""Import time of a compile process, counted in the balance against the units it runs."""
+
+LOCK_NAME = "radiomix-parallel-compile.lock"
+
+
+@dataclasses.dataclass(frozen=True)
+class CompileUnit:
+    """One piece of compile work: an extraction of ``spec`` on a small synthetic image.
+
+    Attributes
+    ----------
+    name : str
+        What it compiles, e.g. ``"ibsi/glcm"``; its last part keys :data:`UNIT_SECONDS`.
+    group : str
+        The kernel group (:data:`radiomix.warmup.KERNEL_GROUPS`) it belongs to.
+    spec : dict
+        Plain-data spec or pyradiomics parameters (JSON-serialisable).
+    pixel_type : str
+        NumPy dtype name of the synthetic image (kernels are compiled per argument type).
+    spacing_mm : tuple of float
+        Voxel spacing ``(x, y, z)`` of the synthetic image, mm.
+    value_range : tuple of int
+        Intensities are drawn from ``[low, high)``.
+    kind : str
+        ``"extract"``, or ``"grid_morans_i"`` (the grid Moran's I / Geary's C kernels, both methods).
+    """
+
+    name: str
+    group: str
+    spec: dict
+    pixel_type: str = "float64"
+    spacing_mm: tuple[float, float, float] = (1.0, 1.0, 2.0)
+    value_range: tuple[int, int] = (0, 60)
+    kind: str = "extract"
+
+    @property
+    def seconds(self) -> float:
+        """Expected compile time on one core (s), from :data:`UNIT_SECONDS`."""
+        return UNIT_SECONDS.get(self.name.rsplit("/", 1)[-1], DEFAULT_UNIT_SECONDS)
+
+
+def balance(units: Sequence[CompileUnit], n_processes: int) -> list[list[CompileUnit]]:
+    """Spread ``units`` over at most ``n_processes`` lists of about equal expected time.
+
+    Longest first, each to the least loaded process (every process also pays
+    :data:`PROCESS_START_SECONDS`). Empty lists are dropped; every unit is in
+    exactly one list.
+    """
+    loads = [PROCESS_START_SECONDS] * max(1, n_processes)
+    shares: list[list[CompileUnit]] = [[] for _ in loads]
+    for unit in sorted(units, key=lambda item: (-item.seconds, item.name)):
+        least = loads.index(min(loads))
+        shares[least].append(unit)
+        loads[least] += unit.seconds
+    return [share for share in shares if share]
+
+
+def synthetic_case(unit: CompileUnit) -> tuple[sitk.Image, sitk.Image]:
+    """A 10 x 12 x 12 image of ``unit.pixel_type`` with a varied 6 x 8 x 8 ROI (label 1)."""
+    dtype = np.dtype(unit.pixel_type)
+    low, high = unit.value_range
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        low, high = max(low, int(limits.min)), min(high, int(limits.max))
+    values = np.random.default_rng(0).integers(low, max(high, low + 2), size=(10, 12, 12)).astype(dtype)
+    mask = np.zeros(values.shape, dtype=np.uint8)
+    mask[2:8, 2:10, 2:10] = 1
+    picture, label = sitk.GetImageFromArray(values), sitk.GetImageFromArray(mask)
+    for item in (picture, label):
+        item.SetSpacing(tuple(float(s) for s in unit.spacing_mm))
+    return picture, label
+
+
+def run_unit(unit: CompileUnit) -> None:
+    """Run one unit in this process (compiling, or loading from the cache, the kernels it needs)."""
+    picture, label = synthetic_case(unit)
+    if unit.kind == "grid_morans_i":
+        from radiomix.features.spatial_autocorrelation import grid_morans_i_gearys_c
+
+        intensity = sitk.GetArrayFromImage(picture).astype(np.float64)
+        mask = sitk.GetArrayFromImage(label) > 0
+        for method in ("pairs", "fft"):
+            grid_morans_i_gearys_c(mask, intensity, tuple(reversed(unit.spacing_mm)), method)
+        return
+    from radiomix.extract import extract_features
+
+    extract_features(picture, label, unit.spec)
+
+
+def run_units(units: Sequence[CompileUnit]) -> list[str]:
+    """Run ``units`` in this process, each in turn; the failed units' errors (the others still run)."""
+    import traceback
+
+    from radiomix import warmup
+
+    warmup.mark_notified(warmup.KERNEL_GROUPS)  # a compile process neither warns nor starts processes itself
+    failures = []
+    for unit in units:
+        try:
+            run_unit(unit)
+        except Exception:  # reported to the calling process, which compiles this unit's kernels itself
+            failures.append(f"{unit.name}:\n{traceback.format_exc()}")
+    return failures
+
+
+def compile_in_processes(units: Sequence[CompileUnit], jobs: int) -> list[CompileUnit]:
+    """Run ``units`` spread over ``jobs`` new processes (one process per share of :func:`balance`).
+
+    Returns the units of the processes that failed (nonzero exit, or could
+    not start); their error output is logged as a warning. The caller decides
+    whether to run those in-process.
+    """
+    shares = balance(units, jobs)
+    environment = dict(os.environ)
+    package_root = str(Path(radiomix.__file__).resolve().parents[1])  # the same radiomix in every process
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, environment.get("PYTHONPATH"))))
+    processes = []
+    failed: list[CompileUnit] = []
+    try:
+        for share in shares:
+            try:
+                process = subprocess.Popen([sys.executable, "-m", "radiomix.parallel_compile"], env=environment,
+                                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, text=True)
+            except OSError as error:
+                LOGGER.warning("radiomix: could not start a compile process (%s); compiling in this process", error)
+                failed += share
+                continue
+            process.stdin.write(json.dumps([dataclasses.asdict(unit) for unit in share]))
+            process.stdin.close()
+            processes.append((process, share))
+        for process, share in processes:
+            errors = process.stderr.read()
+            if process.wait() != 0:
+                LOGGER.warning("radiomix: a compile process failed (exit %s) for %s; their kernels are compiled in "
+                               "this process instead. Its error output:\n%s", process.returncode,
+                               ", ".join(unit.name for unit in share), errors[-4000:])
+                failed += share
+    finally:
+        for process, _ in processes:
+            if process.poll() is None:  # interrupted: stop the others (numba writes cache files atomically)
+                process.kill()
+                process.wait()
+    return failed
+
+
+@contextlib.contextmanager
+def compile_lock() -> Iterator[None]:
+    """Hold the lock that lets one process at a time run a parallel compile in this numba cache.
+
+    A no-op where file locks are unavailable (no ``fcntl``) or the cache
+    folder cannot hold the lock file.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    from radiomix.features import statistics
+
+    kernel = next(value for value in vars(statistics).values()
+                  if isinstance(value, numba.core.dispatcher.Dispatcher))
+    try:
+        os.makedirs(kernel._cache.cache_path, exist_ok=True)  # where numba caches this install's kernels
+        handle = open(os.path.join(kernel._cache.cache_path, LOCK_NAME), "a")
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def main() -> int:
+    """``python -m radiomix.parallel_compile``: run the units read as JSON from standard input."""
+    units = [CompileUnit(**{**item, "spacing_mm": tuple(item["spacing_mm"]),
+                            "value_range": tuple(item["value_range"])}) for item in json.load(sys.stdin)]
+    failures = run_units(units)
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Parallel first-use compiling: the split into units and processes, failing processes, and the cache locks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba.core import caching
+
+from radiomix import _numba, parallel_compile, warmup
+from radiomix.errors import SpecError
+from radiomix.extract import FAMILY_MODULES
+from radiomix.parallel_compile import CompileUnit, balance
+from radiomix.spec import load_spec
+
+from conftest import REPO_ROOT
+
+
+@settings(max_examples=60, deadline=None)
+@given(seconds=st.lists(st.floats(0.05, 20.0), min_size=0, max_size=30), jobs=st.integers(1, 8))
+def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs):
+    table = {f"u{index}": value for index, value in enumerate(seconds)}
+    units = [CompileUnit(f"group/u{index}", "ibsi", {}) for index in range(len(seconds))]
+    original = dict(parallel_compile.UNIT_SECONDS)
+    parallel_compile.UNIT_SECONDS.update(table)
+    try:
+        shares = balance(units, jobs)
+    finally:
+        parallel_compile.UNIT_SECONDS.clear()
+        parallel_compile.UNIT_SECONDS.update(original)
+    names = sorted(unit.name for share in shares for unit in share)
+    assert names == sorted(unit.name for unit in units)
+    assert len(shares) <= jobs and all(shares)
+    if shares:  # greedy longest-first: no share exceeds another by more than its own smallest unit
+        loads = [sum(table[unit.name.split("/")[1]] for unit in share) for share in shares]
+        smallest = [min(table[unit.name.split("/")[1]] for unit in share) for share in shares]
+        assert all(load - min(loads) <= small + 1e-9 for load, small in zip(loads, smallest))
+
+
+def test_a_spec_gives_one_unit_per_family_with_its_own_settings():
+    spec = load_spec(REPO_ROOT / "feature_specs" / "ibsi" / "config_C.yaml")
+    units = warmup.spec_units(spec, "int16")
+    assert [unit.name for unit in units] == [f"ibsi/{name}" for name in spec.features.enabled()]
+    for unit in units:
+        family = unit.name.split("/")[1]
+        alone = load_spec(unit.spec)  # a valid spec, with that family alone
+        assert list(alone.features.enabled()) == [family]
+        assert alone.features.enabled()[family] == spec.features.enabled()[family]
+        assert alone.interpolation == spec.interpolation and alone.discretisation == spec.discretisation
+        assert unit.pixel_type == "int16"
+        # resampled (0.8 x the 2 mm target), intensities inside the re-segmentation range [-1000, 400]
+        assert unit.spacing_mm == pytest.approx((1.6, 1.6, 1.6)) and unit.value_range == (-1000, 400)
+
+
+def test_filters_and_pyradiomics_classes_are_units_of_their_own():
+    spec = load_spec({"features": {"statistics": {}, "glcm": {}},
+                      "filters": [{"mean": {"support": 3}}, {"log": {"sigma_mm": 1.0}}]})
+    units = warmup.spec_units(spec, "float32")
+    assert [(unit.name, unit.group) for unit in units] == [
+        ("ibsi/statistics", "ibsi"), ("ibsi/glcm", "ibsi"), ("filters/0/mean", "filters"), ("filters/1/log", "filters")]
+    assert [len(load_spec(unit.spec).filters) for unit in units] == [0, 0, 1, 1]
+    parameters = load_spec({"imageType": {"Original": {}, "LoG": {"sigma": [1.0]}},
+                            "featureClass": {"firstorder": [], "glcm": []}})
+    names = [unit.name for unit in warmup.spec_units(parameters, "int16")]
+    assert names == ["pyradiomics/firstorder", "pyradiomics/glcm", "pyradiomics/image-type/LoG"]
+
+
+def test_the_warmup_units_cover_every_family_and_group_once():
+    units = warmup.warmup_units(warmup.KERNEL_GROUPS)
+    names = [unit.name for unit in units]
+    assert len(names) == len(set(names))
+    assert {unit.group for unit in units} == set(warmup.KERNEL_GROUPS)
+    for family in FAMILY_MODULES:  # both variants of every family: float64 2D + 3D, float32 resampled 3D
+        assert {f"ibsi/float64/{family}", f"ibsi/float32/{family}"} <= set(names)
+    for unit in units:
+        if unit.kind == "extract":
+            load_spec(unit.spec)  # valid settings
+
+
+def test_the_synthetic_case_keeps_the_pixel_type_and_the_intensity_range():
+    picture, label = parallel_compile.synthetic_case(
+        CompileUnit("ibsi/x", "ibsi", {}, pixel_type="uint8", value_range=(-1000, 400), spacing_mm=(1.6, 1.6, 1.6)))
+    import SimpleITK as sitk
+
+    values = sitk.GetArrayViewFromImage(picture)
+    assert values.dtype.name == "uint8" and values.min() >= 0 and values.max() <= 255 and values.std() > 0
+    assert picture.GetSpacing() == pytest.approx((1.6, 1.6, 1.6)) and sitk.GetArrayViewFromImage(label).sum() > 0
+
+
+def test_a_failing_compile_process_is_reported_and_its_units_returned(caplog):
+    # two processes: one loads (or compiles) the histogram kernels, one fails on an invalid spec
+    good = CompileUnit("ibsi/histogram", "ibsi", {"features": {"histogram": {}}})
+    bad = CompileUnit("ibsi/broken", "ibsi", {"features": {"histogram": {}}, "discretisaton": {}})
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        failed = parallel_compile.compile_in_processes([good, bad], jobs=2)
+    assert failed == [bad]
+    assert "a compile process failed" in caplog.text and "ibsi/broken" in caplog.text
+    assert "discretisaton" in caplog.text  # the child's own error message reaches the log
+
+
+def test_warmup_runs_a_failed_unit_again_in_process_and_raises_its_error(monkeypatch, capsys):
+    bad = CompileUnit("ibsi/broken", "ibsi", {"discretisaton": {}})
+    monkeypatch.setattr(warmup, "warmup_units", lambda groups: [bad])
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: list(units))
+    monkeypatch.setattr(warmup, "_notified", set())
+    with pytest.raises(SpecError, match="discretisaton"):
+        warmup.warm_up(["ibsi"], jobs=2)
+    assert "compiling 1 unit(s) again in this process" in capsys.readouterr().out
+
+
+def test_a_cold_extraction_compiles_its_units_in_processes_once(monkeypatch, caplog):
+    calls = []
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append((units, jobs)) or [])
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "3")
+    spec = load_spec({"features": {"statistics": {}, "glcm": {}}})
+    picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}, pixel_type="int16"))
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        warmup.compile_if_cold(spec, picture)
+        warmup.compile_if_cold(spec, picture)  # once per process
+    assert len(calls) == 1
+    units, jobs = calls[0]
+    assert jobs == 3 and [unit.name for unit in units] == ["ibsi/statistics", "ibsi/glcm"]
+    assert all(unit.pixel_type == "int16" for unit in units)
+    assert caplog.text.count("compiling numba kernels once (ibsi: 5 of 5") == 1 and "in 3 processes" in caplog.text
+
+
+def test_one_job_or_a_warm_cache_starts_no_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append(units) or [])
+    spec = load_spec({"features": {"statistics": {}}})
+    picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}))
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "1")
+    warmup.compile_if_cold(spec, picture)
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (False, 0, 5))
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
+    warmup.compile_if_cold(spec, picture)
+    assert calls == []
+
+
+def test_an_unreadable_image_is_left_to_the_extraction(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append(units) or [])
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
+    warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), tmp_path / "missing.nii.gz")
+    assert calls == []
+
+
+def _cache_file(folder) -> caching.IndexDataCacheFile:
+    return caching.IndexDataCacheFile(cache_path=str(folder), filename_base="kernel-1.py311", source_stamp=(1.0, 2))
+
+
+def test_a_cache_save_waits_for_the_folder_lock(tmp_path):
+    cache = _cache_file(tmp_path)
+    saver = threading.Thread(target=cache.save, args=(("signature", "target"), {"code": 1}))
+    with _numba.cache_folder_lock(str(tmp_path), exclusive=True):  # another process' save, say
+        saver.start()
+        time.sleep(0.3)
+        assert saver.is_alive() and not (tmp_path / "kernel-1.py311.nbi").exists()
+    saver.join(10)
+    assert not saver.is_alive()
+    assert cache.load(("signature", "target")) == {"code": 1}
+
+
+def test_a_cache_folder_that_cannot_hold_the_lock_still_loads_and_saves(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    with _numba.cache_folder_lock(str(blocker / "cache"), exclusive=True):  # no lock file possible: no-op
+        pass
+    cache = _cache_file(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / _numba.CACHE_LOCK_NAME).mkdir()  # the lock file's name taken by a folder
+    cache.save(("signature", "target"), {"code": 2})
+    assert cache.load(("signature", "target")) == {"code": 2}
