@@ -6,9 +6,10 @@ compiling on one core. This module splits the compile work into *units*, each
 a small extraction on a synthetic image (one feature family, one filter, one
 pyradiomics class, ...) that makes numba compile, and save to its cache, the
 kernels that family needs for the given settings and pixel type. The units
-are spread over separate interpreters (``python -m radiomix.parallel_compile``),
-balanced by their measured compile time; afterwards the calling process loads
-the kernels from the cache in about a second.
+are spread over the calling process and new interpreters
+(``python -m radiomix.parallel_compile``), balanced by their measured compile
+time; afterwards the calling process loads the others' kernels from the cache
+in about a second.
 
 Safety: numba's cache saves are serialised across processes by
 :mod:`radiomix._numba`, and one process at a time runs a parallel compile (a
@@ -29,7 +30,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numba
@@ -94,20 +95,23 @@ class CompileUnit:
         return UNIT_SECONDS.get(self.name.rsplit("/", 1)[-1], DEFAULT_UNIT_SECONDS)
 
 
-def balance(units: Sequence[CompileUnit], n_processes: int) -> list[list[CompileUnit]]:
+def balance(units: Sequence[CompileUnit], n_processes: int, first_started: bool = False) -> list[list[CompileUnit]]:
     """Spread ``units`` over at most ``n_processes`` lists of about equal expected time.
 
     Longest first, each to the least loaded process (every process also pays
-    :data:`PROCESS_START_SECONDS`). Empty lists are dropped; every unit is in
-    exactly one list.
+    :data:`PROCESS_START_SECONDS`, except the first one if ``first_started``:
+    the calling process). Empty lists are dropped (the first one is kept, maybe
+    empty, if ``first_started``); every unit is in exactly one list.
     """
     loads = [PROCESS_START_SECONDS] * max(1, n_processes)
+    if first_started:
+        loads[0] = 0.0
     shares: list[list[CompileUnit]] = [[] for _ in loads]
     for unit in sorted(units, key=lambda item: (-item.seconds, item.name)):
         least = loads.index(min(loads))
         shares[least].append(unit)
         loads[least] += unit.seconds
-    return [share for share in shares if share]
+    return shares[:1] + [share for share in shares[1:] if share] if first_started else [s for s in shares if s]
 
 
 def synthetic_case(unit: CompileUnit) -> tuple[sitk.Image, sitk.Image]:
@@ -146,9 +150,6 @@ def run_units(units: Sequence[CompileUnit]) -> list[str]:
     """Run ``units`` in this process, each in turn; the failed units' errors (the others still run)."""
     import traceback
 
-    from radiomix import warmup
-
-    warmup.mark_notified(warmup.KERNEL_GROUPS)  # a compile process neither warns nor starts processes itself
     failures = []
     for unit in units:
         try:
@@ -158,14 +159,18 @@ def run_units(units: Sequence[CompileUnit]) -> list[str]:
     return failures
 
 
-def compile_in_processes(units: Sequence[CompileUnit], jobs: int) -> list[CompileUnit]:
-    """Run ``units`` spread over ``jobs`` new processes (one process per share of :func:`balance`).
+def compile_in_processes(units: Sequence[CompileUnit], jobs: int,
+                         run_here: Callable[[list[CompileUnit]], None] | None = None) -> list[CompileUnit]:
+    """Run ``units`` spread over ``jobs`` processes (one per share of :func:`balance`).
 
-    Returns the units of the processes that failed (nonzero exit, or could
+    With ``run_here``, the calling process is one of the ``jobs``: it passes
+    its share to ``run_here`` while the others run in new processes.
+    Returns the units of the new processes that failed (nonzero exit, or could
     not start); their error output is logged as a warning. The caller decides
     whether to run those in-process.
     """
-    shares = balance(units, jobs)
+    shares = balance(units, jobs, first_started=run_here is not None)
+    here = shares.pop(0) if run_here is not None else []
     environment = dict(os.environ)
     package_root = str(Path(radiomix.__file__).resolve().parents[1])  # the same radiomix in every process
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (package_root, environment.get("PYTHONPATH"))))
@@ -184,6 +189,8 @@ def compile_in_processes(units: Sequence[CompileUnit], jobs: int) -> list[Compil
             process.stdin.write(json.dumps([dataclasses.asdict(unit) for unit in share]))
             process.stdin.close()
             processes.append((process, share))
+        if here:
+            run_here(here)
         for process, share in processes:
             errors = process.stderr.read()
             if process.wait() != 0:
@@ -238,6 +245,9 @@ def main() -> int:
     """``python -m radiomix.parallel_compile``: run the units read as JSON from standard input."""
     units = [CompileUnit(**{**item, "spacing_mm": tuple(item["spacing_mm"]),
                             "value_range": tuple(item["value_range"])}) for item in json.load(sys.stdin)]
+    from radiomix import warmup
+
+    warmup.mark_notified(warmup.KERNEL_GROUPS)  # a compile process neither warns nor starts processes itself
     failures = run_units(units)
     for failure in failures:
         print(failure, file=sys.stderr)

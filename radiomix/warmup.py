@@ -25,7 +25,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import RadiomixError
-from radiomix.parallel_compile import (CompileUnit, compile_in_processes, compile_lock, cpu_count, run_unit)
+from radiomix.parallel_compile import (CompileUnit, compile_in_processes, compile_lock, cpu_count, run_unit,
+                                       run_units)
 
 LOGGER = logging.getLogger("radiomix")
 
@@ -157,7 +158,19 @@ def compile_if_cold(settings, image) -> None:
     with compile_lock():  # another process may be compiling the same kernels: wait for it, then look again
         units = [unit for unit in units if is_cold(unit.group)[0]]
         if units:
-            compile_in_processes(units, jobs)
+            compile_in_processes(units, jobs, run_here=_run_reporting_failures)
+
+
+def _run_all(units: list[CompileUnit]) -> None:
+    """Run compile units in this process; the first error is raised."""
+    for unit in units:
+        run_unit(unit)
+
+
+def _run_reporting_failures(units: list[CompileUnit]) -> None:
+    """Run this process' share of compile units; a failed unit is logged (the extraction compiles its kernels)."""
+    for failure in run_units(units):
+        LOGGER.warning("radiomix: compiling ahead failed for %s; the extraction compiles its kernels itself", failure)
 
 
 def _pixel_type(image) -> str | None:
@@ -335,11 +348,10 @@ def warm_up(groups: Iterable[str] = tuple(KERNEL_GROUPS), progress: Callable[[st
     in_process = units
     if jobs > 1:
         with compile_lock():
-            in_process = compile_in_processes(units, jobs)
+            in_process = compile_in_processes(units, jobs, run_here=_run_all)
         if in_process:
             progress(f"  compiling {len(in_process)} unit(s) again in this process")
-    for unit in in_process:
-        run_unit(unit)
+    _run_all(in_process)
     seconds = time.perf_counter() - start
     progress(f"radiomix warmup: done in {seconds:.1f} s")
     return seconds

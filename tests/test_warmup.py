@@ -58,7 +58,7 @@ def test_warmup_reports_progress_and_silences_the_first_use_warning(monkeypatch,
 def test_warmup_spreads_its_units_over_the_processes_asked_for(monkeypatch, capsys):
     shares = []
     monkeypatch.setattr(warmup, "uncompiled_kernels", lambda modules: (["a", "b"], 3))
-    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: shares.append((units, jobs)) or [])
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: shares.append((units, jobs)) or [])
     monkeypatch.setattr(warmup, "run_unit", lambda unit: pytest.fail("nothing runs in-process when no process fails"))
     monkeypatch.setattr(warmup, "_notified", set())
     assert main(["warmup", "--only", "ibsi", "pyradiomics", "--jobs", "2"]) == 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -21,24 +24,30 @@ from conftest import REPO_ROOT
 
 
 @settings(max_examples=60, deadline=None)
-@given(seconds=st.lists(st.floats(0.05, 20.0), min_size=0, max_size=30), jobs=st.integers(1, 8))
-def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs):
+@given(seconds=st.lists(st.floats(0.05, 20.0), min_size=0, max_size=30), jobs=st.integers(1, 8),
+       first_started=st.booleans())
+def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_started):
     table = {f"u{index}": value for index, value in enumerate(seconds)}
     units = [CompileUnit(f"group/u{index}", "ibsi", {}) for index in range(len(seconds))]
     original = dict(parallel_compile.UNIT_SECONDS)
     parallel_compile.UNIT_SECONDS.update(table)
     try:
-        shares = balance(units, jobs)
+        shares = balance(units, jobs, first_started)
     finally:
         parallel_compile.UNIT_SECONDS.clear()
         parallel_compile.UNIT_SECONDS.update(original)
     names = sorted(unit.name for share in shares for unit in share)
     assert names == sorted(unit.name for unit in units)
-    assert len(shares) <= jobs and all(shares)
-    if shares:  # greedy longest-first: no share exceeds another by more than its own smallest unit
-        loads = [sum(table[unit.name.split("/")[1]] for unit in share) for share in shares]
-        smallest = [min(table[unit.name.split("/")[1]] for unit in share) for share in shares]
-        assert all(load - min(loads) <= small + 1e-9 for load, small in zip(loads, smallest))
+    assert len(shares) <= jobs and all(shares[1:] if first_started else shares)
+    if first_started:
+        assert shares  # the calling process' share comes first, even empty
+    # greedy longest-first: no process ends more than its own smallest unit after the least loaded one
+    loads = [sum(table[unit.name.split("/")[1]] for unit in share) for share in shares]
+    loads = [load + (0.0 if first_started and index == 0 else parallel_compile.PROCESS_START_SECONDS)
+             for index, load in enumerate(loads)]
+    for load, share in zip(loads, shares):
+        if share:
+            assert load - min(loads) <= min(table[unit.name.split("/")[1]] for unit in share) + 1e-9
 
 
 def test_a_spec_gives_one_unit_per_family_with_its_own_settings():
@@ -92,20 +101,40 @@ def test_the_synthetic_case_keeps_the_pixel_type_and_the_intensity_range():
 
 
 def test_a_failing_compile_process_is_reported_and_its_units_returned(caplog):
-    # two processes: one loads (or compiles) the histogram kernels, one fails on an invalid spec
+    # the calling process takes the larger unit; a new process gets the other one, and fails on its invalid spec
     good = CompileUnit("ibsi/histogram", "ibsi", {"features": {"histogram": {}}})
     bad = CompileUnit("ibsi/broken", "ibsi", {"features": {"histogram": {}}, "discretisaton": {}})
+    assert good.seconds > bad.seconds
+    here = []
     with caplog.at_level(logging.WARNING, logger="radiomix"):
-        failed = parallel_compile.compile_in_processes([good, bad], jobs=2)
-    assert failed == [bad]
+        failed = parallel_compile.compile_in_processes([good, bad], jobs=2, run_here=here.extend)
+    assert here == [good] and failed == [bad]
     assert "a compile process failed" in caplog.text and "ibsi/broken" in caplog.text
     assert "discretisaton" in caplog.text  # the child's own error message reaches the log
+
+
+def test_compile_processes_fill_the_cache_for_the_calling_process(tmp_path):
+    # a new process with an empty cache runs a unit; afterwards this fresh process loads its kernels, compiling none
+    script = ("from radiomix import parallel_compile\n"
+              "from radiomix import warmup\n"
+              "from radiomix.features import histogram\n"
+              "warmup.mark_notified(warmup.KERNEL_GROUPS)  # no compile processes of its own\n"
+              "unit = parallel_compile.CompileUnit('ibsi/histogram', 'ibsi', {'features': {'histogram': {}}})\n"
+              "assert parallel_compile.compile_in_processes([unit], jobs=2) == []\n"
+              "assert not parallel_compile.run_units([unit])\n"
+              "kernels = [k for k in vars(histogram).values() if hasattr(k, 'stats')]\n"
+              "print(sum(sum(k.stats.cache_hits.values()) for k in kernels),"
+              " sum(sum(k.stats.cache_misses.values()) for k in kernels))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    hits, misses = map(int, done.stdout.split())
+    assert hits >= 1 and misses == 0
 
 
 def test_warmup_runs_a_failed_unit_again_in_process_and_raises_its_error(monkeypatch, capsys):
     bad = CompileUnit("ibsi/broken", "ibsi", {"discretisaton": {}})
     monkeypatch.setattr(warmup, "warmup_units", lambda groups: [bad])
-    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: list(units))
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: list(units))
     monkeypatch.setattr(warmup, "_notified", set())
     with pytest.raises(SpecError, match="discretisaton"):
         warmup.warm_up(["ibsi"], jobs=2)
@@ -116,7 +145,7 @@ def test_a_cold_extraction_compiles_its_units_in_processes_once(monkeypatch, cap
     calls = []
     monkeypatch.setattr(warmup, "_notified", set())
     monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
-    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append((units, jobs)) or [])
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append((units, jobs)) or [])
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "3")
     spec = load_spec({"features": {"statistics": {}, "glcm": {}}})
     picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}, pixel_type="int16"))
@@ -132,7 +161,7 @@ def test_a_cold_extraction_compiles_its_units_in_processes_once(monkeypatch, cap
 
 def test_one_job_or_a_warm_cache_starts_no_process(monkeypatch):
     calls = []
-    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append(units) or [])
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append(units) or [])
     spec = load_spec({"features": {"statistics": {}}})
     picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}))
     monkeypatch.setattr(warmup, "_notified", set())
@@ -150,7 +179,7 @@ def test_an_unreadable_image_is_left_to_the_extraction(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(warmup, "_notified", set())
     monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
-    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs: calls.append(units) or [])
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append(units) or [])
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
     warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), tmp_path / "missing.nii.gz")
     assert calls == []
