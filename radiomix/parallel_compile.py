@@ -206,6 +206,25 @@ def compile_in_processes(units: Sequence[CompileUnit], jobs: int,
     return failed
 
 
+def kernel_cache_folder() -> str | None:
+    """The folder where numba caches radiomix's feature kernels, or None if this process cannot write there.
+
+    Numba picks it per source folder: ``NUMBA_CACHE_DIR`` if writable, else
+    the package's ``__pycache__``, else a user-wide folder. Without a writable
+    cache, compile processes would compile for nothing.
+    """
+    from radiomix.features import statistics
+
+    kernel = next(value for value in vars(statistics).values()
+                  if isinstance(value, numba.core.dispatcher.Dispatcher))
+    folder = kernel._cache.cache_path
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 @contextlib.contextmanager
 def compile_lock() -> Iterator[None]:
     """Hold the lock that lets one process at a time run a parallel compile in this numba cache.
@@ -218,14 +237,12 @@ def compile_lock() -> Iterator[None]:
     except ImportError:
         yield
         return
-    from radiomix.features import statistics
-
-    kernel = next(value for value in vars(statistics).values()
-                  if isinstance(value, numba.core.dispatcher.Dispatcher))
+    folder = kernel_cache_folder()
     try:
-        os.makedirs(kernel._cache.cache_path, exist_ok=True)  # where numba caches this install's kernels
-        handle = open(os.path.join(kernel._cache.cache_path, LOCK_NAME), "a")
+        handle = open(os.path.join(folder, LOCK_NAME), "a") if folder else None
     except OSError:
+        handle = None
+    if handle is None:
         yield
         return
     with handle:

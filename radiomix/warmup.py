@@ -25,8 +25,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import RadiomixError
-from radiomix.parallel_compile import (CompileUnit, compile_in_processes, compile_lock, cpu_count, run_unit,
-                                       run_units)
+from radiomix.parallel_compile import (CompileUnit, compile_in_processes, compile_lock, cpu_count, kernel_cache_folder,
+                                       run_unit, run_units)
 
 LOGGER = logging.getLogger("radiomix")
 
@@ -136,9 +136,9 @@ def compile_if_cold(settings, image) -> None:
         The image to extract from: kernels are compiled for its pixel type.
 
     Once per process and kernel group. With one core (or
-    ``RADIOMIX_COMPILE_JOBS=1``), an unreadable image, or a process that
-    fails, the kernels are compiled by the extraction itself, as without
-    this function.
+    ``RADIOMIX_COMPILE_JOBS=1``), a cache folder this process cannot write,
+    an unreadable image, or a process that fails, the kernels are compiled
+    by the extraction itself, as without this function.
     """
     from radiomix.pyradiomics.params import PyradiomicsSpec
 
@@ -146,7 +146,7 @@ def compile_if_cold(settings, image) -> None:
         groups = ["pyradiomics"]
     else:
         groups = ["ibsi"] + (["filters"] if settings.filters else [])
-    jobs = compile_jobs()
+    jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only cache: nothing to share
     how = f"in {jobs} processes, about 15 s on an idle machine" if jobs > 1 else "about a minute"
     cold = [group for group in groups if notify_if_cold(group, how)]
     if not cold or jobs < 2:
@@ -333,6 +333,9 @@ def warm_up(groups: Iterable[str] = tuple(KERNEL_GROUPS), progress: Callable[[st
     """
     groups = list(groups)
     jobs = compile_jobs() if jobs is None else max(1, jobs)
+    if kernel_cache_folder() is None:
+        progress("radiomix warmup: numba's cache folder is not writable here; compiling in this process only")
+        jobs = 1
     counts = {group: is_cold(group) for group in groups}
     mark_notified(KERNEL_GROUPS)  # this progress replaces the first-use warning; no compile processes of its own
     if any(cold for cold, _, _ in counts.values()):

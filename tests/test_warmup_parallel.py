@@ -211,3 +211,20 @@ def test_a_cache_folder_that_cannot_hold_the_lock_still_loads_and_saves(tmp_path
     (tmp_path / "cache" / _numba.CACHE_LOCK_NAME).mkdir()  # the lock file's name taken by a folder
     cache.save(("signature", "target"), {"code": 2})
     assert cache.load(("signature", "target")) == {"code": 2}
+
+
+def test_a_cache_this_process_cannot_write_compiles_in_process_with_the_message(monkeypatch, caplog):
+    calls = []
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append(units) or [])
+    monkeypatch.setattr(parallel_compile.os, "access", lambda path, mode: False)  # a read-only folder (even for root)
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
+    assert parallel_compile.kernel_cache_folder() is None
+    picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}))
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), picture)
+    assert calls == []
+    assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text and "about a minute" in caplog.text
+    with parallel_compile.compile_lock():  # no lock file either: a no-op
+        pass
