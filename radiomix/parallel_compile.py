@@ -30,6 +30,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -178,31 +179,36 @@ def compile_in_processes(units: Sequence[CompileUnit], jobs: int,
     failed: list[CompileUnit] = []
     try:
         for share in shares:
+            errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a talkative process never blocks
             try:
                 process = subprocess.Popen([sys.executable, "-m", "radiomix.parallel_compile"], env=environment,
-                                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE, text=True)
+                                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, text=True)
             except OSError as error:
+                errors.close()
                 LOGGER.warning("radiomix: could not start a compile process (%s); compiling in this process", error)
                 failed += share
                 continue
-            process.stdin.write(json.dumps([dataclasses.asdict(unit) for unit in share]))
-            process.stdin.close()
-            processes.append((process, share))
+            processes.append((process, share, errors))
+            try:
+                process.stdin.write(json.dumps([dataclasses.asdict(unit) for unit in share]))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # the process ended at once: its exit status and error output say why
         if here:
             run_here(here)
-        for process, share in processes:
-            errors = process.stderr.read()
+        for process, share, errors in processes:
             if process.wait() != 0:
+                errors.seek(0)
                 LOGGER.warning("radiomix: a compile process failed (exit %s) for %s; their kernels are compiled in "
                                "this process instead. Its error output:\n%s", process.returncode,
-                               ", ".join(unit.name for unit in share), errors[-4000:])
+                               ", ".join(unit.name for unit in share), errors.read()[-4000:])
                 failed += share
     finally:
-        for process, _ in processes:
+        for process, _, errors in processes:
             if process.poll() is None:  # interrupted: stop the others (numba writes cache files atomically)
                 process.kill()
                 process.wait()
+            errors.close()
     return failed
 
 

@@ -146,6 +146,9 @@ def compile_if_cold(settings, image) -> None:
         groups = ["pyradiomics"]
     else:
         groups = ["ibsi"] + (["filters"] if settings.filters else [])
+    groups = [group for group in groups if group not in _notified]
+    if not groups:
+        return
     jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only cache: nothing to share
     how = f"in {jobs} processes, about 15 s on an idle machine" if jobs > 1 else "about a minute"
     cold = [group for group in groups if notify_if_cold(group, how)]
