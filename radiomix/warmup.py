@@ -205,9 +205,12 @@ def spec_units(settings, pixel_type: str) -> list[CompileUnit]:
     data["intensity"].update(conversion="none", bias_field_correction=False)  # need scanner metadata / no kernels
     families = {name: values for name, values in data.pop("features").items() if values is not None}
     filters = data.pop("filters", [])
+    low, high = _synthetic_range(settings.resegmentation.range
+                                 if settings.resegmentation.range_mode == "absolute" else None)
+    if settings.discretisation.method == "none":  # the intensities are the grey levels: integers >= 1
+        low, high = max(low, 1), max(high, 3)
     shape = {"pixel_type": pixel_type, "spacing_mm": _synthetic_spacing(settings.interpolation.spacing_mm),
-             "value_range": _synthetic_range(settings.resegmentation.range
-                                             if settings.resegmentation.range_mode == "absolute" else None)}
+             "value_range": (low, high)}
     units = [CompileUnit(f"ibsi/{name}", "ibsi", {**data, "features": {name: values}}, **shape)
              for name, values in families.items()]
     first_family = dict([next(iter(families.items()))]) if families else {}

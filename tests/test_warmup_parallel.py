@@ -65,6 +65,15 @@ def test_a_spec_gives_one_unit_per_family_with_its_own_settings():
         assert unit.spacing_mm == pytest.approx((1.6, 1.6, 1.6)) and unit.value_range == (-1000, 400)
 
 
+def test_without_discretisation_the_synthetic_intensities_are_grey_levels_from_1(monkeypatch):
+    spec = load_spec(REPO_ROOT / "feature_specs" / "ibsi" / "digital_phantom.yaml")
+    assert spec.discretisation.method == "none"
+    unit, = [unit for unit in warmup.spec_units(spec, "float64") if unit.name == "ibsi/histogram"]
+    assert unit.value_range[0] >= 1
+    monkeypatch.setattr(warmup, "_notified", set(warmup.KERNEL_GROUPS))  # no compile processes from this test
+    assert not parallel_compile.run_units([unit])  # it discretises (here: checks the grey levels) without error
+
+
 def test_filters_and_pyradiomics_classes_are_units_of_their_own():
     spec = load_spec({"features": {"statistics": {}, "glcm": {}},
                       "filters": [{"mean": {"support": 3}}, {"log": {"sigma_mm": 1.0}}]})
