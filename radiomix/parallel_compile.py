@@ -43,14 +43,22 @@ import radiomix
 LOGGER = logging.getLogger("radiomix")
 
 UNIT_SECONDS = {
-    "morphology": 10.5, "local_intensity": 1.5, "statistics": 4.5, "histogram": 2.0, "ivh": 0.8,
-    "glcm": 3.0, "glrlm": 2.5, "glszm": 3.0, "gldzm": 3.5, "ngtdm": 3.0, "ngldm": 2.5,
+    "morphology": 10.0, "local_intensity": 1.2, "statistics": 4.5, "histogram": 4.2, "ivh": 0.6,
+    "glcm": 2.4, "glrlm": 1.2, "glszm": 2.8, "gldzm": 2.8, "ngtdm": 2.8, "ngldm": 3.1,
     "grid_morans_i": 1.5,
     "shape": 3.0, "shape2D": 1.5, "firstorder": 2.5, "gldm": 1.5,
 }
-"""Compile seconds (one core, empty cache, without the import and the shared preprocessing) of the units
-named after a family, class or kind, measured on IBSI configuration C (CT phantom, 2 cores); filters and
-unknown units count :data:`DEFAULT_UNIT_SECONDS`."""
+"""Compile CPU seconds of the units named after a family, class or kind, alone, without the import and the
+preprocessing that every unit compiles (about 1.4 s): measured one after the other in one process, in two
+orders, on IBSI configuration C (CT phantom, int16, 2 cores). Filters and unknown units count
+:data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`) counts its dearest one
+plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
+
+FAMILY_CLUSTERS = (("statistics", "histogram", "ivh"), ("glszm", "gldzm"), ("ngtdm", "ngldm"))
+"""Families whose kernels are mostly the same ones: compiled in one unit (after the first, each adds
+0-0.4 s), never twice in two processes."""
+
+CLUSTER_MEMBER_SECONDS = 0.3
 
 DEFAULT_UNIT_SECONDS = 1.0
 
@@ -92,8 +100,24 @@ class CompileUnit:
 
     @property
     def seconds(self) -> float:
-        """Expected compile time on one core (s), from :data:`UNIT_SECONDS`."""
-        return UNIT_SECONDS.get(self.name.rsplit("/", 1)[-1], DEFAULT_UNIT_SECONDS)
+        """Expected compile time on one core (s), from :data:`UNIT_SECONDS` (``+`` joins the families of a unit)."""
+        parts = self.name.rsplit("/", 1)[-1].split("+")
+        return (max(UNIT_SECONDS.get(part, DEFAULT_UNIT_SECONDS) for part in parts)
+                + CLUSTER_MEMBER_SECONDS * (len(parts) - 1))
+
+
+def cluster_families(families: Sequence[str]) -> list[tuple[str, ...]]:
+    """``families`` in order, those of one :data:`FAMILY_CLUSTERS` entry together (at the first one's place)."""
+    groups: list[tuple[str, ...]] = []
+    placed = set()
+    for family in families:
+        if family in placed:
+            continue
+        cluster = next((c for c in FAMILY_CLUSTERS if family in c), (family,))
+        members = tuple(member for member in families if member in cluster)
+        placed.update(members)
+        groups.append(members)
+    return groups
 
 
 def balance(units: Sequence[CompileUnit], n_processes: int, first_started: bool = False) -> list[list[CompileUnit]]:

@@ -25,8 +25,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import RadiomixError
-from radiomix.parallel_compile import (CompileUnit, compile_in_processes, compile_lock, cpu_count, kernel_cache_folder,
-                                       run_unit, run_units)
+from radiomix.parallel_compile import (CompileUnit, cluster_families, compile_in_processes, compile_lock, cpu_count,
+                                       kernel_cache_folder, run_unit, run_units)
 
 LOGGER = logging.getLogger("radiomix")
 
@@ -188,7 +188,8 @@ def _pixel_type(image) -> str | None:
 
 
 def spec_units(settings, pixel_type: str) -> list[CompileUnit]:
-    """The compile units of an extraction: one per feature family (or pyradiomics class) and per filter.
+    """The compile units of an extraction: one per feature family (or cluster of families sharing their
+    kernels, :data:`~radiomix.parallel_compile.FAMILY_CLUSTERS`; or pyradiomics class) and per filter.
 
     Each unit extracts that family alone, with ``settings``' preprocessing,
     from a small synthetic image of ``pixel_type`` whose spacing makes any
@@ -211,8 +212,9 @@ def spec_units(settings, pixel_type: str) -> list[CompileUnit]:
         low, high = max(low, 1), max(high, 3)
     shape = {"pixel_type": pixel_type, "spacing_mm": _synthetic_spacing(settings.interpolation.spacing_mm),
              "value_range": (low, high)}
-    units = [CompileUnit(f"ibsi/{name}", "ibsi", {**data, "features": {name: values}}, **shape)
-             for name, values in families.items()]
+    units = [CompileUnit(f"ibsi/{'+'.join(members)}", "ibsi",
+                         {**data, "features": {name: families[name] for name in members}}, **shape)
+             for members in cluster_families(list(families))]
     first_family = dict([next(iter(families.items()))]) if families else {}
     for index, filter_settings in enumerate(filters):
         units.append(CompileUnit(f"filters/{index}/{next(iter(filter_settings))}", "filters",
@@ -280,15 +282,16 @@ def warmup_units(groups: Iterable[str]) -> list[CompileUnit]:
     units = []
     groups = list(groups)
     if "ibsi" in groups:
-        for family in FAMILY_MODULES:
-            units.append(CompileUnit(f"ibsi/float64/{family}", "ibsi", {
+        for members in cluster_families(list(FAMILY_MODULES)):
+            name, features = "+".join(members), {family: {} for family in members}
+            units.append(CompileUnit(f"ibsi/float64/{name}", "ibsi", {
                 "discretisation": {"method": "none"}, "texture": {"dimensions": ["2D", "3D"]},
-                "features": {family: {}}}, value_range=(1, 60)))  # grey levels >= 1 without discretisation
-            units.append(CompileUnit(f"ibsi/float32/{family}", "ibsi", {
+                "features": features}, value_range=(1, 60)))  # grey levels >= 1 without discretisation
+            units.append(CompileUnit(f"ibsi/float32/{name}", "ibsi", {
                 "discretisation": {"method": "fixed_bin_number", "n_bins": 8}, "texture": {"dimensions": ["3D"]},
                 "interpolation": {"spacing_mm": [1.5, 1.5, 1.5], "image_method": "linear",
                                   "mask_method": "linear", "mask_threshold": 0.5},
-                "features": {family: {}}}, pixel_type="float32"))
+                "features": features}, pixel_type="float32"))
         units.append(CompileUnit("ibsi/grid_morans_i", "ibsi", {}, kind="grid_morans_i"))
     if "filters" in groups:
         for dimensions in ("2D", "3D"):

@@ -50,25 +50,39 @@ def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_start
             assert load - min(loads) <= min(table[unit.name.split("/")[1]] for unit in share) + 1e-9
 
 
-def test_a_spec_gives_one_unit_per_family_with_its_own_settings():
+def test_a_spec_gives_one_unit_per_family_or_cluster_with_its_own_settings():
     spec = load_spec(REPO_ROOT / "feature_specs" / "ibsi" / "config_C.yaml")
     units = warmup.spec_units(spec, "int16")
-    assert [unit.name for unit in units] == [f"ibsi/{name}" for name in spec.features.enabled()]
+    assert [unit.name for unit in units] == [
+        "ibsi/morphology", "ibsi/local_intensity", "ibsi/statistics+histogram+ivh", "ibsi/glcm", "ibsi/glrlm",
+        "ibsi/glszm+gldzm", "ibsi/ngtdm+ngldm"]
+    covered = []
     for unit in units:
-        family = unit.name.split("/")[1]
-        alone = load_spec(unit.spec)  # a valid spec, with that family alone
-        assert list(alone.features.enabled()) == [family]
-        assert alone.features.enabled()[family] == spec.features.enabled()[family]
+        families = unit.name.split("/")[1].split("+")
+        alone = load_spec(unit.spec)  # a valid spec, with those families alone
+        assert list(alone.features.enabled()) == families
+        assert all(alone.features.enabled()[name] == spec.features.enabled()[name] for name in families)
         assert alone.interpolation == spec.interpolation and alone.discretisation == spec.discretisation
         assert unit.pixel_type == "int16"
         # resampled (0.8 x the 2 mm target), intensities inside the re-segmentation range [-1000, 400]
         assert unit.spacing_mm == pytest.approx((1.6, 1.6, 1.6)) and unit.value_range == (-1000, 400)
+        covered += families
+    assert sorted(covered) == sorted(spec.features.enabled())
+
+
+def test_families_sharing_kernels_are_clustered_in_their_order_and_cost_their_dearest_one():
+    assert parallel_compile.cluster_families(["ivh", "glcm", "statistics", "gldzm"]) == [
+        ("ivh", "statistics"), ("glcm",), ("gldzm",)]
+    unit = CompileUnit("ibsi/statistics+histogram+ivh", "ibsi", {})
+    table = parallel_compile.UNIT_SECONDS
+    assert unit.seconds == pytest.approx(max(table["statistics"], table["histogram"], table["ivh"])
+                                         + 2 * parallel_compile.CLUSTER_MEMBER_SECONDS)
 
 
 def test_without_discretisation_the_synthetic_intensities_are_grey_levels_from_1(monkeypatch):
     spec = load_spec(REPO_ROOT / "feature_specs" / "ibsi" / "digital_phantom.yaml")
     assert spec.discretisation.method == "none"
-    unit, = [unit for unit in warmup.spec_units(spec, "float64") if unit.name == "ibsi/histogram"]
+    unit, = [unit for unit in warmup.spec_units(spec, "float64") if "histogram" in unit.spec["features"]]
     assert unit.value_range[0] >= 1
     monkeypatch.setattr(warmup, "_notified", set(warmup.KERNEL_GROUPS))  # no compile processes from this test
     assert not parallel_compile.run_units([unit])  # it discretises (here: checks the grey levels) without error
@@ -92,8 +106,9 @@ def test_the_warmup_units_cover_every_family_and_group_once():
     names = [unit.name for unit in units]
     assert len(names) == len(set(names))
     assert {unit.group for unit in units} == set(warmup.KERNEL_GROUPS)
-    for family in FAMILY_MODULES:  # both variants of every family: float64 2D + 3D, float32 resampled 3D
-        assert {f"ibsi/float64/{family}", f"ibsi/float32/{family}"} <= set(names)
+    for variant in ("float64", "float32"):  # every family in both variants: float64 2D + 3D, float32 resampled 3D
+        families = [family for unit in units if unit.name.startswith(f"ibsi/{variant}/") for family in unit.spec["features"]]
+        assert sorted(families) == sorted(FAMILY_MODULES)
     for unit in units:
         if unit.kind == "extract":
             load_spec(unit.spec)  # valid settings
