@@ -43,20 +43,22 @@ import radiomix
 LOGGER = logging.getLogger("radiomix")
 
 UNIT_SECONDS = {
-    "morphology": 10.0, "local_intensity": 1.2, "statistics": 4.5, "histogram": 4.2, "ivh": 0.6,
-    "glcm": 2.4, "glrlm": 1.2, "glszm": 2.8, "gldzm": 2.8, "ngtdm": 2.8, "ngldm": 3.1,
-    "grid_morans_i": 1.5,
-    "shape": 3.0, "shape2D": 1.5, "firstorder": 2.5, "gldm": 1.5,
+    "ibsi/morphology": 10.0, "ibsi/local_intensity": 1.2, "ibsi/statistics": 4.5, "ibsi/histogram": 4.2,
+    "ibsi/ivh": 0.6, "ibsi/glcm": 2.4, "ibsi/glrlm": 1.2, "ibsi/glszm": 2.8, "ibsi/gldzm": 2.8,
+    "ibsi/ngtdm": 2.8, "ibsi/ngldm": 3.1, "ibsi/grid_morans_i": 1.5,
+    "pyradiomics/shape": 4.5, "pyradiomics/firstorder": 6.0, "pyradiomics/glcm": 6.5, "pyradiomics/gldm": 2.8,
+    "pyradiomics/ngtdm": 2.8, "pyradiomics/glszm": 2.3, "pyradiomics/glrlm": 0.9,
 }
-"""Compile CPU seconds of the units named after a family, class or kind, alone, without the import and the
-preprocessing that every unit compiles (about 1.4 s): measured one after the other in one process, in two
-orders, on IBSI configuration C (CT phantom, int16, 2 cores). Filters and unknown units count
-:data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`) counts its dearest one
-plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
+"""Compile CPU seconds of the units named ``group/family`` (or class, or kind), alone, without the import
+and the preprocessing that every unit compiles (1-2 s): measured one after the other in one process, in two
+orders, on IBSI configuration C and on pyradiomics' defaults (CT phantom, int16, 2 cores). Filters and
+unknown units count :data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`)
+counts its dearest one plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
 
-FAMILY_CLUSTERS = (("statistics", "histogram", "ivh"), ("glszm", "gldzm"), ("ngtdm", "ngldm"))
-"""Families whose kernels are mostly the same ones: compiled in one unit (after the first, each adds
-0-0.4 s), never twice in two processes."""
+FAMILY_CLUSTERS = {"ibsi": (("statistics", "histogram", "ivh"), ("glszm", "gldzm"), ("ngtdm", "ngldm")),
+                   "pyradiomics": (("gldm", "ngtdm"),)}
+"""Kernel group -> families (or pyradiomics classes) whose kernels are mostly the same ones: compiled in one
+unit (after the first, each adds 0-0.4 s), never twice in two processes."""
 
 CLUSTER_MEMBER_SECONDS = 0.3
 
@@ -75,7 +77,8 @@ class CompileUnit:
     Attributes
     ----------
     name : str
-        What it compiles, e.g. ``"ibsi/glcm"``; its last part keys :data:`UNIT_SECONDS`.
+        What it compiles, e.g. ``"ibsi/glcm"``; ``group/`` and its last part (families joined by ``+``)
+        key :data:`UNIT_SECONDS`.
     group : str
         The kernel group (:data:`radiomix.warmup.KERNEL_GROUPS`) it belongs to.
     spec : dict
@@ -102,18 +105,18 @@ class CompileUnit:
     def seconds(self) -> float:
         """Expected compile time on one core (s), from :data:`UNIT_SECONDS` (``+`` joins the families of a unit)."""
         parts = self.name.rsplit("/", 1)[-1].split("+")
-        return (max(UNIT_SECONDS.get(part, DEFAULT_UNIT_SECONDS) for part in parts)
+        return (max(UNIT_SECONDS.get(f"{self.group}/{part}", DEFAULT_UNIT_SECONDS) for part in parts)
                 + CLUSTER_MEMBER_SECONDS * (len(parts) - 1))
 
 
-def cluster_families(families: Sequence[str]) -> list[tuple[str, ...]]:
-    """``families`` in order, those of one :data:`FAMILY_CLUSTERS` entry together (at the first one's place)."""
+def cluster_families(families: Sequence[str], group: str) -> list[tuple[str, ...]]:
+    """``families`` in order, those of one :data:`FAMILY_CLUSTERS` entry of ``group`` together (at the first's place)."""
     groups: list[tuple[str, ...]] = []
     placed = set()
     for family in families:
         if family in placed:
             continue
-        cluster = next((c for c in FAMILY_CLUSTERS if family in c), (family,))
+        cluster = next((c for c in FAMILY_CLUSTERS.get(group, ()) if family in c), (family,))
         members = tuple(member for member in families if member in cluster)
         placed.update(members)
         groups.append(members)

@@ -214,7 +214,7 @@ def spec_units(settings, pixel_type: str) -> list[CompileUnit]:
              "value_range": (low, high)}
     units = [CompileUnit(f"ibsi/{'+'.join(members)}", "ibsi",
                          {**data, "features": {name: families[name] for name in members}}, **shape)
-             for members in cluster_families(list(families))]
+             for members in cluster_families(list(families), "ibsi")]
     first_family = dict([next(iter(families.items()))]) if families else {}
     for index, filter_settings in enumerate(filters):
         units.append(CompileUnit(f"filters/{index}/{next(iter(filter_settings))}", "filters",
@@ -231,9 +231,10 @@ def _pyradiomics_units(settings, pixel_type: str) -> list[CompileUnit]:
                                              if settings.settings.resegmentMode == "absolute" else None)}
     classes = data.pop("featureClass")
     image_types = data.pop("imageType")
-    units = [CompileUnit(f"pyradiomics/{name}", "pyradiomics",
+    units = [CompileUnit(f"pyradiomics/{'+'.join(members)}", "pyradiomics",
                          {**data, "imageType": {"Original": image_types.get("Original", {})},
-                          "featureClass": {name: features}}, **shape) for name, features in classes.items()]
+                          "featureClass": {name: classes[name] for name in members}}, **shape)
+             for members in cluster_families(list(classes), "pyradiomics")]
     first_class = dict([next(iter(classes.items()))]) if classes else {}
     for name, overrides in image_types.items():
         if name != "Original":
@@ -282,7 +283,7 @@ def warmup_units(groups: Iterable[str]) -> list[CompileUnit]:
     units = []
     groups = list(groups)
     if "ibsi" in groups:
-        for members in cluster_families(list(FAMILY_MODULES)):
+        for members in cluster_families(list(FAMILY_MODULES), "ibsi"):
             name, features = "+".join(members), {family: {} for family in members}
             units.append(CompileUnit(f"ibsi/float64/{name}", "ibsi", {
                 "discretisation": {"method": "none"}, "texture": {"dimensions": ["2D", "3D"]},
@@ -310,9 +311,10 @@ def warmup_units(groups: Iterable[str]) -> list[CompileUnit]:
                                    "theta_step_deg": 90.0, "pooling": "mean", "response": "modulus"}}]}))
     if "pyradiomics" in groups:
         classes = ("shape", "firstorder", "glcm", "gldm", "glrlm", "glszm", "ngtdm")
-        for name in classes:
-            units.append(CompileUnit(f"pyradiomics/{name}", "pyradiomics", {
-                "imageType": {"Original": {}}, "featureClass": {name: []}, "setting": {"label": 1}}))
+        for members in cluster_families(classes, "pyradiomics"):
+            units.append(CompileUnit(f"pyradiomics/{'+'.join(members)}", "pyradiomics", {
+                "imageType": {"Original": {}}, "featureClass": {name: [] for name in members},
+                "setting": {"label": 1}}))
         for name, overrides in (("LoG", {"sigma": [1.0]}), ("Wavelet", {}), ("Square", {}), ("SquareRoot", {}),
                                 ("Logarithm", {}), ("Exponential", {}), ("Gradient", {}), ("LBP3D", {})):
             units.append(CompileUnit(f"pyradiomics/image-type/{name}", "pyradiomics", {

@@ -27,8 +27,8 @@ from conftest import REPO_ROOT
 @given(seconds=st.lists(st.floats(0.05, 20.0), min_size=0, max_size=30), jobs=st.integers(1, 8),
        first_started=st.booleans())
 def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_started):
-    table = {f"u{index}": value for index, value in enumerate(seconds)}
-    units = [CompileUnit(f"group/u{index}", "ibsi", {}) for index in range(len(seconds))]
+    table = {f"ibsi/u{index}": value for index, value in enumerate(seconds)}
+    units = [CompileUnit(f"ibsi/u{index}", "ibsi", {}) for index in range(len(seconds))]
     original = dict(parallel_compile.UNIT_SECONDS)
     parallel_compile.UNIT_SECONDS.update(table)
     try:
@@ -42,12 +42,12 @@ def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_start
     if first_started:
         assert shares  # the calling process' share comes first, even empty
     # greedy longest-first: no process ends more than its own smallest unit after the least loaded one
-    loads = [sum(table[unit.name.split("/")[1]] for unit in share) for share in shares]
+    loads = [sum(table[unit.name] for unit in share) for share in shares]
     loads = [load + (0.0 if first_started and index == 0 else parallel_compile.PROCESS_START_SECONDS)
              for index, load in enumerate(loads)]
     for load, share in zip(loads, shares):
         if share:
-            assert load - min(loads) <= min(table[unit.name.split("/")[1]] for unit in share) + 1e-9
+            assert load - min(loads) <= min(table[unit.name] for unit in share) + 1e-9
 
 
 def test_a_spec_gives_one_unit_per_family_or_cluster_with_its_own_settings():
@@ -71,12 +71,16 @@ def test_a_spec_gives_one_unit_per_family_or_cluster_with_its_own_settings():
 
 
 def test_families_sharing_kernels_are_clustered_in_their_order_and_cost_their_dearest_one():
-    assert parallel_compile.cluster_families(["ivh", "glcm", "statistics", "gldzm"]) == [
+    assert parallel_compile.cluster_families(["ivh", "glcm", "statistics", "gldzm"], "ibsi") == [
         ("ivh", "statistics"), ("glcm",), ("gldzm",)]
+    assert parallel_compile.cluster_families(["ngtdm", "gldm", "ngldm"], "pyradiomics") == [
+        ("ngtdm", "gldm"), ("ngldm",)]
     unit = CompileUnit("ibsi/statistics+histogram+ivh", "ibsi", {})
     table = parallel_compile.UNIT_SECONDS
-    assert unit.seconds == pytest.approx(max(table["statistics"], table["histogram"], table["ivh"])
+    assert unit.seconds == pytest.approx(max(table["ibsi/statistics"], table["ibsi/histogram"], table["ibsi/ivh"])
                                          + 2 * parallel_compile.CLUSTER_MEMBER_SECONDS)
+    assert CompileUnit("pyradiomics/glcm", "pyradiomics", {}).seconds == table["pyradiomics/glcm"]
+    assert CompileUnit("filters/0/log", "filters", {}).seconds == parallel_compile.DEFAULT_UNIT_SECONDS
 
 
 def test_without_discretisation_the_synthetic_intensities_are_grey_levels_from_1(monkeypatch):
