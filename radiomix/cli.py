@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     warmup.add_argument("--only", nargs="*", choices=("ibsi", "filters", "pyradiomics"),
                         help="kernel groups to compile (default all)")
     warmup.add_argument("--jobs", type=int, default=None,
-                        help="processes compiling at once (default: one per core, or RADIOMIX_COMPILE_JOBS)")
+                        help="processes compiling at once (default: the idle cores, or RADIOMIX_COMPILE_JOBS)")
     return parser
 
 

@@ -256,3 +256,21 @@ def test_a_cache_this_process_cannot_write_compiles_in_process_with_the_message(
     assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text and "about a minute" in caplog.text
     with parallel_compile.compile_lock():  # no lock file either: a no-op
         pass
+
+
+@pytest.mark.parametrize(("cores", "load", "jobs"), [(2, 0.1, 2), (2, 0.4, 2), (2, 0.9, 1), (2, 4.0, 1), (8, 2.2, 6)])
+def test_the_default_jobs_are_the_idle_cores(monkeypatch, cores, load, jobs):
+    monkeypatch.delenv(warmup.JOBS_VARIABLE, raising=False)
+    monkeypatch.setattr(warmup, "cpu_count", lambda: cores)
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (load, load, load))
+    assert warmup.compile_jobs() == jobs
+
+
+def test_the_jobs_variable_overrides_the_load(monkeypatch, caplog):
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "3")
+    assert warmup.compile_jobs() == 3
+    monkeypatch.setenv(warmup.JOBS_VARIABLE, "many")
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        assert warmup.compile_jobs() == 1
+    assert "RADIOMIX_COMPILE_JOBS='many' is not a whole number" in caplog.text
