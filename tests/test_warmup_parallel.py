@@ -274,3 +274,21 @@ def test_the_jobs_variable_overrides_the_load(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         assert warmup.compile_jobs() == 1
     assert "RADIOMIX_COMPILE_JOBS='many' is not a whole number" in caplog.text
+
+
+def test_processes_saving_variants_of_one_kernel_at_once_keep_every_entry(tmp_path):
+    # without the lock, numba's index loses entries and can point a signature at another one's code
+    # (measured: 3 processes x 60 saves, 10 entries missing and 2 wrong); with it, none
+    script = ("import sys\n"
+              "import radiomix._numba\n"
+              "from numba.core import caching\n"
+              "cache = caching.IndexDataCacheFile(cache_path=sys.argv[1], filename_base='kernel-1.py311',"
+              " source_stamp=(1.0, 2))\n"
+              "for i in range(60):\n"
+              "    cache.save((f'{sys.argv[2]}-{i}', 'target'), f'{sys.argv[2]}-{i}')\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), who], env=env) for who in "abc"]
+    assert [writer.wait() for writer in writers] == [0, 0, 0]
+    cache = _cache_file(tmp_path)
+    for key in (f"{who}-{i}" for who in "abc" for i in range(60)):
+        assert cache.load((key, "target")) == key
