@@ -240,12 +240,18 @@ def compile_in_processes(units: Sequence[CompileUnit], jobs: int,
 
 
 def kernel_cache_folder() -> str | None:
-    """The folder where numba caches radiomix's feature kernels, or None if this process cannot write there.
+    """The folder where numba caches radiomix's feature kernels, or None if processes cannot share it safely.
 
     Numba picks it per source folder: ``NUMBA_CACHE_DIR`` if writable, else
-    the package's ``__pycache__``, else a user-wide folder. Without a writable
-    cache, compile processes would compile for nothing.
+    the package's ``__pycache__``, else a user-wide folder. None when this
+    process cannot write there (compile processes would compile for nothing)
+    or without ``fcntl`` file locks (not POSIX: concurrent cache writes would
+    not be serialised, see :mod:`radiomix._numba`).
     """
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return None
     from radiomix.features import statistics
 
     kernel = next(value for value in vars(statistics).values()
@@ -262,14 +268,9 @@ def kernel_cache_folder() -> str | None:
 def compile_lock() -> Iterator[None]:
     """Hold the lock that lets one process at a time run a parallel compile in this numba cache.
 
-    A no-op where file locks are unavailable (no ``fcntl``) or the cache
-    folder cannot hold the lock file.
+    A no-op where the cache folder cannot hold the lock file (then no
+    compile processes are started: :func:`kernel_cache_folder`).
     """
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
     folder = kernel_cache_folder()
     try:
         handle = open(os.path.join(folder, LOCK_NAME), "a") if folder else None
@@ -278,6 +279,8 @@ def compile_lock() -> Iterator[None]:
     if handle is None:
         yield
         return
+    import fcntl
+
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
         yield

@@ -162,7 +162,7 @@ def compile_if_cold(settings, image) -> None:
     groups = [group for group in groups if group not in _notified]
     if not groups:
         return
-    jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only cache: nothing to share
+    jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only or unlockable cache
     how = f"in {jobs} processes, about 15 s on an idle machine" if jobs > 1 else "about a minute"
     cold = [group for group in groups if notify_if_cold(group, how)]
     if not cold or jobs < 2:
@@ -358,7 +358,8 @@ def warm_up(groups: Iterable[str] = tuple(KERNEL_GROUPS), progress: Callable[[st
     groups = list(groups)
     jobs = compile_jobs() if jobs is None else max(1, jobs)
     if kernel_cache_folder() is None:
-        progress("radiomix warmup: numba's cache folder is not writable here; compiling in this process only")
+        progress("radiomix warmup: numba's cache folder cannot be shared safely here (not writable, or no file "
+                 "locks); compiling in this process only")
         jobs = 1
     counts = {group: is_cold(group) for group in groups}
     mark_notified(KERNEL_GROUPS)  # this progress replaces the first-use warning; no compile processes of its own
