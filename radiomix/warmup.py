@@ -115,13 +115,12 @@ def notify_if_cold(group: str, how: str = "about a minute, more on a busy machin
 
 
 def compile_jobs() -> int:
-    """Processes that compile at once: ``RADIOMIX_COMPILE_JOBS`` if set, else the idle cores (at least 1).
+    """Processes that compile at once: ``RADIOMIX_COMPILE_JOBS`` if set, else the idle cores, rounded (at least 1).
 
-    Idle cores: the cores this process may use minus the 1-minute load
-    average, rounded. Compiling in parallel costs about 20% more CPU in all
-    (every process compiles the shared preprocessing and numba's own
-    helpers): on a busy machine it was slower than compiling in one process
-    (measured on 2 cores at a load of 4: 61-67 s against 47-52 s).
+    Compiling in parallel costs 12-24% more CPU in all (every process
+    compiles the shared preprocessing and numba's own helpers): measured on
+    2 cores, 1.6x faster when idle, slower than in one process at a load
+    of 4 (61-67 s against 47-52 s).
     """
     value = os.environ.get(JOBS_VARIABLE, "").strip()
     if value:
@@ -130,11 +129,32 @@ def compile_jobs() -> int:
         except ValueError:
             LOGGER.warning("radiomix: %s=%r is not a whole number; using the idle cores", JOBS_VARIABLE, value)
     cores = cpu_count()
+    return max(1, min(cores, math.floor(idle_cores(cores) + 0.5)))
+
+
+def idle_cores(cores: int, seconds: float = 0.1) -> float:
+    """Cores idle now: from the idle time in ``/proc/stat`` over ``seconds``, else ``cores`` minus the 1-minute load.
+
+    The load average lags by a minute (a finished job still counts); the
+    idle time is measured now.
+    """
+    def idle_and_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks[:8])  # idle + iowait; user ... steal
+
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this platform
-        return cores
-    return max(1, min(cores, math.floor(cores - load + 0.5)))
+        idle_before, total_before = idle_and_total()
+        time.sleep(seconds)
+        idle_after, total_after = idle_and_total()
+    except (OSError, ValueError, IndexError):  # no /proc (not Linux)
+        try:
+            return cores - os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return float(cores)
+    machine_cores = os.cpu_count() or cores
+    idle = machine_cores * (idle_after - idle_before) / max(total_after - total_before, 1)
+    return min(float(cores), idle)
 
 
 def compile_if_cold(settings, image) -> None:
@@ -163,7 +183,8 @@ def compile_if_cold(settings, image) -> None:
     if not groups:
         return
     jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only or unlockable cache
-    how = f"in {jobs} processes, about 15 s on an idle machine" if jobs > 1 else "about a minute"
+    how = (f"in {jobs} processes, 15-20 s on 2 idle cores" if jobs > 1
+           else "20-30 s on an idle machine, more on a busy one")
     cold = [group for group in groups if notify_if_cold(group, how)]
     if not cold or jobs < 2:
         return
