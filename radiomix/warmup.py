@@ -110,8 +110,12 @@ def notify_if_cold(group: str, how: str = "about a minute, more on a busy machin
     _notified.add(group)
     cold, missing, total = is_cold(group)
     if cold:
-        LOGGER.warning("radiomix: " + FIRST_USE_MESSAGE.format(group=group, missing=missing, total=total, how=how))
+        _warn_cold(group, missing, total, how)
     return cold
+
+
+def _warn_cold(group: str, missing: int, total: int, how: str) -> None:
+    LOGGER.warning("radiomix: " + FIRST_USE_MESSAGE.format(group=group, missing=missing, total=total, how=how))
 
 
 def compile_jobs() -> int:
@@ -182,11 +186,17 @@ def compile_if_cold(settings, image) -> None:
     groups = [group for group in groups if group not in _notified]
     if not groups:
         return
+    mark_notified(groups)
+    counts = {group: is_cold(group) for group in groups}
+    cold = [group for group, (is_group_cold, _, _) in counts.items() if is_group_cold]
+    if not cold:
+        return  # a warm cache: the usual path, in milliseconds
     jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only or unlockable cache
     how = (f"in {jobs} processes, 15-20 s on 2 idle cores" if jobs > 1
            else "20-30 s on an idle machine, more on a busy one")
-    cold = [group for group in groups if notify_if_cold(group, how)]
-    if not cold or jobs < 2:
+    for group in cold:
+        _warn_cold(group, *counts[group][1:], how)
+    if jobs < 2:
         return
     pixel_type = _pixel_type(image)
     if pixel_type is None:

@@ -297,3 +297,13 @@ def test_processes_saving_variants_of_one_kernel_at_once_keep_every_entry(tmp_pa
     cache = _cache_file(tmp_path)
     for key in (f"{who}-{i}" for who in "abc" for i in range(60)):
         assert cache.load((key, "target")) == key
+
+
+def test_a_warm_cache_does_not_measure_the_idle_cores(monkeypatch):
+    # the usual path of every extraction: no 0.1 s measurement, no process
+    monkeypatch.setattr(warmup, "_notified", set())
+    monkeypatch.setattr(warmup, "is_cold", lambda group: (False, 0, 5))
+    monkeypatch.setattr(warmup, "idle_cores", lambda cores: pytest.fail("measured the idle cores on a warm cache"))
+    monkeypatch.delenv(warmup.JOBS_VARIABLE, raising=False)
+    warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), "never read.nii.gz")
+    assert "ibsi" in warmup._notified
