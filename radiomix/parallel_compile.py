@@ -45,15 +45,24 @@ LOGGER = logging.getLogger("radiomix")
 UNIT_SECONDS = {
     "ibsi/morphology": 10.0, "ibsi/local_intensity": 1.2, "ibsi/statistics": 4.5, "ibsi/histogram": 4.2,
     "ibsi/ivh": 0.6, "ibsi/glcm": 2.4, "ibsi/glrlm": 1.2, "ibsi/glszm": 2.8, "ibsi/gldzm": 2.8,
-    "ibsi/ngtdm": 2.8, "ibsi/ngldm": 3.1, "ibsi/grid_morans_i": 1.5,
+    "ibsi/ngtdm": 2.8, "ibsi/ngldm": 3.1, "ibsi/grid_morans_i": 0.3,
+    "ibsi/float32/morphology": 0.7, "ibsi/float32/local_intensity": 1.2, "ibsi/float32/glrlm": 0.8,
+    "ibsi/float32/statistics+histogram+ivh": 0.1, "ibsi/float32/glcm": 0.1, "ibsi/float32/glszm+gldzm": 0.1,
+    "ibsi/float32/ngtdm+ngldm": 0.1,
+    "filters/mean": 1.5, "filters/log": 1.5, "filters/simoncelli": 1.0, "filters/laws": 0.5,
+    "filters/wavelet": 0.5, "filters/gabor": 0.5,
     "pyradiomics/shape": 4.5, "pyradiomics/firstorder": 6.0, "pyradiomics/glcm": 6.5, "pyradiomics/gldm": 2.8,
     "pyradiomics/ngtdm": 2.8, "pyradiomics/glszm": 2.3, "pyradiomics/glrlm": 0.9,
+    "pyradiomics/LoG": 27.0, "pyradiomics/Wavelet": 3.8, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
+    "pyradiomics/Square": 0.1, "pyradiomics/SquareRoot": 0.1, "pyradiomics/Logarithm": 0.1,
+    "pyradiomics/Exponential": 0.1,
 }
-"""Compile CPU seconds of the units named ``group/family`` (or class, or kind), alone, without the import
-and the preprocessing that every unit compiles (1-2 s): measured one after the other in one process, in two
-orders, on IBSI configuration C and on pyradiomics' defaults (CT phantom, int16, 2 cores). Filters and
-unknown units count :data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`)
-counts its dearest one plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
+"""Compile CPU seconds of a unit, by its whole name or else by ``group/family`` (or class, or kind; the
+unit name's last part), without the import and the preprocessing that every unit compiles (1-2 s):
+measured one after the other in one process, in two orders, on IBSI configuration C and on pyradiomics'
+defaults (CT phantom, int16), and over every ``radiomix warmup`` unit (2 cores). Unknown units count
+:data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`) counts its dearest one
+plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
 
 FAMILY_CLUSTERS = {"ibsi": (("statistics", "histogram", "ivh"), ("glszm", "gldzm"), ("ngtdm", "ngldm")),
                    "pyradiomics": (("gldm", "ngtdm"),)}
@@ -91,6 +100,8 @@ class CompileUnit:
         Intensities are drawn from ``[low, high)``.
     kind : str
         ``"extract"``, or ``"grid_morans_i"`` (the grid Moran's I / Geary's C kernels, both methods).
+    affinity : str
+        Units with the same non-empty affinity run in one process (they compile mostly the same kernels).
     """
 
     name: str
@@ -100,10 +111,13 @@ class CompileUnit:
     spacing_mm: tuple[float, float, float] = (1.0, 1.0, 2.0)
     value_range: tuple[int, int] = (0, 60)
     kind: str = "extract"
+    affinity: str = ""
 
     @property
     def seconds(self) -> float:
         """Expected compile time on one core (s), from :data:`UNIT_SECONDS` (``+`` joins the families of a unit)."""
+        if self.name in UNIT_SECONDS:
+            return UNIT_SECONDS[self.name]
         parts = self.name.rsplit("/", 1)[-1].split("+")
         return (max(UNIT_SECONDS.get(f"{self.group}/{part}", DEFAULT_UNIT_SECONDS) for part in parts)
                 + CLUSTER_MEMBER_SECONDS * (len(parts) - 1))
@@ -126,7 +140,7 @@ def cluster_families(families: Sequence[str], group: str) -> list[tuple[str, ...
 def balance(units: Sequence[CompileUnit], n_processes: int, first_started: bool = False) -> list[list[CompileUnit]]:
     """Spread ``units`` over at most ``n_processes`` lists of about equal expected time.
 
-    Longest first, each to the least loaded process (every process also pays
+    Units of one affinity stay together. Longest first, each to the least loaded process (every process also pays
     :data:`PROCESS_START_SECONDS`, except the first one if ``first_started``:
     the calling process). Empty lists are dropped (the first one is kept, maybe
     empty, if ``first_started``); every unit is in exactly one list.
@@ -135,10 +149,13 @@ def balance(units: Sequence[CompileUnit], n_processes: int, first_started: bool 
     if first_started:
         loads[0] = 0.0
     shares: list[list[CompileUnit]] = [[] for _ in loads]
-    for unit in sorted(units, key=lambda item: (-item.seconds, item.name)):
+    bundles: dict[str, list[CompileUnit]] = {}
+    for unit in units:
+        bundles.setdefault(unit.affinity or f"unit {unit.name}", []).append(unit)
+    for bundle in sorted(bundles.values(), key=lambda items: (-sum(item.seconds for item in items), items[0].name)):
         least = loads.index(min(loads))
-        shares[least].append(unit)
-        loads[least] += unit.seconds
+        shares[least] += bundle
+        loads[least] += sum(unit.seconds for unit in bundle)
     return shares[:1] + [share for share in shares[1:] if share] if first_started else [s for s in shares if s]
 
 

@@ -25,10 +25,12 @@ from conftest import REPO_ROOT
 
 @settings(max_examples=60, deadline=None)
 @given(seconds=st.lists(st.floats(0.05, 20.0), min_size=0, max_size=30), jobs=st.integers(1, 8),
-       first_started=st.booleans())
-def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_started):
+       first_started=st.booleans(), data=st.data())
+def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_started, data):
     table = {f"ibsi/u{index}": value for index, value in enumerate(seconds)}
-    units = [CompileUnit(f"ibsi/u{index}", "ibsi", {}) for index in range(len(seconds))]
+    affinities = data.draw(st.lists(st.sampled_from(["", "a", "b"]), min_size=len(seconds), max_size=len(seconds)))
+    units = [CompileUnit(f"ibsi/u{index}", "ibsi", {}, affinity=affinity)
+             for index, affinity in enumerate(affinities)]
     original = dict(parallel_compile.UNIT_SECONDS)
     parallel_compile.UNIT_SECONDS.update(table)
     try:
@@ -41,13 +43,18 @@ def test_balance_puts_every_unit_in_exactly_one_share(seconds, jobs, first_start
     assert len(shares) <= jobs and all(shares[1:] if first_started else shares)
     if first_started:
         assert shares  # the calling process' share comes first, even empty
-    # greedy longest-first: no process ends more than its own smallest unit after the least loaded one
+    for affinity in ("a", "b"):  # the units of one affinity in one share
+        assert sum(any(unit.affinity == affinity for unit in share) for share in shares) <= 1
+    # greedy longest-first: no process ends more than its own smallest bundle after the least loaded one
     loads = [sum(table[unit.name] for unit in share) for share in shares]
     loads = [load + (0.0 if first_started and index == 0 else parallel_compile.PROCESS_START_SECONDS)
              for index, load in enumerate(loads)]
     for load, share in zip(loads, shares):
+        bundles = {}
+        for unit in share:
+            bundles[unit.affinity or unit.name] = bundles.get(unit.affinity or unit.name, 0.0) + table[unit.name]
         if share:
-            assert load - min(loads) <= min(table[unit.name] for unit in share) + 1e-9
+            assert load - min(loads) <= min(bundles.values()) + 1e-9
 
 
 def test_a_spec_gives_one_unit_per_family_or_cluster_with_its_own_settings():
@@ -80,7 +87,9 @@ def test_families_sharing_kernels_are_clustered_in_their_order_and_cost_their_de
     assert unit.seconds == pytest.approx(max(table["ibsi/statistics"], table["ibsi/histogram"], table["ibsi/ivh"])
                                          + 2 * parallel_compile.CLUSTER_MEMBER_SECONDS)
     assert CompileUnit("pyradiomics/glcm", "pyradiomics", {}).seconds == table["pyradiomics/glcm"]
-    assert CompileUnit("filters/0/log", "filters", {}).seconds == parallel_compile.DEFAULT_UNIT_SECONDS
+    assert CompileUnit("filters/0/log", "filters", {}).seconds == table["filters/log"]
+    assert CompileUnit("filters/0/new_kind", "filters", {}).seconds == parallel_compile.DEFAULT_UNIT_SECONDS
+    assert CompileUnit("ibsi/float32/morphology", "ibsi", {}).seconds == table["ibsi/float32/morphology"]
 
 
 def test_without_discretisation_the_synthetic_intensities_are_grey_levels_from_1(monkeypatch):
