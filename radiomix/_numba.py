@@ -20,6 +20,14 @@ for every worker thread to be scheduled, which on a busy machine costs
 milliseconds per region (measured ~10 ms at a load of 2-3 on 2 cores with GNU
 OpenMP; less with the workqueue layer).
 
+Cache writes: numba's cache is not safe for processes that save variants of one
+kernel at the same time (each picks its data file name from the index it read,
+so one can overwrite the other's entry and leave an index entry pointing at
+another signature's code). :func:`serialise_cache_writes`, applied on import,
+makes every save (and load) of the numba cache hold a file lock in the cache
+folder, so that parallel compile processes (:mod:`radiomix.parallel_compile`)
+and concurrent cohort workers keep it consistent.
+
 Exact arithmetic: :data:`njit_exact` and :data:`njit_exact_parallel` compile
 without fast-math, so that LLVM neither fuses multiply-adds nor reorders sums:
 for kernels that reproduce another library's results bit for bit (ITK's,
@@ -28,13 +36,64 @@ PyWavelets' and scikit-image's filters) or keep NumPy's exact cases exact.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
 import numba
+from numba.core import caching
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "forksafe"
+
+CACHE_LOCK_NAME = "radiomix-numba-cache.lock"
+"""File, in each numba cache folder, locked while a cache entry is saved (exclusive) or loaded (shared)."""
+
+
+@contextlib.contextmanager
+def cache_folder_lock(folder: str, exclusive: bool):
+    """Hold the lock of a numba cache folder; a no-op without ``fcntl`` or where the lock file cannot be opened."""
+    try:
+        import fcntl
+        handle = open(os.path.join(folder, CACHE_LOCK_NAME), "a")
+    except (ImportError, OSError):  # not POSIX, or a read-only cache (nothing is saved there)
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)  # released on close
+        yield
+
+
+def serialise_cache_writes() -> bool:
+    """Make numba's cache saves and loads hold :func:`cache_folder_lock` (once per process).
+
+    Returns whether they do: False with a numba whose cache file class is not
+    the one this wraps (then no compile processes share the cache).
+    """
+    cache_file = getattr(caching, "IndexDataCacheFile", None)
+    if not (callable(getattr(cache_file, "save", None)) and callable(getattr(cache_file, "load", None))):
+        return False
+    if getattr(cache_file.save, "radiomix_locked", False):
+        return True
+    unlocked_save, unlocked_load = cache_file.save, cache_file.load
+
+    @functools.wraps(unlocked_save)
+    def save(self, key, data):
+        with cache_folder_lock(self._cache_path, exclusive=True):
+            return unlocked_save(self, key, data)
+
+    @functools.wraps(unlocked_load)
+    def load(self, key):
+        with cache_folder_lock(self._cache_path, exclusive=False):
+            return unlocked_load(self, key)
+
+    save.radiomix_locked = True
+    cache_file.save, cache_file.load = save, load
+    return True
+
+
+CACHE_WRITES_SERIALISED = serialise_cache_writes()
+"""Whether numba's cache saves and loads in this process hold the cache folder's lock."""
 
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 """LLVM fast-math flags used by every kernel (numba wants them as a ``set``)."""

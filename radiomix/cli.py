@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     warmup = commands.add_parser("warmup", help="compile the numba kernels once after installing (about a minute)")
     warmup.add_argument("--only", nargs="*", choices=("ibsi", "filters", "pyradiomics"),
                         help="kernel groups to compile (default all)")
+    warmup.add_argument("--jobs", type=int, default=None,
+                        help="processes compiling at once (default: the idle cores, or RADIOMIX_COMPILE_JOBS)")
     return parser
 
 
@@ -283,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "warmup":
             from radiomix.warmup import KERNEL_GROUPS, warm_up
 
-            warm_up(args.only or tuple(KERNEL_GROUPS))
+            warm_up(args.only or tuple(KERNEL_GROUPS), jobs=args.jobs)
     except RadiomixError as exc:
         print(f"radiomix {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ from radiomix.preprocess.roi import ProcessedImage, filter_responses, image_arra
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import Spec, load_spec
-from radiomix.warmup import notify_if_cold
+from radiomix.warmup import compile_if_cold
 
 FAMILY_MODULES = {
     "morphology": "radiomix.features.morphology",
@@ -93,12 +93,7 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
         Invalid settings.
     """
     settings = _load_spec(spec)
-    if isinstance(settings, PyradiomicsSpec):
-        notify_if_cold("pyradiomics")
-    else:
-        notify_if_cold("ibsi")
-        if settings.filters:
-            notify_if_cold("filters")
+    compile_if_cold(settings, image)
     source_image = _describe(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):
         picture, mask_file = _read_image_and_mask(image, mask)

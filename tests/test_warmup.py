@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from radiomix import warmup
 from radiomix.cli import main
 
@@ -17,16 +19,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_an_empty_cache_is_detected_and_announced_once(tmp_path):
     # a fresh process with a new, empty NUMBA_CACHE_DIR: every filter kernel is missing (import only, no compiling)
+    # (one compile job: the warning only, nothing compiled ahead)
     script = ("from radiomix import warmup\n"
-              "missing, total = warmup.uncompiled_kernels(warmup.KERNEL_GROUPS['filters'])\n"
+              "from radiomix.spec import load_spec\n"
+              "missing, total = warmup.uncompiled_kernels(warmup.KERNEL_GROUPS['ibsi'])\n"
               "print(len(missing), total)\n"
-              "warmup.notify_if_cold('filters')\n"
-              "warmup.notify_if_cold('filters')\n")
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+              "warmup.compile_if_cold(load_spec({}), None)\n"
+              "warmup.compile_if_cold(load_spec({}), None)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO),
+               RADIOMIX_COMPILE_JOBS="1")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     missing, total = map(int, done.stdout.split())
     assert total >= 3 and missing == total
-    assert done.stderr.count("compiling numba kernels once (filters: ") == 1
+    assert done.stderr.count("compiling numba kernels once (ibsi: ") == 1
     assert "radiomix warmup" in done.stderr
 
 
@@ -41,25 +46,41 @@ def test_kernels_are_counted_in_their_own_module_only():
 
 
 def test_warmup_reports_progress_and_silences_the_first_use_warning(monkeypatch, capsys):
-    calls = []
+    ran = []
     monkeypatch.setattr(warmup, "uncompiled_kernels", lambda modules: (["a", "b"], 3))
-    monkeypatch.setitem(warmup.WARM_UPS, "filters", lambda: calls.append("filters"))
+    monkeypatch.setattr(warmup, "run_unit", lambda unit: ran.append(unit.group))
     monkeypatch.setattr(warmup, "_notified", set())
-    assert main(["warmup", "--only", "filters"]) == 0
+    assert main(["warmup", "--only", "filters", "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert calls == ["filters"]
-    assert "compiling kernels once, about a minute" in out and "filters: 2 of 3 kernels to compile" in out
-    assert "filters: done in" in out
+    assert ran and set(ran) == {"filters"}
+    assert "compiling kernels once in this process, about a minute" in out
+    assert "filters: 2 of 3 kernels to compile" in out
+    assert "radiomix warmup: done in" in out
     assert "filters" in warmup._notified
+
+
+def test_warmup_spreads_its_units_over_the_processes_asked_for(monkeypatch, capsys):
+    shares = []
+    monkeypatch.setattr(warmup, "uncompiled_kernels", lambda modules: (["a", "b"], 3))
+    monkeypatch.setattr(warmup, "compile_in_processes",
+                        lambda units, jobs, run_here=None: shares.append((units, jobs)) or [])
+    monkeypatch.setattr(warmup, "run_unit", lambda unit: pytest.fail("nothing runs in-process when no process fails"))
+    monkeypatch.setattr(warmup, "_notified", set())
+    assert main(["warmup", "--only", "ibsi", "pyradiomics", "--jobs", "2"]) == 0
+    (units, jobs), = shares
+    assert jobs == 2 and {unit.group for unit in units} == {"ibsi", "pyradiomics"}
+    assert "compiling kernels once in 2 processes" in capsys.readouterr().out
 
 
 def test_ibsi_warm_up_compiles_the_variants_of_a_3d_extraction_from_a_float32_scan():
     # numba compiles a kernel per argument types: a first IBSI extraction in 3D alone of a float32 (or integer)
     # scan after `radiomix warmup` must find GLRLM's 13-direction variant and the writable-intensity sphere
     # means; checked in a fresh process, where no other test has compiled them
-    script = ("from radiomix import warmup\n"
+    script = ("from radiomix import warmup, parallel_compile\n"
               "from radiomix.features import glrlm, local_intensity\n"
-              "warmup._warm_ibsi()\n"
+              "units = [u for u in warmup.warmup_units(['ibsi'])\n"
+              "         if u.name.split('/')[-1] in ('glrlm', 'local_intensity')]\n"
+              "assert not parallel_compile.run_units(units)\n"
               "print(sorted({s[2].count for s in glrlm._run_length_kernel.signatures}),\n"
               "      any(s[0].mutable for s in local_intensity._sphere_means_kernel.signatures))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
