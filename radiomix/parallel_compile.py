@@ -43,7 +43,7 @@ import radiomix
 LOGGER = logging.getLogger("radiomix")
 
 UNIT_SECONDS = {
-    "ibsi/morphology": 10.0, "ibsi/local_intensity": 1.2, "ibsi/statistics": 4.5, "ibsi/histogram": 4.2,
+    "ibsi/morphology": 9.0, "ibsi/local_intensity": 1.2, "ibsi/statistics": 4.5, "ibsi/histogram": 4.2,
     "ibsi/ivh": 0.6, "ibsi/glcm": 2.4, "ibsi/glrlm": 1.2, "ibsi/glszm": 2.8, "ibsi/gldzm": 2.8,
     "ibsi/ngtdm": 2.8, "ibsi/ngldm": 3.1, "ibsi/grid_morans_i": 0.3,
     "ibsi/float32/morphology": 0.7, "ibsi/float32/local_intensity": 1.2, "ibsi/float32/glrlm": 0.8,
