@@ -45,7 +45,7 @@ KERNEL_GROUPS = {
              "radiomix.features.glrlm", "radiomix.features.zones", "radiomix.features.glszm",
              "radiomix.features.gldzm", "radiomix.features.statistics", "radiomix.features.histogram",
              "radiomix.features.ngtdm", "radiomix.features.ngldm", "radiomix.features.neighbourhood",
-             "radiomix.features.geometry", "radiomix.preprocess.interpolation"),
+             "radiomix.features.geometry", "radiomix.features.marching_cubes", "radiomix.preprocess.interpolation"),
     "filters": ("radiomix.preprocess.filters.boundary", "radiomix.preprocess.filters.fourier",
                 "radiomix.preprocess.filters.separable"),
     "pyradiomics": ("radiomix.preprocess.discretisation", "radiomix.features.statistics", "radiomix.features.histogram",
