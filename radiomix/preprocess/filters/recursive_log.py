@@ -207,10 +207,14 @@ def filter_columns(data, first, count, coefficients, causal, anticausal, keep_st
             result[b] = np.float32(forward[b] + backward[b])
     # anticausal[i - 1] from positions i..i+3: outside the wanted positions first, then inside them
     feed, back = (m1, m2, m3, m4), (d1, d2, d3, d4)
+    # ``write`` is computed (False), not a constant: numba compiles one specialisation for a literal argument
+    # and another for a variable one; this way both calls share one
+    write = keep_stop < keep_start
     _anticausal_sweep(data, first, count, anticausal, n - 4, max(keep_stop, keep_start), feed, back, causal, out,
-                      keep_start, out_first, False)
+                      keep_start, out_first, write)
+    write = not write
     _anticausal_sweep(data, first, count, anticausal, min(n - 4, keep_stop), keep_start, feed, back, causal, out,
-                      keep_start, out_first, True)
+                      keep_start, out_first, write)
 
 
 @njit_exact
@@ -336,14 +340,15 @@ def _filter_plane(plane, along, coefficients, keep_start, out, lines_per_block):
         m, n = plane.shape
         n_keep = out.shape[1]
         width = _block_width(m, lines_per_block)
-        lines = np.empty((n, width))
+        lines = np.empty((n, width), dtype=plane.dtype)  # the plane's dtype: one specialisation of filter_columns
         filtered = np.empty((n_keep, width), dtype=np.float32)
         causal = np.empty((n, width))
         anticausal = np.empty((8, width))
+        column = m - m  # 0, computed (not a literal), so that this call shares filter_columns' specialisation
         for first in range(0, m, width):
             count = min(width, m - first)
             transpose_into(plane[first:first + count], lines)
-            filter_columns(lines, 0, count, coefficients, causal, anticausal, keep_start, filtered, 0)
+            filter_columns(lines, column, count, coefficients, causal, anticausal, keep_start, filtered, column)
             transpose_into(filtered[:, :count], out[first:first + count])
 
 
@@ -531,7 +536,12 @@ def laplacian_of_gaussian(array: np.ndarray, spacing_zyx, sigma_mm: float,
     def smoothing(axis):
         return deriche_coefficients(sigma_mm, spacing_zyx[axis], 0, False)
 
-    array = np.ascontiguousarray(array)
+    # One compiled specialisation of each kernel for the usual inputs: a writable C-contiguous array (a read-only
+    # one is another numba type), and float32 for every dtype float32 holds exactly (ITK reads values as double).
+    if array.dtype != np.float32 and np.can_cast(array.dtype, np.float32, "safe"):
+        array = array.astype(np.float32)
+    elif not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array, order="C")
     total = np.zeros(tuple(s.stop - s.start for s in box), dtype=np.float32)
     # ITK's axes x, y, z are numpy axes 2, 1, 0. Term of an axis: the derivative along it, then
     # smoothing along the two other axes in increasing ITK order (x: Dx Sy Sz, y: Dy Sx Sz, z: Dz Sx Sy).
