@@ -376,14 +376,6 @@ def _filter_axis_lines(source, axis, coefficients, keep_start, out, start, stop,
             _filter_plane(source[a], axis - 1, coefficients, keep_start, out[a], lines_per_block)
 
 
-@njit_exact_parallel
-def _filter_axis_lines_parallel(source, axis, coefficients, keep_start, out, n_units, n_chunks, lines_per_block):
-    """:func:`_filter_axis_lines` over all ``n_units`` units, one chunk of them per thread."""
-    for chunk in prange(n_chunks):
-        _filter_axis_lines(source, axis, coefficients, keep_start, out, chunk * n_units // n_chunks,
-                           (chunk + 1) * n_units // n_chunks, lines_per_block)
-
-
 def filter_axis(source: np.ndarray, axis: int, coefficients: np.ndarray, keep: slice) -> np.ndarray:
     """Filter every line along ``axis`` of a 3D array, keeping positions ``keep`` along it.
 
@@ -415,8 +407,8 @@ def filter_axis(source: np.ndarray, axis: int, coefficients: np.ndarray, keep: s
     if n_chunks == 1:
         _filter_axis_lines(source, axis, coefficients, keep.start, out, 0, n_units, LINES_PER_BLOCK[axis])
     else:
-        _filter_axis_lines_parallel(source, axis, coefficients, keep.start, out, n_units, n_chunks,
-                                    LINES_PER_BLOCK[axis])
+        _filter_in_chunks(False, source, axis, coefficients, keep.start, keep.stop - keep.start, coefficients,
+                          keep.start, out, n_units, n_chunks, LINES_PER_BLOCK)
     return out
 
 
@@ -441,14 +433,23 @@ def _filter_planes_twice(source, first_axis, first_coefficients, first_keep_star
 
 
 @njit_exact_parallel
-def _filter_planes_twice_parallel(source, first_axis, first_coefficients, first_keep_start, first_keep_length,
-                                  second_coefficients, second_keep_start, out, n_chunks, lines_per_block):
-    """:func:`_filter_planes_twice` over all planes, one chunk of them per thread."""
-    n_planes = source.shape[0]
+def _filter_in_chunks(in_planes, source, axis, first_coefficients, first_keep_start, first_keep_length,
+                      second_coefficients, second_keep_start, out, n_units, n_chunks, lines_per_block):
+    """The one parallel driver: ``n_units`` units split into ``n_chunks`` chunks, one per thread.
+
+    With ``in_planes``, :func:`_filter_planes_twice` on the planes (``axis``
+    is the first pass's); else :func:`_filter_axis_lines` with the first
+    pass's arguments (the second's are ignored). One driver for both, so
+    that numba's slow parallel compilation runs once.
+    """
     for chunk in prange(n_chunks):
-        _filter_planes_twice(source, first_axis, first_coefficients, first_keep_start, first_keep_length,
-                             second_coefficients, second_keep_start, out, chunk * n_planes // n_chunks,
-                             (chunk + 1) * n_planes // n_chunks, lines_per_block)
+        start, stop = chunk * n_units // n_chunks, (chunk + 1) * n_units // n_chunks
+        if in_planes:
+            _filter_planes_twice(source, axis, first_coefficients, first_keep_start, first_keep_length,
+                                 second_coefficients, second_keep_start, out, start, stop, lines_per_block)
+        else:
+            _filter_axis_lines(source, axis, first_coefficients, first_keep_start, out, start, stop,
+                               lines_per_block[axis])
 
 
 def filter_in_planes(source: np.ndarray, first_axis: int, first_coefficients: np.ndarray, first_keep: slice,
@@ -490,7 +491,7 @@ def filter_in_planes(source: np.ndarray, first_axis: int, first_coefficients: np
     if n_chunks == 1:
         _filter_planes_twice(*arguments, 0, source.shape[0], LINES_PER_BLOCK)
     else:
-        _filter_planes_twice_parallel(*arguments, n_chunks, LINES_PER_BLOCK)
+        _filter_in_chunks(True, *arguments, source.shape[0], n_chunks, LINES_PER_BLOCK)
     return out
 
 
