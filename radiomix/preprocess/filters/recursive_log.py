@@ -341,15 +341,17 @@ def _filter_plane(plane, along, coefficients, keep_start, out, lines_per_block):
         n_keep = out.shape[1]
         width = _block_width(m, lines_per_block)
         lines = np.empty((n, width), dtype=plane.dtype)  # the plane's dtype: one specialisation of filter_columns
-        filtered = np.empty((n_keep, width), dtype=np.float32)
+        # each block's results in a C-contiguous (n_keep, count) view: one specialisation of transpose_into
+        filtered_buffer = np.empty(n_keep * width, dtype=np.float32)
         causal = np.empty((n, width))
         anticausal = np.empty((8, width))
         column = m - m  # 0, computed (not a literal), so that this call shares filter_columns' specialisation
         for first in range(0, m, width):
             count = min(width, m - first)
             transpose_into(plane[first:first + count], lines)
+            filtered = filtered_buffer[:n_keep * count].reshape((n_keep, count))
             filter_columns(lines, column, count, coefficients, causal, anticausal, keep_start, filtered, column)
-            transpose_into(filtered[:, :count], out[first:first + count])
+            transpose_into(filtered, out[first:first + count])
 
 
 @njit_exact
