@@ -207,14 +207,11 @@ def filter_columns(data, first, count, coefficients, causal, anticausal, keep_st
             result[b] = np.float32(forward[b] + backward[b])
     # anticausal[i - 1] from positions i..i+3: outside the wanted positions first, then inside them
     feed, back = (m1, m2, m3, m4), (d1, d2, d3, d4)
-    # ``write`` is computed (False), not a constant: numba compiles one specialisation for a literal argument
-    # and another for a variable one; this way both calls share one
-    write = keep_stop < keep_start
+    # ``write`` as a constant (two specialisations): measured 1.5x faster on one thread than a variable
     _anticausal_sweep(data, first, count, anticausal, n - 4, max(keep_stop, keep_start), feed, back, causal, out,
-                      keep_start, out_first, write)
-    write = not write
+                      keep_start, out_first, False)
     _anticausal_sweep(data, first, count, anticausal, min(n - 4, keep_stop), keep_start, feed, back, causal, out,
-                      keep_start, out_first, write)
+                      keep_start, out_first, True)
 
 
 @njit_exact
@@ -340,7 +337,7 @@ def _filter_plane(plane, along, coefficients, keep_start, out, lines_per_block):
         m, n = plane.shape
         n_keep = out.shape[1]
         width = _block_width(m, lines_per_block)
-        lines = np.empty((n, width), dtype=plane.dtype)  # the plane's dtype: one specialisation of filter_columns
+        lines = np.empty((n, width))  # float64: measured faster than the plane's float32 (brain1, one thread)
         # each block's results in a C-contiguous (n_keep, count) view: one specialisation of transpose_into
         filtered_buffer = np.empty(n_keep * width, dtype=np.float32)
         causal = np.empty((n, width))
@@ -400,7 +397,7 @@ def filter_axis(source: np.ndarray, axis: int, coefficients: np.ndarray, keep: s
         chunks (one per thread for large work: columns for ``axis`` 0, planes
         of the first axis otherwise), each chunk writing its own part.
     """
-    source = np.ascontiguousarray(source)
+    source = _read_only(np.ascontiguousarray(source))
     shape = list(source.shape)
     shape[axis] = keep.stop - keep.start
     out = np.empty(shape, dtype=np.float32)
@@ -481,7 +478,7 @@ def filter_in_planes(source: np.ndarray, first_axis: int, first_coefficients: np
         are split into chunks (one per thread for large work), each chunk
         writing its own planes.
     """
-    source = np.ascontiguousarray(source)
+    source = _read_only(np.ascontiguousarray(source))
     second_axis = 3 - first_axis
     shape = list(source.shape)
     shape[first_axis] = first_keep.stop - first_keep.start
@@ -509,7 +506,30 @@ def _accumulate(total, term, scale):
 def response_maps(array: np.ndarray, spacing_zyx, group, box: tuple[slice, slice, slice],
                   roi: np.ndarray | None = None) -> list[np.ndarray]:
     """:func:`laplacian_of_gaussian` (float32) on ``box`` for each ``RecursiveLogFilterSettings`` of ``group``."""
+    array = _kernel_input(array)  # once for every sigma
     return [laplacian_of_gaussian(array, spacing_zyx, settings.sigma_mm, box) for settings in group]
+
+
+def _kernel_input(array: np.ndarray) -> np.ndarray:
+    """``array`` in float32 where float32 holds its dtype exactly (ITK reads every value as a double), else itself.
+
+    One dtype for the usual inputs: one compiled specialisation of every kernel.
+    """
+    if array.dtype != np.float32 and np.can_cast(array.dtype, np.float32, "safe"):
+        return array.astype(np.float32)
+    return array
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of a C-contiguous ``array`` (no copy).
+
+    Every volume the drivers read is passed read-only (a read-only array is
+    another numba type than a writable one): one compiled specialisation of
+    the drivers for the image (often read-only) and for the intermediates.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def laplacian_of_gaussian(array: np.ndarray, spacing_zyx, sigma_mm: float,
@@ -539,12 +559,7 @@ def laplacian_of_gaussian(array: np.ndarray, spacing_zyx, sigma_mm: float,
     def smoothing(axis):
         return deriche_coefficients(sigma_mm, spacing_zyx[axis], 0, False)
 
-    # One compiled specialisation of each kernel for the usual inputs: a writable C-contiguous array (a read-only
-    # one is another numba type), and float32 for every dtype float32 holds exactly (ITK reads values as double).
-    if array.dtype != np.float32 and np.can_cast(array.dtype, np.float32, "safe"):
-        array = array.astype(np.float32)
-    elif not array.flags.writeable or not array.flags.c_contiguous:
-        array = np.array(array, order="C")
+    array = _kernel_input(array)
     total = np.zeros(tuple(s.stop - s.start for s in box), dtype=np.float32)
     # ITK's axes x, y, z are numpy axes 2, 1, 0. Term of an axis: the derivative along it, then
     # smoothing along the two other axes in increasing ITK order (x: Dx Sy Sz, y: Dy Sx Sz, z: Dz Sx Sy).
