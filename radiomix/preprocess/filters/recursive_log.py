@@ -338,16 +338,15 @@ def _filter_plane(plane, along, coefficients, keep_start, out, lines_per_block):
         n_keep = out.shape[1]
         width = _block_width(m, lines_per_block)
         lines = np.empty((n, width))  # float64: measured faster than the plane's float32 (brain1, one thread)
-        # each block's results in a C-contiguous (n_keep, count) view: one specialisation of transpose_into
+        # each block's results in a C-contiguous (n_keep, count) view, not a strided slice: no 'A'-layout variant of transpose_into
         filtered_buffer = np.empty(n_keep * width, dtype=np.float32)
         causal = np.empty((n, width))
         anticausal = np.empty((8, width))
-        column = m - m  # 0, computed (not a literal), so that this call shares filter_columns' specialisation
         for first in range(0, m, width):
             count = min(width, m - first)
             transpose_into(plane[first:first + count], lines)
             filtered = filtered_buffer[:n_keep * count].reshape((n_keep, count))
-            filter_columns(lines, column, count, coefficients, causal, anticausal, keep_start, filtered, column)
+            filter_columns(lines, 0, count, coefficients, causal, anticausal, keep_start, filtered, 0)
             transpose_into(filtered, out[first:first + count])
 
 
