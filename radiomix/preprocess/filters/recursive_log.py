@@ -338,7 +338,7 @@ def _filter_plane(plane, along, coefficients, keep_start, out, lines_per_block):
         n_keep = out.shape[1]
         width = _block_width(m, lines_per_block)
         lines = np.empty((n, width))  # float64: measured faster than the plane's float32 (brain1, one thread)
-        # each block's results in a C-contiguous (n_keep, count) view, not a strided slice: no 'A'-layout variant of transpose_into
+        # each block's results in a C-contiguous (n_keep, count) view, not a strided slice (no 'A'-layout variant)
         filtered_buffer = np.empty(n_keep * width, dtype=np.float32)
         causal = np.empty((n, width))
         anticausal = np.empty((8, width))
