@@ -53,7 +53,7 @@ UNIT_SECONDS = {
     "filters/wavelet": 0.5, "filters/gabor": 0.5,
     "pyradiomics/shape": 4.5, "pyradiomics/firstorder": 6.0, "pyradiomics/glcm": 6.5, "pyradiomics/gldm": 2.8,
     "pyradiomics/ngtdm": 2.8, "pyradiomics/glszm": 2.3, "pyradiomics/glrlm": 0.9,
-    "pyradiomics/LoG": 27.0, "pyradiomics/Wavelet": 3.8, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
+    "pyradiomics/LoG": 16.0, "pyradiomics/Wavelet": 3.8, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
     "pyradiomics/Square": 0.1, "pyradiomics/SquareRoot": 0.1, "pyradiomics/Logarithm": 0.1,
     "pyradiomics/Exponential": 0.1,
 }
