@@ -449,7 +449,10 @@ def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, 
     (``p_ij`` = ``matrix / total``) rather than the mutual information:
     ``eps`` inside the logarithm makes them differ from IBSI's near 0, where
     Imc2, a square root, magnifies any difference. Imc1 is 0 when
-    ``max(HX, HY)`` is 0, Imc2 when ``HXY2 = HXY``.
+    ``max(HX, HY)`` is 0, Imc2 when ``HXY2 <= HXY``: ``HXY2 - HXY`` is a
+    mutual information, never below 0 but for rounding on a matrix of
+    independent rows and columns, where pyradiomics takes the square root of
+    a negative number (NaN) and radiomix gives the exact value, 0.
     """
     n = matrix.shape[0]
     hxy1 = 0.0
@@ -463,7 +466,7 @@ def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, 
                 hxy2 -= product * log_product
     divisor = max(hx, hy)
     out[23] = 0.0 if divisor == 0.0 else (joint_entropy - hxy1) / divisor
-    out[24] = 0.0 if hxy2 == joint_entropy else np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - joint_entropy)))
+    out[24] = 0.0 if hxy2 <= joint_entropy else np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - joint_entropy)))
 
 
 def compute(roi: RoiImage, settings: GlcmSettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
