@@ -77,21 +77,19 @@ _CONTRAST = FEATURE_KEYS.index("contrast")
 _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 
 @njit
-def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
+def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
     ``padded`` holds the levels (0 outside the ROI) with a border of zeros as
     wide as the largest ``|dz|`` (in z) and ``|dy|, |dx|`` (in y and x) of
     ``offsets``, so every neighbour is a flat-index offset inside the array.
-    Returns int64 counts of shape ``(nz or 1, n_directions, n_levels,
-    n_levels)`` (one table per slice when ``per_slice``), row the level of
-    ``v``, column that of ``v + m``, plus the transpose when ``symmetric``.
-
-    The counts are gathered in a table with a row and a column for level 0,
-    ordered ``(first level, direction, second level)``: a neighbour outside
-    the ROI lands in column 0 (discarded) instead of taking a branch, and
-    the 13 counters of a voxel lie close together. The smallest integer type
-    of ``padded`` that holds the levels keeps the volume in cache.
+    Returns the int64 counts as gathered, shape ``(nz or 1, n_levels + 1,
+    n_directions, n_levels + 1)`` (one table per slice when ``per_slice``),
+    ordered ``(first level, direction, second level)`` with a row and a
+    column for level 0: a neighbour outside the ROI lands in column 0
+    (discarded by :func:`_cooccurrence_counts`) instead of taking a branch,
+    and the 13 counters of a voxel lie close together. The smallest integer
+    type of ``padded`` that holds the levels keeps the volume in cache.
     """
     n_directions = offsets.shape[0]
     pad_z = 0
@@ -119,8 +117,17 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice, symmetric):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
-    counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)  # (table, direction, first level, second level)
-    return counts + counts.transpose(0, 1, 3, 2) if symmetric else counts.copy()
+    return table
+
+
+def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
+    """:func:`_cooccurrence_kernel`'s counts as ``(table, direction, first level, second level)``, C-contiguous.
+
+    Plus the transpose when ``symmetric``. Reordered in NumPy: inside the
+    kernel the 4D transposes compiled for about 12 s on first use.
+    """
+    counts = _cooccurrence_kernel(padded, n_levels, offsets, per_slice)[:, 1:, :, 1:].transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(counts + counts.transpose(0, 1, 3, 2) if symmetric else counts)
 
 
 def glcm_matrices_2d(levels: np.ndarray, n_levels: int, distance: int = 1,
@@ -196,7 +203,7 @@ def _glcm_matrices(levels, n_levels, offsets, per_slice, symmetric, cropped=Fals
     pad = (int(np.abs(offsets[:, 0]).max()),) + (int(np.abs(offsets[:, 1:]).max()),) * 2
     return counted_in_roi_box(
         levels, n_levels, pad,
-        lambda padded: _cooccurrence_kernel(padded, int(n_levels), offsets, per_slice, bool(symmetric)),
+        lambda padded: _cooccurrence_counts(padded, int(n_levels), offsets, per_slice, bool(symmetric)),
         per_slice, cropped)
 
 
