@@ -455,6 +455,23 @@ def _lexicographic_order(u, v):
 
 
 @njit(inline="always")
+def _push_turning_left(u, v, hull, size, floor, p):
+    """Push point ``p`` onto the hull stack ``hull[:size]``; returns the new size.
+
+    First pops, while the stack holds at least ``floor`` points, the last
+    point when ``(last two, p)`` does not turn left (counter-clockwise).
+    """
+    while size >= floor:
+        a = hull[size - 2]
+        b = hull[size - 1]
+        if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
+            break
+        size -= 1
+    hull[size] = p
+    return size + 1
+
+
+@njit(inline="always")
 def _planar_hull(u, v):
     """Indices of the 2D convex hull of points (u, v), counter-clockwise (monotone chain)."""
     n_points = u.shape[0]
@@ -462,26 +479,10 @@ def _planar_hull(u, v):
     hull = np.empty(2 * n_points + 1, dtype=np.int64)
     size = 0
     for k in range(n_points):  # lower chain
-        p = order[k]
-        while size >= 2:
-            a = hull[size - 2]
-            b = hull[size - 1]
-            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
-                break
-            size -= 1
-        hull[size] = p
-        size += 1
+        size = _push_turning_left(u, v, hull, size, 2, order[k])
     lower_size = size + 1
     for k in range(n_points - 2, -1, -1):  # upper chain
-        p = order[k]
-        while size >= lower_size:
-            a = hull[size - 2]
-            b = hull[size - 1]
-            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
-                break
-            size -= 1
-        hull[size] = p
-        size += 1
+        size = _push_turning_left(u, v, hull, size, lower_size, order[k])
     return hull[:max(size - 1, 1)]
 
 
@@ -596,15 +597,7 @@ def _ring_hull(u, v):
     step = 1 if doubled_area > 0.0 else n_points - 1
     size = 0
     for j in range(n_points + 1):
-        p = (lowest + j * step) % n_points
-        while size >= 2:
-            a = hull[size - 2]
-            b = hull[size - 1]
-            if (u[b] - u[a]) * (v[p] - v[a]) - (v[b] - v[a]) * (u[p] - u[a]) > 0.0:
-                break
-            size -= 1
-        hull[size] = p
-        size += 1
+        size = _push_turning_left(u, v, hull, size, 2, (lowest + j * step) % n_points)
     return hull[:size - 1]
 
 
