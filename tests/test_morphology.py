@@ -274,6 +274,17 @@ def test_values_do_not_depend_on_the_position_of_the_roi_in_the_array(case):
 
 
 @FAST
+@given(masks())
+def test_hull_of_the_line_ends_is_the_hull_of_the_mesh(case):
+    mask, spacing, _ = case
+    mesh = surface.build_surface(mask, spacing, "lewiner")
+    every, extreme = ConvexHull(mesh.vertices), ConvexHull(mesh.extreme_vertices)
+    np.testing.assert_array_equal(mesh.extreme_vertices[extreme.vertices], mesh.vertices[every.vertices])
+    assert extreme.volume == pytest.approx(every.volume, rel=1e-13)
+    assert extreme.area == pytest.approx(every.area, rel=1e-13)
+
+
+@FAST
 @given(masks(max_side=4))
 def test_mvee_encloses_the_hull_vertices(case):
     mask, spacing, _ = case
