@@ -91,7 +91,7 @@ class MorphologySettings:
         sums over every voxel pair, are computed; above it both are NaN with
         a ``skipped: ROI of N voxels exceeds max_voxels_moran`` status.
         ``null``: no bound. Both are exact (pair sums for small ROIs, FFT
-        convolution from about 1,500 voxels of a compact ROI, chosen by a
+        convolution from about 800 voxels of a compact ROI, chosen by a
         time model, see :mod:`radiomix.features.spatial_autocorrelation`);
         the FFT's cost grows with the ROI's bounding box: on 2 cores about
         0.03-0.06 s for 46,000 voxels, 1-2 s and 0.8 GB for a 1.6-million-voxel
