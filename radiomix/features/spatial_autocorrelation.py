@@ -229,11 +229,15 @@ def _spectral_sums(octant, spectra, first_row, count, n_rows):
     ``-k_0`` (weight 2), ``k_0 = 0`` and ``L_0 / 2`` for themselves only.
     """
     n1, n2 = spectra.shape[2:]
-    totals = np.zeros(3)
+    mask_total = 0.0  # scalars, not small arrays: no array expression to compile
+    deviation_total = 0.0
+    square_total = 0.0
     for j in range(count):  # sums per line, then per plane, then in all: rounding grows with the line count only
         k0 = first_row + j
         plane_weight = 2.0 if 0 < k0 < n_rows - 1 else 1.0
-        plane = np.zeros(3)
+        mask_plane = 0.0
+        deviation_plane = 0.0
+        square_plane = 0.0
         for k1 in range(n1):
             r1 = min(k1, n1 - k1)
             mask_line = 0.0
@@ -247,11 +251,13 @@ def _spectral_sums(octant, spectra, first_row, count, n_rows):
                 mask_line += weight * (m.real * m.real + m.imag * m.imag)
                 deviation_line += weight * (d.real * d.real + d.imag * d.imag)
                 square_line += weight * (q.real * m.real + q.imag * m.imag)
-            plane[0] += mask_line
-            plane[1] += deviation_line
-            plane[2] += square_line
-        totals += plane_weight * plane
-    return totals
+            mask_plane += mask_line
+            deviation_plane += deviation_line
+            square_plane += square_line
+        mask_total += plane_weight * mask_plane
+        deviation_total += plane_weight * deviation_plane
+        square_total += plane_weight * square_plane
+    return mask_total, deviation_total, square_total
 
 
 def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spacing, workers: int = -1):
@@ -296,7 +302,7 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
         if not np.may_share_memory(lines, block):
             rows[:, :, :box_shape[1]] = lines
         spectra = scipy.fft.fft(rows, axis=2, overwrite_x=True, workers=workers)
-        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows)
+        totals += np.array(_spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows))
     weight_sum, cross_sum, centred_square_sum = totals / math.prod(grid_shape)
     squared_weighted = mean_square * weight_sum + centred_square_sum
     return float(weight_sum), float(cross_sum), float(2.0 * (squared_weighted - cross_sum))
