@@ -96,7 +96,7 @@ def wanted_keys(settings: MorphologySettings) -> tuple[str, ...]:
 
 
 def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, ...]) -> list[FeatureValue]:
-    """All IBSI-1 morphological features of ``roi`` (3D; ``dimensions`` is ignored).
+    """The IBSI-1 morphological features of ``roi`` that ``settings`` asks for (3D; ``dimensions`` is ignored).
 
     Parameters
     ----------
