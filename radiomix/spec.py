@@ -74,6 +74,11 @@ MorphologyFeature = Literal[
     "area_density_convex_hull", "integrated_intensity", "morans_i", "gearys_c"]
 """Keys of the morphology family's IBSI features (:attr:`MorphologySettings.ibsi_features`)."""
 
+UnreferencedMorphologyFeature = Literal[
+    "volume_density_ombb", "area_density_ombb", "volume_density_mvee", "area_density_mvee"]
+"""The morphology family's IBSI features without an IBSI-1 reference value, computed on request only
+(:attr:`MorphologySettings.unreferenced_ibsi_features`)."""
+
 
 @dataclass(frozen=True)
 class MorphologySettings:
@@ -86,7 +91,7 @@ class MorphologySettings:
         sums over every voxel pair, are computed; above it both are NaN with
         a ``skipped: ROI of N voxels exceeds max_voxels_moran`` status.
         ``null``: no bound. Both are exact (pair sums for small ROIs, FFT
-        convolution from about 1,500 voxels of a compact ROI, chosen by a
+        convolution from about 800 voxels of a compact ROI, chosen by a
         time model, see :mod:`radiomix.features.spatial_autocorrelation`);
         the FFT's cost grows with the ROI's bounding box: on 2 cores about
         0.03-0.06 s for 46,000 voxels, 1-2 s and 0.8 GB for a 1.6-million-voxel
@@ -127,9 +132,21 @@ class MorphologySettings:
         lies, for the 2D features (pyradiomics' ``force2Ddimension``).
     ibsi_features : tuple of str or None
         The IBSI features to compute, by key (``volume_mesh``, ...,
-        ``gearys_c``); ``null``: all of them. Leaving out the bounding volumes
-        (oriented box, enclosing ellipsoid, convex hull) and Moran's I / Geary's C
-        saves their cost (pyradiomics' shape class needs none of them).
+        ``gearys_c``); ``null``: all of them but the four of
+        ``unreferenced_ibsi_features``, which are computed when named here or
+        there. Leaving out the bounding volumes (convex hull) and Moran's I /
+        Geary's C saves their cost (pyradiomics' shape class needs none of them).
+    unreferenced_ibsi_features : tuple of str
+        IBSI features without an IBSI-1 reference value, computed only when
+        named (here or in ``ibsi_features``), as MIRP computes them only when
+        not IBSI-compliant: ``volume_density_ombb``, ``area_density_ombb``
+        (oriented minimum bounding box, :func:`radiomix.features.geometry.oriented_minimum_bounding_box`),
+        ``volume_density_mvee``, ``area_density_mvee`` (minimum volume
+        enclosing ellipsoid). Default: none. Their cost, measured warm on the
+        shared 2-core machine: the box 13-15 ms per ROI (real PET of 555
+        voxels, real MR, CT phantom at 2 mm; 38 ms on a large synthetic ROI),
+        the ellipsoid 1-2 ms (8 ms); their kernels, compiled only when asked
+        for, take 6-9 s (box) and 2 s (ellipsoid) on one core on first use.
     """
 
     max_voxels_moran: int | None = 2_000_000
@@ -142,6 +159,7 @@ class MorphologySettings:
                                      "minor_axis_length_2d", "elongation_2d"], ...] = ()
     slice_axis: Literal[0, 1, 2] = 0
     ibsi_features: tuple[MorphologyFeature, ...] | None = None
+    unreferenced_ibsi_features: tuple[UnreferencedMorphologyFeature, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,24 @@ def _extract(image, mask, spec, **options) -> pd.DataFrame:
     return radiomix.extract_features(image, mask, spec, **options)
 
 
+def _every_ibsi_morphology_feature(spec_path: Path):
+    """The spec of ``spec_path`` with the morphology features IBSI gives no reference value added.
+
+    The oriented box and enclosing ellipsoid densities are opt-in since they were frozen; the cases
+    still compare them. A pyradiomics parameter file, or a spec without morphology, is returned as loaded.
+    """
+    import dataclasses
+
+    from radiomix.features.morphology import UNREFERENCED_KEYS
+    from radiomix.spec import Spec, load_spec
+
+    spec = load_spec(spec_path)
+    if not isinstance(spec, Spec) or spec.features.morphology is None:
+        return spec
+    morphology = dataclasses.replace(spec.features.morphology, unreferenced_ibsi_features=UNREFERENCED_KEYS)
+    return dataclasses.replace(spec, features=dataclasses.replace(spec.features, morphology=morphology))
+
+
 def _random_volume(seed: int, low: int, high: int) -> tuple[sitk.Image, sitk.Image]:
     """A random integer image in [low, high) (12 x 14 x 10 voxels, 1.0 x 1.2 x 2.0 mm), a lumpy ROI."""
     rng = np.random.default_rng(seed)
@@ -95,12 +113,14 @@ def golden_cases() -> dict[str, Callable[[], pd.DataFrame]]:
     phantom = root / "ibsi" / "digital_phantom"
     if phantom.is_dir():
         cases["ibsi_digital_phantom"] = lambda: _extract(
-            str(phantom / "image.nii.gz"), str(phantom / "mask.nii.gz"), SPECS / "ibsi" / "digital_phantom.yaml")
+            str(phantom / "image.nii.gz"), str(phantom / "mask.nii.gz"),
+            _every_ibsi_morphology_feature(SPECS / "ibsi" / "digital_phantom.yaml"))
     ct = root / "ibsi" / "ct_phantom" / "nifti"
     if ct.is_dir():
         for config in "ABCDE":
             cases[f"ibsi_ct_phantom_config_{config}"] = lambda config=config: _extract(
-                str(ct / "image.nii.gz"), str(ct / "mask.nii.gz"), SPECS / "ibsi" / f"config_{config}.yaml")
+                str(ct / "image.nii.gz"), str(ct / "mask.nii.gz"),
+                _every_ibsi_morphology_feature(SPECS / "ibsi" / f"config_{config}.yaml"))
         for config in PHASE2_CHEAP:
             cases[f"ibsi2_phase2_{config}"] = lambda config=config: _extract(
                 str(ct / "image.nii.gz"), str(ct / "mask.nii.gz"),
@@ -116,14 +136,15 @@ def golden_cases() -> dict[str, Callable[[], pd.DataFrame]]:
     if patient.is_dir():
         for folder, spec, roi in (("PET", "pet.yaml", "GTV_Mass_PET"), ("MR_T1", "mr.yaml", "GTV_Mass_MR_T1")):
             cases[f"sts_003_{folder.lower()}"] = lambda folder=folder, spec=spec, roi=roi: _extract(
-                str(patient / folder / "image"), str(patient / folder / "mask" / "RS.dcm"), SPECS / spec, roi=roi)
+                str(patient / folder / "image"), str(patient / folder / "mask" / "RS.dcm"),
+                _every_ibsi_morphology_feature(SPECS / spec), roi=roi)
     for seed in (1, 2, 3):
         for label, spec, low, high in (
                 ("digital_phantom_spec", SPECS / "ibsi" / "digital_phantom.yaml", 1, 7),
                 ("config_C", SPECS / "ibsi" / "config_C.yaml", -50, 200),
                 ("pyradiomics_default", SPECS / "pyradiomics_default.yaml", -50, 200)):
             cases[f"random_{seed}_{label}"] = lambda seed=seed, spec=spec, low=low, high=high: _extract(
-                *_random_volume(seed, low, high), spec)
+                *_random_volume(seed, low, high), _every_ibsi_morphology_feature(spec))
     return cases
 
 

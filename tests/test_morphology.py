@@ -11,15 +11,16 @@ from hypothesis import strategies as st
 from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
-from radiomix.errors import EmptyRoiError
+from radiomix.errors import EmptyRoiError, SpecError
 from radiomix.features import geometry, morphology, registry, surface, table
 from radiomix.features.base import RoiImage
-from radiomix.spec import MorphologySettings
+from radiomix.spec import MorphologySettings, load_spec
 
 from ibsi_reference import misses, reference_rows
 
 FAST = settings(max_examples=30, deadline=None)
 NO_REFERENCE_CODES = {"ZH1A", "IQYR", "SWZ1", "BRI8"}  # OMBB and MVEE: no IBSI consensus values
+EVERY_IBSI_FEATURE = MorphologySettings(unreferenced_ibsi_features=morphology.UNREFERENCED_KEYS)
 
 
 # ----------------------------------------------------------------- helpers
@@ -38,7 +39,7 @@ def make_roi(mask, spacing=(1.0, 1.0, 1.0), intensity=None, intensity_mask=None)
 
 def features(roi: RoiImage) -> dict[str, tuple[float, str]]:
     return {item.key: (item.value, item.status) for item in
-            morphology.compute(roi, MorphologySettings(), ("3D",))}
+            morphology.compute(roi, EVERY_IBSI_FEATURE, ("3D",))}
 
 
 def cube_mask(n: int, margin: int = 1) -> np.ndarray:
@@ -124,7 +125,7 @@ def test_registry_codes_match_reference_rows():
 
 
 def test_digital_phantom_reference(digital_phantom_roi):
-    values = morphology.compute(digital_phantom_roi, MorphologySettings(), ("2D", "3D"))
+    values = morphology.compute(digital_phantom_roi, EVERY_IBSI_FEATURE, ("2D", "3D"))
     assert [v.key for v in values] == list(morphology.FEATURE_KEYS)
     assert all(v.aggregation == "" for v in values)
     rows = reference_rows("digital_phantom", {"morphology"})
@@ -139,6 +140,54 @@ def test_ct_phantom_config_a_reference(ct_phantom_config_a_roi):
     rows = reference_rows("config_A", {"morphology"})
     assert len(rows) == 25
     assert misses(table.tabulate("morphology", values), rows) == []
+
+
+# ------------------------------------- features without a reference: opt-in
+
+
+def test_registry_codes_of_the_opt_in_features_are_those_without_reference():
+    codes = {d.key: d.ibsi_code for d in registry.definitions("morphology")}
+    assert {codes[key] for key in morphology.UNREFERENCED_KEYS} == NO_REFERENCE_CODES
+    assert set(morphology.DEFAULT_KEYS) | set(morphology.UNREFERENCED_KEYS) == set(morphology.FEATURE_KEYS)
+
+
+def test_box_and_ellipsoid_are_neither_computed_nor_listed_by_default(monkeypatch, digital_phantom_roi):
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed without being asked for")
+
+    monkeypatch.setattr(morphology, "oriented_minimum_bounding_box", refuse)
+    monkeypatch.setattr(morphology, "minimum_volume_enclosing_ellipsoid", refuse)
+    values = morphology.compute(digital_phantom_roi, MorphologySettings(), ("3D",))
+    assert [v.key for v in values] == list(morphology.DEFAULT_KEYS)
+    chosen = morphology.compute(digital_phantom_roi, MorphologySettings(
+        ibsi_features=("volume_mesh", "volume_density_convex_hull")), ("3D",))
+    assert [v.key for v in chosen] == ["volume_mesh", "volume_density_convex_hull"]
+
+
+@pytest.mark.parametrize("settings", [
+    MorphologySettings(unreferenced_ibsi_features=("area_density_mvee", "volume_density_ombb")),
+    MorphologySettings(ibsi_features=("volume_mesh", "volume_density_ombb", "area_density_mvee")),
+    MorphologySettings(ibsi_features=("volume_mesh", "volume_density_ombb"),
+                       unreferenced_ibsi_features=("area_density_mvee",)),
+])
+def test_named_box_and_ellipsoid_densities_equal_those_of_every_feature(settings, digital_phantom_roi):
+    every = {v.key: v.value for v in morphology.compute(digital_phantom_roi, EVERY_IBSI_FEATURE, ("3D",))}
+    values = morphology.compute(digital_phantom_roi, settings, ("3D",))
+    keys = [v.key for v in values]
+    assert {"volume_density_ombb", "area_density_mvee"} <= set(keys)
+    assert not {"area_density_ombb", "volume_density_mvee"} & set(keys)
+    assert keys == [key for key in morphology.FEATURE_KEYS if key in keys]  # registry order
+    for value in values:
+        assert value.value == every[value.key]
+
+
+def test_a_misspelled_opt_in_feature_is_a_spec_error_with_a_suggestion():
+    with pytest.raises(SpecError, match="did you mean 'volume_density_ombb'"):
+        load_spec({"features": {"morphology": {"unreferenced_ibsi_features": ["volume_density_obb"]}}})
+    with pytest.raises(SpecError, match="did you mean 'unreferenced_ibsi_features'"):
+        load_spec({"features": {"morphology": {"unreferenced_ibsi_feature": ["volume_density_ombb"]}}})
+    spec = load_spec({"features": {"morphology": {"unreferenced_ibsi_features": ["area_density_mvee"]}}})
+    assert spec.features.morphology.unreferenced_ibsi_features == ("area_density_mvee",)
 
 
 # ----------------------------------------------- kernels vs references
@@ -222,6 +271,17 @@ def test_values_do_not_depend_on_the_position_of_the_roi_in_the_array(case):
         if not status:  # OMBB and MVEE are iterative searches: equal up to their tolerances
             relative = 1e-4 if key.endswith(("_ombb", "_mvee")) else 1e-7
             assert shifted[key][0] == pytest.approx(value, rel=relative, abs=1e-9), key
+
+
+@FAST
+@given(masks())
+def test_hull_of_the_line_ends_is_the_hull_of_the_mesh(case):
+    mask, spacing, _ = case
+    mesh = surface.build_surface(mask, spacing, "lewiner")
+    every, extreme = ConvexHull(mesh.vertices), ConvexHull(mesh.extreme_vertices)
+    np.testing.assert_array_equal(mesh.extreme_vertices[extreme.vertices], mesh.vertices[every.vertices])
+    assert extreme.volume == pytest.approx(every.volume, rel=1e-13)
+    assert extreme.area == pytest.approx(every.area, rel=1e-13)
 
 
 @FAST

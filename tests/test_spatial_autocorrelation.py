@@ -116,6 +116,7 @@ def test_method_choice_follows_the_cost():
     assert sa.choose_method(1_500, (12, 14, 16)) == "fft"
     assert sa.choose_method(47_000, (40, 45, 50)) == "fft"
     assert sa.choose_method(2_000, (200, 200, 200)) == "pairs"  # sparse ROI in a wide box
+    assert sa.choose_method(700, (14, 12, 10)) == "pairs"  # the FFT's fixed cost: pairs 0.2 ms, FFT 0.3 ms
     assert sa.fft_grid_shape((40, 45, 50)) == tuple(sa.fft_grid_shape((s,))[0] for s in (40, 45, 50))
     assert all(g >= 2 * s - 1 for g, s in zip(sa.fft_grid_shape((40, 45, 50)), (40, 45, 50)))
     with pytest.raises(InputError, match="method"):

@@ -6,9 +6,11 @@ weights ``w_ij = 1 / ||x_i - x_j||`` (mm) and deviations ``d = I - mean(I)``:
 They are computed exactly by one of two methods:
 
 - **pairs** (:func:`_inverse_distance_sums`): a compiled loop over the
-  unordered pairs (each pair once), parallel over balanced pairs of rows,
-  each row writing its own partial sums, reduced afterwards. Cost
-  ``n (n - 1) / 2`` pair evaluations (about 1e9 per second per core).
+  unordered pairs (each pair once), on one thread (it is chosen for small
+  ROIs only, where a parallel region costs more than it saves, and it
+  compiles in about half the time), each pair of rows writing its own
+  partial sums, summed afterwards. Cost ``n (n - 1) / 2`` pair evaluations
+  (about 1e9 per second).
 - **fft** (:func:`_fft_inverse_distance_sums`): the weight depends on the
   voxel offset only, so ``W``, ``X`` and ``sum_i d_i^2 sum_j w_ij`` are
   quadratic forms ``sum_p A_p (K * B)_p`` of a linear convolution with
@@ -37,7 +39,8 @@ They are computed exactly by one of two methods:
   element times 3 and a block of 1 MiB.
 
 :func:`grid_morans_i_gearys_c` picks the method with the smaller estimated
-cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, measured on a 2-core machine).
+cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, :data:`FFT_FIXED_PAIR_EVALUATIONS`, measured on a
+2-core machine).
 """
 
 from __future__ import annotations
@@ -47,17 +50,23 @@ import math
 import numpy as np
 import scipy.fft
 
-from radiomix._numba import njit, njit_parallel, prange
+from radiomix._numba import njit
 from radiomix.errors import InputError
 
 PAIR_EVALUATIONS_PER_FFT_ELEMENT = 16.0
 """Pair evaluations costing as much as one FFT grid element (the three transforms and the sums).
 
-Measured on the shared 2-core development machine (load about 2) on ellipsoids at 2 mm, fastest
-of 9 interleaved calls: the ratio of the time per grid element to the time per pair was 14-19
-from 900 to 7,200 voxels (888 voxels: pairs 0.51 ms, FFT 0.36 ms; 2,136 voxels: 2.3 ms and
-0.62 ms; 7,216 voxels: 31 ms and 2.2 ms). The two methods break even near 300-500 voxels for a
-compact ROI.
+Measured on the shared 2-core development machine (load 3-4) on ellipsoids at 2 mm and on the real
+PET, MR and CT phantom ROIs after 2 mm resampling (10k-71k voxels), fastest of 9 calls: 0.9-1.3 ns
+per pair (one thread) and 15-20 ns per grid element from 1,500 voxels up (1,003 voxels: pairs
+0.50 ms, FFT 0.38 ms; 3,991: 7.1 and 1.1 ms; the PET's 9,826: 59 and 3.0 ms).
+"""
+
+FFT_FIXED_PAIR_EVALUATIONS = 130_000.0
+"""The FFT method's fixed cost (the kernel spectrum, a dozen SciPy calls) in pair evaluations: about 0.13 ms.
+
+Measured as above: 0.18 ms on a 1,600-element grid (103 voxels; pairs 0.04 ms), 0.25 ms on 6,912
+(301 voxels; pairs 0.08 ms). With it the two methods break even near 700-900 voxels of a compact ROI.
 """
 
 FFT_TOLERANCE = 1.0e-9
@@ -98,20 +107,21 @@ def _row_pair_sums(row, z, y, x, deviations):
     return weight_sum, di * weighted_deviation, weighted_square_difference
 
 
-@njit_parallel
+@njit
 def _inverse_distance_sums(z, y, x, deviations):
     """Per-row-pair partial sums of the Moran and Geary numerators over unordered voxel pairs.
 
     Row ``k`` pairs voxel ``k`` (``n - 1 - k`` later voxels) with voxel
-    ``n - 1 - k`` (``k`` later voxels) so that every prange iteration does
-    the same work; each writes its own row of the output, summed by the
-    caller. Columns: ``sum w``, ``sum w d_i d_j``, ``sum w (d_i - d_j)^2``
+    ``n - 1 - k`` (``k`` later voxels), rows of equal work (the former
+    parallel kernel's split, kept so that the sums are the same to the bit);
+    each writes its own row of the output, summed by the caller (NumPy's
+    pairwise sum). Columns: ``sum w``, ``sum w d_i d_j``, ``sum w (d_i - d_j)^2``
     over ``i < j``, ``w = 1 / ||x_i - x_j||``.
     """
     n = z.shape[0]
     half = n // 2
     partial = np.zeros((half + 1, 3))
-    for k in prange(half):
+    for k in range(half):
         a0, a1, a2 = _row_pair_sums(k, z, y, x, deviations)
         b0, b1, b2 = _row_pair_sums(n - 1 - k, z, y, x, deviations)
         partial[k, 0] = a0 + b0
@@ -219,11 +229,15 @@ def _spectral_sums(octant, spectra, first_row, count, n_rows):
     ``-k_0`` (weight 2), ``k_0 = 0`` and ``L_0 / 2`` for themselves only.
     """
     n1, n2 = spectra.shape[2:]
-    totals = np.zeros(3)
+    mask_total = 0.0  # scalars, not small arrays: no array expression to compile
+    deviation_total = 0.0
+    square_total = 0.0
     for j in range(count):  # sums per line, then per plane, then in all: rounding grows with the line count only
         k0 = first_row + j
         plane_weight = 2.0 if 0 < k0 < n_rows - 1 else 1.0
-        plane = np.zeros(3)
+        mask_plane = 0.0
+        deviation_plane = 0.0
+        square_plane = 0.0
         for k1 in range(n1):
             r1 = min(k1, n1 - k1)
             mask_line = 0.0
@@ -237,11 +251,13 @@ def _spectral_sums(octant, spectra, first_row, count, n_rows):
                 mask_line += weight * (m.real * m.real + m.imag * m.imag)
                 deviation_line += weight * (d.real * d.real + d.imag * d.imag)
                 square_line += weight * (q.real * m.real + q.imag * m.imag)
-            plane[0] += mask_line
-            plane[1] += deviation_line
-            plane[2] += square_line
-        totals += plane_weight * plane
-    return totals
+            mask_plane += mask_line
+            deviation_plane += deviation_line
+            square_plane += square_line
+        mask_total += plane_weight * mask_plane
+        deviation_total += plane_weight * deviation_plane
+        square_total += plane_weight * square_plane
+    return mask_total, deviation_total, square_total
 
 
 def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spacing, workers: int = -1):
@@ -286,7 +302,7 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
         if not np.may_share_memory(lines, block):
             rows[:, :, :box_shape[1]] = lines
         spectra = scipy.fft.fft(rows, axis=2, overwrite_x=True, workers=workers)
-        totals += _spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows)
+        totals += np.array(_spectral_sums(kernel, np.ascontiguousarray(spectra), first, count, n_rows))
     weight_sum, cross_sum, centred_square_sum = totals / math.prod(grid_shape)
     squared_weighted = mean_square * weight_sum + centred_square_sum
     return float(weight_sum), float(cross_sum), float(2.0 * (squared_weighted - cross_sum))
@@ -295,7 +311,7 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
 def choose_method(n_voxels: int, box_shape) -> str:
     """``"pairs"`` or ``"fft"``: the smaller estimated cost for ``n_voxels`` in a bounding box."""
     pair_cost = n_voxels * (n_voxels - 1) / 2.0
-    fft_cost = PAIR_EVALUATIONS_PER_FFT_ELEMENT * math.prod(fft_grid_shape(box_shape))
+    fft_cost = FFT_FIXED_PAIR_EVALUATIONS + PAIR_EVALUATIONS_PER_FFT_ELEMENT * math.prod(fft_grid_shape(box_shape))
     return "pairs" if pair_cost <= fft_cost else "fft"
 
 

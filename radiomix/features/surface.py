@@ -78,7 +78,7 @@ def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
 
 def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, float, float]:
     """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2)."""
-    padded = np.pad(mask, 1).astype(np.float64)
+    padded = np.pad(mask, 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
     vertices, faces, _, _ = lewiner_marching_cubes(
         padded, level=0.5, spacing=tuple(float(s) for s in spacing))
     vertices = np.asarray(vertices, dtype=np.float64)
@@ -141,6 +141,11 @@ class Surface:
         farthest pair), which this leaves out.
     grid : ndarray of int64, shape (m, 3)
         ``edge_vertices`` in half voxels.
+    extreme_vertices : ndarray of float64, shape (k, 3)
+        The edge vertices that end their axis-parallel lines
+        (:func:`radiomix.features.marching_cubes.diameter_candidates`), in the
+        order of ``vertices``: a superset of the vertices of the mesh's convex
+        hull (so the same hull, from fewer points), and of the farthest pair.
     """
 
     volume: float
@@ -148,6 +153,7 @@ class Surface:
     vertices: np.ndarray
     edge_vertices: np.ndarray
     grid: np.ndarray
+    extreme_vertices: np.ndarray
 
 
 def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
@@ -160,11 +166,13 @@ def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
     if mesh == "pyradiomics":
         area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
         vertices = (grid * 0.5) * spacing
-        return Surface(volume, area, vertices, vertices, grid)
+        return Surface(volume, area, vertices, vertices, grid, marching_cubes.diameter_candidates(vertices, grid))
     vertices, _, volume, area = _outward_mesh(check_mask(mask), spacing)
     grid = np.rint(vertices / spacing * 2.0).astype(np.int64)
     on_edges = (np.count_nonzero(grid % 2, axis=1) == 1) & np.all(vertices == (grid * 0.5) * spacing, axis=1)
-    return Surface(volume, area, vertices, vertices[on_edges], grid[on_edges])
+    edge_vertices, grid = vertices[on_edges], grid[on_edges]
+    return Surface(volume, area, vertices, edge_vertices, grid,
+                   marching_cubes.diameter_candidates(edge_vertices, grid))
 
 
 def volume_area_features(volume: float, area: float) -> dict[str, float]:
@@ -242,8 +250,7 @@ def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
               "volume_voxel_counting": (float(np.count_nonzero(mask) * float(np.prod(spacing))), ""),
               "surface_area_mesh": (mesh.area, "")}
     values.update((key, (value, "")) for key, value in volume_area_features(mesh.volume, mesh.area).items())
-    candidates = marching_cubes.diameter_candidates(mesh.edge_vertices, mesh.grid)
-    values["maximum_3d_diameter"] = (marching_cubes.farthest_pair_distance(candidates), "")
+    values["maximum_3d_diameter"] = (marching_cubes.farthest_pair_distance(mesh.extreme_vertices), "")
     if settings.axis_covariance == "population":
         eigenvalues = marching_cubes.principal_eigenvalues(marching_cubes.padded_mask(mask), spacing)[::-1]
         values.update(axis_features(eigenvalues))
