@@ -6,6 +6,7 @@ import collections
 import functools
 import importlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -176,18 +177,40 @@ def _extract_pyradiomics_labels(image: ImageLike, mask: ImageLike, settings: Pyr
 
 
 def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image, sitk.Image | None]:
-    """:func:`radiomix.io.read_image` of ``image`` and, on a second thread, the label file ``mask``.
+    """:func:`radiomix.io.read_image` of ``image`` and the label file ``mask``, a large one on a second thread.
 
-    Inflating compressed files releases the GIL, so the two reads overlap. The label image is
-    None for an in-memory mask, a DICOM RTSTRUCT or SEG (rasterised later onto the image). An
-    unreadable image is reported before an unreadable mask.
+    Inflating compressed files releases the GIL, so the two reads overlap; a mask of fewer than
+    :data:`PARALLEL_MASK_BYTES` voxel bytes is read after the image (a thread costs more than it
+    saves there: 0.2 ms against a 0.2-1 ms read). The label image is None for an in-memory mask,
+    a DICOM RTSTRUCT or SEG (rasterised later onto the image). An unreadable image is reported
+    before an unreadable mask.
     """
     if isinstance(mask, sitk.Image):
         return io.read_image(image), None
+    if _stored_voxel_bytes(mask) < PARALLEL_MASK_BYTES:
+        picture = io.read_image(image)
+        return picture, _label_file(mask)
     with ThreadPoolExecutor(max_workers=1) as pool:
         mask_read = pool.submit(_label_file, mask)
         picture = io.read_image(image)
         return picture, mask_read.result()
+
+
+PARALLEL_MASK_BYTES = 8 << 20
+"""Bytes (inflated) from which a mask file is read on a second thread, beside the image."""
+
+
+def _stored_voxel_bytes(path: str | Path) -> int:
+    """The bytes a file holds once inflated: a gzip file's trailer size (ISIZE), another file's size;
+    0 for what is not a readable file (its read names the problem)."""
+    try:
+        with open(path, "rb") as stream:
+            if not str(path).lower().endswith(".gz"):
+                return os.fstat(stream.fileno()).st_size
+            stream.seek(-4, os.SEEK_END)
+            return int.from_bytes(stream.read(4), "little")
+    except OSError:
+        return 0
 
 
 def _label_file(mask: str | Path) -> sitk.Image | None:

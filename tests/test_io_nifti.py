@@ -8,6 +8,7 @@ float voxels are zeros (as ITK reads them) or kept, as asked; scaled and multi-m
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 import zlib
 
@@ -163,3 +164,47 @@ def test_a_binary_uint8_mask_file_is_read_as_the_threshold_gives_it(tmp_path):
     assert in_memory.GetOrigin() == origin and in_memory.GetMetaDataKeys() != ()
     with pytest.raises(LabelAbsentError, match="label 2 is not in the mask; labels present: \\[0, 1\\]"):
         read_mask(path, reference=reference, label=2)
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["nii.gz", "nii"])
+def test_a_header_read_again_is_not_given_to_itk_again_and_another_header_is(tmp_path, monkeypatch, compress):
+    """ITK's reading of a header is kept by its bytes: the same file read again gives the same image without
+    ITK; a file with other header bytes (another origin) is read by ITK and gets its own geometry."""
+    suffix = ".nii.gz" if compress else ".nii"
+    values = np.arange(210, dtype=np.int16).reshape(5, 6, 7)
+    first = _write(tmp_path / f"first{suffix}", values, compress)
+    _assert_same_image(read_image(first), sitk.ReadImage(str(first)))
+    moved = sitk.ReadImage(str(first))
+    moved.SetOrigin((1.0, 2.0, 3.0))
+    second = tmp_path / f"second{suffix}"
+    sitk.WriteImage(moved, str(second), useCompression=compress)
+    expected = sitk.ReadImage(str(second))
+
+    def no_itk(*args, **kwargs):
+        raise AssertionError("ITK asked to read a header it has read")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sitk.ImageFileReader, "ReadImageInformation", no_itk)
+        _assert_same_image(read_image(first), sitk.ReadImage(str(first)))
+        with pytest.raises(AssertionError, match="ITK asked"):
+            read_image(second)
+    _assert_same_image(read_image(second), expected)
+    assert read_image(second).GetOrigin() == (1.0, 2.0, 3.0)
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["nii.gz", "nii"])
+def test_a_complete_file_is_read_once_and_a_short_one_still_names_its_problem(tmp_path, monkeypatch, compress):
+    """The completeness check of a whole file runs on the bytes read for its voxels; a cut file is still
+    the completeness check's error naming the file."""
+    from radiomix.io import images
+
+    suffix = ".nii.gz" if compress else ".nii"
+    values = np.random.default_rng(3).integers(0, 4000, size=(8, 9, 10), dtype=np.int16)
+    path = _write(tmp_path / f"ct{suffix}", values, compress)
+    stored = path.read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(images, "check_voxel_data", lambda _: pytest.fail("a complete file checked again"))
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(path)), values)
+    path.write_bytes(stored[:-30])
+    with pytest.raises(UnreadableFileError, match=re.escape(f"ct{suffix}: is truncated or damaged")):
+        read_image(path)

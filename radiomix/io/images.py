@@ -34,7 +34,12 @@ from radiomix.io.dicom import (
     simpleitk_error_reason,
     strip_identifying_metadata,
 )
-from radiomix.io.nifti import is_single_file_nifti, nifti_voxels_of_file, read_unscaled_nifti
+from radiomix.io.nifti import (
+    is_single_file_nifti,
+    nifti_voxels_of_file,
+    read_complete_unscaled_nifti,
+    read_unscaled_nifti,
+)
 from radiomix.io.nrrd import read_as_simpleitk
 
 ImageSource = str | os.PathLike | sitk.Image
@@ -118,6 +123,9 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
     path = Path(path)
     if not path.is_file():
         raise UnreadableFileError("no such file", path)
+    image = read_complete_unscaled_nifti(path, keep_non_finite=True)  # the usual NIfTI file, read once
+    if image is not None:
+        return image
     is_dicom = has_dicom_preamble(path)
     if is_dicom:
         header = read_instance_header(path)
