@@ -18,7 +18,7 @@ import SimpleITK as sitk
 from radiomix import io
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.table import COLUMNS, feature_rows
+from radiomix.features.table import feature_table
 from radiomix.features.texture import box_present_levels
 from radiomix.io.images import read_image_file
 from radiomix.io.rtstruct import roi_names
@@ -247,9 +247,7 @@ def _extract_one(picture: sitk.Image, mask: ImageLike, settings: Spec | Pyradiom
         return _extract_translated(picture, mask, settings, label, roi, source, mask_file)
     binary = _read_mask(picture, mask, settings, label, roi, mask_file)
     processed = _process(picture, binary, settings, source)
-    rows = [row for image_type, family, values in _image_values(processed, settings, original=True)
-            for row in feature_rows(family, values, image_type)]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return feature_table(_image_values(processed, settings, original=True))
 
 
 def _extract_translated(picture: sitk.Image, mask: ImageLike, parameters: PyradiomicsSpec, label: int,
