@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import collections
-import functools
 import importlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +26,7 @@ from radiomix.preprocess.roi import ProcessedImage, filter_responses, image_arra
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import Spec, load_spec
+from radiomix.spec_cache import load_spec_cached
 from radiomix.warmup import compile_if_cold
 
 FAMILY_MODULES = {
@@ -93,7 +91,7 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     radiomix.errors.SpecError
         Invalid settings.
     """
-    settings = _load_spec(spec)
+    settings = load_spec_cached(spec)
     compile_if_cold(settings, image)
     source_image = _describe(image)
     if not (isinstance(label, str) or isinstance(label, Sequence)):
@@ -111,56 +109,6 @@ def extract_features(image: ImageLike, mask: ImageLike, spec: str | Path | Mappi
     tables = [_extract_one(picture, mask, settings, value, roi, source_image).assign(label=value)
               for value in _labels(mask, picture, roi, label, settings)]
     return _first_column(pd.concat(tables, ignore_index=True), "label")
-
-
-def _load_spec(spec: str | Path | Mapping | Spec) -> Spec | PyradiomicsSpec:
-    """:func:`load_spec`, parsing a spec file once per process while it is unchanged (same size and mtime),
-    and a mapping once per content (:func:`_load_spec_mapping`)."""
-    if isinstance(spec, Mapping):
-        return _load_spec_mapping(spec)
-    if not isinstance(spec, (str, Path)):
-        return load_spec(spec)
-    path = Path(spec)
-    try:
-        status = path.stat()
-    except OSError:
-        return load_spec(spec)  # names the file in its error
-    return _load_spec_file(str(path.resolve()), status.st_mtime_ns, status.st_size)
-
-
-@functools.lru_cache(maxsize=32)
-def _load_spec_file(path: str, mtime_ns: int, size: int) -> Spec | PyradiomicsSpec:
-    """A spec file's settings (immutable), cached by path, modification time and size."""
-    del mtime_ns, size  # part of the cache key only
-    return load_spec(path)
-
-
-_MAPPING_SPECS: collections.OrderedDict[str, Spec | PyradiomicsSpec] = collections.OrderedDict()
-"""Settings of the latest spec mappings, by their text (:func:`_load_spec_mapping`)."""
-
-_MAPPING_SPECS_KEPT = 32
-"""Spec mappings whose settings are kept."""
-
-
-def _load_spec_mapping(spec: Mapping) -> Spec | PyradiomicsSpec:
-    """The settings (immutable) of a spec mapping, parsed once per content.
-
-    A mapping of plain values (those JSON holds: mappings, lists, tuples, strings, numbers,
-    booleans, None) is known by its ``repr``, which tells every such content apart (a tuple from
-    a list, ``1`` from ``"1"``, keys in their order); other mappings are parsed every time.
-    """
-    try:
-        json.dumps(spec)
-    except (TypeError, ValueError):  # paths, arrays...: no exact text to know the content by
-        return load_spec(spec)
-    content = repr(spec)
-    settings = _MAPPING_SPECS.get(content)
-    if settings is None:
-        settings = load_spec(spec)
-        _MAPPING_SPECS[content] = settings
-        if len(_MAPPING_SPECS) > _MAPPING_SPECS_KEPT:
-            _MAPPING_SPECS.popitem(last=False)
-    return settings
 
 
 def _extract_pyradiomics_labels(image: ImageLike, mask: ImageLike, settings: PyradiomicsSpec,
