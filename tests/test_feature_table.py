@@ -46,3 +46,13 @@ def test_an_empty_table_has_the_columns():
     for results in ([], [("original", "glcm", [])]):
         pd.testing.assert_frame_equal(feature_table(results), _rows_one_by_one(results))
         assert list(feature_table(results).columns) == COLUMNS
+
+
+def test_a_table_changed_by_its_user_leaves_the_next_one_as_built():
+    """The naming kept for the next tables is copied into each one: editing a table changes no other."""
+    results = [("original", "glcm", _values("glcm", "3D, averaged", 4))]
+    first = feature_table(results)
+    first.loc[0, "feature"] = "edited"
+    first["unit"] = "edited"
+    first.loc[1, "value"] = 1e9
+    pd.testing.assert_frame_equal(feature_table(results), _rows_one_by_one(results))

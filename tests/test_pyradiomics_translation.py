@@ -287,6 +287,8 @@ def test_a_kept_translation_warns_again_at_each_case_and_another_grid_is_transla
     assert caplog.text.count("must be greater than the size") == 2
     assert translate(spec, image) is first
     pd.testing.assert_frame_equal(first_table, second_table)
+    second_table.loc[0, "feature"] = "edited"  # a user's edit reaches no later table
+    pd.testing.assert_frame_equal(extract_pyradiomics(image, mask, spec), first_table)
     equal = load_pyradiomics_spec(spec.to_dict())
     assert equal == spec and translate(equal, image) is not first
     assert translate(equal, image).image_types[0].settings is equal.image_types[0].settings

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from radiomix.features import registry
@@ -28,30 +30,52 @@ def tabulate(family: str, values: list[FeatureValue], image_type: str = "origina
 
 def feature_table(results: Iterable[tuple[str, str, list[FeatureValue]]]) -> pd.DataFrame:
     """The tidy table (columns :data:`COLUMNS`) of ``(image_type, family, values)`` of every family on every
-    image, in that order; built column by column (the naming of each feature looked up once per process)."""
-    columns = {column: [] for column in COLUMNS}
-    features, families, names, codes = columns["feature"], columns["family"], columns["name"], columns["ibsi_code"]
-    aggregations, image_types, numbers = columns["aggregation"], columns["image_type"], columns["value"]
-    units, statuses = columns["unit"], columns["status"]
-    for image_type, family, values in results:
-        for item in values:
-            feature, name, code, unit = _naming(image_type, family, item.key, item.aggregation)
-            features.append(feature)
-            families.append(family)
-            names.append(name)
-            codes.append(code)
-            aggregations.append(item.aggregation)
-            image_types.append(image_type)
-            numbers.append(float(item.value))
-            units.append(unit)
+    image, in that order.
+
+    The columns naming the features (:data:`NAMING_COLUMNS`) depend only on the rows' image types,
+    families, keys and aggregations: their table is built once per process (:func:`naming_table`) and
+    copied with each extraction's values and statuses (:func:`with_values`).
+    """
+    rows, values, statuses = [], [], []
+    for image_type, family, family_values in results:
+        for item in family_values:
+            rows.append((image_type, family, item.key, item.aggregation))
+            values.append(float(item.value))
             statuses.append(item.status)
-    if not features:
+    return with_values(_feature_naming_table(tuple(rows)), values, statuses)
+
+
+NAMING_COLUMNS = ("feature", "family", "name", "ibsi_code", "aggregation", "image_type", "unit")
+"""The columns of :data:`COLUMNS` that name a value (all but ``value`` and ``status``)."""
+
+
+def naming_table(naming: dict[str, list]) -> pd.DataFrame:
+    """A table of :data:`COLUMNS` with the :data:`NAMING_COLUMNS` given (lists of equal length), ``value``
+    NaN and ``status`` empty: the template of :func:`with_values`."""
+    count = len(naming["feature"])
+    return pd.DataFrame({**naming, "value": [math.nan] * count, "status": [""] * count}, columns=COLUMNS)
+
+
+def with_values(template: pd.DataFrame, values: list[float], statuses: list[str]) -> pd.DataFrame:
+    """A copy of a :func:`naming_table` with its ``value`` and ``status`` columns (one item per row); the
+    table ``pandas.DataFrame(rows, columns=COLUMNS)`` of the same rows gives, without inferring the
+    naming columns' types again."""
+    if not values:
         return pd.DataFrame([], columns=COLUMNS)
-    return pd.DataFrame(columns, columns=COLUMNS)
+    table = template.copy()
+    table["value"] = np.array(values, dtype=float)
+    table["status"] = statuses
+    return table
 
 
-@functools.lru_cache(maxsize=8192)
-def _naming(image_type: str, family: str, key: str, aggregation: str) -> tuple[str, str, str, str]:
-    """``(feature column, name, ibsi_code, unit)`` of a feature value (:func:`column_name`, the registry)."""
-    definition = registry.get(family, key)
-    return column_name(image_type, family, key, aggregation), definition.name, definition.ibsi_code, definition.unit
+@functools.lru_cache(maxsize=64)
+def _feature_naming_table(rows: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
+    """The :func:`naming_table` of ``(image_type, family, key, aggregation)`` rows (copied by its users)."""
+    naming = {column: [] for column in NAMING_COLUMNS}
+    for image_type, family, key, aggregation in rows:
+        definition = registry.get(family, key)
+        for column, value in zip(NAMING_COLUMNS, (column_name(image_type, family, key, aggregation), family,
+                                                  definition.name, definition.ibsi_code, aggregation, image_type,
+                                                  definition.unit)):
+            naming[column].append(value)
+    return naming_table(naming)

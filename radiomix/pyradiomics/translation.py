@@ -42,7 +42,7 @@ import SimpleITK as sitk
 
 from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm, statistics, surface
 from radiomix.features.base import FeatureValue
-from radiomix.features.table import COLUMNS, column_name
+from radiomix.features.table import NAMING_COLUMNS, column_name, naming_table, with_values
 from radiomix.features.texture import pyradiomics_label
 from radiomix.io.validation import MaskSettings
 from radiomix.preprocess.filters.settings import (
@@ -530,23 +530,33 @@ class Translation:
         shape classes keep their family's reason.
         """
         by_key = {(image_type, family, item.key): item for image_type, family, values in results for item in values}
-        named = [[] for _ in _NAMING_COLUMNS]
-        values, statuses = [], []
-        for group in self._table_groups:
+        kept, values, statuses = [], [], []
+        for index, group in enumerate(self._table_groups):
             found = [by_key.get(key) for key in group.keys]
             if group.feature_class == "shape2D" and not _has_shape2d(found):
                 continue
-            for column, group_column in zip(named, group.columns):
-                column += group_column
+            kept.append(index)
             for item in found:
                 value = float(item.value)
                 status = item.status if group.keeps_status else ""
                 values.append(value)
                 statuses.append(status or (UNDEFINED if math.isnan(value) else ""))
-        if not values:
-            return pd.DataFrame([], columns=COLUMNS)
-        return pd.DataFrame({**dict(zip(_NAMING_COLUMNS, named)), "value": values, "status": statuses},
-                            columns=COLUMNS)
+        return with_values(self._naming_table(tuple(kept)), values, statuses)
+
+    def _naming_table(self, kept: tuple[int, ...]) -> pd.DataFrame:
+        """The :func:`~radiomix.features.table.naming_table` of the groups ``kept`` (built once each)."""
+        template = self._naming_tables.get(kept)
+        if template is None:
+            groups = [self._table_groups[index] for index in kept]
+            template = naming_table({column: [value for group in groups for value in group.columns[position]]
+                                     for position, column in enumerate(NAMING_COLUMNS)})
+            self._naming_tables[kept] = template
+        return template
+
+    @functools.cached_property
+    def _naming_tables(self) -> dict[tuple[int, ...], pd.DataFrame]:
+        """:meth:`_naming_table` by the groups kept."""
+        return {}
 
     @functools.cached_property
     def _table_groups(self) -> tuple[_TableGroup, ...]:
@@ -566,13 +576,9 @@ class Translation:
                 groups.append(_TableGroup(
                     feature_class, tuple((image_type, *source(feature_class, definition.name))
                                          for definition in definitions),
-                    tuple(tuple(column) for column in zip(*rows)) if rows else ((),) * len(_NAMING_COLUMNS),
+                    tuple(tuple(column) for column in zip(*rows)) if rows else ((),) * len(NAMING_COLUMNS),
                     feature_class == "firstorder" or feature_class in SHAPE_CLASSES))
         return tuple(groups)
-
-
-_NAMING_COLUMNS = ("feature", "family", "name", "ibsi_code", "aggregation", "image_type", "unit")
-"""The columns of :meth:`Translation.table` that do not depend on the values."""
 
 
 class _TableGroup(NamedTuple):
@@ -582,7 +588,7 @@ class _TableGroup(NamedTuple):
     keys: tuple[tuple[str, str, str], ...]
     """``(ordinary image_type, family, key)`` of each row's value."""
     columns: tuple[tuple, ...]
-    """The rows' values of :data:`_NAMING_COLUMNS`, column by column."""
+    """The rows' values of :data:`NAMING_COLUMNS`, column by column."""
     keeps_status: bool
     """Whether the rows keep their family's status (firstorder and the shape classes)."""
 
