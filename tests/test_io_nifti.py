@@ -208,3 +208,24 @@ def test_a_complete_file_is_read_once_and_a_short_one_still_names_its_problem(tm
     path.write_bytes(stored[:-30])
     with pytest.raises(UnreadableFileError, match=re.escape(f"ct{suffix}: is truncated or damaged")):
         read_image(path)
+
+
+def test_a_scaled_float_file_is_inflated_once_and_keeps_its_non_finite_voxels(tmp_path, monkeypatch):
+    """A scaled file is ITK's to read; the bytes read for the completeness check also give back the NaN and
+    infinite voxels ITK replaced with 0: one inflation, no second check."""
+    from radiomix.io import images, nifti
+
+    values = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    values[1, 2, 3], values[2, 0, 1] = np.nan, -np.inf
+    plain = bytearray(_write(tmp_path / "plain.nii", values, False).read_bytes())
+    struct.pack_into("<2f", plain, 112, 2.0, 0.0)  # scl_slope 2: ITK scales (and zeroes the NaN)
+    path = tmp_path / "scaled.nii.gz"
+    path.write_bytes(gzip.compress(bytes(plain)))
+    inflations = []
+    counted = nifti.file_content
+    monkeypatch.setattr(nifti, "file_content", lambda *args: inflations.append(1) or counted(*args))
+    monkeypatch.setattr(images, "check_voxel_data", lambda _: pytest.fail("a complete file checked again"))
+    image = read_image(path)
+    assert len(inflations) == 1
+    expected = values * 2.0
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), expected)  # NaN where NaN, -inf kept

@@ -35,10 +35,11 @@ from radiomix.io.dicom import (
     strip_identifying_metadata,
 )
 from radiomix.io.nifti import (
+    complete_nifti_content,
     is_single_file_nifti,
     nifti_voxels_of_file,
-    read_complete_unscaled_nifti,
     read_unscaled_nifti,
+    unscaled_nifti_image,
 )
 from radiomix.io.nrrd import read_as_simpleitk
 
@@ -79,11 +80,12 @@ def as_volume(image: sitk.Image, source: str | os.PathLike | None = None) -> sit
     return image
 
 
-def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:
-    """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0."""
+def _restore_nifti_non_finite(image: sitk.Image, path: Path, content: bytes | None) -> sitk.Image:
+    """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0 (``content``: the file's
+    inflated bytes, when already read)."""
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
         return image
-    found = nifti_voxels_of_file(path)
+    found = nifti_voxels_of_file(path, content)
     if found is None or found[0].size != image.GetNumberOfPixels():
         return image
     raw = found[0]
@@ -123,22 +125,26 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
     path = Path(path)
     if not path.is_file():
         raise UnreadableFileError("no such file", path)
-    image = read_complete_unscaled_nifti(path, keep_non_finite=True)  # the usual NIfTI file, read once
-    if image is not None:
-        return image
-    is_dicom = has_dicom_preamble(path)
-    if is_dicom:
-        header = read_instance_header(path)
-        kinds = {RTSTRUCT_SOP_CLASS_UID: "RTSTRUCT", SEG_SOP_CLASS_UID: "SEG"}
-        if header.sop_class_uid in kinds:
-            raise UnreadableFileError(
-                f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
-    check_voxel_data(path)
-    nifti = not is_dicom and is_single_file_nifti(path)
-    if nifti:
-        image = read_unscaled_nifti(path, keep_non_finite=True)
+    content = complete_nifti_content(path)  # the usual NIfTI file, read and checked once
+    if content is not None:
+        is_dicom, nifti = False, True
+        image = unscaled_nifti_image(path, content, keep_non_finite=True)
         if image is not None:
             return image
+    else:
+        is_dicom = has_dicom_preamble(path)
+        if is_dicom:
+            header = read_instance_header(path)
+            kinds = {RTSTRUCT_SOP_CLASS_UID: "RTSTRUCT", SEG_SOP_CLASS_UID: "SEG"}
+            if header.sop_class_uid in kinds:
+                raise UnreadableFileError(
+                    f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
+        check_voxel_data(path)
+        nifti = not is_dicom and is_single_file_nifti(path)
+        if nifti:
+            image = read_unscaled_nifti(path, keep_non_finite=True)
+            if image is not None:
+                return image
     try:
         image = sitk.ReadImage(str(path)) if nifti else read_as_simpleitk(path)
     except RuntimeError as error:
@@ -147,7 +153,7 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
     if is_dicom:
         return strip_identifying_metadata(image)
     if nifti:
-        return _restore_nifti_non_finite(image, path)
+        return _restore_nifti_non_finite(image, path, content)
     return image
 
 

@@ -250,18 +250,17 @@ def read_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Image | None:
         content = file_content(path)
     except (OSError, EOFError, zlib.error, InflateError) as error:
         raise UnreadableFileError(f"is truncated or damaged: its voxels cannot be read ({error})", path) from error
-    return _unscaled_image(path, content, keep_non_finite)
+    return unscaled_nifti_image(path, content, keep_non_finite)
 
 
-def read_complete_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Image | None:
-    """:func:`read_unscaled_nifti` of a file read once, when it holds every voxel its header announces.
+def complete_nifti_content(path: Path) -> bytes | None:
+    """The (inflated) bytes of a single-file NIfTI file read once, when it holds every voxel its header
+    announces; None for every other file.
 
-    The file is read and inflated once, for the voxels and for the completeness check
-    (:func:`radiomix.io.completeness.check_voxel_data`'s, on the inflated bytes: at least
-    ``vox_offset`` plus the voxel bytes). Every other file gives None, for the reading that
-    checks it (and names its problem) first: one that cannot be read or inflated, one
-    shorter than its header announces, one with a DICOM preamble, and those
-    :func:`read_unscaled_nifti` leaves to ITK.
+    The completeness check is :func:`radiomix.io.completeness.check_voxel_data`'s, on the bytes read
+    for the voxels (at least ``vox_offset`` plus the voxel bytes). None is for the reading that checks
+    the file (and names its problem) first: a file that cannot be read or inflated, one shorter than
+    its header announces, one with a DICOM preamble, one whose header is not NIfTI's, another name.
     """
     if not is_single_file_nifti(path):
         return None
@@ -275,11 +274,11 @@ def read_complete_unscaled_nifti(path: Path, keep_non_finite: bool) -> sitk.Imag
     layout = nifti_layout(content[:540])
     if layout is None or len(content) < layout[0] + layout[1]:
         return None
-    return _unscaled_image(path, content, keep_non_finite)
+    return content
 
 
-def _unscaled_image(path: Path, content: bytes, keep_non_finite: bool) -> sitk.Image | None:
-    """:func:`read_unscaled_nifti` of the file's (inflated) bytes ``content``."""
+def unscaled_nifti_image(path: Path, content: bytes, keep_non_finite: bool) -> sitk.Image | None:
+    """:func:`read_unscaled_nifti` of the file's (inflated) bytes ``content`` (already read)."""
     found = nifti_voxels(content)
     if found is None or not found.unscaled:
         return None
@@ -297,6 +296,6 @@ def _unscaled_image(path: Path, content: bytes, keep_non_finite: bool) -> sitk.I
     return reading.image(voxels)
 
 
-def nifti_voxels_of_file(path: Path) -> NiftiVoxels | None:
-    """:func:`nifti_voxels` of a file's (inflated) bytes."""
-    return nifti_voxels(file_content(path))
+def nifti_voxels_of_file(path: Path, content: bytes | None = None) -> NiftiVoxels | None:
+    """:func:`nifti_voxels` of a file's (inflated) bytes (``content``, when already read)."""
+    return nifti_voxels(file_content(path) if content is None else content)
