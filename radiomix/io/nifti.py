@@ -183,12 +183,13 @@ def _header_information(path: Path, content: bytes, found: NiftiVoxels) -> Heade
     ``.nii`` file: the same bytes, parsed by the same reader, without inflating the gzip stream
     again (ITK's header read of a compressed file inflates far beyond the header: 1.6 ms against
     0.3 ms for a 150 kB PET). Where no temporary file can be written, ITK reads the file itself.
-    A reading depends only on the header bytes (and, for a ``.nii`` file ITK reads itself, on the
-    file's size): the same bytes read again are not given to ITK again (0.4 ms each for a small file).
+    A reading depends only on the header bytes (the header and its extensions; and, for a ``.nii``
+    file ITK reads itself, on the file's size): the same bytes read again are not given to ITK again
+    (0.4 ms each for a small file).
     """
     header = content[:found.header_bytes]
     compressed = path.name.lower().endswith(".gz")
-    key = (header, None if compressed else len(content))
+    key = (content[:max(found.header_bytes, found.header_size)], None if compressed else len(content))
     with _HEADER_READINGS_LOCK:
         reading = _HEADER_READINGS.get(key)
         if reading is not None:
