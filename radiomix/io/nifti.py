@@ -6,9 +6,10 @@ InsightSoftwareConsortium/ITK#6683). For the usual file (one scalar voxel block 
 unscaled: ``scl_slope`` 0 or 1 and ``scl_inter`` 0), :func:`read_unscaled_nifti` inflates the
 file once (ISA-L's ``isal_zlib`` is about twice as fast as zlib), lets ITK read only the header
 (pixel type, size, geometry and metadata, with ``ImageFileReader.ReadImageInformation``, from
-the inflated header bytes) and takes the voxels from the inflated bytes. The result is the image SimpleITK
-reads, with either its zeros in place of non-finite voxels (``keep_non_finite=False``) or
-the stored NaN and infinite values. The test suite checks this against ``SimpleITK.ReadImage``.
+the inflated header bytes; kept by those bytes, so a header read again is not parsed again) and
+takes the voxels from the inflated bytes. The result is the image SimpleITK reads, with either
+its zeros in place of non-finite voxels (``keep_non_finite=False``) or the stored NaN and
+infinite values. The test suite checks this against ``SimpleITK.ReadImage``.
 
 Scaled files, and any file whose header ITK reads otherwise (another pixel type, another
 voxel count), give None: they are for ITK's full read.
