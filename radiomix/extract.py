@@ -162,8 +162,8 @@ def _stored_voxel_bytes(path: str | Path) -> int:
 
 
 def _label_file(mask: str | Path) -> sitk.Image | None:
-    """The label image of a mask file (None for a DICOM RTSTRUCT or SEG)."""
-    return None if io.mask_kind(mask) in ("RTSTRUCT", "SEG") else read_image_file(mask)
+    """The label image of a mask file, without the file's metadata (None for a DICOM RTSTRUCT or SEG)."""
+    return None if io.mask_kind(mask) in ("RTSTRUCT", "SEG") else read_image_file(mask, metadata=False)
 
 
 def _first_column(table: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -229,3 +229,31 @@ def test_a_scaled_float_file_is_inflated_once_and_keeps_its_non_finite_voxels(tm
     assert len(inflations) == 1
     expected = values * 2.0
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), expected)  # NaN where NaN, -inf kept
+
+
+@pytest.mark.parametrize("name", ["mask.nii.gz", "mask.nii", "scaled.nii.gz", "mask.mha"])
+def test_a_file_read_without_metadata_is_the_same_image_without_any(tmp_path, name):
+    """``read_image_file(metadata=False)``: the voxels and geometry of the file, no header metadata, whichever
+    reader reads it (the NIfTI fast path, ITK's for a scaled file, the MetaImage one)."""
+    from radiomix.io.images import read_image_file
+
+    labels = np.zeros((4, 5, 6), dtype=np.uint8)
+    labels[1:3, 1:4, 2:5] = 1
+    path = tmp_path / name
+    if name.startswith("scaled"):
+        plain = bytearray(_write(tmp_path / "plain.nii", labels, False).read_bytes())
+        struct.pack_into("<2f", plain, 112, 2.0, 0.0)
+        path.write_bytes(gzip.compress(bytes(plain)))
+    elif name.endswith(".mha"):
+        image = sitk.GetImageFromArray(labels)
+        image.SetSpacing((0.7, 1.25, 3.0))
+        sitk.WriteImage(image, str(path))
+    else:
+        _write(path, labels, name.endswith(".gz"))
+    full = read_image_file(path)
+    bare = read_image_file(path, metadata=False)
+    assert full.GetMetaDataKeys() and not bare.GetMetaDataKeys()
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(bare), sitk.GetArrayViewFromImage(full))
+    assert (bare.GetPixelID(), bare.GetOrigin(), bare.GetSpacing(), bare.GetDirection()) == \
+        (full.GetPixelID(), full.GetOrigin(), full.GetSpacing(), full.GetDirection())
+    assert read_image_file(path).GetMetaDataKeys() == full.GetMetaDataKeys()  # the kept header still has them

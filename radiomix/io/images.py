@@ -102,13 +102,16 @@ def _restore_nifti_non_finite(image: sitk.Image, path: Path, content: bytes | No
     return restored
 
 
-def read_image_file(path: str | os.PathLike) -> sitk.Image:
+def read_image_file(path: str | os.PathLike, *, metadata: bool = True) -> sitk.Image:
     """Read one image file with SimpleITK, keeping no patient identity from DICOM headers.
 
     Parameters
     ----------
     path : str or PathLike
         NIfTI, NRRD, MetaImage or any other format SimpleITK reads, or one DICOM image file.
+    metadata : bool
+        Keep the file's header metadata; False gives an image without any (a label map's
+        metadata is read by nobody, and a NIfTI file's is then not copied at all).
 
     Returns
     -------
@@ -122,13 +125,22 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
         header announces or a damaged compressed block (:mod:`radiomix.io.completeness`), or
         a file SimpleITK cannot read.
     """
-    path = Path(path)
+    image = _image_of_file(Path(path), metadata)
+    if not metadata:
+        for key in image.GetMetaDataKeys():
+            image.EraseMetaData(key)
+    return image
+
+
+def _image_of_file(path: Path, metadata: bool) -> sitk.Image:
+    """:func:`read_image_file`'s image; an unscaled NIfTI file's metadata is copied only with ``metadata``
+    (other readers' images keep theirs)."""
     if not path.is_file():
         raise UnreadableFileError("no such file", path)
     content = complete_nifti_content(path)  # the usual NIfTI file, read and checked once
     if content is not None:
         is_dicom, nifti = False, True
-        image = unscaled_nifti_image(path, content, keep_non_finite=True)
+        image = unscaled_nifti_image(path, content, keep_non_finite=True, metadata=metadata)
         if image is not None:
             return image
     else:

@@ -149,13 +149,14 @@ class HeaderReading(NamedTuple):
     metadata: tuple[tuple[str, str], ...]
     """``(key, value)`` of every metadata entry, in ITK's order."""
 
-    def image(self, voxels: np.ndarray) -> sitk.Image:
-        """A SimpleITK image of ``voxels`` (z, y, x) with this header's geometry and metadata."""
+    def image(self, voxels: np.ndarray, metadata: bool = True) -> sitk.Image:
+        """A SimpleITK image of ``voxels`` (z, y, x) with this header's geometry and (with ``metadata``)
+        metadata."""
         image = sitk.GetImageFromArray(voxels)
         image.SetOrigin(self.origin)
         image.SetSpacing(self.spacing)
         image.SetDirection(self.direction)
-        for key, value in self.metadata:
+        for key, value in self.metadata if metadata else ():
             image.SetMetaData(key, value)
         return image
 
@@ -279,8 +280,10 @@ def complete_nifti_content(path: Path) -> bytes | None:
     return content
 
 
-def unscaled_nifti_image(path: Path, content: bytes, keep_non_finite: bool) -> sitk.Image | None:
-    """:func:`read_unscaled_nifti` of the file's (inflated) bytes ``content`` (already read)."""
+def unscaled_nifti_image(path: Path, content: bytes, keep_non_finite: bool, metadata: bool = True
+                         ) -> sitk.Image | None:
+    """:func:`read_unscaled_nifti` of the file's (inflated) bytes ``content`` (already read); without
+    the header's metadata unless ``metadata``."""
     found = nifti_voxels(content)
     if found is None or not found.unscaled:
         return None
@@ -295,7 +298,7 @@ def unscaled_nifti_image(path: Path, content: bytes, keep_non_finite: bool) -> s
         non_finite = ~np.isfinite(voxels)
         if non_finite.any():
             voxels = np.where(non_finite, voxels.dtype.type(0), voxels)
-    return reading.image(voxels)
+    return reading.image(voxels, metadata)
 
 
 def nifti_voxels_of_file(path: Path, content: bytes | None = None) -> NiftiVoxels | None:
