@@ -8,6 +8,7 @@ float voxels are zeros (as ITK reads them) or kept, as asked; scaled and multi-m
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 import zlib
 
@@ -163,3 +164,96 @@ def test_a_binary_uint8_mask_file_is_read_as_the_threshold_gives_it(tmp_path):
     assert in_memory.GetOrigin() == origin and in_memory.GetMetaDataKeys() != ()
     with pytest.raises(LabelAbsentError, match="label 2 is not in the mask; labels present: \\[0, 1\\]"):
         read_mask(path, reference=reference, label=2)
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["nii.gz", "nii"])
+def test_a_header_read_again_is_not_given_to_itk_again_and_another_header_is(tmp_path, monkeypatch, compress):
+    """ITK's reading of a header is kept by its bytes: the same file read again gives the same image without
+    ITK; a file with other header bytes (another origin) is read by ITK and gets its own geometry."""
+    suffix = ".nii.gz" if compress else ".nii"
+    values = np.arange(210, dtype=np.int16).reshape(5, 6, 7)
+    first = _write(tmp_path / f"first{suffix}", values, compress)
+    _assert_same_image(read_image(first), sitk.ReadImage(str(first)))
+    moved = sitk.ReadImage(str(first))
+    moved.SetOrigin((1.0, 2.0, 3.0))
+    second = tmp_path / f"second{suffix}"
+    sitk.WriteImage(moved, str(second), useCompression=compress)
+    expected = sitk.ReadImage(str(second))
+
+    def no_itk(*args, **kwargs):
+        raise AssertionError("ITK asked to read a header it has read")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sitk.ImageFileReader, "ReadImageInformation", no_itk)
+        _assert_same_image(read_image(first), sitk.ReadImage(str(first)))
+        with pytest.raises(AssertionError, match="ITK asked"):
+            read_image(second)
+    _assert_same_image(read_image(second), expected)
+    assert read_image(second).GetOrigin() == (1.0, 2.0, 3.0)
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["nii.gz", "nii"])
+def test_a_complete_file_is_read_once_and_a_short_one_still_names_its_problem(tmp_path, monkeypatch, compress):
+    """The completeness check of a whole file runs on the bytes read for its voxels; a cut file is still
+    the completeness check's error naming the file."""
+    from radiomix.io import images
+
+    suffix = ".nii.gz" if compress else ".nii"
+    values = np.random.default_rng(3).integers(0, 4000, size=(8, 9, 10), dtype=np.int16)
+    path = _write(tmp_path / f"ct{suffix}", values, compress)
+    stored = path.read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(images, "check_voxel_data", lambda _: pytest.fail("a complete file checked again"))
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(path)), values)
+    path.write_bytes(stored[:-30])
+    with pytest.raises(UnreadableFileError, match=re.escape(f"ct{suffix}: is truncated or damaged")):
+        read_image(path)
+
+
+def test_a_scaled_float_file_is_inflated_once_and_keeps_its_non_finite_voxels(tmp_path, monkeypatch):
+    """A scaled file is ITK's to read; the bytes read for the completeness check also give back the NaN and
+    infinite voxels ITK replaced with 0: one inflation, no second check."""
+    from radiomix.io import images, nifti
+
+    values = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    values[1, 2, 3], values[2, 0, 1] = np.nan, -np.inf
+    plain = bytearray(_write(tmp_path / "plain.nii", values, False).read_bytes())
+    struct.pack_into("<2f", plain, 112, 2.0, 0.0)  # scl_slope 2: ITK scales (and zeroes the NaN)
+    path = tmp_path / "scaled.nii.gz"
+    path.write_bytes(gzip.compress(bytes(plain)))
+    inflations = []
+    counted = nifti.file_content
+    monkeypatch.setattr(nifti, "file_content", lambda *args: inflations.append(1) or counted(*args))
+    monkeypatch.setattr(images, "check_voxel_data", lambda _: pytest.fail("a complete file checked again"))
+    image = read_image(path)
+    assert len(inflations) == 1
+    expected = values * 2.0
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), expected)  # NaN where NaN, -inf kept
+
+
+@pytest.mark.parametrize("name", ["mask.nii.gz", "mask.nii", "scaled.nii.gz", "mask.mha"])
+def test_a_file_read_without_metadata_is_the_same_image_without_any(tmp_path, name):
+    """``read_image_file(metadata=False)``: the voxels and geometry of the file, no header metadata, whichever
+    reader reads it (the NIfTI fast path, ITK's for a scaled file, the MetaImage one)."""
+    from radiomix.io.images import read_image_file
+
+    labels = np.zeros((4, 5, 6), dtype=np.uint8)
+    labels[1:3, 1:4, 2:5] = 1
+    path = tmp_path / name
+    if name.startswith("scaled"):
+        plain = bytearray(_write(tmp_path / "plain.nii", labels, False).read_bytes())
+        struct.pack_into("<2f", plain, 112, 2.0, 0.0)
+        path.write_bytes(gzip.compress(bytes(plain)))
+    elif name.endswith(".mha"):
+        image = sitk.GetImageFromArray(labels)
+        image.SetSpacing((0.7, 1.25, 3.0))
+        sitk.WriteImage(image, str(path))
+    else:
+        _write(path, labels, name.endswith(".gz"))
+    full = read_image_file(path)
+    bare = read_image_file(path, metadata=False)
+    assert full.GetMetaDataKeys() and not bare.GetMetaDataKeys()
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(bare), sitk.GetArrayViewFromImage(full))
+    assert (bare.GetPixelID(), bare.GetOrigin(), bare.GetSpacing(), bare.GetDirection()) == \
+        (full.GetPixelID(), full.GetOrigin(), full.GetSpacing(), full.GetDirection())
+    assert read_image_file(path).GetMetaDataKeys() == full.GetMetaDataKeys()  # the kept header still has them

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import SimpleITK as sitk
 import yaml
@@ -268,3 +269,31 @@ def test_pyradiomics_warnings_are_logged_once_per_case(caplog):
         table = extract_pyradiomics(image, mask, params)
     assert caplog.text.count("must be greater than the size") == 1
     assert {name.split("_")[0] for name in table["feature"]} == {"log-sigma-1-0-mm-3D"}
+
+
+def test_a_kept_translation_warns_again_at_each_case_and_another_grid_is_translated_anew(caplog):
+    """The translation of a spec on a grid is kept, its warnings logged at every case; another grid (or
+    another spec object, equal or not) is translated for itself."""
+    import logging
+
+    image, mask = _small_case()
+    spec = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1.0, 100.0]}}, "featureClass": {"firstorder": []},
+                                  "setting": {"label": 2}})
+    first_table = extract_pyradiomics(image, mask, spec)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="radiomix.pyradiomics.translation"):
+        second_table = extract_pyradiomics(image, mask, spec)
+        first = translate(spec, image)
+    assert caplog.text.count("must be greater than the size") == 2
+    assert translate(spec, image) is first
+    pd.testing.assert_frame_equal(first_table, second_table)
+    second_table.loc[0, "feature"] = "edited"  # a user's edit reaches no later table
+    pd.testing.assert_frame_equal(extract_pyradiomics(image, mask, spec), first_table)
+    equal = load_pyradiomics_spec(spec.to_dict())
+    assert equal == spec and translate(equal, image) is not first
+    assert translate(equal, image).image_types[0].settings is equal.image_types[0].settings
+    larger = sitk.Image([400, 400, 400], sitk.sitkFloat32)  # size only: the 100 mm sigma fits here
+    assert [prefix for _, prefix in translate(spec, larger).image_types[0].prefixes] == [
+        "log-sigma-1-0-mm-3D", "log-sigma-100-0-mm-3D"]
+    assert [prefix for _, prefix in first.image_types[0].prefixes] == ["log-sigma-1-0-mm-3D"]
+

@@ -124,7 +124,7 @@ def _inflate(path: Path, offset: int, expected: int, header_bytes: int, keep: bo
     return total - header_bytes, b"".join(pieces)
 
 
-def _nifti_layout(header: bytes) -> tuple[int, int] | None:
+def nifti_layout(header: bytes) -> tuple[int, int] | None:
     """``(vox_offset, voxel bytes)`` from a NIfTI-1 or NIfTI-2 header, or None if not one."""
     if len(header) < 348:
         return None
@@ -158,7 +158,7 @@ def _check_nifti_gzip(path: Path) -> None:
     except (OSError, EOFError, InflateError, zlib.error) as error:
         raise UnreadableFileError(
             f"is truncated or damaged: its NIfTI header cannot be inflated ({error})", path) from error
-    layout = _nifti_layout(header)
+    layout = nifti_layout(header)
     if layout is None:
         return
     offset, voxel_bytes = layout
@@ -175,7 +175,7 @@ def _check_nifti_gzip(path: Path) -> None:
 
 def _check_nifti(path: Path, data_path: Path) -> None:
     with open(path, "rb") as stream:
-        layout = _nifti_layout(stream.read(_NIFTI_HEADER_BYTES))
+        layout = nifti_layout(stream.read(_NIFTI_HEADER_BYTES))
     if layout is None:
         return
     offset, voxel_bytes = layout

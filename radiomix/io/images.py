@@ -34,7 +34,13 @@ from radiomix.io.dicom import (
     simpleitk_error_reason,
     strip_identifying_metadata,
 )
-from radiomix.io.nifti import is_single_file_nifti, nifti_voxels_of_file, read_unscaled_nifti
+from radiomix.io.nifti import (
+    complete_nifti_content,
+    is_single_file_nifti,
+    nifti_voxels_of_file,
+    read_unscaled_nifti,
+    unscaled_nifti_image,
+)
 from radiomix.io.nrrd import read_as_simpleitk
 
 ImageSource = str | os.PathLike | sitk.Image
@@ -74,11 +80,12 @@ def as_volume(image: sitk.Image, source: str | os.PathLike | None = None) -> sit
     return image
 
 
-def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:
-    """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0."""
+def _restore_nifti_non_finite(image: sitk.Image, path: Path, content: bytes | None) -> sitk.Image:
+    """Put back the NaN/inf voxels that ITK's NIfTI reader replaced with 0 (``content``: the file's
+    inflated bytes, when already read)."""
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
         return image
-    found = nifti_voxels_of_file(path)
+    found = nifti_voxels_of_file(path, content)
     if found is None or found[0].size != image.GetNumberOfPixels():
         return image
     raw = found[0]
@@ -95,13 +102,16 @@ def _restore_nifti_non_finite(image: sitk.Image, path: Path) -> sitk.Image:
     return restored
 
 
-def read_image_file(path: str | os.PathLike) -> sitk.Image:
+def read_image_file(path: str | os.PathLike, *, metadata: bool = True) -> sitk.Image:
     """Read one image file with SimpleITK, keeping no patient identity from DICOM headers.
 
     Parameters
     ----------
     path : str or PathLike
         NIfTI, NRRD, MetaImage or any other format SimpleITK reads, or one DICOM image file.
+    metadata : bool
+        Keep the file's header metadata; False gives an image without any (a label map's
+        metadata is read by nobody, and a NIfTI file's is then not copied at all).
 
     Returns
     -------
@@ -115,22 +125,38 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
         header announces or a damaged compressed block (:mod:`radiomix.io.completeness`), or
         a file SimpleITK cannot read.
     """
-    path = Path(path)
+    image = _image_of_file(Path(path), metadata)
+    if not metadata:
+        for key in image.GetMetaDataKeys():
+            image.EraseMetaData(key)
+    return image
+
+
+def _image_of_file(path: Path, metadata: bool) -> sitk.Image:
+    """:func:`read_image_file`'s image; an unscaled NIfTI file's metadata is copied only with ``metadata``
+    (other readers' images keep theirs)."""
     if not path.is_file():
         raise UnreadableFileError("no such file", path)
-    is_dicom = has_dicom_preamble(path)
-    if is_dicom:
-        header = read_instance_header(path)
-        kinds = {RTSTRUCT_SOP_CLASS_UID: "RTSTRUCT", SEG_SOP_CLASS_UID: "SEG"}
-        if header.sop_class_uid in kinds:
-            raise UnreadableFileError(
-                f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
-    check_voxel_data(path)
-    nifti = not is_dicom and is_single_file_nifti(path)
-    if nifti:
-        image = read_unscaled_nifti(path, keep_non_finite=True)
+    content = complete_nifti_content(path)  # the usual NIfTI file, read and checked once
+    if content is not None:
+        is_dicom, nifti = False, True
+        image = unscaled_nifti_image(path, content, keep_non_finite=True, metadata=metadata)
         if image is not None:
             return image
+    else:
+        is_dicom = has_dicom_preamble(path)
+        if is_dicom:
+            header = read_instance_header(path)
+            kinds = {RTSTRUCT_SOP_CLASS_UID: "RTSTRUCT", SEG_SOP_CLASS_UID: "SEG"}
+            if header.sop_class_uid in kinds:
+                raise UnreadableFileError(
+                    f"is a DICOM {kinds[header.sop_class_uid]}, not an image: pass it as the mask", path)
+        check_voxel_data(path)
+        nifti = not is_dicom and is_single_file_nifti(path)
+        if nifti:
+            image = read_unscaled_nifti(path, keep_non_finite=True)
+            if image is not None:
+                return image
     try:
         image = sitk.ReadImage(str(path)) if nifti else read_as_simpleitk(path)
     except RuntimeError as error:
@@ -139,7 +165,7 @@ def read_image_file(path: str | os.PathLike) -> sitk.Image:
     if is_dicom:
         return strip_identifying_metadata(image)
     if nifti:
-        return _restore_nifti_non_finite(image, path)
+        return _restore_nifti_non_finite(image, path, content)
     return image
 
 

@@ -221,7 +221,8 @@ def validate_roi(
         raise RoiTooSmallError(
             f"the region of interest holds {voxel_count} voxels, fewer than the minimum of "
             f"{min_voxels} (setting min_roi_voxels)", where)
-    non_finite = int(np.count_nonzero(~np.isfinite(intensities[roi])))
+    always_finite = intensities.dtype.kind in "biu"  # integer voxels: no NaN or infinity to look for
+    non_finite = 0 if always_finite else int(np.count_nonzero(~np.isfinite(intensities[roi])))
     if non_finite:
         raise NonFiniteIntensityError(
             f"{non_finite} of the {voxel_count} region-of-interest voxels are NaN or infinite: "

@@ -15,8 +15,9 @@ import pandas as pd
 import SimpleITK as sitk
 
 from radiomix.errors import SpecError
-from radiomix.extract import _load_spec, extract_features
+from radiomix.extract import extract_features
 from radiomix.pyradiomics.params import PyradiomicsSpec, is_pyradiomics_parameters, load_pyradiomics_spec
+from radiomix.spec_cache import load_spec_cached
 
 SpecLike = str | Path | dict | PyradiomicsSpec
 ImageLike = str | Path | sitk.Image
@@ -54,7 +55,7 @@ def extract_pyradiomics(image: ImageLike, mask: ImageLike, spec: SpecLike,
         Unreadable image or mask, absent label, geometry mismatch, ROI too
         small (pyradiomics' checks).
     """
-    spec = _load_spec(spec) if is_pyradiomics_parameters(spec) else load_pyradiomics_spec(spec)
+    spec = load_spec_cached(spec) if is_pyradiomics_parameters(spec) else load_pyradiomics_spec(spec)
     if label is None:
         label = spec.settings.label
     elif isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label <= 0:

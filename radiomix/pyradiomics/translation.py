@@ -29,10 +29,12 @@ the same values.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,7 +42,7 @@ import SimpleITK as sitk
 
 from radiomix.features import glcm, glrlm, glszm, ngldm, ngtdm, statistics, surface
 from radiomix.features.base import FeatureValue
-from radiomix.features.table import COLUMNS, column_name
+from radiomix.features.table import NAMING_COLUMNS, column_name, naming_table, with_values
 from radiomix.features.texture import pyradiomics_label
 from radiomix.io.validation import MaskSettings
 from radiomix.preprocess.filters.settings import (
@@ -264,8 +266,12 @@ def image_type_filters(name: str, settings: PyradiomicsSettings, size_zyx, spaci
     warn : bool
         Log pyradiomics' warnings (False: the same filters, silently).
     """
-    return _TRANSLATIONS[name](settings, np.array(size_zyx[::-1]), np.array(spacing_zyx[::-1], dtype=float),
-                               logger.warning if warn else _silent)
+    return _named_filters(name, settings, size_zyx, spacing_zyx, logger.warning if warn else _silent)
+
+
+def _named_filters(name: str, settings: PyradiomicsSettings, size_zyx, spacing_zyx, warn) -> list[NamedFilter]:
+    """:func:`image_type_filters` with ``warn(message, *args)`` called for each of pyradiomics' warnings."""
+    return _TRANSLATIONS[name](settings, np.array(size_zyx[::-1]), np.array(spacing_zyx[::-1], dtype=float), warn)
 
 
 def _silent(*_) -> None:
@@ -520,49 +526,83 @@ class Translation:
         ``name``/``ibsi_code``/``unit`` from :mod:`radiomix.pyradiomics.mapping`,
         ``image_type`` pyradiomics' prefix. shape2D is left out, as pyradiomics
         does, without ``force2D`` or for an ROI spanning several slices.
+        A NaN of a texture class has status :data:`UNDEFINED`; firstorder and the
+        shape classes keep their family's reason.
         """
         by_key = {(image_type, family, item.key): item for image_type, family, values in results for item in values}
+        kept, values, statuses = [], [], []
+        for index, group in enumerate(self._table_groups):
+            found = [by_key.get(key) for key in group.keys]
+            if group.feature_class == "shape2D" and not _has_shape2d(found):
+                continue
+            kept.append(index)
+            for item in found:
+                value = float(item.value)
+                status = item.status if group.keeps_status else ""
+                values.append(value)
+                statuses.append(status or (UNDEFINED if math.isnan(value) else ""))
+        return with_values(self._naming_table(tuple(kept)), values, statuses)
+
+    def _naming_table(self, kept: tuple[int, ...]) -> pd.DataFrame:
+        """The :func:`~radiomix.features.table.naming_table` of the groups ``kept`` (built once each)."""
+        template = self._naming_tables.get(kept)
+        if template is None:
+            groups = [self._table_groups[index] for index in kept]
+            template = naming_table({column: [value for group in groups for value in group.columns[position]]
+                                     for position, column in enumerate(NAMING_COLUMNS)})
+            self._naming_tables[kept] = template
+        return template
+
+    @functools.cached_property
+    def _naming_tables(self) -> dict[tuple[int, ...], pd.DataFrame]:
+        """:meth:`_naming_table` by the groups kept."""
+        return {}
+
+    @functools.cached_property
+    def _table_groups(self) -> tuple[_TableGroup, ...]:
+        """The rows of :meth:`table` by class and image, with what does not depend on the values."""
         shape_part = next((part for part in self.parts if part.spec.features.morphology is not None), None)
         images = [(shape_part, "original", "original", True)] if shape_part is not None else []
         images += [(part, image_type, prefix, False)
                    for part in self.image_types for image_type, prefix in part.prefixes]
-        table = []
+        groups = []
         for part, image_type, prefix, shape in images:
             for feature_class, definitions in self.classes:
                 if (feature_class in SHAPE_CLASSES) != shape:
                     continue
-                found = [(definition, by_key.get((image_type, *source(feature_class, definition.name))))
-                         for definition in definitions]
-                if feature_class == "shape2D" and not _has_shape2d(found):
-                    continue
-                table += [_row(prefix, feature_class, definition, row, part.settings) for definition, row in found]
-        return pd.DataFrame(table, columns=COLUMNS)
+                label = aggregation(feature_class, part.settings)
+                rows = [(f"{prefix}_{feature_class}_{definition.name}", feature_class, definition.title,
+                         definition.ibsi_code, label, prefix, definition.unit) for definition in definitions]
+                groups.append(_TableGroup(
+                    feature_class, tuple((image_type, *source(feature_class, definition.name))
+                                         for definition in definitions),
+                    tuple(tuple(column) for column in zip(*rows)) if rows else ((),) * len(NAMING_COLUMNS),
+                    feature_class == "firstorder" or feature_class in SHAPE_CLASSES))
+        return tuple(groups)
 
 
-def _has_shape2d(found: list) -> bool:
+class _TableGroup(NamedTuple):
+    """The rows of one class on one image in :meth:`Translation.table`."""
+
+    feature_class: str
+    keys: tuple[tuple[str, str, str], ...]
+    """``(ordinary image_type, family, key)`` of each row's value."""
+    columns: tuple[tuple, ...]
+    """The rows' values of :data:`NAMING_COLUMNS`, column by column."""
+    keeps_status: bool
+    """Whether the rows keep their family's status (firstorder and the shape classes)."""
+
+
+def _has_shape2d(found: list[FeatureValue | None]) -> bool:
     """Whether shape2D's values exist for the ROI (pyradiomics' reasons for none logged)."""
-    if any(row is None for _, row in found):
+    if any(row is None for row in found):
         logger.info("shape2D is enabled but force2D is false: no shape2D features (as pyradiomics)")
         return False
-    status = found[0][1].status if found else ""
+    status = found[0].status if found else ""
     if status.startswith(SPANS_SLICES):
         logger.warning("shape2D is enabled but %s: no shape2D features", status.removeprefix("undefined: "))
         return False
     return True
-
-
-def _row(prefix: str, feature_class: str, definition: PyradiomicsFeature, item: FeatureValue,
-         settings: PyradiomicsSettings) -> list:
-    """pyradiomics' table row of one feature from its family's value.
-
-    A NaN of a texture class has status :data:`UNDEFINED`; firstorder and the
-    shape classes keep their family's reason.
-    """
-    value = float(item.value)
-    status = item.status if feature_class == "firstorder" or feature_class in SHAPE_CLASSES else ""
-    status = status or (UNDEFINED if math.isnan(value) else "")
-    return [f"{prefix}_{feature_class}_{definition.name}", feature_class, definition.title, definition.ibsi_code,
-            aggregation(feature_class, settings), prefix, value, definition.unit, status]
 
 
 def source(feature_class: str, name: str) -> tuple[str, str]:
@@ -595,15 +635,50 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
         too large a sigma.
     warn : bool
         Log pyradiomics' warnings about skipped or doubtful image types.
+
+    Notes
+    -----
+    The translation depends on the spec and the grid only: the latest ones are kept
+    (immutable; by spec object, so that the specs hold that spec's own settings objects),
+    and their warnings logged again at each call.
     """
-    grid = _size_and_spacing(grid)
+    translation, warnings = _translation(_SameSpec(spec), *_size_and_spacing(grid))
+    if warn:
+        for message, args in warnings:
+            logger.warning(message, *args)
+    return translation
+
+
+class _SameSpec:
+    """A spec as a cache key: the same object (kept alive by the cache, so its id is not reused)."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: PyradiomicsSpec):
+        self.spec = spec
+
+    def __hash__(self) -> int:
+        return id(self.spec)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _SameSpec) and other.spec is self.spec
+
+
+@functools.lru_cache(maxsize=64)
+def _translation(key: _SameSpec, size: tuple[int, ...], spacing: tuple[float, ...]
+                 ) -> tuple[Translation, tuple[tuple[str, tuple], ...]]:
+    """:func:`translate` of ``key.spec`` on a grid, and the warnings (message, arguments) it logs."""
+    spec = key.spec
+    warnings = []
+    grid = (size, spacing)
     classes = {name: spec.enabled_features(name) for name, _ in spec.feature_classes}
     shape_classes = {name: features for name, features in classes.items() if name in SHAPE_CLASSES}
     image_classes = {name: features for name, features in classes.items() if name not in SHAPE_CLASSES}
     shape_family = shape_settings(spec.settings, "shape2D" in shape_classes) if shape_classes else None
     image_types = []
     for image_type in spec.image_types if image_classes else ():
-        named = image_type_filters(image_type.name, image_type.settings, *grid, warn=warn)
+        named = _named_filters(image_type.name, image_type.settings, *grid,
+                               lambda message, *args: warnings.append((message, args)))
         if not named:
             continue
         filters = tuple(settings for _, settings in named if settings is not None)
@@ -626,7 +701,8 @@ def translate(spec: PyradiomicsSpec, grid, warn: bool = True) -> Translation:
         if differing:
             raise AssertionError(f"image type {part.name}'s {differing} differ from the parameter file's: the image "
                                  "types of a parameter file share their processing (params.GLOBAL_ONLY_SETTINGS)")
-    return Translation(spec.settings.label, shape, tuple(image_types), enabled_definitions(spec), processing)
+    translation = Translation(spec.settings.label, shape, tuple(image_types), enabled_definitions(spec), processing)
+    return translation, tuple(warnings)
 
 
 PROCESSING_SECTIONS = ("mask", "intensity", "interpolation", "resegmentation")
@@ -637,21 +713,27 @@ def processing_spec(spec: PyradiomicsSpec, grid) -> Spec:
     """:attr:`Translation.processing` of ``translate(spec, grid)``, without building the image types' specs.
 
     The processing sections of the parameter file and the filters of every image type on
-    ``grid`` (an image, or its size and spacing, z, y, x), found silently.
+    ``grid`` (an image, or its size and spacing, z, y, x), found silently. The latest
+    ones are kept (they depend on the spec and the grid only).
     """
-    grid = _size_and_spacing(grid)
+    return _processing_spec(_SameSpec(spec), *_size_and_spacing(grid))
+
+
+@functools.lru_cache(maxsize=64)
+def _processing_spec(key: _SameSpec, size: tuple[int, ...], spacing: tuple[float, ...]) -> Spec:
+    """:func:`processing_spec` of ``key.spec`` on a grid."""
+    spec = key.spec
     computes_images = any(name not in SHAPE_CLASSES for name, _ in spec.feature_classes)
     filters = tuple(settings for image_type in (spec.image_types if computes_images else ())
-                    for _, settings in image_type_filters(image_type.name, image_type.settings, *grid, warn=False)
+                    for _, settings in _named_filters(image_type.name, image_type.settings, size, spacing, _silent)
                     if settings is not None)
     return ordinary_spec(spec.settings, filters, {})
 
 
-def _size_and_spacing(grid) -> tuple:
-    """``(size, spacing)`` (z, y, x) of an image, or ``grid`` itself."""
-    if isinstance(grid, sitk.Image):
-        return grid.GetSize()[::-1], grid.GetSpacing()[::-1]
-    return grid
+def _size_and_spacing(grid) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """``(size, spacing)`` (z, y, x) of an image, or of ``grid`` = (size, spacing), as tuples of numbers."""
+    size, spacing = (grid.GetSize()[::-1], grid.GetSpacing()[::-1]) if isinstance(grid, sitk.Image) else grid
+    return tuple(int(v) for v in size), tuple(float(v) for v in spacing)
 
 
 def ordinary_spec(settings: PyradiomicsSettings, filters: tuple = (),
