@@ -304,7 +304,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     """
     n_matrices, n_grey, _ = matrices.shape
     values = np.empty((n_matrices, 25))
-    values[:] = np.nan
+    for m in range(n_matrices):
+        for k in range(25):
+            values[m, k] = np.nan
     row_acc = np.empty(n_grey, matrices.dtype)
     col_acc = np.empty(n_grey, matrices.dtype)
     diff_acc = np.empty(n_grey, matrices.dtype)
@@ -317,10 +319,12 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     sum_sum = np.empty(2 * n_grey - 1)
     for m in range(n_matrices):
         matrix = matrices[m]
-        row_acc[:] = 0
-        col_acc[:] = 0
-        diff_acc[:] = 0
-        sum_acc[:] = 0
+        for k in range(n_grey):  # element by element: slice assignments compile for seconds
+            row_acc[k] = 0
+            col_acc[k] = 0
+            diff_acc[k] = 0
+        for k in range(2 * n_grey - 1):
+            sum_acc[k] = 0
         for i in range(n_grey):
             for j in range(n_grey):
                 count = matrix[i, j]
@@ -328,10 +332,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 col_acc[j] += count
                 diff_acc[abs(i - j)] += count
                 sum_acc[i + j] += count
-        row_sum[:] = row_acc
-        col_sum[:] = col_acc
-        diff_sum[:] = diff_acc
-        sum_sum[:] = sum_acc
+        for k in range(n_grey):
+            row_sum[k] = row_acc[k]
+            col_sum[k] = col_acc[k]
         total = 0.0
         for i in range(n_grey):
             total += row_sum[i]
@@ -368,8 +371,10 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 covariance += p * (gi - mu_row) * (gj - mu_col)
                 if not pyradiomics_correlations:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        diff_sum /= total
-        sum_sum /= total
+        for k in range(n_grey):
+            diff_sum[k] = diff_acc[k] / total
+        for k in range(2 * n_grey - 1):
+            sum_sum[k] = sum_acc[k] / total
         diff_average = diff_entropy = contrast = inverse_variance = 0.0
         inverse_difference = normalised_inverse_difference = 0.0
         inverse_difference_moment = normalised_inverse_difference_moment = 0.0
@@ -398,11 +403,28 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
         out = values[m]  # FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
-        out[:18] = (joint_max, mu_row, var_row, joint_entropy, diff_average, diff_variance, diff_entropy,
-                    sum_average, cluster_tendency, sum_entropy, second_moment, contrast, diff_average,
-                    inverse_difference, normalised_inverse_difference, inverse_difference_moment,
-                    normalised_inverse_difference_moment, inverse_variance)
-        out[19:23] = (autocorrelation, cluster_tendency, cluster_shade, cluster_prominence)
+        out[0] = joint_max
+        out[1] = mu_row
+        out[2] = var_row
+        out[3] = joint_entropy
+        out[4] = diff_average
+        out[5] = diff_variance
+        out[6] = diff_entropy
+        out[7] = sum_average
+        out[8] = cluster_tendency
+        out[9] = sum_entropy
+        out[10] = second_moment
+        out[11] = contrast
+        out[12] = diff_average
+        out[13] = inverse_difference
+        out[14] = normalised_inverse_difference
+        out[15] = inverse_difference_moment
+        out[16] = normalised_inverse_difference_moment
+        out[17] = inverse_variance
+        out[19] = autocorrelation
+        out[20] = cluster_tendency
+        out[21] = cluster_shade
+        out[22] = cluster_prominence
         if pyradiomics_correlations:
             out[18] = _pyradiomics_correlation(matrix, total, eps)
             _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
