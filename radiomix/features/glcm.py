@@ -77,13 +77,15 @@ _CONTRAST = FEATURE_KEYS.index("contrast")
 _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 
 @njit
-def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
+def _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
-    ``padded`` holds the levels (0 outside the ROI) with a border of zeros as
-    wide as the largest ``|dz|`` (in z) and ``|dy|, |dx|`` (in y and x) of
-    ``offsets``, so every neighbour is a flat-index offset inside the array.
-    Returns the int64 counts as gathered, shape ``(nz or 1, n_levels + 1,
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros
+    ``pad_z`` wide in z, the largest ``|dz|`` of ``offsets``, and ``pad`` in y
+    and x, the largest ``|dy|, |dx|``, so every neighbour is a flat-index
+    offset inside the array.
+    Adds the counts as gathered to ``table`` (int64 zeros, allocated by the
+    caller: an allocation in the kernel costs a compilation), shape ``(nz or 1, n_levels + 1,
     n_directions, n_levels + 1)`` (one table per slice when ``per_slice``),
     ordered ``(first level, direction, second level)`` with a row and a
     column for level 0: a neighbour outside the ROI lands in column 0
@@ -92,20 +94,12 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
     type of ``padded`` that holds the levels keeps the volume in cache.
     """
     n_directions = offsets.shape[0]
-    pad_z = 0
-    pad = 0
-    for d in range(n_directions):
-        pad_z = max(pad_z, abs(offsets[d, 0]))
-        pad = max(pad, abs(offsets[d, 1]), abs(offsets[d, 2]))
     p_z, p_y, p_x = padded.shape
     n_z = p_z - 2 * pad_z
     flat = padded.ravel()
     flat_offsets = np.empty(n_directions, np.int64)
     for d in range(n_directions):
         flat_offsets[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
-    n_tables = n_z if per_slice else 1
-    side = n_levels + 1
-    table = np.zeros((n_tables, side, n_directions, side), dtype=np.int64)
     for z in range(n_z):
         slice_table = table[z if per_slice else 0]
         for y in range(pad, p_y - pad):
@@ -117,7 +111,6 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
-    return table
 
 
 def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
@@ -126,7 +119,12 @@ def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
     Plus the transpose when ``symmetric``. Reordered in NumPy: inside the
     kernel the 4D transposes compiled for about 12 s on first use.
     """
-    counts = _cooccurrence_kernel(padded, n_levels, offsets, per_slice)[:, 1:, :, 1:].transpose(0, 2, 1, 3)
+    reach = np.abs(offsets).max(axis=0, initial=0)
+    pad_z, pad = int(reach[0]), int(reach[1:].max())
+    table = np.zeros((padded.shape[0] - 2 * pad_z if per_slice else 1, n_levels + 1, len(offsets), n_levels + 1),
+                     dtype=np.int64)
+    _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table)
+    counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)
     return np.ascontiguousarray(counts + counts.transpose(0, 1, 3, 2) if symmetric else counts)
 
 
