@@ -118,7 +118,6 @@ def _sphere_means_block(intensity, centres, rows, flat_offsets, starts, begin, s
             means[k] = total / count if count > 0 else np.nan
 
 
-@njit
 def _sphere_layout(shape, centres, rows, all_finite):
     """The sphere ``rows`` as flat-index offsets (in the order summed) and each centre's flat index.
 
@@ -127,26 +126,13 @@ def _sphere_layout(shape, centres, rows, all_finite):
     voxel by voxel.
     """
     n_z, n_y, n_x = shape
-    n_offsets = 0
-    reach_z = reach_y = reach_x = 0
-    for r in range(rows.shape[0]):
-        n_offsets += 2 * rows[r, 2] + 1
-        reach_z = max(reach_z, abs(rows[r, 0]))
-        reach_y = max(reach_y, abs(rows[r, 1]))
-        reach_x = max(reach_x, rows[r, 2])
-    flat_offsets = np.empty(n_offsets, dtype=np.int64)
-    j = 0
-    for r in range(rows.shape[0]):
-        for dx in range(-rows[r, 2], rows[r, 2] + 1):
-            flat_offsets[j] = (rows[r, 0] * n_y + rows[r, 1]) * n_x + dx
-            j += 1
-    starts = np.empty(centres.shape[0], dtype=np.int64)
-    for k in range(centres.shape[0]):
-        z, y, x = centres[k, 0], centres[k, 1], centres[k, 2]
-        inside = (all_finite and reach_z <= z < n_z - reach_z and reach_y <= y < n_y - reach_y
-                  and reach_x <= x < n_x - reach_x)
-        starts[k] = (z * n_y + y) * n_x + x if inside else -1
-    return flat_offsets, starts
+    half_widths = rows[:, 2]
+    row_starts = np.repeat((rows[:, 0] * n_y + rows[:, 1]) * n_x, 2 * half_widths + 1)
+    flat_offsets = row_starts + np.concatenate([np.arange(-half, half + 1) for half in half_widths])
+    reach = np.abs(rows).max(axis=0)
+    inside = np.all((centres >= reach) & (centres < np.asarray(shape) - reach), axis=1) & all_finite
+    starts = np.where(inside, (centres[:, 0] * n_y + centres[:, 1]) * n_x + centres[:, 2], -1)
+    return np.ascontiguousarray(flat_offsets, dtype=np.int64), np.ascontiguousarray(starts, dtype=np.int64)
 
 
 def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):

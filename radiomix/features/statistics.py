@@ -115,6 +115,8 @@ def _sort_range(values, start, stop):
 
     Ranges of up to 16 values are sorted by insertion. Written out, not
     ``np.sort``: numba's quicksort compiles for about a second on first use.
+    One sift-down loop serves both phases (building the max-heap rooted at
+    ``start``, then moving its largest value to the end of the shrinking heap).
     """
     n = stop - start
     if n <= 16:
@@ -126,30 +128,32 @@ def _sort_range(values, start, stop):
                 j -= 1
             values[j + 1] = value
         return
-    for top in range(n // 2 - 1, -1, -1):  # heapify (a max-heap rooted at ``start``)
-        _sift_down(values, start, top, n)
-    for end in range(n - 1, 0, -1):
-        largest = values[start]
-        values[start] = values[start + end]
-        values[start + end] = largest
-        _sift_down(values, start, 0, end)
-
-
-@njit
-def _sift_down(values, start, node, size):
-    """Move ``values[start + node]`` down the max-heap ``values[start:start + size]`` to its place."""
-    value = values[start + node]
+    next_parent = n // 2
+    size = n
     while True:
-        child = 2 * node + 1
-        if child >= size:
-            break
-        if child + 1 < size and values[start + child + 1] > values[start + child]:
-            child += 1
-        if values[start + child] <= value:
-            break
-        values[start + node] = values[start + child]
-        node = child
-    values[start + node] = value
+        if next_parent > 0:  # building the heap: sift down each parent, the last first
+            next_parent -= 1
+            node = next_parent
+        else:  # sorting: swap the largest value behind the heap, sift down the new root
+            size -= 1
+            if size == 0:
+                return
+            largest = values[start]
+            values[start] = values[start + size]
+            values[start + size] = largest
+            node = 0
+        value = values[start + node]
+        while True:
+            child = 2 * node + 1
+            if child >= size:
+                break
+            if child + 1 < size and values[start + child + 1] > values[start + child]:
+                child += 1
+            if values[start + child] <= value:
+                break
+            values[start + node] = values[start + child]
+            node = child
+        values[start + node] = value
 
 
 @njit
