@@ -258,7 +258,15 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     """
     stack = np.asarray(matrices)
     stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
-    return _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
+    n_matrices, n_grey = stack.shape[:2]
+    # per matrix: the marginal probabilities, and (total, HX, HY), for pyradiomics' correlations (a kernel of
+    # their own, compiled only for them; called from the feature kernel they compiled with every IBSI extraction)
+    marginals = np.empty((n_matrices if pyradiomics_correlations else 0, 2, n_grey))
+    sums = np.zeros((n_matrices if pyradiomics_correlations else 0, 3))
+    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations), marginals, sums)
+    if pyradiomics_correlations:
+        _pyradiomics_correlations_kernel(stack, marginals, sums, float(eps), values)
+    return values
 
 
 @njit_exact
@@ -278,7 +286,7 @@ def _quotient(numerator, denominator):
 
 
 @njit_exact
-def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
+def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marginals, sums):
     """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
 
     A first pass over each matrix sums its rows, columns, diagonals
@@ -292,8 +300,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``pyradiomics_correlations``
-    gives pyradiomics' correlation and information correlations instead
-    (:func:`_pyradiomics_correlation`, :func:`_pyradiomics_information_correlations`).
+    leaves those three NaN and writes ``marginals[m] = (p_i., p_.j)`` and
+    ``sums[m] = (total, HX, HY)`` (zeros on entry) instead, for pyradiomics'
+    correlation and information correlations (:func:`_pyradiomics_correlations_kernel`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -424,8 +433,12 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
         out[21] = cluster_shade
         out[22] = cluster_prominence
         if pyradiomics_correlations:
-            out[18] = _pyradiomics_correlation(matrix, total, eps)
-            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
+            for i in range(n_grey):
+                marginals[m, 0, i] = px[i]
+                marginals[m, 1, i] = py[i]
+            sums[m, 0] = total
+            sums[m, 1] = hx
+            sums[m, 2] = hy
         else:
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
@@ -433,6 +446,22 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 out[23] = _quotient(-mutual_information, max(hx, hy))
             out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
     return values
+
+
+@njit_exact
+def _pyradiomics_correlations_kernel(matrices, marginals, sums, eps, values):
+    """pyradiomics' correlation and information correlations (columns 18, 23, 24) of every non-empty matrix.
+
+    From :func:`_glcm_feature_kernel`'s ``values`` (the joint entropy, column 3), ``marginals`` and ``sums``.
+    """
+    for m in range(matrices.shape[0]):
+        total = sums[m, 0]
+        if total == 0:  # an empty matrix: a row of NaN
+            continue
+        out = values[m]
+        out[18] = _pyradiomics_correlation(matrices[m], total, eps)
+        _pyradiomics_information_correlations(matrices[m], total, out[3], sums[m, 1], sums[m, 2],
+                                              marginals[m, 0], marginals[m, 1], eps, out)
 
 
 @njit_exact
