@@ -140,9 +140,9 @@ def spline_on_grid(block: np.ndarray, coordinates: list[np.ndarray], order: int)
         Bit for bit ``scipy.ndimage.map_coordinates(block, <the grid>, order=order, mode="nearest",
         prefilter=False)``.
     """
-    # one compiled variant: masks too as float64 (as scipy reads every array; exact for 0 and 1), the
-    # cast of a block costing less than the compilation of a second variant (~0.4 s on first use)
-    block = np.ascontiguousarray(block, dtype=np.float64)
+    # two compiled variants only: masks as uint8 (a view), intensities as float64 (as scipy reads them)
+    block = np.ascontiguousarray(block).view(np.uint8) if block.dtype == np.bool_ else \
+        np.ascontiguousarray(block, dtype=np.float64)
     taps = [spline_taps(c, n, order) for c, n in zip(coordinates, block.shape)]
     out = np.empty(tuple(len(c) for c in coordinates))
     _separable_spline_kernel(block, *taps[0], *taps[1], *taps[2], order, out)
