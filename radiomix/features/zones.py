@@ -234,9 +234,6 @@ def _provisional_zones_kernel(levels, volume, padded, provisional, in_plane_pare
     ring = np.empty(8, np.int64)  # flat offsets of the 8 in-plane neighbours, in ring order
     ring[0], ring[1], ring[2], ring[3] = -p_x - 1, -p_x, -p_x + 1, 1
     ring[4], ring[5], ring[6], ring[7] = p_x + 1, p_x, p_x - 1, -1
-    # the provisional zones to join with a voxel's: the joins of a voxel are made in one loop at
-    # its end (few call sites of ``_join``, which the compiler inlines: far less code to compile)
-    joined = np.empty(5, np.int64)
     n_zones = 0
     for z in range(n_z):
         for y in range(n_y):
@@ -246,17 +243,16 @@ def _provisional_zones_kernel(levels, volume, padded, provisional, in_plane_pare
                 if level == 0:
                     continue
                 above = voxel - p_x
-                n_in_plane_joins = 0
                 if padded[above] == level:
                     zone = np.int64(provisional[above])
                 elif padded[above + 1] == level:
                     zone = np.int64(provisional[above + 1])
                     if padded[above - 1] == level:
-                        joined[0] = provisional[above - 1]
-                        n_in_plane_joins = 1
+                        _join(in_plane_parent, zone, provisional[above - 1])
+                        _join(volume_parent, zone, provisional[above - 1])
                     elif padded[voxel - 1] == level:
-                        joined[0] = provisional[voxel - 1]
-                        n_in_plane_joins = 1
+                        _join(in_plane_parent, zone, provisional[voxel - 1])
+                        _join(volume_parent, zone, provisional[voxel - 1])
                 elif padded[above - 1] == level:
                     zone = np.int64(provisional[above - 1])
                 elif padded[voxel - 1] == level:
@@ -270,44 +266,34 @@ def _provisional_zones_kernel(levels, volume, padded, provisional, in_plane_pare
                     n_zones += 1
                 provisional[voxel] = zone
                 voxel_count[zone] += 1
-                n_joins = n_in_plane_joins
-                if z > 0 and volume:
-                    below = voxel - plane
-                    if padded[voxel - 1] == level:
-                        right = below + 1
-                        if padded[right] == level:
-                            joined[n_joins] = provisional[right]
-                            n_joins += 1
-                        else:
-                            if padded[right - p_x] == level:
-                                joined[n_joins] = provisional[right - p_x]
-                                n_joins += 1
-                            if padded[right + p_x] == level:
-                                joined[n_joins] = provisional[right + p_x]
-                                n_joins += 1
-                    elif padded[below] == level:
-                        joined[n_joins] = provisional[below]
-                        n_joins += 1
+                if z == 0 or not volume:
+                    continue
+                below = voxel - plane
+                if padded[voxel - 1] == level:
+                    right = below + 1
+                    if padded[right] == level:
+                        _join(volume_parent, zone, provisional[right])
                     else:
-                        # the 8 neighbours around ``below``, in ring order: one join per run of
-                        # matching members (at most 4)
-                        previous = padded[below + ring[7]] == level
-                        n_matching = 0
-                        for k in range(8):
-                            member = below + ring[k]
-                            matching = padded[member] == level
-                            if matching and not previous:
-                                joined[n_joins] = provisional[member]
-                                n_joins += 1
-                            n_matching += matching
-                            previous = matching
-                        if n_matching == 8:
-                            joined[n_joins] = provisional[below + ring[0]]
-                            n_joins += 1
-                for j in range(n_in_plane_joins):
-                    _join(in_plane_parent, zone, joined[j])
-                for j in range(n_joins):
-                    _join(volume_parent, zone, joined[j])
+                        if padded[right - p_x] == level:
+                            _join(volume_parent, zone, provisional[right - p_x])
+                        if padded[right + p_x] == level:
+                            _join(volume_parent, zone, provisional[right + p_x])
+                elif padded[below] == level:
+                    _join(volume_parent, zone, provisional[below])
+                else:
+                    # the 8 neighbours around ``below``, in ring order: one join per run of matching
+                    # members (a loop rather than 8 unrolled joins: far less code to compile)
+                    previous = padded[below + ring[7]] == level
+                    n_matching = 0
+                    for k in range(8):
+                        member = below + ring[k]
+                        matching = padded[member] == level
+                        if matching and not previous:
+                            _join(volume_parent, zone, provisional[member])
+                        n_matching += matching
+                        previous = matching
+                    if n_matching == 8:
+                        _join(volume_parent, zone, provisional[below + ring[0]])
     return n_zones
 
 
