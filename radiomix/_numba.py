@@ -19,6 +19,10 @@ one core) a kernel runs on the calling thread only: a parallel region waits
 for every worker thread to be scheduled, which on a busy machine costs
 milliseconds per region (measured ~10 ms at a load of 2-3 on 2 cores with GNU
 OpenMP; less with the workqueue layer).
+Kernels whose parallel loop only calls a block function can instead run the
+blocks on Python threads (:func:`run_in_threads`, the block compiled with
+:data:`njit_nogil`): ``parallel=True`` adds 1-2 s of compilation per kernel on
+first use.
 
 Cache writes: numba's cache is not safe for processes that save variants of one
 kernel at the same time (each picks its data file name from the index it read,
@@ -36,9 +40,11 @@ PyWavelets' and scikit-image's filters) or keep NumPy's exact cases exact.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import os
+from collections.abc import Callable, Sequence
 
 import numba
 from numba.core import caching
@@ -108,6 +114,9 @@ njit_parallel = functools.partial(
 
 prange = numba.prange
 
+njit_nogil = functools.partial(numba.njit, cache=True, fastmath=set(FASTMATH_FLAGS), nogil=True)
+"""As :data:`njit`, releasing the GIL: for blocks of work run on several threads by :func:`run_in_threads`."""
+
 njit_exact = functools.partial(numba.njit, cache=True)
 """``numba.njit`` with caching but without fast-math (IEEE order of operations, no fused multiply-add):
 for kernels that must reproduce another library's results bit for bit."""
@@ -129,3 +138,16 @@ def chunk_count(work: int, n_units: int) -> int:
     if work < PARALLEL_MIN_WORK:
         return 1
     return max(1, min(numba.get_num_threads(), n_units))
+
+
+def run_in_threads(calls: Sequence[Callable[[], object]]) -> list:
+    """Results of ``calls`` (functions without arguments), each on its own thread when there are several.
+
+    For :data:`njit_nogil` blocks of work that each write only their own part of an output (the threads
+    are joined before returning; an exception of a call is raised here).
+    """
+    if len(calls) == 1:
+        return [calls[0]()]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]

@@ -43,26 +43,30 @@ import radiomix
 LOGGER = logging.getLogger("radiomix")
 
 UNIT_SECONDS = {
-    "ibsi/morphology": 9.0, "ibsi/local_intensity": 1.2, "ibsi/statistics": 4.5, "ibsi/histogram": 4.2,
-    "ibsi/ivh": 0.6, "ibsi/glcm": 2.4, "ibsi/glrlm": 1.2, "ibsi/glszm": 2.8, "ibsi/gldzm": 2.8,
-    "ibsi/ngtdm": 2.8, "ibsi/ngldm": 3.1, "ibsi/grid_morans_i": 0.3,
-    "ibsi/float32/morphology": 0.7, "ibsi/float32/local_intensity": 1.2, "ibsi/float32/glrlm": 0.8,
+    "ibsi/morphology": 1.5, "ibsi/local_intensity": 0.65, "ibsi/statistics": 1.35, "ibsi/histogram": 1.45,
+    "ibsi/ivh": 0.1, "ibsi/glcm": 1.9, "ibsi/glrlm": 1.1, "ibsi/glszm": 1.2, "ibsi/gldzm": 2.3,
+    "ibsi/ngtdm": 1.3, "ibsi/ngldm": 1.05, "ibsi/grid_morans_i": 0.5,
+    "ibsi/statistics+histogram+ivh": 1.5, "ibsi/glszm+gldzm": 2.6, "ibsi/ngtdm+ngldm": 1.5,
+    "ibsi/float32/morphology": 0.3, "ibsi/float32/local_intensity": 0.6, "ibsi/float32/glrlm": 0.7,
     "ibsi/float32/statistics+histogram+ivh": 0.1, "ibsi/float32/glcm": 0.1, "ibsi/float32/glszm+gldzm": 0.1,
     "ibsi/float32/ngtdm+ngldm": 0.1,
     "filters/mean": 1.5, "filters/log": 1.5, "filters/simoncelli": 1.0, "filters/laws": 0.5,
     "filters/wavelet": 0.5, "filters/gabor": 0.5,
-    "pyradiomics/shape": 4.5, "pyradiomics/firstorder": 6.0, "pyradiomics/glcm": 6.5, "pyradiomics/gldm": 2.8,
-    "pyradiomics/ngtdm": 2.8, "pyradiomics/glszm": 2.3, "pyradiomics/glrlm": 0.9,
-    "pyradiomics/LoG": 16.0, "pyradiomics/Wavelet": 3.8, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
+    "pyradiomics/shape": 3.0, "pyradiomics/firstorder": 1.35, "pyradiomics/glcm": 4.2, "pyradiomics/gldm": 0.95,
+    "pyradiomics/ngtdm": 1.45, "pyradiomics/gldm+ngtdm": 2.0, "pyradiomics/glszm": 1.3, "pyradiomics/glrlm": 0.8,
+    "pyradiomics/LoG": 33.0, "pyradiomics/Wavelet": 4.2, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
     "pyradiomics/Square": 0.1, "pyradiomics/SquareRoot": 0.1, "pyradiomics/Logarithm": 0.1,
     "pyradiomics/Exponential": 0.1,
 }
 """Compile CPU seconds of a unit, by its whole name or else by ``group/family`` (or class, or kind; the
-unit name's last part), without the import and the preprocessing that every unit compiles (1-2 s):
-measured one after the other in one process, in two orders, on IBSI configuration C and on pyradiomics'
-defaults (CT phantom, int16), and over every ``radiomix warmup`` unit (2 cores). Unknown units count
-:data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`) counts its dearest one
-plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
+unit name's last part), without the import and the preprocessing that every unit compiles (about 1.7 s):
+the main thread's CPU time (``time.thread_time``) of each unit run one after the other in one process on an
+empty cache, in two orders (the first unit's preprocessing taken off), on IBSI configuration C and on
+pyradiomics' defaults (CT phantom, int16), each family also alone after another family's unit, and over
+every ``radiomix warmup`` unit (the units of one affinity count together: the first compiles the kernels
+the others share). Morphology measured with OMBB and MVEE opt-in (issue #22). Unknown units count
+:data:`DEFAULT_UNIT_SECONDS`; a unit of several families (:data:`FAMILY_CLUSTERS`) not listed by its
+whole name counts its dearest one plus :data:`CLUSTER_MEMBER_SECONDS` per other family."""
 
 FAMILY_CLUSTERS = {"ibsi": (("statistics", "histogram", "ivh"), ("glszm", "gldzm"), ("ngtdm", "ngldm")),
                    "pyradiomics": (("gldm", "ngtdm"),)}

@@ -238,7 +238,7 @@ def test_one_pass_gives_in_plane_and_volume_matrices(volume, distance, wide):
     levels, n_levels = volume
     types = (np.uint32, np.uint32, np.uint64) if wide else (np.uint8, np.uint8, np.uint16)
     offsets, n_in_plane = neighbourhood.chebyshev_offsets(distance)
-    _, _, slice_counts, slice_sums, volume_counts, volume_sums = neighbourhood._neighbourhood_kernel(
+    _, _, slice_counts, slice_sums, volume_counts, volume_sums = neighbourhood._neighbourhood_counts(
         levels, n_levels, offsets, n_in_plane, 0.0, True, True, False, True, False, *types)
     for per_slice, counts, sums in ((True, slice_counts, slice_sums), (False, volume_counts, volume_sums)):
         naive_counts, naive_sums = naive_ngtdm(levels, n_levels, distance, per_slice)

@@ -73,3 +73,26 @@ def test_policy_caches_kernels_and_keeps_nan_checks_working():
         return -1
 
     assert first_nan(np.array([1.0, np.inf, np.nan])) == 2
+
+
+def test_run_in_threads_returns_every_result_in_order_and_raises_a_failure():
+    import threading
+
+    threads = []
+
+    def call(index):
+        def run():
+            threads.append(threading.get_ident())
+            return index * index
+        return run
+
+    assert _numba.run_in_threads([call(index) for index in range(5)]) == [0, 1, 4, 9, 16]
+    assert len(threads) == 5 and threading.get_ident() not in threads  # several calls: on worker threads
+    assert _numba.run_in_threads([call(3)]) == [9] and threads[-1] == threading.get_ident()  # one: here
+
+    def failing():
+        raise ValueError("block failed")
+
+    with pytest.raises(ValueError, match="block failed"):
+        _numba.run_in_threads([call(1), failing])
+    assert _numba.njit_nogil.keywords["nogil"] is True and _numba.njit_nogil.keywords["cache"] is True

@@ -82,7 +82,7 @@ def test_ibsi_warm_up_compiles_the_variants_of_a_3d_extraction_from_a_float32_sc
               "         if u.name.split('/')[-1] in ('glrlm', 'local_intensity')]\n"
               "assert not parallel_compile.run_units(units)\n"
               "print(sorted({s[2].count for s in glrlm._run_length_kernel.signatures}),\n"
-              "      any(s[0].mutable for s in local_intensity._sphere_means_kernel.signatures))\n")
+              "      any(s[0].mutable for s in local_intensity._sphere_means_block.signatures))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     directions, writable = done.stdout.rsplit("]", 1)

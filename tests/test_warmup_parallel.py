@@ -82,10 +82,12 @@ def test_families_sharing_kernels_are_clustered_in_their_order_and_cost_their_de
         ("ivh", "statistics"), ("glcm",), ("gldzm",)]
     assert parallel_compile.cluster_families(["ngtdm", "gldm", "ngldm"], "pyradiomics") == [
         ("ngtdm", "gldm"), ("ngldm",)]
-    unit = CompileUnit("ibsi/statistics+histogram+ivh", "ibsi", {})
+    unit = CompileUnit("ibsi/float64/statistics+histogram+ivh", "ibsi", {})  # a cluster not listed by name
     table = parallel_compile.UNIT_SECONDS
+    assert unit.name not in table
     assert unit.seconds == pytest.approx(max(table["ibsi/statistics"], table["ibsi/histogram"], table["ibsi/ivh"])
                                          + 2 * parallel_compile.CLUSTER_MEMBER_SECONDS)
+    assert CompileUnit("ibsi/glszm+gldzm", "ibsi", {}).seconds == table["ibsi/glszm+gldzm"]  # listed by name
     assert CompileUnit("pyradiomics/glcm", "pyradiomics", {}).seconds == table["pyradiomics/glcm"]
     assert CompileUnit("filters/0/log", "filters", {}).seconds == table["filters/log"]
     assert CompileUnit("filters/0/new_kind", "filters", {}).seconds == parallel_compile.DEFAULT_UNIT_SECONDS

@@ -77,13 +77,15 @@ _CONTRAST = FEATURE_KEYS.index("contrast")
 _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 
 @njit
-def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
+def _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
-    ``padded`` holds the levels (0 outside the ROI) with a border of zeros as
-    wide as the largest ``|dz|`` (in z) and ``|dy|, |dx|`` (in y and x) of
-    ``offsets``, so every neighbour is a flat-index offset inside the array.
-    Returns the int64 counts as gathered, shape ``(nz or 1, n_levels + 1,
+    ``padded`` holds the levels (0 outside the ROI) with a border of zeros
+    ``pad_z`` wide in z, the largest ``|dz|`` of ``offsets``, and ``pad`` in y
+    and x, the largest ``|dy|, |dx|``, so every neighbour is a flat-index
+    offset inside the array.
+    Adds the counts as gathered to ``table`` (int64 zeros, allocated by the
+    caller: an allocation in the kernel costs a compilation), shape ``(nz or 1, n_levels + 1,
     n_directions, n_levels + 1)`` (one table per slice when ``per_slice``),
     ordered ``(first level, direction, second level)`` with a row and a
     column for level 0: a neighbour outside the ROI lands in column 0
@@ -92,20 +94,12 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
     type of ``padded`` that holds the levels keeps the volume in cache.
     """
     n_directions = offsets.shape[0]
-    pad_z = 0
-    pad = 0
-    for d in range(n_directions):
-        pad_z = max(pad_z, abs(offsets[d, 0]))
-        pad = max(pad, abs(offsets[d, 1]), abs(offsets[d, 2]))
     p_z, p_y, p_x = padded.shape
     n_z = p_z - 2 * pad_z
     flat = padded.ravel()
     flat_offsets = np.empty(n_directions, np.int64)
     for d in range(n_directions):
         flat_offsets[d] = (offsets[d, 0] * p_y + offsets[d, 1]) * p_x + offsets[d, 2]
-    n_tables = n_z if per_slice else 1
-    side = n_levels + 1
-    table = np.zeros((n_tables, side, n_directions, side), dtype=np.int64)
     for z in range(n_z):
         slice_table = table[z if per_slice else 0]
         for y in range(pad, p_y - pad):
@@ -117,7 +111,6 @@ def _cooccurrence_kernel(padded, n_levels, offsets, per_slice):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
-    return table
 
 
 def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
@@ -126,7 +119,12 @@ def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
     Plus the transpose when ``symmetric``. Reordered in NumPy: inside the
     kernel the 4D transposes compiled for about 12 s on first use.
     """
-    counts = _cooccurrence_kernel(padded, n_levels, offsets, per_slice)[:, 1:, :, 1:].transpose(0, 2, 1, 3)
+    reach = np.abs(offsets).max(axis=0, initial=0)
+    pad_z, pad = int(reach[0]), int(reach[1:].max())
+    table = np.zeros((padded.shape[0] - 2 * pad_z if per_slice else 1, n_levels + 1, len(offsets), n_levels + 1),
+                     dtype=np.int64)
+    _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table)
+    counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)
     return np.ascontiguousarray(counts + counts.transpose(0, 1, 3, 2) if symmetric else counts)
 
 
@@ -260,7 +258,15 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     """
     stack = np.asarray(matrices)
     stack = np.ascontiguousarray(stack, dtype=np.int64 if np.issubdtype(stack.dtype, np.integer) else np.float64)
-    return _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations))
+    n_matrices, n_grey = stack.shape[:2]
+    # per matrix: the marginal probabilities, and (total, HX, HY), for pyradiomics' correlations (a kernel of
+    # their own, compiled only for them; called from the feature kernel they compiled with every IBSI extraction)
+    marginals = np.empty((n_matrices if pyradiomics_correlations else 0, 2, n_grey))
+    sums = np.zeros((n_matrices if pyradiomics_correlations else 0, 3))
+    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations), marginals, sums)
+    if pyradiomics_correlations:
+        _pyradiomics_correlations_kernel(stack, marginals, sums, float(eps), values)
+    return values
 
 
 @njit_exact
@@ -280,7 +286,7 @@ def _quotient(numerator, denominator):
 
 
 @njit_exact
-def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
+def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marginals, sums):
     """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
 
     A first pass over each matrix sums its rows, columns, diagonals
@@ -294,8 +300,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     so that it is exactly 0 for a matrix whose rows are independent of its
     columns: information correlation 2, a square root of it, would magnify
     any rounding residue of the difference of entropies. ``pyradiomics_correlations``
-    gives pyradiomics' correlation and information correlations instead
-    (:func:`_pyradiomics_correlation`, :func:`_pyradiomics_information_correlations`).
+    leaves those three NaN and writes ``marginals[m] = (p_i., p_.j)`` and
+    ``sums[m] = (total, HX, HY)`` (zeros on entry) instead, for pyradiomics'
+    correlation and information correlations (:func:`_pyradiomics_correlations_kernel`).
 
     The marginal sums are accumulated in the matrices' own type: integer
     additions for counts, exact like the float sums of integers they replace.
@@ -304,7 +311,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     """
     n_matrices, n_grey, _ = matrices.shape
     values = np.empty((n_matrices, 25))
-    values[:] = np.nan
+    for m in range(n_matrices):
+        for k in range(25):
+            values[m, k] = np.nan
     row_acc = np.empty(n_grey, matrices.dtype)
     col_acc = np.empty(n_grey, matrices.dtype)
     diff_acc = np.empty(n_grey, matrices.dtype)
@@ -317,10 +326,12 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
     sum_sum = np.empty(2 * n_grey - 1)
     for m in range(n_matrices):
         matrix = matrices[m]
-        row_acc[:] = 0
-        col_acc[:] = 0
-        diff_acc[:] = 0
-        sum_acc[:] = 0
+        for k in range(n_grey):  # element by element: slice assignments compile for seconds
+            row_acc[k] = 0
+            col_acc[k] = 0
+            diff_acc[k] = 0
+        for k in range(2 * n_grey - 1):
+            sum_acc[k] = 0
         for i in range(n_grey):
             for j in range(n_grey):
                 count = matrix[i, j]
@@ -328,10 +339,9 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 col_acc[j] += count
                 diff_acc[abs(i - j)] += count
                 sum_acc[i + j] += count
-        row_sum[:] = row_acc
-        col_sum[:] = col_acc
-        diff_sum[:] = diff_acc
-        sum_sum[:] = sum_acc
+        for k in range(n_grey):
+            row_sum[k] = row_acc[k]
+            col_sum[k] = col_acc[k]
         total = 0.0
         for i in range(n_grey):
             total += row_sum[i]
@@ -368,8 +378,10 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 covariance += p * (gi - mu_row) * (gj - mu_col)
                 if not pyradiomics_correlations:
                     mutual_information += p * np.log2((count * total) / (row_sum[i] * col_sum[j]))
-        diff_sum /= total
-        sum_sum /= total
+        for k in range(n_grey):
+            diff_sum[k] = diff_acc[k] / total
+        for k in range(2 * n_grey - 1):
+            sum_sum[k] = sum_acc[k] / total
         diff_average = diff_entropy = contrast = inverse_variance = 0.0
         inverse_difference = normalised_inverse_difference = 0.0
         inverse_difference_moment = normalised_inverse_difference_moment = 0.0
@@ -398,14 +410,35 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
             cluster_shade += centred ** 3 * sum_sum[k]
             cluster_prominence += centred ** 4 * sum_sum[k]
         out = values[m]  # FEATURE_KEYS order; sum variance = cluster tendency, dissimilarity = difference average
-        out[:18] = (joint_max, mu_row, var_row, joint_entropy, diff_average, diff_variance, diff_entropy,
-                    sum_average, cluster_tendency, sum_entropy, second_moment, contrast, diff_average,
-                    inverse_difference, normalised_inverse_difference, inverse_difference_moment,
-                    normalised_inverse_difference_moment, inverse_variance)
-        out[19:23] = (autocorrelation, cluster_tendency, cluster_shade, cluster_prominence)
+        out[0] = joint_max
+        out[1] = mu_row
+        out[2] = var_row
+        out[3] = joint_entropy
+        out[4] = diff_average
+        out[5] = diff_variance
+        out[6] = diff_entropy
+        out[7] = sum_average
+        out[8] = cluster_tendency
+        out[9] = sum_entropy
+        out[10] = second_moment
+        out[11] = contrast
+        out[12] = diff_average
+        out[13] = inverse_difference
+        out[14] = normalised_inverse_difference
+        out[15] = inverse_difference_moment
+        out[16] = normalised_inverse_difference_moment
+        out[17] = inverse_variance
+        out[19] = autocorrelation
+        out[20] = cluster_tendency
+        out[21] = cluster_shade
+        out[22] = cluster_prominence
         if pyradiomics_correlations:
-            out[18] = _pyradiomics_correlation(matrix, total, eps)
-            _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out)
+            for i in range(n_grey):
+                marginals[m, 0, i] = px[i]
+                marginals[m, 1, i] = py[i]
+            sums[m, 0] = total
+            sums[m, 1] = hx
+            sums[m, 2] = hy
         else:
             if n_rows_used >= 2 and n_cols_used >= 2:
                 out[18] = _quotient(covariance, np.sqrt(var_row * var_col))
@@ -413,6 +446,22 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations):
                 out[23] = _quotient(-mutual_information, max(hx, hy))
             out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
     return values
+
+
+@njit_exact
+def _pyradiomics_correlations_kernel(matrices, marginals, sums, eps, values):
+    """pyradiomics' correlation and information correlations (columns 18, 23, 24) of every non-empty matrix.
+
+    From :func:`_glcm_feature_kernel`'s ``values`` (the joint entropy, column 3), ``marginals`` and ``sums``.
+    """
+    for m in range(matrices.shape[0]):
+        total = sums[m, 0]
+        if total == 0:  # an empty matrix: a row of NaN
+            continue
+        out = values[m]
+        out[18] = _pyradiomics_correlation(matrices[m], total, eps)
+        _pyradiomics_information_correlations(matrices[m], total, out[3], sums[m, 1], sums[m, 2],
+                                              marginals[m, 0], marginals[m, 1], eps, out)
 
 
 @njit_exact

@@ -62,7 +62,8 @@ def _sweep(lines, previous):
     """
     n_lines, n_columns = lines.shape
     for backward in (False, True):
-        previous[:n_columns] = 0
+        for j in range(n_columns):  # element by element: a slice assignment costs a compilation more
+            previous[j] = 0
         for k in range(n_lines):
             line = lines[n_lines - 1 - k if backward else k]
             for j in range(n_columns):
@@ -100,7 +101,8 @@ def _zone_min_distance(labels, distance, n_zones):
     """Kernel of :func:`zone_distances`."""
     n_z, n_y, n_x = labels.shape
     result = np.empty(n_zones, np.int32)
-    result[:] = 2_147_483_647  # the largest int32
+    for zone in range(n_zones):
+        result[zone] = 2_147_483_647  # the largest int32
     for z in range(n_z):
         for y in range(n_y):
             for x in range(n_x):

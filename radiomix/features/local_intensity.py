@@ -13,9 +13,11 @@ the ROI when it crops the image, otherwise spheres near the ROI border lose voxe
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from radiomix._numba import chunk_count, njit_parallel, prange
+from radiomix._numba import chunk_count, njit, njit_nogil, run_in_threads
 from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import LocalIntensitySettings
@@ -64,79 +66,96 @@ def sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.nda
     return np.ascontiguousarray(np.column_stack([pairs, half_widths]), dtype=np.int64)
 
 
-@njit_parallel
-def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):
-    """Mean finite intensity in the sphere ``rows`` (:func:`sphere_rows`) around every ``(z, y, x)`` centre.
+@njit_nogil
+def _sphere_means_block(intensity, centres, rows, flat_offsets, starts, begin, stop, all_finite, means):
+    """Means of :func:`_sphere_means_kernel` for the centres ``begin..stop - 1`` (``begin`` a multiple of 4).
 
-    ``n_chunks`` consecutive blocks of centres are processed in parallel, each
-    writing its own elements; ``all_finite`` skips the finiteness test per
-    voxel. NaN where no voxel of the sphere has a finite intensity. Every sum
-    runs over the rows in order, x ascending; four consecutive centres whose
-    spheres lie inside the array are summed side by side (four independent
-    additions per sphere voxel instead of one chain); the groups of four do not
-    depend on ``n_chunks``, so neither do the means.
+    Groups of four centres whose spheres lie inside the array (``starts`` not
+    -1) are summed side by side over ``flat_offsets``; the others voxel by
+    voxel over ``rows``, clipped to the array (and to the finite voxels unless
+    ``all_finite``).
     """
     n_z, n_y, n_x = intensity.shape
     flat = intensity.ravel()
-    n_centres = centres.shape[0]
-    means = np.empty(n_centres, dtype=np.float64)
-    n_offsets = 0
-    reach_z = reach_y = reach_x = 0
-    for r in range(rows.shape[0]):
-        n_offsets += 2 * rows[r, 2] + 1
-        reach_z = max(reach_z, abs(rows[r, 0]))
-        reach_y = max(reach_y, abs(rows[r, 1]))
-        reach_x = max(reach_x, rows[r, 2])
-    flat_offsets = np.empty(n_offsets, dtype=np.int64)  # the sphere's voxels in the order summed
-    j = 0
-    for r in range(rows.shape[0]):
-        for dx in range(-rows[r, 2], rows[r, 2] + 1):
-            flat_offsets[j] = (rows[r, 0] * n_y + rows[r, 1]) * n_x + dx
-            j += 1
-    starts = np.empty(n_centres, dtype=np.int64)  # flat index of each centre; -1: its sphere leaves the array
-    for k in range(n_centres):
-        z, y, x = centres[k, 0], centres[k, 1], centres[k, 2]
-        inside = (all_finite and reach_z <= z < n_z - reach_z and reach_y <= y < n_y - reach_y
-                  and reach_x <= x < n_x - reach_x)
-        starts[k] = (z * n_y + y) * n_x + x if inside else -1
-    chunk = ((n_centres + n_chunks - 1) // n_chunks + 3) // 4 * 4  # the same groups of four for any n_chunks
-    for c in prange(n_chunks):
-        stop = min((c + 1) * chunk, n_centres)
-        for group in range(c * chunk, stop, 4):
-            if group + 3 < stop and min(starts[group:group + 4]) >= 0:
-                s0, s1, s2, s3 = starts[group], starts[group + 1], starts[group + 2], starts[group + 3]
-                t0 = t1 = t2 = t3 = 0.0
-                for o in range(n_offsets):
-                    offset = flat_offsets[o]
-                    t0 += flat[s0 + offset]
-                    t1 += flat[s1 + offset]
-                    t2 += flat[s2 + offset]
-                    t3 += flat[s3 + offset]
-                means[group] = t0 / n_offsets
-                means[group + 1] = t1 / n_offsets
-                means[group + 2] = t2 / n_offsets
-                means[group + 3] = t3 / n_offsets
-                continue
-            for k in range(group, min(group + 4, stop)):
-                total = 0.0
-                count = 0
-                for r in range(rows.shape[0]):
-                    z = centres[k, 0] + rows[r, 0]
-                    y = centres[k, 1] + rows[r, 1]
-                    if 0 <= z < n_z and 0 <= y < n_y:
-                        first = max(centres[k, 2] - rows[r, 2], 0)
-                        last = min(centres[k, 2] + rows[r, 2], n_x - 1)
-                        if all_finite:  # a plain run sum (vectorised)
-                            for x in range(first, last + 1):
-                                total += intensity[z, y, x]
-                            count += last + 1 - first
-                            continue
+    n_offsets = flat_offsets.shape[0]
+    for group in range(begin, stop, 4):
+        if (group + 3 < stop and starts[group] >= 0 and starts[group + 1] >= 0 and starts[group + 2] >= 0
+                and starts[group + 3] >= 0):
+            s0, s1, s2, s3 = starts[group], starts[group + 1], starts[group + 2], starts[group + 3]
+            t0 = t1 = t2 = t3 = 0.0
+            for o in range(n_offsets):
+                offset = flat_offsets[o]
+                t0 += flat[s0 + offset]
+                t1 += flat[s1 + offset]
+                t2 += flat[s2 + offset]
+                t3 += flat[s3 + offset]
+            means[group] = t0 / n_offsets
+            means[group + 1] = t1 / n_offsets
+            means[group + 2] = t2 / n_offsets
+            means[group + 3] = t3 / n_offsets
+            continue
+        for k in range(group, group + 4 if group + 4 < stop else stop):
+            total = 0.0
+            count = 0
+            for r in range(rows.shape[0]):
+                z = centres[k, 0] + rows[r, 0]
+                y = centres[k, 1] + rows[r, 1]
+                if 0 <= z < n_z and 0 <= y < n_y:
+                    first = centres[k, 2] - rows[r, 2]
+                    first = first if first > 0 else 0
+                    last = centres[k, 2] + rows[r, 2]
+                    last = last if last < n_x - 1 else n_x - 1
+                    if all_finite:  # a plain run sum (vectorised)
                         for x in range(first, last + 1):
-                            value = intensity[z, y, x]
-                            if np.isfinite(value):
-                                total += value
-                                count += 1
-                means[k] = total / count if count > 0 else np.nan
+                            total += intensity[z, y, x]
+                        count += last + 1 - first
+                        continue
+                    for x in range(first, last + 1):
+                        value = intensity[z, y, x]
+                        if np.isfinite(value):
+                            total += value
+                            count += 1
+            means[k] = total / count if count > 0 else np.nan
+
+
+def _sphere_layout(shape, centres, rows, all_finite):
+    """The sphere ``rows`` as flat-index offsets (in the order summed) and each centre's flat index.
+
+    The flat index is -1 for a centre whose sphere leaves the array of
+    ``shape`` (or for every centre unless ``all_finite``): those are summed
+    voxel by voxel.
+    """
+    n_z, n_y, n_x = shape
+    half_widths = rows[:, 2]
+    row_starts = np.repeat((rows[:, 0] * n_y + rows[:, 1]) * n_x, 2 * half_widths + 1)
+    flat_offsets = row_starts + np.concatenate([np.arange(-half, half + 1) for half in half_widths])
+    reach = np.abs(rows).max(axis=0)
+    inside = np.all((centres >= reach) & (centres < np.asarray(shape) - reach), axis=1) & all_finite
+    starts = np.where(inside, (centres[:, 0] * n_y + centres[:, 1]) * n_x + centres[:, 2], -1)
+    return np.ascontiguousarray(flat_offsets, dtype=np.int64), np.ascontiguousarray(starts, dtype=np.int64)
+
+
+def _sphere_means_kernel(intensity, centres, rows, n_chunks, all_finite):
+    """Mean finite intensity in the sphere ``rows`` (:func:`sphere_rows`) around every ``(z, y, x)`` centre.
+
+    ``n_chunks`` consecutive blocks of centres are processed on as many
+    threads (:func:`_sphere_means_block`), each writing its own elements;
+    ``all_finite`` skips the finiteness test per voxel. NaN where no voxel of
+    the sphere has a finite intensity. Every sum runs over the rows in order,
+    x ascending; four consecutive centres whose spheres lie inside the array
+    are summed side by side (four independent additions per sphere voxel
+    instead of one chain); the groups of four do not depend on ``n_chunks``,
+    so neither do the means.
+    """
+    n_centres = centres.shape[0]
+    flat_offsets, starts = _sphere_layout(intensity.shape, centres, rows, all_finite)
+    means = np.empty(n_centres, dtype=np.float64)
+    if n_centres == 0:
+        return means
+    chunk = ((n_centres + n_chunks - 1) // n_chunks + 3) // 4 * 4  # the same groups of four for any n_chunks
+    run_in_threads([functools.partial(_sphere_means_block, intensity, centres, rows, flat_offsets, starts,
+                                      begin, min(begin + chunk, n_centres), all_finite, means)
+                    for begin in range(0, n_centres, chunk)])
     return means
 
 

@@ -60,7 +60,9 @@ def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
     n, _, n_matrices = matrices.shape
     stacked = np.ascontiguousarray(matrices.transpose(2, 0, 1))
     if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:  # on the calling thread: no parallel region to start
-        return np.array([_mcc_eigenvalue(matrix, eps) for matrix in stacked], dtype=np.float64)
+        # kernel by kernel from Python: a kernel calling others compiles their code again, inlined
+        return np.array([_tridiagonal_eigenvalue(*_tridiagonal(_mcc_symmetric(matrix, eps)), n - 2)
+                         for matrix in stacked], dtype=np.float64)
     return _mcc_parallel(stacked, eps)
 
 
@@ -76,9 +78,18 @@ def _mcc_parallel(stacked, eps):
 @njit
 def _mcc_eigenvalue(counts, eps):
     """Second largest eigenvalue of the symmetrised ``Q`` of one GLCM (see :func:`mcc_second_eigenvalues`)."""
+    return second_largest_eigenvalue(_mcc_symmetric(counts, eps))
+
+
+@njit
+def _mcc_symmetric(counts, eps):
+    """The symmetric part of ``Px^1/2 Q Px^-1/2`` of one GLCM (see :func:`mcc_second_eigenvalues`)."""
     n = counts.shape[0]
     total = counts.sum()
-    p = counts / total
+    p = np.empty((n, n))  # element by element: an array expression costs a compilation more
+    for i in range(n):
+        for j in range(n):
+            p[i, j] = counts[i, j] / total
     px = np.zeros(n)
     py = np.zeros(n)
     for i in range(n):
@@ -101,7 +112,7 @@ def _mcc_eigenvalue(counts, eps):
             value = 0.5 * (ratio * q[i, j] + q[j, i] / ratio)
             symmetric[i, j] = value
             symmetric[j, i] = value
-    return second_largest_eigenvalue(symmetric)
+    return symmetric
 
 
 @njit
@@ -188,7 +199,8 @@ def _tridiagonal(a):
         for i in range(m + 1, n):
             v[i] = a[i, k]
         beta = 2.0 / (norm2 - head * head + v[m] * v[m])
-        w[m:] = 0.0
+        for i in range(m, n):
+            w[i] = 0.0
         for i in range(m, n):
             row = a[i, m:i + 1]
             v_head = v[m:i + 1]

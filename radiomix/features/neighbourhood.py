@@ -139,15 +139,45 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
     # level sums in uint16 at least: one compiled variant serves every ROI of up to 2,427 levels (26
     # neighbours), where uint8 would compile another for ROIs of fewer than 10 levels only
     sum_type = smallest_unsigned_type(max(n_neighbourhood * int(n_levels), np.iinfo(np.uint16).max))
-    return NeighbourhoodMatrices(*_neighbourhood_kernel(
-        levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice), bool(volume),
-        bool(dependences), bool(differences), bool(count_isolated), smallest_unsigned_type(int(n_levels)), count_type,
-        sum_type))
+    return _neighbourhood_counts(levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice),
+                                 bool(volume), bool(dependences), bool(differences), bool(count_isolated),
+                                 smallest_unsigned_type(int(n_levels)), count_type, sum_type)
+
+
+def _neighbourhood_counts(levels, n_levels, offsets, n_in_plane, alpha, per_slice, volume, dependences, differences,
+                          count_isolated, level_type, count_type, sum_type) -> NeighbourhoodMatrices:
+    """:func:`neighbourhood_matrices` of checked arguments, with the kernel's types for levels, counts and sums.
+
+    Allocates the outputs and the work arrays of :func:`_neighbourhood_kernel` (``level_type``: the padded
+    levels; ``count_type``: the dependences and neighbour counts; ``sum_type``: the neighbour level sums).
+    """
+    # level differences are integers below n_levels: |difference| <= alpha
+    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
+    tolerance = level_type(min(np.floor(alpha), n_levels))
+    nz, ny, nx = levels.shape
+    n_used = len(offsets) if volume else n_in_plane
+    pads = np.abs(offsets[:n_used]).max(axis=0) if n_used else np.zeros(3, dtype=np.int64)
+    pad_x = int(pads[2])
+    padded = np.zeros((nz + 2 * int(pads[0])) * (ny + 2 * int(pads[1])) * (nx + 2 * pad_x) + 2 * pad_x,
+                      level_type)
+    n_centres = ny * (nx + 2 * pad_x)
+    n_slice_rows = nz if per_slice else 0
+    n_volume_rows = 1 if volume else 0
+    matrices = NeighbourhoodMatrices(
+        np.zeros((n_slice_rows, n_levels, n_in_plane + 1), dtype=np.int64),
+        np.zeros((n_volume_rows, n_levels, len(offsets) + 1), dtype=np.int64),
+        np.zeros((n_slice_rows, n_levels), dtype=np.int64), np.zeros((n_slice_rows, n_levels)),
+        np.zeros((n_volume_rows, n_levels), dtype=np.int64), np.zeros((n_volume_rows, n_levels)))
+    _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, tolerance, per_slice, volume, dependences,
+                          differences, count_isolated, padded, pads.astype(np.int64), np.empty(n_centres, count_type),
+                          np.empty(n_centres, count_type), np.empty(n_centres, sum_type), *matrices)
+    return matrices
 
 
 @njit
-def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slice, volume, dependences,
-                          differences, count_isolated, level_type, count_type, sum_type):
+def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, tolerance, per_slice, volume, dependences,
+                          differences, count_isolated, padded, pads, dependence, n_neighbours, total,
+                          slice_dependence, volume_dependence, slice_counts, slice_sums, volume_counts, volume_sums):
     """Dependences and neighbour sums of every ROI voxel, per slice and for the volume, in one pass.
 
     Works plane by plane: a slice's dependences, neighbour counts and level
@@ -156,67 +186,48 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
     columns of the padded slice are computed too, and never counted); the
     in-plane offsets come first, so one pass gives both neighbourhoods. The
     sums are integers, and ``|i W - sum|`` is exact, so the order of the
-    additions changes nothing. Parameters and outputs: :func:`neighbourhood_matrices`;
-    ``level_type``, ``count_type`` and ``sum_type`` are the smallest unsigned
-    types holding ``n_levels``, the number of neighbours + 1, and their level sum
-    (uint16 at least: fewer compiled variants); small types keep a slice in
-    cache and fill more vector lanes.
+    additions changes nothing. Parameters and outputs (zeros on entry):
+    :func:`neighbourhood_matrices`, which allocates every array; ``tolerance``:
+    the largest level difference of a dependence, in the type of ``padded``. ``padded``
+    (zeros, in the smallest unsigned type holding ``n_levels``) receives a
+    flat copy of ``levels`` with a border of ``pads = (z, y, x)`` zeros (and
+    ``pad_x`` more at both ends); ``dependence``, ``n_neighbours`` and
+    ``total`` hold one padded slice of counts, in the smallest unsigned
+    types holding the number of neighbours + 1 and their level sum (uint16 at
+    least: fewer compiled variants); small types keep a slice in cache and
+    fill more vector lanes. Allocations and slice assignments are left out of
+    the kernel: each costs a compilation on first use.
     """
     nz, ny, nx = levels.shape
     n_offsets = offsets.shape[0]
     n_used = n_offsets if volume else n_in_plane
-    pad_z = 0
-    pad_y = 0
-    pad_x = 0
-    for o in range(n_used):
-        pad_z = max(pad_z, abs(offsets[o, 0]))
-        pad_y = max(pad_y, abs(offsets[o, 1]))
-        pad_x = max(pad_x, abs(offsets[o, 2]))
-    n_slice_rows = nz if per_slice else 0
-    n_volume_rows = 1 if volume else 0
-    slice_dependence = np.zeros((n_slice_rows, n_levels, n_in_plane + 1), dtype=np.int64)
-    volume_dependence = np.zeros((n_volume_rows, n_levels, n_offsets + 1), dtype=np.int64)
-    slice_counts = np.zeros((n_slice_rows, n_levels), dtype=np.int64)
-    slice_sums = np.zeros((n_slice_rows, n_levels), dtype=np.float64)
-    volume_counts = np.zeros((n_volume_rows, n_levels), dtype=np.int64)
-    volume_sums = np.zeros((n_volume_rows, n_levels), dtype=np.float64)
+    pad_z, pad_y, pad_x = pads[0], pads[1], pads[2]
     # a flat copy with a border of zeros (outside the ROI: never a neighbour), so that the
     # neighbours of a slice's voxels are a contiguous range shifted by a constant; the
     # ``pad_x`` extra voxels at both ends hold the neighbours of the first and last border columns
     p_y = ny + 2 * pad_y
     p_x = nx + 2 * pad_x
     plane = p_y * p_x
-    padded = np.zeros((nz + 2 * pad_z) * plane + 2 * pad_x, level_type)
     for z in range(nz):
         for y in range(ny):
             start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
-            row = levels[z, y]
-            target = padded[start:start + nx]
-            for x in range(nx):  # element by element: a slice assignment costs seconds of compilation
-                target[x] = row[x]
-    # level differences are integers below n_levels: |difference| <= alpha
-    # exactly when it is <= floor(alpha), capped so that a huge alpha fits an int
-    tolerance = level_type(min(np.floor(alpha), n_levels))
-    steps = np.empty(n_offsets, np.int64)
-    for o in range(n_offsets):
-        steps[o] = offsets[o, 0] * plane + offsets[o, 1] * p_x + offsets[o, 2]
+            for x in range(nx):
+                padded[start + x] = levels[z, y, x]
     n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
-    dependence = np.empty(n_centres, count_type)
-    n_neighbours = np.empty(n_centres, count_type)
-    total = np.empty(n_centres, sum_type)
     for z in range(nz):
         if not _any_voxel(levels[z]):
             continue
         start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
         centre = padded[start:start + n_centres]
-        dependence[:] = 1
-        n_neighbours[:] = 0
-        total[:] = 0
+        for x in range(n_centres):
+            dependence[x] = 1
+            n_neighbours[x] = 0
+            total[x] = 0
         for o in range(n_used):
             if o == n_in_plane and per_slice:  # the in-plane neighbourhood is complete
                 _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                               slice_dependence[z], slice_counts[z], slice_sums[z])
-            first = start + steps[o]
+            first = start + offsets[o, 0] * plane + offsets[o, 1] * p_x + offsets[o, 2]
             neighbour = padded[first:first + n_centres]
             # branch-free loops over contiguous voxels (vectorised); outside the ROI (level 0) never depends
             if dependences and tolerance == 0:  # equal levels: compared in the levels' own type
@@ -240,7 +251,6 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, alpha, per_slic
         if volume:
             _count_voxels(centre, dependence, total, n_neighbours, dependences, differences, count_isolated,
                           volume_dependence[0], volume_counts[0], volume_sums[0])
-    return slice_dependence, volume_dependence, slice_counts, slice_sums, volume_counts, volume_sums
 
 
 @njit

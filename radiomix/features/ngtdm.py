@@ -131,7 +131,9 @@ def _ngtdm_feature_kernel(counts, sums, grey_levels, capped_coarseness, undefine
     """Kernel of :func:`ngtdm_feature_values`, compiled without fast-math."""
     n_matrices, n_levels = counts.shape
     values = np.empty((n_matrices, 5))
-    values[:] = np.nan
+    for m in range(n_matrices):  # element by element: a slice assignment costs a compilation more
+        for k in range(5):
+            values[m, k] = np.nan
     grey = np.empty(n_levels)
     p = np.empty(n_levels)
     s = np.empty(n_levels)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit, njit_exact
+from radiomix._numba import njit
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import StatisticsSettings
@@ -110,13 +110,60 @@ def _moments_kernel(values, shift, low, high, centre):
 
 
 @njit
+def _sort_range(values, start, stop):
+    """Sort ``values[start:stop]`` in place, ascending (a heap sort: quick to compile, no worst case).
+
+    Ranges of up to 16 values are sorted by insertion. Written out, not
+    ``np.sort``: numba's quicksort compiles for about a second on first use.
+    One sift-down loop serves both phases (building the max-heap rooted at
+    ``start``, then moving its largest value to the end of the shrinking heap).
+    """
+    n = stop - start
+    if n <= 16:
+        for i in range(start + 1, stop):
+            value = values[i]
+            j = i - 1
+            while j >= start and values[j] > value:
+                values[j + 1] = values[j]
+                j -= 1
+            values[j + 1] = value
+        return
+    next_parent = n // 2
+    size = n
+    while True:
+        if next_parent > 0:  # building the heap: sift down each parent, the last first
+            next_parent -= 1
+            node = next_parent
+        else:  # sorting: swap the largest value behind the heap, sift down the new root
+            size -= 1
+            if size == 0:
+                return
+            largest = values[start]
+            values[start] = values[start + size]
+            values[start + size] = largest
+            node = 0
+        value = values[start + node]
+        while True:
+            child = 2 * node + 1
+            if child >= size:
+                break
+            if child + 1 < size and values[start + child + 1] > values[start + child]:
+                child += 1
+            if values[start + child] <= value:
+                break
+            values[start + node] = values[start + child]
+            node = child
+        values[start + node] = value
+
+
+@njit
 def _ranked_values_kernel(values, ranks, n_buckets):
     """The values of the given ranks (any order, repeats allowed; 0 = smallest) of ``values``.
 
     A histogram of ``n_buckets`` equal buckets over ``[min, max]`` (bucket
     index monotone in the value; all in the first when the range is too small
     to divide) locates the bucket of each requested rank; only the values of
-    those buckets are gathered and sorted.
+    those buckets are gathered and sorted (:func:`_sort_range`).
     """
     n = values.shape[0]
     low = values[0]
@@ -128,15 +175,18 @@ def _ranked_values_kernel(values, ranks, n_buckets):
             high = values[i]
     ranked = np.empty(ranks.shape[0])
     if high == low:
-        ranked[:] = low
+        for r in range(ranks.shape[0]):
+            ranked[r] = low
         return ranked
     scale = n_buckets / (high - low)
     if not np.isfinite(scale):  # a subnormal range: one bucket (0 * inf would index out of bounds)
         scale = 0.0
     buckets = np.empty(n, dtype=np.int64)
     counts = np.zeros(n_buckets, dtype=np.int64)
+    last_bucket = n_buckets - 1
     for i in range(n):
-        bucket = min(int((values[i] - low) * scale), n_buckets - 1)
+        bucket = int((values[i] - low) * scale)
+        bucket = bucket if bucket < last_bucket else last_bucket
         buckets[i] = bucket
         counts[bucket] += 1
     below = np.zeros(n_buckets + 1, dtype=np.int64)
@@ -145,61 +195,57 @@ def _ranked_values_kernel(values, ranks, n_buckets):
     rank_buckets = np.empty(ranks.shape[0], dtype=np.int64)
     needed = np.zeros(n_buckets, dtype=np.bool_)
     for r in range(ranks.shape[0]):  # the last bucket starting at or below the rank: it holds the rank
-        bucket = np.searchsorted(below, ranks[r], side="right") - 1
-        rank_buckets[r] = bucket
-        needed[bucket] = True
+        first = 0  # bisection: below[first] <= rank < below[after] (below[0] = 0 <= rank < n = below[-1])
+        after = n_buckets
+        while after - first > 1:
+            middle = (first + after) // 2
+            if below[middle] <= ranks[r]:
+                first = middle
+            else:
+                after = middle
+        rank_buckets[r] = first
+        needed[first] = True
     offsets = np.zeros(n_buckets + 1, dtype=np.int64)
     for bucket in range(n_buckets):
         offsets[bucket + 1] = offsets[bucket] + (counts[bucket] if needed[bucket] else 0)
     gathered = np.empty(offsets[n_buckets])
-    filled = offsets[:n_buckets].copy()
+    filled = np.empty(n_buckets, dtype=np.int64)
+    for bucket in range(n_buckets):
+        filled[bucket] = offsets[bucket]
     for i in range(n):
         if needed[buckets[i]]:
             gathered[filled[buckets[i]]] = values[i]
             filled[buckets[i]] += 1
     for bucket in range(n_buckets):
         if needed[bucket]:
-            gathered[offsets[bucket]:offsets[bucket + 1]] = np.sort(gathered[offsets[bucket]:offsets[bucket + 1]])
+            _sort_range(gathered, offsets[bucket], offsets[bucket + 1])
     for r in range(ranks.shape[0]):
         bucket = rank_buckets[r]
         ranked[r] = gathered[offsets[bucket] + ranks[r] - below[bucket]]
     return ranked
 
 
-@njit_exact
-def _percentiles_kernel(values, fractions, n_buckets):
-    """``numpy.percentile(values, 100 fractions)`` (linear rule), bit for bit.
-
-    Position ``f (N - 1)`` between the order statistics ``a`` (its floor) and
-    ``b`` (the next), ``t`` its fractional part: ``a + (b - a) t``, or
-    ``b - (b - a) (1 - t)`` when ``t >= 0.5`` (NumPy's ``_lerp``); exact
-    arithmetic (no fused multiply-add), as NumPy computes it.
-    """
-    n = values.shape[0]
-    m = fractions.shape[0]
-    ranks = np.empty(2 * m, dtype=np.int64)
-    for j in range(m):
-        below = int(np.floor(fractions[j] * (n - 1)))
-        ranks[2 * j] = below
-        ranks[2 * j + 1] = min(below + 1, n - 1)
-    ranked = _ranked_values_kernel(values, ranks, n_buckets)
-    result = np.empty(m)
-    for j in range(m):
-        position = fractions[j] * (n - 1)
-        t = position - np.floor(position)
-        low = ranked[2 * j]
-        difference = ranked[2 * j + 1] - low
-        result[j] = ranked[2 * j + 1] - difference * (1.0 - t) if t >= 0.5 else low + difference * t
-    return result
-
-
 def percentiles(values: np.ndarray, quantiles) -> np.ndarray:
     """Percentiles of ``values`` by NumPy's linear rule (``numpy.percentile``'s default), bit for bit.
 
     ``quantiles`` are percentages in [0, 100] (0 and 100: the minimum and maximum) of at least one value.
+    Position ``f (N - 1)`` (``f`` the fraction) between the order statistics ``a`` (its floor) and ``b``
+    (the next, :func:`_ranked_values_kernel`), ``t`` its fractional part: ``a + (b - a) t``, or
+    ``b - (b - a) (1 - t)`` when ``t >= 0.5`` (NumPy's ``_lerp``), in NumPy's own arithmetic.
     """
-    n_buckets = min(ORDER_BUCKETS, len(values) // VALUES_PER_BUCKET + 1)
-    return _percentiles_kernel(values, np.asarray(quantiles, dtype=np.float64) / 100.0, n_buckets)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    n = len(values)
+    n_buckets = min(ORDER_BUCKETS, n // VALUES_PER_BUCKET + 1)
+    positions = np.asarray(quantiles, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(positions)
+    ranks = np.empty(2 * len(positions), dtype=np.int64)
+    ranks[0::2] = below
+    ranks[1::2] = np.minimum(ranks[0::2] + 1, n - 1)
+    ranked = _ranked_values_kernel(values, ranks, n_buckets)
+    low, high = ranked[0::2], ranked[1::2]
+    t = positions - below
+    difference = high - low
+    return np.where(t >= 0.5, high - difference * (1.0 - t), low + difference * t)
 
 
 def _distribution(values, kurtosis: str, shift: float) -> tuple[dict[str, float], float]:

@@ -347,13 +347,16 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
     ``p = c / c = 1`` and a variance of exactly 0)."""
     n_matrices, n_rows, n_columns = matrices.shape
     out = np.empty((n_matrices, 17))
-    out[:] = np.nan
     row_sums = np.empty(n_rows)
     column_sums = np.empty(n_columns)
-    for m in range(n_matrices):
+    for m in range(n_matrices):  # element by element: slice and tuple assignments compile for seconds
+        for k in range(17):
+            out[m, k] = np.nan
         matrix = matrices[m]
-        row_sums[:] = 0.0
-        column_sums[:] = 0.0
+        for i in range(n_rows):
+            row_sums[i] = 0.0
+        for j in range(n_columns):
+            column_sums[j] = 0.0
         total = short_low = short_high = long_low = long_high = 0.0
         for i in range(n_rows):
             g2 = row_values[i] * row_values[i]
@@ -380,10 +383,24 @@ def _emphasis_kernel(matrices, row_values, column_values, eps):
                     energy += probability * probability
         column_uniformity, short, long, n_units, column_variance = _marginal_sums(column_sums, column_values, total)
         grey_uniformity, low, high, _, grey_variance = _marginal_sums(row_sums, row_values, total)
-        out[m] = (short / total, long / total, low / total, high / total, short_low / total, short_high / total,
-                  long_low / total, long_high / total, grey_uniformity / total, grey_uniformity / (total * total),
-                  column_uniformity / total, column_uniformity / (total * total), total / n_units, grey_variance,
-                  column_variance, entropy, energy)
+        row = out[m]
+        row[0] = short / total
+        row[1] = long / total
+        row[2] = low / total
+        row[3] = high / total
+        row[4] = short_low / total
+        row[5] = short_high / total
+        row[6] = long_low / total
+        row[7] = long_high / total
+        row[8] = grey_uniformity / total
+        row[9] = grey_uniformity / (total * total)
+        row[10] = column_uniformity / total
+        row[11] = column_uniformity / (total * total)
+        row[12] = total / n_units
+        row[13] = grey_variance
+        row[14] = column_variance
+        row[15] = entropy
+        row[16] = energy
     return out
 
 

@@ -155,7 +155,6 @@ def _join(parent, first, second):
         parent[first] = second
 
 
-@njit
 def _provisional_zones(levels, volume):
     """Provisional zones of ``levels`` and the union-find forests joining them into zones.
 
@@ -202,23 +201,36 @@ def _provisional_zones(levels, volume):
     members touch, and one join per run of matching members suffices.
     """
     n_z, n_y, n_x = levels.shape
+    n_roi = int(np.count_nonzero(levels > 0))
+    padded = np.zeros(n_z * (n_y + 2) * (n_x + 2), np.int32)
+    provisional = np.empty(padded.size, np.int32)
+    forests = np.empty((2, n_roi), np.int64)
+    voxel_count = np.zeros(n_roi, np.int64)
+    zone_slice = np.empty(n_roi, np.int32)
+    zone_level = np.empty(n_roi, np.int32)
+    n_zones = _provisional_zones_kernel(levels, volume, padded, provisional, forests[0], forests[1], voxel_count,
+                                        zone_slice, zone_level)
+    return (padded, provisional, forests[0, :n_zones].copy(), forests[1, :n_zones].copy(),
+            voxel_count[:n_zones].copy(), zone_slice[:n_zones].copy(), zone_level[:n_zones].copy())
+
+
+@njit
+def _provisional_zones_kernel(levels, volume, padded, provisional, in_plane_parent, volume_parent, voxel_count,
+                              zone_slice, zone_level):
+    """:func:`_provisional_zones` into its arrays, allocated by it (``padded`` zeros, ``voxel_count`` zeros,
+    the others one entry per ROI voxel at least); returns the number of provisional zones.
+
+    Allocations are left out of the kernel: each compiles on first use.
+    """
+    n_z, n_y, n_x = levels.shape
     p_x = n_x + 2
     plane = (n_y + 2) * p_x
-    padded = np.zeros(n_z * plane, np.int32)
-    n_roi = 0
     for z in range(n_z):
         for y in range(n_y):
             row = z * plane + (y + 1) * p_x + 1
             for x in range(n_x):
-                level = max(levels[z, y, x], 0)
-                padded[row + x] = level
-                n_roi += level > 0
-    provisional = np.empty(padded.size, np.int32)
-    in_plane_parent = np.empty(n_roi, np.int64)
-    volume_parent = np.empty(n_roi, np.int64)
-    voxel_count = np.zeros(n_roi, np.int64)
-    zone_slice = np.empty(n_roi, np.int32)
-    zone_level = np.empty(n_roi, np.int32)
+                level = levels[z, y, x]
+                padded[row + x] = level if level > 0 else 0
     ring = np.empty(8, np.int64)  # flat offsets of the 8 in-plane neighbours, in ring order
     ring[0], ring[1], ring[2], ring[3] = -p_x - 1, -p_x, -p_x + 1, 1
     ring[4], ring[5], ring[6], ring[7] = p_x + 1, p_x, p_x - 1, -1
@@ -282,8 +294,7 @@ def _provisional_zones(levels, volume):
                         previous = matching
                     if n_matching == 8:
                         _join(volume_parent, zone, provisional[below + ring[0]])
-    return (padded, provisional, in_plane_parent[:n_zones].copy(), volume_parent[:n_zones].copy(),
-            voxel_count[:n_zones].copy(), zone_slice[:n_zones].copy(), zone_level[:n_zones].copy())
+    return n_zones
 
 
 @njit
