@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from radiomix._numba import chunk_count, njit, njit_nogil, run_in_threads
+from radiomix._numba import chunk_count, njit_nogil, run_in_threads
 from radiomix.errors import InputError, NonFiniteIntensityError
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.spec import LocalIntensitySettings
