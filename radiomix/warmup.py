@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import time
+import typing
 from collections.abc import Callable, Iterable
 
 import numba
@@ -36,6 +37,7 @@ from radiomix.parallel_compile import (
     run_unit,
     run_units,
 )
+from radiomix.spec import UnreferencedMorphologyFeature
 
 LOGGER = logging.getLogger("radiomix")
 
@@ -58,6 +60,20 @@ KERNEL_GROUPS = {
                     "radiomix.features.zones", "radiomix.features.neighbourhood"),
 }
 """Kernel group -> modules holding its numba kernels (an IBSI spec, its filters, pyradiomics parameter files)."""
+
+OPTIONAL_KERNEL_MODULES = {
+    "unreferenced morphology": ("radiomix.features.geometry",),
+    "MCC": ("radiomix.features.mcc",),
+    "shape2D": ("radiomix.features.marching_squares",),
+    "LoG": ("radiomix.preprocess.filters.recursive_log", "radiomix.preprocess.filters.transpose"),
+    "Wavelet": ("radiomix.preprocess.filters.stationary_wavelet", "radiomix.preprocess.filters.transpose"),
+    "Gradient": ("radiomix.preprocess.filters.gradient",),
+    "LBP2D": ("radiomix.preprocess.filters.local_binary_pattern",),
+}
+"""Option -> the modules of a kernel group that only extractions with that option compile (the OMBB and MVEE
+densities, MCC, pyradiomics' shape2D class and image types). :func:`compile_if_cold` judges a cache cold on the
+modules the extraction uses, so that a cache filled by extractions without an option is not found cold, in every
+new process, for lack of the option's kernels."""
 
 FIRST_USE_MESSAGE = ("compiling numba kernels once ({group}: {missing} of {total} not in the cache; {how}; "
                      "cached afterwards). Run `radiomix warmup` once after installing to do this ahead.")
@@ -92,15 +108,44 @@ def uncompiled_kernels(modules: Iterable[str]) -> tuple[list[str], int]:
     return missing, total
 
 
-def is_cold(group: str) -> tuple[bool, int, int]:
+def is_cold(group: str, options: Iterable[str] | None = None) -> tuple[bool, int, int]:
     """Whether most (more than half) of ``group``'s kernels are about to be compiled; missing and total counts.
+
+    ``options`` (keys of :data:`OPTIONAL_KERNEL_MODULES`): only the optional modules of these options are looked
+    at (None: every module of the group).
 
     "Most": an empty cache, or one made stale by new sources, misses every
     kernel; a warm cache may still miss the few variants used only on very
     large inputs (parallel filters), which compile in seconds when first needed.
     """
-    missing, total = uncompiled_kernels(KERNEL_GROUPS[group])
+    modules = KERNEL_GROUPS[group]
+    if options is not None:
+        wanted = {module for option in options for module in OPTIONAL_KERNEL_MODULES[option]}
+        optional = {module for modules_of in OPTIONAL_KERNEL_MODULES.values() for module in modules_of}
+        modules = tuple(module for module in modules if module not in optional or module in wanted)
+    missing, total = uncompiled_kernels(modules)
     return 2 * len(missing) > total, len(missing), total
+
+
+def kernel_options(settings) -> set[str]:
+    """The options of :data:`OPTIONAL_KERNEL_MODULES` that an extraction with ``settings`` uses."""
+    from radiomix.pyradiomics.params import PyradiomicsSpec
+
+    if isinstance(settings, PyradiomicsSpec):
+        options = {image_type.name for image_type in settings.image_types} & set(OPTIONAL_KERNEL_MODULES)
+        options |= {"shape2D"} if settings.enabled_features("shape2D") else set()
+        options |= {"MCC"} if "MCC" in settings.enabled_features("glcm") else set()
+        return options
+    from radiomix.features.glcm import MCC_KEY
+
+    morphology, glcm = settings.features.morphology, settings.features.glcm
+    options = set()
+    if morphology is not None and (morphology.unreferenced_ibsi_features or set(morphology.ibsi_features or ())
+                                   & set(typing.get_args(UnreferencedMorphologyFeature))):
+        options.add("unreferenced morphology")
+    if glcm is not None and MCC_KEY in glcm.non_ibsi_features:
+        options.add("MCC")
+    return options
 
 
 def mark_notified(groups: Iterable[str]) -> None:
@@ -181,13 +226,14 @@ def compile_if_cold(settings, image) -> None:
     if not groups:
         return
     mark_notified(groups)
-    counts = {group: is_cold(group) for group in groups}
+    options = kernel_options(settings)
+    counts = {group: is_cold(group, options) for group in groups}
     cold = [group for group, (is_group_cold, _, _) in counts.items() if is_group_cold]
     if not cold:
         return  # a warm cache: the usual path, in milliseconds
     jobs = compile_jobs() if kernel_cache_folder() is not None else 1  # a read-only or unlockable cache
-    how = (f"in {jobs} processes, 15-20 s on 2 idle cores" if jobs > 1
-           else "20-30 s on an idle machine, more on a busy one")
+    how = (f"in {jobs} processes, about 10 s on 2 idle cores" if jobs > 1
+           else "about 15 s on an idle machine, more on a busy one")
     for group in cold:
         _warn_cold(group, *counts[group][1:], how)
     if jobs < 2:
@@ -197,7 +243,7 @@ def compile_if_cold(settings, image) -> None:
         return  # the extraction reports the unreadable image
     units = [unit for unit in spec_units(settings, pixel_type) if unit.group in cold]
     with compile_lock():  # another process may be compiling the same kernels: wait for it, then look again
-        units = [unit for unit in units if is_cold(unit.group)[0]]
+        units = [unit for unit in units if is_cold(unit.group, options)[0]]
         if units:
             compile_in_processes(units, jobs, run_here=_run_reporting_failures)
 
@@ -323,6 +369,9 @@ def warmup_units(groups: Iterable[str]) -> list[CompileUnit]:
     if "ibsi" in groups:
         for members in cluster_families(list(FAMILY_MODULES), "ibsi"):
             name, features = "+".join(members), {family: {} for family in members}
+            if "morphology" in features:  # the opt-in OMBB and MVEE kernels too
+                features["morphology"] = {"unreferenced_ibsi_features": list(
+                    typing.get_args(UnreferencedMorphologyFeature))}
             # the float32 variant compiles little more once the float64 one ran: both in one process
             units.append(CompileUnit(f"ibsi/float64/{name}", "ibsi", {
                 "discretisation": {"method": "none"}, "texture": {"dimensions": ["2D", "3D"]},

@@ -11,6 +11,8 @@ import pytest
 
 from radiomix import warmup
 from radiomix.cli import main
+from radiomix.pyradiomics.params import load_pyradiomics_spec
+from radiomix.spec import load_spec
 
 from conftest import REPO_ROOT
 
@@ -88,3 +90,28 @@ def test_ibsi_warm_up_compiles_the_variants_of_a_3d_extraction_from_a_float32_sc
     directions, writable = done.stdout.rsplit("]", 1)
     assert 13 in [int(count) for count in directions.strip("[ ").split(",")]
     assert writable.strip() == "True"
+
+
+def test_a_cache_without_the_optional_kernels_is_warm_for_extractions_that_do_not_use_them(monkeypatch):
+    # every module's kernels cached except the optional ones (filters, MCC, shape2D, OMBB/MVEE)
+    optional = {module for modules in warmup.OPTIONAL_KERNEL_MODULES.values() for module in modules}
+
+    def uncompiled(modules):  # four kernels in each optional module, one in the others (as for pyradiomics')
+        modules = list(modules)
+        missing = [f"{module}.kernel{k}" for module in modules if module in optional for k in range(4)]
+        return missing, len(missing) + sum(module not in optional for module in modules)
+
+    monkeypatch.setattr(warmup, "uncompiled_kernels", uncompiled)
+    defaults = load_pyradiomics_spec({"imageType": {"Original": {}}, "featureClass": {"firstorder": []}})
+    assert warmup.kernel_options(defaults) == set()
+    assert not warmup.is_cold("pyradiomics", warmup.kernel_options(defaults))[0]
+    assert warmup.is_cold("pyradiomics")[0]  # the whole group: most of its modules are optional ones
+    log = load_pyradiomics_spec({"imageType": {"LoG": {"sigma": [1.0]}, "Wavelet": {}},
+                                 "featureClass": {"glcm": ["MCC"], "shape2D": []}, "setting": {"force2D": True}})
+    assert warmup.kernel_options(log) == {"LoG", "Wavelet", "MCC", "shape2D"}
+    assert warmup.is_cold("pyradiomics", warmup.kernel_options(log))[0]
+    ibsi = load_spec({"features": {"morphology": {}, "glcm": {}}})
+    assert warmup.kernel_options(ibsi) == set()
+    boxes = load_spec({"features": {"morphology": {"unreferenced_ibsi_features": ["volume_density_mvee"]}}})
+    named = load_spec({"features": {"morphology": {"ibsi_features": ["volume_mesh", "area_density_ombb"]}}})
+    assert warmup.kernel_options(boxes) == warmup.kernel_options(named) == {"unreferenced morphology"}

@@ -184,7 +184,7 @@ def test_warmup_runs_a_failed_unit_again_in_process_and_raises_its_error(monkeyp
 def test_a_cold_extraction_compiles_its_units_in_processes_once(monkeypatch, caplog):
     calls = []
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (True, 5, 5))
     monkeypatch.setattr(warmup, "compile_in_processes",
                         lambda units, jobs, run_here=None: calls.append((units, jobs)) or [])
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "3")
@@ -206,11 +206,11 @@ def test_one_job_or_a_warm_cache_starts_no_process(monkeypatch):
     spec = load_spec({"features": {"statistics": {}}})
     picture, _ = parallel_compile.synthetic_case(CompileUnit("x", "ibsi", {}))
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (True, 5, 5))
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "1")
     warmup.compile_if_cold(spec, picture)
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (False, 0, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (False, 0, 5))
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
     warmup.compile_if_cold(spec, picture)
     assert calls == []
@@ -219,7 +219,7 @@ def test_one_job_or_a_warm_cache_starts_no_process(monkeypatch):
 def test_an_unreadable_image_is_left_to_the_extraction(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (True, 5, 5))
     monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append(units) or [])
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
     warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), tmp_path / "missing.nii.gz")
@@ -257,7 +257,7 @@ def test_a_cache_folder_that_cannot_hold_the_lock_still_loads_and_saves(tmp_path
 def test_a_cache_this_process_cannot_write_compiles_in_process_with_the_message(monkeypatch, caplog):
     calls = []
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (True, 5, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (True, 5, 5))
     monkeypatch.setattr(warmup, "compile_in_processes", lambda units, jobs, run_here=None: calls.append(units) or [])
     monkeypatch.setattr(parallel_compile.os, "access", lambda path, mode: False)  # a read-only folder (even for root)
     monkeypatch.setenv(warmup.JOBS_VARIABLE, "2")
@@ -266,7 +266,7 @@ def test_a_cache_this_process_cannot_write_compiles_in_process_with_the_message(
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), picture)
     assert calls == []
-    assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text and "20-30 s on an idle machine" in caplog.text
+    assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text and "about 15 s on an idle machine" in caplog.text
     with parallel_compile.compile_lock():  # no lock file either: a no-op
         pass
 
@@ -315,7 +315,7 @@ def test_processes_saving_variants_of_one_kernel_at_once_keep_every_entry(tmp_pa
 def test_a_warm_cache_does_not_measure_the_idle_cores(monkeypatch):
     # the usual path of every extraction: no 0.1 s measurement, no process
     monkeypatch.setattr(warmup, "_notified", set())
-    monkeypatch.setattr(warmup, "is_cold", lambda group: (False, 0, 5))
+    monkeypatch.setattr(warmup, "is_cold", lambda group, options=None: (False, 0, 5))
     monkeypatch.setattr(warmup, "idle_cores", lambda cores: pytest.fail("measured the idle cores on a warm cache"))
     monkeypatch.delenv(warmup.JOBS_VARIABLE, raising=False)
     warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), "never read.nii.gz")
