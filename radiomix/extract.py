@@ -18,6 +18,7 @@ from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.table import feature_table
 from radiomix.features.texture import box_present_levels
 from radiomix.io.images import read_image_file
+from radiomix.io.nrrd import voxel_bytes as nrrd_voxel_bytes
 from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.intensity import normalise_whole_image
@@ -129,9 +130,11 @@ def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image,
 
     Inflating compressed files releases the GIL, so the two reads overlap; a mask of fewer than
     :data:`PARALLEL_MASK_BYTES` voxel bytes is read after the image (a thread costs more than it
-    saves there: 0.2 ms against a 0.2-1 ms read). The label image is None for an in-memory mask,
-    a DICOM RTSTRUCT or SEG (rasterised later onto the image). An unreadable image is reported
-    before an unreadable mask.
+    saves there: 0.2 ms against a 0.2-1 ms read; pyradiomics defaults, whole call, idle: brain1's 1.6 MB
+    gzip NRRD mask 18.6 ms on a thread against 23.5 ms after the image, the CT phantom's 2.5 MB 51.0 against
+    51.7 ms, the real MR's 0.8 MB equal, the PET's 45 kB 2.9 against 2.7 ms). The label image is None for
+    an in-memory mask, a DICOM RTSTRUCT or SEG (rasterised later onto the image). An unreadable image is
+    reported before an unreadable mask.
     """
     if isinstance(mask, sitk.Image):
         return io.read_image(image), None
@@ -144,21 +147,28 @@ def _read_image_and_mask(image: ImageLike, mask: ImageLike) -> tuple[sitk.Image,
         return picture, mask_read.result()
 
 
-PARALLEL_MASK_BYTES = 8 << 20
+PARALLEL_MASK_BYTES = 1 << 20
 """Bytes (inflated) from which a mask file is read on a second thread, beside the image."""
 
 
 def _stored_voxel_bytes(path: str | Path) -> int:
-    """The bytes a file holds once inflated: a gzip file's trailer size (ISIZE), another file's size;
-    0 for what is not a readable file (its read names the problem)."""
+    """The bytes a file holds once inflated: a gzip file's trailer size (ISIZE), an NRRD file's voxel bytes
+    (its header: its voxel data may be gzip inside), another file's size; 0 for what is not a readable file
+    (its read names the problem)."""
     try:
         with open(path, "rb") as stream:
-            if not str(path).lower().endswith(".gz"):
-                return os.fstat(stream.fileno()).st_size
-            stream.seek(-4, os.SEEK_END)
-            return int.from_bytes(stream.read(4), "little")
+            name = str(path).lower()
+            if name.endswith(".gz"):
+                stream.seek(-4, os.SEEK_END)
+                return int.from_bytes(stream.read(4), "little")
+            size = os.fstat(stream.fileno()).st_size
+            return (nrrd_voxel_bytes(stream.read(NRRD_HEADER_BYTES)) or size) if name.endswith(".nrrd") else size
     except OSError:
         return 0
+
+
+NRRD_HEADER_BYTES = 4096
+"""Bytes read from the start of an NRRD mask to find the size of its voxel data."""
 
 
 def _label_file(mask: str | Path) -> sitk.Image | None:

@@ -142,3 +142,19 @@ def test_truncated_data_is_an_unreadable_file_error_naming_the_file(tmp_path):
     path.write_bytes(path.read_bytes()[:-6])
     with pytest.raises(UnreadableFileError, match=r"image\.nrrd: .*holds 42 bytes of voxel data.*announces 48"):
         read_simple_nrrd(path)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("pixel_type", [np.uint8, np.int16, np.float64])
+def test_the_voxel_bytes_of_an_nrrd_file_come_from_its_header(tmp_path, compress, pixel_type):
+    from radiomix.extract import NRRD_HEADER_BYTES, _stored_voxel_bytes
+    from radiomix.io.nrrd import voxel_bytes
+
+    voxels = np.zeros((7, 11, 13), dtype=pixel_type)
+    voxels[2:5, 3:8, 4:9] = 1
+    path = tmp_path / "mask.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(voxels), str(path), useCompression=compress)
+    assert voxel_bytes(path.read_bytes()[:NRRD_HEADER_BYTES]) == voxels.nbytes
+    assert _stored_voxel_bytes(path) == voxels.nbytes  # compressed: more than the file holds
+    assert voxel_bytes(b"P5 not an NRRD file\n\n") is None
+    assert voxel_bytes(b"NRRD0004\ntype: uchar\n\n") is None  # no sizes

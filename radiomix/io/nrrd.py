@@ -91,6 +91,17 @@ def _header(content: bytes) -> tuple[dict[str, str], int] | None:
     return fields, end + 2
 
 
+def voxel_bytes(head: bytes) -> int | None:
+    """Bytes of voxel data an NRRD header announces (sizes x type), from the file's first bytes; None if ``head``
+    holds no whole NRRD header with known ``sizes`` and ``type``."""
+    parsed = _header(head)
+    dtype = DTYPE_OF_NRRD_TYPE.get(parsed[0].get("type", "").lower()) if parsed else None
+    try:
+        return int(np.prod([int(v) for v in parsed[0]["sizes"].split()])) * dtype.itemsize if dtype else None
+    except (KeyError, ValueError):
+        return None
+
+
 def _vectors(text: str) -> np.ndarray | None:
     """The ``(a,b,c) (d,e,f) ...`` vectors of a header field, one per row; None on ``none`` entries."""
     vectors = _VECTOR.findall(text)
