@@ -23,7 +23,14 @@ from radiomix.io.rtstruct import roi_names
 from radiomix.preprocess.filters.settings import filter_image_type_name
 from radiomix.preprocess.intensity import normalise_whole_image
 from radiomix.preprocess.mask_conventions import read_mask_with_conventions
-from radiomix.preprocess.roi import ProcessedImage, filter_responses, image_arrays, process_image, roi_image
+from radiomix.preprocess.roi import (
+    ProcessedImage,
+    extent_slices,
+    filter_responses,
+    image_arrays_with_extent,
+    process_image,
+    roi_image,
+)
 from radiomix.pyradiomics.params import PyradiomicsSpec
 from radiomix.pyradiomics.translation import processing_spec, translate
 from radiomix.spec import Spec, load_spec
@@ -246,10 +253,19 @@ def _read_mask(picture: sitk.Image, mask: ImageLike, settings: Spec, label: int,
 
 
 def _process(picture: sitk.Image, binary: sitk.Image, settings: Spec, source: str) -> ProcessedImage:
-    """The ROI checked (:func:`radiomix.io.validate_roi`), the case interpolated and re-segmented."""
-    io.validate_roi(picture, binary, source=source, min_voxels=settings.mask.min_roi_voxels)
-    intensity, region, spacing = image_arrays(picture, binary)
-    return process_image(intensity, region, spacing, settings, source=source, geometry=picture)
+    """The ROI checked (:func:`radiomix.io.validate_roi`), the case interpolated and re-segmented.
+
+    The ROI array and its extent are found once (:func:`~radiomix.preprocess.roi.image_arrays_with_extent`);
+    an unsigned mask's ROI (every voxel not 0) lies inside that box, so the checks read the box only:
+    the same counts and errors as on the whole volume. Other masks, and empty ones, are checked whole.
+    """
+    intensity, region, spacing, extent = image_arrays_with_extent(picture, binary)
+    checked_whole = (extent is None or intensity.shape != region.shape
+                     or sitk.GetArrayViewFromImage(binary).dtype.kind not in "ub")
+    box = None if checked_whole else extent_slices(extent)
+    io.validate_roi(picture if checked_whole else intensity[box], binary if checked_whole else region[box],
+                    source=source, min_voxels=settings.mask.min_roi_voxels)
+    return process_image(intensity, region, spacing, settings, source=source, geometry=picture, extent=extent)
 
 
 def _image_values(processed: ProcessedImage, settings: Spec, original: bool) -> list[FamilyValues]:
