@@ -266,7 +266,8 @@ def test_a_cache_this_process_cannot_write_compiles_in_process_with_the_message(
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         warmup.compile_if_cold(load_spec({"features": {"statistics": {}}}), picture)
     assert calls == []
-    assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text and "about 15 s on an idle machine" in caplog.text
+    assert "compiling numba kernels once (ibsi: 5 of 5" in caplog.text
+    assert "about 15 s on an idle machine" in caplog.text
     with parallel_compile.compile_lock():  # no lock file either: a no-op
         pass
 
