@@ -332,6 +332,17 @@ def choose_method(n_voxels: int, box_shape) -> str:
     return "pairs" if pair_cost <= fft_cost else "fft"
 
 
+def _bounding_box(mask: np.ndarray) -> tuple[slice, ...]:
+    """The slices of a 3D mask's bounding box (projections per axis: no index array of its voxels)."""
+    box = []
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
+        if len(present) == 0:
+            raise InputError("Moran's I and Geary's C need at least two voxels")
+        box.append(slice(int(present[0]), int(present[-1]) + 1))
+    return tuple(box)
+
+
 def grid_morans_i_gearys_c(mask: np.ndarray, intensity: np.ndarray, spacing,
                            method: str = "auto") -> tuple[float, float]:
     """Moran's I and Geary's C of the voxels of a 3D mask (IBSI N365, NPT7).
@@ -356,17 +367,14 @@ def grid_morans_i_gearys_c(mask: np.ndarray, intensity: np.ndarray, spacing,
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 3 or np.shape(intensity) != mask.shape:
         raise InputError(f"need a 3D mask and intensities of its shape, got {mask.shape} and {np.shape(intensity)}")
-    corners = np.argwhere(mask)
-    if len(corners) == 0:
-        raise InputError("Moran's I and Geary's C need at least two voxels")
-    box = tuple(slice(low, high + 1) for low, high in zip(corners.min(axis=0), corners.max(axis=0)))
+    box = _bounding_box(mask)
     mask = mask[box]
     values = np.asarray(intensity, dtype=np.float64)[box][mask]
     deviations, squares = _deviations(values)
     if method == "auto":
         method = choose_method(len(values), mask.shape)
     if method == "pairs":
-        positions = (corners - corners.min(axis=0)) * np.asarray(spacing, dtype=np.float64)
+        positions = np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
         partial = _inverse_distance_sums(
             np.ascontiguousarray(positions[:, 0]), np.ascontiguousarray(positions[:, 1]),
             np.ascontiguousarray(positions[:, 2]), deviations)
