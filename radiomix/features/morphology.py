@@ -146,7 +146,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
             morphological_positions = surface.voxel_positions(morphological, spacing)
-            intensity_positions = surface.voxel_positions(intensity_mask, spacing)
+            intensity_positions = morphological_positions if np.array_equal(intensity_mask, morphological) \
+                else surface.voxel_positions(intensity_mask, spacing)  # equal unless re-segmented
             weighted_centre = intensities @ intensity_positions / total
             put("centre_of_mass_shift",
                 np.linalg.norm(morphological_positions.mean(axis=0) - weighted_centre))
