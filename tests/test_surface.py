@@ -56,3 +56,27 @@ def test_a_single_voxel_mesh_is_an_octahedron_of_its_spacing():
     spacing = (2.0, 1.0, 3.0)
     built = surface.build_surface(np.ones((1, 1, 1), dtype=bool), spacing, "lewiner")
     assert built.volume == pytest.approx(np.prod(spacing) / 6.0, rel=1e-12)
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1),
+       st.tuples(*(st.sampled_from([0.5, 0.7, 0.977, 1.3, 2.0, 3.0]) for _ in range(3))))
+def test_mesh_of_the_bounding_box_is_the_whole_blocks_bit_for_bit(seed, spacing):
+    # a ROI inside a block with margins (as extraction cuts it), anywhere, touching the block's border or not
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(2, 9, size=3))
+    mask = np.zeros(shape, dtype=bool)
+    low = [int(rng.integers(0, n)) for n in shape]
+    high = [int(rng.integers(first + 1, n + 1)) for first, n in zip(low, shape)]
+    box = tuple(slice(first, last) for first, last in zip(low, high))
+    mask[box] = rng.random(mask[box].shape) < rng.uniform(0.3, 1.0)
+    mask[tuple(rng.integers(first, last) for first, last in zip(low, high))] = True
+    # the whole padded block, as scikit-image meshes it
+    expected, expected_faces, _, _ = surface.lewiner_marching_cubes(
+        np.pad(mask, 1).astype(np.float32), level=0.5, spacing=spacing)
+    vertices, faces, volume, area = surface._outward_mesh(mask, spacing)
+    assert vertices.dtype == np.float64
+    np.testing.assert_array_equal(vertices, np.asarray(expected, dtype=np.float64))
+    expected_faces = np.asarray(expected_faces, dtype=np.int64)
+    assert np.array_equal(faces, expected_faces) or np.array_equal(faces, expected_faces[:, ::-1])  # wound outwards
+    assert volume > 0 and area > 0

@@ -66,6 +66,12 @@ def sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.nda
     return np.ascontiguousarray(np.column_stack([pairs, half_widths]), dtype=np.int64)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_sphere_rows(spacing: tuple[float, float, float], radius_mm: float) -> np.ndarray:
+    """:func:`sphere_rows`, computed once per voxel size and radius (0.14 ms a call otherwise); not to be modified."""
+    return sphere_rows(spacing, radius_mm)
+
+
 @njit_nogil
 def _sphere_means_block(intensity, centres, rows, flat_offsets, starts, begin, stop, all_finite, means):
     """Means of :func:`_sphere_means_kernel` for the centres ``begin..stop - 1`` (``begin`` a multiple of 4).
@@ -130,7 +136,10 @@ def _sphere_layout(shape, centres, rows, all_finite):
     row_starts = np.repeat((rows[:, 0] * n_y + rows[:, 1]) * n_x, 2 * half_widths + 1)
     flat_offsets = row_starts + np.concatenate([np.arange(-half, half + 1) for half in half_widths])
     reach = np.abs(rows).max(axis=0)
-    inside = np.all((centres >= reach) & (centres < np.asarray(shape) - reach), axis=1) & all_finite
+    inside = np.full(len(centres), all_finite)
+    for axis in range(3):  # column by column: a reduction over the short axis of (n, 3) is 6x slower
+        column = centres[:, axis]
+        inside &= (column >= reach[axis]) & (column < shape[axis] - reach[axis])
     starts = np.where(inside, (centres[:, 0] * n_y + centres[:, 1]) * n_x + centres[:, 2], -1)
     return np.ascontiguousarray(flat_offsets, dtype=np.int64), np.ascontiguousarray(starts, dtype=np.int64)
 
@@ -188,7 +197,7 @@ def sphere_mean_intensities(intensity: np.ndarray, mask: np.ndarray,
         raise NonFiniteIntensityError("the ROI holds NaN or infinite intensities; "
                                       "re-segment or fix the image before extraction")
     centres = np.ascontiguousarray(np.argwhere(mask), dtype=np.int64)
-    rows = sphere_rows(spacing, radius_mm)
+    rows = _cached_sphere_rows(tuple(float(s) for s in spacing), float(radius_mm))
     work = len(centres) * int((2 * rows[:, 2] + 1).sum())
     return _sphere_means_kernel(intensity, centres, rows, chunk_count(work, len(centres)), all_finite)
 

