@@ -252,22 +252,3 @@ def test_fft_sums_do_not_rely_on_scipy_transforming_in_place(monkeypatch):
     monkeypatch.setattr(sa.scipy.fft, "fft", lambda x, **options: transform(x.copy(), **options))
     assert sa._fft_inverse_distance_sums(mask, deviation_grid, (1.0, 2.0, 0.5), workers=1) == pytest.approx(in_place,
                                                                                                           rel=1e-14)
-
-
-def test_cached_kernel_spectra_are_kept_per_box_and_voxel_size():
-    # one box, two voxel sizes, called in turn: each call must use its own spectrum (equal to the pair sums)
-    rng = np.random.default_rng(11)
-    mask = rng.random((6, 7, 5)) < 0.6
-    mask[0, 0, 0] = mask[-1, -1, -1] = True
-    intensity = rng.integers(-5, 6, size=mask.shape).astype(np.float64)
-    sa._inverse_distance_spectrum.cache_clear()
-    for spacing in [(1.0, 2.0, 0.5), [2.0, 1.0, 0.5], np.array([1.0, 2.0, 0.5]), (2.0, 1.0, 0.5)]:
-        fft = sa.grid_morans_i_gearys_c(mask, intensity, spacing, method="fft")
-        pairs = sa.grid_morans_i_gearys_c(mask, intensity, spacing, method="pairs")
-        np.testing.assert_allclose(fft, pairs, rtol=0, atol=sa.FFT_TOLERANCE)
-    assert sa._inverse_distance_spectrum.cache_info().currsize == 2  # a list or an array hits the tuple's entry
-    box = sa.fft_grid_shape(mask.shape)
-    for key in [((6, 7, 5), box, (1.0, 2.0, 0.5)), ((6, 7, 5), box, (2.0, 1.0, 0.5))]:
-        # the sums did not write into the cached spectrum
-        fresh = sa._inverse_distance_spectrum.__wrapped__(*key)
-        np.testing.assert_array_equal(sa._inverse_distance_spectrum(*key), fresh)

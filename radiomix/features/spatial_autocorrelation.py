@@ -45,7 +45,6 @@ cost (:data:`PAIR_EVALUATIONS_PER_FFT_ELEMENT`, :data:`FFT_FIXED_PAIR_EVALUATION
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -197,17 +196,6 @@ def fft_grid_shape(box_shape) -> tuple[int, ...]:
     return tuple(_even_fast_length(2 * int(s) - 1) for s in box_shape)
 
 
-KERNEL_SPECTRA_CACHED = 8
-"""Kernel spectra kept for reuse (:func:`_inverse_distance_spectrum`), at most ``16 s_z s_y s_x`` bytes each.
-
-The spectrum depends on the bounding box and the voxel size only: repeated extractions of one ROI
-(several images or filters over one mask, another spec, a warm benchmark) compute it once. Measured
-on the shared 2-core machine: 0.3 ms of the PET's 2.3 ms FFT sums (grid 72 x 54 x 48), 1.5 ms of the
-CT phantom's 11-15 ms.
-"""
-
-
-@functools.lru_cache(maxsize=KERNEL_SPECTRA_CACHED)
 def _inverse_distance_spectrum(box_shape: tuple[int, ...], grid_shape: tuple[int, ...],
                                spacing: tuple[float, ...]) -> np.ndarray:
     """Octant ``0 <= k_a <= L_a / 2`` of the real FFT of ``K(o) = 1 / ||o * spacing||`` (``0 < |o_a| < s_a``, else 0).
@@ -216,8 +204,7 @@ def _inverse_distance_spectrum(box_shape: tuple[int, ...], grid_shape: tuple[int
     transform is real, even, and equal to the type-1 DCT of one octant
     ``0 <= o_a <= L_a / 2``: an eighth of the grid is transformed. The
     octant's first axis is the half grid of a real FFT along axis 0;
-    :func:`_spectral_sums` mirrors the other two. Cached
-    (:data:`KERNEL_SPECTRA_CACHED`): the caller must not modify the result.
+    :func:`_spectral_sums` mirrors the other two.
     """
     octant = [np.arange(length // 2 + 1) for length in grid_shape]
     squared = [(offsets * float(step)) ** 2 for offsets, step in zip(octant, spacing)]
