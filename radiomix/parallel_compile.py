@@ -52,7 +52,7 @@ UNIT_SECONDS = {
     "ibsi/float32/ngtdm+ngldm": 0.1,
     "filters/mean": 1.5, "filters/log": 1.5, "filters/simoncelli": 1.0, "filters/laws": 0.5,
     "filters/wavelet": 0.5, "filters/gabor": 0.5,
-    "pyradiomics/shape": 3.0, "pyradiomics/firstorder": 1.35, "pyradiomics/glcm": 4.2, "pyradiomics/gldm": 0.95,
+    "pyradiomics/shape": 2.7, "pyradiomics/firstorder": 1.35, "pyradiomics/glcm": 4.0, "pyradiomics/gldm": 0.95,
     "pyradiomics/ngtdm": 1.45, "pyradiomics/gldm+ngtdm": 2.0, "pyradiomics/glszm": 1.3, "pyradiomics/glrlm": 0.8,
     "pyradiomics/LoG": 33.0, "pyradiomics/Wavelet": 4.2, "pyradiomics/Gradient": 0.3, "pyradiomics/LBP3D": 0.3,
     "pyradiomics/Square": 0.1, "pyradiomics/SquareRoot": 0.1, "pyradiomics/Logarithm": 0.1,

@@ -263,7 +263,13 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     # their own, compiled only for them; called from the feature kernel they compiled with every IBSI extraction)
     marginals = np.empty((n_matrices if pyradiomics_correlations else 0, 2, n_grey))
     sums = np.zeros((n_matrices if pyradiomics_correlations else 0, 3))
-    values = _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations), marginals, sums)
+    # output and work arrays allocated here: each new array shape or type allocated inside a kernel costs
+    # 0.1-0.2 s of its first compilation
+    values = np.full((n_matrices, 25), np.nan)
+    count_sums = np.empty((4, max(2 * n_grey - 1, 0)), dtype=stack.dtype)
+    probability_sums = np.empty((6, max(2 * n_grey - 1, 0)))
+    _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations), marginals, sums,
+                         values, count_sums, probability_sums)
     if pyradiomics_correlations:
         _pyradiomics_correlations_kernel(stack, marginals, sums, float(eps), values)
     return values
@@ -286,8 +292,13 @@ def _quotient(numerator, denominator):
 
 
 @njit_exact
-def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marginals, sums):
-    """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix, in :data:`FEATURE_KEYS` order.
+def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marginals, sums, values, count_sums,
+                         probability_sums):
+    """Kernel of :func:`glcm_feature_values`: one row of 25 values per matrix into ``values`` (NaN on entry).
+
+    Rows in :data:`FEATURE_KEYS` order; rows of empty matrices stay NaN.
+    ``count_sums`` (4 rows, matrices' type) and ``probability_sums`` (6 rows,
+    float64), each ``2 Ng - 1`` long, are work space (their content is overwritten).
 
     A first pass over each matrix sums its rows, columns, diagonals
     (``|i - j|``) and cross-diagonals (``i + j``) as counts, divided by the
@@ -310,20 +321,16 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marg
     and a variance of exactly 0.
     """
     n_matrices, n_grey, _ = matrices.shape
-    values = np.empty((n_matrices, 25))
-    for m in range(n_matrices):
-        for k in range(25):
-            values[m, k] = np.nan
-    row_acc = np.empty(n_grey, matrices.dtype)
-    col_acc = np.empty(n_grey, matrices.dtype)
-    diff_acc = np.empty(n_grey, matrices.dtype)
-    sum_acc = np.empty(2 * n_grey - 1, matrices.dtype)  # k = i + j = 2..2 Ng at index k - 2
-    row_sum = np.empty(n_grey)
-    col_sum = np.empty(n_grey)
-    px = np.empty(n_grey)
-    py = np.empty(n_grey)
-    diff_sum = np.empty(n_grey)
-    sum_sum = np.empty(2 * n_grey - 1)
+    row_acc = count_sums[0]
+    col_acc = count_sums[1]
+    diff_acc = count_sums[2]
+    sum_acc = count_sums[3]  # k = i + j = 2..2 Ng at index k - 2
+    row_sum = probability_sums[0]
+    col_sum = probability_sums[1]
+    px = probability_sums[2]
+    py = probability_sums[3]
+    diff_sum = probability_sums[4]
+    sum_sum = probability_sums[5]
     for m in range(n_matrices):
         matrix = matrices[m]
         for k in range(n_grey):  # element by element: slice assignments compile for seconds
@@ -445,7 +452,6 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marg
             if n_rows_used >= 2 or n_cols_used >= 2:
                 out[23] = _quotient(-mutual_information, max(hx, hy))
             out[24] = np.sqrt(1.0 - np.exp(-2.0 * max(mutual_information, 0.0)))
-    return values
 
 
 @njit_exact

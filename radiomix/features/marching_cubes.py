@@ -313,13 +313,7 @@ def _line_ends(grid, axes):
 
 
 @njit
-def _cross(origin_u, origin_v, a_u, a_v, b_u, b_v):
-    """z component of ``(a - origin) x (b - origin)`` (integers: exact)."""
-    return (a_u - origin_u) * (b_v - origin_v) - (a_v - origin_v) * (b_u - origin_u)
-
-
-@njit
-def _plane_farthest_pair(grid, spacing, axis):
+def _plane_farthest_pair(grid, spacing, axis, low, high, hull_u, hull_v):
     """Largest squared distance (mm^2) between two vertices in the same plane of constant ``grid[:, axis]``.
 
     In each plane the points' convex hull is built by Andrew's monotone
@@ -327,35 +321,37 @@ def _plane_farthest_pair(grid, spacing, axis):
     second axis (columns in increasing order: no sorting; a point between
     them is no hull vertex), then the hull vertices are compared pairwise.
     Positions are ``(grid * 0.5) * spacing``, as the mesh vertices'.
+    ``low`` and ``high`` (int64, shape ``(size[axis], size[first])``, ``size``
+    the grid's extent, ``first = (axis + 1) % 3``) hold ``size[second]`` and
+    -1 on entry; ``hull_u`` and ``hull_v`` (``2 size[first] + 2``) are work
+    space. Allocated by the caller (:func:`plane_diameters`): arrays
+    allocated inside a kernel lengthen its first compilation.
     """
     first = (axis + 1) % 3
     second = (axis + 2) % 3
-    size = np.zeros(3, dtype=np.int64)
-    for i in range(grid.shape[0]):
-        for d in range(3):
-            size[d] = max(size[d], grid[i, d] + 1)
-    low = np.full((size[axis], size[first]), size[second], dtype=np.int64)
-    high = np.full((size[axis], size[first]), -1, dtype=np.int64)
+    n_columns = low.shape[1]
     for i in range(grid.shape[0]):
         plane = grid[i, axis]
         column = grid[i, first]
         low[plane, column] = min(low[plane, column], grid[i, second])
         high[plane, column] = max(high[plane, column], grid[i, second])
-    hull_u = np.empty(2 * size[first] + 2, dtype=np.int64)
-    hull_v = np.empty(2 * size[first] + 2, dtype=np.int64)
     best = 0.0
-    for plane in range(size[axis]):
+    for plane in range(low.shape[0]):
         n_hull = 0
         for chain in range(2):  # lower chain left to right, then upper chain right to left
             chain_start = n_hull
-            for step in range(size[first]):
-                column = step if chain == 0 else size[first] - 1 - step
+            for step in range(n_columns):
+                column = step if chain == 0 else n_columns - 1 - step
                 if high[plane, column] < 0:
                     continue
                 row = low[plane, column] if chain == 0 else high[plane, column]
-                while n_hull - chain_start >= 2 and _cross(hull_u[n_hull - 2], hull_v[n_hull - 2],
-                                                           hull_u[n_hull - 1], hull_v[n_hull - 1],
-                                                           column, row) <= 0:
+                while n_hull - chain_start >= 2:
+                    # z component of (last - before) x (new - before), integers: exact; <= 0: no left turn
+                    before_u = hull_u[n_hull - 2]
+                    before_v = hull_v[n_hull - 2]
+                    if ((hull_u[n_hull - 1] - before_u) * (row - before_v)
+                            - (hull_v[n_hull - 1] - before_v) * (column - before_u)) > 0:
+                        break
                     n_hull -= 1
                 hull_u[n_hull] = column
                 hull_v[n_hull] = row
@@ -376,7 +372,18 @@ def plane_diameters(grid: np.ndarray, spacing_zyx) -> np.ndarray:
     pair of its convex hull's vertices (:func:`_plane_farthest_pair`).
     """
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    return np.array([float(np.sqrt(_plane_farthest_pair(grid, spacing, axis))) for axis in range(3)])
+    if grid.shape[0] == 0:
+        return np.zeros(3)
+    grid = np.ascontiguousarray(grid, dtype=np.int64)
+    size = grid.max(axis=0) + 1
+    diameters = np.empty(3)
+    for axis in range(3):
+        first, second = (axis + 1) % 3, (axis + 2) % 3
+        low = np.full((size[axis], size[first]), size[second], dtype=np.int64)
+        high = np.full((size[axis], size[first]), -1, dtype=np.int64)
+        hull = np.empty((2, 2 * size[first] + 2), dtype=np.int64)
+        diameters[axis] = np.sqrt(_plane_farthest_pair(grid, spacing, axis, low, high, hull[0], hull[1]))
+    return diameters
 
 
 def diameter_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -60,9 +60,16 @@ def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
     n, _, n_matrices = matrices.shape
     stacked = np.ascontiguousarray(matrices.transpose(2, 0, 1))
     if chunk_count(n ** 3 * n_matrices, n_matrices) == 1:  # on the calling thread: no parallel region to start
-        # kernel by kernel from Python: a kernel calling others compiles their code again, inlined
-        return np.array([_tridiagonal_eigenvalue(*_tridiagonal(_mcc_symmetric(matrix, eps)), n - 2)
-                         for matrix in stacked], dtype=np.float64)
+        # kernel by kernel from Python, on arrays allocated here: a kernel calling others compiles their code
+        # again, inlined, and each array allocated inside a kernel costs 0.1-0.2 s of its first compilation
+        squares = np.empty((4, n, n))
+        vectors = np.empty((6, n))
+        second = np.empty(n_matrices)
+        for index, matrix in enumerate(stacked):
+            _mcc_symmetric(matrix, eps, squares, vectors)
+            _tridiagonal(squares[3], vectors[2], vectors[3], vectors[4], vectors[5])
+            second[index] = _tridiagonal_eigenvalue(vectors[2], vectors[3], n - 2)
+        return second
     return _mcc_parallel(stacked, eps)
 
 
@@ -78,30 +85,42 @@ def _mcc_parallel(stacked, eps):
 @njit
 def _mcc_eigenvalue(counts, eps):
     """Second largest eigenvalue of the symmetrised ``Q`` of one GLCM (see :func:`mcc_second_eigenvalues`)."""
-    return second_largest_eigenvalue(_mcc_symmetric(counts, eps))
+    n = counts.shape[0]
+    squares = np.empty((4, n, n))
+    vectors = np.empty((2, n))
+    _mcc_symmetric(counts, eps, squares, vectors)
+    return second_largest_eigenvalue(squares[3])
 
 
 @njit
-def _mcc_symmetric(counts, eps):
-    """The symmetric part of ``Px^1/2 Q Px^-1/2`` of one GLCM (see :func:`mcc_second_eigenvalues`)."""
+def _mcc_symmetric(counts, eps, squares, vectors):
+    """The symmetric part of ``Px^1/2 Q Px^-1/2`` of one GLCM (see :func:`mcc_second_eigenvalues`).
+
+    ``squares`` (``(4, n, n)``) and ``vectors`` (at least 2 rows of ``n``)
+    are work space, overwritten; ``squares[3]`` holds the result.
+    """
     n = counts.shape[0]
     total = counts.sum()
-    p = np.empty((n, n))  # element by element: an array expression costs a compilation more
-    for i in range(n):
+    p = squares[0]
+    weighted = squares[1]
+    q = squares[2]
+    symmetric = squares[3]
+    px = vectors[0]
+    py = vectors[1]
+    for i in range(n):  # element by element: an array expression costs a compilation more
+        px[i] = 0.0
+        py[i] = 0.0
         for j in range(n):
             p[i, j] = counts[i, j] / total
-    px = np.zeros(n)
-    py = np.zeros(n)
+            symmetric[i, j] = 0.0
     for i in range(n):
         for j in range(n):
             px[i] += p[i, j]
             py[j] += p[i, j]
-    weighted = np.empty((n, n))
     for i in range(n):
         for k in range(n):
             weighted[i, k] = p[i, k] / (px[i] * py[k] + eps)
-    q = _row_products(weighted, p)
-    symmetric = np.zeros((n, n))
+    _row_products(weighted, p, q)
     for i in range(n):
         if px[i] == 0.0:
             continue
@@ -112,19 +131,17 @@ def _mcc_symmetric(counts, eps):
             value = 0.5 * (ratio * q[i, j] + q[j, i] / ratio)
             symmetric[i, j] = value
             symmetric[j, i] = value
-    return symmetric
 
 
 @njit
-def _row_products(a, b):
-    """``a @ b.T`` for square matrices: the dot products of rows, two rows of each at a time.
+def _row_products(a, b, out):
+    """``a @ b.T`` for square matrices into ``out``: the dot products of rows, two rows of each at a time.
 
     Each pair of rows of ``b`` loaded serves two rows of ``a`` (four
     vectorised dot products in one loop); every dot product runs over ``k``
     as a single one would.
     """
     n = a.shape[0]
-    out = np.empty((n, n))
     even = n - n % 2
     for i in range(0, even, 2):
         a0 = a[i]
@@ -151,7 +168,6 @@ def _row_products(a, b):
             for k in range(n):
                 value += a[i, k] * b[j, k]
             out[i, j] = value
-    return out
 
 
 @njit
@@ -163,13 +179,17 @@ def second_largest_eigenvalue(symmetric):
     call slow down the next numba parallel region on few cores). Accurate to
     about ``1e-15`` times the largest absolute eigenvalue.
     """
-    diagonal, off_diagonal = _tridiagonal(symmetric)
-    return _tridiagonal_eigenvalue(diagonal, off_diagonal, symmetric.shape[0] - 2)
+    n = symmetric.shape[0]
+    vectors = np.empty((4, n))
+    _tridiagonal(symmetric, vectors[0], vectors[1], vectors[2], vectors[3])
+    return _tridiagonal_eigenvalue(vectors[0], vectors[1], n - 2)
 
 
 @njit
-def _tridiagonal(a):
+def _tridiagonal(a, diagonal, off_diagonal, v, w):
     """Diagonal and sub-diagonal of a tridiagonal matrix similar to the symmetric ``a`` (overwritten).
+
+    Written into ``diagonal`` and ``off_diagonal[:n - 1]``; ``v`` and ``w`` (length ``n``) are work space.
 
     Each step ``k`` applies the reflection ``H = I - beta v v^T`` that maps
     column ``k`` below the diagonal onto its first entry, as ``a <- H a H``
@@ -180,10 +200,8 @@ def _tridiagonal(a):
     ``j < i``.
     """
     n = a.shape[0]
-    diagonal = np.empty(n)
-    off_diagonal = np.zeros(max(n - 1, 0))
-    v = np.zeros(n)
-    w = np.zeros(n)
+    for k in range(n - 1):
+        off_diagonal[k] = 0.0
     for k in range(n - 2):
         m = k + 1
         norm2 = 0.0
@@ -231,7 +249,6 @@ def _tridiagonal(a):
         diagonal[n - 2] = a[n - 2, n - 2]
         off_diagonal[n - 2] = a[n - 1, n - 2]
     diagonal[n - 1] = a[n - 1, n - 1]
-    return diagonal, off_diagonal
 
 
 @njit
