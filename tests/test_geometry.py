@@ -398,3 +398,20 @@ def test_mvee_of_points_with_one_at_the_weighted_centre():
     assert np.max(np.sum(deviations ** 2, axis=1)) <= 1.0 + 1e-9
     polished = geometry._newton_weights(lifted, seed, 1e-12, geometry.MVEE_NEWTON_STEPS)
     assert mvee_conditions(lifted, polished)[0] <= 1e-12
+
+
+def test_silhouette_ring_of_lattice_hulls_seen_along_an_axis_misses_no_vertex_of_the_projection():
+    # faces exactly edge-on: the loop could run along one side of such a face only (found by hypothesis)
+    rng = np.random.default_rng(2026)
+    for _ in range(300):
+        points = np.unique(rng.integers(0, 5, size=(int(rng.integers(12, 40)), 3)) / 2.0, axis=0)
+        if len(points) < 4 or np.linalg.matrix_rank(points - points.mean(axis=0)) < 3:
+            continue
+        convex = geometry._hull_structure(ConvexHull(points))
+        for axis in range(3):
+            normal = np.eye(3)[axis]
+            ring = geometry._silhouette_ring(convex, normal)
+            if len(ring):
+                first, second = in_plane(normal)
+                planar = convex[0] @ np.array([first, second]).T
+                assert set(ConvexHull(planar).vertices.tolist()) <= set(ring.tolist())

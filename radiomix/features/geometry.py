@@ -525,9 +525,11 @@ def _silhouette_ring(convex, normal):
     boundary of the hull's projection (collinear runs included): walked from
     edge to edge, it lists the vertices that may bound the projection
     already in order around it, in either direction. Each vertex of the
-    loop has exactly two such edges; if one has another number (a sign
-    flipped by rounding on a face nearly edge-on), or no such edge exists,
-    the ring is empty and the caller sorts the silhouette instead.
+    loop has exactly two such edges; if one has another number, or no such
+    edge exists, or a face is edge-on (within :data:`SILHOUETTE_MARGIN`: its
+    projection is a segment, and the loop may run along its near side only,
+    missing a vertex of the far side that bounds the projection), the ring is
+    empty and the caller sorts the silhouette instead.
     """
     face_normals = convex[1]
     edge_vertices = convex[2]
@@ -539,6 +541,8 @@ def _silhouette_ring(convex, normal):
     for f in range(face_normals.shape[0]):
         facing = face_normals[f, 0] * normal[0] + face_normals[f, 1] * normal[1] + face_normals[f, 2] * normal[2]
         towards[f] = facing >= 0.0
+        if abs(facing) <= SILHOUETTE_MARGIN:
+            return np.empty(0, dtype=np.int64)
     ring = np.empty(n_vertices, dtype=np.int64)
     first_edge = -1
     for e in range(edge_faces.shape[0]):
