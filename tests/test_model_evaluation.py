@@ -342,3 +342,20 @@ def test_load_cohort_refuses_bad_tables(change, message):
         wide = changed
     with pytest.raises(InputError, match=message.replace("[", r"\[")):
         load_cohort(wide, clinical, "outcome", batch_column="site")
+
+
+def test_loading_a_wide_table_of_many_columns_with_a_batch_column_raises_no_performance_warning(tmp_path):
+    # the demo's shape: 600 feature columns read from CSV, the site in the clinical table (pandas warned on the join)
+    rng = np.random.default_rng(3)
+    patients = [f"P{i:03d}" for i in range(30)]
+    wide = pd.DataFrame(rng.normal(size=(30, 600)), columns=[f"CT__f{j}" for j in range(600)])
+    wide.insert(0, "patient_id", patients)
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    clinical = pd.DataFrame({"patient_id": patients, "age": rng.integers(40, 80, 30), "sex": ["M", "F"] * 15,
+                             "outcome": [0, 1] * 15, "site": ["A", "B", "C"] * 10})
+    clinical.to_csv(tmp_path / "clinical.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        cohort = load_cohort(tmp_path / "wide.csv", tmp_path / "clinical.csv", "outcome", batch_column="site")
+    assert cohort.table.shape == (30, 600 + 3)
+    assert cohort.table._mgr.nblocks <= 3  # one block per dtype: fold selections copy a few arrays

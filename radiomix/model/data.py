@@ -234,7 +234,9 @@ def load_cohort(
         if column.split(MODALITY_SEPARATOR, 1)[0] in modalities:
             raise InputError(f"clinical column {column!r} looks like a feature of modality "
                              f"{column.split(MODALITY_SEPARATOR, 1)[0]!r}; rename it", path=clinical_path)
-    table = table.join(encoded)
+    # one block per dtype: every fold's row selection then copies a few arrays, not a thousand columns (and
+    # adding the batch column below is not an insert into a frame of 1,000 blocks)
+    table = table.join(encoded).copy()
     if batch_values is not None:
         labels = batch_values.reindex(table.index)
         unlabelled = labels.isna() & table[[c for cs in modalities.values() for c in cs]].notna().any(axis=1)
@@ -242,12 +244,9 @@ def load_cohort(
             missing = ", ".join(labels.index[unlabelled][:5])
             raise InputError(f"batch column {batch_column!r} has no value for patient(s) {missing}, who have "
                              "radiomic features", path=clinical_path)
-        # assign() copies (one block per dtype) before it adds the column: no insert into a frame of 1,000 blocks
         table = table.assign(**{batch_column: pd.Series([None if pd.isna(v) else str(v) for v in labels],
                                                          index=table.index, dtype=object)})
     _check_names([*table.columns], features_path)
-    # one block per dtype: every fold's row selection then copies a few arrays, not a thousand columns
-    table = table.copy()
 
     classes, codes = _encode_outcome(clin[outcome], positive_class, clinical_path, outcome)
     layout = ColumnLayout(modalities=modalities, clinical=tuple(encoded.columns), batch_column=batch_column)
