@@ -102,6 +102,25 @@ def test_summary_says_by_how_much_the_multimodal_model_differs_from_each_source(
             row.model_b
 
 
+def test_event_counts_are_whole_numbers_and_match_metrics_csv(report):
+    """The sample-size table shows counts as integers (15, not 15.00) equal to metrics.csv's, ratios with decimals."""
+    path, text = report
+    table = text[text.index("Events (smaller outcome class)"):]
+    table = table[:table.index("</table>")]
+    header = [h.replace("_<wbr>", "_") for h in re.findall(r"<th>(.*?)</th>", table)]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]]
+    metrics = pd.read_csv(path.parent / "metrics.csv")
+    assert rows and "n_candidate_features" in header
+    for cells in rows:
+        model = cells[0].replace("_<wbr>", "_")
+        for name, cell in zip(header[1:], cells[1:]):
+            value = metrics[(metrics["model"] == model) & (metrics["metric"] == name)]["value"]
+            if name == "events_per_candidate_feature":
+                assert cell == f"{value.iloc[0]:.2f}", (model, name, cell)
+            elif len(value) and not np.isnan(value.iloc[0]):
+                assert cell == str(int(value.iloc[0])), (model, name, cell)
+
+
 def _chromium() -> str:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:

@@ -280,6 +280,10 @@ def _differences_from_multimodal(comparisons: pd.DataFrame, singles: list[str]) 
             + "; ".join(items) + ".")
 
 
+EVENT_COUNT_METRICS = ("smallest_class_outer_test_fold", "events_smallest_outer_training_fold", "n_candidate_features")
+"""The sample-size metrics that count patients or features (shown as whole numbers)."""
+
+
 def _warnings_section(result) -> str:
     parts = ["<h2 id='warnings'>Warnings and sample size</h2>"]
     warnings = result.warnings
@@ -288,11 +292,11 @@ def _warnings_section(result) -> str:
                      "excludes 0.5, no degenerate or identical predictions.</p>")
     else:
         parts.append(table_html(warnings, 3, "Guards that fired (warnings.csv)"))
-    size = result.metrics[result.metrics["metric"].isin(
-        ["smallest_class_outer_test_fold", "events_smallest_outer_training_fold", "n_candidate_features",
-         "events_per_candidate_feature"])]
+    size = result.metrics[result.metrics["metric"].isin([*EVENT_COUNT_METRICS, "events_per_candidate_feature"])]
     if len(size):
         wide = size.pivot(index="model", columns="metric", values="value").reindex(list(result.cross_validation))
+        for count in wide.columns.intersection(EVENT_COUNT_METRICS):  # whole numbers shown as such, not 15.00
+            wide[count] = [None if np.isnan(value) else int(value) for value in wide[count]]
         parts.append(table_html(wide.reset_index(), 2,
                                 "Events (smaller outcome class) per fold and per candidate feature"))
     parts.append("<p class='note'>Documented minimums (radiomix.model.guards): at least 4 patients in each "
