@@ -1,4 +1,5 @@
-"""What extraction loads: pydicom (~10 MiB resident) only when a DICOM file is actually read.
+"""What extraction loads: pydicom (~10 MiB resident) only when a DICOM file is actually read, and
+pandas (~40 MiB) not with the feature spec.
 
 Every row of ``make bench`` reports the process's peak memory, and a label-file extraction never
 reads DICOM; the DICOM readers import pydicom on their first use instead of at module import.
@@ -13,15 +14,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-def _loaded_after(code: str) -> dict:
-    """Whether pydicom is loaded before and after ``code`` in a fresh interpreter (this worktree first)."""
+def _loaded_after(code: str, module: str = "pydicom") -> dict:
+    """Whether ``module`` is loaded after ``code`` in a fresh interpreter (this worktree first on the path)."""
     script = ("import sys\n" + code + "\nimport json\n"
-              "print(json.dumps({'pydicom': 'pydicom' in sys.modules}))")
+              f"print(json.dumps({{{module!r}: {module!r} in sys.modules}}))")
     result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True,
                             timeout=300, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
     assert result.returncode == 0, result.stderr
@@ -68,3 +70,20 @@ def test_a_dicom_header_read_loads_pydicom_on_first_use(tmp_path):
         "assert (header.modality, header.series_uid, header.position) == ('CT', '1.2.3', (0.0, 0.0, 5.0))\n"
         "assert (header.rows, header.rescale_slope, header.rescale_intercept) == (2, 2.0, -1024.0)")
     assert loaded == {"pydicom": True}
+
+
+def test_the_spec_and_the_filter_settings_load_without_pandas():
+    loaded = _loaded_after(
+        "import radiomix.spec, radiomix.preprocess.filters.settings, radiomix.preprocess.discretisation", "pandas")
+    assert loaded == {"pandas": False}
+
+
+def test_preprocess_entries_resolve_on_first_use():
+    import radiomix.preprocess as preprocess
+    from radiomix.preprocess import intensity, suv
+
+    assert preprocess.suv_image is suv.suv_image and preprocess.normalise_mr is intensity.normalise_mr
+    assert sorted(preprocess.__all__) == ["body_mask", "ct_hu", "n4_bias_correction", "normalise_mr",
+                                          "suv_image", "suv_parameters"]
+    with pytest.raises(AttributeError, match="no attribute 'suv_imag'"):
+        preprocess.suv_imag  # noqa: B018
