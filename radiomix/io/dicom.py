@@ -35,20 +35,21 @@ of group 0010 except sex, age, size and weight (used by SUV normalisation), remo
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
-from pydicom.errors import InvalidDicomError
-from pydicom.filereader import read_partial
-from pydicom.tag import Tag
 
 from radiomix.errors import DicomSeriesError, UnreadableFileError
+
+if TYPE_CHECKING:
+    import pydicom
 
 DEFAULT_SLICE_TOLERANCE_MM = 0.05
 """Largest accepted deviation (mm) of a slice gap from the series' median gap.
@@ -93,14 +94,21 @@ _HEADER_KEYWORDS = [
     "RescaleSlope", "RescaleIntercept",
 ]
 
-_HEADER_TAGS = [Tag(keyword) for keyword in _HEADER_KEYWORDS]
-_LAST_HEADER_TAG = max(_HEADER_TAGS)
+
+
+@functools.cache
+def _header_tags() -> tuple:
+    """The tags of :data:`_HEADER_KEYWORDS`, in increasing order (pydicom is imported on the first DICOM
+    header read, not with this module: reading NIfTI or NRRD files never loads it, ~10 MiB)."""
+    from pydicom.tag import Tag
+
+    return tuple(sorted(Tag(keyword) for keyword in _HEADER_KEYWORDS))
 
 
 def _past_header_tags(tag, vr, length) -> bool:
     """Stop parsing after the last tag read (tags are stored in increasing order): the sequences that
     follow (PET isotope data, RTSTRUCT contours, SEG frames) are never parsed."""
-    return tag > _LAST_HEADER_TAG
+    return tag > _header_tags()[-1]
 
 
 @dataclass(frozen=True)
@@ -188,10 +196,13 @@ def read_instance_header(path: str | os.PathLike) -> DicomInstance:
     UnreadableFileError
         The file is not DICOM (pydicom cannot parse it).
     """
+    from pydicom.errors import InvalidDicomError
+    from pydicom.filereader import read_partial
+
     path = Path(path)
     try:
         with open(path, "rb") as stream:
-            header = read_partial(stream, stop_when=_past_header_tags, specific_tags=_HEADER_TAGS)
+            header = read_partial(stream, stop_when=_past_header_tags, specific_tags=list(_header_tags()))
     except InvalidDicomError as error:
         raise UnreadableFileError(f"not a DICOM file ({error})", path) from error
     slope = header.get("RescaleSlope")

@@ -28,12 +28,10 @@ import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
-from pydicom.dataelem import RawDataElement
-from pydicom.errors import InvalidDicomError
 
 from radiomix._numba import njit
 from radiomix.errors import (
@@ -43,6 +41,9 @@ from radiomix.errors import (
     UnreadableFileError,
 )
 from radiomix.io.dicom import RTSTRUCT_SOP_CLASS_UID, find_object
+
+if TYPE_CHECKING:
+    import pydicom
 
 SAME_PLANE_TOLERANCE_SLICES = 0.25
 """Largest distance (in slices) between contour planes merged onto one image slice."""
@@ -76,6 +77,9 @@ def find_rtstruct(path: str | os.PathLike) -> Path:
 
 
 def _read_dataset(path: Path) -> pydicom.Dataset:
+    import pydicom  # here, not with the module: extraction from label files never loads it (~10 MiB)
+    from pydicom.errors import InvalidDicomError
+
     try:
         dataset = pydicom.dcmread(path)
     except InvalidDicomError as error:
@@ -88,6 +92,8 @@ def _read_dataset(path: Path) -> pydicom.Dataset:
 
 def _contour_points(contour: pydicom.Dataset, roi_name: str, source: Path) -> np.ndarray:
     """``ContourData`` as an ``(n, 3)`` array (mm), parsing the raw DS text in one go when undecoded."""
+    from pydicom.dataelem import RawDataElement
+
     element = contour.get_item("ContourData")
     if element is None or not element.value:
         values = np.empty(0)

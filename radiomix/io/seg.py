@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
-from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import GeometryMismatchError, LabelAbsentError, UnreadableFileError
 from radiomix.io.dicom import SEG_SOP_CLASS_UID, find_object
 from radiomix.io.validation import DIRECTION_TOLERANCE, MaskSettings
+
+if TYPE_CHECKING:
+    import pydicom
 
 
 def find_seg(path: str | os.PathLike) -> Path:
@@ -33,6 +35,9 @@ def find_seg(path: str | os.PathLike) -> Path:
 
 
 def _read_dataset(path: Path, *, pixels: bool = True) -> pydicom.Dataset:
+    import pydicom  # here, not with the module: extraction from label files never loads it (~10 MiB)
+    from pydicom.errors import InvalidDicomError
+
     try:
         dataset = pydicom.dcmread(path, stop_before_pixels=not pixels)
     except InvalidDicomError as error:

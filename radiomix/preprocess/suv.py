@@ -18,14 +18,16 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pydicom
 import SimpleITK as sitk
-from pydicom.errors import InvalidDicomError
 
 from radiomix.errors import DicomSeriesError, InputError, UnreadableFileError
 from radiomix.io.images import read_image_file
+
+if TYPE_CHECKING:
+    import pydicom
 
 logger = logging.getLogger(__name__)
 
@@ -244,12 +246,17 @@ def _image_and_parameters(path_or_image, weight_kg, injected_dose_bq, injection_
         image = reader.Execute()
     except RuntimeError as exc:
         raise DicomSeriesError(f"cannot read the PET series ({exc})", path=str(path)) from exc
+    import pydicom  # here, not with the module: extraction without SUV never loads it (~10 MiB)
+
     headers = [pydicom.dcmread(str(f), stop_before_pixels=True) for f in dicom_files]
     return image, _parameters_from_dicom(headers, dicom_files, arguments, patient_id)
 
 
 def _dicom_series_files(path: Path) -> list[Path] | None:
     """The sorted files of the DICOM series at ``path`` (folder or file), or ``None`` if not DICOM."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
     if path.is_file():
         try:
             series_uid = pydicom.dcmread(str(path), stop_before_pixels=True,
@@ -352,6 +359,8 @@ def _radiopharmaceutical(header, path, patient_id, arguments) -> pydicom.Dataset
     if sequence:
         return sequence[0]
     if {"injected_dose_bq", "half_life_s", "injection_time"} <= set(arguments):
+        import pydicom
+
         return pydicom.Dataset()
     raise MissingDicomTagError(
         "RadiopharmaceuticalInformationSequence", path, patient_id,
