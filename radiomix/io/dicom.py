@@ -95,7 +95,6 @@ _HEADER_KEYWORDS = [
 ]
 
 
-
 @functools.cache
 def _header_tags() -> tuple:
     """The tags of :data:`_HEADER_KEYWORDS`, in increasing order (pydicom is imported on the first DICOM
