@@ -271,7 +271,7 @@ def glcm_feature_values(matrices: np.ndarray, n_levels: float, eps: float = 0.0,
     _glcm_feature_kernel(stack, float(n_levels), float(eps), bool(pyradiomics_correlations), marginals, sums,
                          values, count_sums, probability_sums)
     if pyradiomics_correlations:
-        _pyradiomics_correlations_kernel(stack, marginals, sums, float(eps), values)
+        _pyradiomics_correlations_kernel(stack, marginals, sums, float(eps), values, np.empty((n_grey, n_grey)))
     return values
 
 
@@ -455,10 +455,11 @@ def _glcm_feature_kernel(matrices, n_levels, eps, pyradiomics_correlations, marg
 
 
 @njit_exact
-def _pyradiomics_correlations_kernel(matrices, marginals, sums, eps, values):
+def _pyradiomics_correlations_kernel(matrices, marginals, sums, eps, values, logs):
     """pyradiomics' correlation and information correlations (columns 18, 23, 24) of every non-empty matrix.
 
-    From :func:`_glcm_feature_kernel`'s ``values`` (the joint entropy, column 3), ``marginals`` and ``sums``.
+    From :func:`_glcm_feature_kernel`'s ``values`` (the joint entropy, column 3), ``marginals`` and ``sums``;
+    ``logs``: work space of shape ``(n, n)`` (:func:`_pyradiomics_information_correlations`).
     """
     for m in range(matrices.shape[0]):
         total = sums[m, 0]
@@ -467,7 +468,7 @@ def _pyradiomics_correlations_kernel(matrices, marginals, sums, eps, values):
         out = values[m]
         out[18] = _pyradiomics_correlation(matrices[m], total, eps)
         _pyradiomics_information_correlations(matrices[m], total, out[3], sums[m, 1], sums[m, 2],
-                                              marginals[m, 0], marginals[m, 1], eps, out)
+                                              marginals[m, 0], marginals[m, 1], eps, out, logs)
 
 
 @njit_exact
@@ -503,7 +504,7 @@ def _pyradiomics_correlation(matrix, total, eps):
 
 
 @njit_exact
-def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out):
+def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, px, py, eps, out, logs):
     """pyradiomics' Imc1 and Imc2 (columns 23 and 24 of :func:`_glcm_feature_kernel`'s row) into ``out``.
 
     From ``HXY1 = -sum_ij p_ij log2(p_i. p_.j + eps)`` and
@@ -515,15 +516,26 @@ def _pyradiomics_information_correlations(matrix, total, joint_entropy, hx, hy, 
     mutual information, never below 0 but for rounding on a matrix of
     independent rows and columns, where pyradiomics takes the square root of
     a negative number (NaN) and radiomix gives the exact value, 0.
+
+    When ``px`` equals ``py`` (a symmetric matrix), ``p_i. p_.j`` is the same
+    product for ``(i, j)`` and ``(j, i)``: its logarithm is taken once, kept in
+    ``logs`` (work space, ``(n, n)``), the sums still added in row order.
     """
     n = matrix.shape[0]
+    same_marginals = True
+    for i in range(n):
+        same_marginals &= px[i] == py[i]
     hxy1 = 0.0
     hxy2 = 0.0
     for i in range(n):
         for j in range(n):
             product = px[i] * py[j]
             if product > 0.0:
-                log_product = np.log2(product + eps)
+                if same_marginals and j < i:
+                    log_product = logs[j, i]
+                else:
+                    log_product = np.log2(product + eps)
+                    logs[i, j] = log_product
                 hxy1 -= matrix[i, j] / total * log_product
                 hxy2 -= product * log_product
     divisor = max(hx, hy)

@@ -336,8 +336,9 @@ def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_value
     ``numpy.spacing(1)``; IBSI 0). Returns float64 values of shape
     ``(n_matrices, len(EMPHASIS_FEATURES))``, NaN rows for empty matrices.
     """
-    return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
-                            np.ascontiguousarray(row_values, dtype=np.float64),
+    matrices = np.asarray(matrices)  # integer counts are read as they are (their float values are exact)
+    matrices = np.ascontiguousarray(matrices, dtype=np.int64 if matrices.dtype.kind in "iub" else np.float64)
+    return _emphasis_kernel(matrices, np.ascontiguousarray(row_values, dtype=np.float64),
                             np.ascontiguousarray(column_values, dtype=np.float64), float(eps))
 
 
