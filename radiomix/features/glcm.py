@@ -615,7 +615,7 @@ def pyradiomics_group(present: PresentLevels, spacing_zyx, settings: GlcmSetting
     weight 1 for ``no_weighting``): ``3D, merged`` (``2.5D, merged``).
     """
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, False, settings.slice_axis)
-    by_offset = glcm_matrices(present.ranked, present.n_present, offsets, settings.symmetric)
+    by_offset = _glcm_matrices(present.ranked, present.n_present, offsets, False, settings.symmetric, True)[0]
     weights = None
     if settings.weighting_norm != "none":
         lengths_mm = offset_lengths_mm(offsets, spacing_zyx, settings.weighting_norm)

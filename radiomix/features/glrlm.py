@@ -288,11 +288,11 @@ def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSet
 def offset_matrices(present: PresentLevels, offsets: np.ndarray, flat_roi_rule: bool = True) -> np.ndarray:
     """Run counts ``[a, i, j - 1]`` (float64) of each offset ``a``, rows the grey levels present.
 
-    Counted by :func:`glrlm_matrices` from the ranked levels; with
+    Counted as :func:`glrlm_matrices` does from the ranked levels (checked already); with
     ``flat_roi_rule``, an offset along which no line of the box holds two ROI
     voxels is emptied (pyradiomics' test for a flat ROI).
     """
-    counts = glrlm_matrices(present.ranked, present.n_present, offsets).astype(np.float64)
+    counts = _glrlm_matrices(present.ranked, present.n_present, offsets, False, True)[0].astype(np.float64)
     if flat_roi_rule:
         # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
         roi = present.levels > 0

@@ -255,7 +255,7 @@ def box_present_levels(levels: np.ndarray | PresentLevels, n_levels: int) -> Pre
     """
     if isinstance(levels, PresentLevels):
         return levels
-    return present_levels(cropped_to_roi(levels, n_levels), n_levels)
+    return _ranked(cropped_to_roi(levels, n_levels), n_levels)
 
 
 def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
@@ -268,7 +268,11 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     EmptyRoiError
         No ROI voxel.
     """
-    levels = checked_levels(levels, n_levels)
+    return _ranked(checked_levels(levels, n_levels), n_levels)
+
+
+def _ranked(levels: np.ndarray, n_levels: int) -> PresentLevels:
+    """:func:`present_levels` of checked ``levels``."""
     present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
     present[0] = False
     if not present.any():
