@@ -277,8 +277,11 @@ def _ranked(levels: np.ndarray, n_levels: int) -> PresentLevels:
     present[0] = False
     if not present.any():
         raise EmptyRoiError(EMPTY_LEVELS)
-    rank_of_level = (np.cumsum(present) * present).astype(np.int32)
-    return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
+    if present[1:].all():  # every level present: each is its own rank
+        ranked = levels
+    else:
+        ranked = (np.cumsum(present) * present).astype(np.int32)[levels]
+    return PresentLevels(levels, ranked, np.flatnonzero(present).astype(np.float64), int(n_levels))
 
 
 def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[np.ndarray], np.ndarray],
