@@ -77,25 +77,28 @@ _CONTRAST = FEATURE_KEYS.index("contrast")
 _INVERSE_VARIANCE = FEATURE_KEYS.index("inverse_variance")
 
 @njit
-def _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table):
+def _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, n_levels):
     """Count level pairs ``(level(v), level(v + m))`` of ROI voxels, all directions in one pass.
 
     ``padded`` holds the levels (0 outside the ROI) with a border of zeros
     ``pad_z`` wide in z, the largest ``|dz|`` of ``offsets``, and ``pad`` in y
     and x, the largest ``|dy|, |dx|``, so every neighbour is a flat-index
     offset inside the array.
-    Adds the counts as gathered to ``table`` (int64 zeros, allocated by the
-    caller: an allocation in the kernel costs a compilation), shape ``(nz or 1, n_levels + 1,
+    Returns the counts as gathered, an int64 table of shape ``(nz or 1, n_levels + 1,
     n_directions, n_levels + 1)`` (one table per slice when ``per_slice``),
     ordered ``(first level, direction, second level)`` with a row and a
     column for level 0: a neighbour outside the ROI lands in column 0
     (discarded by :func:`_cooccurrence_counts`) instead of taking a branch,
     and the 13 counters of a voxel lie close together. The smallest integer
-    type of ``padded`` that holds the levels keeps the volume in cache.
+    type of ``padded`` that holds the levels keeps the volume in cache. The
+    table is allocated here, although that costs about 0.1 s more of the
+    first compilation: counting into a table passed in ran about 20% slower
+    (3D directions of the CT phantom: 1.8 against 1.45 ms).
     """
     n_directions = offsets.shape[0]
     p_z, p_y, p_x = padded.shape
     n_z = p_z - 2 * pad_z
+    table = np.zeros((n_z if per_slice else 1, n_levels + 1, n_directions, n_levels + 1), dtype=np.int64)
     flat = padded.ravel()
     flat_offsets = np.empty(n_directions, np.int64)
     for d in range(n_directions):
@@ -111,6 +114,7 @@ def _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table):
                 row = slice_table[first]
                 for d in range(n_directions):
                     row[d, flat[voxel + flat_offsets[d]]] += 1
+    return table
 
 
 def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
@@ -121,9 +125,7 @@ def _cooccurrence_counts(padded, n_levels, offsets, per_slice, symmetric):
     """
     reach = np.abs(offsets).max(axis=0, initial=0)
     pad_z, pad = int(reach[0]), int(reach[1:].max())
-    table = np.zeros((padded.shape[0] - 2 * pad_z if per_slice else 1, n_levels + 1, len(offsets), n_levels + 1),
-                     dtype=np.int64)
-    _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, table)
+    table = _cooccurrence_kernel(padded, offsets, pad_z, pad, per_slice, n_levels)
     counts = table[:, 1:, :, 1:].transpose(0, 2, 1, 3)
     return np.ascontiguousarray(counts + counts.transpose(0, 1, 3, 2) if symmetric else counts)
 
