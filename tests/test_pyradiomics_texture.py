@@ -608,7 +608,7 @@ def rank_one_offset(levels, n_levels, spacing, setting) -> bool:
     """True when some GLCM offset matrix has a second MCC eigenvalue of 0 (within rounding)."""
     present = present_levels(levels, n_levels)
     (stack,) = glcm.pyradiomics_group(present, spacing, glcm_settings(spec_settings(setting), mcc=True)).values()
-    counts = stack[:, present.rows[:, None], present.rows[None, :]].transpose(1, 2, 0)
+    counts = stack.transpose(1, 2, 0).astype(np.float64)
     if counts.shape[0] < 2 or counts.shape[2] == 0 or not counts.sum(axis=(0, 1)).all():
         return False
     return bool(np.any(np.abs(mcc.mcc_second_eigenvalues(counts, mcc.EPS)) < 1e-10))

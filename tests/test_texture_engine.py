@@ -129,3 +129,27 @@ def test_glcm_matrices_of_any_offsets_equal_the_direction_matrices(volume, symme
     offsets = texture.direction_offsets("3D", 2)
     np.testing.assert_array_equal(glcm.glcm_matrices(levels, n_levels, offsets, symmetric),
                                   glcm.glcm_matrices_3d(levels, n_levels, 2, symmetric))
+
+
+@PROPERTY
+@given(level_volumes(), st.booleans(), st.booleans())
+def test_glcm_features_of_the_levels_present_equal_those_of_every_level(volume, symmetric, pyradiomics):
+    """Matrices restricted to the levels present, with their grey levels, give the features of the
+    matrices of every level 1..Ng bit for bit (pyradiomics' offset matrices are computed that way)."""
+    levels, n_levels = volume
+    full = glcm.glcm_matrices_3d(levels, n_levels, symmetric=symmetric)
+    present = texture.present_levels(levels, n_levels)
+    compact = full[:, present.rows[:, None], present.rows[None, :]]
+    eps = texture.PYRADIOMICS_EPS if pyradiomics else 0.0
+    expected = glcm.glcm_feature_values(full.astype(np.float64), n_levels, eps, pyradiomics)
+    got = glcm.glcm_feature_values(compact, n_levels, eps, pyradiomics, present.grey_levels)
+    np.testing.assert_array_equal(got, expected)
+
+
+@PROPERTY
+@given(arrays(np.int64, st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6)),
+              elements=st.integers(0, 9)), st.sampled_from([0.0, texture.PYRADIOMICS_EPS]))
+def test_emphasis_features_of_integer_counts_equal_those_of_their_float_values(counts, eps):
+    rows, columns = np.arange(1.0, counts.shape[1] + 1), np.arange(1.0, counts.shape[2] + 1)
+    np.testing.assert_array_equal(texture.emphasis_features(counts, rows, columns, eps),
+                                  texture.emphasis_features(counts.astype(np.float64), rows, columns, eps))

@@ -276,7 +276,8 @@ def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSet
     4. else offsets without runs removed (when more than one)
        (:func:`~radiomix.features.texture.pyradiomics_aggregation`).
 
-    The counts are float64, shape ``(n_matrices, n_present, max_run)``, column ``j - 1`` for run length ``j``.
+    The counts are int64 (float64 when weighted), shape ``(n_matrices, n_present, max_run)``, column ``j - 1``
+    for run length ``j``.
     """
     offsets = pyradiomics_offsets(present.levels.shape, (1,), False, settings.slice_axis)
     counts = offset_matrices(present, offsets, settings.undefined_values == "pyradiomics")
@@ -286,19 +287,19 @@ def pyradiomics_matrices(present: PresentLevels, spacing_zyx, settings: GlrlmSet
 
 
 def offset_matrices(present: PresentLevels, offsets: np.ndarray, flat_roi_rule: bool = True) -> np.ndarray:
-    """Run counts ``[a, i, j - 1]`` (float64) of each offset ``a``, rows the grey levels present.
+    """Run counts ``[a, i, j - 1]`` (int64) of each offset ``a``, rows the grey levels present.
 
-    Counted by :func:`glrlm_matrices` from the ranked levels; with
+    Counted as :func:`glrlm_matrices` does from the ranked levels (checked already); with
     ``flat_roi_rule``, an offset along which no line of the box holds two ROI
     voxels is emptied (pyradiomics' test for a flat ROI).
     """
-    counts = glrlm_matrices(present.ranked, present.n_present, offsets).astype(np.float64)
+    counts = _glrlm_matrices(present.ranked, present.n_present, offsets, False, True)[0]
     if flat_roi_rule:
         # runs of length >= 2 mean a line with two ROI voxels; else look for two on a line
         roi = present.levels > 0
         for a in np.flatnonzero(~counts[:, :, 1:].any(axis=(1, 2))):
             if not _line_with_two_roi_voxels(roi, offsets[a]):
-                counts[a] = 0.0
+                counts[a] = 0
     return counts
 
 

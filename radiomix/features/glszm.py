@@ -37,8 +37,8 @@ FEATURE_KEYS = registry.keys(FAMILY)
 """Registry keys of the 16 GLSZM features, in manual order (the columns of :func:`_zone_features`)."""
 
 
-def _checked_zone_roi(roi: RoiImage) -> tuple[tuple[slice, slice, slice] | None, np.ndarray]:
-    """The box of ``roi``'s morphological mask and the intensity-mask voxels of each slice, its arrays checked.
+def _checked_zone_roi(roi: RoiImage) -> tuple[tuple[slice, slice, slice] | None, np.ndarray, int]:
+    """The box of ``roi``'s morphological mask, its intensity mask (bool) and that mask's voxel count, checked.
 
     Raises
     ------
@@ -58,14 +58,14 @@ def _checked_zone_roi(roi: RoiImage) -> tuple[tuple[slice, slice, slice] | None,
     if np.any((discretised > 0) != inside):
         raise InputError("discretised grey levels must be >= 1 exactly inside the intensity mask and 0 "
                          "outside; re-run the discretisation on this mask")
-    voxels_per_slice = np.count_nonzero(inside, axis=(1, 2))
-    if voxels_per_slice.any() and discretised.max() > roi.n_levels:
+    n_inside = np.count_nonzero(inside)
+    if n_inside and discretised.max() > roi.n_levels:
         raise InputError(f"grey level {int(discretised.max())} exceeds n_levels={roi.n_levels}; "
                          "set n_levels to the number of discretisation bins")
-    if np.any(inside & ~morphological):
+    if np.any(inside > morphological):
         raise InputError("the intensity mask has voxels outside the morphological mask; "
                          "re-segmentation may only remove voxels from the ROI")
-    return roi_box(morphological), voxels_per_slice
+    return roi_box(morphological), inside, n_inside
 
 
 ZoneColumn = Callable[[Zones, np.ndarray, bool], np.ndarray]
@@ -88,13 +88,12 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
         roi = _slices_along(roi, settings.slice_axis)
     linkage_distance = settings.linkage_distance
     eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
-    box, voxels_per_slice = _checked_zone_roi(roi)
-    if not voxels_per_slice.any():
+    box, inside, n_inside = _checked_zone_roi(roi)
+    if not n_inside:
         return [FeatureValue(key, label, float("nan"), STATUS_EMPTY_ROI)
                 for dimension in dimensions for label in AGGREGATIONS_BY_DIMENSION[family][dimension]
                 for key in keys]
     levels = np.ascontiguousarray(roi.discretised[box], dtype=np.int32)
-    voxels_per_slice = voxels_per_slice[box[0]]
     connectivities = tuple(dict.fromkeys(dimension != "3D" for dimension in dimensions))
     zone_tables = zones_by_connectivity(levels, linkage_distance, connectivities, zone_column is not None)
     if zone_column is None:
@@ -108,6 +107,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
         in_plane = dimension != "3D"
         zones, column = zone_tables[in_plane], columns[in_plane]
         if dimension == "2D":
+            voxels_per_slice = np.count_nonzero(inside[box], axis=(1, 2))  # the box holds every ROI voxel
             occupied = np.flatnonzero(voxels_per_slice > 0)
             bounds = np.searchsorted(zones.first_slice, np.arange(levels.shape[0] + 1))
             result = _zone_features(zones.level, column, bounds[occupied], bounds[occupied + 1],
@@ -115,7 +115,7 @@ def compute_zone_family(family: str, keys: tuple[str, ...], roi: RoiImage, setti
         else:
             result = _zone_features(zones.level, column, np.zeros(1, np.int64),
                                     np.array([zones.level.size], np.int64),
-                                    np.array([float(voxels_per_slice.sum())]), roi.n_levels, eps)[0]
+                                    np.array([float(n_inside)]), roi.n_levels, eps)[0]
         for label in AGGREGATIONS_BY_DIMENSION[family][dimension]:
             values.extend(FeatureValue(key, label, float(value)) for key, value in zip(keys, result))
     return values

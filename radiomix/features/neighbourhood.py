@@ -213,11 +213,13 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, tolerance, per_
             start = pad_x + ((z + pad_z) * p_y + y + pad_y) * p_x + pad_x
             for x in range(nx):
                 padded[start + x] = levels[z, y, x]
-    n_centres = ny * p_x  # the rows of a slice holding levels, border columns included
     for z in range(nz):
-        if not _any_voxel(levels[z]):
+        first_row, stop_row = _roi_rows(levels[z])
+        if first_row >= stop_row:
             continue
-        start = pad_x + ((z + pad_z) * p_y + pad_y) * p_x
+        # the rows of the slice from its first to its last ROI voxel, border columns included
+        n_centres = (stop_row - first_row) * p_x
+        start = pad_x + ((z + pad_z) * p_y + pad_y + first_row) * p_x
         centre = padded[start:start + n_centres]
         for x in range(n_centres):
             dependence[x] = 1
@@ -254,13 +256,18 @@ def _neighbourhood_kernel(levels, n_levels, offsets, n_in_plane, tolerance, per_
 
 
 @njit
-def _any_voxel(plane):
-    """Whether a 2D array holds a non-zero value (stops at the first; ``.any()`` costs a compilation more)."""
+def _roi_rows(plane):
+    """``(first, stop)``: the rows of a 2D array from its first to its last holding a non-zero value
+    (``first >= stop`` when none does)."""
+    first = plane.shape[0]
+    stop = 0
     for y in range(plane.shape[0]):
         for x in range(plane.shape[1]):
             if plane[y, x] != 0:
-                return True
-    return False
+                first = min(first, y)
+                stop = y + 1
+                break
+    return first, stop
 
 
 @njit

@@ -158,10 +158,10 @@ def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple
     -------
     label : str
         ``3D``, or ``2.5D`` with a slice axis.
-    counts : ndarray of float64, shape (n_present, n_offsets + 1)
+    counts : ndarray of int64, shape (n_present, n_offsets + 1)
     """
     offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
     counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, alpha=settings.alpha,
                                      differences=False)
-    counts = counted.volume_dependence[0][present.rows].astype(np.float64)
+    counts = counted.volume_dependence[0][present.rows]
     return ("3D" if settings.slice_axis is None else "2.5D"), counts

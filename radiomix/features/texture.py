@@ -255,7 +255,7 @@ def box_present_levels(levels: np.ndarray | PresentLevels, n_levels: int) -> Pre
     """
     if isinstance(levels, PresentLevels):
         return levels
-    return present_levels(cropped_to_roi(levels, n_levels), n_levels)
+    return _ranked(cropped_to_roi(levels, n_levels), n_levels)
 
 
 def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
@@ -268,13 +268,20 @@ def present_levels(levels: np.ndarray, n_levels: int) -> PresentLevels:
     EmptyRoiError
         No ROI voxel.
     """
-    levels = checked_levels(levels, n_levels)
+    return _ranked(checked_levels(levels, n_levels), n_levels)
+
+
+def _ranked(levels: np.ndarray, n_levels: int) -> PresentLevels:
+    """:func:`present_levels` of checked ``levels``."""
     present = np.bincount(levels.ravel(), minlength=int(n_levels) + 1) > 0
     present[0] = False
     if not present.any():
         raise EmptyRoiError(EMPTY_LEVELS)
-    rank_of_level = (np.cumsum(present) * present).astype(np.int32)
-    return PresentLevels(levels, rank_of_level[levels], np.flatnonzero(present).astype(np.float64), int(n_levels))
+    if present[1:].all():  # every level present: each is its own rank
+        ranked = levels
+    else:
+        ranked = (np.cumsum(present) * present).astype(np.int32)[levels]
+    return PresentLevels(levels, ranked, np.flatnonzero(present).astype(np.float64), int(n_levels))
 
 
 def counted_in_roi_box(levels: np.ndarray, n_levels: int, pad, count: Callable[[np.ndarray], np.ndarray],
@@ -336,8 +343,9 @@ def emphasis_features(matrices: np.ndarray, row_values: np.ndarray, column_value
     ``numpy.spacing(1)``; IBSI 0). Returns float64 values of shape
     ``(n_matrices, len(EMPHASIS_FEATURES))``, NaN rows for empty matrices.
     """
-    return _emphasis_kernel(np.ascontiguousarray(matrices, dtype=np.float64),
-                            np.ascontiguousarray(row_values, dtype=np.float64),
+    matrices = np.asarray(matrices)  # integer counts are read as they are (their float values are exact)
+    matrices = np.ascontiguousarray(matrices, dtype=np.int64 if matrices.dtype.kind in "iub" else np.float64)
+    return _emphasis_kernel(matrices, np.ascontiguousarray(row_values, dtype=np.float64),
                             np.ascontiguousarray(column_values, dtype=np.float64), float(eps))
 
 

@@ -402,7 +402,7 @@ def zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) 
     """Zones counted by grey level and column (size or distance), restricted to the columns that occur.
 
     ``zone_level``: level ``1..n_levels`` of each zone; ``zone_column``: its
-    size or distance (>= 1). Returns ``counts`` (float64, ``(n_levels,
+    size or distance (>= 1). Returns ``counts`` (int64, ``(n_levels,
     n_columns)``: zones of level ``i + 1`` and column value ``columns[j]``)
     and ``columns``, the column values that occur, increasing.
     """
@@ -413,4 +413,4 @@ def zone_matrix(zone_level: np.ndarray, zone_column: np.ndarray, n_levels: int) 
     column_index[columns] = np.arange(columns.size)
     flat = (np.asarray(zone_level, dtype=np.int64) - 1) * columns.size + column_index[zone_column]
     counts = np.bincount(flat, minlength=n_levels * columns.size).reshape(n_levels, columns.size)
-    return counts.astype(np.float64), columns.astype(np.float64)
+    return counts, columns.astype(np.float64)
