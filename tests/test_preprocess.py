@@ -202,6 +202,11 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     assert spacing == whole_spacing
     assert np.array_equal(image, whole_image[region]) and np.array_equal(mask, whole_mask[region])
     assert mask.sum() == whole_mask.sum()
+    # the same block from the ROI's extent found by the caller
+    from radiomix.preprocess.interpolation import roi_extent
+    given_extent = interpolate_roi_region(intensity, roi, old, settings, margin_mm, roi_extent(roi))
+    assert given_extent[3] == region and np.array_equal(given_extent[0], image)
+    assert np.array_equal(given_extent[1], mask)
 
 
 @pytest.mark.parametrize("pixel_type, spacing_mm",

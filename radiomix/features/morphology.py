@@ -126,9 +126,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     morphological = surface.check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
-    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings)
-    volume, area = mesh.volume, mesh.area
     wanted = wanted_keys(settings)
+    # the voxel positions, found once for the axis features and the centre of mass shift
+    morphological_positions = surface.voxel_positions(morphological, spacing)
+    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings, morphological_positions)
+    volume, area = mesh.volume, mesh.area
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
@@ -145,7 +147,6 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         if total == 0.0:
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
-            morphological_positions = surface.voxel_positions(morphological, spacing)
             intensity_positions = morphological_positions if np.array_equal(intensity_mask, morphological) \
                 else surface.voxel_positions(intensity_mask, spacing)  # equal unless re-segmented
             weighted_centre = intensities @ intensity_positions / total

@@ -236,7 +236,8 @@ def _touching(coordinates: np.ndarray, n_old: int, low: int, high: int) -> tuple
 
 
 def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                           settings: InterpolationSettings, margin_mm: float):
+                           settings: InterpolationSettings, margin_mm: float,
+                           extent: list[tuple[int, int]] | None = None):
     """:func:`interpolate`, evaluated only on the ROI's bounding box plus ``margin_mm``.
 
     The new grid is the whole-image grid of :func:`interpolate`; only its block around the
@@ -244,7 +245,8 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     The block holds every new voxel whose mask support meets the old ROI's bounding box
     (a superset of the new ROI's bounding box), grown by ``ceil(margin_mm / new spacing) + 1``
     voxels and clipped to the grid. Needs spline orders 0 or 1 (nearest or linear) for image
-    and mask; the cubic spline's prefilter reaches over the whole image.
+    and mask; the cubic spline's prefilter reaches over the whole image. ``extent``: ``roi``'s
+    :func:`roi_extent`, when the caller has found it already.
 
     Returns
     -------
@@ -258,7 +260,7 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     new_spacing = target_spacing(spacing, settings)
     size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
     region = []
-    for axis, (first_old, last_old) in enumerate(roi_extent(roi)):
+    for axis, (first_old, last_old) in enumerate(roi_extent(roi) if extent is None else extent):
         touched = _touching(coordinates[axis], roi.shape[axis], first_old, last_old)
         if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
             return (*interpolate(intensity, roi, spacing, settings), tuple(slice(0, m) for m in size))

@@ -157,7 +157,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
                                                                    geometry, keeps_pixel_type(spec))
         elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
-                                                                _margin_mm(spec))
+                                                                _margin_mm(spec), extent)
         else:
             intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
     else:
