@@ -228,3 +228,65 @@ def test_covariance_is_exact_to_rounding(mask, spacing):
                            n * n)
         exact = float(centred * Fraction(spacing[a]) * Fraction(spacing[b]))
         assert covariance[a, b] == pytest.approx(exact, rel=1e-13, abs=1e-13 * max(spacing) ** 2)
+
+
+def strict_plane_hull_vertices(points: list[tuple[int, int]]) -> set[int]:
+    """Indices of the vertices of the 2D convex hull of distinct integer points (Andrew's chain, sorted; no
+    point between two vertices on an edge)."""
+    order = sorted(range(len(points)), key=lambda i: points[i])
+    if len(order) <= 2:
+        return set(order)
+
+    def turn(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    chains = []
+    for sequence in (order, order[::-1]):
+        chain = []
+        for i in sequence:
+            while len(chain) >= 2 and turn(points[chain[-2]], points[chain[-1]], points[i]) <= 0:
+                chain.pop()
+            chain.append(i)
+        chains += chain
+    return set(chains)
+
+
+@PROPERTY
+@given(arrays(np.int64, st.tuples(st.integers(1, 60), st.just(3)), elements=st.integers(0, 7)),
+       st.integers(0, 2))
+def test_plane_hull_ends_keep_the_vertices_of_each_planes_hull(grid, axis):
+    grid = np.unique(grid, axis=0)  # distinct points, as a mesh's vertices
+    first, second = (axis + 1) % 3, (axis + 2) % 3
+    size = grid.max(axis=0) + 1
+    keep = np.ones(len(grid), dtype=bool)
+    flags = np.zeros((2, size[axis], size[first]), dtype=bool)
+    hull = np.empty((2, 2 * size[first] + 2), dtype=np.int64)
+    mc._plane_hull_ends(grid, axis, np.full((size[axis], size[first]), size[second]),
+                        np.full((size[axis], size[first]), -1), flags[0], flags[1], hull[0], hull[1], keep)
+    expected = np.zeros(len(grid), dtype=bool)
+    for plane in np.unique(grid[:, axis]):
+        members = np.flatnonzero(grid[:, axis] == plane)
+        vertices = strict_plane_hull_vertices([(int(grid[i, first]), int(grid[i, second])) for i in members])
+        expected[members[sorted(vertices)]] = True
+    np.testing.assert_array_equal(keep, expected)
+
+
+@PROPERTY
+@given(blobs(), blob_spacings, st.sampled_from(["lewiner", "pyradiomics"]))
+def test_hull_candidates_span_the_meshs_convex_hull(mask, spacing, mesh):
+    from scipy.spatial import ConvexHull, QhullError
+
+    built = surface.build_surface(mask, spacing, mesh)
+    candidates = mc.hull_candidates(built.edge_vertices, built.grid)
+    try:
+        expected = ConvexHull(built.vertices)
+    except QhullError:  # a flat mesh (pyradiomics' of a single slice): no 3D hull either way
+        return
+    hull = ConvexHull(candidates)
+    # every vertex of the whole mesh's hull is a candidate, and the candidates are mesh vertices in mesh order
+    hull_vertices = {tuple(point) for point in built.vertices[expected.vertices]}
+    assert hull_vertices <= {tuple(point) for point in candidates}
+    order = [np.flatnonzero(np.all(built.vertices == point, axis=1))[0] for point in candidates]
+    assert order == sorted(order)
+    assert hull.volume == pytest.approx(expected.volume, rel=1e-12)
+    assert hull.area == pytest.approx(expected.area, rel=1e-12)
