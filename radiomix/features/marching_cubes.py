@@ -408,7 +408,7 @@ def _plane_hull_ends(grid, axis, low, high, keep_low, keep_high, hull_u, hull_v,
     ``high`` (int64, shape ``(size[axis], size[first])``) hold ``size[second]``
     and -1 on entry, ``keep_low`` and ``keep_high`` (bool, the same shape)
     False, ``hull_u`` and ``hull_v`` (``2 size[first] + 2``) are work space
-    (allocated by the caller, :func:`hull_candidates`).
+    (allocated by the caller, :func:`_hull_candidate_mask`).
     """
     first = (axis + 1) % 3
     second = (axis + 2) % 3
@@ -450,6 +450,50 @@ def _plane_hull_ends(grid, axis, low, high, keep_low, keep_high, hull_u, hull_v,
             keep[i] = False
 
 
+@njit
+def _hull_candidate_mask(grid):
+    """True for the ends of their axis-parallel lines (:func:`_line_ends`) that are vertices of their planes' hulls
+    along every axis (:func:`_plane_hull_ends`); the work arrays are allocated here (one call)."""
+    ends = _line_ends(grid, np.arange(3))
+    n_ends = 0
+    for i in range(grid.shape[0]):
+        n_ends += ends[i]
+    points = np.empty((n_ends, 3), dtype=np.int64)  # the line ends: the planes' hulls from fewer points
+    size = np.zeros(3, dtype=np.int64)
+    k = 0
+    for i in range(grid.shape[0]):
+        if ends[i]:
+            for d in range(3):
+                points[k, d] = grid[i, d]
+                size[d] = max(size[d], grid[i, d] + 1)
+            k += 1
+    keep = np.empty(n_ends, dtype=np.bool_)
+    for k in range(n_ends):
+        keep[k] = True
+    for axis in range(3):
+        first = (axis + 1) % 3
+        second = (axis + 2) % 3
+        low = np.empty((size[axis], size[first]), dtype=np.int64)
+        high = np.empty((size[axis], size[first]), dtype=np.int64)
+        keep_low = np.empty((size[axis], size[first]), dtype=np.bool_)
+        keep_high = np.empty((size[axis], size[first]), dtype=np.bool_)
+        for plane in range(size[axis]):  # loops, not np.full: quicker to compile
+            for column in range(size[first]):
+                low[plane, column] = size[second]
+                high[plane, column] = -1
+                keep_low[plane, column] = False
+                keep_high[plane, column] = False
+        hull_u = np.empty(2 * size[first] + 2, dtype=np.int64)
+        hull_v = np.empty(2 * size[first] + 2, dtype=np.int64)
+        _plane_hull_ends(points, axis, low, high, keep_low, keep_high, hull_u, hull_v, keep)
+    k = 0
+    for i in range(grid.shape[0]):
+        if ends[i]:
+            ends[i] = keep[k]
+            k += 1
+    return ends
+
+
 def hull_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """A subset of ``vertices`` with the same convex hull: the line ends that are vertices of their planes' hulls.
 
@@ -459,21 +503,9 @@ def hull_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:
     vertex of the 3D hull is one. On the real PET's mesh at 2 mm: 228 of 1,328 line ends (156 hull vertices),
     which halves the time of :class:`scipy.spatial.ConvexHull`.
     """
-    grid = np.ascontiguousarray(grid, dtype=np.int64)
-    ends = _line_ends(grid, np.arange(3, dtype=np.int64))
-    vertices, grid = vertices[ends], np.ascontiguousarray(grid[ends])
-    keep = np.ones(len(grid), dtype=bool)
     if len(grid) == 0:
         return vertices
-    size = grid.max(axis=0) + 1
-    for axis in range(3):
-        first, second = (axis + 1) % 3, (axis + 2) % 3
-        low = np.full((size[axis], size[first]), size[second], dtype=np.int64)
-        high = np.full((size[axis], size[first]), -1, dtype=np.int64)
-        flags = np.zeros((2, size[axis], size[first]), dtype=bool)
-        hull = np.empty((2, 2 * size[first] + 2), dtype=np.int64)
-        _plane_hull_ends(grid, axis, low, high, flags[0], flags[1], hull[0], hull[1], keep)
-    return vertices[keep]
+    return vertices[_hull_candidate_mask(np.ascontiguousarray(grid, dtype=np.int64))]
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:
