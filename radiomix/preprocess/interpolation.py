@@ -260,6 +260,7 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     new_spacing = target_spacing(spacing, settings)
     size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
     region = []
+    touching = []
     for axis, (first_old, last_old) in enumerate(roi_extent(roi) if extent is None else extent):
         touched = _touching(coordinates[axis], roi.shape[axis], first_old, last_old)
         if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
@@ -267,11 +268,15 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
         first, last = touched
         pad = int(math.ceil(margin_mm / new_spacing[axis])) + 1
         region.append(slice(max(first - pad, 0), min(last + 1 + pad, size[axis])))
+        touching.append(slice(first, last + 1))
     region = tuple(region)
     image = resample_region(intensity, coordinates, region, SPLINE_ORDER[settings.image_method])
     if settings.round_intensities:
         image = np.rint(image)
-    mask = resample_region(roi, coordinates, region, SPLINE_ORDER[settings.mask_method])
+    # the mask only where its support meets the old ROI's box: 0 around it (every tap reads outside the ROI)
+    mask = np.zeros(image.shape)
+    mask[tuple(slice(inner.start - outer.start, inner.stop - outer.start) for inner, outer in zip(touching, region))] = \
+        resample_region(roi, coordinates, tuple(touching), SPLINE_ORDER[settings.mask_method])
     return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
 
 
