@@ -277,7 +277,8 @@ def test_hull_candidates_span_the_meshs_convex_hull(mask, spacing, mesh):
     from scipy.spatial import ConvexHull, QhullError
 
     built = surface.build_surface(mask, spacing, mesh)
-    candidates = mc.hull_candidates(built.edge_vertices, built.grid)
+    candidates, candidate_grid = mc.hull_candidates(built.edge_vertices, built.grid)
+    np.testing.assert_array_equal(candidates, (candidate_grid * 0.5) * np.asarray(spacing))
     try:
         expected = ConvexHull(built.vertices)
     except QhullError:  # a flat mesh (pyradiomics' of a single slice): no 3D hull either way

@@ -494,18 +494,19 @@ def _hull_candidate_mask(grid):
     return ends
 
 
-def hull_candidates(vertices: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def hull_candidates(vertices: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A subset of ``vertices`` with the same convex hull: the line ends that are vertices of their planes' hulls.
 
     ``vertices`` in mm and ``grid`` (the same vertices in half voxels, non-negative), both (n, 3), in the
     order of ``vertices``. The ends of the axis-parallel lines (:func:`_line_ends`) that are vertices of the
     2D hull of their plane of constant z, of constant y and of constant x (:func:`_plane_hull_ends`): every
-    vertex of the 3D hull is one. On the real PET's mesh at 2 mm: 228 of 1,328 line ends (156 hull vertices),
-    which halves the time of :class:`scipy.spatial.ConvexHull`.
+    vertex of the 3D hull is one. On the real PET's mesh at 2 mm: 228 of 3,458 vertices (156 hull vertices).
+    Returns the chosen vertices and their grid rows.
     """
     if len(grid) == 0:
-        return vertices
-    return vertices[_hull_candidate_mask(np.ascontiguousarray(grid, dtype=np.int64))]
+        return vertices, grid
+    keep = _hull_candidate_mask(np.ascontiguousarray(grid, dtype=np.int64))
+    return vertices[keep], grid[keep]
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:
