@@ -416,36 +416,3 @@ def test_silhouette_ring_of_lattice_hulls_seen_along_an_axis_misses_no_vertex_of
                 planar = convex[0] @ np.array([first, second]).T
                 assert set(ConvexHull(planar).vertices.tolist()) <= set(ring.tolist())
 
-
-@FAST
-@given(st.integers(0, 2 ** 32 - 1), st.integers(4, 80), st.integers(1, 40),
-       st.tuples(*(st.sampled_from([0.25, 0.4885, 0.5, 1.0, 1.65]) for _ in range(3))))
-def test_lattice_hull_volume_is_exact_and_its_area_is_scipys(seed, n_points, extent, step):
-    # lattice points with many coplanar and collinear ones (small extents), duplicates, any order
-    rng = np.random.default_rng(seed)
-    grid = rng.integers(0, extent + 1, size=(n_points, 3))
-    grid[rng.integers(n_points)] = grid[0]
-    volume, area = geometry.lattice_hull_volume_and_area(grid, step)
-    try:
-        reference = ConvexHull(grid.astype(float))
-    except Exception:  # coplanar points: no 3D hull
-        assert math.isnan(volume) and math.isnan(area)
-        return
-    # six times the volume, exactly: |det| of the tetrahedra joining point 0 (in the hull) to each facet
-    origin = [int(v) for v in grid[0]]
-    volume6 = 0
-    for simplex in reference.simplices:
-        a, b, c = ([int(v) - o for v, o in zip(grid[i], origin)] for i in simplex)
-        volume6 += abs(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
-                       + a[2] * (b[0] * c[1] - b[1] * c[0]))
-    assert volume == pytest.approx(volume6 * step[0] * step[1] * step[2] / 6.0, rel=4e-16)
-    assert area == pytest.approx(ConvexHull(grid * np.asarray(step)).area, rel=1e-12)
-
-
-def test_lattice_hull_of_a_cube_and_of_flat_or_outside_points():
-    cube = np.array([[i, j, k] for i in (0, 3) for j in (0, 3) for k in (0, 3)] + [[1, 1, 1], [0, 1, 2]])
-    assert geometry.lattice_hull_volume_and_area(cube, (1.0, 2.0, 0.5)) == (27.0, 2 * 9 * (2.0 + 0.5 + 1.0))
-    flat = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1], [0, 5, 5], [0, 2, 3]])
-    assert all(math.isnan(v) for v in geometry.lattice_hull_volume_and_area(flat, (1.0, 1.0, 1.0)))
-    with pytest.raises(geometry.InputError, match="lattice hull"):
-        geometry.lattice_hull_volume_and_area(cube + geometry.LATTICE_HULL_EXTENT, (1.0, 1.0, 1.0))

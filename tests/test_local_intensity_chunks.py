@@ -61,8 +61,8 @@ def test_groups_of_four_inner_centres_equal_the_numpy_means(seed, n_chunks):
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), radius_mm=st.floats(0.5, 4.0), kind=st.sampled_from(["normal", "levels", "huge"]),
-       margin=st.integers(0, 4))
+@given(seed=st.integers(0, 2**31 - 1), radius_mm=st.floats(0.5, 4.0),
+       kind=st.sampled_from(["normal", "levels", "huge"]), margin=st.integers(0, 4))
 def test_intensity_peaks_equal_those_of_every_sphere_mean(seed, radius_mm, kind, margin):
     # the pruned peaks against the means of every centre, bit for bit: ROIs inside a margin (the pruned path)
     # or touching the border (every mean), plateaus of equal intensity, values of very different magnitudes

@@ -29,14 +29,22 @@ the :func:`diameter_candidates`, the vertices that end their axis-parallel
 lines (:func:`_line_ends`);
 :func:`principal_eigenvalues` gives the eigenvalues of the population
 covariance of the voxel positions (:func:`_covariance_kernel`).
+
+The convex hull of either mesh (both have their vertices on the half-voxel
+lattice): :func:`hull_candidates` keeps the line ends that are vertices of
+their planes' 2D hulls, and :func:`lattice_hull_volume_and_area` builds their
+3D hull with exact integer predicates (the morphology family's convex-hull
+densities).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import EmptyRoiError
+from radiomix.errors import EmptyRoiError, InputError
 
 CUBE_CORNERS = np.array([(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0),
                          (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0)], dtype=np.int64)
@@ -507,6 +515,222 @@ def hull_candidates(vertices: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray,
         return vertices, grid
     keep = _hull_candidate_mask(np.ascontiguousarray(grid, dtype=np.int64))
     return vertices[keep], grid[keep]
+
+
+LATTICE_HULL_EXTENT = 2 ** 16
+"""Coordinates of :func:`lattice_hull_volume_and_area` lie below this (its int64 determinants and sums stay exact)."""
+
+
+@njit(inline="always")
+def _orientation(points, a, b, c, p):
+    """``(b - a) x (c - a) . (p - a)`` of integer points: exact; > 0 when ``p`` is in front of triangle ``abc``."""
+    u0 = points[b, 0] - points[a, 0]
+    u1 = points[b, 1] - points[a, 1]
+    u2 = points[b, 2] - points[a, 2]
+    v0 = points[c, 0] - points[a, 0]
+    v1 = points[c, 1] - points[a, 1]
+    v2 = points[c, 2] - points[a, 2]
+    w0 = points[p, 0] - points[a, 0]
+    w1 = points[p, 1] - points[a, 1]
+    w2 = points[p, 2] - points[a, 2]
+    return (u1 * v2 - u2 * v1) * w0 + (u2 * v0 - u0 * v2) * w1 + (u0 * v1 - u1 * v0) * w2
+
+
+@njit(inline="always")
+def _set_plane(points, a, b, c, normal, offsets, f):
+    """``normal = (b - a) x (c - a)`` and ``offsets[f] = normal . a`` (exact integers)."""
+    u0 = points[b, 0] - points[a, 0]
+    u1 = points[b, 1] - points[a, 1]
+    u2 = points[b, 2] - points[a, 2]
+    v0 = points[c, 0] - points[a, 0]
+    v1 = points[c, 1] - points[a, 1]
+    v2 = points[c, 2] - points[a, 2]
+    normal[0] = u1 * v2 - u2 * v1
+    normal[1] = u2 * v0 - u0 * v2
+    normal[2] = u0 * v1 - u1 * v0
+    offsets[f] = normal[0] * points[a, 0] + normal[1] * points[a, 1] + normal[2] * points[a, 2]
+
+
+@njit
+def _lattice_hull_faces(points):
+    """Outward triangles of the convex hull of integer points (n, 3), by incremental insertion; (0, 3) if flat.
+
+    Every predicate is an exact integer determinant (:func:`_orientation`), so
+    the hull is that of the points themselves, with no tolerance: a point is
+    added when some face has it strictly in front; the faces it sees are
+    replaced by triangles joining it to their horizon edges. Coplanar
+    neighbouring triangles are kept (a flat face of the hull may be split).
+    Coordinates must lie in ``[0, 2^16)`` (every determinant and sum exact in int64).
+    """
+    n = points.shape[0]
+    # a first tetrahedron: two distinct points, a third off their line, a fourth off their plane
+    second = -1
+    for i in range(1, n):
+        if points[i, 0] != points[0, 0] or points[i, 1] != points[0, 1] or points[i, 2] != points[0, 2]:
+            second = i
+            break
+    third = -1
+    if second >= 0:
+        for i in range(1, n):
+            u0 = points[second, 0] - points[0, 0]
+            u1 = points[second, 1] - points[0, 1]
+            u2 = points[second, 2] - points[0, 2]
+            v0 = points[i, 0] - points[0, 0]
+            v1 = points[i, 1] - points[0, 1]
+            v2 = points[i, 2] - points[0, 2]
+            if u1 * v2 - u2 * v1 != 0 or u2 * v0 - u0 * v2 != 0 or u0 * v1 - u1 * v0 != 0:
+                third = i
+                break
+    fourth = -1
+    if third >= 0:
+        for i in range(1, n):
+            if _orientation(points, 0, second, third, i) != 0:
+                fourth = i
+                break
+    if fourth < 0:
+        return np.empty((0, 3), dtype=np.int64)
+    capacity = 8 * n + 16
+    faces = np.empty((capacity, 3), dtype=np.int64)
+    normals = np.empty((capacity, 3), dtype=np.int64)  # (b - a) x (c - a), and its product with a:
+    offsets = np.empty(capacity, dtype=np.int64)  # p is in front of face f when normal . p > offset
+    alive = np.zeros(capacity, dtype=np.bool_)
+    free = np.empty(capacity, dtype=np.int64)  # a stack of reusable face slots
+    n_free = 0
+    n_faces = 0
+    corners = (0, second, third, fourth)
+    for f in range(4):  # each face of the tetrahedron, wound so that the fourth corner is behind it
+        a = corners[(f + 1) % 4]
+        b = corners[(f + 2) % 4]
+        c = corners[(f + 3) % 4]
+        if _orientation(points, a, b, c, corners[f]) > 0:
+            b, c = c, b
+        faces[n_faces, 0] = a
+        faces[n_faces, 1] = b
+        faces[n_faces, 2] = c
+        _set_plane(points, a, b, c, normals[n_faces], offsets, n_faces)
+        alive[n_faces] = True
+        n_faces += 1
+    visible = np.empty(capacity, dtype=np.int64)
+    horizon = np.empty((3 * capacity, 2), dtype=np.int64)
+    for p in range(1, n):
+        if p == second or p == third or p == fourth:
+            continue
+        n_visible = 0
+        p0 = points[p, 0]
+        p1 = points[p, 1]
+        p2 = points[p, 2]
+        for f in range(n_faces):
+            if alive[f] and normals[f, 0] * p0 + normals[f, 1] * p1 + normals[f, 2] * p2 > offsets[f]:
+                visible[n_visible] = f
+                n_visible += 1
+        if n_visible == 0:
+            continue  # inside the hull, or on its boundary
+        n_horizon = 0
+        for i in range(n_visible):  # an edge of a visible face whose reverse no visible face holds
+            f = visible[i]
+            for e in range(3):
+                a = faces[f, e]
+                b = faces[f, (e + 1) % 3]
+                shared = False
+                for j in range(n_visible):
+                    g = visible[j]
+                    for k in range(3):
+                        if faces[g, k] == b and faces[g, (k + 1) % 3] == a:
+                            shared = True
+                if not shared:
+                    horizon[n_horizon, 0] = a
+                    horizon[n_horizon, 1] = b
+                    n_horizon += 1
+        for i in range(n_visible):
+            alive[visible[i]] = False
+            free[n_free] = visible[i]
+            n_free += 1
+        for i in range(n_horizon):
+            if n_free > 0:
+                n_free -= 1
+                slot = free[n_free]
+            else:
+                slot = n_faces
+                n_faces += 1
+            faces[slot, 0] = horizon[i, 0]
+            faces[slot, 1] = horizon[i, 1]
+            faces[slot, 2] = p
+            _set_plane(points, horizon[i, 0], horizon[i, 1], p, normals[slot], offsets, slot)
+            alive[slot] = True
+    n_alive = 0
+    for f in range(n_faces):
+        n_alive += alive[f]
+    hull = np.empty((n_alive, 3), dtype=np.int64)
+    k = 0
+    for f in range(n_faces):
+        if alive[f]:
+            hull[k, 0] = faces[f, 0]
+            hull[k, 1] = faces[f, 1]
+            hull[k, 2] = faces[f, 2]
+            k += 1
+    return hull
+
+
+@njit
+def _lattice_hull_measures(points, faces, step):
+    """Six times the volume (an exact integer, in grid units^3) and the area (``step`` per grid unit) of a hull."""
+    volume6 = 0
+    area = 0.0
+    for f in range(faces.shape[0]):
+        a = faces[f, 0]
+        b = faces[f, 1]
+        c = faces[f, 2]
+        u0 = points[b, 0] - points[a, 0]
+        u1 = points[b, 1] - points[a, 1]
+        u2 = points[b, 2] - points[a, 2]
+        v0 = points[c, 0] - points[a, 0]
+        v1 = points[c, 1] - points[a, 1]
+        v2 = points[c, 2] - points[a, 2]
+        # signed tetrahedron about point 0 of the set: (a - o) . ((b - a) x (c - a)), exact
+        volume6 += (u1 * v2 - u2 * v1) * (points[a, 0] - points[0, 0]) \
+            + (u2 * v0 - u0 * v2) * (points[a, 1] - points[0, 1]) + (u0 * v1 - u1 * v0) * (points[a, 2] - points[0, 2])
+        s0 = u0 * step[0]
+        s1 = u1 * step[1]
+        s2 = u2 * step[2]
+        t0 = v0 * step[0]
+        t1 = v1 * step[1]
+        t2 = v2 * step[2]
+        n0 = s1 * t2 - s2 * t1
+        n1 = s2 * t0 - s0 * t2
+        n2 = s0 * t1 - s1 * t0
+        area += np.sqrt(n0 * n0 + n1 * n1 + n2 * n2) / 2.0
+    return volume6, area
+
+
+def lattice_hull_volume_and_area(grid: np.ndarray, step) -> tuple[float, float]:
+    """Volume and surface area of the convex hull of points on a lattice.
+
+    Parameters
+    ----------
+    grid : ndarray of int, shape (n, 3)
+        Integer coordinates in ``[0, 2^16)`` (in the morphology family: mesh vertices in half voxels).
+    step : sequence of 3 float
+        Size of a grid unit per axis (mm; half the voxel size for half voxels).
+
+    Returns
+    -------
+    volume, area : float
+        The hull's volume is exact up to one rounding (an integer sum of
+        determinants times ``prod(step) / 6``); the area is the sum of its
+        triangles' areas. NaN for both when the points are coplanar.
+    """
+    points = np.ascontiguousarray(grid, dtype=np.int64)
+    if len(points) < 4:
+        return math.nan, math.nan
+    if points.min() < 0 or points.max() >= LATTICE_HULL_EXTENT:
+        raise InputError(f"lattice hull coordinates must lie in [0, {LATTICE_HULL_EXTENT}), got "
+                         f"[{points.min()}, {points.max()}]")
+    step = np.asarray(step, dtype=np.float64)
+    faces = _lattice_hull_faces(points)
+    if len(faces) == 0:
+        return math.nan, math.nan
+    volume6, area = _lattice_hull_measures(points, faces, step)
+    return float(volume6) * float(step[0] * step[1] * step[2]) / 6.0, float(area)
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:

@@ -51,7 +51,6 @@ from radiomix.features.geometry import (
     MVEE_TOLERANCE,
     box_surface_area,
     ellipsoid_surface_area,
-    lattice_hull_volume_and_area,
     minimum_volume_enclosing_ellipsoid,
     oriented_minimum_bounding_box,
 )
@@ -209,7 +208,7 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
             put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-        hull_volume, hull_area = lattice_hull_volume_and_area(hull_grid, np.asarray(spacing) * 0.5)
+        hull_volume, hull_area = marching_cubes.lattice_hull_volume_and_area(hull_grid, np.asarray(spacing) * 0.5)
         if math.isnan(hull_volume):
             put("volume_density_convex_hull", math.nan, FLAT_MESH)
             put("area_density_convex_hull", math.nan, FLAT_MESH)

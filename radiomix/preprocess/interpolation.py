@@ -275,8 +275,8 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
         image = np.rint(image)
     # the mask only where its support meets the old ROI's box: 0 around it (every tap reads outside the ROI)
     mask = np.zeros(image.shape)
-    mask[tuple(slice(inner.start - outer.start, inner.stop - outer.start) for inner, outer in zip(touching, region))] = \
-        resample_region(roi, coordinates, tuple(touching), SPLINE_ORDER[settings.mask_method])
+    inside = tuple(slice(inner.start - outer.start, inner.stop - outer.start) for inner, outer in zip(touching, region))
+    mask[inside] = resample_region(roi, coordinates, tuple(touching), SPLINE_ORDER[settings.mask_method])
     return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
 
 
