@@ -100,3 +100,17 @@ def test_edge_vertices_are_those_on_the_half_voxel_lattice_with_one_odd_index(se
     built = surface.build_surface(mask, spacing, "lewiner")
     np.testing.assert_array_equal(built.edge_vertices, vertices[on_edges])
     np.testing.assert_array_equal(built.grid, doubled[on_edges])
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1),
+       st.tuples(*(st.sampled_from([0.5, 0.7, 0.977, 1.3, 2.0, 3.0]) for _ in range(3))))
+def test_voxel_positions_are_argwheres_times_the_spacing_in_its_layout(seed, spacing):
+    rng = np.random.default_rng(seed)
+    mask = rng.random(tuple(int(n) for n in rng.integers(1, 9, size=3))) < rng.uniform(0.0, 1.0)
+    positions = surface.voxel_positions(mask, spacing)
+    expected = np.argwhere(mask) * np.asarray(spacing)
+    np.testing.assert_array_equal(positions, expected)
+    assert positions.flags["F_CONTIGUOUS"] == expected.flags["F_CONTIGUOUS"]  # NumPy's reductions read it alike
+    if len(positions) > 1:
+        np.testing.assert_array_equal(np.cov(positions, rowvar=False), np.cov(expected, rowvar=False))

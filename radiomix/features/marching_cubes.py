@@ -733,6 +733,24 @@ def lattice_hull_volume_and_area(grid: np.ndarray, step) -> tuple[float, float]:
     return float(volume6) * float(step[0] * step[1] * step[2]) / 6.0, float(area)
 
 
+@njit
+def fill_voxel_positions(mask, step_z, step_y, step_x, positions):
+    """``positions[:, k]``: the index of the k-th voxel of ``mask`` (C order) times the voxel size, per axis.
+
+    The kernel of :func:`radiomix.features.surface.voxel_positions` (here, with the morphology family's
+    other kernels).
+    """
+    k = 0
+    for z in range(mask.shape[0]):
+        for y in range(mask.shape[1]):
+            for x in range(mask.shape[2]):
+                if mask[z, y, x]:
+                    positions[0, k] = z * step_z
+                    positions[1, k] = y * step_y
+                    positions[2, k] = x * step_x
+                    k += 1
+
+
 def padded_mask(mask: np.ndarray) -> np.ndarray:
     """The ROI mask cropped to its bounding box and padded by one empty voxel (uint8).
 
