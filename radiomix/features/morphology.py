@@ -76,6 +76,11 @@ CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
 FLAT_MESH = "undefined: the mesh's vertices are coplanar (no convex hull volume)"
+LATTICE_HULL_MAX_POINTS = 2000
+"""Hull candidates up to which the convex hull's volume and area come from the exact lattice hull
+(:func:`~radiomix.features.marching_cubes.lattice_hull_volume_and_area`), above which from qhull: measured on
+ellipsoids at 1 mm, 628 candidates 0.9 ms against qhull's 2.2 ms, 1,712: 7.8 and 8.7 ms, 2,844: 17 and 15 ms (the
+real PET at 2 mm: 228, the CT phantom: 341). The two agree to about 1e-15 relative."""
 SINGLE_MORPHOLOGICAL_VOXEL = surface.SINGLE_MORPHOLOGICAL_VOXEL
 
 
@@ -208,7 +213,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
             put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-        hull_volume, hull_area = marching_cubes.lattice_hull_volume_and_area(hull_grid, np.asarray(spacing) * 0.5)
+        if len(hull_grid) <= LATTICE_HULL_MAX_POINTS:
+            hull_volume, hull_area = marching_cubes.lattice_hull_volume_and_area(hull_grid, np.asarray(spacing) * 0.5)
+        else:  # the lattice hull's cost grows as points x faces: qhull is quicker on large ROIs
+            hull = ConvexHull(hull_points)
+            hull_volume, hull_area = hull.volume, hull.area
         if math.isnan(hull_volume):
             put("volume_density_convex_hull", math.nan, FLAT_MESH)
             put("area_density_convex_hull", math.nan, FLAT_MESH)
