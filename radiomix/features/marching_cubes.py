@@ -521,7 +521,7 @@ LATTICE_HULL_EXTENT = 2 ** 16
 """Coordinates of :func:`lattice_hull_volume_and_area` lie below this (its int64 determinants and sums stay exact)."""
 
 
-@njit(inline="always")
+@njit
 def _orientation(points, a, b, c, p):
     """``(b - a) x (c - a) . (p - a)`` of integer points: exact; > 0 when ``p`` is in front of triangle ``abc``."""
     u0 = points[b, 0] - points[a, 0]
@@ -536,7 +536,7 @@ def _orientation(points, a, b, c, p):
     return (u1 * v2 - u2 * v1) * w0 + (u2 * v0 - u0 * v2) * w1 + (u0 * v1 - u1 * v0) * w2
 
 
-@njit(inline="always")
+@njit
 def _set_plane(points, a, b, c, normal, offsets, f):
     """``normal = (b - a) x (c - a)`` and ``offsets[f] = normal . a`` (exact integers)."""
     u0 = points[b, 0] - points[a, 0]
