@@ -26,6 +26,12 @@ centre of the morphological-mask voxels with the intensity-weighted centre of
 the intensity-mask voxels; Moran's I and Geary's C use the intensity-mask
 voxels.
 
+Convex hull: the mesh vertices that can be hull vertices
+(:func:`~radiomix.features.marching_cubes.hull_candidates`), whose hull's volume
+and area come from exact lattice predicates
+(:func:`~radiomix.features.marching_cubes.lattice_hull_volume_and_area`; from
+qhull above :data:`LATTICE_HULL_MAX_POINTS` candidates).
+
 Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
 (exact pair sums or FFT convolution, whichever is cheaper), bounded by
 ``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Oriented
