@@ -43,7 +43,7 @@ import math
 
 import numpy as np
 
-from radiomix._numba import njit
+from radiomix._numba import njit, njit_exact
 from radiomix.errors import EmptyRoiError, InputError
 
 CUBE_CORNERS = np.array([(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0),
@@ -749,6 +749,34 @@ def fill_voxel_positions(mask, step_z, step_y, step_x, positions):
                     positions[1, k] = y * step_y
                     positions[2, k] = x * step_x
                     k += 1
+
+
+@njit_exact
+def lewiner_vertices(index_vertices, low, spacing, vertices, half_indices):
+    """Vertices in mm and in half voxels of scikit-image's Lewiner mesh, from its float32 voxel indices.
+
+    ``vertices[i] = (index + low) * spacing`` in float64 (as NumPy computes it); ``half_indices[i]``
+    the doubled index plus ``2 low`` where every doubled coordinate is whole and exactly one is odd
+    (a grid-edge midpoint), with -1 in the first column elsewhere (the vertices inside some cubes of
+    the ambiguous cases). The doubling is done in float32, where it is exact. The kernel of
+    :func:`radiomix.features.surface.build_surface`.
+    """
+    two = np.float32(2.0)
+    for i in range(index_vertices.shape[0]):
+        odd = 0
+        on_lattice = True
+        for axis in range(3):
+            index = index_vertices[i, axis]
+            vertices[i, axis] = (np.float64(index) + np.float64(low[axis])) * spacing[axis]
+            doubled = index * two
+            whole = np.rint(doubled)
+            if doubled != whole:
+                on_lattice = False
+            half = np.int64(whole) + 2 * low[axis]
+            half_indices[i, axis] = half
+            odd += half & 1
+        if not (on_lattice and odd == 1):
+            half_indices[i, 0] = -1
 
 
 def padded_mask(mask: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ def _outward_mesh_and_grid(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.nd
     doubled (half voxels) where that is a whole number on every axis with exactly one odd one (a
     grid-edge midpoint), and -1 in the first column elsewhere (the vertices inside some cubes of the
     ambiguous cases): read from the kernel's float32 indices, where the doubling is exact, not from
-    the vertices in mm.
+    the vertices in mm (both by :func:`radiomix.features.marching_cubes.lewiner_vertices`).
     """
     present = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
                for axis in range(3)]
@@ -104,24 +104,15 @@ def _outward_mesh_and_grid(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.nd
     low = [part.start for part in box]
     padded = np.pad(mask[box], 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
     index_vertices, faces, _, _ = lewiner_marching_cubes(padded, level=0.5)
-    vertices = (np.asarray(index_vertices, dtype=np.float64) + np.asarray(low, dtype=np.float64)) \
-        * np.asarray(spacing, dtype=np.float64)
+    vertices = np.empty((len(index_vertices), 3))
+    half_indices = np.empty((len(index_vertices), 3), dtype=np.int64)
+    marching_cubes.lewiner_vertices(np.asarray(index_vertices, dtype=np.float32), np.asarray(low, dtype=np.int64),
+                                    np.asarray(spacing, dtype=np.float64), vertices, half_indices)
     faces = np.asarray(faces, dtype=np.int64)
     volume, area = mesh_volume_and_area(vertices, faces)
     if volume < 0.0:  # reversing every triangle negates every signed tetrahedron
         faces = np.ascontiguousarray(faces[:, ::-1])
         volume = -volume
-    doubled = np.asarray(index_vertices, dtype=np.float32) * np.float32(2.0)  # exact: a power of two
-    half_indices = np.empty(doubled.shape, dtype=np.int64)
-    on_lattice = np.ones(len(doubled), dtype=bool)
-    odd_count = np.zeros(len(doubled), dtype=np.int64)
-    for axis in range(3):  # by column: reductions over the short axis of (n, 3) are slow
-        column = doubled[:, axis]
-        whole = np.rint(column)
-        on_lattice &= column == whole
-        half_indices[:, axis] = whole.astype(np.int64) + 2 * low[axis]
-        odd_count += half_indices[:, axis] & 1
-    half_indices[~(on_lattice & (odd_count == 1)), 0] = -1
     return vertices, faces, volume, area, half_indices
 
 
