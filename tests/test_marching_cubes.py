@@ -326,3 +326,17 @@ def test_lattice_hull_of_a_cube_and_of_flat_or_outside_points():
     assert all(math.isnan(v) for v in mc.lattice_hull_volume_and_area(flat, (1.0, 1.0, 1.0)))
     with pytest.raises(mc.InputError, match="lattice hull"):
         mc.lattice_hull_volume_and_area(cube + mc.LATTICE_HULL_EXTENT, (1.0, 1.0, 1.0))
+
+
+@PROPERTY
+@given(arrays(np.bool_, st.tuples(*(st.integers(1, 7) for _ in range(3))), elements=st.booleans()), st.integers(0, 3))
+def test_mask_box_is_numpys_projection_box(mask, sparsity):
+    if sparsity:  # fewer voxels: single voxels, single rows
+        mask = mask & (np.random.default_rng(sparsity).random(mask.shape) < 0.1)
+    box = mc.mask_box(mask)
+    if not mask.any():
+        assert list(box) == [-1] * 6
+        return
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
+        assert (box[2 * axis], box[2 * axis + 1]) == (present[0], present[-1] + 1)

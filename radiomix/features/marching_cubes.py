@@ -779,6 +779,44 @@ def lewiner_vertices(index_vertices, low, spacing, vertices, half_indices):
             half_indices[i, 0] = -1
 
 
+@njit
+def mask_box(mask):
+    """``[first_z, stop_z, first_y, stop_y, first_x, stop_x]`` of a 3D bool mask's bounding box (-1s when empty).
+
+    One pass over the rows: each row's first and last voxel from its two ends (quicker than three
+    projections with NumPy).
+    """
+    box = np.empty(6, dtype=np.int64)
+    for d in range(6):
+        box[d] = -1
+    for z in range(mask.shape[0]):
+        for y in range(mask.shape[1]):
+            first = -1
+            for x in range(mask.shape[2]):
+                if mask[z, y, x]:
+                    first = x
+                    break
+            if first < 0:
+                continue
+            last = first
+            for x in range(mask.shape[2] - 1, first, -1):
+                if mask[z, y, x]:
+                    last = x
+                    break
+            if box[0] < 0:
+                box[0] = z
+                box[2] = y
+                box[3] = y + 1
+                box[4] = first
+                box[5] = last + 1
+            box[1] = z + 1
+            box[2] = min(box[2], y)
+            box[3] = max(box[3], y + 1)
+            box[4] = min(box[4], first)
+            box[5] = max(box[5], last + 1)
+    return box
+
+
 def padded_mask(mask: np.ndarray) -> np.ndarray:
     """The ROI mask cropped to its bounding box and padded by one empty voxel (uint8).
 

@@ -98,9 +98,8 @@ def _outward_mesh_and_grid(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.nd
     ambiguous cases): read from the kernel's float32 indices, where the doubling is exact, not from
     the vertices in mm (both by :func:`radiomix.features.marching_cubes.lewiner_vertices`).
     """
-    present = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
-               for axis in range(3)]
-    box = tuple(slice(int(indices[0]), int(indices[-1]) + 1) for indices in present)
+    extent = marching_cubes.mask_box(np.ascontiguousarray(mask, dtype=bool))
+    box = tuple(slice(int(extent[2 * axis]), int(extent[2 * axis + 1])) for axis in range(3))
     low = [part.start for part in box]
     padded = np.pad(mask[box], 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
     index_vertices, faces, _, _ = lewiner_marching_cubes(padded, level=0.5)
