@@ -415,4 +415,3 @@ def test_silhouette_ring_of_lattice_hulls_seen_along_an_axis_misses_no_vertex_of
                 first, second = in_plane(normal)
                 planar = convex[0] @ np.array([first, second]).T
                 assert set(ConvexHull(planar).vertices.tolist()) <= set(ring.tolist())
-
