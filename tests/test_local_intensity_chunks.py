@@ -58,3 +58,56 @@ def test_groups_of_four_inner_centres_equal_the_numpy_means(seed, n_chunks):
     means = _sphere_means_kernel(intensity, centres, sphere_rows(spacing, radius_mm), n_chunks, True)
     np.testing.assert_allclose(means, _numpy_sphere_means(intensity, centres, spacing, radius_mm),
                                rtol=1e-12, atol=1e-9)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), radius_mm=st.floats(0.5, 4.0),
+       kind=st.sampled_from(["normal", "levels", "huge"]), margin=st.integers(0, 4))
+def test_intensity_peaks_equal_those_of_every_sphere_mean(seed, radius_mm, kind, margin):
+    # the pruned peaks against the means of every centre, bit for bit: ROIs inside a margin (the pruned path)
+    # or touching the border (every mean), plateaus of equal intensity, values of very different magnitudes
+    from radiomix.features.local_intensity import intensity_peaks, sphere_mean_intensities
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(2, 12, size=3) + 2 * margin)
+    spacing = tuple(float(s) for s in rng.choice([0.8, 1.0, 1.5, 2.0], size=3))
+    if kind == "levels":
+        intensity = rng.integers(0, 3, size=shape).astype(np.float64)
+    elif kind == "huge":
+        intensity = rng.normal(0.0, 1.0, size=shape) * 10.0 ** rng.integers(-3, 12, size=shape)
+    else:
+        intensity = rng.normal(100.0, 50.0, size=shape)
+    mask = np.zeros(shape, dtype=bool)
+    inner = tuple(slice(margin, n - margin) for n in shape)
+    mask[inner] = rng.random(mask[inner].shape) < 0.5
+    mask[tuple(n // 2 for n in shape)] = True
+    means = sphere_mean_intensities(intensity, mask, spacing, radius_mm)
+    values = intensity[mask]
+    local_peak, global_peak = intensity_peaks(intensity, mask, spacing, radius_mm)
+    assert local_peak == means[values == values.max()].max()
+    assert global_peak == means.max()
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), radius_mm=st.floats(0.5, 4.0), scale=st.integers(-3, 12))
+def test_approximate_sphere_sums_are_within_their_bound(seed, radius_mm, scale):
+    from radiomix.features.local_intensity import _approximate_sphere_sums, _approximation_bound
+
+    rng = np.random.default_rng(seed)
+    spacing = tuple(float(s) for s in rng.choice([0.8, 1.0, 1.5, 2.0], size=3))
+    rows = sphere_rows(spacing, radius_mm)
+    reach = np.abs(rows).max(axis=0)
+    shape = tuple(int(n) for n in rng.integers(1, 6, size=3) + 2 * reach)
+    intensity = rng.normal(0.0, 1.0, size=shape) * 10.0 ** scale + rng.choice([0.0, 10.0 ** (scale + 2)])
+    centres = np.ascontiguousarray(np.argwhere(np.ones(tuple(n - 2 * r for n, r in zip(shape, reach)), dtype=bool))
+                                   + reach, dtype=np.int64)
+    sums, largest, inside = _approximate_sphere_sums(intensity, np.ravel_multi_index(centres.T, shape), rows)
+    assert inside
+    n_voxels = int((2 * rows[:, 2] + 1).sum())
+    exact = _sphere_means_kernel(intensity, centres, rows, 1, True) * n_voxels  # exact enough: n * mean
+    reference = np.array([sum(sorted(intensity[tuple((centre + sphere_offsets(spacing, radius_mm)).T)], key=abs))
+                          for centre in centres])
+    assert largest == np.abs(intensity).max()
+    bound = _approximation_bound(largest, shape[2], len(rows), n_voxels)
+    assert np.all(np.abs(sums - reference) <= bound)
+    assert np.all(np.abs(exact - reference) <= bound + 4 * np.finfo(float).eps * np.abs(reference))

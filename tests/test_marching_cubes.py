@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.spatial import ConvexHull
 
 from radiomix.features import marching_cubes as mc
 from radiomix.features import surface
@@ -228,3 +229,114 @@ def test_covariance_is_exact_to_rounding(mask, spacing):
                            n * n)
         exact = float(centred * Fraction(spacing[a]) * Fraction(spacing[b]))
         assert covariance[a, b] == pytest.approx(exact, rel=1e-13, abs=1e-13 * max(spacing) ** 2)
+
+
+def strict_plane_hull_vertices(points: list[tuple[int, int]]) -> set[int]:
+    """Indices of the vertices of the 2D convex hull of distinct integer points (Andrew's chain, sorted; no
+    point between two vertices on an edge)."""
+    order = sorted(range(len(points)), key=lambda i: points[i])
+    if len(order) <= 2:
+        return set(order)
+
+    def turn(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    chains = []
+    for sequence in (order, order[::-1]):
+        chain = []
+        for i in sequence:
+            while len(chain) >= 2 and turn(points[chain[-2]], points[chain[-1]], points[i]) <= 0:
+                chain.pop()
+            chain.append(i)
+        chains += chain
+    return set(chains)
+
+
+@PROPERTY
+@given(arrays(np.int64, st.tuples(st.integers(1, 60), st.just(3)), elements=st.integers(0, 7)),
+       st.integers(0, 2))
+def test_plane_hull_ends_keep_the_vertices_of_each_planes_hull(grid, axis):
+    grid = np.unique(grid, axis=0)  # distinct points, as a mesh's vertices
+    first, second = (axis + 1) % 3, (axis + 2) % 3
+    size = grid.max(axis=0) + 1
+    keep = np.ones(len(grid), dtype=bool)
+    flags = np.zeros((2, size[axis], size[first]), dtype=bool)
+    hull = np.empty((2, 2 * size[first] + 2), dtype=np.int64)
+    mc._plane_hull_ends(grid, axis, np.full((size[axis], size[first]), size[second]),
+                        np.full((size[axis], size[first]), -1), flags[0], flags[1], hull[0], hull[1], keep)
+    expected = np.zeros(len(grid), dtype=bool)
+    for plane in np.unique(grid[:, axis]):
+        members = np.flatnonzero(grid[:, axis] == plane)
+        vertices = strict_plane_hull_vertices([(int(grid[i, first]), int(grid[i, second])) for i in members])
+        expected[members[sorted(vertices)]] = True
+    np.testing.assert_array_equal(keep, expected)
+
+
+@PROPERTY
+@given(blobs(), blob_spacings, st.sampled_from(["lewiner", "pyradiomics"]))
+def test_hull_candidates_span_the_meshs_convex_hull(mask, spacing, mesh):
+    from scipy.spatial import QhullError
+
+    built = surface.build_surface(mask, spacing, mesh)
+    candidates, candidate_grid = mc.hull_candidates(built.edge_vertices, built.grid)
+    np.testing.assert_array_equal(candidates, (candidate_grid * 0.5) * np.asarray(spacing))
+    try:
+        expected = ConvexHull(built.vertices)
+    except QhullError:  # a flat mesh (pyradiomics' of a single slice): no 3D hull either way
+        return
+    hull = ConvexHull(candidates)
+    # every vertex of the whole mesh's hull is a candidate, and the candidates are mesh vertices in mesh order
+    hull_vertices = {tuple(point) for point in built.vertices[expected.vertices]}
+    assert hull_vertices <= {tuple(point) for point in candidates}
+    order = [np.flatnonzero(np.all(built.vertices == point, axis=1))[0] for point in candidates]
+    assert order == sorted(order)
+    assert hull.volume == pytest.approx(expected.volume, rel=1e-12)
+    assert hull.area == pytest.approx(expected.area, rel=1e-12)
+
+
+@PROPERTY
+@given(st.integers(0, 2 ** 32 - 1), st.integers(4, 80), st.integers(1, 40),
+       st.tuples(*(st.sampled_from([0.25, 0.4885, 0.5, 1.0, 1.65]) for _ in range(3))))
+def test_lattice_hull_volume_is_exact_and_its_area_is_scipys(seed, n_points, extent, step):
+    # lattice points with many coplanar and collinear ones (small extents), duplicates, any order
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, extent + 1, size=(n_points, 3))
+    grid[rng.integers(n_points)] = grid[0]
+    volume, area = mc.lattice_hull_volume_and_area(grid, step)
+    try:
+        reference = ConvexHull(grid.astype(float))
+    except Exception:  # coplanar points: no 3D hull
+        assert math.isnan(volume) and math.isnan(area)
+        return
+    # six times the volume, exactly: |det| of the tetrahedra joining point 0 (in the hull) to each facet
+    origin = [int(v) for v in grid[0]]
+    volume6 = 0
+    for simplex in reference.simplices:
+        a, b, c = ([int(v) - o for v, o in zip(grid[i], origin)] for i in simplex)
+        volume6 += abs(a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                       + a[2] * (b[0] * c[1] - b[1] * c[0]))
+    assert volume == pytest.approx(volume6 * step[0] * step[1] * step[2] / 6.0, rel=4e-16)
+    assert area == pytest.approx(ConvexHull(grid * np.asarray(step)).area, rel=1e-12)
+
+
+def test_lattice_hull_of_a_cube_and_of_flat_or_outside_points():
+    cube = np.array([[i, j, k] for i in (0, 3) for j in (0, 3) for k in (0, 3)] + [[1, 1, 1], [0, 1, 2]])
+    assert mc.lattice_hull_volume_and_area(cube, (1.0, 2.0, 0.5)) == (27.0, 2 * 9 * (2.0 + 0.5 + 1.0))
+    flat = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1], [0, 5, 5], [0, 2, 3]])
+    assert all(math.isnan(v) for v in mc.lattice_hull_volume_and_area(flat, (1.0, 1.0, 1.0)))
+    with pytest.raises(mc.InputError, match="lattice hull"):
+        mc.lattice_hull_volume_and_area(cube + mc.LATTICE_HULL_EXTENT, (1.0, 1.0, 1.0))
+
+
+@PROPERTY
+@given(arrays(np.bool_, st.tuples(*(st.integers(1, 7) for _ in range(3))), elements=st.booleans()), st.integers(0, 3))
+def test_mask_box_is_numpys_projection_box(mask, sparsity):
+    if sparsity:  # fewer voxels: single voxels, single rows
+        mask = mask & (np.random.default_rng(sparsity).random(mask.shape) < 0.1)
+    box = mc.mask_box(mask)
+    if not mask.any():
+        assert list(box) == [-1] * 6
+        return
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
+        assert (box[2 * axis], box[2 * axis + 1]) == (present[0], present[-1] + 1)

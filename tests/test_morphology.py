@@ -487,3 +487,27 @@ def test_lexicographic_order_matches_numpy_lexsort(seed, n_points, n_values):
     rng = np.random.default_rng(seed)
     u, v = rng.integers(0, n_values, size=(2, n_points)).astype(np.float64)
     np.testing.assert_array_equal(geometry._lexicographic_order(u, v), np.lexsort((v, u)))
+
+
+@FAST
+@given(masks())
+def test_convex_hull_densities_from_the_lattice_hull_equal_qhulls(case):
+    mask, spacing, intensity = case
+    roi = make_roi(mask, spacing, intensity)
+    lattice = features(roi)
+    limit = morphology.LATTICE_HULL_MAX_POINTS
+    try:
+        morphology.LATTICE_HULL_MAX_POINTS = -1  # every hull from qhull
+        qhull = features(roi)
+    finally:
+        morphology.LATTICE_HULL_MAX_POINTS = limit
+    mesh = surface.build_surface(mask, spacing, "lewiner")
+    hull = ConvexHull(mesh.vertices)
+    for key, (value, status) in lattice.items():
+        assert qhull[key][1] == status
+        if key.endswith("_convex_hull"):
+            assert value == pytest.approx(qhull[key][0], rel=1e-12), key
+        elif not status:
+            assert value == qhull[key][0], key
+    assert lattice["volume_density_convex_hull"][0] == pytest.approx(
+        lattice["volume_mesh"][0] / hull.volume, rel=1e-12)

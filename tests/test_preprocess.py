@@ -181,8 +181,8 @@ def test_mask_fraction_of_exactly_one_half_is_kept_despite_coordinate_noise():
 @given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["nearest", "linear"]),
        old=st.tuples(*[st.sampled_from([0.5, 0.977, 1.0, 2.0, 3.0, 2.9999999999998486])] * 3),
        new=st.tuples(*[st.sampled_from([0.7, 1.0, 1.3, 2.0, 3.0])] * 3),
-       margin_mm=st.sampled_from([0.0, 2.5, 6.2035]))
-def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old, new, margin_mm):
+       margin_mm=st.sampled_from([0.0, 2.5, 6.2035]), mask_method=st.sampled_from([None, "nearest", "linear"]))
+def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old, new, margin_mm, mask_method):
     from radiomix.preprocess.interpolation import interpolate, interpolate_roi_region
     from radiomix.spec import InterpolationSettings
 
@@ -194,7 +194,7 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     high = [int(rng.integers(a, n)) + 1 for a, n in zip(low, shape)]
     roi[tuple(slice(a, b) for a, b in zip(low, high))] = rng.random([b - a for a, b in zip(low, high)]) < 0.7
     roi[tuple(low)] = True
-    settings = InterpolationSettings(spacing_mm=new, image_method=method, mask_method=method,
+    settings = InterpolationSettings(spacing_mm=new, image_method=method, mask_method=mask_method or method,
                                      round_intensities=bool(seed % 2))
     whole_image, whole_mask, whole_spacing = interpolate(intensity, roi, old, settings)
     image, mask, spacing, region = interpolate_roi_region(intensity, roi, old, settings, margin_mm)
@@ -202,6 +202,11 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     assert spacing == whole_spacing
     assert np.array_equal(image, whole_image[region]) and np.array_equal(mask, whole_mask[region])
     assert mask.sum() == whole_mask.sum()
+    # the same block from the ROI's extent found by the caller
+    from radiomix.preprocess.interpolation import roi_extent
+    given_extent = interpolate_roi_region(intensity, roi, old, settings, margin_mm, roi_extent(roi))
+    assert given_extent[3] == region and np.array_equal(given_extent[0], image)
+    assert np.array_equal(given_extent[1], mask)
 
 
 @pytest.mark.parametrize("pixel_type, spacing_mm",

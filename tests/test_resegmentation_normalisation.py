@@ -100,3 +100,16 @@ def test_region_normalisation_clips_then_scales():
     spec = load_spec({"intensity": {"normalisation": "zscore", "normalisation_region": "image",
                                     "normalisation_scale": 100, "normalisation_clip": 3}})
     assert spec.intensity.normalisation_region == "image" and spec.intensity.normalisation_scale == 100.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_no_range_and_no_outlier_filter_keep_the_whole_mask(seed):
+    rng = np.random.default_rng(seed)
+    intensity = rng.normal(0.0, 100.0, size=(4, 5, 6))
+    mask = rng.random(intensity.shape) < 0.5
+    kept = resegment(intensity, mask, ResegmentationSettings())
+    # the same voxels as an absolute range that excludes none of them, in a new array
+    np.testing.assert_array_equal(kept, resegment(intensity, mask, ResegmentationSettings(range=(-1e300, 1e300))))
+    np.testing.assert_array_equal(kept, mask)
+    assert kept is not mask

@@ -80,3 +80,37 @@ def test_mesh_of_the_bounding_box_is_the_whole_blocks_bit_for_bit(seed, spacing)
     expected_faces = np.asarray(expected_faces, dtype=np.int64)
     assert np.array_equal(faces, expected_faces) or np.array_equal(faces, expected_faces[:, ::-1])  # wound outwards
     assert volume > 0 and area > 0
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1),
+       st.tuples(*(st.sampled_from([0.5, 0.7, 0.977, 1.3, 2.0, 3.0]) for _ in range(3))))
+def test_edge_vertices_are_those_on_the_half_voxel_lattice_with_one_odd_index(seed, spacing):
+    # NumPy reference: a vertex (mm) is at a grid-edge midpoint when it is (g / 2) * spacing for whole g with
+    # exactly one odd coordinate; ambiguous cubes (checkerboards) also give Lewiner's cube-centre vertices
+    rng = np.random.default_rng(seed)
+    mask = rng.random(tuple(int(n) for n in rng.integers(2, 8, size=3))) < rng.uniform(0.3, 0.8)
+    mask.flat[rng.integers(mask.size)] = True
+    vertices, _, _, _, half_indices = surface._outward_mesh_and_grid(mask, spacing)
+    spacing_array = np.asarray(spacing, dtype=np.float64)
+    doubled = np.rint(vertices / spacing_array * 2.0).astype(np.int64)
+    on_edges = ((doubled % 2).sum(axis=1) == 1) & np.all(vertices == (doubled * 0.5) * spacing_array, axis=1)
+    np.testing.assert_array_equal(half_indices[:, 0] >= 0, on_edges)
+    np.testing.assert_array_equal(half_indices[on_edges], doubled[on_edges])
+    built = surface.build_surface(mask, spacing, "lewiner")
+    np.testing.assert_array_equal(built.edge_vertices, vertices[on_edges])
+    np.testing.assert_array_equal(built.grid, doubled[on_edges])
+
+
+@FAST
+@given(st.integers(0, 2 ** 32 - 1),
+       st.tuples(*(st.sampled_from([0.5, 0.7, 0.977, 1.3, 2.0, 3.0]) for _ in range(3))))
+def test_voxel_positions_are_argwheres_times_the_spacing_in_its_layout(seed, spacing):
+    rng = np.random.default_rng(seed)
+    mask = rng.random(tuple(int(n) for n in rng.integers(1, 9, size=3))) < rng.uniform(0.0, 1.0)
+    positions = surface.voxel_positions(mask, spacing)
+    expected = np.argwhere(mask) * np.asarray(spacing)
+    np.testing.assert_array_equal(positions, expected)
+    assert positions.flags["F_CONTIGUOUS"] == expected.flags["F_CONTIGUOUS"]  # NumPy's reductions read it alike
+    if len(positions) > 1:
+        np.testing.assert_array_equal(np.cov(positions, rowvar=False), np.cov(expected, rowvar=False))

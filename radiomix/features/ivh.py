@@ -115,6 +115,20 @@ def _histogram(discretised: np.ndarray, intensities: np.ndarray, low: float, hig
         n_distinct=1 + int(np.count_nonzero(ordered[1:] != ordered[:-1])))  # distinct values of a sorted array
 
 
+def _bin_histogram(bins: np.ndarray, intensities: np.ndarray, low: float, high: float,
+                   step: float) -> IntensityVolumeHistogram:
+    """:func:`_histogram` of discretised values that are a strictly increasing function of integer ``bins``.
+
+    ``intensities[j - 1]`` is the value of bin ``j`` (``1 <= bins <= len(intensities)``): the voxels below
+    it are those of the bins below ``j``, counted (no sort), so the fractions are the same numbers.
+    """
+    counts = np.bincount(bins, minlength=len(intensities) + 1)
+    below = np.cumsum(counts)[:len(intensities)]
+    return IntensityVolumeHistogram(
+        intensities=intensities, volume_fractions=1.0 - below / bins.size,
+        range_low=low, range_high=high, step=step, n_distinct=int(np.count_nonzero(counts)))
+
+
 def intensity_volume_histogram(values: np.ndarray, settings: IvhFeatureSettings,
                                resegmentation_range: tuple[float, float]) -> IntensityVolumeHistogram:
     """The IVH of ROI intensities ``values`` (module docstring: the three methods).
@@ -157,6 +171,8 @@ def intensity_volume_histogram(values: np.ndarray, settings: IvhFeatureSettings,
         n_range_bins = n_range_bins + 1 if settings.extra_bin_above_range else max(1, n_range_bins)
         n_evaluated = max(n_range_bins, int(bins.max()))
         centres = low + (np.arange(1, n_evaluated + 1) - 0.5) * width
+        if bins.min() >= 1 and np.all(centres[1:] > centres[:-1]):  # bins and their values in the same order
+            return _bin_histogram(bins, centres, low + 0.5 * width, low + (n_range_bins - 0.5) * width, width)
         return _histogram(low + (bins - 0.5) * width, centres, low + 0.5 * width,
                           low + (n_range_bins - 0.5) * width, width)
     n_bins = int(settings.n_bins)
@@ -166,8 +182,7 @@ def intensity_volume_histogram(values: np.ndarray, settings: IvhFeatureSettings,
         bins = np.minimum(bins, n_bins)
     else:
         bins = np.full(values.shape, n_bins, dtype=np.int64)
-    return _histogram(bins.astype(np.float64), np.arange(1, n_bins + 1, dtype=np.float64),
-                      1.0, float(n_bins), 1.0)
+    return _bin_histogram(bins, np.arange(1, n_bins + 1, dtype=np.float64), 1.0, float(n_bins), 1.0)
 
 
 def _volume_at_intensity_fraction(histogram: IntensityVolumeHistogram, fraction: float) -> float:

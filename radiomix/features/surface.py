@@ -77,7 +77,13 @@ def surface_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2).
+    """:func:`surface_mesh`'s vertices and faces of a checked mask, with the mesh's volume (mm^3) and area (mm^2)."""
+    vertices, faces, volume, area, _ = _outward_mesh_and_grid(mask, spacing)
+    return vertices, faces, volume, area
+
+
+def _outward_mesh_and_grid(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray]:
+    """:func:`_outward_mesh`, and which vertices lie at grid-edge midpoints, in half voxels.
 
     The cubes are marched over the mask's bounding box only (padded by one voxel): a ROI block cut
     with a margin for other families is 2-2.5x larger (the real PET's 43 x 37 x 34 voxels: 1.1 ms
@@ -85,21 +91,28 @@ def _outward_mesh(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray, fl
     voxel indices (float32; on a 0/1 mask, whole and half indices, the cube-centre vertices too), so
     the box's corner is added exactly before the scaling by ``spacing`` that scikit-image would do;
     the cubes left out hold no vertex and the others are visited in the same order.
+
+    The fifth result, ``half_indices`` (int64, shape (n_vertices, 3)), holds each vertex's index
+    doubled (half voxels) where that is a whole number on every axis with exactly one odd one (a
+    grid-edge midpoint), and -1 in the first column elsewhere (the vertices inside some cubes of the
+    ambiguous cases): read from the kernel's float32 indices, where the doubling is exact, not from
+    the vertices in mm (both by :func:`radiomix.features.marching_cubes.lewiner_vertices`).
     """
-    present = [np.flatnonzero(mask.any(axis=tuple(other for other in range(3) if other != axis)))
-               for axis in range(3)]
-    box = tuple(slice(int(indices[0]), int(indices[-1]) + 1) for indices in present)
+    extent = marching_cubes.mask_box(np.ascontiguousarray(mask, dtype=bool))
+    box = tuple(slice(int(extent[2 * axis]), int(extent[2 * axis + 1])) for axis in range(3))
     low = [part.start for part in box]
     padded = np.pad(mask[box], 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
     index_vertices, faces, _, _ = lewiner_marching_cubes(padded, level=0.5)
-    vertices = (np.asarray(index_vertices, dtype=np.float64) + np.asarray(low, dtype=np.float64)) \
-        * np.asarray(spacing, dtype=np.float64)
+    vertices = np.empty((len(index_vertices), 3))
+    half_indices = np.empty((len(index_vertices), 3), dtype=np.int64)
+    marching_cubes.lewiner_vertices(np.asarray(index_vertices, dtype=np.float32), np.asarray(low, dtype=np.int64),
+                                    np.asarray(spacing, dtype=np.float64), vertices, half_indices)
     faces = np.asarray(faces, dtype=np.int64)
     volume, area = mesh_volume_and_area(vertices, faces)
     if volume < 0.0:  # reversing every triangle negates every signed tetrahedron
         faces = np.ascontiguousarray(faces[:, ::-1])
         volume = -volume
-    return vertices, faces, volume, area
+    return vertices, faces, volume, area, half_indices
 
 
 def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
@@ -123,8 +136,16 @@ def check_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def voxel_positions(mask: np.ndarray, spacing) -> np.ndarray:
-    """Voxel-centre positions (z, y, x) in mm of the mask's voxels, in C order."""
-    return np.argwhere(mask) * np.asarray(spacing, dtype=np.float64)
+    """Voxel-centre positions (z, y, x) in mm of the mask's voxels, in C order.
+
+    ``np.argwhere(mask) * spacing``, value for value and in its memory layout (a column-major (n, 3)
+    array: the covariance and the means read it as before), from one compiled pass (4-5x quicker).
+    """
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    spacing = np.asarray(spacing, dtype=np.float64)
+    positions = np.empty((3, int(np.count_nonzero(mask))))
+    marching_cubes.fill_voxel_positions(mask, spacing[0], spacing[1], spacing[2], positions)
+    return positions.T
 
 
 def _axis_eigenvalues(positions: np.ndarray) -> np.ndarray:
@@ -179,14 +200,9 @@ def build_surface(mask: np.ndarray, spacing, mesh: str) -> Surface:
         area, volume, grid = marching_cubes.padded_mesh(marching_cubes.padded_mask(mask), spacing)
         vertices = (grid * 0.5) * spacing
         return Surface(volume, area, vertices, vertices, grid, marching_cubes.diameter_candidates(vertices, grid))
-    vertices, _, volume, area = _outward_mesh(check_mask(mask), spacing)
-    grid = np.rint(vertices / spacing * 2.0).astype(np.int64)
-    odd = grid % 2
-    on_edges = odd[:, 0] + odd[:, 1] + odd[:, 2] == 1  # by column: reductions over the short axis are slow
-    snapped = (grid * 0.5) * spacing
-    for axis in range(3):
-        on_edges &= vertices[:, axis] == snapped[:, axis]
-    edge_vertices, grid = vertices[on_edges], grid[on_edges]
+    vertices, _, volume, area, half_indices = _outward_mesh_and_grid(check_mask(mask), spacing)
+    on_edges = half_indices[:, 0] >= 0
+    edge_vertices, grid = vertices[on_edges], half_indices[on_edges]
     return Surface(volume, area, vertices, edge_vertices, grid,
                    marching_cubes.diameter_candidates(edge_vertices, grid))
 
@@ -230,7 +246,7 @@ def axis_features(eigenvalues: np.ndarray) -> dict[str, tuple[float, str]]:
     return values
 
 
-def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
+def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings, positions: np.ndarray | None = None
                    ) -> tuple[dict[str, tuple[float, str]], Surface, np.ndarray | None]:
     """The features of the mesh and the voxel positions, under ``settings``' conventions.
 
@@ -242,6 +258,8 @@ def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
         Voxel size (z, y, x) in mm.
     settings : MorphologySettings
         ``mesh``, ``axis_covariance`` and ``non_ibsi_features``.
+    positions : ndarray of float, shape (n, 3), optional
+        :func:`voxel_positions` of ``mask``, when the caller has them already.
 
     Returns
     -------
@@ -274,7 +292,7 @@ def shape_features(mask: np.ndarray, spacing, settings: MorphologySettings
         eigenvalues = None
         values.update((key, (math.nan, SINGLE_MORPHOLOGICAL_VOXEL)) for key in AXIS_KEYS + RATIO_KEYS)
     else:
-        eigenvalues = _axis_eigenvalues(voxel_positions(mask, spacing))
+        eigenvalues = _axis_eigenvalues(voxel_positions(mask, spacing) if positions is None else positions)
         values.update(axis_features(eigenvalues))
     if set(PLANE_DIAMETER_KEYS) & set(settings.non_ibsi_features):
         diameters = marching_cubes.plane_diameters(mesh.grid, spacing)

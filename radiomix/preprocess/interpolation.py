@@ -114,12 +114,22 @@ def resample_region(array: np.ndarray, coordinates: list[np.ndarray], region: tu
         evaluated by :func:`_separable_spline_kernel` from per-axis taps (:func:`spline_taps`),
         with scipy's arithmetic, without a coordinate array per new voxel.
     """
+    source, taps = _region_taps(coordinates, region, array.shape, order)
+    return _spline_from_taps(array[source], taps, order)
+
+
+def _region_taps(coordinates: list[np.ndarray], region: tuple[slice, ...], shape: tuple[int, ...], order: int):
+    """The old block :func:`resample_region` reads for ``region`` (slices of an array of ``shape``) and the
+    per-axis taps (:func:`spline_taps`) into that block.
+
+    A sub-block of ``region`` has the taps of its rows, sliced (the block holds every voxel they read).
+    """
     if order > 1:
         raise ValueError("resample_region supports spline orders 0 and 1 only")
     wanted = [c[s] for c, s in zip(coordinates, region)]
     source = tuple(slice(min(max(int(np.floor(c.min())) - 1, 0), n - 1), max(min(int(np.floor(c.max())) + 3, n), 1))
-                   for c, n in zip(wanted, array.shape))
-    return spline_on_grid(array[source], [c - s.start for c, s in zip(wanted, source)], order)
+                   for c, n in zip(wanted, shape))
+    return source, [spline_taps(c - s.start, s.stop - s.start, order) for c, s in zip(wanted, source)]
 
 
 def spline_on_grid(block: np.ndarray, coordinates: list[np.ndarray], order: int) -> np.ndarray:
@@ -140,11 +150,15 @@ def spline_on_grid(block: np.ndarray, coordinates: list[np.ndarray], order: int)
         Bit for bit ``scipy.ndimage.map_coordinates(block, <the grid>, order=order, mode="nearest",
         prefilter=False)``.
     """
+    return _spline_from_taps(block, [spline_taps(c, n, order) for c, n in zip(coordinates, np.shape(block))], order)
+
+
+def _spline_from_taps(block: np.ndarray, taps: list[tuple[np.ndarray, np.ndarray]], order: int) -> np.ndarray:
+    """:func:`spline_on_grid` from the per-axis taps (:func:`spline_taps`) of the grid points."""
     # two compiled variants only: masks as uint8 (a view), intensities as float64 (as scipy reads them)
     block = np.ascontiguousarray(block).view(np.uint8) if block.dtype == np.bool_ else \
         np.ascontiguousarray(block, dtype=np.float64)
-    taps = [spline_taps(c, n, order) for c, n in zip(coordinates, block.shape)]
-    out = np.empty(tuple(len(c) for c in coordinates))
+    out = np.empty(tuple(len(indices) for indices, _ in taps))
     _separable_spline_kernel(block, *taps[0], *taps[1], *taps[2], order, out)
     return out
 
@@ -236,7 +250,8 @@ def _touching(coordinates: np.ndarray, n_old: int, low: int, high: int) -> tuple
 
 
 def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, float, float],
-                           settings: InterpolationSettings, margin_mm: float):
+                           settings: InterpolationSettings, margin_mm: float,
+                           extent: list[tuple[int, int]] | None = None):
     """:func:`interpolate`, evaluated only on the ROI's bounding box plus ``margin_mm``.
 
     The new grid is the whole-image grid of :func:`interpolate`; only its block around the
@@ -244,7 +259,8 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     The block holds every new voxel whose mask support meets the old ROI's bounding box
     (a superset of the new ROI's bounding box), grown by ``ceil(margin_mm / new spacing) + 1``
     voxels and clipped to the grid. Needs spline orders 0 or 1 (nearest or linear) for image
-    and mask; the cubic spline's prefilter reaches over the whole image.
+    and mask; the cubic spline's prefilter reaches over the whole image. ``extent``: ``roi``'s
+    :func:`roi_extent`, when the caller has found it already.
 
     Returns
     -------
@@ -258,18 +274,29 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     new_spacing = target_spacing(spacing, settings)
     size, coordinates = _axis_coordinates(intensity.shape, spacing, new_spacing)
     region = []
-    for axis, (first_old, last_old) in enumerate(roi_extent(roi)):
+    touching = []
+    for axis, (first_old, last_old) in enumerate(roi_extent(roi) if extent is None else extent):
         touched = _touching(coordinates[axis], roi.shape[axis], first_old, last_old)
         if touched is None:  # the new grid misses the ROI: the whole (empty) result, as interpolate gives it
             return (*interpolate(intensity, roi, spacing, settings), tuple(slice(0, m) for m in size))
         first, last = touched
         pad = int(math.ceil(margin_mm / new_spacing[axis])) + 1
         region.append(slice(max(first - pad, 0), min(last + 1 + pad, size[axis])))
+        touching.append(slice(first, last + 1))
     region = tuple(region)
-    image = resample_region(intensity, coordinates, region, SPLINE_ORDER[settings.image_method])
+    image_order, mask_order = SPLINE_ORDER[settings.image_method], SPLINE_ORDER[settings.mask_method]
+    source, taps = _region_taps(coordinates, region, intensity.shape, image_order)
+    image = _spline_from_taps(intensity[source], taps, image_order)
     if settings.round_intensities:
         image = np.rint(image)
-    mask = resample_region(roi, coordinates, region, SPLINE_ORDER[settings.mask_method])
+    # the mask only where its support meets the old ROI's box: 0 around it (every tap reads outside the ROI)
+    mask = np.zeros(image.shape)
+    inside = tuple(slice(inner.start - outer.start, inner.stop - outer.start) for inner, outer in zip(touching, region))
+    if mask_order == image_order:  # the image's taps of those rows, into the same old block
+        mask[inside] = _spline_from_taps(roi[source], [(indices[rows], weights[rows]) for (indices, weights), rows
+                                                       in zip(taps, inside)], mask_order)
+    else:
+        mask[inside] = resample_region(roi, coordinates, tuple(touching), mask_order)
     return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
 
 

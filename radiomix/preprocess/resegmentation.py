@@ -42,6 +42,8 @@ def resegment(intensity: np.ndarray, mask: np.ndarray, settings: ResegmentationS
         The intensity mask (a subset of ``mask``); may be empty.
     """
     mask = np.asarray(mask, dtype=bool)
+    if keeps_every_voxel(settings):
+        return mask.copy()
     values = intensity[mask]
     keep = np.ones(values.shape, dtype=bool)
     low, high = range_thresholds(values, settings)
@@ -55,6 +57,11 @@ def resegment(intensity: np.ndarray, mask: np.ndarray, settings: ResegmentationS
     kept = np.zeros(mask.shape, dtype=bool)
     kept[mask] = keep
     return kept
+
+
+def keeps_every_voxel(settings: ResegmentationSettings) -> bool:
+    """Whether :func:`resegment` keeps the whole mask whatever the intensities (no range bound, no outlier filter)."""
+    return all(bound is None for bound in settings.range) and settings.outlier_sigma is None
 
 
 def range_thresholds(values: np.ndarray, settings: ResegmentationSettings) -> tuple:

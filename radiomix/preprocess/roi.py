@@ -25,7 +25,7 @@ from radiomix.preprocess.filters import BOX_KINDS, response_map, response_maps_o
 from radiomix.preprocess.filters.settings import FilterSettings, filter_kind
 from radiomix.preprocess.interpolation import SPLINE_ORDER, interpolate, interpolate_roi_region, roi_extent
 from radiomix.preprocess.mask_conventions import check_roi_extent
-from radiomix.preprocess.resegmentation import resegment, resegmentation_range
+from radiomix.preprocess.resegmentation import keeps_every_voxel, resegment, resegmentation_range
 from radiomix.preprocess.roi_grid import resample_arrays_on_roi_grid
 from radiomix.preprocess.settings import ResegmentationSettings
 from radiomix.spec import Spec
@@ -157,7 +157,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
                                                                    geometry, keeps_pixel_type(spec))
         elif _interpolates_region_only(spec):
             intensity, roi, spacing, _ = interpolate_roi_region(intensity, roi, spacing, spec.interpolation,
-                                                                _margin_mm(spec))
+                                                                _margin_mm(spec), extent)
         else:
             intensity, roi, spacing = interpolate(intensity, roi, spacing, spec.interpolation)
     else:
@@ -180,7 +180,10 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
             f"no ROI voxel is left after re-segmentation (range [{low}, {high}], "
             f"outlier_sigma {spec.resegmentation.outlier_sigma}); check the intensity units "
             "or widen the range", source or None)
-    for what, mask in (("the (interpolated) ROI", roi), ("the re-segmented ROI", intensity_mask)):
+    checked = [("the (interpolated) ROI", roi)]
+    if not keeps_every_voxel(spec.resegmentation):  # else the same mask: the same check
+        checked.append(("the re-segmented ROI", intensity_mask))
+    for what, mask in checked:
         box = roi_box(mask)
         check_roi_extent(tuple(s.stop - s.start for s in box), int(np.count_nonzero(mask[box])),
                          spec.mask.min_roi_dimensions, spec.mask.min_roi_voxels, what, source=source or None)
