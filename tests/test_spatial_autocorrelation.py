@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.fft
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -248,7 +249,7 @@ def test_fft_sums_do_not_rely_on_scipy_transforming_in_place(monkeypatch):
     deviation_grid[mask] -= deviation_grid[mask].mean()
     monkeypatch.setattr(sa, "SPECTRUM_BLOCK_ELEMENTS", 300)  # several blocks, the last one partial
     in_place = sa._fft_inverse_distance_sums(mask, deviation_grid, (1.0, 2.0, 0.5), workers=1)
-    transform = sa.scipy.fft.fft
-    monkeypatch.setattr(sa.scipy.fft, "fft", lambda x, **options: transform(x.copy(), **options))
+    transform = scipy.fft.fft
+    monkeypatch.setattr(scipy.fft, "fft", lambda x, **options: transform(x.copy(), **options))
     assert sa._fft_inverse_distance_sums(mask, deviation_grid, (1.0, 2.0, 0.5), workers=1) == pytest.approx(in_place,
                                                                                                           rel=1e-14)

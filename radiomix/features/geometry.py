@@ -30,13 +30,15 @@ Kernels (numba, private, under public wrappers):
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.linalg
-from scipy.spatial import ConvexHull
 
 from radiomix._numba import njit, njit_exact
 from radiomix.errors import InputError
+
+if TYPE_CHECKING:
+    from scipy.spatial import ConvexHull
 
 ELLIPSOID_AREA_TERMS = 20
 """Highest Legendre term of the IBSI series for the surface area of an ellipsoid."""
@@ -276,6 +278,8 @@ def _newton_weights(lifted: np.ndarray, weights: np.ndarray, tolerance: float, m
             active = np.union1d(active, [farthest])
             continue
         # rank-revealing QR (LAPACK's gelsy): the Hessian is singular past (d + 1)(d + 2) / 2 active points
+        import scipy.linalg  # here, not with the module: only the opt-in MVEE needs it
+
         delta = scipy.linalg.lstsq(kernel * kernel, gap, lapack_driver="gelsy", check_finite=False)[0]
         current = weights[active]
         reach = np.full(len(active), np.inf)  # step length at which each weight reaches zero
@@ -1001,6 +1005,8 @@ def oriented_minimum_bounding_box(points: np.ndarray, n_directions: int = OMBB_D
     if points.ndim != 2 or points.shape[1] != 3 or len(points) < 4:
         raise InputError(f"need an (n >= 4, 3) array of points, got shape {points.shape}")
     points = points - points.mean(axis=0)
+    from scipy.spatial import ConvexHull  # here, not with the module: only the opt-in OMBB needs it
+
     convex = _hull_structure(ConvexHull(points))
     normals = np.vstack([np.unique(np.round(convex[1], 12), axis=0), np.eye(3),
                          _hemisphere_directions(n_directions)])

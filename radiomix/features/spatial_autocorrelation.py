@@ -48,7 +48,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.fft
 
 from radiomix._numba import njit
 from radiomix.errors import InputError
@@ -190,6 +189,8 @@ def _even_fast_length(n: int) -> int:
     The pocketfft transforms have passes for each of these factors: the real PET's 33-voxel axis gets
     66 instead of the 5-smooth 72, and its FFT sums about 10% less time.
     """
+    import scipy.fft  # here, not with the module: pyradiomics' shape imports morphology and never transforms
+
     length = scipy.fft.next_fast_len(n, real=False)
     while length % 2:
         length = scipy.fft.next_fast_len(length + 1, real=False)
@@ -219,6 +220,8 @@ def _inverse_distance_spectrum(box_shape: tuple[int, ...], grid_shape: tuple[int
     kernel[box_shape[0]:] = 0.0
     kernel[:, box_shape[1]:] = 0.0
     kernel[:, :, box_shape[2]:] = 0.0
+    import scipy.fft
+
     return scipy.fft.dctn(kernel, type=1)
 
 
@@ -284,6 +287,8 @@ def _fft_inverse_distance_sums(mask: np.ndarray, deviation_grid: np.ndarray, spa
     shared 2-core machine (PET grid 72 x 54 x 48: 2.3 ms with one, 2.6-2.7 ms
     with two; CT phantom 80 x 100 x 100 about equal).
     """
+    import scipy.fft
+
     box_shape = tuple(int(s) for s in mask.shape)
     grid_shape = fft_grid_shape(box_shape)
     kernel = _inverse_distance_spectrum(box_shape, grid_shape, tuple(float(step) for step in spacing))

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
 
 from radiomix._numba import njit_exact
 from radiomix.spec import InterpolationSettings
@@ -70,6 +69,8 @@ def new_grid(shape: tuple[int, ...], spacing: tuple[float, ...], new_spacing: tu
 
 def resample(array: np.ndarray, spacing: tuple[float, ...], new_spacing: tuple[float, ...], order: int) -> np.ndarray:
     """Resample ``array`` onto the centred grid of ``new_spacing`` with a spline of ``order`` (0, 1 or 3)."""
+    from scipy import ndimage  # here, not with the module: only this whole-image path uses it (~11 MiB)
+
     size, scale, offset = new_grid(array.shape, spacing, new_spacing)
     return ndimage.affine_transform(np.asarray(array, dtype=np.float64), scale, offset=offset,
                                     output_shape=size, order=order, mode="nearest", prefilter=order > 1)
