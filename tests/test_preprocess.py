@@ -252,3 +252,31 @@ def test_crop_to_roi_crops_the_filtered_image_to_the_roi_box_plus_pad_voxels():
     assert whole.intensity.shape == intensity.shape
     with pytest.raises(SpecError, match="crop_to_roi"):
         load_spec({"interpolation": {"crop_to_roi": True, "spacing_mm": [1.0, 1.0, 1.0]}})
+
+
+def test_processed_image_keeps_the_voxels_it_views_valid():
+    """Without interpolation a float64 image's intensities are a view of the SimpleITK image's voxels:
+    the processed image holds that image, so they stay valid after the caller's reference is gone."""
+    import gc
+
+    import SimpleITK as sitk
+
+    from radiomix.preprocess.roi import image_arrays_with_extent, process_image
+
+    def extent_box(extent):
+        return tuple(slice(low, high + 1) for low, high in extent)
+
+    def processed():
+        voxels = np.arange(40 * 30 * 20, dtype=np.float64).reshape(40, 30, 20)
+        image = sitk.GetImageFromArray(voxels)
+        mask = sitk.GetImageFromArray((voxels % 7 > 2).astype(np.uint8))
+        intensity, roi, spacing, extent = image_arrays_with_extent(image, mask)
+        spec = load_spec({"discretisation": {"method": "none"}})
+        return process_image(intensity, roi, spacing, spec, geometry=image, extent=extent), voxels[extent_box(extent)]
+
+    result, expected = processed()
+    assert not result.intensity.flags.owndata  # a view: the case this test is about
+    gc.collect()
+    overwrite = [np.full(40 * 30 * 20, -1.0) for _ in range(20)]  # reuse of freed memory would show here
+    np.testing.assert_array_equal(result.intensity, expected)
+    assert len(overwrite) == 20

@@ -12,7 +12,7 @@ import functools
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import SimpleITK as sitk
@@ -100,6 +100,9 @@ class ProcessedImage:
         Voxel size ``(z, y, x)`` in mm.
     resegmentation_range : tuple of float
         Range bounds, ``-inf``/``inf`` where unset.
+    voxel_owner : SimpleITK.Image or None
+        The image whose voxels ``intensity`` may view (uninterpolated, in its stored type): held so that
+        they stay valid as long as this object (a SimpleITK array view does not keep its image alive).
     """
 
     intensity: np.ndarray
@@ -107,6 +110,7 @@ class ProcessedImage:
     intensity_mask: np.ndarray
     spacing: tuple[float, float, float]
     resegmentation_range: tuple[float, float]
+    voxel_owner: sitk.Image | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def morphological_extent(self) -> list[tuple[int, int]]:
@@ -188,7 +192,7 @@ def process_image(intensity: np.ndarray, roi: np.ndarray, spacing: tuple[float, 
         check_roi_extent(tuple(s.stop - s.start for s in box), int(np.count_nonzero(mask[box])),
                          spec.mask.min_roi_dimensions, spec.mask.min_roi_voxels, what, source=source or None)
     return ProcessedImage(intensity, _morphological_mask(roi, intensity_mask, spec.resegmentation),
-                          intensity_mask, spacing, resegmentation_range(spec.resegmentation))
+                          intensity_mask, spacing, resegmentation_range(spec.resegmentation), geometry)
 
 
 def _morphological_mask(roi: np.ndarray, intensity_mask: np.ndarray, settings: ResegmentationSettings) -> np.ndarray:
