@@ -257,3 +257,8 @@ def test_a_file_read_without_metadata_is_the_same_image_without_any(tmp_path, na
     assert (bare.GetPixelID(), bare.GetOrigin(), bare.GetSpacing(), bare.GetDirection()) == \
         (full.GetPixelID(), full.GetOrigin(), full.GetSpacing(), full.GetDirection())
     assert read_image_file(path).GetMetaDataKeys() == full.GetMetaDataKeys()  # the kept header still has them
+    # read_image passes the choice on (extraction reads its image so)
+    assert read_image(path).GetMetaDataKeys() == full.GetMetaDataKeys()
+    assert not read_image(path, metadata=False).GetMetaDataKeys()
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(read_image(path, metadata=False)),
+                                  sitk.GetArrayViewFromImage(read_image(path)))

@@ -181,8 +181,10 @@ def test_mask_fraction_of_exactly_one_half_is_kept_despite_coordinate_noise():
 @given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["nearest", "linear"]),
        old=st.tuples(*[st.sampled_from([0.5, 0.977, 1.0, 2.0, 3.0, 2.9999999999998486])] * 3),
        new=st.tuples(*[st.sampled_from([0.7, 1.0, 1.3, 2.0, 3.0])] * 3),
-       margin_mm=st.sampled_from([0.0, 2.5, 6.2035]), mask_method=st.sampled_from([None, "nearest", "linear"]))
-def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old, new, margin_mm, mask_method):
+       margin_mm=st.sampled_from([0.0, 2.5, 6.2035]), mask_method=st.sampled_from([None, "nearest", "linear"]),
+       mask_threshold=st.sampled_from([0.5, 0.2, 1.0]))
+def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old, new, margin_mm, mask_method,
+                                                               mask_threshold):
     from radiomix.preprocess.interpolation import interpolate, interpolate_roi_region
     from radiomix.spec import InterpolationSettings
 
@@ -195,7 +197,7 @@ def test_roi_region_interpolation_equals_the_whole_image_block(seed, method, old
     roi[tuple(slice(a, b) for a, b in zip(low, high))] = rng.random([b - a for a, b in zip(low, high)]) < 0.7
     roi[tuple(low)] = True
     settings = InterpolationSettings(spacing_mm=new, image_method=method, mask_method=mask_method or method,
-                                     round_intensities=bool(seed % 2))
+                                     round_intensities=bool(seed % 2), mask_threshold=mask_threshold)
     whole_image, whole_mask, whole_spacing = interpolate(intensity, roi, old, settings)
     image, mask, spacing, region = interpolate_roi_region(intensity, roi, old, settings, margin_mm)
     # bit for bit the whole image's block, and the block holds the whole new ROI

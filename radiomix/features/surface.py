@@ -101,7 +101,9 @@ def _outward_mesh_and_grid(mask: np.ndarray, spacing) -> tuple[np.ndarray, np.nd
     extent = marching_cubes.mask_box(np.ascontiguousarray(mask, dtype=bool))
     box = tuple(slice(int(extent[2 * axis]), int(extent[2 * axis + 1])) for axis in range(3))
     low = [part.start for part in box]
-    padded = np.pad(mask[box], 1).astype(np.float32)  # scikit-image's Lewiner kernel reads float32 (0 and 1: exact)
+    # scikit-image's Lewiner kernel reads float32 (0 and 1: exact); zeros and a copy, not np.pad (0.01 against 0.03 ms)
+    padded = np.zeros(tuple(part.stop - part.start + 2 for part in box), dtype=np.float32)
+    padded[1:-1, 1:-1, 1:-1] = mask[box]
     index_vertices, faces, _, _ = lewiner_marching_cubes(padded, level=0.5)
     vertices = np.empty((len(index_vertices), 3))
     half_indices = np.empty((len(index_vertices), 3), dtype=np.int64)

@@ -171,7 +171,7 @@ def _image_of_file(path: Path, metadata: bool) -> sitk.Image:
 
 def read_image(
     path: ImageSource, *, series_uid: str | None = None,
-    slice_tolerance_mm: float = DEFAULT_SLICE_TOLERANCE_MM,
+    slice_tolerance_mm: float = DEFAULT_SLICE_TOLERANCE_MM, metadata: bool = True,
 ) -> sitk.Image:
     """Read an image file, a DICOM series folder, or pass a SimpleITK image through.
 
@@ -186,6 +186,10 @@ def read_image(
     slice_tolerance_mm : float
         For a DICOM folder: largest accepted deviation (mm) of a gap between consecutive
         slices (along the slice normal) from the series' median gap.
+    metadata : bool
+        Keep an image file's header metadata; False gives the image without any, for readers
+        of its voxels and geometry only (a NIfTI file's 57 or so entries cost 0.1 ms to copy).
+        A DICOM folder's series keeps its metadata (without patient identity) either way.
 
     Returns
     -------
@@ -208,4 +212,4 @@ def read_image(
             read_dicom_series(path, series_uid=series_uid, slice_tolerance_mm=slice_tolerance_mm), path)
     if not path.exists():
         raise UnreadableFileError("no such file or folder", path)
-    return as_volume(read_image_file(path), path)
+    return as_volume(read_image_file(path, metadata=metadata), path)

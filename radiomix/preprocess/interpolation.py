@@ -290,15 +290,17 @@ def interpolate_roi_region(intensity: np.ndarray, roi: np.ndarray, spacing: tupl
     image = _spline_from_taps(intensity[source], taps, image_order)
     if settings.round_intensities:
         image = np.rint(image)
-    # the mask only where its support meets the old ROI's box: 0 around it (every tap reads outside the ROI)
-    mask = np.zeros(image.shape)
+    # the mask only where its support meets the old ROI's box: 0 around it (every tap reads outside the ROI),
+    # so rounded and compared with the threshold there only
     inside = tuple(slice(inner.start - outer.start, inner.stop - outer.start) for inner, outer in zip(touching, region))
     if mask_order == image_order:  # the image's taps of those rows, into the same old block
-        mask[inside] = _spline_from_taps(roi[source], [(indices[rows], weights[rows]) for (indices, weights), rows
-                                                       in zip(taps, inside)], mask_order)
+        fractions = _spline_from_taps(roi[source], [(indices[rows], weights[rows]) for (indices, weights), rows
+                                                    in zip(taps, inside)], mask_order)
     else:
-        mask[inside] = resample_region(roi, coordinates, tuple(touching), mask_order)
-    return image, np.round(mask, MASK_FRACTION_DECIMALS) >= settings.mask_threshold, new_spacing, region
+        fractions = resample_region(roi, coordinates, tuple(touching), mask_order)
+    mask = np.full(image.shape, 0.0 >= settings.mask_threshold)
+    mask[inside] = np.round(fractions, MASK_FRACTION_DECIMALS) >= settings.mask_threshold
+    return image, mask, new_spacing, region
 
 
 def roi_extent(roi: np.ndarray) -> list[tuple[int, int]]:
