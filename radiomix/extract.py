@@ -15,6 +15,7 @@ import SimpleITK as sitk
 from radiomix import io
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features.base import FeatureValue, RoiImage
+from radiomix.features.neighbourhood import shared_pyradiomics_counts
 from radiomix.features.table import feature_table
 from radiomix.features.texture import box_present_levels
 from radiomix.io.images import read_image_file
@@ -285,16 +286,21 @@ def _family_values(roi: RoiImage, settings: Spec, image_type: str) -> list[Famil
 
     Texture families with pyradiomics' offsets count their matrices on the ROI box's levels ranked
     among the grey levels present: the image's levels are ranked once and handed to each one's
-    ``level_features`` (what its ``compute`` does with the levels it ranks itself).
+    ``level_features`` (what its ``compute`` does with the levels it ranks itself); the GLDM and
+    NGTDM get one neighbourhood pass made for both when their offsets agree.
     """
     results = []
-    present = None
-    for family, family_settings in settings.features.enabled().items():
+    present = shared = None
+    enabled = settings.features.enabled()
+    for family, family_settings in enabled.items():
         module = importlib.import_module(FAMILY_MODULES[family])
         if getattr(family_settings, "offsets", None) == "pyradiomics":
-            present = present or box_present_levels(roi.discretised, roi.n_levels)
+            if present is None:  # the GLDM and NGTDM of pyradiomics' offsets: one neighbourhood pass for both
+                present = box_present_levels(roi.discretised, roi.n_levels)
+                shared = shared_pyradiomics_counts(present, enabled.get("ngldm"), enabled.get("ngtdm"))
             values = module.level_features(present, roi.n_levels, roi.spacing, family_settings,
-                                           settings.texture.dimensions)
+                                           settings.texture.dimensions,
+                                           **({"counted": shared} if family in ("ngldm", "ngtdm") else {}))
         else:
             values = module.compute(roi, family_settings, settings.texture.dimensions)
         results.append((image_type, family, values))

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -277,3 +277,34 @@ def test_sum_types_widen_for_large_neighbourhoods():
     assert neighbourhood.smallest_unsigned_type(27 * 2427) == np.uint16
     assert neighbourhood.smallest_unsigned_type(27 * 2428) == np.uint32
     assert neighbourhood.smallest_unsigned_type(2 ** 32) == np.uint64
+
+
+@settings(max_examples=30, deadline=None)
+@given(volume=level_volumes(), distances=st.sampled_from([(1,), (1, 2)]), alpha=st.integers(0, 2),
+       slice_axis=st.sampled_from([None, 0]), count_isolated=st.booleans())
+def test_shared_pyradiomics_pass_gives_each_familys_own_values(volume, distances, alpha, slice_axis,
+                                                              count_isolated):
+    # the GLDM and NGTDM of pyradiomics' offsets from one neighbourhood pass, as from a pass each
+    from radiomix.features import ngldm
+    from radiomix.features.texture import box_present_levels
+    from radiomix.spec import NgldmSettings
+
+    levels, n_levels = volume
+    levels = levels.copy()
+    levels[0, 0, 0] = levels[-1, -1, -1] = 1  # an ROI box that some offset fits in
+    assume(min(levels.shape[1:]) >= 2)
+    present = box_present_levels(levels, n_levels)
+    ngldm_settings = NgldmSettings(alpha=alpha, offsets="pyradiomics", distances=distances, slice_axis=slice_axis)
+    ngtdm_settings = NgtdmSettings(offsets="pyradiomics", distances=distances, slice_axis=slice_axis,
+                                   count_isolated_voxels=count_isolated)
+    shared = neighbourhood.shared_pyradiomics_counts(present, ngldm_settings, ngtdm_settings)
+    assert shared is not None
+    for module, family_settings in ((ngldm, ngldm_settings), (ngtdm, ngtdm_settings)):
+        alone = module.level_features(present, n_levels, (1.0, 1.0, 1.0), family_settings)
+        together = module.level_features(present, n_levels, (1.0, 1.0, 1.0), family_settings, counted=shared)
+        assert [(v.key, v.aggregation, v.status) for v in alone] == \
+            [(v.key, v.aggregation, v.status) for v in together]
+        np.testing.assert_array_equal([v.value for v in alone], [v.value for v in together])
+    other = NgtdmSettings(offsets="pyradiomics", distances=(3,), slice_axis=slice_axis)
+    assert neighbourhood.shared_pyradiomics_counts(present, ngldm_settings, other) is None
+    assert neighbourhood.shared_pyradiomics_counts(present, None, ngtdm_settings) is None

@@ -64,11 +64,12 @@ def mcc_second_eigenvalues(matrices: np.ndarray, eps: float) -> np.ndarray:
         # again, inlined, and each array allocated inside a kernel costs 0.1-0.2 s of its first compilation
         squares = np.empty((4, n, n))
         vectors = np.empty((6, n))
+        symmetric, diagonal, off_diagonal, v, w = squares[3], *vectors[2:]  # views made once
         second = np.empty(n_matrices)
         for index, matrix in enumerate(stacked):
             _mcc_symmetric(matrix, eps, squares, vectors)
-            _tridiagonal(squares[3], vectors[2], vectors[3], vectors[4], vectors[5])
-            second[index] = _tridiagonal_eigenvalue(vectors[2], vectors[3], n - 2)
+            _tridiagonal(symmetric, diagonal, off_diagonal, v, w)
+            second[index] = _tridiagonal_eigenvalue(diagonal, off_diagonal, n - 2)
         return second
     return _mcc_parallel(stacked, eps)
 

@@ -21,7 +21,14 @@ import numpy as np
 from radiomix._numba import njit
 from radiomix.errors import InputError
 from radiomix.features.base import AGGREGATIONS_BY_DIMENSION, FeatureValue
-from radiomix.features.texture import checked_dimensions, checked_levels, roi_box, smallest_unsigned_type
+from radiomix.features.texture import (
+    PresentLevels,
+    checked_dimensions,
+    checked_levels,
+    pyradiomics_offsets,
+    roi_box,
+    smallest_unsigned_type,
+)
 
 EMPTY_ROI = "undefined: empty ROI"
 """Status of every value of an ROI without voxels."""
@@ -142,6 +149,37 @@ def neighbourhood_matrices(levels: np.ndarray, n_levels: int, offsets: np.ndarra
     return _neighbourhood_counts(levels, int(n_levels), offsets, int(n_in_plane), float(alpha), bool(per_slice),
                                  bool(volume), bool(dependences), bool(differences), bool(count_isolated),
                                  smallest_unsigned_type(int(n_levels)), count_type, sum_type)
+
+
+def pyradiomics_counts(present: PresentLevels, distances, slice_axis: int | None, *, alpha: float = 0.0,
+                       dependences: bool = True, differences: bool = True,
+                       count_isolated: bool = False) -> NeighbourhoodMatrices:
+    """:func:`neighbourhood_matrices` of ``present.levels`` (volume only) for pyradiomics' offsets.
+
+    The offsets of :func:`~radiomix.features.texture.pyradiomics_offsets` at
+    ``distances``, both directions, none along ``slice_axis``; other arguments
+    as for :func:`neighbourhood_matrices`. Rows are the grey levels ``1..n_levels``
+    (``present.rows`` selects those present).
+    """
+    offsets = pyradiomics_offsets(present.levels.shape, distances, True, slice_axis)
+    return neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, alpha=alpha,
+                                  dependences=dependences, differences=differences, count_isolated=count_isolated)
+
+
+def shared_pyradiomics_counts(present: PresentLevels, ngldm_settings, ngtdm_settings) -> NeighbourhoodMatrices | None:
+    """One :func:`pyradiomics_counts` pass giving both the GLDM's dependences and the NGTDM's sums of an image.
+
+    For the two families enabled with pyradiomics' offsets at the same
+    ``distances`` and ``slice_axis`` (``ngldm_settings``, ``ngtdm_settings``:
+    their settings, None when disabled); else None (each counts its own).
+    """
+    if (ngldm_settings is None or ngtdm_settings is None
+            or ngldm_settings.offsets != "pyradiomics" or ngtdm_settings.offsets != "pyradiomics"
+            or tuple(ngldm_settings.distances) != tuple(ngtdm_settings.distances)
+            or ngldm_settings.slice_axis != ngtdm_settings.slice_axis):
+        return None
+    return pyradiomics_counts(present, ngldm_settings.distances, ngldm_settings.slice_axis,
+                              alpha=ngldm_settings.alpha, count_isolated=ngtdm_settings.count_isolated_voxels)
 
 
 def _neighbourhood_counts(levels, n_levels, offsets, n_in_plane, alpha, per_slice, volume, dependences, differences,

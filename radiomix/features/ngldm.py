@@ -25,7 +25,14 @@ import numpy as np
 from radiomix.errors import InputError
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import EMPTY_ROI, chebyshev_offsets, neighbourhood_matrices, values_by_dimension
+from radiomix.features.neighbourhood import (
+    EMPTY_ROI,
+    NeighbourhoodMatrices,
+    chebyshev_offsets,
+    neighbourhood_matrices,
+    pyradiomics_counts,
+    values_by_dimension,
+)
 from radiomix.features.texture import (
     PYRADIOMICS_EPS,
     PresentLevels,
@@ -33,7 +40,6 @@ from radiomix.features.texture import (
     checked_distance,
     checked_levels,
     emphasis_features,
-    pyradiomics_offsets,
 )
 from radiomix.spec import NgldmSettings
 
@@ -128,13 +134,15 @@ def compute(roi: RoiImage, settings: NgldmSettings, dimensions: tuple[str, ...])
 
 
 def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: NgldmSettings,
-                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+                   dimensions: tuple[str, ...] = ("3D",),
+                   counted: NeighbourhoodMatrices | None = None) -> list[FeatureValue]:
     """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`;
-    ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
+    ``spacing_zyx`` is not used: neighbourhoods are in voxels). ``counted``: with pyradiomics' offsets, the
+    pass of these levels shared with the NGTDM (:func:`~radiomix.features.neighbourhood.shared_pyradiomics_counts`)."""
     _check_parameters(settings.distance, settings.alpha)
     if settings.offsets == "pyradiomics":
         present = box_present_levels(levels, n_levels)
-        label, counts = pyradiomics_matrix(present, settings)
+        label, counts = pyradiomics_matrix(present, settings, counted)
         eps = PYRADIOMICS_EPS if settings.undefined_values == "pyradiomics" else 0.0
         values = _ngldm_feature_values(counts[None], np.count_nonzero(present.levels), present.grey_levels, eps)[0]
         return [FeatureValue(key, label, float(value)) for key, value in zip(FEATURE_KEYS, values)]
@@ -145,7 +153,8 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
         lambda stack: _ngldm_feature_values(_trimmed(stack), stack.sum(axis=(1, 2))), "", EMPTY_ROI)
 
 
-def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple[str, np.ndarray]:
+def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings,
+                       counted: NeighbourhoodMatrices | None = None) -> tuple[str, np.ndarray]:
     """The aggregation label and dependence matrix of pyradiomics' GLDM offsets.
 
     For each ROI voxel, the number of its dependent neighbours (ROI voxels at
@@ -160,8 +169,8 @@ def pyradiomics_matrix(present: PresentLevels, settings: NgldmSettings) -> tuple
         ``3D``, or ``2.5D`` with a slice axis.
     counts : ndarray of int64, shape (n_present, n_offsets + 1)
     """
-    offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
-    counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, alpha=settings.alpha,
+    if counted is None:
+        counted = pyradiomics_counts(present, settings.distances, settings.slice_axis, alpha=settings.alpha,
                                      differences=False)
     counts = counted.volume_dependence[0][present.rows]
     return ("3D" if settings.slice_axis is None else "2.5D"), counts

@@ -24,13 +24,18 @@ import numpy as np
 from radiomix._numba import njit_exact
 from radiomix.features import registry
 from radiomix.features.base import FeatureValue, RoiImage
-from radiomix.features.neighbourhood import chebyshev_offsets, neighbourhood_matrices, values_by_dimension
+from radiomix.features.neighbourhood import (
+    NeighbourhoodMatrices,
+    chebyshev_offsets,
+    neighbourhood_matrices,
+    pyradiomics_counts,
+    values_by_dimension,
+)
 from radiomix.features.texture import (
     PresentLevels,
     box_present_levels,
     checked_distance,
     checked_levels,
-    pyradiomics_offsets,
 )
 from radiomix.spec import NgtdmSettings
 
@@ -192,12 +197,14 @@ def compute(roi: RoiImage, settings: NgtdmSettings, dimensions: tuple[str, ...])
 
 
 def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zyx, settings: NgtdmSettings,
-                   dimensions: tuple[str, ...] = ("3D",)) -> list[FeatureValue]:
+                   dimensions: tuple[str, ...] = ("3D",),
+                   counted: NeighbourhoodMatrices | None = None) -> list[FeatureValue]:
     """:func:`compute` of discretised levels (parameters as for :func:`radiomix.features.glcm.level_features`;
-    ``spacing_zyx`` is not used: neighbourhoods are in voxels)."""
+    ``spacing_zyx`` is not used: neighbourhoods are in voxels). ``counted``: with pyradiomics' offsets, the
+    pass of these levels shared with the GLDM (:func:`~radiomix.features.neighbourhood.shared_pyradiomics_counts`)."""
     checked_distance("NGTDM", settings.distance)
     if settings.offsets == "pyradiomics":
-        return _pyradiomics_values(box_present_levels(levels, n_levels), settings)
+        return _pyradiomics_values(box_present_levels(levels, n_levels), settings, counted)
     return values_by_dimension(
         FAMILY, FEATURE_KEYS, levels.levels if isinstance(levels, PresentLevels) else levels, n_levels, dimensions,
         lambda box_levels, per_slice, volume: _counted(box_levels, n_levels, settings.distance, per_slice, volume,
@@ -205,15 +212,16 @@ def level_features(levels: np.ndarray | PresentLevels, n_levels: int, spacing_zy
         lambda stack: ngtdm_feature_values(stack[:, 0], stack[:, 1]), BUSYNESS_UNDEFINED, NO_NEIGHBOURHOOD)
 
 
-def _pyradiomics_values(present: PresentLevels, settings: NgtdmSettings) -> list[FeatureValue]:
+def _pyradiomics_values(present: PresentLevels, settings: NgtdmSettings,
+                        counted: NeighbourhoodMatrices | None = None) -> list[FeatureValue]:
     """Features of the one matrix of pyradiomics' offsets, columns the grey levels present.
 
     ``n_i`` and ``s_i`` over the neighbours at the offsets of
     :func:`~radiomix.features.texture.pyradiomics_offsets` (both directions,
     not along ``slice_axis``): ``3D``, or ``2.5D`` with a slice axis.
     """
-    offsets = pyradiomics_offsets(present.levels.shape, settings.distances, True, settings.slice_axis)
-    counted = neighbourhood_matrices(present.levels, present.n_levels, offsets, 0, dependences=False,
+    if counted is None:
+        counted = pyradiomics_counts(present, settings.distances, settings.slice_axis, dependences=False,
                                      count_isolated=settings.count_isolated_voxels)
     pyradiomics = settings.undefined_values == "pyradiomics"
     features = ngtdm_features(counted.volume_counts[0][present.rows], counted.volume_sums[0][present.rows],
