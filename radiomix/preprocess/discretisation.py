@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiomix._numba import njit
-from radiomix.errors import SpecError
+from radiomix.errors import InputError, SpecError
 from radiomix.preprocess.settings import DiscretisationSettings
 
 
@@ -119,7 +119,13 @@ def pyradiomics_bin_edges(values: np.ndarray, settings: DiscretisationSettings) 
     falls in bin ``n``.
     """
     if settings.method == "fixed_bin_number":
-        edges = np.histogram(values, settings.n_bins)[1]
+        try:
+            edges = np.histogram(values, settings.n_bins)[1]
+        except ValueError as error:  # the range holds fewer than n distinct values of its type (pyradiomics fails so)
+            raise InputError(
+                f"the ROI's intensities span [{float(values.min()):.9g}, {float(values.max()):.9g}] "
+                f"({values.dtype}), too narrow a range for {settings.n_bins} equal-width bins in that type "
+                f"({error}); use fewer bins or a fixed bin width") from error
         edges[-1] += 1
         return edges
     width = settings.bin_width
