@@ -16,7 +16,7 @@ The entries are imported on first use, so that importing one reader (for example
 :mod:`radiomix.io.nrrd`) does not load pydicom and pandas.
 """
 
-import importlib
+from radiomix.lazy_entries import entry_importer
 
 _MODULE_OF = {
     "read_image": "radiomix.io.images",
@@ -29,9 +29,4 @@ _MODULE_OF = {
 
 __all__ = sorted(_MODULE_OF)
 
-
-def __getattr__(name):
-    """Import the public entry ``name`` from its module on first use."""
-    if name in _MODULE_OF:
-        return getattr(importlib.import_module(_MODULE_OF[name]), name)
-    raise AttributeError(f"module 'radiomix.io' has no attribute {name!r}")
+__getattr__ = entry_importer("radiomix.io", _MODULE_OF)

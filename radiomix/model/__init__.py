@@ -12,7 +12,7 @@ its pieces are usable on their own:
 Names are imported on first use, so that ``import radiomix.model.selection`` stays light.
 """
 
-import importlib
+from radiomix.lazy_entries import entry_importer
 
 _SOURCES = {
     "load_cohort": "data",
@@ -30,9 +30,5 @@ __all__ = [
     "nested_cross_validate", "save_model",
 ]
 
-
-def __getattr__(name):
-    """Import a public name from its submodule on first use."""
-    if name in _SOURCES:
-        return getattr(importlib.import_module(f"radiomix.model.{_SOURCES[name]}"), name)
-    raise AttributeError(f"module 'radiomix.model' has no attribute {name!r}")
+__getattr__ = entry_importer("radiomix.model",
+                             {name: f"radiomix.model.{module}" for name, module in _SOURCES.items()})

@@ -8,7 +8,7 @@ sub-module (the filter settings, which :mod:`radiomix.spec` reads) loads neither
 nor the SUV and MR modules (about 40 MiB resident).
 """
 
-import importlib
+from radiomix.lazy_entries import entry_importer
 
 _MODULE_OF = {
     "body_mask": "radiomix.preprocess.intensity",
@@ -21,9 +21,4 @@ _MODULE_OF = {
 
 __all__ = sorted(_MODULE_OF)
 
-
-def __getattr__(name):
-    """Import the public entry ``name`` from its module on first use."""
-    if name in _MODULE_OF:
-        return getattr(importlib.import_module(_MODULE_OF[name]), name)
-    raise AttributeError(f"module 'radiomix.preprocess' has no attribute {name!r}")
+__getattr__ = entry_importer("radiomix.preprocess", _MODULE_OF)
